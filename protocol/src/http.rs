@@ -1,0 +1,106 @@
+//! Bodies of the HTTP API (JSON, camelCase).
+
+use crate::{ActivityEntry, Delta, Session, WorkerSpec};
+use serde::{Deserialize, Serialize};
+
+/// `GET /api/config`: what a client needs to know before connecting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppConfig {
+    /// Gateway version.
+    pub version: String,
+    /// Protocol version (`1`).
+    pub protocol: u32,
+    /// Identifies the gateway's data (see `SessionsSync::epoch`).
+    pub epoch: String,
+    /// Route of the session-state socket.
+    pub ws_app: String,
+    /// Route template of the worker socket.
+    pub ws_worker: String,
+    /// How often the poller runs, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How often the gateway pings each socket, in milliseconds.
+    pub heartbeat_ms: u64,
+}
+
+/// `GET /api/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsResponse {
+    /// Every session.
+    pub sessions: Vec<Session>,
+    /// Every worker's activity.
+    pub activity_states: Vec<ActivityEntry>,
+    /// The seq of the last delta this state includes.
+    pub seq: u64,
+}
+
+/// `POST /api/sessions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateSession {
+    /// Title.
+    pub title: String,
+    /// Working directory; defaults to the gateway's home directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Workers to start right away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Vec<WorkerSpec>>,
+}
+
+/// `PATCH /api/sessions/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateSession {
+    /// New title.
+    pub title: String,
+}
+
+/// `POST /api/sessions/{id}/workers/{wid}/input`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InputRequest {
+    /// Text to type into the worker.
+    pub data: String,
+}
+
+/// `GET /api/sessions/{id}/workers/{wid}/screen`: the current screen as plain text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenResponse {
+    /// Columns.
+    pub cols: u16,
+    /// Rows.
+    pub rows: u16,
+    /// Cursor position, `[row, col]`, zero-based.
+    pub cursor: [u16; 2],
+    /// One string per screen row, trailing blanks trimmed.
+    pub lines: Vec<String>,
+}
+
+/// `GET /api/deltas?since=SEQ`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeltasResponse {
+    /// The deltas after `since`, in order.
+    pub deltas: Vec<Delta>,
+    /// The seq of the last delta.
+    pub seq: u64,
+}
+
+/// Every HTTP error body: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    /// The error.
+    pub error: ApiError,
+}
+
+/// The error inside `ApiErrorBody`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Machine-readable code (see `error_code`).
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}

@@ -1,0 +1,84 @@
+//! The controlroom wire contract: serde types for every HTTP body and WebSocket message.
+//!
+//! Nothing here does I/O. The gateway (`server`), the front end (`tui`) and the end-to-end tests all
+//! speak through these types, and `docs/protocol.md` documents them field by field.
+
+mod app;
+mod http;
+mod ids;
+mod model;
+mod worker;
+
+pub use app::{AppClientMsg, AppServerMsg, Delta, DeltaEvent, Replay, SessionsSync};
+pub use http::{
+    ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, InputRequest, ScreenResponse,
+    SessionsResponse, UpdateSession,
+};
+pub use ids::{SessionId, WorkerId};
+pub use model::{
+    ActivityEntry, ActivityState, GATEWAY_STOPPED, Session, Worker, WorkerKind, WorkerSpec, WorkerState,
+};
+pub use worker::{WorkerClientMsg, WorkerServerMsg};
+
+/// The protocol version announced by `GET /api/config` (`protocol`).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The WebSocket subprotocol a client offers and the gateway selects.
+pub const SUBPROTOCOL: &str = "controlroom.v1";
+
+/// Prefix of the second subprotocol a browser client offers to carry its token (`bearer.<token>`).
+pub const BEARER_SUBPROTOCOL_PREFIX: &str = "bearer.";
+
+/// Route of the live session-state socket.
+pub const WS_APP_PATH: &str = "/ws/app";
+
+/// Route template of a worker's terminal socket.
+pub const WS_WORKER_PATH: &str = "/ws/session/{sessionId}/worker/{workerId}";
+
+/// Smallest and largest terminal dimension accepted in `resize` and worker specs.
+pub const TERMINAL_DIM_RANGE: std::ops::RangeInclusive<u16> = 1..=1000;
+
+/// Largest decoded image accepted by the worker socket's `image` message.
+pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Image types the worker socket's `image` message accepts.
+pub const IMAGE_MIME_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// WebSocket close codes the gateway uses, beyond the standard ones.
+pub mod close_code {
+    /// The gateway is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Too many malformed messages, or a message on the wrong endpoint.
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A message exceeded the size limit.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The session or worker was deleted while the socket was attached.
+    pub const DELETED: u16 = 4004;
+    /// The client did not read fast enough; its outbound queue passed the byte cap.
+    pub const SLOW_CONSUMER: u16 = 4008;
+}
+
+/// Machine-readable `code` values used in error messages and HTTP error bodies.
+pub mod error_code {
+    /// The message was not valid JSON or not a known message shape.
+    pub const BAD_MESSAGE: &str = "bad-message";
+    /// A field had a value outside its allowed range.
+    pub const INVALID: &str = "invalid";
+    /// Authentication failed.
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// The request was refused (Origin, Host, or scope).
+    pub const FORBIDDEN: &str = "forbidden";
+    /// No such session or worker.
+    pub const NOT_FOUND: &str = "not-found";
+    /// The worker has exited; input cannot be delivered.
+    pub const WORKER_EXITED: &str = "worker-exited";
+    /// `since` is older than the delta log keeps.
+    pub const GONE: &str = "gone";
+    /// The gateway could not complete the request.
+    pub const INTERNAL: &str = "internal";
+    /// A limit was reached.
+    pub const LIMIT: &str = "limit";
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! Serde round trips and exact wire shapes for every message.
+
+use super::*;
+use serde_json::{Value, json};
+
+fn sample_session() -> Session {
+    Session {
+        id: SessionId::new("s1"),
+        title: "build".into(),
+        cwd: "/tmp".into(),
+        repository: Some("controlroom".into()),
+        branch: None,
+        created_at: "2026-11-21T00:00:00Z".into(),
+        updated_at: "2026-11-21T00:00:01Z".into(),
+        workers: vec![Worker {
+            id: WorkerId::new("w1"),
+            name: "sh".into(),
+            kind: WorkerKind::Shell,
+            command: vec!["/bin/sh".into()],
+            cwd: "/tmp".into(),
+            state: WorkerState::Exited,
+            exit_code: Some(3),
+            signal: None,
+            pid: None,
+            cols: 80,
+            rows: 24,
+            started_at: "2026-11-21T00:00:00Z".into(),
+        }],
+    }
+}
+
+fn round_trip<T>(value: &T) -> Value
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let text = serde_json::to_string(value).expect("serialize");
+    let back: T = serde_json::from_str(&text).expect("deserialize");
+    assert_eq!(&back, value);
+    serde_json::from_str(&text).expect("json")
+}
+
+#[test]
+fn session_is_camel_case_and_omits_absent_fields() {
+    let v = round_trip(&sample_session());
+    assert_eq!(v["createdAt"], "2026-11-21T00:00:00Z");
+    assert_eq!(v["workers"][0]["exitCode"], 3);
+    assert_eq!(v["workers"][0]["state"], "exited");
+    assert!(v.get("branch").is_none());
+    assert!(v["workers"][0].get("pid").is_none());
+}
+
+#[test]
+fn delta_has_type_beside_seq() {
+    let delta = Delta {
+        seq: 7,
+        timestamp: "2026-11-21T00:00:02Z".into(),
+        event: DeltaEvent::SessionDeleted { session_id: SessionId::new("s1"), before: sample_session() },
+    };
+    let v = round_trip(&delta);
+    assert_eq!(v["type"], "session-deleted");
+    assert_eq!(v["seq"], 7);
+    assert_eq!(v["sessionId"], "s1");
+    assert_eq!(v["before"]["title"], "build");
+}
+
+#[test]
+fn app_server_messages_round_trip() {
+    let msgs = vec![
+        AppServerMsg::SessionsSync(SessionsSync {
+            sessions: vec![sample_session()],
+            activity_states: vec![ActivityEntry {
+                session_id: SessionId::new("s1"),
+                worker_id: WorkerId::new("w1"),
+                activity_state: ActivityState::Idle,
+            }],
+            seq: 4,
+            epoch: "e".into(),
+            timestamp: "t".into(),
+        }),
+        AppServerMsg::Replay(Replay { deltas: vec![], seq: 4 }),
+        AppServerMsg::Error { code: "bad-message".into(), message: "nope".into() },
+        AppServerMsg::Delta(Delta {
+            seq: 5,
+            timestamp: "t".into(),
+            event: DeltaEvent::WorkerActivity {
+                session_id: SessionId::new("s1"),
+                worker_id: WorkerId::new("w1"),
+                activity_state: ActivityState::Active,
+            },
+        }),
+        AppServerMsg::Delta(Delta {
+            seq: 6,
+            timestamp: "t".into(),
+            event: DeltaEvent::SessionUpdated {
+                session_id: SessionId::new("s1"),
+                session: sample_session(),
+                before: sample_session(),
+            },
+        }),
+    ];
+    for m in &msgs {
+        round_trip(m);
+    }
+    let sync = serde_json::to_value(&msgs[0]).expect("json");
+    assert_eq!(sync["type"], "sessions-sync");
+    assert_eq!(sync["activityStates"][0]["activityState"], "idle");
+    let activity = serde_json::to_value(&msgs[3]).expect("json");
+    assert_eq!(
+        activity,
+        json!({"type": "worker-activity", "seq": 5, "timestamp": "t", "sessionId": "s1",
+               "workerId": "w1", "activityState": "active"})
+    );
+}
+
+#[test]
+fn app_client_messages_parse_exactly() {
+    let full: AppClientMsg = serde_json::from_str(r#"{"type":"request-sync"}"#).expect("parse");
+    assert_eq!(full, AppClientMsg::RequestSync { since: None });
+    let since: AppClientMsg = serde_json::from_str(r#"{"type":"request-sync","since":12}"#).expect("parse");
+    assert_eq!(since, AppClientMsg::RequestSync { since: Some(12) });
+    assert!(serde_json::from_str::<AppClientMsg>(r#"{"type":"request-sink"}"#).is_err());
+    assert!(serde_json::from_str::<AppClientMsg>(r#"{"type":"request-sync","extra":1}"#).is_err());
+}
+
+#[test]
+fn worker_messages_round_trip() {
+    for m in [
+        WorkerServerMsg::History { data: "\u{1b}[H$ ".into(), cols: 80, rows: 24, offset: 10 },
+        WorkerServerMsg::Output { data: "é".into(), offset: 10 },
+        WorkerServerMsg::Exit { exit_code: Some(0), signal: None },
+        WorkerServerMsg::Error { code: "invalid".into(), message: "m".into() },
+    ] {
+        round_trip(&m);
+    }
+    let exit =
+        serde_json::to_value(WorkerServerMsg::Exit { exit_code: Some(2), signal: None }).expect("json");
+    assert_eq!(exit, json!({"type": "exit", "exitCode": 2}));
+    for m in [
+        WorkerClientMsg::Input { data: "ls\r".into() },
+        WorkerClientMsg::Resize { cols: 100, rows: 30 },
+        WorkerClientMsg::Image { data: "AAAA".into(), mime_type: "image/png".into() },
+    ] {
+        round_trip(&m);
+    }
+    let image: WorkerClientMsg =
+        serde_json::from_str(r#"{"type":"image","data":"x","mimeType":"image/gif"}"#).expect("parse");
+    assert!(matches!(image, WorkerClientMsg::Image { .. }));
+    assert!(serde_json::from_str::<WorkerClientMsg>(r#"{"type":"resize","cols":-1,"rows":2}"#).is_err());
+}
+
+#[test]
+fn http_bodies_reject_unknown_fields() {
+    let ok: CreateSession =
+        serde_json::from_str(r#"{"title":"t","workers":[{"command":["sh"]}]}"#).expect("parse");
+    assert_eq!(ok.workers.as_ref().map(Vec::len), Some(1));
+    assert!(serde_json::from_str::<CreateSession>(r#"{"title":"t","colour":1}"#).is_err());
+    assert!(serde_json::from_str::<WorkerSpec>(r#"{"commandd":["sh"]}"#).is_err());
+    let spec: WorkerSpec = serde_json::from_str(r#"{"kind":"agent","cols":120}"#).expect("parse");
+    assert_eq!(spec.kind, Some(WorkerKind::Agent));
+    let err =
+        ApiErrorBody { error: ApiError { code: "not-found".into(), message: "no such session".into() } };
+    assert_eq!(round_trip(&err)["error"]["code"], "not-found");
+}
+
+#[test]
+fn config_shape() {
+    let cfg = AppConfig {
+        version: "0.1.0".into(),
+        protocol: PROTOCOL_VERSION,
+        epoch: "e".into(),
+        ws_app: WS_APP_PATH.into(),
+        ws_worker: WS_WORKER_PATH.into(),
+        poll_interval_ms: 5000,
+        heartbeat_ms: 30000,
+    };
+    let v = round_trip(&cfg);
+    assert_eq!(v["wsWorker"], "/ws/session/{sessionId}/worker/{workerId}");
+    assert_eq!(v["pollIntervalMs"], 5000);
+}

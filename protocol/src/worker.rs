@@ -1,0 +1,69 @@
+//! Messages of `/ws/session/{sessionId}/worker/{workerId}`, one worker's terminal socket.
+
+use serde::{Deserialize, Serialize};
+
+/// Server → client messages on a worker socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase")]
+pub enum WorkerServerMsg {
+    /// Sent first: terminal output that redraws the screen and recent scrollback.
+    History {
+        /// Terminal output (escape sequences included) that reproduces the worker's screen.
+        data: String,
+        /// Terminal columns.
+        cols: u16,
+        /// Terminal rows.
+        rows: u16,
+        /// Byte position in the worker's output stream this snapshot reflects; the next
+        /// `output` starts exactly there.
+        offset: u64,
+    },
+    /// Output as it arrives.
+    Output {
+        /// Terminal output, valid UTF-8 (a character split across reads is carried over).
+        data: String,
+        /// Byte position in the worker's output stream of the first byte of `data`.
+        offset: u64,
+    },
+    /// The process exited; sent after all of its output.
+    Exit {
+        /// Exit code, when it exited normally.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        /// Signal name, when killed by a signal (`gateway-stopped` after a gateway restart).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<String>,
+    },
+    /// A message from the client was refused; the connection stays open.
+    Error {
+        /// Machine-readable code (see `error_code`).
+        code: String,
+        /// Human-readable explanation.
+        message: String,
+    },
+}
+
+/// Client → server messages on a worker socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum WorkerClientMsg {
+    /// Bytes to type into the worker.
+    Input {
+        /// The text, as the terminal would send it (escape sequences included).
+        data: String,
+    },
+    /// The client's terminal size (1..=1000 each).
+    Resize {
+        /// Columns.
+        cols: u16,
+        /// Rows.
+        rows: u16,
+    },
+    /// An image to hand to the worker: saved under the data dir, its path typed in.
+    Image {
+        /// Base64 of the image bytes (at most 10 MiB decoded).
+        data: String,
+        /// One of `image/png`, `image/jpeg`, `image/gif`, `image/webp`.
+        mime_type: String,
+    },
+}

@@ -1,0 +1,4 @@
+//! The controlroom gateway.
+
+pub mod outbox;
+pub mod worker;

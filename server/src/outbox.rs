@@ -1,0 +1,174 @@
+//! A per-connection outbound queue bounded in bytes, shared by the app and worker sockets.
+//!
+//! Producers (the hub's broadcaster, a worker actor) never wait on a client: `push` either queues
+//! the frame or, past the byte cap, marks the outbox overflowed so the connection task closes the
+//! socket with 4008. Frames are `Utf8Bytes`, so one encoded message is shared by every client.
+
+use axum::extract::ws::Utf8Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use tokio::sync::mpsc;
+
+/// What a connection task is asked to write.
+#[derive(Debug, Clone)]
+pub enum OutFrame {
+    /// A text message, already encoded.
+    Text(Utf8Bytes),
+    /// Close the socket with this code and reason, then stop.
+    Close {
+        /// WebSocket close code.
+        code: u16,
+        /// Short human reason.
+        reason: &'static str,
+    },
+}
+
+impl OutFrame {
+    fn cost(&self) -> usize {
+        match self {
+            Self::Text(t) => t.len(),
+            Self::Close { .. } => 0,
+        }
+    }
+}
+
+/// Why a push was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The queue passed its byte cap; the connection will be closed with 4008.
+    #[error("client outbound queue is over its byte cap")]
+    Overflow,
+    /// The connection is gone.
+    #[error("client connection is closed")]
+    Closed,
+}
+
+struct Shared {
+    queued_bytes: AtomicUsize,
+    overflowed: AtomicBool,
+    cap: usize,
+}
+
+/// The producer side; cheap to clone.
+#[derive(Clone)]
+pub struct OutboxSender {
+    // Unbounded in count on purpose: the bound is `cap` bytes, enforced in `push`, which is
+    // what actually limits memory (a count bound would either be too loose for big frames or
+    // too tight for many small ones).
+    tx: mpsc::UnboundedSender<OutFrame>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for OutboxSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxSender").field("queued_bytes", &self.queued_bytes()).finish()
+    }
+}
+
+/// The consumer side, owned by the connection task.
+pub struct OutboxReceiver {
+    rx: mpsc::UnboundedReceiver<OutFrame>,
+    shared: Arc<Shared>,
+}
+
+/// Creates an outbox that holds at most `cap` bytes of queued text.
+pub fn outbox(cap: usize) -> (OutboxSender, OutboxReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared { queued_bytes: AtomicUsize::new(0), overflowed: AtomicBool::new(false), cap });
+    (OutboxSender { tx, shared: shared.clone() }, OutboxReceiver { rx, shared })
+}
+
+impl OutboxSender {
+    /// Queues a frame without waiting. Past the cap the outbox is marked overflowed, a close
+    /// with 4008 is queued, and every later push fails.
+    pub fn push(&self, frame: OutFrame) -> Result<(), PushError> {
+        if self.shared.overflowed.load(Ordering::Acquire) {
+            return Err(PushError::Overflow);
+        }
+        let cost = frame.cost();
+        let queued = self.shared.queued_bytes.fetch_add(cost, Ordering::AcqRel) + cost;
+        if queued > self.shared.cap {
+            self.shared.queued_bytes.fetch_sub(cost, Ordering::AcqRel);
+            self.shared.overflowed.store(true, Ordering::Release);
+            // The close frame costs nothing, so it always gets through to the connection task.
+            let _ = self.tx.send(OutFrame::Close {
+                code: controlroom_protocol::close_code::SLOW_CONSUMER,
+                reason: "slow consumer",
+            });
+            return Err(PushError::Overflow);
+        }
+        self.tx.send(frame).map_err(|_| {
+            self.shared.queued_bytes.fetch_sub(cost, Ordering::AcqRel);
+            PushError::Closed
+        })
+    }
+
+    /// Queues an encoded text frame.
+    pub fn push_text(&self, text: Utf8Bytes) -> Result<(), PushError> {
+        self.push(OutFrame::Text(text))
+    }
+
+    /// Bytes queued and not yet taken by the connection task.
+    pub fn queued_bytes(&self) -> usize {
+        self.shared.queued_bytes.load(Ordering::Acquire)
+    }
+
+    /// Whether the connection task has gone away.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Whether two senders feed the same connection.
+    pub fn same_outbox(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl OutboxReceiver {
+    /// The next frame, or `None` when every sender is gone.
+    pub async fn recv(&mut self) -> Option<OutFrame> {
+        let frame = self.rx.recv().await?;
+        self.shared.queued_bytes.fetch_sub(frame.cost(), Ordering::AcqRel);
+        Some(frame)
+    }
+
+    /// Whether the byte cap was passed (a 4008 close is then queued).
+    pub fn overflowed(&self) -> bool {
+        self.shared.overflowed.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_pass_in_order_and_free_their_bytes() {
+        let (tx, mut rx) = outbox(10);
+        tx.push_text("abc".into()).expect("fits");
+        tx.push_text("defg".into()).expect("fits");
+        assert_eq!(tx.queued_bytes(), 7);
+        let Some(OutFrame::Text(t)) = rx.recv().await else { panic!("text expected") };
+        assert_eq!(t.as_str(), "abc");
+        assert_eq!(tx.queued_bytes(), 4);
+    }
+
+    #[tokio::test]
+    async fn overflow_queues_a_4008_close_and_refuses_more() {
+        let (tx, mut rx) = outbox(5);
+        tx.push_text("abcd".into()).expect("fits");
+        assert_eq!(tx.push_text("ef".into()), Err(PushError::Overflow));
+        assert_eq!(tx.push_text("g".into()), Err(PushError::Overflow));
+        assert!(rx.overflowed());
+        assert!(matches!(rx.recv().await, Some(OutFrame::Text(_))));
+        assert!(matches!(rx.recv().await, Some(OutFrame::Close { code: 4008, .. })));
+    }
+
+    #[tokio::test]
+    async fn push_after_receiver_drop_is_closed() {
+        let (tx, rx) = outbox(5);
+        drop(rx);
+        assert_eq!(tx.push_text("a".into()), Err(PushError::Closed));
+        assert!(tx.is_closed());
+    }
+}

@@ -1,0 +1,1 @@
+//! Theme files compiled into controlroom.

@@ -1,0 +1,1 @@
+//! The controlroom terminal front end (filled by the TUI issue).
