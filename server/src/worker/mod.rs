@@ -1,5 +1,10 @@
 //! One actor per worker: owns its PTY, its raw output ring and its screen model, and streams
-//! output to every attached client. (INTERFACE DRAFT — the bodies are being written.)
+//! output to every attached client.
+//!
+//! Threads and tasks per worker: a PTY reader thread (blocking reads into a bounded channel; reaps
+//! the child after EOF), a writer thread (input can block when the program does not read it), a
+//! screen thread (vt100 model fed from a bounded backlog) and the actor task that owns the rest.
+//! Idle detection uses one process-wide ticker (see `activity`), not a timer per worker.
 
 use crate::outbox::OutboxSender;
 use controlroom_protocol::{ActivityState, ScreenResponse};
@@ -9,7 +14,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
+mod activity;
+mod actor;
 pub mod pty;
+mod ring;
+mod screen;
+mod utf8;
+
+#[cfg(test)]
+mod tests;
+
+use actor::Cmd;
+use tokio::sync::{mpsc, oneshot};
 
 /// Limits and timings of every worker; each has a `serve` flag.
 #[derive(Debug, Clone)]
@@ -25,6 +41,31 @@ pub struct WorkerConfig {
     pub stop_grace: Duration,
     /// Silence after which an active worker becomes idle.
     pub idle_after: Duration,
+}
+
+impl WorkerConfig {
+    /// Default of [`WorkerConfig::scrollback_bytes`]: 4 MiB of formatted lines.
+    pub const DEFAULT_SCROLLBACK_BYTES: usize = 4 * 1024 * 1024;
+    /// Default of [`WorkerConfig::output_ring_bytes`]: 2 MiB of raw output.
+    pub const DEFAULT_OUTPUT_RING_BYTES: usize = 2 * 1024 * 1024;
+    /// Default of [`WorkerConfig::batch_bytes`]: 64 KiB.
+    pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
+    /// Default of [`WorkerConfig::stop_grace`]: 3 s.
+    pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
+    /// Default of [`WorkerConfig::idle_after`]: 2 s.
+    pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(2);
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            scrollback_bytes: Self::DEFAULT_SCROLLBACK_BYTES,
+            output_ring_bytes: Self::DEFAULT_OUTPUT_RING_BYTES,
+            batch_bytes: Self::DEFAULT_BATCH_BYTES,
+            stop_grace: Self::DEFAULT_STOP_GRACE,
+            idle_after: Self::DEFAULT_IDLE_AFTER,
+        }
+    }
 }
 
 /// What to run.
@@ -108,40 +149,123 @@ pub enum WorkerError {
 /// Shared context every worker gets from the gateway.
 #[derive(Clone)]
 pub struct WorkerContext {
+    /// Limits and timings.
     pub config: Arc<WorkerConfig>,
+    /// How processes are started.
     pub backend: Arc<dyn pty::PtyBackend>,
     /// Poked (never awaited) whenever `WorkerStatus` changes.
     pub poke: Arc<Notify>,
 }
 
-/// Cheap, cloneable handle to a worker actor.
+/// Cheap, cloneable handle to a worker actor. The actor ends on [`WorkerHandle::shutdown`] or
+/// when every handle is dropped (a still-running process then gets SIGHUP).
 #[derive(Clone)]
-pub struct WorkerHandle { /* cmd sender, status receiver */ }
+pub struct WorkerHandle {
+    cmd: mpsc::Sender<Cmd>,
+    status: watch::Receiver<WorkerStatus>,
+}
+
+impl std::fmt::Debug for WorkerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHandle").field("status", &*self.status.borrow()).finish()
+    }
+}
+
+/// Capacity of a worker's command channel.
+const CMD_QUEUE: usize = 64;
 
 impl WorkerHandle {
-    /// Starts a process in a new PTY and its actor.
-    pub fn spawn(_ctx: WorkerContext, _spec: SpawnSpec) -> Result<WorkerHandle, WorkerError> { todo!() }
+    /// Starts a process in a new PTY and its actor. Must be called within a tokio runtime.
+    pub fn spawn(ctx: WorkerContext, spec: SpawnSpec) -> Result<WorkerHandle, WorkerError> {
+        validate_size(spec.cols, spec.rows)?;
+        let (cmd, rx) = mpsc::channel(CMD_QUEUE);
+        let status = actor::spawn_running(ctx, spec, rx)?;
+        Ok(WorkerHandle { cmd, status })
+    }
+
     /// An exited worker restored from the store: its screen rebuilt from `history`, no process.
-    pub fn restore(_ctx: WorkerContext, _history: &HistorySnapshot, _exit: ExitInfo, _started_at: String) -> WorkerHandle { todo!() }
+    /// Must be called within a tokio runtime.
+    pub fn restore(
+        ctx: WorkerContext,
+        history: &HistorySnapshot,
+        exit: ExitInfo,
+        started_at: String,
+    ) -> WorkerHandle {
+        let (cmd, rx) = mpsc::channel(CMD_QUEUE);
+        let status = actor::spawn_restored(ctx, history, exit, started_at, rx);
+        WorkerHandle { cmd, status }
+    }
+
     /// Latest status (watch).
-    pub fn status(&self) -> watch::Receiver<WorkerStatus> { todo!() }
+    pub fn status(&self) -> watch::Receiver<WorkerStatus> {
+        self.status.clone()
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, WorkerError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd.send(make(tx)).await.map_err(|_| WorkerError::Gone)?;
+        rx.await.map_err(|_| WorkerError::Gone)
+    }
+
     /// Attaches a client: queues `history`, then output from exactly the snapshot offset, then
-    /// live output (and `exit` if/when it exits) into `outbox`.
-    pub async fn attach(&self, _outbox: OutboxSender) -> Result<ClientId, WorkerError> { todo!() }
+    /// live output (and `exit` if/when it exits) into `outbox`. Resolves once `history` is queued.
+    pub async fn attach(&self, outbox: OutboxSender) -> Result<ClientId, WorkerError> {
+        self.call(|reply| Cmd::Attach { outbox, reply }).await
+    }
+
     /// Detaches a client.
-    pub async fn detach(&self, _client: ClientId) { todo!() }
+    pub async fn detach(&self, client: ClientId) {
+        let _ = self.cmd.send(Cmd::Detach { client }).await;
+    }
+
     /// Types `data`; the PTY size follows the client that typed.
-    pub async fn input(&self, _client: Option<ClientId>, _data: Vec<u8>) -> Result<(), WorkerError> { todo!() }
+    pub async fn input(&self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
+        self.call(|reply| Cmd::Input { client, data, reply }).await?
+    }
+
     /// Records a client's size and resizes the PTY to it.
-    pub async fn resize(&self, _client: Option<ClientId>, _cols: u16, _rows: u16) -> Result<(), WorkerError> { todo!() }
+    pub async fn resize(&self, client: Option<ClientId>, cols: u16, rows: u16) -> Result<(), WorkerError> {
+        validate_size(cols, rows)?;
+        self.call(|reply| Cmd::Resize { client, cols, rows, reply }).await?
+    }
+
     /// The screen as plain text.
-    pub async fn screen(&self) -> Result<ScreenResponse, WorkerError> { todo!() }
+    pub async fn screen(&self) -> Result<ScreenResponse, WorkerError> {
+        self.call(|reply| Cmd::Screen { reply }).await
+    }
+
     /// A history snapshot (for persistence).
-    pub async fn history(&self) -> Result<HistorySnapshot, WorkerError> { todo!() }
+    pub async fn history(&self) -> Result<HistorySnapshot, WorkerError> {
+        self.call(|reply| Cmd::History { reply }).await
+    }
+
     /// Starts the process again with `spec` (same id, new pid); errors if still running.
-    pub async fn restart(&self, _spec: SpawnSpec) -> Result<(), WorkerError> { todo!() }
+    pub async fn restart(&self, spec: SpawnSpec) -> Result<(), WorkerError> {
+        validate_size(spec.cols, spec.rows)?;
+        self.call(|reply| Cmd::Restart { spec, reply }).await?
+    }
+
     /// SIGHUP to the process group, SIGKILL after the grace period; returns once exited.
-    pub async fn stop(&self) { todo!() }
+    pub async fn stop(&self) {
+        let _ = self.call(|reply| Cmd::Stop { reply }).await;
+    }
+
     /// Closes every attached client with `code` and ends the actor (process must be stopped).
-    pub async fn shutdown(&self, _code: u16, _reason: &'static str) { todo!() }
+    pub async fn shutdown(&self, code: u16, reason: &'static str) {
+        let _ = self.call(|reply| Cmd::Shutdown { code, reason, reply }).await;
+    }
+}
+
+/// Checks a terminal size against [`controlroom_protocol::TERMINAL_DIM_RANGE`].
+fn validate_size(cols: u16, rows: u16) -> Result<(), WorkerError> {
+    let range = controlroom_protocol::TERMINAL_DIM_RANGE;
+    if range.contains(&cols) && range.contains(&rows) {
+        Ok(())
+    } else {
+        Err(WorkerError::Invalid(format!(
+            "terminal size {cols}x{rows} is out of range ({}..={} each)",
+            range.start(),
+            range.end()
+        )))
+    }
 }

@@ -1,0 +1,635 @@
+//! The worker actor: one tokio task owning the process, the output ring, the client list and the
+//! link to the screen thread. It never waits on a client, on the PTY or on the screen model.
+
+use super::activity::{ActivityTracker, subscribe_tick};
+use super::pty::{GroupSignal, PtyControl, PtyProcess};
+use super::ring::OutputRing;
+use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
+use super::utf8::{Utf8Splitter, decode};
+use super::{
+    ClientId, ExitInfo, HistorySnapshot, SpawnSpec, WorkerConfig, WorkerContext, WorkerError, WorkerStatus,
+};
+use crate::outbox::{OutFrame, OutboxSender};
+use axum::extract::ws::Utf8Bytes;
+use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
+use futures_util::StreamExt as _;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
+use tracing::{debug, info, warn};
+
+/// Bytes per PTY read.
+const READ_BUF: usize = 64 * 1024;
+/// PTY reads queued between the reader thread and the actor.
+const READER_QUEUE: usize = 4;
+/// Input messages queued for the writer thread before `InputFull`.
+const INPUT_QUEUE: usize = 256;
+/// Most output batches the screen model may lag behind.
+const MAX_BACKLOG_BATCHES: usize = 64;
+
+/// Commands from [`super::WorkerHandle`] to the actor.
+pub(super) enum Cmd {
+    Attach { outbox: OutboxSender, reply: oneshot::Sender<ClientId> },
+    Detach { client: ClientId },
+    Input { client: Option<ClientId>, data: Vec<u8>, reply: oneshot::Sender<Result<(), WorkerError>> },
+    Resize { client: Option<ClientId>, cols: u16, rows: u16, reply: oneshot::Sender<Result<(), WorkerError>> },
+    Screen { reply: oneshot::Sender<ScreenResponse> },
+    History { reply: oneshot::Sender<HistorySnapshot> },
+    Restart { spec: SpawnSpec, reply: oneshot::Sender<Result<(), WorkerError>> },
+    Stop { reply: oneshot::Sender<()> },
+    Shutdown { code: u16, reason: &'static str, reply: oneshot::Sender<()> },
+}
+
+/// What the reader thread reports.
+enum ReaderEvent {
+    Data(Vec<u8>),
+    /// After the last output: the child has been reaped.
+    Exit(ExitInfo),
+}
+
+/// The live process.
+struct Running {
+    control: Box<dyn PtyControl>,
+    input: mpsc::Sender<Vec<u8>>,
+    output: mpsc::Receiver<ReaderEvent>,
+}
+
+struct Client {
+    outbox: OutboxSender,
+    /// The client's last `resize`.
+    size: Option<(u16, u16)>,
+    /// Set once `history` is queued; until then the client gets no live output.
+    attached: bool,
+    /// Answers `attach` once `history` is queued.
+    reply: Option<oneshot::Sender<ClientId>>,
+}
+
+type SnapshotFuture = BoxFuture<'static, (ClientId, Option<HistorySnapshot>)>;
+
+struct Actor {
+    ctx: WorkerContext,
+    status: watch::Sender<WorkerStatus>,
+    screen: mpsc::UnboundedSender<ScreenMsg>,
+    /// One permit per output batch the screen thread has not applied yet.
+    backlog: Arc<Semaphore>,
+    batch_bytes: usize,
+    ring: OutputRing,
+    utf8: Utf8Splitter,
+    clients: HashMap<ClientId, Client>,
+    next_client: u64,
+    snapshots: FuturesUnordered<SnapshotFuture>,
+    process: Option<Running>,
+    /// Output read beyond `batch_bytes`, sent first in the next batch.
+    stash: Option<Vec<u8>>,
+    exit: Option<ExitInfo>,
+    activity: ActivityTracker,
+    tick: Option<watch::Receiver<u64>>,
+    size: (u16, u16),
+    stop_waiters: Vec<oneshot::Sender<()>>,
+    kill_at: Option<tokio::time::Instant>,
+}
+
+/// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
+/// backlog, so the offset of a snapshot (at most one backlog behind) is still in the ring.
+fn limits(config: &WorkerConfig) -> (usize, usize, usize) {
+    let batch = config.batch_bytes.max(1);
+    let backlog = (config.output_ring_bytes / batch / 2).clamp(1, MAX_BACKLOG_BATCHES);
+    let ring = config.output_ring_bytes.max(2 * backlog * batch);
+    (batch, backlog, ring)
+}
+
+fn now_iso() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+fn encode(msg: &WorkerServerMsg) -> Option<Utf8Bytes> {
+    match serde_json::to_string(msg) {
+        Ok(s) => Some(s.into()),
+        Err(e) => {
+            warn!(error = %e, "could not encode a worker message");
+            None
+        }
+    }
+}
+
+/// Starts the process for `spec` and the actor; returns the status receiver.
+pub(super) fn spawn_running(
+    ctx: WorkerContext,
+    spec: SpawnSpec,
+    cmds: mpsc::Receiver<Cmd>,
+) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
+    let spawn_err = |e: std::io::Error| WorkerError::Spawn {
+        command: spec.command.join(" "),
+        message: format!("could not start the screen thread: {e}"),
+    };
+    let model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
+    let screen = spawn_screen_thread(model).map_err(spawn_err)?;
+    let (running, pid) = start_process(&ctx, &spec)?;
+    let status = WorkerStatus {
+        pid,
+        exit: None,
+        started_at: now_iso(),
+        cols: spec.cols,
+        rows: spec.rows,
+        activity: ActivityState::Unknown,
+    };
+    let mut actor = Actor::new(ctx, status, screen, 0, (spec.cols, spec.rows), ActivityState::Unknown);
+    actor.process = Some(running);
+    let rx = actor.status.subscribe();
+    tokio::spawn(actor.run(cmds));
+    Ok(rx)
+}
+
+/// Starts an actor for an exited worker restored from the store.
+pub(super) fn spawn_restored(
+    ctx: WorkerContext,
+    history: &HistorySnapshot,
+    exit: ExitInfo,
+    started_at: String,
+    cmds: mpsc::Receiver<Cmd>,
+) -> watch::Receiver<WorkerStatus> {
+    let status = WorkerStatus {
+        pid: None,
+        exit: Some(exit.clone()),
+        started_at,
+        cols: history.cols,
+        rows: history.rows,
+        activity: ActivityState::Exited,
+    };
+    let model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
+    let screen = match spawn_screen_thread(model) {
+        Ok(tx) => tx,
+        Err(e) => {
+            // Without a screen thread every screen request fails with `Gone`; the worker is
+            // still listed with its status.
+            warn!(error = %e, "could not start the screen thread of a restored worker");
+            mpsc::unbounded_channel().0
+        }
+    };
+    let size = (history.cols, history.rows);
+    let mut actor = Actor::new(ctx, status, screen, history.offset, size, ActivityState::Exited);
+    actor.exit = Some(exit);
+    let rx = actor.status.subscribe();
+    tokio::spawn(actor.run(cmds));
+    rx
+}
+
+/// Spawns `spec` on the backend and starts its reader and writer threads.
+fn start_process(ctx: &WorkerContext, spec: &SpawnSpec) -> Result<(Running, Option<u32>), WorkerError> {
+    let PtyProcess { reader, writer, control, waiter } = ctx.backend.spawn(spec)?;
+    let pid = control.pid();
+    let (out_tx, output) = mpsc::channel(READER_QUEUE);
+    let (input, in_rx) = mpsc::channel(INPUT_QUEUE);
+    let threads = spawn_reader(reader, waiter, out_tx).and_then(|()| spawn_writer(writer, in_rx));
+    if let Err(e) = threads {
+        // The process is unusable without its threads; take it down.
+        let _ = control.signal_group(GroupSignal::Kill);
+        return Err(WorkerError::Spawn { command: spec.command.join(" "), message: e.to_string() });
+    }
+    info!(pid = ?pid, command = ?spec.command, "worker process started");
+    Ok((Running { control, input, output }, pid))
+}
+
+fn spawn_reader(
+    mut reader: Box<dyn Read + Send>,
+    waiter: Box<dyn super::pty::ProcessWaiter>,
+    tx: mpsc::Sender<ReaderEvent>,
+) -> std::io::Result<()> {
+    std::thread::Builder::new().name("cr-pty-read".into()).spawn(move || {
+        let mut buf = vec![0u8; READ_BUF];
+        let mut forwarding = true;
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    // Once the actor is gone keep draining, so the child never blocks on a full
+                    // PTY, until EOF.
+                    if forwarding && tx.blocking_send(ReaderEvent::Data(buf[..n].to_vec())).is_err() {
+                        forwarding = false;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // EIO once every slave fd is closed (Linux), or a real error: the end either way.
+                Err(_) => break,
+            }
+        }
+        let exit = waiter.wait();
+        let _ = tx.blocking_send(ReaderEvent::Exit(exit));
+    })?;
+    Ok(())
+}
+
+fn spawn_writer(mut writer: Box<dyn Write + Send>, mut rx: mpsc::Receiver<Vec<u8>>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("cr-pty-write".into()).spawn(move || {
+        while let Some(data) = rx.blocking_recv() {
+            if let Err(e) = writer.write_all(&data).and_then(|()| writer.flush()) {
+                debug!(error = %e, "pty write failed; input closed");
+                break;
+            }
+        }
+        // The writer must live as long as the worker: dropping it sends "\n^D" to the child.
+    })?;
+    Ok(())
+}
+
+/// Waits for room in the screen backlog, then for the next reader event (or stashed bytes).
+/// Cancel-safe: nothing is taken before the last await completes.
+async fn next_output(
+    backlog: &Arc<Semaphore>,
+    stash: &mut Option<Vec<u8>>,
+    output: Option<&mut mpsc::Receiver<ReaderEvent>>,
+) -> (Option<OwnedSemaphorePermit>, Option<ReaderEvent>) {
+    let permit = backlog.clone().acquire_owned().await.ok();
+    if let Some(bytes) = stash.take() {
+        return (permit, Some(ReaderEvent::Data(bytes)));
+    }
+    match output {
+        Some(rx) => (permit, rx.recv().await),
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_tick(tick: Option<&mut watch::Receiver<u64>>) -> bool {
+    match tick {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl Actor {
+    fn new(
+        ctx: WorkerContext,
+        status: WorkerStatus,
+        screen: mpsc::UnboundedSender<ScreenMsg>,
+        offset: u64,
+        size: (u16, u16),
+        activity: ActivityState,
+    ) -> Self {
+        let (batch_bytes, backlog, ring_bytes) = limits(&ctx.config);
+        let idle_after = ctx.config.idle_after;
+        Self {
+            ctx,
+            status: watch::channel(status).0,
+            screen,
+            backlog: Arc::new(Semaphore::new(backlog)),
+            batch_bytes,
+            ring: OutputRing::new(ring_bytes, offset),
+            utf8: Utf8Splitter::default(),
+            clients: HashMap::new(),
+            next_client: 1,
+            snapshots: FuturesUnordered::new(),
+            process: None,
+            stash: None,
+            exit: None,
+            activity: ActivityTracker::new(idle_after, activity),
+            tick: None,
+            size,
+            stop_waiters: Vec::new(),
+            kill_at: None,
+        }
+    }
+
+    async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) {
+        loop {
+            let reading = self.process.is_some();
+            let ticking = self.tick.is_some();
+            let kill_at = self.kill_at;
+            tokio::select! {
+                // Commands first: input and attach are served even while output floods.
+                biased;
+                cmd = cmds.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    if let Flow::Stop = self.on_cmd(cmd) {
+                        break;
+                    }
+                }
+                Some((client, snap)) = self.snapshots.next(), if !self.snapshots.is_empty() => {
+                    self.attach_ready(client, snap);
+                }
+                (permit, event) = next_output(
+                    &self.backlog,
+                    &mut self.stash,
+                    self.process.as_mut().map(|p| &mut p.output),
+                ), if reading => self.on_output(permit, event),
+                alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
+                () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
+                    if kill_at.is_some() => self.kill_now(),
+            }
+        }
+        if let Some(p) = &self.process {
+            warn!(pid = ?p.control.pid(), "worker actor ended with its process running; sending SIGHUP");
+            let _ = p.control.signal_group(GroupSignal::Hangup);
+        }
+    }
+
+    fn on_cmd(&mut self, cmd: Cmd) -> Flow {
+        match cmd {
+            Cmd::Attach { outbox, reply } => {
+                let id = ClientId(self.next_client);
+                self.next_client += 1;
+                self.clients.insert(id, Client { outbox, size: None, attached: false, reply: Some(reply) });
+                self.request_snapshot(id);
+            }
+            Cmd::Detach { client } => {
+                if self.clients.remove(&client).is_some() {
+                    info!(client = client.0, clientCount = self.clients.len(), "client detached");
+                }
+            }
+            Cmd::Input { client, data, reply } => {
+                let _ = reply.send(self.input(client, data));
+            }
+            Cmd::Resize { client, cols, rows, reply } => {
+                if let Some(c) = client.and_then(|c| self.clients.get_mut(&c)) {
+                    c.size = Some((cols, rows));
+                }
+                self.apply_size(cols, rows);
+                let _ = reply.send(Ok(()));
+            }
+            Cmd::Screen { reply } => {
+                // On failure the reply is dropped and the caller sees `Gone`.
+                let _ = self.screen.send(ScreenMsg::Plain { reply });
+            }
+            Cmd::History { reply } => {
+                let _ = self.screen.send(ScreenMsg::Snapshot { reply });
+            }
+            Cmd::Restart { spec, reply } => {
+                let _ = reply.send(self.restart(&spec));
+            }
+            Cmd::Stop { reply } => self.stop(reply),
+            Cmd::Shutdown { code, reason, reply } => {
+                for client in self.clients.values() {
+                    let _ = client.outbox.push(OutFrame::Close { code, reason });
+                }
+                info!(clientCount = self.clients.len(), code, "worker shut down");
+                self.clients.clear();
+                let _ = reply.send(());
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn input(&mut self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
+        if self.process.is_none() {
+            return Err(WorkerError::Exited);
+        }
+        // tmux `window-size latest`: the PTY takes the size of the client that typed.
+        if let Some((cols, rows)) = client.and_then(|c| self.clients.get(&c)).and_then(|c| c.size) {
+            self.apply_size(cols, rows);
+        }
+        let Some(p) = &self.process else { return Err(WorkerError::Exited) };
+        p.input.try_send(data).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => WorkerError::InputFull,
+            mpsc::error::TrySendError::Closed(_) => WorkerError::Exited,
+        })?;
+        if self.activity.on_input(Instant::now()) {
+            self.publish_activity();
+        }
+        Ok(())
+    }
+
+    /// Resizes the PTY and, in order with the byte stream, the screen model.
+    fn apply_size(&mut self, cols: u16, rows: u16) {
+        let Some(p) = &self.process else { return };
+        if self.size == (cols, rows) {
+            return;
+        }
+        if let Err(e) = p.control.resize(cols, rows) {
+            warn!(error = %e, cols, rows, "pty resize failed");
+            return;
+        }
+        self.size = (cols, rows);
+        let _ = self.screen.send(ScreenMsg::Resize { cols, rows });
+        self.update_status(|s| {
+            s.cols = cols;
+            s.rows = rows;
+        });
+    }
+
+    fn restart(&mut self, spec: &SpawnSpec) -> Result<(), WorkerError> {
+        if self.process.is_some() {
+            return Err(WorkerError::Invalid("worker is still running".into()));
+        }
+        let (running, pid) = start_process(&self.ctx, spec)?;
+        self.process = Some(running);
+        self.exit = None;
+        self.stash = None;
+        self.utf8 = Utf8Splitter::default();
+        if self.size != (spec.cols, spec.rows) {
+            self.size = (spec.cols, spec.rows);
+            let _ = self.screen.send(ScreenMsg::Resize { cols: spec.cols, rows: spec.rows });
+        }
+        self.activity.on_start();
+        let activity = self.activity.state();
+        let (cols, rows) = self.size;
+        self.update_status(|s| {
+            *s = WorkerStatus { pid, exit: None, started_at: now_iso(), cols, rows, activity };
+        });
+        Ok(())
+    }
+
+    fn stop(&mut self, reply: oneshot::Sender<()>) {
+        let Some(p) = &self.process else {
+            let _ = reply.send(());
+            return;
+        };
+        self.stop_waiters.push(reply);
+        if self.kill_at.is_none() {
+            if let Err(e) = p.control.signal_group(GroupSignal::Hangup) {
+                debug!(error = %e, "SIGHUP to the worker's process group failed");
+            }
+            self.kill_at = Some(tokio::time::Instant::now() + self.ctx.config.stop_grace);
+        }
+    }
+
+    fn kill_now(&mut self) {
+        self.kill_at = None;
+        if let Some(p) = &self.process {
+            info!(pid = ?p.control.pid(), "worker did not exit after SIGHUP; sending SIGKILL");
+            if let Err(e) = p.control.signal_group(GroupSignal::Kill) {
+                debug!(error = %e, "SIGKILL to the worker's process group failed");
+            }
+        }
+    }
+
+    fn request_snapshot(&mut self, client: ClientId) {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.screen.send(ScreenMsg::Snapshot { reply });
+        self.snapshots.push(Box::pin(async move { (client, rx.await.ok()) }));
+    }
+
+    /// Queues `history`, the output since the snapshot and (if exited) `exit`, then subscribes
+    /// the client; all within one actor step, so no output is missed or doubled.
+    fn attach_ready(&mut self, id: ClientId, snap: Option<HistorySnapshot>) {
+        let Some(client) = self.clients.get_mut(&id) else { return };
+        let Some(snap) = snap else {
+            warn!("screen thread is gone; refusing attach");
+            self.clients.remove(&id);
+            return;
+        };
+        let Some(catch_up) = self.ring.since(snap.offset) else {
+            // The ring moved past the snapshot (only under extreme lag): take a fresh one.
+            debug!(offset = snap.offset, ring_start = self.ring.start(), "snapshot too old; retrying");
+            self.request_snapshot(id);
+            return;
+        };
+        let mut frames = Vec::with_capacity(3);
+        let history = WorkerServerMsg::History {
+            data: snap.data,
+            cols: snap.cols,
+            rows: snap.rows,
+            offset: snap.offset,
+        };
+        frames.extend(encode(&history));
+        if !catch_up.is_empty() {
+            frames.extend(encode(&WorkerServerMsg::Output { data: decode(&catch_up), offset: snap.offset }));
+        }
+        if let Some(exit) = &self.exit {
+            frames.extend(encode(&WorkerServerMsg::Exit {
+                exit_code: exit.exit_code,
+                signal: exit.signal.clone(),
+            }));
+        }
+        let ok = frames.into_iter().all(|f| client.outbox.push_text(f).is_ok());
+        if let Some(reply) = client.reply.take() {
+            let _ = reply.send(id);
+        }
+        if ok {
+            client.attached = true;
+            info!(client = id.0, clientCount = self.clients.len(), offset = snap.offset, "client attached");
+        } else {
+            info!(client = id.0, reason = "backpressure_limit", "client dropped while attaching");
+            self.clients.remove(&id);
+        }
+    }
+
+    fn on_output(&mut self, permit: Option<OwnedSemaphorePermit>, event: Option<ReaderEvent>) {
+        match event {
+            Some(ReaderEvent::Data(mut batch)) => {
+                let mut exit = None;
+                if let Some(p) = &mut self.process {
+                    // Batch whatever is already queued; never wait for more.
+                    while batch.len() < self.batch_bytes {
+                        match p.output.try_recv() {
+                            Ok(ReaderEvent::Data(more)) => batch.extend_from_slice(&more),
+                            Ok(ReaderEvent::Exit(e)) => {
+                                exit = Some(e);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                if batch.len() > self.batch_bytes {
+                    self.stash = Some(batch.split_off(self.batch_bytes));
+                }
+                self.emit(&batch, permit);
+                if let Some(e) = exit {
+                    self.on_exit(e);
+                }
+            }
+            Some(ReaderEvent::Exit(e)) => self.on_exit(e),
+            None => self.on_exit(ExitInfo { exit_code: None, signal: Some("lost".into()) }),
+        }
+    }
+
+    /// Sends one batch to the ring, every attached client and the screen model.
+    fn emit(&mut self, raw: &[u8], permit: Option<OwnedSemaphorePermit>) {
+        let aligned = self.utf8.split(raw);
+        self.emit_aligned(aligned, permit);
+    }
+
+    fn emit_aligned(&mut self, aligned: Vec<u8>, permit: Option<OwnedSemaphorePermit>) {
+        if aligned.is_empty() {
+            return;
+        }
+        let offset = self.ring.end();
+        self.ring.push(&aligned);
+        self.broadcast(&WorkerServerMsg::Output { data: decode(&aligned), offset });
+        let _ = self.screen.send(ScreenMsg::Output { bytes: aligned, permit });
+        if self.activity.on_output(Instant::now()) {
+            self.publish_activity();
+        }
+        if self.activity.wants_tick() && self.tick.is_none() {
+            self.tick = subscribe_tick();
+        }
+    }
+
+    fn on_exit(&mut self, exit: ExitInfo) {
+        let tail = self.utf8.flush();
+        self.emit_aligned(tail, None);
+        if let Some(bytes) = self.stash.take() {
+            // Unreachable in practice (exit is read only after the stash), kept for safety.
+            self.emit_aligned(bytes, None);
+        }
+        let pid = self.process.take().and_then(|p| p.control.pid());
+        self.kill_at = None;
+        info!(pid = ?pid, exit_code = ?exit.exit_code, signal = ?exit.signal, "worker exited");
+        self.broadcast(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() });
+        self.activity.on_exit();
+        self.tick = None;
+        let activity = self.activity.state();
+        let status_exit = exit.clone();
+        self.exit = Some(exit);
+        self.update_status(|s| {
+            s.pid = None;
+            s.exit = Some(status_exit);
+            s.activity = activity;
+        });
+        for waiter in self.stop_waiters.drain(..) {
+            let _ = waiter.send(());
+        }
+    }
+
+    fn on_tick(&mut self, alive: bool) {
+        if alive && self.activity.on_tick(Instant::now()) {
+            self.publish_activity();
+        }
+        if !alive || !self.activity.wants_tick() {
+            self.tick = None;
+        }
+    }
+
+    /// Encodes `msg` once and queues it to every attached client; a client whose push fails
+    /// (over its cap: 4008 is already queued; or gone) is dropped.
+    fn broadcast(&mut self, msg: &WorkerServerMsg) {
+        let Some(frame) = encode(msg) else { return };
+        self.clients.retain(|id, c| {
+            if !c.attached {
+                return true;
+            }
+            match c.outbox.push_text(frame.clone()) {
+                Ok(()) => true,
+                Err(e) => {
+                    info!(client = id.0, reason = "backpressure_limit", error = %e, "dropping worker client");
+                    false
+                }
+            }
+        });
+    }
+
+    fn publish_activity(&mut self) {
+        let activity = self.activity.state();
+        self.update_status(|s| s.activity = activity);
+    }
+
+    fn update_status(&self, change: impl FnOnce(&mut WorkerStatus)) {
+        let changed = self.status.send_if_modified(|s| {
+            let before = s.clone();
+            change(s);
+            *s != before
+        });
+        if changed {
+            self.ctx.poke.notify_one();
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The PTY behind a narrow interface (spawn → reader, writer, resize, signal, wait), with a
+//! portable-pty implementation. A later step can move workers into processes that outlive the
+//! gateway by providing another [`PtyBackend`].
+
+use super::{ExitInfo, SpawnSpec, WorkerError};
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::io::{Read, Write};
+
+/// Signals a worker's process group can be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupSignal {
+    /// SIGHUP: the terminal went away.
+    Hangup,
+    /// SIGKILL.
+    Kill,
+}
+
+/// Starts processes in new PTYs.
+pub trait PtyBackend: Send + Sync {
+    /// Spawns `spec` as the leader of a new session on a new PTY.
+    fn spawn(&self, spec: &SpawnSpec) -> Result<PtyProcess, WorkerError>;
+}
+
+/// A running process on a PTY, split into the parts that live on different threads.
+pub struct PtyProcess {
+    /// Blocking reader of the PTY output (EOF or EIO once every slave fd is closed).
+    pub reader: Box<dyn Read + Send>,
+    /// Writer of the PTY input; may block when the program does not read its input.
+    pub writer: Box<dyn Write + Send>,
+    /// Resize and signals.
+    pub control: Box<dyn PtyControl>,
+    /// Reaps the process.
+    pub waiter: Box<dyn ProcessWaiter>,
+}
+
+impl std::fmt::Debug for PtyProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PtyProcess").field("pid", &self.control.pid()).finish_non_exhaustive()
+    }
+}
+
+/// Resizes the PTY and signals the process group; owned by the worker actor.
+pub trait PtyControl: Send {
+    /// The process id (also its process group and session id).
+    fn pid(&self) -> Option<u32>;
+    /// Sets the PTY size (the kernel sends SIGWINCH).
+    fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()>;
+    /// Sends `signal` to the whole process group.
+    fn signal_group(&self, signal: GroupSignal) -> std::io::Result<()>;
+}
+
+/// Waits for the process to end; called once, on the reader thread, after output EOF.
+pub trait ProcessWaiter: Send {
+    /// Blocks until the process has exited and been reaped.
+    fn wait(self: Box<Self>) -> ExitInfo;
+}
+
+/// The portable-pty backend (the host's native PTYs).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PortablePty;
+
+fn spawn_error(spec: &SpawnSpec, e: impl std::fmt::Display) -> WorkerError {
+    WorkerError::Spawn { command: spec.command.join(" "), message: e.to_string() }
+}
+
+impl PtyBackend for PortablePty {
+    fn spawn(&self, spec: &SpawnSpec) -> Result<PtyProcess, WorkerError> {
+        if spec.command.is_empty() {
+            return Err(WorkerError::Invalid("command must not be empty".into()));
+        }
+        let size = PtySize { rows: spec.rows, cols: spec.cols, pixel_width: 0, pixel_height: 0 };
+        let pair = native_pty_system().openpty(size).map_err(|e| spawn_error(spec, e))?;
+        let mut cmd = CommandBuilder::from_argv(spec.command.iter().map(Into::into).collect());
+        cmd.cwd(&spec.cwd);
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        // The child leads its own session (portable-pty calls setsid), so its pid is its
+        // process group id.
+        let child = pair.slave.spawn_command(cmd).map_err(|e| spawn_error(spec, e))?;
+        // Without dropping the slave the reader would never see EOF.
+        drop(pair.slave);
+        let pid = child.process_id();
+        let reader = pair.master.try_clone_reader().map_err(|e| spawn_error(spec, e))?;
+        let writer = pair.master.take_writer().map_err(|e| spawn_error(spec, e))?;
+        Ok(PtyProcess {
+            reader,
+            writer,
+            control: Box::new(PortableControl { master: pair.master, pid }),
+            waiter: Box::new(PortableWaiter { child, pid }),
+        })
+    }
+}
+
+struct PortableControl {
+    master: Box<dyn MasterPty + Send>,
+    pid: Option<u32>,
+}
+
+impl PtyControl for PortableControl {
+    fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()> {
+        self.master
+            .resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .map_err(std::io::Error::other)
+    }
+
+    fn signal_group(&self, signal: GroupSignal) -> std::io::Result<()> {
+        let pid = self.pid.ok_or_else(|| std::io::Error::other("process has no pid"))?;
+        let sig = match signal {
+            GroupSignal::Hangup => libc::SIGHUP,
+            GroupSignal::Kill => libc::SIGKILL,
+        };
+        killpg(pid, sig)
+    }
+}
+
+/// Sends `sig` to process group `pgid`.
+#[allow(unsafe_code)]
+fn killpg(pgid: u32, sig: libc::c_int) -> std::io::Result<()> {
+    let pgid = libc::pid_t::try_from(pgid).map_err(std::io::Error::other)?;
+    if pgid <= 1 {
+        return Err(std::io::Error::other("refusing to signal process group <= 1"));
+    }
+    // SAFETY: killpg takes plain integers and touches no memory of ours.
+    let rc = unsafe { libc::killpg(pgid, sig) };
+    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+/// Waits for `pid` and returns its raw wait status.
+#[allow(unsafe_code)]
+fn waitpid(pid: libc::pid_t) -> std::io::Result<libc::c_int> {
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: `status` is a valid, writable c_int for the duration of the call.
+        let rc = unsafe { libc::waitpid(pid, &raw mut status, 0) };
+        if rc == pid {
+            return Ok(status);
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+struct PortableWaiter {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    pid: Option<u32>,
+}
+
+impl ProcessWaiter for PortableWaiter {
+    fn wait(mut self: Box<Self>) -> ExitInfo {
+        // portable-pty reports signals by their description ("Killed"); wait ourselves to get
+        // the number and name it.
+        if let Some(pid) = self.pid.and_then(|p| libc::pid_t::try_from(p).ok())
+            && let Ok(raw) = waitpid(pid)
+        {
+            use std::os::unix::process::ExitStatusExt as _;
+            let status = std::process::ExitStatus::from_raw(raw);
+            return ExitInfo { exit_code: status.code(), signal: status.signal().map(signal_name) };
+        }
+        match self.child.wait() {
+            Ok(status) => ExitInfo {
+                exit_code: if status.signal().is_some() {
+                    None
+                } else {
+                    i32::try_from(status.exit_code()).ok()
+                },
+                signal: status.signal().map(str::to_owned),
+            },
+            Err(e) => ExitInfo { exit_code: None, signal: Some(format!("wait failed: {e}")) },
+        }
+    }
+}
+
+/// `SIGKILL` for 9, and so on; `SIG<n>` for the rest.
+pub(crate) fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGCHLD => "SIGCHLD",
+        libc::SIGCONT => "SIGCONT",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGTSTP => "SIGTSTP",
+        libc::SIGTTIN => "SIGTTIN",
+        libc::SIGTTOU => "SIGTTOU",
+        libc::SIGURG => "SIGURG",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGWINCH => "SIGWINCH",
+        libc::SIGSYS => "SIGSYS",
+        other => return format!("SIG{other}"),
+    };
+    name.to_owned()
+}

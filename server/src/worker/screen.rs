@@ -1,0 +1,294 @@
+//! The screen model: a vt100 parser on its own thread, with scrollback kept as compact formatted
+//! lines, producing `history` snapshots and plain-text screens.
+
+use super::HistorySnapshot;
+use controlroom_protocol::ScreenResponse;
+use std::collections::VecDeque;
+use std::num::NonZeroU16;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use vt100::capture::{BasicFormattedCaptureState, RowContents};
+
+/// Per-line bookkeeping charged against the scrollback byte cap, besides the text itself.
+const LINE_OVERHEAD: usize = 32;
+
+/// One row that scrolled off the main screen, formatted so it redraws on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScrollLine {
+    /// SGR-formatted text, to be written after a reset (`ESC[m`).
+    pub(crate) text: String,
+    /// The row continued on the next one (no newline after it).
+    pub(crate) wrapped: bool,
+}
+
+/// vt100 callbacks that capture rows scrolled off the main screen into a byte-bounded ring.
+#[derive(Debug)]
+pub(crate) struct ScrollCapture {
+    lines: VecDeque<ScrollLine>,
+    bytes: usize,
+    cap: usize,
+}
+
+impl ScrollCapture {
+    fn new(cap: usize) -> Self {
+        Self { lines: VecDeque::new(), bytes: 0, cap }
+    }
+
+    fn push(&mut self, line: ScrollLine) {
+        self.bytes += line.text.len() + LINE_OVERHEAD;
+        self.lines.push_back(line);
+        while self.bytes > self.cap {
+            let Some(old) = self.lines.pop_front() else { break };
+            self.bytes -= old.text.len() + LINE_OVERHEAD;
+        }
+    }
+
+    /// The captured lines, oldest first.
+    pub(crate) fn lines(&self) -> &VecDeque<ScrollLine> {
+        &self.lines
+    }
+}
+
+/// Records whether `write_formatted_basic` starts with the newline it owes a non-wrapped row,
+/// then stops it (the error only ends the probe early).
+#[derive(Default)]
+struct NewlineProbe {
+    newline: bool,
+}
+
+impl std::fmt::Write for NewlineProbe {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.newline = s.starts_with('\n');
+        Err(std::fmt::Error)
+    }
+}
+
+impl vt100::Callbacks for ScrollCapture {
+    fn on_scroll(&mut self, contents: RowContents<'_>, alternate_screen: bool) {
+        if alternate_screen {
+            return;
+        }
+        let mut text = String::new();
+        let mut state = BasicFormattedCaptureState::new();
+        if contents.write_formatted_basic(&mut text, &mut state).is_err() {
+            return;
+        }
+        // The capture state remembers whether a newline is owed after this row (i.e. the row
+        // did not wrap) but keeps it private: writing the row again reveals it.
+        let mut probe = NewlineProbe::default();
+        let _ = contents.write_formatted_basic(&mut probe, &mut state);
+        self.push(ScrollLine { text, wrapped: !probe.newline });
+    }
+}
+
+fn dim(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN)
+}
+
+/// A terminal screen plus compact scrollback, and the stream offset of the bytes fed so far.
+pub(crate) struct ScreenModel {
+    parser: vt100::Parser<ScrollCapture>,
+    offset: u64,
+}
+
+impl ScreenModel {
+    /// A blank screen; `offset` is the stream offset of the next byte fed.
+    pub(crate) fn new(cols: u16, rows: u16, scrollback_bytes: usize, offset: u64) -> Self {
+        let parser =
+            vt100::Parser::new_with_callbacks(dim(rows), dim(cols), 0, ScrollCapture::new(scrollback_bytes));
+        Self { parser, offset }
+    }
+
+    /// A screen rebuilt from a stored snapshot (its scrollback lines land in the capture ring).
+    pub(crate) fn restored(history: &HistorySnapshot, scrollback_bytes: usize) -> Self {
+        let mut model = Self::new(history.cols, history.rows, scrollback_bytes, 0);
+        model.feed(history.data.as_bytes());
+        model.offset = history.offset;
+        model
+    }
+
+    /// Applies output.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        self.parser.process(bytes);
+        self.offset += bytes.len() as u64;
+    }
+
+    /// Resizes the screen.
+    pub(crate) fn resize(&mut self, cols: u16, rows: u16) {
+        self.parser.set_size(dim(rows), dim(cols));
+    }
+
+    /// The captured scrollback.
+    #[cfg(test)]
+    pub(crate) fn scrollback(&self) -> &ScrollCapture {
+        self.parser.callbacks()
+    }
+
+    /// The vt100 screen.
+    #[cfg(test)]
+    pub(crate) fn screen(&self) -> &vt100::Screen {
+        self.parser.screen()
+    }
+
+    /// Terminal output that redraws the scrollback and the screen, at the current offset.
+    pub(crate) fn snapshot(&self) -> HistorySnapshot {
+        let screen = self.parser.screen();
+        let (rows, cols) = screen.size();
+        let lines = self.parser.callbacks().lines();
+        let mut data = String::with_capacity(self.parser.callbacks().bytes + 4096);
+        data.push_str("\x1b[m\x1b[H\x1b[2J");
+        for line in lines {
+            data.push_str("\x1b[m");
+            data.push_str(&line.text);
+            if !line.wrapped {
+                data.push_str("\r\n");
+            }
+        }
+        if !lines.is_empty() {
+            // Scroll every written line off the screen into the client's scrollback. A final
+            // wrapped line still sits on the cursor row and needs one more.
+            let last_wrapped = lines.back().is_some_and(|l| l.wrapped);
+            let pushes = usize::from(rows.get() - 1) + usize::from(last_wrapped);
+            for _ in 0..pushes {
+                data.push_str("\r\n");
+            }
+        }
+        data.push_str("\x1b[m");
+        if screen.alternate_screen() {
+            data.push_str("\x1b[?1049h");
+        }
+        data.push_str(&screen.contents_formatted());
+        data.push_str(&screen.input_mode_formatted());
+        HistorySnapshot { data, cols: cols.get(), rows: rows.get(), offset: self.offset }
+    }
+
+    /// The visible screen as plain text.
+    pub(crate) fn plain(&self) -> ScreenResponse {
+        let screen = self.parser.screen();
+        let (rows, cols) = screen.size();
+        let lines = screen.rows(0, cols.get()).map(|l| l.trim_end().to_owned()).collect();
+        let (row, col) = screen.cursor_position();
+        ScreenResponse { cols: cols.get(), rows: rows.get(), cursor: [row, col], lines }
+    }
+}
+
+/// What the screen thread is asked to do, in stream order.
+pub(crate) enum ScreenMsg {
+    /// Output bytes (aligned to UTF-8 boundaries), holding a backlog permit until applied.
+    Output { bytes: Vec<u8>, permit: Option<OwnedSemaphorePermit> },
+    /// The PTY was resized at this point of the stream.
+    Resize { cols: u16, rows: u16 },
+    /// A history snapshot of everything fed so far.
+    Snapshot { reply: oneshot::Sender<HistorySnapshot> },
+    /// The plain-text screen.
+    Plain { reply: oneshot::Sender<ScreenResponse> },
+}
+
+/// Runs `model` on its own thread until every sender is dropped.
+///
+/// The channel is unbounded in count because output is bounded by the permits it carries (the
+/// actor acquires one per batch before reading more PTY output); the other messages are small
+/// and come one per client command.
+pub(crate) fn spawn_screen_thread(
+    mut model: ScreenModel,
+) -> std::io::Result<mpsc::UnboundedSender<ScreenMsg>> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<ScreenMsg>();
+    std::thread::Builder::new().name("cr-screen".into()).spawn(move || {
+        while let Some(msg) = rx.blocking_recv() {
+            match msg {
+                ScreenMsg::Output { bytes, permit } => {
+                    model.feed(&bytes);
+                    drop(permit);
+                }
+                ScreenMsg::Resize { cols, rows } => model.resize(cols, rows),
+                ScreenMsg::Snapshot { reply } => {
+                    let _ = reply.send(model.snapshot());
+                }
+                ScreenMsg::Plain { reply } => {
+                    let _ = reply.send(model.plain());
+                }
+            }
+        }
+    })?;
+    Ok(tx)
+}
+
+/// Writes `n` lines `prefix N` (test helper shared with the actor tests).
+#[cfg(test)]
+pub(crate) fn numbered_lines(prefix: &str, n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for i in 0..n {
+        let _ = write!(s, "{prefix} {i}\r\n");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replay(snap: &HistorySnapshot) -> ScreenModel {
+        let mut fresh = ScreenModel::new(snap.cols, snap.rows, 1 << 20, 0);
+        fresh.feed(snap.data.as_bytes());
+        fresh
+    }
+
+    fn assert_same_screen(a: &vt100::Screen, b: &vt100::Screen) {
+        assert_eq!(a.size(), b.size());
+        assert_eq!(a.contents_formatted(), b.contents_formatted());
+        assert_eq!(a.contents(), b.contents());
+        assert_eq!(a.cursor_position(), b.cursor_position());
+        assert_eq!(a.alternate_screen(), b.alternate_screen());
+        assert_eq!(a.hide_cursor(), b.hide_cursor());
+        assert_eq!(a.input_mode_formatted(), b.input_mode_formatted());
+    }
+
+    #[test]
+    fn history_reproduces_colours_and_scrollback_in_a_fresh_parser() {
+        let mut m = ScreenModel::new(20, 5, 1 << 20, 0);
+        m.feed(numbered_lines("\x1b[31mred\x1b[m line", 12).as_bytes());
+        // A line that wraps across the 20 columns, then a coloured prompt.
+        m.feed(b"0123456789abcdefghijKLMNOP\r\n");
+        m.feed(numbered_lines("after", 6).as_bytes());
+        m.feed(b"\x1b[1;32mbold green\x1b[m $ \x1b[?2004h");
+        assert!(m.scrollback().lines().len() >= 8);
+        assert!(m.scrollback().lines().iter().any(|l| l.wrapped));
+        let snap = m.snapshot();
+        assert_eq!(snap.offset, m.offset);
+        let fresh = replay(&snap);
+        assert_same_screen(m.screen(), fresh.screen());
+        assert_eq!(fresh.scrollback().lines(), m.scrollback().lines());
+        assert!(fresh.scrollback().lines()[0].text.contains("\x1b[31mred"));
+        assert!(fresh.screen().bracketed_paste());
+    }
+
+    #[test]
+    fn history_enters_the_alternate_screen_when_the_program_is_in_it() {
+        let mut m = ScreenModel::new(30, 6, 1 << 20, 7);
+        m.feed(numbered_lines("shell", 10).as_bytes());
+        m.feed(b"\x1b[?1049h\x1b[H\x1b[2J\x1b[44mfull screen app\x1b[m\x1b[3;5Hx\x1b[?25l\x1b[?1h");
+        let scrolled = m.scrollback().lines().len();
+        let snap = m.snapshot();
+        let fresh = replay(&snap);
+        assert!(fresh.screen().alternate_screen());
+        assert_same_screen(m.screen(), fresh.screen());
+        assert_eq!(fresh.scrollback().lines().len(), scrolled);
+        assert!(fresh.screen().hide_cursor());
+        assert!(fresh.screen().application_cursor());
+    }
+
+    #[test]
+    fn scrollback_is_byte_bounded_and_restored_models_keep_it() {
+        let mut m = ScreenModel::new(40, 4, 2000, 0);
+        m.feed(numbered_lines("line", 500).as_bytes());
+        let lines = m.scrollback().lines();
+        assert!(m.scrollback().bytes <= 2000);
+        assert!(lines.back().is_some_and(|l| l.text.contains("line 496")));
+        assert!(lines.front().is_some_and(|l| l.text != "line 0"), "oldest lines evicted");
+        let snap = m.snapshot();
+        let restored = ScreenModel::restored(&snap, 2000);
+        assert_eq!(restored.offset, snap.offset);
+        assert_eq!(restored.plain(), m.plain());
+        assert_eq!(restored.scrollback().lines(), m.scrollback().lines());
+    }
+}

@@ -1,0 +1,1 @@
+//! Tests of the worker actor against real PTYs.
