@@ -1,4 +1,158 @@
-//! The controlroom gateway.
+//! The controlroom gateway: HTTP + WebSocket API over PTY workers, with a poller that turns
+//! every change into deltas, persisted in SQLite and broadcast to every client.
+//!
+//! `run` takes a bound listener and a shutdown future (as mini-redis does), so every test gets its
+//! own gateway on an ephemeral port; `controlroom serve` and the embedded gateway call the same.
 
+pub mod auth;
+pub mod config;
+mod conn;
+pub mod embedded;
+mod http;
+pub mod hub;
 pub mod outbox;
+pub mod store;
+mod time;
 pub mod worker;
+mod ws_app;
+mod ws_worker;
+
+pub use config::ServeConfig;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// File in the data dir announcing a running gateway to local clients.
+pub const GATEWAY_FILE: &str = "gateway.json";
+
+/// Why the gateway could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Token file problems.
+    #[error(transparent)]
+    Token(#[from] auth::TokenError),
+    /// Database problems.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// Hub start-up problems.
+    #[error(transparent)]
+    Hub(#[from] hub::HubError),
+    /// Socket or file problems.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// What `gateway.json` says.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct GatewayFile {
+    /// Base URL, e.g. `http://127.0.0.1:7420`.
+    pub url: String,
+    /// The gateway's process id.
+    pub pid: u32,
+    /// Its version.
+    pub version: String,
+}
+
+/// Where the gateway listens, known once it is bound.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// Base URL.
+    pub url: String,
+    /// The owner token in force.
+    pub token: String,
+}
+
+/// Serves on `listener` until `shutdown` resolves; then closes sockets with 1001, stops workers,
+/// flushes the store and removes `gateway.json`. `on_ready` is called once accepting.
+pub async fn run(
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_ready: impl FnOnce(&Ready) + Send,
+) -> Result<(), ServerError> {
+    let config = Arc::new(config);
+    let token = match &config.token_override {
+        Some(t) => {
+            auth::ensure_data_dir(&config.data_dir)?;
+            t.clone()
+        }
+        None => auth::load_or_create_token(&config.data_dir)?,
+    };
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Io { context: "reading the bound address".into(), source })?;
+    let store = store::Store::open(&config.data_dir, config.delta_log)?;
+    let ctx = worker::WorkerContext {
+        config: Arc::new(config.worker.clone()),
+        backend: Arc::new(worker::pty::PortablePty),
+        poke: Arc::default(),
+    };
+    let hub = hub::start(config.clone(), hub::HubDeps { store: store.clone(), ctx }).await?;
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let state = http::AppState {
+        hub: hub.clone(),
+        config: config.clone(),
+        shutdown: cancel.clone(),
+        tracker: tracker.clone(),
+        app_clients: Arc::default(),
+        worker_clients: Arc::default(),
+    };
+    let auth = auth::AuthState::new(token.clone(), addr, &config.allow_hosts, &config.allow_origins);
+    let app = http::router(state, auth);
+    let url = format!("http://{addr}");
+    let gateway_file = config.data_dir.join(GATEWAY_FILE);
+    if config.write_gateway_file {
+        write_gateway_file(&gateway_file, &url)?;
+    }
+    tracing::info!(url = %url, data_dir = %config.data_dir.display(), "gateway listening");
+    on_ready(&Ready { url, token });
+
+    let stop = cancel.clone();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        stop.cancel();
+    });
+    let result = serve.await.map_err(|source| ServerError::Io { context: "serving".into(), source });
+    cancel.cancel();
+    tracker.close();
+    tracker.wait().await;
+    hub.shutdown().await;
+    store.close().await;
+    if config.write_gateway_file {
+        remove_gateway_file(&gateway_file);
+    }
+    tracing::info!("gateway stopped");
+    result
+}
+
+fn write_gateway_file(path: &Path, url: &str) -> Result<(), ServerError> {
+    let body =
+        GatewayFile { url: url.into(), pid: std::process::id(), version: env!("CARGO_PKG_VERSION").into() };
+    let text = serde_json::to_string_pretty(&body).unwrap_or_default();
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|source| ServerError::Io { context: format!("writing {}", path.display()), source })
+}
+
+/// Removes `gateway.json` only if it still names this process (another gateway may own it now).
+fn remove_gateway_file(path: &PathBuf) {
+    let ours = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<GatewayFile>(&t).ok())
+        .is_some_and(|g| g.pid == std::process::id());
+    if ours && let Err(e) = std::fs::remove_file(path) {
+        tracing::warn!(error = %e, "could not remove gateway.json");
+    }
+}

@@ -14,6 +14,8 @@ use tokio::sync::mpsc;
 pub enum OutFrame {
     /// A text message, already encoded.
     Text(Utf8Bytes),
+    /// A heartbeat ping.
+    Ping,
     /// Close the socket with this code and reason, then stop.
     Close {
         /// WebSocket close code.
@@ -27,7 +29,7 @@ impl OutFrame {
     fn cost(&self) -> usize {
         match self {
             Self::Text(t) => t.len(),
-            Self::Close { .. } => 0,
+            Self::Ping | Self::Close { .. } => 0,
         }
     }
 }
@@ -74,7 +76,8 @@ pub struct OutboxReceiver {
 /// Creates an outbox that holds at most `cap` bytes of queued text.
 pub fn outbox(cap: usize) -> (OutboxSender, OutboxReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared { queued_bytes: AtomicUsize::new(0), overflowed: AtomicBool::new(false), cap });
+    let shared =
+        Arc::new(Shared { queued_bytes: AtomicUsize::new(0), overflowed: AtomicBool::new(false), cap });
     (OutboxSender { tx, shared: shared.clone() }, OutboxReceiver { rx, shared })
 }
 

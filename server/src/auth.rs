@@ -1,0 +1,249 @@
+//! The owner token (created on first start, 0600 in a 0700 dir) and the request guards: token
+//! check on every route but `/healthz` and `/api/config`, Origin and Host checks on all.
+
+use crate::http::ApiErrorResponse;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use controlroom_protocol::{BEARER_SUBPROTOCOL_PREFIX, error_code};
+use http::{HeaderMap, StatusCode, header};
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// File name of the owner token inside the data dir.
+pub const TOKEN_FILE: &str = "token";
+/// Random bytes in a new token.
+const TOKEN_BYTES: usize = 32;
+
+/// Token file problems; none of them ever includes the token.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The token file is readable by others.
+    #[error("{path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}` and start again")]
+    Exposed {
+        /// The token file.
+        path: String,
+        /// Its mode bits.
+        mode: u32,
+    },
+    /// The token file is empty.
+    #[error("{path} is empty; delete it to have a new token made")]
+    Empty {
+        /// The token file.
+        path: String,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TokenError + '_ {
+    move |source| TokenError::Io { path: path.display().to_string(), source }
+}
+
+/// Creates the data dir (0700) if needed.
+pub fn ensure_data_dir(dir: &Path) -> Result<(), TokenError> {
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
+    }
+    Ok(())
+}
+
+/// Reads `DATA_DIR/token`, creating it on first start; refuses a file readable by others.
+pub fn load_or_create_token(data_dir: &Path) -> Result<String, TokenError> {
+    ensure_data_dir(data_dir)?;
+    let path = data_dir.join(TOKEN_FILE);
+    if !path.exists() {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        rand::fill(&mut bytes);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        f.write_all(token.as_bytes()).map_err(io_err(&path))?;
+        f.sync_all().map_err(io_err(&path))?;
+        return Ok(token);
+    }
+    read_token(data_dir)
+}
+
+/// Reads an existing token file (for `controlroom token`), with the same permission check.
+pub fn read_token(data_dir: &Path) -> Result<String, TokenError> {
+    let path = data_dir.join(TOKEN_FILE);
+    let mode = fs::metadata(&path).map_err(io_err(&path))?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(TokenError::Exposed { path: path.display().to_string(), mode });
+    }
+    let token = fs::read_to_string(&path).map_err(io_err(&path))?.trim().to_string();
+    if token.is_empty() {
+        return Err(TokenError::Empty { path: path.display().to_string() });
+    }
+    Ok(token)
+}
+
+/// What the guards compare against.
+#[derive(Clone)]
+pub struct AuthState {
+    token: Arc<str>,
+    allowed_hosts: Arc<Vec<String>>,
+    allowed_origins: Arc<Vec<String>>,
+}
+
+impl std::fmt::Debug for AuthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthState").field("token", &"<redacted>").finish()
+    }
+}
+
+impl AuthState {
+    /// Loopback names and the bound address are always allowed as Host, and their
+    /// `http://` origins as Origin; the extras add to that.
+    pub fn new(
+        token: String,
+        bound: std::net::SocketAddr,
+        extra_hosts: &[String],
+        extra_origins: &[String],
+    ) -> Self {
+        let port = bound.port();
+        let bound_host = match bound.ip() {
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        let names = ["127.0.0.1".to_string(), "localhost".into(), "[::1]".into(), bound_host];
+        let mut hosts: Vec<String> = names.iter().flat_map(|h| [h.clone(), format!("{h}:{port}")]).collect();
+        hosts.extend(extra_hosts.iter().map(|h| h.to_ascii_lowercase()));
+        let mut origins: Vec<String> = names.iter().map(|h| format!("http://{h}:{port}")).collect();
+        origins.extend(extra_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()));
+        Self { token: token.into(), allowed_hosts: Arc::new(hosts), allowed_origins: Arc::new(origins) }
+    }
+
+    fn token_matches(&self, offered: &str) -> bool {
+        offered.as_bytes().ct_eq(self.token.as_bytes()).into()
+    }
+}
+
+/// The token a request offers: `Authorization: Bearer`, or a `bearer.<token>` subprotocol.
+fn offered_token(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(t) = v.strip_prefix("Bearer ")
+    {
+        return Some(t.trim());
+    }
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix(BEARER_SUBPROTOCOL_PREFIX))
+}
+
+fn has_token_query(req: &Request) -> bool {
+    req.uri().query().is_some_and(|q| {
+        q.split('&').any(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            key.eq_ignore_ascii_case("token") || key.eq_ignore_ascii_case("access_token")
+        })
+    })
+}
+
+/// Host and Origin checks (DNS rebinding, cross-site WebSocket hijacking), on every route.
+pub async fn check_host_origin(State(auth): State<AuthState>, req: Request, next: Next) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_ascii_lowercase);
+    match host {
+        Some(h) if auth.allowed_hosts.contains(&h) => {}
+        _ => {
+            tracing::warn!(host = ?host, "refused request for an unexpected Host");
+            return ApiErrorResponse::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                error_code::FORBIDDEN,
+                "unexpected Host header",
+            )
+            .into_response();
+        }
+    }
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("null").trim_end_matches('/').to_ascii_lowercase();
+        if !auth.allowed_origins.contains(&origin) {
+            tracing::warn!(origin = %origin, "refused request from a foreign Origin");
+            return ApiErrorResponse::new(StatusCode::FORBIDDEN, error_code::FORBIDDEN, "Origin not allowed")
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Token check for every route it wraps. A `?token=` query is refused even when right: tokens in
+/// URLs end up in logs and browser history.
+pub async fn require_token(State(auth): State<AuthState>, req: Request, next: Next) -> Response {
+    if has_token_query(&req) {
+        return ApiErrorResponse::new(
+            StatusCode::UNAUTHORIZED,
+            error_code::UNAUTHORIZED,
+            "tokens in the URL are refused; send Authorization: Bearer or the bearer.<token> subprotocol",
+        )
+        .into_response();
+    }
+    match offered_token(req.headers()) {
+        Some(t) if auth.token_matches(t) => next.run(req).await,
+        Some(_) => {
+            tracing::warn!(path = %req.uri().path(), "refused a wrong token");
+            ApiErrorResponse::new(StatusCode::UNAUTHORIZED, error_code::UNAUTHORIZED, "wrong token")
+                .into_response()
+        }
+        None => ApiErrorResponse::new(StatusCode::UNAUTHORIZED, error_code::UNAUTHORIZED, "missing token")
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_created_private_and_reread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let t1 = load_or_create_token(&data).expect("create");
+        assert_eq!(t1.len(), 43, "32 bytes in unpadded base64url");
+        let mode = fs::metadata(data.join(TOKEN_FILE)).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dmode = fs::metadata(&data).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(dmode, 0o700);
+        assert_eq!(load_or_create_token(&data).expect("reread"), t1);
+    }
+
+    #[test]
+    fn exposed_token_is_refused_without_printing_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token = load_or_create_token(dir.path()).expect("create");
+        fs::set_permissions(dir.path().join(TOKEN_FILE), fs::Permissions::from_mode(0o644)).expect("chmod");
+        let err = load_or_create_token(dir.path()).expect_err("must refuse");
+        let text = err.to_string();
+        assert!(text.contains("readable by group or others"), "{text}");
+        assert!(!text.contains(&token));
+    }
+
+    #[test]
+    fn offered_token_reads_bearer_header_and_subprotocol() {
+        let mut h = HeaderMap::new();
+        h.insert(header::SEC_WEBSOCKET_PROTOCOL, "controlroom.v1, bearer.abc".parse().expect("header"));
+        assert_eq!(offered_token(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, "Bearer xyz".parse().expect("header"));
+        assert_eq!(offered_token(&h), Some("xyz"));
+    }
+}

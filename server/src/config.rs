@@ -1,0 +1,91 @@
+//! Every limit and interval of the gateway, with its named default; `controlroom serve` has a flag
+//! (and a `CONTROLROOM_*` variable) for each.
+
+use crate::worker::WorkerConfig;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default `--listen` address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
+/// Default `--poll-interval`.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Default `--heartbeat`.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
+/// Default `--max-client-buffer`: bytes queued for one client before it is closed with 4008.
+pub const DEFAULT_MAX_CLIENT_BUFFER: usize = 1024 * 1024;
+/// Default `--delta-log`: deltas kept for `request-sync since` and `/api/deltas`.
+pub const DEFAULT_DELTA_LOG: usize = 10_000;
+/// Default `--coalesce`: how long worker status changes are gathered before deltas go out.
+pub const DEFAULT_COALESCE: Duration = Duration::from_millis(5);
+/// Default `--max-bad-messages`: malformed messages tolerated before closing with 1008.
+pub const DEFAULT_MAX_BAD_MESSAGES: u32 = 20;
+/// Default `--max-app-message`: largest message a client may send on `/ws/app`.
+pub const DEFAULT_MAX_APP_MESSAGE: usize = 64 * 1024;
+/// Default `--max-worker-message`: largest message on a worker socket (fits a 10 MiB image in
+/// base64 with room for the JSON around it).
+pub const DEFAULT_MAX_WORKER_MESSAGE: usize = 16 * 1024 * 1024;
+/// Default `--max-http-body`: largest HTTP request body.
+pub const DEFAULT_MAX_HTTP_BODY: usize = 1024 * 1024;
+
+/// Everything `server::run` needs to know.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where the token, the database, images and `gateway.json` live.
+    pub data_dir: PathBuf,
+    /// Overrides the token file (`CONTROLROOM_TOKEN`).
+    pub token_override: Option<String>,
+    /// Period of the poller.
+    pub poll_interval: Duration,
+    /// Ping period; a socket that misses one is closed.
+    pub heartbeat: Duration,
+    /// Per-client outbound byte cap.
+    pub max_client_buffer: usize,
+    /// Deltas kept in the log.
+    pub delta_log: usize,
+    /// Coalescing delay for worker status changes.
+    pub coalesce: Duration,
+    /// Malformed messages tolerated per connection.
+    pub max_bad_messages: u32,
+    /// Largest client message on `/ws/app`.
+    pub max_app_message: usize,
+    /// Largest client message on a worker socket.
+    pub max_worker_message: usize,
+    /// Largest HTTP request body.
+    pub max_http_body: usize,
+    /// Extra `Origin` values browsers may connect from.
+    pub allow_origins: Vec<String>,
+    /// Extra `Host` values accepted (beyond loopback names and the bound address).
+    pub allow_hosts: Vec<String>,
+    /// Per-worker limits.
+    pub worker: WorkerConfig,
+    /// Write `DATA_DIR/gateway.json` while serving.
+    pub write_gateway_file: bool,
+}
+
+impl ServeConfig {
+    /// Defaults for everything but the data dir.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            token_override: None,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            heartbeat: DEFAULT_HEARTBEAT,
+            max_client_buffer: DEFAULT_MAX_CLIENT_BUFFER,
+            delta_log: DEFAULT_DELTA_LOG,
+            coalesce: DEFAULT_COALESCE,
+            max_bad_messages: DEFAULT_MAX_BAD_MESSAGES,
+            max_app_message: DEFAULT_MAX_APP_MESSAGE,
+            max_worker_message: DEFAULT_MAX_WORKER_MESSAGE,
+            max_http_body: DEFAULT_MAX_HTTP_BODY,
+            allow_origins: Vec::new(),
+            allow_hosts: Vec::new(),
+            worker: WorkerConfig::default(),
+            write_gateway_file: true,
+        }
+    }
+}
+
+/// The default data dir (from the `directories` crate), e.g. `~/.local/share/controlroom`.
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "controlroom").map(|d| d.data_dir().to_path_buf())
+}

@@ -1,0 +1,183 @@
+//! The life of one WebSocket connection, shared by `/ws/app` and worker sockets: a writer task
+//! that owns the sink and drains the byte-bounded outbox, and a reader loop that handles client
+//! messages, heartbeats, malformed input and shutdown.
+
+use crate::outbox::{OutFrame, OutboxReceiver, OutboxSender};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use controlroom_protocol::{close_code, error_code};
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long a close frame may take to go out before the socket is dropped anyway.
+const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A client message that was refused; it becomes `{"type":"error", code, message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientError {
+    /// Machine-readable code.
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Whether it counts toward the malformed-message limit.
+    pub malformed: bool,
+}
+
+impl ClientError {
+    /// A message that did not parse.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self { code: error_code::BAD_MESSAGE, message: message.into(), malformed: true }
+    }
+
+    /// A well-formed message that could not be carried out.
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), malformed: false }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorMsg<'a> {
+    r#type: &'static str,
+    code: &'a str,
+    message: &'a str,
+}
+
+/// Encodes the `error` message both endpoints share.
+pub fn error_frame(e: &ClientError) -> String {
+    serde_json::to_string(&ErrorMsg { r#type: "error", code: e.code, message: &e.message })
+        .unwrap_or_default()
+}
+
+/// What an endpoint does with the messages of its clients.
+pub trait MessageHandler: Send {
+    /// Handles one text message.
+    fn on_text(&mut self, text: &str) -> impl std::future::Future<Output = Result<(), ClientError>> + Send;
+}
+
+/// Fixed facts about one connection.
+pub struct ConnSpec {
+    /// `app` or `worker`, for logs.
+    pub endpoint: &'static str,
+    /// Ping period; a ping unanswered by the next one ends the connection.
+    pub heartbeat: Duration,
+    /// Malformed messages tolerated before closing with 1008.
+    pub max_bad_messages: u32,
+}
+
+/// Runs a connection until the client leaves, misbehaves, falls behind, or the gateway stops.
+pub async fn serve_socket(
+    socket: WebSocket,
+    outbox: OutboxSender,
+    outbox_rx: OutboxReceiver,
+    handler: &mut impl MessageHandler,
+    spec: ConnSpec,
+    shutdown: CancellationToken,
+) {
+    let (sink, mut stream) = socket.split();
+    let done = CancellationToken::new();
+    let writer = tokio::spawn(write_loop(sink, outbox_rx, done.clone(), spec.endpoint));
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + spec.heartbeat, spec.heartbeat);
+    let mut awaiting_pong = false;
+    let mut bad = 0u32;
+    loop {
+        tokio::select! {
+            () = done.cancelled() => break,
+            () = shutdown.cancelled() => {
+                let _ = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" });
+                break;
+            }
+            _ = heartbeat.tick() => {
+                if awaiting_pong {
+                    tracing::info!(reason = "heartbeat_timeout", endpoint = spec.endpoint, "terminating connection");
+                    done.cancel();
+                    break;
+                }
+                awaiting_pong = true;
+                let _ = outbox.push(OutFrame::Ping);
+            }
+            msg = stream.next() => {
+                let Some(msg) = msg else { break };
+                let msg = match msg {
+                    Ok(m) => m,
+                    Err(e) => {
+                        let too_big = matches!(
+                            e.into_inner().downcast_ref::<tokio_tungstenite::tungstenite::Error>(),
+                            Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
+                        );
+                        if too_big {
+                            tracing::info!(reason = "message_too_big", endpoint = spec.endpoint, "closing connection");
+                            let _ = outbox.push(OutFrame::Close { code: close_code::MESSAGE_TOO_BIG, reason: "message too big" });
+                        }
+                        break;
+                    }
+                };
+                let outcome = match msg {
+                    Message::Text(text) => handler.on_text(text.as_str()).await,
+                    Message::Binary(_) => Err(ClientError::malformed("binary frames are not accepted; send JSON text")),
+                    Message::Pong(_) => { awaiting_pong = false; Ok(()) }
+                    Message::Ping(_) => Ok(()),
+                    Message::Close(_) => break,
+                };
+                if let Err(e) = outcome {
+                    let _ = outbox.push_text(error_frame(&e).into());
+                    if e.malformed {
+                        bad += 1;
+                        if bad >= spec.max_bad_messages {
+                            tracing::info!(reason = "protocol_abuse", endpoint = spec.endpoint, bad, "closing connection");
+                            let _ = outbox.push(OutFrame::Close { code: close_code::POLICY_VIOLATION, reason: "too many malformed messages" });
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Let the writer send what is queued (a close frame included), bounded in time.
+    if tokio::time::timeout(CLOSE_WRITE_TIMEOUT, done.cancelled()).await.is_err() {
+        done.cancel();
+    }
+    let _ = writer.await;
+}
+
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut rx: OutboxReceiver,
+    done: CancellationToken,
+    endpoint: &'static str,
+) {
+    loop {
+        let frame = tokio::select! {
+            () = done.cancelled() => break,
+            f = rx.recv() => f,
+        };
+        let Some(frame) = frame else { break };
+        // A client over its cap gets the close at once; what it has not read is dropped.
+        let frame = if rx.overflowed() && !matches!(frame, OutFrame::Close { .. }) {
+            tracing::warn!(reason = "backpressure_limit", endpoint, "closing slow consumer");
+            OutFrame::Close { code: close_code::SLOW_CONSUMER, reason: "slow consumer" }
+        } else {
+            frame
+        };
+        let (msg, last) = match frame {
+            OutFrame::Text(t) => (Message::Text(t), false),
+            OutFrame::Ping => (Message::Ping(Default::default()), false),
+            OutFrame::Close { code, reason } => {
+                (Message::Close(Some(CloseFrame { code, reason: reason.into() })), true)
+            }
+        };
+        let sent = if last {
+            tokio::time::timeout(CLOSE_WRITE_TIMEOUT, sink.send(msg)).await.unwrap_or(Ok(()))
+        } else {
+            tokio::select! {
+                () = done.cancelled() => break,
+                r = sink.send(msg) => r,
+            }
+        };
+        if sent.is_err() || last {
+            break;
+        }
+    }
+    done.cancel();
+}

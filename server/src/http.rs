@@ -1,0 +1,234 @@
+//! The HTTP API: routes, JSON bodies with `{error: {code, message}}` errors, and the router that
+//! puts the auth guards in front of everything but `/healthz` and `/api/config`.
+
+use crate::auth::{self, AuthState};
+use crate::hub::{HubError, HubHandle};
+use crate::worker::WorkerError;
+use crate::{ws_app, ws_worker};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router, middleware};
+use controlroom_protocol::{
+    ApiError, ApiErrorBody, AppConfig, CreateSession, InputRequest, PROTOCOL_VERSION, SessionId,
+    UpdateSession, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
+};
+use http::StatusCode;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Everything a handler or connection task needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The session hub.
+    pub hub: HubHandle,
+    /// Limits and intervals.
+    pub config: Arc<crate::config::ServeConfig>,
+    /// Cancelled when the gateway stops; connection tasks close with 1001.
+    pub shutdown: CancellationToken,
+    /// Every connection task, so shutdown can wait for them.
+    pub tracker: TaskTracker,
+    /// Open `/ws/app` connections.
+    pub app_clients: Arc<AtomicUsize>,
+    /// Open worker connections.
+    pub worker_clients: Arc<AtomicUsize>,
+}
+
+/// An error response with the protocol's body shape.
+#[derive(Debug)]
+pub struct ApiErrorResponse {
+    status: StatusCode,
+    body: ApiErrorBody,
+}
+
+impl ApiErrorResponse {
+    /// Builds an error response.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self { status, body: ApiErrorBody { error: ApiError { code: code.into(), message: message.into() } } }
+    }
+}
+
+impl IntoResponse for ApiErrorResponse {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<HubError> for ApiErrorResponse {
+    fn from(e: HubError) -> Self {
+        let (status, code) = match &e {
+            HubError::NotFound(_) => (StatusCode::NOT_FOUND, error_code::NOT_FOUND),
+            HubError::Invalid(_) => (StatusCode::BAD_REQUEST, error_code::INVALID),
+            HubError::Gone { .. } => (StatusCode::GONE, error_code::GONE),
+            HubError::Worker(WorkerError::Exited) => (StatusCode::CONFLICT, error_code::WORKER_EXITED),
+            HubError::Worker(WorkerError::Invalid(_)) => (StatusCode::BAD_REQUEST, error_code::INVALID),
+            HubError::Worker(WorkerError::InputFull) => (StatusCode::SERVICE_UNAVAILABLE, error_code::LIMIT),
+            HubError::Worker(WorkerError::Spawn { .. }) => (StatusCode::BAD_REQUEST, error_code::INVALID),
+            HubError::Worker(WorkerError::Gone) => (StatusCode::NOT_FOUND, error_code::NOT_FOUND),
+            HubError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, error_code::INTERNAL),
+            HubError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, error_code::INTERNAL),
+        };
+        Self::new(status, code, e.to_string())
+    }
+}
+
+impl From<WorkerError> for ApiErrorResponse {
+    fn from(e: WorkerError) -> Self {
+        HubError::Worker(e).into()
+    }
+}
+
+/// `Json` whose rejections use the protocol's error body.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiErrorResponse;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(rejection) => {
+                let status = match &rejection {
+                    JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Err(ApiErrorResponse::new(status, error_code::BAD_MESSAGE, rejection.body_text()))
+            }
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiErrorResponse>;
+
+/// Builds the router: open routes, then everything else behind the token check, all behind the
+/// Host/Origin check.
+pub fn router(state: AppState, auth: AuthState) -> Router {
+    let protected = Router::new()
+        .route("/api/sessions", get(list_sessions).post(create_session))
+        .route("/api/sessions/{id}", get(get_session).patch(rename_session).delete(delete_session))
+        .route("/api/sessions/{id}/workers", post(add_worker))
+        .route("/api/sessions/{id}/workers/{wid}", axum::routing::delete(remove_worker))
+        .route("/api/sessions/{id}/workers/{wid}/restart", post(restart_worker))
+        .route("/api/sessions/{id}/workers/{wid}/input", post(send_input))
+        .route("/api/sessions/{id}/workers/{wid}/screen", get(screen))
+        .route("/api/deltas", get(deltas))
+        .route(WS_APP_PATH, get(ws_app::upgrade))
+        .route("/ws/session/{id}/worker/{wid}", get(ws_worker::upgrade))
+        .route_layer(middleware::from_fn_with_state(auth.clone(), auth::require_token));
+    debug_assert_eq!(WS_WORKER_PATH, "/ws/session/{sessionId}/worker/{workerId}");
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/config", get(config))
+        .merge(protected)
+        .fallback(|| async {
+            ApiErrorResponse::new(StatusCode::NOT_FOUND, error_code::NOT_FOUND, "no such route")
+        })
+        .layer(DefaultBodyLimit::max(state.config.max_http_body))
+        .layer(middleware::from_fn_with_state(auth, auth::check_host_origin))
+        .with_state(state)
+}
+
+async fn config(State(s): State<AppState>) -> Json<AppConfig> {
+    Json(AppConfig {
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol: PROTOCOL_VERSION,
+        epoch: s.hub.epoch().to_string(),
+        ws_app: WS_APP_PATH.into(),
+        ws_worker: WS_WORKER_PATH.into(),
+        poll_interval_ms: u64::try_from(s.config.poll_interval.as_millis()).unwrap_or(u64::MAX),
+        heartbeat_ms: u64::try_from(s.config.heartbeat.as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+async fn list_sessions(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.hub.list().await?))
+}
+
+async fn create_session(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<CreateSession>,
+) -> ApiResult<Response> {
+    let session = s.hub.create(req).await?;
+    Ok((StatusCode::CREATED, Json(session)).into_response())
+}
+
+async fn get_session(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.hub.get(SessionId::new(id)).await?))
+}
+
+async fn rename_session(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateSession>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.hub.rename(SessionId::new(id), req.title).await?))
+}
+
+async fn delete_session(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    s.hub.delete(SessionId::new(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_worker(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(spec): ApiJson<WorkerSpec>,
+) -> ApiResult<Response> {
+    let worker = s.hub.add_worker(SessionId::new(id), spec).await?;
+    Ok((StatusCode::CREATED, Json(worker)).into_response())
+}
+
+async fn remove_worker(
+    State(s): State<AppState>,
+    Path((id, wid)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.hub.remove_worker(SessionId::new(id), WorkerId::new(wid)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn restart_worker(
+    State(s): State<AppState>,
+    Path((id, wid)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.hub.restart_worker(SessionId::new(id), WorkerId::new(wid)).await?))
+}
+
+async fn send_input(
+    State(s): State<AppState>,
+    Path((id, wid)): Path<(String, String)>,
+    ApiJson(req): ApiJson<InputRequest>,
+) -> ApiResult<StatusCode> {
+    let worker = s.hub.worker(SessionId::new(id), WorkerId::new(wid)).await?;
+    worker.input(None, req.data.into_bytes()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn screen(
+    State(s): State<AppState>,
+    Path((id, wid)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let worker = s.hub.worker(SessionId::new(id), WorkerId::new(wid)).await?;
+    Ok(Json(worker.screen().await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeltasQuery {
+    since: u64,
+}
+
+async fn deltas(
+    State(s): State<AppState>,
+    query: Result<Query<DeltasQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let Query(q) = query.map_err(|e| {
+        ApiErrorResponse::new(StatusCode::BAD_REQUEST, error_code::BAD_MESSAGE, e.body_text())
+    })?;
+    Ok(Json(s.hub.deltas(q.since).await?))
+}

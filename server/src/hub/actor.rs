@@ -1,0 +1,685 @@
+//! The hub's task: owns the sessions, diffs, commits and broadcasts deltas, runs the poll tick.
+
+use super::diff::{self, ActivityMap, SessionMap};
+use super::git::GitInfo;
+use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
+use crate::config::ServeConfig;
+use crate::outbox::OutboxSender;
+use crate::store::{Commit, Store, StoredScreen, StoredSession};
+use crate::time::now_iso;
+use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
+use axum::extract::ws::Utf8Bytes;
+use controlroom_protocol::{
+    ActivityEntry, ActivityState, AppServerMsg, CreateSession, Delta, DeltasResponse, GATEWAY_STOPPED,
+    Replay, Session, SessionId, SessionsResponse, SessionsSync, TERMINAL_DIM_RANGE, Worker, WorkerId,
+    WorkerKind, WorkerSpec, WorkerState,
+};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Default terminal size of a new worker.
+pub const DEFAULT_COLS: u16 = 80;
+/// Default terminal size of a new worker.
+pub const DEFAULT_ROWS: u16 = 24;
+
+struct Record {
+    session: Session,
+    env: BTreeMap<WorkerId, BTreeMap<String, String>>,
+    handles: BTreeMap<WorkerId, WorkerHandle>,
+}
+
+struct Hub {
+    config: Arc<ServeConfig>,
+    store: Store,
+    ctx: WorkerContext,
+    tx: mpsc::Sender<HubCmd>,
+    epoch: String,
+    seq: u64,
+    records: BTreeMap<SessionId, Record>,
+    published: SessionMap,
+    published_activity: ActivityMap,
+    log: VecDeque<Delta>,
+    subscribers: Vec<OutboxSender>,
+    /// Workers whose screen changed since it was last saved.
+    dirty_screens: BTreeSet<(SessionId, WorkerId)>,
+    stopping: bool,
+}
+
+/// Loads the store, restores every session (workers that were running come back exited with
+/// `gateway-stopped`) and starts the hub task.
+pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<HubHandle, HubError> {
+    let loaded = deps.store.load(new_epoch()).await?;
+    let (tx, rx) = mpsc::channel(HUB_QUEUE);
+    let mut records = BTreeMap::new();
+    let mut published = SessionMap::new();
+    for stored in loaded.sessions {
+        let session = stored.session;
+        let mut handles = BTreeMap::new();
+        for w in &session.workers {
+            let history = loaded
+                .screens
+                .get(&w.id)
+                .map(|s| HistorySnapshot {
+                    data: s.data.clone(),
+                    cols: s.cols,
+                    rows: s.rows,
+                    offset: s.offset,
+                })
+                .unwrap_or_else(|| HistorySnapshot {
+                    data: String::new(),
+                    cols: w.cols,
+                    rows: w.rows,
+                    offset: 0,
+                });
+            let exit = match w.state {
+                WorkerState::Running => ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) },
+                WorkerState::Exited => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
+            };
+            handles.insert(
+                w.id.clone(),
+                WorkerHandle::restore(deps.ctx.clone(), &history, exit, w.started_at.clone()),
+            );
+        }
+        published.insert(session.id.clone(), session.clone());
+        records.insert(session.id.clone(), Record { session, env: stored.env, handles });
+    }
+    let mut hub = Hub {
+        config,
+        store: deps.store,
+        ctx: deps.ctx,
+        tx: tx.clone(),
+        epoch: loaded.epoch.clone(),
+        seq: loaded.seq,
+        records,
+        published,
+        published_activity: ActivityMap::new(),
+        log: loaded.deltas.into(),
+        subscribers: Vec::new(),
+        dirty_screens: BTreeSet::new(),
+        stopping: false,
+    };
+    // Workers that were running are now exited: that change goes out (and into the log) at once.
+    hub.flush().await;
+    tokio::spawn(hub.run(rx));
+    Ok(HubHandle { tx, epoch: loaded.epoch })
+}
+
+fn new_epoch() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+fn new_id(prefix: char) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut id = String::with_capacity(11);
+    id.push(prefix);
+    for _ in 0..10 {
+        id.push(ALPHABET[rand::random_range(0..ALPHABET.len())] as char);
+    }
+    id
+}
+
+fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
+    let before = w.clone();
+    w.state = if st.exit.is_some() { WorkerState::Exited } else { WorkerState::Running };
+    w.exit_code = st.exit.as_ref().and_then(|e| e.exit_code);
+    w.signal = st.exit.as_ref().and_then(|e| e.signal.clone());
+    w.pid = st.pid;
+    w.cols = st.cols;
+    w.rows = st.rows;
+    w.started_at.clone_from(&st.started_at);
+    *w != before
+}
+
+impl Hub {
+    async fn run(mut self, mut rx: mpsc::Receiver<HubCmd>) {
+        let mut poll = tokio::time::interval(self.config.poll_interval);
+        poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let poke = self.ctx.poke.clone();
+        let mut coalesce_at: Option<Instant> = None;
+        loop {
+            let coalesce = async {
+                match coalesce_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    if let HubCmd::Shutdown { reply } = cmd {
+                        self.shutdown().await;
+                        let _ = reply.send(());
+                        break;
+                    }
+                    self.handle(cmd).await;
+                }
+                () = poke.notified(), if coalesce_at.is_none() => {
+                    coalesce_at = Some(Instant::now() + self.config.coalesce);
+                }
+                () = coalesce => {
+                    coalesce_at = None;
+                    self.flush().await;
+                }
+                _ = poll.tick() => self.poll(),
+            }
+        }
+    }
+
+    async fn handle(&mut self, cmd: HubCmd) {
+        match cmd {
+            HubCmd::List { reply } => {
+                let _ = reply.send(SessionsResponse {
+                    sessions: self.published_sessions(),
+                    activity_states: self.published_activity(),
+                    seq: self.seq,
+                });
+            }
+            HubCmd::Get { session_id, reply } => {
+                let r = self.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
+                let _ = reply.send(r);
+            }
+            HubCmd::Create { req, reply } => {
+                let r = self.create(req).await;
+                let _ = reply.send(r);
+            }
+            HubCmd::Rename { session_id, title, reply } => {
+                let r = self.rename(&session_id, title).await;
+                let _ = reply.send(r);
+            }
+            HubCmd::Delete { session_id, reply } => {
+                let r = self.delete(&session_id).await;
+                let _ = reply.send(r);
+            }
+            HubCmd::AddWorker { session_id, spec, reply } => {
+                let r = self.add_worker(&session_id, spec).await;
+                let _ = reply.send(r);
+            }
+            HubCmd::RemoveWorker { session_id, worker_id, reply } => {
+                let r = self.remove_worker(&session_id, &worker_id).await;
+                let _ = reply.send(r);
+            }
+            HubCmd::RestartPlan { session_id, worker_id, reply } => {
+                let _ = reply.send(self.restart_plan(&session_id, &worker_id));
+            }
+            HubCmd::WorkerModel { session_id, worker_id, reply } => {
+                self.flush().await;
+                let r = self
+                    .records
+                    .get(&session_id)
+                    .and_then(|r| r.session.workers.iter().find(|w| w.id == worker_id).cloned())
+                    .ok_or_else(|| no_worker(&session_id, &worker_id));
+                let _ = reply.send(r);
+            }
+            HubCmd::Handle { session_id, worker_id, reply } => {
+                let r = self.records.get(&session_id).ok_or_else(|| no_session(&session_id)).and_then(|r| {
+                    r.handles.get(&worker_id).cloned().ok_or_else(|| no_worker(&session_id, &worker_id))
+                });
+                let _ = reply.send(r);
+            }
+            HubCmd::Subscribe { outbox, reply } => {
+                if outbox.push_text(self.sync_message()).is_ok() {
+                    self.subscribers.push(outbox);
+                }
+                let _ = reply.send(());
+            }
+            HubCmd::RequestSync { outbox, since } => {
+                let msg = match since.and_then(|s| self.replay_since(s)) {
+                    Some(deltas) => encode(&AppServerMsg::Replay(Replay { deltas, seq: self.seq })),
+                    None => self.sync_message(),
+                };
+                let _ = outbox.push_text(msg);
+            }
+            HubCmd::Deltas { since, reply } => {
+                let r = self
+                    .replay_since(since)
+                    .map(|deltas| DeltasResponse { deltas, seq: self.seq })
+                    .ok_or(HubError::Gone { since, oldest: self.log.front().map_or(self.seq, |d| d.seq) });
+                let _ = reply.send(r);
+            }
+            HubCmd::GitResults { results } => {
+                let now = now_iso();
+                for (id, info) in results {
+                    if let Some(rec) = self.records.get_mut(&id)
+                        && (rec.session.repository != info.repository || rec.session.branch != info.branch)
+                    {
+                        rec.session.repository = info.repository;
+                        rec.session.branch = info.branch;
+                        rec.session.updated_at.clone_from(&now);
+                    }
+                }
+                self.flush().await;
+            }
+            HubCmd::Shutdown { .. } => unreachable!("handled in run"),
+        }
+    }
+
+    /// The deltas after `since`, or `None` when the log no longer reaches back that far (or
+    /// `since` is from the future, e.g. another data dir).
+    fn replay_since(&self, since: u64) -> Option<Vec<Delta>> {
+        if since > self.seq {
+            return None;
+        }
+        let oldest = self.log.front().map_or(self.seq + 1, |d| d.seq);
+        if since + 1 < oldest {
+            return None;
+        }
+        Some(self.log.iter().filter(|d| d.seq > since).cloned().collect())
+    }
+
+    fn published_sessions(&self) -> Vec<Session> {
+        let mut sessions: Vec<Session> = self.published.values().cloned().collect();
+        sessions.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+        sessions
+    }
+
+    fn published_activity(&self) -> Vec<ActivityEntry> {
+        self.published_activity
+            .iter()
+            .map(|((sid, wid), st)| ActivityEntry {
+                session_id: sid.clone(),
+                worker_id: wid.clone(),
+                activity_state: *st,
+            })
+            .collect()
+    }
+
+    fn sync_message(&self) -> Utf8Bytes {
+        encode(&AppServerMsg::SessionsSync(SessionsSync {
+            sessions: self.published_sessions(),
+            activity_states: self.published_activity(),
+            seq: self.seq,
+            epoch: self.epoch.clone(),
+            timestamp: now_iso(),
+        }))
+    }
+
+    fn spawn_spec(&self, session: &Session, spec: &WorkerSpec) -> Result<(Worker, SpawnSpec), HubError> {
+        let command = match &spec.command {
+            Some(c) if c.is_empty() || c[0].is_empty() => {
+                return Err(HubError::Invalid("command must name a program".into()));
+            }
+            Some(c) => c.clone(),
+            None => vec![
+                std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()),
+            ],
+        };
+        let cols = spec.cols.unwrap_or(DEFAULT_COLS);
+        let rows = spec.rows.unwrap_or(DEFAULT_ROWS);
+        if !TERMINAL_DIM_RANGE.contains(&cols) || !TERMINAL_DIM_RANGE.contains(&rows) {
+            return Err(HubError::Invalid(format!(
+                "cols and rows must be within 1..=1000 (got {cols}x{rows})"
+            )));
+        }
+        let cwd = spec.cwd.clone().unwrap_or_else(|| session.cwd.clone());
+        check_dir(&cwd)?;
+        let base = spec.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
+            std::path::Path::new(&command[0])
+                .file_name()
+                .map_or("worker".into(), |n| n.to_string_lossy().into_owned())
+        });
+        let mut name = base.clone();
+        let mut n = 2;
+        while session.workers.iter().any(|w| w.name == name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        let worker = Worker {
+            id: WorkerId::new(new_id('w')),
+            name,
+            kind: spec.kind.unwrap_or(WorkerKind::Shell),
+            command: command.clone(),
+            cwd: cwd.clone(),
+            state: WorkerState::Running,
+            exit_code: None,
+            signal: None,
+            pid: None,
+            cols,
+            rows,
+            started_at: now_iso(),
+        };
+        let env = spec.env.clone().unwrap_or_default();
+        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows }))
+    }
+
+    fn start_worker(&mut self, session_id: &SessionId, spec: &WorkerSpec) -> Result<Worker, HubError> {
+        let rec = self.records.get(session_id).ok_or_else(|| no_session(session_id))?;
+        let (mut worker, spawn) = self.spawn_spec(&rec.session, spec)?;
+        let handle = WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?;
+        worker_from_status(&mut worker, &handle.status().borrow());
+        let rec = self.records.get_mut(session_id).ok_or_else(|| no_session(session_id))?;
+        rec.env.insert(worker.id.clone(), spawn.env);
+        rec.handles.insert(worker.id.clone(), handle);
+        rec.session.workers.push(worker.clone());
+        rec.session.updated_at = now_iso();
+        tracing::info!(session_id = %session_id, worker_id = %worker.id, pid = ?worker.pid, "worker started");
+        Ok(worker)
+    }
+
+    async fn create(&mut self, req: CreateSession) -> Result<Session, HubError> {
+        let title = req.title.trim().to_string();
+        if title.is_empty() {
+            return Err(HubError::Invalid("title must not be empty".into()));
+        }
+        let cwd = match req.cwd {
+            Some(c) => c,
+            None => std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into()),
+        };
+        check_dir(&cwd)?;
+        let git = super::git::read(std::path::Path::new(&cwd));
+        let now = now_iso();
+        let id = SessionId::new(new_id('s'));
+        let session = Session {
+            id: id.clone(),
+            title,
+            cwd,
+            repository: git.repository,
+            branch: git.branch,
+            created_at: now.clone(),
+            updated_at: now,
+            workers: Vec::new(),
+        };
+        self.records.insert(id.clone(), Record { session, env: BTreeMap::new(), handles: BTreeMap::new() });
+        for spec in req.workers.unwrap_or_default() {
+            if let Err(e) = self.start_worker(&id, &spec) {
+                // All or nothing: a session whose workers could not all start is not created.
+                if let Some(rec) = self.records.remove(&id) {
+                    retire(rec.handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
+                }
+                return Err(e);
+            }
+        }
+        self.flush().await;
+        tracing::info!(session_id = %id, "session created");
+        self.published.get(&id).cloned().ok_or_else(|| no_session(&id))
+    }
+
+    async fn rename(&mut self, id: &SessionId, title: String) -> Result<Session, HubError> {
+        let title = title.trim().to_string();
+        if title.is_empty() {
+            return Err(HubError::Invalid("title must not be empty".into()));
+        }
+        let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
+        if rec.session.title != title {
+            rec.session.title = title;
+            rec.session.updated_at = now_iso();
+        }
+        self.flush().await;
+        self.published.get(id).cloned().ok_or_else(|| no_session(id))
+    }
+
+    async fn delete(&mut self, id: &SessionId) -> Result<(), HubError> {
+        let rec = self.records.remove(id).ok_or_else(|| no_session(id))?;
+        self.dirty_screens.retain(|(sid, _)| sid != id);
+        self.flush().await;
+        retire(rec.handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
+        tracing::info!(session_id = %id, "session deleted");
+        Ok(())
+    }
+
+    async fn add_worker(&mut self, id: &SessionId, spec: WorkerSpec) -> Result<Worker, HubError> {
+        let worker = self.start_worker(id, &spec)?;
+        self.flush().await;
+        Ok(self
+            .published
+            .get(id)
+            .and_then(|s| s.workers.iter().find(|w| w.id == worker.id).cloned())
+            .unwrap_or(worker))
+    }
+
+    async fn remove_worker(&mut self, id: &SessionId, wid: &WorkerId) -> Result<(), HubError> {
+        let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
+        let handle = rec.handles.remove(wid).ok_or_else(|| no_worker(id, wid))?;
+        rec.session.workers.retain(|w| &w.id != wid);
+        rec.env.remove(wid);
+        rec.session.updated_at = now_iso();
+        self.dirty_screens.remove(&(id.clone(), wid.clone()));
+        self.store.delete_screen(wid.clone());
+        self.flush().await;
+        retire(vec![handle], controlroom_protocol::close_code::DELETED);
+        Ok(())
+    }
+
+    fn restart_plan(&self, id: &SessionId, wid: &WorkerId) -> Result<RestartPlan, HubError> {
+        let rec = self.records.get(id).ok_or_else(|| no_session(id))?;
+        let handle = rec.handles.get(wid).cloned().ok_or_else(|| no_worker(id, wid))?;
+        let w = rec.session.workers.iter().find(|w| &w.id == wid).ok_or_else(|| no_worker(id, wid))?;
+        let spec = SpawnSpec {
+            command: w.command.clone(),
+            cwd: PathBuf::from(&w.cwd),
+            env: rec.env.get(wid).cloned().unwrap_or_default(),
+            cols: w.cols,
+            rows: w.rows,
+        };
+        Ok(RestartPlan { handle, spec })
+    }
+
+    /// Pulls every worker's latest status into the session records.
+    fn refresh(&mut self) {
+        if self.stopping {
+            return;
+        }
+        let now = now_iso();
+        for (sid, rec) in &mut self.records {
+            let mut changed = false;
+            for w in &mut rec.session.workers {
+                let Some(handle) = rec.handles.get(&w.id) else { continue };
+                let st = handle.status().borrow().clone();
+                let was_running = w.state == WorkerState::Running;
+                if worker_from_status(w, &st) {
+                    changed = true;
+                    if was_running && st.exit.is_some() {
+                        tracing::info!(session_id = %sid, worker_id = %w.id, exit_code = ?w.exit_code,
+                            signal = ?w.signal, "worker exited");
+                        save_screen(&self.store, sid, &w.id, handle);
+                    }
+                }
+                if st.activity == ActivityState::Active {
+                    self.dirty_screens.insert((sid.clone(), w.id.clone()));
+                }
+            }
+            if changed {
+                rec.session.updated_at.clone_from(&now);
+            }
+        }
+    }
+
+    fn current_activity(&self) -> ActivityMap {
+        let mut map = ActivityMap::new();
+        for (sid, rec) in &self.records {
+            for w in &rec.session.workers {
+                let activity = if self.stopping {
+                    ActivityState::Exited
+                } else {
+                    rec.handles.get(&w.id).map_or(ActivityState::Unknown, |h| h.status().borrow().activity)
+                };
+                map.insert((sid.clone(), w.id.clone()), activity);
+            }
+        }
+        map
+    }
+
+    /// Diffs what clients last saw against the state now; commits, then broadcasts the deltas.
+    async fn flush(&mut self) {
+        self.refresh();
+        let current: SessionMap =
+            self.records.iter().map(|(id, r)| (id.clone(), r.session.clone())).collect();
+        let activity = self.current_activity();
+        let events = diff::diff(&self.published, &current, &self.published_activity, &activity);
+        if events.is_empty() {
+            return;
+        }
+        let timestamp = now_iso();
+        let deltas: Vec<Delta> = events
+            .into_iter()
+            .map(|event| {
+                self.seq += 1;
+                Delta { seq: self.seq, timestamp: timestamp.clone(), event }
+            })
+            .collect();
+        let mut commit = Commit { deltas: deltas.clone(), ..Commit::default() };
+        for (id, session) in &current {
+            if self.published.get(id) != Some(session)
+                && let Some(rec) = self.records.get(id)
+            {
+                commit.upserts.push(StoredSession { session: session.clone(), env: rec.env.clone() });
+            }
+        }
+        commit.deletes = self.published.keys().filter(|id| !current.contains_key(*id)).cloned().collect();
+        // Written before broadcast. If the disk refuses, clients still get the truth and the
+        // error is logged loudly: serving live state beats hiding it.
+        if let Err(e) = self.store.commit(commit).await {
+            tracing::error!(error = %e, "could not persist deltas; continuing with in-memory state");
+        }
+        self.published = current;
+        self.published_activity = activity;
+        for delta in deltas {
+            self.broadcast(&delta);
+            self.log.push_back(delta);
+        }
+        while self.log.len() > self.config.delta_log {
+            self.log.pop_front();
+        }
+    }
+
+    fn broadcast(&mut self, delta: &Delta) {
+        let frame = encode(&AppServerMsg::Delta(delta.clone()));
+        let payload_size = frame.len();
+        self.subscribers.retain(|s| match s.push_text(frame.clone()) {
+            Ok(()) => true,
+            Err(crate::outbox::PushError::Overflow) => {
+                tracing::warn!(reason = "backpressure_limit", endpoint = "app", "closing slow app client");
+                false
+            }
+            Err(crate::outbox::PushError::Closed) => false,
+        });
+        let kind = delta.event.type_name();
+        let session_id = delta.event.session_id().as_str();
+        let client_count = self.subscribers.len();
+        if kind == "worker-activity" {
+            tracing::debug!(
+                r#type = kind,
+                sessionId = session_id,
+                clientCount = client_count,
+                payloadSize = payload_size,
+                seq = delta.seq,
+                "broadcast"
+            );
+        } else {
+            tracing::info!(
+                r#type = kind,
+                sessionId = session_id,
+                clientCount = client_count,
+                payloadSize = payload_size,
+                seq = delta.seq,
+                "broadcast"
+            );
+        }
+    }
+
+    /// The periodic poll: git state of every cwd (off the runtime), and screens to persist.
+    fn poll(&mut self) {
+        let cwds: Vec<(SessionId, String)> =
+            self.records.iter().map(|(id, r)| (id.clone(), r.session.cwd.clone())).collect();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let results = tokio::task::spawn_blocking(move || {
+                cwds.into_iter()
+                    .map(|(id, cwd)| (id, super::git::read(std::path::Path::new(&cwd))))
+                    .collect::<Vec<(SessionId, GitInfo)>>()
+            })
+            .await;
+            if let Ok(results) = results {
+                let _ = tx.send(HubCmd::GitResults { results }).await;
+            }
+        });
+        let dirty = std::mem::take(&mut self.dirty_screens);
+        for (sid, wid) in dirty {
+            if let Some(handle) = self.records.get(&sid).and_then(|r| r.handles.get(&wid)) {
+                save_screen(&self.store, &sid, &wid, handle);
+            }
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        self.refresh();
+        self.stopping = true;
+        let mut handles = Vec::new();
+        for (sid, rec) in &mut self.records {
+            for w in &mut rec.session.workers {
+                if w.state == WorkerState::Running {
+                    w.state = WorkerState::Exited;
+                    w.signal = Some(GATEWAY_STOPPED.into());
+                    w.exit_code = None;
+                    w.pid = None;
+                    rec.session.updated_at = now_iso();
+                }
+                if let Some(h) = rec.handles.get(&w.id) {
+                    handles.push((sid.clone(), w.id.clone(), h.clone()));
+                }
+            }
+        }
+        self.flush().await;
+        let store = self.store.clone();
+        let grace = self.config.worker.stop_grace;
+        let stops = handles.into_iter().map(|(sid, wid, h)| {
+            let store = store.clone();
+            async move {
+                if let Ok(Ok(snap)) = tokio::time::timeout(grace, h.history()).await {
+                    store.save_screen(sid, wid, to_stored(&snap));
+                }
+                h.stop().await;
+                h.shutdown(controlroom_protocol::close_code::GOING_AWAY, "gateway stopping").await;
+            }
+        });
+        futures_util::future::join_all(stops).await;
+    }
+}
+
+fn to_stored(s: &HistorySnapshot) -> StoredScreen {
+    StoredScreen { data: s.data.clone(), cols: s.cols, rows: s.rows, offset: s.offset }
+}
+
+/// Saves a worker's screen in the background.
+fn save_screen(store: &Store, sid: &SessionId, wid: &WorkerId, handle: &WorkerHandle) {
+    let (store, sid, wid, handle) = (store.clone(), sid.clone(), wid.clone(), handle.clone());
+    tokio::spawn(async move {
+        if let Ok(snap) = handle.history().await {
+            store.save_screen(sid, wid, to_stored(&snap));
+        }
+    });
+}
+
+/// Stops removed workers in the background, then closes their clients with `code`.
+fn retire(handles: Vec<WorkerHandle>, code: u16) {
+    tokio::spawn(async move {
+        let stops = handles.into_iter().map(|h| async move {
+            h.stop().await;
+            h.shutdown(code, "deleted").await;
+        });
+        futures_util::future::join_all(stops).await;
+    });
+}
+
+fn encode(msg: &AppServerMsg) -> Utf8Bytes {
+    // Serializing our own types to a String cannot fail (no maps with non-string keys).
+    serde_json::to_string(msg).unwrap_or_default().into()
+}
+
+fn check_dir(cwd: &str) -> Result<(), HubError> {
+    if std::path::Path::new(cwd).is_dir() {
+        Ok(())
+    } else {
+        Err(HubError::Invalid(format!("cwd {cwd:?} is not a directory")))
+    }
+}
+
+fn no_session(id: &SessionId) -> HubError {
+    HubError::NotFound(format!("no session {id}"))
+}
+
+fn no_worker(id: &SessionId, wid: &WorkerId) -> HubError {
+    HubError::NotFound(format!("no worker {wid} in session {id}"))
+}

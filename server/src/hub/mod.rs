@@ -1,0 +1,229 @@
+//! The hub: the actor that owns every session, runs the poller and the delta engine, keeps the
+//! delta log and broadcasts deltas to `/ws/app` subscribers.
+//!
+//! Everything that changes session state goes through `HubHandle`; the hub diffs what clients
+//! last saw against the state now (one path for every change), commits the deltas to the store
+//! and only then broadcasts them. Workers never wait on the hub: they publish their status on a
+//! watch channel and poke a shared `Notify`; the hub reads the statuses when poked.
+
+mod actor;
+pub mod diff;
+pub mod git;
+
+use crate::outbox::OutboxSender;
+use crate::store::{Store, StoreError};
+use crate::worker::{SpawnSpec, WorkerError, WorkerHandle};
+use controlroom_protocol::{
+    CreateSession, DeltasResponse, Session, SessionId, SessionsResponse, Worker, WorkerId, WorkerSpec,
+};
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) use actor::start;
+
+/// Commands queued for the hub before senders wait.
+const HUB_QUEUE: usize = 256;
+
+/// Errors the hub reports to HTTP and WebSocket handlers.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// No such session or worker.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The worker refused.
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    /// The store refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `since` is older than the delta log keeps.
+    #[error("seq {since} is older than the delta log (oldest kept: {oldest})")]
+    Gone {
+        /// What the client asked for.
+        since: u64,
+        /// The oldest seq still kept.
+        oldest: u64,
+    },
+    /// The hub has stopped (gateway shutting down).
+    #[error("the gateway is shutting down")]
+    Stopped,
+}
+
+/// What a restart needs: the worker and the spec it was started with.
+pub struct RestartPlan {
+    /// The worker's actor.
+    pub handle: WorkerHandle,
+    /// Its original spec.
+    pub spec: SpawnSpec,
+}
+
+enum HubCmd {
+    List {
+        reply: oneshot::Sender<SessionsResponse>,
+    },
+    Get {
+        session_id: SessionId,
+        reply: oneshot::Sender<Result<Session, HubError>>,
+    },
+    Create {
+        req: CreateSession,
+        reply: oneshot::Sender<Result<Session, HubError>>,
+    },
+    Rename {
+        session_id: SessionId,
+        title: String,
+        reply: oneshot::Sender<Result<Session, HubError>>,
+    },
+    Delete {
+        session_id: SessionId,
+        reply: oneshot::Sender<Result<(), HubError>>,
+    },
+    AddWorker {
+        session_id: SessionId,
+        spec: WorkerSpec,
+        reply: oneshot::Sender<Result<Worker, HubError>>,
+    },
+    RemoveWorker {
+        session_id: SessionId,
+        worker_id: WorkerId,
+        reply: oneshot::Sender<Result<(), HubError>>,
+    },
+    RestartPlan {
+        session_id: SessionId,
+        worker_id: WorkerId,
+        reply: oneshot::Sender<Result<RestartPlan, HubError>>,
+    },
+    WorkerModel {
+        session_id: SessionId,
+        worker_id: WorkerId,
+        reply: oneshot::Sender<Result<Worker, HubError>>,
+    },
+    Handle {
+        session_id: SessionId,
+        worker_id: WorkerId,
+        reply: oneshot::Sender<Result<WorkerHandle, HubError>>,
+    },
+    Subscribe {
+        outbox: OutboxSender,
+        reply: oneshot::Sender<()>,
+    },
+    RequestSync {
+        outbox: OutboxSender,
+        since: Option<u64>,
+    },
+    Deltas {
+        since: u64,
+        reply: oneshot::Sender<Result<DeltasResponse, HubError>>,
+    },
+    GitResults {
+        results: Vec<(SessionId, git::GitInfo)>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// Cheap, cloneable handle to the hub actor.
+#[derive(Clone)]
+pub struct HubHandle {
+    tx: mpsc::Sender<HubCmd>,
+    epoch: String,
+}
+
+impl HubHandle {
+    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> HubCmd) -> Result<T, HubError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| HubError::Stopped)?;
+        rx.await.map_err(|_| HubError::Stopped)
+    }
+
+    /// The data dir's epoch.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Every session, their activity and the seq they reflect.
+    pub async fn list(&self) -> Result<SessionsResponse, HubError> {
+        self.call(|reply| HubCmd::List { reply }).await
+    }
+
+    /// One session.
+    pub async fn get(&self, session_id: SessionId) -> Result<Session, HubError> {
+        self.call(|reply| HubCmd::Get { session_id, reply }).await?
+    }
+
+    /// Creates a session and starts its workers.
+    pub async fn create(&self, req: CreateSession) -> Result<Session, HubError> {
+        self.call(|reply| HubCmd::Create { req, reply }).await?
+    }
+
+    /// Renames a session.
+    pub async fn rename(&self, session_id: SessionId, title: String) -> Result<Session, HubError> {
+        self.call(|reply| HubCmd::Rename { session_id, title, reply }).await?
+    }
+
+    /// Deletes a session; its workers are stopped in the background.
+    pub async fn delete(&self, session_id: SessionId) -> Result<(), HubError> {
+        self.call(|reply| HubCmd::Delete { session_id, reply }).await?
+    }
+
+    /// Adds and starts a worker.
+    pub async fn add_worker(&self, session_id: SessionId, spec: WorkerSpec) -> Result<Worker, HubError> {
+        self.call(|reply| HubCmd::AddWorker { session_id, spec, reply }).await?
+    }
+
+    /// Removes a worker; it is stopped in the background.
+    pub async fn remove_worker(&self, session_id: SessionId, worker_id: WorkerId) -> Result<(), HubError> {
+        self.call(|reply| HubCmd::RemoveWorker { session_id, worker_id, reply }).await?
+    }
+
+    /// Stops a worker if it runs, starts it again with its spec, and returns its new model.
+    pub async fn restart_worker(
+        &self,
+        session_id: SessionId,
+        worker_id: WorkerId,
+    ) -> Result<Worker, HubError> {
+        let (sid, wid) = (session_id.clone(), worker_id.clone());
+        let plan =
+            self.call(|reply| HubCmd::RestartPlan { session_id: sid, worker_id: wid, reply }).await??;
+        // Stopping waits up to the grace period, so it happens here, not in the hub's loop.
+        if plan.handle.status().borrow().exit.is_none() {
+            plan.handle.stop().await;
+        }
+        plan.handle.restart(plan.spec).await?;
+        self.call(|reply| HubCmd::WorkerModel { session_id, worker_id, reply }).await?
+    }
+
+    /// The actor of a worker, for attaching, input and screen reads.
+    pub async fn worker(&self, session_id: SessionId, worker_id: WorkerId) -> Result<WorkerHandle, HubError> {
+        self.call(|reply| HubCmd::Handle { session_id, worker_id, reply }).await?
+    }
+
+    /// Queues a `sessions-sync` into `outbox` and subscribes it to every later delta.
+    pub async fn subscribe(&self, outbox: OutboxSender) -> Result<(), HubError> {
+        self.call(|reply| HubCmd::Subscribe { outbox, reply }).await
+    }
+
+    /// Queues a `sessions-sync`, or with `since` a `replay`, into `outbox` in delta order.
+    pub async fn request_sync(&self, outbox: OutboxSender, since: Option<u64>) -> Result<(), HubError> {
+        self.tx.send(HubCmd::RequestSync { outbox, since }).await.map_err(|_| HubError::Stopped)
+    }
+
+    /// The deltas after `since`.
+    pub async fn deltas(&self, since: u64) -> Result<DeltasResponse, HubError> {
+        self.call(|reply| HubCmd::Deltas { since, reply }).await?
+    }
+
+    /// Marks running workers `gateway-stopped`, saves screens, stops every worker.
+    pub async fn shutdown(&self) {
+        let _ = self.call(|reply| HubCmd::Shutdown { reply }).await;
+    }
+}
+
+/// Things the hub needs besides its config, for `start`.
+pub(crate) struct HubDeps {
+    pub store: Store,
+    pub ctx: crate::worker::WorkerContext,
+}

@@ -1,0 +1,57 @@
+//! `/ws/app`: a `sessions-sync` on open, then every delta; answers `request-sync`.
+
+use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
+use crate::http::AppState;
+use crate::hub::HubHandle;
+use crate::outbox::{OutboxSender, outbox};
+use axum::extract::State;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use controlroom_protocol::{AppClientMsg, SUBPROTOCOL};
+use std::sync::atomic::Ordering;
+
+/// Upgrades an authenticated request to the session-state socket.
+pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    let max = state.config.max_app_message;
+    ws.protocols([SUBPROTOCOL]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| {
+        let tracker = state.tracker.clone();
+        tracker.track_future(run(socket, state))
+    })
+}
+
+struct AppHandler {
+    hub: HubHandle,
+    outbox: OutboxSender,
+}
+
+impl MessageHandler for AppHandler {
+    async fn on_text(&mut self, text: &str) -> Result<(), ClientError> {
+        let msg: AppClientMsg = serde_json::from_str(text)
+            .map_err(|e| ClientError::malformed(format!("not a client message: {e}")))?;
+        match msg {
+            AppClientMsg::RequestSync { since } => {
+                self.hub.request_sync(self.outbox.clone(), since).await.map_err(|e| {
+                    ClientError::refused(controlroom_protocol::error_code::INTERNAL, e.to_string())
+                })
+            }
+        }
+    }
+}
+
+async fn run(socket: WebSocket, state: AppState) {
+    let (tx, rx) = outbox(state.config.max_client_buffer);
+    if state.hub.subscribe(tx.clone()).await.is_err() {
+        return;
+    }
+    let count = state.app_clients.fetch_add(1, Ordering::AcqRel) + 1;
+    tracing::info!(endpoint = "app", clientCount = count, "client connected");
+    let spec = ConnSpec {
+        endpoint: "app",
+        heartbeat: state.config.heartbeat,
+        max_bad_messages: state.config.max_bad_messages,
+    };
+    let mut handler = AppHandler { hub: state.hub.clone(), outbox: tx.clone() };
+    serve_socket(socket, tx, rx, &mut handler, spec, state.shutdown.clone()).await;
+    let count = state.app_clients.fetch_sub(1, Ordering::AcqRel) - 1;
+    tracing::info!(endpoint = "app", clientCount = count, "client disconnected");
+}

@@ -1,0 +1,139 @@
+//! `controlroom serve`: flags (each also a `CONTROLROOM_*` variable), logging, signals, and one
+//! call to `controlroom_server::run`.
+
+use crate::logging::{self, LogFormat};
+use crate::parse;
+use anyhow::Context as _;
+use controlroom_server::config::{self as cfg, ServeConfig};
+use controlroom_server::worker::WorkerConfig;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Flags of `controlroom serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one. Non-loopback addresses expose the API.
+    #[arg(long, env = "CONTROLROOM_LISTEN", default_value = cfg::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Data directory (token, database, images, gateway.json).
+    #[arg(long, env = "CONTROLROOM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// How often the poller looks at sessions (git branch, liveness).
+    #[arg(long, env = "CONTROLROOM_POLL_INTERVAL", default_value = "5s", value_parser = parse::duration)]
+    poll_interval: Duration,
+    /// Ping period; a socket that misses a ping is closed.
+    #[arg(long, env = "CONTROLROOM_HEARTBEAT", default_value = "30s", value_parser = parse::duration)]
+    heartbeat: Duration,
+    /// Bytes queued for one client before it is closed with 4008.
+    #[arg(long, env = "CONTROLROOM_MAX_CLIENT_BUFFER", default_value = "1MiB", value_parser = parse::size)]
+    max_client_buffer: usize,
+    /// Log format.
+    #[arg(long, env = "CONTROLROOM_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log filter (e.g. `info`, `debug`, `controlroom_server=trace`).
+    #[arg(long, env = "CONTROLROOM_LOG", default_value = "info")]
+    log_level: String,
+    /// Deltas kept for `request-sync since` and `/api/deltas`.
+    #[arg(long, env = "CONTROLROOM_DELTA_LOG", default_value_t = cfg::DEFAULT_DELTA_LOG)]
+    delta_log: usize,
+    /// How long worker status changes are gathered before their deltas go out.
+    #[arg(long, env = "CONTROLROOM_COALESCE", default_value = "5ms", value_parser = parse::duration)]
+    coalesce: Duration,
+    /// Malformed client messages tolerated before closing with 1008.
+    #[arg(long, env = "CONTROLROOM_MAX_BAD_MESSAGES", default_value_t = cfg::DEFAULT_MAX_BAD_MESSAGES)]
+    max_bad_messages: u32,
+    /// Largest client message on /ws/app.
+    #[arg(long, env = "CONTROLROOM_MAX_APP_MESSAGE", default_value = "64KiB", value_parser = parse::size)]
+    max_app_message: usize,
+    /// Largest client message on a worker socket.
+    #[arg(long, env = "CONTROLROOM_MAX_WORKER_MESSAGE", default_value = "16MiB", value_parser = parse::size)]
+    max_worker_message: usize,
+    /// Largest HTTP request body.
+    #[arg(long, env = "CONTROLROOM_MAX_HTTP_BODY", default_value = "1MiB", value_parser = parse::size)]
+    max_http_body: usize,
+    /// Formatted scrollback kept per worker.
+    #[arg(long, env = "CONTROLROOM_SCROLLBACK", value_parser = parse::size)]
+    scrollback: Option<usize>,
+    /// Raw output kept per worker for catch-up after a snapshot.
+    #[arg(long, env = "CONTROLROOM_OUTPUT_RING", value_parser = parse::size)]
+    output_ring: Option<usize>,
+    /// Time between SIGHUP and SIGKILL when stopping a worker.
+    #[arg(long, env = "CONTROLROOM_STOP_GRACE", value_parser = parse::duration)]
+    stop_grace: Option<Duration>,
+    /// Silence after which an active worker is idle.
+    #[arg(long, env = "CONTROLROOM_IDLE_AFTER", value_parser = parse::duration)]
+    idle_after: Option<Duration>,
+    /// Extra Origin allowed for browsers (repeatable).
+    #[arg(long = "allow-origin", env = "CONTROLROOM_ALLOW_ORIGIN", value_delimiter = ',')]
+    allow_origins: Vec<String>,
+    /// Extra Host header value accepted (repeatable).
+    #[arg(long = "allow-host", env = "CONTROLROOM_ALLOW_HOST", value_delimiter = ',')]
+    allow_hosts: Vec<String>,
+}
+
+/// Runs the gateway until SIGINT or SIGTERM.
+pub fn main(args: ServeArgs) -> anyhow::Result<()> {
+    logging::init(args.log_format, &args.log_level);
+    let data_dir = crate::data_dir(args.data_dir.clone())?;
+    let mut worker = WorkerConfig::default();
+    if let Some(v) = args.scrollback {
+        worker.scrollback_bytes = v;
+    }
+    if let Some(v) = args.output_ring {
+        worker.output_ring_bytes = v;
+    }
+    if let Some(v) = args.stop_grace {
+        worker.stop_grace = v;
+    }
+    if let Some(v) = args.idle_after {
+        worker.idle_after = v;
+    }
+    let mut config = ServeConfig::new(data_dir);
+    config.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
+    config.poll_interval = args.poll_interval;
+    config.heartbeat = args.heartbeat;
+    config.max_client_buffer = args.max_client_buffer;
+    config.delta_log = args.delta_log.max(1);
+    config.coalesce = args.coalesce;
+    config.max_bad_messages = args.max_bad_messages.max(1);
+    config.max_app_message = args.max_app_message;
+    config.max_worker_message = args.max_worker_message;
+    config.max_http_body = args.max_http_body;
+    config.allow_origins = args.allow_origins;
+    config.allow_hosts = args.allow_hosts;
+    config.worker = worker;
+    if !args.listen.ip().is_loopback() {
+        tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: anyone who can reach it and has the token can type into your shells");
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
+            format!(
+                "could not listen on {} (is another gateway running? try --listen 127.0.0.1:0)",
+                args.listen
+            )
+        })?;
+        controlroom_server::run(listener, config, shutdown_signal(), |ready| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "controlroom listening on {}", ready.url);
+            let _ = out.flush();
+        })
+        .await
+        .context("gateway failed")
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("could not install signal handlers; stop the gateway with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!(signal = "SIGTERM", "stop requested"),
+        _ = int.recv() => tracing::info!(signal = "SIGINT", "stop requested"),
+    }
+}
