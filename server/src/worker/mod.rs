@@ -131,7 +131,12 @@ pub struct ClientId(pub u64);
 pub enum WorkerError {
     /// The process could not be started.
     #[error("could not start {command}: {message}")]
-    Spawn { command: String, message: String },
+    Spawn {
+        /// The command line.
+        command: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The worker has exited; input cannot be delivered.
     #[error("worker has exited")]
     Exited,
