@@ -2,7 +2,8 @@
 //! link to the screen thread. It never waits on a client, on the PTY or on the screen model.
 
 use super::activity::{ActivityTracker, subscribe_tick};
-use super::pty::{GroupSignal, PtyControl, PtyProcess};
+use super::process::{ReaderEvent, Running, start_process};
+use super::pty::GroupSignal;
 use super::ring::OutputRing;
 use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
 use super::utf8::{Utf8Splitter, decode};
@@ -16,18 +17,11 @@ use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-/// Bytes per PTY read.
-const READ_BUF: usize = 64 * 1024;
-/// PTY reads queued between the reader thread and the actor.
-const READER_QUEUE: usize = 4;
-/// Input messages queued for the writer thread before `InputFull`.
-const INPUT_QUEUE: usize = 256;
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;
 
@@ -42,20 +36,6 @@ pub(super) enum Cmd {
     Restart { spec: SpawnSpec, reply: oneshot::Sender<Result<(), WorkerError>> },
     Stop { reply: oneshot::Sender<()> },
     Shutdown { code: u16, reason: &'static str, reply: oneshot::Sender<()> },
-}
-
-/// What the reader thread reports.
-enum ReaderEvent {
-    Data(Vec<u8>),
-    /// After the last output: the child has been reaped.
-    Exit(ExitInfo),
-}
-
-/// The live process.
-struct Running {
-    control: Box<dyn PtyControl>,
-    input: mpsc::Sender<Vec<u8>>,
-    output: mpsc::Receiver<ReaderEvent>,
 }
 
 struct Client {
@@ -176,64 +156,6 @@ pub(super) fn spawn_restored(
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds));
     rx
-}
-
-/// Spawns `spec` on the backend and starts its reader and writer threads.
-fn start_process(ctx: &WorkerContext, spec: &SpawnSpec) -> Result<(Running, Option<u32>), WorkerError> {
-    let PtyProcess { reader, writer, control, waiter } = ctx.backend.spawn(spec)?;
-    let pid = control.pid();
-    let (out_tx, output) = mpsc::channel(READER_QUEUE);
-    let (input, in_rx) = mpsc::channel(INPUT_QUEUE);
-    let threads = spawn_reader(reader, waiter, out_tx).and_then(|()| spawn_writer(writer, in_rx));
-    if let Err(e) = threads {
-        // The process is unusable without its threads; take it down.
-        let _ = control.signal_group(GroupSignal::Kill);
-        return Err(WorkerError::Spawn { command: spec.command.join(" "), message: e.to_string() });
-    }
-    info!(pid = ?pid, command = ?spec.command, "worker process started");
-    Ok((Running { control, input, output }, pid))
-}
-
-fn spawn_reader(
-    mut reader: Box<dyn Read + Send>,
-    waiter: Box<dyn super::pty::ProcessWaiter>,
-    tx: mpsc::Sender<ReaderEvent>,
-) -> std::io::Result<()> {
-    std::thread::Builder::new().name("cr-pty-read".into()).spawn(move || {
-        let mut buf = vec![0u8; READ_BUF];
-        let mut forwarding = true;
-        loop {
-            match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    // Once the actor is gone keep draining, so the child never blocks on a full
-                    // PTY, until EOF.
-                    if forwarding && tx.blocking_send(ReaderEvent::Data(buf[..n].to_vec())).is_err() {
-                        forwarding = false;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                // EIO once every slave fd is closed (Linux), or a real error: the end either way.
-                Err(_) => break,
-            }
-        }
-        let exit = waiter.wait();
-        let _ = tx.blocking_send(ReaderEvent::Exit(exit));
-    })?;
-    Ok(())
-}
-
-fn spawn_writer(mut writer: Box<dyn Write + Send>, mut rx: mpsc::Receiver<Vec<u8>>) -> std::io::Result<()> {
-    std::thread::Builder::new().name("cr-pty-write".into()).spawn(move || {
-        while let Some(data) = rx.blocking_recv() {
-            if let Err(e) = writer.write_all(&data).and_then(|()| writer.flush()) {
-                debug!(error = %e, "pty write failed; input closed");
-                break;
-            }
-        }
-        // The writer must live as long as the worker: dropping it sends "\n^D" to the child.
-    })?;
-    Ok(())
 }
 
 /// Waits for room in the screen backlog, then for the next reader event (or stashed bytes).

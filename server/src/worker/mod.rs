@@ -16,6 +16,7 @@ use tokio::sync::{Notify, watch};
 
 mod activity;
 mod actor;
+mod process;
 pub mod pty;
 mod ring;
 mod screen;

@@ -1,0 +1,95 @@
+//! A worker's process and its two threads: the PTY reader (blocking reads into a bounded
+//! channel; reaps the child after EOF) and the PTY writer (writes can block when the program
+//! does not read its input, so they never happen on the actor).
+
+use super::pty::{GroupSignal, ProcessWaiter, PtyControl, PtyProcess};
+use super::{ExitInfo, SpawnSpec, WorkerContext, WorkerError};
+use std::io::{Read, Write};
+use tokio::sync::mpsc;
+use tracing::{debug, info};
+
+/// Bytes per PTY read.
+const READ_BUF: usize = 64 * 1024;
+/// PTY reads queued between the reader thread and the actor.
+const READER_QUEUE: usize = 4;
+/// Input messages queued for the writer thread before `InputFull`.
+const INPUT_QUEUE: usize = 256;
+
+/// What the reader thread reports.
+pub(super) enum ReaderEvent {
+    /// Bytes read.
+    Data(Vec<u8>),
+    /// After the last output: the child has been reaped.
+    Exit(ExitInfo),
+}
+
+/// The live process.
+pub(super) struct Running {
+    /// Resize and signals.
+    pub(super) control: Box<dyn PtyControl>,
+    /// Input for the writer thread.
+    pub(super) input: mpsc::Sender<Vec<u8>>,
+    /// Output and the exit from the reader thread.
+    pub(super) output: mpsc::Receiver<ReaderEvent>,
+}
+
+/// Spawns `spec` on the backend and starts its reader and writer threads.
+pub(super) fn start_process(
+    ctx: &WorkerContext,
+    spec: &SpawnSpec,
+) -> Result<(Running, Option<u32>), WorkerError> {
+    let PtyProcess { reader, writer, control, waiter } = ctx.backend.spawn(spec)?;
+    let pid = control.pid();
+    let (out_tx, output) = mpsc::channel(READER_QUEUE);
+    let (input, in_rx) = mpsc::channel(INPUT_QUEUE);
+    let threads = spawn_reader(reader, waiter, out_tx).and_then(|()| spawn_writer(writer, in_rx));
+    if let Err(e) = threads {
+        // The process is unusable without its threads; take it down.
+        let _ = control.signal_group(GroupSignal::Kill);
+        return Err(WorkerError::Spawn { command: spec.command.join(" "), message: e.to_string() });
+    }
+    info!(pid = ?pid, command = ?spec.command, "worker process started");
+    Ok((Running { control, input, output }, pid))
+}
+
+fn spawn_reader(
+    mut reader: Box<dyn Read + Send>,
+    waiter: Box<dyn ProcessWaiter>,
+    tx: mpsc::Sender<ReaderEvent>,
+) -> std::io::Result<()> {
+    std::thread::Builder::new().name("cr-pty-read".into()).spawn(move || {
+        let mut buf = vec![0u8; READ_BUF];
+        let mut forwarding = true;
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    // Once the actor is gone keep draining, so the child never blocks on a full
+                    // PTY, until EOF.
+                    if forwarding && tx.blocking_send(ReaderEvent::Data(buf[..n].to_vec())).is_err() {
+                        forwarding = false;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // EIO once every slave fd is closed (Linux), or a real error: the end either way.
+                Err(_) => break,
+            }
+        }
+        let exit = waiter.wait();
+        let _ = tx.blocking_send(ReaderEvent::Exit(exit));
+    })?;
+    Ok(())
+}
+
+fn spawn_writer(mut writer: Box<dyn Write + Send>, mut rx: mpsc::Receiver<Vec<u8>>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("cr-pty-write".into()).spawn(move || {
+        while let Some(data) = rx.blocking_recv() {
+            if let Err(e) = writer.write_all(&data).and_then(|()| writer.flush()) {
+                debug!(error = %e, "pty write failed; input closed");
+                break;
+            }
+        }
+        // The writer must live as long as the worker: dropping it sends "\n^D" to the child.
+    })?;
+    Ok(())
+}
