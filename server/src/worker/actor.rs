@@ -487,12 +487,13 @@ impl Actor {
     }
 
     fn on_exit(&mut self, exit: ExitInfo) {
+        if let Some(bytes) = self.stash.take() {
+            // Not expected (the exit is read only after the stash is sent), but never lose bytes.
+            let aligned = self.utf8.split(&bytes);
+            self.emit_aligned(aligned, None);
+        }
         let tail = self.utf8.flush();
         self.emit_aligned(tail, None);
-        if let Some(bytes) = self.stash.take() {
-            // Unreachable in practice (exit is read only after the stash), kept for safety.
-            self.emit_aligned(bytes, None);
-        }
         let pid = self.process.take().and_then(|p| p.control.pid());
         self.kill_at = None;
         info!(pid = ?pid, exit_code = ?exit.exit_code, signal = ?exit.signal, "worker exited");
