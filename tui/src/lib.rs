@@ -1,1 +1,15 @@
-//! The controlroom terminal front end (filled by the TUI issue).
+//! The controlroom terminal front end: a live dashboard of sessions and attach to any worker.
+//!
+//! Layers, as in helix: [`state`] is plain data changed by `update(msg)`, [`ui`] draws it as a pure
+//! function, and the runtime owns the terminal, the sockets and the clock, turning everything that
+//! happens into messages.
+
+pub mod config;
+pub mod error;
+pub mod input;
+pub mod keymap;
+pub mod state;
+pub mod theme;
+pub mod ui;
+
+pub use error::{Error, Result};

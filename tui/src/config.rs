@@ -1,0 +1,147 @@
+//! `CONFIG_DIR/config.toml`: theme, keys, detach chord, default command, gateway URL.
+//!
+//! Unknown keys are errors that name the file and the key, so a typo never silently does nothing.
+
+use crate::error::{Error, Result};
+use crate::keymap::{Action, KeyMap, KeySpec};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The config file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigFile {
+    theme: Option<String>,
+    detach: Option<String>,
+    default_command: Option<String>,
+    gateway_url: Option<String>,
+    #[serde(default)]
+    keys: BTreeMap<String, KeyList>,
+}
+
+/// A binding: one key or a list of keys.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The parsed configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Theme name (`dark` by default).
+    pub theme: String,
+    /// Key bindings, including the detach chord.
+    pub keys: KeyMap,
+    /// Command line for new sessions and workers; empty for the gateway's default (`$SHELL`).
+    pub default_command: String,
+    /// Gateway to connect to instead of the local one.
+    pub gateway_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            theme: controlroom_themes::DEFAULT_THEME.to_owned(),
+            keys: KeyMap::default(),
+            default_command: String::new(),
+            gateway_url: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `dir/config.toml`; a missing file is the default config.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join("config.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(Error::Config { path, message: e.to_string() }),
+        }
+    }
+
+    /// Parses config text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let err = |message: String| Error::Config { path: PathBuf::from(path), message };
+        let file: ConfigFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().trim().to_owned();
+            err(match line {
+                Some(l) => format!("line {l}: {msg}"),
+                None => msg,
+            })
+        })?;
+        let mut config = Self::default();
+        if let Some(theme) = file.theme {
+            config.theme = theme;
+        }
+        if let Some(cmd) = file.default_command {
+            config.default_command = cmd;
+        }
+        config.gateway_url = file.gateway_url;
+        if let Some(detach) = file.detach {
+            config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
+        }
+        for (name, keys) in file.keys {
+            let action = Action::from_name(&name).ok_or_else(|| {
+                let known: Vec<_> = Action::ALL.iter().map(|(_, n, _)| *n).collect();
+                err(format!("keys.{name}: unknown action (known: {})", known.join(", ")))
+            })?;
+            let list = match keys {
+                KeyList::One(k) => vec![k],
+                KeyList::Many(ks) => ks,
+            };
+            let specs = list
+                .iter()
+                .map(|k| KeySpec::parse(k).map_err(|e| err(format!("keys.{name}: {e}"))))
+                .collect::<Result<Vec<_>>>()?;
+            config.keys.bind(action, specs);
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(text, Path::new("/cfg/config.toml"))
+    }
+
+    #[test]
+    fn empty_config_is_default() {
+        assert_eq!(parse("").expect("parses"), Config::default());
+    }
+
+    #[test]
+    fn sets_theme_keys_and_detach() {
+        let c = parse(
+            "theme = \"gruvbox\"\ndetach = \"ctrl-a\"\ndefault-command = \"zsh -l\"\n[keys]\nquit = [\"Q\", \"ctrl-q\"]\nhelp = \"h\"\n",
+        )
+        .expect("parses");
+        assert_eq!(c.theme, "gruvbox");
+        assert_eq!(c.default_command, "zsh -l");
+        assert!(c.keys.is_detach(&KeyEvent::new(KeyCode::Char('a'), KeyModifiers::CONTROL)));
+        assert_eq!(
+            c.keys.action(&KeyEvent::new(KeyCode::Char('Q'), KeyModifiers::SHIFT)),
+            Some(Action::Quit)
+        );
+        assert_eq!(c.keys.action(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), None);
+        assert_eq!(c.keys.action(&KeyEvent::new(KeyCode::Char('h'), KeyModifiers::NONE)), Some(Action::Help));
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let e = parse("theme = \"dark\"\nthem = \"x\"\n").expect_err("unknown key").to_string();
+        assert!(e.contains("/cfg/config.toml") && e.contains("them") && e.contains("line 2"), "{e}");
+        let e = parse("[keys]\nexplode = \"x\"\n").expect_err("unknown action").to_string();
+        assert!(e.contains("keys.explode"), "{e}");
+        let e = parse("[keys]\nquit = \"hyper-q\"\n").expect_err("bad key").to_string();
+        assert!(e.contains("keys.quit") && e.contains("hyper-q"), "{e}");
+    }
+}

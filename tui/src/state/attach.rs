@@ -1,0 +1,82 @@
+//! Keys, pastes and scrolling while attached to a worker.
+
+use super::{Effect, Mode, State};
+use crate::input::{InputModes, encode_key, encode_paste};
+use controlroom_protocol::WorkerClientMsg;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+impl State {
+    /// Enters attach mode on the selected worker (the preview's socket carries on).
+    pub(super) fn attach(&mut self, fx: &mut Vec<Effect>) {
+        if self.worker().is_none() {
+            let hint = if self.session().is_some() {
+                "this session has no worker — press w"
+            } else {
+                "no session — press n"
+            };
+            self.notice = Some(super::Notice { text: hint.into(), error: false });
+            return;
+        }
+        self.mode = Mode::Attach;
+        self.send_attach_size(fx);
+    }
+
+    fn detach(&mut self, fx: &mut Vec<Effect>) {
+        if let Some(term) = self.term.as_mut() {
+            term.scroll_by(isize::MIN / 2);
+        }
+        self.mode = super::Mode::Dashboard;
+        if self.settings.exit_on_detach {
+            self.quit(fx);
+        }
+    }
+
+    pub(super) fn scroll_term(&mut self, rows: isize) {
+        if let Some(term) = self.term.as_mut() {
+            term.scroll_by(rows);
+        }
+    }
+
+    pub(super) fn attach_key(&mut self, ev: KeyEvent, fx: &mut Vec<Effect>) {
+        if self.settings.keys.is_detach(&ev) {
+            return self.detach(fx);
+        }
+        let Some(term) = self.term.as_mut() else { return self.detach(fx) };
+        let page = isize::try_from(self.size.1 / 2).unwrap_or(12).max(1);
+        if ev.modifiers.contains(KeyModifiers::SHIFT) {
+            match ev.code {
+                KeyCode::PageUp => return term.scroll_by(page),
+                KeyCode::PageDown => return term.scroll_by(-page),
+                _ => {}
+            }
+        }
+        if term.exit.is_some() {
+            match ev.code {
+                KeyCode::Char('r') => fx.push(Effect::RestartWorker {
+                    session: term.session.clone(),
+                    worker: term.worker.clone(),
+                }),
+                KeyCode::Enter | KeyCode::Esc | KeyCode::Char('q' | 'b') => self.detach(fx),
+                _ => {}
+            }
+            return;
+        }
+        let modes = InputModes::of(term.parser.screen());
+        if let Some(bytes) = encode_key(&ev, modes) {
+            term.scroll_by(isize::MIN / 2);
+            fx.push(Effect::Send(WorkerClientMsg::Input {
+                data: String::from_utf8_lossy(&bytes).into_owned(),
+            }));
+        }
+    }
+
+    pub(super) fn attach_paste(&mut self, text: &str, fx: &mut Vec<Effect>) {
+        let Some(term) = self.term.as_mut() else { return };
+        if term.exit.is_some() {
+            return;
+        }
+        let bytes = encode_paste(text, InputModes::of(term.parser.screen()));
+        term.scroll_by(isize::MIN / 2);
+        fx.push(Effect::Send(WorkerClientMsg::Input { data: String::from_utf8_lossy(&bytes).into_owned() }));
+    }
+}

@@ -1,0 +1,287 @@
+//! Keys and mouse on the dashboard and its overlays (forms, confirmations, help, filter).
+
+use super::dialog::{Confirm, Form, FormKind, FormOutcome, split_command};
+use super::{Effect, Focus, Mode, Notice, State};
+use crate::keymap::Action;
+use crate::ui::layout::{DashboardLayout, list_offset};
+use controlroom_protocol::{CreateSession, WorkerSpec, WorkerState};
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use std::time::{Duration, Instant};
+
+/// Two clicks on the same row within this long are a double click.
+const DOUBLE_CLICK: Duration = Duration::from_millis(400);
+
+impl State {
+    pub(super) fn key(&mut self, ev: KeyEvent, fx: &mut Vec<Effect>) {
+        match &mut self.mode {
+            Mode::Attach => self.attach_key(ev, fx),
+            Mode::Help => self.mode = Mode::Dashboard,
+            Mode::Filter => match ev.code {
+                KeyCode::Enter => self.mode = Mode::Dashboard,
+                KeyCode::Esc => {
+                    self.filter.clear();
+                    self.mode = Mode::Dashboard;
+                }
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) => self.filter.push(c),
+                _ => {}
+            },
+            Mode::Form(form) => match form.key(&ev) {
+                FormOutcome::Editing => {}
+                FormOutcome::Cancelled => self.mode = Mode::Dashboard,
+                FormOutcome::Submitted => {
+                    let form = form.clone();
+                    self.submit(form, fx);
+                }
+            },
+            Mode::Confirm(confirm) => match ev.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+                    let confirm = confirm.clone();
+                    self.mode = Mode::Dashboard;
+                    self.confirmed(confirm, fx);
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc | KeyCode::Char('q') => self.mode = Mode::Dashboard,
+                _ => {}
+            },
+            Mode::Dashboard => {
+                if ev.code == KeyCode::Esc && !self.filter.is_empty() {
+                    self.filter.clear();
+                } else if let Some(action) = self.settings.keys.action(&ev) {
+                    self.action(action, fx);
+                }
+            }
+        }
+    }
+
+    pub(super) fn paste(&mut self, text: String, fx: &mut Vec<Effect>) {
+        match &mut self.mode {
+            Mode::Attach => self.attach_paste(&text, fx),
+            Mode::Form(form) => form.paste(&text),
+            Mode::Filter => self.filter.extend(text.chars().filter(|c| !c.is_control())),
+            _ => {}
+        }
+    }
+
+    fn action(&mut self, action: Action, fx: &mut Vec<Effect>) {
+        match action {
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::Focus => {
+                self.focus = match self.focus {
+                    Focus::Sessions if self.selected_worker.is_some() => Focus::Workers,
+                    _ => Focus::Sessions,
+                };
+            }
+            Action::Attach => self.attach(fx),
+            Action::NewSession => self.mode = Mode::Form(Form::new_session(&self.settings.default_command)),
+            Action::NewWorker => match &self.selected_session {
+                Some(id) => {
+                    self.mode = Mode::Form(Form::new_worker(id.clone(), &self.settings.default_command))
+                }
+                None => self.tell("no session selected — press n to create one"),
+            },
+            Action::Rename => match self.session() {
+                Some(s) => self.mode = Mode::Form(Form::rename(s.id.clone(), &s.title)),
+                None => self.tell("no session selected"),
+            },
+            Action::Stop => match (self.session(), self.worker()) {
+                (Some(s), Some(w)) if w.state == WorkerState::Running => {
+                    self.mode = Mode::Confirm(Confirm::StopWorker {
+                        session: s.id.clone(),
+                        worker: w.id.clone(),
+                        name: w.name.clone(),
+                    });
+                }
+                (Some(_), Some(w)) => self.tell(&format!("“{}” is not running — R restarts it", w.name)),
+                _ => self.tell("no worker selected"),
+            },
+            Action::Restart => match (&self.selected_session, &self.selected_worker) {
+                (Some(s), Some(w)) => {
+                    fx.push(Effect::RestartWorker { session: s.clone(), worker: w.clone() })
+                }
+                _ => self.tell("no worker selected"),
+            },
+            Action::Delete => match self.session() {
+                Some(s) => {
+                    let running = s.workers.iter().filter(|w| w.state == WorkerState::Running).count();
+                    self.mode = Mode::Confirm(Confirm::DeleteSession {
+                        session: s.id.clone(),
+                        title: s.title.clone(),
+                        running,
+                    });
+                }
+                None => self.tell("no session selected"),
+            },
+            Action::Filter => self.mode = Mode::Filter,
+            Action::NextTheme => {
+                let names = &self.settings.themes;
+                let i = names.iter().position(|n| n == &self.theme).map_or(0, |i| i + 1);
+                if let Some(next) = names.get(i % names.len().max(1)) {
+                    self.theme = next.clone();
+                    self.notice = Some(Notice { text: format!("theme: {next}"), error: false });
+                    fx.push(Effect::Theme(next.clone()));
+                }
+            }
+            Action::Help => self.mode = Mode::Help,
+            Action::Quit => {
+                let running = self.store.running_workers();
+                if self.settings.embedded && running > 0 {
+                    self.mode = Mode::Confirm(Confirm::Quit { running });
+                } else {
+                    self.quit(fx);
+                }
+            }
+        }
+    }
+
+    fn tell(&mut self, text: &str) {
+        self.notice = Some(Notice { text: text.to_owned(), error: false });
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Sessions => {
+                let ids: Vec<_> = self.store.visible(&self.filter).iter().map(|s| s.id.clone()).collect();
+                let cur = self.selected_session.as_ref().and_then(|id| ids.iter().position(|i| i == id));
+                if let Some(next) = step(cur, delta, ids.len()) {
+                    self.selected_session = ids.get(next).cloned();
+                    self.selected_worker = None;
+                }
+            }
+            Focus::Workers => {
+                let ids: Vec<_> = self
+                    .session()
+                    .map(|s| s.workers.iter().map(|w| w.id.clone()).collect())
+                    .unwrap_or_default();
+                let cur = self.selected_worker.as_ref().and_then(|id| ids.iter().position(|i| i == id));
+                if let Some(next) = step(cur, delta, ids.len()) {
+                    self.selected_worker = ids.get(next).cloned();
+                }
+            }
+        }
+    }
+
+    fn submit(&mut self, form: Form, fx: &mut Vec<Effect>) {
+        let command = match split_command(form.value(form.fields.len().saturating_sub(1))) {
+            Ok(argv) if argv.is_empty() => None,
+            Ok(argv) => Some(argv),
+            Err(e) => return self.tell(&format!("command: {e}")),
+        };
+        let (cols, rows) = self.attach_size();
+        match &form.kind {
+            FormKind::NewSession => {
+                let title = match form.value(0) {
+                    "" => format!("session {}", self.store.all().len() + 1),
+                    t => t.to_owned(),
+                };
+                let cwd = Some(form.value(1)).filter(|c| !c.is_empty()).map(str::to_owned);
+                let spec =
+                    WorkerSpec { command, cols: Some(cols), rows: Some(rows), ..WorkerSpec::default() };
+                fx.push(Effect::CreateSession(CreateSession { title, cwd, workers: Some(vec![spec]) }));
+            }
+            FormKind::NewWorker { session } => {
+                let name = Some(form.value(0)).filter(|n| !n.is_empty()).map(str::to_owned);
+                let spec =
+                    WorkerSpec { name, command, cols: Some(cols), rows: Some(rows), ..WorkerSpec::default() };
+                fx.push(Effect::CreateWorker { session: session.clone(), spec });
+            }
+            FormKind::Rename { session } => {
+                let title = form.value(0).to_owned();
+                if title.is_empty() {
+                    return self.tell("a title cannot be empty");
+                }
+                fx.push(Effect::RenameSession { session: session.clone(), title });
+            }
+        }
+        self.mode = Mode::Dashboard;
+    }
+
+    fn confirmed(&mut self, confirm: Confirm, fx: &mut Vec<Effect>) {
+        match confirm {
+            Confirm::StopWorker { session, worker, .. } => fx.push(Effect::StopWorker { session, worker }),
+            Confirm::DeleteSession { session, .. } => fx.push(Effect::DeleteSession(session)),
+            Confirm::Quit { .. } => self.quit(fx),
+        }
+    }
+
+    pub(super) fn mouse(&mut self, ev: MouseEvent, at: Instant, fx: &mut Vec<Effect>) {
+        if self.mode == Mode::Attach {
+            match ev.kind {
+                MouseEventKind::ScrollUp => self.scroll_term(3),
+                MouseEventKind::ScrollDown => self.scroll_term(-3),
+                _ => {}
+            }
+            return;
+        }
+        if self.mode != Mode::Dashboard {
+            return;
+        }
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let workers = self.session().map_or(0, |s| s.workers.len());
+        let layout = DashboardLayout::new(area, workers);
+        let pos = Position::new(ev.column, ev.row);
+        let in_sessions = layout.sessions_inner().contains(pos);
+        let in_workers = layout.workers_inner().contains(pos);
+        match ev.kind {
+            MouseEventKind::Down(MouseButton::Left) if in_sessions || in_workers => {
+                let double = self
+                    .last_click
+                    .is_some_and(|(t, row)| row == ev.row && at.duration_since(t) < DOUBLE_CLICK);
+                self.last_click = Some((at, ev.row));
+                let hit = if in_sessions {
+                    self.click_session(ev.row, &layout)
+                } else {
+                    self.click_worker(ev.row, &layout)
+                };
+                if hit && double {
+                    self.last_click = None;
+                    self.attach(fx);
+                }
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown if in_sessions || in_workers => {
+                self.focus = if in_sessions { Focus::Sessions } else { Focus::Workers };
+                self.move_selection(if ev.kind == MouseEventKind::ScrollUp { -1 } else { 1 });
+            }
+            _ => {}
+        }
+    }
+
+    fn click_session(&mut self, row: u16, layout: &DashboardLayout) -> bool {
+        let inner = layout.sessions_inner();
+        let ids: Vec<_> = self.store.visible(&self.filter).iter().map(|s| s.id.clone()).collect();
+        let cur = self.selected_session.as_ref().and_then(|id| ids.iter().position(|i| i == id)).unwrap_or(0);
+        let per = usize::from(crate::ui::layout::SESSION_ROWS);
+        let first = list_offset(cur, usize::from(inner.height) / per);
+        let index = first + usize::from(row - inner.y) / per;
+        let Some(id) = ids.get(index) else { return false };
+        if self.selected_session.as_ref() != Some(id) {
+            self.selected_session = Some(id.clone());
+            self.selected_worker = None;
+        }
+        self.focus = Focus::Sessions;
+        true
+    }
+
+    fn click_worker(&mut self, row: u16, layout: &DashboardLayout) -> bool {
+        let inner = layout.workers_inner();
+        let ids: Vec<_> =
+            self.session().map(|s| s.workers.iter().map(|w| w.id.clone()).collect()).unwrap_or_default();
+        let cur = self.selected_worker.as_ref().and_then(|id| ids.iter().position(|i| i == id)).unwrap_or(0);
+        let first = list_offset(cur, usize::from(inner.height));
+        let Some(id) = ids.get(first + usize::from(row - inner.y)) else { return false };
+        self.selected_worker = Some(id.clone());
+        self.focus = Focus::Workers;
+        true
+    }
+}
+
+/// Moves an index by `delta` within `0..len`, clamped; `None` when the list is empty.
+fn step(cur: Option<usize>, delta: isize, len: usize) -> Option<usize> {
+    if len == 0 {
+        return None;
+    }
+    Some(cur.map_or(0, |c| c.saturating_add_signed(delta).min(len - 1)))
+}

@@ -1,0 +1,263 @@
+//! Dialogs: small forms (new session, new worker, rename) and yes/no confirmations.
+
+use controlroom_protocol::{SessionId, WorkerId};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a form creates or changes when submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormKind {
+    /// Fields: title, cwd, command.
+    NewSession,
+    /// Fields: name, command.
+    NewWorker {
+        /// The session to add it to.
+        session: SessionId,
+    },
+    /// Field: title.
+    Rename {
+        /// The session to rename.
+        session: SessionId,
+    },
+}
+
+/// One text field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Label shown before it.
+    pub label: &'static str,
+    /// What the user typed.
+    pub value: String,
+    /// Shown dimmed while the value is empty: what an empty value means.
+    pub placeholder: String,
+}
+
+impl Field {
+    fn new(label: &'static str, value: impl Into<String>, placeholder: impl Into<String>) -> Self {
+        Self { label, value: value.into(), placeholder: placeholder.into() }
+    }
+}
+
+/// A form dialog: a few text fields, one focused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    /// What submitting does.
+    pub kind: FormKind,
+    /// The fields in order.
+    pub fields: Vec<Field>,
+    /// Index of the focused field.
+    pub focus: usize,
+}
+
+/// The outcome of a key in a form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormOutcome {
+    /// Still editing.
+    Editing,
+    /// Closed without doing anything.
+    Cancelled,
+    /// Submitted.
+    Submitted,
+}
+
+impl Form {
+    /// The new-session form; `command` is the configured default command (shown as placeholder).
+    pub fn new_session(default_command: &str) -> Self {
+        Self {
+            kind: FormKind::NewSession,
+            fields: vec![
+                Field::new("Title", "", "session N"),
+                Field::new("Directory", "", "the gateway's home directory"),
+                Field::new("Command", "", placeholder_command(default_command)),
+            ],
+            focus: 0,
+        }
+    }
+
+    /// The new-worker form.
+    pub fn new_worker(session: SessionId, default_command: &str) -> Self {
+        Self {
+            kind: FormKind::NewWorker { session },
+            fields: vec![
+                Field::new("Name", "", "the program's name"),
+                Field::new("Command", "", placeholder_command(default_command)),
+            ],
+            focus: 0,
+        }
+    }
+
+    /// The rename form, prefilled with the current title.
+    pub fn rename(session: SessionId, title: &str) -> Self {
+        Self { kind: FormKind::Rename { session }, fields: vec![Field::new("Title", title, "")], focus: 0 }
+    }
+
+    /// The dialog's title.
+    pub fn title(&self) -> &'static str {
+        match self.kind {
+            FormKind::NewSession => "New session",
+            FormKind::NewWorker { .. } => "New worker",
+            FormKind::Rename { .. } => "Rename session",
+        }
+    }
+
+    /// The value of field `i`, trimmed (empty when absent).
+    pub fn value(&self, i: usize) -> &str {
+        self.fields.get(i).map_or("", |f| f.value.trim())
+    }
+
+    /// Edits the form with a key.
+    pub fn key(&mut self, ev: &KeyEvent) -> FormOutcome {
+        let n = self.fields.len().max(1);
+        match ev.code {
+            KeyCode::Esc => return FormOutcome::Cancelled,
+            KeyCode::Enter => return FormOutcome::Submitted,
+            KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % n,
+            KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + n - 1) % n,
+            KeyCode::Backspace => {
+                if let Some(f) = self.fields.get_mut(self.focus) {
+                    f.value.pop();
+                }
+            }
+            KeyCode::Char('u') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                if let Some(f) = self.fields.get_mut(self.focus) {
+                    f.value.clear();
+                }
+            }
+            KeyCode::Char(c) if !ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                if let Some(f) = self.fields.get_mut(self.focus) {
+                    f.value.push(c);
+                }
+            }
+            _ => {}
+        }
+        FormOutcome::Editing
+    }
+
+    /// Inserts pasted text into the focused field (newlines dropped).
+    pub fn paste(&mut self, text: &str) {
+        if let Some(f) = self.fields.get_mut(self.focus) {
+            f.value.extend(text.chars().filter(|c| *c != '\n' && *c != '\r'));
+        }
+    }
+}
+
+fn placeholder_command(default_command: &str) -> String {
+    if default_command.is_empty() { "your shell".into() } else { default_command.into() }
+}
+
+/// What a confirmation asks about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Stop this worker.
+    StopWorker {
+        /// Its session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// Its name, for the question.
+        name: String,
+    },
+    /// Delete this session and stop its workers.
+    DeleteSession {
+        /// The session.
+        session: SessionId,
+        /// Its title, for the question.
+        title: String,
+        /// How many of its workers are running.
+        running: usize,
+    },
+    /// Quit an embedded gateway, stopping its running workers.
+    Quit {
+        /// How many workers will stop.
+        running: usize,
+    },
+}
+
+impl Confirm {
+    /// The question, one or two lines.
+    pub fn question(&self) -> String {
+        match self {
+            Confirm::StopWorker { name, .. } => format!("Stop worker “{name}”?"),
+            Confirm::DeleteSession { title, running, .. } => match running {
+                0 => format!("Delete session “{title}”?"),
+                1 => format!("Delete session “{title}”? Its running worker will stop."),
+                n => format!("Delete session “{title}”? Its {n} running workers will stop."),
+            },
+            Confirm::Quit { running } => format!(
+                "{running} worker{} will stop — quit?\nTip: run `controlroom serve` to keep them running.",
+                if *running == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// Splits a command line into argv: whitespace-separated, with '…', "…" and backslash escapes.
+pub fn split_command(line: &str) -> Result<Vec<String>, String> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') | (None, '\\') => match chars.next() {
+                Some(n) => cur.push(n),
+                None => return Err("trailing backslash".into()),
+            },
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+                continue;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    args.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+                continue;
+            }
+            (None, c) => cur.push(c),
+        }
+        in_word = true;
+    }
+    if quote.is_some() {
+        return Err("unclosed quote".into());
+    }
+    if in_word {
+        args.push(cur);
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_command_handles_quotes() {
+        assert_eq!(split_command("  ls -la  ").expect("ok"), ["ls", "-la"]);
+        assert_eq!(
+            split_command(r#"sh -c 'echo hi; ls' "a b"\ c"#).expect("ok"),
+            ["sh", "-c", "echo hi; ls", "a b c"]
+        );
+        assert_eq!(split_command("echo ''").expect("ok"), ["echo", ""]);
+        assert!(split_command("echo 'oops").is_err());
+        assert!(split_command("").expect("ok").is_empty());
+    }
+
+    #[test]
+    fn form_edits_and_cycles_fields() {
+        let mut f = Form::new_session("");
+        for c in "api".chars() {
+            f.key(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+        f.key(&KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+        f.paste("/tmp\n");
+        f.key(&KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+        f.key(&KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+        assert_eq!(f.value(0), "ap");
+        assert_eq!(f.value(1), "/tmp");
+        assert_eq!(f.key(&KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), FormOutcome::Submitted);
+    }
+}

@@ -1,0 +1,129 @@
+//! The client's copy of the gateway's sessions, kept current from `/ws/app` syncs and deltas.
+
+use controlroom_protocol::{
+    ActivityEntry, ActivityState, Delta, DeltaEvent, Session, SessionId, SessionsSync, Worker, WorkerId,
+    WorkerState,
+};
+use std::collections::HashMap;
+
+/// Sessions and worker activity as last reported, plus the seq they reflect.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionStore {
+    sessions: Vec<Session>,
+    activity: HashMap<(SessionId, WorkerId), ActivityState>,
+    /// The seq of the last delta applied (`None` before the first sync).
+    pub seq: Option<u64>,
+    /// The gateway data's epoch; seqs from another epoch are not comparable.
+    pub epoch: Option<String>,
+}
+
+impl SessionStore {
+    /// Replaces everything with a full sync.
+    pub fn apply_sync(&mut self, sync: SessionsSync) {
+        self.sessions = sync.sessions;
+        self.activity = activity_map(sync.activity_states);
+        self.seq = Some(sync.seq);
+        self.epoch = Some(sync.epoch);
+    }
+
+    /// Applies one delta; returns false (and changes nothing) when its seq was already seen.
+    pub fn apply_delta(&mut self, delta: Delta) -> bool {
+        if self.seq.is_some_and(|seq| delta.seq <= seq) {
+            return false;
+        }
+        self.seq = Some(delta.seq);
+        match delta.event {
+            DeltaEvent::SessionCreated { session_id, session }
+            | DeltaEvent::SessionUpdated { session_id, session, .. } => {
+                match self.sessions.iter_mut().find(|s| s.id == session_id) {
+                    Some(slot) => *slot = session,
+                    None => self.sessions.push(session),
+                }
+                // Forget activity of workers that are gone.
+                let workers: Vec<WorkerId> = self
+                    .get(&session_id)
+                    .map(|s| s.workers.iter().map(|w| w.id.clone()).collect())
+                    .unwrap_or_default();
+                self.activity.retain(|(sid, wid), _| sid != &session_id || workers.contains(wid));
+            }
+            DeltaEvent::SessionDeleted { session_id, .. } => {
+                self.sessions.retain(|s| s.id != session_id);
+                self.activity.retain(|(sid, _), _| sid != &session_id);
+            }
+            DeltaEvent::WorkerActivity { session_id, worker_id, activity_state } => {
+                self.activity.insert((session_id, worker_id), activity_state);
+            }
+        }
+        true
+    }
+
+    /// Adds a session known from an HTTP answer before its delta arrives (the delta replaces it).
+    pub fn insert_local(&mut self, session: Session) {
+        if self.get(&session.id).is_none() {
+            self.sessions.push(session);
+        }
+    }
+
+    /// Every session in the gateway's order.
+    pub fn all(&self) -> &[Session] {
+        &self.sessions
+    }
+
+    /// The session with this id.
+    pub fn get(&self, id: &SessionId) -> Option<&Session> {
+        self.sessions.iter().find(|s| &s.id == id)
+    }
+
+    /// A worker by ids.
+    pub fn worker(&self, sid: &SessionId, wid: &WorkerId) -> Option<&Worker> {
+        self.get(sid).and_then(|s| s.workers.iter().find(|w| &w.id == wid))
+    }
+
+    /// A worker's activity; an exited worker is `exited` whatever was last reported.
+    pub fn activity(&self, sid: &SessionId, worker: &Worker) -> ActivityState {
+        if worker.state == WorkerState::Exited {
+            return ActivityState::Exited;
+        }
+        self.activity.get(&(sid.clone(), worker.id.clone())).copied().unwrap_or_default()
+    }
+
+    /// Whether a session should catch the eye: a worker asking, or one that exited with a failure.
+    pub fn needs_attention(&self, session: &Session) -> bool {
+        session.workers.iter().any(|w| self.activity(&session.id, w) == ActivityState::Asking || failed(w))
+    }
+
+    /// Sessions in display order: those needing attention first, then by creation; only those
+    /// whose title, cwd, repository or branch contains `filter` (case-insensitive).
+    pub fn visible(&self, filter: &str) -> Vec<&Session> {
+        let needle = filter.to_lowercase();
+        let mut out: Vec<&Session> = self
+            .sessions
+            .iter()
+            .filter(|s| {
+                needle.is_empty()
+                    || [Some(&s.title), Some(&s.cwd), s.repository.as_ref(), s.branch.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|f| f.to_lowercase().contains(&needle))
+            })
+            .collect();
+        out.sort_by_key(|s| (!self.needs_attention(s), s.created_at.clone()));
+        out
+    }
+
+    /// How many workers are running in all sessions.
+    pub fn running_workers(&self) -> usize {
+        self.sessions.iter().flat_map(|s| &s.workers).filter(|w| w.state == WorkerState::Running).count()
+    }
+}
+
+/// Whether a worker exited with a failure (non-zero code, or a signal other than a gateway stop).
+pub fn failed(w: &Worker) -> bool {
+    w.state == WorkerState::Exited
+        && (w.exit_code.is_some_and(|c| c != 0)
+            || w.signal.as_deref().is_some_and(|s| s != controlroom_protocol::GATEWAY_STOPPED))
+}
+
+fn activity_map(entries: Vec<ActivityEntry>) -> HashMap<(SessionId, WorkerId), ActivityState> {
+    entries.into_iter().map(|e| ((e.session_id, e.worker_id), e.activity_state)).collect()
+}

@@ -1,0 +1,363 @@
+//! Unit tests of `State::update`.
+
+use super::*;
+use controlroom_protocol::{
+    ActivityEntry, ActivityState, Delta, DeltaEvent, Replay, SessionsSync, WorkerKind, WorkerState,
+};
+use crossterm::event::{KeyCode, KeyModifiers};
+
+fn worker(id: &str, state: WorkerState) -> Worker {
+    Worker {
+        id: WorkerId::new(id),
+        name: id.into(),
+        kind: WorkerKind::Shell,
+        command: vec!["bash".into()],
+        cwd: "/tmp".into(),
+        state,
+        exit_code: (state == WorkerState::Exited).then_some(0),
+        signal: None,
+        pid: None,
+        cols: 80,
+        rows: 24,
+        started_at: "2026-01-01T00:00:00Z".into(),
+    }
+}
+
+fn session(id: &str, created: &str, workers: Vec<Worker>) -> Session {
+    Session {
+        id: SessionId::new(id),
+        title: format!("title-{id}"),
+        cwd: "/tmp".into(),
+        repository: None,
+        branch: None,
+        created_at: created.into(),
+        updated_at: created.into(),
+        workers,
+    }
+}
+
+fn sync(sessions: Vec<Session>, seq: u64) -> Msg {
+    Msg::App(AppEvent::Message(Box::new(AppServerMsg::SessionsSync(SessionsSync {
+        sessions,
+        activity_states: vec![],
+        seq,
+        epoch: "e1".into(),
+        timestamp: String::new(),
+    }))))
+}
+
+fn delta(seq: u64, event: DeltaEvent) -> Msg {
+    Msg::App(AppEvent::Message(Box::new(AppServerMsg::Delta(Delta { seq, timestamp: String::new(), event }))))
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn two_sessions() -> State {
+    let mut st = State::new(Settings::default(), "http://127.0.0.1:7420", "dark");
+    st.update(sync(
+        vec![
+            session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)]),
+            session(
+                "b",
+                "2026-01-02T00:00:00Z",
+                vec![worker("b1", WorkerState::Running), worker("b2", WorkerState::Running)],
+            ),
+        ],
+        10,
+    ));
+    st
+}
+
+#[test]
+fn sync_selects_first_session_and_watches_its_worker() {
+    let mut st = State::new(Settings::default(), "http://x", "dark");
+    let fx = st.update(sync(
+        vec![session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)])],
+        3,
+    ));
+    assert_eq!(st.selected_session, Some(SessionId::new("a")));
+    assert_eq!(fx, vec![Effect::Watch(Some((SessionId::new("a"), WorkerId::new("a1"))))]);
+    assert_eq!(st.store.seq, Some(3));
+}
+
+#[test]
+fn deltas_with_seen_seq_are_ignored() {
+    let mut st = two_sessions();
+    let created = session("c", "2026-01-03T00:00:00Z", vec![]);
+    st.update(delta(
+        11,
+        DeltaEvent::SessionCreated { session_id: SessionId::new("c"), session: created.clone() },
+    ));
+    assert_eq!(st.store.all().len(), 3);
+    // A replayed older delta must not resurrect or duplicate anything.
+    st.update(delta(
+        12,
+        DeltaEvent::SessionDeleted { session_id: SessionId::new("c"), before: created.clone() },
+    ));
+    st.update(delta(11, DeltaEvent::SessionCreated { session_id: SessionId::new("c"), session: created }));
+    assert_eq!(st.store.all().len(), 2);
+    assert_eq!(st.store.seq, Some(12));
+}
+
+#[test]
+fn replay_applies_only_new_deltas() {
+    let mut st = two_sessions();
+    let replay = Replay {
+        deltas: vec![
+            Delta {
+                seq: 9,
+                timestamp: String::new(),
+                event: DeltaEvent::SessionDeleted {
+                    session_id: SessionId::new("a"),
+                    before: session("a", "", vec![]),
+                },
+            },
+            Delta {
+                seq: 11,
+                timestamp: String::new(),
+                event: DeltaEvent::WorkerActivity {
+                    session_id: SessionId::new("b"),
+                    worker_id: WorkerId::new("b1"),
+                    activity_state: ActivityState::Asking,
+                },
+            },
+        ],
+        seq: 11,
+    };
+    st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::Replay(replay)))));
+    assert_eq!(st.store.all().len(), 2, "seq 9 was already seen");
+    // The asking session sorts first.
+    assert_eq!(st.store.visible("")[0].id, SessionId::new("b"));
+}
+
+#[test]
+fn reconnect_requests_sync_since_last_seq() {
+    let mut st = two_sessions();
+    st.update(Msg::App(AppEvent::Disconnected {
+        reason: "gateway stopped".into(),
+        attempt: 1,
+        retry_at: Instant::now(),
+    }));
+    assert!(matches!(st.link, Link::Reconnecting { attempt: 1, .. }));
+    let fx = st.update(Msg::App(AppEvent::Connected { url: "http://127.0.0.1:9999".into() }));
+    assert_eq!(fx, vec![Effect::RequestSync { since: Some(10) }]);
+    assert_eq!(st.link, Link::Connected);
+    assert_eq!(st.url, "http://127.0.0.1:9999");
+}
+
+#[test]
+fn moving_down_changes_the_watched_worker() {
+    let mut st = two_sessions();
+    let fx = st.update(key('j'));
+    assert_eq!(st.selected_session, Some(SessionId::new("b")));
+    assert_eq!(fx, vec![Effect::Watch(Some((SessionId::new("b"), WorkerId::new("b1"))))]);
+    st.update(code(KeyCode::Tab));
+    assert_eq!(st.focus, Focus::Workers);
+    let fx = st.update(code(KeyCode::Down));
+    assert_eq!(fx, vec![Effect::Watch(Some((SessionId::new("b"), WorkerId::new("b2"))))]);
+    st.update(code(KeyCode::Down));
+    assert_eq!(st.selected_worker, Some(WorkerId::new("b2")), "clamped at the end");
+}
+
+#[test]
+fn attach_sends_resize_and_detach_chord_returns() {
+    let mut st = two_sessions();
+    st.update(Msg::Resize { cols: 100, rows: 30 });
+    st.update(Msg::Worker {
+        session: SessionId::new("a"),
+        worker: WorkerId::new("a1"),
+        event: WorkerEvent::Message(WorkerServerMsg::History {
+            data: "$ ".into(),
+            cols: 80,
+            rows: 24,
+            offset: 2,
+        }),
+    });
+    let fx = st.update(code(KeyCode::Enter));
+    assert_eq!(st.mode, Mode::Attach);
+    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Resize { cols: 100, rows: 29 })]);
+    let fx = st.update(key('l'));
+    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "l".into() })]);
+    let fx = st.update(code(KeyCode::Up));
+    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "\x1b[A".into() })]);
+    // `q` goes to the worker while attached, it does not quit.
+    let fx = st.update(key('q'));
+    assert!(!st.quit);
+    assert_eq!(fx.len(), 1);
+    let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
+    assert_eq!(st.mode, Mode::Dashboard);
+    assert!(fx.is_empty(), "detaching keeps the worker socket for the preview");
+}
+
+#[test]
+fn output_is_deduplicated_by_offset() {
+    let mut st = two_sessions();
+    let (s, w) = (SessionId::new("a"), WorkerId::new("a1"));
+    let ev = |event| Msg::Worker { session: s.clone(), worker: w.clone(), event };
+    st.update(ev(WorkerEvent::Message(WorkerServerMsg::History {
+        data: "$ ".into(),
+        cols: 80,
+        rows: 24,
+        offset: 2,
+    })));
+    st.update(ev(WorkerEvent::Message(WorkerServerMsg::Output { data: "echo".into(), offset: 2 })));
+    st.update(ev(WorkerEvent::Message(WorkerServerMsg::Output { data: "echo".into(), offset: 2 })));
+    let term = st.term.as_ref().expect("watching");
+    assert_eq!(term.parser.screen().contents(), "$ echo");
+    // Output for another worker is ignored.
+    st.update(Msg::Worker {
+        session: SessionId::new("b"),
+        worker: WorkerId::new("b1"),
+        event: WorkerEvent::Message(WorkerServerMsg::Output { data: "zzz".into(), offset: 0 }),
+    });
+    assert_eq!(st.term.as_ref().expect("watching").parser.screen().contents(), "$ echo");
+}
+
+#[test]
+fn exit_banner_offers_restart_and_back() {
+    let mut st = two_sessions();
+    let (s, w) = (SessionId::new("a"), WorkerId::new("a1"));
+    st.update(code(KeyCode::Enter));
+    st.update(Msg::Worker {
+        session: s.clone(),
+        worker: w.clone(),
+        event: WorkerEvent::Message(WorkerServerMsg::Exit { exit_code: Some(1), signal: None }),
+    });
+    let fx = st.update(key('r'));
+    assert_eq!(fx, vec![Effect::RestartWorker { session: s.clone(), worker: w.clone() }]);
+    let fx = st.update(Msg::Done(Done::WorkerStarted {
+        session: s.clone(),
+        worker: worker("a1", WorkerState::Running),
+    }));
+    assert_eq!(fx, vec![Effect::Watch(Some((s, w)))]);
+    assert!(st.term.as_ref().is_some_and(|t| t.exit.is_none()));
+}
+
+#[test]
+fn new_session_form_creates_with_command() {
+    let mut st = two_sessions();
+    st.update(key('n'));
+    assert!(matches!(st.mode, Mode::Form(_)));
+    for c in "api".chars() {
+        st.update(key(c));
+    }
+    st.update(code(KeyCode::Tab));
+    st.update(code(KeyCode::Tab));
+    st.update(Msg::Paste("htop -d 5".into()));
+    let fx = st.update(code(KeyCode::Enter));
+    assert_eq!(st.mode, Mode::Dashboard);
+    let [Effect::CreateSession(req)] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(req.title, "api");
+    assert_eq!(req.cwd, None);
+    let spec = &req.workers.as_ref().expect("one worker")[0];
+    assert_eq!(spec.command.as_deref(), Some(&["htop".to_owned(), "-d".into(), "5".into()][..]));
+}
+
+#[test]
+fn delete_and_stop_confirm_first() {
+    let mut st = two_sessions();
+    assert!(st.update(key('D')).is_empty());
+    assert!(matches!(st.mode, Mode::Confirm(Confirm::DeleteSession { running: 1, .. })));
+    assert!(st.update(key('n')).is_empty());
+    st.update(key('D'));
+    assert_eq!(st.update(key('y')), vec![Effect::DeleteSession(SessionId::new("a"))]);
+    st.update(key('x'));
+    let fx = st.update(code(KeyCode::Enter));
+    assert_eq!(fx, vec![Effect::StopWorker { session: SessionId::new("a"), worker: WorkerId::new("a1") }]);
+}
+
+#[test]
+fn quitting_an_embedded_gateway_with_workers_asks() {
+    let settings = Settings { embedded: true, ..Settings::default() };
+    let mut st = State::new(settings, "http://x", "dark");
+    st.update(sync(
+        vec![session("a", "", vec![worker("a1", WorkerState::Running), worker("a2", WorkerState::Running)])],
+        1,
+    ));
+    st.update(key('q'));
+    let Mode::Confirm(c) = &st.mode else { panic!("should confirm") };
+    assert!(c.question().starts_with("2 workers will stop — quit?"));
+    assert_eq!(st.update(key('y')), vec![Effect::Quit]);
+    assert!(st.quit);
+
+    let mut remote = two_sessions();
+    assert_eq!(remote.update(key('q')), vec![Effect::Quit]);
+}
+
+#[test]
+fn filter_narrows_and_escape_clears() {
+    let mut st = two_sessions();
+    st.update(key('/'));
+    for c in "-b".chars() {
+        st.update(key(c));
+    }
+    st.update(code(KeyCode::Enter));
+    assert_eq!(st.store.visible(&st.filter).len(), 1);
+    assert_eq!(st.selected_session, Some(SessionId::new("b")));
+    st.update(code(KeyCode::Esc));
+    assert!(st.filter.is_empty());
+}
+
+#[test]
+fn theme_cycles_and_help_toggles() {
+    let mut st = two_sessions();
+    assert_eq!(st.update(key('t')), vec![Effect::Theme("light".into())]);
+    st.update(key('?'));
+    assert_eq!(st.mode, Mode::Help);
+    st.update(key('x'));
+    assert_eq!(st.mode, Mode::Dashboard);
+}
+
+#[test]
+fn auth_failure_is_terminal_state() {
+    let mut st = two_sessions();
+    st.update(Msg::App(AppEvent::AuthFailed("token rejected".into())));
+    assert_eq!(st.link, Link::AuthFailed("token rejected".into()));
+}
+
+#[test]
+fn activity_and_failed_exit_draw_attention() {
+    let mut st = two_sessions();
+    let mut failed = worker("a1", WorkerState::Exited);
+    failed.exit_code = Some(2);
+    let before = st.store.get(&SessionId::new("b")).cloned().expect("b");
+    let mut after = before.clone();
+    after.workers[0] = failed;
+    after.workers[0].id = WorkerId::new("b1");
+    st.update(delta(
+        11,
+        DeltaEvent::SessionUpdated { session_id: SessionId::new("b"), session: after, before },
+    ));
+    assert_eq!(st.store.visible("")[0].id, SessionId::new("b"));
+    let entry = ActivityEntry {
+        session_id: SessionId::new("a"),
+        worker_id: WorkerId::new("a1"),
+        activity_state: ActivityState::Idle,
+    };
+    assert_eq!(entry.activity_state, ActivityState::Idle);
+}
+
+#[test]
+fn mouse_click_selects_and_double_click_attaches() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut st = two_sessions();
+    st.update(Msg::Resize { cols: 100, rows: 30 });
+    let click = |row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 5,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let t0 = Instant::now();
+    // Sessions start at row 1 inside the border, two rows each: row 3 is the second session.
+    st.update(Msg::Mouse { event: click(3), at: t0 });
+    assert_eq!(st.selected_session, Some(SessionId::new("b")));
+    st.update(Msg::Mouse { event: click(3), at: t0 + Duration::from_millis(100) });
+    assert_eq!(st.mode, Mode::Attach);
+}

@@ -1,0 +1,73 @@
+//! The attach view: a header line and the worker's screen filling the rest.
+
+use super::layout::centered;
+use super::status::link_label;
+use super::terminal::{TerminalView, cursor};
+use crate::state::State;
+use crate::state::term::WorkerLink;
+use crate::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+
+/// Draws the attached worker.
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let [header, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let Some(term) = &state.term else { return };
+    let session = state.store.get(&term.session).map_or(term.session.as_str(), |s| s.title.as_str());
+    let worker =
+        state.store.worker(&term.session, &term.worker).map_or(term.worker.as_str(), |w| w.name.as_str());
+    let muted = Style::new().fg(theme.muted).bg(theme.selection);
+    let mut left = vec![
+        Span::styled(format!(" {session}"), Style::new().fg(theme.text).bg(theme.selection).bold()),
+        Span::styled(" › ", muted),
+        Span::styled(worker.to_owned(), Style::new().fg(theme.accent).bg(theme.selection).bold()),
+        Span::styled("  ", muted),
+    ];
+    match &term.link {
+        WorkerLink::Lost(reason) => {
+            left.push(Span::styled(format!("⚠ {reason}"), Style::new().fg(theme.asking).bg(theme.selection)))
+        }
+        WorkerLink::Connecting => left.push(Span::styled("connecting…", muted)),
+        _ => left.push(link_label(state, theme).patch_style(Style::new().bg(theme.selection))),
+    }
+    let scrolled = term.scrolled();
+    let right = if scrolled > 0 {
+        format!("scrollback −{scrolled}  shift-pgdn ↓ ")
+    } else {
+        format!("{} detach ", state.settings.keys.detach.label())
+    };
+    frame.render_widget(Paragraph::new(Line::from(left)).style(muted), header);
+    let rw = u16::try_from(right.chars().count()).unwrap_or(0).min(header.width);
+    let right_area = Rect { x: header.right() - rw, width: rw, ..header };
+    frame.render_widget(Paragraph::new(Span::styled(right, muted)), right_area);
+
+    frame.render_widget(Clear, body);
+    let screen = term.parser.screen();
+    frame.render_widget(TerminalView::new(screen), body);
+    if let Some(exit) = &term.exit {
+        let text = format!("Worker {}.", exit.describe());
+        let lines = vec![
+            Line::raw(text.clone()),
+            Line::raw(""),
+            Line::from(vec![
+                Span::styled("r", Style::new().fg(theme.accent).bold()),
+                Span::styled(" restart   ", Style::new().fg(theme.muted)),
+                Span::styled("Enter", Style::new().fg(theme.accent).bold()),
+                Span::styled(" back to the dashboard", Style::new().fg(theme.muted)),
+            ]),
+        ];
+        let colour = if exit.exit_code.is_some_and(|c| c == 0) { theme.exited } else { theme.error };
+        let rect = centered(body, u16::try_from(text.chars().count().max(40) + 4).unwrap_or(60), 5);
+        frame.render_widget(Clear, rect);
+        let block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .border_style(Style::new().fg(colour))
+            .style(Style::new().fg(theme.text).bg(theme.background));
+        frame.render_widget(Paragraph::new(lines).block(block), rect);
+    } else if let Some(pos) = cursor(screen, body) {
+        frame.set_cursor_position(pos);
+    }
+}

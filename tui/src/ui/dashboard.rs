@@ -1,0 +1,257 @@
+//! The dashboard: sessions list, workers table, live preview, status bar.
+
+use super::layout::{DashboardLayout, SESSION_ROWS, list_offset};
+use super::terminal::TerminalView;
+use super::{activity_word, age, badge, status};
+use crate::state::sessions::failed;
+use crate::state::term::WorkerLink;
+use crate::state::{Focus, State};
+use crate::theme::Theme;
+use controlroom_protocol::{Session, Worker, WorkerState};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+
+/// Draws the dashboard into `area`.
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let session = state.session();
+    let layout = DashboardLayout::new(area, session.map_or(0, |s| s.workers.len()));
+    sessions(frame, &layout, state, theme);
+    workers(frame, &layout, session, state, theme);
+    preview(frame, &layout, state, theme);
+    status::draw(frame, layout.status, state, theme);
+}
+
+fn pane<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
+    let border = if focused { theme.accent } else { theme.border };
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(Style::new().fg(border))
+        .title(title)
+        .style(Style::new().fg(theme.text).bg(theme.background))
+}
+
+fn sessions(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, theme: &Theme) {
+    let visible = state.store.visible(&state.filter);
+    let mut title = vec![Span::styled(" Sessions ", Style::new().fg(theme.accent).bold())];
+    title.push(Span::styled(format!("{} ", visible.len()), Style::new().fg(theme.muted)));
+    if !state.filter.is_empty() {
+        title.push(Span::styled(format!("/{} ", state.filter), Style::new().fg(theme.asking)));
+    }
+    let block = pane(Line::from(title), state.focus == Focus::Sessions, theme);
+    let inner = layout.sessions_inner();
+    frame.render_widget(block, layout.sessions);
+    if visible.is_empty() {
+        let hint = if state.store.all().is_empty() {
+            vec![
+                Line::from(Span::styled("No sessions yet.", Style::new().fg(theme.muted))),
+                Line::from(vec![
+                    Span::styled("Press ", Style::new().fg(theme.muted)),
+                    Span::styled("n", Style::new().fg(theme.accent).bold()),
+                    Span::styled(" to start one.", Style::new().fg(theme.muted)),
+                ]),
+            ]
+        } else {
+            vec![Line::from(Span::styled("Nothing matches the filter.", Style::new().fg(theme.muted)))]
+        };
+        frame.render_widget(Paragraph::new(hint), inner);
+        return;
+    }
+    let selected = state.selected_session.as_ref().and_then(|id| visible.iter().position(|s| &s.id == id));
+    let per = usize::from(SESSION_ROWS);
+    let first = list_offset(selected.unwrap_or(0), usize::from(inner.height) / per);
+    let mut y = inner.y;
+    for (i, s) in visible.iter().enumerate().skip(first) {
+        if y + SESSION_ROWS > inner.y + inner.height {
+            break;
+        }
+        let rect = Rect::new(inner.x, y, inner.width, SESSION_ROWS);
+        session_item(frame, rect, s, Some(i) == selected, state, theme);
+        y += SESSION_ROWS;
+    }
+}
+
+fn session_item(
+    frame: &mut Frame<'_>,
+    rect: Rect,
+    s: &Session,
+    selected: bool,
+    state: &State,
+    theme: &Theme,
+) {
+    let bg = if selected { theme.selection } else { theme.background };
+    let attention = state.store.needs_attention(s);
+    let marker = match (attention, selected) {
+        (true, _) => Span::styled("▌", Style::new().fg(theme.asking)),
+        (false, true) => Span::styled("▌", Style::new().fg(theme.accent)),
+        _ => Span::raw(" "),
+    };
+    let mut badges: Vec<Span> = s
+        .workers
+        .iter()
+        .map(|w| {
+            let (glyph, colour) = badge(state.store.activity(&s.id, w), failed(w), theme);
+            Span::styled(glyph, Style::new().fg(colour))
+        })
+        .collect();
+    let meta = format!(" {}w {:>3}", s.workers.len(), age(&s.created_at, state.now));
+    let right_width = badges.len() + meta.chars().count();
+    let title_width = usize::from(rect.width).saturating_sub(right_width + 2);
+    let mut line1 = vec![
+        marker.clone(),
+        Span::styled(pad(&s.title, title_width), Style::new().fg(theme.text).add_modifier(Modifier::BOLD)),
+        Span::raw(" "),
+    ];
+    line1.append(&mut badges);
+    line1.push(Span::styled(meta, Style::new().fg(theme.muted)));
+    let place = match (&s.repository, &s.branch) {
+        (Some(repo), Some(branch)) => format!("{} @ {branch}", short_repo(repo)),
+        (Some(repo), None) => short_repo(repo).to_owned(),
+        _ => s.cwd.clone(),
+    };
+    let line2 = vec![marker, Span::styled(format!(" {place}"), Style::new().fg(theme.muted))];
+    let para = Paragraph::new(vec![Line::from(line1), Line::from(line2)]).style(Style::new().bg(bg));
+    frame.render_widget(para, rect);
+}
+
+/// `git@github.com:org/repo.git` → `org/repo`.
+fn short_repo(repo: &str) -> &str {
+    let r = repo.trim_end_matches(".git");
+    let tail = r.rsplit(['/', ':']).take(2).collect::<Vec<_>>();
+    match tail.as_slice() {
+        [name, org] if !org.is_empty() => &r[r.len() - name.len() - org.len() - 1..],
+        _ => r,
+    }
+}
+
+/// Truncates with an ellipsis or pads with spaces to exactly `width` characters.
+fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n > width {
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        if width > 0 {
+            t.push('…');
+        }
+        t
+    } else {
+        format!("{s}{}", " ".repeat(width - n))
+    }
+}
+
+fn workers(
+    frame: &mut Frame<'_>,
+    layout: &DashboardLayout,
+    session: Option<&Session>,
+    state: &State,
+    theme: &Theme,
+) {
+    let title = Line::from(Span::styled(" Workers ", Style::new().fg(theme.accent).bold()));
+    frame.render_widget(pane(title, state.focus == Focus::Workers, theme), layout.workers);
+    let inner = layout.workers_inner();
+    let Some(session) = session else { return };
+    if session.workers.is_empty() {
+        let hint = Line::from(Span::styled("No workers — press w to add one.", Style::new().fg(theme.muted)));
+        frame.render_widget(Paragraph::new(hint), inner);
+        return;
+    }
+    let selected =
+        state.selected_worker.as_ref().and_then(|id| session.workers.iter().position(|w| &w.id == id));
+    let first = list_offset(selected.unwrap_or(0), usize::from(inner.height));
+    let name_w = session.workers.iter().map(|w| w.name.chars().count()).max().unwrap_or(4).clamp(4, 16);
+    let lines: Vec<Line> = session
+        .workers
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(usize::from(inner.height))
+        .map(|(i, w)| worker_line(session, w, Some(i) == selected, name_w, inner.width, state, theme))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn worker_line<'a>(
+    session: &Session,
+    w: &'a Worker,
+    selected: bool,
+    name_w: usize,
+    width: u16,
+    state: &State,
+    theme: &Theme,
+) -> Line<'a> {
+    let activity = state.store.activity(&session.id, w);
+    let (glyph, colour) = badge(activity, failed(w), theme);
+    let run_state = match (w.state, w.exit_code, &w.signal) {
+        (WorkerState::Running, _, _) => "running".to_owned(),
+        (WorkerState::Exited, Some(c), _) => format!("exit {c}"),
+        (WorkerState::Exited, None, Some(s)) if s == controlroom_protocol::GATEWAY_STOPPED => {
+            "stopped".into()
+        }
+        (WorkerState::Exited, None, Some(s)) => s.clone(),
+        (WorkerState::Exited, None, None) => "exited".into(),
+    };
+    let kind = format!("{:?}", w.kind).to_lowercase();
+    let fixed = 2 + name_w + 1 + 6 + 1 + 8 + 1 + 7;
+    let cmd_w = usize::from(width).saturating_sub(fixed);
+    let state_colour = if failed(w) {
+        theme.error
+    } else if w.state == WorkerState::Exited {
+        theme.exited
+    } else {
+        theme.text
+    };
+    let line = Line::from(vec![
+        Span::styled(format!("{glyph} "), Style::new().fg(colour)),
+        Span::styled(pad(&w.name, name_w), Style::new().fg(theme.text).bold()),
+        Span::styled(format!(" {kind:<6} "), Style::new().fg(theme.muted)),
+        Span::styled(format!("{run_state:<8} "), Style::new().fg(state_colour)),
+        Span::styled(format!("{:<7}", activity_word(activity)), Style::new().fg(colour)),
+        Span::styled(pad(&format!(" {}", w.command.join(" ")), cmd_w), Style::new().fg(theme.muted)),
+    ]);
+    if selected && state.focus == Focus::Workers {
+        line.style(Style::new().bg(theme.selection))
+    } else {
+        line
+    }
+}
+
+fn preview(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, theme: &Theme) {
+    let worker = state.worker();
+    let mut title = vec![Span::styled(" Preview ", Style::new().fg(theme.accent).bold())];
+    if let (Some(w), Some(term)) = (worker, &state.term) {
+        let (rows, cols) = term.parser.screen().size();
+        title.push(Span::styled(format!("{} {cols}×{rows} ", w.name), Style::new().fg(theme.muted)));
+    }
+    frame.render_widget(pane(Line::from(title), false, theme), layout.preview);
+    let inner = layout.preview_inner();
+    let muted = |t: &str| Paragraph::new(Span::styled(t.to_owned(), Style::new().fg(theme.muted)));
+    match (&state.term, worker) {
+        (Some(term), Some(_)) => match &term.link {
+            WorkerLink::Connecting => frame.render_widget(muted("connecting…"), inner),
+            WorkerLink::Gone(reason) => frame.render_widget(muted(reason), inner),
+            WorkerLink::Live | WorkerLink::Lost(_) => {
+                frame.render_widget(TerminalView::new(term.parser.screen()), inner);
+            }
+        },
+        _ => frame.render_widget(muted("No worker selected."), inner),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repos_are_shortened() {
+        assert_eq!(short_repo("git@github.com:org/repo.git"), "org/repo");
+        assert_eq!(short_repo("https://github.com/org/repo"), "org/repo");
+        assert_eq!(short_repo("repo"), "repo");
+    }
+
+    #[test]
+    fn pad_truncates_with_ellipsis() {
+        assert_eq!(pad("abcdef", 4), "abc…");
+        assert_eq!(pad("ab", 4), "ab  ");
+    }
+}

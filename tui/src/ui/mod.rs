@@ -1,0 +1,86 @@
+//! Drawing: a pure function of the state and the theme.
+
+mod attach;
+mod dashboard;
+pub mod layout;
+mod overlay;
+mod status;
+pub mod terminal;
+
+use crate::state::{Mode, State};
+use crate::theme::Theme;
+use controlroom_protocol::ActivityState;
+use ratatui::Frame;
+use ratatui::style::{Color, Style};
+use ratatui::widgets::Block;
+
+/// Draws the whole screen for `state`.
+pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
+    let area = frame.area();
+    if state.mode == Mode::Attach {
+        attach::draw(frame, area, state, theme);
+        return;
+    }
+    frame.render_widget(Block::new().style(base(theme)), area);
+    dashboard::draw(frame, area, state, theme);
+    match &state.mode {
+        Mode::Help => overlay::help(frame, area, state, theme),
+        Mode::Form(form) => overlay::form(frame, area, form, theme),
+        Mode::Confirm(confirm) => overlay::confirm(frame, area, confirm, theme),
+        Mode::Dashboard | Mode::Filter | Mode::Attach => {}
+    }
+}
+
+/// Text on the theme's background.
+fn base(theme: &Theme) -> Style {
+    Style::new().fg(theme.text).bg(theme.background)
+}
+
+/// The glyph and colour of an activity badge (distinct glyphs so colour is not the only cue).
+fn badge(state: ActivityState, failed: bool, theme: &Theme) -> (&'static str, Color) {
+    match state {
+        ActivityState::Active => ("●", theme.active),
+        ActivityState::Idle => ("○", theme.idle),
+        ActivityState::Asking => ("◆", theme.asking),
+        ActivityState::Exited if failed => ("✕", theme.error),
+        ActivityState::Exited => ("✓", theme.exited),
+        ActivityState::Unknown => ("·", theme.muted),
+    }
+}
+
+/// Short word for an activity state.
+fn activity_word(state: ActivityState) -> &'static str {
+    match state {
+        ActivityState::Active => "active",
+        ActivityState::Idle => "idle",
+        ActivityState::Asking => "asking",
+        ActivityState::Exited => "exited",
+        ActivityState::Unknown => "—",
+    }
+}
+
+/// How long ago an ISO-8601 time was, compactly (`42s`, `5m`, `3h`, `2d`).
+fn age(then: &str, now: jiff::Timestamp) -> String {
+    let Ok(then) = then.parse::<jiff::Timestamp>() else { return String::new() };
+    let secs = now.as_second().saturating_sub(then.as_second()).max(0);
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_are_compact() {
+        let now: jiff::Timestamp = "2026-11-21T12:00:00Z".parse().expect("valid");
+        assert_eq!(age("2026-11-21T11:59:18Z", now), "42s");
+        assert_eq!(age("2026-11-21T11:00:00Z", now), "1h");
+        assert_eq!(age("2026-11-19T12:00:00Z", now), "2d");
+        assert_eq!(age("garbage", now), "");
+    }
+}

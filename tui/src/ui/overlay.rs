@@ -1,0 +1,111 @@
+//! Overlays on the dashboard: help, form dialogs and confirmations.
+
+use super::layout::centered;
+use crate::keymap::Action;
+use crate::state::State;
+use crate::state::dialog::{Confirm, Form};
+use crate::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+
+fn dialog_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(Style::new().fg(theme.accent))
+        .title(Span::styled(format!(" {title} "), Style::new().fg(theme.accent).bold()))
+        .style(Style::new().fg(theme.text).bg(theme.background))
+}
+
+/// The `?` overlay: every binding, then the attach keys.
+pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let keys = &state.settings.keys;
+    let key_style = Style::new().fg(theme.accent).add_modifier(Modifier::BOLD);
+    let mut lines: Vec<Line> = Action::ALL
+        .iter()
+        .map(|(action, _, help)| {
+            Line::from(vec![
+                Span::styled(format!("{:>14}  ", keys.labels(*action)), key_style),
+                Span::raw(*help),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled("Attached", Style::new().fg(theme.muted))));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:>14}  ", keys.detach.label()), key_style),
+        Span::raw("detach (the worker keeps running)"),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:>14}  ", "shift-pgup/dn"), key_style),
+        Span::raw("scroll back"),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:>14}  ", "mouse"), key_style),
+        Span::raw("click selects · double-click attaches"),
+    ]));
+    let rect = centered(area, 56, u16::try_from(lines.len()).unwrap_or(20) + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(dialog_block("Keys", theme)), rect);
+}
+
+/// A form dialog with its fields; the cursor sits at the end of the focused field.
+pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
+    let height = u16::try_from(form.fields.len()).unwrap_or(3) * 2 + 3;
+    let rect = centered(area, 64, height);
+    frame.render_widget(Clear, rect);
+    let label_w = form.fields.iter().map(|f| f.label.len()).max().unwrap_or(5) + 2;
+    let mut lines = Vec::new();
+    let mut cursor = None;
+    for (i, field) in form.fields.iter().enumerate() {
+        let focused = i == form.focus;
+        let label_style =
+            if focused { Style::new().fg(theme.accent).bold() } else { Style::new().fg(theme.muted) };
+        let value = if field.value.is_empty() {
+            Span::styled(
+                field.placeholder.clone(),
+                Style::new().fg(theme.muted).add_modifier(Modifier::ITALIC),
+            )
+        } else {
+            Span::styled(field.value.clone(), Style::new().fg(theme.text))
+        };
+        if focused {
+            let x = rect.x + 1 + u16::try_from(label_w + field.value.chars().count()).unwrap_or(0);
+            let y = rect.y + 1 + u16::try_from(lines.len()).unwrap_or(0);
+            cursor = Some((x.min(rect.right().saturating_sub(2)), y));
+        }
+        lines.push(Line::from(vec![Span::styled(format!("{:<label_w$}", field.label), label_style), value]));
+        lines.push(Line::raw(""));
+    }
+    let submit =
+        if matches!(form.kind, crate::state::dialog::FormKind::Rename { .. }) { "rename" } else { "create" };
+    lines.push(Line::from(Span::styled(
+        format!("Enter {submit} · Tab next field · Esc cancel"),
+        Style::new().fg(theme.muted),
+    )));
+    frame.render_widget(Paragraph::new(lines).block(dialog_block(form.title(), theme)), rect);
+    if let Some(pos) = cursor {
+        frame.set_cursor_position(pos);
+    }
+}
+
+/// A yes/no question.
+pub fn confirm(frame: &mut Frame<'_>, area: Rect, confirm: &Confirm, theme: &Theme) {
+    let question = confirm.question();
+    let mut lines: Vec<Line> = question.lines().map(|l| Line::raw(l.to_owned())).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("y", Style::new().fg(theme.error).bold()),
+        Span::styled(" yes   ", Style::new().fg(theme.muted)),
+        Span::styled("n", Style::new().fg(theme.accent).bold()),
+        Span::styled(" no", Style::new().fg(theme.muted)),
+    ]));
+    let width = question.lines().map(|l| l.chars().count()).max().unwrap_or(20).clamp(30, 70) + 4;
+    let rect =
+        centered(area, u16::try_from(width).unwrap_or(70), u16::try_from(lines.len()).unwrap_or(4) + 2);
+    frame.render_widget(Clear, rect);
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false }).block(dialog_block("Confirm", theme));
+    frame.render_widget(para, rect);
+}
