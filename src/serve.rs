@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// Raw output kept per worker for catch-up after a snapshot.
     #[arg(long, env = "CONTROLROOM_OUTPUT_RING", value_parser = parse::size)]
     output_ring: Option<usize>,
+    /// Largest output message; output read together is batched up to this size.
+    #[arg(long, env = "CONTROLROOM_OUTPUT_BATCH", value_parser = parse::size)]
+    output_batch: Option<usize>,
     /// Time between SIGHUP and SIGKILL when stopping a worker.
     #[arg(long, env = "CONTROLROOM_STOP_GRACE", value_parser = parse::duration)]
     stop_grace: Option<Duration>,
@@ -83,6 +86,9 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(v) = args.output_ring {
         worker.output_ring_bytes = v;
+    }
+    if let Some(v) = args.output_batch {
+        worker.batch_bytes = v;
     }
     if let Some(v) = args.stop_grace {
         worker.stop_grace = v;

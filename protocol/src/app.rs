@@ -104,6 +104,8 @@ pub struct Replay {
 }
 
 /// Server → client messages on `/ws/app`.
+// Deltas dominate traffic and are built once per broadcast; boxing them buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum AppServerMsg {
