@@ -12,7 +12,7 @@ mod http;
 pub mod hub;
 pub mod outbox;
 pub mod store;
-mod time;
+pub(crate) mod time;
 pub mod worker;
 mod ws_app;
 mod ws_worker;

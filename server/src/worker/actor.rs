@@ -11,6 +11,7 @@ use super::{
     ClientId, ExitInfo, HistorySnapshot, SpawnSpec, WorkerConfig, WorkerContext, WorkerError, WorkerStatus,
 };
 use crate::outbox::{OutFrame, OutboxSender};
+use crate::time::now_iso;
 use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
@@ -80,10 +81,6 @@ fn limits(config: &WorkerConfig) -> (usize, usize, usize) {
     let backlog = (config.output_ring_bytes / batch / 2).clamp(1, MAX_BACKLOG_BATCHES);
     let ring = config.output_ring_bytes.max(2 * backlog * batch);
     (batch, backlog, ring)
-}
-
-fn now_iso() -> String {
-    jiff::Timestamp::now().to_string()
 }
 
 fn encode(msg: &WorkerServerMsg) -> Option<Utf8Bytes> {
