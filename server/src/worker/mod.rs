@@ -3,7 +3,7 @@
 //!
 //! Threads and tasks per worker: a PTY reader thread (blocking reads into a bounded channel; reaps
 //! the child after EOF), a writer thread (input can block when the program does not read it), a
-//! screen thread (vt100 model fed from a bounded backlog) and the actor task that owns the rest.
+//! screen thread (the lean `term` model fed from a bounded backlog) and the actor task that owns the rest.
 //! Idle detection uses one process-wide ticker (see `activity`), not a timer per worker.
 
 use crate::outbox::OutboxSender;
@@ -20,6 +20,7 @@ mod process;
 pub mod pty;
 mod ring;
 mod screen;
+mod term;
 mod utf8;
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
-//! The screen model: a vt100 parser on its own thread, with scrollback kept as compact formatted
-//! lines, producing `history` snapshots and plain-text screens.
+//! The screen model: the lean terminal model (`term`) on its own thread, with scrollback kept as
+//! compact formatted lines, producing `history` snapshots and plain-text screens.
+//!
+//! This is the whole interface the worker uses: feed bytes, resize, snapshot, plain lines, and
+//! the events a program signals (bell, title, notifications) for activity detection.
 
 use super::HistorySnapshot;
+use super::term::{self, Row, ScrollSink, TermEvent};
 use controlroom_protocol::ScreenResponse;
 use std::collections::VecDeque;
-use std::num::NonZeroU16;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
-use vt100::capture::{BasicFormattedCaptureState, RowContents};
 
 /// Per-line bookkeeping charged against the scrollback byte cap, besides the text itself.
 const LINE_OVERHEAD: usize = 32;
@@ -20,7 +22,7 @@ pub(crate) struct ScrollLine {
     pub(crate) wrapped: bool,
 }
 
-/// vt100 callbacks that capture rows scrolled off the main screen into a byte-bounded ring.
+/// Captures rows scrolled off the main screen into a byte-bounded ring.
 #[derive(Debug)]
 pub(crate) struct ScrollCapture {
     lines: VecDeque<ScrollLine>,
@@ -48,53 +50,25 @@ impl ScrollCapture {
     }
 }
 
-/// Records whether `write_formatted_basic` starts with the newline it owes a non-wrapped row,
-/// then stops it (the error only ends the probe early).
-#[derive(Default)]
-struct NewlineProbe {
-    newline: bool,
-}
-
-impl std::fmt::Write for NewlineProbe {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.newline = s.starts_with('\n');
-        Err(std::fmt::Error)
-    }
-}
-
-impl vt100::Callbacks for ScrollCapture {
-    fn on_scroll(&mut self, contents: RowContents<'_>, alternate_screen: bool) {
-        if alternate_screen {
-            return;
-        }
+impl ScrollSink for ScrollCapture {
+    fn on_scroll(&mut self, row: &Row) {
         let mut text = String::new();
-        let mut state = BasicFormattedCaptureState::new();
-        if contents.write_formatted_basic(&mut text, &mut state).is_err() {
-            return;
-        }
-        // The capture state remembers whether a newline is owed after this row (i.e. the row
-        // did not wrap) but keeps it private: writing the row again reveals it.
-        let mut probe = NewlineProbe::default();
-        let _ = contents.write_formatted_basic(&mut probe, &mut state);
-        self.push(ScrollLine { text, wrapped: !probe.newline });
+        term::line_basic(row, &mut text);
+        text.shrink_to_fit();
+        self.push(ScrollLine { text, wrapped: row.wrapped });
     }
-}
-
-fn dim(n: u16) -> NonZeroU16 {
-    NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN)
 }
 
 /// A terminal screen plus compact scrollback, and the stream offset of the bytes fed so far.
 pub(crate) struct ScreenModel {
-    parser: vt100::Parser<ScrollCapture>,
+    parser: term::Parser<ScrollCapture>,
     offset: u64,
 }
 
 impl ScreenModel {
     /// A blank screen; `offset` is the stream offset of the next byte fed.
     pub(crate) fn new(cols: u16, rows: u16, scrollback_bytes: usize, offset: u64) -> Self {
-        let parser =
-            vt100::Parser::new_with_callbacks(dim(rows), dim(cols), 0, ScrollCapture::new(scrollback_bytes));
+        let parser = term::Parser::new(rows, cols, ScrollCapture::new(scrollback_bytes));
         Self { parser, offset }
     }
 
@@ -114,27 +88,27 @@ impl ScreenModel {
 
     /// Resizes the screen.
     pub(crate) fn resize(&mut self, cols: u16, rows: u16) {
-        self.parser.set_size(dim(rows), dim(cols));
+        self.parser.term_mut().resize(rows, cols);
+    }
+
+    /// What the program signalled since the last call (bell, title, notifications).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn take_events(&mut self) -> Vec<TermEvent> {
+        self.parser.term_mut().take_events()
     }
 
     /// The captured scrollback.
     #[cfg(test)]
     pub(crate) fn scrollback(&self) -> &ScrollCapture {
-        self.parser.callbacks()
-    }
-
-    /// The vt100 screen.
-    #[cfg(test)]
-    pub(crate) fn screen(&self) -> &vt100::Screen {
-        self.parser.screen()
+        self.parser.term().sink()
     }
 
     /// Terminal output that redraws the scrollback and the screen, at the current offset.
     pub(crate) fn snapshot(&self) -> HistorySnapshot {
-        let screen = self.parser.screen();
+        let screen = self.parser.term();
         let (rows, cols) = screen.size();
-        let lines = self.parser.callbacks().lines();
-        let mut data = String::with_capacity(self.parser.callbacks().bytes + 4096);
+        let lines = screen.sink().lines();
+        let mut data = String::with_capacity(screen.sink().bytes + 4096);
         data.push_str("\x1b[m\x1b[H\x1b[2J");
         for line in lines {
             data.push_str("\x1b[m");
@@ -147,7 +121,7 @@ impl ScreenModel {
             // Scroll every written line off the screen into the client's scrollback. A final
             // wrapped line still sits on the cursor row and needs one more.
             let last_wrapped = lines.back().is_some_and(|l| l.wrapped);
-            let pushes = usize::from(rows.get() - 1) + usize::from(last_wrapped);
+            let pushes = usize::from(rows - 1) + usize::from(last_wrapped);
             for _ in 0..pushes {
                 data.push_str("\r\n");
             }
@@ -156,18 +130,17 @@ impl ScreenModel {
         if screen.alternate_screen() {
             data.push_str("\x1b[?1049h");
         }
-        data.push_str(&screen.contents_formatted());
-        data.push_str(&screen.input_mode_formatted());
-        HistorySnapshot { data, cols: cols.get(), rows: rows.get(), offset: self.offset }
+        screen.contents_formatted(&mut data);
+        screen.input_mode_formatted(&mut data);
+        HistorySnapshot { data, cols, rows, offset: self.offset }
     }
 
     /// The visible screen as plain text.
     pub(crate) fn plain(&self) -> ScreenResponse {
-        let screen = self.parser.screen();
+        let screen = self.parser.term();
         let (rows, cols) = screen.size();
-        let lines = screen.rows(0, cols.get()).map(|l| l.trim_end().to_owned()).collect();
         let (row, col) = screen.cursor_position();
-        ScreenResponse { cols: cols.get(), rows: rows.get(), cursor: [row, col], lines }
+        ScreenResponse { cols, rows, cursor: [row, col], lines: screen.plain_lines() }
     }
 }
 
@@ -226,6 +199,7 @@ pub(crate) fn numbered_lines(prefix: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::num::NonZeroU16;
 
     fn replay(snap: &HistorySnapshot) -> ScreenModel {
         let mut fresh = ScreenModel::new(snap.cols, snap.rows, 1 << 20, 0);
@@ -233,14 +207,28 @@ mod tests {
         fresh
     }
 
-    fn assert_same_screen(a: &vt100::Screen, b: &vt100::Screen) {
-        assert_eq!(a.size(), b.size());
-        assert_eq!(a.contents_formatted(), b.contents_formatted());
-        assert_eq!(a.contents(), b.contents());
-        assert_eq!(a.cursor_position(), b.cursor_position());
-        assert_eq!(a.alternate_screen(), b.alternate_screen());
-        assert_eq!(a.hide_cursor(), b.hide_cursor());
-        assert_eq!(a.input_mode_formatted(), b.input_mode_formatted());
+    /// The snapshot as a vt100 client (the TUI) sees it.
+    fn in_vt100(snap: &HistorySnapshot) -> vt100::Parser {
+        let dim = |n| NonZeroU16::new(n).expect("non-zero");
+        let mut p = vt100::Parser::new(dim(snap.rows), dim(snap.cols), 10_000);
+        p.process(snap.data.as_bytes());
+        p
+    }
+
+    fn assert_same_screen(a: &ScreenModel, b: &ScreenModel) {
+        let mut fa = String::new();
+        let mut fb = String::new();
+        a.parser.term().contents_formatted(&mut fa);
+        b.parser.term().contents_formatted(&mut fb);
+        assert_eq!(fa, fb, "formatted screens");
+        assert_eq!(a.plain(), b.plain());
+        let (ta, tb) = (a.parser.term(), b.parser.term());
+        assert_eq!(ta.alternate_screen(), tb.alternate_screen());
+        assert_eq!(ta.hide_cursor(), tb.hide_cursor());
+        let (mut ma, mut mb) = (String::new(), String::new());
+        ta.input_mode_formatted(&mut ma);
+        tb.input_mode_formatted(&mut mb);
+        assert_eq!(ma, mb, "input modes");
     }
 
     #[test]
@@ -256,10 +244,17 @@ mod tests {
         let snap = m.snapshot();
         assert_eq!(snap.offset, m.offset);
         let fresh = replay(&snap);
-        assert_same_screen(m.screen(), fresh.screen());
+        assert_same_screen(&m, &fresh);
         assert_eq!(fresh.scrollback().lines(), m.scrollback().lines());
         assert!(fresh.scrollback().lines()[0].text.contains("\x1b[31mred"));
-        assert!(fresh.screen().bracketed_paste());
+        assert!(fresh.parser.term().bracketed_paste());
+        // A vt100 client shows the same screen, scrollback and modes.
+        let client = in_vt100(&snap);
+        assert_eq!(client.screen().contents(), "after 2\nafter 3\nafter 4\nafter 5\nbold green $ ");
+        assert_eq!(client.screen().cursor_position(), (4, 13));
+        assert!(client.screen().bracketed_paste());
+        assert_eq!(client.screen().cell(4, 0).map(|c| c.fgcolor()), Some(vt100::Color::Idx(2)));
+        assert!(client.screen().scrollback_len() >= 8);
     }
 
     #[test]
@@ -270,11 +265,17 @@ mod tests {
         let scrolled = m.scrollback().lines().len();
         let snap = m.snapshot();
         let fresh = replay(&snap);
-        assert!(fresh.screen().alternate_screen());
-        assert_same_screen(m.screen(), fresh.screen());
+        assert!(fresh.parser.term().alternate_screen());
+        assert_same_screen(&m, &fresh);
         assert_eq!(fresh.scrollback().lines().len(), scrolled);
-        assert!(fresh.screen().hide_cursor());
-        assert!(fresh.screen().application_cursor());
+        assert!(fresh.parser.term().hide_cursor());
+        assert!(fresh.parser.term().application_cursor());
+        let client = in_vt100(&snap);
+        assert!(client.screen().alternate_screen());
+        assert!(client.screen().hide_cursor());
+        assert!(client.screen().application_cursor());
+        assert_eq!(client.screen().cursor_position(), (2, 5));
+        assert_eq!(client.screen().cell(0, 0).map(|c| c.bgcolor()), Some(vt100::Color::Idx(4)));
     }
 
     #[test]
@@ -290,5 +291,16 @@ mod tests {
         assert_eq!(restored.offset, snap.offset);
         assert_eq!(restored.plain(), m.plain());
         assert_eq!(restored.scrollback().lines(), m.scrollback().lines());
+    }
+
+    #[test]
+    fn events_reach_the_screen_model_interface() {
+        let mut m = ScreenModel::new(40, 4, 2000, 0);
+        m.feed(b"\x1b]2;agent: waiting\x07done\x07");
+        assert_eq!(
+            m.take_events(),
+            vec![TermEvent::Title { title: "agent: waiting".into() }, TermEvent::Bell]
+        );
+        assert_eq!(m.plain().lines[0], "done");
     }
 }

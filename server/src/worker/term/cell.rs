@@ -1,0 +1,361 @@
+//! Cells and rows of the lean screen model: 16-byte cells (vt100's are 32), rows with a wrap flag,
+//! and the rare combining marks kept beside the row instead of inside every cell.
+
+use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
+
+/// A colour as SGR sets it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) enum Color {
+    /// The terminal's own colour.
+    #[default]
+    Default,
+    /// One of the 256 indexed colours.
+    Idx(u8),
+    /// 24-bit colour.
+    Rgb(u8, u8, u8),
+}
+
+pub(crate) const BOLD: u8 = 0b0000_0001;
+pub(crate) const DIM: u8 = 0b0000_0010;
+pub(crate) const INTENSITY: u8 = BOLD | DIM;
+pub(crate) const ITALIC: u8 = 0b0000_0100;
+pub(crate) const UNDERLINE: u8 = 0b0000_1000;
+pub(crate) const INVERSE: u8 = 0b0001_0000;
+
+/// Drawing attributes: colours and text modes (9 bytes).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Attrs {
+    pub(crate) fg: Color,
+    pub(crate) bg: Color,
+    pub(crate) mode: u8,
+}
+
+impl Attrs {
+    /// No colours, no modes.
+    pub(crate) const DEFAULT: Attrs = Attrs { fg: Color::Default, bg: Color::Default, mode: 0 };
+
+    pub(crate) fn set_mode(&mut self, bit: u8, on: bool) {
+        if on {
+            self.mode |= bit;
+        } else {
+            self.mode &= !bit;
+        }
+    }
+
+    pub(crate) fn set_intensity(&mut self, bits: u8) {
+        self.mode = (self.mode & !INTENSITY) | bits;
+    }
+}
+
+const WIDE: u8 = 1;
+const WIDE_CONT: u8 = 2;
+/// The cell has combining marks stored in its row's `extras`.
+const EXTRA: u8 = 4;
+
+/// Most UTF-8 bytes one cell holds, combining marks included (as vt100 allows).
+const MAX_CELL_BYTES: usize = 18;
+
+/// One character cell.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Cell {
+    /// `'\0'` for an empty cell.
+    ch: char,
+    attrs: Attrs,
+    flags: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<Cell>() == 16);
+
+impl Cell {
+    /// An empty cell with default attributes.
+    pub(crate) const DEFAULT: Cell = Cell { ch: '\0', attrs: Attrs::DEFAULT, flags: 0 };
+
+    pub(crate) fn has_contents(&self) -> bool {
+        self.ch != '\0'
+    }
+
+    pub(crate) fn is_wide(&self) -> bool {
+        self.flags & WIDE != 0
+    }
+
+    pub(crate) fn is_wide_continuation(&self) -> bool {
+        self.flags & WIDE_CONT != 0
+    }
+
+    pub(crate) fn has_extra(&self) -> bool {
+        self.flags & EXTRA != 0
+    }
+
+    pub(crate) fn attrs(&self) -> &Attrs {
+        &self.attrs
+    }
+
+    /// Sets a printable ASCII character (width 1, no combining marks).
+    #[inline]
+    pub(crate) fn set_ascii(&mut self, c: char, attrs: Attrs) {
+        self.ch = c;
+        self.attrs = attrs;
+        self.flags = 0;
+    }
+
+    fn set_wide_continuation(&mut self, on: bool) {
+        if on {
+            self.flags |= WIDE_CONT;
+        } else {
+            self.flags &= !WIDE_CONT;
+        }
+    }
+}
+
+/// One row of cells.
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) wrapped: bool,
+    /// Combining marks of cells flagged `EXTRA`, by column (rare; usually empty).
+    extras: Vec<(u16, String)>,
+}
+
+impl Row {
+    pub(crate) fn new(cols: u16) -> Self {
+        Self { cells: vec![Cell::DEFAULT; usize::from(cols)], wrapped: false, extras: Vec::new() }
+    }
+
+    pub(crate) fn cols(&self) -> u16 {
+        // Rows are at most `u16::MAX` cells wide (sizes are u16).
+        u16::try_from(self.cells.len()).unwrap_or(u16::MAX)
+    }
+
+    /// Writes the text of cell `col` (base character and combining marks).
+    pub(crate) fn push_contents(&self, col: usize, out: &mut String) {
+        let cell = &self.cells[col];
+        if !cell.has_contents() {
+            return;
+        }
+        out.push(cell.ch);
+        if cell.has_extra()
+            && let Some((_, s)) = self.extras.iter().find(|(c, _)| usize::from(*c) == col)
+        {
+            out.push_str(s);
+        }
+    }
+
+    fn contents_len(&self, col: usize) -> usize {
+        let cell = &self.cells[col];
+        let extra = if cell.has_extra() {
+            self.extras.iter().find(|(c, _)| usize::from(*c) == col).map_or(0, |(_, s)| s.len())
+        } else {
+            0
+        };
+        cell.ch.len_utf8() + extra
+    }
+
+    fn drop_extra(&mut self, col: usize) {
+        if self.cells[col].has_extra() {
+            self.extras.retain(|(c, _)| usize::from(*c) != col);
+        }
+    }
+
+    /// Sets cell `col` to `c` (any width), dropping its combining marks.
+    pub(crate) fn set(&mut self, col: usize, c: char, attrs: Attrs) {
+        self.drop_extra(col);
+        let wide = c.width().unwrap_or(1) > 1;
+        let cell = &mut self.cells[col];
+        cell.ch = c;
+        cell.attrs = attrs;
+        cell.flags = if wide { WIDE } else { 0 };
+    }
+
+    /// Appends a combining mark to cell `col` (vt100: an empty cell gets a space first).
+    pub(crate) fn append(&mut self, col: usize, c: char) {
+        if self.contents_len(col) >= MAX_CELL_BYTES && self.cells[col].has_contents() {
+            return;
+        }
+        let cell = &mut self.cells[col];
+        if !cell.has_contents() {
+            cell.ch = ' ';
+        }
+        if cell.has_extra() {
+            if let Some((_, s)) = self.extras.iter_mut().find(|(k, _)| usize::from(*k) == col) {
+                s.push(c);
+            }
+        } else {
+            cell.flags |= EXTRA;
+            let key = u16::try_from(col).unwrap_or(u16::MAX);
+            self.extras.push((key, c.to_string()));
+        }
+        if c == '\u{FE0F}' {
+            let mut text = String::new();
+            self.push_contents(col, &mut text);
+            let cell = &mut self.cells[col];
+            if text.width() > 1 {
+                cell.flags |= WIDE;
+            } else {
+                cell.flags &= !WIDE;
+            }
+        }
+    }
+
+    /// Empties cell `col` (wide flags too), giving it `attrs`.
+    pub(crate) fn clear_cell(&mut self, col: usize, attrs: Attrs) {
+        self.drop_extra(col);
+        self.cells[col] = Cell { ch: '\0', attrs, flags: 0 };
+    }
+
+    pub(crate) fn make_wide_continuation(&mut self, col: usize) {
+        self.clear_cell(col, Attrs::DEFAULT);
+        self.cells[col].set_wide_continuation(true);
+    }
+
+    pub(crate) fn clear(&mut self, attrs: Attrs) {
+        let blank = Cell { ch: '\0', attrs, flags: 0 };
+        self.cells.fill(blank);
+        self.extras.clear();
+        self.wrapped = false;
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.clear(Attrs::DEFAULT);
+    }
+
+    fn shift_extras(&mut self, from: usize, by: isize, len: usize) {
+        if self.extras.is_empty() {
+            return;
+        }
+        self.extras.retain_mut(|(c, _)| {
+            let col = usize::from(*c);
+            if col < from {
+                return true;
+            }
+            let moved = col.checked_add_signed(by).filter(|n| *n < len && *n >= from);
+            match moved.and_then(|n| u16::try_from(n).ok()) {
+                Some(n) => {
+                    *c = n;
+                    true
+                }
+                None => false,
+            }
+        });
+    }
+
+    /// ICH: inserts `count` blank cells at `i`.
+    pub(crate) fn insert(&mut self, i: u16, count: u16) {
+        let i = usize::from(i);
+        let count = usize::from(count).min(self.cells.len() - i);
+        if count == 0 {
+            self.wrapped = false;
+            return;
+        }
+        let was_cont = self.cells[i].is_wide_continuation();
+        if was_cont {
+            self.cells[i].set_wide_continuation(false);
+        }
+        let len = self.cells.len();
+        // Marks of cells pushed off the end go with them.
+        self.shift_extras(i, count as isize, len);
+        let slice = &mut self.cells[i..];
+        slice.rotate_right(count);
+        slice[..count].fill(Cell::DEFAULT);
+        if was_cont {
+            self.cells[i].set_wide_continuation(true);
+        }
+        self.set_truncated();
+    }
+
+    /// DCH: removes the cells in `start..end`, shifting the rest left.
+    pub(crate) fn remove(&mut self, start: u16, end: u16) {
+        self.wrapped = false;
+        if start >= end {
+            return;
+        }
+        self.clear_wide(start);
+        let last = end - 1;
+        if last != start {
+            self.clear_wide(last);
+        }
+        let (start, count) = (usize::from(start), usize::from(end - start));
+        for col in start..start + count {
+            self.drop_extra(col);
+        }
+        let len = self.cells.len();
+        self.shift_extras(start + count, -(count as isize), len);
+        let slice = &mut self.cells[start..];
+        slice[..count].fill(Cell::DEFAULT);
+        slice.rotate_left(count);
+    }
+
+    /// Erases one cell (EL/ED/ECH).
+    pub(crate) fn erase(&mut self, i: u16, attrs: Attrs) {
+        let wide = self.cells[usize::from(i)].is_wide();
+        self.clear_wide(i);
+        self.clear_cell(usize::from(i), attrs);
+        if i == self.cols().saturating_sub(if wide { 2 } else { 1 }) {
+            self.wrapped = false;
+        }
+    }
+
+    fn set_truncated(&mut self) {
+        self.wrapped = false;
+        let last = self.cells.len() - 1;
+        if self.cells[last].is_wide() {
+            let attrs = self.cells[last].attrs;
+            self.clear_cell(last, attrs);
+        }
+    }
+
+    /// Resizes to `len` cells.
+    pub(crate) fn resize(&mut self, len: u16) {
+        let len = usize::from(len);
+        match len.cmp(&self.cells.len()) {
+            std::cmp::Ordering::Equal => {}
+            std::cmp::Ordering::Less => {
+                self.extras.retain(|(c, _)| usize::from(*c) < len);
+                self.cells.truncate(len);
+                self.set_truncated();
+            }
+            std::cmp::Ordering::Greater => {
+                self.cells.resize(len, Cell::DEFAULT);
+                self.wrapped = false;
+            }
+        }
+    }
+
+    /// Clears the other half of a wide character at `col`.
+    pub(crate) fn clear_wide(&mut self, col: u16) {
+        let col = usize::from(col);
+        let cell = self.cells[col];
+        let other = if cell.is_wide() {
+            let next = col + 1;
+            if next >= self.cells.len() {
+                self.clear_cell(col, cell.attrs);
+                return;
+            }
+            next
+        } else if cell.is_wide_continuation() {
+            col - 1
+        } else {
+            return;
+        };
+        let attrs = self.cells[other].attrs;
+        self.clear_cell(other, attrs);
+    }
+
+    /// Plain text of the row (as vt100's `Screen::rows` gives it, before trimming).
+    pub(crate) fn write_plain(&self, out: &mut String) {
+        let mut prev_was_wide = false;
+        let mut prev_col = 0usize;
+        for (col, cell) in self.cells.iter().enumerate() {
+            if std::mem::take(&mut prev_was_wide) {
+                continue;
+            }
+            prev_was_wide = cell.is_wide();
+            if cell.has_contents() {
+                for _ in prev_col..col {
+                    out.push(' ');
+                }
+                self.push_contents(col, out);
+                prev_col = col + if cell.is_wide() { 2 } else { 1 };
+            }
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Terminal output that redraws the model: compact SGR lines for scrollback, the whole screen with
+//! the cursor (the same escape sequences vt100's `contents_formatted` writes, so any vt100 client
+//! reproduces it cell for cell), and the input modes.
+
+use super::cell::{Attrs, Cell, Color, INTENSITY, INVERSE, ITALIC, Row, UNDERLINE};
+use super::grid::Pos;
+use super::{MouseEncoding, MouseMode, ScrollSink, Term};
+use std::fmt::Write as _;
+
+fn push_num(out: &mut String, n: impl std::fmt::Display) {
+    let _ = write!(out, "{n}");
+}
+
+/// SGR that turns `prev` into `attrs` (vt100's `write_escape_code_diff`).
+pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
+    if attrs == prev {
+        return;
+    }
+    if *attrs == Attrs::DEFAULT {
+        out.push_str("\x1b[m");
+        return;
+    }
+    let mut params: Vec<u16> = Vec::new();
+    let color = |params: &mut Vec<u16>, c: Color, base: u16| match c {
+        Color::Default => params.push(base + 9),
+        Color::Idx(i) if i < 8 => params.push(base + u16::from(i)),
+        Color::Idx(i) if i < 16 => params.push(base + 52 + u16::from(i)),
+        Color::Idx(i) => params.extend([base + 8, 5, u16::from(i)]),
+        Color::Rgb(r, g, b) => params.extend([base + 8, 2, u16::from(r), u16::from(g), u16::from(b)]),
+    };
+    if attrs.fg != prev.fg {
+        color(&mut params, attrs.fg, 30);
+    }
+    if attrs.bg != prev.bg {
+        color(&mut params, attrs.bg, 40);
+    }
+    if attrs.mode & INTENSITY != prev.mode & INTENSITY {
+        params.push(match attrs.mode & INTENSITY {
+            0 => 22,
+            1 => 1,
+            _ => 2,
+        });
+    }
+    for (bit, on, off) in [(ITALIC, 3, 23), (UNDERLINE, 4, 24), (INVERSE, 7, 27)] {
+        if attrs.mode & bit != prev.mode & bit {
+            params.push(if attrs.mode & bit != 0 { on } else { off });
+        }
+    }
+    if params.is_empty() {
+        return;
+    }
+    out.push_str("\x1b[");
+    for (i, p) in params.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        push_num(out, p);
+    }
+    out.push('m');
+}
+
+/// One row as SGR-only text starting from default attributes, trailing blanks trimmed.
+pub(crate) fn line_basic(row: &Row, out: &mut String) {
+    let mut current = Attrs::DEFAULT;
+    let mut prev_was_wide = false;
+    let mut empty = 0usize;
+    for (col, cell) in row.cells.iter().enumerate() {
+        if std::mem::take(&mut prev_was_wide) {
+            continue;
+        }
+        prev_was_wide = cell.is_wide();
+        if *cell == Cell::DEFAULT {
+            empty += 1;
+            continue;
+        }
+        for _ in 0..std::mem::take(&mut empty) {
+            out.push(' ');
+        }
+        attrs_diff(out, cell.attrs(), &current);
+        current = *cell.attrs();
+        if cell.has_contents() {
+            row.push_contents(col, out);
+        } else {
+            out.push(' ');
+        }
+    }
+}
+
+fn move_to(out: &mut String, to: Pos) {
+    if to.row == 0 && to.col == 0 {
+        out.push_str("\x1b[H");
+    } else {
+        out.push_str("\x1b[");
+        push_num(out, to.row + 1);
+        out.push(';');
+        push_num(out, to.col + 1);
+        out.push('H');
+    }
+}
+
+fn move_from_to(out: &mut String, from: Pos, to: Pos) {
+    if to.row == from.row + 1 && to.col == 0 {
+        out.push_str("\r\n");
+    } else if from.row == to.row && from.col < to.col {
+        let n = to.col - from.col;
+        if n == 1 {
+            out.push_str("\x1b[C");
+        } else {
+            out.push_str("\x1b[");
+            push_num(out, n);
+            out.push('C');
+        }
+    } else if to != from {
+        move_to(out, to);
+    }
+}
+
+fn erase_chars(out: &mut String, n: u16) {
+    match n {
+        0 => {}
+        1 => out.push_str("\x1b[X"),
+        n => {
+            out.push_str("\x1b[");
+            push_num(out, n);
+            out.push('X');
+        }
+    }
+}
+
+/// vt100's `Row::write_contents_formatted` for a whole row.
+fn row_formatted(
+    out: &mut String,
+    row: &Row,
+    i: u16,
+    wrapping: bool,
+    mut prev_pos: Pos,
+    mut prev_attrs: Attrs,
+) -> (Pos, Attrs) {
+    let cols = row.cols();
+    let mut prev_was_wide = false;
+    if wrapping && row.cells[0] == Cell::DEFAULT {
+        if prev_attrs != Attrs::DEFAULT {
+            attrs_diff(out, &Attrs::DEFAULT, &prev_attrs);
+            prev_attrs = Attrs::DEFAULT;
+        }
+        out.push_str(" \x08\x1b[X");
+        prev_pos = Pos { row: i, col: 0 };
+    }
+    let mut erase: Option<(u16, Attrs)> = None;
+    let finish_erase =
+        |out: &mut String, prev_pos: &mut Pos, prev_attrs: &mut Attrs, from: u16, attrs: Attrs| {
+            let new_pos = Pos { row: i, col: from };
+            if wrapping && prev_pos.row + 1 == new_pos.row && prev_pos.col >= cols {
+                if new_pos.col > 0 {
+                    for _ in 0..new_pos.col {
+                        out.push(' ');
+                    }
+                } else {
+                    out.push_str(" \x08");
+                }
+            } else {
+                move_from_to(out, *prev_pos, new_pos);
+            }
+            *prev_pos = new_pos;
+            if *prev_attrs != attrs {
+                attrs_diff(out, &attrs, prev_attrs);
+                *prev_attrs = attrs;
+            }
+        };
+    for (col, cell) in row.cells.iter().enumerate() {
+        if std::mem::take(&mut prev_was_wide) {
+            continue;
+        }
+        prev_was_wide = cell.is_wide();
+        let col = u16::try_from(col).unwrap_or(u16::MAX);
+        let pos = Pos { row: i, col };
+        if let Some((from, attrs)) = erase
+            && (cell.has_contents() || *cell.attrs() != attrs)
+        {
+            finish_erase(out, &mut prev_pos, &mut prev_attrs, from, attrs);
+            erase_chars(out, pos.col - from);
+            erase = None;
+        }
+        if *cell != Cell::DEFAULT {
+            let attrs = *cell.attrs();
+            if cell.has_contents() {
+                if pos != prev_pos {
+                    if !wrapping
+                        || prev_pos.row + 1 != pos.row
+                        || prev_pos.col < cols - u16::from(cell.is_wide())
+                        || pos.col != 0
+                    {
+                        move_from_to(out, prev_pos, pos);
+                    }
+                    prev_pos = pos;
+                }
+                if prev_attrs != attrs {
+                    attrs_diff(out, &attrs, &prev_attrs);
+                    prev_attrs = attrs;
+                }
+                prev_pos.col += if cell.is_wide() { 2 } else { 1 };
+                row.push_contents(usize::from(col), out);
+            } else if erase.is_none() {
+                erase = Some((pos.col, attrs));
+            }
+        }
+    }
+    if let Some((from, attrs)) = erase {
+        finish_erase(out, &mut prev_pos, &mut prev_attrs, from, attrs);
+        out.push_str("\x1b[K");
+    }
+    (prev_pos, prev_attrs)
+}
+
+/// Redraws the last-column cell the cursor sits after (vt100's pending-wrap cursor handling).
+fn redraw_cell(out: &mut String, row: &Row, pos: Pos, prev_pos: Option<Pos>, prev_attrs: &Attrs) {
+    match prev_pos {
+        Some(p) => move_from_to(out, p, pos),
+        None => move_to(out, pos),
+    }
+    let cell = &row.cells[usize::from(pos.col)];
+    attrs_diff(out, cell.attrs(), prev_attrs);
+    row.push_contents(usize::from(pos.col), out);
+    attrs_diff(out, prev_attrs, cell.attrs());
+}
+
+fn last_col(row: &Row, cols: u16) -> u16 {
+    if row.cells[usize::from(cols - 1)].is_wide_continuation() { cols - 2 } else { cols - 1 }
+}
+
+fn cursor_formatted(
+    out: &mut String,
+    rows: &[Row],
+    cols: u16,
+    cursor: Pos,
+    prev_pos: Pos,
+    prev_attrs: Attrs,
+) {
+    if prev_pos == cursor || cursor.col < cols {
+        move_from_to(out, prev_pos, cursor);
+        return;
+    }
+    let row = &rows[usize::from(cursor.row)];
+    let pos = Pos { row: cursor.row, col: last_col(row, cols) };
+    if row.cells[usize::from(pos.col)].has_contents() {
+        redraw_cell(out, row, pos, Some(prev_pos), &prev_attrs);
+        return;
+    }
+    for i in (0..cursor.row).rev() {
+        let r = &rows[usize::from(i)];
+        let p = Pos { row: i, col: last_col(r, cols) };
+        if r.cells[usize::from(p.col)].has_contents() {
+            if prev_pos.row != i || prev_pos.col < cols {
+                redraw_cell(out, r, p, Some(prev_pos), &prev_attrs);
+            }
+            for _ in 0..cursor.row - i {
+                out.push('\n');
+            }
+            return;
+        }
+    }
+    let p = Pos { row: cursor.row, col: cols - 1 };
+    move_from_to(out, prev_pos, p);
+    out.push(' ');
+    let end = *rows[usize::from(cursor.row)].cells[usize::from(p.col)].attrs();
+    attrs_diff(out, &end, &prev_attrs);
+    out.push_str("\x1b7\x08\x1b[X\x1b8");
+    attrs_diff(out, &prev_attrs, &end);
+}
+
+impl<S: ScrollSink> Term<S> {
+    /// The visible screen and cursor as terminal output (vt100's `contents_formatted`).
+    pub(crate) fn contents_formatted(&self, out: &mut String) {
+        out.push_str(if self.hide_cursor() { "\x1b[?25l" } else { "\x1b[?25h" });
+        out.push_str("\x1b[m\x1b[H\x1b[J");
+        let g = self.grid();
+        let mut prev_pos = Pos::default();
+        let mut prev_attrs = Attrs::DEFAULT;
+        let mut wrapping = false;
+        for (i, row) in g.rows.iter().enumerate() {
+            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            (prev_pos, prev_attrs) = row_formatted(out, row, i, wrapping, prev_pos, prev_attrs);
+            wrapping = row.wrapped;
+        }
+        cursor_formatted(out, &g.rows, g.cols, g.pos, prev_pos, prev_attrs);
+        attrs_diff(out, &self.state.attrs, &prev_attrs);
+    }
+
+    /// The input modes a client must be in (vt100's `input_mode_formatted`).
+    pub(crate) fn input_mode_formatted(&self, out: &mut String) {
+        out.push_str(if self.application_keypad() { "\x1b=" } else { "\x1b>" });
+        out.push_str(if self.application_cursor() { "\x1b[?1h" } else { "\x1b[?1l" });
+        out.push_str(if self.bracketed_paste() { "\x1b[?2004h" } else { "\x1b[?2004l" });
+        out.push_str(match self.mouse_mode() {
+            MouseMode::None => "",
+            MouseMode::Press => "\x1b[?9h",
+            MouseMode::PressRelease => "\x1b[?1000h",
+            MouseMode::ButtonMotion => "\x1b[?1002h",
+            MouseMode::AnyMotion => "\x1b[?1003h",
+        });
+        out.push_str(match self.mouse_encoding() {
+            MouseEncoding::Default => "",
+            MouseEncoding::Utf8 => "\x1b[?1005h",
+            MouseEncoding::Sgr => "\x1b[?1006h",
+        });
+        if self.state.cursor_style != 0 {
+            out.push_str("\x1b[");
+            push_num(out, self.state.cursor_style);
+            out.push_str(" q");
+        }
+    }
+
+    /// The visible rows as plain text, each trimmed at the end.
+    pub(crate) fn plain_lines(&self) -> Vec<String> {
+        self.rows()
+            .iter()
+            .map(|r| {
+                let mut s = String::with_capacity(r.cells.len());
+                r.write_plain(&mut s);
+                s.truncate(s.trim_end().len());
+                s
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,382 @@
+//! One grid of rows (the main screen or the alternate one) with the cursor, scroll region and
+//! origin mode. The operations follow vt100 0.18's grid exactly, so replacing vt100 changes speed,
+//! not what a client sees; rows leaving the top go to a callback instead of an in-grid scrollback.
+
+use super::cell::{Attrs, Row};
+
+/// A cursor position; `col == cols` is the pending-wrap position after the last column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Pos {
+    pub(crate) row: u16,
+    pub(crate) col: u16,
+}
+
+/// A grid of `rows × cols` cells.
+#[derive(Clone, Debug)]
+pub(crate) struct Grid {
+    pub(crate) rows_n: u16,
+    pub(crate) cols: u16,
+    pub(crate) pos: Pos,
+    saved_pos: Pos,
+    pub(crate) rows: Vec<Row>,
+    scroll_top: u16,
+    scroll_bottom: u16,
+    origin_mode: bool,
+    saved_origin_mode: bool,
+    /// Rows scrolled off the top so far, when this grid has (zero-capacity) scrollback: growing
+    /// the screen then adds blank rows at the top, as vt100 does.
+    scrolled_off: Option<usize>,
+}
+
+impl Grid {
+    /// A grid; `with_scrollback` for the main screen. Rows are allocated by `allocate_rows`.
+    pub(crate) fn new(rows: u16, cols: u16, with_scrollback: bool) -> Self {
+        Self {
+            rows_n: rows,
+            cols,
+            pos: Pos::default(),
+            saved_pos: Pos::default(),
+            rows: Vec::new(),
+            scroll_top: 0,
+            scroll_bottom: rows - 1,
+            origin_mode: false,
+            saved_origin_mode: false,
+            scrolled_off: with_scrollback.then_some(0),
+        }
+    }
+
+    pub(crate) fn allocate_rows(&mut self) {
+        if self.rows.is_empty() {
+            self.rows = (0..self.rows_n).map(|_| Row::new(self.cols)).collect();
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.pos = Pos::default();
+        self.saved_pos = Pos::default();
+        for row in &mut self.rows {
+            row.reset();
+        }
+        self.scroll_top = 0;
+        self.scroll_bottom = self.rows_n - 1;
+        self.origin_mode = false;
+        self.saved_origin_mode = false;
+    }
+
+    pub(crate) fn forget_scrollback(&mut self) {
+        if let Some(n) = &mut self.scrolled_off {
+            *n = 0;
+        }
+    }
+
+    /// Resizes; rows pushed off the top go to `on_row`.
+    pub(crate) fn set_size(&mut self, rows: u16, cols: u16, on_row: &mut dyn FnMut(&Row)) {
+        if (rows, cols) == (self.rows_n, self.cols) {
+            return;
+        }
+        self.scroll_top = 0;
+        self.scroll_bottom = self.rows_n - 1;
+        let diff = self.rows_n.abs_diff(rows);
+        let is_empty = self.rows.is_empty();
+        let pos_diff = if is_empty {
+            0
+        } else if rows < self.rows_n {
+            let excess_bottom = self.rows_n - self.pos.row - 1;
+            let pushed = diff.saturating_sub(excess_bottom);
+            self.scroll_up(pushed, on_row);
+            self.rows.truncate(usize::from(rows));
+            pushed
+        } else if let Some(scrolled) = &mut self.scrolled_off {
+            let pulled = u16::try_from(*scrolled).unwrap_or(u16::MAX).min(diff);
+            self.rows.splice(0..0, (0..pulled).map(|_| Row::new(cols)));
+            self.rows.resize_with(usize::from(rows), || Row::new(cols));
+            *scrolled -= usize::from(pulled);
+            pulled
+        } else {
+            self.rows.resize_with(usize::from(rows), || Row::new(cols));
+            0
+        };
+        if let Some(last) = self.rows.last_mut() {
+            last.wrapped = false;
+        }
+        for row in &mut self.rows {
+            row.resize(cols);
+        }
+        if rows < self.rows_n {
+            self.pos.row = self.pos.row.saturating_sub(pos_diff);
+            self.saved_pos.row = self.saved_pos.row.saturating_sub(pos_diff).min(rows - 1);
+        } else {
+            self.pos.row += pos_diff;
+            self.saved_pos.row += pos_diff;
+        }
+        self.pos.col = self.pos.col.min(cols - 1);
+        self.saved_pos.col = self.saved_pos.col.min(cols - 1);
+        self.scroll_bottom = rows - 1;
+        self.rows_n = rows;
+        self.cols = cols;
+    }
+
+    pub(crate) fn set_pos(&mut self, mut pos: Pos) {
+        if self.origin_mode {
+            pos.row = pos.row.saturating_add(self.scroll_top);
+        }
+        self.pos = pos;
+        self.row_clamp_top(self.origin_mode);
+        self.row_clamp_bottom(self.origin_mode);
+        self.col_clamp();
+    }
+
+    pub(crate) fn save_cursor(&mut self) {
+        self.saved_pos = self.pos;
+        self.saved_origin_mode = self.origin_mode;
+    }
+
+    pub(crate) fn restore_cursor(&mut self) {
+        self.pos = self.saved_pos;
+        self.origin_mode = self.saved_origin_mode;
+    }
+
+    pub(crate) fn current_row_mut(&mut self) -> &mut Row {
+        let row = usize::from(self.pos.row);
+        &mut self.rows[row]
+    }
+
+    pub(crate) fn erase_all(&mut self, attrs: Attrs) {
+        for row in &mut self.rows {
+            row.clear(attrs);
+        }
+    }
+
+    pub(crate) fn erase_all_forward(&mut self, attrs: Attrs) {
+        let start = usize::from(self.pos.row) + 1;
+        for row in self.rows.iter_mut().skip(start) {
+            row.clear(attrs);
+        }
+        self.erase_row_forward(attrs);
+    }
+
+    pub(crate) fn erase_all_backward(&mut self, attrs: Attrs) {
+        let end = usize::from(self.pos.row);
+        for row in self.rows.iter_mut().take(end) {
+            row.clear(attrs);
+        }
+        self.erase_row_backward(attrs);
+    }
+
+    pub(crate) fn erase_row(&mut self, attrs: Attrs) {
+        self.current_row_mut().clear(attrs);
+    }
+
+    pub(crate) fn erase_row_forward(&mut self, attrs: Attrs) {
+        let (col, cols) = (self.pos.col, self.cols);
+        let row = self.current_row_mut();
+        for c in col..cols {
+            row.erase(c, attrs);
+        }
+    }
+
+    pub(crate) fn erase_row_backward(&mut self, attrs: Attrs) {
+        let end = self.pos.col.min(self.cols - 1);
+        let row = self.current_row_mut();
+        for c in 0..=end {
+            row.erase(c, attrs);
+        }
+    }
+
+    pub(crate) fn insert_cells(&mut self, count: u16) {
+        let col = self.pos.col;
+        self.current_row_mut().insert(col, count);
+    }
+
+    pub(crate) fn delete_cells(&mut self, count: u16) {
+        let (col, cols) = (self.pos.col, self.cols);
+        self.current_row_mut().remove(col, col.saturating_add(count).min(cols));
+    }
+
+    pub(crate) fn erase_cells(&mut self, count: u16, attrs: Attrs) {
+        let (col, cols) = (self.pos.col, self.cols);
+        let row = self.current_row_mut();
+        for c in col..col.saturating_add(count).min(cols) {
+            row.erase(c, attrs);
+        }
+    }
+
+    pub(crate) fn insert_lines(&mut self, count: u16) {
+        if count == 0 || !self.in_scroll_region() {
+            return;
+        }
+        let between = &mut self.rows[usize::from(self.pos.row)..=usize::from(self.scroll_bottom)];
+        let n = usize::from(count).min(between.len());
+        between.rotate_right(n);
+        for row in &mut between[..n] {
+            row.reset();
+        }
+        self.rows[usize::from(self.scroll_bottom)].wrapped = false;
+    }
+
+    pub(crate) fn delete_lines(&mut self, count: u16) {
+        if !self.in_scroll_region() {
+            return;
+        }
+        let between = &mut self.rows[usize::from(self.pos.row)..=usize::from(self.scroll_bottom)];
+        let n = usize::from(count).min(between.len());
+        for row in &mut between[..n] {
+            row.reset();
+        }
+        between.rotate_left(n);
+    }
+
+    /// Scrolls the region up; rows leaving the top of the screen go to `on_row` first.
+    pub(crate) fn scroll_up(&mut self, count: u16, on_row: &mut dyn FnMut(&Row)) {
+        let at_top = self.scroll_top == 0;
+        let between = &mut self.rows[usize::from(self.scroll_top)..=usize::from(self.scroll_bottom)];
+        let n = usize::from(count).min(between.len());
+        if at_top && let Some(scrolled) = &mut self.scrolled_off {
+            *scrolled = scrolled.saturating_add(n);
+        }
+        for row in &mut between[..n] {
+            if at_top {
+                on_row(row);
+            }
+            row.reset();
+        }
+        between.rotate_left(n);
+    }
+
+    pub(crate) fn scroll_down(&mut self, count: u16) {
+        if count == 0 {
+            return;
+        }
+        let between = &mut self.rows[usize::from(self.scroll_top)..=usize::from(self.scroll_bottom)];
+        let n = usize::from(count).min(between.len());
+        between.rotate_right(n);
+        for row in &mut between[..n] {
+            row.reset();
+        }
+        self.rows[usize::from(self.scroll_bottom)].wrapped = false;
+    }
+
+    pub(crate) fn set_scroll_region(&mut self, top: u16, bottom: u16) {
+        let bottom = bottom.min(self.rows_n - 1);
+        if top < bottom {
+            self.scroll_top = top;
+            self.scroll_bottom = bottom;
+        } else {
+            self.scroll_top = 0;
+            self.scroll_bottom = self.rows_n - 1;
+        }
+        self.pos = Pos { row: self.scroll_top, col: 0 };
+    }
+
+    fn in_scroll_region(&self) -> bool {
+        self.pos.row >= self.scroll_top && self.pos.row <= self.scroll_bottom
+    }
+
+    pub(crate) fn set_origin_mode(&mut self, on: bool) {
+        self.origin_mode = on;
+        self.set_pos(Pos::default());
+    }
+
+    pub(crate) fn row_inc_clamp(&mut self, count: u16) {
+        let in_region = self.in_scroll_region();
+        self.pos.row = self.pos.row.saturating_add(count);
+        self.row_clamp_bottom(in_region);
+    }
+
+    pub(crate) fn row_inc_scroll(&mut self, count: u16, on_row: &mut dyn FnMut(&Row)) -> u16 {
+        let in_region = self.in_scroll_region();
+        self.pos.row = self.pos.row.saturating_add(count);
+        let lines = self.row_clamp_bottom(in_region);
+        if in_region {
+            self.scroll_up(lines, on_row);
+            lines
+        } else {
+            0
+        }
+    }
+
+    pub(crate) fn row_dec_clamp(&mut self, count: u16) {
+        let in_region = self.in_scroll_region();
+        self.pos.row = self.pos.row.saturating_sub(count);
+        self.row_clamp_top(in_region);
+    }
+
+    pub(crate) fn row_dec_scroll(&mut self, count: u16) {
+        let in_region = self.in_scroll_region();
+        let extra = count.saturating_sub(self.pos.row);
+        self.pos.row = self.pos.row.saturating_sub(count);
+        let lines = self.row_clamp_top(in_region);
+        self.scroll_down(lines + extra);
+    }
+
+    pub(crate) fn row_set(&mut self, i: u16) {
+        self.pos.row = i.min(self.rows_n - 1);
+    }
+
+    pub(crate) fn col_inc(&mut self, count: u16) {
+        self.pos.col = self.pos.col.saturating_add(count);
+    }
+
+    pub(crate) fn col_inc_clamp(&mut self, count: u16) {
+        self.pos.col = self.pos.col.saturating_add(count);
+        self.col_clamp();
+    }
+
+    pub(crate) fn col_dec(&mut self, count: u16) {
+        self.pos.col = self.pos.col.saturating_sub(count);
+    }
+
+    pub(crate) fn col_tab(&mut self) {
+        self.pos.col -= self.pos.col % 8;
+        self.pos.col = self.pos.col.saturating_add(8);
+        self.col_clamp();
+    }
+
+    pub(crate) fn col_set(&mut self, i: u16) {
+        self.pos.col = i;
+        self.col_clamp();
+    }
+
+    /// Moves to the next row when a character of `width` does not fit; marks the row wrapped.
+    pub(crate) fn col_wrap(&mut self, width: u16, wrap: bool, on_row: &mut dyn FnMut(&Row)) {
+        if self.pos.col <= self.cols - width {
+            return;
+        }
+        let mut prev = self.pos;
+        self.pos.col = 0;
+        let scrolled = self.row_inc_scroll(1, on_row);
+        if prev.row == 0 && scrolled > 0 {
+            return;
+        }
+        prev.row -= scrolled;
+        let new_row = self.pos.row;
+        self.rows[usize::from(prev.row)].wrapped = wrap && prev.row + 1 == new_row;
+    }
+
+    fn row_clamp_top(&mut self, limit: bool) -> u16 {
+        if limit && self.pos.row < self.scroll_top {
+            let n = self.scroll_top - self.pos.row;
+            self.pos.row = self.scroll_top;
+            n
+        } else {
+            0
+        }
+    }
+
+    fn row_clamp_bottom(&mut self, limit: bool) -> u16 {
+        let bottom = if limit { self.scroll_bottom } else { self.rows_n - 1 };
+        if self.pos.row > bottom {
+            let n = self.pos.row - bottom;
+            self.pos.row = bottom;
+            n
+        } else {
+            0
+        }
+    }
+
+    fn col_clamp(&mut self) {
+        if self.pos.col > self.cols - 1 {
+            self.pos.col = self.cols - 1;
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! `vte::Perform` for the lean model: control characters, ESC, CSI and OSC sequences, mapped
+//! to the same operations (and the same defaults) as vt100 0.18.
+
+use super::cell::{Attrs, BOLD, Color, DIM, INVERSE, ITALIC, UNDERLINE};
+use super::grid::Pos;
+use super::{
+    MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_APP_KEYPAD, MODE_BRACKETED_PASTE, MODE_HIDE_CURSOR, MouseEncoding,
+    MouseMode, ScrollSink, Term, TermEvent,
+};
+use vte::Params;
+
+fn param1(params: &Params, default: u16) -> u16 {
+    let first = params.iter().next().map_or(0, |p| p.first().copied().unwrap_or(0));
+    if first == 0 { default } else { first }
+}
+
+fn param2(params: &Params, d1: u16, d2: u16) -> (u16, u16) {
+    let mut it = params.iter();
+    let a = it.next().map_or(0, |p| p.first().copied().unwrap_or(0));
+    let b = it.next().map_or(0, |p| p.first().copied().unwrap_or(0));
+    (if a == 0 { d1 } else { a }, if b == 0 { d2 } else { b })
+}
+
+impl<S: ScrollSink> vte::Perform for Term<S> {
+    #[inline]
+    fn print(&mut self, c: char) {
+        if c == '\u{fffd}' || ('\u{80}'..'\u{a0}').contains(&c) {
+            return;
+        }
+        self.text(c);
+    }
+
+    fn execute(&mut self, b: u8) {
+        match b {
+            7 => self.event(TermEvent::Bell),
+            8 => self.grid_mut().col_dec(1),
+            9 => self.grid_mut().col_tab(),
+            10..=12 => {
+                self.with_grid(|g, on_row| g.row_inc_scroll(1, on_row));
+            }
+            13 => self.grid_mut().col_set(0),
+            _ => {}
+        }
+    }
+
+    fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, b: u8) {
+        if !intermediates.is_empty() {
+            return;
+        }
+        match b {
+            b'7' => self.save_cursor(),
+            b'8' => self.restore_cursor(),
+            b'=' => self.set_mode(MODE_APP_KEYPAD, true),
+            b'>' => self.set_mode(MODE_APP_KEYPAD, false),
+            b'M' => self.grid_mut().row_dec_scroll(1),
+            b'c' => self.reset(),
+            _ => {}
+        }
+    }
+
+    fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, c: char) {
+        match intermediates.first() {
+            None => self.csi(params, c),
+            Some(b' ') if c == 'q' => {
+                let style = param1(params, 0);
+                if style <= 6 {
+                    self.state.cursor_style = u8::try_from(style).unwrap_or(0);
+                }
+            }
+            Some(b'?') => match c {
+                'J' => self.erase_display(param1(params, 0)),
+                'K' => self.erase_line(param1(params, 0)),
+                'h' => self.dec_modes(params, true),
+                'l' => self.dec_modes(params, false),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match params {
+            [b"0" | b"2", title, ..] => self.event(TermEvent::Title { title: text(title) }),
+            [b"9", body, ..] => self.event(TermEvent::Notify { title: None, body: text(body) }),
+            [b"777", b"notify", title, rest @ ..] => {
+                let body = rest.iter().map(|p| text(p)).collect::<Vec<_>>().join(";");
+                self.event(TermEvent::Notify { title: Some(text(title)), body });
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<S: ScrollSink> Term<S> {
+    fn csi(&mut self, params: &Params, c: char) {
+        let n = || param1(params, 1);
+        match c {
+            '@' => self.grid_mut().insert_cells(n()),
+            'A' => self.grid_mut().row_dec_clamp(n()),
+            'B' => self.grid_mut().row_inc_clamp(n()),
+            'C' => self.grid_mut().col_inc_clamp(n()),
+            'D' => self.grid_mut().col_dec(n()),
+            'E' => {
+                let g = self.grid_mut();
+                g.col_set(0);
+                g.row_inc_clamp(n());
+            }
+            'F' => {
+                let g = self.grid_mut();
+                g.col_set(0);
+                g.row_dec_clamp(n());
+            }
+            'G' | '`' => self.grid_mut().col_set(n() - 1),
+            'H' | 'f' => {
+                let (row, col) = param2(params, 1, 1);
+                self.grid_mut().set_pos(Pos { row: row - 1, col: col - 1 });
+            }
+            'J' => self.erase_display(param1(params, 0)),
+            'K' => self.erase_line(param1(params, 0)),
+            'L' => self.grid_mut().insert_lines(n()),
+            'M' => self.grid_mut().delete_lines(n()),
+            'P' => self.grid_mut().delete_cells(n()),
+            'S' => {
+                let count = n();
+                self.with_grid(|g, on_row| g.scroll_up(count, on_row));
+            }
+            'T' => self.grid_mut().scroll_down(n()),
+            'X' => {
+                let attrs = self.state.attrs;
+                self.grid_mut().erase_cells(n(), attrs);
+            }
+            'b' => {
+                if let Some(ch) = self.state.last_char {
+                    for _ in 0..n() {
+                        self.text(ch);
+                    }
+                }
+            }
+            'd' => self.grid_mut().row_set(n() - 1),
+            'm' => self.sgr(params),
+            'r' => {
+                let rows = self.size().0;
+                let (top, bottom) = param2(params, 1, rows);
+                self.grid_mut().set_scroll_region(top - 1, bottom - 1);
+            }
+            _ => {}
+        }
+    }
+
+    fn erase_display(&mut self, mode: u16) {
+        let attrs = self.state.attrs;
+        match mode {
+            0 => self.grid_mut().erase_all_forward(attrs),
+            1 => self.grid_mut().erase_all_backward(attrs),
+            2 => self.grid_mut().erase_all(attrs),
+            3 => self.grid_mut().forget_scrollback(),
+            _ => {}
+        }
+    }
+
+    fn erase_line(&mut self, mode: u16) {
+        let attrs = self.state.attrs;
+        match mode {
+            0 => self.grid_mut().erase_row_forward(attrs),
+            1 => self.grid_mut().erase_row_backward(attrs),
+            2 => self.grid_mut().erase_row(attrs),
+            _ => {}
+        }
+    }
+
+    fn dec_modes(&mut self, params: &Params, on: bool) {
+        for p in params {
+            match p {
+                [1] => self.set_mode(MODE_APP_CURSOR, on),
+                [6] => self.grid_mut().set_origin_mode(on),
+                [9] => self.mouse(MouseMode::Press, on),
+                [25] => self.set_mode(MODE_HIDE_CURSOR, !on),
+                [47] => {
+                    if on {
+                        self.enter_alternate();
+                    } else {
+                        self.set_mode(MODE_ALT_SCREEN, false);
+                    }
+                }
+                [1000] => self.mouse(MouseMode::PressRelease, on),
+                [1002] => self.mouse(MouseMode::ButtonMotion, on),
+                [1003] => self.mouse(MouseMode::AnyMotion, on),
+                [1005] => self.mouse_enc(MouseEncoding::Utf8, on),
+                [1006] => self.mouse_enc(MouseEncoding::Sgr, on),
+                [1049] => {
+                    if on {
+                        self.save_cursor();
+                        self.alt.clear();
+                        self.enter_alternate();
+                    } else {
+                        self.set_mode(MODE_ALT_SCREEN, false);
+                        self.restore_cursor();
+                    }
+                }
+                [2004] => self.set_mode(MODE_BRACKETED_PASTE, on),
+                _ => {}
+            }
+        }
+    }
+
+    fn mouse(&mut self, mode: MouseMode, on: bool) {
+        if on {
+            self.state.mouse_mode = mode;
+        } else if self.state.mouse_mode == mode {
+            self.state.mouse_mode = MouseMode::None;
+        }
+    }
+
+    fn mouse_enc(&mut self, enc: MouseEncoding, on: bool) {
+        if on {
+            self.state.mouse_encoding = enc;
+        } else if self.state.mouse_encoding == enc {
+            self.state.mouse_encoding = MouseEncoding::Default;
+        }
+    }
+
+    /// SGR, stopping at the first parameter it does not understand (as vt100 does).
+    fn sgr(&mut self, params: &Params) {
+        if params.is_empty() {
+            self.state.attrs = Attrs::DEFAULT;
+            return;
+        }
+        let mut it = params.iter();
+        let a = &mut self.state.attrs;
+        let to_u8 = |n: u16| u8::try_from(n).ok();
+        while let Some(p) = it.next() {
+            match p {
+                [0] => *a = Attrs::DEFAULT,
+                [1] => a.set_intensity(BOLD),
+                [2] => a.set_intensity(DIM),
+                [3] => a.set_mode(ITALIC, true),
+                [4] => a.set_mode(UNDERLINE, true),
+                [7] => a.set_mode(INVERSE, true),
+                [22] => a.set_intensity(0),
+                [23] => a.set_mode(ITALIC, false),
+                [24] => a.set_mode(UNDERLINE, false),
+                [27] => a.set_mode(INVERSE, false),
+                [n @ 30..=37] => a.fg = Color::Idx((n - 30) as u8),
+                [n @ 40..=47] => a.bg = Color::Idx((n - 40) as u8),
+                [n @ 90..=97] => a.fg = Color::Idx((n - 82) as u8),
+                [n @ 100..=107] => a.bg = Color::Idx((n - 92) as u8),
+                [39] => a.fg = Color::Default,
+                [49] => a.bg = Color::Default,
+                [sel @ (38 | 48), rest @ ..] => {
+                    let color = if rest.is_empty() {
+                        // Colour given as separate `;` parameters.
+                        match it.next() {
+                            Some([2]) => {
+                                let mut next = || match it.next() {
+                                    Some([n]) => to_u8(*n),
+                                    _ => None,
+                                };
+                                let (Some(r), Some(g), Some(b)) = (next(), next(), next()) else { return };
+                                Color::Rgb(r, g, b)
+                            }
+                            Some([5]) => {
+                                let Some(i) = (match it.next() {
+                                    Some([n]) => to_u8(*n),
+                                    _ => None,
+                                }) else {
+                                    return;
+                                };
+                                Color::Idx(i)
+                            }
+                            _ => return,
+                        }
+                    } else {
+                        match rest {
+                            [2, r, g, b] => match (to_u8(*r), to_u8(*g), to_u8(*b)) {
+                                (Some(r), Some(g), Some(b)) => Color::Rgb(r, g, b),
+                                _ => return,
+                            },
+                            [5, i] => match to_u8(*i) {
+                                Some(i) => Color::Idx(i),
+                                None => return,
+                            },
+                            _ => return,
+                        }
+                    };
+                    if *sel == 38 {
+                        a.fg = color;
+                    } else {
+                        a.bg = color;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+}
