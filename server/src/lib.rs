@@ -5,6 +5,8 @@
 //! own gateway on an ephemeral port; `controlroom serve` and the embedded gateway call the same.
 
 pub mod auth;
+#[doc(hidden)]
+pub mod bench_api;
 pub mod config;
 mod conn;
 pub mod embedded;

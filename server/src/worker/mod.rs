@@ -19,9 +19,9 @@ mod actor;
 mod process;
 pub mod pty;
 mod ring;
-mod screen;
+pub(crate) mod screen;
 mod term;
-mod utf8;
+pub(crate) mod utf8;
 
 #[cfg(test)]
 mod tests;

@@ -28,11 +28,12 @@ pub(crate) struct ScrollCapture {
     lines: VecDeque<ScrollLine>,
     bytes: usize,
     cap: usize,
+    scratch: String,
 }
 
 impl ScrollCapture {
     fn new(cap: usize) -> Self {
-        Self { lines: VecDeque::new(), bytes: 0, cap }
+        Self { lines: VecDeque::new(), bytes: 0, cap, scratch: String::new() }
     }
 
     fn push(&mut self, line: ScrollLine) {
@@ -52,10 +53,10 @@ impl ScrollCapture {
 
 impl ScrollSink for ScrollCapture {
     fn on_scroll(&mut self, row: &Row) {
-        let mut text = String::new();
-        term::line_basic(row, &mut text);
-        text.shrink_to_fit();
-        self.push(ScrollLine { text, wrapped: row.wrapped });
+        // Format into a reused buffer, then copy once at the exact size.
+        self.scratch.clear();
+        term::line_basic(row, &mut self.scratch);
+        self.push(ScrollLine { text: self.scratch.as_str().to_owned(), wrapped: row.wrapped });
     }
 }
 

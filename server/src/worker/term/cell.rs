@@ -86,6 +86,16 @@ impl Cell {
         self.flags & EXTRA != 0
     }
 
+    /// No wide or combining flags: the cell is exactly its character and attributes.
+    #[inline]
+    pub(crate) fn is_plain(&self) -> bool {
+        self.flags == 0
+    }
+
+    pub(crate) fn ch(&self) -> char {
+        self.ch
+    }
+
     pub(crate) fn attrs(&self) -> &Attrs {
         &self.attrs
     }
@@ -112,13 +122,36 @@ impl Cell {
 pub(crate) struct Row {
     pub(crate) cells: Vec<Cell>,
     pub(crate) wrapped: bool,
+    /// Every cell from here on is `Cell::DEFAULT` (an upper bound, so formatting a row that
+    /// scrolls off skips its blank tail without looking at it).
+    used: u16,
     /// Combining marks of cells flagged `EXTRA`, by column (rare; usually empty).
     extras: Vec<(u16, String)>,
 }
 
 impl Row {
     pub(crate) fn new(cols: u16) -> Self {
-        Self { cells: vec![Cell::DEFAULT; usize::from(cols)], wrapped: false, extras: Vec::new() }
+        Self { cells: vec![Cell::DEFAULT; usize::from(cols)], wrapped: false, used: 0, extras: Vec::new() }
+    }
+
+    /// The cells that may hold something; the rest are blank with default attributes.
+    pub(crate) fn used_cells(&self) -> &[Cell] {
+        &self.cells[..usize::from(self.used).min(self.cells.len())]
+    }
+
+    #[inline]
+    fn touch(&mut self, col: usize) {
+        let end = u16::try_from(col + 1).unwrap_or(u16::MAX);
+        if end > self.used {
+            self.used = end;
+        }
+    }
+
+    /// Writes printable ASCII into a plain cell (the hot path of printing).
+    #[inline]
+    pub(crate) fn set_ascii(&mut self, col: usize, c: char, attrs: Attrs) {
+        self.cells[col].set_ascii(c, attrs);
+        self.touch(col);
     }
 
     pub(crate) fn cols(&self) -> u16 {
@@ -159,6 +192,7 @@ impl Row {
     /// Sets cell `col` to `c` (any width), dropping its combining marks.
     pub(crate) fn set(&mut self, col: usize, c: char, attrs: Attrs) {
         self.drop_extra(col);
+        self.touch(col);
         let wide = c.width().unwrap_or(1) > 1;
         let cell = &mut self.cells[col];
         cell.ch = c;
@@ -168,6 +202,7 @@ impl Row {
 
     /// Appends a combining mark to cell `col` (vt100: an empty cell gets a space first).
     pub(crate) fn append(&mut self, col: usize, c: char) {
+        self.touch(col);
         if self.contents_len(col) >= MAX_CELL_BYTES && self.cells[col].has_contents() {
             return;
         }
@@ -199,12 +234,16 @@ impl Row {
     /// Empties cell `col` (wide flags too), giving it `attrs`.
     pub(crate) fn clear_cell(&mut self, col: usize, attrs: Attrs) {
         self.drop_extra(col);
+        if attrs != Attrs::DEFAULT {
+            self.touch(col);
+        }
         self.cells[col] = Cell { ch: '\0', attrs, flags: 0 };
     }
 
     pub(crate) fn make_wide_continuation(&mut self, col: usize) {
         self.clear_cell(col, Attrs::DEFAULT);
         self.cells[col].set_wide_continuation(true);
+        self.touch(col);
     }
 
     pub(crate) fn clear(&mut self, attrs: Attrs) {
@@ -212,6 +251,7 @@ impl Row {
         self.cells.fill(blank);
         self.extras.clear();
         self.wrapped = false;
+        self.used = if attrs == Attrs::DEFAULT { 0 } else { self.cols() };
     }
 
     pub(crate) fn reset(&mut self) {
@@ -253,6 +293,7 @@ impl Row {
         let len = self.cells.len();
         // Marks of cells pushed off the end go with them.
         self.shift_extras(i, count as isize, len);
+        self.used = self.cols();
         let slice = &mut self.cells[i..];
         slice.rotate_right(count);
         slice[..count].fill(Cell::DEFAULT);
@@ -284,12 +325,33 @@ impl Row {
         slice.rotate_left(count);
     }
 
-    /// Erases one cell (EL/ED/ECH).
-    pub(crate) fn erase(&mut self, i: u16, attrs: Attrs) {
-        let wide = self.cells[usize::from(i)].is_wide();
-        self.clear_wide(i);
-        self.clear_cell(usize::from(i), attrs);
-        if i == self.cols().saturating_sub(if wide { 2 } else { 1 }) {
+    /// Erases cells `start..end` (what `erase` does for each, in one pass).
+    pub(crate) fn erase_range(&mut self, start: u16, end: u16, attrs: Attrs) {
+        if start >= end {
+            return;
+        }
+        let cols = self.cols();
+        // vt100 clears the wrap flag when it erases the row's last character (a wide one ends
+        // one column early); decide that from the cells before they are erased.
+        let unwraps = |row: &Row, i: u16| {
+            let wide = row.cells[usize::from(i)].is_wide();
+            i == cols.saturating_sub(if wide { 2 } else { 1 })
+        };
+        let unwrap = (cols.saturating_sub(2).max(start)..end).any(|i| unwraps(self, i));
+        self.clear_wide(start);
+        if end - 1 != start {
+            self.clear_wide(end - 1);
+        }
+        let (s, e) = (usize::from(start), usize::from(end));
+        if !self.extras.is_empty() {
+            self.extras.retain(|(c, _)| !(s..e).contains(&usize::from(*c)));
+        }
+        // Wide pairs inside the range are erased whole, so no halves are left behind.
+        self.cells[s..e].fill(Cell { ch: '\0', attrs, flags: 0 });
+        if attrs != Attrs::DEFAULT {
+            self.touch(e - 1);
+        }
+        if unwrap {
             self.wrapped = false;
         }
     }
@@ -311,6 +373,7 @@ impl Row {
             std::cmp::Ordering::Less => {
                 self.extras.retain(|(c, _)| usize::from(*c) < len);
                 self.cells.truncate(len);
+                self.used = self.used.min(self.cols());
                 self.set_truncated();
             }
             std::cmp::Ordering::Greater => {

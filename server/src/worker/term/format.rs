@@ -60,11 +60,32 @@ pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
 }
 
 /// One row as SGR-only text starting from default attributes, trailing blanks trimmed.
+///
+/// Hot: every row scrolling off the main screen goes through here, so runs of plain cells take a
+/// short path (no attribute diff, no combining-mark lookup).
 pub(crate) fn line_basic(row: &Row, out: &mut String) {
+    let used = row.used_cells();
+    let Some(end) = used.iter().rposition(|c| *c != Cell::DEFAULT) else { return };
+    out.reserve(end + 1);
     let mut current = Attrs::DEFAULT;
     let mut prev_was_wide = false;
     let mut empty = 0usize;
-    for (col, cell) in row.cells.iter().enumerate() {
+    for (col, cell) in used[..=end].iter().enumerate() {
+        if cell.is_plain() && !prev_was_wide {
+            if *cell == Cell::DEFAULT {
+                empty += 1;
+                continue;
+            }
+            for _ in 0..std::mem::take(&mut empty) {
+                out.push(' ');
+            }
+            if *cell.attrs() != current {
+                attrs_diff(out, cell.attrs(), &current);
+                current = *cell.attrs();
+            }
+            out.push(if cell.has_contents() { cell.ch() } else { ' ' });
+            continue;
+        }
         if std::mem::take(&mut prev_was_wide) {
             continue;
         }

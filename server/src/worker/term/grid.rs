@@ -169,18 +169,12 @@ impl Grid {
 
     pub(crate) fn erase_row_forward(&mut self, attrs: Attrs) {
         let (col, cols) = (self.pos.col, self.cols);
-        let row = self.current_row_mut();
-        for c in col..cols {
-            row.erase(c, attrs);
-        }
+        self.current_row_mut().erase_range(col, cols, attrs);
     }
 
     pub(crate) fn erase_row_backward(&mut self, attrs: Attrs) {
         let end = self.pos.col.min(self.cols - 1);
-        let row = self.current_row_mut();
-        for c in 0..=end {
-            row.erase(c, attrs);
-        }
+        self.current_row_mut().erase_range(0, end + 1, attrs);
     }
 
     pub(crate) fn insert_cells(&mut self, count: u16) {
@@ -195,10 +189,7 @@ impl Grid {
 
     pub(crate) fn erase_cells(&mut self, count: u16, attrs: Attrs) {
         let (col, cols) = (self.pos.col, self.cols);
-        let row = self.current_row_mut();
-        for c in col..col.saturating_add(count).min(cols) {
-            row.erase(c, attrs);
-        }
+        self.current_row_mut().erase_range(col, col.saturating_add(count).min(cols), attrs);
     }
 
     pub(crate) fn insert_lines(&mut self, count: u16) {

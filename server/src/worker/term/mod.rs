@@ -249,7 +249,7 @@ impl<S: ScrollSink> Term<S> {
                 let cell = r.cells[i];
                 let plain = !cell.is_wide() && !cell.has_extra() && (i == 0 || !r.cells[i - 1].is_wide());
                 if plain {
-                    r.cells[i].set_ascii(c, attrs);
+                    r.set_ascii(i, c, attrs);
                     self.state.last_char = Some(c);
                     grid.pos.col = col + 1;
                     return;
