@@ -1,1 +1,108 @@
-fn main() {}
+//! `controlroom-bench`: the end-to-end harness. Starts the release gateway on loopback, drives it
+//! with Rust WebSocket clients, measures a raw PTY and tmux in the same run (interleaved), and
+//! prints a Markdown table of medians, min–max and ratios.
+//!
+//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup]
+//! [--out FILE]`. See BENCHMARKS.md; `bench/run.sh` regenerates everything.
+
+mod gateway;
+mod peers;
+mod report;
+mod resources;
+mod scenarios;
+
+use anyhow::Context as _;
+use report::Report;
+use scenarios::Plan;
+use std::time::Duration;
+
+const SECTIONS: [&str; 6] = ["throughput", "echo", "fanout", "memory", "idle", "startup"];
+
+struct Args {
+    plan: Plan,
+    only: Vec<String>,
+    out: Option<std::path::PathBuf>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut plan = Plan {
+        burst: 16_000_000,
+        sustained: 100_000_000,
+        runs: 5,
+        echoes: 500,
+        fanout_clients: 1000,
+        idle_window: Duration::from_secs(20),
+    };
+    let mut only: Vec<String> = SECTIONS.iter().map(|s| s.to_string()).collect();
+    let mut out = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => {
+                plan = Plan {
+                    burst: 4_000_000,
+                    sustained: 16_000_000,
+                    runs: 3,
+                    echoes: 150,
+                    fanout_clients: 200,
+                    idle_window: Duration::from_secs(5),
+                };
+            }
+            "--runs" => plan.runs = args.next().context("--runs N")?.parse().context("--runs N")?,
+            "--only" => only = args.next().context("--only LIST")?.split(',').map(str::to_string).collect(),
+            "--out" => out = Some(args.next().context("--out FILE")?.into()),
+            "--bench" => {} // passed by `cargo bench`; ignored
+            other => anyhow::bail!("unknown argument {other:?}; see the file header for usage"),
+        }
+    }
+    for s in &only {
+        anyhow::ensure!(SECTIONS.contains(&s.as_str()), "unknown section {s:?}; one of {SECTIONS:?}");
+    }
+    Ok(Args { plan, only, out })
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores; load average at start: {}",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    )
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut report = Report::default();
+    runtime.block_on(async {
+        for section in SECTIONS.iter().filter(|s| args.only.iter().any(|o| o == *s)) {
+            eprintln!("== {section}");
+            let result = match *section {
+                "throughput" => scenarios::throughput(&args.plan, &mut report).await,
+                "echo" => scenarios::echo(&args.plan, &mut report).await,
+                "fanout" => scenarios::fanout(&args.plan, &mut report).await,
+                "memory" => resources::memory(&args.plan, &mut report).await,
+                "idle" => resources::idle(&args.plan, &mut report).await,
+                _ => resources::startup(&args.plan, &mut report).await,
+            };
+            if let Err(e) = result {
+                report.note(&format!("{section} failed: {e:#}"));
+                eprintln!("{section} failed: {e:#}");
+            }
+        }
+    });
+    let text = format!("Machine: {}\n\n{}", machine(), report.markdown());
+    println!("{text}");
+    if let Some(path) = args.out {
+        std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

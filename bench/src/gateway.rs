@@ -1,0 +1,221 @@
+//! The gateway under test: the release `controlroom serve` binary started on `127.0.0.1:0` with a
+//! temp data dir (a separate process, so its memory, CPU time and wake-ups are its own), plus a
+//! minimal HTTP client and WebSocket clients for the app and worker sockets.
+
+use anyhow::{Context as _, bail};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A WebSocket to the gateway.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long any single wait may take before the harness gives up.
+pub const DEADLINE: Duration = Duration::from_secs(120);
+
+/// The `controlroom` binary built next to this one (`cargo build --release -p controlroom`).
+pub fn binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the harness binary")?;
+    let path = exe.with_file_name("controlroom");
+    if !path.exists() {
+        bail!("{} not found: run `cargo build --release -p controlroom` first", path.display());
+    }
+    Ok(path)
+}
+
+/// A running gateway process.
+pub struct Gateway {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// Owner token.
+    pub token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// Starts `controlroom serve` with `extra` flags; returns it and the time to its ready line.
+    pub fn start(extra: &[&str]) -> anyhow::Result<(Gateway, Duration)> {
+        let dir = tempfile::tempdir().context("temp data dir")?;
+        let t0 = Instant::now();
+        let mut child = Command::new(binary()?)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "warn", "--data-dir"])
+            .arg(dir.path())
+            .args(extra)
+            .env_remove("CONTROLROOM_TOKEN")
+            .env("SHELL", "/bin/sh")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting controlroom serve")?;
+        let stdout = child.stdout.take().context("gateway stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).context("reading the ready line")?;
+        let ready = t0.elapsed();
+        let url = line.trim().strip_prefix("controlroom listening on ").context("unexpected ready line")?;
+        let addr = url.trim_start_matches("http://").to_string();
+        let token =
+            std::fs::read_to_string(dir.path().join("token")).context("token file")?.trim().to_string();
+        Ok((Gateway { child, addr, token, _dir: dir }, ready))
+    }
+
+    /// The gateway's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// An authenticated HTTP request; returns (status, JSON body).
+    pub async fn http(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let mut stream = TcpStream::connect(&self.addr).await?;
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            self.token,
+            body.len()
+        );
+        stream.write_all(req.as_bytes()).await?;
+        let mut raw = Vec::new();
+        tokio::time::timeout(DEADLINE, stream.read_to_end(&mut raw)).await??;
+        let text = String::from_utf8_lossy(&raw);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    }
+
+    /// Creates a session whose workers run `commands`; returns (sessionId, workerIds).
+    pub async fn session(
+        &self,
+        commands: &[Vec<String>],
+        cols: u16,
+        rows: u16,
+    ) -> anyhow::Result<(String, Vec<String>)> {
+        let workers: Vec<Value> =
+            commands.iter().map(|c| json!({"command": c, "cols": cols, "rows": rows})).collect();
+        let (status, body) = self
+            .http("POST", "/api/sessions", Some(json!({"title": "bench", "cwd": "/tmp", "workers": workers})))
+            .await?;
+        if status != 201 {
+            bail!("creating a session failed: {status} {body}");
+        }
+        let sid = body["id"].as_str().context("session id")?.to_string();
+        let wids = body["workers"]
+            .as_array()
+            .context("workers")?
+            .iter()
+            .filter_map(|w| w["id"].as_str().map(str::to_string))
+            .collect();
+        Ok((sid, wids))
+    }
+
+    /// Opens an authenticated WebSocket on `path`.
+    pub async fn ws(&self, path: &str) -> anyhow::Result<Ws> {
+        let mut req = format!("ws://{}{}", self.addr, path).into_client_request()?;
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", format!("controlroom.v1, bearer.{}", self.token).parse()?);
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.context("websocket connect")?;
+        Ok(ws)
+    }
+
+    /// Attaches to a worker and waits for its `history`.
+    pub async fn attach(&self, sid: &str, wid: &str) -> anyhow::Result<WorkerClient> {
+        let mut ws = self.ws(&format!("/ws/session/{sid}/worker/{wid}")).await?;
+        loop {
+            let msg = next_json(&mut ws).await?;
+            if msg["type"] == "history" {
+                return Ok(WorkerClient { ws });
+            }
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // SIGTERM for a clean stop (workers get SIGHUP), then reap.
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the next text message as JSON (pings are answered by tungstenite).
+pub async fn next_json(ws: &mut Ws) -> anyhow::Result<Value> {
+    loop {
+        let msg = tokio::time::timeout(DEADLINE, ws.next()).await.context("waiting for a message")?;
+        match msg {
+            Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(t.as_str())?),
+            Some(Ok(Message::Close(f))) => bail!("socket closed: {f:?}"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("socket ended"),
+        }
+    }
+}
+
+/// A client attached to one worker.
+pub struct WorkerClient {
+    /// The socket.
+    pub ws: Ws,
+}
+
+impl WorkerClient {
+    /// Types `data`.
+    pub async fn input(&mut self, data: &str) -> anyhow::Result<()> {
+        let msg = json!({"type": "input", "data": data}).to_string();
+        self.ws.send(Message::Text(msg.into())).await?;
+        Ok(())
+    }
+
+    /// Collects `output` data until `exit`; returns everything received.
+    pub async fn read_until_exit(&mut self) -> anyhow::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            let msg = next_json(&mut self.ws).await?;
+            match msg["type"].as_str() {
+                Some("output") => out.extend_from_slice(msg["data"].as_str().unwrap_or_default().as_bytes()),
+                Some("exit") => return Ok(out),
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits until the output received contains `needle`.
+    pub async fn wait_for(&mut self, needle: &str) -> anyhow::Result<()> {
+        let mut seen = String::new();
+        loop {
+            let msg = next_json(&mut self.ws).await?;
+            if msg["type"] == "output" {
+                seen.push_str(msg["data"].as_str().unwrap_or_default());
+                if seen.contains(needle) {
+                    return Ok(());
+                }
+                if seen.len() > 4096 {
+                    seen.drain(..seen.len() - needle.len());
+                }
+            }
+        }
+    }
+}
+
+/// Writes `data` to a file in `dir` and returns its path.
+pub fn write_input(dir: &Path, name: &str, data: &[u8]) -> anyhow::Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, data).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}

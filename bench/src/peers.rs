@@ -1,0 +1,237 @@
+//! The baselines measured in the same run: a raw PTY read directly (the physical limit) and tmux;
+//! and what `/proc` says about a process (memory, CPU time, context switches).
+
+use anyhow::{Context as _, bail};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A program in a raw PTY, read directly on a thread.
+pub struct RawPty {
+    writer: Box<dyn std::io::Write + Send>,
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl RawPty {
+    /// Spawns `argv` in a `cols × rows` PTY.
+    pub fn spawn(argv: &[&str], cols: u16, rows: u16) -> anyhow::Result<RawPty> {
+        let pair = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .context("openpty")?;
+        let mut cmd = CommandBuilder::new(argv[0]);
+        cmd.args(&argv[1..]);
+        cmd.cwd("/tmp");
+        let child = pair.slave.spawn_command(cmd).context("spawn in pty")?;
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().context("pty reader")?;
+        let writer = pair.master.take_writer().context("pty writer")?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(RawPty { writer, rx, _master: pair.master, child })
+    }
+
+    /// Writes `bytes` to the program.
+    pub fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.writer.write_all(bytes)?;
+        self.writer.flush()?;
+        Ok(())
+    }
+
+    /// Reads until EOF; returns the byte count.
+    pub fn drain_to_eof(&mut self) -> usize {
+        let mut n = 0;
+        while let Ok(chunk) = self.rx.recv() {
+            n += chunk.len();
+        }
+        n
+    }
+
+    /// Reads until the output seen contains `needle`.
+    pub fn wait_for(&mut self, needle: &[u8]) -> anyhow::Result<()> {
+        let mut seen = Vec::new();
+        loop {
+            let chunk = self.rx.recv_timeout(Duration::from_secs(30)).context("waiting for pty output")?;
+            seen.extend_from_slice(&chunk);
+            if seen.windows(needle.len()).any(|w| w == needle) {
+                return Ok(());
+            }
+            if seen.len() > 4096 {
+                seen.drain(..seen.len() - needle.len());
+            }
+        }
+    }
+}
+
+impl Drop for RawPty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Seconds for a raw PTY to deliver `file` after a keystroke (`read x; cat FILE`), and the bytes.
+pub fn raw_throughput(file: &Path) -> anyhow::Result<(Duration, usize)> {
+    let script = format!("read x; exec cat '{}'", file.display());
+    let mut pty = RawPty::spawn(&["sh", "-c", &script], 200, 50)?;
+    std::thread::sleep(Duration::from_millis(50));
+    let t0 = Instant::now();
+    pty.write(b"\n")?;
+    let n = pty.drain_to_eof();
+    Ok((t0.elapsed(), n))
+}
+
+/// Whether tmux is installed.
+pub fn tmux_available() -> bool {
+    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+}
+
+/// A private tmux server (its own socket name), killed on drop.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// A server with the given socket name; starts when the first session is made.
+    pub fn new(socket: &str) -> Tmux {
+        let t = Tmux { socket: socket.to_string() };
+        t.kill_server();
+        t
+    }
+
+    fn cmd(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new("tmux").args(["-L", &self.socket, "-f", "/dev/null"]).args(args).output()?;
+        if !out.status.success() {
+            bail!("tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// A detached 200×50 session running `script` with `history` lines of scrollback.
+    pub fn session(&self, name: &str, script: &str, history: usize) -> anyhow::Result<()> {
+        self.cmd(&["new-session", "-d", "-s", name, "-x", "200", "-y", "50", "sh", "-c", script])?;
+        self.cmd(&["set-option", "-g", "history-limit", &history.to_string()])?;
+        Ok(())
+    }
+
+    /// Another window in `session` running `script`.
+    pub fn window(&self, session: &str, script: &str) -> anyhow::Result<()> {
+        self.cmd(&["new-window", "-d", "-t", session, "sh", "-c", script])?;
+        Ok(())
+    }
+
+    /// Types Enter into `target`.
+    pub fn enter(&self, target: &str) -> anyhow::Result<()> {
+        self.cmd(&["send-keys", "-t", target, "Enter"])?;
+        Ok(())
+    }
+
+    /// Blocks until `channel` is signalled (`tmux wait-for -S`).
+    pub fn wait_for(&self, channel: &str) -> anyhow::Result<()> {
+        self.cmd(&["wait-for", channel])?;
+        Ok(())
+    }
+
+    /// The server's pid.
+    pub fn pid(&self) -> anyhow::Result<u32> {
+        let out = self.cmd(&["display-message", "-p", "#{pid}"])?;
+        out.trim().parse().context("tmux pid")
+    }
+
+    /// The `tmux` command prefix for scripts running inside this server.
+    pub fn prefix(&self) -> String {
+        format!("tmux -L {}", self.socket)
+    }
+
+    fn kill_server(&self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.kill_server();
+    }
+}
+
+/// Seconds for tmux to take `file` into a pane after a keystroke.
+pub fn tmux_throughput(file: &Path) -> anyhow::Result<Duration> {
+    let tmux = Tmux::new("crbench-tp");
+    let script = format!("read x; cat '{}'; {} wait-for -S tp-done; sleep 60", file.display(), tmux.prefix());
+    tmux.session("tp", &script, 2000)?;
+    std::thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    tmux.enter("tp")?;
+    tmux.wait_for("tp-done")?;
+    Ok(t0.elapsed())
+}
+
+/// Resident memory of `pid`, in bytes.
+pub fn rss(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("VmRSS")?;
+    Ok(kb * 1024)
+}
+
+/// CPU time (user + system) of `pid` in clock ticks, and its context switches over all threads.
+pub fn cpu_and_switches(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').map(|(_, a)| a).context("stat")?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields after the command name start at field 3 (state); utime and stime are 14 and 15.
+    let ticks = fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let mut switches = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let Ok(task) = task else { continue };
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
+        for line in status.lines() {
+            if let Some(v) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                switches += v.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    Ok((ticks, switches))
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
+pub fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// CPU % of one core and wake-ups (context switches) per second of `pid` over `window`.
+pub async fn idle_cost(pid: u32, window: Duration) -> anyhow::Result<(f64, f64)> {
+    let (t0, s0) = cpu_and_switches(pid)?;
+    tokio::time::sleep(window).await;
+    let (t1, s1) = cpu_and_switches(pid)?;
+    let secs = window.as_secs_f64();
+    Ok(((t1 - t0) as f64 / clock_ticks() / secs * 100.0, (s1 - s0) as f64 / secs))
+}

@@ -1,0 +1,140 @@
+//! Resource scenarios: memory per idle connection / worker / full scrollback, idle CPU and
+//! wake-ups, and start-up time — each against tmux where tmux has a comparable figure.
+
+use crate::gateway::{Gateway, next_json};
+use crate::peers::{self, Tmux};
+use crate::report::{Report, Row};
+use crate::scenarios::Plan;
+use controlroom_bench::summarize;
+use std::time::Duration;
+
+const KIB: f64 = 1024.0;
+
+/// Waits for the process's memory to settle (allocations done, freed pages returned).
+async fn settled_rss(pid: u32) -> anyhow::Result<u64> {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    peers::rss(pid)
+}
+
+/// 2,000 lines of 200 columns of text, then the program waits.
+fn full_scrollback_script() -> String {
+    "i=0; while [ $i -lt 2000 ]; do printf '%0200d\\n' $i; i=$((i+1)); done; exec sleep 100000".to_string()
+}
+
+/// Memory: per idle WebSocket, per idle worker, and a worker holding a full scrollback.
+pub async fn memory(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let conns = 500;
+    let (gw, _) = Gateway::start(&[])?;
+    let pid = gw.pid();
+    let (sid, _) = gw.session(&[vec!["sleep".into(), "100000".into()]], 80, 24).await?;
+    let base = settled_rss(pid).await?;
+    let mut sockets = Vec::new();
+    for _ in 0..conns {
+        let mut ws = gw.ws("/ws/app").await?;
+        next_json(&mut ws).await?;
+        sockets.push(ws);
+    }
+    let with_conns = settled_rss(pid).await?;
+    let per_conn = (with_conns.saturating_sub(base)) as f64 / conns as f64 / KIB;
+    report.row(Row::value(&format!("memory per idle /ws/app connection ({conns} open)"), per_conn, "KiB"));
+    drop(sockets);
+
+    let workers = 50;
+    let before = settled_rss(pid).await?;
+    let sleepers: Vec<Vec<String>> = (0..workers).map(|_| vec!["sleep".into(), "100000".into()]).collect();
+    gw.session(&sleepers, 80, 24).await?;
+    let after = settled_rss(pid).await?;
+    let per_worker = (after.saturating_sub(before)) as f64 / workers as f64 / KIB;
+    report.row(Row::value(
+        &format!("memory per idle worker ({workers} workers, child excluded)"),
+        per_worker,
+        "KiB",
+    ));
+
+    // One worker that printed 2,000 × 200 columns, against one that printed nothing.
+    let mut ours = Vec::new();
+    for _ in 0..plan.runs.min(3) {
+        let before = settled_rss(pid).await?;
+        gw.session(&[vec!["sh".into(), "-c".into(), full_scrollback_script()]], 200, 50).await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = settled_rss(pid).await?;
+        ours.push((after.saturating_sub(before)) as f64 / KIB / KIB - per_worker / KIB);
+    }
+    let _ = sid;
+    let mut theirs = Vec::new();
+    if peers::tmux_available() {
+        for _ in 0..plan.runs.min(3) {
+            let tmux = Tmux::new("crbench-mem");
+            tmux.session("m", "exec sleep 100000", 2000)?;
+            let tpid = tmux.pid()?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let before = peers::rss(tpid)?;
+            let script = format!("{}; ", full_scrollback_script().trim_end_matches("exec sleep 100000"));
+            tmux.window("m", &format!("{script} exec sleep 100000"))?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            theirs.push((peers::rss(tpid)?.saturating_sub(before)) as f64 / KIB / KIB);
+        }
+    } else {
+        report.note("tmux is not installed: no scrollback memory comparison.");
+    }
+    let o = summarize(&ours);
+    let ratio = (!theirs.is_empty()).then(|| o.median / summarize(&theirs).median);
+    report.row(Row::samples("memory of a full 2,000 × 200 scrollback: controlroom", &ours, "MiB", ratio));
+    if !theirs.is_empty() {
+        report.row(Row::samples("memory of a full 2,000 × 200 scrollback: tmux", &theirs, "MiB", None));
+    }
+    Ok(())
+}
+
+/// Idle cost: 50 idle workers and 10 clients, CPU % and wake-ups/s, against tmux with 50 idle
+/// windows.
+pub async fn idle(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let (gw, _) = Gateway::start(&[])?;
+    let shells: Vec<Vec<String>> = (0..50).map(|_| vec!["sh".into()]).collect();
+    let (sid, wids) = gw.session(&shells, 80, 24).await?;
+    let mut clients = Vec::new();
+    for wid in wids.iter().take(5) {
+        clients.push(gw.attach(&sid, wid).await?);
+    }
+    let mut apps = Vec::new();
+    for _ in 0..5 {
+        let mut ws = gw.ws("/ws/app").await?;
+        next_json(&mut ws).await?;
+        apps.push(ws);
+    }
+    // Let prompts print and every worker go idle (--idle-after is 2 s).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (cpu, wakeups) = peers::idle_cost(gw.pid(), plan.idle_window).await?;
+    report.row(Row::value("idle, 50 workers + 10 clients: controlroom CPU", cpu, "% of a core"));
+    report.row(Row::value("idle, 50 workers + 10 clients: controlroom wake-ups", wakeups, "/s"));
+    if peers::tmux_available() {
+        let tmux = Tmux::new("crbench-idle");
+        tmux.session("idle", "exec sh", 2000)?;
+        for _ in 1..50 {
+            tmux.window("idle", "exec sh")?;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (cpu, wakeups) = peers::idle_cost(tmux.pid()?, plan.idle_window).await?;
+        report.row(Row::value("idle, 50 windows (no client): tmux CPU", cpu, "% of a core"));
+        report.row(Row::value("idle, 50 windows (no client): tmux wake-ups", wakeups, "/s"));
+    }
+    drop(clients);
+    Ok(())
+}
+
+/// Start-up: `controlroom serve` from exec to its ready line, on a warm cache.
+pub async fn startup(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let mut times = Vec::new();
+    // One unmeasured start warms the page cache.
+    drop(Gateway::start(&[])?);
+    for _ in 0..plan.runs.max(5) {
+        let (gw, ready) = Gateway::start(&[])?;
+        times.push(ready.as_secs_f64() * 1e3);
+        drop(gw);
+    }
+    report.row(Row::latency("start-up: `serve` exec → listening line", &times, None));
+    report.note(
+        "The `controlroom` front end is not wired into the binary yet: its first-frame time is not measured.",
+    );
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! The end-to-end scenarios: throughput, keystroke echo, fan-out, memory, idle cost, start-up.
+//! Each returns rows for the report; compared contenders run interleaved (A B A B …).
+
+use crate::gateway::{Gateway, next_json, write_input};
+use crate::peers::{self, RawPty};
+use crate::report::{Report, Row};
+use controlroom_bench::{ansi_log, base64_text, summarize, through_pty};
+use futures_util::StreamExt as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// Sizes and counts of a run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Burst size, bytes.
+    pub burst: usize,
+    /// Sustained size, bytes.
+    pub sustained: usize,
+    /// Interleaved repetitions of each comparison.
+    pub runs: usize,
+    /// Round trips per echo measurement.
+    pub echoes: usize,
+    /// `/ws/app` clients for fan-out.
+    pub fanout_clients: usize,
+    /// Idle measurement window.
+    pub idle_window: Duration,
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
+}
+
+/// Throughput of worker output → one WS client, against a raw PTY and tmux, both inputs.
+pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let tmux = peers::tmux_available();
+    if !tmux {
+        report.note("tmux is not installed: its throughput column is skipped.");
+    }
+    let (gw, _) = Gateway::start(&[])?;
+    for (kind, size) in
+        [("base64", plan.burst), ("ansi", plan.burst), ("base64", plan.sustained), ("ansi", plan.sustained)]
+    {
+        let data = if kind == "ansi" { ansi_log(size) } else { base64_text(size) };
+        let expected = through_pty(&data);
+        let file = write_input(dir.path(), &format!("{kind}-{size}"), &data)?;
+        let (mut raw, mut ours, mut tm) = (Vec::new(), Vec::new(), Vec::new());
+        let mut exact = 0;
+        for run in 0..plan.runs {
+            // Rotate the order so a slow moment of the machine does not always hit one side.
+            for step in 0..3 {
+                match (run + step) % 3 {
+                    0 => {
+                        let (t, n) = tokio::task::block_in_place(|| peers::raw_throughput(&file))?;
+                        raw.push(mb(n) / t.as_secs_f64());
+                    }
+                    1 => {
+                        let script = format!("read x; exec cat '{}'", file.display());
+                        let (sid, wids) =
+                            gw.session(&[vec!["sh".into(), "-c".into(), script]], 200, 50).await?;
+                        let mut c = gw.attach(&sid, &wids[0]).await?;
+                        let t0 = Instant::now();
+                        c.input("\n").await?;
+                        let got = c.read_until_exit().await?;
+                        let t = t0.elapsed();
+                        // Every byte, in order, before `exit`: the echoed newline, then the file.
+                        if got.len() == expected.len() + 2 && got.ends_with(&expected) {
+                            exact += 1;
+                        }
+                        ours.push(mb(got.len()) / t.as_secs_f64());
+                        gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
+                    }
+                    _ if tmux => {
+                        let t = tokio::task::block_in_place(|| peers::tmux_throughput(&file))?;
+                        tm.push(mb(expected.len()) / t.as_secs_f64());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let label = format!("{kind} {:.0} MB", mb(size));
+        let (r, o) = (summarize(&raw), summarize(&ours));
+        report.row(Row::rate(&format!("throughput {label}: raw PTY"), &raw, None));
+        report.row(
+            Row::rate(&format!("throughput {label}: controlroom"), &ours, Some(o.median / r.median))
+                .with_note(format!("{exact}/{} runs delivered every byte before exit", ours.len())),
+        );
+        if tmux {
+            let t = summarize(&tm);
+            report.row(Row::rate(&format!("throughput {label}: tmux"), &tm, Some(t.median / r.median)));
+        }
+    }
+    Ok(())
+}
+
+/// Keystroke echo round trips (`stty raw -echo; cat`), raw PTY against the gateway, idle and with
+/// another worker flooding (`yes`).
+pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let (gw, _) = Gateway::start(&[])?;
+    let cat = vec!["sh".to_string(), "-c".to_string(), "stty raw -echo; echo ready; exec cat".to_string()];
+    let (sid, wids) = gw.session(std::slice::from_ref(&cat), 80, 24).await?;
+    let mut client = gw.attach(&sid, &wids[0]).await?;
+    client.wait_for("ready").await?;
+    let mut raw_pty = RawPty::spawn(&["sh", "-c", "stty raw -echo; echo ready; exec cat"], 80, 24)?;
+    raw_pty.wait_for(b"ready")?;
+    let (mut raw, mut ours) = (Vec::new(), Vec::new());
+    let per_run = (plan.echoes / plan.runs).max(10);
+    let keys = b"abcdefghijklmnopqrstuvwxyz";
+    for run in 0..plan.runs {
+        for i in 0..per_run {
+            let k = keys[(run * per_run + i) % keys.len()];
+            let t0 = Instant::now();
+            raw_pty.write(&[k])?;
+            raw_pty.wait_for(&[k])?;
+            raw.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        for i in 0..per_run {
+            let k = keys[(run * per_run + i) % keys.len()] as char;
+            let t0 = Instant::now();
+            client.input(&k.to_string()).await?;
+            client.wait_for(&k.to_string()).await?;
+            ours.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let r = summarize(&raw);
+    let o = summarize(&ours);
+    report.row(Row::latency("echo: raw PTY", &raw, None));
+    report.row(
+        Row::latency("echo: controlroom", &ours, Some(o.p99 / r.p99)).with_note("ratio is p99/p99".into()),
+    );
+    report.note("ttyd is not on PATH here: echo is compared with the raw PTY (target p99 ≤ 2× raw).");
+
+    // Another worker floods while we type.
+    let (fsid, fwids) = gw.session(&[vec!["yes".into()]], 200, 50).await?;
+    let mut flood = gw.attach(&fsid, &fwids[0]).await?;
+    let drained = Arc::new(AtomicUsize::new(0));
+    let counter = drained.clone();
+    let drain = tokio::spawn(async move {
+        while let Some(Ok(m)) = flood.ws.next().await {
+            counter.fetch_add(m.len(), Ordering::Relaxed);
+        }
+    });
+    let mut flooded = Vec::new();
+    for i in 0..plan.echoes {
+        let k = (keys[i % keys.len()] as char).to_string();
+        let t0 = Instant::now();
+        client.input(&k).await?;
+        client.wait_for(&k).await?;
+        flooded.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    drain.abort();
+    let f = summarize(&flooded);
+    report.row(
+        Row::latency("echo while another worker floods: controlroom", &flooded, Some(f.p99 / o.p99))
+            .with_note(format!(
+                "ratio is p99 vs idle p99; flood delivered {:.0} MB meanwhile",
+                mb(drained.load(Ordering::Relaxed))
+            )),
+    );
+    Ok(())
+}
+
+/// One delta to many `/ws/app` clients: time until the last client has it, against the kernel
+/// floor (the same bytes written to as many loopback sockets by a plain loop).
+pub async fn fanout(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let n = plan.fanout_clients;
+    let deltas = 20;
+    let (gw, _) = Gateway::start(&[])?;
+    let (sid, _) = gw.session(&[vec!["sleep".into(), "100000".into()]], 80, 24).await?;
+    let (mut floor, mut ours, mut stalled_ours) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..plan.runs {
+        // Ours: every client reads; the latency of a delta is when the last client has it.
+        let (lat, frame_len) = gateway_fanout(&gw, &sid, n, 0, deltas, run).await?;
+        ours.extend(lat);
+        floor.extend(kernel_fanout(n, frame_len, deltas).await?);
+        let (lat, _) = gateway_fanout(&gw, &sid, n - 10, 10, deltas, run + 100).await?;
+        stalled_ours.extend(lat);
+    }
+    let (f, o, s) = (summarize(&floor), summarize(&ours), summarize(&stalled_ours));
+    report.row(Row::latency(&format!("fan-out to {n} clients: kernel floor"), &floor, None));
+    report.row(Row::latency(
+        &format!("fan-out to {n} clients: controlroom (last client)"),
+        &ours,
+        Some(o.median / f.median),
+    ));
+    report.row(
+        Row::latency(
+            &format!("fan-out, 10 of {n} never read: controlroom (last reader)"),
+            &stalled_ours,
+            Some(s.p99 / o.p99),
+        )
+        .with_note("ratio is p99 vs all-reading p99".into()),
+    );
+    Ok(())
+}
+
+/// Connects `readers` + `stalled` app clients, sends `deltas` renames, returns per-delta latency
+/// of the last reader (ms) and the delta frame's length.
+async fn gateway_fanout(
+    gw: &Gateway,
+    sid: &str,
+    readers: usize,
+    stalled: usize,
+    deltas: usize,
+    tag: usize,
+) -> anyhow::Result<(Vec<f64>, usize)> {
+    let arrivals: Arc<std::sync::Mutex<Vec<Vec<Instant>>>> =
+        Arc::new(std::sync::Mutex::new(vec![Vec::new(); deltas]));
+    let frame_len = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    let mut idle = Vec::new();
+    for _ in 0..stalled {
+        // Connected and subscribed, but never reads again.
+        idle.push(gw.ws("/ws/app").await?);
+    }
+    let ready = Arc::new(AtomicUsize::new(0));
+    for _ in 0..readers {
+        let mut ws = gw.ws("/ws/app").await?;
+        let (arrivals, ready, frame_len) = (arrivals.clone(), ready.clone(), frame_len.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Ok(msg) = next_json(&mut ws).await {
+                let now = Instant::now();
+                if msg["type"] == "sessions-sync" {
+                    ready.fetch_add(1, Ordering::AcqRel);
+                    continue;
+                }
+                let text = msg.to_string();
+                let k = text.split(&format!("fan{tag}-")).nth(1).and_then(|r| r.split('"').next());
+                if let Some(k) = k.and_then(|k| k.parse::<usize>().ok()) {
+                    frame_len.store(text.len(), Ordering::Relaxed);
+                    if let Ok(mut a) = arrivals.lock()
+                        && k < a.len()
+                    {
+                        a[k].push(now);
+                    }
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::Acquire) < readers && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut lat = Vec::new();
+    for k in 0..deltas {
+        let t0 = Instant::now();
+        gw.http(
+            "PATCH",
+            &format!("/api/sessions/{sid}"),
+            Some(serde_json::json!({"title": format!("fan{tag}-{k}")})),
+        )
+        .await?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let done = arrivals.lock().map(|a| a[k].len() >= readers).unwrap_or(true);
+            if done || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        if let Ok(a) = arrivals.lock()
+            && let Some(last) = a[k].iter().max()
+        {
+            lat.push(last.duration_since(t0).as_secs_f64() * 1e3);
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    drop(idle);
+    Ok((lat, frame_len.load(Ordering::Relaxed).max(64)))
+}
+
+/// `n` loopback socket pairs; a plain loop writes `len` bytes to each; per round, the time until
+/// the last reader has them (ms).
+async fn kernel_fanout(n: usize, len: usize, rounds: usize) -> anyhow::Result<Vec<f64>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let mut writers = Vec::with_capacity(n);
+    let got = Arc::new(std::sync::Mutex::new(vec![Vec::<Instant>::new(); rounds]));
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let client = tokio::net::TcpStream::connect(addr).await?;
+        let (server, _) = listener.accept().await?;
+        server.set_nodelay(true)?;
+        writers.push(server);
+        let got = got.clone();
+        let mut client = client;
+        tasks.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; len];
+            for r in 0..rounds {
+                if client.read_exact(&mut buf).await.is_err() {
+                    return;
+                }
+                if let Ok(mut g) = got.lock() {
+                    g[r].push(Instant::now());
+                }
+            }
+        }));
+    }
+    let payload = vec![b'x'; len];
+    let mut lat = Vec::new();
+    for r in 0..rounds {
+        let t0 = Instant::now();
+        for w in &mut writers {
+            w.write_all(&payload).await?;
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while got.lock().map(|g| g[r].len() < n).unwrap_or(false) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        if let Ok(g) = got.lock()
+            && let Some(last) = g[r].iter().max()
+        {
+            lat.push(last.duration_since(t0).as_secs_f64() * 1e3);
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    Ok(lat)
+}
