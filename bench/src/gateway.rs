@@ -182,14 +182,29 @@ impl WorkerClient {
         Ok(())
     }
 
-    /// Collects `output` data until `exit`; returns everything received.
+    /// Collects `output` data until `exit`; returns everything received. Parses only the two
+    /// fields it needs, as a lean client would.
     pub async fn read_until_exit(&mut self) -> anyhow::Result<Vec<u8>> {
+        #[derive(serde::Deserialize)]
+        struct Frame {
+            r#type: String,
+            #[serde(default)]
+            data: Option<String>,
+        }
         let mut out = Vec::new();
         loop {
-            let msg = next_json(&mut self.ws).await?;
-            match msg["type"].as_str() {
-                Some("output") => out.extend_from_slice(msg["data"].as_str().unwrap_or_default().as_bytes()),
-                Some("exit") => return Ok(out),
+            let msg = tokio::time::timeout(DEADLINE, self.ws.next()).await.context("waiting for output")?;
+            let text = match msg {
+                Some(Ok(Message::Text(t))) => t,
+                Some(Ok(Message::Close(f))) => bail!("socket closed: {f:?}"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => bail!("socket ended"),
+            };
+            let frame: Frame = serde_json::from_str(text.as_str())?;
+            match frame.r#type.as_str() {
+                "output" => out.extend_from_slice(frame.data.unwrap_or_default().as_bytes()),
+                "exit" => return Ok(out),
                 _ => {}
             }
         }

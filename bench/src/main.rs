@@ -3,7 +3,7 @@
 //! prints a Markdown table of medians, min–max and ratios.
 //!
 //! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup]
-//! [--out FILE]`. See BENCHMARKS.md; `bench/run.sh` regenerates everything.
+//! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
 mod gateway;
 mod peers;
@@ -32,6 +32,7 @@ fn parse_args() -> anyhow::Result<Args> {
         echoes: 500,
         fanout_clients: 1000,
         idle_window: Duration::from_secs(20),
+        gateway_only: false,
     };
     let mut only: Vec<String> = SECTIONS.iter().map(|s| s.to_string()).collect();
     let mut out = None;
@@ -46,8 +47,10 @@ fn parse_args() -> anyhow::Result<Args> {
                     echoes: 150,
                     fanout_clients: 200,
                     idle_window: Duration::from_secs(5),
+                    gateway_only: plan.gateway_only,
                 };
             }
+            "--gateway-only" => plan.gateway_only = true,
             "--runs" => plan.runs = args.next().context("--runs N")?.parse().context("--runs N")?,
             "--only" => only = args.next().context("--only LIST")?.split(',').map(str::to_string).collect(),
             "--out" => out = Some(args.next().context("--out FILE")?.into()),

@@ -26,6 +26,8 @@ pub struct Plan {
     pub fanout_clients: usize,
     /// Idle measurement window.
     pub idle_window: Duration,
+    /// Measure only the gateway in throughput (for profiling).
+    pub gateway_only: bool,
 }
 
 fn mb(bytes: usize) -> f64 {
@@ -51,7 +53,11 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
         for run in 0..plan.runs {
             // Rotate the order so a slow moment of the machine does not always hit one side.
             for step in 0..3 {
-                match (run + step) % 3 {
+                let which = (run + step) % 3;
+                if plan.gateway_only && which != 1 {
+                    continue;
+                }
+                match which {
                     0 => {
                         let (t, n) = tokio::task::block_in_place(|| peers::raw_throughput(&file))?;
                         raw.push(mb(n) / t.as_secs_f64());
@@ -79,6 +85,10 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
                     _ => {}
                 }
             }
+        }
+        if plan.gateway_only {
+            report.row(Row::rate(&format!("throughput {kind} {:.0} MB: controlroom", mb(size)), &ours, None));
+            continue;
         }
         let label = format!("{kind} {:.0} MB", mb(size));
         let (r, o) = (summarize(&raw), summarize(&ours));
