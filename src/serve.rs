@@ -53,6 +53,12 @@ pub struct ServeArgs {
     /// Largest HTTP request body.
     #[arg(long, env = "CONTROLROOM_MAX_HTTP_BODY", default_value = "1MiB", value_parser = parse::size)]
     max_http_body: usize,
+    /// Initial read buffer of each WebSocket connection (grows for larger messages).
+    #[arg(long, env = "CONTROLROOM_WS_READ_BUFFER", default_value = "4KiB", value_parser = parse::size)]
+    ws_read_buffer: usize,
+    /// Bytes a WebSocket connection gathers before writing to its socket.
+    #[arg(long, env = "CONTROLROOM_WS_WRITE_BUFFER", default_value = "8KiB", value_parser = parse::size)]
+    ws_write_buffer: usize,
     /// Formatted scrollback kept per worker.
     #[arg(long, env = "CONTROLROOM_SCROLLBACK", value_parser = parse::size)]
     scrollback: Option<usize>,
@@ -107,6 +113,8 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     config.max_app_message = args.max_app_message;
     config.max_worker_message = args.max_worker_message;
     config.max_http_body = args.max_http_body;
+    config.ws_read_buffer = args.ws_read_buffer.max(1);
+    config.ws_write_buffer = args.ws_write_buffer;
     config.allow_origins = args.allow_origins;
     config.allow_hosts = args.allow_hosts;
     config.worker = worker;

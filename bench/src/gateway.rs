@@ -21,8 +21,12 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// How long any single wait may take before the harness gives up.
 pub const DEADLINE: Duration = Duration::from_secs(120);
 
-/// The `controlroom` binary built next to this one (`cargo build --release -p controlroom`).
+/// The gateway binary: `CONTROLROOM_BENCH_GATEWAY` if set (to compare builds), else the
+/// `controlroom` built next to this one (`cargo build --release -p controlroom`).
 pub fn binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("CONTROLROOM_BENCH_GATEWAY") {
+        return Ok(path.into());
+    }
     let exe = std::env::current_exe().context("locating the harness binary")?;
     let path = exe.with_file_name("controlroom");
     if !path.exists() {
@@ -132,7 +136,8 @@ impl Gateway {
         loop {
             let msg = next_json(&mut ws).await?;
             if msg["type"] == "history" {
-                return Ok(WorkerClient { ws });
+                let seen = msg["data"].as_str().unwrap_or_default().to_string();
+                return Ok(WorkerClient { ws, seen });
             }
         }
     }
@@ -172,6 +177,8 @@ pub async fn next_json(ws: &mut Ws) -> anyhow::Result<Value> {
 pub struct WorkerClient {
     /// The socket.
     pub ws: Ws,
+    /// What `wait_for` has seen and not consumed yet (starts with the history).
+    seen: String,
 }
 
 impl WorkerClient {
@@ -210,19 +217,22 @@ impl WorkerClient {
         }
     }
 
-    /// Waits until the output received contains `needle`.
+    /// Waits until the history or output received contains `needle`; what was seen up to the
+    /// needle is consumed.
     pub async fn wait_for(&mut self, needle: &str) -> anyhow::Result<()> {
-        let mut seen = String::new();
         loop {
+            if let Some(at) = self.seen.find(needle) {
+                self.seen.drain(..at + needle.len());
+                return Ok(());
+            }
+            if self.seen.len() > 4096 {
+                let keep = self.seen.len() - needle.len();
+                let cut = (keep..self.seen.len()).find(|i| self.seen.is_char_boundary(*i)).unwrap_or(keep);
+                self.seen.drain(..cut);
+            }
             let msg = next_json(&mut self.ws).await?;
             if msg["type"] == "output" {
-                seen.push_str(msg["data"].as_str().unwrap_or_default());
-                if seen.contains(needle) {
-                    return Ok(());
-                }
-                if seen.len() > 4096 {
-                    seen.drain(..seen.len() - needle.len());
-                }
+                self.seen.push_str(msg["data"].as_str().unwrap_or_default());
             }
         }
     }

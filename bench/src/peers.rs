@@ -217,6 +217,26 @@ pub fn cpu_and_switches(pid: u32) -> anyhow::Result<(u64, u64)> {
     Ok((ticks, switches))
 }
 
+/// Context switches per thread name of `pid` (threads of one name summed).
+pub fn switches_by_thread(pid: u32) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return out };
+    for task in tasks.flatten() {
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_string();
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
+        let n: u64 = status
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("voluntary_ctxt_switches:")
+                    .or_else(|| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+            })
+            .filter_map(|v| v.trim().parse::<u64>().ok())
+            .sum();
+        *out.entry(name).or_insert(0) += n;
+    }
+    out
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
 pub fn clock_ticks() -> f64 {
     Command::new("getconf")
@@ -227,11 +247,34 @@ pub fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// What an idle process costs over a window.
+#[derive(Debug)]
+pub struct IdleCost {
+    /// CPU, % of one core.
+    pub cpu: f64,
+    /// Context switches (wake-ups) per second, all threads.
+    pub wakeups: f64,
+    /// The threads that woke, busiest first: (name, wake-ups/s).
+    pub by_thread: Vec<(String, f64)>,
+}
+
 /// CPU % of one core and wake-ups (context switches) per second of `pid` over `window`.
-pub async fn idle_cost(pid: u32, window: Duration) -> anyhow::Result<(f64, f64)> {
+pub async fn idle_cost(pid: u32, window: Duration) -> anyhow::Result<IdleCost> {
     let (t0, s0) = cpu_and_switches(pid)?;
+    let before = switches_by_thread(pid);
     tokio::time::sleep(window).await;
     let (t1, s1) = cpu_and_switches(pid)?;
+    let after = switches_by_thread(pid);
     let secs = window.as_secs_f64();
-    Ok(((t1 - t0) as f64 / clock_ticks() / secs * 100.0, (s1 - s0) as f64 / secs))
+    let mut by_thread: Vec<(String, f64)> = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v.saturating_sub(before.get(k).copied().unwrap_or(0)) as f64 / secs))
+        .filter(|(_, v)| *v > 0.0)
+        .collect();
+    by_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Ok(IdleCost {
+        cpu: (t1 - t0) as f64 / clock_ticks() / secs * 100.0,
+        wakeups: (s1 - s0) as f64 / secs,
+        by_thread,
+    })
 }

@@ -26,7 +26,7 @@ pub async fn memory(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let conns = 500;
     let (gw, _) = Gateway::start(&[])?;
     let pid = gw.pid();
-    let (sid, _) = gw.session(&[vec!["sleep".into(), "100000".into()]], 80, 24).await?;
+    gw.session(&[vec!["sleep".into(), "100000".into()]], 80, 24).await?;
     let base = settled_rss(pid).await?;
     let mut sockets = Vec::new();
     for _ in 0..conns {
@@ -39,6 +39,10 @@ pub async fn memory(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     report.row(Row::value(&format!("memory per idle /ws/app connection ({conns} open)"), per_conn, "KiB"));
     drop(sockets);
 
+    drop(gw);
+    let (gw, _) = Gateway::start(&[])?;
+    let pid = gw.pid();
+    gw.session(&[vec!["sleep".into(), "100000".into()]], 80, 24).await?;
     let workers = 50;
     let before = settled_rss(pid).await?;
     let sleepers: Vec<Vec<String>> = (0..workers).map(|_| vec!["sleep".into(), "100000".into()]).collect();
@@ -51,16 +55,19 @@ pub async fn memory(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         "KiB",
     ));
 
-    // One worker that printed 2,000 × 200 columns, against one that printed nothing.
+    // One worker that printed 2,000 × 200 columns, against one that printed nothing; a fresh
+    // gateway each time, so freed memory of earlier steps does not hide the growth.
     let mut ours = Vec::new();
     for _ in 0..plan.runs.min(3) {
+        let (gw, _) = Gateway::start(&[])?;
+        let pid = gw.pid();
+        gw.session(&[vec!["sleep".into(), "100000".into()]], 200, 50).await?;
         let before = settled_rss(pid).await?;
         gw.session(&[vec!["sh".into(), "-c".into(), full_scrollback_script()]], 200, 50).await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let after = settled_rss(pid).await?;
         ours.push((after.saturating_sub(before)) as f64 / KIB / KIB - per_worker / KIB);
     }
-    let _ = sid;
     let mut theirs = Vec::new();
     if peers::tmux_available() {
         for _ in 0..plan.runs.min(3) {
@@ -69,8 +76,7 @@ pub async fn memory(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             let tpid = tmux.pid()?;
             tokio::time::sleep(Duration::from_millis(300)).await;
             let before = peers::rss(tpid)?;
-            let script = format!("{}; ", full_scrollback_script().trim_end_matches("exec sleep 100000"));
-            tmux.window("m", &format!("{script} exec sleep 100000"))?;
+            tmux.window("m", &full_scrollback_script())?;
             tokio::time::sleep(Duration::from_secs(2)).await;
             theirs.push((peers::rss(tpid)?.saturating_sub(before)) as f64 / KIB / KIB);
         }
@@ -102,11 +108,16 @@ pub async fn idle(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         next_json(&mut ws).await?;
         apps.push(ws);
     }
-    // Let prompts print and every worker go idle (--idle-after is 2 s).
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let (cpu, wakeups) = peers::idle_cost(gw.pid(), plan.idle_window).await?;
-    report.row(Row::value("idle, 50 workers + 10 clients: controlroom CPU", cpu, "% of a core"));
-    report.row(Row::value("idle, 50 workers + 10 clients: controlroom wake-ups", wakeups, "/s"));
+    // Let prompts print, every worker go idle (--idle-after, 2 s) and the poller save the screens
+    // of workers that were active (--poll-interval, 5 s): what is left is the steady idle cost.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let cost = peers::idle_cost(gw.pid(), plan.idle_window).await?;
+    let threads: Vec<String> = cost.by_thread.iter().take(4).map(|(n, v)| format!("{n} {v:.1}/s")).collect();
+    report.row(Row::value("idle, 50 workers + 10 clients: controlroom CPU", cost.cpu, "% of a core"));
+    report.row(
+        Row::value("idle, 50 workers + 10 clients: controlroom wake-ups", cost.wakeups, "/s")
+            .with_note(format!("by thread: {}", threads.join(", "))),
+    );
     if peers::tmux_available() {
         let tmux = Tmux::new("crbench-idle");
         tmux.session("idle", "exec sh", 2000)?;
@@ -114,9 +125,9 @@ pub async fn idle(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             tmux.window("idle", "exec sh")?;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let (cpu, wakeups) = peers::idle_cost(tmux.pid()?, plan.idle_window).await?;
-        report.row(Row::value("idle, 50 windows (no client): tmux CPU", cpu, "% of a core"));
-        report.row(Row::value("idle, 50 windows (no client): tmux wake-ups", wakeups, "/s"));
+        let cost = peers::idle_cost(tmux.pid()?, plan.idle_window).await?;
+        report.row(Row::value("idle, 50 windows (no client): tmux CPU", cost.cpu, "% of a core"));
+        report.row(Row::value("idle, 50 windows (no client): tmux wake-ups", cost.wakeups, "/s"));
     }
     drop(clients);
     Ok(())

@@ -26,6 +26,12 @@ pub const DEFAULT_MAX_APP_MESSAGE: usize = 64 * 1024;
 pub const DEFAULT_MAX_WORKER_MESSAGE: usize = 16 * 1024 * 1024;
 /// Default `--max-http-body`: largest HTTP request body.
 pub const DEFAULT_MAX_HTTP_BODY: usize = 1024 * 1024;
+/// Default `--ws-read-buffer`: initial read buffer of each WebSocket (tungstenite allocates
+/// 128 KiB per connection otherwise; it still grows for a larger message).
+pub const DEFAULT_WS_READ_BUFFER: usize = 4 * 1024;
+/// Default `--ws-write-buffer`: bytes a WebSocket gathers before writing to the socket (every
+/// message is flushed anyway; this only bounds how much is gathered).
+pub const DEFAULT_WS_WRITE_BUFFER: usize = 8 * 1024;
 
 /// Everything `server::run` needs to know.
 #[derive(Debug, Clone)]
@@ -52,6 +58,10 @@ pub struct ServeConfig {
     pub max_worker_message: usize,
     /// Largest HTTP request body.
     pub max_http_body: usize,
+    /// Initial WebSocket read buffer per connection.
+    pub ws_read_buffer: usize,
+    /// WebSocket write gathering size per connection.
+    pub ws_write_buffer: usize,
     /// Extra `Origin` values browsers may connect from.
     pub allow_origins: Vec<String>,
     /// Extra `Host` values accepted (beyond loopback names and the bound address).
@@ -77,6 +87,8 @@ impl ServeConfig {
             max_app_message: DEFAULT_MAX_APP_MESSAGE,
             max_worker_message: DEFAULT_MAX_WORKER_MESSAGE,
             max_http_body: DEFAULT_MAX_HTTP_BODY,
+            ws_read_buffer: DEFAULT_WS_READ_BUFFER,
+            ws_write_buffer: DEFAULT_WS_WRITE_BUFFER,
             allow_origins: Vec::new(),
             allow_hosts: Vec::new(),
             worker: WorkerConfig::default(),

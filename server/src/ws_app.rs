@@ -13,10 +13,15 @@ use std::sync::atomic::Ordering;
 /// Upgrades an authenticated request to the session-state socket.
 pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
     let max = state.config.max_app_message;
-    ws.protocols([SUBPROTOCOL]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| {
-        let tracker = state.tracker.clone();
-        tracker.track_future(run(socket, state))
-    })
+    ws.protocols([SUBPROTOCOL])
+        .max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(state.config.ws_read_buffer)
+        .write_buffer_size(state.config.ws_write_buffer)
+        .on_upgrade(move |socket| {
+            let tracker = state.tracker.clone();
+            tracker.track_future(run(socket, state))
+        })
 }
 
 struct AppHandler {

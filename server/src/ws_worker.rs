@@ -31,10 +31,15 @@ pub async fn upgrade(
         Err(e) => return ApiErrorResponse::from(e).into_response(),
     };
     let max = state.config.max_worker_message;
-    ws.protocols([SUBPROTOCOL]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| {
-        let tracker = state.tracker.clone();
-        tracker.track_future(run(socket, state, worker, sid, wid))
-    })
+    ws.protocols([SUBPROTOCOL])
+        .max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(state.config.ws_read_buffer)
+        .write_buffer_size(state.config.ws_write_buffer)
+        .on_upgrade(move |socket| {
+            let tracker = state.tracker.clone();
+            tracker.track_future(run(socket, state, worker, sid, wid))
+        })
 }
 
 struct WorkerSocket {
