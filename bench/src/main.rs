@@ -51,6 +51,10 @@ fn parse_args() -> anyhow::Result<Args> {
                 };
             }
             "--gateway-only" => plan.gateway_only = true,
+            "--fanout-clients" => {
+                plan.fanout_clients =
+                    args.next().context("--fanout-clients N")?.parse().context("--fanout-clients N")?;
+            }
             "--runs" => plan.runs = args.next().context("--runs N")?.parse().context("--runs N")?,
             "--only" => only = args.next().context("--only LIST")?.split(',').map(str::to_string).collect(),
             "--out" => out = Some(args.next().context("--out FILE")?.into()),
