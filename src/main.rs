@@ -20,7 +20,7 @@ struct Cli {
 enum Command {
     /// Run the gateway headless: HTTP + WebSocket API over PTY workers.
     Serve(Box<serve::ServeArgs>),
-    /// Print the gateway's owner token.
+    /// Print the gateway's owner token, mint a scoped token (--ttl), or rotate the signing secret.
     Token(TokenArgs),
 }
 
@@ -30,6 +30,19 @@ struct TokenArgs {
     /// Data directory holding the token.
     #[arg(long, env = "CONTROLROOM_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Mint a signed token valid this long (e.g. 8h, 30m) instead of printing the owner token.
+    #[arg(long, value_parser = parse::duration)]
+    ttl: Option<std::time::Duration>,
+    /// The minted token can watch but not type, resize, paste or change anything.
+    #[arg(long, requires = "ttl")]
+    read_only: bool,
+    /// The minted token sees and attaches to this session only.
+    #[arg(long, requires = "ttl", value_name = "ID")]
+    session: Option<String>,
+    /// Replace the signing secret: every minted token, and every connection using one, stops
+    /// working at once. The owner token is unaffected.
+    #[arg(long)]
+    rotate: bool,
 }
 
 fn main() -> ExitCode {
@@ -59,9 +72,28 @@ fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 fn token(args: TokenArgs) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    use controlroom_server::scoped;
     let dir = data_dir(args.data_dir)?;
-    let token = controlroom_server::auth::load_or_create_token(&dir)
-        .with_context(|| format!("reading the token in {}", dir.display()))?;
-    println!("{token}");
+    if args.rotate {
+        scoped::rotate_secret(&dir)
+            .with_context(|| format!("rotating the token secret in {}", dir.display()))?;
+        eprintln!("controlroom: token secret rotated; every minted token is now refused");
+    }
+    if let Some(ttl) = args.ttl {
+        let scope = if args.read_only { scoped::Scope::Read } else { scoped::Scope::Write };
+        let session = args.session.map(controlroom_protocol::SessionId::new);
+        let (token, claims) = scoped::mint_in(&dir, scope, session, ttl)
+            .with_context(|| format!("minting a token from the secret in {}", dir.display()))?;
+        let expires = jiff::Timestamp::from_second(i64::try_from(claims.exp).unwrap_or(i64::MAX))
+            .map_or_else(|_| claims.exp.to_string(), |t| t.to_string());
+        let what = if args.read_only { "read-only" } else { "read-write" };
+        let which = claims.sid.map_or_else(|| "all sessions".to_string(), |s| format!("session {s}"));
+        eprintln!("controlroom: {what} token for {which}, expires {expires}");
+        println!("{token}");
+    } else if !args.rotate {
+        let token = controlroom_server::auth::load_or_create_token(&dir)
+            .with_context(|| format!("reading the token in {}", dir.display()))?;
+        println!("{token}");
+    }
     Ok(())
 }

@@ -74,6 +74,31 @@ pub struct ServeArgs {
     /// Extra Host header value accepted (repeatable).
     #[arg(long = "allow-host", env = "CONTROLROOM_ALLOW_HOST", value_delimiter = ',')]
     allow_hosts: Vec<String>,
+    /// Open WebSockets (both endpoints) before new upgrades get 503.
+    #[arg(long, env = "CONTROLROOM_MAX_CONNECTIONS", default_value_t = cfg::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Sessions before creating another is refused (409 limit).
+    #[arg(long, env = "CONTROLROOM_MAX_SESSIONS", default_value_t = cfg::DEFAULT_MAX_SESSIONS)]
+    max_sessions: usize,
+    /// Workers across all sessions before starting another is refused (409 limit).
+    #[arg(long, env = "CONTROLROOM_MAX_WORKERS", default_value_t = cfg::DEFAULT_MAX_WORKERS)]
+    max_workers: usize,
+    /// Time a client has to send a request's headers (and a TLS handshake) before it is dropped.
+    #[arg(long, env = "CONTROLROOM_HEADER_TIMEOUT", default_value = "10s", value_parser = parse::duration)]
+    header_timeout: Duration,
+    /// Refused tokens per peer address within --auth-failure-window before every request from it
+    /// gets 429.
+    #[arg(long, env = "CONTROLROOM_MAX_AUTH_FAILURES", default_value_t = cfg::DEFAULT_MAX_AUTH_FAILURES)]
+    max_auth_failures: u32,
+    /// Window of the failed-authentication limit.
+    #[arg(long, env = "CONTROLROOM_AUTH_FAILURE_WINDOW", default_value = "60s", value_parser = parse::duration)]
+    auth_failure_window: Duration,
+    /// PEM certificate chain: serve HTTPS/WSS (needs --tls-key).
+    #[arg(long, env = "CONTROLROOM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "CONTROLROOM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Runs the gateway until SIGINT or SIGTERM.
@@ -107,11 +132,23 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     config.max_app_message = args.max_app_message;
     config.max_worker_message = args.max_worker_message;
     config.max_http_body = args.max_http_body;
+    if args.allow_origins.iter().any(|o| o.trim().eq_ignore_ascii_case("null")) {
+        anyhow::bail!("--allow-origin null is refused: any sandboxed page or local file sends Origin: null");
+    }
     config.allow_origins = args.allow_origins;
     config.allow_hosts = args.allow_hosts;
+    config.max_connections = args.max_connections.max(1);
+    config.max_sessions = args.max_sessions;
+    config.max_workers = args.max_workers;
+    config.header_timeout = args.header_timeout;
+    config.max_auth_failures = args.max_auth_failures.max(1);
+    config.auth_failure_window = args.auth_failure_window;
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(cfg::TlsPaths { cert, key });
+    }
     config.worker = worker;
-    if !args.listen.ip().is_loopback() {
-        tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: anyone who can reach it and has the token can type into your shells");
+    if !args.listen.ip().is_loopback() && config.tls.is_none() {
+        tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: anyone who can reach it sees the token in clear text and, with it, can type into your shells; add --tls-cert and --tls-key");
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

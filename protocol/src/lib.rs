@@ -52,6 +52,9 @@ pub mod close_code {
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A message exceeded the size limit.
     pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The connection's scoped token expired, or its secret was rotated (`controlroom token
+    /// --rotate`); clients show "token expired" and need a new token.
+    pub const TOKEN_EXPIRED: u16 = 4001;
     /// The session or worker was deleted while the socket was attached.
     pub const DELETED: u16 = 4004;
     /// The client did not read fast enough; its outbound queue passed the byte cap.

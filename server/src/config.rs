@@ -27,6 +27,28 @@ pub const DEFAULT_MAX_WORKER_MESSAGE: usize = 16 * 1024 * 1024;
 /// Default `--max-http-body`: largest HTTP request body.
 pub const DEFAULT_MAX_HTTP_BODY: usize = 1024 * 1024;
 
+/// Default `--max-connections`: open WebSockets (both endpoints) before upgrades get 503.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default `--max-sessions`.
+pub const DEFAULT_MAX_SESSIONS: usize = 256;
+/// Default `--max-workers`: workers across all sessions.
+pub const DEFAULT_MAX_WORKERS: usize = 512;
+/// Default `--header-timeout`: time a client has to send a request's headers (slowloris).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--max-auth-failures`: refused tokens per peer address per window before 429.
+pub const DEFAULT_MAX_AUTH_FAILURES: u32 = 20;
+/// Default `--auth-failure-window`.
+pub const DEFAULT_AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Certificate and key for HTTPS/WSS (`--tls-cert`, `--tls-key`), PEM files.
+#[derive(Debug, Clone)]
+pub struct TlsPaths {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
 /// Everything `server::run` needs to know.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -56,6 +78,20 @@ pub struct ServeConfig {
     pub allow_origins: Vec<String>,
     /// Extra `Host` values accepted (beyond loopback names and the bound address).
     pub allow_hosts: Vec<String>,
+    /// Open WebSockets before new upgrades get 503.
+    pub max_connections: usize,
+    /// Sessions before creating one more is refused.
+    pub max_sessions: usize,
+    /// Workers (all sessions) before starting one more is refused.
+    pub max_workers: usize,
+    /// Time allowed to send a request's headers.
+    pub header_timeout: Duration,
+    /// Refused tokens per peer address per window before 429.
+    pub max_auth_failures: u32,
+    /// The failed-authentication window.
+    pub auth_failure_window: Duration,
+    /// Serve HTTPS/WSS with these.
+    pub tls: Option<TlsPaths>,
     /// Per-worker limits.
     pub worker: WorkerConfig,
     /// Write `DATA_DIR/gateway.json` while serving.
@@ -79,6 +115,13 @@ impl ServeConfig {
             max_http_body: DEFAULT_MAX_HTTP_BODY,
             allow_origins: Vec::new(),
             allow_hosts: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_workers: DEFAULT_MAX_WORKERS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_auth_failures: DEFAULT_MAX_AUTH_FAILURES,
+            auth_failure_window: DEFAULT_AUTH_FAILURE_WINDOW,
+            tls: None,
             worker: WorkerConfig::default(),
             write_gateway_file: true,
         }

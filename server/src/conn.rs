@@ -3,6 +3,7 @@
 //! messages, heartbeats, malformed input and shutdown.
 
 use crate::outbox::{OutFrame, OutboxReceiver, OutboxSender};
+use crate::scoped::Grant;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use controlroom_protocol::{close_code, error_code};
 use futures_util::{SinkExt, StreamExt};
@@ -63,6 +64,9 @@ pub struct ConnSpec {
     pub heartbeat: Duration,
     /// Malformed messages tolerated before closing with 1008.
     pub max_bad_messages: u32,
+    /// What the connection's credential allows and until when: it closes with 4001 when the
+    /// token expires or its secret is rotated.
+    pub grant: Grant,
 }
 
 /// Runs a connection until the client leaves, misbehaves, falls behind, or the gateway stops.
@@ -81,9 +85,28 @@ pub async fn serve_socket(
         tokio::time::interval_at(tokio::time::Instant::now() + spec.heartbeat, spec.heartbeat);
     let mut awaiting_pong = false;
     let mut bad = 0u32;
+    let expiry = async {
+        match spec.grant.remaining() {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expiry);
+    // The owner token is never revoked: a token nobody cancels stands in for it.
+    let revoked = spec.grant.revoked.clone().unwrap_or_default();
     loop {
         tokio::select! {
             () = done.cancelled() => break,
+            () = &mut expiry => {
+                tracing::info!(reason = "token_expired", endpoint = spec.endpoint, "closing connection");
+                let _ = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" });
+                break;
+            }
+            () = revoked.cancelled() => {
+                tracing::info!(reason = "token_revoked", endpoint = spec.endpoint, "closing connection");
+                let _ = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token revoked" });
+                break;
+            }
             () = shutdown.cancelled() => {
                 let _ = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" });
                 break;

@@ -3,13 +3,14 @@
 
 use crate::auth::{self, AuthState};
 use crate::hub::{HubError, HubHandle};
+use crate::scoped::Grant;
 use crate::worker::WorkerError;
 use crate::{ws_app, ws_worker};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router, middleware};
+use axum::{Extension, Json, Router, middleware};
 use controlroom_protocol::{
     ApiError, ApiErrorBody, AppConfig, CreateSession, InputRequest, PROTOCOL_VERSION, SessionId,
     UpdateSession, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -37,6 +39,29 @@ pub struct AppState {
     pub app_clients: Arc<AtomicUsize>,
     /// Open worker connections.
     pub worker_clients: Arc<AtomicUsize>,
+    /// One permit per open WebSocket (`--max-connections`).
+    pub connections: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// A WebSocket slot, or the 503 that refuses the upgrade.
+    pub fn connection_permit(&self) -> Result<OwnedSemaphorePermit, ApiErrorResponse> {
+        self.connections.clone().try_acquire_owned().map_err(|_| {
+            tracing::warn!(
+                reason = "max_connections",
+                max = self.config.max_connections,
+                "refused an upgrade"
+            );
+            ApiErrorResponse::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                error_code::LIMIT,
+                format!(
+                    "the gateway has {} open connections (--max-connections)",
+                    self.config.max_connections
+                ),
+            )
+        })
+    }
 }
 
 /// An error response with the protocol's body shape.
@@ -64,6 +89,7 @@ impl From<HubError> for ApiErrorResponse {
         let (status, code) = match &e {
             HubError::NotFound(_) => (StatusCode::NOT_FOUND, error_code::NOT_FOUND),
             HubError::Invalid(_) => (StatusCode::BAD_REQUEST, error_code::INVALID),
+            HubError::Limit(_) => (StatusCode::CONFLICT, error_code::LIMIT),
             HubError::Gone { .. } => (StatusCode::GONE, error_code::GONE),
             HubError::Worker(WorkerError::Exited) => (StatusCode::CONFLICT, error_code::WORKER_EXITED),
             HubError::Worker(WorkerError::Invalid(_)) => (StatusCode::BAD_REQUEST, error_code::INVALID),
@@ -146,8 +172,11 @@ async fn config(State(s): State<AppState>) -> Json<AppConfig> {
     })
 }
 
-async fn list_sessions(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
-    Ok(Json(s.hub.list().await?))
+async fn list_sessions(
+    State(s): State<AppState>,
+    Extension(grant): Extension<Grant>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.hub.list(grant.session).await?))
 }
 
 async fn create_session(
@@ -225,10 +254,11 @@ struct DeltasQuery {
 
 async fn deltas(
     State(s): State<AppState>,
+    Extension(grant): Extension<Grant>,
     query: Result<Query<DeltasQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Query(q) = query.map_err(|e| {
         ApiErrorResponse::new(StatusCode::BAD_REQUEST, error_code::BAD_MESSAGE, e.body_text())
     })?;
-    Ok(Json(s.hub.deltas(q.since).await?))
+    Ok(Json(s.hub.deltas(q.since, grant.session).await?))
 }

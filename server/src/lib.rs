@@ -10,7 +10,10 @@ mod conn;
 pub mod embedded;
 mod http;
 pub mod hub;
+pub mod listener;
 pub mod outbox;
+pub mod ratelimit;
+pub mod scoped;
 pub mod store;
 pub(crate) mod time;
 pub mod worker;
@@ -41,6 +44,9 @@ pub enum ServerError {
     /// Hub start-up problems.
     #[error(transparent)]
     Hub(#[from] hub::HubError),
+    /// `--tls-cert`/`--tls-key` problems.
+    #[error(transparent)]
+    Tls(#[from] listener::TlsError),
     /// Socket or file problems.
     #[error("{context}: {source}")]
     Io {
@@ -54,7 +60,7 @@ pub enum ServerError {
 /// What `gateway.json` says.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct GatewayFile {
-    /// Base URL, e.g. `http://127.0.0.1:7420`.
+    /// Base URL, e.g. `http://127.0.0.1:7420` (`https://` with TLS).
     pub url: String,
     /// The gateway's process id.
     pub pid: u32,
@@ -87,6 +93,8 @@ pub async fn run(
         }
         None => auth::load_or_create_token(&config.data_dir)?,
     };
+    let keeper = scoped::SecretKeeper::open(&config.data_dir)?;
+    let tls = config.tls.as_ref().map(listener::tls_acceptor).transpose()?;
     let addr = listener
         .local_addr()
         .map_err(|source| ServerError::Io { context: "reading the bound address".into(), source })?;
@@ -106,10 +114,13 @@ pub async fn run(
         tracker: tracker.clone(),
         app_clients: Arc::default(),
         worker_clients: Arc::default(),
+        connections: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
     };
-    let auth = auth::AuthState::new(token.clone(), addr, &config.allow_hosts, &config.allow_origins);
+    keeper.clone().watch(cancel.clone());
+    let auth = auth::AuthState::new(token.clone(), keeper, addr, &config);
     let app = http::router(state, auth);
-    let url = format!("http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{addr}");
     let gateway_file = config.data_dir.join(GATEWAY_FILE);
     if config.write_gateway_file {
         write_gateway_file(&gateway_file, &url)?;
@@ -118,12 +129,13 @@ pub async fn run(
     on_ready(&Ready { url, token });
 
     let stop = cancel.clone();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
         stop.cancel();
     });
-    let result = serve.await.map_err(|source| ServerError::Io { context: "serving".into(), source });
+    let opts = listener::ListenOptions { header_timeout: config.header_timeout, tls };
+    listener::serve(listener, app, opts, cancel.clone()).await;
     cancel.cancel();
     tracker.close();
     tracker.wait().await;
@@ -133,7 +145,7 @@ pub async fn run(
         remove_gateway_file(&gateway_file);
     }
     tracing::info!("gateway stopped");
-    result
+    Ok(())
 }
 
 fn write_gateway_file(path: &Path, url: &str) -> Result<(), ServerError> {

@@ -4,24 +4,38 @@ use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::http::AppState;
 use crate::hub::HubHandle;
 use crate::outbox::{OutboxSender, outbox};
+use crate::scoped::Grant;
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::response::Response;
-use controlroom_protocol::{AppClientMsg, SUBPROTOCOL};
+use axum::response::{IntoResponse, Response};
+use controlroom_protocol::{AppClientMsg, SUBPROTOCOL, SessionId};
 use std::sync::atomic::Ordering;
 
-/// Upgrades an authenticated request to the session-state socket.
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+/// Upgrades an authenticated request to the session-state socket (503 over `--max-connections`).
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Extension(grant): Extension<Grant>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let permit = match state.connection_permit() {
+        Ok(p) => p,
+        Err(refusal) => return refusal.into_response(),
+    };
     let max = state.config.max_app_message;
     ws.protocols([SUBPROTOCOL]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| {
         let tracker = state.tracker.clone();
-        tracker.track_future(run(socket, state))
+        tracker.track_future(async move {
+            run(socket, state, grant).await;
+            drop(permit);
+        })
     })
 }
 
 struct AppHandler {
     hub: HubHandle,
     outbox: OutboxSender,
+    only: Option<SessionId>,
 }
 
 impl MessageHandler for AppHandler {
@@ -30,7 +44,7 @@ impl MessageHandler for AppHandler {
             .map_err(|e| ClientError::malformed(format!("not a client message: {e}")))?;
         match msg {
             AppClientMsg::RequestSync { since } => {
-                self.hub.request_sync(self.outbox.clone(), since).await.map_err(|e| {
+                self.hub.request_sync(self.outbox.clone(), since, self.only.clone()).await.map_err(|e| {
                     ClientError::refused(controlroom_protocol::error_code::INTERNAL, e.to_string())
                 })
             }
@@ -38,9 +52,9 @@ impl MessageHandler for AppHandler {
     }
 }
 
-async fn run(socket: WebSocket, state: AppState) {
+async fn run(socket: WebSocket, state: AppState, grant: Grant) {
     let (tx, rx) = outbox(state.config.max_client_buffer);
-    if state.hub.subscribe(tx.clone()).await.is_err() {
+    if state.hub.subscribe(tx.clone(), grant.session.clone()).await.is_err() {
         return;
     }
     let count = state.app_clients.fetch_add(1, Ordering::AcqRel) + 1;
@@ -49,8 +63,9 @@ async fn run(socket: WebSocket, state: AppState) {
         endpoint: "app",
         heartbeat: state.config.heartbeat,
         max_bad_messages: state.config.max_bad_messages,
+        grant: grant.clone(),
     };
-    let mut handler = AppHandler { hub: state.hub.clone(), outbox: tx.clone() };
+    let mut handler = AppHandler { hub: state.hub.clone(), outbox: tx.clone(), only: grant.session };
     serve_socket(socket, tx, rx, &mut handler, spec, state.shutdown.clone()).await;
     let count = state.app_clients.fetch_sub(1, Ordering::AcqRel) - 1;
     tracing::info!(endpoint = "app", clientCount = count, "client disconnected");

@@ -4,7 +4,9 @@
 use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::http::{ApiErrorResponse, AppState};
 use crate::outbox::outbox;
+use crate::scoped::Grant;
 use crate::worker::{ClientId, WorkerError, WorkerHandle};
+use axum::Extension;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -20,8 +22,10 @@ use std::sync::atomic::Ordering;
 pub const IMAGES_DIR: &str = "images";
 
 /// Looks the worker up (404 before upgrading when unknown), then upgrades.
+/// (The token guard already refused, with 403, a token restricted to another session.)
 pub async fn upgrade(
     State(state): State<AppState>,
+    Extension(grant): Extension<Grant>,
     Path((id, wid)): Path<(String, String)>,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -30,17 +34,37 @@ pub async fn upgrade(
         Ok(w) => w,
         Err(e) => return ApiErrorResponse::from(e).into_response(),
     };
+    let permit = match state.connection_permit() {
+        Ok(p) => p,
+        Err(refusal) => return refusal.into_response(),
+    };
     let max = state.config.max_worker_message;
     ws.protocols([SUBPROTOCOL]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| {
         let tracker = state.tracker.clone();
-        tracker.track_future(run(socket, state, worker, sid, wid))
+        tracker.track_future(async move {
+            run(socket, state, worker, Attached { sid, wid, grant }).await;
+            drop(permit);
+        })
     })
+}
+
+/// Who is attached to what.
+struct Attached {
+    sid: SessionId,
+    wid: WorkerId,
+    grant: Grant,
 }
 
 struct WorkerSocket {
     worker: WorkerHandle,
     client: ClientId,
     images_dir: PathBuf,
+    /// False for read-only tokens: input, resize and image get `forbidden`.
+    can_write: bool,
+}
+
+fn read_only() -> ClientError {
+    ClientError::refused(error_code::FORBIDDEN, "this token is read-only")
 }
 
 fn worker_error(e: WorkerError) -> ClientError {
@@ -56,6 +80,9 @@ impl MessageHandler for WorkerSocket {
     async fn on_text(&mut self, text: &str) -> Result<(), ClientError> {
         let msg: WorkerClientMsg = serde_json::from_str(text)
             .map_err(|e| ClientError::malformed(format!("not a client message: {e}")))?;
+        if !self.can_write {
+            return Err(read_only());
+        }
         match msg {
             WorkerClientMsg::Input { data } => {
                 self.worker.input(Some(self.client), data.into_bytes()).await.map_err(worker_error)
@@ -117,7 +144,8 @@ async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Resul
     Ok(path.display().to_string())
 }
 
-async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, sid: SessionId, wid: WorkerId) {
+async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Attached) {
+    let Attached { sid, wid, grant } = who;
     let (tx, rx) = outbox(state.config.max_client_buffer);
     let client = match worker.attach(tx.clone()).await {
         Ok(c) => c,
@@ -132,9 +160,14 @@ async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, sid: Sess
         endpoint: "worker",
         heartbeat: state.config.heartbeat,
         max_bad_messages: state.config.max_bad_messages,
+        grant: grant.clone(),
     };
-    let mut handler =
-        WorkerSocket { worker: worker.clone(), client, images_dir: state.config.data_dir.join(IMAGES_DIR) };
+    let mut handler = WorkerSocket {
+        worker: worker.clone(),
+        client,
+        images_dir: state.config.data_dir.join(IMAGES_DIR),
+        can_write: grant.can_write(),
+    };
     serve_socket(socket, tx, rx, &mut handler, spec, state.shutdown.clone()).await;
     worker.detach(client).await;
     let count = state.worker_clients.fetch_sub(1, Ordering::AcqRel) - 1;

@@ -89,6 +89,30 @@ impl Gateway {
             .await
     }
 
+    /// HTTP with another token.
+    pub async fn http_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let auth = format!("Bearer {token}");
+        http_raw(&self.addr, method, path, &[("Authorization", auth.as_str())], body.map(|b| b.to_string()))
+            .await
+    }
+
+    /// Opens a WebSocket with another token (as a browser would offer it); Err is the status.
+    pub async fn ws_as(&self, token: &str, path: &str) -> Result<Ws, u16> {
+        self.ws_with(path, Some(&format!("controlroom.v1, bearer.{token}")), None).await.map(|(ws, _)| ws)
+    }
+
+    /// Runs `controlroom token --data-dir DIR ARGS..`; returns stdout, trimmed.
+    pub fn token_cmd(&self, args: &[&str]) -> String {
+        let out = Command::new(bin())
+            .args(["token", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(args)
+            .output()
+            .expect("run controlroom token");
+        assert!(out.status.success(), "token {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
+    }
+
     /// Creates a session with one worker running `command` (or the default shell); returns
     /// (sessionId, workerId).
     pub async fn session_with(&self, title: &str, command: Option<&[&str]>) -> (String, String) {

@@ -42,7 +42,8 @@ struct Hub {
     published: SessionMap,
     published_activity: ActivityMap,
     log: VecDeque<Delta>,
-    subscribers: Vec<OutboxSender>,
+    /// Every `/ws/app` client, with the one session it may see if restricted.
+    subscribers: Vec<(OutboxSender, Option<SessionId>)>,
     /// Workers whose screen changed since it was last saved.
     dirty_screens: BTreeSet<(SessionId, WorkerId)>,
     stopping: bool,
@@ -170,10 +171,10 @@ impl Hub {
 
     async fn handle(&mut self, cmd: HubCmd) {
         match cmd {
-            HubCmd::List { reply } => {
+            HubCmd::List { only, reply } => {
                 let _ = reply.send(SessionsResponse {
-                    sessions: self.published_sessions(),
-                    activity_states: self.published_activity(),
+                    sessions: self.published_sessions(only.as_ref()),
+                    activity_states: self.published_activity(only.as_ref()),
                     seq: self.seq,
                 });
             }
@@ -219,22 +220,22 @@ impl Hub {
                 });
                 let _ = reply.send(r);
             }
-            HubCmd::Subscribe { outbox, reply } => {
-                if outbox.push_text(self.sync_message()).is_ok() {
-                    self.subscribers.push(outbox);
+            HubCmd::Subscribe { outbox, only, reply } => {
+                if outbox.push_text(self.sync_message(only.as_ref())).is_ok() {
+                    self.subscribers.push((outbox, only));
                 }
                 let _ = reply.send(());
             }
-            HubCmd::RequestSync { outbox, since } => {
-                let msg = match since.and_then(|s| self.replay_since(s)) {
+            HubCmd::RequestSync { outbox, since, only } => {
+                let msg = match since.and_then(|s| self.replay_since(s, only.as_ref())) {
                     Some(deltas) => encode(&AppServerMsg::Replay(Replay { deltas, seq: self.seq })),
-                    None => self.sync_message(),
+                    None => self.sync_message(only.as_ref()),
                 };
                 let _ = outbox.push_text(msg);
             }
-            HubCmd::Deltas { since, reply } => {
+            HubCmd::Deltas { since, only, reply } => {
                 let r = self
-                    .replay_since(since)
+                    .replay_since(since, only.as_ref())
                     .map(|deltas| DeltasResponse { deltas, seq: self.seq })
                     .ok_or(HubError::Gone { since, oldest: self.log.front().map_or(self.seq, |d| d.seq) });
                 let _ = reply.send(r);
@@ -258,7 +259,7 @@ impl Hub {
 
     /// The deltas after `since`, or `None` when the log no longer reaches back that far (or
     /// `since` is from the future, e.g. another data dir).
-    fn replay_since(&self, since: u64) -> Option<Vec<Delta>> {
+    fn replay_since(&self, since: u64, only: Option<&SessionId>) -> Option<Vec<Delta>> {
         if since > self.seq {
             return None;
         }
@@ -266,18 +267,26 @@ impl Hub {
         if since + 1 < oldest {
             return None;
         }
-        Some(self.log.iter().filter(|d| d.seq > since).cloned().collect())
+        Some(
+            self.log
+                .iter()
+                .filter(|d| d.seq > since && visible(only, d.event.session_id()))
+                .cloned()
+                .collect(),
+        )
     }
 
-    fn published_sessions(&self) -> Vec<Session> {
-        let mut sessions: Vec<Session> = self.published.values().cloned().collect();
+    fn published_sessions(&self, only: Option<&SessionId>) -> Vec<Session> {
+        let mut sessions: Vec<Session> =
+            self.published.values().filter(|s| visible(only, &s.id)).cloned().collect();
         sessions.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
         sessions
     }
 
-    fn published_activity(&self) -> Vec<ActivityEntry> {
+    fn published_activity(&self, only: Option<&SessionId>) -> Vec<ActivityEntry> {
         self.published_activity
             .iter()
+            .filter(|((sid, _), _)| visible(only, sid))
             .map(|((sid, wid), st)| ActivityEntry {
                 session_id: sid.clone(),
                 worker_id: wid.clone(),
@@ -286,10 +295,10 @@ impl Hub {
             .collect()
     }
 
-    fn sync_message(&self) -> Utf8Bytes {
+    fn sync_message(&self, only: Option<&SessionId>) -> Utf8Bytes {
         encode(&AppServerMsg::SessionsSync(SessionsSync {
-            sessions: self.published_sessions(),
-            activity_states: self.published_activity(),
+            sessions: self.published_sessions(only),
+            activity_states: self.published_activity(only),
             seq: self.seq,
             epoch: self.epoch.clone(),
             timestamp: now_iso(),
@@ -345,6 +354,13 @@ impl Hub {
     }
 
     fn start_worker(&mut self, session_id: &SessionId, spec: &WorkerSpec) -> Result<Worker, HubError> {
+        let workers: usize = self.records.values().map(|r| r.handles.len()).sum();
+        if workers >= self.config.max_workers {
+            return Err(HubError::Limit(format!(
+                "the gateway already has {workers} workers (--max-workers {})",
+                self.config.max_workers
+            )));
+        }
         let rec = self.records.get(session_id).ok_or_else(|| no_session(session_id))?;
         let (mut worker, spawn) = self.spawn_spec(&rec.session, spec)?;
         let handle = WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?;
@@ -362,6 +378,13 @@ impl Hub {
         let title = req.title.trim().to_string();
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
+        }
+        if self.records.len() >= self.config.max_sessions {
+            return Err(HubError::Limit(format!(
+                "the gateway already has {} sessions (--max-sessions {})",
+                self.records.len(),
+                self.config.max_sessions
+            )));
         }
         let cwd = match req.cwd {
             Some(c) => c,
@@ -547,16 +570,15 @@ impl Hub {
     fn broadcast(&mut self, delta: &Delta) {
         let frame = encode(&AppServerMsg::Delta(delta.clone()));
         let payload_size = frame.len();
-        self.subscribers.retain(|s| match s.push_text(frame.clone()) {
-            Ok(()) => true,
-            Err(crate::outbox::PushError::Overflow) => {
-                tracing::warn!(reason = "backpressure_limit", endpoint = "app", "closing slow app client");
-                false
+        let session_id = delta.event.session_id();
+        self.subscribers.retain(|(s, only)| {
+            if !visible(only.as_ref(), session_id) {
+                return !s.is_closed();
             }
-            Err(crate::outbox::PushError::Closed) => false,
+            push_or_drop(s, &frame)
         });
         let kind = delta.event.type_name();
-        let session_id = delta.event.session_id().as_str();
+        let session_id = session_id.as_str();
         let client_count = self.subscribers.len();
         if kind == "worker-activity" {
             tracing::debug!(
@@ -666,6 +688,23 @@ fn retire(handles: Vec<WorkerHandle>, code: u16) {
 fn encode(msg: &AppServerMsg) -> Utf8Bytes {
     // Serializing our own types to a String cannot fail (no maps with non-string keys).
     serde_json::to_string(msg).unwrap_or_default().into()
+}
+
+/// Whether a client restricted to `only` may see `session`.
+fn visible(only: Option<&SessionId>, session: &SessionId) -> bool {
+    only.is_none_or(|o| o == session)
+}
+
+/// Queues a delta for one subscriber; false drops the subscriber.
+fn push_or_drop(s: &OutboxSender, frame: &Utf8Bytes) -> bool {
+    match s.push_text(frame.clone()) {
+        Ok(()) => true,
+        Err(crate::outbox::PushError::Overflow) => {
+            tracing::warn!(reason = "backpressure_limit", endpoint = "app", "closing slow app client");
+            false
+        }
+        Err(crate::outbox::PushError::Closed) => false,
+    }
 }
 
 fn check_dir(cwd: &str) -> Result<(), HubError> {

@@ -32,6 +32,9 @@ pub enum HubError {
     /// The request is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// A configured limit (`--max-sessions`, `--max-workers`) is reached.
+    #[error("{0}")]
+    Limit(String),
     /// The worker refused.
     #[error(transparent)]
     Worker(#[from] WorkerError),
@@ -61,6 +64,7 @@ pub struct RestartPlan {
 
 enum HubCmd {
     List {
+        only: Option<SessionId>,
         reply: oneshot::Sender<SessionsResponse>,
     },
     Get {
@@ -107,14 +111,17 @@ enum HubCmd {
     },
     Subscribe {
         outbox: OutboxSender,
+        only: Option<SessionId>,
         reply: oneshot::Sender<()>,
     },
     RequestSync {
         outbox: OutboxSender,
         since: Option<u64>,
+        only: Option<SessionId>,
     },
     Deltas {
         since: u64,
+        only: Option<SessionId>,
         reply: oneshot::Sender<Result<DeltasResponse, HubError>>,
     },
     GitResults {
@@ -144,9 +151,9 @@ impl HubHandle {
         &self.epoch
     }
 
-    /// Every session, their activity and the seq they reflect.
-    pub async fn list(&self) -> Result<SessionsResponse, HubError> {
-        self.call(|reply| HubCmd::List { reply }).await
+    /// Every session (or with `only`, that one), their activity and the seq they reflect.
+    pub async fn list(&self, only: Option<SessionId>) -> Result<SessionsResponse, HubError> {
+        self.call(|reply| HubCmd::List { only, reply }).await
     }
 
     /// One session.
@@ -201,19 +208,25 @@ impl HubHandle {
         self.call(|reply| HubCmd::Handle { session_id, worker_id, reply }).await?
     }
 
-    /// Queues a `sessions-sync` into `outbox` and subscribes it to every later delta.
-    pub async fn subscribe(&self, outbox: OutboxSender) -> Result<(), HubError> {
-        self.call(|reply| HubCmd::Subscribe { outbox, reply }).await
+    /// Queues a `sessions-sync` into `outbox` and subscribes it to every later delta; with
+    /// `only`, both are limited to that session (a session-restricted token).
+    pub async fn subscribe(&self, outbox: OutboxSender, only: Option<SessionId>) -> Result<(), HubError> {
+        self.call(|reply| HubCmd::Subscribe { outbox, only, reply }).await
     }
 
     /// Queues a `sessions-sync`, or with `since` a `replay`, into `outbox` in delta order.
-    pub async fn request_sync(&self, outbox: OutboxSender, since: Option<u64>) -> Result<(), HubError> {
-        self.tx.send(HubCmd::RequestSync { outbox, since }).await.map_err(|_| HubError::Stopped)
+    pub async fn request_sync(
+        &self,
+        outbox: OutboxSender,
+        since: Option<u64>,
+        only: Option<SessionId>,
+    ) -> Result<(), HubError> {
+        self.tx.send(HubCmd::RequestSync { outbox, since, only }).await.map_err(|_| HubError::Stopped)
     }
 
-    /// The deltas after `since`.
-    pub async fn deltas(&self, since: u64) -> Result<DeltasResponse, HubError> {
-        self.call(|reply| HubCmd::Deltas { since, reply }).await?
+    /// The deltas after `since` (with `only`, those of that session).
+    pub async fn deltas(&self, since: u64, only: Option<SessionId>) -> Result<DeltasResponse, HubError> {
+        self.call(|reply| HubCmd::Deltas { since, only, reply }).await?
     }
 
     /// Marks running workers `gateway-stopped`, saves screens, stops every worker.
