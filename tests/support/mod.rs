@@ -33,10 +33,15 @@ pub struct Gateway {
 impl Gateway {
     /// Starts a gateway on 127.0.0.1:0 in `data_dir` with extra flags; waits for its line.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Gateway {
+        Self::start_listening(data_dir, "127.0.0.1:0", extra)
+    }
+
+    /// Starts a gateway on `listen` in `data_dir` with extra flags; waits for its line.
+    pub fn start_listening(data_dir: &Path, listen: &str, extra: &[&str]) -> Gateway {
         let log_path = data_dir.with_extension(format!("gateway-{}.log", next_log_number()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = Command::new(bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env_remove("CONTROLROOM_TOKEN")
@@ -59,7 +64,7 @@ impl Gateway {
                 )
             })
             .to_string();
-        let addr = url.trim_start_matches("http://").to_string();
+        let addr = url.trim_start_matches("http://").trim_start_matches("https://").to_string();
         let token = std::fs::read_to_string(data_dir.join("token")).expect("token file").trim().to_string();
         Gateway { child, url, addr, token, data_dir: data_dir.to_path_buf(), log_path }
     }
@@ -144,6 +149,23 @@ impl Gateway {
         ws
     }
 
+    /// Opens a WebSocket with the owner token and extra (or overriding) headers; Err is the
+    /// status of a refusal.
+    pub async fn ws_headers(&self, path: &str, headers: &[(&str, &str)]) -> Result<Ws, u16> {
+        let mut req = format!("ws://{}{}", self.addr, path).into_client_request().expect("request");
+        let offer = format!("controlroom.v1, bearer.{}", self.token);
+        req.headers_mut().insert("Sec-WebSocket-Protocol", offer.parse().expect("header"));
+        for (k, v) in headers {
+            let name = http::HeaderName::from_bytes(k.as_bytes()).expect("name");
+            req.headers_mut().insert(name, v.parse().expect("header"));
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((ws, _)) => Ok(Ws { inner: ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+
     /// Opens a WebSocket with chosen headers; Err carries the HTTP status of a refusal.
     pub async fn ws_with(
         &self,
@@ -182,6 +204,24 @@ fn next_log_number() -> u64 {
 pub fn send_signal(pid: u32, signal: i32) {
     let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().expect("kill");
     assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// Sends `request` as written (raw HTTP/1.1 text) and reads the answer until the server closes.
+pub async fn http_text(addr: &str, request: &str) -> (u16, Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut raw)).await.expect("http timeout").expect("read");
+    parse_response(&raw)
+}
+
+/// Status and JSON (or text) body of a raw HTTP response.
+pub fn parse_response(raw: &[u8]) -> (u16, Value) {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let value = serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()));
+    (status, value)
 }
 
 /// A minimal HTTP/1.1 client (Connection: close), enough for JSON APIs.
