@@ -38,6 +38,11 @@ impl Gateway {
 
     /// Starts a gateway on `listen` in `data_dir` with extra flags; waits for its line.
     pub fn start_listening(data_dir: &Path, listen: &str, extra: &[&str]) -> Gateway {
+        Self::start_full(data_dir, listen, extra, &[])
+    }
+
+    /// Starts a gateway with extra flags and environment variables; waits for its line.
+    pub fn start_full(data_dir: &Path, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Gateway {
         let log_path = data_dir.with_extension(format!("gateway-{}.log", next_log_number()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = Command::new(bin())
@@ -46,6 +51,7 @@ impl Gateway {
             .args(extra)
             .env_remove("CONTROLROOM_TOKEN")
             .env("SHELL", "/bin/sh")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
