@@ -29,8 +29,24 @@ async fn listening_line_gateway_file_and_clean_exit() {
     assert_eq!(status, 200);
     assert_eq!(cfg["protocol"], 1);
     assert_eq!(cfg["wsWorker"], "/ws/session/{sessionId}/worker/{workerId}");
-    assert_eq!(gw.stop(libc::SIGTERM), Some(0));
+    // A worker whose child ignores SIGHUP in a subshell still goes: the whole group is signalled.
+    let (sid, wid) = gw.session_with("stopping", Some(&["sh", "-c", "sleep 1000 & wait"])).await;
+    let (_, session) = gw.http("GET", &format!("/api/sessions/{sid}"), None).await;
+    let pid = session["workers"][0]["pid"].as_u64().expect("pid");
+    let mut app = gw.ws("/ws/app").await;
+    app.next_json().await;
+    let mut term = gw.ws(&worker_path(&sid, &wid)).await;
+    term.next_json().await;
+    let signal = tokio::task::spawn_blocking(move || {
+        let code = gw.stop(libc::SIGTERM);
+        (gw, code)
+    });
+    assert_eq!(app.ended().await, Ended::Close(1001));
+    assert_eq!(term.ended().await, Ended::Close(1001));
+    let (_gw, code) = signal.await.expect("join");
+    assert_eq!(code, Some(0));
     assert!(!data.join("gateway.json").exists(), "gateway.json is removed on clean shutdown");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the worker process is gone");
 }
 
 #[tokio::test]

@@ -4,10 +4,13 @@
 //! function, and the runtime owns the terminal, the sockets and the clock, turning everything that
 //! happens into messages.
 
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod input;
 pub mod keymap;
+pub mod names;
+pub mod runtime;
 pub mod state;
 pub mod theme;
 pub mod ui;

@@ -290,6 +290,8 @@ pub struct State {
     pub last_click: Option<(Instant, u16)>,
     /// Set when the program should exit.
     pub quit: bool,
+    /// Attach to this worker once the first sync shows it (`controlroom attach`).
+    pub pending_attach: Option<(SessionId, WorkerId)>,
 }
 
 impl State {
@@ -314,6 +316,7 @@ impl State {
             theme: theme.into(),
             last_click: None,
             quit: false,
+            pending_attach: None,
         }
     }
 
@@ -373,7 +376,19 @@ impl State {
 
     fn app_message(&mut self, msg: AppServerMsg) {
         match msg {
-            AppServerMsg::SessionsSync(sync) => self.store.apply_sync(sync),
+            AppServerMsg::SessionsSync(sync) => {
+                self.store.apply_sync(sync);
+                if let Some((s, w)) = self.pending_attach.take() {
+                    if self.store.worker(&s, &w).is_some() {
+                        self.selected_session = Some(s);
+                        self.selected_worker = Some(w);
+                        self.mode = Mode::Attach;
+                    } else {
+                        self.notice =
+                            Some(Notice { text: "that worker no longer exists".into(), error: true });
+                    }
+                }
+            }
             AppServerMsg::Replay(replay) => {
                 for d in replay.deltas {
                     self.store.apply_delta(d);

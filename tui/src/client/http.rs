@@ -1,0 +1,164 @@
+//! A small HTTP/1.1 client for the gateway's JSON API (hyper, one connection per request).
+
+use super::Endpoint;
+use crate::error::{Error, Result};
+use bytes::Bytes;
+use controlroom_protocol::{
+    ApiErrorBody, CreateSession, InputRequest, ScreenResponse, Session, SessionsResponse, UpdateSession,
+    Worker, WorkerSpec,
+};
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// How long one request may take.
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The gateway's HTTP API, authenticated with the owner token.
+#[derive(Clone)]
+pub struct Gateway {
+    endpoint: Endpoint,
+    token: String,
+}
+
+impl std::fmt::Debug for Gateway {
+    // The token stays out of every log line and error.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").field("endpoint", &self.endpoint).finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// A client for the gateway at `url`.
+    pub fn new(url: &str, token: impl Into<String>) -> Result<Self> {
+        Ok(Self { endpoint: Endpoint::parse(url)?, token: token.into() })
+    }
+
+    /// The gateway's base URL.
+    pub fn url(&self) -> &str {
+        &self.endpoint.base
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<(StatusCode, Bytes)> {
+        let fut = async {
+            let connect_err = |e: &dyn std::fmt::Display| Error::Connect {
+                url: self.endpoint.base.clone(),
+                message: e.to_string(),
+            };
+            let stream = tokio::net::TcpStream::connect((self.endpoint.host.as_str(), self.endpoint.port))
+                .await
+                .map_err(|e| connect_err(&e))?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| connect_err(&e))?;
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "http connection ended");
+                }
+            });
+            let authority = format!("{}:{}", self.endpoint.host, self.endpoint.port);
+            let mut req = Request::builder()
+                .method(method)
+                .uri(path)
+                .header(header::HOST, authority)
+                .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+            if body.is_some() {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+            }
+            let req = req
+                .body(Full::new(Bytes::from(body.unwrap_or_default())))
+                .map_err(|e| Error::Url { url: path.to_owned(), message: e.to_string() })?;
+            let resp = sender.send_request(req).await.map_err(|e| connect_err(&e))?;
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.map_err(|e| connect_err(&e))?.to_bytes();
+            Ok((status, bytes))
+        };
+        tokio::time::timeout(TIMEOUT, fut)
+            .await
+            .map_err(|_| Error::Connect { url: self.endpoint.base.clone(), message: "timed out".into() })?
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T> {
+        let bytes = self.call_raw(method, path, body).await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    async fn call_raw(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<Bytes> {
+        let body = body.map(serde_json::to_vec).transpose()?;
+        let (status, bytes) = self.send(method, path, body).await?;
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(Error::Unauthorized);
+        }
+        if !status.is_success() {
+            let message = serde_json::from_slice::<ApiErrorBody>(&bytes)
+                .map(|b| b.error.message)
+                .unwrap_or_else(|_| status.canonical_reason().unwrap_or("error").to_owned());
+            return Err(Error::Http { status: status.as_u16(), message });
+        }
+        Ok(bytes)
+    }
+
+    /// `GET /healthz`: whether a gateway answers here.
+    pub async fn healthz(&self) -> Result<()> {
+        self.call_raw(Method::GET, "/healthz", None::<&()>).await.map(|_| ())
+    }
+
+    /// `GET /api/sessions`.
+    pub async fn sessions(&self) -> Result<SessionsResponse> {
+        self.call(Method::GET, "/api/sessions", None::<&()>).await
+    }
+
+    /// `POST /api/sessions`.
+    pub async fn create_session(&self, req: &CreateSession) -> Result<Session> {
+        self.call(Method::POST, "/api/sessions", Some(req)).await
+    }
+
+    /// `PATCH /api/sessions/{id}`.
+    pub async fn rename_session(&self, id: &str, title: &str) -> Result<Session> {
+        let body = UpdateSession { title: title.to_owned() };
+        self.call(Method::PATCH, &format!("/api/sessions/{id}"), Some(&body)).await
+    }
+
+    /// `DELETE /api/sessions/{id}`.
+    pub async fn delete_session(&self, id: &str) -> Result<()> {
+        self.call_raw(Method::DELETE, &format!("/api/sessions/{id}"), None::<&()>).await.map(|_| ())
+    }
+
+    /// `POST /api/sessions/{id}/workers`.
+    pub async fn create_worker(&self, id: &str, spec: &WorkerSpec) -> Result<Worker> {
+        self.call(Method::POST, &format!("/api/sessions/{id}/workers"), Some(spec)).await
+    }
+
+    /// `DELETE /api/sessions/{id}/workers/{wid}`: stops the worker.
+    pub async fn stop_worker(&self, id: &str, wid: &str) -> Result<()> {
+        self.call_raw(Method::DELETE, &format!("/api/sessions/{id}/workers/{wid}"), None::<&()>)
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST /api/sessions/{id}/workers/{wid}/restart`.
+    pub async fn restart_worker(&self, id: &str, wid: &str) -> Result<Worker> {
+        self.call(Method::POST, &format!("/api/sessions/{id}/workers/{wid}/restart"), None::<&()>).await
+    }
+
+    /// `POST /api/sessions/{id}/workers/{wid}/input`.
+    pub async fn input(&self, id: &str, wid: &str, data: &str) -> Result<()> {
+        let body = InputRequest { data: data.to_owned() };
+        self.call_raw(Method::POST, &format!("/api/sessions/{id}/workers/{wid}/input"), Some(&body))
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET /api/sessions/{id}/workers/{wid}/screen`.
+    pub async fn screen(&self, id: &str, wid: &str) -> Result<ScreenResponse> {
+        self.call(Method::GET, &format!("/api/sessions/{id}/workers/{wid}/screen"), None::<&()>).await
+    }
+}

@@ -1,0 +1,91 @@
+//! Talking to a gateway: the HTTP API, WebSocket connections, and the reconnecting socket tasks.
+//!
+//! Only HTTP and WebSocket: the front end never links the gateway, so an embedded gateway and a
+//! remote one are reached the same way.
+
+pub mod backoff;
+pub mod http;
+pub mod tasks;
+pub mod watch;
+pub mod ws;
+
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// `DATA_DIR/gateway.json`, written by a running gateway.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct GatewayFile {
+    /// Base URL, `http://HOST:PORT`.
+    pub url: String,
+    /// The gateway's process id.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// The gateway's version.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+impl GatewayFile {
+    /// Reads and parses the file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)?;
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+/// A gateway base URL split into what connections need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `http://HOST:PORT` without a trailing slash.
+    pub base: String,
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// Parses `http://HOST[:PORT][/]` (https is not supported yet).
+    pub fn parse(url: &str) -> Result<Self> {
+        let bad = |message: &str| Error::Url { url: url.to_owned(), message: message.to_owned() };
+        let uri: ::http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(bad("https is not supported yet; use http:// (e.g. over an SSH tunnel)"));
+            }
+            _ => return Err(bad("expected http://HOST:PORT")),
+        }
+        let host = uri.host().ok_or_else(|| bad("no host"))?.to_owned();
+        let port = uri.port_u16().unwrap_or(80);
+        let host_part =
+            if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.clone() };
+        Ok(Self { base: format!("http://{host_part}:{port}"), host, port })
+    }
+
+    /// The WebSocket URL of `path` on this gateway.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws{}{path}", self.base.trim_start_matches("http"))
+    }
+}
+
+/// The worker socket's path for a session and worker.
+pub fn worker_path(session: &str, worker: &str) -> String {
+    controlroom_protocol::WS_WORKER_PATH.replace("{sessionId}", session).replace("{workerId}", worker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse() {
+        let e = Endpoint::parse("http://127.0.0.1:7420/").expect("parses");
+        assert_eq!(e.base, "http://127.0.0.1:7420");
+        assert_eq!(e.ws_url("/ws/app"), "ws://127.0.0.1:7420/ws/app");
+        assert_eq!(Endpoint::parse("http://localhost").expect("parses").port, 80);
+        assert!(Endpoint::parse("https://x").is_err());
+        assert!(Endpoint::parse("127.0.0.1:80").is_err());
+        assert_eq!(worker_path("s1", "w1"), "/ws/session/s1/worker/w1");
+    }
+}

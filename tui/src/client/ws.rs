@@ -1,0 +1,93 @@
+//! Opening an authenticated WebSocket to the gateway and naming why a socket closed.
+
+use controlroom_protocol::{SUBPROTOCOL, close_code};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
+
+/// An open socket.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Largest message the client accepts (a `history` of a big screen with scrollback fits easily).
+const MAX_MESSAGE: usize = 16 << 20;
+
+/// Why a connection attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// 401: the token was refused. Retrying will not help.
+    Unauthorized,
+    /// 404: the session or worker does not exist.
+    NotFound,
+    /// Anything else; worth retrying.
+    Other(String),
+}
+
+impl ConnectError {
+    /// A short message for the status bar.
+    pub fn describe(&self) -> String {
+        match self {
+            ConnectError::Unauthorized => crate::error::Error::Unauthorized.to_string(),
+            ConnectError::NotFound => "no such session or worker".into(),
+            ConnectError::Other(m) => m.clone(),
+        }
+    }
+}
+
+/// Opens `url` (`ws://…`), offering the `controlroom.v1` subprotocol and sending the token as
+/// `Authorization: Bearer` (never in the URL).
+pub async fn connect(url: &str, token: &str) -> Result<Socket, ConnectError> {
+    let mut req = url.into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
+    let headers = req.headers_mut();
+    headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
+    let auth = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| ConnectError::Other("the token contains characters not allowed in a header".into()))?;
+    headers.insert("Authorization", auth);
+    let config =
+        WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE)).max_frame_size(Some(MAX_MESSAGE));
+    match tokio_tungstenite::connect_async_with_config(req, Some(config), true).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(resp)) => Err(match resp.status().as_u16() {
+            401 => ConnectError::Unauthorized,
+            404 => ConnectError::NotFound,
+            s => ConnectError::Other(format!("gateway answered HTTP {s}")),
+        }),
+        Err(tungstenite::Error::Io(e)) => Err(ConnectError::Other(match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => "gateway not running".into(),
+            _ => format!("gateway unreachable: {e}"),
+        })),
+        Err(e) => Err(ConnectError::Other(e.to_string())),
+    }
+}
+
+/// A short message for a close frame.
+pub fn close_reason(frame: Option<&CloseFrame>) -> String {
+    let Some(frame) = frame else { return "connection lost".into() };
+    match u16::from(frame.code) {
+        close_code::GOING_AWAY => "gateway stopped".into(),
+        close_code::SLOW_CONSUMER => "fell behind, resyncing".into(),
+        close_code::DELETED => "deleted".into(),
+        close_code::POLICY_VIOLATION => "protocol error".into(),
+        close_code::MESSAGE_TOO_BIG => "message too big".into(),
+        code if frame.reason.is_empty() => format!("closed ({code})"),
+        code => format!("closed ({code}: {})", frame.reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::protocol::frame::coding::CloseCode;
+
+    #[test]
+    fn close_codes_have_short_messages() {
+        let frame = |code: u16| CloseFrame { code: CloseCode::from(code), reason: "".into() };
+        assert_eq!(close_reason(Some(&frame(4008))), "fell behind, resyncing");
+        assert_eq!(close_reason(Some(&frame(1001))), "gateway stopped");
+        assert_eq!(close_reason(Some(&frame(4004))), "deleted");
+        assert_eq!(close_reason(None), "connection lost");
+        assert_eq!(close_reason(Some(&frame(4999))), "closed (4999)");
+    }
+}

@@ -1,0 +1,300 @@
+//! The event loop: terminal events, socket reports and finished requests become [`Msg`]s; the
+//! state's [`Effect`]s become requests and socket sends; frames are drawn on a capped tick.
+//!
+//! Generic over the backend and the input stream (as in helix and gitui), so tests can drive the
+//! real loop with scripted keys into a `TestBackend`.
+
+use crate::client::http::Gateway;
+use crate::client::tasks::{Target, app_task, worker_task};
+use crate::error::Result;
+use crate::state::{Done, Effect, Mode, Msg, Notice, Settings, State};
+use crate::theme::{Theme, ThemeSet};
+use crate::ui;
+use controlroom_protocol::{AppClientMsg, SessionId, WorkerClientMsg, WorkerId};
+use crossterm::event::{Event, KeyEventKind};
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Shortest time between two frames (about 60 frames per second).
+const FRAME: Duration = Duration::from_millis(16);
+
+/// Most queued socket messages applied before the loop looks at the keyboard again.
+const MAX_BATCH: usize = 512;
+
+/// Everything the front end needs to start.
+#[derive(Debug)]
+pub struct Options {
+    /// Gateway base URL.
+    pub url: String,
+    /// Owner token.
+    pub token: String,
+    /// Re-read on every reconnect when the gateway was found through it.
+    pub gateway_json: Option<PathBuf>,
+    /// Keys, embedded flag, default command, theme names.
+    pub settings: Settings,
+    /// All themes.
+    pub themes: ThemeSet,
+    /// The theme to start with.
+    pub theme: String,
+    /// Warnings from loading config and themes, shown at start.
+    pub warnings: Vec<String>,
+    /// Attach to this worker as soon as it is known (`controlroom attach`).
+    pub attach: Option<(SessionId, WorkerId)>,
+}
+
+/// How the cursor shape of the attached program is applied to the real terminal.
+pub type CursorShapeSink = Box<dyn FnMut(vt100::CursorStyle) + Send>;
+
+/// The open worker socket task.
+struct WorkerConn {
+    task: JoinHandle<()>,
+    out: mpsc::UnboundedSender<WorkerClientMsg>,
+}
+
+impl Drop for WorkerConn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Runs the front end on `terminal` with input from `events` until the user quits.
+pub async fn run_loop<B, S>(
+    terminal: &mut Terminal<B>,
+    mut events: S,
+    opts: Options,
+    mut cursor_shape: Option<CursorShapeSink>,
+) -> Result<()>
+where
+    B: Backend,
+    S: Stream<Item = std::io::Result<Event>> + Unpin,
+    std::io::Error: From<B::Error>,
+{
+    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+    let (url_tx, url_rx) = watch::channel(opts.url.clone());
+    let (app_out, app_out_rx) = mpsc::unbounded_channel::<AppClientMsg>();
+    let target = Target { url: url_tx, token: opts.token.clone(), gateway_json: opts.gateway_json.clone() };
+    let app = tokio::spawn(app_task(target, tx.clone(), app_out_rx));
+
+    let mut warnings = opts.warnings;
+    let mut theme: Theme = opts.themes.resolve_or_default(&opts.theme, &mut warnings);
+    let mut state = State::new(opts.settings, opts.url.clone(), theme.name.clone());
+    state.pending_attach = opts.attach;
+    if !warnings.is_empty() {
+        state.notice = Some(Notice { text: warnings.join("; "), error: true });
+    }
+    let size = terminal.size().map_err(std::io::Error::from)?;
+    let mut worker: Option<WorkerConn> = None;
+    let mut last_shape = None;
+    let mut fx = state.update(Msg::Resize { cols: size.width, rows: size.height });
+    fx.extend(state.update(tick()));
+    let mut frame = tokio::time::interval(FRAME);
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    let mut dirty = true;
+
+    loop {
+        for effect in fx.drain(..) {
+            let themes = &opts.themes;
+            let ctx = EffectCtx { tx: &tx, url: &url_rx, token: &opts.token, app_out: &app_out };
+            if let Effect::Theme(name) = &effect {
+                let mut w = Vec::new();
+                theme = themes.resolve_or_default(name, &mut w);
+                if !w.is_empty() {
+                    state.notice = Some(Notice { text: w.join("; "), error: true });
+                }
+                continue;
+            }
+            run_effect(effect, &ctx, &mut worker);
+        }
+        if state.quit {
+            break;
+        }
+        tokio::select! {
+            biased;
+            ev = events.next() => {
+                match ev {
+                    Some(Ok(ev)) => if let Some(msg) = event_msg(ev) {
+                        fx = state.update(msg);
+                        dirty = true;
+                    },
+                    Some(Err(e)) => return Err(e.into()),
+                    None => break,
+                }
+            }
+            msg = rx.recv() => {
+                // `tx` lives in this function, so the channel never closes while we loop.
+                let Some(msg) = msg else { break };
+                fx = state.update(msg);
+                for _ in 0..MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(msg) => fx.extend(state.update(msg)),
+                        Err(_) => break,
+                    }
+                }
+                dirty = true;
+            }
+            _ = frame.tick(), if dirty => {
+                terminal.draw(|f| ui::draw(f, &state, &theme)).map_err(std::io::Error::from)?;
+                dirty = false;
+                if let (Some(sink), Some(term), Mode::Attach) = (cursor_shape.as_mut(), &state.term, &state.mode) {
+                    let shape = term.parser.screen().cursor_style();
+                    if last_shape != Some(shape) {
+                        sink(shape);
+                        last_shape = Some(shape);
+                    }
+                } else if last_shape.take().is_some()
+                    && let Some(sink) = cursor_shape.as_mut()
+                {
+                    sink(vt100::CursorStyle::Default);
+                }
+            }
+            _ = clock.tick() => {
+                fx = state.update(tick());
+                dirty = true;
+            }
+        }
+    }
+    app.abort();
+    drop(worker);
+    Ok(())
+}
+
+fn tick() -> Msg {
+    Msg::Tick { now: jiff::Timestamp::now(), instant: Instant::now() }
+}
+
+/// Turns a terminal event into a message (key releases are dropped).
+fn event_msg(ev: Event) -> Option<Msg> {
+    match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        Event::Mouse(m) => Some(Msg::Mouse { event: m, at: Instant::now() }),
+        Event::Resize(cols, rows) => Some(Msg::Resize { cols, rows }),
+        _ => None,
+    }
+}
+
+struct EffectCtx<'a> {
+    tx: &'a mpsc::Sender<Msg>,
+    url: &'a watch::Receiver<String>,
+    token: &'a str,
+    app_out: &'a mpsc::UnboundedSender<AppClientMsg>,
+}
+
+impl EffectCtx<'_> {
+    /// Runs a request off the loop and reports its result as a message.
+    fn request<F, Fut>(&self, f: F)
+    where
+        F: FnOnce(Gateway) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Done> + Send,
+    {
+        let tx = self.tx.clone();
+        let gateway = Gateway::new(&self.url.borrow(), self.token);
+        tokio::spawn(async move {
+            let done = match gateway {
+                Ok(g) => f(g).await,
+                Err(e) => Done::Failed(e.to_string()),
+            };
+            let _ = tx.send(Msg::Done(done)).await;
+        });
+    }
+}
+
+fn failed(what: &str, e: crate::Error) -> Done {
+    Done::Failed(format!("{what}: {e}"))
+}
+
+fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerConn>) {
+    match effect {
+        Effect::CreateSession(req) => ctx.request(move |g| async move {
+            g.create_session(&req).await.map_or_else(|e| failed("create session", e), Done::SessionCreated)
+        }),
+        Effect::CreateWorker { session, spec } => ctx.request(move |g| async move {
+            match g.create_worker(session.as_str(), &spec).await {
+                Ok(worker) => Done::WorkerStarted { session, worker },
+                Err(e) => failed("new worker", e),
+            }
+        }),
+        Effect::RenameSession { session, title } => ctx.request(move |g| async move {
+            g.rename_session(session.as_str(), &title)
+                .await
+                .map_or_else(|e| failed("rename", e), |s| Done::Ok(format!("renamed to “{}”", s.title)))
+        }),
+        Effect::StopWorker { session, worker } => ctx.request(move |g| async move {
+            g.stop_worker(session.as_str(), worker.as_str())
+                .await
+                .map_or_else(|e| failed("stop", e), |()| Done::Ok("worker stopped".into()))
+        }),
+        Effect::RestartWorker { session, worker } => ctx.request(move |g| async move {
+            match g.restart_worker(session.as_str(), worker.as_str()).await {
+                Ok(worker) => Done::WorkerStarted { session, worker },
+                Err(e) => failed("restart", e),
+            }
+        }),
+        Effect::DeleteSession(session) => ctx.request(move |g| async move {
+            g.delete_session(session.as_str())
+                .await
+                .map_or_else(|e| failed("delete", e), |()| Done::Ok("session deleted".into()))
+        }),
+        Effect::Watch(target) => {
+            *worker = target.map(|(session, wid)| {
+                let (out, out_rx) = mpsc::unbounded_channel();
+                let task = tokio::spawn(worker_task(
+                    ctx.url.clone(),
+                    ctx.token.to_owned(),
+                    session,
+                    wid,
+                    ctx.tx.clone(),
+                    out_rx,
+                ));
+                WorkerConn { task, out }
+            });
+        }
+        Effect::Send(msg) => {
+            if let Some(w) = worker {
+                let _ = w.out.send(msg);
+            }
+        }
+        Effect::RequestSync { since } => {
+            let _ = ctx.app_out.send(AppClientMsg::RequestSync { since });
+        }
+        Effect::Theme(_) | Effect::Quit => {}
+    }
+}
+
+/// Runs the front end on the real terminal: raw mode, alternate screen, mouse and bracketed paste,
+/// all restored on exit (and by ratatui's panic hook on a panic).
+pub async fn run(opts: Options) -> Result<()> {
+    use crossterm::cursor::SetCursorStyle;
+    use crossterm::event::{
+        DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    };
+    let mut terminal = ratatui::init();
+    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
+    let sink: CursorShapeSink = Box::new(|style| {
+        let shape = match style {
+            vt100::CursorStyle::Default => SetCursorStyle::DefaultUserShape,
+            vt100::CursorStyle::BlinkBlock => SetCursorStyle::BlinkingBlock,
+            vt100::CursorStyle::SteadyBlock => SetCursorStyle::SteadyBlock,
+            vt100::CursorStyle::BlinkUnderline => SetCursorStyle::BlinkingUnderScore,
+            vt100::CursorStyle::SteadyUnderline => SetCursorStyle::SteadyUnderScore,
+            vt100::CursorStyle::BlinkVerticalBar => SetCursorStyle::BlinkingBar,
+            vt100::CursorStyle::SteadyVerticalBar => SetCursorStyle::SteadyBar,
+        };
+        let _ = crossterm::execute!(std::io::stdout(), shape);
+    });
+    let result = run_loop(&mut terminal, crossterm::event::EventStream::new(), opts, Some(sink)).await;
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        SetCursorStyle::DefaultUserShape
+    );
+    ratatui::restore();
+    result
+}
