@@ -93,6 +93,7 @@ pub async fn run(
         }
         None => auth::load_or_create_token(&config.data_dir)?,
     };
+    check_writable(&config.data_dir)?;
     let keeper = scoped::SecretKeeper::open(&config.data_dir)?;
     let tls = config.tls.as_ref().map(listener::tls_acceptor).transpose()?;
     let addr = listener
@@ -146,6 +147,15 @@ pub async fn run(
     }
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// Refuses a data dir that cannot be written (read-only mount, full disk) with a clear error,
+/// instead of SQLite's "unable to open database file".
+fn check_writable(dir: &Path) -> Result<(), ServerError> {
+    let probe = dir.join(".write-check");
+    std::fs::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)).map_err(|source| {
+        ServerError::Io { context: format!("the data dir {} is not writable", dir.display()), source }
+    })
 }
 
 fn write_gateway_file(path: &Path, url: &str) -> Result<(), ServerError> {

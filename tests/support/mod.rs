@@ -355,3 +355,65 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// Like `http_raw` with a bearer token, but `None` instead of a panic when the gateway is gone
+/// (for tests that kill it mid-request).
+pub async fn try_http(
+    addr: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Option<(u16, Value)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.ok()?;
+    let mut raw = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut raw)).await.ok()?.ok()?;
+    let (status, value) = parse_response(&raw);
+    (status != 0).then_some((status, value))
+}
+
+/// `PRAGMA integrity_check` of the data dir's database (with the gateway stopped).
+pub fn integrity_check(data_dir: &Path) -> String {
+    let conn = rusqlite::Connection::open(data_dir.join("controlroom.db")).expect("open db");
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).expect("integrity_check")
+}
+
+/// Every delta a socket carried (live, and inside replays), until it ends.
+pub async fn collect_deltas(mut ws: Ws) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(DEADLINE, ws.inner.next()).await {
+        let Message::Text(t) = msg else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(t.as_str()) else { continue };
+        if v["seq"].is_u64() && v["type"] != "sessions-sync" && v["type"] != "replay" {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Sessions by id after applying `deltas` (as JSON) to `start`: a client's view of the state.
+pub fn fold(
+    mut sessions: std::collections::BTreeMap<String, Value>,
+    deltas: &[Value],
+) -> std::collections::BTreeMap<String, Value> {
+    for d in deltas {
+        let id = d["sessionId"].as_str().expect("sessionId").to_string();
+        match d["type"].as_str() {
+            Some("session-created" | "session-updated") => {
+                sessions.insert(id, d["session"].clone());
+            }
+            Some("session-deleted") => {
+                sessions.remove(&id);
+            }
+            _ => {}
+        }
+    }
+    sessions
+}

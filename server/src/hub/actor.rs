@@ -44,6 +44,10 @@ struct Hub {
     log: VecDeque<Delta>,
     /// Every `/ws/app` client, with the one session it may see if restricted.
     subscribers: Vec<(OutboxSender, Option<SessionId>)>,
+    /// A commit the store refused (disk full, I/O error), retried with the next one.
+    pending: Option<Commit>,
+    /// Whether the last commit failed (to log the recovery once).
+    store_failing: bool,
     /// Workers whose screen changed since it was last saved.
     dirty_screens: BTreeSet<(SessionId, WorkerId)>,
     stopping: bool,
@@ -99,6 +103,8 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         published_activity: ActivityMap::new(),
         log: loaded.deltas.into(),
         subscribers: Vec::new(),
+        pending: None,
+        store_failing: false,
         dirty_screens: BTreeSet::new(),
         stopping: false,
     };
@@ -164,7 +170,12 @@ impl Hub {
                     coalesce_at = None;
                     self.flush().await;
                 }
-                _ = poll.tick() => self.poll(),
+                _ = poll.tick() => {
+                    self.poll();
+                    if self.pending.is_some() {
+                        self.persist(Commit::default()).await;
+                    }
+                }
             }
         }
     }
@@ -552,10 +563,8 @@ impl Hub {
         }
         commit.deletes = self.published.keys().filter(|id| !current.contains_key(*id)).cloned().collect();
         // Written before broadcast. If the disk refuses, clients still get the truth and the
-        // error is logged loudly: serving live state beats hiding it.
-        if let Err(e) = self.store.commit(commit).await {
-            tracing::error!(error = %e, "could not persist deltas; continuing with in-memory state");
-        }
+        // error is logged loudly (serving live state beats hiding it); the commit is retried.
+        self.persist(commit).await;
         self.published = current;
         self.published_activity = activity;
         for delta in deltas {
@@ -564,6 +573,33 @@ impl Hub {
         }
         while self.log.len() > self.config.delta_log {
             self.log.pop_front();
+        }
+    }
+
+    /// Commits, folding in a commit the store refused earlier. A refused commit is kept and
+    /// retried with the next change or poll tick, so once the disk takes writes again the store
+    /// has every session and delta, without gaps.
+    async fn persist(&mut self, commit: Commit) {
+        let commit = match self.pending.take() {
+            Some(earlier) => earlier.then(commit, self.config.delta_log),
+            None => commit,
+        };
+        let held = commit.deltas.len();
+        match self.store.commit(commit).await {
+            Ok(()) => {
+                if std::mem::take(&mut self.store_failing) {
+                    tracing::info!(
+                        persisted_deltas = held,
+                        "the store takes writes again; held-back changes persisted"
+                    );
+                }
+            }
+            Err((e, back)) => {
+                tracing::error!(error = %e, held_deltas = held, reason = "store_refused",
+                    "could not persist changes; serving in-memory state and retrying");
+                self.pending = back;
+                self.store_failing = true;
+            }
         }
     }
 
