@@ -48,6 +48,10 @@ pub const IMAGE_MIME_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif",
 pub mod close_code {
     /// The gateway is shutting down.
     pub const GOING_AWAY: u16 = 1001;
+    /// The client broke the WebSocket framing rules (e.g. an unmasked frame).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame that is not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
     /// Too many malformed messages, or a message on the wrong endpoint.
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A message exceeded the size limit.

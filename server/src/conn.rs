@@ -127,13 +127,9 @@ pub async fn serve_socket(
                 let msg = match msg {
                     Ok(m) => m,
                     Err(e) => {
-                        let too_big = matches!(
-                            e.into_inner().downcast_ref::<tokio_tungstenite::tungstenite::Error>(),
-                            Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
-                        );
-                        if too_big {
-                            tracing::info!(reason = "message_too_big", endpoint = spec.endpoint, "closing connection");
-                            closing = outbox.push(OutFrame::Close { code: close_code::MESSAGE_TOO_BIG, reason: "message too big" }).is_ok();
+                        if let Some((code, reason, why)) = close_for(e) {
+                            tracing::info!(reason = why, endpoint = spec.endpoint, "closing connection");
+                            closing = outbox.push(OutFrame::Close { code, reason }).is_ok();
                         }
                         break;
                     }
@@ -165,6 +161,21 @@ pub async fn serve_socket(
         done.cancel();
     }
     let _ = writer.await;
+}
+
+/// The close frame (code, reason, log reason) for a socket error the client caused.
+fn close_for(e: axum::Error) -> Option<(u16, &'static str, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error;
+    match e.into_inner().downcast_ref::<Error>()? {
+        Error::Capacity(_) => Some((close_code::MESSAGE_TOO_BIG, "message too big", "message_too_big")),
+        Error::Utf8(_) => {
+            Some((close_code::INVALID_PAYLOAD, "text frame is not valid UTF-8", "invalid_utf8"))
+        }
+        Error::Protocol(_) => {
+            Some((close_code::PROTOCOL_ERROR, "WebSocket protocol error", "protocol_error"))
+        }
+        _ => None,
+    }
 }
 
 async fn write_loop(

@@ -96,6 +96,10 @@ impl MessageHandler for WorkerSocket {
                 self.worker.resize(Some(self.client), cols, rows).await.map_err(worker_error)
             }
             WorkerClientMsg::Image { data, mime_type } => {
+                // Nothing is saved for a worker that cannot take the path.
+                if self.worker.status().borrow().exit.is_some() {
+                    return Err(worker_error(WorkerError::Exited));
+                }
                 let path = save_image(&self.images_dir, &data, &mime_type).await?;
                 self.worker.input(Some(self.client), path.into_bytes()).await.map_err(worker_error)
             }
