@@ -5,7 +5,7 @@
 use crate::outbox::{OutFrame, OutboxReceiver, OutboxSender};
 use crate::scoped::Grant;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use controlroom_protocol::{close_code, error_code};
+use controlroom_protocol::close_code;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::time::Duration;
@@ -14,28 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// How long a close frame may take to go out before the socket is dropped anyway.
 const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A client message that was refused; it becomes `{"type":"error", code, message}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientError {
-    /// Machine-readable code.
-    pub code: &'static str,
-    /// Human-readable explanation.
-    pub message: String,
-    /// Whether it counts toward the malformed-message limit.
-    pub malformed: bool,
-}
-
-impl ClientError {
-    /// A message that did not parse.
-    pub fn malformed(message: impl Into<String>) -> Self {
-        Self { code: error_code::BAD_MESSAGE, message: message.into(), malformed: true }
-    }
-
-    /// A well-formed message that could not be carried out.
-    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), malformed: false }
-    }
-}
+pub use crate::validate::ClientError;
 
 #[derive(Serialize)]
 struct ErrorMsg<'a> {

@@ -15,6 +15,10 @@ pub mod outbox;
 pub mod ratelimit;
 pub mod scoped;
 pub mod store;
+pub mod validate;
+
+#[cfg(test)]
+mod proptests;
 pub(crate) mod time;
 pub mod worker;
 mod ws_app;

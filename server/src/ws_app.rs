@@ -40,8 +40,7 @@ struct AppHandler {
 
 impl MessageHandler for AppHandler {
     async fn on_text(&mut self, text: &str) -> Result<(), ClientError> {
-        let msg: AppClientMsg = serde_json::from_str(text)
-            .map_err(|e| ClientError::malformed(format!("not a client message: {e}")))?;
+        let msg = crate::validate::parse_app_msg(text)?;
         match msg {
             AppClientMsg::RequestSync { since } => {
                 self.hub.request_sync(self.outbox.clone(), since, self.only.clone()).await.map_err(|e| {

@@ -5,16 +5,13 @@ use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::http::{ApiErrorResponse, AppState};
 use crate::outbox::outbox;
 use crate::scoped::Grant;
+use crate::validate::{CheckedImage, decode_image, parse_worker_msg};
 use crate::worker::{ClientId, WorkerError, WorkerHandle};
 use axum::Extension;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use controlroom_protocol::{
-    IMAGE_MIME_TYPES, MAX_IMAGE_BYTES, SUBPROTOCOL, SessionId, TERMINAL_DIM_RANGE, WorkerClientMsg, WorkerId,
-    error_code,
-};
+use controlroom_protocol::{SUBPROTOCOL, SessionId, WorkerClientMsg, WorkerId, error_code};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -78,8 +75,7 @@ fn worker_error(e: WorkerError) -> ClientError {
 
 impl MessageHandler for WorkerSocket {
     async fn on_text(&mut self, text: &str) -> Result<(), ClientError> {
-        let msg: WorkerClientMsg = serde_json::from_str(text)
-            .map_err(|e| ClientError::malformed(format!("not a client message: {e}")))?;
+        let msg = parse_worker_msg(text)?;
         if !self.can_write {
             return Err(read_only());
         }
@@ -88,11 +84,6 @@ impl MessageHandler for WorkerSocket {
                 self.worker.input(Some(self.client), data.into_bytes()).await.map_err(worker_error)
             }
             WorkerClientMsg::Resize { cols, rows } => {
-                if !TERMINAL_DIM_RANGE.contains(&cols) || !TERMINAL_DIM_RANGE.contains(&rows) {
-                    return Err(ClientError::malformed(format!(
-                        "resize out of range: cols and rows must be within 1..=1000 (got {cols}x{rows})"
-                    )));
-                }
                 self.worker.resize(Some(self.client), cols, rows).await.map_err(worker_error)
             }
             WorkerClientMsg::Image { data, mime_type } => {
@@ -109,33 +100,7 @@ impl MessageHandler for WorkerSocket {
 
 /// Validates and saves a pasted image; returns the path to type into the worker.
 async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Result<String, ClientError> {
-    let Some(ext) =
-        IMAGE_MIME_TYPES.iter().position(|m| *m == mime_type).map(|i| ["png", "jpg", "gif", "webp"][i])
-    else {
-        return Err(ClientError::refused(
-            error_code::INVALID,
-            format!("unsupported image type {mime_type:?}"),
-        ));
-    };
-    // base64 grows data by 4/3; refuse before decoding what cannot fit.
-    if data.len() / 4 * 3 > MAX_IMAGE_BYTES + 3 {
-        return Err(ClientError::refused(error_code::LIMIT, "image larger than 10 MiB"));
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data.trim())
-        .map_err(|e| ClientError::refused(error_code::INVALID, format!("image data is not base64: {e}")))?;
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(ClientError::refused(error_code::LIMIT, "image larger than 10 MiB"));
-    }
-    let magic_ok = match ext {
-        "png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "jpg" => bytes.starts_with(b"\xff\xd8\xff"),
-        "gif" => bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a"),
-        _ => bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP",
-    };
-    if !magic_ok {
-        return Err(ClientError::refused(error_code::INVALID, format!("data is not a {mime_type} image")));
-    }
+    let CheckedImage { ext, bytes } = decode_image(data, mime_type)?;
     let name = format!("{}-{:08x}.{ext}", jiff::Timestamp::now().as_millisecond(), rand::random::<u32>());
     let path = dir.join(name);
     let write = async {

@@ -51,8 +51,14 @@ pub fn diff(
 pub fn apply(events: &[DeltaEvent], sessions: &mut SessionMap, activity: &mut ActivityMap) {
     for event in events {
         match event {
-            DeltaEvent::SessionCreated { session_id, session }
-            | DeltaEvent::SessionUpdated { session_id, session, .. } => {
+            DeltaEvent::SessionCreated { session_id, session } => {
+                sessions.insert(session_id.clone(), session.clone());
+            }
+            DeltaEvent::SessionUpdated { session_id, session, .. } => {
+                // A removed worker's activity goes with it.
+                activity.retain(|(sid, wid), _| {
+                    sid != session_id || session.workers.iter().any(|w| &w.id == wid)
+                });
                 sessions.insert(session_id.clone(), session.clone());
             }
             DeltaEvent::SessionDeleted { session_id, .. } => {

@@ -20,7 +20,7 @@ mod process;
 pub mod pty;
 mod ring;
 mod screen;
-mod utf8;
+pub mod utf8;
 
 #[cfg(test)]
 mod tests;
