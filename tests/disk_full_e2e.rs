@@ -57,7 +57,7 @@ fn fill(path: &Path) {
 #[tokio::test]
 async fn full_disk_is_a_clear_error_keeps_serving_and_loses_nothing_once_space_is_back() {
     let Some(fs) = TinyFs::mount("4m") else { return };
-    let data = fs.path.join("data");
+    let data = fs.path.clone();
     let mut gw = Gateway::start_in(&data, &["--poll-interval", "200ms"]);
     let (sid, wid) = gw.session_with("before", None).await;
     let mut app = gw.ws("/ws/app").await;
@@ -110,7 +110,7 @@ async fn full_disk_is_a_clear_error_keeps_serving_and_loses_nothing_once_space_i
 #[tokio::test]
 async fn read_only_data_dir_is_a_clear_error_at_start() {
     let Some(fs) = TinyFs::mount("4m") else { return };
-    let data = fs.path.join("data");
+    let data = fs.path.clone();
     let mut gw = Gateway::start_in(&data, &[]);
     gw.session_with("kept", Some(&["true"])).await;
     assert_eq!(gw.stop(libc::SIGTERM), Some(0));
@@ -129,4 +129,25 @@ async fn read_only_data_dir_is_a_clear_error_at_start() {
     let gw = Gateway::start_in(&data, &[]);
     let (_, list) = gw.http("GET", "/api/sessions", None).await;
     assert_eq!(list["sessions"][0]["title"], "kept", "nothing was lost");
+}
+
+#[tokio::test]
+async fn a_log_on_the_full_disk_does_not_take_the_gateway_down() {
+    let Some(fs) = TinyFs::mount("4m") else { return };
+    // The data dir inside the mount puts the gateway's stderr log there too.
+    let gw = Gateway::start_in(&fs.path.join("data"), &[]);
+    let mut app = gw.ws("/ws/app").await;
+    app.next_json().await;
+    fill(&fs.path.join("filler"));
+    for n in 0..5 {
+        let (status, body) =
+            gw.http("POST", "/api/sessions", Some(json!({"title": format!("t{n}"), "cwd": "/tmp"}))).await;
+        assert_eq!(status, 201, "{body}");
+        app.until(|v| v["type"] == "session-created").await;
+    }
+    let (sid, wid) = gw.session_with("shell", None).await;
+    let mut term = gw.ws(&format!("/ws/session/{sid}/worker/{wid}")).await;
+    term.next_json().await;
+    term.send_json(json!({"type": "input", "data": "echo up-$((4*4))\r"})).await;
+    term.output_until(|o| o.contains("up-16")).await;
 }

@@ -292,10 +292,13 @@ async fn a_worker_killed_from_outside_exits_once_without_a_zombie() {
     );
     wait_for("the killed worker to be reaped", || async { proc_state(victim).is_none() }).await;
     assert!(zombies_of(gw.child.id()).is_empty(), "{:?}", zombies_of(gw.child.id()));
-    let (_, now) = gw.http("GET", &format!("/api/sessions/{sid}"), None).await;
-    let states: Vec<&str> =
-        now["workers"].as_array().expect("w").iter().filter_map(|w| w["state"].as_str()).collect();
-    assert_eq!(states, vec!["exited", "running", "running"]);
+    wait_for("the session to show exactly the killed worker exited", || async {
+        let (_, now) = gw.http("GET", &format!("/api/sessions/{sid}"), None).await;
+        let states: Vec<&str> =
+            now["workers"].as_array().expect("w").iter().filter_map(|w| w["state"].as_str()).collect();
+        states == ["exited", "running", "running"]
+    })
+    .await;
     for w in &workers[1..] {
         let pid = w["pid"].as_u64().expect("pid");
         assert!(matches!(proc_state(pid), Some('S' | 'R')), "worker {pid} is fine");

@@ -50,6 +50,9 @@ impl Gateway {
             .arg(data_dir)
             .args(extra)
             .env_remove("CONTROLROOM_TOKEN")
+            // Every test's gateway logs at trace level (a test's --log-level wins), so the
+            // credential check in `Drop` covers the whole suite.
+            .env("CONTROLROOM_LOG", "trace")
             .env("SHELL", "/bin/sh")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -198,6 +201,43 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            assert_no_credential(&self.log(), &self.data_dir, &self.token);
+        }
+    }
+}
+
+/// The owner token and the token secret appear in no log line and in no stored file but their
+/// own.
+pub fn assert_no_credential(log: &str, data_dir: &Path, token: &str) {
+    let secret = std::fs::read_to_string(data_dir.join("token-secret")).unwrap_or_default();
+    let mut creds = vec![("owner token", token.to_string())];
+    if !secret.trim().is_empty() {
+        creds.push(("token secret", secret.trim().to_string()));
+    }
+    for (what, cred) in &creds {
+        assert!(!log.contains(cred.as_str()), "the {what} leaked into the log");
+    }
+    let mut dirs = vec![data_dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            for (what, cred) in &creds {
+                if (name == "token" && *what == "owner token")
+                    || (name == "token-secret" && *what == "token secret")
+                {
+                    continue;
+                }
+                let hit = bytes.windows(cred.len()).any(|w| w == cred.as_bytes());
+                assert!(!hit, "the {what} is stored in {}", path.display());
+            }
+        }
     }
 }
 
