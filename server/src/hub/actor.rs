@@ -8,17 +8,19 @@ use crate::outbox::OutboxSender;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
 use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
-use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{
-    ActivityEntry, ActivityState, AppServerMsg, CreateSession, Delta, DeltasResponse, GATEWAY_STOPPED,
-    Replay, Session, SessionId, SessionsResponse, SessionsSync, TERMINAL_DIM_RANGE, Worker, WorkerId,
-    WorkerKind, WorkerSpec, WorkerState,
+    ActivityState, AppServerMsg, CreateSession, Delta, DeltasResponse, GATEWAY_STOPPED, Replay, Session,
+    SessionId, SessionsResponse, TERMINAL_DIM_RANGE, Worker, WorkerId, WorkerKind, WorkerSpec, WorkerState,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
+
+#[path = "publish.rs"]
+mod publish;
+use publish::encode;
 
 /// Default terminal size of a new worker.
 pub const DEFAULT_COLS: u16 = 80;
@@ -266,54 +268,6 @@ impl Hub {
             }
             HubCmd::Shutdown { .. } => unreachable!("handled in run"),
         }
-    }
-
-    /// The deltas after `since`, or `None` when the log no longer reaches back that far (or
-    /// `since` is from the future, e.g. another data dir).
-    fn replay_since(&self, since: u64, only: Option<&SessionId>) -> Option<Vec<Delta>> {
-        if since > self.seq {
-            return None;
-        }
-        let oldest = self.log.front().map_or(self.seq + 1, |d| d.seq);
-        if since + 1 < oldest {
-            return None;
-        }
-        Some(
-            self.log
-                .iter()
-                .filter(|d| d.seq > since && visible(only, d.event.session_id()))
-                .cloned()
-                .collect(),
-        )
-    }
-
-    fn published_sessions(&self, only: Option<&SessionId>) -> Vec<Session> {
-        let mut sessions: Vec<Session> =
-            self.published.values().filter(|s| visible(only, &s.id)).cloned().collect();
-        sessions.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
-        sessions
-    }
-
-    fn published_activity(&self, only: Option<&SessionId>) -> Vec<ActivityEntry> {
-        self.published_activity
-            .iter()
-            .filter(|((sid, _), _)| visible(only, sid))
-            .map(|((sid, wid), st)| ActivityEntry {
-                session_id: sid.clone(),
-                worker_id: wid.clone(),
-                activity_state: *st,
-            })
-            .collect()
-    }
-
-    fn sync_message(&self, only: Option<&SessionId>) -> Utf8Bytes {
-        encode(&AppServerMsg::SessionsSync(SessionsSync {
-            sessions: self.published_sessions(only),
-            activity_states: self.published_activity(only),
-            seq: self.seq,
-            epoch: self.epoch.clone(),
-            timestamp: now_iso(),
-        }))
     }
 
     fn spawn_spec(&self, session: &Session, spec: &WorkerSpec) -> Result<(Worker, SpawnSpec), HubError> {
@@ -576,67 +530,6 @@ impl Hub {
         }
     }
 
-    /// Commits, folding in a commit the store refused earlier. A refused commit is kept and
-    /// retried with the next change or poll tick, so once the disk takes writes again the store
-    /// has every session and delta, without gaps.
-    async fn persist(&mut self, commit: Commit) {
-        let commit = match self.pending.take() {
-            Some(earlier) => earlier.then(commit, self.config.delta_log),
-            None => commit,
-        };
-        let held = commit.deltas.len();
-        match self.store.commit(commit).await {
-            Ok(()) => {
-                if std::mem::take(&mut self.store_failing) {
-                    tracing::info!(
-                        persisted_deltas = held,
-                        "the store takes writes again; held-back changes persisted"
-                    );
-                }
-            }
-            Err((e, back)) => {
-                tracing::error!(error = %e, held_deltas = held, reason = "store_refused",
-                    "could not persist changes; serving in-memory state and retrying");
-                self.pending = back;
-                self.store_failing = true;
-            }
-        }
-    }
-
-    fn broadcast(&mut self, delta: &Delta) {
-        let frame = encode(&AppServerMsg::Delta(delta.clone()));
-        let payload_size = frame.len();
-        let session_id = delta.event.session_id();
-        self.subscribers.retain(|(s, only)| {
-            if !visible(only.as_ref(), session_id) {
-                return !s.is_closed();
-            }
-            push_or_drop(s, &frame)
-        });
-        let kind = delta.event.type_name();
-        let session_id = session_id.as_str();
-        let client_count = self.subscribers.len();
-        if kind == "worker-activity" {
-            tracing::debug!(
-                r#type = kind,
-                sessionId = session_id,
-                clientCount = client_count,
-                payloadSize = payload_size,
-                seq = delta.seq,
-                "broadcast"
-            );
-        } else {
-            tracing::info!(
-                r#type = kind,
-                sessionId = session_id,
-                clientCount = client_count,
-                payloadSize = payload_size,
-                seq = delta.seq,
-                "broadcast"
-            );
-        }
-    }
-
     /// The periodic poll: git state of every cwd (off the runtime), and screens to persist.
     fn poll(&mut self) {
         let cwds: Vec<(SessionId, String)> =
@@ -719,28 +612,6 @@ fn retire(handles: Vec<WorkerHandle>, code: u16) {
         });
         futures_util::future::join_all(stops).await;
     });
-}
-
-fn encode(msg: &AppServerMsg) -> Utf8Bytes {
-    // Serializing our own types to a String cannot fail (no maps with non-string keys).
-    serde_json::to_string(msg).unwrap_or_default().into()
-}
-
-/// Whether a client restricted to `only` may see `session`.
-fn visible(only: Option<&SessionId>, session: &SessionId) -> bool {
-    only.is_none_or(|o| o == session)
-}
-
-/// Queues a delta for one subscriber; false drops the subscriber.
-fn push_or_drop(s: &OutboxSender, frame: &Utf8Bytes) -> bool {
-    match s.push_text(frame.clone()) {
-        Ok(()) => true,
-        Err(crate::outbox::PushError::Overflow) => {
-            tracing::warn!(reason = "backpressure_limit", endpoint = "app", "closing slow app client");
-            false
-        }
-        Err(crate::outbox::PushError::Closed) => false,
-    }
 }
 
 fn check_dir(cwd: &str) -> Result<(), HubError> {
