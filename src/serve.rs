@@ -94,7 +94,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
         worker.stop_grace = v;
     }
     if let Some(v) = args.idle_after {
-        worker.idle_after = v;
+        worker.activity = std::sync::Arc::new(controlroom_server::worker::detect::ActivityRules::defaults(v));
     }
     let mut config = ServeConfig::new(data_dir);
     config.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 mod conn;
 pub mod embedded;
+pub mod file_config;
 mod http;
 pub mod hub;
 pub mod outbox;

@@ -34,6 +34,10 @@ impl MessageHandler for AppHandler {
                     ClientError::refused(controlroom_protocol::error_code::INTERNAL, e.to_string())
                 })
             }
+            AppClientMsg::Subscribe { .. } => Err(ClientError::refused(
+                controlroom_protocol::error_code::INVALID,
+                "subscribe is not supported yet",
+            )),
         }
     }
 }

@@ -80,7 +80,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
             };
             handles.insert(
                 w.id.clone(),
-                WorkerHandle::restore(deps.ctx.clone(), &history, exit, w.started_at.clone()),
+                WorkerHandle::restore(deps.ctx.clone(), &history, exit, w.started_at.clone(), None),
             );
         }
         published.insert(session.id.clone(), session.clone());
@@ -174,6 +174,7 @@ impl Hub {
                 let _ = reply.send(SessionsResponse {
                     sessions: self.published_sessions(),
                     activity_states: self.published_activity(),
+                    sources: Vec::new(),
                     seq: self.seq,
                 });
             }
@@ -290,6 +291,7 @@ impl Hub {
         encode(&AppServerMsg::SessionsSync(SessionsSync {
             sessions: self.published_sessions(),
             activity_states: self.published_activity(),
+            sources: Vec::new(),
             seq: self.seq,
             epoch: self.epoch.clone(),
             timestamp: now_iso(),
@@ -339,9 +341,10 @@ impl Hub {
             cols,
             rows,
             started_at: now_iso(),
+            preset: None,
         };
         let env = spec.env.clone().unwrap_or_default();
-        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows }))
+        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows, activity: None }))
     }
 
     fn start_worker(&mut self, session_id: &SessionId, spec: &WorkerSpec) -> Result<Worker, HubError> {
@@ -378,6 +381,9 @@ impl Hub {
             repository: git.repository,
             branch: git.branch,
             created_at: now.clone(),
+            source: None,
+            status: None,
+            read_only: false,
             updated_at: now,
             workers: Vec::new(),
         };
@@ -452,6 +458,7 @@ impl Hub {
             env: rec.env.get(wid).cloned().unwrap_or_default(),
             cols: w.cols,
             rows: w.rows,
+            activity: None,
         };
         Ok(RestartPlan { handle, spec })
     }
@@ -556,7 +563,7 @@ impl Hub {
             Err(crate::outbox::PushError::Closed) => false,
         });
         let kind = delta.event.type_name();
-        let session_id = delta.event.session_id().as_str();
+        let session_id = delta.event.session_id().map_or("", |s| s.as_str());
         let client_count = self.subscribers.len();
         if kind == "worker-activity" {
             tracing::debug!(

@@ -53,6 +53,8 @@ impl SessionStore {
             DeltaEvent::WorkerActivity { session_id, worker_id, activity_state } => {
                 self.activity.insert((session_id, worker_id), activity_state);
             }
+            // Source health is not shown yet; its sessions arrive as session deltas.
+            DeltaEvent::SourceUpdated { .. } => {}
         }
         true
     }

@@ -20,6 +20,7 @@ fn worker(id: &str, state: WorkerState) -> Worker {
         cols: 80,
         rows: 24,
         started_at: "2026-01-01T00:00:00Z".into(),
+        preset: None,
     }
 }
 
@@ -31,6 +32,9 @@ fn session(id: &str, created: &str, workers: Vec<Worker>) -> Session {
         repository: None,
         branch: None,
         created_at: created.into(),
+        source: None,
+        status: None,
+        read_only: false,
         updated_at: created.into(),
         workers,
     }
@@ -40,6 +44,7 @@ fn sync(sessions: Vec<Session>, seq: u64) -> Msg {
     Msg::App(AppEvent::Message(Box::new(AppServerMsg::SessionsSync(SessionsSync {
         sessions,
         activity_states: vec![],
+        sources: vec![],
         seq,
         epoch: "e1".into(),
         timestamp: String::new(),
