@@ -2,17 +2,21 @@
 
 use super::diff::{self, ActivityMap, SessionMap};
 use super::git::GitInfo;
+use super::sources::{self, SourceItem};
+use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
 use crate::config::ServeConfig;
-use crate::outbox::OutboxSender;
+use crate::file_config::SourceSection;
+use crate::metrics as m;
+use crate::notify::Notifier;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
 use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
 use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{
-    ActivityEntry, ActivityState, AppServerMsg, CreateSession, Delta, DeltasResponse, GATEWAY_STOPPED,
-    Replay, Session, SessionId, SessionsResponse, SessionsSync, TERMINAL_DIM_RANGE, Worker, WorkerId,
-    WorkerKind, WorkerSpec, WorkerState,
+    ActivityEntry, ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse,
+    GATEWAY_STOPPED, Replay, Session, SessionId, SessionsResponse, SessionsSync, SourceStatus,
+    TERMINAL_DIM_RANGE, Worker, WorkerId, WorkerKind, WorkerSpec, WorkerState,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
@@ -42,10 +46,21 @@ struct Hub {
     published: SessionMap,
     published_activity: ActivityMap,
     log: VecDeque<Delta>,
-    subscribers: Vec<OutboxSender>,
+    subscribers: Subscribers,
+    notifier: Option<Notifier>,
+    sources: BTreeMap<String, SourceState>,
+    published_sources: BTreeMap<String, SourceStatus>,
     /// Workers whose screen changed since it was last saved.
     dirty_screens: BTreeSet<(SessionId, WorkerId)>,
     stopping: bool,
+}
+
+/// A configured session source and how its reads are going.
+struct SourceState {
+    section: SourceSection,
+    status: SourceStatus,
+    in_flight: bool,
+    next_due: Instant,
 }
 
 /// Loads the store, restores every session (workers that were running come back exited with
@@ -57,6 +72,13 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
     let mut published = SessionMap::new();
     for stored in loaded.sessions {
         let session = stored.session;
+        if let Some(source) = &session.source
+            && !config.sources.iter().any(|s| &s.name == source)
+        {
+            // Its source is no longer configured: published, not kept, so it goes as deleted.
+            published.insert(session.id.clone(), session.clone());
+            continue;
+        }
         let mut handles = BTreeMap::new();
         for w in &session.workers {
             let history = loaded
@@ -80,14 +102,20 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
             };
             handles.insert(
                 w.id.clone(),
-                WorkerHandle::restore(deps.ctx.clone(), &history, exit, w.started_at.clone(), None),
+                WorkerHandle::restore(
+                    deps.ctx.clone(),
+                    &history,
+                    exit,
+                    w.started_at.clone(),
+                    preset_rules(&config, w.preset.as_deref()),
+                ),
             );
         }
         published.insert(session.id.clone(), session.clone());
         records.insert(session.id.clone(), Record { session, env: stored.env, handles });
     }
     let mut hub = Hub {
-        config,
+        config: config.clone(),
         store: deps.store,
         ctx: deps.ctx,
         tx: tx.clone(),
@@ -97,7 +125,27 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         published,
         published_activity: ActivityMap::new(),
         log: loaded.deltas.into(),
-        subscribers: Vec::new(),
+        subscribers: Subscribers::default(),
+        notifier: deps.notifier,
+        sources: config
+            .sources
+            .iter()
+            .map(|s| {
+                let status = SourceStatus {
+                    name: s.name.clone(),
+                    kind: s.kind.as_str().into(),
+                    ok: false,
+                    error: Some("not read yet".into()),
+                    last_success: None,
+                    session_count: 0,
+                };
+                (
+                    s.name.clone(),
+                    SourceState { section: s.clone(), status, in_flight: false, next_due: Instant::now() },
+                )
+            })
+            .collect(),
+        published_sources: BTreeMap::new(),
         dirty_screens: BTreeSet::new(),
         stopping: false,
     };
@@ -174,7 +222,7 @@ impl Hub {
                 let _ = reply.send(SessionsResponse {
                     sessions: self.published_sessions(),
                     activity_states: self.published_activity(),
-                    sources: Vec::new(),
+                    sources: self.published_sources.values().cloned().collect(),
                     seq: self.seq,
                 });
             }
@@ -221,17 +269,29 @@ impl Hub {
                 let _ = reply.send(r);
             }
             HubCmd::Subscribe { outbox, reply } => {
-                if outbox.push_text(self.sync_message()).is_ok() {
-                    self.subscribers.push(outbox);
+                let id = if outbox.push_text(self.sync_message(None)).is_ok() {
+                    self.subscribers.add(outbox)
+                } else {
+                    0
+                };
+                let _ = reply.send(id);
+            }
+            HubCmd::Filter { id, outbox, sessions } => {
+                if self.subscribers.set_filter(id, sessions) {
+                    let _ = outbox.push_text(self.sync_message(self.subscribers.filter(id)));
                 }
-                let _ = reply.send(());
             }
             HubCmd::RequestSync { outbox, since } => {
+                // A replay is the unfiltered log: clients that filter resync fully.
                 let msg = match since.and_then(|s| self.replay_since(s)) {
                     Some(deltas) => encode(&AppServerMsg::Replay(Replay { deltas, seq: self.seq })),
-                    None => self.sync_message(),
+                    None => self.sync_message(None),
                 };
                 let _ = outbox.push_text(msg);
+            }
+            HubCmd::SourceResult { name, result } => {
+                self.source_result(&name, result);
+                self.flush().await;
             }
             HubCmd::Deltas { since, reply } => {
                 let r = self
@@ -287,11 +347,16 @@ impl Hub {
             .collect()
     }
 
-    fn sync_message(&self) -> Utf8Bytes {
+    fn sync_message(&self, filter: Option<&BTreeSet<SessionId>>) -> Utf8Bytes {
+        let follows = |id: &SessionId| filter.is_none_or(|f| f.contains(id));
+        let mut sessions = self.published_sessions();
+        sessions.retain(|s| follows(&s.id));
+        let mut activity_states = self.published_activity();
+        activity_states.retain(|a| follows(&a.session_id));
         encode(&AppServerMsg::SessionsSync(SessionsSync {
-            sessions: self.published_sessions(),
-            activity_states: self.published_activity(),
-            sources: Vec::new(),
+            sessions,
+            activity_states,
+            sources: self.published_sources.values().cloned().collect(),
             seq: self.seq,
             epoch: self.epoch.clone(),
             timestamp: now_iso(),
@@ -299,11 +364,19 @@ impl Hub {
     }
 
     fn spawn_spec(&self, session: &Session, spec: &WorkerSpec) -> Result<(Worker, SpawnSpec), HubError> {
-        let command = match &spec.command {
+        let preset =
+            match &spec.preset {
+                Some(name) => Some(self.config.presets.get(name).ok_or_else(|| {
+                    HubError::Invalid(format!("no preset {name:?} (see GET /api/presets)"))
+                })?),
+                None => None,
+            };
+        let preset_command = preset.map(|p| p.preset.command.clone()).filter(|c| !c.is_empty());
+        let command = match spec.command.clone().or(preset_command) {
             Some(c) if c.is_empty() || c[0].is_empty() => {
                 return Err(HubError::Invalid("command must name a program".into()));
             }
-            Some(c) => c.clone(),
+            Some(c) => c,
             None => vec![
                 std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()),
             ],
@@ -331,7 +404,7 @@ impl Hub {
         let worker = Worker {
             id: WorkerId::new(new_id('w')),
             name,
-            kind: spec.kind.unwrap_or(WorkerKind::Shell),
+            kind: spec.kind.or(preset.map(|p| p.preset.kind)).unwrap_or(WorkerKind::Shell),
             command: command.clone(),
             cwd: cwd.clone(),
             state: WorkerState::Running,
@@ -341,14 +414,17 @@ impl Hub {
             cols,
             rows,
             started_at: now_iso(),
-            preset: None,
+            preset: preset.map(|p| p.preset.name.clone()),
         };
-        let env = spec.env.clone().unwrap_or_default();
-        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows, activity: None }))
+        let mut env = preset.map(|p| p.env.clone()).unwrap_or_default();
+        env.extend(spec.env.clone().unwrap_or_default());
+        let activity = preset.map(|p| p.rules.clone());
+        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows, activity }))
     }
 
     fn start_worker(&mut self, session_id: &SessionId, spec: &WorkerSpec) -> Result<Worker, HubError> {
         let rec = self.records.get(session_id).ok_or_else(|| no_session(session_id))?;
+        check_writable(&rec.session)?;
         let (mut worker, spawn) = self.spawn_spec(&rec.session, spec)?;
         let handle = WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?;
         worker_from_status(&mut worker, &handle.status().borrow());
@@ -408,6 +484,7 @@ impl Hub {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
         let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
+        check_writable(&rec.session)?;
         if rec.session.title != title {
             rec.session.title = title;
             rec.session.updated_at = now_iso();
@@ -417,6 +494,7 @@ impl Hub {
     }
 
     async fn delete(&mut self, id: &SessionId) -> Result<(), HubError> {
+        check_writable(&self.records.get(id).ok_or_else(|| no_session(id))?.session)?;
         let rec = self.records.remove(id).ok_or_else(|| no_session(id))?;
         self.dirty_screens.retain(|(sid, _)| sid != id);
         self.flush().await;
@@ -458,7 +536,7 @@ impl Hub {
             env: rec.env.get(wid).cloned().unwrap_or_default(),
             cols: w.cols,
             rows: w.rows,
-            activity: None,
+            activity: preset_rules(&self.config, w.preset.as_deref()),
         };
         Ok(RestartPlan { handle, spec })
     }
@@ -510,14 +588,25 @@ impl Hub {
 
     /// Diffs what clients last saw against the state now; commits, then broadcasts the deltas.
     async fn flush(&mut self) {
+        let started = std::time::Instant::now();
         self.refresh();
         let current: SessionMap =
             self.records.iter().map(|(id, r)| (id.clone(), r.session.clone())).collect();
         let activity = self.current_activity();
-        let events = diff::diff(&self.published, &current, &self.published_activity, &activity);
+        let mut events = diff::diff(&self.published, &current, &self.published_activity, &activity);
+        let sources: BTreeMap<String, SourceStatus> =
+            self.sources.iter().map(|(k, v)| (k.clone(), v.status.clone())).collect();
+        for (name, status) in &sources {
+            if self.published_sources.get(name) != Some(status) {
+                events.push(DeltaEvent::SourceUpdated { name: name.clone(), source: status.clone() });
+            }
+        }
+        metrics::histogram!(m::DELTA_COMPUTE_SECONDS).record(started.elapsed().as_secs_f64());
         if events.is_empty() {
             return;
         }
+        self.published_sources = sources;
+        record_gauges(&current, &activity);
         let timestamp = now_iso();
         let deltas: Vec<Delta> = events
             .into_iter()
@@ -554,15 +643,12 @@ impl Hub {
     fn broadcast(&mut self, delta: &Delta) {
         let frame = encode(&AppServerMsg::Delta(delta.clone()));
         let payload_size = frame.len();
-        self.subscribers.retain(|s| match s.push_text(frame.clone()) {
-            Ok(()) => true,
-            Err(crate::outbox::PushError::Overflow) => {
-                tracing::warn!(reason = "backpressure_limit", endpoint = "app", "closing slow app client");
-                false
-            }
-            Err(crate::outbox::PushError::Closed) => false,
-        });
+        self.subscribers.send(delta, &frame);
+        if let Some(n) = &self.notifier {
+            n.offer(delta, frame.as_str());
+        }
         let kind = delta.event.type_name();
+        metrics::counter!(m::DELTAS, "type" => kind).increment(1);
         let session_id = delta.event.session_id().map_or("", |s| s.as_str());
         let client_count = self.subscribers.len();
         if kind == "worker-activity" {
@@ -586,18 +672,28 @@ impl Hub {
         }
     }
 
-    /// The periodic poll: git state of every cwd (off the runtime), and screens to persist.
+    /// The periodic poll: git state of every cwd and session sources (off the hub), and screens
+    /// to persist.
     fn poll(&mut self) {
-        let cwds: Vec<(SessionId, String)> =
-            self.records.iter().map(|(id, r)| (id.clone(), r.session.cwd.clone())).collect();
+        let started = std::time::Instant::now();
+        let cwds: Vec<(SessionId, String)> = self
+            .records
+            .iter()
+            .filter(|(_, r)| r.session.source.is_none())
+            .map(|(id, r)| (id.clone(), r.session.cwd.clone()))
+            .collect();
         let tx = self.tx.clone();
+        self.poll_sources();
+        crate::metrics::handle().run_upkeep();
         tokio::spawn(async move {
+            let read_started = std::time::Instant::now();
             let results = tokio::task::spawn_blocking(move || {
                 cwds.into_iter()
                     .map(|(id, cwd)| (id, super::git::read(std::path::Path::new(&cwd))))
                     .collect::<Vec<(SessionId, GitInfo)>>()
             })
             .await;
+            metrics::histogram!(m::POLL_READ_SECONDS).record(read_started.elapsed().as_secs_f64());
             if let Ok(results) = results {
                 let _ = tx.send(HubCmd::GitResults { results }).await;
             }
@@ -608,6 +704,84 @@ impl Hub {
                 save_screen(&self.store, &sid, &wid, handle);
             }
         }
+        metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
+    }
+
+    /// Starts a read of every source that is due and not still being read.
+    fn poll_sources(&mut self) {
+        let now = Instant::now();
+        for state in self.sources.values_mut() {
+            if state.in_flight || now < state.next_due {
+                continue;
+            }
+            state.in_flight = true;
+            let interval =
+                state.section.interval_ms.map_or(self.config.poll_interval, std::time::Duration::from_millis);
+            state.next_due = now + interval;
+            let section = state.section.clone();
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let result = sources::read(&section).await;
+                metrics::histogram!(m::SOURCE_READ_SECONDS, "source" => section.name.clone())
+                    .record(started.elapsed().as_secs_f64());
+                let _ = tx.send(HubCmd::SourceResult { name: section.name, result }).await;
+            });
+        }
+    }
+
+    /// Merges one source read into the sessions: created, updated (title, status) and deleted.
+    fn source_result(&mut self, name: &str, result: Result<Vec<SourceItem>, String>) {
+        let Some(state) = self.sources.get_mut(name) else { return };
+        state.in_flight = false;
+        let items = match result {
+            Ok(items) => items,
+            Err(e) => {
+                if state.status.error.as_deref() != Some(e.as_str()) {
+                    tracing::warn!(source = name, error = %e, "session source failed");
+                }
+                state.status.ok = false;
+                state.status.error = Some(e);
+                return;
+            }
+        };
+        let now = now_iso();
+        state.status.ok = true;
+        state.status.error = None;
+        state.status.last_success = Some(now.clone());
+        state.status.session_count = items.len();
+        let mut seen = BTreeSet::new();
+        for item in items {
+            let id = sources::session_id(name, &item.id);
+            seen.insert(id.clone());
+            match self.records.get_mut(&id) {
+                Some(rec) => {
+                    if rec.session.title != item.title || rec.session.status != item.status {
+                        rec.session.title = item.title;
+                        rec.session.status = item.status;
+                        rec.session.updated_at.clone_from(&now);
+                    }
+                }
+                None => {
+                    let session = Session {
+                        id: id.clone(),
+                        title: item.title,
+                        cwd: String::new(),
+                        repository: None,
+                        branch: None,
+                        created_at: now.clone(),
+                        updated_at: now.clone(),
+                        workers: Vec::new(),
+                        source: Some(name.to_owned()),
+                        status: item.status,
+                        read_only: true,
+                    };
+                    self.records
+                        .insert(id, Record { session, env: BTreeMap::new(), handles: BTreeMap::new() });
+                }
+            }
+        }
+        self.records.retain(|id, r| r.session.source.as_deref() != Some(name) || seen.contains(id));
     }
 
     async fn shutdown(&mut self) {
@@ -680,6 +854,48 @@ fn check_dir(cwd: &str) -> Result<(), HubError> {
         Ok(())
     } else {
         Err(HubError::Invalid(format!("cwd {cwd:?} is not a directory")))
+    }
+}
+
+/// Refuses changes to sessions read from a source.
+fn check_writable(session: &Session) -> Result<(), HubError> {
+    match &session.source {
+        Some(source) if session.read_only => Err(HubError::ReadOnly(format!(
+            "session {} comes from source {source:?} and is read-only",
+            session.id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The activity rules of preset `name`, if it exists.
+fn preset_rules(
+    config: &ServeConfig,
+    name: Option<&str>,
+) -> Option<Arc<crate::worker::detect::ActivityRules>> {
+    name.and_then(|n| config.presets.get(n)).map(|p| p.rules.clone())
+}
+
+/// Sets the worker gauges from the state being published.
+fn record_gauges(sessions: &SessionMap, activity: &ActivityMap) {
+    let (mut running, mut exited) = (0usize, 0usize);
+    for w in sessions.values().flat_map(|s| &s.workers) {
+        match w.state {
+            WorkerState::Running => running += 1,
+            WorkerState::Exited => exited += 1,
+        }
+    }
+    metrics::gauge!(m::WORKERS, "state" => "running").set(running as f64);
+    metrics::gauge!(m::WORKERS, "state" => "exited").set(exited as f64);
+    for (state, label) in [
+        (ActivityState::Unknown, "unknown"),
+        (ActivityState::Active, "active"),
+        (ActivityState::Idle, "idle"),
+        (ActivityState::Asking, "asking"),
+        (ActivityState::Exited, "exited"),
+    ] {
+        let n = activity.values().filter(|a| **a == state).count();
+        metrics::gauge!(m::WORKER_ACTIVITY, "activity" => label).set(n as f64);
     }
 }
 

@@ -9,6 +9,8 @@
 mod actor;
 pub mod diff;
 pub mod git;
+pub mod sources;
+mod subscribers;
 
 use crate::outbox::OutboxSender;
 use crate::store::{Store, StoreError};
@@ -16,9 +18,11 @@ use crate::worker::{SpawnSpec, WorkerError, WorkerHandle};
 use controlroom_protocol::{
     CreateSession, DeltasResponse, Session, SessionId, SessionsResponse, Worker, WorkerId, WorkerSpec,
 };
+use std::collections::BTreeSet;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use actor::start;
+pub use subscribers::SubscriberId;
 
 /// Commands queued for the hub before senders wait.
 const HUB_QUEUE: usize = 256;
@@ -32,6 +36,9 @@ pub enum HubError {
     /// The request is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// The session comes from a source and cannot be changed here.
+    #[error("{0}")]
+    ReadOnly(String),
     /// The worker refused.
     #[error(transparent)]
     Worker(#[from] WorkerError),
@@ -107,7 +114,16 @@ enum HubCmd {
     },
     Subscribe {
         outbox: OutboxSender,
-        reply: oneshot::Sender<()>,
+        reply: oneshot::Sender<SubscriberId>,
+    },
+    Filter {
+        id: SubscriberId,
+        outbox: OutboxSender,
+        sessions: Option<BTreeSet<SessionId>>,
+    },
+    SourceResult {
+        name: String,
+        result: Result<Vec<sources::SourceItem>, String>,
     },
     RequestSync {
         outbox: OutboxSender,
@@ -202,8 +218,20 @@ impl HubHandle {
     }
 
     /// Queues a `sessions-sync` into `outbox` and subscribes it to every later delta.
-    pub async fn subscribe(&self, outbox: OutboxSender) -> Result<(), HubError> {
+    pub async fn subscribe(&self, outbox: OutboxSender) -> Result<SubscriberId, HubError> {
         self.call(|reply| HubCmd::Subscribe { outbox, reply }).await
+    }
+
+    /// Limits subscriber `id` to `sessions` (`None`: all) and queues a `sessions-sync` of what it
+    /// now follows into `outbox`, in delta order.
+    pub async fn set_filter(
+        &self,
+        id: SubscriberId,
+        outbox: OutboxSender,
+        sessions: Option<Vec<SessionId>>,
+    ) -> Result<(), HubError> {
+        let sessions = sessions.map(|s| s.into_iter().collect());
+        self.tx.send(HubCmd::Filter { id, outbox, sessions }).await.map_err(|_| HubError::Stopped)
     }
 
     /// Queues a `sessions-sync`, or with `since` a `replay`, into `outbox` in delta order.
@@ -226,4 +254,5 @@ impl HubHandle {
 pub(crate) struct HubDeps {
     pub store: Store,
     pub ctx: crate::worker::WorkerContext,
+    pub notifier: Option<crate::notify::Notifier>,
 }

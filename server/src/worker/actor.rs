@@ -343,10 +343,12 @@ impl Actor {
         }
         let Some(p) = &self.process else { return Err(WorkerError::Exited) };
         let answered = self.activity.on_input(&data, Instant::now());
+        let typed = data.len() as u64;
         p.input.try_send(data).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => WorkerError::InputFull,
             mpsc::error::TrySendError::Closed(_) => WorkerError::Exited,
         })?;
+        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(typed);
         if answered {
             self.publish_activity();
         }
@@ -508,6 +510,7 @@ impl Actor {
         if aligned.is_empty() {
             return;
         }
+        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(aligned.len() as u64);
         let offset = self.ring.end();
         self.ring.push(&aligned);
         self.broadcast(&WorkerServerMsg::Output { data: decode(&aligned), offset });
