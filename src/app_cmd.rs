@@ -327,14 +327,22 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
         let conn = args.client.connect(&config, false).await?;
         let mut out = std::io::stdout().lock();
         let mut failed = None;
-        let result = controlroom_tui::client::watch::watch_deltas(&conn.url, &conn.token, |d| {
-            let line = serde_json::to_string(d).map_err(anyhow::Error::from);
-            if let Err(e) =
-                line.and_then(|l| writeln!(out, "{l}").and_then(|()| out.flush()).map_err(Into::into))
-            {
-                failed.get_or_insert(e);
-            }
-        })
+        let result = controlroom_tui::client::watch::watch_deltas(
+            &conn.url,
+            &conn.token,
+            |d| {
+                let line = serde_json::to_string(d).map_err(anyhow::Error::from);
+                match line.and_then(|l| writeln!(out, "{l}").and_then(|()| out.flush()).map_err(Into::into)) {
+                    Ok(()) => std::ops::ControlFlow::Continue(()),
+                    // stdout is gone (e.g. `controlroom watch | head -1`): stop watching.
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        std::ops::ControlFlow::Break(())
+                    }
+                }
+            },
+            |status| eprintln!("controlroom watch: {status}"),
+        )
         .await;
         if let Some(e) = failed {
             return Err(e);
