@@ -1,5 +1,6 @@
 //! The `controlroom` binary: parses the command line and hands off to the gateway or the front end.
 
+mod app_cmd;
 mod logging;
 mod parse;
 mod serve;
@@ -14,6 +15,9 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Gateway and directory flags of the dashboard (no subcommand).
+    #[command(flatten)]
+    client: app_cmd::ClientArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -22,6 +26,17 @@ enum Command {
     Serve(Box<serve::ServeArgs>),
     /// Print the gateway's owner token.
     Token(TokenArgs),
+    // Client commands (front end, src/app_cmd.rs).
+    /// Attach to a worker's terminal: SESSION[/WORKER]; the detach chord (Ctrl-\\) leaves.
+    Attach(app_cmd::AttachArgs),
+    /// List sessions and workers.
+    Ls(app_cmd::LsArgs),
+    /// Create a session with one worker; prints SESSION_ID/WORKER_ID.
+    New(app_cmd::NewArgs),
+    /// Type text into a worker: SESSION/WORKER TEXT.
+    Send(app_cmd::SendArgs),
+    /// Print session deltas as JSON lines until interrupted.
+    Watch(app_cmd::WatchArgs),
 }
 
 /// `controlroom token`.
@@ -37,7 +52,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => serve::main(*args),
         Some(Command::Token(args)) => token(args),
-        None => Err(anyhow::anyhow!("the front end is not built yet; run `controlroom serve`")),
+        Some(Command::Attach(args)) => app_cmd::attach(args),
+        Some(Command::Ls(args)) => app_cmd::ls(args),
+        Some(Command::New(args)) => app_cmd::new(args),
+        Some(Command::Send(args)) => app_cmd::send(args),
+        Some(Command::Watch(args)) => app_cmd::watch(args),
+        None => app_cmd::tui(cli.client),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

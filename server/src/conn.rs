@@ -81,11 +81,13 @@ pub async fn serve_socket(
         tokio::time::interval_at(tokio::time::Instant::now() + spec.heartbeat, spec.heartbeat);
     let mut awaiting_pong = false;
     let mut bad = 0u32;
+    // Set when the server queued a close frame that the writer should get out before ending.
+    let mut closing = false;
     loop {
         tokio::select! {
             () = done.cancelled() => break,
             () = shutdown.cancelled() => {
-                let _ = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" });
+                closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
                 break;
             }
             _ = heartbeat.tick() => {
@@ -109,7 +111,7 @@ pub async fn serve_socket(
                         );
                         if too_big {
                             tracing::info!(reason = "message_too_big", endpoint = spec.endpoint, "closing connection");
-                            let _ = outbox.push(OutFrame::Close { code: close_code::MESSAGE_TOO_BIG, reason: "message too big" });
+                            closing = outbox.push(OutFrame::Close { code: close_code::MESSAGE_TOO_BIG, reason: "message too big" }).is_ok();
                         }
                         break;
                     }
@@ -127,7 +129,7 @@ pub async fn serve_socket(
                         bad += 1;
                         if bad >= spec.max_bad_messages {
                             tracing::info!(reason = "protocol_abuse", endpoint = spec.endpoint, bad, "closing connection");
-                            let _ = outbox.push(OutFrame::Close { code: close_code::POLICY_VIOLATION, reason: "too many malformed messages" });
+                            closing = outbox.push(OutFrame::Close { code: close_code::POLICY_VIOLATION, reason: "too many malformed messages" }).is_ok();
                             break;
                         }
                     }
@@ -135,8 +137,9 @@ pub async fn serve_socket(
             }
         }
     }
-    // Let the writer send what is queued (a close frame included), bounded in time.
-    if tokio::time::timeout(CLOSE_WRITE_TIMEOUT, done.cancelled()).await.is_err() {
+    // When the server is closing, let the writer send what is queued up to the close frame,
+    // bounded in time; when the client left, there is nobody to write to.
+    if !closing || tokio::time::timeout(CLOSE_WRITE_TIMEOUT, done.cancelled()).await.is_err() {
         done.cancel();
     }
     let _ = writer.await;

@@ -33,10 +33,15 @@ pub struct Gateway {
 impl Gateway {
     /// Starts a gateway on 127.0.0.1:0 in `data_dir` with extra flags; waits for its line.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Gateway {
+        Self::start_on(data_dir, "127.0.0.1:0", extra)
+    }
+
+    /// Starts a gateway listening on `listen` in `data_dir` with extra flags.
+    pub fn start_on(data_dir: &Path, listen: &str, extra: &[&str]) -> Gateway {
         let log_path = data_dir.with_extension(format!("gateway-{}.log", next_log_number()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = Command::new(bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env_remove("CONTROLROOM_TOKEN")
@@ -152,6 +157,11 @@ impl Drop for Gateway {
 fn next_log_number() -> u64 {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A loopback port that was free a moment ago (for tests that restart a gateway on one port).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// Signals a process we own, through kill(1).

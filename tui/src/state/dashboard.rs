@@ -209,12 +209,7 @@ impl State {
 
     pub(super) fn mouse(&mut self, ev: MouseEvent, at: Instant, fx: &mut Vec<Effect>) {
         if self.mode == Mode::Attach {
-            match ev.kind {
-                MouseEventKind::ScrollUp => self.scroll_term(3),
-                MouseEventKind::ScrollDown => self.scroll_term(-3),
-                _ => {}
-            }
-            return;
+            return self.attach_mouse(ev, fx);
         }
         if self.mode != Mode::Dashboard {
             return;

@@ -201,6 +201,41 @@ fn attach_sends_resize_and_detach_chord_returns() {
 }
 
 #[test]
+fn mouse_goes_to_programs_that_ask_and_scrolls_back_otherwise() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut st = two_sessions();
+    st.update(Msg::Resize { cols: 100, rows: 30 });
+    let history = |data: &str| Msg::Worker {
+        session: SessionId::new("a"),
+        worker: WorkerId::new("a1"),
+        event: WorkerEvent::Message(WorkerServerMsg::History {
+            data: data.into(),
+            cols: 80,
+            rows: 24,
+            offset: 0,
+        }),
+    };
+    let at = Instant::now();
+    let mouse = |kind, column, row| Msg::Mouse {
+        event: MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE },
+        at,
+    };
+    // A program with SGR mouse reporting on (as htop or vim with `mouse=a`) gets the click,
+    // in its own coordinates (the header line is not part of its screen).
+    st.update(history("\x1b[?1000h\x1b[?1006h"));
+    st.update(code(KeyCode::Enter));
+    let fx = st.update(mouse(MouseEventKind::Down(MouseButton::Left), 4, 3));
+    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "\x1b[<0;5;3M".into() })]);
+    assert!(
+        st.update(mouse(MouseEventKind::Down(MouseButton::Left), 4, 0)).is_empty(),
+        "header clicks stay local"
+    );
+    // A shell that did not ask: the wheel scrolls our scrollback and nothing is sent.
+    st.update(history("$ "));
+    assert!(st.update(mouse(MouseEventKind::ScrollUp, 4, 3)).is_empty());
+}
+
+#[test]
 fn output_is_deduplicated_by_offset() {
     let mut st = two_sessions();
     let (s, w) = (SessionId::new("a"), WorkerId::new("a1"));

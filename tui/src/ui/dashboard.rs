@@ -84,7 +84,7 @@ fn session_item(
     let bg = if selected { theme.selection } else { theme.background };
     let attention = state.store.needs_attention(s);
     let marker = match (attention, selected) {
-        (true, _) => Span::styled("▌", Style::new().fg(theme.asking)),
+        (true, _) => Span::styled("!", Style::new().fg(theme.asking).add_modifier(Modifier::BOLD)),
         (false, true) => Span::styled("▌", Style::new().fg(theme.accent)),
         _ => Span::raw(" "),
     };
@@ -111,7 +111,8 @@ fn session_item(
         (Some(repo), None) => short_repo(repo).to_owned(),
         _ => s.cwd.clone(),
     };
-    let line2 = vec![marker, Span::styled(format!(" {place}"), Style::new().fg(theme.muted))];
+    let marker2 = if selected { Span::styled("▌", Style::new().fg(theme.accent)) } else { Span::raw(" ") };
+    let line2 = vec![marker2, Span::styled(format!(" {place}"), Style::new().fg(theme.muted))];
     let para = Paragraph::new(vec![Line::from(line1), Line::from(line2)]).style(Style::new().bg(bg));
     frame.render_widget(para, rect);
 }
