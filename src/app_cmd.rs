@@ -145,6 +145,12 @@ impl ClientArgs {
             bail!("no gateway running (start one with `controlroom serve`, or pass --connect URL)");
         }
         let mut serve = controlroom_server::config::ServeConfig::new(data_dir);
+        // The embedded gateway reads the gateway's tables of the same config.toml.
+        if let Some(dir) = self.config_dir() {
+            let path = dir.join("config.toml");
+            let file = controlroom_server::file_config::FileConfig::load(&path, true)?;
+            serve.apply_file(&file, None).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        }
         serve.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
         let gw = controlroom_server::embedded::start(serve).await.context("starting the embedded gateway")?;
         Ok(Conn { url: gw.url.clone(), token: gw.token.clone(), gateway_json: None, embedded: Some(gw) })
@@ -168,7 +174,7 @@ fn log_to_file(data_dir: &Path) {
         .try_init();
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("starting the async runtime")
 }
 
@@ -240,7 +246,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
     })
 }
 
-async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
+pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
     let config = args.config()?;
     let conn = args.connect(&config, false).await?;
     Ok(Gateway::new(&conn.url, conn.token)?)

@@ -1,6 +1,7 @@
 //! The `controlroom` binary: parses the command line and hands off to the gateway or the front end.
 
 mod app_cmd;
+mod explain;
 mod logging;
 mod parse;
 mod serve;
@@ -37,6 +38,8 @@ enum Command {
     Send(app_cmd::SendArgs),
     /// Print session deltas as JSON lines until interrupted.
     Watch(app_cmd::WatchArgs),
+    /// Print a worker's activity state and the evidence that chose it: SESSION/WORKER.
+    Explain(explain::ExplainArgs),
 }
 
 /// `controlroom token`.
@@ -45,6 +48,9 @@ struct TokenArgs {
     /// Data directory holding the token.
     #[arg(long, env = "CONTROLROOM_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Print the webhook signing secret (DATA_DIR/webhook-secret, created if missing) instead.
+    #[arg(long)]
+    webhook_secret: bool,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +63,7 @@ fn main() -> ExitCode {
         Some(Command::New(args)) => app_cmd::new(args),
         Some(Command::Send(args)) => app_cmd::send(args),
         Some(Command::Watch(args)) => app_cmd::watch(args),
+        Some(Command::Explain(args)) => explain::explain(args),
         None => app_cmd::tui(cli.client),
     };
     match result {
@@ -80,8 +87,13 @@ fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 fn token(args: TokenArgs) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let dir = data_dir(args.data_dir)?;
-    let token = controlroom_server::auth::load_or_create_token(&dir)
-        .with_context(|| format!("reading the token in {}", dir.display()))?;
+    let token = if args.webhook_secret {
+        controlroom_server::auth::load_or_create_webhook_secret(&dir)
+            .with_context(|| format!("reading the webhook secret in {}", dir.display()))?
+    } else {
+        controlroom_server::auth::load_or_create_token(&dir)
+            .with_context(|| format!("reading the token in {}", dir.display()))?
+    };
     println!("{token}");
     Ok(())
 }

@@ -38,6 +38,11 @@ impl Gateway {
 
     /// Starts a gateway listening on `listen` in `data_dir` with extra flags.
     pub fn start_on(data_dir: &Path, listen: &str, extra: &[&str]) -> Gateway {
+        Self::start_with(data_dir, listen, extra, &[])
+    }
+
+    /// Like `start_on`, with extra environment variables for the gateway process.
+    pub fn start_with(data_dir: &Path, listen: &str, extra: &[&str], envs: &[(&str, &str)]) -> Gateway {
         let log_path = data_dir.with_extension(format!("gateway-{}.log", next_log_number()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = Command::new(bin())
@@ -45,7 +50,11 @@ impl Gateway {
             .arg(data_dir)
             .args(extra)
             .env_remove("CONTROLROOM_TOKEN")
+            // Never read the user's config.toml.
+            .env_remove("CONTROLROOM_CONFIG")
+            .env("XDG_CONFIG_HOME", data_dir.with_extension("xdg-config"))
             .env("SHELL", "/bin/sh")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

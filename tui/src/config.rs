@@ -18,6 +18,16 @@ struct ConfigFile {
     gateway_url: Option<String>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
+    /// Tables the gateway reads from the same file (`controlroom_server::file_config`); the
+    /// front end skips them, and the gateway checks them.
+    #[serde(default, rename = "activity")]
+    _activity: Option<toml::Value>,
+    #[serde(default, rename = "presets")]
+    _presets: Option<toml::Value>,
+    #[serde(default, rename = "sources")]
+    _sources: Option<toml::Value>,
+    #[serde(default, rename = "notify")]
+    _notify: Option<toml::Value>,
 }
 
 /// A binding: one key or a list of keys.
@@ -133,6 +143,13 @@ mod tests {
         );
         assert_eq!(c.keys.action(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), None);
         assert_eq!(c.keys.action(&KeyEvent::new(KeyCode::Char('h'), KeyModifiers::NONE)), Some(Action::Help));
+    }
+
+    #[test]
+    fn the_gateways_tables_are_skipped() {
+        let c = parse("theme = \"dark\"\n[activity]\nidle-after-ms = 1\n[[presets]]\nname = \"x\"\n[[sources]]\nname = \"s\"\n[notify]\nwebhook = \"http://h/\"\n")
+            .expect("parses");
+        assert_eq!(c.theme, "dark");
     }
 
     #[test]

@@ -33,6 +33,7 @@ fn worker(
         cols: 80,
         rows: 24,
         started_at: "2026-11-21T11:00:00Z".into(),
+        preset: None,
     }
 }
 
@@ -50,6 +51,9 @@ fn session(
         repository: repo.map(|r| r.0.to_owned()),
         branch: repo.map(|r| r.1.to_owned()),
         created_at: created.into(),
+        source: None,
+        status: None,
+        read_only: false,
         updated_at: created.into(),
         workers,
     }
@@ -72,6 +76,7 @@ fn sync(st: &mut State, sessions: Vec<Session>, activity_states: Vec<ActivityEnt
     st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::SessionsSync(SessionsSync {
         sessions,
         activity_states,
+        sources: vec![],
         seq: 42,
         epoch: "e".into(),
         timestamp: String::new(),

@@ -390,7 +390,8 @@ impl Hub {
         }
         let cwd = spec.cwd.clone().unwrap_or_else(|| session.cwd.clone());
         check_dir(&cwd)?;
-        let base = spec.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
+        let named = spec.name.clone().filter(|n| !n.trim().is_empty());
+        let base = named.or_else(|| preset.map(|p| p.preset.name.clone())).unwrap_or_else(|| {
             std::path::Path::new(&command[0])
                 .file_name()
                 .map_or("worker".into(), |n| n.to_string_lossy().into_owned())
