@@ -134,8 +134,9 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
                 let status = SourceStatus {
                     name: s.name.clone(),
                     kind: s.kind.as_str().into(),
+                    // Not read yet: neither ok nor failed.
                     ok: false,
-                    error: Some("not read yet".into()),
+                    error: None,
                     last_success: None,
                     session_count: 0,
                 };
@@ -598,15 +599,20 @@ impl Hub {
         let sources: BTreeMap<String, SourceStatus> =
             self.sources.iter().map(|(k, v)| (k.clone(), v.status.clone())).collect();
         for (name, status) in &sources {
-            if self.published_sources.get(name) != Some(status) {
+            // A read that changes nothing but `lastSuccess` is not news: clients see the new
+            // time in the next sync or `GET /api/sessions`, not as a delta every poll.
+            let same = self.published_sources.get(name).is_some_and(|p| {
+                SourceStatus { last_success: status.last_success.clone(), ..p.clone() } == *status
+            });
+            if !same {
                 events.push(DeltaEvent::SourceUpdated { name: name.clone(), source: status.clone() });
             }
         }
         metrics::histogram!(m::DELTA_COMPUTE_SECONDS).record(started.elapsed().as_secs_f64());
+        self.published_sources = sources;
         if events.is_empty() {
             return;
         }
-        self.published_sources = sources;
         record_gauges(&current, &activity);
         let timestamp = now_iso();
         let deltas: Vec<Delta> = events
