@@ -396,3 +396,19 @@ async fn spawning_a_missing_program_is_a_spawn_error() {
 fn history_has(m: &[WorkerServerMsg], needle: &str) -> bool {
     matches!(m.first(), Some(WorkerServerMsg::History { data, .. }) if data.contains(needle))
 }
+
+#[tokio::test]
+async fn an_osc_9_notification_makes_a_real_worker_asking_until_enter() {
+    let w = WorkerHandle::spawn(
+        ctx(),
+        sh(r"printf 'working\n\033]9;Claude needs your permission\007'; read x; sleep 30"),
+    )
+    .expect("spawn");
+    wait_status(&w, "asking", |s| s.activity == ActivityState::Asking).await;
+    let info = w.activity().await.expect("activity");
+    assert_eq!(info.evidence[0].kind, "signal");
+    assert!(info.evidence[0].detail.contains("Claude needs your permission"), "{:?}", info.evidence);
+    w.input(None, b"\r".to_vec()).await.expect("input");
+    wait_status(&w, "idle", |s| s.activity == ActivityState::Idle).await;
+    w.stop().await;
+}
