@@ -222,6 +222,11 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             exit_on_detach: target.is_some(),
             default_command: config.default_command.clone(),
             themes: themes.names().to_vec(),
+            notify: config.notify.resolve(
+                std::env::var("TERM_PROGRAM").ok().as_deref(),
+                std::env::var("TERM").ok().as_deref(),
+                std::env::var_os("WT_SESSION").is_some(),
+            ),
         };
         if conn.embedded.is_some() {
             tracing::info!(url = %conn.url, "started an embedded gateway");

@@ -125,6 +125,7 @@ impl State {
                     fx.push(Effect::Theme(next.clone()));
                 }
             }
+            Action::NextAttention => self.next_attention(),
             Action::Help => self.mode = Mode::Help,
             Action::Quit => {
                 let running = self.store.running_workers();

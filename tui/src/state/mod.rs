@@ -5,6 +5,7 @@
 //! never changes it, so every screen is a pure function of a `State` and a theme.
 
 mod attach;
+pub mod attention;
 mod dashboard;
 pub mod dialog;
 pub mod sessions;
@@ -220,6 +221,13 @@ pub enum Effect {
     },
     /// Switch to the theme with this name.
     Theme(String),
+    /// A desktop notification: a worker needs the user (see `attention::notification_bytes`).
+    Notify {
+        /// Short title.
+        title: String,
+        /// What happened.
+        body: String,
+    },
     /// Leave the program.
     Quit,
 }
@@ -237,6 +245,8 @@ pub struct Settings {
     pub default_command: String,
     /// Theme names in cycling order.
     pub themes: Vec<String>,
+    /// Desktop notifications on `asking` and failed exits.
+    pub notify: attention::NotifyMode,
 }
 
 impl Default for Settings {
@@ -247,6 +257,8 @@ impl Default for Settings {
             exit_on_detach: false,
             default_command: String::new(),
             themes: controlroom_themes::BUILTIN.iter().map(|t| t.name.to_owned()).collect(),
+            // Off unless the config (default `auto`) turns it on: tests never write to stdout.
+            notify: attention::NotifyMode::Off,
         }
     }
 }
@@ -292,6 +304,8 @@ pub struct State {
     pub quit: bool,
     /// Attach to this worker once the first sync shows it (`controlroom attach`).
     pub pending_attach: Option<(SessionId, WorkerId)>,
+    /// When each worker last raised a desktop notification (debounce).
+    pub notified: std::collections::HashMap<(SessionId, WorkerId), Instant>,
 }
 
 impl State {
@@ -317,6 +331,7 @@ impl State {
             last_click: None,
             quit: false,
             pending_attach: None,
+            notified: std::collections::HashMap::new(),
         }
     }
 
@@ -364,7 +379,7 @@ impl State {
                     fx.push(Effect::RequestSync { since: self.store.seq });
                 }
             }
-            AppEvent::Message(msg) => self.app_message(*msg),
+            AppEvent::Message(msg) => self.app_message(*msg, fx),
             AppEvent::Rtt(rtt) => self.rtt = Some(rtt),
             AppEvent::Disconnected { reason, attempt, retry_at } => {
                 self.rtt = None;
@@ -374,7 +389,7 @@ impl State {
         }
     }
 
-    fn app_message(&mut self, msg: AppServerMsg) {
+    fn app_message(&mut self, msg: AppServerMsg, fx: &mut Vec<Effect>) {
         match msg {
             AppServerMsg::SessionsSync(sync) => {
                 self.store.apply_sync(sync);
@@ -395,6 +410,7 @@ impl State {
                 }
             }
             AppServerMsg::Delta(d) => {
+                self.notify_on(&d, fx);
                 self.store.apply_delta(d);
             }
             AppServerMsg::Error { message, .. } => {

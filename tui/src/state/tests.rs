@@ -401,3 +401,96 @@ fn mouse_click_selects_and_double_click_attaches() {
     st.update(Msg::Mouse { event: click(3), at: t0 + Duration::from_millis(100) });
     assert_eq!(st.mode, Mode::Attach);
 }
+
+fn activity(seq: u64, s: &str, w: &str, state: ActivityState) -> Msg {
+    delta(
+        seq,
+        DeltaEvent::WorkerActivity {
+            session_id: SessionId::new(s),
+            worker_id: WorkerId::new(w),
+            activity_state: state,
+        },
+    )
+}
+
+#[test]
+fn a_jumps_to_asking_workers_then_failed_ones() {
+    let mut st = two_sessions();
+    st.update(key('a'));
+    assert_eq!(st.notice.as_ref().map(|n| n.text.as_str()), Some("no worker needs you"));
+    st.update(activity(11, "b", "b2", ActivityState::Asking));
+    let mut failed = session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Exited)]);
+    failed.workers[0].exit_code = Some(2);
+    st.update(delta(
+        12,
+        DeltaEvent::SessionUpdated {
+            session_id: SessionId::new("a"),
+            session: failed,
+            before: session("a", "", vec![]),
+        },
+    ));
+    let fx = st.update(key('a'));
+    assert_eq!(
+        (st.selected_session.clone(), st.selected_worker.clone()),
+        (Some(SessionId::new("b")), Some(WorkerId::new("b2")))
+    );
+    assert_eq!(st.focus, Focus::Workers);
+    assert_eq!(fx, vec![Effect::Watch(Some((SessionId::new("b"), WorkerId::new("b2"))))]);
+    st.update(key('a'));
+    assert_eq!(st.selected_worker, Some(WorkerId::new("a1")), "then the failed one");
+    st.update(key('a'));
+    assert_eq!(st.selected_worker, Some(WorkerId::new("b2")), "wraps around");
+}
+
+#[test]
+fn asking_and_failed_exits_raise_debounced_notifications() {
+    let settings = Settings { notify: attention::NotifyMode::Osc9, ..Settings::default() };
+    let mut st = State::new(settings, "http://x", "dark");
+    st.update(sync(vec![session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)])], 10));
+    let fx = st.update(activity(11, "a", "a1", ActivityState::Asking));
+    assert_eq!(
+        fx,
+        vec![Effect::Notify { title: "controlroom".into(), body: "title-a/a1 is waiting for you".into() }]
+    );
+    // Still asking: nothing new. Asking again soon after: debounced.
+    assert!(st.update(activity(12, "a", "a1", ActivityState::Asking)).is_empty());
+    st.update(activity(13, "a", "a1", ActivityState::Idle));
+    assert!(st.update(activity(14, "a", "a1", ActivityState::Asking)).is_empty());
+    // A failed exit of another worker notifies; a clean exit does not.
+    let before =
+        session("a", "", vec![worker("a1", WorkerState::Running), worker("a2", WorkerState::Running)]);
+    let mut after =
+        session("a", "", vec![worker("a1", WorkerState::Running), worker("a2", WorkerState::Exited)]);
+    after.workers[1].exit_code = Some(1);
+    let fx = st.update(delta(
+        15,
+        DeltaEvent::SessionUpdated {
+            session_id: SessionId::new("a"),
+            session: after.clone(),
+            before: before.clone(),
+        },
+    ));
+    assert!(
+        matches!(&fx[..], [Effect::Notify { body, .. }] if body.ends_with("a2 exited with code 1")),
+        "{fx:?}"
+    );
+    after.workers[1].exit_code = Some(0);
+    let mut quiet = State::new(
+        Settings { notify: attention::NotifyMode::Osc9, ..Settings::default() },
+        "http://x",
+        "dark",
+    );
+    quiet.update(sync(vec![before.clone()], 10));
+    let fx = quiet.update(delta(
+        11,
+        DeltaEvent::SessionUpdated { session_id: SessionId::new("a"), session: after, before },
+    ));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Notify { .. })), "{fx:?}");
+    // Off means off.
+    let mut off = State::new(Settings::default(), "http://x", "dark");
+    off.update(sync(
+        vec![session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)])],
+        10,
+    ));
+    assert!(off.update(activity(11, "a", "a1", ActivityState::Asking)).is_empty());
+}
