@@ -232,6 +232,9 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
                 Err(e) => failed("new worker", e),
             }
         }),
+        Effect::LoadPresets => ctx.request(move |g| async move {
+            g.presets().await.map_or_else(|e| failed("presets", e), |r| Done::Presets(r.presets))
+        }),
         Effect::RenameSession { session, title } => ctx.request(move |g| async move {
             g.rename_session(session.as_str(), &title)
                 .await

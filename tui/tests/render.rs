@@ -216,6 +216,39 @@ fn new_session_dialog() {
 }
 
 #[test]
+fn new_worker_dialog_with_presets() {
+    use controlroom_protocol::Preset;
+    use controlroom_tui::state::Done;
+    let mut st = busy_state();
+    let preset = |name: &str, command: &[&str], kind| Preset {
+        name: name.into(),
+        command: command.iter().map(|c| c.to_string()).collect(),
+        kind,
+        origin: "builtin".into(),
+    };
+    st.update(Msg::Done(Done::Presets(vec![
+        preset("shell", &[], WorkerKind::Shell),
+        preset("claude", &["claude"], WorkerKind::Agent),
+        preset("review", &["claude", "--model", "opus"], WorkerKind::Agent),
+    ])));
+    key(&mut st, KeyCode::Char('w'));
+    key(&mut st, KeyCode::Right);
+    key(&mut st, KeyCode::Right);
+    insta::assert_snapshot!(render(&st, 100, 28));
+    // Submitting sends the preset; the gateway fills in its command and kind.
+    let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let spec = fx
+        .iter()
+        .find_map(|e| match e {
+            controlroom_tui::state::Effect::CreateWorker { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("a create-worker effect");
+    assert_eq!(spec.preset.as_deref(), Some("review"));
+    assert_eq!(spec.command, None);
+}
+
+#[test]
 fn confirm_delete_dialog() {
     let mut st = busy_state();
     key(&mut st, KeyCode::Char('D'));

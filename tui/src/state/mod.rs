@@ -13,8 +13,8 @@ pub mod term;
 
 use crate::keymap::KeyMap;
 use controlroom_protocol::{
-    AppServerMsg, CreateSession, Session, SessionId, Worker, WorkerClientMsg, WorkerId, WorkerServerMsg,
-    WorkerSpec,
+    AppServerMsg, CreateSession, Preset, Session, SessionId, Worker, WorkerClientMsg, WorkerId,
+    WorkerServerMsg, WorkerSpec,
 };
 use crossterm::event::{KeyEvent, MouseEvent};
 use dialog::{Confirm, Form};
@@ -126,6 +126,8 @@ pub enum Done {
         /// The worker.
         worker: Worker,
     },
+    /// The gateway's worker presets arrived.
+    Presets(Vec<Preset>),
     /// Something else succeeded; show this.
     Ok(String),
     /// A request failed; show this.
@@ -219,6 +221,8 @@ pub enum Effect {
         /// The last seq seen.
         since: Option<u64>,
     },
+    /// `GET /api/presets`, for the new-worker dialog.
+    LoadPresets,
     /// Switch to the theme with this name.
     Theme(String),
     /// A desktop notification: a worker needs the user (see `attention::notification_bytes`).
@@ -305,6 +309,8 @@ pub struct State {
     /// Attach to this worker once the first sync shows it (`controlroom attach`).
     pub pending_attach: Option<(SessionId, WorkerId)>,
     /// When each worker last raised a desktop notification (debounce).
+    /// Worker presets the gateway offers (for the new-worker dialog).
+    pub presets: Vec<Preset>,
     pub notified: std::collections::HashMap<(SessionId, WorkerId), Instant>,
 }
 
@@ -332,6 +338,7 @@ impl State {
             quit: false,
             pending_attach: None,
             notified: std::collections::HashMap::new(),
+            presets: Vec::new(),
         }
     }
 
@@ -373,6 +380,7 @@ impl State {
                     self.notice = Some(Notice { text: "reconnected".into(), error: false });
                 }
                 self.link = Link::Connected;
+                fx.push(Effect::LoadPresets);
                 // The gateway sends a full sync on open; asking for what we missed as well means a
                 // gateway that only replays still brings us up to date. Seen seqs are ignored.
                 if self.store.seq.is_some() {
@@ -474,6 +482,7 @@ impl State {
                     fx.push(Effect::Watch(Some((session, worker.id))));
                 }
             }
+            Done::Presets(presets) => self.presets = presets,
             Done::Ok(text) => self.notice = Some(Notice { text, error: false }),
             Done::Failed(text) => self.notice = Some(Notice { text, error: true }),
         }

@@ -151,7 +151,7 @@ fn reconnect_requests_sync_since_last_seq() {
     }));
     assert!(matches!(st.link, Link::Reconnecting { attempt: 1, .. }));
     let fx = st.update(Msg::App(AppEvent::Connected { url: "http://127.0.0.1:9999".into() }));
-    assert_eq!(fx, vec![Effect::RequestSync { since: Some(10) }]);
+    assert_eq!(fx, vec![Effect::LoadPresets, Effect::RequestSync { since: Some(10) }]);
     assert_eq!(st.link, Link::Connected);
     assert_eq!(st.url, "http://127.0.0.1:9999");
 }
