@@ -145,6 +145,12 @@ impl ClientArgs {
             bail!("no gateway running (start one with `controlroom serve`, or pass --connect URL)");
         }
         let mut serve = controlroom_server::config::ServeConfig::new(data_dir);
+        // The embedded gateway reads the gateway's tables of the same config.toml.
+        if let Some(dir) = self.config_dir() {
+            let path = dir.join("config.toml");
+            let file = controlroom_server::file_config::FileConfig::load(&path, true)?;
+            serve.apply_file(&file, None).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        }
         serve.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
         let gw = controlroom_server::embedded::start(serve).await.context("starting the embedded gateway")?;
         Ok(Conn { url: gw.url.clone(), token: gw.token.clone(), gateway_json: None, embedded: Some(gw) })
@@ -168,7 +174,7 @@ fn log_to_file(data_dir: &Path) {
         .try_init();
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("starting the async runtime")
 }
 
@@ -216,6 +222,11 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             exit_on_detach: target.is_some(),
             default_command: config.default_command.clone(),
             themes: themes.names().to_vec(),
+            notify: config.notify.resolve(
+                std::env::var("TERM_PROGRAM").ok().as_deref(),
+                std::env::var("TERM").ok().as_deref(),
+                std::env::var_os("WT_SESSION").is_some(),
+            ),
         };
         if conn.embedded.is_some() {
             tracing::info!(url = %conn.url, "started an embedded gateway");
@@ -240,7 +251,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
     })
 }
 
-async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
+pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
     let config = args.config()?;
     let conn = args.connect(&config, false).await?;
     Ok(Gateway::new(&conn.url, conn.token)?)
@@ -327,14 +338,22 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
         let conn = args.client.connect(&config, false).await?;
         let mut out = std::io::stdout().lock();
         let mut failed = None;
-        let result = controlroom_tui::client::watch::watch_deltas(&conn.url, &conn.token, |d| {
-            let line = serde_json::to_string(d).map_err(anyhow::Error::from);
-            if let Err(e) =
-                line.and_then(|l| writeln!(out, "{l}").and_then(|()| out.flush()).map_err(Into::into))
-            {
-                failed.get_or_insert(e);
-            }
-        })
+        let result = controlroom_tui::client::watch::watch_deltas(
+            &conn.url,
+            &conn.token,
+            |d| {
+                let line = serde_json::to_string(d).map_err(anyhow::Error::from);
+                match line.and_then(|l| writeln!(out, "{l}").and_then(|()| out.flush()).map_err(Into::into)) {
+                    Ok(()) => std::ops::ControlFlow::Continue(()),
+                    // stdout is gone (e.g. `controlroom watch | head -1`): stop watching.
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        std::ops::ControlFlow::Break(())
+                    }
+                }
+            },
+            |status| eprintln!("controlroom watch: {status}"),
+        )
         .await;
         if let Some(e) = failed {
             return Err(e);

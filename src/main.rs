@@ -1,6 +1,7 @@
 //! The `controlroom` binary: parses the command line and hands off to the gateway or the front end.
 
 mod app_cmd;
+mod explain;
 mod logging;
 mod parse;
 mod serve;
@@ -37,6 +38,8 @@ enum Command {
     Send(app_cmd::SendArgs),
     /// Print session deltas as JSON lines until interrupted.
     Watch(app_cmd::WatchArgs),
+    /// Print a worker's activity state and the evidence that chose it: SESSION/WORKER.
+    Explain(explain::ExplainArgs),
 }
 
 /// `controlroom token`.
@@ -58,6 +61,9 @@ struct TokenArgs {
     /// working at once. The owner token is unaffected.
     #[arg(long)]
     rotate: bool,
+    /// Print the webhook signing secret (DATA_DIR/webhook-secret, created if missing) instead.
+    #[arg(long, conflicts_with_all = ["ttl", "rotate"])]
+    webhook_secret: bool,
 }
 
 fn main() -> ExitCode {
@@ -70,6 +76,7 @@ fn main() -> ExitCode {
         Some(Command::New(args)) => app_cmd::new(args),
         Some(Command::Send(args)) => app_cmd::send(args),
         Some(Command::Watch(args)) => app_cmd::watch(args),
+        Some(Command::Explain(args)) => explain::explain(args),
         None => app_cmd::tui(cli.client),
     };
     match result {
@@ -94,6 +101,12 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use controlroom_server::scoped;
     let dir = data_dir(args.data_dir)?;
+    if args.webhook_secret {
+        let secret = controlroom_server::auth::load_or_create_webhook_secret(&dir)
+            .with_context(|| format!("reading the webhook secret in {}", dir.display()))?;
+        println!("{secret}");
+        return Ok(());
+    }
     if args.rotate {
         scoped::rotate_secret(&dir)
             .with_context(|| format!("rotating the token secret in {}", dir.display()))?;

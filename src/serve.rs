@@ -99,6 +99,15 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "CONTROLROOM_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Config file ([activity], [[presets]], [[sources]], [notify]); default CONFIG_DIR/config.toml.
+    #[arg(long, env = "CONTROLROOM_CONFIG")]
+    config: Option<PathBuf>,
+    /// POST matching deltas to this http:// URL, signed with DATA_DIR/webhook-secret.
+    #[arg(long, env = "CONTROLROOM_NOTIFY_WEBHOOK")]
+    notify_webhook: Option<String>,
+    /// Events sent to the webhook: created, updated, deleted, asking, exited, activity.
+    #[arg(long, env = "CONTROLROOM_NOTIFY_ON")]
+    notify_on: Option<String>,
 }
 
 /// Runs the gateway until SIGINT or SIGTERM.
@@ -118,9 +127,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.stop_grace {
         worker.stop_grace = v;
     }
-    if let Some(v) = args.idle_after {
-        worker.idle_after = v;
-    }
+
     let mut config = ServeConfig::new(data_dir);
     config.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
     config.poll_interval = args.poll_interval;
@@ -147,6 +154,28 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
         config.tls = Some(cfg::TlsPaths { cert, key });
     }
     config.worker = worker;
+    let (config_file, optional) = match &args.config {
+        Some(path) => (path.clone(), false),
+        None => match controlroom_server::file_config::default_config_file() {
+            Some(path) => (path, true),
+            None => (PathBuf::new(), true),
+        },
+    };
+    let file = if config_file.as_os_str().is_empty() {
+        controlroom_server::file_config::FileConfig::default()
+    } else {
+        controlroom_server::file_config::FileConfig::load(&config_file, optional)?
+    };
+    config
+        .apply_file(&file, args.idle_after)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config_file.display()))?;
+    if let Some(url) = &args.notify_webhook {
+        config.notify.set_webhook(url).map_err(|e| anyhow::anyhow!("--notify-webhook: {e}"))?;
+    }
+    if let Some(on) = &args.notify_on {
+        config.notify.on =
+            controlroom_server::notify::parse_events(on).map_err(|e| anyhow::anyhow!("--notify-on: {e}"))?;
+    }
     if !args.listen.ip().is_loopback() && config.tls.is_none() {
         tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: anyone who can reach it sees the token in clear text and, with it, can type into your shells; add --tls-cert and --tls-key");
     }

@@ -122,7 +122,7 @@ async fn allow_origin_null_is_refused_at_start() {
 #[tokio::test]
 async fn non_loopback_listen_without_tls_warns() {
     let dir = temp();
-    let gw = Gateway::start_listening(&dir.path().join("data"), "0.0.0.0:0", &[]);
+    let gw = Gateway::start_on(&dir.path().join("data"), "0.0.0.0:0", &[]);
     assert!(gw.log().contains("non-loopback address without TLS"), "{}", gw.log());
     let (status, _) = gw.http("GET", "/api/sessions", None).await;
     assert_eq!(status, 200);

@@ -185,7 +185,7 @@ async fn clients_reconnect_across_restarts_and_end_with_exactly_the_log() {
     let dir = temp();
     let data = dir.path().join("data");
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut gw = Gateway::start_listening(&data, &listen, &[]);
+    let mut gw = Gateway::start_on(&data, &listen, &[]);
     gw.session_with("has-a-worker", Some(&["sleep", "1000"])).await;
     let (_, start) = gw.http("GET", "/api/sessions", None).await;
     let start_seq = start["seq"].as_u64().expect("seq");
@@ -206,10 +206,10 @@ async fn clients_reconnect_across_restarts_and_end_with_exactly_the_log() {
 
     some_mutations(&gw, "a").await;
     assert_eq!(gw.stop(libc::SIGTERM), Some(0));
-    let mut gw = Gateway::start_listening(&data, &listen, &[]);
+    let mut gw = Gateway::start_on(&data, &listen, &[]);
     some_mutations(&gw, "b").await;
     gw.stop(libc::SIGKILL);
-    let gw = Gateway::start_listening(&data, &listen, &[]);
+    let gw = Gateway::start_on(&data, &listen, &[]);
     some_mutations(&gw, "c").await;
 
     let (_, now) = gw.http("GET", "/api/sessions", None).await;

@@ -88,7 +88,7 @@ async fn connections_at_and_past_the_limit_get_503_before_upgrade() {
 async fn sessions_and_workers_at_and_past_the_limit() {
     let dir = temp();
     // The session limit comes from the environment, to check the variable too.
-    let gw = Gateway::start_full(
+    let gw = Gateway::start_with(
         &dir.path().join("data"),
         "127.0.0.1:0",
         &["--max-workers", "3"],

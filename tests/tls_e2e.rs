@@ -64,11 +64,8 @@ async fn https_and_wss_with_rustls() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = tls.cert.to_str().expect("path");
     let key = tls.key.to_str().expect("path");
-    let mut gw = Gateway::start_listening(
-        &dir.path().join("data"),
-        "0.0.0.0:0",
-        &["--tls-cert", cert, "--tls-key", key],
-    );
+    let mut gw =
+        Gateway::start_on(&dir.path().join("data"), "0.0.0.0:0", &["--tls-cert", cert, "--tls-key", key]);
     let line_url = std::fs::read_to_string(gw.data_dir.join("gateway.json")).expect("gateway.json");
     assert!(line_url.contains("\"https://"), "{line_url}");
     assert!(!gw.log().contains("without TLS"), "no warning with TLS on: {}", gw.log());

@@ -25,6 +25,7 @@ fn snapshot(bytes: &[u8]) -> (SessionMap, ActivityMap) {
                 cols: 80,
                 rows: 24,
                 started_at: "t".into(),
+                preset: None,
             })
             .collect();
         let states = [ActivityState::Unknown, ActivityState::Active, ActivityState::Idle, ActivityState::Exited];
@@ -40,6 +41,9 @@ fn snapshot(bytes: &[u8]) -> (SessionMap, ActivityMap) {
             branch: None,
             created_at: "c".into(),
             updated_at: "u".into(),
+            source: None,
+            status: None,
+            read_only: false,
             workers,
         };
         sessions.insert(id, session);

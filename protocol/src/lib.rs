@@ -11,12 +11,13 @@ mod worker;
 
 pub use app::{AppClientMsg, AppServerMsg, Delta, DeltaEvent, Replay, SessionsSync};
 pub use http::{
-    ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, InputRequest, ScreenResponse,
-    SessionsResponse, UpdateSession,
+    ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, InputRequest, PresetsResponse,
+    ScreenResponse, SessionsResponse, UpdateSession,
 };
 pub use ids::{SessionId, WorkerId};
 pub use model::{
-    ActivityEntry, ActivityState, GATEWAY_STOPPED, Session, Worker, WorkerKind, WorkerSpec, WorkerState,
+    ActivityEntry, ActivityReport, ActivityState, Evidence, GATEWAY_STOPPED, Preset, Session, SourceStatus,
+    Worker, WorkerKind, WorkerSpec, WorkerState,
 };
 pub use worker::{WorkerClientMsg, WorkerServerMsg};
 
@@ -85,6 +86,8 @@ pub mod error_code {
     pub const INTERNAL: &str = "internal";
     /// A limit was reached.
     pub const LIMIT: &str = "limit";
+    /// The session comes from a source and cannot be changed through the gateway.
+    pub const READ_ONLY: &str = "read-only";
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ use subtle::ConstantTimeEq;
 
 /// File name of the owner token inside the data dir.
 pub const TOKEN_FILE: &str = "token";
+/// File name of the webhook signing secret inside the data dir.
+pub const WEBHOOK_SECRET_FILE: &str = "webhook-secret";
 /// Random bytes in a new token.
 const TOKEN_BYTES: usize = 32;
 
@@ -67,8 +69,18 @@ pub fn ensure_data_dir(dir: &Path) -> Result<(), TokenError> {
 
 /// Reads `DATA_DIR/token`, creating it on first start; refuses a file readable by others.
 pub fn load_or_create_token(data_dir: &Path) -> Result<String, TokenError> {
+    load_or_create_secret(data_dir, TOKEN_FILE)
+}
+
+/// Reads `DATA_DIR/webhook-secret` (the HMAC key of webhook signatures), creating it if needed.
+pub fn load_or_create_webhook_secret(data_dir: &Path) -> Result<String, TokenError> {
+    load_or_create_secret(data_dir, WEBHOOK_SECRET_FILE)
+}
+
+/// Reads `DATA_DIR/name`, creating it with 32 random bytes (base64url, 0600) if missing.
+fn load_or_create_secret(data_dir: &Path, name: &str) -> Result<String, TokenError> {
     ensure_data_dir(data_dir)?;
-    let path = data_dir.join(TOKEN_FILE);
+    let path = data_dir.join(name);
     if !path.exists() {
         let mut bytes = [0u8; TOKEN_BYTES];
         rand::fill(&mut bytes);
@@ -83,12 +95,16 @@ pub fn load_or_create_token(data_dir: &Path) -> Result<String, TokenError> {
         f.sync_all().map_err(io_err(&path))?;
         return Ok(token);
     }
-    read_token(data_dir)
+    read_secret(data_dir, name)
 }
 
 /// Reads an existing token file (for `controlroom token`), with the same permission check.
 pub fn read_token(data_dir: &Path) -> Result<String, TokenError> {
-    let path = data_dir.join(TOKEN_FILE);
+    read_secret(data_dir, TOKEN_FILE)
+}
+
+fn read_secret(data_dir: &Path, name: &str) -> Result<String, TokenError> {
+    let path = data_dir.join(name);
     let mode = fs::metadata(&path).map_err(io_err(&path))?.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(TokenError::Exposed { path: path.display().to_string(), mode });

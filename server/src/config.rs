@@ -1,8 +1,13 @@
 //! Every limit and interval of the gateway, with its named default; `controlroom serve` has a flag
 //! (and a `CONTROLROOM_*` variable) for each.
 
+use crate::file_config::{FileConfig, SourceSection};
+use crate::notify::NotifyConfig;
+use crate::presets::Presets;
 use crate::worker::WorkerConfig;
+use crate::worker::detect::ActivityRules;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Default `--listen` address.
@@ -96,6 +101,12 @@ pub struct ServeConfig {
     pub worker: WorkerConfig,
     /// Write `DATA_DIR/gateway.json` while serving.
     pub write_gateway_file: bool,
+    /// Presets (built-ins and `[[presets]]`).
+    pub presets: Arc<Presets>,
+    /// External session sources (`[[sources]]`).
+    pub sources: Vec<SourceSection>,
+    /// The webhook notifier; off without a URL.
+    pub notify: NotifyConfig,
 }
 
 impl ServeConfig {
@@ -124,7 +135,26 @@ impl ServeConfig {
             tls: None,
             worker: WorkerConfig::default(),
             write_gateway_file: true,
+            presets: Arc::new(Presets::build(&WorkerConfig::default().activity, &[]).unwrap_or_default()),
+            sources: Vec::new(),
+            notify: NotifyConfig::default(),
         }
+    }
+
+    /// Applies the config file: `[activity]` (with `idle_after` from `--idle-after` winning),
+    /// `[[presets]]`, `[[sources]]` and `[notify]` (flags set on `notify` afterwards win).
+    pub fn apply_file(&mut self, file: &FileConfig, idle_after: Option<Duration>) -> Result<(), String> {
+        let mut rules = ActivityRules::defaults(WorkerConfig::DEFAULT_IDLE_AFTER)
+            .with(&file.activity)
+            .map_err(|e| format!("[activity]: {e}"))?;
+        if let Some(v) = idle_after {
+            rules.idle_after = v;
+        }
+        self.worker.activity = Arc::new(rules);
+        self.presets = Arc::new(Presets::build(&self.worker.activity, &file.presets)?);
+        self.sources = file.sources.clone();
+        self.notify.apply_section(&file.notify)?;
+        Ok(())
     }
 }
 

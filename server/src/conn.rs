@@ -95,6 +95,7 @@ pub async fn serve_socket(
             _ = heartbeat.tick() => {
                 if awaiting_pong {
                     tracing::info!(reason = "heartbeat_timeout", endpoint = spec.endpoint, "terminating connection");
+                    metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "heartbeat_timeout").increment(1);
                     done.cancel();
                     break;
                 }
@@ -172,6 +173,7 @@ async fn write_loop(
         // A client over its cap gets the close at once; what it has not read is dropped.
         let frame = if rx.overflowed() && !matches!(frame, OutFrame::Close { .. }) {
             tracing::warn!(reason = "backpressure_limit", endpoint, "closing slow consumer");
+            metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "backpressure_limit").increment(1);
             OutFrame::Close { code: close_code::SLOW_CONSUMER, reason: "slow consumer" }
         } else {
             frame

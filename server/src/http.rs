@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router, middleware};
 use controlroom_protocol::{
-    ApiError, ApiErrorBody, AppConfig, CreateSession, InputRequest, PROTOCOL_VERSION, SessionId,
-    UpdateSession, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
+    ActivityReport, ApiError, ApiErrorBody, AppConfig, CreateSession, Evidence, InputRequest,
+    PROTOCOL_VERSION, PresetsResponse, SessionId, UpdateSession, WS_APP_PATH, WS_WORKER_PATH, WorkerId,
+    WorkerSpec, error_code,
 };
 use http::StatusCode;
 use serde::Deserialize;
@@ -90,6 +91,7 @@ impl From<HubError> for ApiErrorResponse {
             HubError::NotFound(_) => (StatusCode::NOT_FOUND, error_code::NOT_FOUND),
             HubError::Invalid(_) => (StatusCode::BAD_REQUEST, error_code::INVALID),
             HubError::Limit(_) => (StatusCode::CONFLICT, error_code::LIMIT),
+            HubError::ReadOnly(_) => (StatusCode::FORBIDDEN, error_code::READ_ONLY),
             HubError::Gone { .. } => (StatusCode::GONE, error_code::GONE),
             HubError::Worker(WorkerError::Exited) => (StatusCode::CONFLICT, error_code::WORKER_EXITED),
             HubError::Worker(WorkerError::Invalid(_)) => (StatusCode::BAD_REQUEST, error_code::INVALID),
@@ -143,6 +145,9 @@ pub fn router(state: AppState, auth: AuthState) -> Router {
         .route("/api/sessions/{id}/workers/{wid}/restart", post(restart_worker))
         .route("/api/sessions/{id}/workers/{wid}/input", post(send_input))
         .route("/api/sessions/{id}/workers/{wid}/screen", get(screen))
+        .route("/api/sessions/{id}/workers/{wid}/activity", get(activity))
+        .route("/api/presets", get(presets))
+        .route("/metrics", get(metrics))
         .route("/api/deltas", get(deltas))
         .route(WS_APP_PATH, get(ws_app::upgrade))
         .route("/ws/session/{id}/worker/{wid}", get(ws_worker::upgrade))
@@ -261,4 +266,47 @@ async fn deltas(
         ApiErrorResponse::new(StatusCode::BAD_REQUEST, error_code::BAD_MESSAGE, e.body_text())
     })?;
     Ok(Json(s.hub.deltas(q.since, grant.session).await?))
+}
+
+async fn activity(
+    State(s): State<AppState>,
+    Path((id, wid)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let (session_id, worker_id) = (SessionId::new(id), WorkerId::new(wid));
+    let worker = s.hub.worker(session_id.clone(), worker_id.clone()).await?;
+    let info = worker.activity().await?;
+    let preset = s
+        .hub
+        .get(session_id.clone())
+        .await?
+        .workers
+        .into_iter()
+        .find(|w| w.id == worker_id)
+        .and_then(|w| w.preset);
+    Ok(Json(ActivityReport {
+        session_id,
+        worker_id,
+        state: info.state,
+        since: info.since,
+        evidence: info
+            .evidence
+            .into_iter()
+            .map(|e| Evidence { kind: e.kind.into(), detail: e.detail, at: e.at })
+            .collect(),
+        preset,
+        screen_tail: info.tail,
+        title: info.title,
+    }))
+}
+
+async fn presets(State(s): State<AppState>) -> Json<PresetsResponse> {
+    let path = std::env::var("PATH").ok();
+    Json(PresetsResponse { presets: s.config.presets.available(path.as_deref()) })
+}
+
+async fn metrics() -> impl IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        crate::metrics::handle().render(),
+    )
 }

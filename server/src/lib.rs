@@ -8,10 +8,15 @@ pub mod auth;
 pub mod config;
 mod conn;
 pub mod embedded;
+pub mod file_config;
 mod http;
+pub mod http_client;
 pub mod hub;
 pub mod listener;
+pub mod metrics;
+pub mod notify;
 pub mod outbox;
+pub mod presets;
 pub mod ratelimit;
 pub mod scoped;
 pub mod store;
@@ -109,8 +114,19 @@ pub async fn run(
         backend: Arc::new(worker::pty::PortablePty),
         poke: Arc::default(),
     };
-    let hub = hub::start(config.clone(), hub::HubDeps { store: store.clone(), ctx }).await?;
     let cancel = CancellationToken::new();
+    metrics::handle();
+    let notifier = match &config.notify.webhook {
+        Some(_) => {
+            let secret = auth::load_or_create_webhook_secret(&config.data_dir)?;
+            notify::Notifier::start(&config.notify, secret, cancel.clone()).map_err(|e| ServerError::Io {
+                context: "starting the webhook notifier".into(),
+                source: std::io::Error::other(e),
+            })?
+        }
+        None => None,
+    };
+    let hub = hub::start(config.clone(), hub::HubDeps { store: store.clone(), ctx, notifier }).await?;
     let tracker = TaskTracker::new();
     let state = http::AppState {
         hub: hub.clone(),

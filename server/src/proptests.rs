@@ -26,6 +26,7 @@ fn worker(id: &str, cols: u16) -> Worker {
         cols,
         rows: 24,
         started_at: "t".into(),
+        preset: None,
     }
 }
 
@@ -57,6 +58,9 @@ fn snapshot() -> impl Strategy<Value = (SessionMap, ActivityMap)> {
                 branch: None,
                 created_at: "c".into(),
                 updated_at: "u".into(),
+                source: None,
+                status: None,
+                read_only: false,
                 workers,
             };
             sessions.insert(id, s);
@@ -205,7 +209,8 @@ async fn replay_property(ops: Vec<Op>) {
         backend: Arc::new(crate::worker::pty::PortablePty),
         poke: Arc::default(),
     };
-    let hub = start(Arc::new(config), HubDeps { store: store.clone(), ctx }).await.expect("hub");
+    let hub =
+        start(Arc::new(config), HubDeps { store: store.clone(), ctx, notifier: None }).await.expect("hub");
     let mut snapshots = vec![hub.list(None).await.expect("list")];
     let mut ids: Vec<SessionId> = Vec::new();
     for op in ops {

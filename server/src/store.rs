@@ -388,6 +388,9 @@ mod tests {
             repository: None,
             branch: None,
             created_at: format!("2026-01-01T00:00:0{}Z", id.len()),
+            source: None,
+            status: None,
+            read_only: false,
             updated_at: "2026-01-01T00:00:00Z".into(),
             workers: vec![],
         }

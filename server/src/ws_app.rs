@@ -2,7 +2,7 @@
 
 use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::http::AppState;
-use crate::hub::HubHandle;
+use crate::hub::{HubHandle, SubscriberId};
 use crate::outbox::{OutboxSender, outbox};
 use crate::scoped::Grant;
 use axum::Extension;
@@ -35,6 +35,7 @@ pub async fn upgrade(
 struct AppHandler {
     hub: HubHandle,
     outbox: OutboxSender,
+    id: SubscriberId,
     only: Option<SessionId>,
 }
 
@@ -47,16 +48,21 @@ impl MessageHandler for AppHandler {
                     ClientError::refused(controlroom_protocol::error_code::INTERNAL, e.to_string())
                 })
             }
+            AppClientMsg::Subscribe { session_ids } => {
+                self.hub.set_filter(self.id, self.outbox.clone(), session_ids).await.map_err(|e| {
+                    ClientError::refused(controlroom_protocol::error_code::INTERNAL, e.to_string())
+                })
+            }
         }
     }
 }
 
 async fn run(socket: WebSocket, state: AppState, grant: Grant) {
     let (tx, rx) = outbox(state.config.max_client_buffer);
-    if state.hub.subscribe(tx.clone(), grant.session.clone()).await.is_err() {
-        return;
-    }
+    let Ok(id) = state.hub.subscribe(tx.clone(), grant.session.clone()).await else { return };
     let count = state.app_clients.fetch_add(1, Ordering::AcqRel) + 1;
+    metrics::counter!(crate::metrics::CONNECTIONS, "endpoint" => "app").increment(1);
+    metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "app").set(count as f64);
     tracing::info!(endpoint = "app", clientCount = count, "client connected");
     let spec = ConnSpec {
         endpoint: "app",
@@ -64,8 +70,9 @@ async fn run(socket: WebSocket, state: AppState, grant: Grant) {
         max_bad_messages: state.config.max_bad_messages,
         grant: grant.clone(),
     };
-    let mut handler = AppHandler { hub: state.hub.clone(), outbox: tx.clone(), only: grant.session };
+    let mut handler = AppHandler { hub: state.hub.clone(), outbox: tx.clone(), id, only: grant.session };
     serve_socket(socket, tx, rx, &mut handler, spec, state.shutdown.clone()).await;
     let count = state.app_clients.fetch_sub(1, Ordering::AcqRel) - 1;
+    metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "app").set(count as f64);
     tracing::info!(endpoint = "app", clientCount = count, "client disconnected");
 }

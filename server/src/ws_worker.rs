@@ -124,6 +124,8 @@ async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Atta
         }
     };
     let count = state.worker_clients.fetch_add(1, Ordering::AcqRel) + 1;
+    metrics::counter!(crate::metrics::CONNECTIONS, "endpoint" => "worker").increment(1);
+    metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "worker").set(count as f64);
     tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, "client attached");
     let spec = ConnSpec {
         endpoint: "worker",
@@ -140,5 +142,6 @@ async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Atta
     serve_socket(socket, tx, rx, &mut handler, spec, state.shutdown.clone()).await;
     worker.detach(client).await;
     let count = state.worker_clients.fetch_sub(1, Ordering::AcqRel) - 1;
+    metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "worker").set(count as f64);
     tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, "client detached");
 }

@@ -33,16 +33,16 @@ pub struct Gateway {
 impl Gateway {
     /// Starts a gateway on 127.0.0.1:0 in `data_dir` with extra flags; waits for its line.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Gateway {
-        Self::start_listening(data_dir, "127.0.0.1:0", extra)
+        Self::start_on(data_dir, "127.0.0.1:0", extra)
     }
 
-    /// Starts a gateway on `listen` in `data_dir` with extra flags; waits for its line.
-    pub fn start_listening(data_dir: &Path, listen: &str, extra: &[&str]) -> Gateway {
-        Self::start_full(data_dir, listen, extra, &[])
+    /// Starts a gateway listening on `listen` in `data_dir` with extra flags.
+    pub fn start_on(data_dir: &Path, listen: &str, extra: &[&str]) -> Gateway {
+        Self::start_with(data_dir, listen, extra, &[])
     }
 
-    /// Starts a gateway with extra flags and environment variables; waits for its line.
-    pub fn start_full(data_dir: &Path, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Gateway {
+    /// Like `start_on`, with extra environment variables for the gateway process.
+    pub fn start_with(data_dir: &Path, listen: &str, extra: &[&str], envs: &[(&str, &str)]) -> Gateway {
         let log_path = data_dir.with_extension(format!("gateway-{}.log", next_log_number()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = Command::new(bin())
@@ -53,8 +53,11 @@ impl Gateway {
             // Every test's gateway logs at trace level (a test's --log-level wins), so the
             // credential check in `Drop` covers the whole suite.
             .env("CONTROLROOM_LOG", "trace")
+            // Never read the user's config.toml.
+            .env_remove("CONTROLROOM_CONFIG")
+            .env("XDG_CONFIG_HOME", data_dir.with_extension("xdg-config"))
             .env("SHELL", "/bin/sh")
-            .envs(env.iter().copied())
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -244,6 +247,11 @@ pub fn assert_no_credential(log: &str, data_dir: &Path, token: &str) {
 fn next_log_number() -> u64 {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A loopback port that was free a moment ago (for tests that restart a gateway on one port).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// Signals a process we own, through kill(1).

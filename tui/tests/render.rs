@@ -33,6 +33,7 @@ fn worker(
         cols: 80,
         rows: 24,
         started_at: "2026-11-21T11:00:00Z".into(),
+        preset: None,
     }
 }
 
@@ -50,6 +51,9 @@ fn session(
         repository: repo.map(|r| r.0.to_owned()),
         branch: repo.map(|r| r.1.to_owned()),
         created_at: created.into(),
+        source: None,
+        status: None,
+        read_only: false,
         updated_at: created.into(),
         workers,
     }
@@ -72,6 +76,7 @@ fn sync(st: &mut State, sessions: Vec<Session>, activity_states: Vec<ActivityEnt
     st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::SessionsSync(SessionsSync {
         sessions,
         activity_states,
+        sources: vec![],
         seq: 42,
         epoch: "e".into(),
         timestamp: String::new(),
@@ -177,6 +182,68 @@ fn dashboard_workers_focus_and_filter() {
 }
 
 #[test]
+fn dashboard_groups_source_sessions_and_shows_source_health() {
+    use controlroom_protocol::{Delta, DeltaEvent, SourceStatus};
+    let mut st = base_state();
+    let from_source = |id: &str, title: &str, source: &str, status: &str| Session {
+        source: Some(source.into()),
+        status: Some(status.into()),
+        read_only: true,
+        cwd: String::new(),
+        ..session(id, title, "2026-11-21T08:00:00Z", None, vec![])
+    };
+    st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::SessionsSync(SessionsSync {
+        sessions: vec![
+            from_source("x-gh-1", "Fix login redirect", "github", "open"),
+            session(
+                "s1",
+                "api",
+                "2026-11-21T09:00:00Z",
+                Some(("git@github.com:ada/api.git", "main")),
+                vec![],
+            ),
+            from_source("x-ci-7", "nightly build", "ci", "running"),
+        ],
+        activity_states: vec![],
+        sources: vec![SourceStatus {
+            name: "github".into(),
+            kind: "http".into(),
+            ok: true,
+            error: None,
+            last_success: Some("2026-11-21T11:59:48Z".into()),
+            session_count: 1,
+        }],
+        seq: 7,
+        epoch: "e".into(),
+        timestamp: String::new(),
+    })))));
+    // A source that starts failing reports it through a delta.
+    st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::Delta(Delta {
+        seq: 8,
+        timestamp: String::new(),
+        event: DeltaEvent::SourceUpdated {
+            name: "ci".into(),
+            source: SourceStatus {
+                name: "ci".into(),
+                kind: "command".into(),
+                ok: false,
+                error: Some("timed out after 10s".into()),
+                last_success: Some("2026-11-21T11:55:00Z".into()),
+                session_count: 1,
+            },
+        },
+    })))));
+    st.update(Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
+    let screen = render(&st, 100, 20);
+    assert!(screen.contains("Read from ci: read-only"));
+    let api = screen.find("api").expect("local session shown");
+    let ci = screen.find("nightly build").expect("ci session shown");
+    let gh = screen.find("Fix login redirect").expect("github session shown");
+    assert!(api < ci && ci < gh, "local first, then grouped by source name");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
 fn status_bar_reconnecting() {
     let mut st = busy_state();
     let now = Instant::now();
@@ -208,6 +275,39 @@ fn new_session_dialog() {
     }
     key(&mut st, KeyCode::Tab);
     insta::assert_snapshot!(render(&st, 100, 28));
+}
+
+#[test]
+fn new_worker_dialog_with_presets() {
+    use controlroom_protocol::Preset;
+    use controlroom_tui::state::Done;
+    let mut st = busy_state();
+    let preset = |name: &str, command: &[&str], kind| Preset {
+        name: name.into(),
+        command: command.iter().map(|c| c.to_string()).collect(),
+        kind,
+        origin: "builtin".into(),
+    };
+    st.update(Msg::Done(Done::Presets(vec![
+        preset("shell", &[], WorkerKind::Shell),
+        preset("claude", &["claude"], WorkerKind::Agent),
+        preset("review", &["claude", "--model", "opus"], WorkerKind::Agent),
+    ])));
+    key(&mut st, KeyCode::Char('w'));
+    key(&mut st, KeyCode::Right);
+    key(&mut st, KeyCode::Right);
+    insta::assert_snapshot!(render(&st, 100, 28));
+    // Submitting sends the preset; the gateway fills in its command and kind.
+    let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let spec = fx
+        .iter()
+        .find_map(|e| match e {
+            controlroom_tui::state::Effect::CreateWorker { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("a create-worker effect");
+    assert_eq!(spec.preset.as_deref(), Some("review"));
+    assert_eq!(spec.command, None);
 }
 
 #[test]

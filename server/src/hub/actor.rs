@@ -2,15 +2,20 @@
 
 use super::diff::{self, ActivityMap, SessionMap};
 use super::git::GitInfo;
+
+use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
 use crate::config::ServeConfig;
-use crate::outbox::OutboxSender;
+use crate::metrics as m;
+use crate::notify::Notifier;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
 use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
+use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{
-    ActivityState, AppServerMsg, CreateSession, Delta, DeltasResponse, GATEWAY_STOPPED, Replay, Session,
-    SessionId, SessionsResponse, TERMINAL_DIM_RANGE, Worker, WorkerId, WorkerKind, WorkerSpec, WorkerState,
+    ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED, Replay,
+    Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, Worker, WorkerId, WorkerKind,
+    WorkerSpec, WorkerState,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
@@ -18,9 +23,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-#[path = "publish.rs"]
+mod feeds;
 mod publish;
-use publish::encode;
+use feeds::{SourceState, record_gauges};
 
 /// Default terminal size of a new worker.
 pub const DEFAULT_COLS: u16 = 80;
@@ -44,14 +49,16 @@ struct Hub {
     published: SessionMap,
     published_activity: ActivityMap,
     log: VecDeque<Delta>,
-    /// Every `/ws/app` client, with the one session it may see if restricted.
-    subscribers: Vec<(OutboxSender, Option<SessionId>)>,
+    subscribers: Subscribers,
+    notifier: Option<Notifier>,
+    sources: BTreeMap<String, SourceState>,
+    published_sources: BTreeMap<String, SourceStatus>,
+    /// Workers whose screen changed since it was last saved.
+    dirty_screens: BTreeSet<(SessionId, WorkerId)>,
     /// A commit the store refused (disk full, I/O error), retried with the next one.
     pending: Option<Commit>,
     /// Whether the last commit failed (to log the recovery once).
     store_failing: bool,
-    /// Workers whose screen changed since it was last saved.
-    dirty_screens: BTreeSet<(SessionId, WorkerId)>,
     stopping: bool,
 }
 
@@ -64,6 +71,13 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
     let mut published = SessionMap::new();
     for stored in loaded.sessions {
         let session = stored.session;
+        if let Some(source) = &session.source
+            && !config.sources.iter().any(|s| &s.name == source)
+        {
+            // Its source is no longer configured: published, not kept, so it goes as deleted.
+            published.insert(session.id.clone(), session.clone());
+            continue;
+        }
         let mut handles = BTreeMap::new();
         for w in &session.workers {
             let history = loaded
@@ -87,14 +101,20 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
             };
             handles.insert(
                 w.id.clone(),
-                WorkerHandle::restore(deps.ctx.clone(), &history, exit, w.started_at.clone()),
+                WorkerHandle::restore(
+                    deps.ctx.clone(),
+                    &history,
+                    exit,
+                    w.started_at.clone(),
+                    preset_rules(&config, w.preset.as_deref()),
+                ),
             );
         }
         published.insert(session.id.clone(), session.clone());
         records.insert(session.id.clone(), Record { session, env: stored.env, handles });
     }
     let mut hub = Hub {
-        config,
+        config: config.clone(),
         store: deps.store,
         ctx: deps.ctx,
         tx: tx.clone(),
@@ -104,10 +124,31 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         published,
         published_activity: ActivityMap::new(),
         log: loaded.deltas.into(),
-        subscribers: Vec::new(),
+        subscribers: Subscribers::default(),
+        notifier: deps.notifier,
+        sources: config
+            .sources
+            .iter()
+            .map(|s| {
+                let status = SourceStatus {
+                    name: s.name.clone(),
+                    kind: s.kind.as_str().into(),
+                    // Not read yet: neither ok nor failed.
+                    ok: false,
+                    error: None,
+                    last_success: None,
+                    session_count: 0,
+                };
+                (
+                    s.name.clone(),
+                    SourceState { section: s.clone(), status, in_flight: false, next_due: Instant::now() },
+                )
+            })
+            .collect(),
+        published_sources: BTreeMap::new(),
+        dirty_screens: BTreeSet::new(),
         pending: None,
         store_failing: false,
-        dirty_screens: BTreeSet::new(),
         stopping: false,
     };
     // Workers that were running are now exited: that change goes out (and into the log) at once.
@@ -188,6 +229,7 @@ impl Hub {
                 let _ = reply.send(SessionsResponse {
                     sessions: self.published_sessions(only.as_ref()),
                     activity_states: self.published_activity(only.as_ref()),
+                    sources: self.visible_sources(only.as_ref()),
                     seq: self.seq,
                 });
             }
@@ -234,17 +276,31 @@ impl Hub {
                 let _ = reply.send(r);
             }
             HubCmd::Subscribe { outbox, only, reply } => {
-                if outbox.push_text(self.sync_message(only.as_ref())).is_ok() {
-                    self.subscribers.push((outbox, only));
+                let id = if outbox.push_text(self.sync_message(None, only.as_ref())).is_ok() {
+                    self.subscribers.add(outbox, only)
+                } else {
+                    0
+                };
+                let _ = reply.send(id);
+            }
+            HubCmd::Filter { id, outbox, sessions } => {
+                if self.subscribers.set_filter(id, sessions) {
+                    let msg = self.sync_message(self.subscribers.filter(id), self.subscribers.only(id));
+                    let _ = outbox.push_text(msg);
                 }
-                let _ = reply.send(());
             }
             HubCmd::RequestSync { outbox, since, only } => {
+                // A replay is the unfiltered log (but for a session-restricted token): clients
+                // that filter resync fully.
                 let msg = match since.and_then(|s| self.replay_since(s, only.as_ref())) {
                     Some(deltas) => encode(&AppServerMsg::Replay(Replay { deltas, seq: self.seq })),
-                    None => self.sync_message(only.as_ref()),
+                    None => self.sync_message(None, only.as_ref()),
                 };
                 let _ = outbox.push_text(msg);
+            }
+            HubCmd::SourceResult { name, result } => {
+                self.source_result(&name, result);
+                self.flush().await;
             }
             HubCmd::Deltas { since, only, reply } => {
                 let r = self
@@ -271,11 +327,19 @@ impl Hub {
     }
 
     fn spawn_spec(&self, session: &Session, spec: &WorkerSpec) -> Result<(Worker, SpawnSpec), HubError> {
-        let command = match &spec.command {
+        let preset =
+            match &spec.preset {
+                Some(name) => Some(self.config.presets.get(name).ok_or_else(|| {
+                    HubError::Invalid(format!("no preset {name:?} (see GET /api/presets)"))
+                })?),
+                None => None,
+            };
+        let preset_command = preset.map(|p| p.preset.command.clone()).filter(|c| !c.is_empty());
+        let command = match spec.command.clone().or(preset_command) {
             Some(c) if c.is_empty() || c[0].is_empty() => {
                 return Err(HubError::Invalid("command must name a program".into()));
             }
-            Some(c) => c.clone(),
+            Some(c) => c,
             None => vec![
                 std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()),
             ],
@@ -289,7 +353,8 @@ impl Hub {
         }
         let cwd = spec.cwd.clone().unwrap_or_else(|| session.cwd.clone());
         check_dir(&cwd)?;
-        let base = spec.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
+        let named = spec.name.clone().filter(|n| !n.trim().is_empty());
+        let base = named.or_else(|| preset.map(|p| p.preset.name.clone())).unwrap_or_else(|| {
             std::path::Path::new(&command[0])
                 .file_name()
                 .map_or("worker".into(), |n| n.to_string_lossy().into_owned())
@@ -303,7 +368,7 @@ impl Hub {
         let worker = Worker {
             id: WorkerId::new(new_id('w')),
             name,
-            kind: spec.kind.unwrap_or(WorkerKind::Shell),
+            kind: spec.kind.or(preset.map(|p| p.preset.kind)).unwrap_or(WorkerKind::Shell),
             command: command.clone(),
             cwd: cwd.clone(),
             state: WorkerState::Running,
@@ -313,9 +378,12 @@ impl Hub {
             cols,
             rows,
             started_at: now_iso(),
+            preset: preset.map(|p| p.preset.name.clone()),
         };
-        let env = spec.env.clone().unwrap_or_default();
-        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows }))
+        let mut env = preset.map(|p| p.env.clone()).unwrap_or_default();
+        env.extend(spec.env.clone().unwrap_or_default());
+        let activity = preset.map(|p| p.rules.clone());
+        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows, activity }))
     }
 
     fn start_worker(&mut self, session_id: &SessionId, spec: &WorkerSpec) -> Result<Worker, HubError> {
@@ -327,6 +395,7 @@ impl Hub {
             )));
         }
         let rec = self.records.get(session_id).ok_or_else(|| no_session(session_id))?;
+        check_writable(&rec.session)?;
         let (mut worker, spawn) = self.spawn_spec(&rec.session, spec)?;
         let handle = WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?;
         worker_from_status(&mut worker, &handle.status().borrow());
@@ -344,10 +413,10 @@ impl Hub {
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
-        if self.records.len() >= self.config.max_sessions {
+        let local = self.records.values().filter(|r| r.session.source.is_none()).count();
+        if local >= self.config.max_sessions {
             return Err(HubError::Limit(format!(
-                "the gateway already has {} sessions (--max-sessions {})",
-                self.records.len(),
+                "the gateway already has {local} sessions (--max-sessions {})",
                 self.config.max_sessions
             )));
         }
@@ -366,6 +435,9 @@ impl Hub {
             repository: git.repository,
             branch: git.branch,
             created_at: now.clone(),
+            source: None,
+            status: None,
+            read_only: false,
             updated_at: now,
             workers: Vec::new(),
         };
@@ -390,6 +462,7 @@ impl Hub {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
         let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
+        check_writable(&rec.session)?;
         if rec.session.title != title {
             rec.session.title = title;
             rec.session.updated_at = now_iso();
@@ -399,6 +472,7 @@ impl Hub {
     }
 
     async fn delete(&mut self, id: &SessionId) -> Result<(), HubError> {
+        check_writable(&self.records.get(id).ok_or_else(|| no_session(id))?.session)?;
         let rec = self.records.remove(id).ok_or_else(|| no_session(id))?;
         self.dirty_screens.retain(|(sid, _)| sid != id);
         self.flush().await;
@@ -440,6 +514,7 @@ impl Hub {
             env: rec.env.get(wid).cloned().unwrap_or_default(),
             cols: w.cols,
             rows: w.rows,
+            activity: preset_rules(&self.config, w.preset.as_deref()),
         };
         Ok(RestartPlan { handle, spec })
     }
@@ -491,14 +566,30 @@ impl Hub {
 
     /// Diffs what clients last saw against the state now; commits, then broadcasts the deltas.
     async fn flush(&mut self) {
+        let started = std::time::Instant::now();
         self.refresh();
         let current: SessionMap =
             self.records.iter().map(|(id, r)| (id.clone(), r.session.clone())).collect();
         let activity = self.current_activity();
-        let events = diff::diff(&self.published, &current, &self.published_activity, &activity);
+        let mut events = diff::diff(&self.published, &current, &self.published_activity, &activity);
+        let sources: BTreeMap<String, SourceStatus> =
+            self.sources.iter().map(|(k, v)| (k.clone(), v.status.clone())).collect();
+        for (name, status) in &sources {
+            // A read that changes nothing but `lastSuccess` is not news: clients see the new
+            // time in the next sync or `GET /api/sessions`, not as a delta every poll.
+            let same = self.published_sources.get(name).is_some_and(|p| {
+                SourceStatus { last_success: status.last_success.clone(), ..p.clone() } == *status
+            });
+            if !same {
+                events.push(DeltaEvent::SourceUpdated { name: name.clone(), source: status.clone() });
+            }
+        }
+        metrics::histogram!(m::DELTA_COMPUTE_SECONDS).record(started.elapsed().as_secs_f64());
+        self.published_sources = sources;
         if events.is_empty() {
             return;
         }
+        record_gauges(&current, &activity);
         let timestamp = now_iso();
         let deltas: Vec<Delta> = events
             .into_iter()
@@ -530,18 +621,60 @@ impl Hub {
         }
     }
 
-    /// The periodic poll: git state of every cwd (off the runtime), and screens to persist.
+    fn broadcast(&mut self, delta: &Delta) {
+        let frame = encode(&AppServerMsg::Delta(delta.clone()));
+        let payload_size = frame.len();
+        self.subscribers.send(delta, &frame);
+        if let Some(n) = &self.notifier {
+            n.offer(delta, frame.as_str());
+        }
+        let kind = delta.event.type_name();
+        metrics::counter!(m::DELTAS, "type" => kind).increment(1);
+        let session_id = delta.event.session_id().map_or("", |s| s.as_str());
+        let client_count = self.subscribers.len();
+        if kind == "worker-activity" {
+            tracing::debug!(
+                r#type = kind,
+                sessionId = session_id,
+                clientCount = client_count,
+                payloadSize = payload_size,
+                seq = delta.seq,
+                "broadcast"
+            );
+        } else {
+            tracing::info!(
+                r#type = kind,
+                sessionId = session_id,
+                clientCount = client_count,
+                payloadSize = payload_size,
+                seq = delta.seq,
+                "broadcast"
+            );
+        }
+    }
+
+    /// The periodic poll: git state of every cwd and session sources (off the hub), and screens
+    /// to persist.
     fn poll(&mut self) {
-        let cwds: Vec<(SessionId, String)> =
-            self.records.iter().map(|(id, r)| (id.clone(), r.session.cwd.clone())).collect();
+        let started = std::time::Instant::now();
+        let cwds: Vec<(SessionId, String)> = self
+            .records
+            .iter()
+            .filter(|(_, r)| r.session.source.is_none())
+            .map(|(id, r)| (id.clone(), r.session.cwd.clone()))
+            .collect();
         let tx = self.tx.clone();
+        self.poll_sources();
+        crate::metrics::handle().run_upkeep();
         tokio::spawn(async move {
+            let read_started = std::time::Instant::now();
             let results = tokio::task::spawn_blocking(move || {
                 cwds.into_iter()
                     .map(|(id, cwd)| (id, super::git::read(std::path::Path::new(&cwd))))
                     .collect::<Vec<(SessionId, GitInfo)>>()
             })
             .await;
+            metrics::histogram!(m::POLL_READ_SECONDS).record(read_started.elapsed().as_secs_f64());
             if let Ok(results) = results {
                 let _ = tx.send(HubCmd::GitResults { results }).await;
             }
@@ -552,6 +685,7 @@ impl Hub {
                 save_screen(&self.store, &sid, &wid, handle);
             }
         }
+        metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
     }
 
     async fn shutdown(&mut self) {
@@ -614,12 +748,36 @@ fn retire(handles: Vec<WorkerHandle>, code: u16) {
     });
 }
 
+fn encode(msg: &AppServerMsg) -> Utf8Bytes {
+    // Serializing our own types to a String cannot fail (no maps with non-string keys).
+    serde_json::to_string(msg).unwrap_or_default().into()
+}
+
 fn check_dir(cwd: &str) -> Result<(), HubError> {
     if std::path::Path::new(cwd).is_dir() {
         Ok(())
     } else {
         Err(HubError::Invalid(format!("cwd {cwd:?} is not a directory")))
     }
+}
+
+/// Refuses changes to sessions read from a source.
+fn check_writable(session: &Session) -> Result<(), HubError> {
+    match &session.source {
+        Some(source) if session.read_only => Err(HubError::ReadOnly(format!(
+            "session {} comes from source {source:?} and is read-only",
+            session.id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The activity rules of preset `name`, if it exists.
+fn preset_rules(
+    config: &ServeConfig,
+    name: Option<&str>,
+) -> Option<Arc<crate::worker::detect::ActivityRules>> {
+    name.and_then(|n| config.presets.get(n)).map(|p| p.rules.clone())
 }
 
 fn no_session(id: &SessionId) -> HubError {

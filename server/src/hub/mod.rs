@@ -9,6 +9,8 @@
 mod actor;
 pub mod diff;
 pub mod git;
+pub mod sources;
+mod subscribers;
 
 use crate::outbox::OutboxSender;
 use crate::store::{Store, StoreError};
@@ -16,9 +18,11 @@ use crate::worker::{SpawnSpec, WorkerError, WorkerHandle};
 use controlroom_protocol::{
     CreateSession, DeltasResponse, Session, SessionId, SessionsResponse, Worker, WorkerId, WorkerSpec,
 };
+use std::collections::BTreeSet;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use actor::start;
+pub use subscribers::SubscriberId;
 
 /// Commands queued for the hub before senders wait.
 const HUB_QUEUE: usize = 256;
@@ -32,6 +36,9 @@ pub enum HubError {
     /// The request is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// The session comes from a source and cannot be changed here.
+    #[error("{0}")]
+    ReadOnly(String),
     /// A configured limit (`--max-sessions`, `--max-workers`) is reached.
     #[error("{0}")]
     Limit(String),
@@ -112,7 +119,16 @@ enum HubCmd {
     Subscribe {
         outbox: OutboxSender,
         only: Option<SessionId>,
-        reply: oneshot::Sender<()>,
+        reply: oneshot::Sender<SubscriberId>,
+    },
+    Filter {
+        id: SubscriberId,
+        outbox: OutboxSender,
+        sessions: Option<BTreeSet<SessionId>>,
+    },
+    SourceResult {
+        name: String,
+        result: Result<Vec<sources::SourceItem>, String>,
     },
     RequestSync {
         outbox: OutboxSender,
@@ -151,7 +167,9 @@ impl HubHandle {
         &self.epoch
     }
 
-    /// Every session (or with `only`, that one), their activity and the seq they reflect.
+    /// Every session, their activity and the seq they reflect.
+    ///
+    /// With `only` (a session-restricted token) just that session.
     pub async fn list(&self, only: Option<SessionId>) -> Result<SessionsResponse, HubError> {
         self.call(|reply| HubCmd::List { only, reply }).await
     }
@@ -209,12 +227,29 @@ impl HubHandle {
     }
 
     /// Queues a `sessions-sync` into `outbox` and subscribes it to every later delta; with
-    /// `only`, both are limited to that session (a session-restricted token).
-    pub async fn subscribe(&self, outbox: OutboxSender, only: Option<SessionId>) -> Result<(), HubError> {
+    /// `only` (a session-restricted token), for good, to that session alone.
+    pub async fn subscribe(
+        &self,
+        outbox: OutboxSender,
+        only: Option<SessionId>,
+    ) -> Result<SubscriberId, HubError> {
         self.call(|reply| HubCmd::Subscribe { outbox, only, reply }).await
     }
 
+    /// Limits subscriber `id` to `sessions` (`None`: all) and queues a `sessions-sync` of what it
+    /// now follows into `outbox`, in delta order.
+    pub async fn set_filter(
+        &self,
+        id: SubscriberId,
+        outbox: OutboxSender,
+        sessions: Option<Vec<SessionId>>,
+    ) -> Result<(), HubError> {
+        let sessions = sessions.map(|s| s.into_iter().collect());
+        self.tx.send(HubCmd::Filter { id, outbox, sessions }).await.map_err(|_| HubError::Stopped)
+    }
+
     /// Queues a `sessions-sync`, or with `since` a `replay`, into `outbox` in delta order.
+    /// With `only` (a session-restricted token) both are limited to that session.
     pub async fn request_sync(
         &self,
         outbox: OutboxSender,
@@ -239,4 +274,5 @@ impl HubHandle {
 pub(crate) struct HubDeps {
     pub store: Store,
     pub ctx: crate::worker::WorkerContext,
+    pub notifier: Option<crate::notify::Notifier>,
 }

@@ -1,11 +1,17 @@
 //! The screen model: a vt100 parser on its own thread, with scrollback kept as compact formatted
-//! lines, producing `history` snapshots and plain-text screens.
+//! lines, producing `history` snapshots and plain-text screens. The same thread counts program
+//! signals (bell, OSC 9/777, title) and scans the last lines for prompts, publishing an
+//! [`Observation`] at most every `scan_interval`.
 
 use super::HistorySnapshot;
+use super::detect::{ActivityRules, Observation, Signals, tail_lines};
 use controlroom_protocol::ScreenResponse;
 use std::collections::VecDeque;
 use std::num::NonZeroU16;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Instant;
+use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use vt100::capture::{BasicFormattedCaptureState, RowContents};
 
 /// Per-line bookkeeping charged against the scrollback byte cap, besides the text itself.
@@ -20,17 +26,19 @@ pub(crate) struct ScrollLine {
     pub(crate) wrapped: bool,
 }
 
-/// vt100 callbacks that capture rows scrolled off the main screen into a byte-bounded ring.
+/// vt100 callbacks that capture rows scrolled off the main screen into a byte-bounded ring, and
+/// count the program's signals (bell, notifications, title changes).
 #[derive(Debug)]
 pub(crate) struct ScrollCapture {
     lines: VecDeque<ScrollLine>,
     bytes: usize,
     cap: usize,
+    signals: Signals,
 }
 
 impl ScrollCapture {
     fn new(cap: usize) -> Self {
-        Self { lines: VecDeque::new(), bytes: 0, cap }
+        Self { lines: VecDeque::new(), bytes: 0, cap, signals: Signals::default() }
     }
 
     fn push(&mut self, line: ScrollLine) {
@@ -63,6 +71,18 @@ impl std::fmt::Write for NewlineProbe {
 }
 
 impl vt100::Callbacks for ScrollCapture {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.signals.on_bell();
+    }
+
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.signals.on_title(title);
+    }
+
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        self.signals.on_osc(params);
+    }
+
     fn on_scroll(&mut self, contents: RowContents<'_>, alternate_screen: bool) {
         if alternate_screen {
             return;
@@ -161,6 +181,18 @@ impl ScreenModel {
         HistorySnapshot { data, cols: cols.get(), rows: rows.get(), offset: self.offset }
     }
 
+    /// The last `n` non-blank lines up to the cursor (or the last text), colours stripped.
+    pub(crate) fn tail(&self, n: usize) -> Vec<String> {
+        let screen = self.parser.screen();
+        let (_, cols) = screen.size();
+        tail_lines(screen.rows(0, cols.get()), usize::from(screen.cursor_position().0), n)
+    }
+
+    /// Program signals seen so far.
+    pub(crate) fn signals(&self) -> &Signals {
+        &self.parser.callbacks().signals
+    }
+
     /// The visible screen as plain text.
     pub(crate) fn plain(&self) -> ScreenResponse {
         let screen = self.parser.screen();
@@ -183,33 +215,70 @@ pub(crate) enum ScreenMsg {
     Plain { reply: oneshot::Sender<ScreenResponse> },
 }
 
-/// Runs `model` on its own thread until every sender is dropped.
+/// Runs `model` on its own thread until every sender is dropped; scans it for prompts with
+/// `rules` and publishes observations on the returned watch.
 ///
 /// The channel is unbounded in count because output is bounded by the permits it carries (the
 /// actor acquires one per batch before reading more PTY output); the other messages are small
 /// and come one per client command.
 pub(crate) fn spawn_screen_thread(
     mut model: ScreenModel,
-) -> std::io::Result<mpsc::UnboundedSender<ScreenMsg>> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<ScreenMsg>();
+    rules: Arc<ActivityRules>,
+) -> std::io::Result<(mpsc::Sender<ScreenMsg>, watch::Receiver<Observation>)> {
+    let (tx, rx) = mpsc::channel::<ScreenMsg>();
+    let (obs_tx, obs_rx) = watch::channel(Observation::default());
     std::thread::Builder::new().name("cr-screen".into()).spawn(move || {
-        while let Some(msg) = rx.blocking_recv() {
+        let mut dirty = true;
+        let mut next_scan = Instant::now();
+        loop {
+            let msg = if dirty {
+                match rx.recv_timeout(next_scan.saturating_duration_since(Instant::now())) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => break,
+                }
+            };
             match msg {
-                ScreenMsg::Output { bytes, permit } => {
+                Some(ScreenMsg::Output { bytes, permit }) => {
                     model.feed(&bytes);
                     drop(permit);
+                    dirty = true;
                 }
-                ScreenMsg::Resize { cols, rows } => model.resize(cols, rows),
-                ScreenMsg::Snapshot { reply } => {
+                Some(ScreenMsg::Resize { cols, rows }) => {
+                    model.resize(cols, rows);
+                    dirty = true;
+                }
+                Some(ScreenMsg::Snapshot { reply }) => {
                     let _ = reply.send(model.snapshot());
                 }
-                ScreenMsg::Plain { reply } => {
+                Some(ScreenMsg::Plain { reply }) => {
                     let _ = reply.send(model.plain());
                 }
+                None => {}
+            }
+            let now = Instant::now();
+            if dirty && now >= next_scan {
+                dirty = false;
+                next_scan = now + rules.scan_interval;
+                let tail = model.tail(rules.scan_lines);
+                let prompt = rules.find_prompt(&tail);
+                let signals = model.signals();
+                obs_tx.send_if_modified(|o| {
+                    if o.tail == tail && o.prompt == prompt && &o.signals == signals {
+                        return false;
+                    }
+                    *o = Observation { scans: o.scans + 1, signals: signals.clone(), prompt, tail };
+                    true
+                });
             }
         }
     })?;
-    Ok(tx)
+    Ok((tx, obs_rx))
 }
 
 /// Writes `n` lines `prefix N` (test helper shared with the actor tests).
