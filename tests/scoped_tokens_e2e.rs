@@ -137,6 +137,12 @@ async fn session_restricted_token_sees_and_attaches_to_its_session_only() {
     let deltas = replay["deltas"].as_array().expect("deltas");
     assert!(!deltas.is_empty());
     assert!(deltas.iter().all(|d| d["sessionId"] == mine.as_str()), "{replay}");
+    // Subscribing to the other session does not widen what the token sees.
+    app.send_json(json!({"type": "subscribe", "sessionIds": [other.as_str()]})).await;
+    let narrowed = app.until(|v| v["type"] == "sessions-sync").await;
+    assert_eq!(narrowed["sessions"], json!([]), "{narrowed}");
+    let (status, _) = gw.http_as(&t, "GET", "/metrics", None).await;
+    assert_eq!(status, 403);
     let (status, body) = gw.http_as(&t, "GET", "/api/deltas?since=0", None).await;
     assert_eq!(status, 200);
     let all = body["deltas"].as_array().expect("deltas");

@@ -176,6 +176,9 @@ impl Grant {
             None if path == "/api/sessions" && !reading => {
                 Err("a session-restricted token cannot create sessions".into())
             }
+            None if path == "/metrics" => {
+                Err("a session-restricted token cannot read gateway-wide metrics".into())
+            }
             _ => Ok(()),
         }
     }

@@ -97,6 +97,8 @@ fn grant_rules_for_read_only_and_session_restriction() {
     assert!(one.permits(&Method::GET, "/ws/session/s%61/worker/w").is_err());
     assert!(one.permits(&Method::POST, "/api/sessions").is_err());
     assert!(one.permits(&Method::GET, "/api/sessions").is_ok(), "listing is filtered, not refused");
+    assert!(one.permits(&Method::GET, "/metrics").is_err(), "gateway-wide numbers are not one session's");
+    assert!(read.permits(&Method::GET, "/metrics").is_ok());
 }
 
 #[test]
