@@ -25,6 +25,9 @@ pub fn init(format: LogFormat, filter: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A log that cannot be written (stderr on a full disk) must not take the gateway down:
+        // reporting that error would `eprintln!`, which panics in whichever task logged.
+        .log_internal_errors(false)
         .with_ansi(std::io::stderr().is_terminal());
     // A second init (tests calling main twice) is harmless; ignore it.
     let _ = match format {

@@ -1,5 +1,7 @@
 //! The `controlroom` binary: parses the command line and hands off to the gateway or the front end.
 
+mod app_cmd;
+mod explain;
 mod logging;
 mod parse;
 mod serve;
@@ -14,14 +16,30 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Gateway and directory flags of the dashboard (no subcommand).
+    #[command(flatten)]
+    client: app_cmd::ClientArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the gateway headless: HTTP + WebSocket API over PTY workers.
     Serve(Box<serve::ServeArgs>),
-    /// Print the gateway's owner token.
+    /// Print the gateway's owner token, mint a scoped token (--ttl), or rotate the signing secret.
     Token(TokenArgs),
+    // Client commands (front end, src/app_cmd.rs).
+    /// Attach to a worker's terminal: SESSION[/WORKER]; the detach chord (Ctrl-\\) leaves.
+    Attach(app_cmd::AttachArgs),
+    /// List sessions and workers.
+    Ls(app_cmd::LsArgs),
+    /// Create a session with one worker; prints SESSION_ID/WORKER_ID.
+    New(app_cmd::NewArgs),
+    /// Type text into a worker: SESSION/WORKER TEXT.
+    Send(app_cmd::SendArgs),
+    /// Print session deltas as JSON lines until interrupted.
+    Watch(app_cmd::WatchArgs),
+    /// Print a worker's activity state and the evidence that chose it: SESSION/WORKER.
+    Explain(explain::ExplainArgs),
 }
 
 /// `controlroom token`.
@@ -30,6 +48,22 @@ struct TokenArgs {
     /// Data directory holding the token.
     #[arg(long, env = "CONTROLROOM_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Mint a signed token valid this long (e.g. 8h, 30m) instead of printing the owner token.
+    #[arg(long, value_parser = parse::duration)]
+    ttl: Option<std::time::Duration>,
+    /// The minted token can watch but not type, resize, paste or change anything.
+    #[arg(long, requires = "ttl")]
+    read_only: bool,
+    /// The minted token sees and attaches to this session only.
+    #[arg(long, requires = "ttl", value_name = "ID")]
+    session: Option<String>,
+    /// Replace the signing secret: every minted token, and every connection using one, stops
+    /// working at once. The owner token is unaffected.
+    #[arg(long)]
+    rotate: bool,
+    /// Print the webhook signing secret (DATA_DIR/webhook-secret, created if missing) instead.
+    #[arg(long, conflicts_with_all = ["ttl", "rotate"])]
+    webhook_secret: bool,
 }
 
 fn main() -> ExitCode {
@@ -37,7 +71,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => serve::main(*args),
         Some(Command::Token(args)) => token(args),
-        None => Err(anyhow::anyhow!("the front end is not built yet; run `controlroom serve`")),
+        Some(Command::Attach(args)) => app_cmd::attach(args),
+        Some(Command::Ls(args)) => app_cmd::ls(args),
+        Some(Command::New(args)) => app_cmd::new(args),
+        Some(Command::Send(args)) => app_cmd::send(args),
+        Some(Command::Watch(args)) => app_cmd::watch(args),
+        Some(Command::Explain(args)) => explain::explain(args),
+        None => app_cmd::tui(cli.client),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,9 +99,34 @@ fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 fn token(args: TokenArgs) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    use controlroom_server::scoped;
     let dir = data_dir(args.data_dir)?;
-    let token = controlroom_server::auth::load_or_create_token(&dir)
-        .with_context(|| format!("reading the token in {}", dir.display()))?;
-    println!("{token}");
+    if args.webhook_secret {
+        let secret = controlroom_server::auth::load_or_create_webhook_secret(&dir)
+            .with_context(|| format!("reading the webhook secret in {}", dir.display()))?;
+        println!("{secret}");
+        return Ok(());
+    }
+    if args.rotate {
+        scoped::rotate_secret(&dir)
+            .with_context(|| format!("rotating the token secret in {}", dir.display()))?;
+        eprintln!("controlroom: token secret rotated; every minted token is now refused");
+    }
+    if let Some(ttl) = args.ttl {
+        let scope = if args.read_only { scoped::Scope::Read } else { scoped::Scope::Write };
+        let session = args.session.map(controlroom_protocol::SessionId::new);
+        let (token, claims) = scoped::mint_in(&dir, scope, session, ttl)
+            .with_context(|| format!("minting a token from the secret in {}", dir.display()))?;
+        let expires = jiff::Timestamp::from_second(i64::try_from(claims.exp).unwrap_or(i64::MAX))
+            .map_or_else(|_| claims.exp.to_string(), |t| t.to_string());
+        let what = if args.read_only { "read-only" } else { "read-write" };
+        let which = claims.sid.map_or_else(|| "all sessions".to_string(), |s| format!("session {s}"));
+        eprintln!("controlroom: {what} token for {which}, expires {expires}");
+        println!("{token}");
+    } else if !args.rotate {
+        let token = controlroom_server::auth::load_or_create_token(&dir)
+            .with_context(|| format!("reading the token in {}", dir.display()))?;
+        println!("{token}");
+    }
     Ok(())
 }

@@ -80,6 +80,40 @@ pub struct ServeArgs {
     /// Extra Host header value accepted (repeatable).
     #[arg(long = "allow-host", env = "CONTROLROOM_ALLOW_HOST", value_delimiter = ',')]
     allow_hosts: Vec<String>,
+    /// Open WebSockets (both endpoints) before new upgrades get 503.
+    #[arg(long, env = "CONTROLROOM_MAX_CONNECTIONS", default_value_t = cfg::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Sessions before creating another is refused (409 limit).
+    #[arg(long, env = "CONTROLROOM_MAX_SESSIONS", default_value_t = cfg::DEFAULT_MAX_SESSIONS)]
+    max_sessions: usize,
+    /// Workers across all sessions before starting another is refused (409 limit).
+    #[arg(long, env = "CONTROLROOM_MAX_WORKERS", default_value_t = cfg::DEFAULT_MAX_WORKERS)]
+    max_workers: usize,
+    /// Time a client has to send a request's headers (and a TLS handshake) before it is dropped.
+    #[arg(long, env = "CONTROLROOM_HEADER_TIMEOUT", default_value = "10s", value_parser = parse::duration)]
+    header_timeout: Duration,
+    /// Refused tokens per peer address within --auth-failure-window before every request from it
+    /// gets 429.
+    #[arg(long, env = "CONTROLROOM_MAX_AUTH_FAILURES", default_value_t = cfg::DEFAULT_MAX_AUTH_FAILURES)]
+    max_auth_failures: u32,
+    /// Window of the failed-authentication limit.
+    #[arg(long, env = "CONTROLROOM_AUTH_FAILURE_WINDOW", default_value = "60s", value_parser = parse::duration)]
+    auth_failure_window: Duration,
+    /// PEM certificate chain: serve HTTPS/WSS (needs --tls-key).
+    #[arg(long, env = "CONTROLROOM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "CONTROLROOM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Config file ([activity], [[presets]], [[sources]], [notify]); default CONFIG_DIR/config.toml.
+    #[arg(long, env = "CONTROLROOM_CONFIG")]
+    config: Option<PathBuf>,
+    /// POST matching deltas to this http:// URL, signed with DATA_DIR/webhook-secret.
+    #[arg(long, env = "CONTROLROOM_NOTIFY_WEBHOOK")]
+    notify_webhook: Option<String>,
+    /// Events sent to the webhook: created, updated, deleted, asking, exited, activity.
+    #[arg(long, env = "CONTROLROOM_NOTIFY_ON")]
+    notify_on: Option<String>,
 }
 
 /// Runs the gateway until SIGINT or SIGTERM.
@@ -99,9 +133,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.stop_grace {
         worker.stop_grace = v;
     }
-    if let Some(v) = args.idle_after {
-        worker.idle_after = v;
-    }
+
     let mut config = ServeConfig::new(data_dir);
     config.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
     config.poll_interval = args.poll_interval;
@@ -115,11 +147,45 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     config.max_http_body = args.max_http_body;
     config.ws_read_buffer = args.ws_read_buffer.max(1);
     config.ws_write_buffer = args.ws_write_buffer;
+    if args.allow_origins.iter().any(|o| o.trim().eq_ignore_ascii_case("null")) {
+        anyhow::bail!("--allow-origin null is refused: any sandboxed page or local file sends Origin: null");
+    }
     config.allow_origins = args.allow_origins;
     config.allow_hosts = args.allow_hosts;
+    config.max_connections = args.max_connections.max(1);
+    config.max_sessions = args.max_sessions;
+    config.max_workers = args.max_workers;
+    config.header_timeout = args.header_timeout;
+    config.max_auth_failures = args.max_auth_failures.max(1);
+    config.auth_failure_window = args.auth_failure_window;
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(cfg::TlsPaths { cert, key });
+    }
     config.worker = worker;
-    if !args.listen.ip().is_loopback() {
-        tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: anyone who can reach it and has the token can type into your shells");
+    let (config_file, optional) = match &args.config {
+        Some(path) => (path.clone(), false),
+        None => match controlroom_server::file_config::default_config_file() {
+            Some(path) => (path, true),
+            None => (PathBuf::new(), true),
+        },
+    };
+    let file = if config_file.as_os_str().is_empty() {
+        controlroom_server::file_config::FileConfig::default()
+    } else {
+        controlroom_server::file_config::FileConfig::load(&config_file, optional)?
+    };
+    config
+        .apply_file(&file, args.idle_after)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config_file.display()))?;
+    if let Some(url) = &args.notify_webhook {
+        config.notify.set_webhook(url).map_err(|e| anyhow::anyhow!("--notify-webhook: {e}"))?;
+    }
+    if let Some(on) = &args.notify_on {
+        config.notify.on =
+            controlroom_server::notify::parse_events(on).map_err(|e| anyhow::anyhow!("--notify-on: {e}"))?;
+    }
+    if !args.listen.ip().is_loopback() && config.tls.is_none() {
+        tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: anyone who can reach it sees the token in clear text and, with it, can type into your shells; add --tls-cert and --tls-key");
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -29,8 +29,24 @@ async fn listening_line_gateway_file_and_clean_exit() {
     assert_eq!(status, 200);
     assert_eq!(cfg["protocol"], 1);
     assert_eq!(cfg["wsWorker"], "/ws/session/{sessionId}/worker/{workerId}");
-    assert_eq!(gw.stop(libc::SIGTERM), Some(0));
+    // A worker whose child ignores SIGHUP in a subshell still goes: the whole group is signalled.
+    let (sid, wid) = gw.session_with("stopping", Some(&["sh", "-c", "sleep 1000 & wait"])).await;
+    let (_, session) = gw.http("GET", &format!("/api/sessions/{sid}"), None).await;
+    let pid = session["workers"][0]["pid"].as_u64().expect("pid");
+    let mut app = gw.ws("/ws/app").await;
+    app.next_json().await;
+    let mut term = gw.ws(&worker_path(&sid, &wid)).await;
+    term.next_json().await;
+    let signal = tokio::task::spawn_blocking(move || {
+        let code = gw.stop(libc::SIGTERM);
+        (gw, code)
+    });
+    assert_eq!(app.ended().await, Ended::Close(1001));
+    assert_eq!(term.ended().await, Ended::Close(1001));
+    let (_gw, code) = signal.await.expect("join");
+    assert_eq!(code, Some(0));
     assert!(!data.join("gateway.json").exists(), "gateway.json is removed on clean shutdown");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the worker process is gone");
 }
 
 #[tokio::test]
@@ -278,20 +294,28 @@ use futures_util::StreamExt as _;
 #[tokio::test]
 async fn slow_consumer_gets_4008_while_another_keeps_receiving() {
     let dir = temp();
-    let gw = Gateway::start_in(&dir.path().join("data"), &["--max-client-buffer", "256KiB"]);
-    let (sid, wid) = gw.session_with("flood", Some(&["sh", "-c", "read x; yes flood"])).await;
+    // A throughput test: logging every frame at trace level would make the fast reader slow too.
+    let gw = Gateway::start_in(
+        &dir.path().join("data"),
+        &["--max-client-buffer", "256KiB", "--log-level", "info"],
+    );
+    // A steady flood (about 2 MB/s) that a reading client keeps up with; an unbounded `yes` would
+    // outrun any client once the screen model no longer throttles the worker.
+    let flood = "read x; while :; do yes flood | head -n 20000; sleep 0.05; done";
+    let (sid, wid) = gw.session_with("flood", Some(&["sh", "-c", flood])).await;
     let path = worker_path(&sid, &wid);
     let mut slow = gw.ws(&path).await;
     let mut fast = gw.ws(&path).await;
     fast.next_json().await;
     fast.send_json(json!({"type": "input", "data": "go\r"})).await;
-    // The fast client reads a lot of output while the slow one reads nothing.
+    // The fast client reads (well past the cap) while the slow one reads nothing.
     let mut got = 0usize;
-    while got < 8 * 1024 * 1024 {
+    let started = std::time::Instant::now();
+    while got < 2 * 1024 * 1024 || !gw.log().contains("backpressure_limit") {
+        assert!(started.elapsed() < support::DEADLINE, "no backpressure_limit log line after {got} bytes");
         let v = fast.next_json().await;
         got += v["data"].as_str().map_or(0, str::len);
     }
-    wait_for("a backpressure_limit log line", || async { gw.log().contains("backpressure_limit") }).await;
     assert_eq!(slow.ended().await, Ended::Close(4008));
     // The fast client still receives.
     let more = fast.until(|v| v["type"] == "output").await;
@@ -350,27 +374,91 @@ async fn sessions_survive_restart_and_kill_9() {
     assert_eq!(seqs.last().copied(), deltas["seq"].as_u64());
 }
 
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 #[tokio::test]
-async fn token_never_appears_in_trace_logs() {
+async fn no_credential_in_any_log_or_stored_file() {
     let dir = temp();
-    let gw = Gateway::start_in(&dir.path().join("data"), &["--log-level", "trace", "--log-format", "json"]);
+    let mut gw =
+        Gateway::start_in(&dir.path().join("data"), &["--log-level", "trace", "--log-format", "json"]);
     let (sid, wid) = gw.session_with("traced", None).await;
+    let read_only = gw.token_cmd(&["--ttl", "1h", "--read-only"]);
+    let session_only = gw.token_cmd(&["--ttl", "1h", "--session", &sid]);
+    let old_secret = std::fs::read_to_string(gw.data_dir.join("token-secret")).expect("secret");
+    // Every credential used on every path, right and wrong.
     let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
     ws.next_json().await;
     ws.send_json(json!({"type": "input", "data": "echo hi\r"})).await;
     ws.output_until(|o| o.contains("hi")).await;
+    let png =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
+    ws.send_json(json!({"type": "image", "data": png, "mimeType": "image/png"})).await;
+    ws.output_until(|o| o.contains(".png")).await;
+    for t in [&read_only, &session_only] {
+        assert_eq!(gw.http_as(t, "GET", "/api/sessions", None).await.0, 200);
+        let mut w = gw.ws_as(t, &worker_path(&sid, &wid)).await.expect("scoped ws");
+        w.next_json().await;
+    }
     let _ =
         support::http_raw(&gw.addr, "GET", "/api/sessions", &[("Authorization", "Bearer wrong-token")], None)
             .await;
     let q = format!("/api/sessions?token={}", gw.token);
     let _ = support::http_raw(&gw.addr, "GET", &q, &[], None).await;
+    let tampered = format!("{}x", read_only);
+    assert_eq!(gw.http_as(&tampered, "GET", "/api/sessions", None).await.0, 401);
+    let new_token = gw.token_cmd(&["--rotate", "--ttl", "1h"]);
+    assert_eq!(gw.http_as(&read_only, "GET", "/api/sessions", None).await.0, 401);
+    assert_eq!(gw.http_as(&new_token, "GET", "/api/sessions", None).await.0, 200);
+    let new_secret = std::fs::read_to_string(gw.data_dir.join("token-secret")).expect("secret");
+    assert_eq!(gw.stop(libc::SIGTERM), Some(0));
+
     let log = gw.log();
     assert!(log.contains("\"msg\""), "json log lines are written");
     assert!(
         log.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
         "one JSON object per line"
     );
-    assert!(!log.contains(&gw.token), "the token leaked into the log");
+    let signature = |t: &str| t.rsplit('.').next().expect("signature").to_string();
+    let secrets = [
+        ("owner token", gw.token.clone()),
+        ("old secret", old_secret.trim().to_string()),
+        ("new secret", new_secret.trim().to_string()),
+        ("read-only token", read_only.clone()),
+        ("read-only signature", signature(&read_only)),
+        ("session token", session_only.clone()),
+        ("new token", new_token.clone()),
+    ];
+    for (what, secret) in &secrets {
+        assert!(!log.contains(secret.as_str()), "the {what} leaked into the log");
+    }
+    let files = files_under(&gw.data_dir);
+    assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "png")), "an image was stored");
+    assert!(files.iter().any(|f| f.ends_with("controlroom.db")));
+    for file in files {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let bytes = std::fs::read(&file).expect("read stored file");
+        for (what, secret) in &secrets {
+            let own_file = (name == "token" && *what == "owner token")
+                || (name == "token-secret" && *what == "new secret");
+            if own_file {
+                continue;
+            }
+            let hit = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!hit, "the {what} is stored in {}", file.display());
+        }
+    }
 }
 
 #[tokio::test]

@@ -45,8 +45,16 @@ async fn activity_goes_active_then_idle_then_exited() {
     let gw = Gateway::start_in(&dir.path().join("data"), &["--idle-after", "300ms"]);
     let mut app = gw.ws("/ws/app").await;
     app.next_json().await;
-    let (sid, wid) =
-        gw.session_with("busy", Some(&["sh", "-c", "read x; echo working; read y; exit 4"])).await;
+    let (sid, wid) = gw
+        .session_with(
+            "busy",
+            Some(&[
+                "sh",
+                "-c",
+                "read x; for i in 1 2 3 4 5 6 7 8 9 10; do echo working $i; sleep 0.05; done; read y; exit 4",
+            ]),
+        )
+        .await;
     let (status, _) = gw
         .http("POST", &format!("/api/sessions/{sid}/workers/{wid}/input"), Some(json!({"data": "go\n"})))
         .await;

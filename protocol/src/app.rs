@@ -1,6 +1,6 @@
 //! Messages of `/ws/app`, the live session-state socket, and the deltas it carries.
 
-use crate::{ActivityEntry, ActivityState, Session, SessionId, WorkerId};
+use crate::{ActivityEntry, ActivityState, Session, SessionId, SourceStatus, WorkerId};
 use serde::{Deserialize, Serialize};
 
 /// One change to the session state, as broadcast and as kept in the delta log.
@@ -18,6 +18,8 @@ pub struct Delta {
 }
 
 /// What a delta says changed.
+// Built once per change and encoded once per broadcast; boxing the sessions buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum DeltaEvent {
@@ -53,6 +55,13 @@ pub enum DeltaEvent {
         /// Its new activity.
         activity_state: ActivityState,
     },
+    /// A session source's health changed (it failed, recovered, or its session count changed).
+    SourceUpdated {
+        /// The source's name.
+        name: String,
+        /// Its status now.
+        source: SourceStatus,
+    },
 }
 
 impl DeltaEvent {
@@ -63,16 +72,18 @@ impl DeltaEvent {
             Self::SessionUpdated { .. } => "session-updated",
             Self::SessionDeleted { .. } => "session-deleted",
             Self::WorkerActivity { .. } => "worker-activity",
+            Self::SourceUpdated { .. } => "source-updated",
         }
     }
 
-    /// The session the delta concerns.
-    pub fn session_id(&self) -> &SessionId {
+    /// The session the delta concerns; `None` for deltas about no one session.
+    pub fn session_id(&self) -> Option<&SessionId> {
         match self {
             Self::SessionCreated { session_id, .. }
             | Self::SessionUpdated { session_id, .. }
             | Self::SessionDeleted { session_id, .. }
-            | Self::WorkerActivity { session_id, .. } => session_id,
+            | Self::WorkerActivity { session_id, .. } => Some(session_id),
+            Self::SourceUpdated { .. } => None,
         }
     }
 }
@@ -85,6 +96,9 @@ pub struct SessionsSync {
     pub sessions: Vec<Session>,
     /// Every worker's activity.
     pub activity_states: Vec<ActivityEntry>,
+    /// Health of every configured session source (empty when none are configured).
+    #[serde(default)]
+    pub sources: Vec<SourceStatus>,
     /// The seq of the last delta this state includes.
     pub seq: u64,
     /// Identifies the gateway's data; a different epoch means seqs are not comparable.
@@ -134,5 +148,11 @@ pub enum AppClientMsg {
         /// The last seq the client has seen.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<u64>,
+    },
+    /// Limit the deltas this connection receives to these sessions (`null`: all of them).
+    /// Answered with a `sessions-sync` of what the connection now sees.
+    Subscribe {
+        /// The sessions to follow, or `null` for every session.
+        session_ids: Option<Vec<SessionId>>,
     },
 }

@@ -1,6 +1,6 @@
 //! Bodies of the HTTP API (JSON, camelCase).
 
-use crate::{ActivityEntry, Delta, Session, WorkerSpec};
+use crate::{ActivityEntry, Delta, Preset, Session, SourceStatus, WorkerSpec};
 use serde::{Deserialize, Serialize};
 
 /// `GET /api/config`: what a client needs to know before connecting.
@@ -31,6 +31,9 @@ pub struct SessionsResponse {
     pub sessions: Vec<Session>,
     /// Every worker's activity.
     pub activity_states: Vec<ActivityEntry>,
+    /// Health of every configured session source (empty when none are configured).
+    #[serde(default)]
+    pub sources: Vec<SourceStatus>,
     /// The seq of the last delta this state includes.
     pub seq: u64,
 }
@@ -103,4 +106,12 @@ pub struct ApiError {
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
+}
+
+/// `GET /api/presets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresetsResponse {
+    /// Built-in presets whose command is on the gateway's PATH, then the config's.
+    pub presets: Vec<Preset>,
 }

@@ -11,12 +11,13 @@ mod worker;
 
 pub use app::{AppClientMsg, AppServerMsg, Delta, DeltaEvent, Replay, SessionsSync};
 pub use http::{
-    ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, InputRequest, ScreenResponse,
-    SessionsResponse, UpdateSession,
+    ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, InputRequest, PresetsResponse,
+    ScreenResponse, SessionsResponse, UpdateSession,
 };
 pub use ids::{SessionId, WorkerId};
 pub use model::{
-    ActivityEntry, ActivityState, GATEWAY_STOPPED, Session, Worker, WorkerKind, WorkerSpec, WorkerState,
+    ActivityEntry, ActivityReport, ActivityState, Evidence, GATEWAY_STOPPED, Preset, Session, SourceStatus,
+    Worker, WorkerKind, WorkerSpec, WorkerState,
 };
 pub use worker::{WorkerClientMsg, WorkerServerMsg};
 
@@ -48,10 +49,17 @@ pub const IMAGE_MIME_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif",
 pub mod close_code {
     /// The gateway is shutting down.
     pub const GOING_AWAY: u16 = 1001;
+    /// The client broke the WebSocket framing rules (e.g. an unmasked frame).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame that is not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
     /// Too many malformed messages, or a message on the wrong endpoint.
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A message exceeded the size limit.
     pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The connection's scoped token expired, or its secret was rotated (`controlroom token
+    /// --rotate`); clients show "token expired" and need a new token.
+    pub const TOKEN_EXPIRED: u16 = 4001;
     /// The session or worker was deleted while the socket was attached.
     pub const DELETED: u16 = 4004;
     /// The client did not read fast enough; its outbound queue passed the byte cap.
@@ -78,6 +86,8 @@ pub mod error_code {
     pub const INTERNAL: &str = "internal";
     /// A limit was reached.
     pub const LIMIT: &str = "limit";
+    /// The session comes from a source and cannot be changed through the gateway.
+    pub const READ_ONLY: &str = "read-only";
 }
 
 #[cfg(test)]

@@ -26,6 +26,15 @@ pub struct Session {
     pub updated_at: String,
     /// The session's workers, in creation order.
     pub workers: Vec<Worker>,
+    /// Name of the `[[sources]]` entry this session comes from; absent for local sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Status reported by the source (e.g. `open`, `running`); absent for local sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Sessions read from a source cannot be renamed, deleted or given workers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// What a worker runs, which decides how clients present it.
@@ -82,6 +91,9 @@ pub struct Worker {
     pub rows: u16,
     /// ISO-8601 time the current process started.
     pub started_at: String,
+    /// The preset the worker was started from, if any (its activity patterns apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
 }
 
 /// The value of `signal` for workers that were running when the gateway stopped.
@@ -112,6 +124,10 @@ pub struct WorkerSpec {
     /// Initial rows (1..=1000, default 24).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<u16>,
+    /// A preset (`GET /api/presets`) supplying command, kind, env and activity patterns; fields
+    /// given here win over the preset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
 }
 
 /// How busy a worker is, as judged by the gateway.
@@ -125,7 +141,7 @@ pub enum ActivityState {
     Active,
     /// Quiet for a while.
     Idle,
-    /// Waiting for the user (a prompt or notification).
+    /// Waiting for the user (a prompt on screen, a notification or a bell).
     Asking,
     /// The process has exited.
     Exited,
@@ -141,4 +157,77 @@ pub struct ActivityEntry {
     pub worker_id: WorkerId,
     /// Its current activity.
     pub activity_state: ActivityState,
+}
+
+/// One piece of evidence behind a worker's activity state, strongest kinds first: `signal`
+/// (OSC 9/777 notification, bell, title), `screen` (a prompt pattern on the last lines), `rate`
+/// (output chunks per window), `silence`, `input`, `exit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// `signal`, `screen`, `rate`, `silence`, `input`, `exit` or `start`.
+    pub kind: String,
+    /// What was seen, e.g. `pattern "Do you want to.*\\?" matched "Do you want to proceed?"`.
+    pub detail: String,
+    /// When it was seen (ISO-8601).
+    pub at: String,
+}
+
+/// `GET /api/sessions/{id}/workers/{wid}/activity`: a worker's state and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityReport {
+    /// The worker's session.
+    pub session_id: SessionId,
+    /// The worker.
+    pub worker_id: WorkerId,
+    /// Its current activity.
+    pub state: ActivityState,
+    /// When it entered that state (ISO-8601); absent if it never changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// The evidence that chose the state, most recent first.
+    pub evidence: Vec<Evidence>,
+    /// The preset whose patterns apply, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// The last lines of the screen the detector looked at.
+    pub screen_tail: Vec<String>,
+    /// The terminal title the program set, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// A way to start a worker, as listed by `GET /api/presets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preset {
+    /// Name to pass as `WorkerSpec.preset`.
+    pub name: String,
+    /// argv; empty means the gateway's default shell.
+    pub command: Vec<String>,
+    /// Kind of the workers it starts.
+    pub kind: WorkerKind,
+    /// `builtin` or `config`.
+    pub origin: String,
+}
+
+/// The health of one `[[sources]]` entry, as carried in `sources` and `source-updated`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceStatus {
+    /// The source's name.
+    pub name: String,
+    /// `http` or `command`.
+    pub kind: String,
+    /// Whether its last read succeeded.
+    pub ok: bool,
+    /// Why the last read failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When a read last succeeded (ISO-8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success: Option<String>,
+    /// Sessions it currently provides.
+    pub session_count: usize,
 }

@@ -11,6 +11,9 @@ fn sample_session() -> Session {
         repository: Some("controlroom".into()),
         branch: None,
         created_at: "2026-11-21T00:00:00Z".into(),
+        source: None,
+        status: None,
+        read_only: false,
         updated_at: "2026-11-21T00:00:01Z".into(),
         workers: vec![Worker {
             id: WorkerId::new("w1"),
@@ -25,6 +28,7 @@ fn sample_session() -> Session {
             cols: 80,
             rows: 24,
             started_at: "2026-11-21T00:00:00Z".into(),
+            preset: None,
         }],
     }
 }
@@ -73,6 +77,7 @@ fn app_server_messages_round_trip() {
                 worker_id: WorkerId::new("w1"),
                 activity_state: ActivityState::Idle,
             }],
+            sources: vec![],
             seq: 4,
             epoch: "e".into(),
             timestamp: "t".into(),

@@ -1,8 +1,12 @@
 //! The owner token (created on first start, 0600 in a 0700 dir) and the request guards: token
-//! check on every route but `/healthz` and `/api/config`, Origin and Host checks on all.
+//! check (owner or scoped, with the failed-authentication limit) on every route but `/healthz`
+//! and `/api/config`, Origin and Host checks on all.
 
+use crate::config::ServeConfig;
 use crate::http::ApiErrorResponse;
-use axum::extract::{Request, State};
+use crate::ratelimit::AuthFailures;
+use crate::scoped::{Grant, SecretKeeper};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -10,6 +14,7 @@ use controlroom_protocol::{BEARER_SUBPROTOCOL_PREFIX, error_code};
 use http::{HeaderMap, StatusCode, header};
 use std::fs;
 use std::io::Write as _;
+use std::net::SocketAddr;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +22,8 @@ use subtle::ConstantTimeEq;
 
 /// File name of the owner token inside the data dir.
 pub const TOKEN_FILE: &str = "token";
+/// File name of the webhook signing secret inside the data dir.
+pub const WEBHOOK_SECRET_FILE: &str = "webhook-secret";
 /// Random bytes in a new token.
 const TOKEN_BYTES: usize = 32;
 
@@ -62,8 +69,18 @@ pub fn ensure_data_dir(dir: &Path) -> Result<(), TokenError> {
 
 /// Reads `DATA_DIR/token`, creating it on first start; refuses a file readable by others.
 pub fn load_or_create_token(data_dir: &Path) -> Result<String, TokenError> {
+    load_or_create_secret(data_dir, TOKEN_FILE)
+}
+
+/// Reads `DATA_DIR/webhook-secret` (the HMAC key of webhook signatures), creating it if needed.
+pub fn load_or_create_webhook_secret(data_dir: &Path) -> Result<String, TokenError> {
+    load_or_create_secret(data_dir, WEBHOOK_SECRET_FILE)
+}
+
+/// Reads `DATA_DIR/name`, creating it with 32 random bytes (base64url, 0600) if missing.
+fn load_or_create_secret(data_dir: &Path, name: &str) -> Result<String, TokenError> {
     ensure_data_dir(data_dir)?;
-    let path = data_dir.join(TOKEN_FILE);
+    let path = data_dir.join(name);
     if !path.exists() {
         let mut bytes = [0u8; TOKEN_BYTES];
         rand::fill(&mut bytes);
@@ -78,12 +95,16 @@ pub fn load_or_create_token(data_dir: &Path) -> Result<String, TokenError> {
         f.sync_all().map_err(io_err(&path))?;
         return Ok(token);
     }
-    read_token(data_dir)
+    read_secret(data_dir, name)
 }
 
 /// Reads an existing token file (for `controlroom token`), with the same permission check.
 pub fn read_token(data_dir: &Path) -> Result<String, TokenError> {
-    let path = data_dir.join(TOKEN_FILE);
+    read_secret(data_dir, TOKEN_FILE)
+}
+
+fn read_secret(data_dir: &Path, name: &str) -> Result<String, TokenError> {
+    let path = data_dir.join(name);
     let mode = fs::metadata(&path).map_err(io_err(&path))?.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(TokenError::Exposed { path: path.display().to_string(), mode });
@@ -99,6 +120,8 @@ pub fn read_token(data_dir: &Path) -> Result<String, TokenError> {
 #[derive(Clone)]
 pub struct AuthState {
     token: Arc<str>,
+    keeper: SecretKeeper,
+    failures: AuthFailures,
     allowed_hosts: Arc<Vec<String>>,
     allowed_origins: Arc<Vec<String>>,
 }
@@ -110,14 +133,9 @@ impl std::fmt::Debug for AuthState {
 }
 
 impl AuthState {
-    /// Loopback names and the bound address are always allowed as Host, and their
-    /// `http://` origins as Origin; the extras add to that.
-    pub fn new(
-        token: String,
-        bound: std::net::SocketAddr,
-        extra_hosts: &[String],
-        extra_origins: &[String],
-    ) -> Self {
+    /// Loopback names and the bound address are always allowed as Host, and their `http://`
+    /// (with TLS, `https://`) origins as Origin; `--allow-host` and `--allow-origin` add to that.
+    pub fn new(token: String, keeper: SecretKeeper, bound: SocketAddr, config: &ServeConfig) -> Self {
         let port = bound.port();
         let bound_host = match bound.ip() {
             std::net::IpAddr::V4(ip) => ip.to_string(),
@@ -125,14 +143,47 @@ impl AuthState {
         };
         let names = ["127.0.0.1".to_string(), "localhost".into(), "[::1]".into(), bound_host];
         let mut hosts: Vec<String> = names.iter().flat_map(|h| [h.clone(), format!("{h}:{port}")]).collect();
-        hosts.extend(extra_hosts.iter().map(|h| h.to_ascii_lowercase()));
-        let mut origins: Vec<String> = names.iter().map(|h| format!("http://{h}:{port}")).collect();
-        origins.extend(extra_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()));
-        Self { token: token.into(), allowed_hosts: Arc::new(hosts), allowed_origins: Arc::new(origins) }
+        for h in &config.allow_hosts {
+            let h = h.trim().to_ascii_lowercase();
+            let has_port =
+                h.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) && !h.ends_with(']');
+            if !has_port {
+                hosts.push(format!("{h}:{port}"));
+            }
+            hosts.push(h);
+        }
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        let mut origins: Vec<String> = names.iter().map(|h| format!("{scheme}://{h}:{port}")).collect();
+        origins.extend(
+            config
+                .allow_origins
+                .iter()
+                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                // `null` (sandboxed frames, file: pages) is never an allowed origin.
+                .filter(|o| o != "null"),
+        );
+        Self {
+            token: token.into(),
+            keeper,
+            failures: AuthFailures::new(config.max_auth_failures, config.auth_failure_window),
+            allowed_hosts: Arc::new(hosts),
+            allowed_origins: Arc::new(origins),
+        }
     }
 
     fn token_matches(&self, offered: &str) -> bool {
         offered.as_bytes().ct_eq(self.token.as_bytes()).into()
+    }
+
+    /// The grant of an offered credential: the owner token, or a valid scoped token.
+    async fn grant_for(&self, offered: &str) -> Result<Grant, String> {
+        if self.token_matches(offered) {
+            return Ok(Grant::owner());
+        }
+        if offered.bytes().filter(|b| *b == b'.').count() == 2 {
+            return self.keeper.verify(offered).await.map_err(|e| e.to_string());
+        }
+        Err("wrong token".into())
     }
 }
 
@@ -187,27 +238,51 @@ pub async fn check_host_origin(State(auth): State<AuthState>, req: Request, next
     next.run(req).await
 }
 
+fn unauthorized(message: impl Into<String>) -> Response {
+    ApiErrorResponse::new(StatusCode::UNAUTHORIZED, error_code::UNAUTHORIZED, message).into_response()
+}
+
 /// Token check for every route it wraps. A `?token=` query is refused even when right: tokens in
-/// URLs end up in logs and browser history.
-pub async fn require_token(State(auth): State<AuthState>, req: Request, next: Next) -> Response {
+/// URLs end up in logs and browser history. Puts the credential's [`Grant`] in the request's
+/// extensions and refuses (403) what the grant does not allow.
+pub async fn require_token(State(auth): State<AuthState>, mut req: Request, next: Next) -> Response {
     if has_token_query(&req) {
-        return ApiErrorResponse::new(
-            StatusCode::UNAUTHORIZED,
-            error_code::UNAUTHORIZED,
+        return unauthorized(
             "tokens in the URL are refused; send Authorization: Bearer or the bearer.<token> subprotocol",
+        );
+    }
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if let Some(ip) = peer
+        && let Some(wait) = auth.failures.blocked(ip)
+    {
+        let secs = wait.as_secs() + 1;
+        tracing::warn!(peer = %ip, reason = "auth_rate_limit", "refused a request from a blocked address");
+        let mut resp = ApiErrorResponse::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            error_code::LIMIT,
+            format!("too many failed authentications from this address; try again in {secs} s"),
         )
         .into_response();
+        resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        return resp;
     }
-    match offered_token(req.headers()) {
-        Some(t) if auth.token_matches(t) => next.run(req).await,
-        Some(_) => {
-            tracing::warn!(path = %req.uri().path(), "refused a wrong token");
-            ApiErrorResponse::new(StatusCode::UNAUTHORIZED, error_code::UNAUTHORIZED, "wrong token")
-                .into_response()
+    let Some(offered) = offered_token(req.headers()) else { return unauthorized("missing token") };
+    let grant = match auth.grant_for(offered).await {
+        Ok(g) => g,
+        Err(why) => {
+            tracing::warn!(path = %req.uri().path(), peer = ?peer, reason = %why, "refused a token");
+            if let Some(ip) = peer {
+                auth.failures.record(ip);
+            }
+            return unauthorized(why);
         }
-        None => ApiErrorResponse::new(StatusCode::UNAUTHORIZED, error_code::UNAUTHORIZED, "missing token")
-            .into_response(),
+    };
+    if let Err(why) = grant.permits(req.method(), req.uri().path()) {
+        tracing::info!(path = %req.uri().path(), method = %req.method(), reason = %why, "refused by token scope");
+        return ApiErrorResponse::new(StatusCode::FORBIDDEN, error_code::FORBIDDEN, why).into_response();
     }
+    req.extensions_mut().insert(grant);
+    next.run(req).await
 }
 
 #[cfg(test)]

@@ -1,8 +1,13 @@
 //! Every limit and interval of the gateway, with its named default; `controlroom serve` has a flag
 //! (and a `CONTROLROOM_*` variable) for each.
 
+use crate::file_config::{FileConfig, SourceSection};
+use crate::notify::NotifyConfig;
+use crate::presets::Presets;
 use crate::worker::WorkerConfig;
+use crate::worker::detect::ActivityRules;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Default `--listen` address.
@@ -32,6 +37,28 @@ pub const DEFAULT_WS_READ_BUFFER: usize = 4 * 1024;
 /// Default `--ws-write-buffer`: bytes a WebSocket gathers before writing to the socket (every
 /// message is flushed anyway; this only bounds how much is gathered).
 pub const DEFAULT_WS_WRITE_BUFFER: usize = 8 * 1024;
+
+/// Default `--max-connections`: open WebSockets (both endpoints) before upgrades get 503.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default `--max-sessions`.
+pub const DEFAULT_MAX_SESSIONS: usize = 256;
+/// Default `--max-workers`: workers across all sessions.
+pub const DEFAULT_MAX_WORKERS: usize = 512;
+/// Default `--header-timeout`: time a client has to send a request's headers (slowloris).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--max-auth-failures`: refused tokens per peer address per window before 429.
+pub const DEFAULT_MAX_AUTH_FAILURES: u32 = 20;
+/// Default `--auth-failure-window`.
+pub const DEFAULT_AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Certificate and key for HTTPS/WSS (`--tls-cert`, `--tls-key`), PEM files.
+#[derive(Debug, Clone)]
+pub struct TlsPaths {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
 
 /// Everything `server::run` needs to know.
 #[derive(Debug, Clone)]
@@ -66,10 +93,30 @@ pub struct ServeConfig {
     pub allow_origins: Vec<String>,
     /// Extra `Host` values accepted (beyond loopback names and the bound address).
     pub allow_hosts: Vec<String>,
+    /// Open WebSockets before new upgrades get 503.
+    pub max_connections: usize,
+    /// Sessions before creating one more is refused.
+    pub max_sessions: usize,
+    /// Workers (all sessions) before starting one more is refused.
+    pub max_workers: usize,
+    /// Time allowed to send a request's headers.
+    pub header_timeout: Duration,
+    /// Refused tokens per peer address per window before 429.
+    pub max_auth_failures: u32,
+    /// The failed-authentication window.
+    pub auth_failure_window: Duration,
+    /// Serve HTTPS/WSS with these.
+    pub tls: Option<TlsPaths>,
     /// Per-worker limits.
     pub worker: WorkerConfig,
     /// Write `DATA_DIR/gateway.json` while serving.
     pub write_gateway_file: bool,
+    /// Presets (built-ins and `[[presets]]`).
+    pub presets: Arc<Presets>,
+    /// External session sources (`[[sources]]`).
+    pub sources: Vec<SourceSection>,
+    /// The webhook notifier; off without a URL.
+    pub notify: NotifyConfig,
 }
 
 impl ServeConfig {
@@ -91,9 +138,35 @@ impl ServeConfig {
             ws_write_buffer: DEFAULT_WS_WRITE_BUFFER,
             allow_origins: Vec::new(),
             allow_hosts: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_workers: DEFAULT_MAX_WORKERS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_auth_failures: DEFAULT_MAX_AUTH_FAILURES,
+            auth_failure_window: DEFAULT_AUTH_FAILURE_WINDOW,
+            tls: None,
             worker: WorkerConfig::default(),
             write_gateway_file: true,
+            presets: Arc::new(Presets::build(&WorkerConfig::default().activity, &[]).unwrap_or_default()),
+            sources: Vec::new(),
+            notify: NotifyConfig::default(),
         }
+    }
+
+    /// Applies the config file: `[activity]` (with `idle_after` from `--idle-after` winning),
+    /// `[[presets]]`, `[[sources]]` and `[notify]` (flags set on `notify` afterwards win).
+    pub fn apply_file(&mut self, file: &FileConfig, idle_after: Option<Duration>) -> Result<(), String> {
+        let mut rules = ActivityRules::defaults(WorkerConfig::DEFAULT_IDLE_AFTER)
+            .with(&file.activity)
+            .map_err(|e| format!("[activity]: {e}"))?;
+        if let Some(v) = idle_after {
+            rules.idle_after = v;
+        }
+        self.worker.activity = Arc::new(rules);
+        self.presets = Arc::new(Presets::build(&self.worker.activity, &file.presets)?);
+        self.sources = file.sources.clone();
+        self.notify.apply_section(&file.notify)?;
+        Ok(())
     }
 }
 

@@ -3,8 +3,9 @@
 //! messages, heartbeats, malformed input and shutdown.
 
 use crate::outbox::{OutFrame, OutboxReceiver, OutboxSender};
+use crate::scoped::Grant;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use controlroom_protocol::{close_code, error_code};
+use controlroom_protocol::close_code;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::time::Duration;
@@ -13,28 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// How long a close frame may take to go out before the socket is dropped anyway.
 const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A client message that was refused; it becomes `{"type":"error", code, message}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientError {
-    /// Machine-readable code.
-    pub code: &'static str,
-    /// Human-readable explanation.
-    pub message: String,
-    /// Whether it counts toward the malformed-message limit.
-    pub malformed: bool,
-}
-
-impl ClientError {
-    /// A message that did not parse.
-    pub fn malformed(message: impl Into<String>) -> Self {
-        Self { code: error_code::BAD_MESSAGE, message: message.into(), malformed: true }
-    }
-
-    /// A well-formed message that could not be carried out.
-    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), malformed: false }
-    }
-}
+pub use crate::validate::ClientError;
 
 #[derive(Serialize)]
 struct ErrorMsg<'a> {
@@ -63,6 +43,9 @@ pub struct ConnSpec {
     pub heartbeat: Duration,
     /// Malformed messages tolerated before closing with 1008.
     pub max_bad_messages: u32,
+    /// What the connection's credential allows and until when: it closes with 4001 when the
+    /// token expires or its secret is rotated.
+    pub grant: Grant,
 }
 
 /// Runs a connection until the client leaves, misbehaves, falls behind, or the gateway stops.
@@ -81,16 +64,38 @@ pub async fn serve_socket(
         tokio::time::interval_at(tokio::time::Instant::now() + spec.heartbeat, spec.heartbeat);
     let mut awaiting_pong = false;
     let mut bad = 0u32;
+    let expiry = async {
+        match spec.grant.remaining() {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expiry);
+    // The owner token is never revoked: a token nobody cancels stands in for it.
+    let revoked = spec.grant.revoked.clone().unwrap_or_default();
+    // Set when the server queued a close frame that the writer should get out before ending.
+    let mut closing = false;
     loop {
         tokio::select! {
             () = done.cancelled() => break,
+            () = &mut expiry => {
+                tracing::info!(reason = "token_expired", endpoint = spec.endpoint, "closing connection");
+                closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" }).is_ok();
+                break;
+            }
+            () = revoked.cancelled() => {
+                tracing::info!(reason = "token_revoked", endpoint = spec.endpoint, "closing connection");
+                closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token revoked" }).is_ok();
+                break;
+            }
             () = shutdown.cancelled() => {
-                let _ = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" });
+                closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
                 break;
             }
             _ = heartbeat.tick() => {
                 if awaiting_pong {
                     tracing::info!(reason = "heartbeat_timeout", endpoint = spec.endpoint, "terminating connection");
+                    metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "heartbeat_timeout").increment(1);
                     done.cancel();
                     break;
                 }
@@ -102,13 +107,9 @@ pub async fn serve_socket(
                 let msg = match msg {
                     Ok(m) => m,
                     Err(e) => {
-                        let too_big = matches!(
-                            e.into_inner().downcast_ref::<tokio_tungstenite::tungstenite::Error>(),
-                            Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
-                        );
-                        if too_big {
-                            tracing::info!(reason = "message_too_big", endpoint = spec.endpoint, "closing connection");
-                            let _ = outbox.push(OutFrame::Close { code: close_code::MESSAGE_TOO_BIG, reason: "message too big" });
+                        if let Some((code, reason, why)) = close_for(e) {
+                            tracing::info!(reason = why, endpoint = spec.endpoint, "closing connection");
+                            closing = outbox.push(OutFrame::Close { code, reason }).is_ok();
                         }
                         break;
                     }
@@ -126,7 +127,7 @@ pub async fn serve_socket(
                         bad += 1;
                         if bad >= spec.max_bad_messages {
                             tracing::info!(reason = "protocol_abuse", endpoint = spec.endpoint, bad, "closing connection");
-                            let _ = outbox.push(OutFrame::Close { code: close_code::POLICY_VIOLATION, reason: "too many malformed messages" });
+                            closing = outbox.push(OutFrame::Close { code: close_code::POLICY_VIOLATION, reason: "too many malformed messages" }).is_ok();
                             break;
                         }
                     }
@@ -134,11 +135,27 @@ pub async fn serve_socket(
             }
         }
     }
-    // Let the writer send what is queued (a close frame included), bounded in time.
-    if tokio::time::timeout(CLOSE_WRITE_TIMEOUT, done.cancelled()).await.is_err() {
+    // When the server is closing, let the writer send what is queued up to the close frame,
+    // bounded in time; when the client left, there is nobody to write to.
+    if !closing || tokio::time::timeout(CLOSE_WRITE_TIMEOUT, done.cancelled()).await.is_err() {
         done.cancel();
     }
     let _ = writer.await;
+}
+
+/// The close frame (code, reason, log reason) for a socket error the client caused.
+fn close_for(e: axum::Error) -> Option<(u16, &'static str, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error;
+    match e.into_inner().downcast_ref::<Error>()? {
+        Error::Capacity(_) => Some((close_code::MESSAGE_TOO_BIG, "message too big", "message_too_big")),
+        Error::Utf8(_) => {
+            Some((close_code::INVALID_PAYLOAD, "text frame is not valid UTF-8", "invalid_utf8"))
+        }
+        Error::Protocol(_) => {
+            Some((close_code::PROTOCOL_ERROR, "WebSocket protocol error", "protocol_error"))
+        }
+        _ => None,
+    }
 }
 
 async fn write_loop(
@@ -156,6 +173,7 @@ async fn write_loop(
         // A client over its cap gets the close at once; what it has not read is dropped.
         let frame = if rx.overflowed() && !matches!(frame, OutFrame::Close { .. }) {
             tracing::warn!(reason = "backpressure_limit", endpoint, "closing slow consumer");
+            metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "backpressure_limit").increment(1);
             OutFrame::Close { code: close_code::SLOW_CONSUMER, reason: "slow consumer" }
         } else {
             frame

@@ -3,22 +3,25 @@
 
 use crate::auth::{self, AuthState};
 use crate::hub::{HubError, HubHandle};
+use crate::scoped::Grant;
 use crate::worker::WorkerError;
 use crate::{ws_app, ws_worker};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router, middleware};
+use axum::{Extension, Json, Router, middleware};
 use controlroom_protocol::{
-    ApiError, ApiErrorBody, AppConfig, CreateSession, InputRequest, PROTOCOL_VERSION, SessionId,
-    UpdateSession, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
+    ActivityReport, ApiError, ApiErrorBody, AppConfig, CreateSession, Evidence, InputRequest,
+    PROTOCOL_VERSION, PresetsResponse, SessionId, UpdateSession, WS_APP_PATH, WS_WORKER_PATH, WorkerId,
+    WorkerSpec, error_code,
 };
 use http::StatusCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -37,6 +40,29 @@ pub struct AppState {
     pub app_clients: Arc<AtomicUsize>,
     /// Open worker connections.
     pub worker_clients: Arc<AtomicUsize>,
+    /// One permit per open WebSocket (`--max-connections`).
+    pub connections: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// A WebSocket slot, or the 503 that refuses the upgrade.
+    pub fn connection_permit(&self) -> Result<OwnedSemaphorePermit, ApiErrorResponse> {
+        self.connections.clone().try_acquire_owned().map_err(|_| {
+            tracing::warn!(
+                reason = "max_connections",
+                max = self.config.max_connections,
+                "refused an upgrade"
+            );
+            ApiErrorResponse::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                error_code::LIMIT,
+                format!(
+                    "the gateway has {} open connections (--max-connections)",
+                    self.config.max_connections
+                ),
+            )
+        })
+    }
 }
 
 /// An error response with the protocol's body shape.
@@ -64,6 +90,8 @@ impl From<HubError> for ApiErrorResponse {
         let (status, code) = match &e {
             HubError::NotFound(_) => (StatusCode::NOT_FOUND, error_code::NOT_FOUND),
             HubError::Invalid(_) => (StatusCode::BAD_REQUEST, error_code::INVALID),
+            HubError::Limit(_) => (StatusCode::CONFLICT, error_code::LIMIT),
+            HubError::ReadOnly(_) => (StatusCode::FORBIDDEN, error_code::READ_ONLY),
             HubError::Gone { .. } => (StatusCode::GONE, error_code::GONE),
             HubError::Worker(WorkerError::Exited) => (StatusCode::CONFLICT, error_code::WORKER_EXITED),
             HubError::Worker(WorkerError::Invalid(_)) => (StatusCode::BAD_REQUEST, error_code::INVALID),
@@ -117,6 +145,9 @@ pub fn router(state: AppState, auth: AuthState) -> Router {
         .route("/api/sessions/{id}/workers/{wid}/restart", post(restart_worker))
         .route("/api/sessions/{id}/workers/{wid}/input", post(send_input))
         .route("/api/sessions/{id}/workers/{wid}/screen", get(screen))
+        .route("/api/sessions/{id}/workers/{wid}/activity", get(activity))
+        .route("/api/presets", get(presets))
+        .route("/metrics", get(metrics))
         .route("/api/deltas", get(deltas))
         .route(WS_APP_PATH, get(ws_app::upgrade))
         .route("/ws/session/{id}/worker/{wid}", get(ws_worker::upgrade))
@@ -146,8 +177,11 @@ async fn config(State(s): State<AppState>) -> Json<AppConfig> {
     })
 }
 
-async fn list_sessions(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
-    Ok(Json(s.hub.list().await?))
+async fn list_sessions(
+    State(s): State<AppState>,
+    Extension(grant): Extension<Grant>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.hub.list(grant.session).await?))
 }
 
 async fn create_session(
@@ -225,10 +259,54 @@ struct DeltasQuery {
 
 async fn deltas(
     State(s): State<AppState>,
+    Extension(grant): Extension<Grant>,
     query: Result<Query<DeltasQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Query(q) = query.map_err(|e| {
         ApiErrorResponse::new(StatusCode::BAD_REQUEST, error_code::BAD_MESSAGE, e.body_text())
     })?;
-    Ok(Json(s.hub.deltas(q.since).await?))
+    Ok(Json(s.hub.deltas(q.since, grant.session).await?))
+}
+
+async fn activity(
+    State(s): State<AppState>,
+    Path((id, wid)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let (session_id, worker_id) = (SessionId::new(id), WorkerId::new(wid));
+    let worker = s.hub.worker(session_id.clone(), worker_id.clone()).await?;
+    let info = worker.activity().await?;
+    let preset = s
+        .hub
+        .get(session_id.clone())
+        .await?
+        .workers
+        .into_iter()
+        .find(|w| w.id == worker_id)
+        .and_then(|w| w.preset);
+    Ok(Json(ActivityReport {
+        session_id,
+        worker_id,
+        state: info.state,
+        since: info.since,
+        evidence: info
+            .evidence
+            .into_iter()
+            .map(|e| Evidence { kind: e.kind.into(), detail: e.detail, at: e.at })
+            .collect(),
+        preset,
+        screen_tail: info.tail,
+        title: info.title,
+    }))
+}
+
+async fn presets(State(s): State<AppState>) -> Json<PresetsResponse> {
+    let path = std::env::var("PATH").ok();
+    Json(PresetsResponse { presets: s.config.presets.available(path.as_deref()) })
+}
+
+async fn metrics() -> impl IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        crate::metrics::handle().render(),
+    )
 }

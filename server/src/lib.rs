@@ -10,10 +10,22 @@ pub mod bench_api;
 pub mod config;
 mod conn;
 pub mod embedded;
+pub mod file_config;
 mod http;
+pub mod http_client;
 pub mod hub;
+pub mod listener;
+pub mod metrics;
+pub mod notify;
 pub mod outbox;
+pub mod presets;
+pub mod ratelimit;
+pub mod scoped;
 pub mod store;
+pub mod validate;
+
+#[cfg(test)]
+mod proptests;
 pub(crate) mod time;
 pub mod worker;
 mod ws_app;
@@ -43,6 +55,9 @@ pub enum ServerError {
     /// Hub start-up problems.
     #[error(transparent)]
     Hub(#[from] hub::HubError),
+    /// `--tls-cert`/`--tls-key` problems.
+    #[error(transparent)]
+    Tls(#[from] listener::TlsError),
     /// Socket or file problems.
     #[error("{context}: {source}")]
     Io {
@@ -56,7 +71,7 @@ pub enum ServerError {
 /// What `gateway.json` says.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct GatewayFile {
-    /// Base URL, e.g. `http://127.0.0.1:7420`.
+    /// Base URL, e.g. `http://127.0.0.1:7420` (`https://` with TLS).
     pub url: String,
     /// The gateway's process id.
     pub pid: u32,
@@ -89,6 +104,9 @@ pub async fn run(
         }
         None => auth::load_or_create_token(&config.data_dir)?,
     };
+    check_writable(&config.data_dir)?;
+    let keeper = scoped::SecretKeeper::open(&config.data_dir)?;
+    let tls = config.tls.as_ref().map(listener::tls_acceptor).transpose()?;
     let addr = listener
         .local_addr()
         .map_err(|source| ServerError::Io { context: "reading the bound address".into(), source })?;
@@ -98,8 +116,19 @@ pub async fn run(
         backend: Arc::new(worker::pty::PortablePty),
         poke: Arc::default(),
     };
-    let hub = hub::start(config.clone(), hub::HubDeps { store: store.clone(), ctx }).await?;
     let cancel = CancellationToken::new();
+    metrics::handle();
+    let notifier = match &config.notify.webhook {
+        Some(_) => {
+            let secret = auth::load_or_create_webhook_secret(&config.data_dir)?;
+            notify::Notifier::start(&config.notify, secret, cancel.clone()).map_err(|e| ServerError::Io {
+                context: "starting the webhook notifier".into(),
+                source: std::io::Error::other(e),
+            })?
+        }
+        None => None,
+    };
+    let hub = hub::start(config.clone(), hub::HubDeps { store: store.clone(), ctx, notifier }).await?;
     let tracker = TaskTracker::new();
     let state = http::AppState {
         hub: hub.clone(),
@@ -108,10 +137,13 @@ pub async fn run(
         tracker: tracker.clone(),
         app_clients: Arc::default(),
         worker_clients: Arc::default(),
+        connections: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
     };
-    let auth = auth::AuthState::new(token.clone(), addr, &config.allow_hosts, &config.allow_origins);
+    keeper.clone().watch(cancel.clone());
+    let auth = auth::AuthState::new(token.clone(), keeper, addr, &config);
     let app = http::router(state, auth);
-    let url = format!("http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{addr}");
     let gateway_file = config.data_dir.join(GATEWAY_FILE);
     if config.write_gateway_file {
         write_gateway_file(&gateway_file, &url)?;
@@ -120,12 +152,13 @@ pub async fn run(
     on_ready(&Ready { url, token });
 
     let stop = cancel.clone();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
         stop.cancel();
     });
-    let result = serve.await.map_err(|source| ServerError::Io { context: "serving".into(), source });
+    let opts = listener::ListenOptions { header_timeout: config.header_timeout, tls };
+    listener::serve(listener, app, opts, cancel.clone()).await;
     cancel.cancel();
     tracker.close();
     tracker.wait().await;
@@ -135,7 +168,16 @@ pub async fn run(
         remove_gateway_file(&gateway_file);
     }
     tracing::info!("gateway stopped");
-    result
+    Ok(())
+}
+
+/// Refuses a data dir that cannot be written (read-only mount, full disk) with a clear error,
+/// instead of SQLite's "unable to open database file".
+fn check_writable(dir: &Path) -> Result<(), ServerError> {
+    let probe = dir.join(".write-check");
+    std::fs::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)).map_err(|source| {
+        ServerError::Io { context: format!("the data dir {} is not writable", dir.display()), source }
+    })
 }
 
 fn write_gateway_file(path: &Path, url: &str) -> Result<(), ServerError> {

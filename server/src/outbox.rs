@@ -168,6 +168,13 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn exactly_the_cap_fits_and_one_byte_more_overflows() {
+        let (tx, _rx) = outbox(5);
+        tx.push_text("abcde".into()).expect("exactly the cap fits");
+        assert_eq!(tx.push_text("f".into()), Err(PushError::Overflow));
+    }
+
+    #[tokio::test]
     async fn push_after_receiver_drop_is_closed() {
         let (tx, rx) = outbox(5);
         drop(rx);

@@ -84,9 +84,31 @@ pub struct Commit {
     pub deltas: Vec<Delta>,
 }
 
+impl Commit {
+    /// Folds a later commit into this one (a refused commit waiting for its retry): deltas in
+    /// order, the latest row of each session, deletions winning over earlier upserts. At most
+    /// `keep_deltas` deltas are kept, as the log would keep no more anyway.
+    pub fn then(mut self, later: Commit, keep_deltas: usize) -> Commit {
+        for s in later.upserts {
+            self.upserts.retain(|u| u.session.id != s.session.id);
+            self.upserts.push(s);
+        }
+        for id in later.deletes {
+            self.upserts.retain(|u| u.session.id != id);
+            if !self.deletes.contains(&id) {
+                self.deletes.push(id);
+            }
+        }
+        self.deltas.extend(later.deltas);
+        let excess = self.deltas.len().saturating_sub(keep_deltas);
+        self.deltas.drain(..excess);
+        self
+    }
+}
+
 enum StoreCmd {
     Load { epoch_if_new: String, reply: oneshot::Sender<Result<Loaded, StoreError>> },
-    Commit { commit: Commit, reply: oneshot::Sender<Result<(), StoreError>> },
+    Commit { commit: Commit, reply: oneshot::Sender<Result<(), (StoreError, Commit)>> },
     SaveScreen { session_id: SessionId, worker_id: WorkerId, screen: StoredScreen },
     DeleteScreen { worker_id: WorkerId },
     Close { reply: oneshot::Sender<()> },
@@ -124,9 +146,16 @@ impl Store {
         self.call(|reply| StoreCmd::Load { epoch_if_new, reply }).await
     }
 
-    /// Writes sessions and deltas in one transaction.
-    pub async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
-        self.call(|reply| StoreCmd::Commit { commit, reply }).await
+    /// Writes sessions and deltas in one transaction. When SQLite refuses (disk full, I/O error)
+    /// nothing of it is written and the commit comes back with the error, to be retried.
+    pub async fn commit(&self, commit: Commit) -> Result<(), (StoreError, Option<Commit>)> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(StoreCmd::Commit { commit, reply }).await.map_err(|_| (StoreError::Stopped, None))?;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err((e, commit))) => Err((e, Some(commit))),
+            Err(_) => Err((StoreError::Stopped, None)),
+        }
     }
 
     /// Saves a worker's last screen (fire and forget; failures are logged by the store thread).
@@ -195,7 +224,7 @@ impl Db {
                     let _ = reply.send(self.load(epoch_if_new));
                 }
                 StoreCmd::Commit { commit, reply } => {
-                    let _ = reply.send(self.commit(commit));
+                    let _ = reply.send(self.commit(&commit).map_err(|e| (e, commit)));
                 }
                 StoreCmd::SaveScreen { session_id, worker_id, screen } => {
                     if let Err(e) = self.save_screen(&session_id, &worker_id, &screen) {
@@ -295,7 +324,7 @@ impl Db {
         Ok(Loaded { epoch, seq, sessions, screens, deltas })
     }
 
-    fn commit(&mut self, commit: Commit) -> Result<(), StoreError> {
+    fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;
@@ -359,6 +388,9 @@ mod tests {
             repository: None,
             branch: None,
             created_at: format!("2026-01-01T00:00:0{}Z", id.len()),
+            source: None,
+            status: None,
+            read_only: false,
             updated_at: "2026-01-01T00:00:00Z".into(),
             workers: vec![],
         }
@@ -417,6 +449,29 @@ mod tests {
             "log keeps the last 3"
         );
         assert_eq!(loaded.screens[&WorkerId::new("w")].data, "hi");
+    }
+
+    #[test]
+    fn a_refused_commit_folds_into_the_next() {
+        let (a, b, c) = (session("a"), session("b"), session("c"));
+        let stored = |s: &Session| StoredSession { session: s.clone(), env: BTreeMap::new() };
+        let first =
+            Commit { upserts: vec![stored(&a), stored(&b)], deletes: vec![], deltas: vec![delta(1, &a)] };
+        let mut a2 = a.clone();
+        a2.title = "a2".into();
+        let later = Commit {
+            upserts: vec![stored(&a2), stored(&c)],
+            deletes: vec![b.id.clone()],
+            deltas: vec![delta(2, &a2), delta(3, &c)],
+        };
+        let merged = first.then(later, 10);
+        let ids: Vec<(&str, &str)> =
+            merged.upserts.iter().map(|u| (u.session.id.as_str(), u.session.title.as_str())).collect();
+        assert_eq!(ids, vec![("a", "a2"), ("c", "title c")], "latest row of each, deleted ones dropped");
+        assert_eq!(merged.deletes, vec![b.id.clone()]);
+        assert_eq!(merged.deltas.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+        let capped = merged.then(Commit::default(), 2);
+        assert_eq!(capped.deltas.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![2, 3]);
     }
 
     #[tokio::test]

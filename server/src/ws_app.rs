@@ -2,16 +2,26 @@
 
 use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::http::AppState;
-use crate::hub::HubHandle;
+use crate::hub::{HubHandle, SubscriberId};
 use crate::outbox::{OutboxSender, outbox};
+use crate::scoped::Grant;
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::response::Response;
-use controlroom_protocol::{AppClientMsg, SUBPROTOCOL};
+use axum::response::{IntoResponse, Response};
+use controlroom_protocol::{AppClientMsg, SUBPROTOCOL, SessionId};
 use std::sync::atomic::Ordering;
 
-/// Upgrades an authenticated request to the session-state socket.
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+/// Upgrades an authenticated request to the session-state socket (503 over `--max-connections`).
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Extension(grant): Extension<Grant>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let permit = match state.connection_permit() {
+        Ok(p) => p,
+        Err(refusal) => return refusal.into_response(),
+    };
     let max = state.config.max_app_message;
     ws.protocols([SUBPROTOCOL])
         .max_message_size(max)
@@ -20,22 +30,31 @@ pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
         .write_buffer_size(state.config.ws_write_buffer)
         .on_upgrade(move |socket| {
             let tracker = state.tracker.clone();
-            tracker.track_future(run(socket, state))
+            tracker.track_future(async move {
+                run(socket, state, grant).await;
+                drop(permit);
+            })
         })
 }
 
 struct AppHandler {
     hub: HubHandle,
     outbox: OutboxSender,
+    id: SubscriberId,
+    only: Option<SessionId>,
 }
 
 impl MessageHandler for AppHandler {
     async fn on_text(&mut self, text: &str) -> Result<(), ClientError> {
-        let msg: AppClientMsg = serde_json::from_str(text)
-            .map_err(|e| ClientError::malformed(format!("not a client message: {e}")))?;
+        let msg = crate::validate::parse_app_msg(text)?;
         match msg {
             AppClientMsg::RequestSync { since } => {
-                self.hub.request_sync(self.outbox.clone(), since).await.map_err(|e| {
+                self.hub.request_sync(self.outbox.clone(), since, self.only.clone()).await.map_err(|e| {
+                    ClientError::refused(controlroom_protocol::error_code::INTERNAL, e.to_string())
+                })
+            }
+            AppClientMsg::Subscribe { session_ids } => {
+                self.hub.set_filter(self.id, self.outbox.clone(), session_ids).await.map_err(|e| {
                     ClientError::refused(controlroom_protocol::error_code::INTERNAL, e.to_string())
                 })
             }
@@ -43,20 +62,22 @@ impl MessageHandler for AppHandler {
     }
 }
 
-async fn run(socket: WebSocket, state: AppState) {
+async fn run(socket: WebSocket, state: AppState, grant: Grant) {
     let (tx, rx) = outbox(state.config.max_client_buffer);
-    if state.hub.subscribe(tx.clone()).await.is_err() {
-        return;
-    }
+    let Ok(id) = state.hub.subscribe(tx.clone(), grant.session.clone()).await else { return };
     let count = state.app_clients.fetch_add(1, Ordering::AcqRel) + 1;
+    metrics::counter!(crate::metrics::CONNECTIONS, "endpoint" => "app").increment(1);
+    metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "app").set(count as f64);
     tracing::info!(endpoint = "app", clientCount = count, "client connected");
     let spec = ConnSpec {
         endpoint: "app",
         heartbeat: state.config.heartbeat,
         max_bad_messages: state.config.max_bad_messages,
+        grant: grant.clone(),
     };
-    let mut handler = AppHandler { hub: state.hub.clone(), outbox: tx.clone() };
+    let mut handler = AppHandler { hub: state.hub.clone(), outbox: tx.clone(), id, only: grant.session };
     serve_socket(socket, tx, rx, &mut handler, spec, state.shutdown.clone()).await;
     let count = state.app_clients.fetch_sub(1, Ordering::AcqRel) - 1;
+    metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "app").set(count as f64);
     tracing::info!(endpoint = "app", clientCount = count, "client disconnected");
 }

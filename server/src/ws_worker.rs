@@ -4,15 +4,14 @@
 use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::http::{ApiErrorResponse, AppState};
 use crate::outbox::outbox;
+use crate::scoped::Grant;
+use crate::validate::{CheckedImage, decode_image, parse_worker_msg};
 use crate::worker::{ClientId, WorkerError, WorkerHandle};
+use axum::Extension;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use controlroom_protocol::{
-    IMAGE_MIME_TYPES, MAX_IMAGE_BYTES, SUBPROTOCOL, SessionId, TERMINAL_DIM_RANGE, WorkerClientMsg, WorkerId,
-    error_code,
-};
+use controlroom_protocol::{SUBPROTOCOL, SessionId, WorkerClientMsg, WorkerId, error_code};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -20,8 +19,10 @@ use std::sync::atomic::Ordering;
 pub const IMAGES_DIR: &str = "images";
 
 /// Looks the worker up (404 before upgrading when unknown), then upgrades.
+/// (The token guard already refused, with 403, a token restricted to another session.)
 pub async fn upgrade(
     State(state): State<AppState>,
+    Extension(grant): Extension<Grant>,
     Path((id, wid)): Path<(String, String)>,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -29,6 +30,10 @@ pub async fn upgrade(
     let worker = match state.hub.worker(sid.clone(), wid.clone()).await {
         Ok(w) => w,
         Err(e) => return ApiErrorResponse::from(e).into_response(),
+    };
+    let permit = match state.connection_permit() {
+        Ok(p) => p,
+        Err(refusal) => return refusal.into_response(),
     };
     let max = state.config.max_worker_message;
     ws.protocols([SUBPROTOCOL])
@@ -38,14 +43,30 @@ pub async fn upgrade(
         .write_buffer_size(state.config.ws_write_buffer)
         .on_upgrade(move |socket| {
             let tracker = state.tracker.clone();
-            tracker.track_future(run(socket, state, worker, sid, wid))
+            tracker.track_future(async move {
+                run(socket, state, worker, Attached { sid, wid, grant }).await;
+                drop(permit);
+            })
         })
+}
+
+/// Who is attached to what.
+struct Attached {
+    sid: SessionId,
+    wid: WorkerId,
+    grant: Grant,
 }
 
 struct WorkerSocket {
     worker: WorkerHandle,
     client: ClientId,
     images_dir: PathBuf,
+    /// False for read-only tokens: input, resize and image get `forbidden`.
+    can_write: bool,
+}
+
+fn read_only() -> ClientError {
+    ClientError::refused(error_code::FORBIDDEN, "this token is read-only")
 }
 
 fn worker_error(e: WorkerError) -> ClientError {
@@ -59,21 +80,22 @@ fn worker_error(e: WorkerError) -> ClientError {
 
 impl MessageHandler for WorkerSocket {
     async fn on_text(&mut self, text: &str) -> Result<(), ClientError> {
-        let msg: WorkerClientMsg = serde_json::from_str(text)
-            .map_err(|e| ClientError::malformed(format!("not a client message: {e}")))?;
+        let msg = parse_worker_msg(text)?;
+        if !self.can_write {
+            return Err(read_only());
+        }
         match msg {
             WorkerClientMsg::Input { data } => {
                 self.worker.input(Some(self.client), data.into_bytes()).await.map_err(worker_error)
             }
             WorkerClientMsg::Resize { cols, rows } => {
-                if !TERMINAL_DIM_RANGE.contains(&cols) || !TERMINAL_DIM_RANGE.contains(&rows) {
-                    return Err(ClientError::malformed(format!(
-                        "resize out of range: cols and rows must be within 1..=1000 (got {cols}x{rows})"
-                    )));
-                }
                 self.worker.resize(Some(self.client), cols, rows).await.map_err(worker_error)
             }
             WorkerClientMsg::Image { data, mime_type } => {
+                // Nothing is saved for a worker that cannot take the path.
+                if self.worker.status().borrow().exit.is_some() {
+                    return Err(worker_error(WorkerError::Exited));
+                }
                 let path = save_image(&self.images_dir, &data, &mime_type).await?;
                 self.worker.input(Some(self.client), path.into_bytes()).await.map_err(worker_error)
             }
@@ -83,33 +105,7 @@ impl MessageHandler for WorkerSocket {
 
 /// Validates and saves a pasted image; returns the path to type into the worker.
 async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Result<String, ClientError> {
-    let Some(ext) =
-        IMAGE_MIME_TYPES.iter().position(|m| *m == mime_type).map(|i| ["png", "jpg", "gif", "webp"][i])
-    else {
-        return Err(ClientError::refused(
-            error_code::INVALID,
-            format!("unsupported image type {mime_type:?}"),
-        ));
-    };
-    // base64 grows data by 4/3; refuse before decoding what cannot fit.
-    if data.len() / 4 * 3 > MAX_IMAGE_BYTES + 3 {
-        return Err(ClientError::refused(error_code::LIMIT, "image larger than 10 MiB"));
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data.trim())
-        .map_err(|e| ClientError::refused(error_code::INVALID, format!("image data is not base64: {e}")))?;
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(ClientError::refused(error_code::LIMIT, "image larger than 10 MiB"));
-    }
-    let magic_ok = match ext {
-        "png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "jpg" => bytes.starts_with(b"\xff\xd8\xff"),
-        "gif" => bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a"),
-        _ => bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP",
-    };
-    if !magic_ok {
-        return Err(ClientError::refused(error_code::INVALID, format!("data is not a {mime_type} image")));
-    }
+    let CheckedImage { ext, bytes } = decode_image(data, mime_type)?;
     let name = format!("{}-{:08x}.{ext}", jiff::Timestamp::now().as_millisecond(), rand::random::<u32>());
     let path = dir.join(name);
     let write = async {
@@ -122,7 +118,8 @@ async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Resul
     Ok(path.display().to_string())
 }
 
-async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, sid: SessionId, wid: WorkerId) {
+async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Attached) {
+    let Attached { sid, wid, grant } = who;
     let (tx, rx) = outbox(state.config.max_client_buffer);
     let client = match worker.attach(tx.clone()).await {
         Ok(c) => c,
@@ -132,16 +129,24 @@ async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, sid: Sess
         }
     };
     let count = state.worker_clients.fetch_add(1, Ordering::AcqRel) + 1;
+    metrics::counter!(crate::metrics::CONNECTIONS, "endpoint" => "worker").increment(1);
+    metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "worker").set(count as f64);
     tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, "client attached");
     let spec = ConnSpec {
         endpoint: "worker",
         heartbeat: state.config.heartbeat,
         max_bad_messages: state.config.max_bad_messages,
+        grant: grant.clone(),
     };
-    let mut handler =
-        WorkerSocket { worker: worker.clone(), client, images_dir: state.config.data_dir.join(IMAGES_DIR) };
+    let mut handler = WorkerSocket {
+        worker: worker.clone(),
+        client,
+        images_dir: state.config.data_dir.join(IMAGES_DIR),
+        can_write: grant.can_write(),
+    };
     serve_socket(socket, tx, rx, &mut handler, spec, state.shutdown.clone()).await;
     worker.detach(client).await;
     let count = state.worker_clients.fetch_sub(1, Ordering::AcqRel) - 1;
+    metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "worker").set(count as f64);
     tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, "client detached");
 }

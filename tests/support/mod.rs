@@ -33,14 +33,31 @@ pub struct Gateway {
 impl Gateway {
     /// Starts a gateway on 127.0.0.1:0 in `data_dir` with extra flags; waits for its line.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Gateway {
+        Self::start_on(data_dir, "127.0.0.1:0", extra)
+    }
+
+    /// Starts a gateway listening on `listen` in `data_dir` with extra flags.
+    pub fn start_on(data_dir: &Path, listen: &str, extra: &[&str]) -> Gateway {
+        Self::start_with(data_dir, listen, extra, &[])
+    }
+
+    /// Like `start_on`, with extra environment variables for the gateway process.
+    pub fn start_with(data_dir: &Path, listen: &str, extra: &[&str], envs: &[(&str, &str)]) -> Gateway {
         let log_path = data_dir.with_extension(format!("gateway-{}.log", next_log_number()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = Command::new(bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env_remove("CONTROLROOM_TOKEN")
+            // Every test's gateway logs at trace level (a test's --log-level wins), so the
+            // credential check in `Drop` covers the whole suite.
+            .env("CONTROLROOM_LOG", "trace")
+            // Never read the user's config.toml.
+            .env_remove("CONTROLROOM_CONFIG")
+            .env("XDG_CONFIG_HOME", data_dir.with_extension("xdg-config"))
             .env("SHELL", "/bin/sh")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -59,7 +76,7 @@ impl Gateway {
                 )
             })
             .to_string();
-        let addr = url.trim_start_matches("http://").to_string();
+        let addr = url.trim_start_matches("http://").trim_start_matches("https://").to_string();
         let token = std::fs::read_to_string(data_dir.join("token")).expect("token file").trim().to_string();
         Gateway { child, url, addr, token, data_dir: data_dir.to_path_buf(), log_path }
     }
@@ -87,6 +104,30 @@ impl Gateway {
         let auth = format!("Bearer {}", self.token);
         http_raw(&self.addr, method, path, &[("Authorization", auth.as_str())], body.map(|b| b.to_string()))
             .await
+    }
+
+    /// HTTP with another token.
+    pub async fn http_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let auth = format!("Bearer {token}");
+        http_raw(&self.addr, method, path, &[("Authorization", auth.as_str())], body.map(|b| b.to_string()))
+            .await
+    }
+
+    /// Opens a WebSocket with another token (as a browser would offer it); Err is the status.
+    pub async fn ws_as(&self, token: &str, path: &str) -> Result<Ws, u16> {
+        self.ws_with(path, Some(&format!("controlroom.v1, bearer.{token}")), None).await.map(|(ws, _)| ws)
+    }
+
+    /// Runs `controlroom token --data-dir DIR ARGS..`; returns stdout, trimmed.
+    pub fn token_cmd(&self, args: &[&str]) -> String {
+        let out = Command::new(bin())
+            .args(["token", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(args)
+            .output()
+            .expect("run controlroom token");
+        assert!(out.status.success(), "token {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
     }
 
     /// Creates a session with one worker running `command` (or the default shell); returns
@@ -120,6 +161,23 @@ impl Gateway {
         ws
     }
 
+    /// Opens a WebSocket with the owner token and extra (or overriding) headers; Err is the
+    /// status of a refusal.
+    pub async fn ws_headers(&self, path: &str, headers: &[(&str, &str)]) -> Result<Ws, u16> {
+        let mut req = format!("ws://{}{}", self.addr, path).into_client_request().expect("request");
+        let offer = format!("controlroom.v1, bearer.{}", self.token);
+        req.headers_mut().insert("Sec-WebSocket-Protocol", offer.parse().expect("header"));
+        for (k, v) in headers {
+            let name = http::HeaderName::from_bytes(k.as_bytes()).expect("name");
+            req.headers_mut().insert(name, v.parse().expect("header"));
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((ws, _)) => Ok(Ws { inner: ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+
     /// Opens a WebSocket with chosen headers; Err carries the HTTP status of a refusal.
     pub async fn ws_with(
         &self,
@@ -146,6 +204,43 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            assert_no_credential(&self.log(), &self.data_dir, &self.token);
+        }
+    }
+}
+
+/// The owner token and the token secret appear in no log line and in no stored file but their
+/// own.
+pub fn assert_no_credential(log: &str, data_dir: &Path, token: &str) {
+    let secret = std::fs::read_to_string(data_dir.join("token-secret")).unwrap_or_default();
+    let mut creds = vec![("owner token", token.to_string())];
+    if !secret.trim().is_empty() {
+        creds.push(("token secret", secret.trim().to_string()));
+    }
+    for (what, cred) in &creds {
+        assert!(!log.contains(cred.as_str()), "the {what} leaked into the log");
+    }
+    let mut dirs = vec![data_dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            for (what, cred) in &creds {
+                if (name == "token" && *what == "owner token")
+                    || (name == "token-secret" && *what == "token secret")
+                {
+                    continue;
+                }
+                let hit = bytes.windows(cred.len()).any(|w| w == cred.as_bytes());
+                assert!(!hit, "the {what} is stored in {}", path.display());
+            }
+        }
     }
 }
 
@@ -154,10 +249,33 @@ fn next_log_number() -> u64 {
     COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
+/// A loopback port that was free a moment ago (for tests that restart a gateway on one port).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
 /// Signals a process we own, through kill(1).
 pub fn send_signal(pid: u32, signal: i32) {
     let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().expect("kill");
     assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// Sends `request` as written (raw HTTP/1.1 text) and reads the answer until the server closes.
+pub async fn http_text(addr: &str, request: &str) -> (u16, Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut raw)).await.expect("http timeout").expect("read");
+    parse_response(&raw)
+}
+
+/// Status and JSON (or text) body of a raw HTTP response.
+pub fn parse_response(raw: &[u8]) -> (u16, Value) {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let value = serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()));
+    (status, value)
 }
 
 /// A minimal HTTP/1.1 client (Connection: close), enough for JSON APIs.
@@ -284,4 +402,66 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// Like `http_raw` with a bearer token, but `None` instead of a panic when the gateway is gone
+/// (for tests that kill it mid-request).
+pub async fn try_http(
+    addr: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Option<(u16, Value)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.ok()?;
+    let mut raw = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut raw)).await.ok()?.ok()?;
+    let (status, value) = parse_response(&raw);
+    (status != 0).then_some((status, value))
+}
+
+/// `PRAGMA integrity_check` of the data dir's database (with the gateway stopped).
+pub fn integrity_check(data_dir: &Path) -> String {
+    let conn = rusqlite::Connection::open(data_dir.join("controlroom.db")).expect("open db");
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).expect("integrity_check")
+}
+
+/// Every delta a socket carried (live, and inside replays), until it ends.
+pub async fn collect_deltas(mut ws: Ws) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(DEADLINE, ws.inner.next()).await {
+        let Message::Text(t) = msg else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(t.as_str()) else { continue };
+        if v["seq"].is_u64() && v["type"] != "sessions-sync" && v["type"] != "replay" {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Sessions by id after applying `deltas` (as JSON) to `start`: a client's view of the state.
+pub fn fold(
+    mut sessions: std::collections::BTreeMap<String, Value>,
+    deltas: &[Value],
+) -> std::collections::BTreeMap<String, Value> {
+    for d in deltas {
+        let id = d["sessionId"].as_str().expect("sessionId").to_string();
+        match d["type"].as_str() {
+            Some("session-created" | "session-updated") => {
+                sessions.insert(id, d["session"].clone());
+            }
+            Some("session-deleted") => {
+                sessions.remove(&id);
+            }
+            _ => {}
+        }
+    }
+    sessions
 }

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::keymap::{Action, KeyMap, KeySpec};
+use crate::state::attention::NotifyMode;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,8 +17,19 @@ struct ConfigFile {
     detach: Option<String>,
     default_command: Option<String>,
     gateway_url: Option<String>,
+    desktop_notify: Option<String>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
+    /// Tables the gateway reads from the same file (`controlroom_server::file_config`); the
+    /// front end skips them, and the gateway checks them.
+    #[serde(default, rename = "activity")]
+    _activity: Option<toml::Value>,
+    #[serde(default, rename = "presets")]
+    _presets: Option<toml::Value>,
+    #[serde(default, rename = "sources")]
+    _sources: Option<toml::Value>,
+    #[serde(default, rename = "notify")]
+    _notify: Option<toml::Value>,
 }
 
 /// A binding: one key or a list of keys.
@@ -39,6 +51,8 @@ pub struct Config {
     pub default_command: String,
     /// Gateway to connect to instead of the local one.
     pub gateway_url: Option<String>,
+    /// Desktop notifications (`desktop-notify = "auto" | "osc9" | "osc777" | "bell" | "off"`).
+    pub notify: NotifyMode,
 }
 
 impl Default for Config {
@@ -48,6 +62,7 @@ impl Default for Config {
             keys: KeyMap::default(),
             default_command: String::new(),
             gateway_url: None,
+            notify: NotifyMode::Auto,
         }
     }
 }
@@ -82,6 +97,11 @@ impl Config {
             config.default_command = cmd;
         }
         config.gateway_url = file.gateway_url;
+        if let Some(mode) = file.desktop_notify {
+            config.notify = NotifyMode::parse(&mode).ok_or_else(|| {
+                err(format!("desktop-notify: unknown value {mode:?} (auto, osc9, osc777, bell, off)"))
+            })?;
+        }
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
         }
@@ -133,6 +153,13 @@ mod tests {
         );
         assert_eq!(c.keys.action(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), None);
         assert_eq!(c.keys.action(&KeyEvent::new(KeyCode::Char('h'), KeyModifiers::NONE)), Some(Action::Help));
+    }
+
+    #[test]
+    fn the_gateways_tables_are_skipped() {
+        let c = parse("theme = \"dark\"\n[activity]\nidle-after-ms = 1\n[[presets]]\nname = \"x\"\n[[sources]]\nname = \"s\"\n[notify]\nwebhook = \"http://h/\"\n")
+            .expect("parses");
+        assert_eq!(c.theme, "dark");
     }
 
     #[test]

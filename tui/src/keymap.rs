@@ -30,6 +30,8 @@ pub enum Action {
     Filter,
     /// Switch to the next theme.
     NextTheme,
+    /// Jump to the next worker that is asking, then the next one that failed.
+    NextAttention,
     /// Show the help overlay.
     Help,
     /// Quit.
@@ -38,7 +40,7 @@ pub enum Action {
 
 impl Action {
     /// Every action with its config name and help text, in help-overlay order.
-    pub const ALL: [(Action, &'static str, &'static str); 14] = [
+    pub const ALL: [(Action, &'static str, &'static str); 15] = [
         (Action::Up, "up", "move up"),
         (Action::Down, "down", "move down"),
         (Action::Focus, "focus", "sessions ⇄ workers"),
@@ -51,6 +53,7 @@ impl Action {
         (Action::Delete, "delete", "delete the session"),
         (Action::Filter, "filter", "filter sessions"),
         (Action::NextTheme, "theme", "next theme"),
+        (Action::NextAttention, "next-attention", "next worker that needs you"),
         (Action::Help, "help", "this help"),
         (Action::Quit, "quit", "quit"),
     ];
@@ -177,7 +180,7 @@ pub struct KeyMap {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let defaults: [(Action, &[&str]); 14] = [
+        let defaults: [(Action, &[&str]); 15] = [
             (Action::Up, &["up", "k"]),
             (Action::Down, &["down", "j"]),
             (Action::Focus, &["tab", "left", "right"]),
@@ -190,6 +193,7 @@ impl Default for KeyMap {
             (Action::Delete, &["D"]),
             (Action::Filter, &["/"]),
             (Action::NextTheme, &["t"]),
+            (Action::NextAttention, &["a"]),
             (Action::Help, &["?"]),
             (Action::Quit, &["q"]),
         ];

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod input;
 pub mod keymap;
+pub mod mouse;
 pub mod names;
 pub mod runtime;
 pub mod state;

@@ -74,6 +74,7 @@ mod tests {
             cols: 80,
             rows: 24,
             started_at: String::new(),
+            preset: None,
         }
     }
 
@@ -85,6 +86,9 @@ mod tests {
             repository: None,
             branch: None,
             created_at: String::new(),
+            source: None,
+            status: None,
+            read_only: false,
             updated_at: String::new(),
             workers,
         }

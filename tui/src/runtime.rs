@@ -109,6 +109,18 @@ where
                 }
                 continue;
             }
+            if let Effect::Notify { title, body } = &effect {
+                // Escape sequences that draw nothing: written beside ratatui's frames.
+                let in_tmux = std::env::var_os("TMUX").is_some();
+                let bytes =
+                    crate::state::attention::notification_bytes(state.settings.notify, in_tmux, title, body);
+                if !bytes.is_empty() {
+                    use std::io::Write as _;
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(&bytes).and_then(|()| out.flush());
+                }
+                continue;
+            }
             run_effect(effect, &ctx, &mut worker);
         }
         if state.quit {
@@ -220,6 +232,9 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
                 Err(e) => failed("new worker", e),
             }
         }),
+        Effect::LoadPresets => ctx.request(move |g| async move {
+            g.presets().await.map_or_else(|e| failed("presets", e), |r| Done::Presets(r.presets))
+        }),
         Effect::RenameSession { session, title } => ctx.request(move |g| async move {
             g.rename_session(session.as_str(), &title)
                 .await
@@ -263,7 +278,7 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
         Effect::RequestSync { since } => {
             let _ = ctx.app_out.send(AppClientMsg::RequestSync { since });
         }
-        Effect::Theme(_) | Effect::Quit => {}
+        Effect::Theme(_) | Effect::Quit | Effect::Notify { .. } => {}
     }
 }
 

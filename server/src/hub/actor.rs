@@ -2,23 +2,32 @@
 
 use super::diff::{self, ActivityMap, SessionMap};
 use super::git::GitInfo;
+
+use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
 use crate::config::ServeConfig;
-use crate::outbox::OutboxSender;
+use crate::metrics as m;
+use crate::notify::Notifier;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
 use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
 use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{
-    ActivityEntry, ActivityState, AppServerMsg, CreateSession, Delta, DeltasResponse, GATEWAY_STOPPED,
-    Replay, Session, SessionId, SessionsResponse, SessionsSync, TERMINAL_DIM_RANGE, Worker, WorkerId,
-    WorkerKind, WorkerSpec, WorkerState,
+    ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED, Replay,
+    Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, Worker, WorkerId, WorkerKind,
+    WorkerSpec, WorkerState,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
+
+mod feeds;
+mod publish;
+mod sessions;
+use feeds::{SourceState, record_gauges};
+use sessions::{no_session, no_worker};
 
 /// Default terminal size of a new worker.
 pub const DEFAULT_COLS: u16 = 80;
@@ -42,9 +51,16 @@ struct Hub {
     published: SessionMap,
     published_activity: ActivityMap,
     log: VecDeque<Delta>,
-    subscribers: Vec<OutboxSender>,
+    subscribers: Subscribers,
+    notifier: Option<Notifier>,
+    sources: BTreeMap<String, SourceState>,
+    published_sources: BTreeMap<String, SourceStatus>,
     /// Workers whose screen changed since it was last saved.
     dirty_screens: BTreeSet<(SessionId, WorkerId)>,
+    /// A commit the store refused (disk full, I/O error), retried with the next one.
+    pending: Option<Commit>,
+    /// Whether the last commit failed (to log the recovery once).
+    store_failing: bool,
     stopping: bool,
 }
 
@@ -57,6 +73,13 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
     let mut published = SessionMap::new();
     for stored in loaded.sessions {
         let session = stored.session;
+        if let Some(source) = &session.source
+            && !config.sources.iter().any(|s| &s.name == source)
+        {
+            // Its source is no longer configured: published, not kept, so it goes as deleted.
+            published.insert(session.id.clone(), session.clone());
+            continue;
+        }
         let mut handles = BTreeMap::new();
         for w in &session.workers {
             let history = loaded
@@ -80,14 +103,20 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
             };
             handles.insert(
                 w.id.clone(),
-                WorkerHandle::restore(deps.ctx.clone(), &history, exit, w.started_at.clone()),
+                WorkerHandle::restore(
+                    deps.ctx.clone(),
+                    &history,
+                    exit,
+                    w.started_at.clone(),
+                    preset_rules(&config, w.preset.as_deref()),
+                ),
             );
         }
         published.insert(session.id.clone(), session.clone());
         records.insert(session.id.clone(), Record { session, env: stored.env, handles });
     }
     let mut hub = Hub {
-        config,
+        config: config.clone(),
         store: deps.store,
         ctx: deps.ctx,
         tx: tx.clone(),
@@ -97,8 +126,31 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         published,
         published_activity: ActivityMap::new(),
         log: loaded.deltas.into(),
-        subscribers: Vec::new(),
+        subscribers: Subscribers::default(),
+        notifier: deps.notifier,
+        sources: config
+            .sources
+            .iter()
+            .map(|s| {
+                let status = SourceStatus {
+                    name: s.name.clone(),
+                    kind: s.kind.as_str().into(),
+                    // Not read yet: neither ok nor failed.
+                    ok: false,
+                    error: None,
+                    last_success: None,
+                    session_count: 0,
+                };
+                (
+                    s.name.clone(),
+                    SourceState { section: s.clone(), status, in_flight: false, next_due: Instant::now() },
+                )
+            })
+            .collect(),
+        published_sources: BTreeMap::new(),
         dirty_screens: BTreeSet::new(),
+        pending: None,
+        store_failing: false,
         stopping: false,
     };
     // Workers that were running are now exited: that change goes out (and into the log) at once.
@@ -109,16 +161,6 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
 
 fn new_epoch() -> String {
     format!("{:016x}", rand::random::<u64>())
-}
-
-fn new_id(prefix: char) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
-    let mut id = String::with_capacity(11);
-    id.push(prefix);
-    for _ in 0..10 {
-        id.push(ALPHABET[rand::random_range(0..ALPHABET.len())] as char);
-    }
-    id
 }
 
 fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
@@ -163,17 +205,23 @@ impl Hub {
                     coalesce_at = None;
                     self.flush().await;
                 }
-                _ = poll.tick() => self.poll(),
+                _ = poll.tick() => {
+                    self.poll();
+                    if self.pending.is_some() {
+                        self.persist(Commit::default()).await;
+                    }
+                }
             }
         }
     }
 
     async fn handle(&mut self, cmd: HubCmd) {
         match cmd {
-            HubCmd::List { reply } => {
+            HubCmd::List { only, reply } => {
                 let _ = reply.send(SessionsResponse {
-                    sessions: self.published_sessions(),
-                    activity_states: self.published_activity(),
+                    sessions: self.published_sessions(only.as_ref()),
+                    activity_states: self.published_activity(only.as_ref()),
+                    sources: self.visible_sources(only.as_ref()),
                     seq: self.seq,
                 });
             }
@@ -219,22 +267,36 @@ impl Hub {
                 });
                 let _ = reply.send(r);
             }
-            HubCmd::Subscribe { outbox, reply } => {
-                if outbox.push_text(self.sync_message()).is_ok() {
-                    self.subscribers.push(outbox);
-                }
-                let _ = reply.send(());
+            HubCmd::Subscribe { outbox, only, reply } => {
+                let id = if outbox.push_text(self.sync_message(None, only.as_ref())).is_ok() {
+                    self.subscribers.add(outbox, only)
+                } else {
+                    0
+                };
+                let _ = reply.send(id);
             }
-            HubCmd::RequestSync { outbox, since } => {
-                let msg = match since.and_then(|s| self.replay_since(s)) {
+            HubCmd::Filter { id, outbox, sessions } => {
+                if self.subscribers.set_filter(id, sessions) {
+                    let msg = self.sync_message(self.subscribers.filter(id), self.subscribers.only(id));
+                    let _ = outbox.push_text(msg);
+                }
+            }
+            HubCmd::RequestSync { outbox, since, only } => {
+                // A replay is the unfiltered log (but for a session-restricted token): clients
+                // that filter resync fully.
+                let msg = match since.and_then(|s| self.replay_since(s, only.as_ref())) {
                     Some(deltas) => encode(&AppServerMsg::Replay(Replay { deltas, seq: self.seq })),
-                    None => self.sync_message(),
+                    None => self.sync_message(None, only.as_ref()),
                 };
                 let _ = outbox.push_text(msg);
             }
-            HubCmd::Deltas { since, reply } => {
+            HubCmd::SourceResult { name, result } => {
+                self.source_result(&name, result);
+                self.flush().await;
+            }
+            HubCmd::Deltas { since, only, reply } => {
                 let r = self
-                    .replay_since(since)
+                    .replay_since(since, only.as_ref())
                     .map(|deltas| DeltasResponse { deltas, seq: self.seq })
                     .ok_or(HubError::Gone { since, oldest: self.log.front().map_or(self.seq, |d| d.seq) });
                 let _ = reply.send(r);
@@ -254,206 +316,6 @@ impl Hub {
             }
             HubCmd::Shutdown { .. } => unreachable!("handled in run"),
         }
-    }
-
-    /// The deltas after `since`, or `None` when the log no longer reaches back that far (or
-    /// `since` is from the future, e.g. another data dir).
-    fn replay_since(&self, since: u64) -> Option<Vec<Delta>> {
-        if since > self.seq {
-            return None;
-        }
-        let oldest = self.log.front().map_or(self.seq + 1, |d| d.seq);
-        if since + 1 < oldest {
-            return None;
-        }
-        Some(self.log.iter().filter(|d| d.seq > since).cloned().collect())
-    }
-
-    fn published_sessions(&self) -> Vec<Session> {
-        let mut sessions: Vec<Session> = self.published.values().cloned().collect();
-        sessions.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
-        sessions
-    }
-
-    fn published_activity(&self) -> Vec<ActivityEntry> {
-        self.published_activity
-            .iter()
-            .map(|((sid, wid), st)| ActivityEntry {
-                session_id: sid.clone(),
-                worker_id: wid.clone(),
-                activity_state: *st,
-            })
-            .collect()
-    }
-
-    fn sync_message(&self) -> Utf8Bytes {
-        encode(&AppServerMsg::SessionsSync(SessionsSync {
-            sessions: self.published_sessions(),
-            activity_states: self.published_activity(),
-            seq: self.seq,
-            epoch: self.epoch.clone(),
-            timestamp: now_iso(),
-        }))
-    }
-
-    fn spawn_spec(&self, session: &Session, spec: &WorkerSpec) -> Result<(Worker, SpawnSpec), HubError> {
-        let command = match &spec.command {
-            Some(c) if c.is_empty() || c[0].is_empty() => {
-                return Err(HubError::Invalid("command must name a program".into()));
-            }
-            Some(c) => c.clone(),
-            None => vec![
-                std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()),
-            ],
-        };
-        let cols = spec.cols.unwrap_or(DEFAULT_COLS);
-        let rows = spec.rows.unwrap_or(DEFAULT_ROWS);
-        if !TERMINAL_DIM_RANGE.contains(&cols) || !TERMINAL_DIM_RANGE.contains(&rows) {
-            return Err(HubError::Invalid(format!(
-                "cols and rows must be within 1..=1000 (got {cols}x{rows})"
-            )));
-        }
-        let cwd = spec.cwd.clone().unwrap_or_else(|| session.cwd.clone());
-        check_dir(&cwd)?;
-        let base = spec.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
-            std::path::Path::new(&command[0])
-                .file_name()
-                .map_or("worker".into(), |n| n.to_string_lossy().into_owned())
-        });
-        let mut name = base.clone();
-        let mut n = 2;
-        while session.workers.iter().any(|w| w.name == name) {
-            name = format!("{base}-{n}");
-            n += 1;
-        }
-        let worker = Worker {
-            id: WorkerId::new(new_id('w')),
-            name,
-            kind: spec.kind.unwrap_or(WorkerKind::Shell),
-            command: command.clone(),
-            cwd: cwd.clone(),
-            state: WorkerState::Running,
-            exit_code: None,
-            signal: None,
-            pid: None,
-            cols,
-            rows,
-            started_at: now_iso(),
-        };
-        let env = spec.env.clone().unwrap_or_default();
-        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows }))
-    }
-
-    fn start_worker(&mut self, session_id: &SessionId, spec: &WorkerSpec) -> Result<Worker, HubError> {
-        let rec = self.records.get(session_id).ok_or_else(|| no_session(session_id))?;
-        let (mut worker, spawn) = self.spawn_spec(&rec.session, spec)?;
-        let handle = WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?;
-        worker_from_status(&mut worker, &handle.status().borrow());
-        let rec = self.records.get_mut(session_id).ok_or_else(|| no_session(session_id))?;
-        rec.env.insert(worker.id.clone(), spawn.env);
-        rec.handles.insert(worker.id.clone(), handle);
-        rec.session.workers.push(worker.clone());
-        rec.session.updated_at = now_iso();
-        tracing::info!(session_id = %session_id, worker_id = %worker.id, pid = ?worker.pid, "worker started");
-        Ok(worker)
-    }
-
-    async fn create(&mut self, req: CreateSession) -> Result<Session, HubError> {
-        let title = req.title.trim().to_string();
-        if title.is_empty() {
-            return Err(HubError::Invalid("title must not be empty".into()));
-        }
-        let cwd = match req.cwd {
-            Some(c) => c,
-            None => std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into()),
-        };
-        check_dir(&cwd)?;
-        let git = super::git::read(std::path::Path::new(&cwd));
-        let now = now_iso();
-        let id = SessionId::new(new_id('s'));
-        let session = Session {
-            id: id.clone(),
-            title,
-            cwd,
-            repository: git.repository,
-            branch: git.branch,
-            created_at: now.clone(),
-            updated_at: now,
-            workers: Vec::new(),
-        };
-        self.records.insert(id.clone(), Record { session, env: BTreeMap::new(), handles: BTreeMap::new() });
-        for spec in req.workers.unwrap_or_default() {
-            if let Err(e) = self.start_worker(&id, &spec) {
-                // All or nothing: a session whose workers could not all start is not created.
-                if let Some(rec) = self.records.remove(&id) {
-                    retire(rec.handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
-                }
-                return Err(e);
-            }
-        }
-        self.flush().await;
-        tracing::info!(session_id = %id, "session created");
-        self.published.get(&id).cloned().ok_or_else(|| no_session(&id))
-    }
-
-    async fn rename(&mut self, id: &SessionId, title: String) -> Result<Session, HubError> {
-        let title = title.trim().to_string();
-        if title.is_empty() {
-            return Err(HubError::Invalid("title must not be empty".into()));
-        }
-        let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
-        if rec.session.title != title {
-            rec.session.title = title;
-            rec.session.updated_at = now_iso();
-        }
-        self.flush().await;
-        self.published.get(id).cloned().ok_or_else(|| no_session(id))
-    }
-
-    async fn delete(&mut self, id: &SessionId) -> Result<(), HubError> {
-        let rec = self.records.remove(id).ok_or_else(|| no_session(id))?;
-        self.dirty_screens.retain(|(sid, _)| sid != id);
-        self.flush().await;
-        retire(rec.handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
-        tracing::info!(session_id = %id, "session deleted");
-        Ok(())
-    }
-
-    async fn add_worker(&mut self, id: &SessionId, spec: WorkerSpec) -> Result<Worker, HubError> {
-        let worker = self.start_worker(id, &spec)?;
-        self.flush().await;
-        Ok(self
-            .published
-            .get(id)
-            .and_then(|s| s.workers.iter().find(|w| w.id == worker.id).cloned())
-            .unwrap_or(worker))
-    }
-
-    async fn remove_worker(&mut self, id: &SessionId, wid: &WorkerId) -> Result<(), HubError> {
-        let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
-        let handle = rec.handles.remove(wid).ok_or_else(|| no_worker(id, wid))?;
-        rec.session.workers.retain(|w| &w.id != wid);
-        rec.env.remove(wid);
-        rec.session.updated_at = now_iso();
-        self.dirty_screens.remove(&(id.clone(), wid.clone()));
-        self.store.delete_screen(wid.clone());
-        self.flush().await;
-        retire(vec![handle], controlroom_protocol::close_code::DELETED);
-        Ok(())
-    }
-
-    fn restart_plan(&self, id: &SessionId, wid: &WorkerId) -> Result<RestartPlan, HubError> {
-        let rec = self.records.get(id).ok_or_else(|| no_session(id))?;
-        let handle = rec.handles.get(wid).cloned().ok_or_else(|| no_worker(id, wid))?;
-        let w = rec.session.workers.iter().find(|w| &w.id == wid).ok_or_else(|| no_worker(id, wid))?;
-        let spec = SpawnSpec {
-            command: w.command.clone(),
-            cwd: PathBuf::from(&w.cwd),
-            env: rec.env.get(wid).cloned().unwrap_or_default(),
-            cols: w.cols,
-            rows: w.rows,
-        };
-        Ok(RestartPlan { handle, spec })
     }
 
     /// Pulls every worker's latest status into the session records.
@@ -503,14 +365,30 @@ impl Hub {
 
     /// Diffs what clients last saw against the state now; commits, then broadcasts the deltas.
     async fn flush(&mut self) {
+        let started = std::time::Instant::now();
         self.refresh();
         let current: SessionMap =
             self.records.iter().map(|(id, r)| (id.clone(), r.session.clone())).collect();
         let activity = self.current_activity();
-        let events = diff::diff(&self.published, &current, &self.published_activity, &activity);
+        let mut events = diff::diff(&self.published, &current, &self.published_activity, &activity);
+        let sources: BTreeMap<String, SourceStatus> =
+            self.sources.iter().map(|(k, v)| (k.clone(), v.status.clone())).collect();
+        for (name, status) in &sources {
+            // A read that changes nothing but `lastSuccess` is not news: clients see the new
+            // time in the next sync or `GET /api/sessions`, not as a delta every poll.
+            let same = self.published_sources.get(name).is_some_and(|p| {
+                SourceStatus { last_success: status.last_success.clone(), ..p.clone() } == *status
+            });
+            if !same {
+                events.push(DeltaEvent::SourceUpdated { name: name.clone(), source: status.clone() });
+            }
+        }
+        metrics::histogram!(m::DELTA_COMPUTE_SECONDS).record(started.elapsed().as_secs_f64());
+        self.published_sources = sources;
         if events.is_empty() {
             return;
         }
+        record_gauges(&current, &activity);
         let timestamp = now_iso();
         let deltas: Vec<Delta> = events
             .into_iter()
@@ -529,10 +407,8 @@ impl Hub {
         }
         commit.deletes = self.published.keys().filter(|id| !current.contains_key(*id)).cloned().collect();
         // Written before broadcast. If the disk refuses, clients still get the truth and the
-        // error is logged loudly: serving live state beats hiding it.
-        if let Err(e) = self.store.commit(commit).await {
-            tracing::error!(error = %e, "could not persist deltas; continuing with in-memory state");
-        }
+        // error is logged loudly (serving live state beats hiding it); the commit is retried.
+        self.persist(commit).await;
         self.published = current;
         self.published_activity = activity;
         for delta in deltas {
@@ -547,16 +423,13 @@ impl Hub {
     fn broadcast(&mut self, delta: &Delta) {
         let frame = encode(&AppServerMsg::Delta(delta.clone()));
         let payload_size = frame.len();
-        self.subscribers.retain(|s| match s.push_text(frame.clone()) {
-            Ok(()) => true,
-            Err(crate::outbox::PushError::Overflow) => {
-                tracing::warn!(reason = "backpressure_limit", endpoint = "app", "closing slow app client");
-                false
-            }
-            Err(crate::outbox::PushError::Closed) => false,
-        });
+        self.subscribers.send(delta, &frame);
+        if let Some(n) = &self.notifier {
+            n.offer(delta, frame.as_str());
+        }
         let kind = delta.event.type_name();
-        let session_id = delta.event.session_id().as_str();
+        metrics::counter!(m::DELTAS, "type" => kind).increment(1);
+        let session_id = delta.event.session_id().map_or("", |s| s.as_str());
         let client_count = self.subscribers.len();
         if kind == "worker-activity" {
             tracing::debug!(
@@ -579,18 +452,28 @@ impl Hub {
         }
     }
 
-    /// The periodic poll: git state of every cwd (off the runtime), and screens to persist.
+    /// The periodic poll: git state of every cwd and session sources (off the hub), and screens
+    /// to persist.
     fn poll(&mut self) {
-        let cwds: Vec<(SessionId, String)> =
-            self.records.iter().map(|(id, r)| (id.clone(), r.session.cwd.clone())).collect();
+        let started = std::time::Instant::now();
+        let cwds: Vec<(SessionId, String)> = self
+            .records
+            .iter()
+            .filter(|(_, r)| r.session.source.is_none())
+            .map(|(id, r)| (id.clone(), r.session.cwd.clone()))
+            .collect();
         let tx = self.tx.clone();
+        self.poll_sources();
+        crate::metrics::handle().run_upkeep();
         tokio::spawn(async move {
+            let read_started = std::time::Instant::now();
             let results = tokio::task::spawn_blocking(move || {
                 cwds.into_iter()
                     .map(|(id, cwd)| (id, super::git::read(std::path::Path::new(&cwd))))
                     .collect::<Vec<(SessionId, GitInfo)>>()
             })
             .await;
+            metrics::histogram!(m::POLL_READ_SECONDS).record(read_started.elapsed().as_secs_f64());
             if let Ok(results) = results {
                 let _ = tx.send(HubCmd::GitResults { results }).await;
             }
@@ -601,6 +484,7 @@ impl Hub {
                 save_screen(&self.store, &sid, &wid, handle);
             }
         }
+        metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
     }
 
     async fn shutdown(&mut self) {
@@ -668,18 +552,10 @@ fn encode(msg: &AppServerMsg) -> Utf8Bytes {
     serde_json::to_string(msg).unwrap_or_default().into()
 }
 
-fn check_dir(cwd: &str) -> Result<(), HubError> {
-    if std::path::Path::new(cwd).is_dir() {
-        Ok(())
-    } else {
-        Err(HubError::Invalid(format!("cwd {cwd:?} is not a directory")))
-    }
-}
-
-fn no_session(id: &SessionId) -> HubError {
-    HubError::NotFound(format!("no session {id}"))
-}
-
-fn no_worker(id: &SessionId, wid: &WorkerId) -> HubError {
-    HubError::NotFound(format!("no worker {wid} in session {id}"))
+/// The activity rules of preset `name`, if it exists.
+fn preset_rules(
+    config: &ServeConfig,
+    name: Option<&str>,
+) -> Option<Arc<crate::worker::detect::ActivityRules>> {
+    name.and_then(|n| config.presets.get(n)).map(|p| p.rules.clone())
 }

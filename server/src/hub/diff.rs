@@ -51,8 +51,14 @@ pub fn diff(
 pub fn apply(events: &[DeltaEvent], sessions: &mut SessionMap, activity: &mut ActivityMap) {
     for event in events {
         match event {
-            DeltaEvent::SessionCreated { session_id, session }
-            | DeltaEvent::SessionUpdated { session_id, session, .. } => {
+            DeltaEvent::SessionCreated { session_id, session } => {
+                sessions.insert(session_id.clone(), session.clone());
+            }
+            DeltaEvent::SessionUpdated { session_id, session, .. } => {
+                // A removed worker's activity goes with it.
+                activity.retain(|(sid, wid), _| {
+                    sid != session_id || session.workers.iter().any(|w| &w.id == wid)
+                });
                 sessions.insert(session_id.clone(), session.clone());
             }
             DeltaEvent::SessionDeleted { session_id, .. } => {
@@ -62,6 +68,7 @@ pub fn apply(events: &[DeltaEvent], sessions: &mut SessionMap, activity: &mut Ac
             DeltaEvent::WorkerActivity { session_id, worker_id, activity_state } => {
                 activity.insert((session_id.clone(), worker_id.clone()), *activity_state);
             }
+            DeltaEvent::SourceUpdated { .. } => {}
         }
     }
 }
@@ -78,6 +85,9 @@ mod tests {
             repository: None,
             branch: None,
             created_at: "c".into(),
+            source: None,
+            status: None,
+            read_only: false,
             updated_at: "u".into(),
             workers: vec![],
         }
@@ -102,7 +112,10 @@ mod tests {
         let act_after =
             ActivityMap::from([((SessionId::new("2"), WorkerId::new("w")), ActivityState::Active)]);
         let events = diff(&before, &after, &act_before, &act_after);
-        let types: Vec<_> = events.iter().map(|e| (e.type_name(), e.session_id().to_string())).collect();
+        let types: Vec<_> = events
+            .iter()
+            .map(|e| (e.type_name(), e.session_id().map(ToString::to_string).unwrap_or_default()))
+            .collect();
         assert_eq!(
             types,
             vec![

@@ -9,6 +9,8 @@
 mod actor;
 pub mod diff;
 pub mod git;
+pub mod sources;
+mod subscribers;
 
 use crate::outbox::OutboxSender;
 use crate::store::{Store, StoreError};
@@ -16,9 +18,11 @@ use crate::worker::{SpawnSpec, WorkerError, WorkerHandle};
 use controlroom_protocol::{
     CreateSession, DeltasResponse, Session, SessionId, SessionsResponse, Worker, WorkerId, WorkerSpec,
 };
+use std::collections::BTreeSet;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use actor::start;
+pub use subscribers::SubscriberId;
 
 /// Commands queued for the hub before senders wait.
 const HUB_QUEUE: usize = 256;
@@ -32,6 +36,12 @@ pub enum HubError {
     /// The request is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// The session comes from a source and cannot be changed here.
+    #[error("{0}")]
+    ReadOnly(String),
+    /// A configured limit (`--max-sessions`, `--max-workers`) is reached.
+    #[error("{0}")]
+    Limit(String),
     /// The worker refused.
     #[error(transparent)]
     Worker(#[from] WorkerError),
@@ -61,6 +71,7 @@ pub struct RestartPlan {
 
 enum HubCmd {
     List {
+        only: Option<SessionId>,
         reply: oneshot::Sender<SessionsResponse>,
     },
     Get {
@@ -107,14 +118,26 @@ enum HubCmd {
     },
     Subscribe {
         outbox: OutboxSender,
-        reply: oneshot::Sender<()>,
+        only: Option<SessionId>,
+        reply: oneshot::Sender<SubscriberId>,
+    },
+    Filter {
+        id: SubscriberId,
+        outbox: OutboxSender,
+        sessions: Option<BTreeSet<SessionId>>,
+    },
+    SourceResult {
+        name: String,
+        result: Result<Vec<sources::SourceItem>, String>,
     },
     RequestSync {
         outbox: OutboxSender,
         since: Option<u64>,
+        only: Option<SessionId>,
     },
     Deltas {
         since: u64,
+        only: Option<SessionId>,
         reply: oneshot::Sender<Result<DeltasResponse, HubError>>,
     },
     GitResults {
@@ -145,8 +168,10 @@ impl HubHandle {
     }
 
     /// Every session, their activity and the seq they reflect.
-    pub async fn list(&self) -> Result<SessionsResponse, HubError> {
-        self.call(|reply| HubCmd::List { reply }).await
+    ///
+    /// With `only` (a session-restricted token) just that session.
+    pub async fn list(&self, only: Option<SessionId>) -> Result<SessionsResponse, HubError> {
+        self.call(|reply| HubCmd::List { only, reply }).await
     }
 
     /// One session.
@@ -201,19 +226,42 @@ impl HubHandle {
         self.call(|reply| HubCmd::Handle { session_id, worker_id, reply }).await?
     }
 
-    /// Queues a `sessions-sync` into `outbox` and subscribes it to every later delta.
-    pub async fn subscribe(&self, outbox: OutboxSender) -> Result<(), HubError> {
-        self.call(|reply| HubCmd::Subscribe { outbox, reply }).await
+    /// Queues a `sessions-sync` into `outbox` and subscribes it to every later delta; with
+    /// `only` (a session-restricted token), for good, to that session alone.
+    pub async fn subscribe(
+        &self,
+        outbox: OutboxSender,
+        only: Option<SessionId>,
+    ) -> Result<SubscriberId, HubError> {
+        self.call(|reply| HubCmd::Subscribe { outbox, only, reply }).await
+    }
+
+    /// Limits subscriber `id` to `sessions` (`None`: all) and queues a `sessions-sync` of what it
+    /// now follows into `outbox`, in delta order.
+    pub async fn set_filter(
+        &self,
+        id: SubscriberId,
+        outbox: OutboxSender,
+        sessions: Option<Vec<SessionId>>,
+    ) -> Result<(), HubError> {
+        let sessions = sessions.map(|s| s.into_iter().collect());
+        self.tx.send(HubCmd::Filter { id, outbox, sessions }).await.map_err(|_| HubError::Stopped)
     }
 
     /// Queues a `sessions-sync`, or with `since` a `replay`, into `outbox` in delta order.
-    pub async fn request_sync(&self, outbox: OutboxSender, since: Option<u64>) -> Result<(), HubError> {
-        self.tx.send(HubCmd::RequestSync { outbox, since }).await.map_err(|_| HubError::Stopped)
+    /// With `only` (a session-restricted token) both are limited to that session.
+    pub async fn request_sync(
+        &self,
+        outbox: OutboxSender,
+        since: Option<u64>,
+        only: Option<SessionId>,
+    ) -> Result<(), HubError> {
+        self.tx.send(HubCmd::RequestSync { outbox, since, only }).await.map_err(|_| HubError::Stopped)
     }
 
-    /// The deltas after `since`.
-    pub async fn deltas(&self, since: u64) -> Result<DeltasResponse, HubError> {
-        self.call(|reply| HubCmd::Deltas { since, reply }).await?
+    /// The deltas after `since` (with `only`, those of that session).
+    pub async fn deltas(&self, since: u64, only: Option<SessionId>) -> Result<DeltasResponse, HubError> {
+        self.call(|reply| HubCmd::Deltas { since, only, reply }).await?
     }
 
     /// Marks running workers `gateway-stopped`, saves screens, stops every worker.
@@ -226,4 +274,5 @@ impl HubHandle {
 pub(crate) struct HubDeps {
     pub store: Store,
     pub ctx: crate::worker::WorkerContext,
+    pub notifier: Option<crate::notify::Notifier>,
 }

@@ -1,4 +1,5 @@
-//! Activity detection (`active` / `idle` / `exited`) and the one shared ticker that drives it.
+//! The activity state machine (`unknown` / `active` / `idle` / `asking` / `exited`) and the one
+//! shared ticker that drives its timeouts.
 //!
 //! There are no per-worker timers: one process-wide thread ticks a `watch` channel every
 //! [`TICK`], and only while at least one worker is listening. A worker subscribes while it is
@@ -6,8 +7,11 @@
 //! The ticker is a plain thread, not a tokio task, so it serves every runtime (each test has its
 //! own) and parks when nobody listens.
 
+use super::detect::{ActivityRules, Observation, PromptMatch, Signals};
+use crate::time::now_iso;
 use controlroom_protocol::ActivityState;
-use std::sync::OnceLock;
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -53,19 +57,72 @@ pub(crate) fn subscribe_tick() -> Option<watch::Receiver<u64>> {
     Some(rx)
 }
 
-/// Turns output/input/exit/tick events into an [`ActivityState`]. A later detector (e.g. a
-/// prompt matcher for `asking`) plugs in here.
+/// Most evidence items kept per worker for `explain`.
+const EVIDENCE_KEPT: usize = 12;
+
+/// One reason the tracker saw, for `explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceItem {
+    /// `signal`, `screen`, `rate`, `silence`, `input`, `exit` or `start`.
+    pub kind: &'static str,
+    /// What was seen.
+    pub detail: String,
+    /// When (ISO-8601).
+    pub at: String,
+}
+
+/// Why the worker is `asking`: a signal clears only on input; a screen prompt also clears when
+/// it leaves the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AskingCause {
+    Signal,
+    Screen,
+}
+
+/// Turns output, input, screen observations, exits and ticks into an [`ActivityState`], keeping
+/// the evidence. Strongest first: program signals (notification, bell, title), then a prompt on
+/// screen, then the output rate (sustained output for `active`, silence for `idle`).
 #[derive(Debug)]
 pub(crate) struct ActivityTracker {
+    rules: Arc<ActivityRules>,
     state: ActivityState,
+    since: Option<String>,
+    /// Times of the most recent output chunks (at most `active_chunks`).
+    chunks: VecDeque<Instant>,
     last_output: Option<Instant>,
-    idle_after: Duration,
+    asking: Option<AskingCause>,
+    /// A prompt seen on screen, waiting out `asking_after`.
+    prompt_candidate: Option<(Instant, PromptMatch)>,
+    /// Since when the prompt behind a screen `asking` has been gone.
+    prompt_gone: Option<Instant>,
+    /// The prompt line the user answered; it does not count again while it stays on screen.
+    dismissed: Option<String>,
+    /// The prompt line on screen at the last scan.
+    current_prompt: Option<String>,
+    /// Signal counters already acted on.
+    seen: Signals,
+    evidence: VecDeque<EvidenceItem>,
+    tail: Vec<String>,
 }
 
 impl ActivityTracker {
     /// A tracker in `state` (`Unknown` for a new process, `Exited` for a restored worker).
-    pub(crate) fn new(idle_after: Duration, state: ActivityState) -> Self {
-        Self { state, last_output: None, idle_after }
+    pub(crate) fn new(rules: Arc<ActivityRules>, state: ActivityState) -> Self {
+        Self {
+            rules,
+            state,
+            since: None,
+            chunks: VecDeque::new(),
+            last_output: None,
+            asking: None,
+            prompt_candidate: None,
+            prompt_gone: None,
+            dismissed: None,
+            current_prompt: None,
+            seen: Signals::default(),
+            evidence: VecDeque::new(),
+            tail: Vec::new(),
+        }
     }
 
     /// Current state.
@@ -73,45 +130,191 @@ impl ActivityTracker {
         self.state
     }
 
-    /// Whether the tracker needs ticks (it is waiting for silence).
+    /// The state, when it began, the evidence (most recent first), the screen tail and title.
+    pub(crate) fn report(
+        &self,
+    ) -> (ActivityState, Option<String>, Vec<EvidenceItem>, Vec<String>, Option<String>) {
+        (
+            self.state,
+            self.since.clone(),
+            self.evidence.iter().rev().cloned().collect(),
+            self.tail.clone(),
+            self.seen.title.clone(),
+        )
+    }
+
+    /// Whether the tracker needs ticks (it waits for silence or for a prompt to settle).
     pub(crate) fn wants_tick(&self) -> bool {
         self.state == ActivityState::Active
+            || (self.state == ActivityState::Unknown && self.last_output.is_some())
+            || self.prompt_candidate.is_some()
+            || self.prompt_gone.is_some()
     }
 
-    /// Output arrived.
+    /// An output chunk arrived (a batch of PTY reads).
     pub(crate) fn on_output(&mut self, now: Instant) -> bool {
         self.last_output = Some(now);
-        self.set(ActivityState::Active)
+        self.chunks.push_back(now);
+        while self.chunks.len() > self.rules.active_chunks {
+            self.chunks.pop_front();
+        }
+        let sustained = self.chunks.len() >= self.rules.active_chunks
+            && self
+                .chunks
+                .front()
+                .is_some_and(|first| now.duration_since(*first) <= self.rules.active_window);
+        // While asking, redraws do not count: only input or the prompt leaving ends it.
+        if sustained && self.asking.is_none() && self.state != ActivityState::Active {
+            let detail = format!(
+                "{} output chunks within {} ms",
+                self.rules.active_chunks,
+                self.rules.active_window.as_millis()
+            );
+            return self.set(ActivityState::Active, "rate", detail);
+        }
+        false
     }
 
-    /// The user typed. Not a state change today; a prompt detector would clear `asking` here.
-    pub(crate) fn on_input(&mut self, _now: Instant) -> bool {
-        false
+    /// A client typed `data`: Enter or Esc answers a question.
+    pub(crate) fn on_input(&mut self, data: &[u8], _now: Instant) -> bool {
+        if self.asking.is_none() || !data.iter().any(|b| matches!(b, b'\r' | b'\n' | 0x1b)) {
+            return false;
+        }
+        self.asking = None;
+        self.prompt_gone = None;
+        self.prompt_candidate = None;
+        self.dismissed = self.current_prompt.clone();
+        self.chunks.clear();
+        self.set(ActivityState::Idle, "input", "a client answered (Enter or Esc)".into())
+    }
+
+    /// The screen thread published a scan.
+    pub(crate) fn on_observation(&mut self, obs: &Observation, now: Instant) -> bool {
+        self.tail.clone_from(&obs.tail);
+        if self.state == ActivityState::Exited {
+            self.seen = obs.signals.clone();
+            return false;
+        }
+        let mut changed = false;
+        let sig = &obs.signals;
+        if sig.title_changes > self.seen.title_changes {
+            let title = sig.title.clone().unwrap_or_default();
+            match self.rules.title_match(&title) {
+                Some(m) => {
+                    changed |=
+                        self.ask(AskingCause::Signal, format!("title {:?} matched {:?}", m.line, m.pattern))
+                }
+                None => self.note("signal", format!("title set to {title:?}")),
+            }
+        }
+        if sig.notifications > self.seen.notifications {
+            let text = sig.last_notification.clone().unwrap_or_default();
+            if self.rules.notifications {
+                changed |= self.ask(AskingCause::Signal, format!("notification (OSC 9/777): {text:?}"));
+            } else {
+                self.note("signal", format!("notification ignored by config: {text:?}"));
+            }
+        }
+        if sig.bells > self.seen.bells {
+            if self.rules.bell {
+                changed |= self.ask(AskingCause::Signal, "bell (BEL)".into());
+            } else {
+                self.note("signal", "bell ignored by config".into());
+            }
+        }
+        self.seen = sig.clone();
+        self.current_prompt = obs.prompt.as_ref().map(|m| m.line.clone());
+        match &obs.prompt {
+            Some(m) if self.dismissed.as_deref() == Some(m.line.as_str()) => {}
+            Some(m) => {
+                self.dismissed = None;
+                self.prompt_gone = None;
+                if self.asking.is_none()
+                    && self.prompt_candidate.as_ref().is_none_or(|(_, c)| c.line != m.line)
+                {
+                    self.prompt_candidate = Some((now, m.clone()));
+                }
+            }
+            None => {
+                self.dismissed = None;
+                self.prompt_candidate = None;
+                if self.asking == Some(AskingCause::Screen) && self.prompt_gone.is_none() {
+                    self.prompt_gone = Some(now);
+                }
+            }
+        }
+        changed | self.on_tick(now)
     }
 
     /// Time passed.
     pub(crate) fn on_tick(&mut self, now: Instant) -> bool {
-        match (self.state, self.last_output) {
-            (ActivityState::Active, Some(last)) if now.duration_since(last) >= self.idle_after => {
-                self.set(ActivityState::Idle)
-            }
-            _ => false,
+        if let Some((at, m)) = &self.prompt_candidate
+            && now.duration_since(*at) >= self.rules.asking_after
+        {
+            let detail = format!("pattern {:?} matched {:?}", m.pattern, m.line.trim());
+            self.dismissed = None;
+            return self.ask(AskingCause::Screen, detail);
         }
+        if let Some(gone) = self.prompt_gone
+            && now.duration_since(gone) >= self.rules.asking_after
+        {
+            self.prompt_gone = None;
+            self.asking = None;
+            self.chunks.clear();
+            return self.set(ActivityState::Idle, "screen", "the prompt left the screen".into());
+        }
+        if matches!(self.state, ActivityState::Active | ActivityState::Unknown)
+            && let Some(last) = self.last_output
+            && now.duration_since(last) >= self.rules.idle_after
+        {
+            let detail = format!("no output for {} ms", self.rules.idle_after.as_millis());
+            return self.set(ActivityState::Idle, "silence", detail);
+        }
+        false
     }
 
     /// The process exited.
     pub(crate) fn on_exit(&mut self) -> bool {
-        self.set(ActivityState::Exited)
+        self.asking = None;
+        self.prompt_candidate = None;
+        self.prompt_gone = None;
+        self.set(ActivityState::Exited, "exit", "the process exited".into())
     }
 
     /// A new process started (restart).
     pub(crate) fn on_start(&mut self) -> bool {
         self.last_output = None;
-        self.set(ActivityState::Unknown)
+        self.chunks.clear();
+        self.asking = None;
+        self.prompt_candidate = None;
+        self.prompt_gone = None;
+        self.dismissed = None;
+        self.set(ActivityState::Unknown, "start", "the process started".into())
     }
 
-    fn set(&mut self, state: ActivityState) -> bool {
+    fn ask(&mut self, cause: AskingCause, detail: String) -> bool {
+        self.prompt_candidate = None;
+        // A signal is the stronger cause: it is not cleared by the screen.
+        if self.asking != Some(AskingCause::Signal) {
+            self.asking = Some(cause);
+        }
+        let kind = if cause == AskingCause::Signal { "signal" } else { "screen" };
+        self.set(ActivityState::Asking, kind, detail)
+    }
+
+    fn note(&mut self, kind: &'static str, detail: String) {
+        if self.evidence.len() == EVIDENCE_KEPT {
+            self.evidence.pop_front();
+        }
+        self.evidence.push_back(EvidenceItem { kind, detail, at: now_iso() });
+    }
+
+    fn set(&mut self, state: ActivityState, kind: &'static str, detail: String) -> bool {
+        self.note(kind, detail);
         let changed = self.state != state;
+        if changed {
+            self.since = Some(now_iso());
+        }
         self.state = state;
         changed
     }
@@ -121,23 +324,135 @@ impl ActivityTracker {
 mod tests {
     use super::*;
 
+    const MS: Duration = Duration::from_millis(1);
+
+    fn tracker() -> ActivityTracker {
+        ActivityTracker::new(
+            Arc::new(ActivityRules::defaults(Duration::from_secs(2))),
+            ActivityState::Unknown,
+        )
+    }
+
+    fn burst(a: &mut ActivityTracker, from: Instant, n: u32) -> Instant {
+        let mut t = from;
+        for _ in 0..n {
+            a.on_output(t);
+            t += 100 * MS;
+        }
+        t
+    }
+
+    fn screen(scans: u64, prompt: Option<&str>, signals: Signals) -> Observation {
+        Observation {
+            scans,
+            signals,
+            prompt: prompt.map(|l| PromptMatch { pattern: "p".into(), line: l.into() }),
+            tail: vec![],
+        }
+    }
+
     #[test]
-    fn output_makes_active_and_silence_makes_idle() {
+    fn sustained_output_makes_active_and_silence_makes_idle() {
         let t0 = Instant::now();
-        let mut a = ActivityTracker::new(Duration::from_secs(2), ActivityState::Unknown);
+        let mut a = tracker();
         assert!(!a.wants_tick());
-        assert!(a.on_output(t0));
+        // A clock redrawing once a second never looks busy.
+        for i in 0..6 {
+            assert!(!a.on_output(t0 + i * 1000 * MS));
+        }
+        assert_eq!(a.state(), ActivityState::Unknown);
+        assert!(a.on_tick(t0 + 7200 * MS));
+        assert_eq!(a.state(), ActivityState::Idle);
+        let t = burst(&mut a, t0 + 8000 * MS, 6);
         assert_eq!(a.state(), ActivityState::Active);
         assert!(a.wants_tick());
-        assert!(!a.on_output(t0 + Duration::from_secs(1)));
-        assert!(!a.on_tick(t0 + Duration::from_millis(2500)));
-        assert!(a.on_tick(t0 + Duration::from_millis(3000)));
+        assert!(!a.on_tick(t + 1500 * MS));
+        assert!(a.on_tick(t + 2000 * MS));
         assert_eq!(a.state(), ActivityState::Idle);
-        assert!(!a.wants_tick());
+        let (_, since, evidence, _, _) = a.report();
+        assert!(since.is_some());
+        assert_eq!(evidence[0].kind, "silence");
+        assert_eq!(evidence[1].kind, "rate");
         assert!(a.on_exit());
         assert_eq!(a.state(), ActivityState::Exited);
         assert!(a.on_start());
         assert_eq!(a.state(), ActivityState::Unknown);
+    }
+
+    #[test]
+    fn a_prompt_must_settle_is_sticky_against_redraws_and_input_clears_it() {
+        let t0 = Instant::now();
+        let mut a = tracker();
+        let t = burst(&mut a, t0, 8);
+        assert_eq!(a.state(), ActivityState::Active);
+        assert!(!a.on_observation(&screen(1, Some("Do you want to proceed?"), Signals::default()), t));
+        assert_eq!(a.state(), ActivityState::Active, "not before asking-after");
+        assert!(a.on_tick(t + 300 * MS));
+        assert_eq!(a.state(), ActivityState::Asking);
+        // Spinner redraws keep coming: still asking, and silence does not make it idle.
+        let t = burst(&mut a, t + 400 * MS, 20);
+        assert!(!a.on_observation(&screen(2, Some("Do you want to proceed?"), Signals::default()), t));
+        assert!(!a.on_tick(t + 5000 * MS));
+        assert_eq!(a.state(), ActivityState::Asking);
+        // Typing without Enter does not answer; Enter does.
+        assert!(!a.on_input(b"2", t));
+        assert!(a.on_input(b"\r", t));
+        assert_eq!(a.state(), ActivityState::Idle);
+        // The answered prompt still on screen does not count again.
+        assert!(!a.on_observation(&screen(3, Some("Do you want to proceed?"), Signals::default()), t));
+        assert!(!a.on_tick(t + 1000 * MS));
+        assert_eq!(a.state(), ActivityState::Idle);
+        // A new prompt does.
+        a.on_observation(&screen(4, Some("Do you want to make this edit?"), Signals::default()), t);
+        assert!(a.on_tick(t + 1400 * MS));
+        assert_eq!(a.state(), ActivityState::Asking);
+    }
+
+    #[test]
+    fn a_prompt_that_leaves_the_screen_ends_asking_after_the_debounce() {
+        let t0 = Instant::now();
+        let mut a = tracker();
+        a.on_observation(&screen(1, Some("Continue? [y/N]"), Signals::default()), t0);
+        a.on_tick(t0 + 300 * MS);
+        assert_eq!(a.state(), ActivityState::Asking);
+        // A redraw that briefly loses the prompt does not flap.
+        a.on_observation(&screen(2, None, Signals::default()), t0 + 400 * MS);
+        a.on_observation(&screen(3, Some("Continue? [y/N]"), Signals::default()), t0 + 450 * MS);
+        assert!(!a.on_tick(t0 + 1000 * MS));
+        assert_eq!(a.state(), ActivityState::Asking);
+        a.on_observation(&screen(4, None, Signals::default()), t0 + 1100 * MS);
+        assert!(!a.on_tick(t0 + 1200 * MS));
+        assert!(a.on_tick(t0 + 1400 * MS));
+        assert_eq!(a.state(), ActivityState::Idle);
+    }
+
+    #[test]
+    fn signals_ask_at_once_and_only_input_clears_them() {
+        let t0 = Instant::now();
+        let mut a = tracker();
+        burst(&mut a, t0, 8);
+        let mut sig = Signals::default();
+        sig.on_osc(&[b"9", b"Claude is waiting for your input"]);
+        assert!(a.on_observation(&screen(1, None, sig.clone()), t0 + MS));
+        assert_eq!(a.state(), ActivityState::Asking);
+        assert!(a.report().2[0].detail.contains("Claude is waiting"));
+        assert!(!a.on_tick(t0 + 10_000 * MS));
+        assert!(!a.on_observation(&screen(2, None, sig.clone()), t0 + 10_001 * MS), "same count");
+        assert!(a.on_input(b"\x1b", t0 + 10_002 * MS));
+        sig.on_bell();
+        assert!(a.on_observation(&screen(3, None, sig.clone()), t0 + 10_003 * MS));
+        assert_eq!(a.state(), ActivityState::Asking);
+        // Config can turn bells off; a title change is evidence but not a state.
+        let rules = ActivityRules::defaults(Duration::from_secs(2))
+            .with(&crate::file_config::ActivitySection { bell: Some(false), ..Default::default() })
+            .expect("rules");
+        let mut b = ActivityTracker::new(Arc::new(rules), ActivityState::Idle);
+        let mut sig = Signals::default();
+        sig.on_bell();
+        sig.on_title(b"~/src");
+        assert!(!b.on_observation(&screen(1, None, sig), t0));
+        assert_eq!(b.state(), ActivityState::Idle);
+        assert_eq!(b.report().4.as_deref(), Some("~/src"));
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! The worker actor: one tokio task owning the process, the output ring, the client list and the
 //! link to the screen thread. It never waits on a client, on the PTY or on the screen model.
 
-use super::activity::{ActivityTracker, subscribe_tick};
+use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
+use super::detect::{ActivityRules, Observation};
 use super::process::{ReaderEvent, Running, start_process};
 use super::pty::GroupSignal;
 use super::ring::OutputRing;
@@ -33,10 +34,33 @@ pub(super) enum Cmd {
     Input { client: Option<ClientId>, data: Vec<u8>, reply: oneshot::Sender<Result<(), WorkerError>> },
     Resize { client: Option<ClientId>, cols: u16, rows: u16, reply: oneshot::Sender<Result<(), WorkerError>> },
     Screen { reply: oneshot::Sender<ScreenResponse> },
+    Activity { reply: oneshot::Sender<ActivityInfo> },
     History { reply: oneshot::Sender<HistorySnapshot> },
     Restart { spec: SpawnSpec, reply: oneshot::Sender<Result<(), WorkerError>> },
     Stop { reply: oneshot::Sender<()> },
     Shutdown { code: u16, reason: &'static str, reply: oneshot::Sender<()> },
+}
+
+/// The actor's side of its screen thread.
+struct ScreenLink {
+    screen: std::sync::mpsc::Sender<ScreenMsg>,
+    observations: watch::Receiver<Observation>,
+    rules: Arc<ActivityRules>,
+}
+
+/// A worker's activity and the evidence behind it, for `explain`.
+#[derive(Debug, Clone)]
+pub struct ActivityInfo {
+    /// Current state.
+    pub state: ActivityState,
+    /// When it began (ISO-8601).
+    pub since: Option<String>,
+    /// Evidence, most recent first.
+    pub evidence: Vec<EvidenceItem>,
+    /// The last screen lines scanned.
+    pub tail: Vec<String>,
+    /// The title the program set.
+    pub title: Option<String>,
 }
 
 struct Client {
@@ -54,7 +78,9 @@ type SnapshotFuture = BoxFuture<'static, (ClientId, Option<HistorySnapshot>)>;
 struct Actor {
     ctx: WorkerContext,
     status: watch::Sender<WorkerStatus>,
-    screen: mpsc::UnboundedSender<ScreenMsg>,
+    screen: std::sync::mpsc::Sender<ScreenMsg>,
+    /// What the screen thread last saw (signals, prompt).
+    observations: watch::Receiver<Observation>,
     /// One permit per output batch the screen thread has not applied yet.
     backlog: Arc<Semaphore>,
     batch_bytes: usize,
@@ -103,8 +129,9 @@ pub(super) fn spawn_running(
         command: spec.command.join(" "),
         message: format!("could not start the screen thread: {e}"),
     };
+    let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
     let model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
-    let screen = spawn_screen_thread(model).map_err(spawn_err)?;
+    let (screen, observations) = spawn_screen_thread(model, rules.clone()).map_err(spawn_err)?;
     let (running, pid) = start_process(&ctx, &spec)?;
     let status = WorkerStatus {
         pid,
@@ -114,7 +141,8 @@ pub(super) fn spawn_running(
         rows: spec.rows,
         activity: ActivityState::Unknown,
     };
-    let mut actor = Actor::new(ctx, status, screen, 0, (spec.cols, spec.rows), ActivityState::Unknown);
+    let link = ScreenLink { screen, observations, rules };
+    let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
     actor.process = Some(running);
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds));
@@ -127,6 +155,7 @@ pub(super) fn spawn_restored(
     history: &HistorySnapshot,
     exit: ExitInfo,
     started_at: String,
+    activity: Option<Arc<ActivityRules>>,
     cmds: mpsc::Receiver<Cmd>,
 ) -> watch::Receiver<WorkerStatus> {
     let status = WorkerStatus {
@@ -138,17 +167,19 @@ pub(super) fn spawn_restored(
         activity: ActivityState::Exited,
     };
     let model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
-    let screen = match spawn_screen_thread(model) {
-        Ok(tx) => tx,
+    let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
+    let (screen, observations) = match spawn_screen_thread(model, rules.clone()) {
+        Ok(link) => link,
         Err(e) => {
             // Without a screen thread every screen request fails with `Gone`; the worker is
             // still listed with its status.
             warn!(error = %e, "could not start the screen thread of a restored worker");
-            mpsc::unbounded_channel().0
+            (std::sync::mpsc::channel().0, watch::channel(Observation::default()).1)
         }
     };
     let size = (history.cols, history.rows);
-    let mut actor = Actor::new(ctx, status, screen, history.offset, size, ActivityState::Exited);
+    let link = ScreenLink { screen, observations, rules };
+    let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
     actor.exit = Some(exit);
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds));
@@ -188,17 +219,17 @@ impl Actor {
     fn new(
         ctx: WorkerContext,
         status: WorkerStatus,
-        screen: mpsc::UnboundedSender<ScreenMsg>,
+        link: ScreenLink,
         offset: u64,
         size: (u16, u16),
         activity: ActivityState,
     ) -> Self {
         let (batch_bytes, backlog, ring_bytes) = limits(&ctx.config);
-        let idle_after = ctx.config.idle_after;
         Self {
             ctx,
             status: watch::channel(status).0,
-            screen,
+            screen: link.screen,
+            observations: link.observations,
             backlog: Arc::new(Semaphore::new(backlog)),
             batch_bytes,
             ring: OutputRing::new(ring_bytes, offset),
@@ -209,7 +240,7 @@ impl Actor {
             process: None,
             stash: None,
             exit: None,
-            activity: ActivityTracker::new(idle_after, activity),
+            activity: ActivityTracker::new(link.rules, activity),
             tick: None,
             size,
             stop_waiters: Vec::new(),
@@ -240,6 +271,7 @@ impl Actor {
                     self.process.as_mut().map(|p| &mut p.output),
                 ), if reading => self.on_output(permit, event),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
+                Ok(()) = self.observations.changed() => self.on_observation(),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
                     if kill_at.is_some() => self.kill_now(),
             }
@@ -277,6 +309,10 @@ impl Actor {
                 // On failure the reply is dropped and the caller sees `Gone`.
                 let _ = self.screen.send(ScreenMsg::Plain { reply });
             }
+            Cmd::Activity { reply } => {
+                let (state, since, evidence, tail, title) = self.activity.report();
+                let _ = reply.send(ActivityInfo { state, since, evidence, tail, title });
+            }
             Cmd::History { reply } => {
                 let _ = self.screen.send(ScreenMsg::Snapshot { reply });
             }
@@ -306,11 +342,14 @@ impl Actor {
             self.apply_size(cols, rows);
         }
         let Some(p) = &self.process else { return Err(WorkerError::Exited) };
+        let answered = self.activity.on_input(&data, Instant::now());
+        let typed = data.len() as u64;
         p.input.try_send(data).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => WorkerError::InputFull,
             mpsc::error::TrySendError::Closed(_) => WorkerError::Exited,
         })?;
-        if self.activity.on_input(Instant::now()) {
+        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(typed);
+        if answered {
             self.publish_activity();
         }
         Ok(())
@@ -471,6 +510,7 @@ impl Actor {
         if aligned.is_empty() {
             return;
         }
+        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(aligned.len() as u64);
         let offset = self.ring.end();
         self.ring.push(&aligned);
         self.broadcast(&WorkerServerMsg::Output { data: decode(&aligned), offset });
@@ -478,9 +518,21 @@ impl Actor {
         if self.activity.on_output(Instant::now()) {
             self.publish_activity();
         }
+        self.ensure_tick();
+    }
+
+    fn ensure_tick(&mut self) {
         if self.activity.wants_tick() && self.tick.is_none() {
             self.tick = subscribe_tick();
         }
+    }
+
+    fn on_observation(&mut self) {
+        let obs = self.observations.borrow_and_update().clone();
+        if self.activity.on_observation(&obs, Instant::now()) {
+            self.publish_activity();
+        }
+        self.ensure_tick();
     }
 
     fn on_exit(&mut self, exit: ExitInfo) {

@@ -16,17 +16,23 @@ use tokio::sync::{Notify, watch};
 
 mod activity;
 mod actor;
+pub mod detect;
 mod process;
 pub mod pty;
 mod ring;
 pub(crate) mod screen;
 mod term;
-pub(crate) mod utf8;
+pub mod utf8;
 
+#[cfg(test)]
+mod detect_fixtures;
 #[cfg(test)]
 mod tests;
 
+pub use activity::EvidenceItem;
+pub use actor::ActivityInfo;
 use actor::Cmd;
+use detect::ActivityRules;
 use tokio::sync::{mpsc, oneshot};
 
 /// Limits and timings of every worker; each has a `serve` flag.
@@ -41,8 +47,8 @@ pub struct WorkerConfig {
     pub batch_bytes: usize,
     /// How long a stopped worker has between SIGHUP and SIGKILL.
     pub stop_grace: Duration,
-    /// Silence after which an active worker becomes idle.
-    pub idle_after: Duration,
+    /// Activity detection for workers without a preset of their own (`[activity]`).
+    pub activity: Arc<ActivityRules>,
 }
 
 impl WorkerConfig {
@@ -54,7 +60,7 @@ impl WorkerConfig {
     pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
     /// Default of [`WorkerConfig::stop_grace`]: 3 s.
     pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
-    /// Default of [`WorkerConfig::idle_after`]: 2 s.
+    /// Default silence before `idle`: 2 s.
     pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(2);
 }
 
@@ -65,7 +71,7 @@ impl Default for WorkerConfig {
             output_ring_bytes: Self::DEFAULT_OUTPUT_RING_BYTES,
             batch_bytes: Self::DEFAULT_BATCH_BYTES,
             stop_grace: Self::DEFAULT_STOP_GRACE,
-            idle_after: Self::DEFAULT_IDLE_AFTER,
+            activity: Arc::new(ActivityRules::defaults(Self::DEFAULT_IDLE_AFTER)),
         }
     }
 }
@@ -83,6 +89,8 @@ pub struct SpawnSpec {
     pub cols: u16,
     /// Rows.
     pub rows: u16,
+    /// Activity rules of the worker's preset; `None` uses the gateway's.
+    pub activity: Option<Arc<ActivityRules>>,
 }
 
 /// How a process ended.
@@ -197,9 +205,10 @@ impl WorkerHandle {
         history: &HistorySnapshot,
         exit: ExitInfo,
         started_at: String,
+        activity: Option<Arc<ActivityRules>>,
     ) -> WorkerHandle {
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
-        let status = actor::spawn_restored(ctx, history, exit, started_at, rx);
+        let status = actor::spawn_restored(ctx, history, exit, started_at, activity, rx);
         WorkerHandle { cmd, status }
     }
 
@@ -239,6 +248,11 @@ impl WorkerHandle {
     /// The screen as plain text.
     pub async fn screen(&self) -> Result<ScreenResponse, WorkerError> {
         self.call(|reply| Cmd::Screen { reply }).await
+    }
+
+    /// The activity state and the evidence behind it.
+    pub async fn activity(&self) -> Result<ActivityInfo, WorkerError> {
+        self.call(|reply| Cmd::Activity { reply }).await
     }
 
     /// A history snapshot (for persistence).

@@ -1,14 +1,20 @@
 //! The screen model: the lean terminal model (`term`) on its own thread, with scrollback kept as
-//! compact formatted lines, producing `history` snapshots and plain-text screens.
+//! compact formatted lines, producing `history` snapshots and plain-text screens. The same thread
+//! counts program signals (bell, OSC 9/777, title) and scans the last lines for prompts,
+//! publishing an [`Observation`] at most every `scan_interval`.
 //!
-//! This is the whole interface the worker uses: feed bytes, resize, snapshot, plain lines, and
-//! the events a program signals (bell, title, notifications) for activity detection.
+//! The model's interface is small on purpose: feed bytes, resize, snapshot, plain lines, tail,
+//! and the signals its sink receives.
 
 use super::HistorySnapshot;
-use super::term::{self, Row, ScrollSink, TermEvent};
+use super::detect::{ActivityRules, Observation, Signals, tail_lines};
+use super::term::{self, Row, TermSink};
 use controlroom_protocol::ScreenResponse;
 use std::collections::VecDeque;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Instant;
+use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 
 /// Per-line bookkeeping charged against the scrollback byte cap, besides the text itself.
 const LINE_OVERHEAD: usize = 32;
@@ -22,18 +28,20 @@ pub(crate) struct ScrollLine {
     pub(crate) wrapped: bool,
 }
 
-/// Captures rows scrolled off the main screen into a byte-bounded ring.
+/// The model's sink: captures rows scrolled off the main screen into a byte-bounded ring, and
+/// counts the program's signals (bell, notifications, title changes).
 #[derive(Debug)]
 pub(crate) struct ScrollCapture {
     lines: VecDeque<ScrollLine>,
     bytes: usize,
     cap: usize,
+    signals: Signals,
     scratch: String,
 }
 
 impl ScrollCapture {
     fn new(cap: usize) -> Self {
-        Self { lines: VecDeque::new(), bytes: 0, cap, scratch: String::new() }
+        Self { lines: VecDeque::new(), bytes: 0, cap, signals: Signals::default(), scratch: String::new() }
     }
 
     fn push(&mut self, line: ScrollLine) {
@@ -51,12 +59,24 @@ impl ScrollCapture {
     }
 }
 
-impl ScrollSink for ScrollCapture {
+impl TermSink for ScrollCapture {
     fn on_scroll(&mut self, row: &Row) {
         // Format into a reused buffer, then copy once at the exact size.
         self.scratch.clear();
         term::line_basic(row, &mut self.scratch);
         self.push(ScrollLine { text: self.scratch.as_str().to_owned(), wrapped: row.wrapped });
+    }
+
+    fn on_bell(&mut self) {
+        self.signals.on_bell();
+    }
+
+    fn on_title(&mut self, title: &[u8]) {
+        self.signals.on_title(title);
+    }
+
+    fn on_osc(&mut self, params: &[&[u8]]) {
+        self.signals.on_osc(params);
     }
 }
 
@@ -90,12 +110,6 @@ impl ScreenModel {
     /// Resizes the screen.
     pub(crate) fn resize(&mut self, cols: u16, rows: u16) {
         self.parser.term_mut().resize(rows, cols);
-    }
-
-    /// What the program signalled since the last call (bell, title, notifications).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn take_events(&mut self) -> Vec<TermEvent> {
-        self.parser.term_mut().take_events()
     }
 
     /// The captured scrollback.
@@ -136,6 +150,17 @@ impl ScreenModel {
         HistorySnapshot { data, cols, rows, offset: self.offset }
     }
 
+    /// The last `n` non-blank lines up to the cursor (or the last text), colours stripped.
+    pub(crate) fn tail(&self, n: usize) -> Vec<String> {
+        let screen = self.parser.term();
+        tail_lines(screen.plain_lines().into_iter(), usize::from(screen.cursor_position().0), n)
+    }
+
+    /// Program signals seen so far.
+    pub(crate) fn signals(&self) -> &Signals {
+        &self.parser.term().sink().signals
+    }
+
     /// The visible screen as plain text.
     pub(crate) fn plain(&self) -> ScreenResponse {
         let screen = self.parser.term();
@@ -157,33 +182,70 @@ pub(crate) enum ScreenMsg {
     Plain { reply: oneshot::Sender<ScreenResponse> },
 }
 
-/// Runs `model` on its own thread until every sender is dropped.
+/// Runs `model` on its own thread until every sender is dropped; scans it for prompts with
+/// `rules` and publishes observations on the returned watch.
 ///
 /// The channel is unbounded in count because output is bounded by the permits it carries (the
 /// actor acquires one per batch before reading more PTY output); the other messages are small
 /// and come one per client command.
 pub(crate) fn spawn_screen_thread(
     mut model: ScreenModel,
-) -> std::io::Result<mpsc::UnboundedSender<ScreenMsg>> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<ScreenMsg>();
+    rules: Arc<ActivityRules>,
+) -> std::io::Result<(mpsc::Sender<ScreenMsg>, watch::Receiver<Observation>)> {
+    let (tx, rx) = mpsc::channel::<ScreenMsg>();
+    let (obs_tx, obs_rx) = watch::channel(Observation::default());
     std::thread::Builder::new().name("cr-screen".into()).spawn(move || {
-        while let Some(msg) = rx.blocking_recv() {
+        let mut dirty = true;
+        let mut next_scan = Instant::now();
+        loop {
+            let msg = if dirty {
+                match rx.recv_timeout(next_scan.saturating_duration_since(Instant::now())) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => break,
+                }
+            };
             match msg {
-                ScreenMsg::Output { bytes, permit } => {
+                Some(ScreenMsg::Output { bytes, permit }) => {
                     model.feed(&bytes);
                     drop(permit);
+                    dirty = true;
                 }
-                ScreenMsg::Resize { cols, rows } => model.resize(cols, rows),
-                ScreenMsg::Snapshot { reply } => {
+                Some(ScreenMsg::Resize { cols, rows }) => {
+                    model.resize(cols, rows);
+                    dirty = true;
+                }
+                Some(ScreenMsg::Snapshot { reply }) => {
                     let _ = reply.send(model.snapshot());
                 }
-                ScreenMsg::Plain { reply } => {
+                Some(ScreenMsg::Plain { reply }) => {
                     let _ = reply.send(model.plain());
                 }
+                None => {}
+            }
+            let now = Instant::now();
+            if dirty && now >= next_scan {
+                dirty = false;
+                next_scan = now + rules.scan_interval;
+                let tail = model.tail(rules.scan_lines);
+                let prompt = rules.find_prompt(&tail);
+                let signals = model.signals();
+                obs_tx.send_if_modified(|o| {
+                    if o.tail == tail && o.prompt == prompt && &o.signals == signals {
+                        return false;
+                    }
+                    *o = Observation { scans: o.scans + 1, signals: signals.clone(), prompt, tail };
+                    true
+                });
             }
         }
     })?;
-    Ok(tx)
+    Ok((tx, obs_rx))
 }
 
 /// Writes `n` lines `prefix N` (test helper shared with the actor tests).
@@ -295,13 +357,13 @@ mod tests {
     }
 
     #[test]
-    fn events_reach_the_screen_model_interface() {
+    fn program_signals_reach_the_activity_detector() {
         let mut m = ScreenModel::new(40, 4, 2000, 0);
-        m.feed(b"\x1b]2;agent: waiting\x07done\x07");
-        assert_eq!(
-            m.take_events(),
-            vec![TermEvent::Title { title: "agent: waiting".into() }, TermEvent::Bell]
-        );
+        m.feed(b"\x1b]2;agent: waiting\x07done\x07\x1b]9;needs input\x07");
+        let s = m.signals();
+        assert_eq!((s.bells, s.title_changes, s.notifications), (1, 1, 1));
+        assert_eq!(s.title.as_deref(), Some("agent: waiting"));
         assert_eq!(m.plain().lines[0], "done");
+        assert_eq!(m.tail(3), vec!["done".to_string()]);
     }
 }

@@ -23,6 +23,7 @@ fn sh(script: &str) -> SpawnSpec {
         env: BTreeMap::new(),
         cols: 80,
         rows: 24,
+        activity: None,
     }
 }
 
@@ -144,7 +145,6 @@ async fn attach_gets_history_then_the_echo_of_input() {
     w.input(Some(id), b"hello\r".to_vec()).await.expect("input");
     c.until_output("got:hello").await;
     c.assert_contiguous();
-    wait_status(&w, "active", |s| s.activity == ActivityState::Active).await;
     w.stop().await;
     assert!(w.status().borrow().exit.is_some());
     w.shutdown(controlroom_protocol::close_code::GOING_AWAY, "bye").await;
@@ -313,7 +313,7 @@ async fn restore_rebuilds_the_screen_from_stored_history() {
         offset: 1234,
     };
     let exit = ExitInfo { exit_code: None, signal: Some("gateway-stopped".into()) };
-    let w = WorkerHandle::restore(ctx(), &history, exit.clone(), "2026-01-01T00:00:00Z".into());
+    let w = WorkerHandle::restore(ctx(), &history, exit.clone(), "2026-01-01T00:00:00Z".into(), None);
     let screen = w.screen().await.expect("screen");
     assert_eq!((screen.cols, screen.rows), (40, 5));
     assert_eq!(screen.lines[0], "hello restored");
@@ -339,7 +339,7 @@ async fn a_live_worker_history_restores_to_the_same_screen() {
     let snap = w.history().await.expect("history");
     w.stop().await;
     let exit = ExitInfo { exit_code: None, signal: Some("gateway-stopped".into()) };
-    let restored = WorkerHandle::restore(ctx(), &snap, exit, "t".into());
+    let restored = WorkerHandle::restore(ctx(), &snap, exit, "t".into(), None);
     assert_eq!(restored.screen().await.expect("screen"), before);
     let again = restored.history().await.expect("history");
     assert!(again.data.contains("bold"), "scrollback survives a restore");
@@ -374,8 +374,11 @@ async fn restart_keeps_clients_and_offsets_counting_up() {
 
 #[tokio::test]
 async fn activity_goes_idle_after_silence() {
-    let config = WorkerConfig { idle_after: Duration::from_millis(300), ..WorkerConfig::default() };
-    let w = WorkerHandle::spawn(ctx_with(config), sh("echo hi; sleep 30")).expect("spawn");
+    let rules = detect::ActivityRules::defaults(Duration::from_millis(300));
+    let config = WorkerConfig { activity: Arc::new(rules), ..WorkerConfig::default() };
+    // Sustained output (several chunks within the window), then silence.
+    let script = "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.05; done; sleep 30";
+    let w = WorkerHandle::spawn(ctx_with(config), sh(script)).expect("spawn");
     wait_status(&w, "active", |s| s.activity == ActivityState::Active).await;
     wait_status(&w, "idle", |s| s.activity == ActivityState::Idle).await;
     w.stop().await;
@@ -392,4 +395,20 @@ async fn spawning_a_missing_program_is_a_spawn_error() {
 
 fn history_has(m: &[WorkerServerMsg], needle: &str) -> bool {
     matches!(m.first(), Some(WorkerServerMsg::History { data, .. }) if data.contains(needle))
+}
+
+#[tokio::test]
+async fn an_osc_9_notification_makes_a_real_worker_asking_until_enter() {
+    let w = WorkerHandle::spawn(
+        ctx(),
+        sh(r"printf 'working\n\033]9;Claude needs your permission\007'; read x; sleep 30"),
+    )
+    .expect("spawn");
+    wait_status(&w, "asking", |s| s.activity == ActivityState::Asking).await;
+    let info = w.activity().await.expect("activity");
+    assert_eq!(info.evidence[0].kind, "signal");
+    assert!(info.evidence[0].detail.contains("Claude needs your permission"), "{:?}", info.evidence);
+    w.input(None, b"\r".to_vec()).await.expect("input");
+    wait_status(&w, "idle", |s| s.activity == ActivityState::Idle).await;
+    w.stop().await;
 }

@@ -3,7 +3,7 @@
 /// Carries the incomplete tail (at most 3 bytes) of one read over to the next, so that every
 /// emitted chunk ends on a character boundary.
 #[derive(Debug, Default)]
-pub(crate) struct Utf8Splitter {
+pub struct Utf8Splitter {
     carry: Vec<u8>,
 }
 
@@ -11,7 +11,7 @@ impl Utf8Splitter {
     /// Prepends the carried bytes to `input` and returns the part that ends on a character
     /// boundary; an incomplete (but so far valid) trailing character is kept for the next call.
     /// Invalid bytes are passed through (they decode to U+FFFD later).
-    pub(crate) fn split(&mut self, input: &[u8]) -> Vec<u8> {
+    pub fn split(&mut self, input: &[u8]) -> Vec<u8> {
         let mut out = std::mem::take(&mut self.carry);
         out.extend_from_slice(input);
         let keep = incomplete_tail_len(&out);
@@ -22,7 +22,7 @@ impl Utf8Splitter {
     }
 
     /// Takes whatever is carried (at exit: the bytes will never be completed).
-    pub(crate) fn flush(&mut self) -> Vec<u8> {
+    pub fn flush(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.carry)
     }
 }
@@ -46,7 +46,7 @@ fn incomplete_tail_len(buf: &[u8]) -> usize {
 }
 
 /// Decodes aligned bytes, replacing invalid sequences with U+FFFD.
-pub(crate) fn decode(bytes: &[u8]) -> String {
+pub fn decode(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -4,8 +4,8 @@ use super::Endpoint;
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use controlroom_protocol::{
-    ApiErrorBody, CreateSession, InputRequest, ScreenResponse, Session, SessionsResponse, UpdateSession,
-    Worker, WorkerSpec,
+    ActivityReport, ApiErrorBody, CreateSession, InputRequest, PresetsResponse, ScreenResponse, Session,
+    SessionsResponse, UpdateSession, Worker, WorkerSpec,
 };
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode, header};
@@ -160,5 +160,15 @@ impl Gateway {
     /// `GET /api/sessions/{id}/workers/{wid}/screen`.
     pub async fn screen(&self, id: &str, wid: &str) -> Result<ScreenResponse> {
         self.call(Method::GET, &format!("/api/sessions/{id}/workers/{wid}/screen"), None::<&()>).await
+    }
+
+    /// `GET /api/sessions/{id}/workers/{wid}/activity`: the state and the evidence behind it.
+    pub async fn activity(&self, id: &str, wid: &str) -> Result<ActivityReport> {
+        self.call(Method::GET, &format!("/api/sessions/{id}/workers/{wid}/activity"), None::<&()>).await
+    }
+
+    /// `GET /api/presets`.
+    pub async fn presets(&self) -> Result<PresetsResponse> {
+        self.call(Method::GET, "/api/presets", None::<&()>).await
     }
 }

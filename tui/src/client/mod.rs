@@ -6,6 +6,7 @@
 pub mod backoff;
 pub mod http;
 pub mod tasks;
+pub mod watch;
 pub mod ws;
 
 use crate::error::{Error, Result};

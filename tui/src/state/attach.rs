@@ -2,8 +2,9 @@
 
 use super::{Effect, Mode, State};
 use crate::input::{InputModes, encode_key, encode_paste};
+use crate::mouse::{MouseModes, encode_mouse};
 use controlroom_protocol::WorkerClientMsg;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 impl State {
     /// Enters attach mode on the selected worker (the preview's socket carries on).
@@ -78,5 +79,33 @@ impl State {
         let bytes = encode_paste(text, InputModes::of(term.parser.screen()));
         term.scroll_by(isize::MIN / 2);
         fx.push(Effect::Send(WorkerClientMsg::Input { data: String::from_utf8_lossy(&bytes).into_owned() }));
+    }
+
+    /// Mouse while attached: forwarded to a program that asked for mouse reports (unless the
+    /// user is looking at scrollback); otherwise the wheel scrolls back.
+    pub(super) fn attach_mouse(&mut self, ev: MouseEvent, fx: &mut Vec<Effect>) {
+        let Some(term) = self.term.as_mut() else { return };
+        let modes = MouseModes::of(term.parser.screen());
+        if term.exit.is_none() && modes.wanted() && term.scrolled() == 0 {
+            // The worker's screen starts below the one-line header.
+            let Some(row) = ev.row.checked_sub(1) else { return };
+            let (rows, cols) = term.parser.screen().size();
+            if row >= rows.get() || ev.column >= cols.get() {
+                return;
+            }
+            // The legacy encoding can produce bytes that are not UTF-8 (far columns); input
+            // travels as text, so such a report is dropped rather than mangled.
+            if let Some(data) =
+                encode_mouse(&ev, ev.column, row, modes).and_then(|b| String::from_utf8(b).ok())
+            {
+                fx.push(Effect::Send(WorkerClientMsg::Input { data }));
+            }
+            return;
+        }
+        match ev.kind {
+            MouseEventKind::ScrollUp => self.scroll_term(3),
+            MouseEventKind::ScrollDown => self.scroll_term(-3),
+            _ => {}
+        }
     }
 }

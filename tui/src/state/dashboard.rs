@@ -30,7 +30,11 @@ impl State {
                 _ => {}
             },
             Mode::Form(form) => match form.key(&ev) {
-                FormOutcome::Editing => {}
+                FormOutcome::Editing => {
+                    let mut form = form.clone();
+                    self.show_preset_command(&mut form);
+                    self.mode = Mode::Form(form);
+                }
                 FormOutcome::Cancelled => self.mode = Mode::Dashboard,
                 FormOutcome::Submitted => {
                     let form = form.clone();
@@ -79,7 +83,10 @@ impl State {
             Action::NewSession => self.mode = Mode::Form(Form::new_session(&self.settings.default_command)),
             Action::NewWorker => match &self.selected_session {
                 Some(id) => {
-                    self.mode = Mode::Form(Form::new_worker(id.clone(), &self.settings.default_command))
+                    let presets: Vec<String> = self.presets.iter().map(|p| p.name.clone()).collect();
+                    let mut form = Form::new_worker(id.clone(), &self.settings.default_command, &presets);
+                    self.show_preset_command(&mut form);
+                    self.mode = Mode::Form(form)
                 }
                 None => self.tell("no session selected — press n to create one"),
             },
@@ -125,6 +132,7 @@ impl State {
                     fx.push(Effect::Theme(next.clone()));
                 }
             }
+            Action::NextAttention => self.next_attention(),
             Action::Help => self.mode = Mode::Help,
             Action::Quit => {
                 let running = self.store.running_workers();
@@ -164,6 +172,19 @@ impl State {
         }
     }
 
+    /// In the new-worker form, the command field's placeholder names what the chosen preset runs.
+    fn show_preset_command(&self, form: &mut Form) {
+        if !matches!(form.kind, FormKind::NewWorker { .. }) {
+            return;
+        }
+        let chosen = self.presets.iter().find(|p| p.name == form.value_of("Preset"));
+        let command = match chosen {
+            Some(p) if !p.command.is_empty() => p.command.join(" "),
+            _ => super::dialog::placeholder_command(&self.settings.default_command),
+        };
+        form.set_placeholder("Command", command);
+    }
+
     fn submit(&mut self, form: Form, fx: &mut Vec<Effect>) {
         let command = match split_command(form.value(form.fields.len().saturating_sub(1))) {
             Ok(argv) if argv.is_empty() => None,
@@ -183,9 +204,16 @@ impl State {
                 fx.push(Effect::CreateSession(CreateSession { title, cwd, workers: Some(vec![spec]) }));
             }
             FormKind::NewWorker { session } => {
-                let name = Some(form.value(0)).filter(|n| !n.is_empty()).map(str::to_owned);
-                let spec =
-                    WorkerSpec { name, command, cols: Some(cols), rows: Some(rows), ..WorkerSpec::default() };
+                let name = Some(form.value_of("Name")).filter(|n| !n.is_empty()).map(str::to_owned);
+                let preset = Some(form.value_of("Preset")).filter(|p| !p.is_empty()).map(str::to_owned);
+                let spec = WorkerSpec {
+                    name,
+                    command,
+                    preset,
+                    cols: Some(cols),
+                    rows: Some(rows),
+                    ..WorkerSpec::default()
+                };
                 fx.push(Effect::CreateWorker { session: session.clone(), spec });
             }
             FormKind::Rename { session } => {
@@ -209,12 +237,7 @@ impl State {
 
     pub(super) fn mouse(&mut self, ev: MouseEvent, at: Instant, fx: &mut Vec<Effect>) {
         if self.mode == Mode::Attach {
-            match ev.kind {
-                MouseEventKind::ScrollUp => self.scroll_term(3),
-                MouseEventKind::ScrollDown => self.scroll_term(-3),
-                _ => {}
-            }
-            return;
+            return self.attach_mouse(ev, fx);
         }
         if self.mode != Mode::Dashboard {
             return;

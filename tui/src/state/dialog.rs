@@ -29,11 +29,29 @@ pub struct Field {
     pub value: String,
     /// Shown dimmed while the value is empty: what an empty value means.
     pub placeholder: String,
+    /// For a choice field, the values ←/→ cycle through (typing is ignored); empty for text.
+    pub options: Vec<String>,
 }
 
 impl Field {
     fn new(label: &'static str, value: impl Into<String>, placeholder: impl Into<String>) -> Self {
-        Self { label, value: value.into(), placeholder: placeholder.into() }
+        Self { label, value: value.into(), placeholder: placeholder.into(), options: Vec::new() }
+    }
+
+    fn choice(label: &'static str, options: Vec<String>) -> Self {
+        let value = options.first().cloned().unwrap_or_default();
+        Self { label, value, placeholder: String::new(), options }
+    }
+
+    /// Moves a choice field's value `step` places through its options, wrapping around.
+    fn cycle(&mut self, step: isize) {
+        let n = self.options.len();
+        if n == 0 {
+            return;
+        }
+        let cur = self.options.iter().position(|o| *o == self.value).unwrap_or(0);
+        let next = (cur as isize + step).rem_euclid(n as isize) as usize;
+        self.value.clone_from(&self.options[next]);
     }
 }
 
@@ -73,15 +91,26 @@ impl Form {
         }
     }
 
-    /// The new-worker form.
-    pub fn new_worker(session: SessionId, default_command: &str) -> Self {
-        Self {
-            kind: FormKind::NewWorker { session },
-            fields: vec![
-                Field::new("Name", "", "the program's name"),
-                Field::new("Command", "", placeholder_command(default_command)),
-            ],
-            focus: 0,
+    /// The new-worker form: preset (when the gateway offers any), name, command.
+    pub fn new_worker(session: SessionId, default_command: &str, presets: &[String]) -> Self {
+        let mut fields = Vec::new();
+        if !presets.is_empty() {
+            fields.push(Field::choice("Preset", presets.to_vec()));
+        }
+        fields.push(Field::new("Name", "", "the program's name"));
+        fields.push(Field::new("Command", "", placeholder_command(default_command)));
+        Self { kind: FormKind::NewWorker { session }, fields, focus: 0 }
+    }
+
+    /// The value of the field labelled `label`, trimmed (empty when absent).
+    pub fn value_of(&self, label: &str) -> &str {
+        self.fields.iter().find(|f| f.label == label).map_or("", |f| f.value.trim())
+    }
+
+    /// Sets the placeholder of the field labelled `label`.
+    pub fn set_placeholder(&mut self, label: &str, placeholder: String) {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.label == label) {
+            f.placeholder = placeholder;
         }
     }
 
@@ -112,6 +141,15 @@ impl Form {
             KeyCode::Enter => return FormOutcome::Submitted,
             KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % n,
             KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + n - 1) % n,
+            KeyCode::Left | KeyCode::Right
+                if self.fields.get(self.focus).is_some_and(|f| !f.options.is_empty()) =>
+            {
+                let step = if ev.code == KeyCode::Left { -1 } else { 1 };
+                if let Some(f) = self.fields.get_mut(self.focus) {
+                    f.cycle(step);
+                }
+            }
+            _ if self.fields.get(self.focus).is_some_and(|f| !f.options.is_empty()) => {}
             KeyCode::Backspace => {
                 if let Some(f) = self.fields.get_mut(self.focus) {
                     f.value.pop();
@@ -134,13 +172,13 @@ impl Form {
 
     /// Inserts pasted text into the focused field (newlines dropped).
     pub fn paste(&mut self, text: &str) {
-        if let Some(f) = self.fields.get_mut(self.focus) {
+        if let Some(f) = self.fields.get_mut(self.focus).filter(|f| f.options.is_empty()) {
             f.value.extend(text.chars().filter(|c| *c != '\n' && *c != '\r'));
         }
     }
 }
 
-fn placeholder_command(default_command: &str) -> String {
+pub(super) fn placeholder_command(default_command: &str) -> String {
     if default_command.is_empty() { "your shell".into() } else { default_command.into() }
 }
 

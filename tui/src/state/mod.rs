@@ -5,6 +5,7 @@
 //! never changes it, so every screen is a pure function of a `State` and a theme.
 
 mod attach;
+pub mod attention;
 mod dashboard;
 pub mod dialog;
 pub mod sessions;
@@ -12,8 +13,8 @@ pub mod term;
 
 use crate::keymap::KeyMap;
 use controlroom_protocol::{
-    AppServerMsg, CreateSession, Session, SessionId, Worker, WorkerClientMsg, WorkerId, WorkerServerMsg,
-    WorkerSpec,
+    AppServerMsg, CreateSession, Preset, Session, SessionId, Worker, WorkerClientMsg, WorkerId,
+    WorkerServerMsg, WorkerSpec,
 };
 use crossterm::event::{KeyEvent, MouseEvent};
 use dialog::{Confirm, Form};
@@ -125,6 +126,8 @@ pub enum Done {
         /// The worker.
         worker: Worker,
     },
+    /// The gateway's worker presets arrived.
+    Presets(Vec<Preset>),
     /// Something else succeeded; show this.
     Ok(String),
     /// A request failed; show this.
@@ -218,8 +221,17 @@ pub enum Effect {
         /// The last seq seen.
         since: Option<u64>,
     },
+    /// `GET /api/presets`, for the new-worker dialog.
+    LoadPresets,
     /// Switch to the theme with this name.
     Theme(String),
+    /// A desktop notification: a worker needs the user (see `attention::notification_bytes`).
+    Notify {
+        /// Short title.
+        title: String,
+        /// What happened.
+        body: String,
+    },
     /// Leave the program.
     Quit,
 }
@@ -237,6 +249,8 @@ pub struct Settings {
     pub default_command: String,
     /// Theme names in cycling order.
     pub themes: Vec<String>,
+    /// Desktop notifications on `asking` and failed exits.
+    pub notify: attention::NotifyMode,
 }
 
 impl Default for Settings {
@@ -247,6 +261,8 @@ impl Default for Settings {
             exit_on_detach: false,
             default_command: String::new(),
             themes: controlroom_themes::BUILTIN.iter().map(|t| t.name.to_owned()).collect(),
+            // Off unless the config (default `auto`) turns it on: tests never write to stdout.
+            notify: attention::NotifyMode::Off,
         }
     }
 }
@@ -292,6 +308,10 @@ pub struct State {
     pub quit: bool,
     /// Attach to this worker once the first sync shows it (`controlroom attach`).
     pub pending_attach: Option<(SessionId, WorkerId)>,
+    /// When each worker last raised a desktop notification (debounce).
+    /// Worker presets the gateway offers (for the new-worker dialog).
+    pub presets: Vec<Preset>,
+    pub notified: std::collections::HashMap<(SessionId, WorkerId), Instant>,
 }
 
 impl State {
@@ -317,6 +337,8 @@ impl State {
             last_click: None,
             quit: false,
             pending_attach: None,
+            notified: std::collections::HashMap::new(),
+            presets: Vec::new(),
         }
     }
 
@@ -358,13 +380,14 @@ impl State {
                     self.notice = Some(Notice { text: "reconnected".into(), error: false });
                 }
                 self.link = Link::Connected;
+                fx.push(Effect::LoadPresets);
                 // The gateway sends a full sync on open; asking for what we missed as well means a
                 // gateway that only replays still brings us up to date. Seen seqs are ignored.
                 if self.store.seq.is_some() {
                     fx.push(Effect::RequestSync { since: self.store.seq });
                 }
             }
-            AppEvent::Message(msg) => self.app_message(*msg),
+            AppEvent::Message(msg) => self.app_message(*msg, fx),
             AppEvent::Rtt(rtt) => self.rtt = Some(rtt),
             AppEvent::Disconnected { reason, attempt, retry_at } => {
                 self.rtt = None;
@@ -374,7 +397,7 @@ impl State {
         }
     }
 
-    fn app_message(&mut self, msg: AppServerMsg) {
+    fn app_message(&mut self, msg: AppServerMsg, fx: &mut Vec<Effect>) {
         match msg {
             AppServerMsg::SessionsSync(sync) => {
                 self.store.apply_sync(sync);
@@ -395,6 +418,7 @@ impl State {
                 }
             }
             AppServerMsg::Delta(d) => {
+                self.notify_on(&d, fx);
                 self.store.apply_delta(d);
             }
             AppServerMsg::Error { message, .. } => {
@@ -458,6 +482,7 @@ impl State {
                     fx.push(Effect::Watch(Some((session, worker.id))));
                 }
             }
+            Done::Presets(presets) => self.presets = presets,
             Done::Ok(text) => self.notice = Some(Notice { text, error: false }),
             Done::Failed(text) => self.notice = Some(Notice { text, error: true }),
         }

@@ -1,8 +1,8 @@
 //! The client's copy of the gateway's sessions, kept current from `/ws/app` syncs and deltas.
 
 use controlroom_protocol::{
-    ActivityEntry, ActivityState, Delta, DeltaEvent, Session, SessionId, SessionsSync, Worker, WorkerId,
-    WorkerState,
+    ActivityEntry, ActivityState, Delta, DeltaEvent, Session, SessionId, SessionsSync, SourceStatus, Worker,
+    WorkerId, WorkerState,
 };
 use std::collections::HashMap;
 
@@ -15,6 +15,8 @@ pub struct SessionStore {
     pub seq: Option<u64>,
     /// The gateway data's epoch; seqs from another epoch are not comparable.
     pub epoch: Option<String>,
+    /// Health of the gateway's session sources, in its order.
+    pub sources: Vec<SourceStatus>,
 }
 
 impl SessionStore {
@@ -24,6 +26,7 @@ impl SessionStore {
         self.activity = activity_map(sync.activity_states);
         self.seq = Some(sync.seq);
         self.epoch = Some(sync.epoch);
+        self.sources = sync.sources;
     }
 
     /// Applies one delta; returns false (and changes nothing) when its seq was already seen.
@@ -52,6 +55,13 @@ impl SessionStore {
             }
             DeltaEvent::WorkerActivity { session_id, worker_id, activity_state } => {
                 self.activity.insert((session_id, worker_id), activity_state);
+            }
+            // Its sessions arrive as session deltas; this is only the source's health.
+            DeltaEvent::SourceUpdated { source, .. } => {
+                match self.sources.iter_mut().find(|s| s.name == source.name) {
+                    Some(slot) => *slot = source,
+                    None => self.sources.push(source),
+                }
             }
         }
         true
@@ -92,8 +102,9 @@ impl SessionStore {
         session.workers.iter().any(|w| self.activity(&session.id, w) == ActivityState::Asking || failed(w))
     }
 
-    /// Sessions in display order: those needing attention first, then by creation; only those
-    /// whose title, cwd, repository or branch contains `filter` (case-insensitive).
+    /// Sessions in display order: local ones first, then each source's together; within a group
+    /// those needing attention first, then by creation. Only those whose title, cwd, repository,
+    /// branch or source contains `filter` (case-insensitive).
     pub fn visible(&self, filter: &str) -> Vec<&Session> {
         let needle = filter.to_lowercase();
         let mut out: Vec<&Session> = self
@@ -101,13 +112,19 @@ impl SessionStore {
             .iter()
             .filter(|s| {
                 needle.is_empty()
-                    || [Some(&s.title), Some(&s.cwd), s.repository.as_ref(), s.branch.as_ref()]
-                        .into_iter()
-                        .flatten()
-                        .any(|f| f.to_lowercase().contains(&needle))
+                    || [
+                        Some(&s.title),
+                        Some(&s.cwd),
+                        s.repository.as_ref(),
+                        s.branch.as_ref(),
+                        s.source.as_ref(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .any(|f| f.to_lowercase().contains(&needle))
             })
             .collect();
-        out.sort_by_key(|s| (!self.needs_attention(s), s.created_at.clone()));
+        out.sort_by_key(|s| (s.source.clone(), !self.needs_attention(s), s.created_at.clone()));
         out
     }
 

@@ -20,6 +20,7 @@ fn worker(id: &str, state: WorkerState) -> Worker {
         cols: 80,
         rows: 24,
         started_at: "2026-01-01T00:00:00Z".into(),
+        preset: None,
     }
 }
 
@@ -31,6 +32,9 @@ fn session(id: &str, created: &str, workers: Vec<Worker>) -> Session {
         repository: None,
         branch: None,
         created_at: created.into(),
+        source: None,
+        status: None,
+        read_only: false,
         updated_at: created.into(),
         workers,
     }
@@ -40,6 +44,7 @@ fn sync(sessions: Vec<Session>, seq: u64) -> Msg {
     Msg::App(AppEvent::Message(Box::new(AppServerMsg::SessionsSync(SessionsSync {
         sessions,
         activity_states: vec![],
+        sources: vec![],
         seq,
         epoch: "e1".into(),
         timestamp: String::new(),
@@ -146,7 +151,7 @@ fn reconnect_requests_sync_since_last_seq() {
     }));
     assert!(matches!(st.link, Link::Reconnecting { attempt: 1, .. }));
     let fx = st.update(Msg::App(AppEvent::Connected { url: "http://127.0.0.1:9999".into() }));
-    assert_eq!(fx, vec![Effect::RequestSync { since: Some(10) }]);
+    assert_eq!(fx, vec![Effect::LoadPresets, Effect::RequestSync { since: Some(10) }]);
     assert_eq!(st.link, Link::Connected);
     assert_eq!(st.url, "http://127.0.0.1:9999");
 }
@@ -193,6 +198,41 @@ fn attach_sends_resize_and_detach_chord_returns() {
     let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
     assert_eq!(st.mode, Mode::Dashboard);
     assert!(fx.is_empty(), "detaching keeps the worker socket for the preview");
+}
+
+#[test]
+fn mouse_goes_to_programs_that_ask_and_scrolls_back_otherwise() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut st = two_sessions();
+    st.update(Msg::Resize { cols: 100, rows: 30 });
+    let history = |data: &str| Msg::Worker {
+        session: SessionId::new("a"),
+        worker: WorkerId::new("a1"),
+        event: WorkerEvent::Message(WorkerServerMsg::History {
+            data: data.into(),
+            cols: 80,
+            rows: 24,
+            offset: 0,
+        }),
+    };
+    let at = Instant::now();
+    let mouse = |kind, column, row| Msg::Mouse {
+        event: MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE },
+        at,
+    };
+    // A program with SGR mouse reporting on (as htop or vim with `mouse=a`) gets the click,
+    // in its own coordinates (the header line is not part of its screen).
+    st.update(history("\x1b[?1000h\x1b[?1006h"));
+    st.update(code(KeyCode::Enter));
+    let fx = st.update(mouse(MouseEventKind::Down(MouseButton::Left), 4, 3));
+    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "\x1b[<0;5;3M".into() })]);
+    assert!(
+        st.update(mouse(MouseEventKind::Down(MouseButton::Left), 4, 0)).is_empty(),
+        "header clicks stay local"
+    );
+    // A shell that did not ask: the wheel scrolls our scrollback and nothing is sent.
+    st.update(history("$ "));
+    assert!(st.update(mouse(MouseEventKind::ScrollUp, 4, 3)).is_empty());
 }
 
 #[test]
@@ -360,4 +400,97 @@ fn mouse_click_selects_and_double_click_attaches() {
     assert_eq!(st.selected_session, Some(SessionId::new("b")));
     st.update(Msg::Mouse { event: click(3), at: t0 + Duration::from_millis(100) });
     assert_eq!(st.mode, Mode::Attach);
+}
+
+fn activity(seq: u64, s: &str, w: &str, state: ActivityState) -> Msg {
+    delta(
+        seq,
+        DeltaEvent::WorkerActivity {
+            session_id: SessionId::new(s),
+            worker_id: WorkerId::new(w),
+            activity_state: state,
+        },
+    )
+}
+
+#[test]
+fn a_jumps_to_asking_workers_then_failed_ones() {
+    let mut st = two_sessions();
+    st.update(key('a'));
+    assert_eq!(st.notice.as_ref().map(|n| n.text.as_str()), Some("no worker needs you"));
+    st.update(activity(11, "b", "b2", ActivityState::Asking));
+    let mut failed = session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Exited)]);
+    failed.workers[0].exit_code = Some(2);
+    st.update(delta(
+        12,
+        DeltaEvent::SessionUpdated {
+            session_id: SessionId::new("a"),
+            session: failed,
+            before: session("a", "", vec![]),
+        },
+    ));
+    let fx = st.update(key('a'));
+    assert_eq!(
+        (st.selected_session.clone(), st.selected_worker.clone()),
+        (Some(SessionId::new("b")), Some(WorkerId::new("b2")))
+    );
+    assert_eq!(st.focus, Focus::Workers);
+    assert_eq!(fx, vec![Effect::Watch(Some((SessionId::new("b"), WorkerId::new("b2"))))]);
+    st.update(key('a'));
+    assert_eq!(st.selected_worker, Some(WorkerId::new("a1")), "then the failed one");
+    st.update(key('a'));
+    assert_eq!(st.selected_worker, Some(WorkerId::new("b2")), "wraps around");
+}
+
+#[test]
+fn asking_and_failed_exits_raise_debounced_notifications() {
+    let settings = Settings { notify: attention::NotifyMode::Osc9, ..Settings::default() };
+    let mut st = State::new(settings, "http://x", "dark");
+    st.update(sync(vec![session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)])], 10));
+    let fx = st.update(activity(11, "a", "a1", ActivityState::Asking));
+    assert_eq!(
+        fx,
+        vec![Effect::Notify { title: "controlroom".into(), body: "title-a/a1 is waiting for you".into() }]
+    );
+    // Still asking: nothing new. Asking again soon after: debounced.
+    assert!(st.update(activity(12, "a", "a1", ActivityState::Asking)).is_empty());
+    st.update(activity(13, "a", "a1", ActivityState::Idle));
+    assert!(st.update(activity(14, "a", "a1", ActivityState::Asking)).is_empty());
+    // A failed exit of another worker notifies; a clean exit does not.
+    let before =
+        session("a", "", vec![worker("a1", WorkerState::Running), worker("a2", WorkerState::Running)]);
+    let mut after =
+        session("a", "", vec![worker("a1", WorkerState::Running), worker("a2", WorkerState::Exited)]);
+    after.workers[1].exit_code = Some(1);
+    let fx = st.update(delta(
+        15,
+        DeltaEvent::SessionUpdated {
+            session_id: SessionId::new("a"),
+            session: after.clone(),
+            before: before.clone(),
+        },
+    ));
+    assert!(
+        matches!(&fx[..], [Effect::Notify { body, .. }] if body.ends_with("a2 exited with code 1")),
+        "{fx:?}"
+    );
+    after.workers[1].exit_code = Some(0);
+    let mut quiet = State::new(
+        Settings { notify: attention::NotifyMode::Osc9, ..Settings::default() },
+        "http://x",
+        "dark",
+    );
+    quiet.update(sync(vec![before.clone()], 10));
+    let fx = quiet.update(delta(
+        11,
+        DeltaEvent::SessionUpdated { session_id: SessionId::new("a"), session: after, before },
+    ));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Notify { .. })), "{fx:?}");
+    // Off means off.
+    let mut off = State::new(Settings::default(), "http://x", "dark");
+    off.update(sync(
+        vec![session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)])],
+        10,
+    ));
+    assert!(off.update(activity(11, "a", "a1", ActivityState::Asking)).is_empty());
 }

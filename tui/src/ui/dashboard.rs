@@ -59,6 +59,14 @@ fn sessions(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, them
         frame.render_widget(Paragraph::new(hint), inner);
         return;
     }
+    // Session sources' health sits at the bottom of the pane, one line each.
+    let health = source_lines(state, theme);
+    let footer = u16::try_from(health.len()).unwrap_or(0).min(inner.height / 2);
+    let inner = Rect { height: inner.height - footer, ..inner };
+    if footer > 0 {
+        let area = Rect { y: inner.y + inner.height, height: footer, ..inner };
+        frame.render_widget(Paragraph::new(health), area);
+    }
     let selected = state.selected_session.as_ref().and_then(|id| visible.iter().position(|s| &s.id == id));
     let per = usize::from(SESSION_ROWS);
     let first = list_offset(selected.unwrap_or(0), usize::from(inner.height) / per);
@@ -84,7 +92,7 @@ fn session_item(
     let bg = if selected { theme.selection } else { theme.background };
     let attention = state.store.needs_attention(s);
     let marker = match (attention, selected) {
-        (true, _) => Span::styled("▌", Style::new().fg(theme.asking)),
+        (true, _) => Span::styled("!", Style::new().fg(theme.asking).add_modifier(Modifier::BOLD)),
         (false, true) => Span::styled("▌", Style::new().fg(theme.accent)),
         _ => Span::raw(" "),
     };
@@ -111,9 +119,55 @@ fn session_item(
         (Some(repo), None) => short_repo(repo).to_owned(),
         _ => s.cwd.clone(),
     };
-    let line2 = vec![marker, Span::styled(format!(" {place}"), Style::new().fg(theme.muted))];
+    let marker2 = if selected { Span::styled("▌", Style::new().fg(theme.accent)) } else { Span::raw(" ") };
+    let mut line2 = vec![marker2];
+    if let Some(source) = &s.source {
+        // Read from a source: say where from and its status; it cannot be changed from here.
+        let status = s.status.as_deref().map(|st| format!(" · {st}")).unwrap_or_default();
+        line2.push(Span::styled(format!(" ⇣ {source}{status}"), Style::new().fg(theme.accent)));
+        if !s.cwd.is_empty() {
+            line2.push(Span::styled(format!(" · {place}"), Style::new().fg(theme.muted)));
+        }
+    } else {
+        line2.push(Span::styled(format!(" {place}"), Style::new().fg(theme.muted)));
+    }
     let para = Paragraph::new(vec![Line::from(line1), Line::from(line2)]).style(Style::new().bg(bg));
     frame.render_widget(para, rect);
+}
+
+/// One line per session source: its name, health, session count and when it last worked.
+fn source_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    state
+        .store
+        .sources
+        .iter()
+        .map(|src| {
+            let last = src.last_success.as_deref().map(|t| format!("ok {} ago", age(t, state.now)));
+            let mut spans = vec![Span::styled(format!(" ⇣ {} ", src.name), Style::new().fg(theme.accent))];
+            if src.ok {
+                spans.push(Span::styled("✓ ", Style::new().fg(theme.idle)));
+                spans.push(Span::styled(
+                    format!(
+                        "{} sessions{}",
+                        src.session_count,
+                        last.map(|l| format!(" · {l}")).unwrap_or_default()
+                    ),
+                    Style::new().fg(theme.muted),
+                ));
+            } else {
+                spans.push(Span::styled("✕ ", Style::new().fg(theme.error)));
+                spans.push(Span::styled(
+                    src.error.clone().unwrap_or_else(|| "failing".into()),
+                    Style::new().fg(theme.error),
+                ));
+                spans.push(Span::styled(
+                    format!(" · last {}", last.unwrap_or_else(|| "never worked".into())),
+                    Style::new().fg(theme.muted),
+                ));
+            }
+            Line::from(spans)
+        })
+        .collect()
 }
 
 /// `git@github.com:org/repo.git` → `org/repo`.
@@ -152,7 +206,11 @@ fn workers(
     let inner = layout.workers_inner();
     let Some(session) = session else { return };
     if session.workers.is_empty() {
-        let hint = Line::from(Span::styled("No workers — press w to add one.", Style::new().fg(theme.muted)));
+        let text = match &session.source {
+            Some(source) => format!("Read from {source}: read-only, no workers here."),
+            None => "No workers — press w to add one.".into(),
+        };
+        let hint = Line::from(Span::styled(text, Style::new().fg(theme.muted)));
         frame.render_widget(Paragraph::new(hint), inner);
         return;
     }

@@ -68,10 +68,14 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
                 field.placeholder.clone(),
                 Style::new().fg(theme.muted).add_modifier(Modifier::ITALIC),
             )
+        } else if !field.options.is_empty() {
+            // A choice: ‹ value › while focused says ←/→ change it.
+            let text = if focused { format!("‹ {} ›", field.value) } else { field.value.clone() };
+            Span::styled(text, Style::new().fg(theme.text))
         } else {
             Span::styled(field.value.clone(), Style::new().fg(theme.text))
         };
-        if focused {
+        if focused && field.options.is_empty() {
             let x = rect.x + 1 + u16::try_from(label_w + field.value.chars().count()).unwrap_or(0);
             let y = rect.y + 1 + u16::try_from(lines.len()).unwrap_or(0);
             cursor = Some((x.min(rect.right().saturating_sub(2)), y));
@@ -81,8 +85,9 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
     }
     let submit =
         if matches!(form.kind, crate::state::dialog::FormKind::Rename { .. }) { "rename" } else { "create" };
+    let choose = if form.fields.iter().any(|f| !f.options.is_empty()) { " · ←/→ choose" } else { "" };
     lines.push(Line::from(Span::styled(
-        format!("Enter {submit} · Tab next field · Esc cancel"),
+        format!("Enter {submit} · Tab next field{choose} · Esc cancel"),
         Style::new().fg(theme.muted),
     )));
     frame.render_widget(Paragraph::new(lines).block(dialog_block(form.title(), theme)), rect);

@@ -39,6 +39,31 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         return;
     }
     let mut left = vec![Span::raw(" "), link_label(state, theme)];
+    // What needs the user comes first, so a narrow terminal cuts the details, not this.
+    let (mut asking, mut failing) = (0usize, 0usize);
+    for s in state.store.all() {
+        for w in &s.workers {
+            if state.store.activity(&s.id, w) == controlroom_protocol::ActivityState::Asking {
+                asking += 1;
+            } else if crate::state::sessions::failed(w) {
+                failing += 1;
+            }
+        }
+    }
+    let bold = ratatui::style::Modifier::BOLD;
+    if asking > 0 {
+        left.push(Span::styled(
+            format!(" · ◆ {asking} asking"),
+            Style::new().fg(theme.asking).add_modifier(bold),
+        ));
+    }
+    if failing > 0 {
+        left.push(Span::styled(
+            format!(" · ✕ {failing} failed"),
+            Style::new().fg(theme.error).add_modifier(bold),
+        ));
+    }
+
     if let Some(rtt) = state.rtt {
         left.push(Span::styled(format!(" · {}ms", rtt.as_millis()), muted));
     }
@@ -51,6 +76,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let workers: usize = state.store.all().iter().map(|s| s.workers.len()).sum();
     let running = state.store.running_workers();
     left.push(Span::styled(format!(" · {sessions} sessions · {running}/{workers} workers running"), muted));
+
     let right = match &state.notice {
         Some(n) => Span::styled(
             format!("{} ", n.text),

@@ -4,7 +4,7 @@
 
 use super::cell::{Attrs, Cell, Color, INTENSITY, INVERSE, ITALIC, Row, UNDERLINE};
 use super::grid::Pos;
-use super::{MouseEncoding, MouseMode, ScrollSink, Term};
+use super::{MouseEncoding, MouseMode, Term, TermSink};
 use std::fmt::Write as _;
 
 fn push_num(out: &mut String, n: impl std::fmt::Display) {
@@ -289,7 +289,7 @@ fn cursor_formatted(
     attrs_diff(out, &prev_attrs, &end);
 }
 
-impl<S: ScrollSink> Term<S> {
+impl<S: TermSink> Term<S> {
     /// The visible screen and cursor as terminal output (vt100's `contents_formatted`).
     pub(crate) fn contents_formatted(&self, out: &mut String) {
         out.push_str(if self.hide_cursor() { "\x1b[?25l" } else { "\x1b[?25h" });

@@ -4,7 +4,7 @@
 //! Why our own: vt100 0.18 parses 8–24 MB/s on ANSI-heavy output and alacritty_terminal ~33, both
 //! below what one PTY delivers (~70 MB/s); see BENCHMARKS.md. This model keeps 16-byte cells,
 //! writes printable ASCII straight into the row, keeps no scrollback inside (rows leaving the
-//! top go to [`ScrollSink`], which the worker stores as compact formatted lines) and allocates
+//! top go to [`TermSink`], which the worker stores as compact formatted lines) and allocates
 //! the alternate screen only when a program enters it.
 
 mod cell;
@@ -26,9 +26,6 @@ const MODE_HIDE_CURSOR: u8 = 4;
 const MODE_ALT_SCREEN: u8 = 8;
 const MODE_BRACKETED_PASTE: u8 = 16;
 
-/// Most events kept between two [`Term::take_events`] calls; older ones are dropped.
-const MAX_PENDING_EVENTS: usize = 256;
-
 /// xterm mouse reporting mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum MouseMode {
@@ -49,21 +46,16 @@ pub(crate) enum MouseEncoding {
     Sgr,
 }
 
-/// Something a program signalled that is not screen content (for activity detection).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum TermEvent {
-    /// BEL outside an escape sequence.
-    Bell,
-    /// OSC 0 or 2.
-    Title { title: String },
-    /// OSC 9 (`text`) or OSC 777 `notify` (`title;body`).
-    Notify { title: Option<String>, body: String },
-}
-
-/// Receives every main-screen row that scrolls off the top (not the alternate screen's).
-pub(crate) trait ScrollSink {
-    /// `row` is about to leave the screen.
+/// Receives what leaves the screen and what the program signals (the vt100 callbacks we used).
+pub(crate) trait TermSink {
+    /// A main-screen row (not the alternate screen's) is about to scroll off the top.
     fn on_scroll(&mut self, row: &Row);
+    /// BEL outside an escape sequence.
+    fn on_bell(&mut self) {}
+    /// OSC 0 or 2 set the window title.
+    fn on_title(&mut self, _title: &[u8]) {}
+    /// Any other OSC but 1 (icon name) and 52 (clipboard), e.g. OSC 9 / 777 notifications.
+    fn on_osc(&mut self, _params: &[&[u8]]) {}
 }
 
 /// Screen state besides the grids.
@@ -93,21 +85,20 @@ impl State {
 }
 
 /// The screen: two grids, attributes, modes; fed through `vte`.
-pub(crate) struct Term<S: ScrollSink> {
+pub(crate) struct Term<S: TermSink> {
     main: Grid,
     alt: Grid,
     state: State,
-    events: Vec<TermEvent>,
     sink: S,
 }
 
 /// The screen plus the parser state.
-pub(crate) struct Parser<S: ScrollSink> {
+pub(crate) struct Parser<S: TermSink> {
     vte: vte::Parser,
     term: Term<S>,
 }
 
-impl<S: ScrollSink> Parser<S> {
+impl<S: TermSink> Parser<S> {
     /// A blank `cols × rows` screen.
     pub(crate) fn new(rows: u16, cols: u16, sink: S) -> Self {
         Self { vte: vte::Parser::new(), term: Term::new(rows.max(1), cols.max(1), sink) }
@@ -123,17 +114,17 @@ impl<S: ScrollSink> Parser<S> {
         &self.term
     }
 
-    /// The screen, mutably (resize, events).
+    /// The screen, mutably (resize).
     pub(crate) fn term_mut(&mut self) -> &mut Term<S> {
         &mut self.term
     }
 }
 
-impl<S: ScrollSink> Term<S> {
+impl<S: TermSink> Term<S> {
     fn new(rows: u16, cols: u16, sink: S) -> Self {
         let mut main = Grid::new(rows, cols, true);
         main.allocate_rows();
-        Self { main, alt: Grid::new(rows, cols, false), state: State::new(), events: Vec::new(), sink }
+        Self { main, alt: Grid::new(rows, cols, false), state: State::new(), sink }
     }
 
     /// The scroll sink.
@@ -208,18 +199,6 @@ impl<S: ScrollSink> Term<S> {
         let sink = &mut self.sink;
         self.main.set_size(rows, cols, &mut |row| sink.on_scroll(row));
         self.alt.set_size(rows, cols, &mut |_| {});
-    }
-
-    /// Takes the events signalled since the last call.
-    pub(crate) fn take_events(&mut self) -> Vec<TermEvent> {
-        std::mem::take(&mut self.events)
-    }
-
-    fn event(&mut self, e: TermEvent) {
-        if self.events.len() >= MAX_PENDING_EVENTS {
-            self.events.remove(0);
-        }
-        self.events.push(e);
     }
 
     /// Runs `f` on the active grid with a row callback that feeds the sink for the main screen.

@@ -5,7 +5,7 @@ use super::cell::{Attrs, BOLD, Color, DIM, INVERSE, ITALIC, UNDERLINE};
 use super::grid::Pos;
 use super::{
     MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_APP_KEYPAD, MODE_BRACKETED_PASTE, MODE_HIDE_CURSOR, MouseEncoding,
-    MouseMode, ScrollSink, Term, TermEvent,
+    MouseMode, Term, TermSink,
 };
 use vte::Params;
 
@@ -21,7 +21,7 @@ fn param2(params: &Params, d1: u16, d2: u16) -> (u16, u16) {
     (if a == 0 { d1 } else { a }, if b == 0 { d2 } else { b })
 }
 
-impl<S: ScrollSink> vte::Perform for Term<S> {
+impl<S: TermSink> vte::Perform for Term<S> {
     #[inline]
     fn print(&mut self, c: char) {
         if c == '\u{fffd}' || ('\u{80}'..'\u{a0}').contains(&c) {
@@ -32,7 +32,7 @@ impl<S: ScrollSink> vte::Perform for Term<S> {
 
     fn execute(&mut self, b: u8) {
         match b {
-            7 => self.event(TermEvent::Bell),
+            7 => self.sink.on_bell(),
             8 => self.grid_mut().col_dec(1),
             9 => self.grid_mut().col_tab(),
             10..=12 => {
@@ -79,20 +79,17 @@ impl<S: ScrollSink> vte::Perform for Term<S> {
     }
 
     fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        // What vt100 did: titles to `set_window_title`, the icon name and the clipboard to their
+        // own callbacks, everything else to `unhandled_osc`.
         match params {
-            [b"0" | b"2", title, ..] => self.event(TermEvent::Title { title: text(title) }),
-            [b"9", body, ..] => self.event(TermEvent::Notify { title: None, body: text(body) }),
-            [b"777", b"notify", title, rest @ ..] => {
-                let body = rest.iter().map(|p| text(p)).collect::<Vec<_>>().join(";");
-                self.event(TermEvent::Notify { title: Some(text(title)), body });
-            }
-            _ => {}
+            [b"0" | b"2", title] => self.sink.on_title(title),
+            [b"1", _] | [b"52", _, _] => {}
+            _ => self.sink.on_osc(params),
         }
     }
 }
 
-impl<S: ScrollSink> Term<S> {
+impl<S: TermSink> Term<S> {
     fn csi(&mut self, params: &Params, c: char) {
         let n = || param1(params, 1);
         match c {

@@ -2,14 +2,14 @@
 //! cell by cell, and our formatted screen replayed into a fresh vt100.
 
 use super::format::line_basic;
-use super::{MouseEncoding, MouseMode, Parser, Row, ScrollSink, Term, TermEvent};
+use super::{MouseEncoding, MouseMode, Parser, Row, Term, TermSink};
 use std::num::NonZeroU16;
 use vt100::capture::{BasicFormattedCaptureState, RowContents};
 
 #[derive(Default)]
 struct Lines(Vec<(String, bool)>);
 
-impl ScrollSink for Lines {
+impl TermSink for Lines {
     fn on_scroll(&mut self, row: &Row) {
         let mut s = String::new();
         line_basic(row, &mut s);
@@ -57,7 +57,7 @@ fn color(c: super::cell::Color) -> vt100::Color {
 }
 
 /// Asserts that `ours` shows what `theirs` shows, cell by cell.
-fn assert_same<S: ScrollSink>(ours: &Term<S>, theirs: &vt100::Screen, what: &str) {
+fn assert_same<S: TermSink>(ours: &Term<S>, theirs: &vt100::Screen, what: &str) {
     let (rows, cols) = ours.size();
     assert_eq!((nz(rows), nz(cols)), theirs.size(), "{what}: size");
     assert_eq!(ours.cursor_position(), theirs.cursor_position(), "{what}: cursor");
@@ -112,7 +112,7 @@ fn assert_same<S: ScrollSink>(ours: &Term<S>, theirs: &vt100::Screen, what: &str
 }
 
 /// Our formatted screen, replayed into a fresh vt100 of the same size.
-fn replayed<S: ScrollSink>(ours: &Term<S>) -> vt100::Parser {
+fn replayed<S: TermSink>(ours: &Term<S>) -> vt100::Parser {
     let (rows, cols) = ours.size();
     let mut out = String::new();
     if ours.alternate_screen() {
@@ -318,18 +318,33 @@ fn matches_vt100_on_a_coloured_log_with_status_redraws() {
     run_both(log.as_bytes(), 24, 80, &mut g, false);
 }
 
+/// Records what the program signals.
+#[derive(Default)]
+struct Signals(Vec<String>);
+
+impl TermSink for Signals {
+    fn on_scroll(&mut self, _row: &Row) {}
+    fn on_bell(&mut self) {
+        self.0.push("bell".into());
+    }
+    fn on_title(&mut self, title: &[u8]) {
+        self.0.push(format!("title {}", String::from_utf8_lossy(title)));
+    }
+    fn on_osc(&mut self, params: &[&[u8]]) {
+        let parts: Vec<String> = params.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+        self.0.push(format!("osc {}", parts.join(";")));
+    }
+}
+
 #[test]
 fn signals_bell_title_and_notifications() {
-    let mut p = Parser::new(5, 20, Lines::default());
-    p.process(b"a\x07\x1b]0;build\x07\x1b]9;tests passed\x1b\\\x1b]777;notify;CI;all green\x07");
-    assert_eq!(
-        p.term_mut().take_events(),
-        vec![
-            TermEvent::Bell,
-            TermEvent::Title { title: "build".into() },
-            TermEvent::Notify { title: None, body: "tests passed".into() },
-            TermEvent::Notify { title: Some("CI".into()), body: "all green".into() },
-        ]
+    let mut p = Parser::new(5, 20, Signals::default());
+    p.process(
+        b"a\x07\x1b]0;build\x07\x1b]1;icon\x07\x1b]9;tests passed\x1b\\\x1b]777;notify;CI;all green\x07",
     );
-    assert!(p.term_mut().take_events().is_empty());
+    assert_eq!(
+        p.term().sink().0,
+        vec!["bell", "title build", "osc 9;tests passed", "osc 777;notify;CI;all green"]
+    );
+    assert_eq!(p.term().plain_lines()[0], "a");
 }

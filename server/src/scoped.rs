@@ -1,0 +1,378 @@
+//! Scoped tokens: HS256 JWTs signed with the gateway's secret (`DATA_DIR/token-secret`, 0600, kept
+//! apart from the owner token), carrying an expiry, a scope (`read` or `write`) and optionally one
+//! session. The algorithm is pinned: a header naming anything but `HS256` (`none` included) is
+//! refused before the signature is looked at, and the signature is compared in constant time.
+//!
+//! `controlroom token --rotate` replaces the secret file; the running gateway notices the new file
+//! (checked on every scoped authentication and every [`SECRET_CHECK_INTERVAL`]) and cancels the
+//! old secret's generation, which closes every connection that authenticated with it (4001).
+
+use crate::auth::TokenError;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use controlroom_protocol::SessionId;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// File name of the signing secret inside the data dir.
+pub const SECRET_FILE: &str = "token-secret";
+/// Random bytes in a new secret.
+const SECRET_BYTES: usize = 32;
+/// Clock leeway when checking `exp` (the issue allows at most 5 s).
+pub const EXPIRY_LEEWAY: Duration = Duration::from_secs(1);
+/// How often the gateway looks for a rotated secret file while nobody authenticates.
+pub const SECRET_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+/// The only algorithm accepted and produced.
+const ALGORITHM: &str = "HS256";
+
+/// What a scoped token allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// See sessions and worker output; change nothing.
+    Read,
+    /// Everything the owner token allows (within the token's session, if any).
+    Write,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    alg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    typ: Option<String>,
+}
+
+/// The claims of a scoped token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claims {
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: u64,
+    /// Issued at, seconds since the Unix epoch.
+    pub iat: u64,
+    /// `read` or `write`.
+    pub scope: Scope,
+    /// The one session this token may see, if restricted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<SessionId>,
+}
+
+/// Why a scoped token was refused; never includes the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopedError {
+    /// Not three base64url parts with JSON inside.
+    #[error("malformed token")]
+    Malformed,
+    /// The header names another algorithm (`none` included).
+    #[error("token algorithm {0:?} is refused; only HS256 is accepted")]
+    Algorithm(String),
+    /// The signature does not match the gateway's current secret.
+    #[error("token signature does not match (wrong gateway, or the secret was rotated)")]
+    Signature,
+    /// `exp` has passed.
+    #[error("token expired")]
+    Expired,
+}
+
+/// Seconds since the Unix epoch now.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn sign(secret: &[u8], signing_input: &str) -> HmacSha256 {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+    mac.update(signing_input.as_bytes());
+    mac
+}
+
+/// Mints a token for `claims` with `secret`.
+pub fn mint(secret: &[u8], claims: &Claims) -> String {
+    let header = Header { alg: ALGORITHM.into(), typ: Some("JWT".into()) };
+    // Serializing these plain structs cannot fail.
+    let h = B64.encode(serde_json::to_vec(&header).unwrap_or_default());
+    let p = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
+    let input = format!("{h}.{p}");
+    let sig = B64.encode(sign(secret, &input).finalize().into_bytes());
+    format!("{input}.{sig}")
+}
+
+/// Verifies `token` against `secret` at `now` (Unix seconds).
+pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Claims, ScopedError> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(ScopedError::Malformed);
+    };
+    let header: Header =
+        B64.decode(h).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(ScopedError::Malformed)?;
+    if header.alg != ALGORITHM {
+        return Err(ScopedError::Algorithm(header.alg.chars().take(16).collect()));
+    }
+    let sig = B64.decode(s).map_err(|_| ScopedError::Malformed)?;
+    let input_len = h.len() + 1 + p.len();
+    sign(secret, &token[..input_len]).verify_slice(&sig).map_err(|_| ScopedError::Signature)?;
+    let claims: Claims =
+        B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(ScopedError::Malformed)?;
+    if now >= claims.exp.saturating_add(EXPIRY_LEEWAY.as_secs()) {
+        return Err(ScopedError::Expired);
+    }
+    Ok(claims)
+}
+
+/// What one authenticated request or connection may do; put in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// Read or write.
+    pub scope: Scope,
+    /// The one session visible, if restricted.
+    pub session: Option<SessionId>,
+    /// When the credential stops working (Unix seconds, leeway included); `None` for the owner.
+    pub ends_at: Option<u64>,
+    /// Cancelled when the secret that signed the credential is rotated; `None` for the owner.
+    pub revoked: Option<CancellationToken>,
+}
+
+impl Grant {
+    /// The owner token's grant: everything, forever.
+    pub fn owner() -> Self {
+        Self { scope: Scope::Write, session: None, ends_at: None, revoked: None }
+    }
+
+    /// Whether this grant may change things.
+    pub fn can_write(&self) -> bool {
+        self.scope == Scope::Write
+    }
+
+    /// The session filter for listings and deltas.
+    pub fn only(&self) -> Option<&SessionId> {
+        self.session.as_ref()
+    }
+
+    /// Whether `path` with `method` is allowed; `Err` says why not (answered with 403).
+    pub fn permits(&self, method: &http::Method, path: &str) -> Result<(), String> {
+        let reading = matches!(*method, http::Method::GET | http::Method::HEAD);
+        if !reading && !self.can_write() {
+            return Err("this token is read-only".into());
+        }
+        let Some(allowed) = &self.session else { return Ok(()) };
+        let named = path
+            .strip_prefix("/api/sessions/")
+            .or_else(|| path.strip_prefix("/ws/session/"))
+            .map(|rest| rest.split('/').next().unwrap_or_default());
+        match named {
+            // Ids are alphanumeric, so an encoded segment can never equal one: compare raw.
+            Some(id) if id != allowed.as_str() => Err("this token is restricted to another session".into()),
+            None if path == "/api/sessions" && !reading => {
+                Err("a session-restricted token cannot create sessions".into())
+            }
+            None if path == "/metrics" => {
+                Err("a session-restricted token cannot read gateway-wide metrics".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// How long until the grant ends, from now.
+    pub fn remaining(&self) -> Option<Duration> {
+        let end = self.ends_at?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Some(Duration::from_secs(end).saturating_sub(now))
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TokenError + '_ {
+    move |source| TokenError::Io { path: path.display().to_string(), source }
+}
+
+fn new_secret_text() -> String {
+    let mut bytes = [0u8; SECRET_BYTES];
+    rand::fill(&mut bytes);
+    B64.encode(bytes)
+}
+
+/// Reads `DATA_DIR/token-secret`, creating it on first use; refuses a file readable by others.
+pub fn load_or_create_secret(data_dir: &Path) -> Result<Vec<u8>, TokenError> {
+    crate::auth::ensure_data_dir(data_dir)?;
+    let path = data_dir.join(SECRET_FILE);
+    match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        Ok(mut f) => {
+            let text = new_secret_text();
+            f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(io_err(&path))?;
+            return Ok(text.into_bytes());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_err(&path)(e)),
+    }
+    read_secret(&path)
+}
+
+fn read_secret(path: &Path) -> Result<Vec<u8>, TokenError> {
+    let mode = fs::metadata(path).map_err(io_err(path))?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(TokenError::Exposed { path: path.display().to_string(), mode });
+    }
+    let text = fs::read_to_string(path).map_err(io_err(path))?.trim().to_string();
+    if text.is_empty() {
+        return Err(TokenError::Empty { path: path.display().to_string() });
+    }
+    Ok(text.into_bytes())
+}
+
+/// Replaces the secret (a new file renamed over the old one): every minted token stops working.
+pub fn rotate_secret(data_dir: &Path) -> Result<(), TokenError> {
+    crate::auth::ensure_data_dir(data_dir)?;
+    let path = data_dir.join(SECRET_FILE);
+    let tmp = data_dir.join(format!("{SECRET_FILE}.tmp"));
+    let _ = fs::remove_file(&tmp);
+    let mut f =
+        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io_err(&tmp))?;
+    f.write_all(new_secret_text().as_bytes()).and_then(|()| f.sync_all()).map_err(io_err(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io_err(&path))
+}
+
+/// Mints a token from the data dir's secret (creating the secret if needed).
+pub fn mint_in(
+    data_dir: &Path,
+    scope: Scope,
+    session: Option<SessionId>,
+    ttl: Duration,
+) -> Result<(String, Claims), TokenError> {
+    let secret = load_or_create_secret(data_dir)?;
+    let iat = unix_now();
+    let claims = Claims { exp: iat.saturating_add(ttl.as_secs().max(1)), iat, scope, sid: session };
+    Ok((mint(&secret, &claims), claims))
+}
+
+/// Identifies one version of the secret file (a rotation renames a new file into place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    mtime_ns: i128,
+    len: u64,
+}
+
+impl FileStamp {
+    fn of(m: &fs::Metadata) -> Self {
+        Self {
+            dev: m.dev(),
+            ino: m.ino(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            len: m.len(),
+        }
+    }
+}
+
+struct Current {
+    secret: Vec<u8>,
+    stamp: Option<FileStamp>,
+    generation: CancellationToken,
+}
+
+/// The gateway's view of the secret: reloaded when the file changes, and the generation of the
+/// old secret cancelled so connections it authenticated close.
+#[derive(Clone)]
+pub struct SecretKeeper {
+    path: PathBuf,
+    // Shared because every authentication reads it and a rotation (rare) replaces it; a
+    // std Mutex held for a clone or a swap, never across an await.
+    current: Arc<Mutex<Current>>,
+}
+
+impl std::fmt::Debug for SecretKeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretKeeper").field("path", &self.path).finish()
+    }
+}
+
+impl SecretKeeper {
+    /// Loads (or creates) the secret in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, TokenError> {
+        let secret = load_or_create_secret(data_dir)?;
+        let path = data_dir.join(SECRET_FILE);
+        let stamp = fs::metadata(&path).ok().map(|m| FileStamp::of(&m));
+        let current = Current { secret, stamp, generation: CancellationToken::new() };
+        Ok(Self { path, current: Arc::new(Mutex::new(current)) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
+        // A panic while holding this lock cannot leave `Current` half-written (plain assignments).
+        self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reloads the secret if its file changed; a changed secret revokes the old generation.
+    pub async fn refresh(&self) {
+        let stamp = tokio::fs::metadata(&self.path).await.ok().map(|m| FileStamp::of(&m));
+        if stamp.is_some() && stamp == self.lock().stamp {
+            return;
+        }
+        let path = self.path.clone();
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let loaded = tokio::task::spawn_blocking(move || load_or_create_secret(&dir)).await;
+        let secret = match loaded {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "could not reload the token secret; refusing scoped tokens");
+                Vec::new()
+            }
+            Err(_) => return,
+        };
+        let stamp = tokio::fs::metadata(&self.path).await.ok().map(|m| FileStamp::of(&m));
+        let mut cur = self.lock();
+        if cur.secret != secret {
+            tracing::info!("token secret rotated; closing connections that used scoped tokens");
+            cur.generation.cancel();
+            cur.generation = CancellationToken::new();
+            cur.secret = secret;
+        }
+        cur.stamp = stamp;
+    }
+
+    /// Verifies a scoped token against the current secret and turns it into a grant.
+    pub async fn verify(&self, token: &str) -> Result<Grant, ScopedError> {
+        self.refresh().await;
+        let (secret, generation) = {
+            let cur = self.lock();
+            (cur.secret.clone(), cur.generation.clone())
+        };
+        if secret.is_empty() {
+            return Err(ScopedError::Signature);
+        }
+        let claims = verify(token, &secret, unix_now())?;
+        Ok(Grant {
+            scope: claims.scope,
+            session: claims.sid,
+            ends_at: Some(claims.exp.saturating_add(EXPIRY_LEEWAY.as_secs())),
+            revoked: Some(generation),
+        })
+    }
+
+    /// Checks the file every [`SECRET_CHECK_INTERVAL`] until `stop`, so open connections of a
+    /// rotated secret close even when nobody authenticates.
+    pub fn watch(self, stop: CancellationToken) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SECRET_CHECK_INTERVAL);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    _ = tick.tick() => self.refresh().await,
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+#[path = "scoped_tests.rs"]
+mod tests;

@@ -1,0 +1,363 @@
+//! The client side of the binary: the TUI (no subcommand), `attach`, `ls`, `new`, `send`, `watch`.
+//!
+//! Every command finds a gateway the same way: `--connect`/`CONTROLROOM_URL`, else the config's
+//! `gateway-url`, else `DATA_DIR/gateway.json` if a gateway answers there; the TUI (and `attach`)
+//! otherwise starts one embedded in this process. All of them then speak HTTP + WebSocket only.
+
+use anyhow::{Context as _, anyhow, bail};
+use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState};
+use controlroom_tui::client::GatewayFile;
+use controlroom_tui::client::http::Gateway;
+use controlroom_tui::config::Config;
+use controlroom_tui::runtime::Options;
+use controlroom_tui::state::Settings;
+use controlroom_tui::theme::ThemeSet;
+use std::path::{Path, PathBuf};
+
+/// Where to find the gateway and the user's files; shared by every client command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// Data directory (token, gateway.json, logs).
+    #[arg(long, env = "CONTROLROOM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Config directory (config.toml, themes/).
+    #[arg(long, env = "CONTROLROOM_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
+    /// Gateway URL (e.g. http://127.0.0.1:7420) instead of the local one.
+    #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL")]
+    connect: Option<String>,
+    /// File holding the token (default: DATA_DIR/token; `CONTROLROOM_TOKEN` overrides both).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+}
+
+/// `controlroom attach SESSION[/WORKER]`.
+#[derive(Debug, clap::Args)]
+pub struct AttachArgs {
+    /// Session (id, title or unique prefix), optionally `/WORKER`.
+    target: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// `controlroom ls`.
+#[derive(Debug, clap::Args)]
+pub struct LsArgs {
+    /// Print the gateway's JSON (`{sessions, activityStates, seq}`).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// `controlroom new`.
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// Session title (default: the directory's name).
+    #[arg(long)]
+    title: Option<String>,
+    /// Working directory (default: the current one).
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// Command to run (default: the gateway's shell).
+    #[arg(last = true)]
+    command: Vec<String>,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// `controlroom send`.
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    /// `SESSION/WORKER` (ids, names or unique prefixes).
+    target: String,
+    /// Text to type, as is.
+    text: String,
+    /// Press Enter after the text.
+    #[arg(long)]
+    enter: bool,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// `controlroom watch`.
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// A gateway to talk to.
+struct Conn {
+    url: String,
+    token: String,
+    /// Set when found through `gateway.json` (re-read on reconnect).
+    gateway_json: Option<PathBuf>,
+    embedded: Option<controlroom_server::embedded::EmbeddedGateway>,
+}
+
+impl ClientArgs {
+    fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        crate::data_dir(self.data_dir.clone())
+    }
+
+    fn config_dir(&self) -> Option<PathBuf> {
+        self.config_dir.clone().or_else(|| {
+            directories::ProjectDirs::from("", "", "controlroom").map(|d| d.config_dir().to_path_buf())
+        })
+    }
+
+    fn config(&self) -> anyhow::Result<Config> {
+        match self.config_dir() {
+            Some(dir) => Ok(Config::load(&dir)?),
+            None => Ok(Config::default()),
+        }
+    }
+
+    fn token(&self, data_dir: &Path) -> anyhow::Result<String> {
+        if let Ok(t) = std::env::var("CONTROLROOM_TOKEN")
+            && !t.trim().is_empty()
+        {
+            return Ok(t.trim().to_owned());
+        }
+        let path = self.token_file.clone().unwrap_or_else(|| data_dir.join("token"));
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("no token at {} (run `controlroom token` on the gateway host)", path.display())
+        })?;
+        Ok(text.trim().to_owned())
+    }
+
+    /// Finds a gateway; with `embed`, starts one in-process when none answers.
+    async fn connect(&self, config: &Config, embed: bool) -> anyhow::Result<Conn> {
+        let data_dir = self.data_dir()?;
+        if let Some(url) = self.connect.clone().or_else(|| config.gateway_url.clone()) {
+            let token = self.token(&data_dir)?;
+            return Ok(Conn { url, token, gateway_json: None, embedded: None });
+        }
+        let path = data_dir.join("gateway.json");
+        if let Ok(file) = GatewayFile::read(&path) {
+            let token = self.token(&data_dir)?;
+            if Gateway::new(&file.url, token.clone())?.healthz().await.is_ok() {
+                return Ok(Conn { url: file.url, token, gateway_json: Some(path), embedded: None });
+            }
+        }
+        if !embed {
+            bail!("no gateway running (start one with `controlroom serve`, or pass --connect URL)");
+        }
+        let mut serve = controlroom_server::config::ServeConfig::new(data_dir);
+        // The embedded gateway reads the gateway's tables of the same config.toml.
+        if let Some(dir) = self.config_dir() {
+            let path = dir.join("config.toml");
+            let file = controlroom_server::file_config::FileConfig::load(&path, true)?;
+            serve.apply_file(&file, None).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        }
+        serve.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
+        let gw = controlroom_server::embedded::start(serve).await.context("starting the embedded gateway")?;
+        Ok(Conn { url: gw.url.clone(), token: gw.token.clone(), gateway_json: None, embedded: Some(gw) })
+    }
+}
+
+/// Sends tracing output to `DATA_DIR/controlroom.log`: the TUI owns the terminal.
+fn log_to_file(data_dir: &Path) {
+    let _ = std::fs::create_dir_all(data_dir);
+    let Ok(file) =
+        std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("controlroom.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONTROLROOM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("starting the async runtime")
+}
+
+/// `controlroom` with no subcommand: the dashboard.
+pub fn tui(args: ClientArgs) -> anyhow::Result<()> {
+    run_tui(args, None)
+}
+
+/// `controlroom attach`: straight into a worker; detaching leaves the program.
+pub fn attach(args: AttachArgs) -> anyhow::Result<()> {
+    run_tui(args.client, Some(args.target))
+}
+
+fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
+    let data_dir = args.data_dir()?;
+    log_to_file(&data_dir);
+    let config = args.config()?;
+    runtime()?.block_on(async move {
+        let conn = args.connect(&config, true).await?;
+        let attach = match &target {
+            Some(spec) => {
+                let gw = Gateway::new(&conn.url, conn.token.clone())?;
+                let list = gw.sessions().await;
+                let found = list.map_err(anyhow::Error::from).and_then(|l| {
+                    let (s, w) = controlroom_tui::names::target(&l.sessions, spec)?;
+                    Ok((s.id.clone(), w.id.clone()))
+                });
+                match found {
+                    Ok(ids) => Some(ids),
+                    Err(e) => {
+                        if let Some(gw) = conn.embedded {
+                            let _ = gw.shutdown().await;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            None => None,
+        };
+        let (themes, mut warnings) = ThemeSet::load(args.config_dir().map(|d| d.join("themes")).as_deref());
+        warnings.iter().for_each(|w| tracing::warn!(warning = %w, "theme"));
+        let settings = Settings {
+            keys: config.keys.clone(),
+            embedded: conn.embedded.is_some(),
+            exit_on_detach: target.is_some(),
+            default_command: config.default_command.clone(),
+            themes: themes.names().to_vec(),
+            notify: config.notify.resolve(
+                std::env::var("TERM_PROGRAM").ok().as_deref(),
+                std::env::var("TERM").ok().as_deref(),
+                std::env::var_os("WT_SESSION").is_some(),
+            ),
+        };
+        if conn.embedded.is_some() {
+            tracing::info!(url = %conn.url, "started an embedded gateway");
+        }
+        let opts = Options {
+            url: conn.url.clone(),
+            token: conn.token.clone(),
+            gateway_json: conn.gateway_json.clone(),
+            settings,
+            themes,
+            theme: config.theme.clone(),
+            warnings: std::mem::take(&mut warnings),
+            attach,
+        };
+        let result = controlroom_tui::runtime::run(opts).await;
+        if let Some(gw) = conn.embedded
+            && let Err(e) = gw.shutdown().await
+        {
+            tracing::warn!(error = %e, "embedded gateway shutdown");
+        }
+        result.map_err(anyhow::Error::from)
+    })
+}
+
+pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
+    let config = args.config()?;
+    let conn = args.connect(&config, false).await?;
+    Ok(Gateway::new(&conn.url, conn.token)?)
+}
+
+/// `controlroom ls [--json]`.
+pub fn ls(args: LsArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let list = remote(&args.client).await?.sessions().await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&list)?);
+            return Ok(());
+        }
+        let activity = |s: &Session, w: &controlroom_protocol::Worker| {
+            list.activity_states
+                .iter()
+                .find(|a| a.session_id == s.id && a.worker_id == w.id)
+                .map(|a| format!("{:?}", a.activity_state).to_lowercase())
+        };
+        for s in &list.sessions {
+            let place = s.branch.as_ref().map_or(s.cwd.clone(), |b| format!("{} @ {b}", s.cwd));
+            println!("{}  {}  {}", s.id, s.title, place);
+            for w in &s.workers {
+                let state = match (w.state, w.exit_code, &w.signal) {
+                    (WorkerState::Running, _, _) => activity(s, w).unwrap_or_else(|| "running".into()),
+                    (_, Some(c), _) => format!("exited {c}"),
+                    (_, None, Some(sig)) => sig.clone(),
+                    _ => "exited".into(),
+                };
+                println!("  {}  {}  {}  {}", w.id, w.name, state, w.command.join(" "));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `controlroom new`: prints `SESSION_ID/WORKER_ID`.
+pub fn new(args: NewArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let gw = remote(&args.client).await?;
+        let cwd = match args.cwd {
+            Some(c) => c,
+            None => std::env::current_dir().context("reading the current directory")?,
+        };
+        let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+        let title = args.title.unwrap_or_else(|| {
+            cwd.file_name().map_or_else(|| "session".into(), |n| n.to_string_lossy().into_owned())
+        });
+        let command = (!args.command.is_empty()).then_some(args.command);
+        let req = CreateSession {
+            title,
+            cwd: Some(cwd.to_string_lossy().into_owned()),
+            workers: Some(vec![WorkerSpec { command, ..WorkerSpec::default() }]),
+        };
+        let session = gw.create_session(&req).await?;
+        match session.workers.first() {
+            Some(w) => println!("{}/{}", session.id, w.id),
+            None => println!("{}", session.id),
+        }
+        Ok(())
+    })
+}
+
+/// `controlroom send SESSION/WORKER TEXT`.
+pub fn send(args: SendArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let gw = remote(&args.client).await?;
+        let list = gw.sessions().await?;
+        let (s, w) = controlroom_tui::names::target(&list.sessions, &args.target)?;
+        let mut text = args.text;
+        if args.enter {
+            text.push('\r');
+        }
+        gw.input(s.id.as_str(), w.id.as_str(), &text).await?;
+        Ok(())
+    })
+}
+
+/// `controlroom watch`: deltas as JSON lines until interrupted.
+pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    runtime()?.block_on(async move {
+        let config = args.client.config()?;
+        let conn = args.client.connect(&config, false).await?;
+        let mut out = std::io::stdout().lock();
+        let mut failed = None;
+        let result = controlroom_tui::client::watch::watch_deltas(
+            &conn.url,
+            &conn.token,
+            |d| {
+                let line = serde_json::to_string(d).map_err(anyhow::Error::from);
+                match line.and_then(|l| writeln!(out, "{l}").and_then(|()| out.flush()).map_err(Into::into)) {
+                    Ok(()) => std::ops::ControlFlow::Continue(()),
+                    // stdout is gone (e.g. `controlroom watch | head -1`): stop watching.
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        std::ops::ControlFlow::Break(())
+                    }
+                }
+            },
+            |status| eprintln!("controlroom watch: {status}"),
+        )
+        .await;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        result.map_err(|e| anyhow!(e))
+    })
+}

@@ -1,0 +1,224 @@
+//! End-to-end tests of the front end: the built binary runs in a real PTY, its screen is read
+//! through vt100, and every step waits on a predicate with a deadline (no sleep-and-assert).
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_controlroom");
+const COLS: u16 = 110;
+const ROWS: u16 = 32;
+
+/// The TUI running in a PTY, its output parsed by vt100 on a reader thread.
+struct Tui {
+    screen: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Tui {
+    fn spawn(data: &Path, config: &Path) -> Tui {
+        let pty = native_pty_system()
+            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
+            .expect("open pty");
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("--data-dir");
+        cmd.arg(data);
+        cmd.arg("--config-dir");
+        cmd.arg(config);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("SHELL", "/bin/sh");
+        cmd.env_remove("CONTROLROOM_URL");
+        cmd.env_remove("CONTROLROOM_TOKEN");
+        let child = pty.slave.spawn_command(cmd).expect("spawn controlroom");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(ROWS).expect("non-zero"),
+            std::num::NonZeroU16::new(COLS).expect("non-zero"),
+            0,
+        )));
+        let feed = screen.clone();
+        std::thread::spawn(move || {
+            // Keep the master alive as long as the reader runs.
+            let _master = pty.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                feed.lock().expect("screen lock").process(&buf[..n]);
+            }
+        });
+        Tui { screen, writer, child }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().expect("screen lock").screen().contents()
+    }
+
+    /// Waits until the screen satisfies `pred`, failing with the screen after `secs`.
+    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let text = self.contents();
+            if pred(&text) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_text(&self, text: &str, secs: u64) {
+        self.wait_for(text, secs, |s| s.contains(text));
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write to pty");
+        self.writer.flush().expect("flush pty");
+    }
+
+    /// Waits for the process to exit (bounded).
+    fn wait_exit(&mut self, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if self.child.try_wait().expect("try_wait").is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("controlroom did not exit; screen:\n{}", self.contents());
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// A `controlroom serve` on a free port.
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(data: &Path) -> Serve {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("SHELL", "/bin/sh")
+            .env_remove("CONTROLROOM_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read listening line");
+        let url = line.trim().strip_prefix("controlroom listening on ").expect("listening line").to_owned();
+        Serve { child, url }
+    }
+
+    /// SIGTERM and wait: a clean stop, as a user would do.
+    fn stop(mut self) {
+        let status =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().expect("try_wait").is_none() {
+            assert!(Instant::now() < deadline, "serve did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn create_attach_echo_detach_with_embedded_gateway() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let mut tui = Tui::spawn(data.path(), config.path());
+    tui.wait_text("No sessions yet", 30);
+    tui.wait_text("(embedded)", 10);
+
+    // n opens the dialog; type a title; Enter creates it with the default shell.
+    tui.send(b"n");
+    tui.wait_text("New session", 10);
+    tui.send(b"e2e-demo\r");
+    tui.wait_for("the session and its running worker", 20, |s| {
+        s.contains("e2e-demo") && s.contains("running")
+    });
+
+    // Enter attaches: the header names the session.
+    tui.send(b"\r");
+    tui.wait_text("e2e-demo \u{203a} ", 10);
+    tui.send(b"echo hi-$((40+2))\r");
+    tui.wait_text("hi-42", 15);
+
+    // Ctrl-\ detaches: back on the dashboard, the session is still there and running.
+    tui.send(b"\x1c");
+    tui.wait_for("the dashboard again", 10, |s| s.contains("Sessions 1") && s.contains("running"));
+    tui.wait_text("hi-42", 10);
+
+    // Quitting with an embedded gateway asks first.
+    tui.send(b"q");
+    tui.wait_text("1 worker will stop", 10);
+    tui.send(b"y");
+    tui.wait_exit(20);
+}
+
+#[test]
+fn reconnects_and_resyncs_after_gateway_restart() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let serve = Serve::start(data.path());
+    let mut tui = Tui::spawn(data.path(), config.path());
+    tui.wait_text("connected", 30);
+    assert!(!tui.contents().contains("(embedded)"), "should use the running gateway");
+
+    tui.send(b"n");
+    tui.wait_text("New session", 10);
+    tui.send(b"before-restart\r");
+    tui.wait_text("before-restart", 20);
+
+    serve.stop();
+    tui.wait_text("reconnecting in", 20);
+
+    // A new gateway on (most likely) another port: found again through gateway.json.
+    let serve = Serve::start(data.path());
+    let addr = serve.url.trim_start_matches("http://").to_owned();
+    tui.wait_for("reconnected to the new gateway", 40, |s| {
+        s.contains("\u{25cf} connected") && s.contains(&addr)
+    });
+    tui.wait_text("before-restart", 10);
+
+    // Deltas flow again: a session created by a script shows up live.
+    let out = Command::new(BIN)
+        .args(["new", "--title", "after-restart", "--data-dir"])
+        .arg(data.path())
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom new");
+    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains('/'), "prints SESSION/WORKER ids");
+    tui.wait_text("after-restart", 20);
+
+    tui.send(b"q");
+    tui.wait_exit(20);
+    drop(serve);
+}

@@ -1,0 +1,396 @@
+//! Snapshot tests: the state drawn into ratatui's `TestBackend`, compared with insta snapshots.
+//! Attach views replay real program output recorded from a PTY (`tests/fixtures/*.bin`).
+
+use controlroom_protocol::{
+    ActivityEntry, ActivityState, AppServerMsg, Session, SessionId, SessionsSync, Worker, WorkerId,
+    WorkerKind, WorkerServerMsg, WorkerState,
+};
+use controlroom_tui::state::{AppEvent, Link, Msg, Settings, State, WorkerEvent};
+use controlroom_tui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::time::{Duration, Instant};
+
+fn worker(
+    id: &str,
+    name: &str,
+    kind: WorkerKind,
+    cmd: &str,
+    state: WorkerState,
+    exit: Option<i32>,
+) -> Worker {
+    Worker {
+        id: WorkerId::new(id),
+        name: name.into(),
+        kind,
+        command: cmd.split(' ').map(str::to_owned).collect(),
+        cwd: "/home/ada/api".into(),
+        state,
+        exit_code: exit,
+        signal: None,
+        pid: None,
+        cols: 80,
+        rows: 24,
+        started_at: "2026-11-21T11:00:00Z".into(),
+        preset: None,
+    }
+}
+
+fn session(
+    id: &str,
+    title: &str,
+    created: &str,
+    repo: Option<(&str, &str)>,
+    workers: Vec<Worker>,
+) -> Session {
+    Session {
+        id: SessionId::new(id),
+        title: title.into(),
+        cwd: format!("/home/ada/{title}"),
+        repository: repo.map(|r| r.0.to_owned()),
+        branch: repo.map(|r| r.1.to_owned()),
+        created_at: created.into(),
+        source: None,
+        status: None,
+        read_only: false,
+        updated_at: created.into(),
+        workers,
+    }
+}
+
+fn activity(s: &str, w: &str, a: ActivityState) -> ActivityEntry {
+    ActivityEntry { session_id: SessionId::new(s), worker_id: WorkerId::new(w), activity_state: a }
+}
+
+fn base_state() -> State {
+    let mut st = State::new(Settings::default(), "http://127.0.0.1:7420", "dark");
+    st.now = "2026-11-21T12:00:00Z".parse().expect("valid time");
+    st.update(Msg::Resize { cols: 100, rows: 28 });
+    st.update(Msg::App(AppEvent::Connected { url: "http://127.0.0.1:7420".into() }));
+    st.rtt = Some(Duration::from_millis(3));
+    st
+}
+
+fn sync(st: &mut State, sessions: Vec<Session>, activity_states: Vec<ActivityEntry>) {
+    st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::SessionsSync(SessionsSync {
+        sessions,
+        activity_states,
+        sources: vec![],
+        seq: 42,
+        epoch: "e".into(),
+        timestamp: String::new(),
+    })))));
+}
+
+fn busy_state() -> State {
+    let mut st = base_state();
+    sync(
+        &mut st,
+        vec![
+            session(
+                "s1",
+                "api",
+                "2026-11-21T09:00:00Z",
+                Some(("git@github.com:ada/api.git", "main")),
+                vec![
+                    worker("w1", "claude", WorkerKind::Agent, "claude", WorkerState::Running, None),
+                    worker("w2", "bash", WorkerKind::Shell, "/bin/bash", WorkerState::Running, None),
+                ],
+            ),
+            session(
+                "s2",
+                "web",
+                "2026-11-21T10:30:00Z",
+                Some(("https://github.com/ada/web", "feature/login")),
+                vec![worker("w3", "tests", WorkerKind::Job, "cargo test", WorkerState::Exited, Some(101))],
+            ),
+            session(
+                "s3",
+                "docs",
+                "2026-11-21T11:59:18Z",
+                None,
+                vec![
+                    worker("w4", "bash", WorkerKind::Shell, "/bin/bash", WorkerState::Running, None),
+                    worker("w5", "build", WorkerKind::Job, "make html", WorkerState::Exited, Some(0)),
+                    worker("w6", "new", WorkerKind::Shell, "/bin/zsh", WorkerState::Running, None),
+                ],
+            ),
+            session(
+                "s4",
+                "infra",
+                "2026-11-19T08:00:00Z",
+                None,
+                vec![worker("w7", "agent", WorkerKind::Agent, "codex", WorkerState::Running, None)],
+            ),
+        ],
+        vec![
+            activity("s1", "w1", ActivityState::Active),
+            activity("s1", "w2", ActivityState::Idle),
+            activity("s3", "w4", ActivityState::Idle),
+            activity("s4", "w7", ActivityState::Asking),
+        ],
+    );
+    st
+}
+
+fn render(st: &State, cols: u16, rows: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(cols, rows)).expect("test backend");
+    terminal.draw(|f| controlroom_tui::ui::draw(f, st, &Theme::default())).expect("draws");
+    terminal.backend().to_string()
+}
+
+fn key(st: &mut State, code: KeyCode) {
+    st.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn feed_history(st: &mut State, fixture: &[u8]) {
+    let (session, worker) =
+        st.term.as_ref().map(|t| (t.session.clone(), t.worker.clone())).expect("watching a worker");
+    let data = String::from_utf8_lossy(fixture).into_owned();
+    st.update(Msg::Worker {
+        session,
+        worker,
+        event: WorkerEvent::Message(WorkerServerMsg::History { data, cols: 80, rows: 24, offset: 0 }),
+    });
+}
+
+#[test]
+fn dashboard_empty() {
+    let st = base_state();
+    insta::assert_snapshot!(render(&st, 100, 28));
+}
+
+#[test]
+fn dashboard_sessions_with_every_activity_state() {
+    let mut st = busy_state();
+    feed_history(&mut st, include_bytes!("fixtures/shell_prompt.bin"));
+    insta::assert_snapshot!(render(&st, 100, 28));
+}
+
+#[test]
+fn dashboard_workers_focus_and_filter() {
+    let mut st = busy_state();
+    key(&mut st, KeyCode::Char('/'));
+    for c in "do".chars() {
+        key(&mut st, KeyCode::Char(c));
+    }
+    key(&mut st, KeyCode::Enter);
+    key(&mut st, KeyCode::Tab);
+    key(&mut st, KeyCode::Down);
+    insta::assert_snapshot!(render(&st, 100, 20));
+}
+
+#[test]
+fn dashboard_groups_source_sessions_and_shows_source_health() {
+    use controlroom_protocol::{Delta, DeltaEvent, SourceStatus};
+    let mut st = base_state();
+    let from_source = |id: &str, title: &str, source: &str, status: &str| Session {
+        source: Some(source.into()),
+        status: Some(status.into()),
+        read_only: true,
+        cwd: String::new(),
+        ..session(id, title, "2026-11-21T08:00:00Z", None, vec![])
+    };
+    st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::SessionsSync(SessionsSync {
+        sessions: vec![
+            from_source("x-gh-1", "Fix login redirect", "github", "open"),
+            session(
+                "s1",
+                "api",
+                "2026-11-21T09:00:00Z",
+                Some(("git@github.com:ada/api.git", "main")),
+                vec![],
+            ),
+            from_source("x-ci-7", "nightly build", "ci", "running"),
+        ],
+        activity_states: vec![],
+        sources: vec![SourceStatus {
+            name: "github".into(),
+            kind: "http".into(),
+            ok: true,
+            error: None,
+            last_success: Some("2026-11-21T11:59:48Z".into()),
+            session_count: 1,
+        }],
+        seq: 7,
+        epoch: "e".into(),
+        timestamp: String::new(),
+    })))));
+    // A source that starts failing reports it through a delta.
+    st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::Delta(Delta {
+        seq: 8,
+        timestamp: String::new(),
+        event: DeltaEvent::SourceUpdated {
+            name: "ci".into(),
+            source: SourceStatus {
+                name: "ci".into(),
+                kind: "command".into(),
+                ok: false,
+                error: Some("timed out after 10s".into()),
+                last_success: Some("2026-11-21T11:55:00Z".into()),
+                session_count: 1,
+            },
+        },
+    })))));
+    st.update(Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
+    let screen = render(&st, 100, 20);
+    assert!(screen.contains("Read from ci: read-only"));
+    let api = screen.find("api").expect("local session shown");
+    let ci = screen.find("nightly build").expect("ci session shown");
+    let gh = screen.find("Fix login redirect").expect("github session shown");
+    assert!(api < ci && ci < gh, "local first, then grouped by source name");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn status_bar_reconnecting() {
+    let mut st = busy_state();
+    let now = Instant::now();
+    st.instant = now;
+    st.link = Link::Reconnecting {
+        reason: "gateway stopped".into(),
+        attempt: 3,
+        retry_at: now + Duration::from_secs(4),
+    };
+    st.rtt = None;
+    let screen = render(&st, 100, 28);
+    let last = screen.lines().last().expect("status line").to_owned();
+    insta::assert_snapshot!(last);
+}
+
+#[test]
+fn help_overlay() {
+    let mut st = busy_state();
+    key(&mut st, KeyCode::Char('?'));
+    insta::assert_snapshot!(render(&st, 100, 28));
+}
+
+#[test]
+fn new_session_dialog() {
+    let mut st = busy_state();
+    key(&mut st, KeyCode::Char('n'));
+    for c in "payments".chars() {
+        key(&mut st, KeyCode::Char(c));
+    }
+    key(&mut st, KeyCode::Tab);
+    insta::assert_snapshot!(render(&st, 100, 28));
+}
+
+#[test]
+fn new_worker_dialog_with_presets() {
+    use controlroom_protocol::Preset;
+    use controlroom_tui::state::Done;
+    let mut st = busy_state();
+    let preset = |name: &str, command: &[&str], kind| Preset {
+        name: name.into(),
+        command: command.iter().map(|c| c.to_string()).collect(),
+        kind,
+        origin: "builtin".into(),
+    };
+    st.update(Msg::Done(Done::Presets(vec![
+        preset("shell", &[], WorkerKind::Shell),
+        preset("claude", &["claude"], WorkerKind::Agent),
+        preset("review", &["claude", "--model", "opus"], WorkerKind::Agent),
+    ])));
+    key(&mut st, KeyCode::Char('w'));
+    key(&mut st, KeyCode::Right);
+    key(&mut st, KeyCode::Right);
+    insta::assert_snapshot!(render(&st, 100, 28));
+    // Submitting sends the preset; the gateway fills in its command and kind.
+    let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let spec = fx
+        .iter()
+        .find_map(|e| match e {
+            controlroom_tui::state::Effect::CreateWorker { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("a create-worker effect");
+    assert_eq!(spec.preset.as_deref(), Some("review"));
+    assert_eq!(spec.command, None);
+}
+
+#[test]
+fn confirm_delete_dialog() {
+    let mut st = busy_state();
+    key(&mut st, KeyCode::Char('D'));
+    insta::assert_snapshot!(render(&st, 100, 28));
+}
+
+#[test]
+fn confirm_quit_embedded_dialog() {
+    let settings = Settings { embedded: true, ..Settings::default() };
+    let mut st = State::new(settings, "http://127.0.0.1:41234", "dark");
+    st.update(Msg::Resize { cols: 100, rows: 28 });
+    sync(
+        &mut st,
+        vec![session(
+            "s1",
+            "api",
+            "2026-11-21T09:00:00Z",
+            None,
+            vec![
+                worker("w1", "a", WorkerKind::Shell, "bash", WorkerState::Running, None),
+                worker("w2", "b", WorkerKind::Shell, "bash", WorkerState::Running, None),
+                worker("w3", "c", WorkerKind::Shell, "bash", WorkerState::Running, None),
+            ],
+        )],
+        vec![],
+    );
+    key(&mut st, KeyCode::Char('q'));
+    insta::assert_snapshot!(render(&st, 100, 28));
+}
+
+fn attached(fixture: &[u8]) -> State {
+    let mut st = busy_state();
+    st.update(Msg::Resize { cols: 80, rows: 25 });
+    feed_history(&mut st, fixture);
+    key(&mut st, KeyCode::Enter);
+    st
+}
+
+#[test]
+fn attach_shell_prompt() {
+    let st = attached(include_bytes!("fixtures/shell_prompt.bin"));
+    insta::assert_snapshot!(render(&st, 80, 25));
+}
+
+#[test]
+fn attach_vim() {
+    let st = attached(include_bytes!("fixtures/vim.bin"));
+    insta::assert_snapshot!(render(&st, 80, 25));
+}
+
+#[test]
+fn attach_less() {
+    let st = attached(include_bytes!("fixtures/less.bin"));
+    insta::assert_snapshot!(render(&st, 80, 25));
+}
+
+#[test]
+fn attach_top() {
+    let st = attached(include_bytes!("fixtures/top.bin"));
+    insta::assert_snapshot!(render(&st, 80, 25));
+}
+
+#[test]
+fn attach_exit_banner() {
+    let mut st = attached(include_bytes!("fixtures/shell_prompt.bin"));
+    st.update(Msg::Worker {
+        session: SessionId::new("s1"),
+        worker: WorkerId::new("w1"),
+        event: WorkerEvent::Message(WorkerServerMsg::Exit { exit_code: Some(1), signal: None }),
+    });
+    insta::assert_snapshot!(render(&st, 80, 25));
+}
+
+#[test]
+fn attach_scrolled_back() {
+    let mut text = String::new();
+    for i in 1..=60 {
+        text.push_str(&format!("line {i}\r\n"));
+    }
+    let mut st = attached(text.as_bytes());
+    st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT)));
+    insta::assert_snapshot!(render(&st, 80, 25));
+}
