@@ -288,6 +288,9 @@ pub struct SecretKeeper {
     // Shared because every authentication reads it and a rotation (rare) replaces it; a
     // std Mutex held for a clone or a swap, never across an await.
     current: Arc<Mutex<Current>>,
+    /// Signalled when a scoped token is first accepted: until then no connection depends on the
+    /// secret, so `watch` does not poll the file (an idle gateway keeps no timer for it).
+    first_grant: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for SecretKeeper {
@@ -303,7 +306,7 @@ impl SecretKeeper {
         let path = data_dir.join(SECRET_FILE);
         let stamp = fs::metadata(&path).ok().map(|m| FileStamp::of(&m));
         let current = Current { secret, stamp, generation: CancellationToken::new() };
-        Ok(Self { path, current: Arc::new(Mutex::new(current)) })
+        Ok(Self { path, current: Arc::new(Mutex::new(current)), first_grant: Arc::default() })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
@@ -350,6 +353,7 @@ impl SecretKeeper {
             return Err(ScopedError::Signature);
         }
         let claims = verify(token, &secret, unix_now())?;
+        self.first_grant.notify_one();
         Ok(Grant {
             scope: claims.scope,
             session: claims.sid,
@@ -359,9 +363,14 @@ impl SecretKeeper {
     }
 
     /// Checks the file every [`SECRET_CHECK_INTERVAL`] until `stop`, so open connections of a
-    /// rotated secret close even when nobody authenticates.
+    /// rotated secret close even when nobody authenticates; starts once a scoped token has been
+    /// accepted (before that no connection depends on the secret).
     pub fn watch(self, stop: CancellationToken) {
         tokio::spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = self.first_grant.notified() => {}
+            }
             let mut tick = tokio::time::interval(SECRET_CHECK_INTERVAL);
             loop {
                 tokio::select! {
