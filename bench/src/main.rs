@@ -2,7 +2,7 @@
 //! with Rust WebSocket clients, measures a raw PTY and tmux in the same run (interleaved), and
 //! prints a Markdown table of medians, min–max and ratios.
 //!
-//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup]
+//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui]
 //! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
 mod gateway;
@@ -10,13 +10,14 @@ mod peers;
 mod report;
 mod resources;
 mod scenarios;
+mod tui;
 
 use anyhow::Context as _;
 use report::Report;
 use scenarios::Plan;
 use std::time::Duration;
 
-const SECTIONS: [&str; 6] = ["throughput", "echo", "fanout", "memory", "idle", "startup"];
+const SECTIONS: [&str; 7] = ["throughput", "echo", "fanout", "memory", "idle", "startup", "tui"];
 
 struct Args {
     plan: Plan,
@@ -98,7 +99,8 @@ fn main() -> anyhow::Result<()> {
                 "fanout" => scenarios::fanout(&args.plan, &mut report).await,
                 "memory" => resources::memory(&args.plan, &mut report).await,
                 "idle" => resources::idle(&args.plan, &mut report).await,
-                _ => resources::startup(&args.plan, &mut report).await,
+                "startup" => resources::startup(&args.plan, &mut report).await,
+                _ => tui::tui(&args.plan, &mut report).await,
             };
             if let Err(e) = result {
                 report.note(&format!("{section} failed: {e:#}"));

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// A program in a raw PTY, read directly on a thread.
 pub struct RawPty {
     writer: Box<dyn std::io::Write + Send>,
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    rx: std::sync::mpsc::Receiver<(Instant, Vec<u8>)>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
 }
@@ -19,24 +19,33 @@ pub struct RawPty {
 impl RawPty {
     /// Spawns `argv` in a `cols × rows` PTY.
     pub fn spawn(argv: &[&str], cols: u16, rows: u16) -> anyhow::Result<RawPty> {
+        Self::spawn_env(argv, &[], cols, rows)
+    }
+
+    /// Spawns `argv` with extra environment in a `cols × rows` PTY.
+    pub fn spawn_env(argv: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> anyhow::Result<RawPty> {
         let pair = native_pty_system()
             .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .context("openpty")?;
         let mut cmd = CommandBuilder::new(argv[0]);
         cmd.args(&argv[1..]);
         cmd.cwd("/tmp");
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).context("spawn in pty")?;
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().context("pty reader")?;
         let writer = pair.master.take_writer().context("pty writer")?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Instant, Vec<u8>)>(16);
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        if tx.send(buf[..n].to_vec()).is_err() {
+                        if tx.send((Instant::now(), buf[..n].to_vec())).is_err() {
                             break;
                         }
                     }
@@ -56,7 +65,7 @@ impl RawPty {
     /// Reads until EOF; returns the byte count.
     pub fn drain_to_eof(&mut self) -> usize {
         let mut n = 0;
-        while let Ok(chunk) = self.rx.recv() {
+        while let Ok((_, chunk)) = self.rx.recv() {
             n += chunk.len();
         }
         n
@@ -66,7 +75,8 @@ impl RawPty {
     pub fn wait_for(&mut self, needle: &[u8]) -> anyhow::Result<()> {
         let mut seen = Vec::new();
         loop {
-            let chunk = self.rx.recv_timeout(Duration::from_secs(30)).context("waiting for pty output")?;
+            let (_, chunk) =
+                self.rx.recv_timeout(Duration::from_secs(30)).context("waiting for pty output")?;
             seen.extend_from_slice(&chunk);
             if seen.windows(needle.len()).any(|w| w == needle) {
                 return Ok(());
@@ -75,6 +85,21 @@ impl RawPty {
                 seen.drain(..seen.len() - needle.len());
             }
         }
+    }
+}
+
+impl RawPty {
+    /// Output chunks with their arrival times, for `window`.
+    pub fn collect(&mut self, window: Duration) -> Vec<(Instant, usize)> {
+        let end = Instant::now() + window;
+        let mut out = Vec::new();
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.rx.recv_timeout(left) {
+                Ok((t, chunk)) => out.push((t, chunk.len())),
+                Err(_) => break,
+            }
+        }
+        out
     }
 }
 

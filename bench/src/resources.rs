@@ -144,8 +144,5 @@ pub async fn startup(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         drop(gw);
     }
     report.row(Row::latency("start-up: `serve` exec → listening line", &times, None));
-    report.note(
-        "The `controlroom` front end is not wired into the binary yet: its first-frame time is not measured.",
-    );
     Ok(())
 }
