@@ -123,7 +123,9 @@ pub async fn run(
     let notifier = match &config.notify.webhook {
         Some(_) => {
             let secret = auth::load_or_create_webhook_secret(&config.data_dir)?;
-            notify::Notifier::start(&config.notify, secret, cancel.clone()).map_err(|e| ServerError::Io {
+            let mut notify = config.notify.clone();
+            notify.ca_files = config.outbound_ca.iter().cloned().chain(notify.ca_files).collect();
+            notify::Notifier::start(&notify, secret, cancel.clone()).map_err(|e| ServerError::Io {
                 context: "starting the webhook notifier".into(),
                 source: std::io::Error::other(e),
             })?
