@@ -8,6 +8,7 @@ use anyhow::{Context as _, anyhow, bail};
 use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState};
 use controlroom_tui::client::GatewayFile;
 use controlroom_tui::client::http::Gateway;
+use controlroom_tui::client::tls::Trust;
 use controlroom_tui::config::Config;
 use controlroom_tui::runtime::Options;
 use controlroom_tui::state::Settings;
@@ -23,9 +24,13 @@ pub struct ClientArgs {
     /// Config directory (config.toml, themes/).
     #[arg(long, env = "CONTROLROOM_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
-    /// Gateway URL (e.g. http://127.0.0.1:7420) instead of the local one.
+    /// Gateway URL (e.g. http://127.0.0.1:7420 or https://gw.example:7420) instead of the local one.
     #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL")]
     connect: Option<String>,
+    /// PEM file of the CA (or the self-signed certificate) to trust for an https:// gateway, beside
+    /// the usual web roots (default: config.toml's `tls-ca`).
+    #[arg(long, env = "CONTROLROOM_TLS_CA", value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
     /// File holding the token (default: DATA_DIR/token; `CONTROLROOM_TOKEN` overrides both).
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
@@ -91,6 +96,8 @@ pub struct WatchArgs {
 struct Conn {
     url: String,
     token: String,
+    /// Certificates accepted for an `https://` gateway.
+    trust: Trust,
     /// Set when found through `gateway.json` (re-read on reconnect).
     gateway_json: Option<PathBuf>,
     embedded: Option<controlroom_server::embedded::EmbeddedGateway>,
@@ -127,18 +134,38 @@ impl ClientArgs {
         Ok(text.trim().to_owned())
     }
 
+    /// The web roots plus `--tls-ca` (or config.toml's `tls-ca`), checked readable now.
+    fn trust(&self, config: &Config) -> anyhow::Result<Trust> {
+        let trust = Trust::new(self.tls_ca.clone().or_else(|| config.tls_ca.clone()));
+        trust.check()?;
+        Ok(trust)
+    }
+
     /// Finds a gateway; with `embed`, starts one in-process when none answers.
     async fn connect(&self, config: &Config, embed: bool) -> anyhow::Result<Conn> {
         let data_dir = self.data_dir()?;
+        let trust = self.trust(config)?;
         if let Some(url) = self.connect.clone().or_else(|| config.gateway_url.clone()) {
             let token = self.token(&data_dir)?;
-            return Ok(Conn { url, token, gateway_json: None, embedded: None });
+            return Ok(Conn { url, token, trust, gateway_json: None, embedded: None });
         }
         let path = data_dir.join("gateway.json");
         if let Ok(file) = GatewayFile::read(&path) {
             let token = self.token(&data_dir)?;
-            if Gateway::new(&file.url, token.clone())?.healthz().await.is_ok() {
-                return Ok(Conn { url: file.url, token, gateway_json: Some(path), embedded: None });
+            // A gateway serving TLS names its certificate, so a self-signed one is trusted here.
+            let local = match file.tls_cert {
+                Some(cert) => trust.clone().with(cert),
+                None => trust.clone(),
+            };
+            match Gateway::new(&file.url, token.clone(), local.clone())?.healthz().await {
+                Ok(()) => {
+                    let conn =
+                        Conn { url: file.url, token, trust: local, gateway_json: Some(path), embedded: None };
+                    return Ok(conn);
+                }
+                // A gateway answers but cannot be trusted: say so rather than start another.
+                Err(e @ controlroom_tui::Error::Certificate { .. }) => return Err(e.into()),
+                Err(_) => {}
             }
         }
         if !embed {
@@ -153,7 +180,13 @@ impl ClientArgs {
         }
         serve.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
         let gw = controlroom_server::embedded::start(serve).await.context("starting the embedded gateway")?;
-        Ok(Conn { url: gw.url.clone(), token: gw.token.clone(), gateway_json: None, embedded: Some(gw) })
+        Ok(Conn {
+            url: gw.url.clone(),
+            token: gw.token.clone(),
+            trust,
+            gateway_json: None,
+            embedded: Some(gw),
+        })
     }
 }
 
@@ -196,7 +229,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
         let conn = args.connect(&config, true).await?;
         let attach = match &target {
             Some(spec) => {
-                let gw = Gateway::new(&conn.url, conn.token.clone())?;
+                let gw = Gateway::new(&conn.url, conn.token.clone(), conn.trust.clone())?;
                 let list = gw.sessions().await;
                 let found = list.map_err(anyhow::Error::from).and_then(|l| {
                     let (s, w) = controlroom_tui::names::target(&l.sessions, spec)?;
@@ -234,6 +267,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
         let opts = Options {
             url: conn.url.clone(),
             token: conn.token.clone(),
+            trust: conn.trust.clone(),
             gateway_json: conn.gateway_json.clone(),
             settings,
             themes,
@@ -254,7 +288,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
 pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
     let config = args.config()?;
     let conn = args.connect(&config, false).await?;
-    Ok(Gateway::new(&conn.url, conn.token)?)
+    Ok(Gateway::new(&conn.url, conn.token, conn.trust)?)
 }
 
 /// `controlroom ls [--json]`.
@@ -341,6 +375,7 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
         let result = controlroom_tui::client::watch::watch_deltas(
             &conn.url,
             &conn.token,
+            &conn.trust,
             |d| {
                 let line = serde_json::to_string(d).map_err(anyhow::Error::from);
                 match line.and_then(|l| writeln!(out, "{l}").and_then(|()| out.flush()).map_err(Into::into)) {

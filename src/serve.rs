@@ -108,12 +108,16 @@ pub struct ServeArgs {
     /// Config file ([activity], [[presets]], [[sources]], [notify]); default CONFIG_DIR/config.toml.
     #[arg(long, env = "CONTROLROOM_CONFIG")]
     config: Option<PathBuf>,
-    /// POST matching deltas to this http:// URL, signed with DATA_DIR/webhook-secret.
+    /// POST matching deltas to this http:// or https:// URL, signed with DATA_DIR/webhook-secret.
     #[arg(long, env = "CONTROLROOM_NOTIFY_WEBHOOK")]
     notify_webhook: Option<String>,
     /// Events sent to the webhook: created, updated, deleted, asking, exited, activity.
     #[arg(long, env = "CONTROLROOM_NOTIFY_ON")]
     notify_on: Option<String>,
+    /// PEM file of CA certificates trusted for outbound https:// (webhook, http sources) beside
+    /// the web roots.
+    #[arg(long, env = "CONTROLROOM_OUTBOUND_CA", value_name = "FILE")]
+    outbound_ca: Option<PathBuf>,
 }
 
 /// Runs the gateway until SIGINT or SIGTERM.
@@ -161,6 +165,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(cfg::TlsPaths { cert, key });
     }
+    config.outbound_ca = args.outbound_ca;
     config.worker = worker;
     let (config_file, optional) = match &args.config {
         Some(path) => (path.clone(), false),

@@ -110,3 +110,35 @@ async fn watch_prints_each_delta_once_across_a_gateway_restart() {
     let _ = watch.kill();
     let _ = watch.wait();
 }
+
+#[tokio::test]
+async fn watch_with_an_expiring_token_exits_saying_token_expired() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = Gateway::start_in(&dir.path().join("data"), &[]);
+    let minted = gw.token_cmd(&["--ttl", "2s"]);
+    let mut watch = Command::new(bin())
+        .args(["watch", "--data-dir"])
+        .arg(&gw.data_dir)
+        .env("CONTROLROOM_TOKEN", &minted)
+        .env_remove("CONTROLROOM_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watch");
+    // The gateway closes the open socket with 4001 at expiry; watch stops instead of retrying.
+    let deadline = std::time::Instant::now() + support::DEADLINE;
+    let status = loop {
+        if let Some(status) = watch.try_wait().expect("try_wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = watch.kill();
+            panic!("watch kept running after its token expired");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut watch.stderr.take().expect("stderr"), &mut err).expect("stderr");
+    assert!(err.contains("token expired — mint a new one with `controlroom token --ttl ...`"), "{err}");
+}

@@ -1,6 +1,8 @@
 //! End-to-end tests of the front end: the built binary runs in a real PTY, its screen is read
 //! through vt100, and every step waits on a predicate with a deadline (no sleep-and-assert).
 
+mod support;
+
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -21,6 +23,11 @@ struct Tui {
 
 impl Tui {
     fn spawn(data: &Path, config: &Path) -> Tui {
+        Self::spawn_with(data, config, &[])
+    }
+
+    /// Like `spawn`, with extra command-line arguments (e.g. `--connect URL`).
+    fn spawn_with(data: &Path, config: &Path, extra: &[&str]) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
             .expect("open pty");
@@ -29,6 +36,7 @@ impl Tui {
         cmd.arg(data);
         cmd.arg("--config-dir");
         cmd.arg(config);
+        cmd.args(extra);
         cmd.env("TERM", "xterm-256color");
         cmd.env("SHELL", "/bin/sh");
         cmd.env_remove("CONTROLROOM_URL");
@@ -111,9 +119,15 @@ struct Serve {
 
 impl Serve {
     fn start(data: &Path) -> Serve {
+        Self::start_with(data, &[])
+    }
+
+    /// Like `start`, with extra flags (e.g. `--tls-cert`).
+    fn start_with(data: &Path, extra: &[&str]) -> Serve {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
+            .args(extra)
             .env("SHELL", "/bin/sh")
             .env_remove("CONTROLROOM_TOKEN")
             .stdout(Stdio::piped())
@@ -218,6 +232,51 @@ fn reconnects_and_resyncs_after_gateway_restart() {
     assert!(String::from_utf8_lossy(&out.stdout).contains('/'), "prints SESSION/WORKER ids");
     tui.wait_text("after-restart", 20);
 
+    tui.send(b"q");
+    tui.wait_exit(20);
+    drop(serve);
+}
+
+#[test]
+fn dashboard_and_attach_over_https_and_wss() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = support::self_signed_files(data.path(), "gateway");
+    let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
+    let gw_data = data.path().join("gw");
+    let serve = Serve::start_with(&gw_data, &["--tls-cert", cert, "--tls-key", key]);
+    assert!(serve.url.starts_with("https://"), "{}", serve.url);
+    // A session made over HTTPS before the TUI starts.
+    let out = Command::new(BIN)
+        .args(["new", "--title", "tls-demo", "--cwd", "/tmp", "--data-dir"])
+        .arg(&gw_data)
+        .args(["--connect", &serve.url, "--tls-ca", cert, "--", "sh"])
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .env("CONTROLROOM_CONFIG_DIR", config.path())
+        .output()
+        .expect("run controlroom new");
+    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
+
+    // The TUI is pointed at the gateway by URL (its token file is the gateway's).
+    let token = gw_data.join("token");
+    let mut tui = Tui::spawn_with(
+        data.path(),
+        config.path(),
+        &["--connect", &serve.url, "--tls-ca", cert, "--token-file", token.to_str().expect("path")],
+    );
+    tui.wait_for("connected over TLS with the session listed", 30, |s| {
+        s.contains("\u{25cf} connected") && s.contains("tls-demo") && s.contains("running")
+    });
+    assert!(tui.contents().contains(serve.url.trim_start_matches("https://")), "{}", tui.contents());
+
+    // Attach over WSS, type, see the answer, detach.
+    tui.send(b"\r");
+    tui.wait_text("tls-demo \u{203a} ", 10);
+    tui.send(b"echo wss-$((6*7))\r");
+    tui.wait_text("wss-42", 15);
+    tui.send(b"\x1c");
+    tui.wait_for("the dashboard again", 10, |s| s.contains("Sessions 1"));
     tui.send(b"q");
     tui.wait_exit(20);
     drop(serve);

@@ -107,6 +107,9 @@ pub struct ServeConfig {
     pub auth_failure_window: Duration,
     /// Serve HTTPS/WSS with these.
     pub tls: Option<TlsPaths>,
+    /// CA file trusted for every outbound `https://` request (webhook, http sources) beside the
+    /// web PKI roots (`--outbound-ca`).
+    pub outbound_ca: Option<PathBuf>,
     /// Per-worker limits.
     pub worker: WorkerConfig,
     /// Write `DATA_DIR/gateway.json` while serving.
@@ -145,6 +148,7 @@ impl ServeConfig {
             max_auth_failures: DEFAULT_MAX_AUTH_FAILURES,
             auth_failure_window: DEFAULT_AUTH_FAILURE_WINDOW,
             tls: None,
+            outbound_ca: None,
             worker: WorkerConfig::default(),
             write_gateway_file: true,
             presets: Arc::new(Presets::build(&WorkerConfig::default().activity, &[]).unwrap_or_default()),
@@ -167,6 +171,13 @@ impl ServeConfig {
         self.sources = file.sources.clone();
         self.notify.apply_section(&file.notify)?;
         Ok(())
+    }
+}
+
+impl ServeConfig {
+    /// The CA files trusted for one outbound target: `--outbound-ca`, then the entry's own.
+    pub fn outbound_cas(&self, entry: Option<&std::path::Path>) -> Vec<PathBuf> {
+        self.outbound_ca.iter().cloned().chain(entry.map(std::path::Path::to_path_buf)).collect()
     }
 }
 

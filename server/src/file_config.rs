@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// Top-level keys owned by the front end (`controlroom-tui`'s config); the gateway skips them.
 pub const FRONT_END_KEYS: &[&str] =
-    &["theme", "detach", "default-command", "gateway-url", "desktop-notify", "keys"];
+    &["theme", "detach", "default-command", "gateway-url", "tls-ca", "desktop-notify", "keys"];
 /// Top-level tables owned by the gateway; the front end skips them.
 pub const GATEWAY_KEYS: &[&str] = &["activity", "presets", "sources", "notify"];
 
@@ -122,8 +122,11 @@ pub struct SourceSection {
     pub name: String,
     /// `http` or `command`.
     pub kind: SourceKind,
-    /// `http`: the URL to GET (`http://` only).
+    /// `http`: the URL to GET (`http://` or `https://`).
     pub url: Option<String>,
+    /// `http`: a PEM file of CA certificates trusted for this source's `https://` URL, beside the
+    /// web PKI roots and `--outbound-ca` (relative to the config file's directory).
+    pub ca_file: Option<PathBuf>,
     /// `http`: request headers; a value may be `{ env = "VAR", prefix = "Bearer " }`.
     #[serde(default)]
     pub headers: BTreeMap<String, HeaderValue>,
@@ -184,8 +187,11 @@ pub enum HeaderValue {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct NotifySection {
-    /// Webhook URL (`http://` only); `--notify-webhook` wins.
+    /// Webhook URL (`http://` or `https://`); `--notify-webhook` wins.
     pub webhook: Option<String>,
+    /// A PEM file of CA certificates trusted for an `https://` webhook, beside the web PKI roots
+    /// and `--outbound-ca` (relative to the config file's directory).
+    pub ca_file: Option<PathBuf>,
     /// Events to send: `created`, `updated`, `deleted`, `asking`, `exited`, `activity`.
     pub on: Option<Vec<String>>,
     /// Per-attempt timeout (ms).
@@ -209,7 +215,7 @@ impl FileConfig {
     /// Parses config text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, FileConfigError> {
         let err = |message: String| FileConfigError { path: path.to_path_buf(), message };
-        let config: FileConfig = toml::from_str(text).map_err(|e| {
+        let mut config: FileConfig = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let msg = e.message().trim().to_owned();
             err(match line {
@@ -245,10 +251,10 @@ impl FileConfig {
             }
             match s.kind {
                 SourceKind::Http => match &s.url {
-                    Some(u) if u.starts_with("http://") => {}
+                    Some(u) if u.starts_with("http://") || u.starts_with("https://") => {}
                     Some(u) => {
                         return Err(err(format!(
-                            "source `{}`: url `{u}` must start with http:// (https is not supported)",
+                            "source `{}`: url `{u}` must start with http:// or https://",
                             s.name
                         )));
                     }
@@ -261,6 +267,15 @@ impl FileConfig {
                 }
             }
         }
+        // CA files are relative to the config file, wherever the gateway was started.
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let resolve = |f: &mut Option<PathBuf>| {
+            if let Some(p) = f.as_mut().filter(|p| p.is_relative()) {
+                *p = dir.join(&*p);
+            }
+        };
+        resolve(&mut config.notify.ca_file);
+        config.sources.iter_mut().for_each(|s| resolve(&mut s.ca_file));
         Ok(config)
     }
 }
@@ -338,10 +353,20 @@ on = ["asking", "exited"]
     }
 
     #[test]
+    fn https_urls_and_ca_files_relative_to_the_config() {
+        let c = parse(
+            "[[sources]]\nname = \"a\"\nkind = \"http\"\nurl = \"https://x/\"\nca-file = \"ca.pem\"\n[notify]\nwebhook = \"https://h/\"\nca-file = \"/etc/hook-ca.pem\"\n",
+        )
+        .expect("https is fine");
+        assert_eq!(c.sources[0].ca_file, Some(PathBuf::from("/x/ca.pem")));
+        assert_eq!(c.notify.ca_file, Some(PathBuf::from("/etc/hook-ca.pem")));
+    }
+
+    #[test]
     fn bad_sources_and_presets_are_refused() {
         for (text, needle) in [
             ("[[sources]]\nname = \"a\"\nkind = \"http\"\n", "needs `url`"),
-            ("[[sources]]\nname = \"a\"\nkind = \"http\"\nurl = \"https://x\"\n", "https is not supported"),
+            ("[[sources]]\nname = \"a\"\nkind = \"http\"\nurl = \"ftp://x\"\n", "http:// or https://"),
             ("[[sources]]\nname = \"a b\"\nkind = \"command\"\ncommand = \"x\"\n", "letters, digits"),
             ("[[sources]]\nname = \"a\"\nkind = \"ftp\"\n", "ftp"),
             ("[[presets]]\nname = \"p\"\ncommand = \"\"\n", "must not be empty"),

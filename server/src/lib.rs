@@ -77,6 +77,10 @@ pub struct GatewayFile {
     pub pid: u32,
     /// Its version.
     pub version: String,
+    /// With TLS on: the certificate it serves (absolute path), so local clients can trust a
+    /// self-signed one without being told.
+    #[serde(rename = "tlsCert", default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
 }
 
 /// Where the gateway listens, known once it is bound.
@@ -121,7 +125,9 @@ pub async fn run(
     let notifier = match &config.notify.webhook {
         Some(_) => {
             let secret = auth::load_or_create_webhook_secret(&config.data_dir)?;
-            notify::Notifier::start(&config.notify, secret, cancel.clone()).map_err(|e| ServerError::Io {
+            let mut notify = config.notify.clone();
+            notify.ca_files = config.outbound_ca.iter().cloned().chain(notify.ca_files).collect();
+            notify::Notifier::start(&notify, secret, cancel.clone()).map_err(|e| ServerError::Io {
                 context: "starting the webhook notifier".into(),
                 source: std::io::Error::other(e),
             })?
@@ -146,7 +152,9 @@ pub async fn run(
     let url = format!("{scheme}://{addr}");
     let gateway_file = config.data_dir.join(GATEWAY_FILE);
     if config.write_gateway_file {
-        write_gateway_file(&gateway_file, &url)?;
+        let cert =
+            config.tls.as_ref().map(|t| std::fs::canonicalize(&t.cert).unwrap_or_else(|_| t.cert.clone()));
+        write_gateway_file(&gateway_file, &local_url(scheme, addr), cert)?;
     }
     tracing::info!(url = %url, data_dir = %config.data_dir.display(), "gateway listening");
     on_ready(&Ready { url, token });
@@ -171,6 +179,16 @@ pub async fn run(
     Ok(())
 }
 
+/// The URL local clients use: a wildcard listen address (`0.0.0.0`, `::`) is reached through
+/// loopback, which the Host check accepts and a certificate can name.
+fn local_url(scheme: &str, addr: std::net::SocketAddr) -> String {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => format!("{scheme}://127.0.0.1:{}", addr.port()),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => format!("{scheme}://[::1]:{}", addr.port()),
+        _ => format!("{scheme}://{addr}"),
+    }
+}
+
 /// Refuses a data dir that cannot be written (read-only mount, full disk) with a clear error,
 /// instead of SQLite's "unable to open database file".
 fn check_writable(dir: &Path) -> Result<(), ServerError> {
@@ -180,9 +198,13 @@ fn check_writable(dir: &Path) -> Result<(), ServerError> {
     })
 }
 
-fn write_gateway_file(path: &Path, url: &str) -> Result<(), ServerError> {
-    let body =
-        GatewayFile { url: url.into(), pid: std::process::id(), version: env!("CARGO_PKG_VERSION").into() };
+fn write_gateway_file(path: &Path, url: &str, tls_cert: Option<PathBuf>) -> Result<(), ServerError> {
+    let body = GatewayFile {
+        url: url.into(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        tls_cert,
+    };
     let text = serde_json::to_string_pretty(&body).unwrap_or_default();
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, text)

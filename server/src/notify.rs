@@ -3,7 +3,8 @@
 //!
 //! The hub never waits on it: it hands each matching delta over with `try_send` on a bounded
 //! queue, and a full queue drops the delivery (counted, logged). One task delivers in order, with
-//! a timeout per attempt, retries with backoff, and no redirects (a 3xx is a failure).
+//! a timeout per attempt, retries with backoff, and no redirects (a 3xx is a failure). An
+//! `https://` webhook is verified against the web PKI roots, `--outbound-ca` and `[notify] ca-file`.
 
 use crate::http_client::{self, Target};
 use crate::metrics as m;
@@ -12,6 +13,7 @@ use controlroom_protocol::{ActivityState, Delta, DeltaEvent, WorkerState};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -105,8 +107,11 @@ pub fn parse_events(list: &str) -> Result<BTreeSet<NotifyEvent>, String> {
 /// Webhook settings (`[notify]`, `--notify-webhook`, `--notify-on`).
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
-    /// `http://` URL; `None` turns the notifier off.
+    /// `http://` or `https://` URL; `None` turns the notifier off.
     pub webhook: Option<String>,
+    /// CA files trusted for an `https://` webhook beside the web PKI roots (`--outbound-ca`,
+    /// `[notify] ca-file`).
+    pub ca_files: Vec<PathBuf>,
     /// Events sent.
     pub on: BTreeSet<NotifyEvent>,
     /// Per-attempt timeout.
@@ -123,6 +128,7 @@ impl Default for NotifyConfig {
     fn default() -> Self {
         Self {
             webhook: None,
+            ca_files: Vec::new(),
             on: [NotifyEvent::Created, NotifyEvent::Deleted, NotifyEvent::Asking, NotifyEvent::Exited].into(),
             timeout: DEFAULT_TIMEOUT,
             attempts: DEFAULT_ATTEMPTS,
@@ -137,6 +143,9 @@ impl NotifyConfig {
     pub fn apply_section(&mut self, s: &crate::file_config::NotifySection) -> Result<(), String> {
         if let Some(url) = &s.webhook {
             self.set_webhook(url)?;
+        }
+        if let Some(ca) = &s.ca_file {
+            self.ca_files.push(ca.clone());
         }
         if let Some(on) = &s.on {
             self.on = parse_events(&on.join(",")).map_err(|e| format!("[notify] on: {e}"))?;
@@ -153,7 +162,7 @@ impl NotifyConfig {
         Ok(())
     }
 
-    /// Sets the URL after checking it is a plain `http://` URL.
+    /// Sets the URL after checking it is an `http://` or `https://` URL.
     pub fn set_webhook(&mut self, url: &str) -> Result<(), String> {
         Target::parse(url)?;
         self.webhook = Some(url.to_owned());
@@ -189,7 +198,7 @@ impl Notifier {
         stop: CancellationToken,
     ) -> Result<Option<Self>, String> {
         let Some(url) = &config.webhook else { return Ok(None) };
-        let target = Target::parse(url)?;
+        let target = Target::new(url, &config.ca_files)?;
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let worker = DeliveryTask { target, secret, config: config.clone(), stop };
         tokio::spawn(worker.run(rx));
@@ -311,7 +320,7 @@ mod tests {
         );
         assert!(parse_events("created,nope").expect_err("invalid").contains("nope"));
         let mut c = NotifyConfig::default();
-        assert!(c.set_webhook("https://example.com/x").is_err());
+        c.set_webhook("https://example.com/x").expect("https");
         assert!(c.set_webhook("ftp://x").is_err());
         c.set_webhook("http://127.0.0.1:9/hook?x=1").expect("http");
         let t = Target::parse("http://127.0.0.1:9/hook?x=1").expect("target");

@@ -465,3 +465,14 @@ pub fn fold(
     }
     sessions
 }
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, written as `NAME.pem` and
+/// `NAME-key.pem` in `dir`; returns the two paths.
+pub fn self_signed_files(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).expect("cert");
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}-key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).expect("write cert");
+    std::fs::write(&key, ck.signing_key.serialize_pem()).expect("write key");
+    (cert, key)
+}

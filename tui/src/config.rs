@@ -1,4 +1,5 @@
-//! `CONFIG_DIR/config.toml`: theme, keys, detach chord, default command, gateway URL.
+//! `CONFIG_DIR/config.toml`: theme, keys, detach chord, default command, gateway URL and the CA
+//! that signs its certificate.
 //!
 //! Unknown keys are errors that name the file and the key, so a typo never silently does nothing.
 
@@ -17,6 +18,7 @@ struct ConfigFile {
     detach: Option<String>,
     default_command: Option<String>,
     gateway_url: Option<String>,
+    tls_ca: Option<PathBuf>,
     desktop_notify: Option<String>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
@@ -51,6 +53,9 @@ pub struct Config {
     pub default_command: String,
     /// Gateway to connect to instead of the local one.
     pub gateway_url: Option<String>,
+    /// PEM file of the CA (or the self-signed certificate) an `https://` gateway is trusted by,
+    /// beside the web PKI roots; relative to the config file's directory.
+    pub tls_ca: Option<PathBuf>,
     /// Desktop notifications (`desktop-notify = "auto" | "osc9" | "osc777" | "bell" | "off"`).
     pub notify: NotifyMode,
 }
@@ -62,6 +67,7 @@ impl Default for Config {
             keys: KeyMap::default(),
             default_command: String::new(),
             gateway_url: None,
+            tls_ca: None,
             notify: NotifyMode::Auto,
         }
     }
@@ -97,6 +103,7 @@ impl Config {
             config.default_command = cmd;
         }
         config.gateway_url = file.gateway_url;
+        config.tls_ca = file.tls_ca.map(|ca| path.parent().map_or_else(|| ca.clone(), |dir| dir.join(&ca)));
         if let Some(mode) = file.desktop_notify {
             config.notify = NotifyMode::parse(&mode).ok_or_else(|| {
                 err(format!("desktop-notify: unknown value {mode:?} (auto, osc9, osc777, bell, off)"))
@@ -153,6 +160,15 @@ mod tests {
         );
         assert_eq!(c.keys.action(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)), None);
         assert_eq!(c.keys.action(&KeyEvent::new(KeyCode::Char('h'), KeyModifiers::NONE)), Some(Action::Help));
+    }
+
+    #[test]
+    fn gateway_url_and_ca_file() {
+        let c = parse("gateway-url = \"https://gw.example:7420\"\ntls-ca = \"gw.pem\"\n").expect("parses");
+        assert_eq!(c.gateway_url.as_deref(), Some("https://gw.example:7420"));
+        assert_eq!(c.tls_ca, Some(PathBuf::from("/cfg/gw.pem")));
+        let c = parse("tls-ca = \"/etc/ca.pem\"\n").expect("parses");
+        assert_eq!(c.tls_ca, Some(PathBuf::from("/etc/ca.pem")));
     }
 
     #[test]

@@ -48,6 +48,17 @@ pub enum Error {
         /// The underlying failure.
         message: String,
     },
+    /// The gateway ended the connection for good (e.g. the token expired).
+    #[error("{0}")]
+    Refused(String),
+    /// The gateway's certificate was refused.
+    #[error("cannot trust the gateway at {url}: {message}")]
+    Certificate {
+        /// The address tried.
+        url: String,
+        /// Why, in one line (e.g. "certificate not trusted — pass --tls-ca FILE").
+        message: String,
+    },
     /// A name given on the command line matched nothing or several things.
     #[error("{0}")]
     Name(String),

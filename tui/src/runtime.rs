@@ -33,6 +33,8 @@ pub struct Options {
     pub url: String,
     /// Owner token.
     pub token: String,
+    /// Certificates accepted for an `https://` gateway.
+    pub trust: crate::client::tls::Trust,
     /// Re-read on every reconnect when the gateway was found through it.
     pub gateway_json: Option<PathBuf>,
     /// Keys, embedded flag, default command, theme names.
@@ -77,7 +79,12 @@ where
     let (tx, mut rx) = mpsc::channel::<Msg>(1024);
     let (url_tx, url_rx) = watch::channel(opts.url.clone());
     let (app_out, app_out_rx) = mpsc::unbounded_channel::<AppClientMsg>();
-    let target = Target { url: url_tx, token: opts.token.clone(), gateway_json: opts.gateway_json.clone() };
+    let target = Target {
+        url: url_tx,
+        token: opts.token.clone(),
+        trust: opts.trust.clone(),
+        gateway_json: opts.gateway_json.clone(),
+    };
     let app = tokio::spawn(app_task(target, tx.clone(), app_out_rx));
 
     let mut warnings = opts.warnings;
@@ -100,7 +107,13 @@ where
     loop {
         for effect in fx.drain(..) {
             let themes = &opts.themes;
-            let ctx = EffectCtx { tx: &tx, url: &url_rx, token: &opts.token, app_out: &app_out };
+            let ctx = EffectCtx {
+                tx: &tx,
+                url: &url_rx,
+                token: &opts.token,
+                trust: &opts.trust,
+                app_out: &app_out,
+            };
             if let Effect::Theme(name) = &effect {
                 let mut w = Vec::new();
                 theme = themes.resolve_or_default(name, &mut w);
@@ -195,6 +208,7 @@ struct EffectCtx<'a> {
     tx: &'a mpsc::Sender<Msg>,
     url: &'a watch::Receiver<String>,
     token: &'a str,
+    trust: &'a crate::client::tls::Trust,
     app_out: &'a mpsc::UnboundedSender<AppClientMsg>,
 }
 
@@ -206,7 +220,7 @@ impl EffectCtx<'_> {
         Fut: std::future::Future<Output = Done> + Send,
     {
         let tx = self.tx.clone();
-        let gateway = Gateway::new(&self.url.borrow(), self.token);
+        let gateway = Gateway::new(&self.url.borrow(), self.token, self.trust.clone());
         tokio::spawn(async move {
             let done = match gateway {
                 Ok(g) => f(g).await,
@@ -262,6 +276,7 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
                 let task = tokio::spawn(worker_task(
                     ctx.url.clone(),
                     ctx.token.to_owned(),
+                    ctx.trust.clone(),
                     session,
                     wid,
                     ctx.tx.clone(),

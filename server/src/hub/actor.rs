@@ -64,9 +64,38 @@ struct Hub {
     stopping: bool,
 }
 
+/// Every configured source, not read yet; an `http` source's URL and CA files are checked here,
+/// so a bad `ca-file` stops the gateway at start with the source's name.
+fn source_states(config: &ServeConfig) -> Result<BTreeMap<String, SourceState>, HubError> {
+    let mut states = BTreeMap::new();
+    for s in &config.sources {
+        let http = match (s.kind, &s.url) {
+            (crate::file_config::SourceKind::Http, Some(url)) => Some(
+                crate::http_client::Target::new(url, &config.outbound_cas(s.ca_file.as_deref()))
+                    .map_err(|e| HubError::Invalid(format!("source `{}`: {e}", s.name)))?,
+            ),
+            _ => None,
+        };
+        let status = SourceStatus {
+            name: s.name.clone(),
+            kind: s.kind.as_str().into(),
+            // Not read yet: neither ok nor failed.
+            ok: false,
+            error: None,
+            last_success: None,
+            session_count: 0,
+        };
+        let state =
+            SourceState { section: s.clone(), http, status, in_flight: false, next_due: Instant::now() };
+        states.insert(s.name.clone(), state);
+    }
+    Ok(states)
+}
+
 /// Loads the store, restores every session (workers that were running come back exited with
 /// `gateway-stopped`) and starts the hub task.
 pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<HubHandle, HubError> {
+    let sources = source_states(&config)?;
     let loaded = deps.store.load(new_epoch()).await?;
     let (tx, rx) = mpsc::channel(HUB_QUEUE);
     let mut records = BTreeMap::new();
@@ -128,25 +157,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         log: loaded.deltas.into(),
         subscribers: Subscribers::default(),
         notifier: deps.notifier,
-        sources: config
-            .sources
-            .iter()
-            .map(|s| {
-                let status = SourceStatus {
-                    name: s.name.clone(),
-                    kind: s.kind.as_str().into(),
-                    // Not read yet: neither ok nor failed.
-                    ok: false,
-                    error: None,
-                    last_success: None,
-                    session_count: 0,
-                };
-                (
-                    s.name.clone(),
-                    SourceState { section: s.clone(), status, in_flight: false, next_due: Instant::now() },
-                )
-            })
-            .collect(),
+        sources,
         published_sources: BTreeMap::new(),
         dirty_screens: BTreeSet::new(),
         pending: None,

@@ -48,21 +48,29 @@ pub fn session_id(source: &str, id: &str) -> SessionId {
     SessionId::new(out)
 }
 
-/// Reads `source` once, within its timeout.
-pub async fn read(source: &SourceSection) -> Result<Vec<SourceItem>, String> {
+/// Reads `source` once, within its timeout. `http` is the source's URL with its TLS trust, built
+/// once at start (`Target::new`); without it the URL is parsed with the web PKI roots only.
+pub async fn read(source: &SourceSection, http: Option<&Target>) -> Result<Vec<SourceItem>, String> {
     let timeout = source.timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis);
-    let doc = tokio::time::timeout(timeout, fetch(source))
+    let doc = tokio::time::timeout(timeout, fetch(source, http))
         .await
         .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))??;
     let doc: Value = serde_json::from_slice(&doc).map_err(|e| format!("not JSON: {e}"))?;
     extract(source, &doc)
 }
 
-async fn fetch(source: &SourceSection) -> Result<Bytes, String> {
+async fn fetch(source: &SourceSection, http: Option<&Target>) -> Result<Bytes, String> {
     match source.kind {
         SourceKind::Http => {
             let url = source.url.as_deref().ok_or("no url")?;
-            let target = Target::parse(url)?;
+            let parsed;
+            let target = match http {
+                Some(t) => t,
+                None => {
+                    parsed = Target::parse(url)?;
+                    &parsed
+                }
+            };
             let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
             for (k, v) in &source.headers {
                 let value = match v {
@@ -76,7 +84,7 @@ async fn fetch(source: &SourceSection) -> Result<Bytes, String> {
                 headers.push((k.clone(), value));
             }
             let (status, body) =
-                http_client::send(&target, http::Method::GET, &headers, Bytes::new(), MAX_DOCUMENT).await?;
+                http_client::send(target, http::Method::GET, &headers, Bytes::new(), MAX_DOCUMENT).await?;
             if !status.is_success() {
                 return Err(format!("GET {url} answered {status}"));
             }
@@ -185,6 +193,7 @@ mod tests {
             name: "s".into(),
             kind: SourceKind::Command,
             url: None,
+            ca_file: None,
             headers: Default::default(),
             command: Some(CommandLine::Line("true".into())),
             list: list.into(),
@@ -232,18 +241,18 @@ mod tests {
             "-c".into(),
             r#"echo '[{"id":"a","title":"A"}]'"#.into(),
         ]));
-        assert_eq!(read(&s).await.expect("read")[0].title, "A");
+        assert_eq!(read(&s, None).await.expect("read")[0].title, "A");
         s.command = Some(CommandLine::Argv(vec![
             "sh".into(),
             "-c".into(),
             "echo 'gh: not logged in' >&2; exit 3".into(),
         ]));
-        let e = read(&s).await.expect_err("fails");
+        let e = read(&s, None).await.expect_err("fails");
         assert!(e.contains("sh failed") && e.contains("not logged in"), "{e}");
         s.command = Some(CommandLine::Argv(vec!["sh".into(), "-c".into(), "sleep 5".into()]));
         s.timeout_ms = Some(100);
-        assert!(read(&s).await.expect_err("slow").contains("timed out"));
+        assert!(read(&s, None).await.expect_err("slow").contains("timed out"));
         s.command = Some(CommandLine::Line("/nonexistent/prog".into()));
-        assert!(read(&s).await.expect_err("missing").contains("could not run"));
+        assert!(read(&s, None).await.expect_err("missing").contains("could not run"));
     }
 }

@@ -1,6 +1,8 @@
-//! A small HTTP/1.1 client for the gateway's JSON API (hyper, one connection per request).
+//! A small HTTP/1.1 client for the gateway's JSON API (hyper, one connection per request, over
+//! TCP or TLS — see [`super::tls`]).
 
 use super::Endpoint;
+use super::tls::{DialError, Trust};
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use controlroom_protocol::{
@@ -22,6 +24,7 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Gateway {
     endpoint: Endpoint,
     token: String,
+    trust: Trust,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -32,9 +35,9 @@ impl std::fmt::Debug for Gateway {
 }
 
 impl Gateway {
-    /// A client for the gateway at `url`.
-    pub fn new(url: &str, token: impl Into<String>) -> Result<Self> {
-        Ok(Self { endpoint: Endpoint::parse(url)?, token: token.into() })
+    /// A client for the gateway at `url`; `https://` certificates are checked against `trust`.
+    pub fn new(url: &str, token: impl Into<String>, trust: Trust) -> Result<Self> {
+        Ok(Self { endpoint: Endpoint::parse(url)?, token: token.into(), trust })
     }
 
     /// The gateway's base URL.
@@ -48,9 +51,12 @@ impl Gateway {
                 url: self.endpoint.base.clone(),
                 message: e.to_string(),
             };
-            let stream = tokio::net::TcpStream::connect((self.endpoint.host.as_str(), self.endpoint.port))
-                .await
-                .map_err(|e| connect_err(&e))?;
+            let stream = self.trust.dial(&self.endpoint).await.map_err(|e| match e {
+                DialError::Certificate(message) => {
+                    Error::Certificate { url: self.endpoint.base.clone(), message }
+                }
+                e => connect_err(&e),
+            })?;
             let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
                 .await
                 .map_err(|e| connect_err(&e))?;
@@ -59,7 +65,7 @@ impl Gateway {
                     tracing::debug!(error = %e, "http connection ended");
                 }
             });
-            let authority = format!("{}:{}", self.endpoint.host, self.endpoint.port);
+            let authority = self.endpoint.authority().to_owned();
             let mut req = Request::builder()
                 .method(method)
                 .uri(path)

@@ -2,7 +2,8 @@
 //! with backoff, and reports into the UI loop as [`Msg`]s; the UI never waits on a socket.
 
 use super::backoff::Backoff;
-use super::ws::{ConnectError, Socket, close_reason, connect};
+use super::tls::Trust;
+use super::ws::{ConnectError, Socket, close_is_final, close_reason, connect};
 use super::{Endpoint, GatewayFile, worker_path};
 use crate::state::{AppEvent, Msg, WorkerEvent};
 use controlroom_protocol::{
@@ -24,6 +25,8 @@ pub struct Target {
     pub url: watch::Sender<String>,
     /// The owner token.
     pub token: String,
+    /// Certificates accepted for `https://` gateways.
+    pub trust: Trust,
     /// When set, re-read before every attempt (a restarted gateway may be on another port).
     pub gateway_json: Option<PathBuf>,
 }
@@ -49,6 +52,8 @@ enum Ended {
     Lost(String),
     /// Gone for good (the worker was deleted).
     Gone(String),
+    /// Refused for good (the token expired); retrying cannot help.
+    Refused(String),
 }
 
 /// Runs `/ws/app` until the UI goes away or the token is refused.
@@ -57,7 +62,7 @@ pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::Unbo
     loop {
         let url = target.refresh();
         let result = match Endpoint::parse(&url) {
-            Ok(e) => connect(&e.ws_url(WS_APP_PATH), &target.token).await,
+            Ok(e) => connect(&e, WS_APP_PATH, &target.token, &target.trust).await,
             Err(e) => Err(ConnectError::Other(e.to_string())),
         };
         let reason = match result {
@@ -69,6 +74,11 @@ pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::Unbo
                 }
                 match app_session(socket, &ui, &mut out).await {
                     Ended::Stop => return,
+                    Ended::Refused(reason) => {
+                        tracing::warn!(%url, %reason, "app socket closed for good");
+                        let _ = ui.send(Msg::App(AppEvent::AuthFailed(reason))).await;
+                        return;
+                    }
                     Ended::Lost(r) | Ended::Gone(r) => r,
                 }
             }
@@ -119,7 +129,10 @@ async fn app_session(
                         let _ = ui.send(Msg::App(AppEvent::Rtt(rtt))).await;
                     }
                 }
-                Some(Ok(Message::Close(frame))) => return Ended::Lost(close_reason(frame.as_ref())),
+                Some(Ok(Message::Close(frame))) => {
+                    let reason = close_reason(frame.as_ref());
+                    return if close_is_final(frame.as_ref()) { Ended::Refused(reason) } else { Ended::Lost(reason) };
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Ended::Lost(format!("connection lost: {e}")),
                 None => return Ended::Lost("connection lost".into()),
@@ -188,6 +201,7 @@ impl Pinger {
 pub async fn worker_task(
     url: watch::Receiver<String>,
     token: String,
+    trust: Trust,
     session: SessionId,
     worker: WorkerId,
     ui: mpsc::Sender<Msg>,
@@ -198,7 +212,7 @@ pub async fn worker_task(
     loop {
         let base = url.borrow().clone();
         let result = match Endpoint::parse(&base) {
-            Ok(e) => connect(&e.ws_url(&worker_path(session.as_str(), worker.as_str())), &token).await,
+            Ok(e) => connect(&e, &worker_path(session.as_str(), worker.as_str()), &token, &trust).await,
             Err(e) => Err(ConnectError::Other(e.to_string())),
         };
         let ended = match result {
@@ -207,10 +221,16 @@ pub async fn worker_task(
                 worker_session(socket, &ui, &mut out, &report).await
             }
             Err(ConnectError::NotFound) => Ended::Gone("worker not found".into()),
+            Err(e @ ConnectError::Unauthorized) => Ended::Refused(e.describe()),
             Err(e) => Ended::Lost(e.describe()),
         };
         match ended {
             Ended::Stop => return,
+            Ended::Refused(reason) => {
+                // The app socket reports the same refusal in the status bar; stop retrying.
+                let _ = ui.send(report(WorkerEvent::Lost(reason))).await;
+                return;
+            }
             Ended::Gone(reason) => {
                 let _ = ui.send(report(WorkerEvent::Gone(reason))).await;
                 return;
@@ -250,8 +270,10 @@ async fn worker_session(
                 },
                 Some(Ok(Message::Close(frame))) => {
                     let reason = close_reason(frame.as_ref());
-                    return if frame.is_some_and(|f| u16::from(f.code) == controlroom_protocol::close_code::DELETED) {
+                    return if frame.as_ref().is_some_and(|f| u16::from(f.code) == controlroom_protocol::close_code::DELETED) {
                         Ended::Gone("the worker was deleted".into())
+                    } else if close_is_final(frame.as_ref()) {
+                        Ended::Refused(reason)
                     } else {
                         Ended::Lost(reason)
                     };
@@ -272,5 +294,84 @@ async fn worker_session(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    /// A gateway stand-in that accepts `/ws/app` connections and closes each with `code`;
+    /// returns its URL and a counter of accepted connections.
+    async fn closing_gateway(code: u16) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    #[allow(clippy::result_large_err)] // tungstenite's callback signature
+                    let pick = |_: &Request, mut resp: Response| {
+                        let proto = controlroom_protocol::SUBPROTOCOL.parse().expect("header");
+                        resp.headers_mut().insert("Sec-WebSocket-Protocol", proto);
+                        Ok(resp)
+                    };
+                    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, pick).await else { return };
+                    let frame = CloseFrame { code: CloseCode::from(code), reason: "token expired".into() };
+                    let _ = ws.close(Some(frame)).await;
+                    while ws.next().await.is_some() {}
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    #[tokio::test]
+    async fn close_4001_reports_token_expired_and_stops_retrying() {
+        let (url, accepted) = closing_gateway(controlroom_protocol::close_code::TOKEN_EXPIRED).await;
+        let (tx, mut rx) = mpsc::channel(16);
+        let (_out_tx, out_rx) = mpsc::unbounded_channel();
+        let target = Target {
+            url: watch::channel(url.clone()).0,
+            token: "t".into(),
+            trust: Trust::default(),
+            gateway_json: None,
+        };
+        let task = tokio::spawn(app_task(target, tx, out_rx));
+        let deadline = Duration::from_secs(10);
+        let first = tokio::time::timeout(deadline, rx.recv()).await.expect("in time").expect("a message");
+        assert!(matches!(first, Msg::App(AppEvent::Connected { .. })), "{first:?}");
+        let second = tokio::time::timeout(deadline, rx.recv()).await.expect("in time").expect("a message");
+        assert_eq!(second, Msg::App(AppEvent::AuthFailed(crate::client::ws::TOKEN_EXPIRED.into())));
+        // The task ends instead of reconnecting.
+        tokio::time::timeout(deadline, task).await.expect("the task ended").expect("no panic");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn other_close_codes_are_retried() {
+        let (url, _) = closing_gateway(controlroom_protocol::close_code::SLOW_CONSUMER).await;
+        let (tx, mut rx) = mpsc::channel(16);
+        let (_out_tx, out_rx) = mpsc::unbounded_channel();
+        let target = Target {
+            url: watch::channel(url).0,
+            token: "t".into(),
+            trust: Trust::default(),
+            gateway_json: None,
+        };
+        let task = tokio::spawn(app_task(target, tx, out_rx));
+        let deadline = Duration::from_secs(10);
+        let _connected = tokio::time::timeout(deadline, rx.recv()).await.expect("in time");
+        let lost = tokio::time::timeout(deadline, rx.recv()).await.expect("in time").expect("a message");
+        assert!(
+            matches!(&lost, Msg::App(AppEvent::Disconnected { reason, .. }) if reason == "fell behind, resyncing"),
+            "{lost:?}"
+        );
+        task.abort();
     }
 }

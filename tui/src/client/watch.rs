@@ -3,7 +3,8 @@
 
 use super::Endpoint;
 use super::backoff::Backoff;
-use super::ws::{ConnectError, close_reason, connect};
+use super::tls::Trust;
+use super::ws::{ConnectError, close_is_final, close_reason, connect};
 use crate::error::{Error, Result};
 use controlroom_protocol::{AppClientMsg, AppServerMsg, Delta, WS_APP_PATH};
 use futures_util::{SinkExt, StreamExt};
@@ -35,25 +36,30 @@ impl Cursor {
 }
 
 /// Calls `on_delta` for each live delta until interrupted or it breaks. Lost connections are
-/// retried with jittered backoff (`on_status` hears why); a refused token ends with an error.
+/// retried with jittered backoff (`on_status` hears why); a refused or expired token and a refused
+/// certificate end with an error.
 pub async fn watch_deltas(
     url: &str,
     token: &str,
+    trust: &Trust,
     mut on_delta: impl FnMut(&Delta) -> ControlFlow<()>,
     mut on_status: impl FnMut(&str),
 ) -> Result<()> {
     let endpoint = Endpoint::parse(url)?;
-    let ws_url = endpoint.ws_url(WS_APP_PATH);
     let mut cursor = Cursor::default();
     let mut backoff = Backoff::default();
     loop {
-        let why = match connect(&ws_url, token).await {
+        let why = match connect(&endpoint, WS_APP_PATH, token, trust).await {
             Err(ConnectError::Unauthorized) => return Err(Error::Unauthorized),
+            Err(ConnectError::Certificate(message)) => {
+                return Err(Error::Certificate { url: endpoint.base.clone(), message });
+            }
             Err(e) => e.describe(),
             Ok(socket) => {
                 backoff.reset();
                 match follow(socket, &mut cursor, &mut on_delta).await {
-                    ControlFlow::Continue(why) => why,
+                    ControlFlow::Continue(Ok(why)) => why,
+                    ControlFlow::Continue(Err(fatal)) => return Err(Error::Refused(fatal)),
                     ControlFlow::Break(()) => return Ok(()),
                 }
             }
@@ -68,12 +74,13 @@ pub async fn watch_deltas(
     }
 }
 
-/// Follows one connection; returns why it ended, or `Break` when `on_delta` asked to stop.
+/// Follows one connection; returns why it ended (`Err` when retrying cannot help), or `Break`
+/// when `on_delta` asked to stop.
 async fn follow(
     mut socket: super::ws::Socket,
     cursor: &mut Cursor,
     on_delta: &mut impl FnMut(&Delta) -> ControlFlow<()>,
-) -> ControlFlow<(), String> {
+) -> ControlFlow<(), Result<String, String>> {
     // Live deltas that arrive between asking for a replay and getting it wait here, so the
     // replay's older deltas are handed out first.
     let mut held: Option<Vec<Delta>> = None;
@@ -81,9 +88,16 @@ async fn follow(
     while let Some(msg) = socket.next().await {
         let text = match msg {
             Ok(Message::Text(text)) => text,
-            Ok(Message::Close(frame)) => return ControlFlow::Continue(close_reason(frame.as_ref())),
+            Ok(Message::Close(frame)) => {
+                let why = close_reason(frame.as_ref());
+                return ControlFlow::Continue(if close_is_final(frame.as_ref()) {
+                    Err(why)
+                } else {
+                    Ok(why)
+                });
+            }
             Ok(_) => continue,
-            Err(e) => return ControlFlow::Continue(e.to_string()),
+            Err(e) => return ControlFlow::Continue(Ok(e.to_string())),
         };
         let Ok(msg) = serde_json::from_str::<AppServerMsg>(&text) else { continue };
         match msg {
@@ -94,7 +108,7 @@ async fn follow(
                     let ask = AppClientMsg::RequestSync { since: Some(*seq) };
                     let Ok(ask) = serde_json::to_string(&ask) else { continue };
                     if let Err(e) = socket.send(Message::Text(ask.into())).await {
-                        return ControlFlow::Continue(e.to_string());
+                        return ControlFlow::Continue(Ok(e.to_string()));
                     }
                     held = Some(Vec::new());
                 }
@@ -123,7 +137,7 @@ async fn follow(
             AppServerMsg::Error { .. } => {}
         }
     }
-    ControlFlow::Continue("connection lost".into())
+    ControlFlow::Continue(Ok("connection lost".into()))
 }
 
 #[cfg(test)]

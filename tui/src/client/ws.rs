@@ -1,15 +1,20 @@
-//! Opening an authenticated WebSocket to the gateway and naming why a socket closed.
+//! Opening an authenticated WebSocket to the gateway (`ws://`, or `wss://` over our own rustls
+//! handshake — tokio-tungstenite's TLS features stay off) and naming why a socket closed.
 
+use super::Endpoint;
+use super::tls::{DialError, Stream, Trust};
 use controlroom_protocol::{SUBPROTOCOL, close_code};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
+use tokio_tungstenite::{WebSocketStream, tungstenite};
 
 /// An open socket.
-pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<Stream>;
+
+/// What the status bar says when the gateway closes a socket with 4001.
+pub const TOKEN_EXPIRED: &str = "token expired — mint a new one with `controlroom token --ttl ...`";
 
 /// Largest message the client accepts (a `history` of a big screen with scrollback fits easily).
 const MAX_MESSAGE: usize = 16 << 20;
@@ -21,6 +26,8 @@ pub enum ConnectError {
     Unauthorized,
     /// 404: the session or worker does not exist.
     NotFound,
+    /// The gateway's certificate was refused (one line). Retrying will not help.
+    Certificate(String),
     /// Anything else; worth retrying.
     Other(String),
 }
@@ -31,15 +38,22 @@ impl ConnectError {
         match self {
             ConnectError::Unauthorized => crate::error::Error::Unauthorized.to_string(),
             ConnectError::NotFound => "no such session or worker".into(),
-            ConnectError::Other(m) => m.clone(),
+            ConnectError::Certificate(m) | ConnectError::Other(m) => m.clone(),
         }
     }
 }
 
-/// Opens `url` (`ws://…`), offering the `controlroom.v1` subprotocol and sending the token as
-/// `Authorization: Bearer` (never in the URL).
-pub async fn connect(url: &str, token: &str) -> Result<Socket, ConnectError> {
-    let mut req = url.into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
+/// Opens `path` on the gateway at `endpoint` (`ws://`, or `wss://` checked against `trust`),
+/// offering the `controlroom.v1` subprotocol and sending the token as `Authorization: Bearer`
+/// (never in the URL).
+pub async fn connect(
+    endpoint: &Endpoint,
+    path: &str,
+    token: &str,
+    trust: &Trust,
+) -> Result<Socket, ConnectError> {
+    let mut req =
+        endpoint.ws_url(path).into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
     let headers = req.headers_mut();
     headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
     let auth = HeaderValue::from_str(&format!("Bearer {token}"))
@@ -47,7 +61,11 @@ pub async fn connect(url: &str, token: &str) -> Result<Socket, ConnectError> {
     headers.insert("Authorization", auth);
     let config =
         WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE)).max_frame_size(Some(MAX_MESSAGE));
-    match tokio_tungstenite::connect_async_with_config(req, Some(config), true).await {
+    let stream = trust.dial(endpoint).await.map_err(|e| match e {
+        DialError::Certificate(m) => ConnectError::Certificate(m),
+        e => ConnectError::Other(e.to_string()),
+    })?;
+    match tokio_tungstenite::client_async_with_config(req, stream, Some(config)).await {
         Ok((socket, _)) => Ok(socket),
         Err(tungstenite::Error::Http(resp)) => Err(match resp.status().as_u16() {
             401 => ConnectError::Unauthorized,
@@ -62,11 +80,18 @@ pub async fn connect(url: &str, token: &str) -> Result<Socket, ConnectError> {
     }
 }
 
+/// Whether a close frame means retrying cannot help (the token expired or its secret was
+/// rotated: a new connection with the same token would be refused).
+pub fn close_is_final(frame: Option<&CloseFrame>) -> bool {
+    frame.is_some_and(|f| u16::from(f.code) == close_code::TOKEN_EXPIRED)
+}
+
 /// A short message for a close frame.
 pub fn close_reason(frame: Option<&CloseFrame>) -> String {
     let Some(frame) = frame else { return "connection lost".into() };
     match u16::from(frame.code) {
         close_code::GOING_AWAY => "gateway stopped".into(),
+        close_code::TOKEN_EXPIRED => TOKEN_EXPIRED.into(),
         close_code::SLOW_CONSUMER => "fell behind, resyncing".into(),
         close_code::DELETED => "deleted".into(),
         close_code::POLICY_VIOLATION => "protocol error".into(),
@@ -89,5 +114,12 @@ mod tests {
         assert_eq!(close_reason(Some(&frame(4004))), "deleted");
         assert_eq!(close_reason(None), "connection lost");
         assert_eq!(close_reason(Some(&frame(4999))), "closed (4999)");
+        assert_eq!(
+            close_reason(Some(&frame(4001))),
+            "token expired — mint a new one with `controlroom token --ttl ...`"
+        );
+        assert!(close_is_final(Some(&frame(4001))));
+        assert!(!close_is_final(Some(&frame(4008))) && !close_is_final(Some(&frame(1001))));
+        assert!(!close_is_final(None));
     }
 }

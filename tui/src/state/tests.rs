@@ -362,6 +362,19 @@ fn auth_failure_is_terminal_state() {
 }
 
 #[test]
+fn expired_token_stops_retrying_and_says_how_to_fix_it() {
+    let mut st = two_sessions();
+    let reason = crate::client::ws::TOKEN_EXPIRED.to_owned();
+    let fx = st.update(Msg::App(AppEvent::AuthFailed(reason.clone())));
+    assert!(fx.is_empty(), "nothing is retried: {fx:?}");
+    assert_eq!(st.link, Link::AuthFailed(reason));
+    let label = crate::ui::status::link_label(&st, &crate::theme::Theme::default()).content.into_owned();
+    assert_eq!(label, "✕ token expired — mint a new one with `controlroom token --ttl ...`");
+    // Sessions seen before stay on screen.
+    assert_eq!(st.store.all().len(), 2);
+}
+
+#[test]
 fn activity_and_failed_exit_draw_attention() {
     let mut st = two_sessions();
     let mut failed = worker("a1", WorkerState::Exited);

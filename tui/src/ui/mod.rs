@@ -4,7 +4,7 @@ mod attach;
 mod dashboard;
 pub mod layout;
 mod overlay;
-mod status;
+pub(crate) mod status;
 pub mod terminal;
 
 use crate::state::{Mode, State};

@@ -13,6 +13,8 @@ use tokio::time::Instant;
 /// A configured session source and how its reads are going.
 pub(super) struct SourceState {
     pub(super) section: SourceSection,
+    /// `kind = "http"`: the URL with its TLS trust, built once at start.
+    pub(super) http: Option<crate::http_client::Target>,
     pub(super) status: SourceStatus,
     pub(super) in_flight: bool,
     pub(super) next_due: Instant,
@@ -31,10 +33,11 @@ impl Hub {
                 state.section.interval_ms.map_or(self.config.poll_interval, std::time::Duration::from_millis);
             state.next_due = now + interval;
             let section = state.section.clone();
+            let http = state.http.clone();
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 let started = std::time::Instant::now();
-                let result = sources::read(&section).await;
+                let result = sources::read(&section, http.as_ref()).await;
                 metrics::histogram!(m::SOURCE_READ_SECONDS, "source" => section.name.clone())
                     .record(started.elapsed().as_secs_f64());
                 let _ = tx.send(HubCmd::SourceResult { name: section.name, result }).await;
