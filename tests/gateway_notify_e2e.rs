@@ -204,10 +204,16 @@ async fn webhook_posts_signed_deltas_and_retries_after_a_500() {
     let delta: Value = serde_json::from_str(&b3).expect("json");
     assert_eq!(delta["type"], "session-updated");
     assert_eq!(delta["session"]["workers"][0]["exitCode"], 3);
+    // The receiver has the POST; the notifier counts it once it has read the answer.
+    support::wait_for("two deliveries to be counted", || async {
+        let (_, metrics) = gw.http("GET", "/metrics", None).await;
+        let m = parse_metrics(metrics.as_str().unwrap_or_default());
+        m.get("controlroom_webhook_deliveries_total") == Some(&2.0)
+    })
+    .await;
     let (_, metrics) = gw.http("GET", "/metrics", None).await;
     let m = parse_metrics(metrics.as_str().expect("text"));
     assert_eq!(m.get("controlroom_webhook_failures_total"), Some(&1.0), "{m:?}");
-    assert_eq!(m.get("controlroom_webhook_deliveries_total"), Some(&2.0), "{m:?}");
 }
 
 #[tokio::test]
