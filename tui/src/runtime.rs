@@ -26,6 +26,10 @@ const FRAME: Duration = Duration::from_millis(16);
 /// Most queued socket messages applied before the loop looks at the keyboard again.
 const MAX_BATCH: usize = 512;
 
+/// Most time spent applying queued socket messages in one go, so keys and frames are never
+/// starved by a flooding worker (parsing its output is the costly part).
+const BATCH_BUDGET: Duration = Duration::from_millis(8);
+
 /// Everything the front end needs to start.
 #[derive(Debug)]
 pub struct Options {
@@ -151,18 +155,8 @@ where
                     None => break,
                 }
             }
-            msg = rx.recv() => {
-                // `tx` lives in this function, so the channel never closes while we loop.
-                let Some(msg) = msg else { break };
-                fx = state.update(msg);
-                for _ in 0..MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(msg) => fx.extend(state.update(msg)),
-                        Err(_) => break,
-                    }
-                }
-                dirty = true;
-            }
+            // Before socket messages: with a flooding worker there is always a message waiting,
+            // and a biased select would otherwise never draw.
             _ = frame.tick(), if dirty => {
                 terminal.draw(|f| ui::draw(f, &state, &theme)).map_err(std::io::Error::from)?;
                 dirty = false;
@@ -180,6 +174,22 @@ where
             }
             _ = clock.tick() => {
                 fx = state.update(tick());
+                dirty = true;
+            }
+            msg = rx.recv() => {
+                // `tx` lives in this function, so the channel never closes while we loop.
+                let Some(msg) = msg else { break };
+                let started = Instant::now();
+                fx = state.update(msg);
+                for _ in 0..MAX_BATCH {
+                    if started.elapsed() >= BATCH_BUDGET {
+                        break;
+                    }
+                    match rx.try_recv() {
+                        Ok(msg) => fx.extend(state.update(msg)),
+                        Err(_) => break,
+                    }
+                }
                 dirty = true;
             }
         }
