@@ -26,6 +26,10 @@ const FRAME: Duration = Duration::from_millis(16);
 /// Most queued socket messages applied before the loop looks at the keyboard again.
 const MAX_BATCH: usize = 512;
 
+/// Longest a frame waits for a program's synchronized update (`CSI ? 2026 h … l`) to finish, as
+/// terminals that support the mode do, so a program that never closes one cannot freeze us.
+const SYNC_TIMEOUT: Duration = Duration::from_millis(150);
+
 /// Most time spent applying queued socket messages in one go, so keys and frames are never
 /// starved by a flooding worker (parsing its output is the costly part).
 const BATCH_BUDGET: Duration = Duration::from_millis(8);
@@ -107,6 +111,8 @@ where
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
+    // The watched program's open synchronized update, and when we first saw it.
+    let mut sync_since: Option<(u64, Instant)> = None;
 
     loop {
         for effect in fx.drain(..) {
@@ -158,6 +164,17 @@ where
             // Before socket messages: with a flooding worker there is always a message waiting,
             // and a biased select would otherwise never draw.
             _ = frame.tick(), if dirty => {
+                sync_since = match state.term.as_ref().and_then(|t| t.synchronized) {
+                    Some(id) => match sync_since {
+                        Some((seen, since)) if seen == id => Some((id, since)),
+                        _ => Some((id, Instant::now())),
+                    },
+                    None => None,
+                };
+                if sync_since.is_some_and(|(_, since)| since.elapsed() < SYNC_TIMEOUT) {
+                    // Keep `dirty`: the frame is drawn once the update ends (or times out).
+                    continue;
+                }
                 terminal.draw(|f| ui::draw(f, &state, &theme)).map_err(std::io::Error::from)?;
                 dirty = false;
                 if let (Some(sink), Some(term), Mode::Attach) = (cursor_shape.as_mut(), &state.term, &state.mode) {

@@ -57,6 +57,26 @@ pub struct TermView {
     pub exit: Option<ExitInfo>,
     /// Socket state.
     pub link: WorkerLink,
+    /// The program is in a synchronized update (`CSI ? 2026 h` without the closing `l` yet):
+    /// frames wait for the update to finish, so a redraw is never shown half done. The value
+    /// tells updates apart (the stream offset of the message that opened it).
+    pub synchronized: Option<u64>,
+}
+
+/// Begins a synchronized update (DEC private mode 2026).
+const SYNC_BEGIN: &[u8] = b"\x1b[?2026h";
+/// Ends a synchronized update.
+const SYNC_END: &[u8] = b"\x1b[?2026l";
+
+/// The synchronized update open after `data` (fed at stream `offset`), given the one open before.
+fn synchronized_after(data: &[u8], offset: u64, before: Option<u64>) -> Option<u64> {
+    let last = |marker: &[u8]| data.windows(marker.len()).rposition(|w| w == marker);
+    match (last(SYNC_BEGIN), last(SYNC_END)) {
+        (Some(b), Some(e)) if b < e => None,
+        (Some(b), _) => Some(offset + b as u64),
+        (None, Some(_)) => None,
+        (None, None) => before,
+    }
 }
 
 impl std::fmt::Debug for TermView {
@@ -86,6 +106,7 @@ impl TermView {
             next_offset: None,
             exit: None,
             link: WorkerLink::Connecting,
+            synchronized: None,
         }
     }
 
@@ -98,6 +119,7 @@ impl TermView {
     pub fn history(&mut self, data: &str, cols: u16, rows: u16, offset: u64) {
         self.parser = vt100::Parser::new(dim(rows), dim(cols), SCROLLBACK_LINES);
         self.parser.process(data.as_bytes());
+        self.synchronized = synchronized_after(data.as_bytes(), offset, None);
         self.next_offset = Some(offset);
         self.exit = None;
         self.link = WorkerLink::Live;
@@ -112,7 +134,9 @@ impl TermView {
             Some(next) if offset < next => usize::try_from(next - offset).unwrap_or(bytes.len()),
             _ => 0,
         };
-        self.parser.process(&bytes[skip.min(bytes.len())..]);
+        let fed = &bytes[skip.min(bytes.len())..];
+        self.parser.process(fed);
+        self.synchronized = synchronized_after(fed, offset + skip as u64, self.synchronized);
         self.next_offset = Some(end);
         bytes.len() - skip.min(bytes.len())
     }
@@ -141,6 +165,21 @@ impl TermView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn synchronized_updates_open_and_close_across_messages() {
+        let mut t = TermView::new(SessionId::new("s"), WorkerId::new("w"));
+        t.history("$ ", 80, 24, 0);
+        assert_eq!(t.synchronized, None);
+        t.output("\x1b[?2026h\x1b[Hhalf", 2);
+        assert_eq!(t.synchronized, Some(2), "an update began");
+        t.output("more", 15);
+        assert_eq!(t.synchronized, Some(2), "still inside it");
+        t.output("done\x1b[?2026l\x1b[?2026h", 19);
+        assert_eq!(t.synchronized, Some(31), "a new update is told apart from the last");
+        t.output("\x1b[?2026l", 39);
+        assert_eq!(t.synchronized, None, "the end marker closes it");
+    }
 
     fn view() -> TermView {
         TermView::new(SessionId::new("s"), WorkerId::new("w"))
