@@ -45,6 +45,37 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Upgrades to a WebSocket with this gateway's settings (subprotocol, buffer sizes,
+    /// `max_message` for frames and messages), holding a connection slot (503 when none is free)
+    /// and tracked for shutdown; `run` serves the socket.
+    pub fn upgrade<F, Fut>(
+        self,
+        ws: axum::extract::ws::WebSocketUpgrade,
+        max_message: usize,
+        run: F,
+    ) -> Response
+    where
+        F: FnOnce(axum::extract::ws::WebSocket, AppState) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let permit = match self.connection_permit() {
+            Ok(p) => p,
+            Err(refusal) => return refusal.into_response(),
+        };
+        ws.protocols([controlroom_protocol::SUBPROTOCOL])
+            .max_message_size(max_message)
+            .max_frame_size(max_message)
+            .read_buffer_size(self.config.ws_read_buffer)
+            .write_buffer_size(self.config.ws_write_buffer)
+            .on_upgrade(move |socket| {
+                let tracker = self.tracker.clone();
+                tracker.track_future(async move {
+                    run(socket, self).await;
+                    drop(permit);
+                })
+            })
+    }
+
     /// A WebSocket slot, or the 503 that refuses the upgrade.
     pub fn connection_permit(&self) -> Result<OwnedSemaphorePermit, ApiErrorResponse> {
         self.connections.clone().try_acquire_owned().map_err(|_| {

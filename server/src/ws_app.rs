@@ -8,8 +8,8 @@ use crate::scoped::Grant;
 use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::response::{IntoResponse, Response};
-use controlroom_protocol::{AppClientMsg, SUBPROTOCOL, SessionId};
+use axum::response::Response;
+use controlroom_protocol::{AppClientMsg, SessionId};
 use std::sync::atomic::Ordering;
 
 /// Upgrades an authenticated request to the session-state socket (503 over `--max-connections`).
@@ -18,23 +18,8 @@ pub async fn upgrade(
     Extension(grant): Extension<Grant>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let permit = match state.connection_permit() {
-        Ok(p) => p,
-        Err(refusal) => return refusal.into_response(),
-    };
     let max = state.config.max_app_message;
-    ws.protocols([SUBPROTOCOL])
-        .max_message_size(max)
-        .max_frame_size(max)
-        .read_buffer_size(state.config.ws_read_buffer)
-        .write_buffer_size(state.config.ws_write_buffer)
-        .on_upgrade(move |socket| {
-            let tracker = state.tracker.clone();
-            tracker.track_future(async move {
-                run(socket, state, grant).await;
-                drop(permit);
-            })
-        })
+    state.upgrade(ws, max, move |socket, state| run(socket, state, grant))
 }
 
 struct AppHandler {

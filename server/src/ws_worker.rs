@@ -11,7 +11,7 @@ use axum::Extension;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use controlroom_protocol::{SUBPROTOCOL, SessionId, WorkerClientMsg, WorkerId, error_code};
+use controlroom_protocol::{SessionId, WorkerClientMsg, WorkerId, error_code};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -31,23 +31,8 @@ pub async fn upgrade(
         Ok(w) => w,
         Err(e) => return ApiErrorResponse::from(e).into_response(),
     };
-    let permit = match state.connection_permit() {
-        Ok(p) => p,
-        Err(refusal) => return refusal.into_response(),
-    };
     let max = state.config.max_worker_message;
-    ws.protocols([SUBPROTOCOL])
-        .max_message_size(max)
-        .max_frame_size(max)
-        .read_buffer_size(state.config.ws_read_buffer)
-        .write_buffer_size(state.config.ws_write_buffer)
-        .on_upgrade(move |socket| {
-            let tracker = state.tracker.clone();
-            tracker.track_future(async move {
-                run(socket, state, worker, Attached { sid, wid, grant }).await;
-                drop(permit);
-            })
-        })
+    state.upgrade(ws, max, move |socket, state| run(socket, state, worker, Attached { sid, wid, grant }))
 }
 
 /// Who is attached to what.
