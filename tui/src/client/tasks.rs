@@ -139,13 +139,8 @@ async fn app_session(
             },
             req = out.recv() => {
                 let Some(req) = req else { return Ended::Stop };
-                match serde_json::to_string(&req) {
-                    Ok(text) => {
-                        if let Err(e) = sink.send(Message::text(text)).await {
-                            return Ended::Lost(format!("connection lost: {e}"));
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "cannot encode app message"),
+                if let Err(ended) = send_json(&mut sink, &req).await {
+                    return ended;
                 }
             }
             _ = tick.tick() => {
@@ -284,15 +279,27 @@ async fn worker_session(
             },
             req = out.recv() => {
                 let Some(req) = req else { return Ended::Stop };
-                match serde_json::to_string(&req) {
-                    Ok(text) => {
-                        if let Err(e) = sink.send(Message::text(text)).await {
-                            return Ended::Lost(format!("connection lost: {e}"));
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "cannot encode worker message"),
+                if let Err(ended) = send_json(&mut sink, &req).await {
+                    return ended;
                 }
             }
+        }
+    }
+}
+
+/// Encodes one client message and sends it; `Err` says the connection is lost.
+async fn send_json<S>(sink: &mut S, msg: &impl serde::Serialize) -> Result<(), Ended>
+where
+    S: futures_util::Sink<Message> + Unpin,
+    S::Error: std::fmt::Display,
+{
+    match serde_json::to_string(msg) {
+        Ok(text) => {
+            sink.send(Message::text(text)).await.map_err(|e| Ended::Lost(format!("connection lost: {e}")))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode a client message");
+            Ok(())
         }
     }
 }
