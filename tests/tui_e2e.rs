@@ -281,3 +281,26 @@ fn dashboard_and_attach_over_https_and_wss() {
     tui.wait_exit(20);
     drop(serve);
 }
+
+#[test]
+fn an_untrusted_gateway_certificate_is_reported_once_not_retried() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = support::self_signed_files(data.path(), "gateway");
+    let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
+    let gw_data = data.path().join("gw");
+    let serve = Serve::start_with(&gw_data, &["--tls-cert", cert, "--tls-key", key]);
+    let token = gw_data.join("token");
+    // No --tls-ca: the self-signed certificate cannot be trusted.
+    let mut tui = Tui::spawn_with(
+        data.path(),
+        config.path(),
+        &["--connect", &serve.url, "--token-file", token.to_str().expect("path")],
+    );
+    tui.wait_text("certificate not trusted", 20);
+    let screen = tui.contents();
+    assert!(!screen.contains("reconnecting"), "a certificate failure is final: {screen}");
+    tui.send(b"q");
+    tui.wait_exit(20);
+    drop(serve);
+}

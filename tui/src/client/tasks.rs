@@ -82,9 +82,10 @@ pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::Unbo
                     Ended::Lost(r) | Ended::Gone(r) => r,
                 }
             }
-            Err(ConnectError::Unauthorized) => {
-                tracing::warn!(%url, "app socket: token rejected");
-                let _ = ui.send(Msg::App(AppEvent::AuthFailed(ConnectError::Unauthorized.describe()))).await;
+            // A refused token or an untrusted certificate needs the user; retrying cannot help.
+            Err(e @ (ConnectError::Unauthorized | ConnectError::Certificate(_))) => {
+                tracing::warn!(%url, reason = %e.describe(), "app socket refused for good");
+                let _ = ui.send(Msg::App(AppEvent::AuthFailed(e.describe()))).await;
                 return;
             }
             Err(e) => e.describe(),
@@ -216,7 +217,9 @@ pub async fn worker_task(
                 worker_session(socket, &ui, &mut out, &report).await
             }
             Err(ConnectError::NotFound) => Ended::Gone("worker not found".into()),
-            Err(e @ ConnectError::Unauthorized) => Ended::Refused(e.describe()),
+            Err(e @ (ConnectError::Unauthorized | ConnectError::Certificate(_))) => {
+                Ended::Refused(e.describe())
+            }
             Err(e) => Ended::Lost(e.describe()),
         };
         match ended {
