@@ -10,8 +10,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Top-level keys owned by the front end (`controlroom-tui`'s config); the gateway skips them.
-pub const FRONT_END_KEYS: &[&str] =
-    &["theme", "detach", "default-command", "gateway-url", "tls-ca", "desktop-notify", "keys"];
+pub const FRONT_END_KEYS: &[&str] = &[
+    "theme",
+    "detach",
+    "default-command",
+    "gateway-url",
+    "tls-ca",
+    "desktop-notify",
+    "scrollback-lines",
+    "keys",
+];
 /// Top-level tables owned by the gateway; the front end skips them.
 pub const GATEWAY_KEYS: &[&str] = &["activity", "presets", "sources", "notify"];
 

@@ -10,6 +10,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Largest `scrollback-lines` accepted (vt100 keeps whole cell rows: ~100 KiB per 1,000 wide rows).
+pub const MAX_SCROLLBACK_LINES: usize = 100_000;
+
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -20,6 +23,7 @@ struct ConfigFile {
     gateway_url: Option<String>,
     tls_ca: Option<PathBuf>,
     desktop_notify: Option<String>,
+    scrollback_lines: Option<usize>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
     /// Tables the gateway reads from the same file (`controlroom_server::file_config`); the
@@ -58,6 +62,8 @@ pub struct Config {
     pub tls_ca: Option<PathBuf>,
     /// Desktop notifications (`desktop-notify = "auto" | "osc9" | "osc777" | "bell" | "off"`).
     pub notify: NotifyMode,
+    /// Lines of scrollback kept per attached or previewed worker (`scrollback-lines`).
+    pub scrollback_lines: usize,
 }
 
 impl Default for Config {
@@ -69,6 +75,7 @@ impl Default for Config {
             gateway_url: None,
             tls_ca: None,
             notify: NotifyMode::Auto,
+            scrollback_lines: crate::state::term::SCROLLBACK_LINES,
         }
     }
 }
@@ -109,6 +116,12 @@ impl Config {
                 err(format!("desktop-notify: unknown value {mode:?} (auto, osc9, osc777, bell, off)"))
             })?;
         }
+        if let Some(lines) = file.scrollback_lines {
+            if !(1..=MAX_SCROLLBACK_LINES).contains(&lines) {
+                return Err(err(format!("scrollback-lines: {lines} is outside 1..={MAX_SCROLLBACK_LINES}")));
+            }
+            config.scrollback_lines = lines;
+        }
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
         }
@@ -138,6 +151,15 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(text, Path::new("/cfg/config.toml"))
+    }
+
+    #[test]
+    fn scrollback_lines_is_a_checked_limit() {
+        assert_eq!(parse("").expect("empty").scrollback_lines, crate::state::term::SCROLLBACK_LINES);
+        assert_eq!(parse("scrollback-lines = 20000").expect("valid").scrollback_lines, 20_000);
+        let err = parse("scrollback-lines = 0").expect_err("zero").to_string();
+        assert!(err.contains("config.toml") && err.contains("scrollback-lines"), "{err}");
+        assert!(parse("scrollback-lines = 100001").is_err());
     }
 
     #[test]

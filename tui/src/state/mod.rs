@@ -251,6 +251,8 @@ pub struct Settings {
     pub themes: Vec<String>,
     /// Desktop notifications on `asking` and failed exits.
     pub notify: attention::NotifyMode,
+    /// Scrollback lines kept for the watched worker.
+    pub scrollback_lines: usize,
 }
 
 impl Default for Settings {
@@ -263,6 +265,7 @@ impl Default for Settings {
             themes: controlroom_themes::BUILTIN.iter().map(|t| t.name.to_owned()).collect(),
             // Off unless the config (default `auto`) turns it on: tests never write to stdout.
             notify: attention::NotifyMode::Off,
+            scrollback_lines: term::SCROLLBACK_LINES,
         }
     }
 }
@@ -478,7 +481,11 @@ impl State {
                 self.selected_worker = Some(worker.id.clone());
                 // Restarted or new: watch from a fresh socket so history and exit state are current.
                 if self.term.as_ref().is_some_and(|t| t.is(&session, &worker.id)) {
-                    self.term = Some(TermView::new(session.clone(), worker.id.clone()));
+                    self.term = Some(TermView::new(
+                        session.clone(),
+                        worker.id.clone(),
+                        self.settings.scrollback_lines,
+                    ));
                     fx.push(Effect::Watch(Some((session, worker.id))));
                 }
             }
@@ -543,7 +550,7 @@ impl State {
         };
         let have = self.term.as_ref().map(|t| (t.session.clone(), t.worker.clone()));
         if want != have {
-            self.term = want.clone().map(|(s, w)| TermView::new(s, w));
+            self.term = want.clone().map(|(s, w)| TermView::new(s, w, self.settings.scrollback_lines));
             fx.push(Effect::Watch(want));
         }
     }

@@ -57,6 +57,8 @@ pub struct TermView {
     pub exit: Option<ExitInfo>,
     /// Socket state.
     pub link: WorkerLink,
+    /// Scrollback lines kept.
+    scrollback: usize,
     /// The program is in a synchronized update (`CSI ? 2026 h` without the closing `l` yet):
     /// frames wait for the update to finish, so a redraw is never shown half done. The value
     /// tells updates apart (the stream offset of the message that opened it).
@@ -98,14 +100,15 @@ pub fn dim(n: u16) -> NonZeroU16 {
 
 impl TermView {
     /// A view waiting for its socket's `history`.
-    pub fn new(session: SessionId, worker: WorkerId) -> Self {
+    pub fn new(session: SessionId, worker: WorkerId, scrollback: usize) -> Self {
         Self {
             session,
             worker,
-            parser: vt100::Parser::new(dim(24), dim(80), SCROLLBACK_LINES),
+            parser: vt100::Parser::new(dim(24), dim(80), scrollback),
             next_offset: None,
             exit: None,
             link: WorkerLink::Connecting,
+            scrollback,
             synchronized: None,
         }
     }
@@ -117,7 +120,7 @@ impl TermView {
 
     /// `history`: reset the screen and replay the snapshot.
     pub fn history(&mut self, data: &str, cols: u16, rows: u16, offset: u64) {
-        self.parser = vt100::Parser::new(dim(rows), dim(cols), SCROLLBACK_LINES);
+        self.parser = vt100::Parser::new(dim(rows), dim(cols), self.scrollback);
         self.parser.process(data.as_bytes());
         self.synchronized = synchronized_after(data.as_bytes(), offset, None);
         self.next_offset = Some(offset);
@@ -168,7 +171,7 @@ mod tests {
 
     #[test]
     fn synchronized_updates_open_and_close_across_messages() {
-        let mut t = TermView::new(SessionId::new("s"), WorkerId::new("w"));
+        let mut t = TermView::new(SessionId::new("s"), WorkerId::new("w"), SCROLLBACK_LINES);
         t.history("$ ", 80, 24, 0);
         assert_eq!(t.synchronized, None);
         t.output("\x1b[?2026h\x1b[Hhalf", 2);
@@ -182,7 +185,7 @@ mod tests {
     }
 
     fn view() -> TermView {
-        TermView::new(SessionId::new("s"), WorkerId::new("w"))
+        TermView::new(SessionId::new("s"), WorkerId::new("w"), SCROLLBACK_LINES)
     }
 
     #[test]
