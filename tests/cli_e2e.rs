@@ -22,6 +22,16 @@ fn cli(gw: &Gateway, args: &[&str]) -> std::process::Output {
         .expect("run controlroom")
 }
 
+/// Kills a child process when dropped, so a failing test leaves nothing running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn stdout(o: &std::process::Output) -> String {
     assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -72,8 +82,9 @@ async fn watch_prints_each_delta_once_across_a_gateway_restart() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn watch");
-    let (tx, rx) = mpsc::channel::<serde_json::Value>();
     let out = watch.stdout.take().expect("stdout");
+    let _watch = KillOnDrop(watch);
+    let (tx, rx) = mpsc::channel::<serde_json::Value>();
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             let _ = tx.send(serde_json::from_str(&line).expect("a JSON line"));
@@ -107,8 +118,6 @@ async fn watch_prints_each_delta_once_across_a_gateway_restart() {
     }
     assert_eq!(titles, vec!["missed", "live"]);
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "every delta once, in order: {seqs:?}");
-    let _ = watch.kill();
-    let _ = watch.wait();
 }
 
 #[tokio::test]
