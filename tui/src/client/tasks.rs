@@ -97,12 +97,9 @@ pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::Unbo
         if ui.send(Msg::App(event)).await.is_err() {
             return;
         }
-        // Drop requests queued while disconnected: a reconnect resyncs anyway.
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = ui.closed() => return,
+        if !wait_to_retry(delay, &ui, &mut out).await {
+            return;
         }
-        while out.try_recv().is_ok() {}
     }
 }
 
@@ -240,12 +237,25 @@ pub async fn worker_task(
             }
         }
         let delay = backoff.next_delay(&mut rand::rng());
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = ui.closed() => return,
+        if !wait_to_retry(delay, &ui, &mut out).await {
+            return;
         }
-        while out.try_recv().is_ok() {}
     }
+}
+
+/// Waits out a backoff delay; `false` when the UI has gone (stop). Requests queued while
+/// disconnected are dropped: a reconnect resyncs anyway.
+async fn wait_to_retry<T>(
+    delay: Duration,
+    ui: &mpsc::Sender<Msg>,
+    out: &mut mpsc::UnboundedReceiver<T>,
+) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = ui.closed() => return false,
+    }
+    while out.try_recv().is_ok() {}
+    true
 }
 
 async fn worker_session(
