@@ -306,6 +306,10 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
                 .find(|a| a.session_id == s.id && a.worker_id == w.id)
                 .map(|a| format!("{:?}", a.activity_state).to_lowercase())
         };
+        if list.sessions.is_empty() {
+            // stderr: a script reading stdout sees an empty list, a person sees what to do next.
+            eprintln!("no sessions (start one with `controlroom new` or in `controlroom`)");
+        }
         for s in &list.sessions {
             let place = s.branch.as_ref().map_or(s.cwd.clone(), |b| format!("{} @ {b}", s.cwd));
             println!("{}  {}  {}", s.id, s.title, place);

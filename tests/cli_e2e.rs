@@ -41,6 +41,9 @@ fn stdout(o: &std::process::Output) -> String {
 async fn new_ls_send_and_names_by_prefix() {
     let dir = tempfile::tempdir().expect("tempdir");
     let gw = Gateway::start_in(&dir.path().join("data"), &[]);
+    let empty = cli(&gw, &["ls"]);
+    assert!(stdout(&empty).is_empty(), "no sessions: nothing on stdout for scripts");
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no sessions"), "but a hint for people");
     let out = stdout(&cli(&gw, &["new", "--title", "reviewer", "--cwd", "/tmp", "--", "sh"]));
     let (sid, wid) = out.trim().split_once('/').expect("SID/WID");
     let ls = stdout(&cli(&gw, &["ls", "--json"]));
