@@ -237,14 +237,22 @@ fn reconnects_and_resyncs_after_gateway_restart() {
     drop(serve);
 }
 
+/// A `controlroom serve` with a fresh self-signed certificate in `dir`: the gateway, the
+/// certificate file, and the gateway's data dir.
+fn tls_serve(dir: &std::path::Path) -> (Serve, std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = support::self_signed_files(dir, "gateway");
+    let gw_data = dir.join("gw");
+    let args = ["--tls-cert", cert.to_str().expect("path"), "--tls-key", key.to_str().expect("path")];
+    let serve = Serve::start_with(&gw_data, &args);
+    (serve, cert, gw_data)
+}
+
 #[test]
 fn dashboard_and_attach_over_https_and_wss() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
-    let (cert, key) = support::self_signed_files(data.path(), "gateway");
-    let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
-    let gw_data = data.path().join("gw");
-    let serve = Serve::start_with(&gw_data, &["--tls-cert", cert, "--tls-key", key]);
+    let (serve, cert, gw_data) = tls_serve(data.path());
+    let cert = cert.to_str().expect("path");
     assert!(serve.url.starts_with("https://"), "{}", serve.url);
     // A session made over HTTPS before the TUI starts.
     let out = Command::new(BIN)
@@ -286,10 +294,7 @@ fn dashboard_and_attach_over_https_and_wss() {
 fn an_untrusted_gateway_certificate_is_reported_once_not_retried() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
-    let (cert, key) = support::self_signed_files(data.path(), "gateway");
-    let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
-    let gw_data = data.path().join("gw");
-    let serve = Serve::start_with(&gw_data, &["--tls-cert", cert, "--tls-key", key]);
+    let (serve, _cert, gw_data) = tls_serve(data.path());
     let token = gw_data.join("token");
     // No --tls-ca: the self-signed certificate cannot be trusted.
     let mut tui = Tui::spawn_with(
