@@ -103,6 +103,52 @@ impl RawPty {
     }
 }
 
+/// A program flooding a raw PTY, drained on its own thread (as a terminal would) until dropped.
+pub struct RawFlood {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    drained: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RawFlood {
+    /// Starts `argv` in a `cols × rows` PTY and drains it.
+    pub fn start(argv: &[&str], cols: u16, rows: u16) -> anyhow::Result<RawFlood> {
+        use std::sync::atomic::Ordering;
+        let pty = RawPty::spawn(argv, cols, rows)?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let drained = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (s, d) = (stop.clone(), drained.clone());
+        let thread = std::thread::Builder::new().name("raw-flood".into()).spawn(move || {
+            // The poll interval only bounds how long a stop waits.
+            while !s.load(Ordering::Relaxed) {
+                match pty.rx.recv_timeout(Duration::from_millis(50)) {
+                    Ok((_, chunk)) => {
+                        d.fetch_add(chunk.len(), Ordering::Relaxed);
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            drop(pty);
+        })?;
+        Ok(RawFlood { stop, drained, thread: Some(thread) })
+    }
+
+    /// Bytes drained so far.
+    pub fn drained(&self) -> usize {
+        self.drained.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for RawFlood {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 impl Drop for RawPty {
     fn drop(&mut self) {
         let _ = self.child.kill();

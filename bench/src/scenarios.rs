@@ -147,34 +147,84 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         "ttyd is not on PATH here: echo is compared with the raw PTY (target p99 ≤ 2× raw)."
     });
 
-    // Another worker floods while we type.
-    let (fsid, fwids) = gw.session(&[vec!["yes".into()]], 200, 50).await?;
-    let mut flood = gw.attach(&fsid, &fwids[0]).await?;
-    let drained = Arc::new(AtomicUsize::new(0));
-    let counter = drained.clone();
-    let drain = tokio::spawn(async move {
-        while let Some(Ok(m)) = flood.ws.next().await {
-            counter.fetch_add(m.len(), Ordering::Relaxed);
+    // Another program floods while we type, in interleaved blocks: `yes` in a raw PTY drained by
+    // a thread (the machine's floor), and `yes` in another worker drained by a client on its own
+    // thread and runtime (as another front end would be).
+    let (mut raw_flooded, mut flooded) = (Vec::new(), Vec::new());
+    let (mut raw_bytes, mut gw_bytes) = (0, 0);
+    let keep_flowing = |n: &dyn Fn() -> usize| -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while n() < FLOOD_WARM_UP {
+            anyhow::ensure!(Instant::now() < deadline, "the flood did not start");
+            std::thread::sleep(Duration::from_millis(5));
         }
-    });
-    let mut flooded = Vec::new();
-    for i in 0..plan.echoes {
-        let k = (keys[i % keys.len()] as char).to_string();
-        let t0 = Instant::now();
-        client.input(&k).await?;
-        client.wait_for(&k).await?;
-        flooded.push(t0.elapsed().as_secs_f64() * 1e3);
+        Ok(())
+    };
+    for run in 0..plan.runs {
+        {
+            let flood = peers::RawFlood::start(&["yes"], 200, 50)?;
+            tokio::task::block_in_place(|| keep_flowing(&|| flood.drained()))?;
+            for i in 0..per_run {
+                let k = keys[(run * per_run + i) % keys.len()];
+                let t0 = Instant::now();
+                raw_pty.write(&[k])?;
+                raw_pty.wait_for(&[k])?;
+                raw_flooded.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+            raw_bytes += flood.drained();
+        }
+        let (fsid, fwids) = gw.session(&[vec!["yes".into()]], 200, 50).await?;
+        let flood = gw.attach(&fsid, &fwids[0]).await?;
+        let (drainer, drained) = drain_on_own_thread(flood.ws)?;
+        tokio::task::block_in_place(|| keep_flowing(&|| drained.load(Ordering::Relaxed)))?;
+        for i in 0..per_run {
+            let k = (keys[(run * per_run + i) % keys.len()] as char).to_string();
+            let t0 = Instant::now();
+            client.input(&k).await?;
+            client.wait_for(&k).await?;
+            flooded.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        // Deleting the session closes the flood's socket, which ends the drainer.
+        gw.http("DELETE", &format!("/api/sessions/{fsid}"), None).await?;
+        gw_bytes += tokio::task::block_in_place(|| drainer.join()).unwrap_or(0);
     }
-    drain.abort();
-    let f = summarize(&flooded);
+    let (rf, f) = (summarize(&raw_flooded), summarize(&flooded));
+    report.row(
+        Row::latency("echo while another program floods: raw PTY", &raw_flooded, Some(rf.p99 / r.p99))
+            .with_note(format!("ratio is p99 vs idle raw p99; flood delivered {:.0} MB", mb(raw_bytes))),
+    );
     report.row(
         Row::latency("echo while another worker floods: controlroom", &flooded, Some(f.p99 / o.p99))
             .with_note(format!(
-                "ratio is p99 vs idle p99; flood delivered {:.0} MB meanwhile",
-                mb(drained.load(Ordering::Relaxed))
+                "ratio is p99 vs idle p99; {:.2}× the raw PTY's p99 under flood; flood delivered {:.0} MB",
+                f.p99 / rf.p99,
+                mb(gw_bytes)
             )),
     );
     Ok(())
+}
+
+/// Bytes a flood delivers before echoes are timed under it.
+const FLOOD_WARM_UP: usize = 1 << 20;
+
+/// Reads `ws` to its end on a thread with its own runtime, counting bytes; the thread returns
+/// the total.
+fn drain_on_own_thread(
+    ws: crate::gateway::Ws,
+) -> anyhow::Result<(std::thread::JoinHandle<usize>, Arc<AtomicUsize>)> {
+    let drained = Arc::new(AtomicUsize::new(0));
+    let counter = drained.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let thread = std::thread::Builder::new().name("flood-client".into()).spawn(move || {
+        runtime.block_on(async move {
+            let mut ws = ws;
+            while let Some(Ok(m)) = ws.next().await {
+                counter.fetch_add(m.len(), Ordering::Relaxed);
+            }
+            counter.load(Ordering::Relaxed)
+        })
+    })?;
+    Ok((thread, drained))
 }
 
 /// One delta to many `/ws/app` clients: time until the last client has it, against the kernel
