@@ -140,14 +140,19 @@ pub struct Parser<S: TermSink> {
     term: Term<S>,
 }
 
+impl<S: TermSink> std::fmt::Debug for Term<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Term")
+            .field("size", &self.size())
+            .field("cursor", &self.cursor_position())
+            .field("scrollback", &(self.scrollback(), self.scrollback_len()))
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: TermSink> std::fmt::Debug for Parser<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let t = &self.term;
-        f.debug_struct("Parser")
-            .field("size", &t.size())
-            .field("cursor", &t.cursor_position())
-            .field("scrollback", &(t.scrollback(), t.scrollback_len()))
-            .finish_non_exhaustive()
+        f.debug_struct("Parser").field("term", &self.term).finish_non_exhaustive()
     }
 }
 
