@@ -178,12 +178,12 @@ fn front_end_vt100_0_18(bencher: Bencher, name: &str) {
 }
 
 /// The front end's model now: `controlroom-term` with the same scrollback (rows moved, not
-/// cloned, into a bounded scrollback).
-#[divan::bench(args = INPUTS, sample_count = 5, sample_size = 1)]
-fn front_end_lean_controlroom(bencher: Bencher, name: &str) {
+/// cloned, into a bounded scrollback), and with none (what keeping the scrollback costs).
+#[divan::bench(consts = [FRONT_END_SCROLLBACK_LINES, 0], args = INPUTS, sample_count = 5, sample_size = 1)]
+fn front_end_lean_controlroom<const LINES: usize>(bencher: Bencher, name: &str) {
     let data = input(name);
     bencher.counter(BytesCount::new(data.len())).bench_local(|| {
-        let mut p = controlroom_term::Parser::with_scrollback(ROWS, COLS, FRONT_END_SCROLLBACK_LINES, ());
+        let mut p = controlroom_term::Parser::with_scrollback(ROWS, COLS, LINES, ());
         for chunk in data.chunks(CHUNK) {
             p.process(chunk);
         }

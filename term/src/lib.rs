@@ -11,6 +11,8 @@
 //!
 //! No I/O: bytes in ([`Parser::process`]), cells, modes and formatted output out.
 
+#![warn(missing_docs)]
+
 mod cell;
 mod format;
 mod grid;
