@@ -177,8 +177,8 @@ fn front_end_vt100_0_18(bencher: Bencher, name: &str) {
     });
 }
 
-/// The front end's model now: `controlroom-term` with the same scrollback (rows moved, not
-/// cloned, into a bounded scrollback), and with none (what keeping the scrollback costs).
+/// The front end's model now: `controlroom-term` with the same scrollback (rows kept trimmed, in
+/// reused allocations), and with none (what keeping the scrollback costs).
 #[divan::bench(consts = [FRONT_END_SCROLLBACK_LINES, 0], args = INPUTS, sample_count = 5, sample_size = 1)]
 fn front_end_lean_controlroom<const LINES: usize>(bencher: Bencher, name: &str) {
     let data = input(name);

@@ -300,7 +300,14 @@ impl Row {
 
     pub(crate) fn clear(&mut self, attrs: Attrs) {
         let blank = Cell { ch: '\0', attrs, flags: 0 };
-        self.cells.fill(blank);
+        if attrs == Attrs::DEFAULT {
+            // Cells past `used` are already blank: a row that scrolls off after a short line
+            // costs the line, not the screen width.
+            let used = usize::from(self.used).min(self.cells.len());
+            self.cells[..used].fill(blank);
+        } else {
+            self.cells.fill(blank);
+        }
         self.extras.clear();
         self.wrapped = false;
         self.used = if attrs == Attrs::DEFAULT { 0 } else { self.cols() };
@@ -315,13 +322,21 @@ impl Row {
         self.used_cells().iter().rposition(|c| *c != Cell::DEFAULT).map_or(0, |i| i + 1)
     }
 
-    /// A blank row `cols` wide, keeping the allocation.
-    pub(crate) fn reset_to(&mut self, cols: u16) {
-        self.cells.clear();
-        self.cells.resize(usize::from(cols), Cell::DEFAULT);
-        self.extras.clear();
-        self.wrapped = false;
-        self.used = 0;
+    /// A row with no cells, to be filled by [`Row::copy_trimmed_into`].
+    pub(crate) fn empty() -> Self {
+        Self { cells: Vec::new(), wrapped: false, used: 0, extras: Vec::new() }
+    }
+
+    /// Makes `into` a copy of this row without its blank tail (vt100 trims scrollback rows the
+    /// same way), reusing `into`'s allocations.
+    pub(crate) fn copy_trimmed_into(&self, into: &mut Row) {
+        let len = self.trimmed_len();
+        into.cells.clear();
+        into.cells.extend_from_slice(&self.cells[..len]);
+        into.extras.clear();
+        into.extras.extend(self.extras.iter().filter(|(c, _)| usize::from(*c) < len).cloned());
+        into.wrapped = self.wrapped;
+        into.used = u16::try_from(len).unwrap_or(u16::MAX);
     }
 
     fn shift_extras(&mut self, from: usize, by: isize, len: usize) {

@@ -44,26 +44,21 @@ struct Scrollback {
 }
 
 impl Scrollback {
-    /// Moves `row` (leaving the screen) into the scrollback and leaves a blank `cols`-wide row in
-    /// its place, reusing the allocation of the row that falls off the far end when full.
+    /// Keeps a copy of `row` (leaving the screen) without its blank tail and blanks `row` in
+    /// place: the screen row stays hot in cache, the scrollback holds only what was written,
+    /// and the row falling off the far end lends its allocation to the copy.
     #[inline]
-    fn push(&mut self, row: &mut Row, cols: u16) {
-        if self.capacity == 0 {
-            row.reset();
-            return;
+    fn push(&mut self, row: &mut Row) {
+        if self.capacity > 0 {
+            let mut kept = if self.rows.len() >= self.capacity {
+                self.rows.pop_front().unwrap_or_else(Row::empty)
+            } else {
+                Row::empty()
+            };
+            row.copy_trimmed_into(&mut kept);
+            self.rows.push_back(kept);
         }
-        let blank = if self.rows.len() >= self.capacity {
-            match self.rows.pop_front() {
-                Some(mut old) => {
-                    old.reset_to(cols);
-                    old
-                }
-                None => Row::new(cols),
-            }
-        } else {
-            Row::new(cols)
-        };
-        self.rows.push_back(std::mem::replace(row, blank));
+        row.reset();
     }
 
     /// vt100 trims scrollback rows and, when it widens one again to show it, clears its wrap
@@ -345,7 +340,7 @@ impl Grid {
                 sb.unbounded_len = sb.unbounded_len.saturating_add(n);
                 for row in &mut between[..n] {
                     on_row(row);
-                    sb.push(row, cols);
+                    sb.push(row);
                 }
                 if sb.offset > 0 {
                     sb.offset = sb.offset.saturating_add(n).min(sb.rows.len());

@@ -6,8 +6,9 @@
 //! writes printable ASCII straight into the row and allocates the alternate screen only when a
 //! program enters it. Rows leaving the top go to a [`TermSink`] (the gateway stores them as
 //! compact formatted lines) and, when the parser has one, into a bounded scrollback that a front
-//! end can scroll through ([`Term::set_scrollback`]): the rows are moved there, not copied, and
-//! the row falling off its far end is reused for the screen.
+//! end can scroll through ([`Term::set_scrollback`]): a row is kept up to its last written cell
+//! (as vt100 trims them), in the allocation of the row falling off the far end, while the screen
+//! row is blanked in place and stays in cache.
 //!
 //! No I/O: bytes in ([`Parser::process`]), cells, modes and formatted output out.
 

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Largest `scrollback-lines` accepted (the screen model keeps whole rows of 16-byte cells: ~3 MiB
-/// per 1,000 rows 200 columns wide).
+/// Largest `scrollback-lines` accepted (the screen model keeps each row up to its last written
+/// cell, 16 bytes a cell: at most ~3 MiB per 1,000 rows 200 columns wide).
 pub const MAX_SCROLLBACK_LINES: usize = 100_000;
 
 /// The config file as written.
