@@ -1,6 +1,8 @@
 //! Micro benchmarks (divan): screen models on the generated inputs — vt100 0.18 as the worker
 //! used it (with the scrollback capture callback), alacritty_terminal 0.26, the bare `vte` parser
-//! (the floor) and our lean model — plus the UTF-8 splitter and the output-message encoder.
+//! (the floor) and our lean model — plus the UTF-8 splitter and the output-message encoder, and
+//! the front end's model (vt100 0.18 as the TUI used it against `controlroom-term`, both keeping
+//! the TUI's default 5,000 lines of scrollback).
 //!
 //! `cargo bench -p controlroom-bench --bench micro`; CONTROLROOM_BENCH_MB sets the input size
 //! (default 8 MB per input). Throughput is what divan prints as bytes/s.
@@ -156,6 +158,36 @@ fn screen_lean_controlroom(bencher: Bencher, name: &str) {
             s.feed(chunk);
         }
         divan::black_box(s.lines().len())
+    });
+}
+
+/// The TUI's default `scrollback-lines`.
+const FRONT_END_SCROLLBACK_LINES: usize = 5_000;
+
+/// vt100 0.18 as the TUI used it: `Parser::new(rows, cols, 5_000)`, rows kept in its scrollback.
+#[divan::bench(args = INPUTS, sample_count = 5, sample_size = 1)]
+fn front_end_vt100_0_18(bencher: Bencher, name: &str) {
+    let data = input(name);
+    bencher.counter(BytesCount::new(data.len())).bench_local(|| {
+        let mut p = vt100::Parser::new(nz(ROWS), nz(COLS), FRONT_END_SCROLLBACK_LINES);
+        for chunk in data.chunks(CHUNK) {
+            p.process(chunk);
+        }
+        divan::black_box(p.screen().scrollback_len())
+    });
+}
+
+/// The front end's model now: `controlroom-term` with the same scrollback (rows kept trimmed, in
+/// reused allocations), and with none (what keeping the scrollback costs).
+#[divan::bench(consts = [FRONT_END_SCROLLBACK_LINES, 0], args = INPUTS, sample_count = 5, sample_size = 1)]
+fn front_end_lean_controlroom<const LINES: usize>(bencher: Bencher, name: &str) {
+    let data = input(name);
+    bencher.counter(BytesCount::new(data.len())).bench_local(|| {
+        let mut p = controlroom_term::Parser::with_scrollback(ROWS, COLS, LINES, ());
+        for chunk in data.chunks(CHUNK) {
+            p.process(chunk);
+        }
+        divan::black_box(p.term().scrollback_len())
     });
 }
 

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Largest `scrollback-lines` accepted (vt100 keeps whole cell rows: ~100 KiB per 1,000 wide rows).
+/// Largest `scrollback-lines` accepted (the screen model keeps each row up to its last written
+/// cell, 16 bytes a cell: at most ~3 MiB per 1,000 rows 200 columns wide).
 pub const MAX_SCROLLBACK_LINES: usize = 100_000;
 
 /// The config file as written.

@@ -12,8 +12,8 @@ pub struct InputModes {
 }
 
 impl InputModes {
-    /// Reads the modes from a vt100 screen.
-    pub fn of(screen: &vt100::Screen) -> Self {
+    /// Reads the modes from the program's screen.
+    pub fn of(screen: &crate::state::term::Screen) -> Self {
         Self { application_cursor: screen.application_cursor(), bracketed_paste: screen.bracketed_paste() }
     }
 }
@@ -186,11 +186,8 @@ mod tests {
 
     #[test]
     fn modes_are_read_from_the_screen() {
-        let mut p = vt100::Parser::default();
+        let mut p = controlroom_term::Parser::new(24, 80, ());
         p.process(b"\x1b[?1h\x1b[?2004h");
-        assert_eq!(
-            InputModes::of(p.screen()),
-            InputModes { application_cursor: true, bracketed_paste: true }
-        );
+        assert_eq!(InputModes::of(p.term()), InputModes { application_cursor: true, bracketed_paste: true });
     }
 }

@@ -1,34 +1,34 @@
 //! Encoding mouse events for an attached program that asked for them (xterm mouse modes 9, 1000,
 //! 1002, 1003 with the default, UTF-8 or SGR encodings), as tmux and zellij forward them.
 
+use controlroom_term::{MouseEncoding, MouseMode};
 use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use vt100::{MouseProtocolEncoding, MouseProtocolMode};
 
 /// What the program asked for, read from its screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MouseModes {
     /// Which events it wants.
-    pub mode: MouseProtocolMode,
+    pub mode: MouseMode,
     /// How it wants them written.
-    pub encoding: MouseProtocolEncoding,
+    pub encoding: MouseEncoding,
 }
 
 impl MouseModes {
-    /// Reads the modes from a vt100 screen.
-    pub fn of(screen: &vt100::Screen) -> Self {
-        Self { mode: screen.mouse_protocol_mode(), encoding: screen.mouse_protocol_encoding() }
+    /// Reads the modes from the program's screen.
+    pub fn of(screen: &crate::state::term::Screen) -> Self {
+        Self { mode: screen.mouse_mode(), encoding: screen.mouse_encoding() }
     }
 
     /// Whether the program wants any mouse events at all.
     pub fn wanted(self) -> bool {
-        self.mode != MouseProtocolMode::None
+        self.mode != MouseMode::None
     }
 }
 
 /// The bytes for `ev` at zero-based cell (`col`, `row`) of the program's screen, or `None` when
 /// the program's mode does not report this kind of event.
 pub fn encode_mouse(ev: &MouseEvent, col: u16, row: u16, modes: MouseModes) -> Option<Vec<u8>> {
-    use MouseProtocolMode as M;
+    use MouseMode as M;
     let button_code = |b: MouseButton| match b {
         MouseButton::Left => 0,
         MouseButton::Middle => 1,
@@ -62,9 +62,7 @@ pub fn encode_mouse(ev: &MouseEvent, col: u16, row: u16, modes: MouseModes) -> O
     }
     let (x, y) = (u32::from(col) + 1, u32::from(row) + 1);
     Some(match modes.encoding {
-        MouseProtocolEncoding::Sgr => {
-            format!("\x1b[<{code};{x};{y}{}", if release { 'm' } else { 'M' }).into_bytes()
-        }
+        MouseEncoding::Sgr => format!("\x1b[<{code};{x};{y}{}", if release { 'm' } else { 'M' }).into_bytes(),
         // Without SGR a release does not say which button: it is button 3.
         enc => {
             let code = if release { 3 | (code & !3) } else { code };
@@ -72,7 +70,7 @@ pub fn encode_mouse(ev: &MouseEvent, col: u16, row: u16, modes: MouseModes) -> O
             let mut put = |v: u32| {
                 let v = v + 32;
                 match enc {
-                    MouseProtocolEncoding::Utf8 => {
+                    MouseEncoding::Utf8 => {
                         let c = char::from_u32(v.min(2047)).unwrap_or(' ');
                         let mut buf = [0u8; 4];
                         out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
@@ -97,13 +95,13 @@ mod tests {
         MouseEvent { kind, column: 0, row: 0, modifiers: mods }
     }
 
-    fn modes(mode: MouseProtocolMode, encoding: MouseProtocolEncoding) -> MouseModes {
+    fn modes(mode: MouseMode, encoding: MouseEncoding) -> MouseModes {
         MouseModes { mode, encoding }
     }
 
     #[test]
     fn sgr_press_release_and_wheel() {
-        let m = modes(MouseProtocolMode::PressRelease, MouseProtocolEncoding::Sgr);
+        let m = modes(MouseMode::PressRelease, MouseEncoding::Sgr);
         let down = ev(MouseEventKind::Down(MouseButton::Left), KeyModifiers::NONE);
         assert_eq!(encode_mouse(&down, 4, 9, m).expect("press"), b"\x1b[<0;5;10M");
         let up = ev(MouseEventKind::Up(MouseButton::Right), KeyModifiers::CONTROL);
@@ -116,24 +114,24 @@ mod tests {
 
     #[test]
     fn legacy_encoding_and_motion_modes() {
-        let m = modes(MouseProtocolMode::AnyMotion, MouseProtocolEncoding::Default);
+        let m = modes(MouseMode::AnyMotion, MouseEncoding::Default);
         let drag = ev(MouseEventKind::Drag(MouseButton::Left), KeyModifiers::NONE);
         assert_eq!(encode_mouse(&drag, 0, 1, m).expect("drag"), vec![0x1b, b'[', b'M', 32 + 32, 33, 34]);
         let up = ev(MouseEventKind::Up(MouseButton::Left), KeyModifiers::NONE);
         assert_eq!(encode_mouse(&up, 0, 0, m).expect("release"), vec![0x1b, b'[', b'M', 32 + 3, 33, 33]);
-        let x10 = modes(MouseProtocolMode::Press, MouseProtocolEncoding::Default);
+        let x10 = modes(MouseMode::Press, MouseEncoding::Default);
         assert_eq!(encode_mouse(&up, 0, 0, x10), None, "mode 9 reports presses only");
-        let none = modes(MouseProtocolMode::None, MouseProtocolEncoding::Sgr);
+        let none = modes(MouseMode::None, MouseEncoding::Sgr);
         let down = ev(MouseEventKind::Down(MouseButton::Left), KeyModifiers::NONE);
         assert_eq!(encode_mouse(&down, 0, 0, none), None);
     }
 
     #[test]
     fn modes_are_read_from_the_screen() {
-        let mut p = vt100::Parser::default();
+        let mut p = controlroom_term::Parser::new(24, 80, ());
         p.process(b"\x1b[?1002h\x1b[?1006h");
-        let m = MouseModes::of(p.screen());
+        let m = MouseModes::of(p.term());
         assert!(m.wanted());
-        assert_eq!(m, modes(MouseProtocolMode::ButtonMotion, MouseProtocolEncoding::Sgr));
+        assert_eq!(m, modes(MouseMode::ButtonMotion, MouseEncoding::Sgr));
     }
 }

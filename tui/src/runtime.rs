@@ -58,7 +58,7 @@ pub struct Options {
 }
 
 /// How the cursor shape of the attached program is applied to the real terminal.
-pub type CursorShapeSink = Box<dyn FnMut(vt100::CursorStyle) + Send>;
+pub type CursorShapeSink = Box<dyn FnMut(controlroom_term::CursorStyle) + Send>;
 
 /// The open worker socket task.
 struct WorkerConn {
@@ -178,7 +178,7 @@ where
                 terminal.draw(|f| ui::draw(f, &state, &theme)).map_err(std::io::Error::from)?;
                 dirty = false;
                 if let (Some(sink), Some(term), Mode::Attach) = (cursor_shape.as_mut(), &state.term, &state.mode) {
-                    let shape = term.parser.screen().cursor_style();
+                    let shape = term.parser.term().cursor_style();
                     if last_shape != Some(shape) {
                         sink(shape);
                         last_shape = Some(shape);
@@ -186,7 +186,7 @@ where
                 } else if last_shape.take().is_some()
                     && let Some(sink) = cursor_shape.as_mut()
                 {
-                    sink(vt100::CursorStyle::Default);
+                    sink(controlroom_term::CursorStyle::Default);
                 }
             }
             _ = clock.tick() => {
@@ -335,13 +335,13 @@ pub async fn run(opts: Options) -> Result<()> {
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
     let sink: CursorShapeSink = Box::new(|style| {
         let shape = match style {
-            vt100::CursorStyle::Default => SetCursorStyle::DefaultUserShape,
-            vt100::CursorStyle::BlinkBlock => SetCursorStyle::BlinkingBlock,
-            vt100::CursorStyle::SteadyBlock => SetCursorStyle::SteadyBlock,
-            vt100::CursorStyle::BlinkUnderline => SetCursorStyle::BlinkingUnderScore,
-            vt100::CursorStyle::SteadyUnderline => SetCursorStyle::SteadyUnderScore,
-            vt100::CursorStyle::BlinkVerticalBar => SetCursorStyle::BlinkingBar,
-            vt100::CursorStyle::SteadyVerticalBar => SetCursorStyle::SteadyBar,
+            controlroom_term::CursorStyle::Default => SetCursorStyle::DefaultUserShape,
+            controlroom_term::CursorStyle::BlinkBlock => SetCursorStyle::BlinkingBlock,
+            controlroom_term::CursorStyle::SteadyBlock => SetCursorStyle::SteadyBlock,
+            controlroom_term::CursorStyle::BlinkUnderline => SetCursorStyle::BlinkingUnderScore,
+            controlroom_term::CursorStyle::SteadyUnderline => SetCursorStyle::SteadyUnderScore,
+            controlroom_term::CursorStyle::BlinkVerticalBar => SetCursorStyle::BlinkingBar,
+            controlroom_term::CursorStyle::SteadyVerticalBar => SetCursorStyle::SteadyBar,
         };
         let _ = crossterm::execute!(std::io::stdout(), shape);
     });

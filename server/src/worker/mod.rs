@@ -21,7 +21,6 @@ mod process;
 pub mod pty;
 mod ring;
 pub(crate) mod screen;
-mod term;
 pub mod utf8;
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 
 use super::HistorySnapshot;
 use super::detect::{ActivityRules, Observation, Signals, tail_lines};
-use super::term::{self, Row, TermSink};
 use controlroom_protocol::ScreenResponse;
+use controlroom_term::{self as term, Row, TermSink};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -64,7 +64,7 @@ impl TermSink for ScrollCapture {
         // Format into a reused buffer, then copy once at the exact size.
         self.scratch.clear();
         term::line_basic(row, &mut self.scratch);
-        self.push(ScrollLine { text: self.scratch.as_str().to_owned(), wrapped: row.wrapped });
+        self.push(ScrollLine { text: self.scratch.as_str().to_owned(), wrapped: row.wrapped() });
     }
 
     fn on_bell(&mut self) {

@@ -62,7 +62,7 @@ impl State {
             }
             return;
         }
-        let modes = InputModes::of(term.parser.screen());
+        let modes = InputModes::of(term.parser.term());
         if let Some(bytes) = encode_key(&ev, modes) {
             term.scroll_by(isize::MIN / 2);
             fx.push(Effect::Send(WorkerClientMsg::Input {
@@ -76,7 +76,7 @@ impl State {
         if term.exit.is_some() {
             return;
         }
-        let bytes = encode_paste(text, InputModes::of(term.parser.screen()));
+        let bytes = encode_paste(text, InputModes::of(term.parser.term()));
         term.scroll_by(isize::MIN / 2);
         fx.push(Effect::Send(WorkerClientMsg::Input { data: String::from_utf8_lossy(&bytes).into_owned() }));
     }
@@ -85,12 +85,12 @@ impl State {
     /// user is looking at scrollback); otherwise the wheel scrolls back.
     pub(super) fn attach_mouse(&mut self, ev: MouseEvent, fx: &mut Vec<Effect>) {
         let Some(term) = self.term.as_mut() else { return };
-        let modes = MouseModes::of(term.parser.screen());
+        let modes = MouseModes::of(term.parser.term());
         if term.exit.is_none() && modes.wanted() && term.scrolled() == 0 {
             // The worker's screen starts below the one-line header.
             let Some(row) = ev.row.checked_sub(1) else { return };
-            let (rows, cols) = term.parser.screen().size();
-            if row >= rows.get() || ev.column >= cols.get() {
+            let (rows, cols) = term.parser.term().size();
+            if row >= rows || ev.column >= cols {
                 return;
             }
             // The legacy encoding can produce bytes that are not UTF-8 (far columns); input

@@ -1,8 +1,14 @@
-//! The watched worker's terminal: a vt100 parser fed from the worker socket, with offsets
+//! The watched worker's terminal: the `controlroom-term` screen model (the gateway's own, with
+//! `scrollback-lines` of scrollback) fed from the worker socket, with offsets
 //! so output after a reconnect is neither duplicated nor lost.
 
 use controlroom_protocol::{SessionId, WorkerId};
-use std::num::NonZeroU16;
+
+/// The screen a front end reads: no sink, everything it needs is in the model.
+pub type Screen = controlroom_term::Term<()>;
+
+/// The screen model with its parser state.
+pub type ScreenParser = controlroom_term::Parser<()>;
 
 /// Lines of scrollback the client keeps for the watched worker.
 pub const SCROLLBACK_LINES: usize = 5_000;
@@ -50,7 +56,7 @@ pub struct TermView {
     /// The worker.
     pub worker: WorkerId,
     /// The screen model.
-    pub parser: vt100::Parser,
+    pub parser: ScreenParser,
     /// Stream offset of the next byte not yet fed (`None` until `history`).
     pub next_offset: Option<u64>,
     /// Set once the worker has exited.
@@ -93,18 +99,13 @@ impl std::fmt::Debug for TermView {
     }
 }
 
-/// A vt100 dimension from a terminal size (never zero).
-pub fn dim(n: u16) -> NonZeroU16 {
-    NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN)
-}
-
 impl TermView {
     /// A view waiting for its socket's `history`.
     pub fn new(session: SessionId, worker: WorkerId, scrollback: usize) -> Self {
         Self {
             session,
             worker,
-            parser: vt100::Parser::new(dim(24), dim(80), scrollback),
+            parser: ScreenParser::with_scrollback(24, 80, scrollback, ()),
             next_offset: None,
             exit: None,
             link: WorkerLink::Connecting,
@@ -120,7 +121,7 @@ impl TermView {
 
     /// `history`: reset the screen and replay the snapshot.
     pub fn history(&mut self, data: &str, cols: u16, rows: u16, offset: u64) {
-        self.parser = vt100::Parser::new(dim(rows), dim(cols), self.scrollback);
+        self.parser = ScreenParser::with_scrollback(rows, cols, self.scrollback, ());
         self.parser.process(data.as_bytes());
         self.synchronized = synchronized_after(data.as_bytes(), offset, None);
         self.next_offset = Some(offset);
@@ -146,22 +147,21 @@ impl TermView {
 
     /// Resizes the screen model (the attached client's size).
     pub fn resize(&mut self, cols: u16, rows: u16) {
-        let (r, c) = self.parser.screen().size();
-        if (r.get(), c.get()) != (rows, cols) {
-            self.parser.set_size(dim(rows), dim(cols));
+        if self.parser.term().size() != (rows.max(1), cols.max(1)) {
+            self.parser.term_mut().resize(rows, cols);
         }
     }
 
     /// Rows scrolled back from the live screen.
     pub fn scrolled(&self) -> usize {
-        self.parser.screen().scrollback()
+        self.parser.term().scrollback()
     }
 
     /// Scrolls back (positive) or forward (negative) by `rows`, clamped.
     pub fn scroll_by(&mut self, rows: isize) {
         let cur = self.scrolled();
         let next = cur.saturating_add_signed(rows);
-        self.parser.screen_mut().set_scrollback(next);
+        self.parser.term_mut().set_scrollback(next);
     }
 }
 
@@ -195,7 +195,7 @@ mod tests {
         assert_eq!(t.output("world", 6), 5);
         assert_eq!(t.output("world", 6), 0, "same offset again is a duplicate");
         assert_eq!(t.output("ld!", 9), 1, "overlap feeds only the new byte");
-        assert!(t.parser.screen().contents().starts_with("hello world!"));
+        assert!(t.parser.term().contents().starts_with("hello world!"));
         assert_eq!(t.next_offset, Some(12));
     }
 
@@ -204,8 +204,8 @@ mod tests {
         let mut t = view();
         t.history("old", 80, 24, 3);
         t.history("new", 100, 30, 50);
-        assert_eq!(t.parser.screen().contents(), "new");
-        assert_eq!(t.parser.screen().size().1.get(), 100);
+        assert_eq!(t.parser.term().contents(), "new");
+        assert_eq!(t.parser.term().size().1, 100);
         assert_eq!(t.next_offset, Some(50));
     }
 
@@ -214,8 +214,67 @@ mod tests {
         let mut t = view();
         t.history(&"line\r\n".repeat(40), 80, 24, 0);
         t.scroll_by(100);
-        assert_eq!(t.scrolled(), t.parser.screen().scrollback_len().min(SCROLLBACK_LINES));
+        assert_eq!(t.scrolled(), t.parser.term().scrollback_len().min(SCROLLBACK_LINES));
         t.scroll_by(-1000);
         assert_eq!(t.scrolled(), 0);
+    }
+
+    fn numbered(from: usize, to: usize) -> String {
+        (from..to).map(|i| format!("line {i}\r\n")).collect()
+    }
+
+    /// vt100 0.18 as this view used it, fed the same bytes.
+    fn vt100_with(scrollback: usize, rows: u16, cols: u16, data: &str) -> vt100::Parser {
+        let nz = |n| std::num::NonZeroU16::new(n).expect("non-zero");
+        let mut p = vt100::Parser::new(nz(rows), nz(cols), scrollback);
+        p.process(data.as_bytes());
+        p
+    }
+
+    #[test]
+    fn scrolling_back_walks_the_history_as_vt100_did() {
+        let mut t = view();
+        let (history, live) = (numbered(0, 30), numbered(30, 45));
+        t.history(&history, 40, 10, 0);
+        t.output(&live, history.len() as u64);
+        let mut theirs = vt100_with(SCROLLBACK_LINES, 10, 40, &(history + &live));
+        for (step, expect) in [(3, 3), (10, 13), (-5, 8), (100, 36), (-1000, 0)] {
+            t.scroll_by(step);
+            theirs.screen_mut().set_scrollback(t.scrolled());
+            assert_eq!(t.scrolled(), expect, "after scrolling {step}");
+            assert_eq!(t.parser.term().contents(), theirs.screen().contents(), "at {expect} back");
+        }
+        t.scroll_by(36);
+        assert_eq!(t.parser.term().contents().lines().next(), Some("line 0"), "the oldest line");
+    }
+
+    #[test]
+    fn the_scrollback_lines_setting_caps_the_history() {
+        let mut t = TermView::new(SessionId::new("s"), WorkerId::new("w"), 7);
+        let data = numbered(0, 100);
+        t.history(&data, 20, 5, 0);
+        t.scroll_by(1000);
+        assert_eq!(t.scrolled(), 7, "only the last 7 scrolled-off lines are kept");
+        let theirs = {
+            let mut p = vt100_with(7, 5, 20, &data);
+            p.screen_mut().set_scrollback(1000);
+            p
+        };
+        assert_eq!(t.parser.term().contents(), theirs.screen().contents());
+        assert_eq!(t.parser.term().contents().lines().next(), Some("line 89"));
+    }
+
+    #[test]
+    fn output_while_scrolled_back_keeps_the_view_and_a_resize_returns_to_live() {
+        let mut t = view();
+        let first = numbered(0, 30);
+        t.history(&first, 40, 10, 0);
+        t.scroll_by(5);
+        let shown = t.parser.term().contents();
+        t.output(&numbered(30, 33), first.len() as u64);
+        assert_eq!(t.scrolled(), 8, "the offset follows new output");
+        assert_eq!(t.parser.term().contents(), shown, "the same lines stay in view");
+        t.resize(40, 12);
+        assert_eq!(t.scrolled(), 0, "a resize shows the live screen");
     }
 }

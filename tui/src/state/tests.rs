@@ -249,14 +249,14 @@ fn output_is_deduplicated_by_offset() {
     st.update(ev(WorkerEvent::Message(WorkerServerMsg::Output { data: "echo".into(), offset: 2 })));
     st.update(ev(WorkerEvent::Message(WorkerServerMsg::Output { data: "echo".into(), offset: 2 })));
     let term = st.term.as_ref().expect("watching");
-    assert_eq!(term.parser.screen().contents(), "$ echo");
+    assert_eq!(term.parser.term().contents(), "$ echo");
     // Output for another worker is ignored.
     st.update(Msg::Worker {
         session: SessionId::new("b"),
         worker: WorkerId::new("b1"),
         event: WorkerEvent::Message(WorkerServerMsg::Output { data: "zzz".into(), offset: 0 }),
     });
-    assert_eq!(st.term.as_ref().expect("watching").parser.screen().contents(), "$ echo");
+    assert_eq!(st.term.as_ref().expect("watching").parser.term().contents(), "$ echo");
 }
 
 #[test]

@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(Span::styled(right, muted)), right_area);
 
     frame.render_widget(Clear, body);
-    let screen = term.parser.screen();
+    let screen = term.parser.term();
     frame.render_widget(TerminalView::new(screen), body);
     if let Some(exit) = &term.exit {
         let text = format!("Worker {}.", exit.describe());

@@ -278,7 +278,7 @@ fn preview(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, theme
     let worker = state.worker();
     let mut title = vec![Span::styled(" Preview ", Style::new().fg(theme.accent).bold())];
     if let (Some(w), Some(term)) = (worker, &state.term) {
-        let (rows, cols) = term.parser.screen().size();
+        let (rows, cols) = term.parser.term().size();
         title.push(Span::styled(format!("{} {cols}×{rows} ", w.name), Style::new().fg(theme.muted)));
     }
     frame.render_widget(pane(Line::from(title), false, theme), layout.preview);
@@ -289,7 +289,7 @@ fn preview(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, theme
             WorkerLink::Connecting => frame.render_widget(muted("connecting…"), inner),
             WorkerLink::Gone(reason) => frame.render_widget(muted(reason), inner),
             WorkerLink::Live | WorkerLink::Lost(_) => {
-                frame.render_widget(TerminalView::new(term.parser.screen()), inner);
+                frame.render_widget(TerminalView::new(term.parser.term()), inner);
             }
         },
         _ => frame.render_widget(muted("No worker selected."), inner),

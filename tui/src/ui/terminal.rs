@@ -1,5 +1,8 @@
-//! A ratatui widget that draws a vt100 screen: colours, attributes, wide characters.
+//! A ratatui widget that draws the worker's screen model: colours, attributes, wide characters,
+//! the scrollback when scrolled back.
 
+use crate::state::term::Screen;
+use controlroom_term::Cell;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -8,27 +11,27 @@ use ratatui::widgets::Widget;
 /// Draws `screen` (its visible rows, honouring its scrollback offset) into the area, clipped.
 #[derive(Debug, Clone, Copy)]
 pub struct TerminalView<'a> {
-    screen: &'a vt100::Screen,
+    screen: &'a Screen,
 }
 
 impl<'a> TerminalView<'a> {
     /// A widget over a screen.
-    pub fn new(screen: &'a vt100::Screen) -> Self {
+    pub fn new(screen: &'a Screen) -> Self {
         Self { screen }
     }
 }
 
-/// Maps a vt100 colour to a ratatui colour (`Default` keeps the terminal's own).
-pub fn color(c: vt100::Color) -> Color {
+/// Maps a screen colour to a ratatui colour (`Default` keeps the terminal's own).
+pub fn color(c: controlroom_term::Color) -> Color {
     match c {
-        vt100::Color::Default => Color::Reset,
-        vt100::Color::Idx(i) => Color::Indexed(i),
-        vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
+        controlroom_term::Color::Default => Color::Reset,
+        controlroom_term::Color::Idx(i) => Color::Indexed(i),
+        controlroom_term::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
     }
 }
 
-fn cell_style(cell: &vt100::Cell) -> Style {
-    let mut style = Style::default().fg(color(cell.fgcolor())).bg(color(cell.bgcolor()));
+fn cell_style(cell: &Cell) -> Style {
+    let mut style = Style::default().fg(color(cell.fg())).bg(color(cell.bg()));
     let mut m = Modifier::empty();
     if cell.bold() {
         m |= Modifier::BOLD;
@@ -52,13 +55,18 @@ fn cell_style(cell: &vt100::Cell) -> Style {
 impl Widget for TerminalView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (rows, cols) = self.screen.size();
-        let height = area.height.min(rows.get());
-        let width = area.width.min(cols.get());
+        let height = area.height.min(rows);
+        let width = area.width.min(cols);
+        // One buffer for the text of every cell (a character plus any combining marks).
+        let mut text = String::new();
         for row in 0..height {
+            let Some(line) = self.screen.visible_row(row) else { break };
             let mut col = 0;
             while col < width {
                 let pos = (area.x + col, area.y + row);
-                let Some(cell) = self.screen.cell(row, col) else { break };
+                // A scrollback row narrower than the screen (it left before a resize) ends in
+                // blanks.
+                let cell = line.cells().get(usize::from(col)).unwrap_or(&Cell::DEFAULT);
                 if cell.is_wide_continuation() {
                     col += 1;
                     continue;
@@ -70,7 +78,13 @@ impl Widget for TerminalView<'_> {
                     buf[pos].set_symbol(" ").set_style(style);
                     break;
                 }
-                let symbol = if cell.has_contents() { cell.contents() } else { " " };
+                let symbol = if cell.has_contents() {
+                    text.clear();
+                    line.push_contents(usize::from(col), &mut text);
+                    text.as_str()
+                } else {
+                    " "
+                };
                 buf[pos].set_symbol(symbol).set_style(style);
                 if wide {
                     buf[(pos.0 + 1, pos.1)].reset();
@@ -85,7 +99,7 @@ impl Widget for TerminalView<'_> {
 }
 
 /// The cursor's place in `area`, when it should be shown (visible, not scrolled back, on screen).
-pub fn cursor(screen: &vt100::Screen, area: Rect) -> Option<(u16, u16)> {
+pub fn cursor(screen: &Screen, area: Rect) -> Option<(u16, u16)> {
     if screen.hide_cursor() || screen.scrollback() > 0 {
         return None;
     }
@@ -98,10 +112,10 @@ mod tests {
     use super::*;
 
     fn render(bytes: &[u8], w: u16, h: u16) -> Buffer {
-        let mut p = vt100::Parser::new(crate::state::term::dim(h), crate::state::term::dim(w), 0);
+        let mut p = controlroom_term::Parser::new(h, w, ());
         p.process(bytes);
         let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
-        TerminalView::new(p.screen()).render(buf.area, &mut buf);
+        TerminalView::new(p.term()).render(buf.area, &mut buf);
         buf
     }
 
@@ -125,10 +139,27 @@ mod tests {
 
     #[test]
     fn cursor_follows_the_screen() {
-        let mut p = vt100::Parser::default();
+        let mut p = controlroom_term::Parser::new(24, 80, ());
         p.process(b"ab\r\ncd");
-        assert_eq!(cursor(p.screen(), Rect::new(0, 1, 80, 24)), Some((2, 2)));
+        assert_eq!(cursor(p.term(), Rect::new(0, 1, 80, 24)), Some((2, 2)));
         p.process(b"\x1b[?25l");
-        assert_eq!(cursor(p.screen(), Rect::new(0, 1, 80, 24)), None);
+        assert_eq!(cursor(p.term(), Rect::new(0, 1, 80, 24)), None);
+    }
+
+    #[test]
+    fn scrolled_back_shows_history_and_hides_the_cursor() {
+        let mut p = controlroom_term::Parser::with_scrollback(3, 10, 100, ());
+        p.process(b"one\r\ntwo\r\nthree\r\nfour\r\n$ ");
+        let area = Rect::new(0, 0, 10, 3);
+        assert_eq!(cursor(p.term(), area), Some((2, 2)));
+        p.term_mut().set_scrollback(2);
+        assert_eq!(cursor(p.term(), area), None, "no cursor while looking at history");
+        let mut buf = Buffer::empty(area);
+        TerminalView::new(p.term()).render(area, &mut buf);
+        let rows: Vec<String> =
+            (0..3).map(|y| (0..10).map(|x| buf[(x, y)].symbol()).collect::<String>()).collect();
+        assert_eq!(rows, ["one       ", "two       ", "three     "]);
+        p.term_mut().set_scrollback(0);
+        assert_eq!(cursor(p.term(), area), Some((2, 2)));
     }
 }

@@ -44,11 +44,11 @@ impl vt100::Callbacks for TheirLines {
     }
 }
 
-fn nz(n: u16) -> NonZeroU16 {
+pub(super) fn nz(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n).expect("non-zero")
 }
 
-fn color(c: super::cell::Color) -> vt100::Color {
+pub(super) fn color(c: super::cell::Color) -> vt100::Color {
     match c {
         super::cell::Color::Default => vt100::Color::Default,
         super::cell::Color::Idx(i) => vt100::Color::Idx(i),
@@ -84,7 +84,7 @@ fn assert_same<S: TermSink>(ours: &Term<S>, theirs: &vt100::Screen, what: &str) 
     assert_eq!(ours.plain_lines(), their_rows, "{what}: text");
     for (r, row) in ours.rows().iter().enumerate() {
         let r16 = u16::try_from(r).expect("row");
-        assert_eq!(row.wrapped, theirs.row_wrapped(r16), "{what}: row {r} wrapped");
+        assert_eq!(row.wrapped(), theirs.row_wrapped(r16), "{what}: row {r} wrapped");
         let used = row.used_cells().len();
         assert!(
             row.cells[used..].iter().all(|c| *c == super::cell::Cell::DEFAULT),
@@ -126,7 +126,7 @@ fn replayed<S: TermSink>(ours: &Term<S>) -> vt100::Parser {
 }
 
 /// A small deterministic generator (xorshift), so failures reproduce.
-struct Gen(u64);
+pub(super) struct Gen(pub(super) u64);
 
 impl Gen {
     fn next(&mut self) -> u64 {
@@ -136,7 +136,7 @@ impl Gen {
         self.0
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
@@ -146,7 +146,7 @@ impl Gen {
 }
 
 /// Random terminal output exercising every sequence the model handles.
-fn random_output(g: &mut Gen, len: usize) -> Vec<u8> {
+pub(super) fn random_output(g: &mut Gen, len: usize) -> Vec<u8> {
     let mut out = String::new();
     while out.len() < len {
         match g.below(20) {

@@ -59,11 +59,11 @@ pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
     out.push('m');
 }
 
-/// One row as SGR-only text starting from default attributes, trailing blanks trimmed.
+/// Appends one row as SGR-only text starting from default attributes, trailing blanks trimmed.
 ///
 /// Hot: every row scrolling off the main screen goes through here, so runs of plain cells take a
 /// short path (no attribute diff, no combining-mark lookup).
-pub(crate) fn line_basic(row: &Row, out: &mut String) {
+pub fn line_basic(row: &Row, out: &mut String) {
     let used = row.used_cells();
     let Some(end) = used.iter().rposition(|c| *c != Cell::DEFAULT) else { return };
     out.reserve(end + 1);
@@ -291,7 +291,7 @@ fn cursor_formatted(
 
 impl<S: TermSink> Term<S> {
     /// The visible screen and cursor as terminal output (vt100's `contents_formatted`).
-    pub(crate) fn contents_formatted(&self, out: &mut String) {
+    pub fn contents_formatted(&self, out: &mut String) {
         out.push_str(if self.hide_cursor() { "\x1b[?25l" } else { "\x1b[?25h" });
         out.push_str("\x1b[m\x1b[H\x1b[J");
         let g = self.grid();
@@ -308,7 +308,7 @@ impl<S: TermSink> Term<S> {
     }
 
     /// The input modes a client must be in (vt100's `input_mode_formatted`).
-    pub(crate) fn input_mode_formatted(&self, out: &mut String) {
+    pub fn input_mode_formatted(&self, out: &mut String) {
         out.push_str(if self.application_keypad() { "\x1b=" } else { "\x1b>" });
         out.push_str(if self.application_cursor() { "\x1b[?1h" } else { "\x1b[?1l" });
         out.push_str(if self.bracketed_paste() { "\x1b[?2004h" } else { "\x1b[?2004l" });
@@ -332,7 +332,7 @@ impl<S: TermSink> Term<S> {
     }
 
     /// The visible rows as plain text, each trimmed at the end.
-    pub(crate) fn plain_lines(&self) -> Vec<String> {
+    pub fn plain_lines(&self) -> Vec<String> {
         self.rows()
             .iter()
             .map(|r| {

@@ -5,7 +5,7 @@ use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
 /// A colour as SGR sets it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub(crate) enum Color {
+pub enum Color {
     /// The terminal's own colour.
     #[default]
     Default,
@@ -57,7 +57,7 @@ const MAX_CELL_BYTES: usize = 18;
 
 /// One character cell.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Cell {
+pub struct Cell {
     /// `'\0'` for an empty cell.
     ch: char,
     attrs: Attrs,
@@ -68,18 +68,56 @@ const _: () = assert!(std::mem::size_of::<Cell>() == 16);
 
 impl Cell {
     /// An empty cell with default attributes.
-    pub(crate) const DEFAULT: Cell = Cell { ch: '\0', attrs: Attrs::DEFAULT, flags: 0 };
+    pub const DEFAULT: Cell = Cell { ch: '\0', attrs: Attrs::DEFAULT, flags: 0 };
 
-    pub(crate) fn has_contents(&self) -> bool {
+    /// Whether the cell holds a character (an erased cell holds none but may have colours).
+    pub fn has_contents(&self) -> bool {
         self.ch != '\0'
     }
 
-    pub(crate) fn is_wide(&self) -> bool {
+    /// A double-width character: the next cell is its continuation.
+    pub fn is_wide(&self) -> bool {
         self.flags & WIDE != 0
     }
 
-    pub(crate) fn is_wide_continuation(&self) -> bool {
+    /// The right half of the wide character in the cell before.
+    pub fn is_wide_continuation(&self) -> bool {
         self.flags & WIDE_CONT != 0
+    }
+
+    /// Foreground colour.
+    pub fn fg(&self) -> Color {
+        self.attrs.fg
+    }
+
+    /// Background colour.
+    pub fn bg(&self) -> Color {
+        self.attrs.bg
+    }
+
+    /// Bold (SGR 1).
+    pub fn bold(&self) -> bool {
+        self.attrs.mode & BOLD != 0
+    }
+
+    /// Dim (SGR 2).
+    pub fn dim(&self) -> bool {
+        self.attrs.mode & DIM != 0
+    }
+
+    /// Italic (SGR 3).
+    pub fn italic(&self) -> bool {
+        self.attrs.mode & ITALIC != 0
+    }
+
+    /// Underlined (SGR 4).
+    pub fn underline(&self) -> bool {
+        self.attrs.mode & UNDERLINE != 0
+    }
+
+    /// Inverse video (SGR 7).
+    pub fn inverse(&self) -> bool {
+        self.attrs.mode & INVERSE != 0
     }
 
     pub(crate) fn has_extra(&self) -> bool {
@@ -92,7 +130,9 @@ impl Cell {
         self.flags == 0
     }
 
-    pub(crate) fn ch(&self) -> char {
+    /// The base character (`'\0'` when empty); combining marks live in the row, see
+    /// [`Row::push_contents`].
+    pub fn ch(&self) -> char {
         self.ch
     }
 
@@ -119,7 +159,7 @@ impl Cell {
 
 /// One row of cells.
 #[derive(Clone, Debug)]
-pub(crate) struct Row {
+pub struct Row {
     pub(crate) cells: Vec<Cell>,
     pub(crate) wrapped: bool,
     /// Every cell from here on is `Cell::DEFAULT` (an upper bound, so formatting a row that
@@ -159,8 +199,20 @@ impl Row {
         u16::try_from(self.cells.len()).unwrap_or(u16::MAX)
     }
 
-    /// Writes the text of cell `col` (base character and combining marks).
-    pub(crate) fn push_contents(&self, col: usize, out: &mut String) {
+    /// The cells, left to right (a scrollback row keeps the width it had when it left the
+    /// screen).
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+
+    /// The row's text continues on the next row (it was wrapped, not ended by a newline).
+    pub fn wrapped(&self) -> bool {
+        self.wrapped
+    }
+
+    /// Writes the text of cell `col` (base character and combining marks); nothing for an
+    /// empty cell.
+    pub fn push_contents(&self, col: usize, out: &mut String) {
         let cell = &self.cells[col];
         if !cell.has_contents() {
             return;
@@ -248,7 +300,14 @@ impl Row {
 
     pub(crate) fn clear(&mut self, attrs: Attrs) {
         let blank = Cell { ch: '\0', attrs, flags: 0 };
-        self.cells.fill(blank);
+        if attrs == Attrs::DEFAULT {
+            // Cells past `used` are already blank: a row that scrolls off after a short line
+            // costs the line, not the screen width.
+            let used = usize::from(self.used).min(self.cells.len());
+            self.cells[..used].fill(blank);
+        } else {
+            self.cells.fill(blank);
+        }
         self.extras.clear();
         self.wrapped = false;
         self.used = if attrs == Attrs::DEFAULT { 0 } else { self.cols() };
@@ -256,6 +315,28 @@ impl Row {
 
     pub(crate) fn reset(&mut self) {
         self.clear(Attrs::DEFAULT);
+    }
+
+    /// Cells up to and including the last one that is not blank with default attributes.
+    pub(crate) fn trimmed_len(&self) -> usize {
+        self.used_cells().iter().rposition(|c| *c != Cell::DEFAULT).map_or(0, |i| i + 1)
+    }
+
+    /// A row with no cells, to be filled by [`Row::copy_trimmed_into`].
+    pub(crate) fn empty() -> Self {
+        Self { cells: Vec::new(), wrapped: false, used: 0, extras: Vec::new() }
+    }
+
+    /// Makes `into` a copy of this row without its blank tail (vt100 trims scrollback rows the
+    /// same way), reusing `into`'s allocations.
+    pub(crate) fn copy_trimmed_into(&self, into: &mut Row) {
+        let len = self.trimmed_len();
+        into.cells.clear();
+        into.cells.extend_from_slice(&self.cells[..len]);
+        into.extras.clear();
+        into.extras.extend(self.extras.iter().filter(|(c, _)| usize::from(*c) < len).cloned());
+        into.wrapped = self.wrapped;
+        into.used = u16::try_from(len).unwrap_or(u16::MAX);
     }
 
     fn shift_extras(&mut self, from: usize, by: isize, len: usize) {
@@ -405,9 +486,14 @@ impl Row {
 
     /// Plain text of the row (as vt100's `Screen::rows` gives it, before trimming).
     pub(crate) fn write_plain(&self, out: &mut String) {
+        self.write_plain_upto(out, self.cells.len());
+    }
+
+    /// Plain text of the first `width` cells.
+    pub(crate) fn write_plain_upto(&self, out: &mut String, width: usize) {
         let mut prev_was_wide = false;
         let mut prev_col = 0usize;
-        for (col, cell) in self.cells.iter().enumerate() {
+        for (col, cell) in self.cells.iter().take(width).enumerate() {
             if std::mem::take(&mut prev_was_wide) {
                 continue;
             }

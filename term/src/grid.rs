@@ -1,8 +1,10 @@
 //! One grid of rows (the main screen or the alternate one) with the cursor, scroll region and
 //! origin mode. The operations follow vt100 0.18's grid exactly, so replacing vt100 changes speed,
-//! not what a client sees; rows leaving the top go to a callback instead of an in-grid scrollback.
+//! not what a client sees; rows leaving the top go to a callback and, on the main screen, into a
+//! bounded scrollback (capacity 0 in the gateway, which stores formatted lines instead).
 
 use super::cell::{Attrs, Row};
+use std::collections::VecDeque;
 
 /// A cursor position; `col == cols` is the pending-wrap position after the last column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,14 +25,58 @@ pub(crate) struct Grid {
     scroll_bottom: u16,
     origin_mode: bool,
     saved_origin_mode: bool,
-    /// Rows scrolled off the top so far, when this grid has (zero-capacity) scrollback: growing
-    /// the screen then adds blank rows at the top, as vt100 does.
-    scrolled_off: Option<usize>,
+    /// The main screen's scrollback (the alternate screen has none).
+    scrollback: Option<Scrollback>,
+}
+
+/// Rows that left the top of the main screen, newest last, and the view offset into them
+/// (vt100 0.18's scrollback: the same capacity, offset and resize semantics).
+#[derive(Clone, Debug)]
+struct Scrollback {
+    /// At most `capacity` rows; moved out of the grid, never cloned.
+    rows: VecDeque<Row>,
+    capacity: usize,
+    /// Rows scrolled back from the live screen (0 = live), at most `rows.len()`.
+    offset: usize,
+    /// Rows scrolled off so far as if the capacity were unlimited: growing the screen pulls
+    /// back that many (stored rows first, then blank ones), as vt100 does.
+    unbounded_len: usize,
+}
+
+impl Scrollback {
+    /// Keeps a copy of `row` (leaving the screen) without its blank tail and blanks `row` in
+    /// place: the screen row stays hot in cache, the scrollback holds only what was written,
+    /// and the row falling off the far end lends its allocation to the copy.
+    #[inline]
+    fn push(&mut self, row: &mut Row) {
+        if self.capacity > 0 {
+            let mut kept = if self.rows.len() >= self.capacity {
+                self.rows.pop_front().unwrap_or_else(Row::empty)
+            } else {
+                Row::empty()
+            };
+            row.copy_trimmed_into(&mut kept);
+            self.rows.push_back(kept);
+        }
+        row.reset();
+    }
+
+    /// vt100 trims scrollback rows and, when it widens one again to show it, clears its wrap
+    /// flag: do the same to the flags of the rows in view (their cells read the same).
+    fn unwrap_visible(&mut self, rows: u16, cols: u16) {
+        let len = self.rows.len();
+        for row in self.rows.iter_mut().skip(len - self.offset).take(usize::from(rows)) {
+            if row.trimmed_len() < usize::from(cols) {
+                row.wrapped = false;
+            }
+        }
+    }
 }
 
 impl Grid {
-    /// A grid; `with_scrollback` for the main screen. Rows are allocated by `allocate_rows`.
-    pub(crate) fn new(rows: u16, cols: u16, with_scrollback: bool) -> Self {
+    /// A grid; `scrollback` (its capacity in rows) for the main screen. Rows are allocated by
+    /// `allocate_rows`.
+    pub(crate) fn new(rows: u16, cols: u16, scrollback: Option<usize>) -> Self {
         Self {
             rows_n: rows,
             cols,
@@ -41,7 +87,12 @@ impl Grid {
             scroll_bottom: rows - 1,
             origin_mode: false,
             saved_origin_mode: false,
-            scrolled_off: with_scrollback.then_some(0),
+            scrollback: scrollback.map(|capacity| Scrollback {
+                rows: VecDeque::new(),
+                capacity,
+                offset: 0,
+                unbounded_len: 0,
+            }),
         }
     }
 
@@ -63,9 +114,53 @@ impl Grid {
         self.saved_origin_mode = false;
     }
 
+    /// CSI 3 J: drops the scrollback and returns to the live screen.
     pub(crate) fn forget_scrollback(&mut self) {
-        if let Some(n) = &mut self.scrolled_off {
-            *n = 0;
+        if let Some(sb) = &mut self.scrollback {
+            sb.rows.clear();
+            sb.unbounded_len = 0;
+            sb.offset = 0;
+        }
+    }
+
+    /// Rows the scrollback holds at most (0 without one).
+    pub(crate) fn scrollback_capacity(&self) -> usize {
+        self.scrollback.as_ref().map_or(0, |sb| sb.capacity)
+    }
+
+    /// Rows the scrollback holds now.
+    pub(crate) fn scrollback_len(&self) -> usize {
+        self.scrollback.as_ref().map_or(0, |sb| sb.rows.len())
+    }
+
+    /// Rows scrolled back from the live screen.
+    pub(crate) fn scrollback_offset(&self) -> usize {
+        self.scrollback.as_ref().map_or(0, |sb| sb.offset)
+    }
+
+    /// Scrolls the view back `rows` from the live screen, clamped to what is stored.
+    pub(crate) fn set_scrollback_offset(&mut self, rows: usize) {
+        if let Some(sb) = &mut self.scrollback {
+            sb.offset = rows.min(sb.rows.len());
+            sb.unwrap_visible(self.rows_n, self.cols);
+        }
+    }
+
+    /// Visible row `i`: the last `offset` scrollback rows, then the screen's first rows.
+    pub(crate) fn visible_row(&self, i: u16) -> Option<&Row> {
+        let i = usize::from(i);
+        if i >= self.rows.len() {
+            return None;
+        }
+        match &self.scrollback {
+            Some(sb) if sb.offset > 0 => {
+                if i < sb.offset {
+                    sb.rows.get(sb.rows.len() - sb.offset + i)
+                } else {
+                    self.rows.get(i - sb.offset)
+                }
+            }
+            _ => self.rows.get(i),
         }
     }
 
@@ -76,6 +171,9 @@ impl Grid {
         }
         self.scroll_top = 0;
         self.scroll_bottom = self.rows_n - 1;
+        if let Some(sb) = &mut self.scrollback {
+            sb.offset = 0;
+        }
         let diff = self.rows_n.abs_diff(rows);
         let is_empty = self.rows.is_empty();
         let pos_diff = if is_empty {
@@ -86,11 +184,25 @@ impl Grid {
             self.scroll_up(pushed, on_row);
             self.rows.truncate(usize::from(rows));
             pushed
-        } else if let Some(scrolled) = &mut self.scrolled_off {
-            let pulled = u16::try_from(*scrolled).unwrap_or(u16::MAX).min(diff);
-            self.rows.splice(0..0, (0..pulled).map(|_| Row::new(cols)));
+        } else if let Some(sb) = &mut self.scrollback {
+            let pulled = u16::try_from(sb.unbounded_len).unwrap_or(u16::MAX).min(diff);
+            // Stored rows come back; rows a bounded scrollback dropped come back blank.
+            let stored = sb.rows.len().min(usize::from(pulled));
+            let blank = usize::from(pulled) - stored;
+            let from = sb.rows.len() - stored;
+            let back: Vec<Row> = (0..blank)
+                .map(|_| Row::new(cols))
+                .chain(sb.rows.drain(from..).map(|mut row| {
+                    // vt100 resizes the trimmed row: any change of length unwraps it.
+                    if row.trimmed_len() != usize::from(cols) {
+                        row.wrapped = false;
+                    }
+                    row
+                }))
+                .collect();
+            self.rows.splice(0..0, back);
             self.rows.resize_with(usize::from(rows), || Row::new(cols));
-            *scrolled -= usize::from(pulled);
+            sb.unbounded_len -= usize::from(pulled);
             pulled
         } else {
             self.rows.resize_with(usize::from(rows), || Row::new(cols));
@@ -220,16 +332,29 @@ impl Grid {
     /// Scrolls the region up; rows leaving the top of the screen go to `on_row` first.
     pub(crate) fn scroll_up(&mut self, count: u16, on_row: &mut dyn FnMut(&Row)) {
         let at_top = self.scroll_top == 0;
+        let cols = self.cols;
         let between = &mut self.rows[usize::from(self.scroll_top)..=usize::from(self.scroll_bottom)];
         let n = usize::from(count).min(between.len());
-        if at_top && let Some(scrolled) = &mut self.scrolled_off {
-            *scrolled = scrolled.saturating_add(n);
-        }
-        for row in &mut between[..n] {
-            if at_top {
-                on_row(row);
+        match &mut self.scrollback {
+            Some(sb) if at_top => {
+                sb.unbounded_len = sb.unbounded_len.saturating_add(n);
+                for row in &mut between[..n] {
+                    on_row(row);
+                    sb.push(row);
+                }
+                if sb.offset > 0 {
+                    sb.offset = sb.offset.saturating_add(n).min(sb.rows.len());
+                    sb.unwrap_visible(self.rows_n, cols);
+                }
             }
-            row.reset();
+            _ => {
+                for row in &mut between[..n] {
+                    if at_top {
+                        on_row(row);
+                    }
+                    row.reset();
+                }
+            }
         }
         between.rotate_left(n);
     }

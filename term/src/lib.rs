@@ -3,9 +3,16 @@
 //!
 //! Why our own: vt100 0.18 parses 8–24 MB/s on ANSI-heavy output and alacritty_terminal ~33, both
 //! below what one PTY delivers (~70 MB/s); see BENCHMARKS.md. This model keeps 16-byte cells,
-//! writes printable ASCII straight into the row, keeps no scrollback inside (rows leaving the
-//! top go to [`TermSink`], which the worker stores as compact formatted lines) and allocates
-//! the alternate screen only when a program enters it.
+//! writes printable ASCII straight into the row and allocates the alternate screen only when a
+//! program enters it. Rows leaving the top go to a [`TermSink`] (the gateway stores them as
+//! compact formatted lines) and, when the parser has one, into a bounded scrollback that a front
+//! end can scroll through ([`Term::set_scrollback`]): a row is kept up to its last written cell
+//! (as vt100 trims them), in the allocation of the row falling off the far end, while the screen
+//! row is blanked in place and stays in cache.
+//!
+//! No I/O: bytes in ([`Parser::process`]), cells, modes and formatted output out.
+
+#![warn(missing_docs)]
 
 mod cell;
 mod format;
@@ -13,10 +20,13 @@ mod grid;
 mod perform;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_scrollback;
+mod view;
 
-pub(crate) use cell::Row;
-use cell::{Attrs, Cell};
-pub(crate) use format::line_basic;
+use cell::Attrs;
+pub use cell::{Cell, Color, Row};
+pub use format::line_basic;
 use grid::{Grid, Pos};
 use unicode_width::UnicodeWidthChar as _;
 
@@ -28,27 +38,56 @@ const MODE_BRACKETED_PASTE: u8 = 16;
 
 /// xterm mouse reporting mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum MouseMode {
+pub enum MouseMode {
+    /// No mouse reports.
     #[default]
     None,
+    /// Mode 9 (X10): button presses only.
     Press,
+    /// Mode 1000: presses and releases.
     PressRelease,
+    /// Mode 1002: presses, releases and motion while a button is held.
     ButtonMotion,
+    /// Mode 1003: all motion.
     AnyMotion,
 }
 
 /// xterm mouse report encoding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum MouseEncoding {
+pub enum MouseEncoding {
+    /// `CSI M` with bytes offset by 32.
     #[default]
     Default,
+    /// Mode 1005: `CSI M` with UTF-8 coordinates.
     Utf8,
+    /// Mode 1006: `CSI < … M/m`.
     Sgr,
 }
 
+/// Cursor shape a program asked for with DECSCUSR (`CSI n SP q`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CursorStyle {
+    /// 0: the terminal's own shape.
+    #[default]
+    Default,
+    /// 1.
+    BlinkBlock,
+    /// 2.
+    SteadyBlock,
+    /// 3.
+    BlinkUnderline,
+    /// 4.
+    SteadyUnderline,
+    /// 5.
+    BlinkVerticalBar,
+    /// 6.
+    SteadyVerticalBar,
+}
+
 /// Receives what leaves the screen and what the program signals (the vt100 callbacks we used).
-pub(crate) trait TermSink {
-    /// A main-screen row (not the alternate screen's) is about to scroll off the top.
+pub trait TermSink {
+    /// A main-screen row (not the alternate screen's) is about to scroll off the top, before it
+    /// moves into the scrollback (if any).
     fn on_scroll(&mut self, row: &Row);
     /// BEL outside an escape sequence.
     fn on_bell(&mut self) {}
@@ -56,6 +95,12 @@ pub(crate) trait TermSink {
     fn on_title(&mut self, _title: &[u8]) {}
     /// Any other OSC but 1 (icon name) and 52 (clipboard), e.g. OSC 9 / 777 notifications.
     fn on_osc(&mut self, _params: &[&[u8]]) {}
+}
+
+/// Ignores everything: for a front end that only draws the screen and its scrollback.
+impl TermSink for () {
+    #[inline]
+    fn on_scroll(&mut self, _row: &Row) {}
 }
 
 /// Screen state besides the grids.
@@ -85,7 +130,7 @@ impl State {
 }
 
 /// The screen: two grids, attributes, modes; fed through `vte`.
-pub(crate) struct Term<S: TermSink> {
+pub struct Term<S: TermSink> {
     main: Grid,
     alt: Grid,
     state: State,
@@ -93,42 +138,65 @@ pub(crate) struct Term<S: TermSink> {
 }
 
 /// The screen plus the parser state.
-pub(crate) struct Parser<S: TermSink> {
+pub struct Parser<S: TermSink> {
     vte: vte::Parser,
     term: Term<S>,
 }
 
+impl<S: TermSink> std::fmt::Debug for Term<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Term")
+            .field("size", &self.size())
+            .field("cursor", &self.cursor_position())
+            .field("scrollback", &(self.scrollback(), self.scrollback_len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: TermSink> std::fmt::Debug for Parser<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parser").field("term", &self.term).finish_non_exhaustive()
+    }
+}
+
 impl<S: TermSink> Parser<S> {
-    /// A blank `cols × rows` screen.
-    pub(crate) fn new(rows: u16, cols: u16, sink: S) -> Self {
-        Self { vte: vte::Parser::new(), term: Term::new(rows.max(1), cols.max(1), sink) }
+    /// A blank `cols × rows` screen (sizes below 1 become 1) without scrollback: rows leaving the
+    /// top go only to `sink`.
+    pub fn new(rows: u16, cols: u16, sink: S) -> Self {
+        Self::with_scrollback(rows, cols, 0, sink)
+    }
+
+    /// A blank `cols × rows` screen that keeps the last `scrollback` rows leaving the top of
+    /// the main screen (vt100's `Parser::new(rows, cols, scrollback)`).
+    pub fn with_scrollback(rows: u16, cols: u16, scrollback: usize, sink: S) -> Self {
+        Self { vte: vte::Parser::new(), term: Term::new(rows.max(1), cols.max(1), scrollback, sink) }
     }
 
     /// Applies output.
-    pub(crate) fn process(&mut self, bytes: &[u8]) {
+    pub fn process(&mut self, bytes: &[u8]) {
         self.vte.advance(&mut self.term, bytes);
     }
 
     /// The screen.
-    pub(crate) fn term(&self) -> &Term<S> {
+    pub fn term(&self) -> &Term<S> {
         &self.term
     }
 
-    /// The screen, mutably (resize).
-    pub(crate) fn term_mut(&mut self) -> &mut Term<S> {
+    /// The screen, mutably (resize, scrollback view).
+    pub fn term_mut(&mut self) -> &mut Term<S> {
         &mut self.term
     }
 }
 
 impl<S: TermSink> Term<S> {
-    fn new(rows: u16, cols: u16, sink: S) -> Self {
-        let mut main = Grid::new(rows, cols, true);
+    fn new(rows: u16, cols: u16, scrollback: usize, sink: S) -> Self {
+        let mut main = Grid::new(rows, cols, Some(scrollback));
         main.allocate_rows();
-        Self { main, alt: Grid::new(rows, cols, false), state: State::new(), sink }
+        Self { main, alt: Grid::new(rows, cols, None), state: State::new(), sink }
     }
 
     /// The scroll sink.
-    pub(crate) fn sink(&self) -> &S {
+    pub fn sink(&self) -> &S {
         &self.sink
     }
 
@@ -144,31 +212,38 @@ impl<S: TermSink> Term<S> {
         }
     }
 
-    pub(crate) fn alternate_screen(&self) -> bool {
+    /// The alternate screen is showing (modes 47 / 1049).
+    pub fn alternate_screen(&self) -> bool {
         self.mode(MODE_ALT_SCREEN)
     }
 
-    pub(crate) fn hide_cursor(&self) -> bool {
+    /// The program hid the cursor (`CSI ? 25 l`).
+    pub fn hide_cursor(&self) -> bool {
         self.mode(MODE_HIDE_CURSOR)
     }
 
-    pub(crate) fn application_cursor(&self) -> bool {
+    /// DECCKM: arrow keys send `ESC O x`.
+    pub fn application_cursor(&self) -> bool {
         self.mode(MODE_APP_CURSOR)
     }
 
-    pub(crate) fn application_keypad(&self) -> bool {
+    /// DECKPAM: the keypad sends application sequences.
+    pub fn application_keypad(&self) -> bool {
         self.mode(MODE_APP_KEYPAD)
     }
 
-    pub(crate) fn bracketed_paste(&self) -> bool {
+    /// Bracketed paste (mode 2004).
+    pub fn bracketed_paste(&self) -> bool {
         self.mode(MODE_BRACKETED_PASTE)
     }
 
-    pub(crate) fn mouse_mode(&self) -> MouseMode {
+    /// Which mouse events the program wants.
+    pub fn mouse_mode(&self) -> MouseMode {
         self.state.mouse_mode
     }
 
-    pub(crate) fn mouse_encoding(&self) -> MouseEncoding {
+    /// How the program wants mouse events written.
+    pub fn mouse_encoding(&self) -> MouseEncoding {
         self.state.mouse_encoding
     }
 
@@ -178,23 +253,25 @@ impl<S: TermSink> Term<S> {
     }
 
     /// (rows, cols).
-    pub(crate) fn size(&self) -> (u16, u16) {
+    pub fn size(&self) -> (u16, u16) {
         (self.main.rows_n, self.main.cols)
     }
 
-    /// (row, col); `col` may equal `cols` right after the last column was written.
-    pub(crate) fn cursor_position(&self) -> (u16, u16) {
+    /// (row, col) on the live screen; `col` may equal `cols` right after the last column was
+    /// written.
+    pub fn cursor_position(&self) -> (u16, u16) {
         let p = self.grid().pos;
         (p.row, p.col)
     }
 
-    /// The visible rows.
-    pub(crate) fn rows(&self) -> &[Row] {
+    /// The live screen's rows (the scrollback offset aside; see [`Term::visible_row`]).
+    pub fn rows(&self) -> &[Row] {
         &self.grid().rows
     }
 
-    /// Resizes both screens; main-screen rows pushed off the top go to the sink.
-    pub(crate) fn resize(&mut self, rows: u16, cols: u16) {
+    /// Resizes both screens (sizes below 1 become 1) and returns to the live screen; main-screen
+    /// rows pushed off the top go to the sink and the scrollback, and growing pulls them back.
+    pub fn resize(&mut self, rows: u16, cols: u16) {
         let (rows, cols) = (rows.max(1), cols.max(1));
         let sink = &mut self.sink;
         self.main.set_size(rows, cols, &mut |row| sink.on_scroll(row));
@@ -357,15 +434,16 @@ impl<S: TermSink> Term<S> {
     }
 
     fn enter_alternate(&mut self) {
+        self.main.set_scrollback_offset(0);
         self.set_mode(MODE_ALT_SCREEN, true);
         self.alt.allocate_rows();
     }
 
     fn reset(&mut self) {
         let (rows, cols) = self.size();
-        self.main = Grid::new(rows, cols, true);
+        self.main = Grid::new(rows, cols, Some(self.main.scrollback_capacity()));
         self.main.allocate_rows();
-        self.alt = Grid::new(rows, cols, false);
+        self.alt = Grid::new(rows, cols, None);
         self.state = State::new();
     }
 }
