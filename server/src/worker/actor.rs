@@ -9,12 +9,14 @@ use super::ring::OutputRing;
 use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
 use super::utf8::{Utf8Splitter, decode};
 use super::{
-    ClientId, ExitInfo, HistorySnapshot, SpawnSpec, WorkerConfig, WorkerContext, WorkerError, WorkerStatus,
+    ClientId, ExitInfo, HistorySnapshot, OutputFormat, SpawnSpec, WorkerConfig, WorkerContext, WorkerError,
+    WorkerStatus,
 };
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
 use axum::extract::ws::Utf8Bytes;
-use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
+use bytes::Bytes;
+use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg, encode_output};
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -29,7 +31,7 @@ const MAX_BACKLOG_BATCHES: usize = 64;
 
 /// Commands from [`super::WorkerHandle`] to the actor.
 pub(super) enum Cmd {
-    Attach { outbox: OutboxSender, reply: oneshot::Sender<ClientId> },
+    Attach { outbox: OutboxSender, format: OutputFormat, reply: oneshot::Sender<ClientId> },
     Detach { client: ClientId },
     Input { client: Option<ClientId>, data: Vec<u8>, reply: oneshot::Sender<Result<(), WorkerError>> },
     Resize { client: Option<ClientId>, cols: u16, rows: u16, reply: oneshot::Sender<Result<(), WorkerError>> },
@@ -65,6 +67,8 @@ pub struct ActivityInfo {
 
 struct Client {
     outbox: OutboxSender,
+    /// How its `output` is framed.
+    format: OutputFormat,
     /// The client's last `resize`.
     size: Option<(u16, u16)>,
     /// Set once `history` is queued; until then the client gets no live output.
@@ -84,7 +88,10 @@ struct Actor {
     /// One permit per output batch the screen thread has not applied yet.
     backlog: Arc<Semaphore>,
     batch_bytes: usize,
+    /// Raw output as read; binary clients get exactly these bytes.
     ring: OutputRing,
+    /// Aligns output to UTF-8 characters for JSON clients and the screen model, which lag the
+    /// ring by the carried bytes of a split character (at most 3).
     utf8: Utf8Splitter,
     clients: HashMap<ClientId, Client>,
     next_client: u64,
@@ -284,10 +291,11 @@ impl Actor {
 
     fn on_cmd(&mut self, cmd: Cmd) -> Flow {
         match cmd {
-            Cmd::Attach { outbox, reply } => {
+            Cmd::Attach { outbox, format, reply } => {
                 let id = ClientId(self.next_client);
                 self.next_client += 1;
-                self.clients.insert(id, Client { outbox, size: None, attached: false, reply: Some(reply) });
+                let client = Client { outbox, format, size: None, attached: false, reply: Some(reply) };
+                self.clients.insert(id, client);
                 self.request_snapshot(id);
             }
             Cmd::Detach { client } => {
@@ -447,17 +455,29 @@ impl Actor {
             rows: snap.rows,
             offset: snap.offset,
         };
-        frames.extend(encode(&history));
-        if !catch_up.is_empty() {
-            frames.extend(encode(&WorkerServerMsg::Output { data: decode(&catch_up), offset: snap.offset }));
+        frames.extend(encode(&history).map(OutFrame::Text));
+        match client.format {
+            OutputFormat::Json => {
+                // The snapshot is on a character boundary (the screen is fed aligned bytes);
+                // the carried tail of a split character goes out with the next output.
+                let aligned = &catch_up[..catch_up.len().saturating_sub(self.utf8.carried_len())];
+                if !aligned.is_empty() {
+                    let msg = WorkerServerMsg::Output { data: decode(aligned), offset: snap.offset };
+                    frames.extend(encode(&msg).map(OutFrame::Text));
+                }
+            }
+            OutputFormat::Binary if !catch_up.is_empty() => {
+                frames.push(OutFrame::Binary(encode_output(snap.offset, &catch_up).into()));
+            }
+            OutputFormat::Binary => {}
         }
         if let Some(exit) = &self.exit {
-            frames.extend(encode(&WorkerServerMsg::Exit {
-                exit_code: exit.exit_code,
-                signal: exit.signal.clone(),
-            }));
+            frames.extend(
+                encode(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() })
+                    .map(OutFrame::Text),
+            );
         }
-        let ok = frames.into_iter().all(|f| client.outbox.push_text(f).is_ok());
+        let ok = frames.into_iter().all(|f| client.outbox.push(f).is_ok());
         if let Some(reply) = client.reply.take() {
             let _ = reply.send(id);
         }
@@ -500,25 +520,65 @@ impl Actor {
         }
     }
 
-    /// Sends one batch to the ring, every attached client and the screen model.
+    /// Sends one batch of raw output to the ring, every attached client and the screen model.
     fn emit(&mut self, raw: &[u8], permit: Option<OwnedSemaphorePermit>) {
-        let aligned = self.utf8.split(raw);
-        self.emit_aligned(aligned, permit);
-    }
-
-    fn emit_aligned(&mut self, aligned: Vec<u8>, permit: Option<OwnedSemaphorePermit>) {
-        if aligned.is_empty() {
+        if raw.is_empty() {
             return;
         }
-        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(aligned.len() as u64);
+        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(raw.len() as u64);
         let offset = self.ring.end();
-        self.ring.push(&aligned);
-        self.broadcast(&WorkerServerMsg::Output { data: decode(&aligned), offset });
-        let _ = self.screen.send(ScreenMsg::Output { bytes: aligned, permit });
+        self.ring.push(raw);
+        // Fits: the carry is at most 3 bytes, all of them already in the ring.
+        let aligned_offset = offset - self.utf8.carried_len() as u64;
+        let aligned = self.utf8.split(raw);
+        self.broadcast_output(Some((raw, offset)), &aligned, aligned_offset);
+        self.feed_screen(aligned, permit);
         if self.activity.on_output(Instant::now()) {
             self.publish_activity();
         }
         self.ensure_tick();
+    }
+
+    /// Hands aligned bytes to the screen model, in stream order.
+    fn feed_screen(&mut self, aligned: Vec<u8>, permit: Option<OwnedSemaphorePermit>) {
+        if !aligned.is_empty() {
+            let _ = self.screen.send(ScreenMsg::Output { bytes: aligned, permit });
+        }
+    }
+
+    /// Queues one batch to every attached client in its format: `raw` (with its offset) as a
+    /// binary frame, `aligned` (with its offset) as JSON. Each format is encoded at most once,
+    /// and only when a client of that format is attached. A client whose push fails (over its
+    /// cap: 4008 is already queued; or gone) is dropped.
+    fn broadcast_output(&mut self, raw: Option<(&[u8], u64)>, aligned: &[u8], aligned_offset: u64) {
+        let mut json: Option<Option<Utf8Bytes>> = None;
+        let mut binary: Option<Bytes> = None;
+        self.clients.retain(|id, c| {
+            if !c.attached {
+                return true;
+            }
+            let frame = match c.format {
+                OutputFormat::Json if aligned.is_empty() => return true,
+                OutputFormat::Json => {
+                    let encoded = json.get_or_insert_with(|| {
+                        encode(&WorkerServerMsg::Output { data: decode(aligned), offset: aligned_offset })
+                    });
+                    let Some(text) = encoded else { return true };
+                    OutFrame::Text(text.clone())
+                }
+                OutputFormat::Binary => {
+                    let Some((raw, offset)) = raw else { return true };
+                    OutFrame::Binary(binary.get_or_insert_with(|| encode_output(offset, raw).into()).clone())
+                }
+            };
+            match c.outbox.push(frame) {
+                Ok(()) => true,
+                Err(e) => {
+                    info!(client = id.0, reason = "backpressure_limit", error = %e, "dropping worker client");
+                    false
+                }
+            }
+        });
     }
 
     fn ensure_tick(&mut self) {
@@ -538,11 +598,16 @@ impl Actor {
     fn on_exit(&mut self, exit: ExitInfo) {
         if let Some(bytes) = self.stash.take() {
             // Not expected (the exit is read only after the stash is sent), but never lose bytes.
-            let aligned = self.utf8.split(&bytes);
-            self.emit_aligned(aligned, None);
+            self.emit(&bytes, None);
         }
+        // A split character that will never be completed: binary clients already have its
+        // bytes; JSON clients and the screen get them now (as U+FFFD).
         let tail = self.utf8.flush();
-        self.emit_aligned(tail, None);
+        if !tail.is_empty() {
+            let offset = self.ring.end() - tail.len() as u64;
+            self.broadcast_output(None, &tail, offset);
+            self.feed_screen(tail, None);
+        }
         let pid = self.process.take().and_then(|p| p.control.pid());
         self.kill_at = None;
         info!(pid = ?pid, exit_code = ?exit.exit_code, signal = ?exit.signal, "worker exited");

@@ -132,6 +132,15 @@ pub struct HistorySnapshot {
     pub offset: u64,
 }
 
+/// How a client wants `output` framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// JSON `output` text frames with UTF-8 `data` (`controlroom.v1`).
+    Json,
+    /// Binary frames: big-endian offset, then raw bytes (`controlroom.v1.binary`).
+    Binary,
+}
+
 /// Identifies one attached client within a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientId(pub u64);
@@ -224,9 +233,10 @@ impl WorkerHandle {
     }
 
     /// Attaches a client: queues `history`, then output from exactly the snapshot offset, then
-    /// live output (and `exit` if/when it exits) into `outbox`. Resolves once `history` is queued.
-    pub async fn attach(&self, outbox: OutboxSender) -> Result<ClientId, WorkerError> {
-        self.call(|reply| Cmd::Attach { outbox, reply }).await
+    /// live output (and `exit` if/when it exits) into `outbox`, `output` framed as `format`.
+    /// Resolves once `history` is queued.
+    pub async fn attach(&self, outbox: OutboxSender, format: OutputFormat) -> Result<ClientId, WorkerError> {
+        self.call(|reply| Cmd::Attach { outbox, format, reply }).await
     }
 
     /// Detaches a client.
