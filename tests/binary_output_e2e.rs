@@ -52,13 +52,6 @@ impl Received {
     }
 }
 
-/// Reads text and binary frames until `exit`.
-async fn read_until_exit(ws: &mut Ws) -> Received {
-    let mut got = Received::default();
-    read_until(ws, &mut got, |_| false).await;
-    got
-}
-
 /// Reads text and binary frames into `got` until `ready` holds or `exit` arrives.
 async fn read_until(ws: &mut Ws, got: &mut Received, ready: impl Fn(&Received) -> bool) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
