@@ -128,9 +128,9 @@ impl TermView {
         self.link = WorkerLink::Live;
     }
 
-    /// `output`: feed the bytes not yet applied. Returns how many bytes were fed.
-    pub fn output(&mut self, data: &str, offset: u64) -> usize {
-        let bytes = data.as_bytes();
+    /// `output` (a JSON message's data, or a binary frame's raw bytes): feed the bytes not yet
+    /// applied. Returns how many bytes were fed.
+    pub fn output(&mut self, bytes: &[u8], offset: u64) -> usize {
         let end = offset + bytes.len() as u64;
         let skip = match self.next_offset {
             Some(next) if end <= next => return 0,
@@ -174,13 +174,13 @@ mod tests {
         let mut t = TermView::new(SessionId::new("s"), WorkerId::new("w"), SCROLLBACK_LINES);
         t.history("$ ", 80, 24, 0);
         assert_eq!(t.synchronized, None);
-        t.output("\x1b[?2026h\x1b[Hhalf", 2);
+        t.output(b"\x1b[?2026h\x1b[Hhalf", 2);
         assert_eq!(t.synchronized, Some(2), "an update began");
-        t.output("more", 15);
+        t.output(b"more", 15);
         assert_eq!(t.synchronized, Some(2), "still inside it");
-        t.output("done\x1b[?2026l\x1b[?2026h", 19);
+        t.output(b"done\x1b[?2026l\x1b[?2026h", 19);
         assert_eq!(t.synchronized, Some(31), "a new update is told apart from the last");
-        t.output("\x1b[?2026l", 39);
+        t.output(b"\x1b[?2026l", 39);
         assert_eq!(t.synchronized, None, "the end marker closes it");
     }
 
@@ -192,9 +192,9 @@ mod tests {
     fn output_already_applied_is_skipped() {
         let mut t = view();
         t.history("hello ", 80, 24, 6);
-        assert_eq!(t.output("world", 6), 5);
-        assert_eq!(t.output("world", 6), 0, "same offset again is a duplicate");
-        assert_eq!(t.output("ld!", 9), 1, "overlap feeds only the new byte");
+        assert_eq!(t.output(b"world", 6), 5);
+        assert_eq!(t.output(b"world", 6), 0, "same offset again is a duplicate");
+        assert_eq!(t.output(b"ld!", 9), 1, "overlap feeds only the new byte");
         assert!(t.parser.screen().contents().starts_with("hello world!"));
         assert_eq!(t.next_offset, Some(12));
     }
