@@ -3,7 +3,8 @@
 
 use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
 use super::detect::{ActivityRules, Observation};
-use super::process::{ReaderEvent, Running, start_process};
+use super::pipe::{PipeReader, Taken};
+use super::process::{Running, start_process};
 use super::pty::GroupSignal;
 use super::ring::OutputRing;
 use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
@@ -97,8 +98,6 @@ struct Actor {
     next_client: u64,
     snapshots: FuturesUnordered<SnapshotFuture>,
     process: Option<Running>,
-    /// Output read beyond `batch_bytes`, sent first in the next batch.
-    stash: Option<Vec<u8>>,
     exit: Option<ExitInfo>,
     activity: ActivityTracker,
     tick: Option<watch::Receiver<u64>>,
@@ -193,20 +192,21 @@ pub(super) fn spawn_restored(
     rx
 }
 
-/// Waits for room in the screen backlog, then for the next reader event (or stashed bytes).
-/// Cancel-safe: nothing is taken before the last await completes.
+/// Waits for room in the screen backlog, then takes the next batch (at most `max` bytes:
+/// everything read since the last take) or the exit. Cancel-safe: nothing is taken before the
+/// last await completes.
 async fn next_output(
     backlog: &Arc<Semaphore>,
-    stash: &mut Option<Vec<u8>>,
-    output: Option<&mut mpsc::Receiver<ReaderEvent>>,
-) -> (Option<OwnedSemaphorePermit>, Option<ReaderEvent>) {
+    output: Option<&PipeReader>,
+    max: usize,
+) -> (Option<OwnedSemaphorePermit>, Taken) {
+    let Some(pipe) = output else { return std::future::pending().await };
     let permit = backlog.clone().acquire_owned().await.ok();
-    if let Some(bytes) = stash.take() {
-        return (permit, Some(ReaderEvent::Data(bytes)));
-    }
-    match output {
-        Some(rx) => (permit, rx.recv().await),
-        None => std::future::pending().await,
+    loop {
+        if let Some(taken) = pipe.try_take(max) {
+            return (permit, taken);
+        }
+        pipe.ready().await;
     }
 }
 
@@ -245,7 +245,6 @@ impl Actor {
             next_client: 1,
             snapshots: FuturesUnordered::new(),
             process: None,
-            stash: None,
             exit: None,
             activity: ActivityTracker::new(link.rules, activity),
             tick: None,
@@ -272,11 +271,11 @@ impl Actor {
                 Some((client, snap)) = self.snapshots.next(), if !self.snapshots.is_empty() => {
                     self.attach_ready(client, snap);
                 }
-                (permit, event) = next_output(
+                (permit, taken) = next_output(
                     &self.backlog,
-                    &mut self.stash,
-                    self.process.as_mut().map(|p| &mut p.output),
-                ), if reading => self.on_output(permit, event),
+                    self.process.as_ref().map(|p| &p.output),
+                    self.batch_bytes,
+                ), if reading => self.on_output(permit, taken),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
@@ -388,7 +387,6 @@ impl Actor {
         let (running, pid) = start_process(&self.ctx, spec)?;
         self.process = Some(running);
         self.exit = None;
-        self.stash = None;
         self.utf8 = Utf8Splitter::default();
         if self.size != (spec.cols, spec.rows) {
             self.size = (spec.cols, spec.rows);
@@ -490,33 +488,22 @@ impl Actor {
         }
     }
 
-    fn on_output(&mut self, permit: Option<OwnedSemaphorePermit>, event: Option<ReaderEvent>) {
-        match event {
-            Some(ReaderEvent::Data(mut batch)) => {
-                let mut exit = None;
-                if let Some(p) = &mut self.process {
-                    // Batch whatever is already queued; never wait for more.
-                    while batch.len() < self.batch_bytes {
-                        match p.output.try_recv() {
-                            Ok(ReaderEvent::Data(more)) => batch.extend_from_slice(&more),
-                            Ok(ReaderEvent::Exit(e)) => {
-                                exit = Some(e);
-                                break;
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                }
-                if batch.len() > self.batch_bytes {
-                    self.stash = Some(batch.split_off(self.batch_bytes));
-                }
+    fn on_output(&mut self, permit: Option<OwnedSemaphorePermit>, taken: Taken) {
+        match taken {
+            Taken::Data(batch) => {
                 self.emit(&batch, permit);
+                // The exit right behind the last bytes is handled in the same step.
+                let exit = self.process.as_ref().filter(|p| p.output.at_exit()).and_then(|p| {
+                    match p.output.try_take(self.batch_bytes) {
+                        Some(Taken::Exit(e)) => Some(e),
+                        _ => None,
+                    }
+                });
                 if let Some(e) = exit {
                     self.on_exit(e);
                 }
             }
-            Some(ReaderEvent::Exit(e)) => self.on_exit(e),
-            None => self.on_exit(ExitInfo { exit_code: None, signal: Some("lost".into()) }),
+            Taken::Exit(e) => self.on_exit(e),
         }
     }
 
@@ -596,10 +583,6 @@ impl Actor {
     }
 
     fn on_exit(&mut self, exit: ExitInfo) {
-        if let Some(bytes) = self.stash.take() {
-            // Not expected (the exit is read only after the stash is sent), but never lose bytes.
-            self.emit(&bytes, None);
-        }
         // A split character that will never be completed: binary clients already have its
         // bytes; JSON clients and the screen get them now (as U+FFFD).
         let tail = self.utf8.flush();
