@@ -39,7 +39,12 @@ struct Contender {
     exact: usize,
     /// Runs where the gateway selected binary frames.
     binary: usize,
+    /// Gateway CPU time (user + system, all threads) per MB delivered, ms.
+    cpu: Vec<f64>,
 }
+
+/// Length of a `/proc` clock tick (`CLK_TCK`, 100 Hz on Linux).
+const MS_PER_TICK: f64 = 10.0;
 
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / 1e6
@@ -81,11 +86,14 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
                         let (sid, wids) =
                             gw.session(&[vec!["sh".into(), "-c".into(), script]], 200, 50).await?;
                         let mut c = gw.attach_as(&sid, &wids[0], binary).await?;
+                        let (ticks0, _) = peers::cpu_and_switches(gw.pid())?;
                         let t0 = Instant::now();
                         c.input("\n").await?;
                         let got = c.read_until_exit().await?;
                         let t = t0.elapsed();
+                        let (ticks1, _) = peers::cpu_and_switches(gw.pid())?;
                         let o = &mut ours[usize::from(binary)];
+                        o.cpu.push((ticks1 - ticks0) as f64 * MS_PER_TICK / mb(got.len()));
                         // Every byte, in order, before `exit`: the echoed newline, then the file.
                         if got.len() == expected.len() + 2 && got.ends_with(&expected) {
                             o.exact += 1;
@@ -115,6 +123,8 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
             }
             let name = format!("throughput {label}: controlroom ({format} frames)");
             report.row(Row::rate(&name, &o.rates, ratio).with_note(note));
+            let name = format!("throughput {label}: gateway CPU per MB ({format} frames)");
+            report.row(Row::samples(&name, &o.cpu, "ms", None));
         }
         if let (Some(r), true) = (&r, tmux) {
             let t = summarize(&tm);

@@ -30,6 +30,13 @@ use tracing::{debug, info, warn};
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;
 
+/// A batch at least this big means output is flooding (a PTY read returns at most ~4 KiB)...
+const FLOOD_BATCH_BYTES: usize = 2048;
+/// ...so the next batch is taken this much later (unless a whole batch is waiting already):
+/// reads pile up into one batch instead of costing an actor, screen, writer and client wake-up
+/// each. Output that is not flooding (echo, prompts) is never delayed.
+const FLOOD_COALESCE: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Commands from [`super::WorkerHandle`] to the actor.
 pub(super) enum Cmd {
     Attach { outbox: OutboxSender, format: OutputFormat, reply: oneshot::Sender<ClientId> },
@@ -104,6 +111,8 @@ struct Actor {
     size: (u16, u16),
     stop_waiters: Vec<oneshot::Sender<()>>,
     kill_at: Option<tokio::time::Instant>,
+    /// While output floods: when the next batch is taken (see [`FLOOD_COALESCE`]).
+    coalesce_until: Option<tokio::time::Instant>,
 }
 
 /// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
@@ -192,16 +201,23 @@ pub(super) fn spawn_restored(
     rx
 }
 
-/// Waits for room in the screen backlog, then takes the next batch (at most `max` bytes:
-/// everything read since the last take) or the exit. Cancel-safe: nothing is taken before the
-/// last await completes.
+/// Waits for room in the screen backlog (and, while flooding, until `coalesce_until` unless a
+/// whole batch is waiting), then takes the next batch (at most `max` bytes: everything read
+/// since the last take) or the exit. Cancel-safe: nothing is taken before the last await
+/// completes.
 async fn next_output(
     backlog: &Arc<Semaphore>,
     output: Option<&PipeReader>,
     max: usize,
+    coalesce_until: Option<tokio::time::Instant>,
 ) -> (Option<OwnedSemaphorePermit>, Taken) {
     let Some(pipe) = output else { return std::future::pending().await };
     let permit = backlog.clone().acquire_owned().await.ok();
+    if let Some(until) = coalesce_until
+        && pipe.buffered() < max
+    {
+        tokio::time::sleep_until(until).await;
+    }
     loop {
         if let Some(taken) = pipe.try_take(max) {
             return (permit, taken);
@@ -251,6 +267,7 @@ impl Actor {
             size,
             stop_waiters: Vec::new(),
             kill_at: None,
+            coalesce_until: None,
         }
     }
 
@@ -275,6 +292,7 @@ impl Actor {
                     &self.backlog,
                     self.process.as_ref().map(|p| &p.output),
                     self.batch_bytes,
+                    self.coalesce_until,
                 ), if reading => self.on_output(permit, taken),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
@@ -491,6 +509,8 @@ impl Actor {
     fn on_output(&mut self, permit: Option<OwnedSemaphorePermit>, taken: Taken) {
         match taken {
             Taken::Data(batch) => {
+                self.coalesce_until =
+                    (batch.len() >= FLOOD_BATCH_BYTES).then(|| tokio::time::Instant::now() + FLOOD_COALESCE);
                 self.emit(&batch, permit);
                 // The exit right behind the last bytes is handled in the same step.
                 let exit = self.process.as_ref().filter(|p| p.output.at_exit()).and_then(|p| {

@@ -141,6 +141,11 @@ impl PipeReader {
         self.shared.ready.notified().await;
     }
 
+    /// Bytes waiting to be taken.
+    pub(super) fn buffered(&self) -> usize {
+        self.shared.lock().buf.len()
+    }
+
     /// Whether the next [`PipeReader::try_take`] returns the exit (no bytes left behind it).
     pub(super) fn at_exit(&self) -> bool {
         let state = self.shared.lock();
