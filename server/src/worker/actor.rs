@@ -16,7 +16,6 @@ use super::{
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
 use axum::extract::ws::Utf8Bytes;
-use bytes::Bytes;
 use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg, encode_output};
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
@@ -26,6 +25,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
+
+mod fanout;
 
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;
@@ -553,41 +554,6 @@ impl Actor {
         }
     }
 
-    /// Queues one batch to every attached client in its format: `raw` (with its offset) as a
-    /// binary frame, `aligned` (with its offset) as JSON. Each format is encoded at most once,
-    /// and only when a client of that format is attached. A client whose push fails (over its
-    /// cap: 4008 is already queued; or gone) is dropped.
-    fn broadcast_output(&mut self, raw: Option<(&[u8], u64)>, aligned: &[u8], aligned_offset: u64) {
-        let mut json: Option<Option<Utf8Bytes>> = None;
-        let mut binary: Option<Bytes> = None;
-        self.clients.retain(|id, c| {
-            if !c.attached {
-                return true;
-            }
-            let frame = match c.format {
-                OutputFormat::Json if aligned.is_empty() => return true,
-                OutputFormat::Json => {
-                    let encoded = json.get_or_insert_with(|| {
-                        encode(&WorkerServerMsg::Output { data: decode(aligned), offset: aligned_offset })
-                    });
-                    let Some(text) = encoded else { return true };
-                    OutFrame::Text(text.clone())
-                }
-                OutputFormat::Binary => {
-                    let Some((raw, offset)) = raw else { return true };
-                    OutFrame::Binary(binary.get_or_insert_with(|| encode_output(offset, raw).into()).clone())
-                }
-            };
-            match c.outbox.push(frame) {
-                Ok(()) => true,
-                Err(e) => {
-                    info!(client = id.0, reason = "backpressure_limit", error = %e, "dropping worker client");
-                    false
-                }
-            }
-        });
-    }
-
     fn ensure_tick(&mut self) {
         if self.activity.wants_tick() && self.tick.is_none() {
             self.tick = subscribe_tick();
@@ -637,24 +603,6 @@ impl Actor {
         if !alive || !self.activity.wants_tick() {
             self.tick = None;
         }
-    }
-
-    /// Encodes `msg` once and queues it to every attached client; a client whose push fails
-    /// (over its cap: 4008 is already queued; or gone) is dropped.
-    fn broadcast(&mut self, msg: &WorkerServerMsg) {
-        let Some(frame) = encode(msg) else { return };
-        self.clients.retain(|id, c| {
-            if !c.attached {
-                return true;
-            }
-            match c.outbox.push_text(frame.clone()) {
-                Ok(()) => true,
-                Err(e) => {
-                    info!(client = id.0, reason = "backpressure_limit", error = %e, "dropping worker client");
-                    false
-                }
-            }
-        });
     }
 
     fn publish_activity(&mut self) {
