@@ -31,12 +31,11 @@ mod fanout;
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;
 
-/// A batch at least this big means output is flooding (a PTY read returns at most ~4 KiB)...
+/// A batch at least this big means output is flooding (a PTY read returns at most ~4 KiB), so
+/// the next batch is taken `WorkerConfig::flood_coalesce` later (unless a whole batch is waiting
+/// already): reads pile up into one batch instead of costing an actor, screen, writer and client
+/// wake-up each. Output that is not flooding (echo, prompts) is never delayed.
 const FLOOD_BATCH_BYTES: usize = 2048;
-/// ...so the next batch is taken this much later (unless a whole batch is waiting already):
-/// reads pile up into one batch instead of costing an actor, screen, writer and client wake-up
-/// each. Output that is not flooding (echo, prompts) is never delayed.
-const FLOOD_COALESCE: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Commands from [`super::WorkerHandle`] to the actor.
 pub(super) enum Cmd {
@@ -112,7 +111,7 @@ struct Actor {
     size: (u16, u16),
     stop_waiters: Vec<oneshot::Sender<()>>,
     kill_at: Option<tokio::time::Instant>,
-    /// While output floods: when the next batch is taken (see [`FLOOD_COALESCE`]).
+    /// While output floods: when the next batch is taken (see [`FLOOD_BATCH_BYTES`]).
     coalesce_until: Option<tokio::time::Instant>,
 }
 
@@ -510,8 +509,9 @@ impl Actor {
     fn on_output(&mut self, permit: Option<OwnedSemaphorePermit>, taken: Taken) {
         match taken {
             Taken::Data(batch) => {
-                self.coalesce_until =
-                    (batch.len() >= FLOOD_BATCH_BYTES).then(|| tokio::time::Instant::now() + FLOOD_COALESCE);
+                let coalesce = self.ctx.config.flood_coalesce;
+                self.coalesce_until = (batch.len() >= FLOOD_BATCH_BYTES && !coalesce.is_zero())
+                    .then(|| tokio::time::Instant::now() + coalesce);
                 self.emit(&batch, permit);
                 // The exit right behind the last bytes is handled in the same step.
                 let exit = self.process.as_ref().filter(|p| p.output.at_exit()).and_then(|p| {

@@ -48,6 +48,9 @@ pub struct WorkerConfig {
     pub batch_bytes: usize,
     /// How long a stopped worker has between SIGHUP and SIGKILL.
     pub stop_grace: Duration,
+    /// While output floods, how long the actor lets PTY reads pile up before taking the next
+    /// batch (fewer wake-ups per batch); zero (only settable in code) takes every read at once.
+    pub flood_coalesce: Duration,
     /// Activity detection for workers without a preset of their own (`[activity]`).
     pub activity: Arc<ActivityRules>,
 }
@@ -59,6 +62,8 @@ impl WorkerConfig {
     pub const DEFAULT_OUTPUT_RING_BYTES: usize = 2 * 1024 * 1024;
     /// Default of [`WorkerConfig::batch_bytes`]: 64 KiB.
     pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
+    /// Default of [`WorkerConfig::flood_coalesce`]: 1 ms.
+    pub const DEFAULT_FLOOD_COALESCE: Duration = Duration::from_millis(1);
     /// Default of [`WorkerConfig::stop_grace`]: 3 s.
     pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
     /// Default silence before `idle`: 2 s.
@@ -72,6 +77,7 @@ impl Default for WorkerConfig {
             output_ring_bytes: Self::DEFAULT_OUTPUT_RING_BYTES,
             batch_bytes: Self::DEFAULT_BATCH_BYTES,
             stop_grace: Self::DEFAULT_STOP_GRACE,
+            flood_coalesce: Self::DEFAULT_FLOOD_COALESCE,
             activity: Arc::new(ActivityRules::defaults(Self::DEFAULT_IDLE_AFTER)),
         }
     }
