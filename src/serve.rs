@@ -68,6 +68,9 @@ pub struct ServeArgs {
     /// Largest output message; output read together is batched up to this size.
     #[arg(long, env = "CONTROLROOM_OUTPUT_BATCH", value_parser = parse::size)]
     output_batch: Option<usize>,
+    /// While a worker's output floods, how long PTY reads pile up into one batch.
+    #[arg(long, env = "CONTROLROOM_OUTPUT_COALESCE", value_parser = parse::duration)]
+    output_coalesce: Option<Duration>,
     /// Time between SIGHUP and SIGKILL when stopping a worker.
     #[arg(long, env = "CONTROLROOM_STOP_GRACE", value_parser = parse::duration)]
     stop_grace: Option<Duration>,
@@ -136,6 +139,9 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(v) = args.stop_grace {
         worker.stop_grace = v;
+    }
+    if let Some(v) = args.output_coalesce {
+        worker.flood_coalesce = v;
     }
 
     let mut config = ServeConfig::new(data_dir);

@@ -3,6 +3,7 @@
 //! minimal HTTP client and WebSocket clients for the app and worker sockets.
 
 use anyhow::{Context as _, bail};
+use controlroom_protocol::{BINARY_SUBPROTOCOL, SUBPROTOCOL, decode_output};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use std::io::{BufRead as _, BufReader};
@@ -123,21 +124,36 @@ impl Gateway {
 
     /// Opens an authenticated WebSocket on `path`.
     pub async fn ws(&self, path: &str) -> anyhow::Result<Ws> {
-        let mut req = format!("ws://{}{}", self.addr, path).into_client_request()?;
-        req.headers_mut()
-            .insert("Sec-WebSocket-Protocol", format!("controlroom.v1, bearer.{}", self.token).parse()?);
-        let (ws, _) = tokio_tungstenite::connect_async(req).await.context("websocket connect")?;
-        Ok(ws)
+        Ok(self.ws_offering(path, SUBPROTOCOL).await?.0)
     }
 
-    /// Attaches to a worker and waits for its `history`.
+    /// Opens an authenticated WebSocket on `path` offering `protocols` (and the token, as a
+    /// browser would); returns it and whether the gateway selected `controlroom.v1.binary`.
+    async fn ws_offering(&self, path: &str, protocols: &str) -> anyhow::Result<(Ws, bool)> {
+        let mut req = format!("ws://{}{}", self.addr, path).into_client_request()?;
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", format!("{protocols}, bearer.{}", self.token).parse()?);
+        let (ws, resp) = tokio_tungstenite::connect_async(req).await.context("websocket connect")?;
+        let selected = resp.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok());
+        Ok((ws, selected == Some(BINARY_SUBPROTOCOL)))
+    }
+
+    /// Attaches to a worker (JSON `output`) and waits for its `history`.
     pub async fn attach(&self, sid: &str, wid: &str) -> anyhow::Result<WorkerClient> {
-        let mut ws = self.ws(&format!("/ws/session/{sid}/worker/{wid}")).await?;
+        self.attach_as(sid, wid, false).await
+    }
+
+    /// Attaches to a worker, offering binary `output` frames when `binary` (a gateway that
+    /// predates them answers `controlroom.v1` and sends JSON; see [`WorkerClient::binary`]).
+    pub async fn attach_as(&self, sid: &str, wid: &str, binary: bool) -> anyhow::Result<WorkerClient> {
+        let offer = if binary { format!("{BINARY_SUBPROTOCOL}, {SUBPROTOCOL}") } else { SUBPROTOCOL.into() };
+        let (mut ws, binary) = self.ws_offering(&format!("/ws/session/{sid}/worker/{wid}"), &offer).await?;
         loop {
             let msg = next_json(&mut ws).await?;
             if msg["type"] == "history" {
                 let seen = msg["data"].as_str().unwrap_or_default().to_string();
-                return Ok(WorkerClient { ws, seen });
+                let next_offset = msg["offset"].as_u64().unwrap_or_default();
+                return Ok(WorkerClient { ws, seen, binary, next_offset });
             }
         }
     }
@@ -179,6 +195,10 @@ pub struct WorkerClient {
     pub ws: Ws,
     /// What `wait_for` has seen and not consumed yet (starts with the history).
     seen: String,
+    /// The gateway selected `controlroom.v1.binary`: `output` arrives as binary frames.
+    pub binary: bool,
+    /// Offset the next binary frame must start at (from the history's).
+    next_offset: u64,
 }
 
 impl WorkerClient {
@@ -189,8 +209,9 @@ impl WorkerClient {
         Ok(())
     }
 
-    /// Collects `output` data until `exit`; returns everything received. Parses only the two
-    /// fields it needs, as a lean client would.
+    /// Collects `output` data (JSON `data`, or binary frames' raw bytes, checked contiguous)
+    /// until `exit`; returns everything received. Parses only the fields it needs, as a lean
+    /// client would.
     pub async fn read_until_exit(&mut self) -> anyhow::Result<Vec<u8>> {
         #[derive(serde::Deserialize)]
         struct Frame {
@@ -203,6 +224,15 @@ impl WorkerClient {
             let msg = tokio::time::timeout(DEADLINE, self.ws.next()).await.context("waiting for output")?;
             let text = match msg {
                 Some(Ok(Message::Text(t))) => t,
+                Some(Ok(Message::Binary(frame))) => {
+                    let (offset, bytes) = decode_output(&frame)?;
+                    if offset != self.next_offset {
+                        bail!("binary output at {offset}, expected {}", self.next_offset);
+                    }
+                    self.next_offset += bytes.len() as u64;
+                    out.extend_from_slice(bytes);
+                    continue;
+                }
                 Some(Ok(Message::Close(f))) => bail!("socket closed: {f:?}"),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e.into()),

@@ -30,11 +30,28 @@ pub struct Plan {
     pub gateway_only: bool,
 }
 
+/// One controlroom client format's results in the throughput scenario.
+#[derive(Debug, Default)]
+struct Contender {
+    /// MB/s per run.
+    rates: Vec<f64>,
+    /// Runs that delivered every byte before `exit`.
+    exact: usize,
+    /// Runs where the gateway selected binary frames.
+    binary: usize,
+    /// Gateway CPU time (user + system, all threads) per MB delivered, ms.
+    cpu: Vec<f64>,
+}
+
+/// Length of a `/proc` clock tick (`CLK_TCK`, 100 Hz on Linux).
+const MS_PER_TICK: f64 = 10.0;
+
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / 1e6
 }
 
-/// Throughput of worker output → one WS client, against a raw PTY and tmux, both inputs.
+/// Throughput of worker output → one WS client (JSON `output`, and binary frames), against a
+/// raw PTY and tmux, both inputs.
 pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let tmux = peers::tmux_available();
@@ -48,13 +65,14 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
         let data = if kind == "ansi" { ansi_log(size) } else { base64_text(size) };
         let expected = through_pty(&data);
         let file = write_input(dir.path(), &format!("{kind}-{size}"), &data)?;
-        let (mut raw, mut ours, mut tm) = (Vec::new(), Vec::new(), Vec::new());
-        let mut exact = 0;
+        let (mut raw, mut tm) = (Vec::new(), Vec::new());
+        // Per client format (JSON, binary): rates, runs with every byte, runs that got binary.
+        let mut ours = [Contender::default(), Contender::default()];
         for run in 0..plan.runs {
             // Rotate the order so a slow moment of the machine does not always hit one side.
-            for step in 0..3 {
-                let which = (run + step) % 3;
-                if plan.gateway_only && which != 1 {
+            for step in 0..4 {
+                let which = (run + step) % 4;
+                if plan.gateway_only && !matches!(which, 1 | 2) {
                     continue;
                 }
                 match which {
@@ -62,20 +80,26 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
                         let (t, n) = tokio::task::block_in_place(|| peers::raw_throughput(&file))?;
                         raw.push(mb(n) / t.as_secs_f64());
                     }
-                    1 => {
+                    1 | 2 => {
+                        let binary = which == 2;
                         let script = format!("read x; exec cat '{}'", file.display());
                         let (sid, wids) =
                             gw.session(&[vec!["sh".into(), "-c".into(), script]], 200, 50).await?;
-                        let mut c = gw.attach(&sid, &wids[0]).await?;
+                        let mut c = gw.attach_as(&sid, &wids[0], binary).await?;
+                        let (ticks0, _) = peers::cpu_and_switches(gw.pid())?;
                         let t0 = Instant::now();
                         c.input("\n").await?;
                         let got = c.read_until_exit().await?;
                         let t = t0.elapsed();
+                        let (ticks1, _) = peers::cpu_and_switches(gw.pid())?;
+                        let o = &mut ours[usize::from(binary)];
+                        o.cpu.push((ticks1 - ticks0) as f64 * MS_PER_TICK / mb(got.len()));
                         // Every byte, in order, before `exit`: the echoed newline, then the file.
                         if got.len() == expected.len() + 2 && got.ends_with(&expected) {
-                            exact += 1;
+                            o.exact += 1;
                         }
-                        ours.push(mb(got.len()) / t.as_secs_f64());
+                        o.binary += usize::from(c.binary);
+                        o.rates.push(mb(got.len()) / t.as_secs_f64());
                         gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
                     }
                     _ if tmux => {
@@ -86,18 +110,23 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
                 }
             }
         }
-        if plan.gateway_only {
-            report.row(Row::rate(&format!("throughput {kind} {:.0} MB: controlroom", mb(size)), &ours, None));
-            continue;
-        }
         let label = format!("{kind} {:.0} MB", mb(size));
-        let (r, o) = (summarize(&raw), summarize(&ours));
-        report.row(Row::rate(&format!("throughput {label}: raw PTY"), &raw, None));
-        report.row(
-            Row::rate(&format!("throughput {label}: controlroom"), &ours, Some(o.median / r.median))
-                .with_note(format!("{exact}/{} runs delivered every byte before exit", ours.len())),
-        );
-        if tmux {
+        let r = (!plan.gateway_only).then(|| summarize(&raw));
+        if r.is_some() {
+            report.row(Row::rate(&format!("throughput {label}: raw PTY"), &raw, None));
+        }
+        for (o, format) in ours.iter().zip(["JSON", "binary"]) {
+            let ratio = r.as_ref().map(|r| summarize(&o.rates).median / r.median);
+            let mut note = format!("{}/{} runs delivered every byte before exit", o.exact, o.rates.len());
+            if format == "binary" && o.binary < o.rates.len() {
+                note.push_str(&format!("; only {} runs got binary frames (older gateway)", o.binary));
+            }
+            let name = format!("throughput {label}: controlroom ({format} frames)");
+            report.row(Row::rate(&name, &o.rates, ratio).with_note(note));
+            let name = format!("throughput {label}: gateway CPU per MB ({format} frames)");
+            report.row(Row::samples(&name, &o.cpu, "ms", None));
+        }
+        if let (Some(r), true) = (&r, tmux) {
             let t = summarize(&tm);
             report.row(Row::rate(&format!("throughput {label}: tmux"), &tm, Some(t.median / r.median)));
         }

@@ -4,12 +4,14 @@
 //! speak through these types, and `docs/protocol.md` documents them field by field.
 
 mod app;
+mod binary;
 mod http;
 mod ids;
 mod model;
 mod worker;
 
 pub use app::{AppClientMsg, AppServerMsg, Delta, DeltaEvent, Replay, SessionsSync};
+pub use binary::{BINARY_SUBPROTOCOL, OUTPUT_HEADER_LEN, ShortFrame, decode_output, encode_output};
 pub use http::{
     ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, InputRequest, PresetsResponse,
     ScreenResponse, SessionsResponse, UpdateSession,

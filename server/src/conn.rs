@@ -33,6 +33,14 @@ pub fn error_frame(e: &ClientError) -> String {
 pub trait MessageHandler: Send {
     /// Handles one text message.
     fn on_text(&mut self, text: &str) -> impl std::future::Future<Output = Result<(), ClientError>> + Send;
+
+    /// Handles one binary message; endpoints that take none refuse it as malformed.
+    fn on_binary(
+        &mut self,
+        _data: bytes::Bytes,
+    ) -> impl std::future::Future<Output = Result<(), ClientError>> + Send {
+        std::future::ready(Err(ClientError::malformed("binary frames are not accepted; send JSON text")))
+    }
 }
 
 /// Fixed facts about one connection.
@@ -116,7 +124,7 @@ pub async fn serve_socket(
                 };
                 let outcome = match msg {
                     Message::Text(text) => handler.on_text(text.as_str()).await,
-                    Message::Binary(_) => Err(ClientError::malformed("binary frames are not accepted; send JSON text")),
+                    Message::Binary(data) => handler.on_binary(data).await,
                     Message::Pong(_) => { awaiting_pong = false; Ok(()) }
                     Message::Ping(_) => Ok(()),
                     Message::Close(_) => break,
@@ -180,6 +188,7 @@ async fn write_loop(
         };
         let (msg, last) = match frame {
             OutFrame::Text(t) => (Message::Text(t), false),
+            OutFrame::Binary(b) => (Message::Binary(b), false),
             OutFrame::Ping => (Message::Ping(Default::default()), false),
             OutFrame::Close { code, reason } => {
                 (Message::Close(Some(CloseFrame { code, reason: reason.into() })), true)

@@ -58,19 +58,38 @@ impl AppState {
         F: FnOnce(axum::extract::ws::WebSocket, AppState) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
+        let protocols = [controlroom_protocol::SUBPROTOCOL];
+        self.upgrade_offering(ws, &protocols, max_message, move |socket, state, _| run(socket, state))
+    }
+
+    /// [`AppState::upgrade`] with the subprotocols this endpoint speaks, most preferred first:
+    /// the first one the client offered is selected and handed to `run` (`None` when the client
+    /// offered none of them).
+    pub fn upgrade_offering<F, Fut>(
+        self,
+        ws: axum::extract::ws::WebSocketUpgrade,
+        protocols: &[&'static str],
+        max_message: usize,
+        run: F,
+    ) -> Response
+    where
+        F: FnOnce(axum::extract::ws::WebSocket, AppState, Option<&'static str>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let permit = match self.connection_permit() {
             Ok(p) => p,
             Err(refusal) => return refusal.into_response(),
         };
-        ws.protocols([controlroom_protocol::SUBPROTOCOL])
-            .max_message_size(max_message)
+        let ws = ws.protocols(protocols.iter().copied());
+        let selected = ws.selected_protocol().and_then(|p| protocols.iter().copied().find(|name| p == *name));
+        ws.max_message_size(max_message)
             .max_frame_size(max_message)
             .read_buffer_size(self.config.ws_read_buffer)
             .write_buffer_size(self.config.ws_write_buffer)
             .on_upgrade(move |socket| {
                 let tracker = self.tracker.clone();
                 tracker.track_future(async move {
-                    run(socket, self).await;
+                    run(socket, self, selected).await;
                     drop(permit);
                 })
             })

@@ -2,7 +2,8 @@
 //!
 //! Producers (the hub's broadcaster, a worker actor) never wait on a client: `push` either queues
 //! the frame or, past the byte cap, marks the outbox overflowed so the connection task closes the
-//! socket with 4008. Frames are `Utf8Bytes`, so one encoded message is shared by every client.
+//! socket with 4008. Frames are `Utf8Bytes` or `Bytes`, so one encoded message is shared by every
+//! client of its format.
 
 use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use tokio::sync::mpsc;
 pub enum OutFrame {
     /// A text message, already encoded.
     Text(Utf8Bytes),
+    /// A binary message, already encoded (binary `output` frames).
+    Binary(bytes::Bytes),
     /// A heartbeat ping.
     Ping,
     /// Close the socket with this code and reason, then stop.
@@ -29,6 +32,7 @@ impl OutFrame {
     fn cost(&self) -> usize {
         match self {
             Self::Text(t) => t.len(),
+            Self::Binary(b) => b.len(),
             Self::Ping | Self::Close { .. } => 0,
         }
     }
@@ -111,6 +115,11 @@ impl OutboxSender {
         self.push(OutFrame::Text(text))
     }
 
+    /// Queues an encoded binary frame.
+    pub fn push_binary(&self, frame: bytes::Bytes) -> Result<(), PushError> {
+        self.push(OutFrame::Binary(frame))
+    }
+
     /// Bytes queued and not yet taken by the connection task.
     pub fn queued_bytes(&self) -> usize {
         self.shared.queued_bytes.load(Ordering::Acquire)
@@ -165,6 +174,16 @@ mod tests {
         assert!(rx.overflowed());
         assert!(matches!(rx.recv().await, Some(OutFrame::Text(_))));
         assert!(matches!(rx.recv().await, Some(OutFrame::Close { code: 4008, .. })));
+    }
+
+    #[tokio::test]
+    async fn binary_frames_count_against_the_same_cap() {
+        let (tx, mut rx) = outbox(5);
+        tx.push_binary(bytes::Bytes::from_static(b"\0\xff\x01")).expect("fits");
+        tx.push_text("ab".into()).expect("fits");
+        assert_eq!(tx.push_binary(bytes::Bytes::from_static(b"x")), Err(PushError::Overflow));
+        let Some(OutFrame::Binary(b)) = rx.recv().await else { panic!("binary expected") };
+        assert_eq!(&b[..], b"\0\xff\x01");
     }
 
     #[tokio::test]

@@ -1,17 +1,20 @@
 //! `/ws/session/{sessionId}/worker/{workerId}`: one worker's terminal — `history`, then `output`
-//! as it arrives; `input`, `resize` and `image` from the client.
+//! as it arrives; `input`, `resize` and `image` from the client. A client that offers
+//! `controlroom.v1.binary` gets `output` as binary frames and may type with binary frames.
 
 use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::http::{ApiErrorResponse, AppState};
 use crate::outbox::outbox;
 use crate::scoped::Grant;
 use crate::validate::{CheckedImage, decode_image, parse_worker_msg};
-use crate::worker::{ClientId, WorkerError, WorkerHandle};
+use crate::worker::{ClientId, OutputFormat, WorkerError, WorkerHandle};
 use axum::Extension;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use controlroom_protocol::{SessionId, WorkerClientMsg, WorkerId, error_code};
+use controlroom_protocol::{
+    BINARY_SUBPROTOCOL, SUBPROTOCOL, SessionId, WorkerClientMsg, WorkerId, error_code,
+};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -32,7 +35,13 @@ pub async fn upgrade(
         Err(e) => return ApiErrorResponse::from(e).into_response(),
     };
     let max = state.config.max_worker_message;
-    state.upgrade(ws, max, move |socket, state| run(socket, state, worker, Attached { sid, wid, grant }))
+    // Binary first: a client that offers both gets binary frames.
+    let protocols = [BINARY_SUBPROTOCOL, SUBPROTOCOL];
+    state.upgrade_offering(ws, &protocols, max, move |socket, state, selected| {
+        let format =
+            if selected == Some(BINARY_SUBPROTOCOL) { OutputFormat::Binary } else { OutputFormat::Json };
+        run(socket, state, worker, Attached { sid, wid, grant, format })
+    })
 }
 
 /// Who is attached to what.
@@ -40,6 +49,8 @@ struct Attached {
     sid: SessionId,
     wid: WorkerId,
     grant: Grant,
+    /// How `output` is framed, from the negotiated subprotocol.
+    format: OutputFormat,
 }
 
 struct WorkerSocket {
@@ -48,6 +59,8 @@ struct WorkerSocket {
     images_dir: PathBuf,
     /// False for read-only tokens: input, resize and image get `forbidden`.
     can_write: bool,
+    /// Binary frames from the client are input (only with `controlroom.v1.binary`).
+    binary_input: bool,
 }
 
 fn read_only() -> ClientError {
@@ -86,6 +99,16 @@ impl MessageHandler for WorkerSocket {
             }
         }
     }
+
+    async fn on_binary(&mut self, data: bytes::Bytes) -> Result<(), ClientError> {
+        if !self.binary_input {
+            return Err(ClientError::malformed("binary frames are not accepted; send JSON text"));
+        }
+        if !self.can_write {
+            return Err(read_only());
+        }
+        self.worker.input(Some(self.client), data.into()).await.map_err(worker_error)
+    }
 }
 
 /// Validates and saves a pasted image; returns the path to type into the worker.
@@ -104,9 +127,9 @@ async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Resul
 }
 
 async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Attached) {
-    let Attached { sid, wid, grant } = who;
+    let Attached { sid, wid, grant, format } = who;
     let (tx, rx) = outbox(state.config.max_client_buffer);
-    let client = match worker.attach(tx.clone()).await {
+    let client = match worker.attach(tx.clone(), format).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(session_id = %sid, worker_id = %wid, error = %e, "attach failed");
@@ -116,7 +139,7 @@ async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Atta
     let count = state.worker_clients.fetch_add(1, Ordering::AcqRel) + 1;
     metrics::counter!(crate::metrics::CONNECTIONS, "endpoint" => "worker").increment(1);
     metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "worker").set(count as f64);
-    tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, "client attached");
+    tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, format = ?format, "client attached");
     let spec = ConnSpec {
         endpoint: "worker",
         heartbeat: state.config.heartbeat,
@@ -128,6 +151,7 @@ async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Atta
         client,
         images_dir: state.config.data_dir.join(IMAGES_DIR),
         can_write: grant.can_write(),
+        binary_input: format == OutputFormat::Binary,
     };
     serve_socket(socket, tx, rx, &mut handler, spec, state.shutdown.clone()).await;
     worker.detach(client).await;

@@ -3,18 +3,20 @@
 
 use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
 use super::detect::{ActivityRules, Observation};
-use super::process::{ReaderEvent, Running, start_process};
+use super::pipe::{PipeReader, Taken};
+use super::process::{Running, start_process};
 use super::pty::GroupSignal;
 use super::ring::OutputRing;
 use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
 use super::utf8::{Utf8Splitter, decode};
 use super::{
-    ClientId, ExitInfo, HistorySnapshot, SpawnSpec, WorkerConfig, WorkerContext, WorkerError, WorkerStatus,
+    ClientId, ExitInfo, HistorySnapshot, OutputFormat, SpawnSpec, WorkerConfig, WorkerContext, WorkerError,
+    WorkerStatus,
 };
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
 use axum::extract::ws::Utf8Bytes;
-use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
+use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg, encode_output};
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -24,12 +26,20 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+mod fanout;
+
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;
 
+/// A batch at least this big means output is flooding (a PTY read returns at most ~4 KiB), so
+/// the next batch is taken `WorkerConfig::flood_coalesce` later (unless a whole batch is waiting
+/// already): reads pile up into one batch instead of costing an actor, screen, writer and client
+/// wake-up each. Output that is not flooding (echo, prompts) is never delayed.
+const FLOOD_BATCH_BYTES: usize = 2048;
+
 /// Commands from [`super::WorkerHandle`] to the actor.
 pub(super) enum Cmd {
-    Attach { outbox: OutboxSender, reply: oneshot::Sender<ClientId> },
+    Attach { outbox: OutboxSender, format: OutputFormat, reply: oneshot::Sender<ClientId> },
     Detach { client: ClientId },
     Input { client: Option<ClientId>, data: Vec<u8>, reply: oneshot::Sender<Result<(), WorkerError>> },
     Resize { client: Option<ClientId>, cols: u16, rows: u16, reply: oneshot::Sender<Result<(), WorkerError>> },
@@ -65,6 +75,8 @@ pub struct ActivityInfo {
 
 struct Client {
     outbox: OutboxSender,
+    /// How its `output` is framed.
+    format: OutputFormat,
     /// The client's last `resize`.
     size: Option<(u16, u16)>,
     /// Set once `history` is queued; until then the client gets no live output.
@@ -84,20 +96,23 @@ struct Actor {
     /// One permit per output batch the screen thread has not applied yet.
     backlog: Arc<Semaphore>,
     batch_bytes: usize,
+    /// Raw output as read; binary clients get exactly these bytes.
     ring: OutputRing,
+    /// Aligns output to UTF-8 characters for JSON clients and the screen model, which lag the
+    /// ring by the carried bytes of a split character (at most 3).
     utf8: Utf8Splitter,
     clients: HashMap<ClientId, Client>,
     next_client: u64,
     snapshots: FuturesUnordered<SnapshotFuture>,
     process: Option<Running>,
-    /// Output read beyond `batch_bytes`, sent first in the next batch.
-    stash: Option<Vec<u8>>,
     exit: Option<ExitInfo>,
     activity: ActivityTracker,
     tick: Option<watch::Receiver<u64>>,
     size: (u16, u16),
     stop_waiters: Vec<oneshot::Sender<()>>,
     kill_at: Option<tokio::time::Instant>,
+    /// While output floods: when the next batch is taken (see [`FLOOD_BATCH_BYTES`]).
+    coalesce_until: Option<tokio::time::Instant>,
 }
 
 /// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
@@ -186,20 +201,28 @@ pub(super) fn spawn_restored(
     rx
 }
 
-/// Waits for room in the screen backlog, then for the next reader event (or stashed bytes).
-/// Cancel-safe: nothing is taken before the last await completes.
+/// Waits for room in the screen backlog (and, while flooding, until `coalesce_until` unless a
+/// whole batch is waiting), then takes the next batch (at most `max` bytes: everything read
+/// since the last take) or the exit. Cancel-safe: nothing is taken before the last await
+/// completes.
 async fn next_output(
     backlog: &Arc<Semaphore>,
-    stash: &mut Option<Vec<u8>>,
-    output: Option<&mut mpsc::Receiver<ReaderEvent>>,
-) -> (Option<OwnedSemaphorePermit>, Option<ReaderEvent>) {
+    output: Option<&PipeReader>,
+    max: usize,
+    coalesce_until: Option<tokio::time::Instant>,
+) -> (Option<OwnedSemaphorePermit>, Taken) {
+    let Some(pipe) = output else { return std::future::pending().await };
     let permit = backlog.clone().acquire_owned().await.ok();
-    if let Some(bytes) = stash.take() {
-        return (permit, Some(ReaderEvent::Data(bytes)));
+    if let Some(until) = coalesce_until
+        && pipe.buffered() < max
+    {
+        tokio::time::sleep_until(until).await;
     }
-    match output {
-        Some(rx) => (permit, rx.recv().await),
-        None => std::future::pending().await,
+    loop {
+        if let Some(taken) = pipe.try_take(max) {
+            return (permit, taken);
+        }
+        pipe.ready().await;
     }
 }
 
@@ -238,13 +261,13 @@ impl Actor {
             next_client: 1,
             snapshots: FuturesUnordered::new(),
             process: None,
-            stash: None,
             exit: None,
             activity: ActivityTracker::new(link.rules, activity),
             tick: None,
             size,
             stop_waiters: Vec::new(),
             kill_at: None,
+            coalesce_until: None,
         }
     }
 
@@ -265,11 +288,12 @@ impl Actor {
                 Some((client, snap)) = self.snapshots.next(), if !self.snapshots.is_empty() => {
                     self.attach_ready(client, snap);
                 }
-                (permit, event) = next_output(
+                (permit, taken) = next_output(
                     &self.backlog,
-                    &mut self.stash,
-                    self.process.as_mut().map(|p| &mut p.output),
-                ), if reading => self.on_output(permit, event),
+                    self.process.as_ref().map(|p| &p.output),
+                    self.batch_bytes,
+                    self.coalesce_until,
+                ), if reading => self.on_output(permit, taken),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
@@ -284,10 +308,11 @@ impl Actor {
 
     fn on_cmd(&mut self, cmd: Cmd) -> Flow {
         match cmd {
-            Cmd::Attach { outbox, reply } => {
+            Cmd::Attach { outbox, format, reply } => {
                 let id = ClientId(self.next_client);
                 self.next_client += 1;
-                self.clients.insert(id, Client { outbox, size: None, attached: false, reply: Some(reply) });
+                let client = Client { outbox, format, size: None, attached: false, reply: Some(reply) };
+                self.clients.insert(id, client);
                 self.request_snapshot(id);
             }
             Cmd::Detach { client } => {
@@ -380,7 +405,6 @@ impl Actor {
         let (running, pid) = start_process(&self.ctx, spec)?;
         self.process = Some(running);
         self.exit = None;
-        self.stash = None;
         self.utf8 = Utf8Splitter::default();
         if self.size != (spec.cols, spec.rows) {
             self.size = (spec.cols, spec.rows);
@@ -447,17 +471,29 @@ impl Actor {
             rows: snap.rows,
             offset: snap.offset,
         };
-        frames.extend(encode(&history));
-        if !catch_up.is_empty() {
-            frames.extend(encode(&WorkerServerMsg::Output { data: decode(&catch_up), offset: snap.offset }));
+        frames.extend(encode(&history).map(OutFrame::Text));
+        match client.format {
+            OutputFormat::Json => {
+                // The snapshot is on a character boundary (the screen is fed aligned bytes);
+                // the carried tail of a split character goes out with the next output.
+                let aligned = &catch_up[..catch_up.len().saturating_sub(self.utf8.carried_len())];
+                if !aligned.is_empty() {
+                    let msg = WorkerServerMsg::Output { data: decode(aligned), offset: snap.offset };
+                    frames.extend(encode(&msg).map(OutFrame::Text));
+                }
+            }
+            OutputFormat::Binary if !catch_up.is_empty() => {
+                frames.push(OutFrame::Binary(encode_output(snap.offset, &catch_up).into()));
+            }
+            OutputFormat::Binary => {}
         }
         if let Some(exit) = &self.exit {
-            frames.extend(encode(&WorkerServerMsg::Exit {
-                exit_code: exit.exit_code,
-                signal: exit.signal.clone(),
-            }));
+            frames.extend(
+                encode(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() })
+                    .map(OutFrame::Text),
+            );
         }
-        let ok = frames.into_iter().all(|f| client.outbox.push_text(f).is_ok());
+        let ok = frames.into_iter().all(|f| client.outbox.push(f).is_ok());
         if let Some(reply) = client.reply.take() {
             let _ = reply.send(id);
         }
@@ -470,55 +506,52 @@ impl Actor {
         }
     }
 
-    fn on_output(&mut self, permit: Option<OwnedSemaphorePermit>, event: Option<ReaderEvent>) {
-        match event {
-            Some(ReaderEvent::Data(mut batch)) => {
-                let mut exit = None;
-                if let Some(p) = &mut self.process {
-                    // Batch whatever is already queued; never wait for more.
-                    while batch.len() < self.batch_bytes {
-                        match p.output.try_recv() {
-                            Ok(ReaderEvent::Data(more)) => batch.extend_from_slice(&more),
-                            Ok(ReaderEvent::Exit(e)) => {
-                                exit = Some(e);
-                                break;
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                }
-                if batch.len() > self.batch_bytes {
-                    self.stash = Some(batch.split_off(self.batch_bytes));
-                }
+    fn on_output(&mut self, permit: Option<OwnedSemaphorePermit>, taken: Taken) {
+        match taken {
+            Taken::Data(batch) => {
+                let coalesce = self.ctx.config.flood_coalesce;
+                self.coalesce_until = (batch.len() >= FLOOD_BATCH_BYTES && !coalesce.is_zero())
+                    .then(|| tokio::time::Instant::now() + coalesce);
                 self.emit(&batch, permit);
+                // The exit right behind the last bytes is handled in the same step.
+                let exit = self.process.as_ref().filter(|p| p.output.at_exit()).and_then(|p| {
+                    match p.output.try_take(self.batch_bytes) {
+                        Some(Taken::Exit(e)) => Some(e),
+                        _ => None,
+                    }
+                });
                 if let Some(e) = exit {
                     self.on_exit(e);
                 }
             }
-            Some(ReaderEvent::Exit(e)) => self.on_exit(e),
-            None => self.on_exit(ExitInfo { exit_code: None, signal: Some("lost".into()) }),
+            Taken::Exit(e) => self.on_exit(e),
         }
     }
 
-    /// Sends one batch to the ring, every attached client and the screen model.
+    /// Sends one batch of raw output to the ring, every attached client and the screen model.
     fn emit(&mut self, raw: &[u8], permit: Option<OwnedSemaphorePermit>) {
-        let aligned = self.utf8.split(raw);
-        self.emit_aligned(aligned, permit);
-    }
-
-    fn emit_aligned(&mut self, aligned: Vec<u8>, permit: Option<OwnedSemaphorePermit>) {
-        if aligned.is_empty() {
+        if raw.is_empty() {
             return;
         }
-        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(aligned.len() as u64);
+        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(raw.len() as u64);
         let offset = self.ring.end();
-        self.ring.push(&aligned);
-        self.broadcast(&WorkerServerMsg::Output { data: decode(&aligned), offset });
-        let _ = self.screen.send(ScreenMsg::Output { bytes: aligned, permit });
+        self.ring.push(raw);
+        // Fits: the carry is at most 3 bytes, all of them already in the ring.
+        let aligned_offset = offset - self.utf8.carried_len() as u64;
+        let aligned = self.utf8.split(raw);
+        self.broadcast_output(Some((raw, offset)), &aligned, aligned_offset);
+        self.feed_screen(aligned, permit);
         if self.activity.on_output(Instant::now()) {
             self.publish_activity();
         }
         self.ensure_tick();
+    }
+
+    /// Hands aligned bytes to the screen model, in stream order.
+    fn feed_screen(&mut self, aligned: Vec<u8>, permit: Option<OwnedSemaphorePermit>) {
+        if !aligned.is_empty() {
+            let _ = self.screen.send(ScreenMsg::Output { bytes: aligned, permit });
+        }
     }
 
     fn ensure_tick(&mut self) {
@@ -536,13 +569,14 @@ impl Actor {
     }
 
     fn on_exit(&mut self, exit: ExitInfo) {
-        if let Some(bytes) = self.stash.take() {
-            // Not expected (the exit is read only after the stash is sent), but never lose bytes.
-            let aligned = self.utf8.split(&bytes);
-            self.emit_aligned(aligned, None);
-        }
+        // A split character that will never be completed: binary clients already have its
+        // bytes; JSON clients and the screen get them now (as U+FFFD).
         let tail = self.utf8.flush();
-        self.emit_aligned(tail, None);
+        if !tail.is_empty() {
+            let offset = self.ring.end() - tail.len() as u64;
+            self.broadcast_output(None, &tail, offset);
+            self.feed_screen(tail, None);
+        }
         let pid = self.process.take().and_then(|p| p.control.pid());
         self.kill_at = None;
         info!(pid = ?pid, exit_code = ?exit.exit_code, signal = ?exit.signal, "worker exited");
@@ -569,24 +603,6 @@ impl Actor {
         if !alive || !self.activity.wants_tick() {
             self.tick = None;
         }
-    }
-
-    /// Encodes `msg` once and queues it to every attached client; a client whose push fails
-    /// (over its cap: 4008 is already queued; or gone) is dropped.
-    fn broadcast(&mut self, msg: &WorkerServerMsg) {
-        let Some(frame) = encode(msg) else { return };
-        self.clients.retain(|id, c| {
-            if !c.attached {
-                return true;
-            }
-            match c.outbox.push_text(frame.clone()) {
-                Ok(()) => true,
-                Err(e) => {
-                    info!(client = id.0, reason = "backpressure_limit", error = %e, "dropping worker client");
-                    false
-                }
-            }
-        });
     }
 
     fn publish_activity(&mut self) {

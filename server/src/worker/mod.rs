@@ -17,6 +17,7 @@ use tokio::sync::{Notify, watch};
 mod activity;
 mod actor;
 pub mod detect;
+mod pipe;
 mod process;
 pub mod pty;
 mod ring;
@@ -46,6 +47,9 @@ pub struct WorkerConfig {
     pub batch_bytes: usize,
     /// How long a stopped worker has between SIGHUP and SIGKILL.
     pub stop_grace: Duration,
+    /// While output floods, how long the actor lets PTY reads pile up before taking the next
+    /// batch (fewer wake-ups per batch); zero (only settable in code) takes every read at once.
+    pub flood_coalesce: Duration,
     /// Activity detection for workers without a preset of their own (`[activity]`).
     pub activity: Arc<ActivityRules>,
 }
@@ -57,6 +61,8 @@ impl WorkerConfig {
     pub const DEFAULT_OUTPUT_RING_BYTES: usize = 2 * 1024 * 1024;
     /// Default of [`WorkerConfig::batch_bytes`]: 64 KiB.
     pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
+    /// Default of [`WorkerConfig::flood_coalesce`]: 1 ms.
+    pub const DEFAULT_FLOOD_COALESCE: Duration = Duration::from_millis(1);
     /// Default of [`WorkerConfig::stop_grace`]: 3 s.
     pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
     /// Default silence before `idle`: 2 s.
@@ -70,6 +76,7 @@ impl Default for WorkerConfig {
             output_ring_bytes: Self::DEFAULT_OUTPUT_RING_BYTES,
             batch_bytes: Self::DEFAULT_BATCH_BYTES,
             stop_grace: Self::DEFAULT_STOP_GRACE,
+            flood_coalesce: Self::DEFAULT_FLOOD_COALESCE,
             activity: Arc::new(ActivityRules::defaults(Self::DEFAULT_IDLE_AFTER)),
         }
     }
@@ -129,6 +136,15 @@ pub struct HistorySnapshot {
     pub rows: u16,
     /// Stream offset the snapshot reflects.
     pub offset: u64,
+}
+
+/// How a client wants `output` framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// JSON `output` text frames with UTF-8 `data` (`controlroom.v1`).
+    Json,
+    /// Binary frames: big-endian offset, then raw bytes (`controlroom.v1.binary`).
+    Binary,
 }
 
 /// Identifies one attached client within a worker.
@@ -223,9 +239,10 @@ impl WorkerHandle {
     }
 
     /// Attaches a client: queues `history`, then output from exactly the snapshot offset, then
-    /// live output (and `exit` if/when it exits) into `outbox`. Resolves once `history` is queued.
-    pub async fn attach(&self, outbox: OutboxSender) -> Result<ClientId, WorkerError> {
-        self.call(|reply| Cmd::Attach { outbox, reply }).await
+    /// live output (and `exit` if/when it exits) into `outbox`, `output` framed as `format`.
+    /// Resolves once `history` is queued.
+    pub async fn attach(&self, outbox: OutboxSender, format: OutputFormat) -> Result<ClientId, WorkerError> {
+        self.call(|reply| Cmd::Attach { outbox, format, reply }).await
     }
 
     /// Detaches a client.

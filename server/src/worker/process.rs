@@ -1,27 +1,20 @@
-//! A worker's process and its two threads: the PTY reader (blocking reads into a bounded
-//! channel; reaps the child after EOF) and the PTY writer (writes can block when the program
-//! does not read its input, so they never happen on the actor).
+//! A worker's process and its two threads: the PTY reader (blocking reads into the byte-bounded
+//! [`pipe`](super::pipe); reaps the child after EOF) and the PTY writer (writes can block when the
+//! program does not read its input, so they never happen on the actor).
 
+use super::pipe::{PipeReader, PipeWriter, pipe};
 use super::pty::{GroupSignal, ProcessWaiter, PtyControl, PtyProcess};
-use super::{ExitInfo, SpawnSpec, WorkerContext, WorkerError};
+use super::{SpawnSpec, WorkerContext, WorkerError};
 use std::io::{Read, Write};
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
 /// Bytes per PTY read.
 const READ_BUF: usize = 64 * 1024;
-/// PTY reads queued between the reader thread and the actor.
-const READER_QUEUE: usize = 4;
+/// Output batches the reader may buffer ahead of the actor before it waits.
+const READ_AHEAD_BATCHES: usize = 2;
 /// Input messages queued for the writer thread before `InputFull`.
 const INPUT_QUEUE: usize = 256;
-
-/// What the reader thread reports.
-pub(super) enum ReaderEvent {
-    /// Bytes read.
-    Data(Vec<u8>),
-    /// After the last output: the child has been reaped.
-    Exit(ExitInfo),
-}
 
 /// The live process.
 pub(super) struct Running {
@@ -30,7 +23,7 @@ pub(super) struct Running {
     /// Input for the writer thread.
     pub(super) input: mpsc::Sender<Vec<u8>>,
     /// Output and the exit from the reader thread.
-    pub(super) output: mpsc::Receiver<ReaderEvent>,
+    pub(super) output: PipeReader,
 }
 
 /// Spawns `spec` on the backend and starts its reader and writer threads.
@@ -40,7 +33,7 @@ pub(super) fn start_process(
 ) -> Result<(Running, Option<u32>), WorkerError> {
     let PtyProcess { reader, writer, control, waiter } = ctx.backend.spawn(spec)?;
     let pid = control.pid();
-    let (out_tx, output) = mpsc::channel(READER_QUEUE);
+    let (out_tx, output) = pipe(ctx.config.batch_bytes.max(1).saturating_mul(READ_AHEAD_BATCHES));
     let (input, in_rx) = mpsc::channel(INPUT_QUEUE);
     let threads = spawn_reader(reader, waiter, out_tx).and_then(|()| spawn_writer(writer, in_rx));
     if let Err(e) = threads {
@@ -55,7 +48,7 @@ pub(super) fn start_process(
 fn spawn_reader(
     mut reader: Box<dyn Read + Send>,
     waiter: Box<dyn ProcessWaiter>,
-    tx: mpsc::Sender<ReaderEvent>,
+    tx: PipeWriter,
 ) -> std::io::Result<()> {
     std::thread::Builder::new().name("cr-pty-read".into()).spawn(move || {
         let mut buf = vec![0u8; READ_BUF];
@@ -66,7 +59,7 @@ fn spawn_reader(
                 Ok(n) => {
                     // Once the actor is gone keep draining, so the child never blocks on a full
                     // PTY, until EOF.
-                    if forwarding && tx.blocking_send(ReaderEvent::Data(buf[..n].to_vec())).is_err() {
+                    if forwarding && !tx.write(&buf[..n]) {
                         forwarding = false;
                     }
                 }
@@ -75,8 +68,7 @@ fn spawn_reader(
                 Err(_) => break,
             }
         }
-        let exit = waiter.wait();
-        let _ = tx.blocking_send(ReaderEvent::Exit(exit));
+        tx.exit(waiter.wait());
     })?;
     Ok(())
 }

@@ -53,18 +53,24 @@ async fn wait_status(w: &WorkerHandle, what: &str, pred: impl FnMut(&WorkerStatu
 struct TestClient {
     rx: OutboxReceiver,
     msgs: Vec<WorkerServerMsg>,
+    /// Binary `output` frames, decoded: (offset, raw bytes).
+    binary: Vec<(u64, Vec<u8>)>,
     close: Option<u16>,
 }
 
 impl TestClient {
     fn new(cap: usize) -> (Self, OutboxSender) {
         let (tx, rx) = outbox(cap);
-        (Self { rx, msgs: Vec::new(), close: None }, tx)
+        (Self { rx, msgs: Vec::new(), binary: Vec::new(), close: None }, tx)
     }
 
     async fn attach(w: &WorkerHandle) -> (Self, ClientId) {
+        Self::attach_as(w, OutputFormat::Json).await
+    }
+
+    async fn attach_as(w: &WorkerHandle, format: OutputFormat) -> (Self, ClientId) {
         let (mut c, tx) = Self::new(64 << 20);
-        let id = w.attach(tx).await.expect("attach");
+        let id = w.attach(tx, format).await.expect("attach");
         c.until("history", |m| !m.is_empty()).await;
         assert!(matches!(c.msgs[0], WorkerServerMsg::History { .. }), "history comes first: {:?}", c.msgs[0]);
         (c, id)
@@ -79,6 +85,11 @@ impl TestClient {
                 Ok(None) => panic!("outbox closed while waiting for {what}; got {:?}", self.msgs),
                 Ok(Some(OutFrame::Text(t))) => {
                     self.msgs.push(serde_json::from_str(t.as_str()).expect("json"))
+                }
+                Ok(Some(OutFrame::Binary(b))) => {
+                    let (offset, bytes) =
+                        controlroom_protocol::decode_output(&b).expect("binary output frame");
+                    self.binary.push((offset, bytes.to_vec()));
                 }
                 Ok(Some(OutFrame::Ping)) => {}
                 Ok(Some(OutFrame::Close { code, .. })) => {
@@ -100,7 +111,7 @@ impl TestClient {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Err(_) => panic!("timed out waiting for a close; got {} messages", self.msgs.len()),
                 Ok(None) => panic!("outbox ended without a close"),
-                Ok(Some(OutFrame::Text(_) | OutFrame::Ping)) => {}
+                Ok(Some(OutFrame::Text(_) | OutFrame::Binary(_) | OutFrame::Ping)) => {}
                 Ok(Some(OutFrame::Close { code, .. })) => {
                     self.close = Some(code);
                     return code;
@@ -126,6 +137,24 @@ impl TestClient {
                 next += data.len() as u64;
             }
         }
+    }
+}
+
+impl TestClient {
+    /// The binary frames' bytes, checking that they follow on exactly from the history offset.
+    fn binary_stream(&self) -> Vec<u8> {
+        let (_, mut next) = self.history();
+        let mut stream = Vec::new();
+        for (offset, bytes) in &self.binary {
+            assert_eq!(*offset, next, "binary output must follow on exactly");
+            next += bytes.len() as u64;
+            stream.extend_from_slice(bytes);
+        }
+        stream
+    }
+
+    fn has_exit(msgs: &[WorkerServerMsg]) -> bool {
+        msgs.iter().any(|m| matches!(m, WorkerServerMsg::Exit { .. }))
     }
 }
 
@@ -239,10 +268,10 @@ async fn a_utf8_character_split_across_reads_arrives_whole() {
 async fn a_slow_client_is_dropped_while_another_keeps_receiving() {
     let w = WorkerHandle::spawn(ctx(), sh("exec yes flood")).expect("spawn");
     let (mut slow, slow_tx) = TestClient::new(16 * 1024);
-    w.attach(slow_tx).await.expect("attach");
+    w.attach(slow_tx, OutputFormat::Json).await.expect("attach");
     let (fast_tx_client, fast_tx) = TestClient::new(256 << 20);
     let mut fast = fast_tx_client;
-    w.attach(fast_tx).await.expect("attach");
+    w.attach(fast_tx, OutputFormat::Json).await.expect("attach");
     // The fast client keeps reading (without parsing, to keep up) until the slow one overflowed,
     // then still receives more.
     let deadline = tokio::time::Instant::now() + DEADLINE;
@@ -410,5 +439,41 @@ async fn an_osc_9_notification_makes_a_real_worker_asking_until_enter() {
     assert!(info.evidence[0].detail.contains("Claude needs your permission"), "{:?}", info.evidence);
     w.input(None, b"\r".to_vec()).await.expect("input");
     wait_status(&w, "idle", |s| s.activity == ActivityState::Idle).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn binary_and_json_clients_each_get_their_format_even_mid_character() {
+    // 'x', an invalid byte, then the first byte of 'é'; the rest of 'é' a second later.
+    let script = "sleep 0.3; printf 'x\\377\\303'; sleep 1; printf '\\251y'; exit 0";
+    let w = WorkerHandle::spawn(ctx(), sh(script)).expect("spawn");
+    let (mut json, _) = TestClient::attach(&w).await;
+    let (mut bin, _) = TestClient::attach_as(&w, OutputFormat::Binary).await;
+    json.until_output("x").await;
+    // Both late clients attach while the split character is carried.
+    let (mut late_json, _) = TestClient::attach(&w).await;
+    let (mut late_bin, _) = TestClient::attach_as(&w, OutputFormat::Binary).await;
+    for c in [&mut json, &mut bin, &mut late_json, &mut late_bin] {
+        c.until("exit", TestClient::has_exit).await;
+    }
+    assert!(bin.msgs.iter().all(|m| !matches!(m, WorkerServerMsg::Output { .. })), "no JSON output");
+    assert!(json.binary.is_empty() && late_json.binary.is_empty(), "no binary output for JSON clients");
+    let written = b"x\xff\xc3\xa9y";
+    let (_, bin_start) = bin.history();
+    assert_eq!(bin_start, 0);
+    assert_eq!(bin.binary_stream(), written, "binary clients get the raw bytes exactly");
+    let (_, late_start) = late_bin.history();
+    let skip = usize::try_from(late_start).expect("small");
+    assert_eq!(late_bin.binary_stream(), written[skip..], "a late binary client gets the rest, raw");
+    assert_eq!(output_text(&json.msgs), "x\u{FFFD}\u{e9}y");
+    let late_text = output_text(&late_json.msgs);
+    assert!(late_text.ends_with("\u{e9}y") && !late_text.starts_with('\u{FFFD}'), "{late_text:?}");
+    // The late JSON client's output starts at its history offset and ends at the stream end.
+    let Some(WorkerServerMsg::Output { offset, .. }) =
+        late_json.msgs.iter().find(|m| matches!(m, WorkerServerMsg::Output { .. }))
+    else {
+        panic!("output expected: {:?}", late_json.msgs)
+    };
+    assert_eq!(*offset, late_json.history().1);
     w.stop().await;
 }

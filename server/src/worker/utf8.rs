@@ -21,6 +21,11 @@ impl Utf8Splitter {
         out
     }
 
+    /// How many bytes are carried (0..=3).
+    pub fn carried_len(&self) -> usize {
+        self.carry.len()
+    }
+
     /// Takes whatever is carried (at exit: the bytes will never be completed).
     pub fn flush(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.carry)

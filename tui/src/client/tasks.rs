@@ -3,7 +3,7 @@
 
 use super::backoff::Backoff;
 use super::tls::Trust;
-use super::ws::{ConnectError, Socket, close_is_final, close_reason, connect};
+use super::ws::{ConnectError, Offer, Socket, close_is_final, close_reason, connect, connect_offering};
 use super::{Endpoint, GatewayFile, worker_path};
 use crate::state::{AppEvent, Msg, WorkerEvent};
 use controlroom_protocol::{
@@ -205,7 +205,10 @@ pub async fn worker_task(
     loop {
         let base = url.borrow().clone();
         let result = match Endpoint::parse(&base) {
-            Ok(e) => connect(&e, &worker_path(session.as_str(), worker.as_str()), &token, &trust).await,
+            Ok(e) => {
+                let path = worker_path(session.as_str(), worker.as_str());
+                connect_offering(&e, &path, &token, &trust, Offer::Binary).await
+            }
             Err(e) => Err(ConnectError::Other(e.to_string())),
         };
         let ended = match result {
@@ -275,6 +278,15 @@ async fn worker_session(
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "unparsable worker message"),
+                },
+                Some(Ok(Message::Binary(frame))) => match controlroom_protocol::decode_output(&frame) {
+                    Ok((offset, _)) => {
+                        let bytes = frame.slice(controlroom_protocol::OUTPUT_HEADER_LEN..);
+                        if ui.send(report(WorkerEvent::Output { offset, bytes })).await.is_err() {
+                            return Ended::Stop;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "unparsable binary worker frame"),
                 },
                 Some(Ok(Message::Close(frame))) => {
                     let reason = close_reason(frame.as_ref());

@@ -3,7 +3,7 @@
 
 use super::Endpoint;
 use super::tls::{DialError, Stream, Trust};
-use controlroom_protocol::{SUBPROTOCOL, close_code};
+use controlroom_protocol::{BINARY_SUBPROTOCOL, SUBPROTOCOL, close_code};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -43,6 +43,16 @@ impl ConnectError {
     }
 }
 
+/// What a client offers as `Sec-WebSocket-Protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// `controlroom.v1`: JSON only.
+    Json,
+    /// A worker socket: `controlroom.v1.binary` preferred (output as binary frames), with
+    /// `controlroom.v1` for a gateway that predates it (which then sends JSON).
+    Binary,
+}
+
 /// Opens `path` on the gateway at `endpoint` (`ws://`, or `wss://` checked against `trust`),
 /// offering the `controlroom.v1` subprotocol and sending the token as `Authorization: Bearer`
 /// (never in the URL).
@@ -52,10 +62,26 @@ pub async fn connect(
     token: &str,
     trust: &Trust,
 ) -> Result<Socket, ConnectError> {
+    connect_offering(endpoint, path, token, trust, Offer::Json).await
+}
+
+/// [`connect`] offering the subprotocols of `offer`.
+pub async fn connect_offering(
+    endpoint: &Endpoint,
+    path: &str,
+    token: &str,
+    trust: &Trust,
+    offer: Offer,
+) -> Result<Socket, ConnectError> {
     let mut req =
         endpoint.ws_url(path).into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
     let headers = req.headers_mut();
-    headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
+    let protocols = match offer {
+        Offer::Json => HeaderValue::from_static(SUBPROTOCOL),
+        Offer::Binary => HeaderValue::from_str(&format!("{BINARY_SUBPROTOCOL}, {SUBPROTOCOL}"))
+            .map_err(|e| ConnectError::Other(e.to_string()))?,
+    };
+    headers.insert("Sec-WebSocket-Protocol", protocols);
     let auth = HeaderValue::from_str(&format!("Bearer {token}"))
         .map_err(|_| ConnectError::Other("the token contains characters not allowed in a header".into()))?;
     headers.insert("Authorization", auth);

@@ -108,6 +108,13 @@ pub enum AppEvent {
 pub enum WorkerEvent {
     /// A message arrived.
     Message(WorkerServerMsg),
+    /// A binary `output` frame arrived (`controlroom.v1.binary`): raw bytes at `offset`.
+    Output {
+        /// Stream offset of the first byte.
+        offset: u64,
+        /// The raw PTY bytes.
+        bytes: bytes::Bytes,
+    },
     /// The socket closed; the task retries.
     Lost(String),
     /// The worker or session is gone; the task has stopped.
@@ -443,7 +450,10 @@ impl State {
                 }
             }
             WorkerEvent::Message(WorkerServerMsg::Output { data, offset }) => {
-                term.output(&data, offset);
+                term.output(data.as_bytes(), offset);
+            }
+            WorkerEvent::Output { offset, bytes } => {
+                term.output(&bytes, offset);
             }
             WorkerEvent::Message(WorkerServerMsg::Exit { exit_code, signal }) => {
                 term.exit = Some(ExitInfo { exit_code, signal });

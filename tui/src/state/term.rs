@@ -129,9 +129,9 @@ impl TermView {
         self.link = WorkerLink::Live;
     }
 
-    /// `output`: feed the bytes not yet applied. Returns how many bytes were fed.
-    pub fn output(&mut self, data: &str, offset: u64) -> usize {
-        let bytes = data.as_bytes();
+    /// `output` (a JSON message's data, or a binary frame's raw bytes): feed the bytes not yet
+    /// applied. Returns how many bytes were fed.
+    pub fn output(&mut self, bytes: &[u8], offset: u64) -> usize {
         let end = offset + bytes.len() as u64;
         let skip = match self.next_offset {
             Some(next) if end <= next => return 0,
@@ -174,13 +174,13 @@ mod tests {
         let mut t = TermView::new(SessionId::new("s"), WorkerId::new("w"), SCROLLBACK_LINES);
         t.history("$ ", 80, 24, 0);
         assert_eq!(t.synchronized, None);
-        t.output("\x1b[?2026h\x1b[Hhalf", 2);
+        t.output(b"\x1b[?2026h\x1b[Hhalf", 2);
         assert_eq!(t.synchronized, Some(2), "an update began");
-        t.output("more", 15);
+        t.output(b"more", 15);
         assert_eq!(t.synchronized, Some(2), "still inside it");
-        t.output("done\x1b[?2026l\x1b[?2026h", 19);
+        t.output(b"done\x1b[?2026l\x1b[?2026h", 19);
         assert_eq!(t.synchronized, Some(31), "a new update is told apart from the last");
-        t.output("\x1b[?2026l", 39);
+        t.output(b"\x1b[?2026l", 39);
         assert_eq!(t.synchronized, None, "the end marker closes it");
     }
 
@@ -192,9 +192,9 @@ mod tests {
     fn output_already_applied_is_skipped() {
         let mut t = view();
         t.history("hello ", 80, 24, 6);
-        assert_eq!(t.output("world", 6), 5);
-        assert_eq!(t.output("world", 6), 0, "same offset again is a duplicate");
-        assert_eq!(t.output("ld!", 9), 1, "overlap feeds only the new byte");
+        assert_eq!(t.output(b"world", 6), 5);
+        assert_eq!(t.output(b"world", 6), 0, "same offset again is a duplicate");
+        assert_eq!(t.output(b"ld!", 9), 1, "overlap feeds only the new byte");
         assert!(t.parser.term().contents().starts_with("hello world!"));
         assert_eq!(t.next_offset, Some(12));
     }
@@ -236,7 +236,7 @@ mod tests {
         let mut t = view();
         let (history, live) = (numbered(0, 30), numbered(30, 45));
         t.history(&history, 40, 10, 0);
-        t.output(&live, history.len() as u64);
+        t.output(live.as_bytes(), history.len() as u64);
         let mut theirs = vt100_with(SCROLLBACK_LINES, 10, 40, &(history + &live));
         for (step, expect) in [(3, 3), (10, 13), (-5, 8), (100, 36), (-1000, 0)] {
             t.scroll_by(step);
@@ -271,7 +271,7 @@ mod tests {
         t.history(&first, 40, 10, 0);
         t.scroll_by(5);
         let shown = t.parser.term().contents();
-        t.output(&numbered(30, 33), first.len() as u64);
+        t.output(numbered(30, 33).as_bytes(), first.len() as u64);
         assert_eq!(t.scrolled(), 8, "the offset follows new output");
         assert_eq!(t.parser.term().contents(), shown, "the same lines stay in view");
         t.resize(40, 12);

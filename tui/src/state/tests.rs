@@ -260,6 +260,26 @@ fn output_is_deduplicated_by_offset() {
 }
 
 #[test]
+fn binary_output_frames_feed_raw_bytes_joining_a_split_character() {
+    let mut st = two_sessions();
+    let (s, w) = (SessionId::new("a"), WorkerId::new("a1"));
+    let ev = |event| Msg::Worker { session: s.clone(), worker: w.clone(), event };
+    st.update(ev(WorkerEvent::Message(WorkerServerMsg::History {
+        data: "$ ".into(),
+        cols: 80,
+        rows: 24,
+        offset: 2,
+    })));
+    let bytes = |b: &'static [u8]| bytes::Bytes::from_static(b);
+    st.update(ev(WorkerEvent::Output { offset: 2, bytes: bytes(b"caf\xc3") }));
+    st.update(ev(WorkerEvent::Output { offset: 6, bytes: bytes(b"\xa9!") }));
+    // A duplicate (same offset) is skipped, as in JSON mode.
+    st.update(ev(WorkerEvent::Output { offset: 6, bytes: bytes(b"\xa9!") }));
+    let term = st.term.as_ref().expect("watching");
+    assert_eq!(term.parser.term().contents(), "$ caf\u{e9}!");
+}
+
+#[test]
 fn exit_banner_offers_restart_and_back() {
     let mut st = two_sessions();
     let (s, w) = (SessionId::new("a"), WorkerId::new("a1"));
