@@ -1,0 +1,319 @@
+//! The front end against a tmux client, both read from the PTY they draw on (parsed with vt100, as
+//! a user's terminal would show it): keystroke-to-screen while another session floods against
+//! idle, and how fast each drains a worker printing 16 MB.
+
+use crate::gateway::{DEADLINE, Gateway, write_input};
+use crate::peers::{RawPty, Tmux, tmux_available};
+use crate::report::{Report, Row};
+use crate::scenarios::Plan;
+use crate::tui::client_env;
+use anyhow::{Context as _, bail};
+use controlroom_bench::{Gen, ansi_log, base64_text, summarize, through_pty};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The terminal both front ends run in.
+const COLS: u16 = 120;
+/// The terminal both front ends run in.
+const ROWS: u16 = 40;
+
+/// The rows a worker gets under a one-line header (ours) or status line (tmux's).
+const PANE_ROWS: u16 = ROWS - 1;
+
+/// The keys typed: each pass over the line writes every cell with the letter after the one it
+/// held, so every keystroke changes exactly one cell of a 26-character line.
+const KEYS: &[u8; 26] = b"abcdefghijklmnopqrstuvwxyz";
+
+/// Longest pause between two keystrokes: typing at a random phase to the front end's frame tick,
+/// as a person does (typing back to back would lock onto the tick and measure it).
+const MAX_THINK: Duration = Duration::from_millis(20);
+
+/// What the worker the user types into runs.
+const CAT: &str = "stty raw -echo; printf 'ready\\r\\n'; exec cat";
+
+/// What the other session runs while it floods.
+const FLOOD: &str = "while :; do seq -f 'flood-line %g' 1 1000000; done";
+
+/// A program's PTY output as a screen: every chunk the reader thread read, fed to vt100.
+struct Screen {
+    pty: RawPty,
+    parser: vt100::Parser,
+}
+
+impl Screen {
+    fn new(pty: RawPty) -> Screen {
+        // The sizes are constants above zero.
+        let (rows, cols) =
+            (std::num::NonZeroU16::MIN.saturating_add(ROWS - 1), std::num::NonZeroU16::MIN.saturating_add(COLS - 1));
+        Screen { pty, parser: vt100::Parser::new(rows, cols, 0) }
+    }
+
+    /// Reads until the screen contains `text`; returns when the chunk that drew it was read (so
+    /// parsing here, behind the reader, adds nothing to the figure).
+    fn wait_for(&mut self, text: &str, within: Duration) -> anyhow::Result<Instant> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some((at, chunk)) = self.pty.next_chunk(left) else {
+                bail!("{text:?} not on screen within {within:?}; screen:\n{}", self.parser.screen().contents());
+            };
+            self.parser.process(&chunk);
+            if self.parser.screen().contents().contains(text) {
+                return Ok(at);
+            }
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.pty.write(bytes)
+    }
+}
+
+/// A flooding program's process group, stopped and resumed between blocks (`SIGSTOP`/`SIGCONT`),
+/// resumed on drop so its owner can end it.
+struct Flood {
+    group: u32,
+    on: bool,
+}
+
+impl Flood {
+    fn new(leader: u32) -> Flood {
+        Flood { group: leader, on: true }
+    }
+
+    fn set(&mut self, on: bool) -> anyhow::Result<()> {
+        if on != self.on {
+            let signal = if on { "-CONT" } else { "-STOP" };
+            let status =
+                Command::new("kill").args([signal, "--", &format!("-{}", self.group)]).status()?;
+            anyhow::ensure!(status.success(), "kill {signal} -{} failed", self.group);
+            self.on = on;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        let _ = self.set(true);
+    }
+}
+
+/// The pid of a worker's program, from the session's JSON.
+async fn worker_pid(gw: &Gateway, sid: &str) -> anyhow::Result<u32> {
+    let (_, body) = gw.http("GET", &format!("/api/sessions/{sid}"), None).await?;
+    let pid = body["workers"][0]["pid"].as_u64().context("worker pid")?;
+    Ok(u32::try_from(pid)?)
+}
+
+/// One person typing into a `cat` line: knows what the line must show after each key.
+struct Typist {
+    line: Vec<u8>,
+    pass: usize,
+    at: usize,
+    think: Gen,
+}
+
+impl Typist {
+    fn new() -> Typist {
+        Typist { line: KEYS.to_vec(), pass: 0, at: 0, think: Gen::new(0x7E57) }
+    }
+
+    /// Types the first line, untimed, so every later keystroke changes a full, unique line.
+    fn warm_up(&mut self, screen: &mut Screen) -> anyhow::Result<()> {
+        screen.write(KEYS)?;
+        screen.wait_for(std::str::from_utf8(KEYS)?, Duration::from_secs(30))?;
+        self.pass = 1;
+        self.at = 0;
+        screen.write(b"\r")
+    }
+
+    /// Types one key after a random pause; returns ms until the screen showed it.
+    fn key(&mut self, screen: &mut Screen) -> anyhow::Result<f64> {
+        std::thread::sleep(Duration::from_micros(self.think.below(MAX_THINK.as_micros() as u64)));
+        let k = KEYS[(self.at + self.pass) % KEYS.len()];
+        self.line[self.at] = k;
+        let want = String::from_utf8_lossy(&self.line).into_owned();
+        let t0 = Instant::now();
+        screen.write(&[k])?;
+        let shown = screen.wait_for(&want, Duration::from_secs(10))?;
+        self.at += 1;
+        if self.at == KEYS.len() {
+            // Back to the line's start (the echo of `\r`) for the next pass.
+            screen.write(b"\r")?;
+            self.at = 0;
+            self.pass += 1;
+        }
+        Ok(shown.saturating_duration_since(t0).as_secs_f64() * 1e3)
+    }
+}
+
+/// Keystroke-to-screen with another session idle and flooding, controlroom against tmux,
+/// interleaved in blocks.
+pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let bin = crate::gateway::binary()?;
+    let bin = bin.to_string_lossy().into_owned();
+    let (gw, _) = Gateway::start(&[])?;
+    let dir = tempfile::tempdir()?;
+    let env = client_env(&gw, dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    let (bsid, bwids) =
+        gw.session(&[vec!["sh".into(), "-c".into(), CAT.into()]], COLS, PANE_ROWS).await?;
+    let (asid, _) = gw.session(&[vec!["sh".into(), "-c".into(), FLOOD.into()]], COLS, PANE_ROWS).await?;
+    let mut ours_flood = Flood::new(worker_pid(&gw, &asid).await?);
+    ours_flood.set(false)?;
+    let target = format!("{bsid}/{}", bwids[0]);
+    let mut ours = Screen::new(tokio::task::block_in_place(|| {
+        RawPty::spawn_env(&[&bin, "attach", &target], &env, COLS, ROWS)
+    })?);
+    let mut ours_typist = Typist::new();
+    tokio::task::block_in_place(|| {
+        ours.wait_for("ready", Duration::from_secs(30))?;
+        ours_typist.warm_up(&mut ours)
+    })?;
+
+    let mut tmux = if tmux_available() {
+        let t = Tmux::new("crbench-tui-echo");
+        t.session_sized("typing", CAT, COLS, PANE_ROWS)?;
+        t.session_sized("flood", FLOOD, COLS, PANE_ROWS)?;
+        let mut flood = Flood::new(t.pane_pid("flood")?);
+        flood.set(false)?;
+        let mut screen = Screen::new(t.attach("typing", COLS, ROWS)?);
+        let mut typist = Typist::new();
+        tokio::task::block_in_place(|| {
+            screen.wait_for("ready", Duration::from_secs(30))?;
+            typist.warm_up(&mut screen)
+        })?;
+        Some((t, flood, screen, typist))
+    } else {
+        report.note("tmux is not installed: the front end's echo is measured without it.");
+        None
+    };
+
+    let per_block = (plan.echoes / plan.runs.max(1)).max(KEYS.len());
+    // [ours idle, ours flooded, tmux idle, tmux flooded]
+    let mut samples: [Vec<f64>; 4] = Default::default();
+    for run in 0..plan.runs {
+        for step in 0..4 {
+            // Rotate the order so a slow moment of the machine does not always hit one block.
+            let block = (run + step) % 4;
+            let flooding = block % 2 == 1;
+            match (block / 2, &mut tmux) {
+                (0, tmux) => {
+                    if let Some((_, flood, ..)) = tmux {
+                        flood.set(false)?;
+                    }
+                    ours_flood.set(flooding)?;
+                    for _ in 0..per_block {
+                        let ms = tokio::task::block_in_place(|| ours_typist.key(&mut ours))?;
+                        samples[block].push(ms);
+                    }
+                }
+                (_, Some((_, flood, screen, typist))) => {
+                    ours_flood.set(false)?;
+                    flood.set(flooding)?;
+                    for _ in 0..per_block {
+                        let ms = tokio::task::block_in_place(|| typist.key(screen))?;
+                        samples[block].push(ms);
+                    }
+                }
+                (_, None) => {}
+            }
+        }
+    }
+    ours_flood.set(false)?;
+    let names = [
+        "front end echo, other session idle: controlroom",
+        "front end echo, other session flooding: controlroom",
+        "front end echo, other session idle: tmux",
+        "front end echo, other session flooding: tmux",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        if samples[i].is_empty() {
+            continue;
+        }
+        let s = summarize(&samples[i]);
+        let row = if i % 2 == 1 {
+            let idle = summarize(&samples[i - 1]);
+            Row::latency(name, &samples[i], Some(s.p99 / idle.p99))
+                .with_note(format!("max {:.1} ms; ratio is p99 vs idle p99", s.max))
+        } else {
+            Row::latency(name, &samples[i], None).with_note(format!("max {:.1} ms", s.max))
+        };
+        report.row(row);
+    }
+    drop(ours);
+    Ok(())
+}
+
+/// What a drain worker runs: says it is ready, waits for Enter, prints the file, then the marker.
+fn drain_script(file: &std::path::Path, n: usize) -> String {
+    format!("echo ready-{n}; read x; cat '{}'; echo; echo DONE-{n}; exec sleep 100000", file.display())
+}
+
+/// Enter → the end marker on screen, on `screen` showing a worker that runs [`drain_script`].
+fn time_drain(screen: &mut Screen, n: usize) -> anyhow::Result<Duration> {
+    screen.wait_for(&format!("ready-{n}"), Duration::from_secs(30))?;
+    let t0 = Instant::now();
+    screen.write(b"\r")?;
+    let done = screen.wait_for(&format!("DONE-{n}"), DEADLINE)?;
+    Ok(done.saturating_duration_since(t0))
+}
+
+/// A worker prints 16 MB (ANSI-heavy, base64) while the front end or a tmux client shows it:
+/// Enter → the end marker on the screen, interleaved.
+pub async fn drain(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let bin = crate::gateway::binary()?;
+    let bin = bin.to_string_lossy().into_owned();
+    let (gw, _) = Gateway::start(&[])?;
+    let dir = tempfile::tempdir()?;
+    let env = client_env(&gw, dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let tmux = tmux_available().then(|| Tmux::new("crbench-tui-drain"));
+    if tmux.is_none() {
+        report.note("tmux is not installed: the front end's drain is measured without it.");
+    }
+    let mut n = 0;
+    for kind in ["ansi", "base64"] {
+        let data = if kind == "ansi" { ansi_log(plan.burst) } else { base64_text(plan.burst) };
+        let mb = through_pty(&data).len() as f64 / 1e6;
+        let file = write_input(dir.path(), &format!("{kind}-{}", plan.burst), &data)?;
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for run in 0..plan.runs {
+            for step in 0..2 {
+                n += 1;
+                let script = drain_script(&file, n);
+                if (run + step) % 2 == 0 {
+                    let (sid, wids) =
+                        gw.session(&[vec!["sh".into(), "-c".into(), script]], COLS, PANE_ROWS).await?;
+                    let target = format!("{sid}/{}", wids[0]);
+                    let t = tokio::task::block_in_place(|| {
+                        let pty = RawPty::spawn_env(&[&bin, "attach", &target], &env, COLS, ROWS)?;
+                        time_drain(&mut Screen::new(pty), n)
+                    })?;
+                    ours.push(mb / t.as_secs_f64());
+                    gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
+                } else if let Some(tmux) = &tmux {
+                    let name = format!("drain{n}");
+                    tmux.session_sized(&name, &script, COLS, PANE_ROWS)?;
+                    let t = tokio::task::block_in_place(|| {
+                        time_drain(&mut Screen::new(tmux.attach(&name, COLS, ROWS)?), n)
+                    })?;
+                    theirs.push(mb / t.as_secs_f64());
+                    tmux.kill_session(&name)?;
+                }
+            }
+        }
+        let label = format!("front end drains {kind} {:.0} MB at {COLS}×{ROWS}", plan.burst as f64 / 1e6);
+        let ratio = (!theirs.is_empty()).then(|| summarize(&ours).median / summarize(&theirs).median);
+        report.row(
+            Row::rate(&format!("{label}: controlroom"), &ours, ratio)
+                .with_note("Enter → end marker on the front end's screen; ratio is vs tmux".into()),
+        );
+        if !theirs.is_empty() {
+            report.row(Row::rate(&format!("{label}: tmux client"), &theirs, None));
+        }
+    }
+    Ok(())
+}
