@@ -174,12 +174,6 @@ impl Tmux {
         Ok(())
     }
 
-    /// The pid of the program in `target`'s pane.
-    pub fn pane_pid(&self, target: &str) -> anyhow::Result<u32> {
-        let out = self.cmd(&["display-message", "-p", "-t", target, "#{pane_pid}"])?;
-        out.trim().parse().context("tmux pane pid")
-    }
-
     /// A tmux client attached to `session` in a `cols × rows` PTY the harness reads.
     pub fn attach(&self, session: &str, cols: u16, rows: u16) -> anyhow::Result<RawPty> {
         let argv = ["tmux", "-L", &self.socket, "-f", "/dev/null", "attach-session", "-t", session];

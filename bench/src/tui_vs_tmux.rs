@@ -3,13 +3,12 @@
 //! idle, and how fast each drains a worker printing 16 MB.
 
 use crate::gateway::{DEADLINE, Gateway, write_input};
-use crate::peers::{RawPty, Tmux, tmux_available};
+use crate::peers::{RawPty, Tmux, clock_ticks, cpu_and_switches, tmux_available};
 use crate::report::{Report, Row};
 use crate::scenarios::Plan;
 use crate::tui::client_env;
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use controlroom_bench::{Gen, ansi_log, base64_text, summarize, through_pty};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The terminal both front ends run in.
@@ -43,8 +42,10 @@ struct Screen {
 impl Screen {
     fn new(pty: RawPty) -> Screen {
         // The sizes are constants above zero.
-        let (rows, cols) =
-            (std::num::NonZeroU16::MIN.saturating_add(ROWS - 1), std::num::NonZeroU16::MIN.saturating_add(COLS - 1));
+        let (rows, cols) = (
+            std::num::NonZeroU16::MIN.saturating_add(ROWS - 1),
+            std::num::NonZeroU16::MIN.saturating_add(COLS - 1),
+        );
         Screen { pty, parser: vt100::Parser::new(rows, cols, 0) }
     }
 
@@ -55,7 +56,10 @@ impl Screen {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let Some((at, chunk)) = self.pty.next_chunk(left) else {
-                bail!("{text:?} not on screen within {within:?}; screen:\n{}", self.parser.screen().contents());
+                bail!(
+                    "{text:?} not on screen within {within:?}; screen:\n{}",
+                    self.parser.screen().contents()
+                );
             };
             self.parser.process(&chunk);
             if self.parser.screen().contents().contains(text) {
@@ -67,43 +71,6 @@ impl Screen {
     fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         self.pty.write(bytes)
     }
-}
-
-/// A flooding program's process group, stopped and resumed between blocks (`SIGSTOP`/`SIGCONT`),
-/// resumed on drop so its owner can end it.
-struct Flood {
-    group: u32,
-    on: bool,
-}
-
-impl Flood {
-    fn new(leader: u32) -> Flood {
-        Flood { group: leader, on: true }
-    }
-
-    fn set(&mut self, on: bool) -> anyhow::Result<()> {
-        if on != self.on {
-            let signal = if on { "-CONT" } else { "-STOP" };
-            let status =
-                Command::new("kill").args([signal, "--", &format!("-{}", self.group)]).status()?;
-            anyhow::ensure!(status.success(), "kill {signal} -{} failed", self.group);
-            self.on = on;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Flood {
-    fn drop(&mut self) {
-        let _ = self.set(true);
-    }
-}
-
-/// The pid of a worker's program, from the session's JSON.
-async fn worker_pid(gw: &Gateway, sid: &str) -> anyhow::Result<u32> {
-    let (_, body) = gw.http("GET", &format!("/api/sessions/{sid}"), None).await?;
-    let pid = body["workers"][0]["pid"].as_u64().context("worker pid")?;
-    Ok(u32::try_from(pid)?)
 }
 
 /// One person typing into a `cat` line: knows what the line must show after each key.
@@ -149,7 +116,8 @@ impl Typist {
 }
 
 /// Keystroke-to-screen with another session idle and flooding, controlroom against tmux,
-/// interleaved in blocks.
+/// interleaved in blocks. The flooding session is started for a flooded block and ended after it
+/// (stopping it with `SIGSTOP` would not do: tmux resumes a pane's stopped program).
 pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let bin = crate::gateway::binary()?;
     let bin = bin.to_string_lossy().into_owned();
@@ -158,12 +126,8 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let env = client_env(&gw, dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
-    let (bsid, bwids) =
-        gw.session(&[vec!["sh".into(), "-c".into(), CAT.into()]], COLS, PANE_ROWS).await?;
-    let (asid, _) = gw.session(&[vec!["sh".into(), "-c".into(), FLOOD.into()]], COLS, PANE_ROWS).await?;
-    let mut ours_flood = Flood::new(worker_pid(&gw, &asid).await?);
-    ours_flood.set(false)?;
-    let target = format!("{bsid}/{}", bwids[0]);
+    let (sid, wids) = gw.session(&[vec!["sh".into(), "-c".into(), CAT.into()]], COLS, PANE_ROWS).await?;
+    let target = format!("{sid}/{}", wids[0]);
     let mut ours = Screen::new(tokio::task::block_in_place(|| {
         RawPty::spawn_env(&[&bin, "attach", &target], &env, COLS, ROWS)
     })?);
@@ -176,16 +140,13 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let mut tmux = if tmux_available() {
         let t = Tmux::new("crbench-tui-echo");
         t.session_sized("typing", CAT, COLS, PANE_ROWS)?;
-        t.session_sized("flood", FLOOD, COLS, PANE_ROWS)?;
-        let mut flood = Flood::new(t.pane_pid("flood")?);
-        flood.set(false)?;
         let mut screen = Screen::new(t.attach("typing", COLS, ROWS)?);
         let mut typist = Typist::new();
         tokio::task::block_in_place(|| {
             screen.wait_for("ready", Duration::from_secs(30))?;
             typist.warm_up(&mut screen)
         })?;
-        Some((t, flood, screen, typist))
+        Some((t, screen, typist))
     } else {
         report.note("tmux is not installed: the front end's echo is measured without it.");
         None
@@ -194,35 +155,50 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let per_block = (plan.echoes / plan.runs.max(1)).max(KEYS.len());
     // [ours idle, ours flooded, tmux idle, tmux flooded]
     let mut samples: [Vec<f64>; 4] = Default::default();
+    // The server's CPU time (clock ticks) and wall time per kind of block: shows the flood is real.
+    let mut busy = [(0u64, Duration::ZERO); 4];
     for run in 0..plan.runs {
         for step in 0..4 {
             // Rotate the order so a slow moment of the machine does not always hit one block.
             let block = (run + step) % 4;
             let flooding = block % 2 == 1;
             match (block / 2, &mut tmux) {
-                (0, tmux) => {
-                    if let Some((_, flood, ..)) = tmux {
-                        flood.set(false)?;
-                    }
-                    ours_flood.set(flooding)?;
+                (0, _) => {
+                    let flood = if flooding {
+                        let cmd = vec!["sh".into(), "-c".into(), FLOOD.into()];
+                        Some(gw.session(&[cmd], COLS, PANE_ROWS).await?.0)
+                    } else {
+                        None
+                    };
+                    let (ticks0, started) = (cpu_and_switches(gw.pid())?.0, Instant::now());
                     for _ in 0..per_block {
-                        let ms = tokio::task::block_in_place(|| ours_typist.key(&mut ours))?;
-                        samples[block].push(ms);
+                        samples[block].push(tokio::task::block_in_place(|| ours_typist.key(&mut ours))?);
+                    }
+                    busy[block].0 += cpu_and_switches(gw.pid())?.0.saturating_sub(ticks0);
+                    busy[block].1 += started.elapsed();
+                    if let Some(flood) = flood {
+                        gw.http("DELETE", &format!("/api/sessions/{flood}"), None).await?;
                     }
                 }
-                (_, Some((_, flood, screen, typist))) => {
-                    ours_flood.set(false)?;
-                    flood.set(flooding)?;
+                (_, Some((t, screen, typist))) => {
+                    if flooding {
+                        t.session_sized("flood", FLOOD, COLS, PANE_ROWS)?;
+                    }
+                    let server = t.pid()?;
+                    let (ticks0, started) = (cpu_and_switches(server)?.0, Instant::now());
                     for _ in 0..per_block {
-                        let ms = tokio::task::block_in_place(|| typist.key(screen))?;
-                        samples[block].push(ms);
+                        samples[block].push(tokio::task::block_in_place(|| typist.key(screen))?);
+                    }
+                    busy[block].0 += cpu_and_switches(server)?.0.saturating_sub(ticks0);
+                    busy[block].1 += started.elapsed();
+                    if flooding {
+                        t.kill_session("flood")?;
                     }
                 }
                 (_, None) => {}
             }
         }
     }
-    ours_flood.set(false)?;
     let names = [
         "front end echo, other session idle: controlroom",
         "front end echo, other session flooding: controlroom",
@@ -234,16 +210,18 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             continue;
         }
         let s = summarize(&samples[i]);
+        let cpu = busy[i].0 as f64 / clock_ticks() / busy[i].1.as_secs_f64().max(1e-9) * 100.0;
+        let server = if i < 2 { "gateway" } else { "tmux server" };
+        let note = format!("max {:.1} ms; {server} CPU {cpu:.0} % of a core meanwhile", s.max);
         let row = if i % 2 == 1 {
             let idle = summarize(&samples[i - 1]);
             Row::latency(name, &samples[i], Some(s.p99 / idle.p99))
-                .with_note(format!("max {:.1} ms; ratio is p99 vs idle p99", s.max))
+                .with_note(format!("{note}; ratio is p99 vs idle p99"))
         } else {
-            Row::latency(name, &samples[i], None).with_note(format!("max {:.1} ms", s.max))
+            Row::latency(name, &samples[i], None).with_note(note)
         };
         report.row(row);
     }
-    drop(ours);
     Ok(())
 }
 
