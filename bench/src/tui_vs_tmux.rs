@@ -23,9 +23,10 @@ const PANE_ROWS: u16 = ROWS - 1;
 /// held, so every keystroke changes exactly one cell of a 26-character line.
 const KEYS: &[u8; 26] = b"abcdefghijklmnopqrstuvwxyz";
 
-/// Longest pause between two keystrokes: typing at a random phase to the front end's frame tick,
-/// as a person does (typing back to back would lock onto the tick and measure it).
-const MAX_THINK: Duration = Duration::from_millis(20);
+/// Longest pause between two keystrokes. Pauses are uniform below it: keys land at a random phase
+/// to the front end's frame tick, some in bursts closer than a frame and most spaced as a person
+/// types (typing back to back would lock onto the tick and measure only that).
+const MAX_THINK: Duration = Duration::from_millis(100);
 
 /// What the worker the user types into runs.
 const CAT: &str = "stty raw -echo; printf 'ready\\r\\n'; exec cat";
