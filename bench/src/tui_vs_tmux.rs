@@ -2,7 +2,7 @@
 //! a user's terminal would show it): keystroke-to-screen while another session floods against
 //! idle, and how fast each drains a worker printing 16 MB.
 
-use crate::gateway::{DEADLINE, Gateway, write_input};
+use crate::gateway::{Gateway, write_input};
 use crate::peers::{RawPty, Tmux, clock_ticks, cpu_and_switches, tmux_available};
 use crate::report::{Report, Row};
 use crate::scenarios::Plan;
@@ -31,6 +31,10 @@ const MAX_THINK: Duration = Duration::from_millis(100);
 /// What the worker the user types into runs.
 const CAT: &str = "stty raw -echo; printf 'ready\\r\\n'; exec cat";
 
+/// Longest a front end may take to show the end of a drain (16 MB at 0.5 MB/s) before the run
+/// counts as not finished.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(32);
+
 /// What the other session runs while it floods.
 const FLOOD: &str = "while :; do seq -f 'flood-line %g' 1 1000000; done";
 
@@ -51,22 +55,33 @@ impl Screen {
     }
 
     /// Reads until the screen contains `text`; returns when the chunk that drew it was read (so
-    /// parsing here, behind the reader, adds nothing to the figure).
-    fn wait_for(&mut self, text: &str, within: Duration) -> anyhow::Result<Instant> {
+    /// parsing here, behind the reader, adds nothing to the figure), or `None` after `within`.
+    fn poll_for(&mut self, text: &str, within: Duration) -> Option<Instant> {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let Some((at, chunk)) = self.pty.next_chunk(left) else {
-                bail!(
-                    "{text:?} not on screen within {within:?}; screen:\n{}",
-                    self.parser.screen().contents()
-                );
-            };
+            let (at, chunk) = self.pty.next_chunk(left)?;
             self.parser.process(&chunk);
             if self.parser.screen().contents().contains(text) {
-                return Ok(at);
+                return Some(at);
             }
         }
+    }
+
+    /// As [`Screen::poll_for`], an error naming what the screen shows instead.
+    fn wait_for(&mut self, text: &str, within: Duration) -> anyhow::Result<Instant> {
+        match self.poll_for(text, within) {
+            Some(at) => Ok(at),
+            None => bail!(
+                "{text:?} not on screen within {within:?}; screen:\n{}",
+                self.parser.screen().contents()
+            ),
+        }
+    }
+
+    /// The screen's first row (our header, with the link's state).
+    fn top_row(&self) -> String {
+        self.parser.screen().contents().lines().next().unwrap_or_default().trim().to_string()
     }
 
     fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
@@ -231,13 +246,17 @@ fn drain_script(file: &std::path::Path, n: usize) -> String {
     format!("echo ready-{n}; read x; cat '{}'; echo; echo DONE-{n}; exec sleep 100000", file.display())
 }
 
-/// Enter → the end marker on screen, on `screen` showing a worker that runs [`drain_script`].
-fn time_drain(screen: &mut Screen, n: usize) -> anyhow::Result<Duration> {
+/// Enter → the end marker on screen, on `screen` showing a worker that runs [`drain_script`];
+/// `None` when the marker did not show within [`DRAIN_DEADLINE`].
+fn time_drain(screen: &mut Screen, n: usize) -> anyhow::Result<Option<Duration>> {
     screen.wait_for(&format!("ready-{n}"), Duration::from_secs(30))?;
     let t0 = Instant::now();
     screen.write(b"\r")?;
-    let done = screen.wait_for(&format!("DONE-{n}"), DEADLINE)?;
-    Ok(done.saturating_duration_since(t0))
+    let Some(done) = screen.poll_for(&format!("DONE-{n}"), DRAIN_DEADLINE) else {
+        eprintln!("  drain {n}: no end marker within {DRAIN_DEADLINE:?}; top row: {}", screen.top_row());
+        return Ok(None);
+    };
+    Ok(Some(done.saturating_duration_since(t0)))
 }
 
 /// A worker prints 16 MB (ANSI-heavy, base64) while the front end or a tmux client shows it:
@@ -259,6 +278,8 @@ pub async fn drain(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         let mb = through_pty(&data).len() as f64 / 1e6;
         let file = write_input(dir.path(), &format!("{kind}-{}", plan.burst), &data)?;
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        // Runs whose end marker never showed: (ours, tmux).
+        let mut stuck = (0, 0);
         for run in 0..plan.runs {
             for step in 0..2 {
                 n += 1;
@@ -271,7 +292,10 @@ pub async fn drain(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                         let pty = RawPty::spawn_env(&[&bin, "attach", &target], &env, COLS, ROWS)?;
                         time_drain(&mut Screen::new(pty), n)
                     })?;
-                    ours.push(mb / t.as_secs_f64());
+                    match t {
+                        Some(t) => ours.push(mb / t.as_secs_f64()),
+                        None => stuck.0 += 1,
+                    }
                     gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
                 } else if let Some(tmux) = &tmux {
                     let name = format!("drain{n}");
@@ -279,19 +303,33 @@ pub async fn drain(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                     let t = tokio::task::block_in_place(|| {
                         time_drain(&mut Screen::new(tmux.attach(&name, COLS, ROWS)?), n)
                     })?;
-                    theirs.push(mb / t.as_secs_f64());
+                    match t {
+                        Some(t) => theirs.push(mb / t.as_secs_f64()),
+                        None => stuck.1 += 1,
+                    }
                     tmux.kill_session(&name)?;
                 }
             }
         }
         let label = format!("front end drains {kind} {:.0} MB at {COLS}×{ROWS}", plan.burst as f64 / 1e6);
-        let ratio = (!theirs.is_empty()).then(|| summarize(&ours).median / summarize(&theirs).median);
-        report.row(
-            Row::rate(&format!("{label}: controlroom"), &ours, ratio)
-                .with_note("Enter → end marker on the front end's screen; ratio is vs tmux".into()),
-        );
-        if !theirs.is_empty() {
-            report.row(Row::rate(&format!("{label}: tmux client"), &theirs, None));
+        let finished = |done: usize, stuck: usize| {
+            if stuck == 0 {
+                String::new()
+            } else {
+                format!("; {stuck} of {} runs never showed the end (within {DRAIN_DEADLINE:?})", done + stuck)
+            }
+        };
+        let ratio = (!ours.is_empty() && !theirs.is_empty())
+            .then(|| summarize(&ours).median / summarize(&theirs).median);
+        report.row(Row::rate(&format!("{label}: controlroom"), &ours, ratio).with_note(format!(
+            "Enter → end marker on the front end's screen; ratio is vs tmux{}",
+            finished(ours.len(), stuck.0)
+        )));
+        if tmux.is_some() {
+            report.row(
+                Row::rate(&format!("{label}: tmux client"), &theirs, None)
+                    .with_note(finished(theirs.len(), stuck.1).trim_start_matches("; ").to_string()),
+            );
         }
     }
     Ok(())
