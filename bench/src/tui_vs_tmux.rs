@@ -334,3 +334,24 @@ pub async fn drain(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_matched_on_a_raw_pty_screen() -> anyhow::Result<()> {
+        // `cat` in a raw PTY draws what the typist types; each key must be found on the screen
+        // (a wrong expected line would time out), across passes over the line.
+        let mut screen = Screen::new(RawPty::spawn(&["sh", "-c", CAT], COLS, ROWS)?);
+        screen.wait_for("ready", Duration::from_secs(10))?;
+        let mut typist = Typist::new();
+        typist.warm_up(&mut screen)?;
+        for _ in 0..KEYS.len() * 2 + 3 {
+            let ms = typist.key(&mut screen)?;
+            assert!(ms < 10_000.0, "{ms} ms");
+        }
+        assert_eq!(typist.pass, 3);
+        Ok(())
+    }
+}
