@@ -81,7 +81,8 @@ impl Screen {
 
     /// The screen's first row (our header, with the link's state).
     fn top_row(&self) -> String {
-        self.parser.screen().contents().lines().next().unwrap_or_default().trim().to_string()
+        let contents = self.parser.screen().contents();
+        contents.lines().next().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
     fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
