@@ -2,7 +2,7 @@
 //! with Rust WebSocket clients, measures a raw PTY and tmux in the same run (interleaved), and
 //! prints a Markdown table of medians, min–max and ratios.
 //!
-//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui]
+//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui,tui-echo,tui-drain]
 //! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
 mod gateway;
@@ -11,13 +11,15 @@ mod report;
 mod resources;
 mod scenarios;
 mod tui;
+mod tui_vs_tmux;
 
 use anyhow::Context as _;
 use report::Report;
 use scenarios::Plan;
 use std::time::Duration;
 
-const SECTIONS: [&str; 7] = ["throughput", "echo", "fanout", "memory", "idle", "startup", "tui"];
+const SECTIONS: [&str; 9] =
+    ["throughput", "echo", "fanout", "memory", "idle", "startup", "tui", "tui-echo", "tui-drain"];
 
 struct Args {
     plan: Plan,
@@ -100,7 +102,9 @@ fn main() -> anyhow::Result<()> {
                 "memory" => resources::memory(&args.plan, &mut report).await,
                 "idle" => resources::idle(&args.plan, &mut report).await,
                 "startup" => resources::startup(&args.plan, &mut report).await,
-                _ => tui::tui(&args.plan, &mut report).await,
+                "tui" => tui::tui(&args.plan, &mut report).await,
+                "tui-echo" => tui_vs_tmux::echo(&args.plan, &mut report).await,
+                _ => tui_vs_tmux::drain(&args.plan, &mut report).await,
             };
             if let Err(e) = result {
                 report.note(&format!("{section} failed: {e:#}"));

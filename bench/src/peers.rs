@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 /// A program in a raw PTY, read directly on a thread.
 pub struct RawPty {
     writer: Box<dyn std::io::Write + Send>,
+    /// Unbounded: the reader never makes the program wait for the harness, so what is measured
+    /// is the program's speed; chunks carry the time they were read.
     rx: std::sync::mpsc::Receiver<(Instant, Vec<u8>)>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
@@ -38,7 +40,7 @@ impl RawPty {
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().context("pty reader")?;
         let writer = pair.master.take_writer().context("pty writer")?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Instant, Vec<u8>)>(16);
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
@@ -89,6 +91,11 @@ impl RawPty {
 }
 
 impl RawPty {
+    /// The next output chunk and when it was read, or `None` after `timeout` or at EOF.
+    pub fn next_chunk(&mut self, timeout: Duration) -> Option<(Instant, Vec<u8>)> {
+        self.rx.recv_timeout(timeout).ok()
+    }
+
     /// Output chunks with their arrival times, for `window`.
     pub fn collect(&mut self, window: Duration) -> Vec<(Instant, usize)> {
         let end = Instant::now() + window;
@@ -198,6 +205,26 @@ impl Tmux {
         self.cmd(&["new-session", "-d", "-s", name, "-x", "200", "-y", "50", "sh", "-c", script])?;
         self.cmd(&["set-option", "-g", "history-limit", &history.to_string()])?;
         Ok(())
+    }
+
+    /// A detached `cols × rows` session running `script`.
+    pub fn session_sized(&self, name: &str, script: &str, cols: u16, rows: u16) -> anyhow::Result<()> {
+        let (cols, rows) = (cols.to_string(), rows.to_string());
+        self.cmd(&["new-session", "-d", "-s", name, "-x", &cols, "-y", &rows, "sh", "-c", script])?;
+        Ok(())
+    }
+
+    /// Ends `session` and its panes.
+    pub fn kill_session(&self, session: &str) -> anyhow::Result<()> {
+        self.cmd(&["kill-session", "-t", session])?;
+        Ok(())
+    }
+
+    /// A tmux client attached to `session` in a `cols × rows` PTY the harness reads.
+    pub fn attach(&self, session: &str, cols: u16, rows: u16) -> anyhow::Result<RawPty> {
+        let argv = ["tmux", "-L", &self.socket, "-f", "/dev/null", "attach-session", "-t", session];
+        // An empty TMUX: the harness may itself run inside tmux, and this is not nesting.
+        RawPty::spawn_env(&argv, &[("TMUX", "")], cols, rows)
     }
 
     /// Another window in `session` running `script`.

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 /// Output chunks closer than this belong to one frame.
 const FRAME_GAP: Duration = Duration::from_millis(2);
 
-fn client_env(gw: &Gateway, dir: &std::path::Path) -> Vec<(String, String)> {
+/// The environment that points a front end at `gw`, with its data and config under `dir`.
+pub fn client_env(gw: &Gateway, dir: &std::path::Path) -> Vec<(String, String)> {
     vec![
         ("CONTROLROOM_URL".into(), format!("http://{}", gw.addr)),
         ("CONTROLROOM_TOKEN".into(), gw.token.clone()),
