@@ -107,8 +107,10 @@ where
     let mut last_shape = None;
     let mut fx = state.update(Msg::Resize { cols: size.width, rows: size.height });
     fx.extend(state.update(tick()));
-    let mut frame = tokio::time::interval(FRAME);
-    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Frames are drawn at most every FRAME: at once when the screen changes after a quiet spell
+    // (an echo shows without waiting for a slot), then at the frame rate while changes keep
+    // coming (a flood is drawn 60 times a second, not per message).
+    let mut next_frame = tokio::time::Instant::now();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
     // The watched program's open synchronized update, and when we first saw it.
@@ -155,7 +157,7 @@ where
                 match ev {
                     Some(Ok(ev)) => if let Some(msg) = event_msg(ev) {
                         fx = state.update(msg);
-                        dirty = true;
+                        dirty |= !state.input_only;
                     },
                     Some(Err(e)) => return Err(e.into()),
                     None => break,
@@ -163,7 +165,7 @@ where
             }
             // Before socket messages: with a flooding worker there is always a message waiting,
             // and a biased select would otherwise never draw.
-            _ = frame.tick(), if dirty => {
+            () = tokio::time::sleep_until(next_frame), if dirty => {
                 sync_since = match state.term.as_ref().and_then(|t| t.synchronized) {
                     Some(id) => match sync_since {
                         Some((seen, since)) if seen == id => Some((id, since)),
@@ -171,6 +173,7 @@ where
                     },
                     None => None,
                 };
+                next_frame = tokio::time::Instant::now() + FRAME;
                 if sync_since.is_some_and(|(_, since)| since.elapsed() < SYNC_TIMEOUT) {
                     // Keep `dirty`: the frame is drawn once the update ends (or times out).
                     continue;

@@ -64,6 +64,7 @@ impl State {
         }
         let modes = InputModes::of(term.parser.term());
         if let Some(bytes) = encode_key(&ev, modes) {
+            self.input_only = term.scrolled() == 0;
             term.scroll_by(isize::MIN / 2);
             fx.push(Effect::Send(WorkerClientMsg::Input {
                 data: String::from_utf8_lossy(&bytes).into_owned(),
@@ -77,6 +78,7 @@ impl State {
             return;
         }
         let bytes = encode_paste(text, InputModes::of(term.parser.term()));
+        self.input_only = term.scrolled() == 0;
         term.scroll_by(isize::MIN / 2);
         fx.push(Effect::Send(WorkerClientMsg::Input { data: String::from_utf8_lossy(&bytes).into_owned() }));
     }
@@ -98,6 +100,7 @@ impl State {
             if let Some(data) =
                 encode_mouse(&ev, ev.column, row, modes).and_then(|b| String::from_utf8(b).ok())
             {
+                self.input_only = true;
                 fx.push(Effect::Send(WorkerClientMsg::Input { data }));
             }
             return;

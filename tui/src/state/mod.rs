@@ -318,10 +318,14 @@ pub struct State {
     pub quit: bool,
     /// Attach to this worker once the first sync shows it (`controlroom attach`).
     pub pending_attach: Option<(SessionId, WorkerId)>,
-    /// When each worker last raised a desktop notification (debounce).
     /// Worker presets the gateway offers (for the new-worker dialog).
     pub presets: Vec<Preset>,
+    /// When each worker last raised a desktop notification (debounce).
     pub notified: std::collections::HashMap<(SessionId, WorkerId), Instant>,
+    /// The last message only forwarded input to the attached program and changed nothing on
+    /// screen: the front end need not draw for it (the echo, when it comes, will). Drawing for
+    /// the keystroke itself would make the echo wait for the next frame slot.
+    pub input_only: bool,
 }
 
 impl State {
@@ -349,12 +353,14 @@ impl State {
             pending_attach: None,
             notified: std::collections::HashMap::new(),
             presets: Vec::new(),
+            input_only: false,
         }
     }
 
     /// Applies one message and returns the work it asks for.
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let mut fx = Vec::new();
+        self.input_only = false;
         match msg {
             Msg::Key(ev) => {
                 if !matches!(self.mode, Mode::Attach) {
@@ -379,6 +385,9 @@ impl State {
             Msg::Done(done) => self.done(done, &mut fx),
         }
         self.reconcile(&mut fx);
+        if fx.iter().any(|e| !matches!(e, Effect::Send(_))) {
+            self.input_only = false;
+        }
         fx
     }
 

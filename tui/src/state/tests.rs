@@ -201,6 +201,36 @@ fn attach_sends_resize_and_detach_chord_returns() {
 }
 
 #[test]
+fn typing_into_a_live_worker_needs_no_frame_but_anything_visible_does() {
+    let mut st = two_sessions();
+    st.update(Msg::Resize { cols: 100, rows: 30 });
+    st.update(Msg::Worker {
+        session: SessionId::new("a"),
+        worker: WorkerId::new("a1"),
+        event: WorkerEvent::Message(WorkerServerMsg::History {
+            data: "line\r\n".repeat(60),
+            cols: 80,
+            rows: 24,
+            offset: 0,
+        }),
+    });
+    st.update(code(KeyCode::Enter));
+    assert!(!st.input_only, "attaching changes the screen");
+    st.update(key('l'));
+    assert!(st.input_only, "a key only sent to the program: its echo will draw");
+    st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT)));
+    assert!(!st.input_only, "scrolling back is drawn");
+    st.update(key('x'));
+    assert!(!st.input_only, "typing while scrolled back jumps to the live screen, which is drawn");
+    st.update(Msg::Tick { now: jiff::Timestamp::UNIX_EPOCH, instant: Instant::now() });
+    assert!(!st.input_only);
+    st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
+    assert!(!st.input_only, "detaching is drawn");
+    st.update(key('j'));
+    assert!(!st.input_only, "dashboard keys are drawn");
+}
+
+#[test]
 fn mouse_goes_to_programs_that_ask_and_scrolls_back_otherwise() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut st = two_sessions();
