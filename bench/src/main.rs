@@ -18,6 +18,14 @@ use report::Report;
 use scenarios::Plan;
 use std::time::Duration;
 
+/// What `--help` prints.
+const USAGE: &str = "usage: controlroom-bench [--quick] [--runs N] [--only SECTION,...] [--fanout-clients N]
+                         [--gateway-only] [--out FILE]
+sections: throughput, echo, fanout, memory, idle, startup, tui, tui-echo, tui-drain (default: all)
+--quick          smaller inputs and fewer runs
+--gateway-only   throughput of the gateway alone (for profiling)
+CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; see BENCHMARKS.md";
+
 const SECTIONS: [&str; 9] =
     ["throughput", "echo", "fanout", "memory", "idle", "startup", "tui", "tui-echo", "tui-drain"];
 
@@ -62,7 +70,11 @@ fn parse_args() -> anyhow::Result<Args> {
             "--only" => only = args.next().context("--only LIST")?.split(',').map(str::to_string).collect(),
             "--out" => out = Some(args.next().context("--out FILE")?.into()),
             "--bench" => {} // passed by `cargo bench`; ignored
-            other => anyhow::bail!("unknown argument {other:?}; see the file header for usage"),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
     for s in &only {
