@@ -11,6 +11,7 @@ pub mod input;
 pub mod keymap;
 pub mod mouse;
 pub mod names;
+pub mod pacer;
 pub mod runtime;
 pub mod state;
 pub mod theme;

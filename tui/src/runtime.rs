@@ -20,8 +20,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// Shortest time between two frames (about 60 frames per second).
-const FRAME: Duration = Duration::from_millis(16);
+/// Time between frames while the screen keeps changing. 60 frames per second is 16.7 ms; tokio's
+/// timer rounds a sleep up to the next millisecond, so 15 ms keeps every gap under 16.7 ms.
+const FRAME: Duration = Duration::from_millis(15);
+
+/// Frames that may be drawn back to back after a quiet moment (so a typed key's echo is not
+/// held for a frame slot) before [`FRAME`] applies.
+const FRAME_BURST: u32 = 3;
 
 /// Most queued socket messages applied before the loop looks at the keyboard again.
 const MAX_BATCH: usize = 512;
@@ -107,10 +112,9 @@ where
     let mut last_shape = None;
     let mut fx = state.update(Msg::Resize { cols: size.width, rows: size.height });
     fx.extend(state.update(tick()));
-    // Frames are drawn at most every FRAME: at once when the screen changes after a quiet spell
-    // (an echo shows without waiting for a slot), then at the frame rate while changes keep
-    // coming (a flood is drawn 60 times a second, not per message).
-    let mut next_frame = tokio::time::Instant::now();
+    // A change after a quiet moment is drawn at once (an echo shows without waiting for a
+    // slot); while changes keep coming, frames come at the frame rate, not per message.
+    let mut pacer = crate::pacer::FramePacer::new(FRAME, FRAME_BURST, Instant::now());
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
     // The watched program's open synchronized update, and when we first saw it.
@@ -165,7 +169,7 @@ where
             }
             // Before socket messages: with a flooding worker there is always a message waiting,
             // and a biased select would otherwise never draw.
-            () = tokio::time::sleep_until(next_frame), if dirty => {
+            () = tokio::time::sleep_until(pacer.next().into()), if dirty => {
                 sync_since = match state.term.as_ref().and_then(|t| t.synchronized) {
                     Some(id) => match sync_since {
                         Some((seen, since)) if seen == id => Some((id, since)),
@@ -173,7 +177,7 @@ where
                     },
                     None => None,
                 };
-                next_frame = tokio::time::Instant::now() + FRAME;
+                pacer.drew(Instant::now());
                 if sync_since.is_some_and(|(_, since)| since.elapsed() < SYNC_TIMEOUT) {
                     // Keep `dirty`: the frame is drawn once the update ends (or times out).
                     continue;

@@ -1,0 +1,92 @@
+//! When the front end may draw its next frame: a token bucket at the frame rate, so a change
+//! after a quiet moment (a typed key's echo) is drawn at once, while a flood is drawn at the
+//! frame rate rather than per message.
+
+use std::time::{Duration, Instant};
+
+/// Frames per `interval` on average, with up to `burst` drawn back to back.
+#[derive(Debug, Clone)]
+pub struct FramePacer {
+    interval: Duration,
+    burst: f64,
+    /// Frames that may be drawn right away, as of `at`.
+    tokens: f64,
+    at: Instant,
+}
+
+impl FramePacer {
+    /// A pacer that may draw `burst` frames at once, then one per `interval`.
+    pub fn new(interval: Duration, burst: u32, now: Instant) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self { interval: interval.max(Duration::from_micros(1)), burst, tokens: burst, at: now }
+    }
+
+    fn tokens_at(&self, now: Instant) -> f64 {
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() / self.interval.as_secs_f64();
+        (self.tokens + refill).min(self.burst)
+    }
+
+    /// The earliest time the next frame may be drawn (now or in the past when it may be drawn now).
+    pub fn next(&self) -> Instant {
+        if self.tokens >= 1.0 {
+            return self.at;
+        }
+        self.at + self.interval.mul_f64(1.0 - self.tokens)
+    }
+
+    /// A frame was drawn (or a frame slot was used up waiting) at `now`.
+    pub fn drew(&mut self, now: Instant) {
+        self.tokens = (self.tokens_at(now) - 1.0).max(0.0);
+        self.at = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const F: Duration = Duration::from_millis(16);
+
+    #[test]
+    fn a_change_after_a_quiet_spell_is_drawn_at_once() {
+        let t0 = Instant::now();
+        let mut p = FramePacer::new(F, 3, t0);
+        assert!(p.next() <= t0);
+        p.drew(t0);
+        // An echo 1 ms after the frame that showed the previous key: still drawn at once.
+        let t1 = t0 + Duration::from_millis(1);
+        assert!(p.next() <= t1);
+        p.drew(t1);
+        // After a quiet second the whole burst is back.
+        let t2 = t1 + Duration::from_secs(1);
+        for i in 0..3 {
+            let t = t2 + Duration::from_micros(i);
+            assert!(p.next() <= t, "frame {i} of the burst");
+            p.drew(t);
+        }
+        assert!(p.next() > t2 + Duration::from_millis(10), "the burst is spent");
+    }
+
+    #[test]
+    fn a_flood_is_drawn_at_the_frame_rate() {
+        let t0 = Instant::now();
+        let mut p = FramePacer::new(F, 3, t0);
+        let mut now = t0;
+        let mut gaps = Vec::new();
+        let mut last = None;
+        // Something always wants a frame: draw whenever allowed.
+        for _ in 0..100 {
+            now = now.max(p.next());
+            p.drew(now);
+            if let Some(l) = last {
+                gaps.push(now - l);
+            }
+            last = Some(now);
+        }
+        let steady = &gaps[10..];
+        assert!(
+            steady.iter().all(|g| *g >= F - Duration::from_micros(10) && *g <= F + Duration::from_micros(10))
+        );
+        assert!(now - t0 >= F * 95, "about one frame per interval over the run");
+    }
+}
