@@ -88,6 +88,8 @@ impl std::fmt::Debug for OutboxSender {
 pub struct OutboxReceiver {
     rx: mpsc::UnboundedReceiver<Queued>,
     shared: Arc<Shared>,
+    /// Whether the frame `recv` returned last was pushed uncapped.
+    last_uncapped: bool,
 }
 
 /// Creates an outbox that holds at most `cap` bytes of queued text.
@@ -95,7 +97,7 @@ pub fn outbox(cap: usize) -> (OutboxSender, OutboxReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
     let shared =
         Arc::new(Shared { queued_bytes: AtomicUsize::new(0), overflowed: AtomicBool::new(false), cap });
-    (OutboxSender { tx, shared: shared.clone() }, OutboxReceiver { rx, shared })
+    (OutboxSender { tx, shared: shared.clone() }, OutboxReceiver { rx, shared, last_uncapped: false })
 }
 
 impl OutboxSender {
@@ -111,8 +113,10 @@ impl OutboxSender {
             self.shared.queued_bytes.fetch_sub(cost, Ordering::AcqRel);
             self.shared.overflowed.store(true, Ordering::Release);
             // The close frame costs nothing, so it always gets through to the connection task.
-            let close =
-                OutFrame::Close { code: controlroom_protocol::close_code::SLOW_CONSUMER, reason: "slow consumer" };
+            let close = OutFrame::Close {
+                code: controlroom_protocol::close_code::SLOW_CONSUMER,
+                reason: "slow consumer",
+            };
             let _ = self.tx.send(Queued { frame: close, charged: 0 });
             return Err(PushError::Overflow);
         }
@@ -165,7 +169,15 @@ impl OutboxReceiver {
     pub async fn recv(&mut self) -> Option<OutFrame> {
         let Queued { frame, charged } = self.rx.recv().await?;
         self.shared.queued_bytes.fetch_sub(charged, Ordering::AcqRel);
+        self.last_uncapped = charged == 0 && frame.cost() > 0;
         Some(frame)
+    }
+
+    /// Whether the frame `recv` returned last was pushed with
+    /// [`OutboxSender::push_uncapped`]: such a frame is still written after an overflow, so a
+    /// client closed with 4008 right after attaching has its whole snapshot to resync from.
+    pub fn last_was_uncapped(&self) -> bool {
+        self.last_uncapped
     }
 
     /// Whether the byte cap was passed (a 4008 close is then queued).
@@ -227,8 +239,10 @@ mod tests {
         assert_eq!(tx.push_uncapped(OutFrame::Text("x".into())), Err(PushError::Overflow));
         let Some(OutFrame::Text(t)) = rx.recv().await else { panic!("text expected") };
         assert_eq!(t.as_str(), "a snapshot far over the cap");
+        assert!(rx.last_was_uncapped());
         assert_eq!(tx.queued_bytes(), 5, "taking an uncapped frame frees nothing it was not charged");
         assert!(matches!(rx.recv().await, Some(OutFrame::Text(_))));
+        assert!(!rx.last_was_uncapped());
         assert_eq!(tx.queued_bytes(), 0);
         assert!(matches!(rx.recv().await, Some(OutFrame::Close { code: 4008, .. })));
     }

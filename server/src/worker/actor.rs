@@ -506,7 +506,12 @@ impl Actor {
         match pushed {
             Ok(()) => {
                 client.attached = true;
-                info!(client = id.0, clientCount = self.clients.len(), offset = snap.offset, "client attached");
+                info!(
+                    client = id.0,
+                    clientCount = self.clients.len(),
+                    offset = snap.offset,
+                    "client attached"
+                );
             }
             Err(e) => {
                 info!(client = id.0, error = %e, "client dropped while attaching");
