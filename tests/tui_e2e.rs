@@ -365,3 +365,32 @@ fn attach_to_a_worker_whose_history_is_far_over_the_client_cap() {
     tui.send(b"\x1c");
     tui.wait_exit(20);
 }
+
+#[test]
+fn attach_falls_behind_a_flood_then_resyncs_to_its_end() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    // A cap a flood passes in a few milliseconds: the front end falls behind (4008), reconnects
+    // and must resync from a `history` that is itself far over the cap.
+    let _serve = Serve::start_with(data.path(), &["--max-client-buffer", "16KiB"]);
+    let script = "read x; seq 1 400000; echo flood-done; while read l; do echo \"typed-$l\"; done";
+    let out = Command::new(BIN)
+        .args(["new", "--title", "flood", "--data-dir"])
+        .arg(data.path())
+        .args(["--", "sh", "-c", script])
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom new");
+    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
+    let target = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+
+    let mut tui = Tui::spawn_attach(data.path(), config.path(), &target);
+    tui.wait_text("ctrl-\\ detach", 15);
+    tui.send(b"go\r");
+    tui.wait_for("the end of the flood", 20, |s| s.contains("flood-done") && !s.contains("fell behind"));
+    tui.send(b"hello\r");
+    tui.wait_text("typed-hello", 15);
+    tui.send(b"\x1c");
+    tui.wait_exit(20);
+}
