@@ -26,7 +26,8 @@ pub struct ServeArgs {
     /// Ping period; a socket that misses a ping is closed.
     #[arg(long, env = "CONTROLROOM_HEARTBEAT", default_value = "30s", value_parser = parse::duration)]
     heartbeat: Duration,
-    /// Bytes queued for one client before it is closed with 4008.
+    /// Bytes queued for one client before it is closed with 4008 (live traffic: a worker's
+    /// attach-time history and catch-up are not counted).
     #[arg(long, env = "CONTROLROOM_MAX_CLIENT_BUFFER", default_value = "1MiB", value_parser = parse::size)]
     max_client_buffer: usize,
     /// Log format.

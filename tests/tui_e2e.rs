@@ -28,10 +28,21 @@ impl Tui {
 
     /// Like `spawn`, with extra command-line arguments (e.g. `--connect URL`).
     fn spawn_with(data: &Path, config: &Path, extra: &[&str]) -> Tui {
+        Self::spawn_args(&[], data, config, extra)
+    }
+
+    /// `controlroom attach TARGET` with the given directories.
+    fn spawn_attach(data: &Path, config: &Path, target: &str) -> Tui {
+        Self::spawn_args(&["attach", target], data, config, &[])
+    }
+
+    /// `controlroom [before...] --data-dir DATA --config-dir CONFIG [extra...]` in a PTY.
+    fn spawn_args(before: &[&str], data: &Path, config: &Path, extra: &[&str]) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
             .expect("open pty");
         let mut cmd = CommandBuilder::new(BIN);
+        cmd.args(before);
         cmd.arg("--data-dir");
         cmd.arg(data);
         cmd.arg("--config-dir");
@@ -308,4 +319,78 @@ fn an_untrusted_gateway_certificate_is_reported_once_not_retried() {
     tui.send(b"q");
     tui.wait_exit(20);
     drop(serve);
+}
+
+#[test]
+fn attach_to_a_worker_whose_history_is_far_over_the_client_cap() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    // A 64 KiB client cap and ~1.2 MB of history: before the fix every attach was closed with 4008.
+    let serve = Serve::start_with(data.path(), &["--max-client-buffer", "64KiB"]);
+    let out = Command::new(BIN)
+        .args(["new", "--title", "long-history", "--data-dir"])
+        .arg(data.path())
+        .args(["--", "sh", "-c", "seq 1 180000; echo seq-done; while read l; do echo \"typed-$l\"; done"])
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom new");
+    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
+    let target = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    // Attach only once the whole history is in the worker's screen model, so it all comes as
+    // the `history` snapshot rather than as live output.
+    let (sid, wid) = target.split_once('/').expect("SESSION/WORKER");
+    let token = std::fs::read_to_string(data.path().join("token")).expect("token");
+    let auth = format!("Bearer {}", token.trim());
+    let addr = serve.url.trim_start_matches("http://").to_owned();
+    let path = format!("/api/sessions/{sid}/workers/{wid}/screen");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, screen) =
+            runtime.block_on(support::http_raw(&addr, "GET", &path, &[("Authorization", &auth)], None));
+        if screen["lines"].as_array().is_some_and(|l| l.iter().any(|l| l.as_str() == Some("seq-done"))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the worker never printed its history: {screen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let mut tui = Tui::spawn_attach(data.path(), config.path(), &target);
+    tui.wait_text("seq-done", 15);
+    assert!(!tui.contents().contains("fell behind"), "{}", tui.contents());
+    tui.send(b"hello\r");
+    tui.wait_text("typed-hello", 15);
+    // The detach chord leaves `attach`.
+    tui.send(b"\x1c");
+    tui.wait_exit(20);
+}
+
+#[test]
+fn attach_falls_behind_a_flood_then_resyncs_to_its_end() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    // A cap a flood passes in a few milliseconds: the front end falls behind (4008), reconnects
+    // and must resync from a `history` that is itself far over the cap.
+    let _serve = Serve::start_with(data.path(), &["--max-client-buffer", "16KiB"]);
+    let script = "read x; seq 1 400000; echo flood-done; while read l; do echo \"typed-$l\"; done";
+    let out = Command::new(BIN)
+        .args(["new", "--title", "flood", "--data-dir"])
+        .arg(data.path())
+        .args(["--", "sh", "-c", script])
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom new");
+    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
+    let target = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+
+    let mut tui = Tui::spawn_attach(data.path(), config.path(), &target);
+    tui.wait_text("ctrl-\\ detach", 15);
+    tui.send(b"go\r");
+    tui.wait_for("the end of the flood", 20, |s| s.contains("flood-done") && !s.contains("fell behind"));
+    tui.send(b"hello\r");
+    tui.wait_text("typed-hello", 15);
+    tui.send(b"\x1c");
+    tui.wait_exit(20);
 }

@@ -178,8 +178,10 @@ async fn write_loop(
             f = rx.recv() => f,
         };
         let Some(frame) = frame else { break };
-        // A client over its cap gets the close at once; what it has not read is dropped.
-        let frame = if rx.overflowed() && !matches!(frame, OutFrame::Close { .. }) {
+        // A client over its cap gets the close at once; what it has not read is dropped, except
+        // an attach-time snapshot (uncapped, bounded elsewhere): the client resyncs from it.
+        let frame = if rx.overflowed() && !rx.last_was_uncapped() && !matches!(frame, OutFrame::Close { .. })
+        {
             tracing::warn!(reason = "backpressure_limit", endpoint, "closing slow consumer");
             metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "backpressure_limit").increment(1);
             OutFrame::Close { code: close_code::SLOW_CONSUMER, reason: "slow consumer" }

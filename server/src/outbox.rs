@@ -4,6 +4,12 @@
 //! the frame or, past the byte cap, marks the outbox overflowed so the connection task closes the
 //! socket with 4008. Frames are `Utf8Bytes` or `Bytes`, so one encoded message is shared by every
 //! client of its format.
+//!
+//! The cap is for a client that stops reading *live* traffic. Frames whose size is bounded
+//! elsewhere and that a client must get whole — a worker's attach-time `history` snapshot and
+//! ring catch-up, bounded by `--scrollback` and `--output-ring` — are queued with
+//! [`OutboxSender::push_uncapped`]: they are not counted against the cap, so the cap measures
+//! only what was queued after them.
 
 use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
@@ -49,6 +55,13 @@ pub enum PushError {
     Closed,
 }
 
+/// A frame in the queue with the bytes it counts against the cap (0 when pushed uncapped), so
+/// taking it frees exactly what pushing it charged.
+struct Queued {
+    frame: OutFrame,
+    charged: usize,
+}
+
 struct Shared {
     queued_bytes: AtomicUsize,
     overflowed: AtomicBool,
@@ -61,7 +74,7 @@ pub struct OutboxSender {
     // Unbounded in count on purpose: the bound is `cap` bytes, enforced in `push`, which is
     // what actually limits memory (a count bound would either be too loose for big frames or
     // too tight for many small ones).
-    tx: mpsc::UnboundedSender<OutFrame>,
+    tx: mpsc::UnboundedSender<Queued>,
     shared: Arc<Shared>,
 }
 
@@ -73,8 +86,10 @@ impl std::fmt::Debug for OutboxSender {
 
 /// The consumer side, owned by the connection task.
 pub struct OutboxReceiver {
-    rx: mpsc::UnboundedReceiver<OutFrame>,
+    rx: mpsc::UnboundedReceiver<Queued>,
     shared: Arc<Shared>,
+    /// Whether the frame `recv` returned last was pushed uncapped.
+    last_uncapped: bool,
 }
 
 /// Creates an outbox that holds at most `cap` bytes of queued text.
@@ -82,7 +97,7 @@ pub fn outbox(cap: usize) -> (OutboxSender, OutboxReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
     let shared =
         Arc::new(Shared { queued_bytes: AtomicUsize::new(0), overflowed: AtomicBool::new(false), cap });
-    (OutboxSender { tx, shared: shared.clone() }, OutboxReceiver { rx, shared })
+    (OutboxSender { tx, shared: shared.clone() }, OutboxReceiver { rx, shared, last_uncapped: false })
 }
 
 impl OutboxSender {
@@ -98,16 +113,28 @@ impl OutboxSender {
             self.shared.queued_bytes.fetch_sub(cost, Ordering::AcqRel);
             self.shared.overflowed.store(true, Ordering::Release);
             // The close frame costs nothing, so it always gets through to the connection task.
-            let _ = self.tx.send(OutFrame::Close {
+            let close = OutFrame::Close {
                 code: controlroom_protocol::close_code::SLOW_CONSUMER,
                 reason: "slow consumer",
-            });
+            };
+            let _ = self.tx.send(Queued { frame: close, charged: 0 });
             return Err(PushError::Overflow);
         }
-        self.tx.send(frame).map_err(|_| {
+        self.tx.send(Queued { frame, charged: cost }).map_err(|_| {
             self.shared.queued_bytes.fetch_sub(cost, Ordering::AcqRel);
             PushError::Closed
         })
+    }
+
+    /// Queues a frame without counting it against the cap, for frames bounded elsewhere that
+    /// the client must get whole (a worker's attach-time snapshot and catch-up). Fails only if
+    /// the outbox already overflowed or the connection is gone. Frames pushed later are capped
+    /// as usual, so a client that stops reading after it is still closed with 4008.
+    pub fn push_uncapped(&self, frame: OutFrame) -> Result<(), PushError> {
+        if self.shared.overflowed.load(Ordering::Acquire) {
+            return Err(PushError::Overflow);
+        }
+        self.tx.send(Queued { frame, charged: 0 }).map_err(|_| PushError::Closed)
     }
 
     /// Queues an encoded text frame.
@@ -120,7 +147,8 @@ impl OutboxSender {
         self.push(OutFrame::Binary(frame))
     }
 
-    /// Bytes queued and not yet taken by the connection task.
+    /// Capped bytes queued and not yet taken by the connection task (uncapped frames are not
+    /// counted).
     pub fn queued_bytes(&self) -> usize {
         self.shared.queued_bytes.load(Ordering::Acquire)
     }
@@ -139,9 +167,17 @@ impl OutboxSender {
 impl OutboxReceiver {
     /// The next frame, or `None` when every sender is gone.
     pub async fn recv(&mut self) -> Option<OutFrame> {
-        let frame = self.rx.recv().await?;
-        self.shared.queued_bytes.fetch_sub(frame.cost(), Ordering::AcqRel);
+        let Queued { frame, charged } = self.rx.recv().await?;
+        self.shared.queued_bytes.fetch_sub(charged, Ordering::AcqRel);
+        self.last_uncapped = charged == 0 && frame.cost() > 0;
         Some(frame)
+    }
+
+    /// Whether the frame `recv` returned last was pushed with
+    /// [`OutboxSender::push_uncapped`]: such a frame is still written after an overflow, so a
+    /// client closed with 4008 right after attaching has its whole snapshot to resync from.
+    pub fn last_was_uncapped(&self) -> bool {
+        self.last_uncapped
     }
 
     /// Whether the byte cap was passed (a 4008 close is then queued).
@@ -191,6 +227,24 @@ mod tests {
         let (tx, _rx) = outbox(5);
         tx.push_text("abcde".into()).expect("exactly the cap fits");
         assert_eq!(tx.push_text("f".into()), Err(PushError::Overflow));
+    }
+
+    #[tokio::test]
+    async fn uncapped_frames_pass_whole_and_the_cap_counts_only_later_frames() {
+        let (tx, mut rx) = outbox(5);
+        tx.push_uncapped(OutFrame::Text("a snapshot far over the cap".into())).expect("uncapped");
+        assert_eq!(tx.queued_bytes(), 0);
+        tx.push_text("abcde".into()).expect("the cap is still free for live frames");
+        assert_eq!(tx.push_text("f".into()), Err(PushError::Overflow));
+        assert_eq!(tx.push_uncapped(OutFrame::Text("x".into())), Err(PushError::Overflow));
+        let Some(OutFrame::Text(t)) = rx.recv().await else { panic!("text expected") };
+        assert_eq!(t.as_str(), "a snapshot far over the cap");
+        assert!(rx.last_was_uncapped());
+        assert_eq!(tx.queued_bytes(), 5, "taking an uncapped frame frees nothing it was not charged");
+        assert!(matches!(rx.recv().await, Some(OutFrame::Text(_))));
+        assert!(!rx.last_was_uncapped());
+        assert_eq!(tx.queued_bytes(), 0);
+        assert!(matches!(rx.recv().await, Some(OutFrame::Close { code: 4008, .. })));
     }
 
     #[tokio::test]

@@ -493,16 +493,30 @@ impl Actor {
                     .map(OutFrame::Text),
             );
         }
-        let ok = frames.into_iter().all(|f| client.outbox.push(f).is_ok());
+        // Attach-time frames go outside the client's `--max-client-buffer` cap: that cap is for
+        // a client that stops reading live output, and a long history alone can pass it (the
+        // client would be dropped on every attach, forever). They are bounded elsewhere, so the
+        // worst case queued for one client is: the snapshot (`--scrollback` of formatted lines
+        // plus one screen, JSON-escaped) + the ring catch-up (at most `--output-ring`) + the
+        // live output after them, which is capped as usual (4008 past `--max-client-buffer`).
+        let pushed = frames.into_iter().try_for_each(|f| client.outbox.push_uncapped(f));
         if let Some(reply) = client.reply.take() {
             let _ = reply.send(id);
         }
-        if ok {
-            client.attached = true;
-            info!(client = id.0, clientCount = self.clients.len(), offset = snap.offset, "client attached");
-        } else {
-            info!(client = id.0, reason = "backpressure_limit", "client dropped while attaching");
-            self.clients.remove(&id);
+        match pushed {
+            Ok(()) => {
+                client.attached = true;
+                info!(
+                    client = id.0,
+                    clientCount = self.clients.len(),
+                    offset = snap.offset,
+                    "client attached"
+                );
+            }
+            Err(e) => {
+                info!(client = id.0, error = %e, "client dropped while attaching");
+                self.clients.remove(&id);
+            }
         }
     }
 
