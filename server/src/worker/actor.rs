@@ -8,7 +8,7 @@ use super::process::{Running, start_process};
 use super::pty::GroupSignal;
 use super::ring::OutputRing;
 use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
-use super::utf8::{Utf8Splitter, decode};
+use super::utf8::Utf8Splitter;
 use super::{
     ClientId, ExitInfo, HistorySnapshot, OutputFormat, SpawnSpec, WorkerConfig, WorkerContext, WorkerError,
     WorkerStatus,
@@ -16,7 +16,7 @@ use super::{
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
 use axum::extract::ws::Utf8Bytes;
-use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg, encode_output};
+use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -26,6 +26,7 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+mod attach;
 mod fanout;
 
 /// Most output batches the screen model may lag behind.
@@ -439,83 +440,6 @@ impl Actor {
             info!(pid = ?p.control.pid(), "worker did not exit after SIGHUP; sending SIGKILL");
             if let Err(e) = p.control.signal_group(GroupSignal::Kill) {
                 debug!(error = %e, "SIGKILL to the worker's process group failed");
-            }
-        }
-    }
-
-    fn request_snapshot(&mut self, client: ClientId) {
-        let (reply, rx) = oneshot::channel();
-        let _ = self.screen.send(ScreenMsg::Snapshot { reply });
-        self.snapshots.push(Box::pin(async move { (client, rx.await.ok()) }));
-    }
-
-    /// Queues `history`, the output since the snapshot and (if exited) `exit`, then subscribes
-    /// the client; all within one actor step, so no output is missed or doubled.
-    fn attach_ready(&mut self, id: ClientId, snap: Option<HistorySnapshot>) {
-        let Some(client) = self.clients.get_mut(&id) else { return };
-        let Some(snap) = snap else {
-            warn!("screen thread is gone; refusing attach");
-            self.clients.remove(&id);
-            return;
-        };
-        let Some(catch_up) = self.ring.since(snap.offset) else {
-            // The ring moved past the snapshot (only under extreme lag): take a fresh one.
-            debug!(offset = snap.offset, ring_start = self.ring.start(), "snapshot too old; retrying");
-            self.request_snapshot(id);
-            return;
-        };
-        let mut frames = Vec::with_capacity(3);
-        let history = WorkerServerMsg::History {
-            data: snap.data,
-            cols: snap.cols,
-            rows: snap.rows,
-            offset: snap.offset,
-        };
-        frames.extend(encode(&history).map(OutFrame::Text));
-        match client.format {
-            OutputFormat::Json => {
-                // The snapshot is on a character boundary (the screen is fed aligned bytes);
-                // the carried tail of a split character goes out with the next output.
-                let aligned = &catch_up[..catch_up.len().saturating_sub(self.utf8.carried_len())];
-                if !aligned.is_empty() {
-                    let msg = WorkerServerMsg::Output { data: decode(aligned), offset: snap.offset };
-                    frames.extend(encode(&msg).map(OutFrame::Text));
-                }
-            }
-            OutputFormat::Binary if !catch_up.is_empty() => {
-                frames.push(OutFrame::Binary(encode_output(snap.offset, &catch_up).into()));
-            }
-            OutputFormat::Binary => {}
-        }
-        if let Some(exit) = &self.exit {
-            frames.extend(
-                encode(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() })
-                    .map(OutFrame::Text),
-            );
-        }
-        // Attach-time frames go outside the client's `--max-client-buffer` cap: that cap is for
-        // a client that stops reading live output, and a long history alone can pass it (the
-        // client would be dropped on every attach, forever). They are bounded elsewhere, so the
-        // worst case queued for one client is: the snapshot (`--scrollback` of formatted lines
-        // plus one screen, JSON-escaped) + the ring catch-up (at most `--output-ring`) + the
-        // live output after them, which is capped as usual (4008 past `--max-client-buffer`).
-        let pushed = frames.into_iter().try_for_each(|f| client.outbox.push_uncapped(f));
-        if let Some(reply) = client.reply.take() {
-            let _ = reply.send(id);
-        }
-        match pushed {
-            Ok(()) => {
-                client.attached = true;
-                info!(
-                    client = id.0,
-                    clientCount = self.clients.len(),
-                    offset = snap.offset,
-                    "client attached"
-                );
-            }
-            Err(e) => {
-                info!(client = id.0, error = %e, "client dropped while attaching");
-                self.clients.remove(&id);
             }
         }
     }
