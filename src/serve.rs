@@ -72,6 +72,10 @@ pub struct ServeArgs {
     /// While a worker's output floods, how long PTY reads pile up into one batch.
     #[arg(long, env = "CONTROLROOM_OUTPUT_COALESCE", value_parser = parse::duration)]
     output_coalesce: Option<Duration>,
+    /// Niceness of each worker's screen-model thread, 0..=19 (0 leaves it alone): under a flood
+    /// the thread that only serves snapshots yields the CPU to keystrokes and live output.
+    #[arg(long, env = "CONTROLROOM_SCREEN_NICE", value_parser = clap::value_parser!(i32).range(0..=19))]
+    screen_nice: Option<i32>,
     /// Time between SIGHUP and SIGKILL when stopping a worker.
     #[arg(long, env = "CONTROLROOM_STOP_GRACE", value_parser = parse::duration)]
     stop_grace: Option<Duration>,
@@ -143,6 +147,9 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(v) = args.output_coalesce {
         worker.flood_coalesce = v;
+    }
+    if let Some(v) = args.screen_nice {
+        worker.screen_nice = v;
     }
 
     let mut config = ServeConfig::new(data_dir);

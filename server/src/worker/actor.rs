@@ -147,7 +147,8 @@ pub(super) fn spawn_running(
     };
     let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
     let model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
-    let (screen, observations) = spawn_screen_thread(model, rules.clone()).map_err(spawn_err)?;
+    let (screen, observations) =
+        spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
     let (running, pid) = start_process(&ctx, &spec)?;
     let status = WorkerStatus {
         pid,
@@ -184,7 +185,7 @@ pub(super) fn spawn_restored(
     };
     let model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
     let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
-    let (screen, observations) = match spawn_screen_thread(model, rules.clone()) {
+    let (screen, observations) = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
         Ok(link) => link,
         Err(e) => {
             // Without a screen thread every screen request fails with `Gone`; the worker is

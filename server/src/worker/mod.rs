@@ -50,6 +50,10 @@ pub struct WorkerConfig {
     /// While output floods, how long the actor lets PTY reads pile up before taking the next
     /// batch (fewer wake-ups per batch); zero (only settable in code) takes every read at once.
     pub flood_coalesce: Duration,
+    /// Niceness the screen-model thread of each worker gives itself (0..=19). The screen model
+    /// only serves snapshots, never the live path, so under a flood it yields the CPU to the
+    /// threads that carry keystrokes and output.
+    pub screen_nice: i32,
     /// Activity detection for workers without a preset of their own (`[activity]`).
     pub activity: Arc<ActivityRules>,
 }
@@ -63,6 +67,10 @@ impl WorkerConfig {
     pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
     /// Default of [`WorkerConfig::flood_coalesce`]: 1 ms.
     pub const DEFAULT_FLOOD_COALESCE: Duration = Duration::from_millis(1);
+    /// Default of [`WorkerConfig::screen_nice`].
+    pub const DEFAULT_SCREEN_NICE: i32 = 10;
+    /// Largest [`WorkerConfig::screen_nice`] (the lowest priority Linux has).
+    pub const MAX_SCREEN_NICE: i32 = 19;
     /// Default of [`WorkerConfig::stop_grace`]: 3 s.
     pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
     /// Default silence before `idle`: 2 s.
@@ -77,6 +85,7 @@ impl Default for WorkerConfig {
             batch_bytes: Self::DEFAULT_BATCH_BYTES,
             stop_grace: Self::DEFAULT_STOP_GRACE,
             flood_coalesce: Self::DEFAULT_FLOOD_COALESCE,
+            screen_nice: Self::DEFAULT_SCREEN_NICE,
             activity: Arc::new(ActivityRules::defaults(Self::DEFAULT_IDLE_AFTER)),
         }
     }

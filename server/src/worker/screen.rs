@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
+use tracing::debug;
 
 /// Per-line bookkeeping charged against the scrollback byte cap, besides the text itself.
 const LINE_OVERHEAD: usize = 32;
@@ -191,10 +192,17 @@ pub(crate) enum ScreenMsg {
 pub(crate) fn spawn_screen_thread(
     mut model: ScreenModel,
     rules: Arc<ActivityRules>,
+    nice: i32,
 ) -> std::io::Result<(mpsc::Sender<ScreenMsg>, watch::Receiver<Observation>)> {
     let (tx, rx) = mpsc::channel::<ScreenMsg>();
     let (obs_tx, obs_rx) = watch::channel(Observation::default());
     std::thread::Builder::new().name("cr-screen".into()).spawn(move || {
+        if nice != 0 {
+            // On Linux the nice value is per thread: this lowers only the screen thread.
+            if let Err(e) = rustix::process::setpriority_process(None, nice) {
+                debug!(error = %e, nice, "could not lower the screen thread's priority");
+            }
+        }
         let mut dirty = true;
         let mut next_scan = Instant::now();
         loop {
