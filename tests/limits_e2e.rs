@@ -1,5 +1,6 @@
 //! Every limit at the limit and one past it: message and body sizes, connections, sessions,
-//! workers, the header-read timeout, the failed-authentication limit, and no permessage-deflate.
+//! workers, the header-read timeout, the failed-authentication limit, and no permessage-deflate;
+//! and the screen threads' niceness.
 
 mod support;
 
@@ -217,4 +218,45 @@ async fn permessage_deflate_is_never_negotiated() {
     let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 101"), "{head}");
     assert!(!head.contains("sec-websocket-extensions"), "no extension accepted: {head}");
+}
+
+/// Niceness of each `cr-screen` thread of process `pid` (field 19 of its stat line).
+fn screen_thread_nice(pid: u32) -> Vec<i64> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks").flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() != "cr-screen" {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the parenthesised name: state is field 3, nice is field 19.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+        if let Some(nice) = after.split_whitespace().nth(16).and_then(|n| n.parse().ok()) {
+            out.push(nice);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn screen_threads_run_at_the_configured_niceness() {
+    for (flags, want) in [(&[][..], 10), (&["--screen-nice", "0"][..], 0), (&["--screen-nice", "19"][..], 19)]
+    {
+        let dir = temp();
+        let gw = Gateway::start_in(&dir.path().join("data"), flags);
+        gw.session_with("nice", Some(&["sleep", "1000"])).await;
+        let pid = gw.child.id();
+        // The thread sets its niceness as it starts: wait for it, then check nothing else moved.
+        wait_for("the screen thread's niceness", || async move { screen_thread_nice(pid) == vec![want] })
+            .await;
+        assert_eq!(screen_thread_nice(pid), vec![want], "flags {flags:?}");
+    }
+    let dir = temp();
+    let out = std::process::Command::new(support::bin())
+        .args(["serve", "--screen-nice", "20", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--screen-nice"), "names the flag");
 }
