@@ -50,6 +50,8 @@ enum Ended {
     Stop,
     /// Lost; retry.
     Lost(String),
+    /// Closed for falling behind live output (4008): a reconnect resyncs from a fresh `history`.
+    FellBehind(String),
     /// Gone for good (the worker was deleted).
     Gone(String),
     /// Refused for good (the token expired); retrying cannot help.
@@ -79,7 +81,7 @@ pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::Unbo
                         let _ = ui.send(Msg::App(AppEvent::AuthFailed(reason))).await;
                         return;
                     }
-                    Ended::Lost(r) | Ended::Gone(r) => r,
+                    Ended::Lost(r) | Ended::FellBehind(r) | Ended::Gone(r) => r,
                 }
             }
             // A refused token or an untrusted certificate needs the user; retrying cannot help.
@@ -211,11 +213,11 @@ pub async fn worker_task(
             }
             Err(e) => Err(ConnectError::Other(e.to_string())),
         };
+        // Past failures are forgotten once a `history` arrives, not on connect: a gateway that
+        // accepts and then closes at once is retried ever more slowly.
+        let mut live = false;
         let ended = match result {
-            Ok(socket) => {
-                backoff.reset();
-                worker_session(socket, &ui, &mut out, &report).await
-            }
+            Ok(socket) => worker_session(socket, &ui, &mut out, &report, &mut live).await,
             Err(ConnectError::NotFound) => Ended::Gone("worker not found".into()),
             Err(e @ (ConnectError::Unauthorized | ConnectError::Certificate(_))) => {
                 Ended::Refused(e.describe())
@@ -233,11 +235,23 @@ pub async fn worker_task(
                 let _ = ui.send(report(WorkerEvent::Gone(reason))).await;
                 return;
             }
-            Ended::Lost(reason) => {
+            Ended::FellBehind(reason) if live => {
+                // The gateway is fine and a fresh `history` catches up: reconnect at once (tmux
+                // never leaves a screen stale). Each round needs a whole snapshot, so no storm.
+                if ui.send(report(WorkerEvent::Lost(reason))).await.is_err() {
+                    return;
+                }
+                backoff.reset();
+                continue;
+            }
+            Ended::Lost(reason) | Ended::FellBehind(reason) => {
                 if ui.send(report(WorkerEvent::Lost(reason))).await.is_err() {
                     return;
                 }
             }
+        }
+        if live {
+            backoff.reset();
         }
         let delay = backoff.next_delay(&mut rand::rng());
         if !wait_to_retry(delay, &ui, &mut out).await {
@@ -266,6 +280,7 @@ async fn worker_session(
     ui: &mpsc::Sender<Msg>,
     out: &mut mpsc::UnboundedReceiver<WorkerClientMsg>,
     report: &impl Fn(WorkerEvent) -> Msg,
+    live: &mut bool,
 ) -> Ended {
     let (mut sink, mut stream) = socket.split();
     loop {
@@ -273,6 +288,7 @@ async fn worker_session(
             msg = stream.next() => match msg {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<WorkerServerMsg>(&text) {
                     Ok(m) => {
+                        *live |= matches!(m, WorkerServerMsg::History { .. });
                         if ui.send(report(WorkerEvent::Message(m))).await.is_err() {
                             return Ended::Stop;
                         }
@@ -294,6 +310,8 @@ async fn worker_session(
                         Ended::Gone("the worker was deleted".into())
                     } else if close_is_final(frame.as_ref()) {
                         Ended::Refused(reason)
+                    } else if frame.as_ref().is_some_and(|f| u16::from(f.code) == controlroom_protocol::close_code::SLOW_CONSUMER) {
+                        Ended::FellBehind(reason)
                     } else {
                         Ended::Lost(reason)
                     };
