@@ -55,6 +55,16 @@ fn delta(seq: u64, event: DeltaEvent) -> Msg {
     Msg::App(AppEvent::Message(Box::new(AppServerMsg::Delta(Delta { seq, timestamp: String::new(), event }))))
 }
 
+/// An event from worker `a1` of session `a` (the one `two_sessions` watches).
+fn a1(event: WorkerEvent) -> Msg {
+    Msg::Worker { session: SessionId::new("a"), worker: WorkerId::new("a1"), event }
+}
+
+/// `history` from worker `a1`.
+fn a1_history(data: &str, cols: u16, rows: u16, offset: u64) -> Msg {
+    a1(WorkerEvent::Message(WorkerServerMsg::History { data: data.into(), cols, rows, offset }))
+}
+
 fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
@@ -174,16 +184,7 @@ fn moving_down_changes_the_watched_worker() {
 fn attach_sends_resize_and_detach_chord_returns() {
     let mut st = two_sessions();
     st.update(Msg::Resize { cols: 100, rows: 30 });
-    st.update(Msg::Worker {
-        session: SessionId::new("a"),
-        worker: WorkerId::new("a1"),
-        event: WorkerEvent::Message(WorkerServerMsg::History {
-            data: "$ ".into(),
-            cols: 80,
-            rows: 24,
-            offset: 2,
-        }),
-    });
+    st.update(a1_history("$ ", 80, 24, 2));
     let fx = st.update(code(KeyCode::Enter));
     assert_eq!(st.mode, Mode::Attach);
     assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Resize { cols: 100, rows: 29 })]);
@@ -204,16 +205,7 @@ fn attach_sends_resize_and_detach_chord_returns() {
 fn typing_into_a_live_worker_needs_no_frame_but_anything_visible_does() {
     let mut st = two_sessions();
     st.update(Msg::Resize { cols: 100, rows: 30 });
-    st.update(Msg::Worker {
-        session: SessionId::new("a"),
-        worker: WorkerId::new("a1"),
-        event: WorkerEvent::Message(WorkerServerMsg::History {
-            data: "line\r\n".repeat(60),
-            cols: 80,
-            rows: 24,
-            offset: 0,
-        }),
-    });
+    st.update(a1_history(&"line\r\n".repeat(60), 80, 24, 0));
     st.update(code(KeyCode::Enter));
     assert!(!st.input_only, "attaching changes the screen");
     st.update(key('l'));
@@ -235,16 +227,7 @@ fn mouse_goes_to_programs_that_ask_and_scrolls_back_otherwise() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut st = two_sessions();
     st.update(Msg::Resize { cols: 100, rows: 30 });
-    let history = |data: &str| Msg::Worker {
-        session: SessionId::new("a"),
-        worker: WorkerId::new("a1"),
-        event: WorkerEvent::Message(WorkerServerMsg::History {
-            data: data.into(),
-            cols: 80,
-            rows: 24,
-            offset: 0,
-        }),
-    };
+    let history = |data: &str| a1_history(data, 80, 24, 0);
     let at = Instant::now();
     let mouse = |kind, column, row| Msg::Mouse {
         event: MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE },
@@ -268,16 +251,9 @@ fn mouse_goes_to_programs_that_ask_and_scrolls_back_otherwise() {
 #[test]
 fn output_is_deduplicated_by_offset() {
     let mut st = two_sessions();
-    let (s, w) = (SessionId::new("a"), WorkerId::new("a1"));
-    let ev = |event| Msg::Worker { session: s.clone(), worker: w.clone(), event };
-    st.update(ev(WorkerEvent::Message(WorkerServerMsg::History {
-        data: "$ ".into(),
-        cols: 80,
-        rows: 24,
-        offset: 2,
-    })));
-    st.update(ev(WorkerEvent::Message(WorkerServerMsg::Output { data: "echo".into(), offset: 2 })));
-    st.update(ev(WorkerEvent::Message(WorkerServerMsg::Output { data: "echo".into(), offset: 2 })));
+    st.update(a1_history("$ ", 80, 24, 2));
+    st.update(a1(WorkerEvent::Message(WorkerServerMsg::Output { data: "echo".into(), offset: 2 })));
+    st.update(a1(WorkerEvent::Message(WorkerServerMsg::Output { data: "echo".into(), offset: 2 })));
     let term = st.term.as_ref().expect("watching");
     assert_eq!(term.parser.term().contents(), "$ echo");
     // Output for another worker is ignored.
@@ -292,19 +268,12 @@ fn output_is_deduplicated_by_offset() {
 #[test]
 fn binary_output_frames_feed_raw_bytes_joining_a_split_character() {
     let mut st = two_sessions();
-    let (s, w) = (SessionId::new("a"), WorkerId::new("a1"));
-    let ev = |event| Msg::Worker { session: s.clone(), worker: w.clone(), event };
-    st.update(ev(WorkerEvent::Message(WorkerServerMsg::History {
-        data: "$ ".into(),
-        cols: 80,
-        rows: 24,
-        offset: 2,
-    })));
+    st.update(a1_history("$ ", 80, 24, 2));
     let bytes = |b: &'static [u8]| bytes::Bytes::from_static(b);
-    st.update(ev(WorkerEvent::Output { offset: 2, bytes: bytes(b"caf\xc3") }));
-    st.update(ev(WorkerEvent::Output { offset: 6, bytes: bytes(b"\xa9!") }));
+    st.update(a1(WorkerEvent::Output { offset: 2, bytes: bytes(b"caf\xc3") }));
+    st.update(a1(WorkerEvent::Output { offset: 6, bytes: bytes(b"\xa9!") }));
     // A duplicate (same offset) is skipped, as in JSON mode.
-    st.update(ev(WorkerEvent::Output { offset: 6, bytes: bytes(b"\xa9!") }));
+    st.update(a1(WorkerEvent::Output { offset: 6, bytes: bytes(b"\xa9!") }));
     let term = st.term.as_ref().expect("watching");
     assert_eq!(term.parser.term().contents(), "$ caf\u{e9}!");
 }
