@@ -132,21 +132,31 @@ impl Typist {
     }
 }
 
-/// The front end's binary, a fresh gateway, a temp dir for the front end's data and config, and
-/// the environment that points the front end at that gateway.
-fn front_end_setup() -> anyhow::Result<(String, Gateway, tempfile::TempDir, Vec<(String, String)>)> {
+/// What the front-end scenarios run against.
+struct FrontEndSetup {
+    /// The front end's binary.
+    bin: String,
+    /// A fresh gateway.
+    gw: Gateway,
+    /// The front end's data and config dirs live here.
+    dir: tempfile::TempDir,
+    /// The environment that points the front end at `gw`.
+    env: Vec<(String, String)>,
+}
+
+fn front_end_setup() -> anyhow::Result<FrontEndSetup> {
     let bin = crate::gateway::binary()?.to_string_lossy().into_owned();
     let (gw, _) = Gateway::start(&[])?;
     let dir = tempfile::tempdir()?;
     let env = client_env(&gw, dir.path());
-    Ok((bin, gw, dir, env))
+    Ok(FrontEndSetup { bin, gw, dir, env })
 }
 
 /// Keystroke-to-screen with another session idle and flooding, controlroom against tmux,
 /// interleaved in blocks. The flooding session is started for a flooded block and ended after it
 /// (stopping it with `SIGSTOP` would not do: tmux resumes a pane's stopped program).
 pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
-    let (bin, gw, _dir, env) = front_end_setup()?;
+    let FrontEndSetup { bin, gw, dir: _dir, env } = front_end_setup()?;
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
     let (sid, wids) = gw.session(&[vec!["sh".into(), "-c".into(), CAT.into()]], COLS, PANE_ROWS).await?;
@@ -269,7 +279,7 @@ fn time_drain(screen: &mut Screen, n: usize) -> anyhow::Result<Option<Duration>>
 /// A worker prints 16 MB (ANSI-heavy, base64) while the front end or a tmux client shows it:
 /// Enter → the end marker on the screen, interleaved.
 pub async fn drain(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
-    let (bin, gw, dir, env) = front_end_setup()?;
+    let FrontEndSetup { bin, gw, dir, env } = front_end_setup()?;
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let tmux = tmux_available().then(|| Tmux::new("crbench-tui-drain"));
     if tmux.is_none() {
