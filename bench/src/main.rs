@@ -1,10 +1,12 @@
 //! `controlroom-bench`: the end-to-end harness. Starts the release gateway on loopback, drives it
 //! with Rust WebSocket clients, measures a raw PTY and tmux in the same run (interleaved), and
-//! prints a Markdown table of medians, min–max and ratios.
+//! prints a Markdown table of medians, min–max and ratios. Re-executed with a hidden flag, it is
+//! the bare WebSocket forwarder peer (see forwarder.rs).
 //!
 //! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui,tui-echo,tui-drain]
 //! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
+mod forwarder;
 mod gateway;
 mod peers;
 mod report;
@@ -23,7 +25,7 @@ const USAGE: &str = "usage: controlroom-bench [--quick] [--runs N] [--only SECTI
                          [--gateway-only] [--out FILE]
 sections: throughput, echo, fanout, memory, idle, startup, tui, tui-echo, tui-drain (default: all)
 --quick          smaller inputs and fewer runs
---gateway-only   throughput of the gateway alone (for profiling)
+--gateway-only   throughput of the gateway alone (for profiling; no raw PTY, forwarder or tmux)
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; see BENCHMARKS.md";
 
 const SECTIONS: [&str; 9] =
@@ -101,6 +103,10 @@ fn machine() -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some(forwarder::CHILD_FLAG) {
+        return forwarder::serve(argv.collect());
+    }
     let args = parse_args()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut report = Report::default();

@@ -1,6 +1,7 @@
 //! The end-to-end scenarios: throughput, keystroke echo, fan-out, memory, idle cost, start-up.
 //! Each returns rows for the report; compared contenders run interleaved (A B A B …).
 
+use crate::forwarder::Forwarder;
 use crate::gateway::{Gateway, next_json, write_input};
 use crate::peers::{self, RawPty};
 use crate::report::{Report, Row};
@@ -30,7 +31,8 @@ pub struct Plan {
     pub gateway_only: bool,
 }
 
-/// One controlroom client format's results in the throughput scenario.
+/// One contender's results in the throughput scenario (a controlroom client format, or the
+/// forwarder, which has no binary or CPU figures).
 #[derive(Debug, Default)]
 struct Contender {
     /// MB/s per run.
@@ -43,6 +45,10 @@ struct Contender {
     cpu: Vec<f64>,
 }
 
+/// Contenders rotated in the throughput scenario: raw PTY, controlroom JSON, controlroom binary,
+/// tmux, bare WebSocket forwarder.
+const CONTENDERS: usize = 5;
+
 /// Length of a `/proc` clock tick (`CLK_TCK`, 100 Hz on Linux).
 const MS_PER_TICK: f64 = 10.0;
 
@@ -51,7 +57,7 @@ fn mb(bytes: usize) -> f64 {
 }
 
 /// Throughput of worker output → one WS client (JSON `output`, and binary frames), against a
-/// raw PTY and tmux, both inputs.
+/// raw PTY, tmux and a bare WebSocket forwarder, both inputs.
 pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let tmux = peers::tmux_available();
@@ -65,13 +71,17 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
         let data = if kind == "ansi" { ansi_log(size) } else { base64_text(size) };
         let expected = through_pty(&data);
         let file = write_input(dir.path(), &format!("{kind}-{size}"), &data)?;
+        let script = format!("read x; exec cat '{}'", file.display());
         let (mut raw, mut tm) = (Vec::new(), Vec::new());
         // Per client format (JSON, binary): rates, runs with every byte, runs that got binary.
         let mut ours = [Contender::default(), Contender::default()];
+        // The forwarder runs this input's script for every connection.
+        let fwd = if plan.gateway_only { None } else { Some(Forwarder::start(&["sh", "-c", &script])?) };
+        let mut relayed = Contender::default();
         for run in 0..plan.runs {
             // Rotate the order so a slow moment of the machine does not always hit one side.
-            for step in 0..4 {
-                let which = (run + step) % 4;
+            for step in 0..CONTENDERS {
+                let which = (run + step) % CONTENDERS;
                 if plan.gateway_only && !matches!(which, 1 | 2) {
                     continue;
                 }
@@ -82,9 +92,8 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
                     }
                     1 | 2 => {
                         let binary = which == 2;
-                        let script = format!("read x; exec cat '{}'", file.display());
                         let (sid, wids) =
-                            gw.session(&[vec!["sh".into(), "-c".into(), script]], 200, 50).await?;
+                            gw.session(&[vec!["sh".into(), "-c".into(), script.clone()]], 200, 50).await?;
                         let mut c = gw.attach_as(&sid, &wids[0], binary).await?;
                         let (ticks0, _) = peers::cpu_and_switches(gw.pid())?;
                         let t0 = Instant::now();
@@ -102,9 +111,24 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
                         o.rates.push(mb(got.len()) / t.as_secs_f64());
                         gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
                     }
-                    _ if tmux => {
+                    3 if tmux => {
                         let t = tokio::task::block_in_place(|| peers::tmux_throughput(&file))?;
                         tm.push(mb(expected.len()) / t.as_secs_f64());
+                    }
+                    4 => {
+                        let Some(fwd) = &fwd else { continue };
+                        let mut c = fwd.connect().await?;
+                        // As for the raw PTY: let the shell reach `read` before the clock starts.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        let t0 = Instant::now();
+                        c.input(b"\n").await?;
+                        let got = c.read_until_close().await?;
+                        let t = t0.elapsed();
+                        // Every byte, in order, before the close: the echoed newline, then the file.
+                        if got.len() == expected.len() + 2 && got.ends_with(&expected) {
+                            relayed.exact += 1;
+                        }
+                        relayed.rates.push(mb(got.len()) / t.as_secs_f64());
                     }
                     _ => {}
                 }
@@ -130,21 +154,31 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
             let t = summarize(&tm);
             report.row(Row::rate(&format!("throughput {label}: tmux"), &tm, Some(t.median / r.median)));
         }
+        if let Some(r) = &r {
+            let f = summarize(&relayed.rates);
+            let note =
+                format!("{}/{} runs delivered every byte before close", relayed.exact, relayed.rates.len());
+            let name = format!("throughput {label}: bare WebSocket forwarder");
+            report.row(Row::rate(&name, &relayed.rates, Some(f.median / r.median)).with_note(note));
+        }
     }
     Ok(())
 }
 
-/// Keystroke echo round trips (`stty raw -echo; cat`), raw PTY against the gateway, idle and with
-/// another worker flooding (`yes`).
+/// Keystroke echo round trips (`stty raw -echo; cat`), raw PTY and a bare WebSocket forwarder
+/// against the gateway, idle; and raw PTY against the gateway with another worker flooding (`yes`).
 pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (gw, _) = Gateway::start(&[])?;
     let cat = vec!["sh".to_string(), "-c".to_string(), "stty raw -echo; echo ready; exec cat".to_string()];
+    let fwd = Forwarder::start(&["sh", "-c", "stty raw -echo; echo ready; exec cat"])?;
+    let mut relay = fwd.connect().await?;
+    relay.wait_for(b"ready").await?;
     let (sid, wids) = gw.session(std::slice::from_ref(&cat), 80, 24).await?;
     let mut client = gw.attach(&sid, &wids[0]).await?;
     client.wait_for("ready").await?;
     let mut raw_pty = RawPty::spawn(&["sh", "-c", "stty raw -echo; echo ready; exec cat"], 80, 24)?;
     raw_pty.wait_for(b"ready")?;
-    let (mut raw, mut ours) = (Vec::new(), Vec::new());
+    let (mut raw, mut relayed, mut ours) = (Vec::new(), Vec::new(), Vec::new());
     let per_run = (plan.echoes / plan.runs).max(10);
     let keys = b"abcdefghijklmnopqrstuvwxyz";
     for run in 0..plan.runs {
@@ -156,6 +190,13 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             raw.push(t0.elapsed().as_secs_f64() * 1e3);
         }
         for i in 0..per_run {
+            let k = keys[(run * per_run + i) % keys.len()];
+            let t0 = Instant::now();
+            relay.input(&[k]).await?;
+            relay.wait_for(&[k]).await?;
+            relayed.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()] as char;
             let t0 = Instant::now();
             client.input(&k.to_string()).await?;
@@ -163,17 +204,24 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             ours.push(t0.elapsed().as_secs_f64() * 1e3);
         }
     }
-    let r = summarize(&raw);
-    let o = summarize(&ours);
+    drop(relay);
+    drop(fwd);
+    let (r, f, o) = (summarize(&raw), summarize(&relayed), summarize(&ours));
     report.row(Row::latency("echo: raw PTY", &raw, None));
     report.row(
-        Row::latency("echo: controlroom", &ours, Some(o.p99 / r.p99)).with_note("ratio is p99/p99".into()),
+        Row::latency("echo: bare WebSocket forwarder", &relayed, Some(f.p99 / r.p99))
+            .with_note("ratio is p99/p99 vs raw".into()),
     );
+    report.row(Row::latency("echo: controlroom", &ours, Some(o.p99 / r.p99)).with_note(format!(
+        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×)",
+        o.p99 / f.p99,
+        o.median / f.median
+    )));
     let ttyd = std::process::Command::new("ttyd").arg("--version").output().is_ok();
     report.note(if ttyd {
-        "ttyd is on PATH, but this harness does not drive ttyd's protocol yet: echo is compared with the raw PTY (target p99 ≤ 2× raw)."
+        "ttyd is on PATH, but this harness does not drive ttyd's protocol yet: echo is compared with the raw PTY (target p99 ≤ 2× raw) and the bare WebSocket forwarder."
     } else {
-        "ttyd is not on PATH here: echo is compared with the raw PTY (target p99 ≤ 2× raw)."
+        "ttyd is not on PATH here: echo is compared with the raw PTY (target p99 ≤ 2× raw) and the bare WebSocket forwarder."
     });
 
     // Another program floods while we type, in interleaved blocks: `yes` in a raw PTY drained by
