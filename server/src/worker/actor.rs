@@ -215,10 +215,17 @@ async fn next_output(
 ) -> (Option<OwnedSemaphorePermit>, Taken) {
     let Some(pipe) = output else { return std::future::pending().await };
     let permit = backlog.clone().acquire_owned().await.ok();
-    if let Some(until) = coalesce_until
-        && pipe.buffered() < max
-    {
-        tokio::time::sleep_until(until).await;
+    if let Some(until) = coalesce_until {
+        // Until the timer, or until a whole batch is waiting, whichever is first.
+        let whole_batch = async {
+            while pipe.buffered() < max {
+                pipe.ready().await;
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => {}
+            () = whole_batch => {}
+        }
     }
     loop {
         if let Some(taken) = pipe.try_take(max) {

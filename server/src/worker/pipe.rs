@@ -39,10 +39,12 @@ struct Shared {
     state: Mutex<State>,
     /// Signals the reader that there is room again (or that the actor is gone).
     room: Condvar,
-    /// Wakes the actor when bytes or the exit arrive.
+    /// Wakes the actor when bytes or the exit arrive, and again when a whole batch is buffered.
     ready: Notify,
     /// Bytes buffered before the reader waits.
     cap: usize,
+    /// A whole batch: reaching it wakes an actor that is letting reads pile up.
+    batch: usize,
 }
 
 impl Shared {
@@ -52,13 +54,15 @@ impl Shared {
     }
 }
 
-/// A pipe holding at most `cap` bytes (plus one read) between the reader and the actor.
-pub(super) fn pipe(cap: usize) -> (PipeWriter, PipeReader) {
+/// A pipe holding at most `cap` bytes (plus one read) between the reader and the actor, which
+/// takes batches of `batch` bytes.
+pub(super) fn pipe(cap: usize, batch: usize) -> (PipeWriter, PipeReader) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
         room: Condvar::new(),
         ready: Notify::new(),
         cap: cap.max(1),
+        batch: batch.max(1),
     });
     (PipeWriter { shared: shared.clone() }, PipeReader { shared })
 }
@@ -81,10 +85,15 @@ impl PipeWriter {
         if state.actor_gone {
             return false;
         }
-        let was_empty = state.buf.is_empty();
+        let before = state.buf.len();
         state.buf.extend_from_slice(bytes);
+        let after = state.buf.len();
         drop(state);
-        if was_empty {
+        // Wake on the first byte, and when a whole batch is ready: an actor coalescing a flood
+        // takes it then instead of waiting out its timer (which would cap throughput at one
+        // batch per timer tick).
+        let batch = self.shared.batch;
+        if before == 0 || (before < batch && after >= batch) {
             self.shared.ready.notify_one();
         }
         true
@@ -169,7 +178,7 @@ mod tests {
 
     #[test]
     fn batches_are_taken_whole_up_to_max_then_the_exit() {
-        let (w, r) = pipe(1024);
+        let (w, r) = pipe(1024, 512);
         assert!(r.try_take(8).is_none());
         assert!(w.write(b"hello ") && w.write(b"world"));
         let Some(Taken::Data(a)) = r.try_take(8) else { panic!("data") };
@@ -184,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_full_pipe_holds_the_reader_until_the_actor_takes() {
-        let (w, r) = pipe(4);
+        let (w, r) = pipe(4, 2);
         assert!(w.write(b"abcd"));
         let writer = std::thread::spawn(move || {
             let ok = w.write(b"efgh");
@@ -207,7 +216,7 @@ mod tests {
 
     #[test]
     fn a_dropped_actor_side_releases_a_waiting_reader() {
-        let (w, r) = pipe(2);
+        let (w, r) = pipe(2, 1);
         assert!(w.write(b"ab"));
         let writer = std::thread::spawn(move || w.write(b"cd"));
         drop(r);
@@ -216,7 +225,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_actor_is_woken_when_bytes_arrive() {
-        let (w, r) = pipe(64);
+        let (w, r) = pipe(64, 32);
         let waiter = tokio::spawn(async move {
             loop {
                 if let Some(Taken::Data(d)) = r.try_take(64) {
@@ -228,5 +237,30 @@ mod tests {
         std::thread::spawn(move || w.write(b"x")).join().expect("writer");
         let got = tokio::time::timeout(std::time::Duration::from_secs(10), waiter).await;
         assert_eq!(got.expect("woken").expect("task"), b"x");
+    }
+
+    #[tokio::test]
+    async fn a_whole_batch_wakes_an_actor_that_lets_reads_pile_up() {
+        let (w, r) = pipe(64, 32);
+        assert!(w.write(&[b'a'; 8]));
+        // The first byte's wake-up, taken by the actor before it starts to coalesce.
+        r.ready().await;
+        let waiter = tokio::spawn(async move {
+            // What the actor does while coalescing a flood (without the timer).
+            while r.buffered() < 32 {
+                r.ready().await;
+            }
+            r.buffered()
+        });
+        let w = std::thread::spawn(move || {
+            assert!(w.write(&[b'b'; 8]), "below a batch: no wake-up needed");
+            assert!(w.write(&[b'c'; 16]), "this one completes a batch");
+            w
+        })
+        .join()
+        .expect("writer");
+        let got = tokio::time::timeout(std::time::Duration::from_secs(10), waiter).await;
+        assert_eq!(got.expect("woken at a whole batch").expect("task"), 32);
+        drop(w);
     }
 }

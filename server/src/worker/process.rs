@@ -33,7 +33,8 @@ pub(super) fn start_process(
 ) -> Result<(Running, Option<u32>), WorkerError> {
     let PtyProcess { reader, writer, control, waiter } = ctx.backend.spawn(spec)?;
     let pid = control.pid();
-    let (out_tx, output) = pipe(ctx.config.batch_bytes.max(1).saturating_mul(READ_AHEAD_BATCHES));
+    let (out_tx, output) =
+        pipe(ctx.config.batch_bytes.max(1).saturating_mul(READ_AHEAD_BATCHES), ctx.config.batch_bytes);
     let (input, in_rx) = mpsc::channel(INPUT_QUEUE);
     let threads = spawn_reader(reader, waiter, out_tx).and_then(|()| spawn_writer(writer, in_rx));
     if let Err(e) = threads {
