@@ -348,3 +348,23 @@ fn signals_bell_title_and_notifications() {
     );
     assert_eq!(p.term().plain_lines()[0], "a");
 }
+
+/// The compact scrollback format, pinned byte for byte: colours of every kind, intensity and mode
+/// changes, blanks inside a line, a wide character, a coloured blank and a wrapped row.
+#[test]
+fn scrolled_rows_are_formatted_exactly_so() {
+    let mut p = Parser::new(2, 30, Lines::default());
+    p.process(b"\x1b[2m2026\x1b[0m \x1b[32mINFO\x1b[0m \x1b[1mk\x1b[22m=\x1b[35m42\x1b[39m end\r\n");
+    p.process(b"\x1b[38;5;200ma\x1b[48;5;9mb\x1b[38;2;1;22;255mc\x1b[m   \x1b[7;3;4mx\x1b[27;23;24my\r\n");
+    p.process("\x1b[44m \x1b[m wide \u{4e2d}\u{6587}!\x1b[91;102mz\x1b[m   \r\n".as_bytes());
+    p.process(b"0123456789012345678901234567890123\r\n\r\n\r\n");
+    let got: Vec<(&str, bool)> = p.term().sink().0.iter().map(|(s, w)| (s.as_str(), *w)).collect();
+    assert_eq!(got, vec![
+            ("\x1b[2m2026\x1b[m \x1b[32mINFO\x1b[m \x1b[1mk\x1b[m=\x1b[35m42\x1b[m end", false),
+            ("\x1b[38;5;200ma\x1b[101mb\x1b[38;2;1;22;255mc\x1b[m   \x1b[3;4;7mx\x1b[my", false),
+            ("\x1b[44m \x1b[m wide \u{4e2d}\u{6587}!\x1b[91;102mz\x1b[m   ", false),
+            ("012345678901234567890123456789", true),
+            ("0123", false),
+            ("", false),
+        ]);
+}
