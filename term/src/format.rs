@@ -5,10 +5,57 @@
 use super::cell::{Attrs, Cell, Color, INTENSITY, INVERSE, ITALIC, Row, UNDERLINE};
 use super::grid::Pos;
 use super::{MouseEncoding, MouseMode, Term, TermSink};
-use std::fmt::Write as _;
 
-fn push_num(out: &mut String, n: impl std::fmt::Display) {
-    let _ = write!(out, "{n}");
+/// Appends `n` in decimal (no `fmt` machinery: this runs for every SGR parameter of every row
+/// scrolling off).
+fn push_num(out: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Writes SGR parameters straight into the output: `ESC [` before the first, `;` between them.
+struct SgrParams<'a> {
+    out: &'a mut String,
+    any: bool,
+}
+
+impl SgrParams<'_> {
+    fn push(&mut self, n: u16) {
+        self.out.push_str(if std::mem::replace(&mut self.any, true) { ";" } else { "\x1b[" });
+        push_num(self.out, n);
+    }
+
+    fn color(&mut self, c: Color, base: u16) {
+        match c {
+            Color::Default => self.push(base + 9),
+            Color::Idx(i) if i < 8 => self.push(base + u16::from(i)),
+            Color::Idx(i) if i < 16 => self.push(base + 52 + u16::from(i)),
+            Color::Idx(i) => {
+                self.push(base + 8);
+                self.push(5);
+                self.push(u16::from(i));
+            }
+            Color::Rgb(r, g, b) => {
+                self.push(base + 8);
+                self.push(2);
+                self.push(u16::from(r));
+                self.push(u16::from(g));
+                self.push(u16::from(b));
+            }
+        }
+    }
 }
 
 /// SGR that turns `prev` into `attrs` (vt100's `write_escape_code_diff`).
@@ -20,19 +67,12 @@ pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
         out.push_str("\x1b[m");
         return;
     }
-    let mut params: Vec<u16> = Vec::new();
-    let color = |params: &mut Vec<u16>, c: Color, base: u16| match c {
-        Color::Default => params.push(base + 9),
-        Color::Idx(i) if i < 8 => params.push(base + u16::from(i)),
-        Color::Idx(i) if i < 16 => params.push(base + 52 + u16::from(i)),
-        Color::Idx(i) => params.extend([base + 8, 5, u16::from(i)]),
-        Color::Rgb(r, g, b) => params.extend([base + 8, 2, u16::from(r), u16::from(g), u16::from(b)]),
-    };
+    let mut params = SgrParams { out, any: false };
     if attrs.fg != prev.fg {
-        color(&mut params, attrs.fg, 30);
+        params.color(attrs.fg, 30);
     }
     if attrs.bg != prev.bg {
-        color(&mut params, attrs.bg, 40);
+        params.color(attrs.bg, 40);
     }
     if attrs.mode & INTENSITY != prev.mode & INTENSITY {
         params.push(match attrs.mode & INTENSITY {
@@ -46,17 +86,9 @@ pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
             params.push(if attrs.mode & bit != 0 { on } else { off });
         }
     }
-    if params.is_empty() {
-        return;
+    if params.any {
+        params.out.push('m');
     }
-    out.push_str("\x1b[");
-    for (i, p) in params.iter().enumerate() {
-        if i > 0 {
-            out.push(';');
-        }
-        push_num(out, p);
-    }
-    out.push('m');
 }
 
 /// Appends one row as SGR-only text starting from default attributes, trailing blanks trimmed.
@@ -326,7 +358,7 @@ impl<S: TermSink> Term<S> {
         });
         if self.state.cursor_style != 0 {
             out.push_str("\x1b[");
-            push_num(out, self.state.cursor_style);
+            push_num(out, u16::from(self.state.cursor_style));
             out.push_str(" q");
         }
     }

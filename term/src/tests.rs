@@ -359,12 +359,15 @@ fn scrolled_rows_are_formatted_exactly_so() {
     p.process("\x1b[44m \x1b[m wide \u{4e2d}\u{6587}!\x1b[91;102mz\x1b[m   \r\n".as_bytes());
     p.process(b"0123456789012345678901234567890123\r\n\r\n\r\n");
     let got: Vec<(&str, bool)> = p.term().sink().0.iter().map(|(s, w)| (s.as_str(), *w)).collect();
-    assert_eq!(got, vec![
+    assert_eq!(
+        got,
+        vec![
             ("\x1b[2m2026\x1b[m \x1b[32mINFO\x1b[m \x1b[1mk\x1b[m=\x1b[35m42\x1b[m end", false),
             ("\x1b[38;5;200ma\x1b[101mb\x1b[38;2;1;22;255mc\x1b[m   \x1b[3;4;7mx\x1b[my", false),
             ("\x1b[44m \x1b[m wide \u{4e2d}\u{6587}!\x1b[91;102mz\x1b[m   ", false),
             ("012345678901234567890123456789", true),
             ("0123", false),
             ("", false),
-        ]);
+        ]
+    );
 }
