@@ -371,3 +371,21 @@ fn scrolled_rows_are_formatted_exactly_so() {
         ]
     );
 }
+
+/// Rows with long runs of plain text (longer than the formatter's copy chunk), cut by colour
+/// changes, blanks, wide characters and combining marks, scroll off exactly as vt100 formats them.
+#[test]
+fn long_plain_runs_scroll_off_as_vt100_formats_them() {
+    let long = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(5);
+    let mut input = String::new();
+    for i in 0..6 {
+        input.push_str(&format!(
+            "{long}\x1b[3{i}m{long}\x1b[m  {}\u{4e2d}e\u{301}{long}\r\n",
+            &long[..i * 13]
+        ));
+        input.push_str(&format!("\x1b[44m{long}\x1b[K\x1b[m\r\n{}\r\n", &long[..70 + i]));
+    }
+    let mut g = Gen(0x5EED);
+    run_both(input.as_bytes(), 4, 150, &mut g, false);
+    run_both(input.as_bytes(), 3, 64, &mut g, false);
+}
