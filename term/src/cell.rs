@@ -428,8 +428,17 @@ impl Row {
             self.extras.retain(|(c, _)| !(s..e).contains(&usize::from(*c)));
         }
         // Wide pairs inside the range are erased whole, so no halves are left behind.
-        self.cells[s..e].fill(Cell { ch: '\0', attrs, flags: 0 });
-        if attrs != Attrs::DEFAULT {
+        if attrs == Attrs::DEFAULT {
+            // Cells from `used` on are already blank: erase only up to there (`ESC[K` on a
+            // wide screen touches a few written cells, not the whole row), and when the erase
+            // reaches the end of what was written, nothing is written from `start` on.
+            let used = usize::from(self.used).min(self.cells.len());
+            self.cells[s..e.min(used.max(s))].fill(Cell::DEFAULT);
+            if e >= used {
+                self.used = self.used.min(start);
+            }
+        } else {
+            self.cells[s..e].fill(Cell { ch: '\0', attrs, flags: 0 });
             self.touch(e - 1);
         }
         if unwrap {

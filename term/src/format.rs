@@ -5,10 +5,59 @@
 use super::cell::{Attrs, Cell, Color, INTENSITY, INVERSE, ITALIC, Row, UNDERLINE};
 use super::grid::Pos;
 use super::{MouseEncoding, MouseMode, Term, TermSink};
-use std::fmt::Write as _;
 
-fn push_num(out: &mut String, n: impl std::fmt::Display) {
-    let _ = write!(out, "{n}");
+/// Appends `n` in decimal (no `fmt` machinery: this runs for every SGR parameter of every row
+/// scrolling off).
+#[inline]
+fn push_num(out: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Writes SGR parameters straight into the output: `ESC [` before the first, `;` between them.
+struct SgrParams<'a> {
+    out: &'a mut String,
+    any: bool,
+}
+
+impl SgrParams<'_> {
+    #[inline]
+    fn push(&mut self, n: u16) {
+        self.out.push_str(if std::mem::replace(&mut self.any, true) { ";" } else { "\x1b[" });
+        push_num(self.out, n);
+    }
+
+    fn color(&mut self, c: Color, base: u16) {
+        match c {
+            Color::Default => self.push(base + 9),
+            Color::Idx(i) if i < 8 => self.push(base + u16::from(i)),
+            Color::Idx(i) if i < 16 => self.push(base + 52 + u16::from(i)),
+            Color::Idx(i) => {
+                self.push(base + 8);
+                self.push(5);
+                self.push(u16::from(i));
+            }
+            Color::Rgb(r, g, b) => {
+                self.push(base + 8);
+                self.push(2);
+                self.push(u16::from(r));
+                self.push(u16::from(g));
+                self.push(u16::from(b));
+            }
+        }
+    }
 }
 
 /// SGR that turns `prev` into `attrs` (vt100's `write_escape_code_diff`).
@@ -20,19 +69,12 @@ pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
         out.push_str("\x1b[m");
         return;
     }
-    let mut params: Vec<u16> = Vec::new();
-    let color = |params: &mut Vec<u16>, c: Color, base: u16| match c {
-        Color::Default => params.push(base + 9),
-        Color::Idx(i) if i < 8 => params.push(base + u16::from(i)),
-        Color::Idx(i) if i < 16 => params.push(base + 52 + u16::from(i)),
-        Color::Idx(i) => params.extend([base + 8, 5, u16::from(i)]),
-        Color::Rgb(r, g, b) => params.extend([base + 8, 2, u16::from(r), u16::from(g), u16::from(b)]),
-    };
+    let mut params = SgrParams { out, any: false };
     if attrs.fg != prev.fg {
-        color(&mut params, attrs.fg, 30);
+        params.color(attrs.fg, 30);
     }
     if attrs.bg != prev.bg {
-        color(&mut params, attrs.bg, 40);
+        params.color(attrs.bg, 40);
     }
     if attrs.mode & INTENSITY != prev.mode & INTENSITY {
         params.push(match attrs.mode & INTENSITY {
@@ -46,34 +88,66 @@ pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
             params.push(if attrs.mode & bit != 0 { on } else { off });
         }
     }
-    if params.is_empty() {
-        return;
+    if params.any {
+        params.out.push('m');
     }
-    out.push_str("\x1b[");
-    for (i, p) in params.iter().enumerate() {
-        if i > 0 {
-            out.push(';');
+}
+
+/// Cells of a run copied per `push_str` (a stack buffer, so no allocation per row).
+const RUN_CHUNK: usize = 64;
+/// Runs shorter than this are pushed a byte at a time.
+const SHORT_RUN: usize = 16;
+
+/// Appends the printable ASCII characters of the plain cells at the start of `cells` that are
+/// drawn with `attrs`; returns how many cells it took. One byte per cell, copied in chunks, so a
+/// row of plain text costs a compare and a store per cell rather than a `String::push` each.
+fn push_ascii_run(cells: &[Cell], attrs: &Attrs, out: &mut String) -> usize {
+    let mut taken = 0;
+    loop {
+        let mut buf = [0u8; RUN_CHUNK];
+        let mut n = 0;
+        for cell in cells[taken..].iter().take(RUN_CHUNK) {
+            let ch = cell.ch();
+            if !cell.is_plain() || !(' '..='~').contains(&ch) || cell.attrs() != attrs {
+                break;
+            }
+            buf[n] = u8::try_from(ch).unwrap_or(b' ');
+            n += 1;
         }
-        push_num(out, p);
+        if n < SHORT_RUN {
+            // Short runs (a coloured word) cost less pushed one by one than checked as UTF-8.
+            for &b in &buf[..n] {
+                out.push(char::from(b));
+            }
+        } else if let Ok(text) = std::str::from_utf8(&buf[..n]) {
+            // Printable ASCII only, so always valid UTF-8.
+            out.push_str(text);
+        }
+        taken += n;
+        if n < RUN_CHUNK {
+            return taken;
+        }
     }
-    out.push('m');
 }
 
 /// Appends one row as SGR-only text starting from default attributes, trailing blanks trimmed.
 ///
-/// Hot: every row scrolling off the main screen goes through here, so runs of plain cells take a
-/// short path (no attribute diff, no combining-mark lookup).
+/// Hot: every row scrolling off the main screen goes through here, so runs of plain ASCII cells
+/// with the same attributes are copied as bytes (no attribute diff, no combining-mark lookup).
 pub fn line_basic(row: &Row, out: &mut String) {
     let used = row.used_cells();
     let Some(end) = used.iter().rposition(|c| *c != Cell::DEFAULT) else { return };
     out.reserve(end + 1);
+    let cells = &used[..=end];
     let mut current = Attrs::DEFAULT;
     let mut prev_was_wide = false;
     let mut empty = 0usize;
-    for (col, cell) in used[..=end].iter().enumerate() {
+    let mut col = 0;
+    while let Some(cell) = cells.get(col) {
         if cell.is_plain() && !prev_was_wide {
             if *cell == Cell::DEFAULT {
                 empty += 1;
+                col += 1;
                 continue;
             }
             for _ in 0..std::mem::take(&mut empty) {
@@ -83,9 +157,17 @@ pub fn line_basic(row: &Row, out: &mut String) {
                 attrs_diff(out, cell.attrs(), &current);
                 current = *cell.attrs();
             }
-            out.push(if cell.has_contents() { cell.ch() } else { ' ' });
+            let run = push_ascii_run(&cells[col..], &current, out);
+            if run == 0 {
+                out.push(if cell.has_contents() { cell.ch() } else { ' ' });
+                col += 1;
+            } else {
+                col += run;
+            }
             continue;
         }
+        let this = col;
+        col += 1;
         if std::mem::take(&mut prev_was_wide) {
             continue;
         }
@@ -100,7 +182,7 @@ pub fn line_basic(row: &Row, out: &mut String) {
         attrs_diff(out, cell.attrs(), &current);
         current = *cell.attrs();
         if cell.has_contents() {
-            row.push_contents(col, out);
+            row.push_contents(this, out);
         } else {
             out.push(' ');
         }
@@ -326,7 +408,7 @@ impl<S: TermSink> Term<S> {
         });
         if self.state.cursor_style != 0 {
             out.push_str("\x1b[");
-            push_num(out, self.state.cursor_style);
+            push_num(out, u16::from(self.state.cursor_style));
             out.push_str(" q");
         }
     }

@@ -315,6 +315,9 @@ impl<S: TermSink> Term<S> {
         self.text_slow(c);
     }
 
+    // Out of line, so the ASCII fast path in `text` stays a small leaf (no register spills).
+    #[cold]
+    #[inline(never)]
     fn text_slow(&mut self, c: char) {
         let attrs = self.state.attrs;
         let Some(width) = self.char_width(c) else { return };

@@ -24,7 +24,8 @@ fn param2(params: &Params, d1: u16, d2: u16) -> (u16, u16) {
 impl<S: TermSink> vte::Perform for Term<S> {
     #[inline]
     fn print(&mut self, c: char) {
-        if c == '\u{fffd}' || ('\u{80}'..'\u{a0}').contains(&c) {
+        // Printable ASCII (most output) skips the checks for replacement and C1 characters.
+        if !c.is_ascii() && (c == '\u{fffd}' || ('\u{80}'..'\u{a0}').contains(&c)) {
             return;
         }
         self.text(c);

@@ -348,3 +348,44 @@ fn signals_bell_title_and_notifications() {
     );
     assert_eq!(p.term().plain_lines()[0], "a");
 }
+
+/// The compact scrollback format, pinned byte for byte: colours of every kind, intensity and mode
+/// changes, blanks inside a line, a wide character, a coloured blank and a wrapped row.
+#[test]
+fn scrolled_rows_are_formatted_exactly_so() {
+    let mut p = Parser::new(2, 30, Lines::default());
+    p.process(b"\x1b[2m2026\x1b[0m \x1b[32mINFO\x1b[0m \x1b[1mk\x1b[22m=\x1b[35m42\x1b[39m end\r\n");
+    p.process(b"\x1b[38;5;200ma\x1b[48;5;9mb\x1b[38;2;1;22;255mc\x1b[m   \x1b[7;3;4mx\x1b[27;23;24my\r\n");
+    p.process("\x1b[44m \x1b[m wide \u{4e2d}\u{6587}!\x1b[91;102mz\x1b[m   \r\n".as_bytes());
+    p.process(b"0123456789012345678901234567890123\r\n\r\n\r\n");
+    let got: Vec<(&str, bool)> = p.term().sink().0.iter().map(|(s, w)| (s.as_str(), *w)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("\x1b[2m2026\x1b[m \x1b[32mINFO\x1b[m \x1b[1mk\x1b[m=\x1b[35m42\x1b[m end", false),
+            ("\x1b[38;5;200ma\x1b[101mb\x1b[38;2;1;22;255mc\x1b[m   \x1b[3;4;7mx\x1b[my", false),
+            ("\x1b[44m \x1b[m wide \u{4e2d}\u{6587}!\x1b[91;102mz\x1b[m   ", false),
+            ("012345678901234567890123456789", true),
+            ("0123", false),
+            ("", false),
+        ]
+    );
+}
+
+/// Rows with long runs of plain text (longer than the formatter's copy chunk), cut by colour
+/// changes, blanks, wide characters and combining marks, scroll off exactly as vt100 formats them.
+#[test]
+fn long_plain_runs_scroll_off_as_vt100_formats_them() {
+    let long = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(5);
+    let mut input = String::new();
+    for i in 0..6 {
+        input.push_str(&format!(
+            "{long}\x1b[3{i}m{long}\x1b[m  {}\u{4e2d}e\u{301}{long}\r\n",
+            &long[..i * 13]
+        ));
+        input.push_str(&format!("\x1b[44m{long}\x1b[K\x1b[m\r\n{}\r\n", &long[..70 + i]));
+    }
+    let mut g = Gen(0x5EED);
+    run_both(input.as_bytes(), 4, 150, &mut g, false);
+    run_both(input.as_bytes(), 3, 64, &mut g, false);
+}
