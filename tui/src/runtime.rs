@@ -204,9 +204,12 @@ where
                 // `tx` lives in this function, so the channel never closes while we loop.
                 let Some(msg) = msg else { break };
                 let started = Instant::now();
+                // Stop at the budget, or when the next frame is due, whichever is first: a
+                // frame is never held back by a flood's queued output.
+                let stop = (started + BATCH_BUDGET).min(pacer.next().max(started));
                 fx = state.update(msg);
                 for _ in 0..MAX_BATCH {
-                    if started.elapsed() >= BATCH_BUDGET {
+                    if Instant::now() >= stop {
                         break;
                     }
                     match rx.try_recv() {
