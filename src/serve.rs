@@ -72,8 +72,8 @@ pub struct ServeArgs {
     /// While a worker's output floods, how long PTY reads pile up into one batch.
     #[arg(long, env = "CONTROLROOM_OUTPUT_COALESCE", value_parser = parse::duration)]
     output_coalesce: Option<Duration>,
-    /// Niceness of each worker's screen-model thread, 0..=19 (0 leaves it alone): under a flood
-    /// the thread that only serves snapshots yields the CPU to keystrokes and live output.
+    /// Niceness of each worker's screen-model thread, 0..=19 (0, the default, leaves it alone):
+    /// higher lets the thread that only serves snapshots yield the CPU to live output.
     #[arg(long, env = "CONTROLROOM_SCREEN_NICE", value_parser = clap::value_parser!(i32).range(0..=19))]
     screen_nice: Option<i32>,
     /// Time between SIGHUP and SIGKILL when stopping a worker.

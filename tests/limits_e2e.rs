@@ -240,7 +240,8 @@ fn screen_thread_nice(pid: u32) -> Vec<i64> {
 
 #[tokio::test]
 async fn screen_threads_run_at_the_configured_niceness() {
-    for (flags, want) in [(&[][..], 10), (&["--screen-nice", "0"][..], 0), (&["--screen-nice", "19"][..], 19)]
+    for (flags, want) in
+        [(&[][..], 0), (&["--screen-nice", "10"][..], 10), (&["--screen-nice", "19"][..], 19)]
     {
         let dir = temp();
         let gw = Gateway::start_in(&dir.path().join("data"), flags);

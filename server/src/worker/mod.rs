@@ -51,8 +51,9 @@ pub struct WorkerConfig {
     /// batch (fewer wake-ups per batch); zero (only settable in code) takes every read at once.
     pub flood_coalesce: Duration,
     /// Niceness the screen-model thread of each worker gives itself (0..=19). The screen model
-    /// only serves snapshots, never the live path, so under a flood it yields the CPU to the
-    /// threads that carry keystrokes and output.
+    /// only serves snapshots, never the live path, so a higher value lets it yield the CPU to
+    /// the threads that carry keystrokes and output (0, the default, leaves it alone: no
+    /// measurable effect on two cores, see BENCHMARKS.md).
     pub screen_nice: i32,
     /// Activity detection for workers without a preset of their own (`[activity]`).
     pub activity: Arc<ActivityRules>,
@@ -68,7 +69,7 @@ impl WorkerConfig {
     /// Default of [`WorkerConfig::flood_coalesce`]: 1 ms.
     pub const DEFAULT_FLOOD_COALESCE: Duration = Duration::from_millis(1);
     /// Default of [`WorkerConfig::screen_nice`].
-    pub const DEFAULT_SCREEN_NICE: i32 = 10;
+    pub const DEFAULT_SCREEN_NICE: i32 = 0;
     /// Largest [`WorkerConfig::screen_nice`] (the lowest priority Linux has).
     pub const MAX_SCREEN_NICE: i32 = 19;
     /// Default of [`WorkerConfig::stop_grace`]: 3 s.
