@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 /// cell, 16 bytes a cell: at most ~3 MiB per 1,000 rows 200 columns wide).
 pub const MAX_SCROLLBACK_LINES: usize = 100_000;
 
+/// `frame-interval-ms` accepted: 1 ms (a frame per millisecond while output floods) to 1 s.
+pub const FRAME_INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=1000;
+
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -25,6 +28,7 @@ struct ConfigFile {
     tls_ca: Option<PathBuf>,
     desktop_notify: Option<String>,
     scrollback_lines: Option<usize>,
+    frame_interval_ms: Option<u64>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
     /// Tables the gateway reads from the same file (`controlroom_server::file_config`); the
@@ -65,6 +69,8 @@ pub struct Config {
     pub notify: NotifyMode,
     /// Lines of scrollback kept per attached or previewed worker (`scrollback-lines`).
     pub scrollback_lines: usize,
+    /// Time between frames while the screen keeps changing (`frame-interval-ms`).
+    pub frame_interval: std::time::Duration,
 }
 
 impl Default for Config {
@@ -77,6 +83,7 @@ impl Default for Config {
             tls_ca: None,
             notify: NotifyMode::Auto,
             scrollback_lines: crate::state::term::SCROLLBACK_LINES,
+            frame_interval: crate::runtime::FRAME,
         }
     }
 }
@@ -123,6 +130,16 @@ impl Config {
             }
             config.scrollback_lines = lines;
         }
+        if let Some(ms) = file.frame_interval_ms {
+            if !FRAME_INTERVAL_MS.contains(&ms) {
+                return Err(err(format!(
+                    "frame-interval-ms: {ms} is outside {}..={}",
+                    FRAME_INTERVAL_MS.start(),
+                    FRAME_INTERVAL_MS.end()
+                )));
+            }
+            config.frame_interval = std::time::Duration::from_millis(ms);
+        }
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
         }
@@ -161,6 +178,16 @@ mod tests {
         let err = parse("scrollback-lines = 0").expect_err("zero").to_string();
         assert!(err.contains("config.toml") && err.contains("scrollback-lines"), "{err}");
         assert!(parse("scrollback-lines = 100001").is_err());
+    }
+
+    #[test]
+    fn frame_interval_is_a_checked_limit() {
+        use std::time::Duration;
+        assert_eq!(parse("").expect("empty").frame_interval, crate::runtime::FRAME);
+        assert_eq!(parse("frame-interval-ms = 33").expect("valid").frame_interval, Duration::from_millis(33));
+        let err = parse("frame-interval-ms = 0").expect_err("zero").to_string();
+        assert!(err.contains("frame-interval-ms") && err.contains("1..=1000"), "{err}");
+        assert!(parse("frame-interval-ms = 1001").is_err());
     }
 
     #[test]

@@ -22,7 +22,8 @@ use tokio::task::JoinHandle;
 
 /// Time between frames while the screen keeps changing. 60 frames per second is 16.7 ms; tokio's
 /// timer rounds a sleep up to the next millisecond, so 15 ms keeps every gap under 16.7 ms.
-const FRAME: Duration = Duration::from_millis(15);
+/// The default of the `frame-interval-ms` config key.
+pub const FRAME: Duration = Duration::from_millis(15);
 
 /// Frames that may be drawn back to back after a quiet moment (so a typed key's echo is not
 /// held for a frame slot) before [`FRAME`] applies.
@@ -114,7 +115,7 @@ where
     fx.extend(state.update(tick()));
     // A change after a quiet moment is drawn at once (an echo shows without waiting for a
     // slot); while changes keep coming, frames come at the frame rate, not per message.
-    let mut pacer = crate::pacer::FramePacer::new(FRAME, FRAME_BURST, Instant::now());
+    let mut pacer = crate::pacer::FramePacer::new(state.settings.frame_interval, FRAME_BURST, Instant::now());
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
     // The watched program's open synchronized update, and when we first saw it.

@@ -260,6 +260,8 @@ pub struct Settings {
     pub notify: attention::NotifyMode,
     /// Scrollback lines kept for the watched worker.
     pub scrollback_lines: usize,
+    /// Time between frames while the screen keeps changing.
+    pub frame_interval: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -273,6 +275,7 @@ impl Default for Settings {
             // Off unless the config (default `auto`) turns it on: tests never write to stdout.
             notify: attention::NotifyMode::Off,
             scrollback_lines: term::SCROLLBACK_LINES,
+            frame_interval: crate::runtime::FRAME,
         }
     }
 }
