@@ -206,6 +206,21 @@ fn create_attach_echo_detach_with_embedded_gateway() {
     tui.wait_exit(20);
 }
 
+/// `controlroom new --title TITLE --data-dir DATA ARGS…` against the gateway of `data`; returns
+/// the `SESSION/WORKER` it prints.
+fn new_session(data: &Path, title: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["new", "--title", title, "--data-dir"])
+        .arg(data)
+        .args(args)
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom new");
+    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 #[test]
 fn reconnects_and_resyncs_after_gateway_restart() {
     let data = tempfile::tempdir().expect("tempdir");
@@ -232,15 +247,8 @@ fn reconnects_and_resyncs_after_gateway_restart() {
     tui.wait_text("before-restart", 10);
 
     // Deltas flow again: a session created by a script shows up live.
-    let out = Command::new(BIN)
-        .args(["new", "--title", "after-restart", "--data-dir"])
-        .arg(data.path())
-        .env_remove("CONTROLROOM_URL")
-        .env_remove("CONTROLROOM_TOKEN")
-        .output()
-        .expect("run controlroom new");
-    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains('/'), "prints SESSION/WORKER ids");
+    let target = new_session(data.path(), "after-restart", &[]);
+    assert!(target.contains('/'), "prints SESSION/WORKER ids");
     tui.wait_text("after-restart", 20);
 
     tui.send(b"q");
@@ -327,16 +335,11 @@ fn attach_to_a_worker_whose_history_is_far_over_the_client_cap() {
     let config = tempfile::tempdir().expect("tempdir");
     // A 64 KiB client cap and ~1.2 MB of history: before the fix every attach was closed with 4008.
     let serve = Serve::start_with(data.path(), &["--max-client-buffer", "64KiB"]);
-    let out = Command::new(BIN)
-        .args(["new", "--title", "long-history", "--data-dir"])
-        .arg(data.path())
-        .args(["--", "sh", "-c", "seq 1 180000; echo seq-done; while read l; do echo \"typed-$l\"; done"])
-        .env_remove("CONTROLROOM_URL")
-        .env_remove("CONTROLROOM_TOKEN")
-        .output()
-        .expect("run controlroom new");
-    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
-    let target = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let target = new_session(
+        data.path(),
+        "long-history",
+        &["--", "sh", "-c", "seq 1 180000; echo seq-done; while read l; do echo \"typed-$l\"; done"],
+    );
     // Attach only once the whole history is in the worker's screen model, so it all comes as
     // the `history` snapshot rather than as live output.
     let (sid, wid) = target.split_once('/').expect("SESSION/WORKER");
@@ -374,16 +377,7 @@ fn attach_falls_behind_a_flood_then_resyncs_to_its_end() {
     // and must resync from a `history` that is itself far over the cap.
     let _serve = Serve::start_with(data.path(), &["--max-client-buffer", "16KiB"]);
     let script = "read x; seq 1 400000; echo flood-done; while read l; do echo \"typed-$l\"; done";
-    let out = Command::new(BIN)
-        .args(["new", "--title", "flood", "--data-dir"])
-        .arg(data.path())
-        .args(["--", "sh", "-c", script])
-        .env_remove("CONTROLROOM_URL")
-        .env_remove("CONTROLROOM_TOKEN")
-        .output()
-        .expect("run controlroom new");
-    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
-    let target = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let target = new_session(data.path(), "flood", &["--", "sh", "-c", script]);
 
     let mut tui = Tui::spawn_attach(data.path(), config.path(), &target);
     tui.wait_text("ctrl-\\ detach", 15);
