@@ -194,6 +194,28 @@ impl Row {
         self.touch(col);
     }
 
+    /// Writes printable ASCII from `col` on while the cells are plain (no wide character before
+    /// or under them, no combining marks); returns how many were written. `col + bytes.len()`
+    /// must not pass the end of the row.
+    #[inline]
+    pub(crate) fn write_ascii(&mut self, col: usize, bytes: &[u8], attrs: Attrs) -> usize {
+        if col > 0 && self.cells[col - 1].is_wide() {
+            return 0;
+        }
+        let mut written = 0;
+        for (cell, &b) in self.cells[col..col + bytes.len()].iter_mut().zip(bytes) {
+            if cell.is_wide() || cell.has_extra() {
+                break;
+            }
+            cell.set_ascii(char::from(b), attrs);
+            written += 1;
+        }
+        if written > 0 {
+            self.touch(col + written - 1);
+        }
+        written
+    }
+
     pub(crate) fn cols(&self) -> u16 {
         // Rows are at most `u16::MAX` cells wide (sizes are u16).
         u16::try_from(self.cells.len()).unwrap_or(u16::MAX)

@@ -17,9 +17,12 @@
 mod cell;
 mod format;
 mod grid;
+mod ground;
 mod perform;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ground;
 #[cfg(test)]
 mod tests_scrollback;
 mod view;
@@ -140,6 +143,8 @@ pub struct Term<S: TermSink> {
 /// The screen plus the parser state.
 pub struct Parser<S: TermSink> {
     vte: vte::Parser,
+    /// `vte` is known to be in its ground state with no partial character (see `ground`).
+    ground: bool,
     term: Term<S>,
 }
 
@@ -169,12 +174,11 @@ impl<S: TermSink> Parser<S> {
     /// A blank `cols × rows` screen that keeps the last `scrollback` rows leaving the top of
     /// the main screen (vt100's `Parser::new(rows, cols, scrollback)`).
     pub fn with_scrollback(rows: u16, cols: u16, scrollback: usize, sink: S) -> Self {
-        Self { vte: vte::Parser::new(), term: Term::new(rows.max(1), cols.max(1), scrollback, sink) }
-    }
-
-    /// Applies output.
-    pub fn process(&mut self, bytes: &[u8]) {
-        self.vte.advance(&mut self.term, bytes);
+        Self {
+            vte: vte::Parser::new(),
+            ground: true,
+            term: Term::new(rows.max(1), cols.max(1), scrollback, sink),
+        }
     }
 
     /// The screen.

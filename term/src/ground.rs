@@ -1,0 +1,159 @@
+//! The ground-state fast path: while `vte` is known to sit in its ground state (no escape
+//! sequence open, no partial UTF-8 character held), printable ASCII runs go straight into the
+//! row and C0 controls straight to `execute`, which is exactly what `vte` would call for them.
+//! Everything else (ESC, DEL, non-ASCII) goes through `vte`.
+//!
+//! Why: `vte` decodes every character and calls `print` once per character; most output is
+//! printable ASCII, and writing a run into a row at once costs a fraction of that (BENCHMARKS.md,
+//! "ground fast path").
+//!
+//! `vte` does not expose its state, so it is tracked from its callbacks, conservatively: after
+//! an ESC the parser is fed one byte at a time until a callback proves it is back in ground (a
+//! `print`, a CSI/ESC dispatch, a BEL-terminated OSC, or CAN/SUB). A sequence that ends silently
+//! (an ignored CSI) keeps the byte-at-a-time path until the next `print`, which is slower but
+//! never wrong. `tests_ground` holds it to `vte` alone on random and awkward input.
+
+use super::{MODE_ALT_SCREEN, Parser, Term, TermSink};
+use vte::{Params, Perform};
+
+const ESC: u8 = 0x1b;
+
+impl<S: TermSink> Parser<S> {
+    /// Applies output: the ground fast path where it can, `vte` for the rest.
+    pub fn process(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.ground {
+                i += self.ground_step(&bytes[i..]);
+            } else {
+                let byte = bytes[i];
+                let mut tracked = Tracked { term: &mut self.term, ground: false };
+                self.vte.advance(&mut tracked, std::slice::from_ref(&byte));
+                // A callback proves ground only if this byte did not open a new sequence.
+                self.ground = tracked.ground && byte != ESC;
+                i += 1;
+            }
+        }
+    }
+
+    /// Handles what `bytes` (non-empty) starts with while in ground; returns the bytes used.
+    fn ground_step(&mut self, bytes: &[u8]) -> usize {
+        match bytes[0] {
+            0x20..=0x7e => {
+                let run = bytes.iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(bytes.len());
+                self.term.print_ascii(&bytes[..run]);
+                run
+            }
+            ESC => {
+                self.vte.advance(&mut self.term, &bytes[..1]);
+                self.ground = false;
+                1
+            }
+            control @ 0x00..=0x1f => {
+                self.term.execute(control);
+                1
+            }
+            _ => {
+                // DEL and non-ASCII text: `vte` decodes it (it cannot contain ESC, so `vte` stays
+                // in ground), unless it ends in an incomplete or invalid character, which `vte`
+                // may hold on to: then feed byte by byte until it prints again.
+                let run = bytes.iter().position(|b| *b < 0x7f).unwrap_or(bytes.len());
+                let text = &bytes[..run];
+                self.vte.advance(&mut self.term, text);
+                self.ground = std::str::from_utf8(text).is_ok();
+                run
+            }
+        }
+    }
+}
+
+impl<S: TermSink> Term<S> {
+    /// Prints a run of printable ASCII (0x20..=0x7e): what `text` does per character, with the
+    /// row looked up once per stretch that fits before the right margin.
+    fn print_ascii(&mut self, run: &[u8]) {
+        let mut rest = run;
+        while let Some(&first) = rest.first() {
+            let attrs = self.state.attrs;
+            let grid = if self.state.modes & MODE_ALT_SCREEN != 0 { &mut self.alt } else { &mut self.main };
+            let col = grid.pos.col;
+            let room = usize::from(grid.cols.saturating_sub(col)).min(rest.len());
+            let written = if room == 0 {
+                0
+            } else {
+                grid.rows[usize::from(grid.pos.row)].write_ascii(usize::from(col), &rest[..room], attrs)
+            };
+            if written == 0 {
+                // At the right margin (wrap) or over a wide or combined cell: the general path.
+                self.text(char::from(first));
+                rest = &rest[1..];
+                continue;
+            }
+            // `written` ≤ `room` ≤ cols, which fits in u16.
+            grid.pos.col = col + u16::try_from(written).unwrap_or(u16::MAX);
+            self.state.last_char = Some(char::from(rest[written - 1]));
+            rest = &rest[written..];
+        }
+    }
+}
+
+/// The performer for the byte-at-a-time path: forwards every callback to the screen and notes
+/// whether the parser is known to be back in ground after it.
+struct Tracked<'a, S: TermSink> {
+    term: &'a mut Term<S>,
+    ground: bool,
+}
+
+impl<S: TermSink> Perform for Tracked<'_, S> {
+    fn print(&mut self, c: char) {
+        self.term.print(c);
+        self.ground = true;
+    }
+
+    fn execute(&mut self, byte: u8) {
+        self.term.execute(byte);
+        // CAN and SUB cancel any sequence; other controls leave the state as it was.
+        if byte == 0x18 || byte == 0x1a {
+            self.ground = true;
+        }
+    }
+
+    fn hook(&mut self, params: &Params, intermediates: &[u8], ignore: bool, action: char) {
+        self.term.hook(params, intermediates, ignore, action);
+        self.ground = false;
+    }
+
+    fn put(&mut self, byte: u8) {
+        self.term.put(byte);
+        self.ground = false;
+    }
+
+    fn unhook(&mut self) {
+        self.term.unhook();
+        // Ended by ESC (a new sequence) or ST; CAN/SUB follow up with `execute`.
+        self.ground = false;
+    }
+
+    fn osc_dispatch(&mut self, params: &[&[u8]], bell_terminated: bool) {
+        self.term.osc_dispatch(params, bell_terminated);
+        // Ended by ESC, the parser is in the next sequence; CAN/SUB follow up with `execute`.
+        self.ground = bell_terminated;
+    }
+
+    fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], ignore: bool, action: char) {
+        self.term.csi_dispatch(params, intermediates, ignore, action);
+        self.ground = true;
+    }
+
+    fn esc_dispatch(&mut self, intermediates: &[u8], ignore: bool, byte: u8) {
+        self.term.esc_dispatch(intermediates, ignore, byte);
+        self.ground = true;
+    }
+}
+
+#[cfg(test)]
+impl<S: TermSink> Parser<S> {
+    /// Applies output through `vte` alone (the reference the fast path is tested against).
+    pub(crate) fn process_through_vte(&mut self, bytes: &[u8]) {
+        self.vte.advance(&mut self.term, bytes);
+    }
+}

@@ -1,0 +1,134 @@
+//! The ground fast path against `vte` alone: the same bytes, cut into random chunks, through
+//! `Parser::process` and straight through `vte`, must leave the same screen, modes, scrolled
+//! rows and signals, including sequences that end silently, CAN/SUB, and broken UTF-8.
+
+use super::format::line_basic;
+use super::tests::{Gen, random_output};
+use super::{Parser, Row, TermSink};
+
+/// Everything the sink sees, in order.
+#[derive(Default, Debug, PartialEq)]
+struct Events(Vec<String>);
+
+impl TermSink for Events {
+    fn on_scroll(&mut self, row: &Row) {
+        let mut s = String::from("scroll ");
+        line_basic(row, &mut s);
+        self.0.push(s);
+    }
+    fn on_bell(&mut self) {
+        self.0.push("bell".into());
+    }
+    fn on_title(&mut self, title: &[u8]) {
+        self.0.push(format!("title {}", String::from_utf8_lossy(title)));
+    }
+    fn on_osc(&mut self, params: &[&[u8]]) {
+        self.0.push(format!("osc {params:?}"));
+    }
+}
+
+/// Byte sequences that move `vte` between states in the ways its callbacks do not show.
+const AWKWARD: &[&[u8]] = &[
+    b"\x1b[1;2<3mX", // CSI ignored (private marker after params): ends silently
+    b"\x1b[?1$xY",   // CSI with intermediate, then a final byte
+    b"\x1b[1;2;3;4;5;6;7;8;9;10;11;12;13;14;15;16;17;18;19;20;21;22;23;24;25;26;27;28;29;30;31;32;33m",
+    b"\x1b_apc string\x1b\\",   // APC: no callback until ST's ESC dispatch
+    b"\x1bXsos\x07after\x1b\\", // SOS: BEL does not end it in vte, ST does
+    b"\x1b^pm\x18",             // PM cancelled by CAN
+    b"\x1bPq#0;2;0;0;0\x1b\\",  // DCS passthrough, ended by ESC \
+    b"\x1bP1$r\x18",            // DCS cancelled by CAN
+    b"\x1b]0;title\x1a",        // OSC cancelled by SUB
+    b"\x1b]2;t\x1b\\",          // OSC ended by ESC \
+    b"\x1b]9;done\x07",         // OSC ended by BEL
+    b"\x1b[12",                 // a sequence left open (continues in the next generated piece)
+    b"\x1b",
+    b"\x1b[3\x18Z", // CSI cancelled by CAN, then text
+    b"\x1b[1\n;4H", // a control inside a CSI
+    b"\xc3",        // truncated two-byte character
+    b"\xe2\x82",    // truncated three-byte character
+    b"\xc3ab\x80",  // a lead byte, text, then a continuation byte: two errors, not 'À'
+    b"\xe2\x82cd\xac",
+    b"\xff\xfe",   // bytes that are never UTF-8
+    b"\x80\x9b",   // stray continuation / C1 bytes
+    b"\xc2\x9b1m", // C1 CSI encoded as UTF-8
+    b"\x7f\x7f",   // DEL
+    b"\x00\x01\x05\x0e\x0f\x1c\x1f",
+    b"\x18\x1a",                 // CAN/SUB in ground
+    b"\xe4\xb8\xad\xe6\x96\x87", // wide characters
+    b"e\xcc\x81",                // a combining mark
+];
+
+fn awkward_output(g: &mut Gen, len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < len {
+        if g.below(3) == 0 {
+            out.extend_from_slice(AWKWARD[g.below(AWKWARD.len() as u64) as usize]);
+        } else {
+            let len = 1 + g.below(60) as usize;
+            out.extend(random_output(g, len));
+        }
+    }
+    out
+}
+
+fn snapshot(p: &Parser<Events>) -> (String, (u16, u16), bool, String) {
+    let t = p.term();
+    let mut contents = String::new();
+    t.contents_formatted(&mut contents);
+    let mut modes = String::new();
+    t.input_mode_formatted(&mut modes);
+    (contents, t.cursor_position(), t.alternate_screen(), modes)
+}
+
+fn run(input: &[u8], rows: u16, cols: u16, g: &mut Gen) {
+    let mut fast = Parser::new(rows, cols, Events::default());
+    let mut reference = Parser::new(rows, cols, Events::default());
+    let mut i = 0;
+    while i < input.len() {
+        let n = (1 + g.below(90) as usize).min(input.len() - i);
+        fast.process(&input[i..i + n]);
+        reference.process_through_vte(&input[i..i + n]);
+        i += n;
+        assert_eq!(snapshot(&fast), snapshot(&reference), "after {i} bytes");
+    }
+    assert_eq!(fast.term().sink(), reference.term().sink(), "sink events");
+}
+
+#[test]
+fn the_fast_path_shows_what_vte_alone_shows() {
+    for seed in 1..=80u64 {
+        let mut g = Gen(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
+        let input = awkward_output(&mut g, 4000);
+        let (rows, cols) = (1 + g.below(12) as u16, 1 + g.below(45) as u16);
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&input, rows, cols, &mut g)));
+        assert!(
+            result.is_ok(),
+            "seed {seed} ({rows}x{cols}) differs on {:?}",
+            String::from_utf8_lossy(&input)
+        );
+    }
+}
+
+#[test]
+fn text_after_a_silently_ended_sequence_is_printed() {
+    // An ignored CSI ends without a callback; the text after it must land.
+    let mut p = Parser::new(2, 20, Events::default());
+    p.process(b"\x1b[1;2<3m");
+    p.process(b"ab\x1b[?1;2<5hcd");
+    p.process(b"ef");
+    let mut contents = String::new();
+    p.term().contents_formatted(&mut contents);
+    assert!(contents.contains("abcdef"), "{contents:?}");
+}
+
+#[test]
+fn a_character_split_across_chunks_is_printed_once() {
+    let mut p = Parser::new(2, 20, Events::default());
+    p.process(b"x\xe4");
+    p.process(b"\xb8");
+    p.process(b"\xady");
+    let mut contents = String::new();
+    p.term().contents_formatted(&mut contents);
+    assert!(contents.contains("x中y"), "{contents:?}");
+}
