@@ -22,30 +22,32 @@ impl<S: TermSink> Parser<S> {
     /// Applies output: the ground fast path where it can, `vte` for the rest.
     pub fn process(&mut self, bytes: &[u8]) {
         let mut i = 0;
+        if !self.carry.is_empty() {
+            i = self.finish_carried_char(bytes);
+        }
         while i < bytes.len() {
             if self.ground {
                 i += self.ground_step(&bytes[i..]);
-            } else {
-                let byte = bytes[i];
-                let mut tracked = Tracked { term: &mut self.term, ground: false };
-                self.vte.advance(&mut tracked, std::slice::from_ref(&byte));
-                // A callback proves ground only if this byte did not open a new sequence.
-                self.ground = tracked.ground && byte != ESC;
-                i += 1;
+                continue;
             }
+            // In a sequence (or not known to be out of one): `vte` until a dispatch proves
+            // ground; it stops right after the dispatching byte.
+            let mut tracked = Tracked { term: &mut self.term, ground: false };
+            i += self.vte.advance_until_terminated(&mut tracked, &bytes[i..]);
+            self.ground = tracked.ground;
         }
     }
 
-    /// Handles what `bytes` (non-empty) starts with while in ground; returns the bytes used.
-    fn ground_step(&mut self, bytes: &[u8]) -> usize {
-        match bytes[0] {
+    /// Handles what `rest` (non-empty) starts with while in ground; returns the bytes used.
+    fn ground_step(&mut self, rest: &[u8]) -> usize {
+        match rest[0] {
             0x20..=0x7e => {
-                let run = bytes.iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(bytes.len());
-                self.term.print_ascii(&bytes[..run]);
+                let run = rest.iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(rest.len());
+                self.term.print_ascii(&rest[..run]);
                 run
             }
             ESC => {
-                self.vte.advance(&mut self.term, &bytes[..1]);
+                self.vte.advance(&mut self.term, &rest[..1]);
                 self.ground = false;
                 1
             }
@@ -54,16 +56,41 @@ impl<S: TermSink> Parser<S> {
                 1
             }
             _ => {
-                // DEL and non-ASCII text: `vte` decodes it (it cannot contain ESC, so `vte` stays
-                // in ground), unless it ends in an incomplete or invalid character, which `vte`
-                // may hold on to: then feed byte by byte until it prints again.
-                let run = bytes.iter().position(|b| *b < 0x7f).unwrap_or(bytes.len());
-                let text = &bytes[..run];
-                self.vte.advance(&mut self.term, text);
-                self.ground = std::str::from_utf8(text).is_ok();
+                // DEL and non-ASCII text (no ESC in it, so `vte` stays in ground).
+                let run = rest.iter().position(|b| *b < 0x7f).unwrap_or(rest.len());
+                self.non_ascii(&rest[..run], run == rest.len());
                 run
             }
         }
+    }
+
+    /// Decodes DEL and non-ASCII text through `vte`. A character cut off by the end of the
+    /// input (`at_end`) is carried to the next call rather than left inside `vte`, so the
+    /// fast path goes on; broken UTF-8 leaves the rest to `vte` until the next dispatch.
+    fn non_ascii(&mut self, text: &[u8], at_end: bool) {
+        match std::str::from_utf8(text) {
+            Ok(_) => self.vte.advance(&mut self.term, text),
+            // `error_len` none: what follows `valid_up_to` is the start of one whole character.
+            Err(e) if at_end && e.error_len().is_none() => {
+                let (whole, tail) = text.split_at(e.valid_up_to());
+                self.vte.advance(&mut self.term, whole);
+                self.carry.extend_from_slice(tail);
+            }
+            Err(_) => {
+                self.vte.advance(&mut self.term, text);
+                self.ground = false;
+            }
+        }
+    }
+
+    /// Completes the character carried from the last call with the continuation bytes `bytes`
+    /// starts with; returns how many it took.
+    fn finish_carried_char(&mut self, bytes: &[u8]) -> usize {
+        let more = bytes.iter().take(3).take_while(|b| (0x80..0xc0).contains(*b)).count();
+        let mut text = std::mem::take(&mut self.carry);
+        text.extend_from_slice(&bytes[..more]);
+        self.non_ascii(&text, more == bytes.len());
+        more
     }
 }
 
@@ -105,16 +132,13 @@ struct Tracked<'a, S: TermSink> {
 
 impl<S: TermSink> Perform for Tracked<'_, S> {
     fn print(&mut self, c: char) {
+        // Not a proof: `vte` may go on to an ESC or a partial character in the same step.
         self.term.print(c);
-        self.ground = true;
     }
 
     fn execute(&mut self, byte: u8) {
+        // Not a proof either (CAN/SUB end a sequence, but also occur in ground text).
         self.term.execute(byte);
-        // CAN and SUB cancel any sequence; other controls leave the state as it was.
-        if byte == 0x18 || byte == 0x1a {
-            self.ground = true;
-        }
     }
 
     fn hook(&mut self, params: &Params, intermediates: &[u8], ignore: bool, action: char) {
@@ -129,13 +153,13 @@ impl<S: TermSink> Perform for Tracked<'_, S> {
 
     fn unhook(&mut self) {
         self.term.unhook();
-        // Ended by ESC (a new sequence) or ST; CAN/SUB follow up with `execute`.
+        // Ended by ESC (a new sequence), ST or CAN/SUB: not a proof.
         self.ground = false;
     }
 
     fn osc_dispatch(&mut self, params: &[&[u8]], bell_terminated: bool) {
         self.term.osc_dispatch(params, bell_terminated);
-        // Ended by ESC, the parser is in the next sequence; CAN/SUB follow up with `execute`.
+        // Ended by ESC (or CAN/SUB), the parser is in the next sequence or not known to be out.
         self.ground = bell_terminated;
     }
 
@@ -147,6 +171,10 @@ impl<S: TermSink> Perform for Tracked<'_, S> {
     fn esc_dispatch(&mut self, intermediates: &[u8], ignore: bool, byte: u8) {
         self.term.esc_dispatch(intermediates, ignore, byte);
         self.ground = true;
+    }
+
+    fn terminated(&self) -> bool {
+        self.ground
     }
 }
 

@@ -145,6 +145,8 @@ pub struct Parser<S: TermSink> {
     vte: vte::Parser,
     /// `vte` is known to be in its ground state with no partial character (see `ground`).
     ground: bool,
+    /// The start of a character cut off by the end of the last input (at most 3 bytes).
+    carry: Vec<u8>,
     term: Term<S>,
 }
 
@@ -177,6 +179,7 @@ impl<S: TermSink> Parser<S> {
         Self {
             vte: vte::Parser::new(),
             ground: true,
+            carry: Vec::new(),
             term: Term::new(rows.max(1), cols.max(1), scrollback, sink),
         }
     }

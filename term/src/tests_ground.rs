@@ -48,6 +48,9 @@ const AWKWARD: &[&[u8]] = &[
     b"\xe2\x82",    // truncated three-byte character
     b"\xc3ab\x80",  // a lead byte, text, then a continuation byte: two errors, not 'À'
     b"\xe2\x82cd\xac",
+    b"\xc3\xc3ab\x80",          // a lead byte ending a broken character starts another
+    b"\xf0\x9f\xa6\x80",         // a four-byte character (often cut by the chunking)
+    b"\xf0\x9f\x1b[1mx\xa6",     // a character broken by an escape sequence
     b"\xff\xfe",   // bytes that are never UTF-8
     b"\x80\x9b",   // stray continuation / C1 bytes
     b"\xc2\x9b1m", // C1 CSI encoded as UTF-8
@@ -124,6 +127,7 @@ fn text_after_a_silently_ended_sequence_is_printed() {
 
 #[test]
 fn a_character_split_across_chunks_is_printed_once() {
+    // Cut after the first byte, then after the second: carried twice before it completes.
     let mut p = Parser::new(2, 20, Events::default());
     p.process(b"x\xe4");
     p.process(b"\xb8");
