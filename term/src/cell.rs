@@ -22,17 +22,47 @@ pub(crate) const ITALIC: u8 = 0b0000_0100;
 pub(crate) const UNDERLINE: u8 = 0b0000_1000;
 pub(crate) const INVERSE: u8 = 0b0001_0000;
 
+/// A [`Color`] packed into four always-initialised bytes (kind, then up to three values), so
+/// attributes and cells compare as plain integers in the per-cell loops; an enum with payloads
+/// leaves padding bytes that force a branchy field-by-field compare.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Ink([u8; 4]);
+
+impl Ink {
+    /// The terminal's own colour.
+    pub(crate) const DEFAULT: Ink = Ink([0; 4]);
+
+    /// The colour it stands for.
+    pub(crate) fn get(self) -> Color {
+        match self.0 {
+            [1, i, _, _] => Color::Idx(i),
+            [2, r, g, b] => Color::Rgb(r, g, b),
+            _ => Color::Default,
+        }
+    }
+}
+
+impl From<Color> for Ink {
+    fn from(color: Color) -> Self {
+        match color {
+            Color::Default => Ink::DEFAULT,
+            Color::Idx(i) => Ink([1, i, 0, 0]),
+            Color::Rgb(r, g, b) => Ink([2, r, g, b]),
+        }
+    }
+}
+
 /// Drawing attributes: colours and text modes (9 bytes).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(crate) struct Attrs {
-    pub(crate) fg: Color,
-    pub(crate) bg: Color,
+    pub(crate) fg: Ink,
+    pub(crate) bg: Ink,
     pub(crate) mode: u8,
 }
 
 impl Attrs {
     /// No colours, no modes.
-    pub(crate) const DEFAULT: Attrs = Attrs { fg: Color::Default, bg: Color::Default, mode: 0 };
+    pub(crate) const DEFAULT: Attrs = Attrs { fg: Ink::DEFAULT, bg: Ink::DEFAULT, mode: 0 };
 
     pub(crate) fn set_mode(&mut self, bit: u8, on: bool) {
         if on {
@@ -87,12 +117,12 @@ impl Cell {
 
     /// Foreground colour.
     pub fn fg(&self) -> Color {
-        self.attrs.fg
+        self.attrs.fg.get()
     }
 
     /// Background colour.
     pub fn bg(&self) -> Color {
-        self.attrs.bg
+        self.attrs.bg.get()
     }
 
     /// Bold (SGR 1).
@@ -202,13 +232,11 @@ impl Row {
         if col > 0 && self.cells[col - 1].is_wide() {
             return 0;
         }
-        let mut written = 0;
-        for (cell, &b) in self.cells[col..col + bytes.len()].iter_mut().zip(bytes) {
-            if cell.is_wide() || cell.has_extra() {
-                break;
-            }
-            cell.set_ascii(char::from(b), attrs);
-            written += 1;
+        let cells = &mut self.cells[col..col + bytes.len()];
+        // Find where the plain cells end first, so the copy below is a loop without exits.
+        let written = cells.iter().position(|c| c.flags & (WIDE | EXTRA) != 0).unwrap_or(cells.len());
+        for (cell, &b) in cells[..written].iter_mut().zip(bytes) {
+            *cell = Cell { ch: char::from(b), attrs, flags: 0 };
         }
         if written > 0 {
             self.touch(col + written - 1);

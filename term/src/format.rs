@@ -71,10 +71,10 @@ pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
     }
     let mut params = SgrParams { out, any: false };
     if attrs.fg != prev.fg {
-        params.color(attrs.fg, 30);
+        params.color(attrs.fg.get(), 30);
     }
     if attrs.bg != prev.bg {
-        params.color(attrs.bg, 40);
+        params.color(attrs.bg.get(), 40);
     }
     if attrs.mode & INTENSITY != prev.mode & INTENSITY {
         params.push(match attrs.mode & INTENSITY {
@@ -102,32 +102,29 @@ const SHORT_RUN: usize = 16;
 /// drawn with `attrs`; returns how many cells it took. One byte per cell, copied in chunks, so a
 /// row of plain text costs a compare and a store per cell rather than a `String::push` each.
 fn push_ascii_run(cells: &[Cell], attrs: &Attrs, out: &mut String) -> usize {
-    let mut taken = 0;
-    loop {
-        let mut buf = [0u8; RUN_CHUNK];
-        let mut n = 0;
-        for cell in cells[taken..].iter().take(RUN_CHUNK) {
-            let ch = cell.ch();
-            if !cell.is_plain() || !(' '..='~').contains(&ch) || cell.attrs() != attrs {
-                break;
-            }
-            buf[n] = u8::try_from(ch).unwrap_or(b' ');
-            n += 1;
+    let run = cells
+        .iter()
+        .position(|c| !(c.is_plain() && (' '..='~').contains(&c.ch()) && c.attrs() == attrs))
+        .unwrap_or(cells.len());
+    if run < SHORT_RUN {
+        // Short runs (a coloured word) cost less pushed one by one than checked as UTF-8.
+        for cell in &cells[..run] {
+            out.push(cell.ch());
         }
-        if n < SHORT_RUN {
-            // Short runs (a coloured word) cost less pushed one by one than checked as UTF-8.
-            for &b in &buf[..n] {
-                out.push(char::from(b));
-            }
-        } else if let Ok(text) = std::str::from_utf8(&buf[..n]) {
-            // Printable ASCII only, so always valid UTF-8.
+        return run;
+    }
+    let mut buf = [0u8; RUN_CHUNK];
+    for chunk in cells[..run].chunks(RUN_CHUNK) {
+        let bytes = &mut buf[..chunk.len()];
+        for (b, cell) in bytes.iter_mut().zip(chunk) {
+            // Printable ASCII (checked above), so the cast keeps the whole character.
+            *b = cell.ch() as u8;
+        }
+        if let Ok(text) = std::str::from_utf8(bytes) {
             out.push_str(text);
         }
-        taken += n;
-        if n < RUN_CHUNK {
-            return taken;
-        }
     }
+    run
 }
 
 /// Appends one row as SGR-only text starting from default attributes, trailing blanks trimmed.

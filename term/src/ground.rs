@@ -42,7 +42,7 @@ impl<S: TermSink> Parser<S> {
     fn ground_step(&mut self, rest: &[u8]) -> usize {
         match rest[0] {
             0x20..=0x7e => {
-                let run = rest.iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(rest.len());
+                let run = printable_ascii_prefix(rest);
                 self.term.print_ascii(&rest[..run]);
                 run
             }
@@ -92,6 +92,27 @@ impl<S: TermSink> Parser<S> {
         self.non_ascii(&text, more == bytes.len());
         more
     }
+}
+
+/// How many bytes `bytes` starts with that are printable ASCII (0x20..=0x7e), eight at a time.
+pub(crate) fn printable_ascii_prefix(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut n = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // A byte below 0x20 or above 0x7e sets its high bit in `low | high | x` (with no
+        // carries between bytes, since every term stays below 0x100 per byte).
+        let low = (x | HIGHS).wrapping_sub(ONES * 0x20) ^ HIGHS;
+        let high = (x & !HIGHS).wrapping_add(ONES * 0x01);
+        if (low | high | x) & HIGHS != 0 {
+            break;
+        }
+        n += 8;
+    }
+    n + bytes[n..].iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(bytes.len() - n)
 }
 
 impl<S: TermSink> Term<S> {

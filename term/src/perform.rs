@@ -239,12 +239,12 @@ impl<S: TermSink> Term<S> {
                 [23] => a.set_mode(ITALIC, false),
                 [24] => a.set_mode(UNDERLINE, false),
                 [27] => a.set_mode(INVERSE, false),
-                [n @ 30..=37] => a.fg = Color::Idx((n - 30) as u8),
-                [n @ 40..=47] => a.bg = Color::Idx((n - 40) as u8),
-                [n @ 90..=97] => a.fg = Color::Idx((n - 82) as u8),
-                [n @ 100..=107] => a.bg = Color::Idx((n - 92) as u8),
-                [39] => a.fg = Color::Default,
-                [49] => a.bg = Color::Default,
+                [n @ 30..=37] => a.fg = Color::Idx((n - 30) as u8).into(),
+                [n @ 40..=47] => a.bg = Color::Idx((n - 40) as u8).into(),
+                [n @ 90..=97] => a.fg = Color::Idx((n - 82) as u8).into(),
+                [n @ 100..=107] => a.bg = Color::Idx((n - 92) as u8).into(),
+                [39] => a.fg = Color::Default.into(),
+                [49] => a.bg = Color::Default.into(),
                 [sel @ (38 | 48), rest @ ..] => {
                     let color = if rest.is_empty() {
                         // Colour given as separate `;` parameters.
@@ -282,9 +282,9 @@ impl<S: TermSink> Term<S> {
                         }
                     };
                     if *sel == 38 {
-                        a.fg = color;
+                        a.fg = color.into();
                     } else {
-                        a.bg = color;
+                        a.bg = color.into();
                     }
                 }
                 _ => return,

@@ -100,8 +100,8 @@ fn assert_same<S: TermSink>(ours: &Term<S>, theirs: &vt100::Screen, what: &str) 
             assert_eq!(cell.is_wide(), theirs.is_wide(), "{at} wide");
             assert_eq!(cell.is_wide_continuation(), theirs.is_wide_continuation(), "{at} wide continuation");
             let a = cell.attrs();
-            assert_eq!(color(a.fg), theirs.fgcolor(), "{at} fg");
-            assert_eq!(color(a.bg), theirs.bgcolor(), "{at} bg");
+            assert_eq!(color(a.fg.get()), theirs.fgcolor(), "{at} fg");
+            assert_eq!(color(a.bg.get()), theirs.bgcolor(), "{at} bg");
             assert_eq!(a.mode & super::cell::BOLD != 0, theirs.bold(), "{at} bold");
             assert_eq!(a.mode & super::cell::DIM != 0, theirs.dim(), "{at} dim");
             assert_eq!(a.mode & super::cell::ITALIC != 0, theirs.italic(), "{at} italic");

@@ -48,13 +48,13 @@ const AWKWARD: &[&[u8]] = &[
     b"\xe2\x82",    // truncated three-byte character
     b"\xc3ab\x80",  // a lead byte, text, then a continuation byte: two errors, not 'À'
     b"\xe2\x82cd\xac",
-    b"\xc3\xc3ab\x80",          // a lead byte ending a broken character starts another
-    b"\xf0\x9f\xa6\x80",         // a four-byte character (often cut by the chunking)
-    b"\xf0\x9f\x1b[1mx\xa6",     // a character broken by an escape sequence
-    b"\xff\xfe",   // bytes that are never UTF-8
-    b"\x80\x9b",   // stray continuation / C1 bytes
-    b"\xc2\x9b1m", // C1 CSI encoded as UTF-8
-    b"\x7f\x7f",   // DEL
+    b"\xc3\xc3ab\x80",       // a lead byte ending a broken character starts another
+    b"\xf0\x9f\xa6\x80",     // a four-byte character (often cut by the chunking)
+    b"\xf0\x9f\x1b[1mx\xa6", // a character broken by an escape sequence
+    b"\xff\xfe",             // bytes that are never UTF-8
+    b"\x80\x9b",             // stray continuation / C1 bytes
+    b"\xc2\x9b1m",           // C1 CSI encoded as UTF-8
+    b"\x7f\x7f",             // DEL
     b"\x00\x01\x05\x0e\x0f\x1c\x1f",
     b"\x18\x1a",                 // CAN/SUB in ground
     b"\xe4\xb8\xad\xe6\x96\x87", // wide characters
@@ -135,4 +135,20 @@ fn a_character_split_across_chunks_is_printed_once() {
     let mut contents = String::new();
     p.term().contents_formatted(&mut contents);
     assert!(contents.contains("x中y"), "{contents:?}");
+}
+
+#[test]
+fn the_printable_prefix_is_found_eight_bytes_at_a_time_exactly() {
+    let naive = |b: &[u8]| b.iter().position(|c| !(0x20..=0x7e).contains(c)).unwrap_or(b.len());
+    for stop in 0..=255u8 {
+        for at in 0..20 {
+            let mut bytes = vec![b'a'; 20];
+            bytes[at] = stop;
+            assert_eq!(
+                super::ground::printable_ascii_prefix(&bytes),
+                naive(&bytes),
+                "byte {stop:#x} at {at}"
+            );
+        }
+    }
 }
