@@ -22,6 +22,7 @@ mod process;
 pub mod pty;
 mod ring;
 pub(crate) mod screen;
+mod scroll_store;
 pub mod utf8;
 
 #[cfg(test)]

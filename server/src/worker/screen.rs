@@ -8,19 +8,17 @@
 
 use super::HistorySnapshot;
 use super::detect::{ActivityRules, Observation, Signals, tail_lines};
+use super::scroll_store::LineStore;
 use controlroom_protocol::ScreenResponse;
 use controlroom_term::{self as term, Row, TermSink};
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use tracing::debug;
 
-/// Per-line bookkeeping charged against the scrollback byte cap, besides the text itself.
-const LINE_OVERHEAD: usize = 32;
-
 /// One row that scrolled off the main screen, formatted so it redraws on its own.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ScrollLine {
     /// SGR-formatted text, to be written after a reset (`ESC[m`).
@@ -29,43 +27,33 @@ pub(crate) struct ScrollLine {
     pub(crate) wrapped: bool,
 }
 
-/// The model's sink: captures rows scrolled off the main screen into a byte-bounded ring, and
+/// The model's sink: captures rows scrolled off the main screen into a byte-bounded store, and
 /// counts the program's signals (bell, notifications, title changes).
 #[derive(Debug)]
 pub(crate) struct ScrollCapture {
-    lines: VecDeque<ScrollLine>,
-    bytes: usize,
-    cap: usize,
+    store: LineStore,
     signals: Signals,
     scratch: String,
 }
 
 impl ScrollCapture {
     fn new(cap: usize) -> Self {
-        Self { lines: VecDeque::new(), bytes: 0, cap, signals: Signals::default(), scratch: String::new() }
-    }
-
-    fn push(&mut self, line: ScrollLine) {
-        self.bytes += line.text.len() + LINE_OVERHEAD;
-        self.lines.push_back(line);
-        while self.bytes > self.cap {
-            let Some(old) = self.lines.pop_front() else { break };
-            self.bytes -= old.text.len() + LINE_OVERHEAD;
-        }
+        Self { store: LineStore::new(cap), signals: Signals::default(), scratch: String::new() }
     }
 
     /// The captured lines, oldest first.
-    pub(crate) fn lines(&self) -> &VecDeque<ScrollLine> {
-        &self.lines
+    #[cfg(test)]
+    pub(crate) fn lines(&self) -> Vec<ScrollLine> {
+        self.store.iter().map(|(text, wrapped)| ScrollLine { text: text.to_string(), wrapped }).collect()
     }
 }
 
 impl TermSink for ScrollCapture {
     fn on_scroll(&mut self, row: &Row) {
-        // Format into a reused buffer, then copy once at the exact size.
+        // Format into a reused buffer, then copy into the store's current buffer.
         self.scratch.clear();
         term::line_basic(row, &mut self.scratch);
-        self.push(ScrollLine { text: self.scratch.as_str().to_owned(), wrapped: row.wrapped() });
+        self.store.push(&self.scratch, row.wrapped());
     }
 
     fn on_bell(&mut self) {
@@ -123,20 +111,20 @@ impl ScreenModel {
     pub(crate) fn snapshot(&self) -> HistorySnapshot {
         let screen = self.parser.term();
         let (rows, cols) = screen.size();
-        let lines = screen.sink().lines();
-        let mut data = String::with_capacity(screen.sink().bytes + 4096);
+        let lines = &screen.sink().store;
+        let mut data = String::with_capacity(lines.bytes() + 4096);
         data.push_str("\x1b[m\x1b[H\x1b[2J");
-        for line in lines {
+        for (text, wrapped) in lines.iter() {
             data.push_str("\x1b[m");
-            data.push_str(&line.text);
-            if !line.wrapped {
+            data.push_str(text);
+            if !wrapped {
                 data.push_str("\r\n");
             }
         }
-        if !lines.is_empty() {
+        if lines.len() > 0 {
             // Scroll every written line off the screen into the client's scrollback. A final
             // wrapped line still sits on the cursor row and needs one more.
-            let last_wrapped = lines.back().is_some_and(|l| l.wrapped);
+            let last_wrapped = lines.last_wrapped();
             let pushes = usize::from(rows - 1) + usize::from(last_wrapped);
             for _ in 0..pushes {
                 data.push_str("\r\n");
@@ -354,9 +342,9 @@ mod tests {
         let mut m = ScreenModel::new(40, 4, 2000, 0);
         m.feed(numbered_lines("line", 500).as_bytes());
         let lines = m.scrollback().lines();
-        assert!(m.scrollback().bytes <= 2000);
-        assert!(lines.back().is_some_and(|l| l.text.contains("line 496")));
-        assert!(lines.front().is_some_and(|l| l.text != "line 0"), "oldest lines evicted");
+        assert!(m.scrollback().store.bytes() <= 2000);
+        assert!(lines.last().is_some_and(|l| l.text.contains("line 496")));
+        assert!(lines.first().is_some_and(|l| l.text != "line 0"), "oldest lines evicted");
         let snap = m.snapshot();
         let restored = ScreenModel::restored(&snap, 2000);
         assert_eq!(restored.offset, snap.offset);
