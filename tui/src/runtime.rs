@@ -29,10 +29,6 @@ pub const FRAME: Duration = Duration::from_millis(15);
 /// held for a frame slot) before [`FRAME`] applies.
 const FRAME_BURST: u32 = 3;
 
-/// How long before a frame's deadline tokio's timer wakes the loop, which then sleeps the rest
-/// precisely (see [`frame_due`]): the timer's millisecond rounding plus a little scheduling delay.
-const FRAME_WAKE_EARLY: Duration = Duration::from_micros(1500);
-
 /// Most queued socket messages applied before the loop looks at the keyboard again.
 const MAX_BATCH: usize = 512;
 
@@ -160,10 +156,6 @@ where
         if state.quit {
             break;
         }
-        // A frame already due (the loop woke for a message after the deadline) is drawn now,
-        // not at the timer's next tick.
-        let due = pacer.next();
-        let due_now = dirty && due <= Instant::now();
         tokio::select! {
             biased;
             ev = events.next() => {
@@ -178,7 +170,7 @@ where
             }
             // Before socket messages: with a flooding worker there is always a message waiting,
             // and a biased select would otherwise never draw.
-            () = frame_due(due, due_now), if dirty => {
+            () = tokio::time::sleep_until(pacer.next().into()), if dirty => {
                 sync_since = match state.term.as_ref().and_then(|t| t.synchronized) {
                     Some(id) => match sync_since {
                         Some((seen, since)) if seen == id => Some((id, since)),
@@ -233,25 +225,6 @@ where
     app.abort();
     drop(worker);
     Ok(())
-}
-
-/// Ready at `due` to within the kernel's timer slack, or at once when `now` says it is due.
-///
-/// tokio's timer rounds a deadline up to its next millisecond tick, so a frame woken by it alone
-/// is 0–1 ms late at random, and that jitter lands on the gaps between frames. It wakes us
-/// [`FRAME_WAKE_EARLY`] ahead instead, and this thread sleeps the rest to the microsecond. That
-/// blocks only the front end's own loop, for at most that long: [`run`] is driven by `block_on`
-/// on the main thread, not by a runtime worker, so socket tasks (and an embedded gateway) keep
-/// running; a key pressed meanwhile is read right after the frame.
-async fn frame_due(due: Instant, now: bool) {
-    if now {
-        return;
-    }
-    tokio::time::sleep_until(due.checked_sub(FRAME_WAKE_EARLY).unwrap_or(due).into()).await;
-    let left = due.saturating_duration_since(Instant::now());
-    if !left.is_zero() {
-        std::thread::sleep(left);
-    }
 }
 
 fn tick() -> Msg {
