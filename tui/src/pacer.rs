@@ -34,7 +34,10 @@ impl FramePacer {
         self.at + self.interval.mul_f64(1.0 - self.tokens)
     }
 
-    /// A frame was drawn (or a frame slot was used up waiting) at `now`.
+    /// A frame was drawn (or a frame slot was used up waiting) at `now`. The bucket keeps the
+    /// fraction of a frame refilled by a late `now`, so the next frame stays due on the original
+    /// schedule: lateness does not add to every gap, and a long stall is followed by at most the
+    /// burst, not a catch-up of every missed slot.
     pub fn drew(&mut self, now: Instant) {
         self.tokens = (self.tokens_at(now) - 1.0).max(0.0);
         self.at = now;
@@ -65,6 +68,48 @@ mod tests {
             p.drew(t);
         }
         assert!(p.next() > t2 + Duration::from_millis(10), "the burst is spent");
+    }
+
+    /// `a` and `b` within 10 µs of each other (the bucket counts in floating point).
+    fn close(a: Instant, b: Instant) -> bool {
+        a.max(b) - a.min(b) <= Duration::from_micros(10)
+    }
+
+    #[test]
+    fn a_late_frame_does_not_push_back_the_next() {
+        let t0 = Instant::now();
+        let mut p = FramePacer::new(F, 3, t0);
+        for _ in 0..3 {
+            p.drew(t0);
+        }
+        let due = p.next();
+        assert!(close(due, t0 + F), "the burst is spent: the next frame is one interval on");
+        // The loop woke 3 ms late for it: the one after is still due on the original schedule,
+        // so lateness does not add to every gap.
+        p.drew(due + Duration::from_millis(3));
+        assert!(close(p.next(), due + F));
+        // Drawn on time again: the schedule holds.
+        let due = p.next();
+        p.drew(due);
+        assert!(close(p.next(), due + F));
+    }
+
+    #[test]
+    fn a_long_stall_is_followed_by_at_most_the_burst_then_the_frame_rate() {
+        let t0 = Instant::now();
+        let mut p = FramePacer::new(F, 3, t0);
+        for _ in 0..3 {
+            p.drew(t0);
+        }
+        // Ten frame slots missed (the machine was busy): no catch-up of ten frames.
+        let back = p.next() + F * 10;
+        let mut at_once = 0;
+        while p.next() <= back {
+            p.drew(back);
+            at_once += 1;
+        }
+        assert_eq!(at_once, 3);
+        assert!(close(p.next(), back + F));
     }
 
     #[test]
