@@ -106,7 +106,7 @@ pub(crate) fn printable_ascii_prefix(bytes: &[u8]) -> usize {
         // A byte below 0x20 or above 0x7e sets its high bit in `low | high | x` (with no
         // carries between bytes, since every term stays below 0x100 per byte).
         let low = (x | HIGHS).wrapping_sub(ONES * 0x20) ^ HIGHS;
-        let high = (x & !HIGHS).wrapping_add(ONES * 0x01);
+        let high = (x & !HIGHS).wrapping_add(ONES);
         if (low | high | x) & HIGHS != 0 {
             break;
         }
