@@ -26,7 +26,8 @@ const USAGE: &str = "usage: controlroom-bench [--quick] [--runs N] [--only SECTI
 sections: throughput, echo, fanout, memory, idle, startup, tui, tui-echo, tui-drain (default: all)
 --quick          smaller inputs and fewer runs
 --gateway-only   throughput of the gateway alone (for profiling; no raw PTY, forwarder or tmux)
-CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; see BENCHMARKS.md";
+CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
+the front end's config.toml in the tui section (A/B of settings); see BENCHMARKS.md";
 
 const SECTIONS: [&str; 9] =
     ["throughput", "echo", "fanout", "memory", "idle", "startup", "tui", "tui-echo", "tui-drain"];

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 /// Output chunks closer than this belong to one frame.
 const FRAME_GAP: Duration = Duration::from_millis(2);
 
+/// Extra `config.toml` text for the front end in the `tui` scenario (for A/B runs of settings).
+pub const TUI_CONFIG_ENV: &str = "CONTROLROOM_BENCH_TUI_CONFIG";
+
 /// The environment that points a front end at `gw`, with its data and config under `dir`.
 pub fn client_env(gw: &Gateway, dir: &std::path::Path) -> Vec<(String, String)> {
     vec![
@@ -28,6 +31,11 @@ pub async fn tui(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (gw, _) = Gateway::start(&[])?;
     let (sid, wids) = gw.session(&[vec!["sh".into()]], 80, 24).await?;
     let dir = tempfile::tempdir()?;
+    if let Some(config) = std::env::var_os(TUI_CONFIG_ENV) {
+        // A/B runs of the front end's settings (e.g. `frame-interval-ms = 13`).
+        std::fs::create_dir_all(dir.path().join("config"))?;
+        std::fs::write(dir.path().join("config/config.toml"), config.to_string_lossy().as_bytes())?;
+    }
     let env = client_env(&gw, dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
