@@ -47,9 +47,11 @@ impl<S: TermSink> Parser<S> {
                 run
             }
             ESC => {
-                self.vte.advance(&mut self.term, &rest[..1]);
-                self.ground = false;
-                1
+                // The sequence, in the same call, up to the dispatch that ends it (if it is whole).
+                let mut tracked = Tracked { term: &mut self.term, ground: false };
+                let used = self.vte.advance_until_terminated(&mut tracked, rest);
+                self.ground = tracked.ground;
+                used
             }
             control @ 0x00..=0x1f => {
                 self.term.execute(control);
