@@ -113,27 +113,28 @@ fn the_fast_path_shows_what_vte_alone_shows() {
     }
 }
 
+/// The formatted screen after feeding `chunks` one `process` call each.
+fn shown(chunks: &[&[u8]]) -> String {
+    let mut p = Parser::new(2, 20, Events::default());
+    for chunk in chunks {
+        p.process(chunk);
+    }
+    let mut contents = String::new();
+    p.term().contents_formatted(&mut contents);
+    contents
+}
+
 #[test]
 fn text_after_a_silently_ended_sequence_is_printed() {
     // An ignored CSI ends without a callback; the text after it must land.
-    let mut p = Parser::new(2, 20, Events::default());
-    p.process(b"\x1b[1;2<3m");
-    p.process(b"ab\x1b[?1;2<5hcd");
-    p.process(b"ef");
-    let mut contents = String::new();
-    p.term().contents_formatted(&mut contents);
+    let contents = shown(&[b"\x1b[1;2<3m", b"ab\x1b[?1;2<5hcd", b"ef"]);
     assert!(contents.contains("abcdef"), "{contents:?}");
 }
 
 #[test]
 fn a_character_split_across_chunks_is_printed_once() {
     // Cut after the first byte, then after the second: carried twice before it completes.
-    let mut p = Parser::new(2, 20, Events::default());
-    p.process(b"x\xe4");
-    p.process(b"\xb8");
-    p.process(b"\xady");
-    let mut contents = String::new();
-    p.term().contents_formatted(&mut contents);
+    let contents = shown(&[b"x\xe4", b"\xb8", b"\xady"]);
     assert!(contents.contains("x中y"), "{contents:?}");
 }
 
