@@ -10,7 +10,8 @@
 //! (as vt100 trims them), in the allocation of the row falling off the far end, while the screen
 //! row is blanked in place and stays in cache.
 //!
-//! No I/O: bytes in ([`Parser::process`]), cells, modes and formatted output out.
+//! Printable ASCII and C0 controls skip `vte` while it is proven to be in its ground state
+//! (`ground.rs`). No I/O: bytes in ([`Parser::process`]), cells, modes and formatted output out.
 
 #![warn(missing_docs)]
 
