@@ -124,6 +124,39 @@ impl Gateway {
 
     /// Opens an authenticated WebSocket on `path`.
     pub async fn ws(&self, path: &str) -> anyhow::Result<Ws> {
+        self.endpoint().ws(path).await
+    }
+
+    /// Attaches to a worker (JSON `output`) and waits for its `history`.
+    pub async fn attach(&self, sid: &str, wid: &str) -> anyhow::Result<WorkerClient> {
+        self.endpoint().attach_as(sid, wid, false).await
+    }
+
+    /// Attaches to a worker, offering binary `output` frames when `binary` (a gateway that
+    /// predates them answers `controlroom.v1` and sends JSON; see [`WorkerClient::binary`]).
+    pub async fn attach_as(&self, sid: &str, wid: &str, binary: bool) -> anyhow::Result<WorkerClient> {
+        self.endpoint().attach_as(sid, wid, binary).await
+    }
+
+    /// Its address and token, to open sockets from another thread and runtime.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint { addr: self.addr.clone(), token: self.token.clone() }
+    }
+}
+
+/// Where a gateway listens and its owner token: opens sockets on whichever runtime awaits it
+/// (a socket is driven by the runtime it was opened on).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// `127.0.0.1:PORT`.
+    addr: String,
+    /// Owner token.
+    token: String,
+}
+
+impl Endpoint {
+    /// Opens an authenticated WebSocket on `path`.
+    pub async fn ws(&self, path: &str) -> anyhow::Result<Ws> {
         Ok(self.ws_offering(path, SUBPROTOCOL).await?.0)
     }
 
@@ -138,13 +171,8 @@ impl Gateway {
         Ok((ws, selected == Some(BINARY_SUBPROTOCOL)))
     }
 
-    /// Attaches to a worker (JSON `output`) and waits for its `history`.
-    pub async fn attach(&self, sid: &str, wid: &str) -> anyhow::Result<WorkerClient> {
-        self.attach_as(sid, wid, false).await
-    }
-
-    /// Attaches to a worker, offering binary `output` frames when `binary` (a gateway that
-    /// predates them answers `controlroom.v1` and sends JSON; see [`WorkerClient::binary`]).
+    /// Attaches to a worker, offering binary `output` frames when `binary`, and waits for its
+    /// `history`.
     pub async fn attach_as(&self, sid: &str, wid: &str, binary: bool) -> anyhow::Result<WorkerClient> {
         let offer = if binary { format!("{BINARY_SUBPROTOCOL}, {SUBPROTOCOL}") } else { SUBPROTOCOL.into() };
         let (mut ws, binary) = self.ws_offering(&format!("/ws/session/{sid}/worker/{wid}"), &offer).await?;

@@ -6,6 +6,7 @@
 //! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui,tui-echo,tui-drain]
 //! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
+mod echo;
 mod forwarder;
 mod gateway;
 mod peers;
@@ -116,7 +117,7 @@ fn main() -> anyhow::Result<()> {
             eprintln!("== {section}");
             let result = match *section {
                 "throughput" => scenarios::throughput(&args.plan, &mut report).await,
-                "echo" => scenarios::echo(&args.plan, &mut report).await,
+                "echo" => echo::echo(&args.plan, &mut report).await,
                 "fanout" => scenarios::fanout(&args.plan, &mut report).await,
                 "memory" => resources::memory(&args.plan, &mut report).await,
                 "idle" => resources::idle(&args.plan, &mut report).await,

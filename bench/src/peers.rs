@@ -110,6 +110,72 @@ impl RawPty {
     }
 }
 
+/// A program in a raw PTY read on the caller's thread: a blocking `read` on the thread that
+/// measures, with no reader thread and channel in between. The echo section uses it so the raw
+/// PTY is read the way its WebSocket contenders are (each on the measuring thread, which sleeps
+/// in the kernel until its bytes arrive; see `echo.rs`).
+pub struct DirectPty {
+    reader: Box<dyn std::io::Read + Send>,
+    writer: Box<dyn std::io::Write + Send>,
+    /// What `wait_for` has read and not consumed yet.
+    seen: Vec<u8>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl DirectPty {
+    /// Spawns `argv` in a `cols × rows` PTY.
+    pub fn spawn(argv: &[&str], cols: u16, rows: u16) -> anyhow::Result<DirectPty> {
+        let pair = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .context("openpty")?;
+        let mut cmd = CommandBuilder::new(argv[0]);
+        cmd.args(&argv[1..]);
+        cmd.cwd("/tmp");
+        cmd.env("TERM", "xterm-256color");
+        let child = pair.slave.spawn_command(cmd).context("spawn in pty")?;
+        drop(pair.slave);
+        let reader = pair.master.try_clone_reader().context("pty reader")?;
+        let writer = pair.master.take_writer().context("pty writer")?;
+        Ok(DirectPty { reader, writer, seen: Vec::new(), _master: pair.master, child })
+    }
+
+    /// Writes `bytes` to the program.
+    pub fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.writer.write_all(bytes)?;
+        self.writer.flush()?;
+        Ok(())
+    }
+
+    /// Reads (blocking, on this thread) until the output contains `needle`; what was read up to
+    /// it is consumed. Ends with an error at EOF (the program exited).
+    pub fn wait_for(&mut self, needle: &[u8]) -> anyhow::Result<()> {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(at) = self.seen.windows(needle.len()).position(|w| w == needle) {
+                self.seen.drain(..at + needle.len());
+                return Ok(());
+            }
+            if self.seen.len() > 4096 {
+                self.seen.drain(..self.seen.len() - needle.len());
+            }
+            match self.reader.read(&mut buf) {
+                Ok(0) => bail!("the program closed its PTY"),
+                Ok(n) => self.seen.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e).context("reading the PTY"),
+            }
+        }
+    }
+}
+
+impl Drop for DirectPty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A program flooding a raw PTY, drained on its own thread (as a terminal would) until dropped.
 pub struct RawFlood {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,

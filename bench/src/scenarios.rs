@@ -1,12 +1,12 @@
-//! The end-to-end scenarios: throughput, keystroke echo, fan-out, memory, idle cost, start-up.
+//! The end-to-end scenarios: throughput, fan-out, memory, idle cost, start-up (keystroke echo is
+//! in echo.rs).
 //! Each returns rows for the report; compared contenders run interleaved (A B A B …).
 
 use crate::forwarder::Forwarder;
 use crate::gateway::{Gateway, next_json, write_input};
-use crate::peers::{self, RawPty};
+use crate::peers;
 use crate::report::{Report, Row};
 use controlroom_bench::{ansi_log, base64_text, summarize, through_pty};
-use futures_util::StreamExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -163,145 +163,6 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
         }
     }
     Ok(())
-}
-
-/// Keystroke echo round trips (`stty raw -echo; cat`), raw PTY and a bare WebSocket forwarder
-/// against the gateway, idle; and raw PTY against the gateway with another worker flooding (`yes`).
-pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
-    let (gw, _) = Gateway::start(&[])?;
-    let cat = vec!["sh".to_string(), "-c".to_string(), "stty raw -echo; echo ready; exec cat".to_string()];
-    let fwd = Forwarder::start(&["sh", "-c", "stty raw -echo; echo ready; exec cat"])?;
-    let mut relay = fwd.connect().await?;
-    relay.wait_for(b"ready").await?;
-    let (sid, wids) = gw.session(std::slice::from_ref(&cat), 80, 24).await?;
-    let mut client = gw.attach(&sid, &wids[0]).await?;
-    client.wait_for("ready").await?;
-    let mut raw_pty = RawPty::spawn(&["sh", "-c", "stty raw -echo; echo ready; exec cat"], 80, 24)?;
-    raw_pty.wait_for(b"ready")?;
-    let (mut raw, mut relayed, mut ours) = (Vec::new(), Vec::new(), Vec::new());
-    let per_run = (plan.echoes / plan.runs).max(10);
-    let keys = b"abcdefghijklmnopqrstuvwxyz";
-    for run in 0..plan.runs {
-        for i in 0..per_run {
-            let k = keys[(run * per_run + i) % keys.len()];
-            let t0 = Instant::now();
-            raw_pty.write(&[k])?;
-            raw_pty.wait_for(&[k])?;
-            raw.push(t0.elapsed().as_secs_f64() * 1e3);
-        }
-        for i in 0..per_run {
-            let k = keys[(run * per_run + i) % keys.len()];
-            let t0 = Instant::now();
-            relay.input(&[k]).await?;
-            relay.wait_for(&[k]).await?;
-            relayed.push(t0.elapsed().as_secs_f64() * 1e3);
-        }
-        for i in 0..per_run {
-            let k = keys[(run * per_run + i) % keys.len()] as char;
-            let t0 = Instant::now();
-            client.input(&k.to_string()).await?;
-            client.wait_for(&k.to_string()).await?;
-            ours.push(t0.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    drop(relay);
-    drop(fwd);
-    let (r, f, o) = (summarize(&raw), summarize(&relayed), summarize(&ours));
-    report.row(Row::latency("echo: raw PTY", &raw, None));
-    report.row(
-        Row::latency("echo: bare WebSocket forwarder", &relayed, Some(f.p99 / r.p99))
-            .with_note("ratio is p99/p99 vs raw".into()),
-    );
-    report.row(Row::latency("echo: controlroom", &ours, Some(o.p99 / r.p99)).with_note(format!(
-        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×)",
-        o.p99 / f.p99,
-        o.median / f.median
-    )));
-    let ttyd = std::process::Command::new("ttyd").arg("--version").output().is_ok();
-    report.note(if ttyd {
-        "ttyd is on PATH, but this harness does not drive ttyd's protocol yet: echo is compared with the raw PTY (target p99 ≤ 2× raw) and the bare WebSocket forwarder."
-    } else {
-        "ttyd is not on PATH here: echo is compared with the raw PTY (target p99 ≤ 2× raw) and the bare WebSocket forwarder."
-    });
-
-    // Another program floods while we type, in interleaved blocks: `yes` in a raw PTY drained by
-    // a thread (the machine's floor), and `yes` in another worker drained by a client on its own
-    // thread and runtime (as another front end would be).
-    let (mut raw_flooded, mut flooded) = (Vec::new(), Vec::new());
-    let (mut raw_bytes, mut gw_bytes) = (0, 0);
-    let keep_flowing = |n: &dyn Fn() -> usize| -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while n() < FLOOD_WARM_UP {
-            anyhow::ensure!(Instant::now() < deadline, "the flood did not start");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Ok(())
-    };
-    for run in 0..plan.runs {
-        {
-            let flood = peers::RawFlood::start(&["yes"], 200, 50)?;
-            tokio::task::block_in_place(|| keep_flowing(&|| flood.drained()))?;
-            for i in 0..per_run {
-                let k = keys[(run * per_run + i) % keys.len()];
-                let t0 = Instant::now();
-                raw_pty.write(&[k])?;
-                raw_pty.wait_for(&[k])?;
-                raw_flooded.push(t0.elapsed().as_secs_f64() * 1e3);
-            }
-            raw_bytes += flood.drained();
-        }
-        let (fsid, fwids) = gw.session(&[vec!["yes".into()]], 200, 50).await?;
-        let flood = gw.attach(&fsid, &fwids[0]).await?;
-        let (drainer, drained) = drain_on_own_thread(flood.ws)?;
-        tokio::task::block_in_place(|| keep_flowing(&|| drained.load(Ordering::Relaxed)))?;
-        for i in 0..per_run {
-            let k = (keys[(run * per_run + i) % keys.len()] as char).to_string();
-            let t0 = Instant::now();
-            client.input(&k).await?;
-            client.wait_for(&k).await?;
-            flooded.push(t0.elapsed().as_secs_f64() * 1e3);
-        }
-        // Deleting the session closes the flood's socket, which ends the drainer.
-        gw.http("DELETE", &format!("/api/sessions/{fsid}"), None).await?;
-        gw_bytes += tokio::task::block_in_place(|| drainer.join()).unwrap_or(0);
-    }
-    let (rf, f) = (summarize(&raw_flooded), summarize(&flooded));
-    report.row(
-        Row::latency("echo while another program floods: raw PTY", &raw_flooded, Some(rf.p99 / r.p99))
-            .with_note(format!("ratio is p99 vs idle raw p99; flood delivered {:.0} MB", mb(raw_bytes))),
-    );
-    report.row(
-        Row::latency("echo while another worker floods: controlroom", &flooded, Some(f.p99 / o.p99))
-            .with_note(format!(
-                "ratio is p99 vs idle p99; {:.2}× the raw PTY's p99 under flood; flood delivered {:.0} MB",
-                f.p99 / rf.p99,
-                mb(gw_bytes)
-            )),
-    );
-    Ok(())
-}
-
-/// Bytes a flood delivers before echoes are timed under it.
-const FLOOD_WARM_UP: usize = 1 << 20;
-
-/// Reads `ws` to its end on a thread with its own runtime, counting bytes; the thread returns
-/// the total.
-fn drain_on_own_thread(
-    ws: crate::gateway::Ws,
-) -> anyhow::Result<(std::thread::JoinHandle<usize>, Arc<AtomicUsize>)> {
-    let drained = Arc::new(AtomicUsize::new(0));
-    let counter = drained.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let thread = std::thread::Builder::new().name("flood-client".into()).spawn(move || {
-        runtime.block_on(async move {
-            let mut ws = ws;
-            while let Some(Ok(m)) = ws.next().await {
-                counter.fetch_add(m.len(), Ordering::Relaxed);
-            }
-            counter.load(Ordering::Relaxed)
-        })
-    })?;
-    Ok((thread, drained))
 }
 
 /// One delta to many `/ws/app` clients: time until the last client has it, against the kernel
