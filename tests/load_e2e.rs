@@ -147,6 +147,19 @@ async fn many_clients_and_flooding_workers() {
     assert_eq!(status, 204);
     let (_, last) = gw.http("GET", "/api/sessions", None).await;
     let final_seq = last["seq"].as_u64().expect("seq");
+    // The floods really flooded: what the workers printed, from the gateway's own counter (how
+    // much of it reached these clients before each fell behind and got 4008 depends on how fast
+    // this test process reads next to the gateway, so that is not what is asserted on).
+    let (_, metrics) = gw.http("GET", "/metrics", None).await;
+    let printed: f64 = metrics
+        .as_str()
+        .expect("metrics text")
+        .lines()
+        .find(|l| l.starts_with("controlroom_pty_bytes_total{direction=\"out\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .expect("the PTY output counter");
+    assert!(printed > 4.0 * 1024.0 * 1024.0, "the floods printed {printed} bytes");
 
     let mut worker_bytes = 0;
     for w in workers {
@@ -157,7 +170,7 @@ async fn many_clients_and_flooding_workers() {
         );
         worker_bytes += bytes;
     }
-    assert!(worker_bytes > 1024 * 1024, "the floods reached the clients: {worker_bytes} bytes");
+    assert!(worker_bytes > 0, "the floods reached the clients");
     // Each app client has every delta from its sync to the end, in order, once.
     target.store(final_seq, Ordering::Release);
     for a in apps {
