@@ -200,12 +200,8 @@ impl ForwarderClient {
     /// Waits until the output received contains `needle`; what was seen up to it is consumed.
     pub async fn wait_for(&mut self, needle: &[u8]) -> anyhow::Result<()> {
         loop {
-            if let Some(at) = self.seen.windows(needle.len()).position(|w| w == needle) {
-                self.seen.drain(..at + needle.len());
+            if crate::peers::take_through(&mut self.seen, needle) {
                 return Ok(());
-            }
-            if self.seen.len() > 4096 {
-                self.seen.drain(..self.seen.len() - needle.len());
             }
             let msg = tokio::time::timeout(DEADLINE, self.ws.next()).await.context("waiting for output")?;
             match msg {

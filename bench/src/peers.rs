@@ -18,6 +18,46 @@ pub struct RawPty {
     child: Box<dyn portable_pty::Child + Send + Sync>,
 }
 
+/// A program started in a fresh PTY, with both ends of the master side.
+struct Spawned {
+    reader: Box<dyn std::io::Read + Send>,
+    writer: Box<dyn std::io::Write + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+/// Starts `argv` in a `cols × rows` PTY (cwd `/tmp`, `TERM=xterm-256color`, plus `env`).
+fn spawn_in_pty(argv: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> anyhow::Result<Spawned> {
+    let pair = native_pty_system()
+        .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+        .context("openpty")?;
+    let mut cmd = CommandBuilder::new(argv[0]);
+    cmd.args(&argv[1..]);
+    cmd.cwd("/tmp");
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = pair.slave.spawn_command(cmd).context("spawn in pty")?;
+    drop(pair.slave);
+    let reader = pair.master.try_clone_reader().context("pty reader")?;
+    let writer = pair.master.take_writer().context("pty writer")?;
+    Ok(Spawned { reader, writer, master: pair.master, child })
+}
+
+/// Consumes `seen` up to and including `needle` and says so; otherwise keeps at most 4 KiB of it
+/// (enough to find a needle that arrives split across reads) and says not yet.
+pub fn take_through(seen: &mut Vec<u8>, needle: &[u8]) -> bool {
+    if let Some(at) = seen.windows(needle.len()).position(|w| w == needle) {
+        seen.drain(..at + needle.len());
+        return true;
+    }
+    if seen.len() > 4096 {
+        seen.drain(..seen.len() - needle.len());
+    }
+    false
+}
+
 impl RawPty {
     /// Spawns `argv` in a `cols × rows` PTY.
     pub fn spawn(argv: &[&str], cols: u16, rows: u16) -> anyhow::Result<RawPty> {
@@ -26,20 +66,7 @@ impl RawPty {
 
     /// Spawns `argv` with extra environment in a `cols × rows` PTY.
     pub fn spawn_env(argv: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> anyhow::Result<RawPty> {
-        let pair = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
-            .context("openpty")?;
-        let mut cmd = CommandBuilder::new(argv[0]);
-        cmd.args(&argv[1..]);
-        cmd.cwd("/tmp");
-        cmd.env("TERM", "xterm-256color");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = pair.slave.spawn_command(cmd).context("spawn in pty")?;
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().context("pty reader")?;
-        let writer = pair.master.take_writer().context("pty writer")?;
+        let Spawned { mut reader, writer, master, child } = spawn_in_pty(argv, env, cols, rows)?;
         let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
@@ -54,7 +81,7 @@ impl RawPty {
                 }
             }
         });
-        Ok(RawPty { writer, rx, _master: pair.master, child })
+        Ok(RawPty { writer, rx, _master: master, child })
     }
 
     /// Writes `bytes` to the program.
@@ -126,18 +153,8 @@ pub struct DirectPty {
 impl DirectPty {
     /// Spawns `argv` in a `cols × rows` PTY.
     pub fn spawn(argv: &[&str], cols: u16, rows: u16) -> anyhow::Result<DirectPty> {
-        let pair = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
-            .context("openpty")?;
-        let mut cmd = CommandBuilder::new(argv[0]);
-        cmd.args(&argv[1..]);
-        cmd.cwd("/tmp");
-        cmd.env("TERM", "xterm-256color");
-        let child = pair.slave.spawn_command(cmd).context("spawn in pty")?;
-        drop(pair.slave);
-        let reader = pair.master.try_clone_reader().context("pty reader")?;
-        let writer = pair.master.take_writer().context("pty writer")?;
-        Ok(DirectPty { reader, writer, seen: Vec::new(), _master: pair.master, child })
+        let Spawned { reader, writer, master, child } = spawn_in_pty(argv, &[], cols, rows)?;
+        Ok(DirectPty { reader, writer, seen: Vec::new(), _master: master, child })
     }
 
     /// Writes `bytes` to the program.
@@ -152,12 +169,8 @@ impl DirectPty {
     pub fn wait_for(&mut self, needle: &[u8]) -> anyhow::Result<()> {
         let mut buf = [0u8; 4096];
         loop {
-            if let Some(at) = self.seen.windows(needle.len()).position(|w| w == needle) {
-                self.seen.drain(..at + needle.len());
+            if take_through(&mut self.seen, needle) {
                 return Ok(());
-            }
-            if self.seen.len() > 4096 {
-                self.seen.drain(..self.seen.len() - needle.len());
             }
             match self.reader.read(&mut buf) {
                 Ok(0) => bail!("the program closed its PTY"),
