@@ -7,11 +7,13 @@
 //! printable ASCII, and writing a run into a row at once costs a fraction of that (BENCHMARKS.md,
 //! "ground fast path").
 //!
-//! `vte` does not expose its state, so it is tracked from its callbacks, conservatively: after
-//! an ESC the parser is fed one byte at a time until a callback proves it is back in ground (a
-//! `print`, a CSI/ESC dispatch, a BEL-terminated OSC, or CAN/SUB). A sequence that ends silently
-//! (an ignored CSI) keeps the byte-at-a-time path until the next `print`, which is slower but
-//! never wrong. `tests_ground` holds it to `vte` alone on random and awkward input.
+//! `vte` does not expose its state, so it is proven from its callbacks: from an ESC on, `vte`
+//! runs (`advance_until_terminated`) until a CSI or ESC dispatch or a BEL-ended OSC, each of
+//! which leaves it in ground, and stops right after that byte. A sequence that ends without such
+//! a dispatch (an ignored CSI, CAN/SUB, a string ended by ST) leaves the rest of the input to
+//! `vte` until the next one: slower, never wrong. A character cut off by the end of the input is
+//! carried to the next call instead of left inside `vte`. `tests_ground` holds all of it to
+//! `vte` alone on random and awkward input cut into random chunks.
 
 use super::{MODE_ALT_SCREEN, Parser, Term, TermSink};
 use vte::{Params, Perform};
