@@ -10,7 +10,7 @@
 //! `vte` does not expose its state, so it is proven from its callbacks: from an ESC on, `vte`
 //! runs (`advance_until_terminated`) until a CSI or ESC dispatch or a BEL-ended OSC, each of
 //! which leaves it in ground, and stops right after that byte. A sequence that ends without such
-//! a dispatch (an ignored CSI, CAN/SUB, a string ended by ST) leaves the rest of the input to
+//! a dispatch (an ignored CSI, CAN/SUB, a DCS ended by the C1 ST) leaves the rest of the input to
 //! `vte` until the next one: slower, never wrong. A character cut off by the end of the input is
 //! carried to the next call instead of left inside `vte`. `tests_ground` holds all of it to
 //! `vte` alone on random and awkward input cut into random chunks.
