@@ -252,28 +252,48 @@ pub(super) fn random_output(g: &mut Gen, len: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn run_both(input: &[u8], rows: u16, cols: u16, g: &mut Gen, resize: bool) {
-    let mut ours = Parser::new(rows, cols, Lines::default());
-    let mut theirs = vt100::Parser::new_with_callbacks(nz(rows), nz(cols), 0, TheirLines::default());
+/// Feeds `input` to both parsers in random chunks of 1–200 bytes, resizes both every
+/// `resize_every` chunks (0: never), and after each chunk calls `after` with the bytes fed so far.
+/// Returns false if vt100 itself panicked (it does on some corner cases, such as a wide cell on
+/// a one-column screen): nothing left to compare against, though ours must not have panicked.
+pub(super) fn feed_both<S: TermSink, C: vt100::Callbacks>(
+    input: &[u8],
+    g: &mut Gen,
+    resize_every: usize,
+    ours: &mut Parser<S>,
+    theirs: &mut vt100::Parser<C>,
+    mut after: impl FnMut(&mut Parser<S>, &mut vt100::Parser<C>, usize, &mut Gen),
+) -> bool {
     let mut i = 0;
     let mut step = 0;
     while i < input.len() {
         let n = (1 + g.below(200) as usize).min(input.len() - i);
-        ours.process(&input[i..i + n]);
         let chunk = &input[i..i + n];
+        ours.process(chunk);
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| theirs.process(chunk))).is_err() {
-            // vt100 itself panics on some corner cases (a wide cell on a one-column screen):
-            // nothing to compare against, but ours must not have panicked.
-            return;
+            return false;
         }
         i += n;
         step += 1;
-        if resize && step % 7 == 0 {
+        if resize_every != 0 && step % resize_every == 0 {
             let (r, c) = (1 + g.below(14) as u16, 1 + g.below(50) as u16);
             ours.term_mut().resize(r, c);
             theirs.set_size(nz(r), nz(c));
         }
-        assert_same(ours.term(), theirs.screen(), &format!("after {i} bytes"));
+        after(ours, theirs, i, g);
+    }
+    true
+}
+
+fn run_both(input: &[u8], rows: u16, cols: u16, g: &mut Gen, resize: bool) {
+    let mut ours = Parser::new(rows, cols, Lines::default());
+    let mut theirs = vt100::Parser::new_with_callbacks(nz(rows), nz(cols), 0, TheirLines::default());
+    let whole =
+        feed_both(input, g, if resize { 7 } else { 0 }, &mut ours, &mut theirs, |ours, theirs, i, _| {
+            assert_same(ours.term(), theirs.screen(), &format!("after {i} bytes"));
+        });
+    if !whole {
+        return;
     }
     assert_eq!(ours.term().sink().0, theirs.callbacks().0, "scrolled lines");
     let fresh = replayed(ours.term());

@@ -1,7 +1,7 @@
 //! The scrollback a front end scrolls through, against vt100 0.18 with the same capacity: the
 //! visible cells at every view offset, the offset's clamping and following, the cap.
 
-use super::tests::{Gen, color, nz, random_output};
+use super::tests::{Gen, color, feed_both, nz, random_output};
 use super::{Parser, Term};
 
 /// Asserts that what `ours` shows (honouring the scrollback offset) is what `theirs` shows.
@@ -42,23 +42,7 @@ fn assert_same_view(ours: &Term<()>, theirs: &vt100::Screen, what: &str) {
 fn run_both(input: &[u8], rows: u16, cols: u16, capacity: usize, g: &mut Gen, resize: bool) {
     let mut ours = Parser::with_scrollback(rows, cols, capacity, ());
     let mut theirs = vt100::Parser::new(nz(rows), nz(cols), capacity);
-    let mut i = 0;
-    let mut step = 0;
-    while i < input.len() {
-        let n = (1 + g.below(200) as usize).min(input.len() - i);
-        let chunk = &input[i..i + n];
-        ours.process(chunk);
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| theirs.process(chunk))).is_err() {
-            // vt100 panics on some corner cases (a wide cell on a one-column screen).
-            return;
-        }
-        i += n;
-        step += 1;
-        if resize && step % 5 == 0 {
-            let (r, c) = (1 + g.below(14) as u16, 1 + g.below(50) as u16);
-            ours.term_mut().resize(r, c);
-            theirs.set_size(nz(r), nz(c));
-        }
+    feed_both(input, g, if resize { 5 } else { 0 }, &mut ours, &mut theirs, |ours, theirs, i, g| {
         let what = format!("after {i} bytes");
         assert_same_view(ours.term(), theirs.screen(), &what);
         // Look back some way (sometimes past the end, which clamps), compare, and sometimes
@@ -71,7 +55,7 @@ fn run_both(input: &[u8], rows: u16, cols: u16, capacity: usize, g: &mut Gen, re
             ours.term_mut().set_scrollback(0);
             theirs.screen_mut().set_scrollback(0);
         }
-    }
+    });
 }
 
 #[test]
