@@ -22,11 +22,13 @@ use scenarios::Plan;
 use std::time::Duration;
 
 /// What `--help` prints.
-const USAGE: &str = "usage: controlroom-bench [--quick] [--runs N] [--only SECTION,...] [--fanout-clients N]
+const USAGE: &str =
+    "usage: controlroom-bench [--quick] [--runs N] [--only SECTION,...] [--fanout-clients N] [--echoes N]
                          [--gateway-only] [--out FILE]
 sections: throughput, echo, fanout, memory, idle, startup, tui, tui-echo, tui-drain (default: all)
 --quick          smaller inputs and fewer runs
 --gateway-only   throughput of the gateway alone (for profiling; no raw PTY, forwarder or tmux)
+--echoes N       keystrokes timed per contender in the echo sections (default 2000)
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
 the front end's config.toml in the tui section (A/B of settings); see BENCHMARKS.md";
 
@@ -44,7 +46,7 @@ fn parse_args() -> anyhow::Result<Args> {
         burst: 16_000_000,
         sustained: 100_000_000,
         runs: 5,
-        echoes: 500,
+        echoes: 2000,
         fanout_clients: 1000,
         idle_window: Duration::from_secs(20),
         gateway_only: false,
@@ -66,6 +68,10 @@ fn parse_args() -> anyhow::Result<Args> {
                 };
             }
             "--gateway-only" => plan.gateway_only = true,
+            "--echoes" => {
+                plan.echoes = args.next().context("--echoes N")?.parse().context("--echoes N")?;
+                anyhow::ensure!(plan.echoes > 0, "--echoes N: N must be positive");
+            }
             "--fanout-clients" => {
                 plan.fanout_clients =
                     args.next().context("--fanout-clients N")?.parse().context("--fanout-clients N")?;
