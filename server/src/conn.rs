@@ -1,6 +1,6 @@
-//! The life of one WebSocket connection, shared by `/ws/app` and worker sockets: a writer task
-//! that owns the sink and drains the byte-bounded outbox, and a reader loop that handles client
-//! messages, heartbeats, malformed input and shutdown.
+//! The life of one WebSocket connection, shared by `/ws/app` and worker sockets: a writer that
+//! owns the sink and drains the byte-bounded outbox, and a reader loop that handles client
+//! messages, heartbeats, malformed input and shutdown, run concurrently in one task.
 
 use crate::outbox::{OutFrame, OutboxReceiver, OutboxSender};
 use crate::scoped::Grant;
@@ -67,88 +67,95 @@ pub async fn serve_socket(
 ) {
     let (sink, mut stream) = socket.split();
     let done = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(sink, outbox_rx, done.clone(), spec.endpoint));
-    let mut heartbeat =
-        tokio::time::interval_at(tokio::time::Instant::now() + spec.heartbeat, spec.heartbeat);
-    let mut awaiting_pong = false;
-    let mut bad = 0u32;
-    let expiry = async {
-        match spec.grant.remaining() {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(expiry);
-    // The owner token is never revoked: a token nobody cancels stands in for it.
-    let revoked = spec.grant.revoked.clone().unwrap_or_default();
-    // Set when the server queued a close frame that the writer should get out before ending.
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            () = done.cancelled() => break,
-            () = &mut expiry => {
-                tracing::info!(reason = "token_expired", endpoint = spec.endpoint, "closing connection");
-                closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" }).is_ok();
-                break;
+    // The writer is joined with the reader in this task, not spawned: the WebSocket wakes its
+    // reader and its writer together on any readiness of the socket, so as two tasks every
+    // frame received also woke the idle writer task, and scheduling a second task woke an idle
+    // runtime thread, on the critical path of a keystroke's echo. Both halves still make
+    // progress independently: the join polls each whenever the task is woken.
+    let writer = write_loop(sink, outbox_rx, done.clone(), spec.endpoint);
+    let reader = async {
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + spec.heartbeat, spec.heartbeat);
+        let mut awaiting_pong = false;
+        let mut bad = 0u32;
+        let expiry = async {
+            match spec.grant.remaining() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
             }
-            () = revoked.cancelled() => {
-                tracing::info!(reason = "token_revoked", endpoint = spec.endpoint, "closing connection");
-                closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token revoked" }).is_ok();
-                break;
-            }
-            () = shutdown.cancelled() => {
-                closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
-                break;
-            }
-            _ = heartbeat.tick() => {
-                if awaiting_pong {
-                    tracing::info!(reason = "heartbeat_timeout", endpoint = spec.endpoint, "terminating connection");
-                    metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "heartbeat_timeout").increment(1);
-                    done.cancel();
+        };
+        tokio::pin!(expiry);
+        // The owner token is never revoked: a token nobody cancels stands in for it.
+        let revoked = spec.grant.revoked.clone().unwrap_or_default();
+        // Set when the server queued a close frame that the writer should get out before ending.
+        let mut closing = false;
+        loop {
+            tokio::select! {
+                () = done.cancelled() => break,
+                () = &mut expiry => {
+                    tracing::info!(reason = "token_expired", endpoint = spec.endpoint, "closing connection");
+                    closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" }).is_ok();
                     break;
                 }
-                awaiting_pong = true;
-                let _ = outbox.push(OutFrame::Ping);
-            }
-            msg = stream.next() => {
-                let Some(msg) = msg else { break };
-                let msg = match msg {
-                    Ok(m) => m,
-                    Err(e) => {
-                        if let Some((code, reason, why)) = close_for(e) {
-                            tracing::info!(reason = why, endpoint = spec.endpoint, "closing connection");
-                            closing = outbox.push(OutFrame::Close { code, reason }).is_ok();
-                        }
+                () = revoked.cancelled() => {
+                    tracing::info!(reason = "token_revoked", endpoint = spec.endpoint, "closing connection");
+                    closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token revoked" }).is_ok();
+                    break;
+                }
+                () = shutdown.cancelled() => {
+                    closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
+                    break;
+                }
+                _ = heartbeat.tick() => {
+                    if awaiting_pong {
+                        tracing::info!(reason = "heartbeat_timeout", endpoint = spec.endpoint, "terminating connection");
+                        metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "heartbeat_timeout").increment(1);
+                        done.cancel();
                         break;
                     }
-                };
-                let outcome = match msg {
-                    Message::Text(text) => handler.on_text(text.as_str()).await,
-                    Message::Binary(data) => handler.on_binary(data).await,
-                    Message::Pong(_) => { awaiting_pong = false; Ok(()) }
-                    Message::Ping(_) => Ok(()),
-                    Message::Close(_) => break,
-                };
-                if let Err(e) = outcome {
-                    let _ = outbox.push_text(error_frame(&e).into());
-                    if e.malformed {
-                        bad += 1;
-                        if bad >= spec.max_bad_messages {
-                            tracing::info!(reason = "protocol_abuse", endpoint = spec.endpoint, bad, "closing connection");
-                            closing = outbox.push(OutFrame::Close { code: close_code::POLICY_VIOLATION, reason: "too many malformed messages" }).is_ok();
+                    awaiting_pong = true;
+                    let _ = outbox.push(OutFrame::Ping);
+                }
+                msg = stream.next() => {
+                    let Some(msg) = msg else { break };
+                    let msg = match msg {
+                        Ok(m) => m,
+                        Err(e) => {
+                            if let Some((code, reason, why)) = close_for(e) {
+                                tracing::info!(reason = why, endpoint = spec.endpoint, "closing connection");
+                                closing = outbox.push(OutFrame::Close { code, reason }).is_ok();
+                            }
                             break;
+                        }
+                    };
+                    let outcome = match msg {
+                        Message::Text(text) => handler.on_text(text.as_str()).await,
+                        Message::Binary(data) => handler.on_binary(data).await,
+                        Message::Pong(_) => { awaiting_pong = false; Ok(()) }
+                        Message::Ping(_) => Ok(()),
+                        Message::Close(_) => break,
+                    };
+                    if let Err(e) = outcome {
+                        let _ = outbox.push_text(error_frame(&e).into());
+                        if e.malformed {
+                            bad += 1;
+                            if bad >= spec.max_bad_messages {
+                                tracing::info!(reason = "protocol_abuse", endpoint = spec.endpoint, bad, "closing connection");
+                                closing = outbox.push(OutFrame::Close { code: close_code::POLICY_VIOLATION, reason: "too many malformed messages" }).is_ok();
+                                break;
+                            }
                         }
                     }
                 }
             }
         }
-    }
-    // When the server is closing, let the writer send what is queued up to the close frame,
-    // bounded in time; when the client left, there is nobody to write to.
-    if !closing || tokio::time::timeout(CLOSE_WRITE_TIMEOUT, done.cancelled()).await.is_err() {
-        done.cancel();
-    }
-    let _ = writer.await;
+        // When the server is closing, let the writer send what is queued up to the close frame,
+        // bounded in time; when the client left, there is nobody to write to.
+        if !closing || tokio::time::timeout(CLOSE_WRITE_TIMEOUT, done.cancelled()).await.is_err() {
+            done.cancel();
+        }
+    };
+    tokio::join!(reader, writer);
 }
 
 /// The close frame (code, reason, log reason) for a socket error the client caused.
