@@ -28,7 +28,7 @@ pub struct ServeArgs {
     heartbeat: Duration,
     /// Bytes queued for one client before it is closed with 4008 (live traffic: a worker's
     /// attach-time history and catch-up are not counted).
-    #[arg(long, env = "CONTROLROOM_MAX_CLIENT_BUFFER", default_value = "1MiB", value_parser = parse::size)]
+    #[arg(long, env = "CONTROLROOM_MAX_CLIENT_BUFFER", default_value = "8MiB", value_parser = parse::size)]
     max_client_buffer: usize,
     /// Log format.
     #[arg(long, env = "CONTROLROOM_LOG_FORMAT", value_enum, default_value = "text")]

@@ -17,7 +17,12 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Default `--heartbeat`.
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
 /// Default `--max-client-buffer`: bytes queued for one client before it is closed with 4008.
-pub const DEFAULT_MAX_CLIENT_BUFFER: usize = 1024 * 1024;
+/// A flood fills 1 MiB in under 10 ms, so a client on a busy machine that merely missed a few
+/// time slices was dropped and then sent a whole `history` (up to the 4 MiB scrollback) to
+/// resync; 8 MiB (about 70 ms of a flood) drops only a client that really cannot keep up. The
+/// memory is mostly shared: queued frames are encoded once and shared by every client of a
+/// worker (or of `/ws/app`), so clients lagging on one worker hold at most one worker's worth.
+pub const DEFAULT_MAX_CLIENT_BUFFER: usize = 8 * 1024 * 1024;
 /// Default `--delta-log`: deltas kept for `request-sync since` and `/api/deltas`.
 pub const DEFAULT_DELTA_LOG: usize = 10_000;
 /// Default `--coalesce`: how long worker status changes are gathered before deltas go out.
