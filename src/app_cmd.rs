@@ -257,6 +257,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             themes: themes.names().to_vec(),
             scrollback_lines: config.scrollback_lines,
             frame_interval: config.frame_interval,
+            max_message: config.max_message,
             notify: config.notify.resolve(
                 std::env::var("TERM_PROGRAM").ok().as_deref(),
                 std::env::var("TERM").ok().as_deref(),

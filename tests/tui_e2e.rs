@@ -329,6 +329,45 @@ fn an_untrusted_gateway_certificate_is_reported_once_not_retried() {
     drop(serve);
 }
 
+/// Waits until the worker `target` (`SESSION/WORKER`) shows `line` on its screen, read over HTTP.
+fn wait_for_screen_line(serve: &Serve, data: &Path, target: &str, line: &str) {
+    let (sid, wid) = target.split_once('/').expect("SESSION/WORKER");
+    let token = std::fs::read_to_string(data.join("token")).expect("token");
+    let auth = format!("Bearer {}", token.trim());
+    let addr = serve.url.trim_start_matches("http://").to_owned();
+    let path = format!("/api/sessions/{sid}/workers/{wid}/screen");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, screen) =
+            runtime.block_on(support::http_raw(&addr, "GET", &path, &[("Authorization", &auth)], None));
+        if screen["lines"].as_array().is_some_and(|l| l.iter().any(|l| l.as_str() == Some(line))) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the worker never printed {line:?}: {screen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_history_over_max_message_mib_is_reported_not_retried() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    std::fs::write(config.path().join("config.toml"), "max-message-mib = 1\n").expect("config");
+    let serve = Serve::start(data.path());
+    // About 1.2 MB of scrollback: its `history` message is over the 1 MiB the config allows.
+    let target =
+        new_session(data.path(), "big-history", &["--", "sh", "-c", "seq 1 180000; echo seq-done; exec cat"]);
+    wait_for_screen_line(&serve, data.path(), &target, "seq-done");
+
+    let mut tui = Tui::spawn_attach(data.path(), config.path(), &target);
+    tui.wait_text("message is over max-message-mib (1 MiB): raise it", 15);
+    let screen = tui.contents();
+    assert!(!screen.contains("reconnecting"), "retrying cannot help, so it is not retried: {screen}");
+    tui.send(b"\x1c");
+    tui.wait_exit(20);
+}
+
 #[test]
 fn attach_to_a_worker_whose_history_is_far_over_the_client_cap() {
     let data = tempfile::tempdir().expect("tempdir");
@@ -342,22 +381,7 @@ fn attach_to_a_worker_whose_history_is_far_over_the_client_cap() {
     );
     // Attach only once the whole history is in the worker's screen model, so it all comes as
     // the `history` snapshot rather than as live output.
-    let (sid, wid) = target.split_once('/').expect("SESSION/WORKER");
-    let token = std::fs::read_to_string(data.path().join("token")).expect("token");
-    let auth = format!("Bearer {}", token.trim());
-    let addr = serve.url.trim_start_matches("http://").to_owned();
-    let path = format!("/api/sessions/{sid}/workers/{wid}/screen");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, screen) =
-            runtime.block_on(support::http_raw(&addr, "GET", &path, &[("Authorization", &auth)], None));
-        if screen["lines"].as_array().is_some_and(|l| l.iter().any(|l| l.as_str() == Some("seq-done"))) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the worker never printed its history: {screen}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_screen_line(&serve, data.path(), &target, "seq-done");
 
     let mut tui = Tui::spawn_attach(data.path(), config.path(), &target);
     tui.wait_text("seq-done", 15);

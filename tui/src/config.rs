@@ -17,6 +17,9 @@ pub const MAX_SCROLLBACK_LINES: usize = 100_000;
 /// `frame-interval-ms` accepted: 1 ms (a frame per millisecond while output floods) to 1 s.
 pub const FRAME_INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=1000;
 
+/// `max-message-mib` accepted: the largest message a worker socket takes, 1 MiB to 1 GiB.
+pub const MAX_MESSAGE_MIB: std::ops::RangeInclusive<usize> = 1..=1024;
+
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -29,6 +32,7 @@ struct ConfigFile {
     desktop_notify: Option<String>,
     scrollback_lines: Option<usize>,
     frame_interval_ms: Option<u64>,
+    max_message_mib: Option<usize>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
     /// Tables the gateway reads from the same file (`controlroom_server::file_config`); the
@@ -71,6 +75,9 @@ pub struct Config {
     pub scrollback_lines: usize,
     /// Time between frames while the screen keeps changing (`frame-interval-ms`).
     pub frame_interval: std::time::Duration,
+    /// Largest message a worker socket accepts, in bytes (`max-message-mib`); a worker's
+    /// attach-time `history` (its whole scrollback) must fit.
+    pub max_message: usize,
 }
 
 impl Default for Config {
@@ -84,6 +91,7 @@ impl Default for Config {
             notify: NotifyMode::Auto,
             scrollback_lines: crate::state::term::SCROLLBACK_LINES,
             frame_interval: crate::runtime::FRAME,
+            max_message: crate::client::ws::WORKER_MAX_MESSAGE,
         }
     }
 }
@@ -140,6 +148,16 @@ impl Config {
             }
             config.frame_interval = std::time::Duration::from_millis(ms);
         }
+        if let Some(mib) = file.max_message_mib {
+            if !MAX_MESSAGE_MIB.contains(&mib) {
+                return Err(err(format!(
+                    "max-message-mib: {mib} is outside {}..={}",
+                    MAX_MESSAGE_MIB.start(),
+                    MAX_MESSAGE_MIB.end()
+                )));
+            }
+            config.max_message = mib << 20;
+        }
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
         }
@@ -188,6 +206,15 @@ mod tests {
         let err = parse("frame-interval-ms = 0").expect_err("zero").to_string();
         assert!(err.contains("frame-interval-ms") && err.contains("1..=1000"), "{err}");
         assert!(parse("frame-interval-ms = 1001").is_err());
+    }
+
+    #[test]
+    fn max_message_is_a_checked_limit() {
+        assert_eq!(parse("").expect("empty").max_message, crate::client::ws::WORKER_MAX_MESSAGE);
+        assert_eq!(parse("max-message-mib = 100").expect("valid").max_message, 100 << 20);
+        let err = parse("max-message-mib = 0").expect_err("zero").to_string();
+        assert!(err.contains("max-message-mib") && err.contains("1..=1024"), "{err}");
+        assert!(parse("max-message-mib = 1025").is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! real loop with scripted keys into a `TestBackend`.
 
 use crate::client::http::Gateway;
-use crate::client::tasks::{Target, app_task, worker_task};
+use crate::client::tasks::{Target, WorkerDial, app_task, worker_task};
 use crate::error::Result;
 use crate::state::{Done, Effect, Mode, Msg, Notice, Settings, State};
 use crate::theme::{Theme, ThemeSet};
@@ -132,6 +132,7 @@ where
                 token: &opts.token,
                 trust: &opts.trust,
                 app_out: &app_out,
+                max_message: state.settings.max_message,
             };
             if let Effect::Theme(name) = &effect {
                 let mut w = Vec::new();
@@ -250,6 +251,8 @@ struct EffectCtx<'a> {
     token: &'a str,
     trust: &'a crate::client::tls::Trust,
     app_out: &'a mpsc::UnboundedSender<AppClientMsg>,
+    /// Largest message a worker socket accepts.
+    max_message: usize,
 }
 
 impl EffectCtx<'_> {
@@ -313,15 +316,13 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
         Effect::Watch(target) => {
             *worker = target.map(|(session, wid)| {
                 let (out, out_rx) = mpsc::unbounded_channel();
-                let task = tokio::spawn(worker_task(
-                    ctx.url.clone(),
-                    ctx.token.to_owned(),
-                    ctx.trust.clone(),
-                    session,
-                    wid,
-                    ctx.tx.clone(),
-                    out_rx,
-                ));
+                let dial = WorkerDial {
+                    url: ctx.url.clone(),
+                    token: ctx.token.to_owned(),
+                    trust: ctx.trust.clone(),
+                    max_message: ctx.max_message,
+                };
+                let task = tokio::spawn(worker_task(dial, session, wid, ctx.tx.clone(), out_rx));
                 WorkerConn { task, out }
             });
         }

@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 /// How often the client pings to measure round-trip time and notice a dead connection.
 const PING_EVERY: Duration = Duration::from_secs(5);
@@ -192,11 +192,22 @@ impl Pinger {
     }
 }
 
+/// How the watched worker's socket is opened.
+#[derive(Debug, Clone)]
+pub struct WorkerDial {
+    /// Current base URL of the gateway.
+    pub url: watch::Receiver<String>,
+    /// The owner token.
+    pub token: String,
+    /// Certificates accepted for `https://` gateways.
+    pub trust: Trust,
+    /// Largest message accepted (`max-message-mib`): the attach-time `history` must fit.
+    pub max_message: usize,
+}
+
 /// Runs one worker's socket, retrying, until the UI drops `out` or the worker is gone.
 pub async fn worker_task(
-    url: watch::Receiver<String>,
-    token: String,
-    trust: Trust,
+    dial: WorkerDial,
     session: SessionId,
     worker: WorkerId,
     ui: mpsc::Sender<Msg>,
@@ -204,12 +215,13 @@ pub async fn worker_task(
 ) {
     let mut backoff = Backoff::default();
     let report = |event| Msg::Worker { session: session.clone(), worker: worker.clone(), event };
+    let WorkerDial { url, token, trust, max_message } = dial;
     loop {
         let base = url.borrow().clone();
         let result = match Endpoint::parse(&base) {
             Ok(e) => {
                 let path = worker_path(session.as_str(), worker.as_str());
-                connect_offering(&e, &path, &token, &trust, Offer::Binary).await
+                connect_offering(&e, &path, &token, &trust, Offer::Binary, max_message).await
             }
             Err(e) => Err(ConnectError::Other(e.to_string())),
         };
@@ -217,7 +229,7 @@ pub async fn worker_task(
         // accepts and then closes at once is retried ever more slowly.
         let mut live = false;
         let ended = match result {
-            Ok(socket) => worker_session(socket, &ui, &mut out, &report, &mut live).await,
+            Ok(socket) => worker_session(socket, &ui, &mut out, &report, &mut live, max_message).await,
             Err(ConnectError::NotFound) => Ended::Gone("worker not found".into()),
             Err(e @ (ConnectError::Unauthorized | ConnectError::Certificate(_))) => {
                 Ended::Refused(e.describe())
@@ -275,12 +287,27 @@ async fn wait_to_retry<T>(
     true
 }
 
+/// What the status bar says when a worker message is over `max-message-mib`; the advice comes
+/// first, since a narrow status line cuts the end.
+fn too_big(e: &tungstenite::error::CapacityError, max_message: usize) -> String {
+    let limit = max_message >> 20;
+    match e {
+        tungstenite::error::CapacityError::MessageTooLong { size, .. } => format!(
+            "a {:.1} MiB message is over max-message-mib ({limit} MiB): raise it in config.toml or \
+             lower the gateway's --scrollback",
+            *size as f64 / f64::from(1 << 20)
+        ),
+        other => format!("over max-message-mib ({limit} MiB): {other}"),
+    }
+}
+
 async fn worker_session(
     socket: Socket,
     ui: &mpsc::Sender<Msg>,
     out: &mut mpsc::UnboundedReceiver<WorkerClientMsg>,
     report: &impl Fn(WorkerEvent) -> Msg,
     live: &mut bool,
+    max_message: usize,
 ) -> Ended {
     let (mut sink, mut stream) = socket.split();
     loop {
@@ -317,6 +344,8 @@ async fn worker_session(
                     };
                 }
                 Some(Ok(_)) => {}
+                // The same `history` would be too big again on every retry.
+                Some(Err(tungstenite::Error::Capacity(e))) => return Ended::Refused(too_big(&e, max_message)),
                 Some(Err(e)) => return Ended::Lost(format!("connection lost: {e}")),
                 None => return Ended::Lost("connection lost".into()),
             },

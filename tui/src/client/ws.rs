@@ -16,8 +16,14 @@ pub type Socket = WebSocketStream<Stream>;
 /// What the status bar says when the gateway closes a socket with 4001.
 pub const TOKEN_EXPIRED: &str = "token expired — mint a new one with `controlroom token --ttl ...`";
 
-/// Largest message the client accepts (a `history` of a big screen with scrollback fits easily).
-const MAX_MESSAGE: usize = 16 << 20;
+/// Largest message accepted on `/ws/app` (deltas and session lists are small).
+const APP_MAX_MESSAGE: usize = 16 << 20;
+
+/// Default of the `max-message-mib` config key: the largest message accepted on a worker socket.
+/// A worker's attach-time `history` is its whole scrollback as JSON (the gateway's `--scrollback`,
+/// 4 MiB of formatted lines by default, grows to about 11 MiB when every line is coloured), so
+/// this leaves room for a `--scrollback` several times the default.
+pub const WORKER_MAX_MESSAGE: usize = 64 << 20;
 
 /// Why a connection attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,16 +68,17 @@ pub async fn connect(
     token: &str,
     trust: &Trust,
 ) -> Result<Socket, ConnectError> {
-    connect_offering(endpoint, path, token, trust, Offer::Json).await
+    connect_offering(endpoint, path, token, trust, Offer::Json, APP_MAX_MESSAGE).await
 }
 
-/// [`connect`] offering the subprotocols of `offer`.
+/// [`connect`] offering the subprotocols of `offer`, accepting messages up to `max_message` bytes.
 pub async fn connect_offering(
     endpoint: &Endpoint,
     path: &str,
     token: &str,
     trust: &Trust,
     offer: Offer,
+    max_message: usize,
 ) -> Result<Socket, ConnectError> {
     let mut req =
         endpoint.ws_url(path).into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
@@ -86,7 +93,7 @@ pub async fn connect_offering(
         .map_err(|_| ConnectError::Other("the token contains characters not allowed in a header".into()))?;
     headers.insert("Authorization", auth);
     let config =
-        WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE)).max_frame_size(Some(MAX_MESSAGE));
+        WebSocketConfig::default().max_message_size(Some(max_message)).max_frame_size(Some(max_message));
     let stream = trust.dial(endpoint).await.map_err(|e| match e {
         DialError::Certificate(m) => ConnectError::Certificate(m),
         e => ConnectError::Other(e.to_string()),

@@ -262,6 +262,8 @@ pub struct Settings {
     pub scrollback_lines: usize,
     /// Time between frames while the screen keeps changing.
     pub frame_interval: std::time::Duration,
+    /// Largest message a worker socket accepts, in bytes (`max-message-mib`).
+    pub max_message: usize,
 }
 
 impl Default for Settings {
@@ -276,6 +278,7 @@ impl Default for Settings {
             notify: attention::NotifyMode::Off,
             scrollback_lines: term::SCROLLBACK_LINES,
             frame_interval: crate::runtime::FRAME,
+            max_message: crate::client::ws::WORKER_MAX_MESSAGE,
         }
     }
 }
