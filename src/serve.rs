@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// higher lets the thread that only serves snapshots yield the CPU to live output.
     #[arg(long, env = "CONTROLROOM_SCREEN_NICE", value_parser = clap::value_parser!(i32).range(0..=19))]
     screen_nice: Option<i32>,
+    /// How long a small output batch (an echoed keystroke) waits before each worker's
+    /// screen-model thread is woken for it, so the echo reaches clients first; 0 feeds at once.
+    #[arg(long, env = "CONTROLROOM_SCREEN_DEFER", value_parser = parse::duration)]
+    screen_defer: Option<Duration>,
     /// Time between SIGHUP and SIGKILL when stopping a worker.
     #[arg(long, env = "CONTROLROOM_STOP_GRACE", value_parser = parse::duration)]
     stop_grace: Option<Duration>,
@@ -150,6 +154,9 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(v) = args.screen_nice {
         worker.screen_nice = v;
+    }
+    if let Some(v) = args.screen_defer {
+        worker.screen_defer = v;
     }
 
     let mut config = ServeConfig::new(data_dir);

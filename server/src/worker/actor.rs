@@ -20,6 +20,7 @@ use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
+use screen_feed::ScreenFeed;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,6 +29,7 @@ use tracing::{debug, info, warn};
 
 mod attach;
 mod fanout;
+mod screen_feed;
 
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;
@@ -91,7 +93,8 @@ type SnapshotFuture = BoxFuture<'static, (ClientId, Option<HistorySnapshot>)>;
 struct Actor {
     ctx: WorkerContext,
     status: watch::Sender<WorkerStatus>,
-    screen: std::sync::mpsc::Sender<ScreenMsg>,
+    /// The screen thread's input; small batches wait there briefly (see `screen_feed`).
+    screen: ScreenFeed,
     /// What the screen thread last saw (signals, prompt).
     observations: watch::Receiver<Observation>,
     /// One permit per output batch the screen thread has not applied yet.
@@ -257,10 +260,11 @@ impl Actor {
         activity: ActivityState,
     ) -> Self {
         let (batch_bytes, backlog, ring_bytes) = limits(&ctx.config);
+        let screen = ScreenFeed::new(link.screen, ctx.config.screen_defer);
         Self {
             ctx,
             status: watch::channel(status).0,
-            screen: link.screen,
+            screen,
             observations: link.observations,
             backlog: Arc::new(Semaphore::new(backlog)),
             batch_bytes,
@@ -285,6 +289,7 @@ impl Actor {
             let reading = self.process.is_some();
             let ticking = self.tick.is_some();
             let kill_at = self.kill_at;
+            let screen_due = self.screen.due();
             tokio::select! {
                 // Commands first: input and attach are served even while output floods.
                 biased;
@@ -307,6 +312,8 @@ impl Actor {
                 Ok(()) = self.observations.changed() => self.on_observation(),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
                     if kill_at.is_some() => self.kill_now(),
+                () = tokio::time::sleep_until(screen_due.unwrap_or_else(tokio::time::Instant::now)),
+                    if screen_due.is_some() => self.screen.flush(),
             }
         }
         if let Some(p) = &self.process {
@@ -341,14 +348,14 @@ impl Actor {
             }
             Cmd::Screen { reply } => {
                 // On failure the reply is dropped and the caller sees `Gone`.
-                let _ = self.screen.send(ScreenMsg::Plain { reply });
+                self.screen.send(ScreenMsg::Plain { reply });
             }
             Cmd::Activity { reply } => {
                 let (state, since, evidence, tail, title) = self.activity.report();
                 let _ = reply.send(ActivityInfo { state, since, evidence, tail, title });
             }
             Cmd::History { reply } => {
-                let _ = self.screen.send(ScreenMsg::Snapshot { reply });
+                self.screen.send(ScreenMsg::Snapshot { reply });
             }
             Cmd::Restart { spec, reply } => {
                 let _ = reply.send(self.restart(&spec));
@@ -400,7 +407,7 @@ impl Actor {
             return;
         }
         self.size = (cols, rows);
-        let _ = self.screen.send(ScreenMsg::Resize { cols, rows });
+        self.screen.send(ScreenMsg::Resize { cols, rows });
         self.update_status(|s| {
             s.cols = cols;
             s.rows = rows;
@@ -417,7 +424,7 @@ impl Actor {
         self.utf8 = Utf8Splitter::default();
         if self.size != (spec.cols, spec.rows) {
             self.size = (spec.cols, spec.rows);
-            let _ = self.screen.send(ScreenMsg::Resize { cols: spec.cols, rows: spec.rows });
+            self.screen.send(ScreenMsg::Resize { cols: spec.cols, rows: spec.rows });
         }
         self.activity.on_start();
         let activity = self.activity.state();
@@ -495,9 +502,7 @@ impl Actor {
 
     /// Hands aligned bytes to the screen model, in stream order.
     fn feed_screen(&mut self, aligned: Vec<u8>, permit: Option<OwnedSemaphorePermit>) {
-        if !aligned.is_empty() {
-            let _ = self.screen.send(ScreenMsg::Output { bytes: aligned, permit });
-        }
+        self.screen.output(aligned, permit);
     }
 
     fn ensure_tick(&mut self) {

@@ -56,6 +56,10 @@ pub struct WorkerConfig {
     /// the threads that carry keystrokes and output (0, the default, leaves it alone: no
     /// measurable effect on two cores, see BENCHMARKS.md).
     pub screen_nice: i32,
+    /// How long an output batch smaller than 256 bytes (an echoed keystroke) waits before the
+    /// screen thread is woken for it, so the echo reaches clients without a third thread waking
+    /// beside it; zero feeds every batch at once.
+    pub screen_defer: Duration,
     /// Activity detection for workers without a preset of their own (`[activity]`).
     pub activity: Arc<ActivityRules>,
 }
@@ -69,6 +73,8 @@ impl WorkerConfig {
     pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
     /// Default of [`WorkerConfig::flood_coalesce`]: 1 ms.
     pub const DEFAULT_FLOOD_COALESCE: Duration = Duration::from_millis(1);
+    /// Default of [`WorkerConfig::screen_defer`]: 1 ms.
+    pub const DEFAULT_SCREEN_DEFER: Duration = Duration::from_millis(1);
     /// Default of [`WorkerConfig::screen_nice`].
     pub const DEFAULT_SCREEN_NICE: i32 = 0;
     /// Largest [`WorkerConfig::screen_nice`] (the lowest priority Linux has).
@@ -88,6 +94,7 @@ impl Default for WorkerConfig {
             stop_grace: Self::DEFAULT_STOP_GRACE,
             flood_coalesce: Self::DEFAULT_FLOOD_COALESCE,
             screen_nice: Self::DEFAULT_SCREEN_NICE,
+            screen_defer: Self::DEFAULT_SCREEN_DEFER,
             activity: Arc::new(ActivityRules::defaults(Self::DEFAULT_IDLE_AFTER)),
         }
     }

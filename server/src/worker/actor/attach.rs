@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 impl Actor {
     pub(super) fn request_snapshot(&mut self, client: ClientId) {
         let (reply, rx) = oneshot::channel();
-        let _ = self.screen.send(ScreenMsg::Snapshot { reply });
+        self.screen.send(ScreenMsg::Snapshot { reply });
         self.snapshots.push(Box::pin(async move { (client, rx.await.ok()) }));
     }
 

@@ -1,0 +1,164 @@
+//! The actor's hand-off to its screen thread, which holds small output batches back briefly.
+//!
+//! An echoed keystroke is a batch of a few bytes. Sent at once, it woke the screen thread in the
+//! same moment the connection task sent the echo to the client, and on two cores that thread
+//! took the core the client was about to be woken on: one more context switch on the critical
+//! path of every keystroke. The screen model serves only snapshots, never the live path, so a
+//! small batch waits here up to `--screen-defer` (or until more output makes it worth a wake-up)
+//! and the screen thread wakes after the echo is out. Every other message to the screen thread
+//! sends what is held first, so the model always sees the stream in order, and a snapshot or a
+//! screen read always includes every byte emitted before it.
+
+use crate::worker::screen::ScreenMsg;
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+
+/// Batches below this many bytes are held back; one this size or larger goes at once, after
+/// whatever is held. Bounds what is held without a backlog permit (see [`ScreenFeed::output`]).
+pub(super) const SMALL_BATCH: usize = 256;
+
+/// The sending side of a worker's screen thread.
+pub(super) struct ScreenFeed {
+    tx: Sender<ScreenMsg>,
+    /// Output held back, in stream order; always less than [`SMALL_BATCH`] bytes.
+    held: Vec<u8>,
+    /// When the held output must go (set when the first byte is held).
+    due: Option<Instant>,
+    /// How long a small batch may wait; zero sends every batch at once.
+    defer: Duration,
+}
+
+impl ScreenFeed {
+    /// Feeds `tx`, holding small batches back for up to `defer`.
+    pub(super) fn new(tx: Sender<ScreenMsg>, defer: Duration) -> Self {
+        Self { tx, held: Vec::new(), due: None, defer }
+    }
+
+    /// Feeds output bytes (aligned to UTF-8 characters), in stream order.
+    ///
+    /// A batch that is held gives its backlog permit back at once: what is held is bounded by
+    /// [`SMALL_BATCH`], and a permit kept here could leave the actor waiting for a permit that
+    /// only the deferral timer would free.
+    pub(super) fn output(&mut self, bytes: Vec<u8>, permit: Option<OwnedSemaphorePermit>) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.defer.is_zero() || (self.held.is_empty() && bytes.len() >= SMALL_BATCH) {
+            self.send_now(ScreenMsg::Output { bytes, permit });
+            return;
+        }
+        drop(permit);
+        self.held.extend_from_slice(&bytes);
+        if self.held.len() >= SMALL_BATCH {
+            self.flush();
+        } else if self.due.is_none() {
+            self.due = Some(Instant::now() + self.defer);
+        }
+    }
+
+    /// Sends any other message, after what is held.
+    pub(super) fn send(&mut self, msg: ScreenMsg) {
+        self.flush();
+        self.send_now(msg);
+    }
+
+    /// When the held output must be sent (`None` when nothing is held).
+    pub(super) fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// Sends what is held.
+    pub(super) fn flush(&mut self) {
+        self.due = None;
+        if !self.held.is_empty() {
+            let bytes = std::mem::take(&mut self.held);
+            self.send_now(ScreenMsg::Output { bytes, permit: None });
+        }
+    }
+
+    fn send_now(&self, msg: ScreenMsg) {
+        // The screen thread is gone only when the worker is going away; nothing to feed then.
+        let _ = self.tx.send(msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{Receiver, channel};
+
+    /// Output bytes received so far, each message as one entry; other messages as a marker.
+    fn received(rx: &Receiver<ScreenMsg>) -> Vec<String> {
+        rx.try_iter()
+            .map(|m| match m {
+                ScreenMsg::Output { bytes, .. } => String::from_utf8_lossy(&bytes).into_owned(),
+                ScreenMsg::Resize { cols, rows } => format!("<resize {cols}x{rows}>"),
+                ScreenMsg::Snapshot { .. } | ScreenMsg::Plain { .. } => "<other>".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn small_batches_are_held_until_due_then_sent_as_one() {
+        let (tx, rx) = channel();
+        let defer = Duration::from_millis(1);
+        let mut feed = ScreenFeed::new(tx, defer);
+        let before = Instant::now();
+        feed.output(b"a".to_vec(), None);
+        let after = Instant::now();
+        feed.output(b"b".to_vec(), None);
+        assert!(received(&rx).is_empty(), "a keystroke's echo does not wake the screen thread");
+        let due = feed.due().expect("held output has a deadline");
+        assert!(before + defer <= due && due <= after + defer, "the first held byte sets it");
+        feed.flush();
+        assert_eq!(received(&rx), ["ab"]);
+        assert_eq!(feed.due(), None);
+    }
+
+    #[test]
+    fn a_big_batch_goes_at_once_after_what_is_held() {
+        let (tx, rx) = channel();
+        let mut feed = ScreenFeed::new(tx, Duration::from_millis(1));
+        let big = "x".repeat(SMALL_BATCH);
+        feed.output(big.clone().into_bytes(), None);
+        assert_eq!(received(&rx), std::slice::from_ref(&big), "nothing held: a big batch is not delayed");
+        feed.output(b"a".to_vec(), None);
+        feed.output(big.clone().into_bytes(), None);
+        assert_eq!(received(&rx), [format!("a{big}")], "held bytes go first, in one message");
+        assert_eq!(feed.due(), None);
+    }
+
+    #[test]
+    fn every_other_message_sends_what_is_held_first() {
+        let (tx, rx) = channel();
+        let mut feed = ScreenFeed::new(tx, Duration::from_millis(1));
+        feed.output(b"before".to_vec(), None);
+        feed.send(ScreenMsg::Resize { cols: 100, rows: 30 });
+        feed.output(b"after".to_vec(), None);
+        let (reply, _) = tokio::sync::oneshot::channel();
+        feed.send(ScreenMsg::Plain { reply });
+        assert_eq!(received(&rx), ["before", "<resize 100x30>", "after", "<other>"]);
+    }
+
+    #[test]
+    fn zero_defer_sends_every_batch_at_once() {
+        let (tx, rx) = channel();
+        let mut feed = ScreenFeed::new(tx, Duration::ZERO);
+        feed.output(b"a".to_vec(), None);
+        feed.output(b"b".to_vec(), None);
+        assert_eq!(received(&rx), ["a", "b"]);
+        assert_eq!(feed.due(), None);
+    }
+
+    #[tokio::test]
+    async fn a_held_batch_gives_its_backlog_permit_back() {
+        let (tx, _rx) = channel();
+        let backlog = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let mut feed = ScreenFeed::new(tx, Duration::from_millis(1));
+        let permit = backlog.clone().acquire_owned().await.expect("permit");
+        feed.output(b"a".to_vec(), Some(permit));
+        assert_eq!(backlog.available_permits(), 1, "the actor can take the next batch at once");
+    }
+}
