@@ -2,6 +2,14 @@
 
 use std::time::Duration;
 
+/// [`duration`], or `0` (turns the feature it sets off).
+pub fn duration_or_zero(s: &str) -> Result<Duration, String> {
+    if s.trim().trim_end_matches(['m', 's', 'h']).parse::<f64>().is_ok_and(|v| v == 0.0) {
+        return Ok(Duration::ZERO);
+    }
+    duration(s)
+}
+
 /// Parses `250ms`, `5s`, `2m`, `1h` (a bare number means seconds).
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -54,6 +62,15 @@ mod tests {
         assert!(duration("0s").is_err());
         assert!(duration("5 parsecs").expect_err("bad unit").contains("unknown duration unit"));
         assert!(duration("soon").is_err());
+    }
+
+    #[test]
+    fn durations_or_zero() {
+        assert_eq!(duration_or_zero("0"), Ok(Duration::ZERO));
+        assert_eq!(duration_or_zero("0ms"), Ok(Duration::ZERO));
+        assert_eq!(duration_or_zero("2ms"), Ok(Duration::from_millis(2)));
+        assert!(duration_or_zero("-1ms").is_err());
+        assert!(duration_or_zero("soon").is_err());
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub struct ServeArgs {
     screen_nice: Option<i32>,
     /// How long a small output batch (an echoed keystroke) waits before each worker's
     /// screen-model thread is woken for it, so the echo reaches clients first; 0 feeds at once.
-    #[arg(long, env = "CONTROLROOM_SCREEN_DEFER", value_parser = parse::duration)]
+    #[arg(long, env = "CONTROLROOM_SCREEN_DEFER", value_parser = parse::duration_or_zero)]
     screen_defer: Option<Duration>,
     /// Time between SIGHUP and SIGKILL when stopping a worker.
     #[arg(long, env = "CONTROLROOM_STOP_GRACE", value_parser = parse::duration)]
