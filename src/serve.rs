@@ -95,6 +95,10 @@ pub struct ServeArgs {
     /// Open WebSockets (both endpoints) before new upgrades get 503.
     #[arg(long, env = "CONTROLROOM_MAX_CONNECTIONS", default_value_t = cfg::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// TCP connections served HTTP at once (WebSockets leave this count when they upgrade);
+    /// past it a new connection gets 503 and is closed.
+    #[arg(long, env = "CONTROLROOM_MAX_HTTP_CONNECTIONS", default_value_t = cfg::DEFAULT_MAX_HTTP_CONNECTIONS)]
+    max_http_connections: usize,
     /// Sessions before creating another is refused (409 limit).
     #[arg(long, env = "CONTROLROOM_MAX_SESSIONS", default_value_t = cfg::DEFAULT_MAX_SESSIONS)]
     max_sessions: usize,
@@ -178,6 +182,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     config.allow_origins = args.allow_origins;
     config.allow_hosts = args.allow_hosts;
     config.max_connections = args.max_connections.max(1);
+    config.max_http_connections = args.max_http_connections.max(1);
     config.max_sessions = args.max_sessions;
     config.max_workers = args.max_workers;
     config.header_timeout = args.header_timeout;

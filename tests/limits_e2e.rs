@@ -1,6 +1,6 @@
-//! Every limit at the limit and one past it: message and body sizes, connections, sessions,
-//! workers, the header-read timeout, the failed-authentication limit, and no permessage-deflate;
-//! and the screen threads' niceness.
+//! Every limit at the limit and one past it: message and body sizes, connections (WebSocket and
+//! HTTP), sessions, workers, the header-read timeout, the failed-authentication limit, and no
+//! permessage-deflate; and the screen threads' niceness.
 
 mod support;
 
@@ -155,6 +155,81 @@ async fn header_read_timeout_drops_slow_and_idle_clients() {
     wait_for("a header_timeout log line", || async { gw.log().contains("header_timeout") }).await;
     let (status, _) = gw.http("GET", "/api/sessions", None).await;
     assert_eq!(status, 200, "others are served");
+}
+
+/// A keep-alive connection whose `/healthz` request was answered 200 (not refused), left open: it
+/// holds an HTTP slot. A connection refused because a slot was still being freed is retried.
+async fn held_connection(addr: &str) -> tokio::net::TcpStream {
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let deadline = Instant::now() + support::DEADLINE;
+    loop {
+        assert!(Instant::now() < deadline, "no connection was served");
+        let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        conn.write_all(request.as_bytes()).await.expect("write");
+        // Until the whole response is in: headers, then `content-length` bytes.
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 1024];
+        let complete = |raw: &[u8]| {
+            let text = String::from_utf8_lossy(raw);
+            let Some((head, body)) = text.split_once("\r\n\r\n") else { return false };
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            body.len() >= len
+        };
+        while !complete(&raw) {
+            let n = tokio::time::timeout(support::DEADLINE, conn.read(&mut buf))
+                .await
+                .expect("read")
+                .expect("read");
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buf[..n]);
+        }
+        if parse_response(&raw).0 == 200 {
+            return conn;
+        }
+    }
+}
+
+#[tokio::test]
+async fn http_connections_at_and_past_the_limit_get_503_and_upgraded_sockets_leave_the_count() {
+    let dir = temp();
+    let gw = Gateway::start_in(
+        &dir.path().join("data"),
+        &["--max-http-connections", "2", "--header-timeout", "60s"],
+    );
+    let health = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", gw.addr);
+    // Upgraded WebSockets are counted by --max-connections, not here: with two of them open, both
+    // HTTP slots can still be taken.
+    let mut a = gw.ws("/ws/app").await;
+    a.next_json().await;
+    let mut b = gw.ws("/ws/app").await;
+    b.next_json().await;
+
+    // Two keep-alive connections, each answered once (so known to hold a slot), hold both slots
+    // (the header timeout that would end them is a minute away): every new connection is refused.
+    let idle1 = held_connection(&gw.addr).await;
+    let idle2 = held_connection(&gw.addr).await;
+    for _ in 0..3 {
+        let (status, body) = http_text(&gw.addr, &health).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"]["code"], "limit");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("--max-http-connections")));
+    }
+
+    // Slots free when connections end; the WebSockets were never disturbed.
+    drop((idle1, idle2));
+    wait_for("a slot to free up", || async { http_text(&gw.addr, &health).await.0 == 200 }).await;
+    gw.session_with("after-the-limit", Some(&["sleep", "1000"])).await;
+    for ws in [&mut a, &mut b] {
+        ws.until(|m| m.to_string().contains("after-the-limit")).await;
+    }
 }
 
 /// GET /api/sessions with `token` from a chosen loopback source address.

@@ -43,6 +43,12 @@ pub const DEFAULT_WS_READ_BUFFER: usize = 4 * 1024;
 /// message is flushed anyway; this only bounds how much is gathered).
 pub const DEFAULT_WS_WRITE_BUFFER: usize = 8 * 1024;
 
+/// Default `--max-http-connections`: TCP connections being served HTTP at once (a WebSocket
+/// leaves this count when it upgrades; `--max-connections` counts it then). Past it a new
+/// connection gets 503 and is closed, so clients that open connections and send nothing can
+/// never use up the descriptors that workers' PTYs and the database need.
+pub const DEFAULT_MAX_HTTP_CONNECTIONS: usize = 512;
+
 /// Default `--max-connections`: open WebSockets (both endpoints) before upgrades get 503.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Default `--max-sessions`.
@@ -100,6 +106,8 @@ pub struct ServeConfig {
     pub allow_hosts: Vec<String>,
     /// Open WebSockets before new upgrades get 503.
     pub max_connections: usize,
+    /// Connections being served HTTP at once (not yet upgraded); past it, 503 and close.
+    pub max_http_connections: usize,
     /// Sessions before creating one more is refused.
     pub max_sessions: usize,
     /// Workers (all sessions) before starting one more is refused.
@@ -147,6 +155,7 @@ impl ServeConfig {
             allow_origins: Vec::new(),
             allow_hosts: Vec::new(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_http_connections: DEFAULT_MAX_HTTP_CONNECTIONS,
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_workers: DEFAULT_MAX_WORKERS,
             header_timeout: DEFAULT_HEADER_TIMEOUT,

@@ -165,7 +165,11 @@ pub async fn run(
         tracing::info!("shutting down");
         stop.cancel();
     });
-    let opts = listener::ListenOptions { header_timeout: config.header_timeout, tls };
+    let opts = listener::ListenOptions {
+        header_timeout: config.header_timeout,
+        max_http_connections: config.max_http_connections,
+        tls,
+    };
     listener::serve(listener, app, opts, cancel.clone()).await;
     cancel.cancel();
     tracker.close();

@@ -27,6 +27,8 @@ use tower_service::Service as _;
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 /// How long connections get to finish their current request when the gateway stops.
 const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the 503 for a connection over `--max-http-connections` may take to go out.
+const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,8 @@ pub struct ListenOptions {
     /// Time a client has to send a request's headers (also bounds an idle keep-alive and the TLS
     /// handshake).
     pub header_timeout: Duration,
+    /// Connections served HTTP at once; an upgraded WebSocket no longer counts.
+    pub max_http_connections: usize,
     /// TLS, when on.
     pub tls: Option<TlsAcceptor>,
 }
@@ -80,6 +84,7 @@ pub struct ListenOptions {
 /// Accepts until `shutdown`, then asks every connection to finish and waits (bounded).
 pub async fn serve(listener: TcpListener, app: Router, opts: ListenOptions, shutdown: CancellationToken) {
     let conns = TaskTracker::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_http_connections));
     loop {
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -94,8 +99,15 @@ pub async fn serve(listener: TcpListener, app: Router, opts: ListenOptions, shut
             }
         };
         let _ = tcp.set_nodelay(true);
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            conns.spawn(refuse(tcp, peer, opts.tls.is_some(), opts.max_http_connections));
+            continue;
+        };
         let (app, opts, shutdown) = (app.clone(), opts.clone(), shutdown.clone());
         conns.spawn(async move {
+            // Held while the connection is served HTTP; hyper hands an upgraded socket on and
+            // returns, which frees the slot.
+            let _slot = slot;
             match &opts.tls {
                 None => serve_conn(tcp, peer, app, &opts, shutdown).await,
                 Some(acceptor) => {
@@ -113,6 +125,32 @@ pub async fn serve(listener: TcpListener, app: Router, opts: ListenOptions, shut
     if tokio::time::timeout(GRACEFUL_TIMEOUT, conns.wait()).await.is_err() {
         tracing::warn!("some HTTP connections did not finish in time");
     }
+}
+
+/// Answers a connection over `--max-http-connections` with 503 and closes it (a TLS connection
+/// is closed unanswered: a plain-text answer would not be understood there).
+async fn refuse(mut tcp: tokio::net::TcpStream, peer: SocketAddr, tls: bool, max: usize) {
+    use tokio::io::AsyncWriteExt as _;
+    metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "max_http_connections").increment(1);
+    tracing::debug!(peer = %peer, reason = "max_http_connections", max, "refused a connection");
+    if tls {
+        return;
+    }
+    let body = serde_json::json!({"error": {
+        "code": controlroom_protocol::error_code::LIMIT,
+        "message": format!("the gateway is serving {max} HTTP connections (--max-http-connections)"),
+    }})
+    .to_string();
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let write = async {
+        tcp.write_all(response.as_bytes()).await?;
+        tcp.shutdown().await
+    };
+    let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, write).await;
 }
 
 async fn serve_conn<S>(
