@@ -190,18 +190,49 @@ impl Cell {
 /// One row of cells.
 #[derive(Clone, Debug)]
 pub struct Row {
-    pub(crate) cells: Vec<Cell>,
+    /// Private to this file, so every write goes through a method that keeps `plain` true.
+    cells: Vec<Cell>,
     pub(crate) wrapped: bool,
     /// Every cell from here on is `Cell::DEFAULT` (an upper bound, so formatting a row that
     /// scrolls off skips its blank tail without looking at it).
     used: u16,
+    /// A summary the writers keep: `Some(attrs)` says every cell before `used` is a plain
+    /// printable ASCII character drawn with `attrs` (so `used` is exact, and no cell of the row
+    /// is wide, a continuation or combined); `None` says nothing. Printable ASCII written from
+    /// the left keeps it; every other write drops it until the row is cleared. A row of plain
+    /// text then formats as one SGR and a byte copy, and takes more text without a scan.
+    plain: Option<Attrs>,
     /// Combining marks of cells flagged `EXTRA`, by column (rare; usually empty).
     extras: Vec<(u16, String)>,
 }
 
 impl Row {
     pub(crate) fn new(cols: u16) -> Self {
-        Self { cells: vec![Cell::DEFAULT; usize::from(cols)], wrapped: false, used: 0, extras: Vec::new() }
+        Self {
+            cells: vec![Cell::DEFAULT; usize::from(cols)],
+            wrapped: false,
+            used: 0,
+            plain: Some(Attrs::DEFAULT),
+            extras: Vec::new(),
+        }
+    }
+
+    /// The attributes every written cell shares when the row is known to hold only plain
+    /// printable ASCII up to `used` (at least one cell); `None` when not known.
+    #[inline]
+    pub(crate) fn plain_attrs(&self) -> Option<Attrs> {
+        self.plain.filter(|_| self.used > 0)
+    }
+
+    /// Keeps `plain` true across a write of printable ASCII drawn with `attrs` from `col` on:
+    /// it stays known only when the write starts inside or right after the written cells (no
+    /// blank gap) with the same attributes. Call before `touch`.
+    #[inline]
+    fn note_ascii_write(&mut self, col: usize, attrs: Attrs) {
+        self.plain = match self.plain {
+            Some(a) if col <= usize::from(self.used) && (self.used == 0 || a == attrs) => Some(attrs),
+            _ => None,
+        };
     }
 
     /// The cells that may hold something; the rest are blank with default attributes.
@@ -220,6 +251,7 @@ impl Row {
     /// Writes printable ASCII into a plain cell (the hot path of printing).
     #[inline]
     pub(crate) fn set_ascii(&mut self, col: usize, c: char, attrs: Attrs) {
+        self.note_ascii_write(col, attrs);
         self.cells[col].set_ascii(c, attrs);
         self.touch(col);
     }
@@ -229,13 +261,22 @@ impl Row {
     /// must not pass the end of the row.
     #[inline]
     pub(crate) fn write_ascii(&mut self, col: usize, bytes: &[u8], attrs: Attrs) -> usize {
-        if col > 0 && self.cells[col - 1].is_wide() {
-            return 0;
+        let written = if self.plain.is_some() {
+            // No cell of the row is wide or combined: all of it is written.
+            bytes.len()
+        } else {
+            if col > 0 && self.cells[col - 1].is_wide() {
+                return 0;
+            }
+            // Find where the plain cells end first, so the copy below is a loop without exits.
+            let cells = &self.cells[col..col + bytes.len()];
+            cells.iter().position(|c| c.flags & (WIDE | EXTRA) != 0).unwrap_or(cells.len())
+        };
+        if written > 0 {
+            self.note_ascii_write(col, attrs);
         }
-        let cells = &mut self.cells[col..col + bytes.len()];
-        // Find where the plain cells end first, so the copy below is a loop without exits.
-        let written = cells.iter().position(|c| c.flags & (WIDE | EXTRA) != 0).unwrap_or(cells.len());
-        for (cell, &b) in cells[..written].iter_mut().zip(bytes) {
+        let cells = &mut self.cells[col..col + written];
+        for (cell, &b) in cells.iter_mut().zip(bytes) {
             *cell = Cell { ch: char::from(b), attrs, flags: 0 };
         }
         if written > 0 {
@@ -293,6 +334,7 @@ impl Row {
 
     /// Sets cell `col` to `c` (any width), dropping its combining marks.
     pub(crate) fn set(&mut self, col: usize, c: char, attrs: Attrs) {
+        self.plain = None;
         self.drop_extra(col);
         self.touch(col);
         let wide = c.width().unwrap_or(1) > 1;
@@ -304,6 +346,7 @@ impl Row {
 
     /// Appends a combining mark to cell `col` (vt100: an empty cell gets a space first).
     pub(crate) fn append(&mut self, col: usize, c: char) {
+        self.plain = None;
         self.touch(col);
         if self.contents_len(col) >= MAX_CELL_BYTES && self.cells[col].has_contents() {
             return;
@@ -335,6 +378,7 @@ impl Row {
 
     /// Empties cell `col` (wide flags too), giving it `attrs`.
     pub(crate) fn clear_cell(&mut self, col: usize, attrs: Attrs) {
+        self.plain = None;
         self.drop_extra(col);
         if attrs != Attrs::DEFAULT {
             self.touch(col);
@@ -348,23 +392,31 @@ impl Row {
         self.touch(col);
     }
 
+    /// Erases the row to blank cells with `attrs`.
     pub(crate) fn clear(&mut self, attrs: Attrs) {
-        let blank = Cell { ch: '\0', attrs, flags: 0 };
         if attrs == Attrs::DEFAULT {
-            // Cells past `used` are already blank: a row that scrolls off after a short line
-            // costs the line, not the screen width.
-            let used = usize::from(self.used).min(self.cells.len());
-            self.cells[..used].fill(blank);
-        } else {
-            self.cells.fill(blank);
+            self.reset();
+            return;
         }
+        self.cells.fill(Cell { ch: '\0', attrs, flags: 0 });
         self.extras.clear();
         self.wrapped = false;
-        self.used = if attrs == Attrs::DEFAULT { 0 } else { self.cols() };
+        // Coloured cells with no character: written, but not plain text.
+        self.used = self.cols();
+        self.plain = None;
     }
 
+    /// Erases the row to blank cells with default attributes (a row scrolling off, `ESC[2K`).
+    #[inline]
     pub(crate) fn reset(&mut self) {
-        self.clear(Attrs::DEFAULT);
+        // Cells past `used` are already blank: a row that scrolls off after a short line costs
+        // the line, not the screen width.
+        let used = usize::from(self.used).min(self.cells.len());
+        self.cells[..used].fill(Cell::DEFAULT);
+        self.extras.clear();
+        self.wrapped = false;
+        self.used = 0;
+        self.plain = Some(Attrs::DEFAULT);
     }
 
     /// Cells up to and including the last one that is not blank with default attributes.
@@ -374,7 +426,7 @@ impl Row {
 
     /// A row with no cells, to be filled by [`Row::copy_trimmed_into`].
     pub(crate) fn empty() -> Self {
-        Self { cells: Vec::new(), wrapped: false, used: 0, extras: Vec::new() }
+        Self { cells: Vec::new(), wrapped: false, used: 0, plain: Some(Attrs::DEFAULT), extras: Vec::new() }
     }
 
     /// Makes `into` a copy of this row without its blank tail (vt100 trims scrollback rows the
@@ -387,6 +439,8 @@ impl Row {
         into.extras.extend(self.extras.iter().filter(|(c, _)| usize::from(*c) < len).cloned());
         into.wrapped = self.wrapped;
         into.used = u16::try_from(len).unwrap_or(u16::MAX);
+        // A plain row has no blank cell before `used`, so the copy is the whole written part.
+        into.plain = self.plain.filter(|_| len == usize::from(self.used));
     }
 
     fn shift_extras(&mut self, from: usize, by: isize, len: usize) {
@@ -417,6 +471,7 @@ impl Row {
             self.wrapped = false;
             return;
         }
+        self.plain = None;
         let was_cont = self.cells[i].is_wide_continuation();
         if was_cont {
             self.cells[i].set_wide_continuation(false);
@@ -440,6 +495,7 @@ impl Row {
         if start >= end {
             return;
         }
+        self.plain = None;
         self.clear_wide(start);
         let last = end - 1;
         if last != start {
@@ -485,9 +541,14 @@ impl Row {
             let used = usize::from(self.used).min(self.cells.len());
             self.cells[s..e.min(used.max(s))].fill(Cell::DEFAULT);
             if e >= used {
+                // The written cells before `start` are untouched: a plain row stays plain.
                 self.used = self.used.min(start);
+            } else {
+                // A blank gap inside the written cells.
+                self.plain = None;
             }
         } else {
+            self.plain = None;
             self.cells[s..e].fill(Cell { ch: '\0', attrs, flags: 0 });
             self.touch(e - 1);
         }
@@ -508,6 +569,7 @@ impl Row {
     /// Resizes to `len` cells.
     pub(crate) fn resize(&mut self, len: u16) {
         let len = usize::from(len);
+        self.plain = None;
         match len.cmp(&self.cells.len()) {
             std::cmp::Ordering::Equal => {}
             std::cmp::Ordering::Less => {
@@ -565,5 +627,25 @@ impl Row {
                 prev_col = col + if cell.is_wide() { 2 } else { 1 };
             }
         }
+    }
+}
+
+#[cfg(test)]
+impl Row {
+    /// Whether what `plain` claims is true of the cells (always true when it claims nothing).
+    pub(crate) fn plain_claim_holds(&self) -> bool {
+        let Some(attrs) = self.plain else { return true };
+        let used = usize::from(self.used);
+        used <= self.cells.len()
+            && self.extras.is_empty()
+            && self.cells[..used]
+                .iter()
+                .all(|c| c.flags == 0 && (' '..='~').contains(&c.ch) && c.attrs == attrs)
+            && self.cells[used..].iter().all(|c| *c == Cell::DEFAULT)
+    }
+
+    /// A copy that claims nothing, so formatting it takes the cell-by-cell path.
+    pub(crate) fn without_plain_claim(&self) -> Row {
+        Row { plain: None, ..self.clone() }
     }
 }
