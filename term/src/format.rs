@@ -361,7 +361,7 @@ fn last_col(row: &Row, cols: u16) -> u16 {
 
 fn cursor_formatted(
     out: &mut String,
-    rows: &[Row],
+    rows: &std::collections::VecDeque<Row>,
     cols: u16,
     cursor: Pos,
     prev_pos: Pos,

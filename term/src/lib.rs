@@ -275,7 +275,7 @@ impl<S: TermSink> Term<S> {
     }
 
     /// The live screen's rows (the scrollback offset aside; see [`Term::visible_row`]).
-    pub fn rows(&self) -> &[Row] {
+    pub fn rows(&self) -> &std::collections::VecDeque<Row> {
         &self.grid().rows
     }
 
