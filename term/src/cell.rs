@@ -276,8 +276,15 @@ impl Row {
             self.note_ascii_write(col, attrs);
         }
         let cells = &mut self.cells[col..col + written];
+        // Each cell is a copy of a template (one 16-byte load and store) with its character
+        // written over. Built field by field, the cell takes five stores, and the compiler
+        // splits a plain template back into those fields; read through `black_box` (a codegen
+        // hint only: the template is what it is either way), it stays one 16-byte value.
+        let template = [Cell { ch: ' ', attrs, flags: 0 }];
+        let template = std::hint::black_box(&template);
         for (cell, &b) in cells.iter_mut().zip(bytes) {
-            *cell = Cell { ch: char::from(b), attrs, flags: 0 };
+            cell.clone_from(&template[0]);
+            cell.ch = char::from(b);
         }
         if written > 0 {
             self.touch(col + written - 1);

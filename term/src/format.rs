@@ -159,7 +159,9 @@ pub fn line_basic(row: &Row, out: &mut String) {
     if let Some(attrs) = row.plain_attrs() {
         // Known plain (see `Row::plain`): what the loop below writes for it, without looking
         // at attributes or trailing blanks cell by cell.
-        attrs_diff(out, &attrs, &Attrs::DEFAULT);
+        if attrs != Attrs::DEFAULT {
+            attrs_diff(out, &attrs, &Attrs::DEFAULT);
+        }
         push_plain_ascii(row.used_cells(), out);
         return;
     }
