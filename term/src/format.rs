@@ -127,11 +127,44 @@ fn push_ascii_run(cells: &[Cell], attrs: &Attrs, out: &mut String) -> usize {
     run
 }
 
+/// A stack buffer aligned like a machine word, so `from_utf8` checks it a word at a time from
+/// the first byte.
+#[repr(align(16))]
+struct RunBuf([u8; PLAIN_CHUNK]);
+
+/// Cells of a plain row copied per `push_str` (a whole 200-column row in one).
+const PLAIN_CHUNK: usize = 256;
+
+/// Appends the characters of `cells`, all plain printable ASCII, one byte each.
+fn push_plain_ascii(cells: &[Cell], out: &mut String) {
+    out.reserve(cells.len());
+    let mut buf = RunBuf([0; PLAIN_CHUNK]);
+    for chunk in cells.chunks(PLAIN_CHUNK) {
+        let bytes = &mut buf.0[..chunk.len()];
+        for (b, cell) in bytes.iter_mut().zip(chunk) {
+            // Printable ASCII (the row says so), so the cast keeps the whole character.
+            *b = cell.ch() as u8;
+        }
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            out.push_str(text);
+        }
+    }
+}
+
 /// Appends one row as SGR-only text starting from default attributes, trailing blanks trimmed.
 ///
 /// Hot: every row scrolling off the main screen goes through here, so runs of plain ASCII cells
 /// with the same attributes are copied as bytes (no attribute diff, no combining-mark lookup).
 pub fn line_basic(row: &Row, out: &mut String) {
+    if let Some(attrs) = row.plain_attrs() {
+        // Known plain (see `Row::plain`): what the loop below writes for it, without looking
+        // at attributes or trailing blanks cell by cell.
+        if attrs != Attrs::DEFAULT {
+            attrs_diff(out, &attrs, &Attrs::DEFAULT);
+        }
+        push_plain_ascii(row.used_cells(), out);
+        return;
+    }
     let used = row.used_cells();
     let Some(end) = used.iter().rposition(|c| *c != Cell::DEFAULT) else { return };
     out.reserve(end + 1);
@@ -238,7 +271,7 @@ fn row_formatted(
 ) -> (Pos, Attrs) {
     let cols = row.cols();
     let mut prev_was_wide = false;
-    if wrapping && row.cells[0] == Cell::DEFAULT {
+    if wrapping && row.cells()[0] == Cell::DEFAULT {
         if prev_attrs != Attrs::DEFAULT {
             attrs_diff(out, &Attrs::DEFAULT, &prev_attrs);
             prev_attrs = Attrs::DEFAULT;
@@ -267,7 +300,7 @@ fn row_formatted(
                 *prev_attrs = attrs;
             }
         };
-    for (col, cell) in row.cells.iter().enumerate() {
+    for (col, cell) in row.cells().iter().enumerate() {
         if std::mem::take(&mut prev_was_wide) {
             continue;
         }
@@ -318,19 +351,19 @@ fn redraw_cell(out: &mut String, row: &Row, pos: Pos, prev_pos: Option<Pos>, pre
         Some(p) => move_from_to(out, p, pos),
         None => move_to(out, pos),
     }
-    let cell = &row.cells[usize::from(pos.col)];
+    let cell = &row.cells()[usize::from(pos.col)];
     attrs_diff(out, cell.attrs(), prev_attrs);
     row.push_contents(usize::from(pos.col), out);
     attrs_diff(out, prev_attrs, cell.attrs());
 }
 
 fn last_col(row: &Row, cols: u16) -> u16 {
-    if row.cells[usize::from(cols - 1)].is_wide_continuation() { cols - 2 } else { cols - 1 }
+    if row.cells()[usize::from(cols - 1)].is_wide_continuation() { cols - 2 } else { cols - 1 }
 }
 
 fn cursor_formatted(
     out: &mut String,
-    rows: &[Row],
+    rows: &std::collections::VecDeque<Row>,
     cols: u16,
     cursor: Pos,
     prev_pos: Pos,
@@ -342,14 +375,14 @@ fn cursor_formatted(
     }
     let row = &rows[usize::from(cursor.row)];
     let pos = Pos { row: cursor.row, col: last_col(row, cols) };
-    if row.cells[usize::from(pos.col)].has_contents() {
+    if row.cells()[usize::from(pos.col)].has_contents() {
         redraw_cell(out, row, pos, Some(prev_pos), &prev_attrs);
         return;
     }
     for i in (0..cursor.row).rev() {
         let r = &rows[usize::from(i)];
         let p = Pos { row: i, col: last_col(r, cols) };
-        if r.cells[usize::from(p.col)].has_contents() {
+        if r.cells()[usize::from(p.col)].has_contents() {
             if prev_pos.row != i || prev_pos.col < cols {
                 redraw_cell(out, r, p, Some(prev_pos), &prev_attrs);
             }
@@ -362,7 +395,7 @@ fn cursor_formatted(
     let p = Pos { row: cursor.row, col: cols - 1 };
     move_from_to(out, prev_pos, p);
     out.push(' ');
-    let end = *rows[usize::from(cursor.row)].cells[usize::from(p.col)].attrs();
+    let end = *rows[usize::from(cursor.row)].cells()[usize::from(p.col)].attrs();
     attrs_diff(out, &end, &prev_attrs);
     out.push_str("\x1b7\x08\x1b[X\x1b8");
     attrs_diff(out, &prev_attrs, &end);
@@ -415,7 +448,7 @@ impl<S: TermSink> Term<S> {
         self.rows()
             .iter()
             .map(|r| {
-                let mut s = String::with_capacity(r.cells.len());
+                let mut s = String::with_capacity(r.cells().len());
                 r.write_plain(&mut s);
                 s.truncate(s.trim_end().len());
                 s

@@ -20,7 +20,9 @@ pub(crate) struct Grid {
     pub(crate) cols: u16,
     pub(crate) pos: Pos,
     saved_pos: Pos,
-    pub(crate) rows: Vec<Row>,
+    /// A ring, so a full-screen scroll moves the top row to the bottom in O(1) instead of
+    /// shifting every row (`make_contiguous` gives the rare region operations a slice).
+    pub(crate) rows: VecDeque<Row>,
     scroll_top: u16,
     scroll_bottom: u16,
     origin_mode: bool,
@@ -82,7 +84,7 @@ impl Grid {
             cols,
             pos: Pos::default(),
             saved_pos: Pos::default(),
-            rows: Vec::new(),
+            rows: VecDeque::new(),
             scroll_top: 0,
             scroll_bottom: rows - 1,
             origin_mode: false,
@@ -200,7 +202,9 @@ impl Grid {
                     row
                 }))
                 .collect();
-            self.rows.splice(0..0, back);
+            for row in back.into_iter().rev() {
+                self.rows.push_front(row);
+            }
             self.rows.resize_with(usize::from(rows), || Row::new(cols));
             sb.unbounded_len -= usize::from(pulled);
             pulled
@@ -208,7 +212,7 @@ impl Grid {
             self.rows.resize_with(usize::from(rows), || Row::new(cols));
             0
         };
-        if let Some(last) = self.rows.last_mut() {
+        if let Some(last) = self.rows.back_mut() {
             last.wrapped = false;
         }
         for row in &mut self.rows {
@@ -308,7 +312,8 @@ impl Grid {
         if count == 0 || !self.in_scroll_region() {
             return;
         }
-        let between = &mut self.rows[usize::from(self.pos.row)..=usize::from(self.scroll_bottom)];
+        let between =
+            &mut self.rows.make_contiguous()[usize::from(self.pos.row)..=usize::from(self.scroll_bottom)];
         let n = usize::from(count).min(between.len());
         between.rotate_right(n);
         for row in &mut between[..n] {
@@ -321,7 +326,8 @@ impl Grid {
         if !self.in_scroll_region() {
             return;
         }
-        let between = &mut self.rows[usize::from(self.pos.row)..=usize::from(self.scroll_bottom)];
+        let between =
+            &mut self.rows.make_contiguous()[usize::from(self.pos.row)..=usize::from(self.scroll_bottom)];
         let n = usize::from(count).min(between.len());
         for row in &mut between[..n] {
             row.reset();
@@ -331,14 +337,15 @@ impl Grid {
 
     /// Scrolls the region up; rows leaving the top of the screen go to `on_row` first.
     pub(crate) fn scroll_up(&mut self, count: u16, on_row: &mut dyn FnMut(&Row)) {
-        let at_top = self.scroll_top == 0;
+        let (top, bottom) = (usize::from(self.scroll_top), usize::from(self.scroll_bottom));
+        let at_top = top == 0;
         let cols = self.cols;
-        let between = &mut self.rows[usize::from(self.scroll_top)..=usize::from(self.scroll_bottom)];
-        let n = usize::from(count).min(between.len());
+        let n = usize::from(count).min(bottom + 1 - top);
+        let leaving = self.rows.range_mut(top..top + n);
         match &mut self.scrollback {
             Some(sb) if at_top => {
                 sb.unbounded_len = sb.unbounded_len.saturating_add(n);
-                for row in &mut between[..n] {
+                for row in leaving {
                     on_row(row);
                     sb.push(row);
                 }
@@ -348,7 +355,7 @@ impl Grid {
                 }
             }
             _ => {
-                for row in &mut between[..n] {
+                for row in leaving {
                     if at_top {
                         on_row(row);
                     }
@@ -356,14 +363,20 @@ impl Grid {
                 }
             }
         }
-        between.rotate_left(n);
+        if at_top && bottom + 1 == self.rows.len() {
+            // The whole screen: the ring turns, moving `n` rows, not every row.
+            self.rows.rotate_left(n);
+        } else {
+            self.rows.make_contiguous()[top..=bottom].rotate_left(n);
+        }
     }
 
     pub(crate) fn scroll_down(&mut self, count: u16) {
         if count == 0 {
             return;
         }
-        let between = &mut self.rows[usize::from(self.scroll_top)..=usize::from(self.scroll_bottom)];
+        let between =
+            &mut self.rows.make_contiguous()[usize::from(self.scroll_top)..=usize::from(self.scroll_bottom)];
         let n = usize::from(count).min(between.len());
         between.rotate_right(n);
         for row in &mut between[..n] {

@@ -98,25 +98,40 @@ impl<S: TermSink> Parser<S> {
     }
 }
 
-/// How many bytes `bytes` starts with that are printable ASCII (0x20..=0x7e), eight at a time.
+/// How many bytes `bytes` starts with that are printable ASCII (0x20..=0x7e), eight at a time:
+/// the first word with a byte outside the range gives its position, and the last few bytes are
+/// checked as one word padded with spaces, so no byte is looked at on its own.
 pub(crate) fn printable_ascii_prefix(bytes: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut n = 0;
-    for chunk in bytes.chunks_exact(8) {
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        // A byte below 0x20 or above 0x7e sets its high bit in `low | high | x` (with no
-        // carries between bytes, since every term stays below 0x100 per byte).
-        let low = (x | HIGHS).wrapping_sub(ONES * 0x20) ^ HIGHS;
-        let high = (x & !HIGHS).wrapping_add(ONES);
-        if (low | high | x) & HIGHS != 0 {
-            break;
+        if let Some(at) = first_non_printable(word) {
+            return n + at;
         }
         n += 8;
     }
-    n + bytes[n..].iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(bytes.len() - n)
+    let rest = words.remainder();
+    let mut word = [b' '; 8];
+    word[..rest.len()].copy_from_slice(rest);
+    n + first_non_printable(word).unwrap_or(rest.len())
+}
+
+/// The index of the first byte of `word` outside 0x20..=0x7e.
+#[inline]
+fn first_non_printable(word: [u8; 8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let x = u64::from_le_bytes(word);
+    // A byte below 0x20 sets its high bit in `low`, 0x7f in `high`, and one above 0x7f has it
+    // already; no term carries or borrows between bytes (each stays within 0x00..=0xff), so the
+    // lowest set high bit marks exactly the first such byte.
+    let low = (x | HIGHS).wrapping_sub(ONES * 0x20) ^ HIGHS;
+    let high = (x & !HIGHS).wrapping_add(ONES);
+    let bad = (low | high | x) & HIGHS;
+    // At most 63 trailing zeros, so the index is below 8.
+    (bad != 0).then(|| (bad.trailing_zeros() / 8) as usize)
 }
 
 impl<S: TermSink> Term<S> {

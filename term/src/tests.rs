@@ -87,11 +87,11 @@ fn assert_same<S: TermSink>(ours: &Term<S>, theirs: &vt100::Screen, what: &str) 
         assert_eq!(row.wrapped(), theirs.row_wrapped(r16), "{what}: row {r} wrapped");
         let used = row.used_cells().len();
         assert!(
-            row.cells[used..].iter().all(|c| *c == super::cell::Cell::DEFAULT),
+            row.cells()[used..].iter().all(|c| *c == super::cell::Cell::DEFAULT),
             "{what}: row {r} used bound"
         );
         for c in 0..usize::from(cols) {
-            let cell = &row.cells[c];
+            let cell = &row.cells()[c];
             let theirs = theirs.cell(r16, u16::try_from(c).expect("col")).expect("cell");
             let mut text = String::new();
             row.push_contents(c, &mut text);
@@ -285,7 +285,7 @@ pub(super) fn feed_both<S: TermSink, C: vt100::Callbacks>(
     true
 }
 
-fn run_both(input: &[u8], rows: u16, cols: u16, g: &mut Gen, resize: bool) {
+pub(super) fn run_both(input: &[u8], rows: u16, cols: u16, g: &mut Gen, resize: bool) {
     let mut ours = Parser::new(rows, cols, Lines::default());
     let mut theirs = vt100::Parser::new_with_callbacks(nz(rows), nz(cols), 0, TheirLines::default());
     let whole =

@@ -143,13 +143,17 @@ fn the_printable_prefix_is_found_eight_bytes_at_a_time_exactly() {
     let naive = |b: &[u8]| b.iter().position(|c| !(0x20..=0x7e).contains(c)).unwrap_or(b.len());
     for stop in 0..=255u8 {
         for at in 0..20 {
-            let mut bytes = vec![b'a'; 20];
+            let mut bytes = [b'a'; 20];
             bytes[at] = stop;
-            assert_eq!(
-                super::ground::printable_ascii_prefix(&bytes),
-                naive(&bytes),
-                "byte {stop:#x} at {at}"
-            );
+            // Every length, so the stop byte lands in whole words and in the padded tail.
+            for len in 0..=bytes.len() {
+                let bytes = &bytes[..len];
+                assert_eq!(
+                    super::ground::printable_ascii_prefix(bytes),
+                    naive(bytes),
+                    "byte {stop:#x} at {at} of {len}"
+                );
+            }
         }
     }
 }

@@ -1,0 +1,476 @@
+//! A row of cells: its wrap flag, how far it is written, whether it holds only plain text (the
+//! summary the formatter and the ASCII fast path rely on), and its rare combining marks. A child
+//! of `cell`, so it reaches the cells' fields; its own `cells` stay private to this file.
+
+use super::{Attrs, Cell, EXTRA, MAX_CELL_BYTES, WIDE};
+use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
+
+/// One row of cells.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Private to this file, so every write goes through a method that keeps `plain` true.
+    cells: Vec<Cell>,
+    pub(crate) wrapped: bool,
+    /// Every cell from here on is `Cell::DEFAULT` (an upper bound, so formatting a row that
+    /// scrolls off skips its blank tail without looking at it).
+    used: u16,
+    /// A summary the writers keep: `Some(attrs)` says every cell before `used` is a plain
+    /// printable ASCII character drawn with `attrs` (so `used` is exact, and no cell of the row
+    /// is wide, a continuation or combined); `None` says nothing. Printable ASCII written from
+    /// the left keeps it; every other write drops it until the row is cleared. A row of plain
+    /// text then formats as one SGR and a byte copy, and takes more text without a scan.
+    plain: Option<Attrs>,
+    /// Combining marks of cells flagged `EXTRA`, by column (rare; usually empty).
+    extras: Vec<(u16, String)>,
+}
+
+impl Row {
+    pub(crate) fn new(cols: u16) -> Self {
+        Self {
+            cells: vec![Cell::DEFAULT; usize::from(cols)],
+            wrapped: false,
+            used: 0,
+            plain: Some(Attrs::DEFAULT),
+            extras: Vec::new(),
+        }
+    }
+
+    /// The attributes every written cell shares when the row is known to hold only plain
+    /// printable ASCII up to `used` (at least one cell); `None` when not known.
+    #[inline]
+    pub(crate) fn plain_attrs(&self) -> Option<Attrs> {
+        self.plain.filter(|_| self.used > 0)
+    }
+
+    /// Keeps `plain` true across a write of printable ASCII drawn with `attrs` from `col` on:
+    /// it stays known only when the write starts inside or right after the written cells (no
+    /// blank gap) with the same attributes. Call before `touch`.
+    #[inline]
+    fn note_ascii_write(&mut self, col: usize, attrs: Attrs) {
+        self.plain = match self.plain {
+            Some(a) if col <= usize::from(self.used) && (self.used == 0 || a == attrs) => Some(attrs),
+            _ => None,
+        };
+    }
+
+    /// The cells that may hold something; the rest are blank with default attributes.
+    pub(crate) fn used_cells(&self) -> &[Cell] {
+        &self.cells[..usize::from(self.used).min(self.cells.len())]
+    }
+
+    #[inline]
+    fn touch(&mut self, col: usize) {
+        let end = u16::try_from(col + 1).unwrap_or(u16::MAX);
+        if end > self.used {
+            self.used = end;
+        }
+    }
+
+    /// Writes printable ASCII into a plain cell (the hot path of printing).
+    #[inline]
+    pub(crate) fn set_ascii(&mut self, col: usize, c: char, attrs: Attrs) {
+        self.note_ascii_write(col, attrs);
+        self.cells[col].set_ascii(c, attrs);
+        self.touch(col);
+    }
+
+    /// Writes printable ASCII from `col` on while the cells are plain (no wide character before
+    /// or under them, no combining marks); returns how many were written. `col + bytes.len()`
+    /// must not pass the end of the row.
+    #[inline]
+    pub(crate) fn write_ascii(&mut self, col: usize, bytes: &[u8], attrs: Attrs) -> usize {
+        let written = if self.plain.is_some() {
+            // No cell of the row is wide or combined: all of it is written.
+            bytes.len()
+        } else {
+            if col > 0 && self.cells[col - 1].is_wide() {
+                return 0;
+            }
+            // Find where the plain cells end first, so the copy below is a loop without exits.
+            let cells = &self.cells[col..col + bytes.len()];
+            cells.iter().position(|c| c.flags & (WIDE | EXTRA) != 0).unwrap_or(cells.len())
+        };
+        if written > 0 {
+            self.note_ascii_write(col, attrs);
+        }
+        let cells = &mut self.cells[col..col + written];
+        // Each cell is a copy of a template (one 16-byte load and store) with its character
+        // written over. Built field by field, the cell takes five stores, and the compiler
+        // splits a plain template back into those fields; read through `black_box` (a codegen
+        // hint only: the template is what it is either way), it stays one 16-byte value.
+        let template = [Cell { ch: ' ', attrs, flags: 0 }];
+        let template = std::hint::black_box(&template);
+        for (cell, &b) in cells.iter_mut().zip(bytes) {
+            cell.clone_from(&template[0]);
+            cell.ch = char::from(b);
+        }
+        if written > 0 {
+            self.touch(col + written - 1);
+        }
+        written
+    }
+
+    pub(crate) fn cols(&self) -> u16 {
+        // Rows are at most `u16::MAX` cells wide (sizes are u16).
+        u16::try_from(self.cells.len()).unwrap_or(u16::MAX)
+    }
+
+    /// The cells, left to right (a scrollback row keeps the width it had when it left the
+    /// screen).
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+
+    /// The row's text continues on the next row (it was wrapped, not ended by a newline).
+    pub fn wrapped(&self) -> bool {
+        self.wrapped
+    }
+
+    /// Writes the text of cell `col` (base character and combining marks); nothing for an
+    /// empty cell.
+    pub fn push_contents(&self, col: usize, out: &mut String) {
+        let cell = &self.cells[col];
+        if !cell.has_contents() {
+            return;
+        }
+        out.push(cell.ch);
+        if cell.has_extra()
+            && let Some((_, s)) = self.extras.iter().find(|(c, _)| usize::from(*c) == col)
+        {
+            out.push_str(s);
+        }
+    }
+
+    fn contents_len(&self, col: usize) -> usize {
+        let cell = &self.cells[col];
+        let extra = if cell.has_extra() {
+            self.extras.iter().find(|(c, _)| usize::from(*c) == col).map_or(0, |(_, s)| s.len())
+        } else {
+            0
+        };
+        cell.ch.len_utf8() + extra
+    }
+
+    fn drop_extra(&mut self, col: usize) {
+        if self.cells[col].has_extra() {
+            self.extras.retain(|(c, _)| usize::from(*c) != col);
+        }
+    }
+
+    /// Sets cell `col` to `c` (any width), dropping its combining marks.
+    pub(crate) fn set(&mut self, col: usize, c: char, attrs: Attrs) {
+        self.plain = None;
+        self.drop_extra(col);
+        self.touch(col);
+        let wide = c.width().unwrap_or(1) > 1;
+        let cell = &mut self.cells[col];
+        cell.ch = c;
+        cell.attrs = attrs;
+        cell.flags = if wide { WIDE } else { 0 };
+    }
+
+    /// Appends a combining mark to cell `col` (vt100: an empty cell gets a space first).
+    pub(crate) fn append(&mut self, col: usize, c: char) {
+        self.plain = None;
+        self.touch(col);
+        if self.contents_len(col) >= MAX_CELL_BYTES && self.cells[col].has_contents() {
+            return;
+        }
+        let cell = &mut self.cells[col];
+        if !cell.has_contents() {
+            cell.ch = ' ';
+        }
+        if cell.has_extra() {
+            if let Some((_, s)) = self.extras.iter_mut().find(|(k, _)| usize::from(*k) == col) {
+                s.push(c);
+            }
+        } else {
+            cell.flags |= EXTRA;
+            let key = u16::try_from(col).unwrap_or(u16::MAX);
+            self.extras.push((key, c.to_string()));
+        }
+        if c == '\u{FE0F}' {
+            let mut text = String::new();
+            self.push_contents(col, &mut text);
+            let cell = &mut self.cells[col];
+            if text.width() > 1 {
+                cell.flags |= WIDE;
+            } else {
+                cell.flags &= !WIDE;
+            }
+        }
+    }
+
+    /// Empties cell `col` (wide flags too), giving it `attrs`.
+    pub(crate) fn clear_cell(&mut self, col: usize, attrs: Attrs) {
+        self.plain = None;
+        self.drop_extra(col);
+        if attrs != Attrs::DEFAULT {
+            self.touch(col);
+        }
+        self.cells[col] = Cell { ch: '\0', attrs, flags: 0 };
+    }
+
+    pub(crate) fn make_wide_continuation(&mut self, col: usize) {
+        self.clear_cell(col, Attrs::DEFAULT);
+        self.cells[col].set_wide_continuation(true);
+        self.touch(col);
+    }
+
+    /// Erases the row to blank cells with `attrs`.
+    pub(crate) fn clear(&mut self, attrs: Attrs) {
+        if attrs == Attrs::DEFAULT {
+            self.reset();
+            return;
+        }
+        self.cells.fill(Cell { ch: '\0', attrs, flags: 0 });
+        self.extras.clear();
+        self.wrapped = false;
+        // Coloured cells with no character: written, but not plain text.
+        self.used = self.cols();
+        self.plain = None;
+    }
+
+    /// Erases the row to blank cells with default attributes (a row scrolling off, `ESC[2K`).
+    #[inline]
+    pub(crate) fn reset(&mut self) {
+        // Cells past `used` are already blank: a row that scrolls off after a short line costs
+        // the line, not the screen width.
+        let used = usize::from(self.used).min(self.cells.len());
+        self.cells[..used].fill(Cell::DEFAULT);
+        self.extras.clear();
+        self.wrapped = false;
+        self.used = 0;
+        self.plain = Some(Attrs::DEFAULT);
+    }
+
+    /// Cells up to and including the last one that is not blank with default attributes.
+    pub(crate) fn trimmed_len(&self) -> usize {
+        self.used_cells().iter().rposition(|c| *c != Cell::DEFAULT).map_or(0, |i| i + 1)
+    }
+
+    /// A row with no cells, to be filled by [`Row::copy_trimmed_into`].
+    pub(crate) fn empty() -> Self {
+        Self { cells: Vec::new(), wrapped: false, used: 0, plain: Some(Attrs::DEFAULT), extras: Vec::new() }
+    }
+
+    /// Makes `into` a copy of this row without its blank tail (vt100 trims scrollback rows the
+    /// same way), reusing `into`'s allocations.
+    pub(crate) fn copy_trimmed_into(&self, into: &mut Row) {
+        let len = self.trimmed_len();
+        into.cells.clear();
+        into.cells.extend_from_slice(&self.cells[..len]);
+        into.extras.clear();
+        into.extras.extend(self.extras.iter().filter(|(c, _)| usize::from(*c) < len).cloned());
+        into.wrapped = self.wrapped;
+        into.used = u16::try_from(len).unwrap_or(u16::MAX);
+        // A plain row has no blank cell before `used`, so the copy is the whole written part.
+        into.plain = self.plain.filter(|_| len == usize::from(self.used));
+    }
+
+    fn shift_extras(&mut self, from: usize, by: isize, len: usize) {
+        if self.extras.is_empty() {
+            return;
+        }
+        self.extras.retain_mut(|(c, _)| {
+            let col = usize::from(*c);
+            if col < from {
+                return true;
+            }
+            let moved = col.checked_add_signed(by).filter(|n| *n < len && *n >= from);
+            match moved.and_then(|n| u16::try_from(n).ok()) {
+                Some(n) => {
+                    *c = n;
+                    true
+                }
+                None => false,
+            }
+        });
+    }
+
+    /// ICH: inserts `count` blank cells at `i`.
+    pub(crate) fn insert(&mut self, i: u16, count: u16) {
+        let i = usize::from(i);
+        let count = usize::from(count).min(self.cells.len() - i);
+        if count == 0 {
+            self.wrapped = false;
+            return;
+        }
+        self.plain = None;
+        let was_cont = self.cells[i].is_wide_continuation();
+        if was_cont {
+            self.cells[i].set_wide_continuation(false);
+        }
+        let len = self.cells.len();
+        // Marks of cells pushed off the end go with them.
+        self.shift_extras(i, count as isize, len);
+        self.used = self.cols();
+        let slice = &mut self.cells[i..];
+        slice.rotate_right(count);
+        slice[..count].fill(Cell::DEFAULT);
+        if was_cont {
+            self.cells[i].set_wide_continuation(true);
+        }
+        self.set_truncated();
+    }
+
+    /// DCH: removes the cells in `start..end`, shifting the rest left.
+    pub(crate) fn remove(&mut self, start: u16, end: u16) {
+        self.wrapped = false;
+        if start >= end {
+            return;
+        }
+        self.plain = None;
+        self.clear_wide(start);
+        let last = end - 1;
+        if last != start {
+            self.clear_wide(last);
+        }
+        let (start, count) = (usize::from(start), usize::from(end - start));
+        for col in start..start + count {
+            self.drop_extra(col);
+        }
+        let len = self.cells.len();
+        self.shift_extras(start + count, -(count as isize), len);
+        let slice = &mut self.cells[start..];
+        slice[..count].fill(Cell::DEFAULT);
+        slice.rotate_left(count);
+    }
+
+    /// Erases cells `start..end` (what `erase` does for each, in one pass).
+    pub(crate) fn erase_range(&mut self, start: u16, end: u16, attrs: Attrs) {
+        if start >= end {
+            return;
+        }
+        let cols = self.cols();
+        // vt100 clears the wrap flag when it erases the row's last character (a wide one ends
+        // one column early); decide that from the cells before they are erased.
+        let unwraps = |row: &Row, i: u16| {
+            let wide = row.cells[usize::from(i)].is_wide();
+            i == cols.saturating_sub(if wide { 2 } else { 1 })
+        };
+        let unwrap = (cols.saturating_sub(2).max(start)..end).any(|i| unwraps(self, i));
+        self.clear_wide(start);
+        if end - 1 != start {
+            self.clear_wide(end - 1);
+        }
+        let (s, e) = (usize::from(start), usize::from(end));
+        if !self.extras.is_empty() {
+            self.extras.retain(|(c, _)| !(s..e).contains(&usize::from(*c)));
+        }
+        // Wide pairs inside the range are erased whole, so no halves are left behind.
+        if attrs == Attrs::DEFAULT {
+            // Cells from `used` on are already blank: erase only up to there (`ESC[K` on a
+            // wide screen touches a few written cells, not the whole row), and when the erase
+            // reaches the end of what was written, nothing is written from `start` on.
+            let used = usize::from(self.used).min(self.cells.len());
+            self.cells[s..e.min(used.max(s))].fill(Cell::DEFAULT);
+            if e >= used {
+                // The written cells before `start` are untouched: a plain row stays plain.
+                self.used = self.used.min(start);
+            } else {
+                // A blank gap inside the written cells.
+                self.plain = None;
+            }
+        } else {
+            self.plain = None;
+            self.cells[s..e].fill(Cell { ch: '\0', attrs, flags: 0 });
+            self.touch(e - 1);
+        }
+        if unwrap {
+            self.wrapped = false;
+        }
+    }
+
+    fn set_truncated(&mut self) {
+        self.wrapped = false;
+        let last = self.cells.len() - 1;
+        if self.cells[last].is_wide() {
+            let attrs = self.cells[last].attrs;
+            self.clear_cell(last, attrs);
+        }
+    }
+
+    /// Resizes to `len` cells.
+    pub(crate) fn resize(&mut self, len: u16) {
+        let len = usize::from(len);
+        self.plain = None;
+        match len.cmp(&self.cells.len()) {
+            std::cmp::Ordering::Equal => {}
+            std::cmp::Ordering::Less => {
+                self.extras.retain(|(c, _)| usize::from(*c) < len);
+                self.cells.truncate(len);
+                self.used = self.used.min(self.cols());
+                self.set_truncated();
+            }
+            std::cmp::Ordering::Greater => {
+                self.cells.resize(len, Cell::DEFAULT);
+                self.wrapped = false;
+            }
+        }
+    }
+
+    /// Clears the other half of a wide character at `col`.
+    pub(crate) fn clear_wide(&mut self, col: u16) {
+        let col = usize::from(col);
+        let cell = self.cells[col];
+        let other = if cell.is_wide() {
+            let next = col + 1;
+            if next >= self.cells.len() {
+                self.clear_cell(col, cell.attrs);
+                return;
+            }
+            next
+        } else if cell.is_wide_continuation() {
+            col - 1
+        } else {
+            return;
+        };
+        let attrs = self.cells[other].attrs;
+        self.clear_cell(other, attrs);
+    }
+
+    /// Plain text of the row (as vt100's `Screen::rows` gives it, before trimming).
+    pub(crate) fn write_plain(&self, out: &mut String) {
+        self.write_plain_upto(out, self.cells.len());
+    }
+
+    /// Plain text of the first `width` cells.
+    pub(crate) fn write_plain_upto(&self, out: &mut String, width: usize) {
+        let mut prev_was_wide = false;
+        let mut prev_col = 0usize;
+        for (col, cell) in self.cells.iter().take(width).enumerate() {
+            if std::mem::take(&mut prev_was_wide) {
+                continue;
+            }
+            prev_was_wide = cell.is_wide();
+            if cell.has_contents() {
+                for _ in prev_col..col {
+                    out.push(' ');
+                }
+                self.push_contents(col, out);
+                prev_col = col + if cell.is_wide() { 2 } else { 1 };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl Row {
+    /// Whether what `plain` claims is true of the cells (always true when it claims nothing).
+    pub(crate) fn plain_claim_holds(&self) -> bool {
+        let Some(attrs) = self.plain else { return true };
+        let used = usize::from(self.used);
+        used <= self.cells.len()
+            && self.extras.is_empty()
+            && self.cells[..used]
+                .iter()
+                .all(|c| c.flags == 0 && (' '..='~').contains(&c.ch) && c.attrs == attrs)
+            && self.cells[used..].iter().all(|c| *c == Cell::DEFAULT)
+    }
+
+    /// A copy that claims nothing, so formatting it takes the cell-by-cell path.
+    pub(crate) fn without_plain_claim(&self) -> Row {
+        Row { plain: None, ..self.clone() }
+    }
+}
