@@ -16,12 +16,15 @@
 #![warn(missing_docs)]
 
 mod cell;
+mod csi;
 mod format;
 mod grid;
 mod ground;
 mod perform;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_csi;
 #[cfg(test)]
 mod tests_ground;
 #[cfg(test)]
