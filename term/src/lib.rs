@@ -20,6 +20,7 @@ mod csi;
 mod format;
 mod grid;
 mod ground;
+mod line;
 mod perform;
 #[cfg(test)]
 mod tests;
@@ -35,8 +36,8 @@ mod view;
 
 use cell::Attrs;
 pub use cell::{Cell, Color, Row};
-pub use format::line_basic;
 use grid::{Grid, Pos};
+pub use line::line_basic;
 use unicode_width::UnicodeWidthChar as _;
 
 const MODE_APP_KEYPAD: u8 = 1;

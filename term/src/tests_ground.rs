@@ -3,7 +3,7 @@
 //! rows and signals, including sequences that end silently, CAN/SUB, broken UTF-8, and CSI
 //! sequences of every shape (the CSI fast path) cut at every byte.
 
-use super::format::line_basic;
+use super::line::line_basic;
 use super::tests::{Gen, random_output};
 use super::tests_csi::{EDGE_BODIES, random_csi_body};
 use super::{Parser, Row, TermSink};
