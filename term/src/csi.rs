@@ -48,6 +48,11 @@ pub(crate) struct PlainCsi {
 }
 
 impl PlainCsi {
+    /// An empty sequence to parse into.
+    pub(crate) fn new() -> Self {
+        Self { values: [0; VTE_MAX_PARAMS], len: 0, marker: None, action: 0 }
+    }
+
     /// The intermediates `vte` passes: the private marker, if any.
     #[inline]
     pub(crate) fn intermediates(&self) -> &[u8] {
@@ -68,12 +73,14 @@ impl CsiParams for PlainCsi {
     }
 }
 
-/// Parses the CSI sequence `body` starts with (the bytes after `ESC [`) if it has the common
-/// shape and ends within `body`; returns it and the bytes of `body` it used, or `None` to leave
-/// the whole sequence to `vte`.
+/// Parses the CSI sequence `body` starts with (the bytes after `ESC [`) into `csi` if it has
+/// the common shape and ends within `body`; returns the bytes of `body` it used, or `None` to
+/// leave the whole sequence to `vte` (`csi` then holds nothing of use). Into a caller's
+/// `PlainCsi` rather than returned: the parameter array is not copied per sequence.
 #[inline]
-pub(crate) fn parse_plain_csi(body: &[u8]) -> Option<(PlainCsi, usize)> {
-    let mut csi = PlainCsi { values: [0; VTE_MAX_PARAMS], len: 0, marker: None, action: 0 };
+pub(crate) fn parse_plain_csi(body: &[u8], csi: &mut PlainCsi) -> Option<usize> {
+    csi.len = 0;
+    csi.marker = None;
     let mut i = 0;
     if let Some(&marker @ 0x3c..=0x3f) = body.first() {
         csi.marker = Some(marker);
@@ -99,7 +106,7 @@ pub(crate) fn parse_plain_csi(body: &[u8]) -> Option<(PlainCsi, usize)> {
                 csi.values[csi.len] = param;
                 csi.len += 1;
                 csi.action = byte;
-                return Some((csi, i));
+                return Some(i);
             }
             _ => return None,
         }

@@ -54,9 +54,10 @@ impl<S: TermSink> Parser<S> {
                 // A whole CSI sequence of the common shape skips `vte` (`csi.rs`); `vte` stays in
                 // ground, as it would be after dispatching it.
                 if rest.get(1) == Some(&b'[')
-                    && let Some((csi, used)) = parse_plain_csi(&rest[2..])
+                    && let Some(used) = parse_plain_csi(&rest[2..], &mut self.csi)
                 {
-                    self.term.csi_sequence(&csi, csi.intermediates(), char::from(csi.action));
+                    let csi = &self.csi;
+                    self.term.csi_sequence(csi, csi.intermediates(), char::from(csi.action));
                     return 2 + used;
                 }
                 // The sequence, in the same call, up to the dispatch that ends it (if it is whole).

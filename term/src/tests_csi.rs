@@ -4,7 +4,7 @@
 //! in `vte`, with the same parameters, intermediates and `ignore` flag, at the same byte, and
 //! leave `vte` in ground; and every sequence of the common shape must be taken.
 
-use super::csi::parse_plain_csi;
+use super::csi::{PlainCsi, parse_plain_csi};
 use super::tests::Gen;
 use vte::{Params, Perform};
 
@@ -157,16 +157,17 @@ fn all_finals() -> Vec<u8> {
     (0x40..=0x7e).collect()
 }
 
-/// Holds `parse_plain_csi` to `vte` for the sequence `ESC [ body` (with text after it).
-fn check(body: &[u8]) {
+/// Holds `parse_plain_csi` to `vte` for the sequence `ESC [ body` (with text after it), parsed
+/// into `csi` (reused across calls, as the parser reuses its own).
+fn check(body: &[u8], csi: &mut PlainCsi) {
     let mut input = b"\x1b[".to_vec();
     input.extend_from_slice(body);
     // Not ASCII: no byte of it can end or continue the sequence.
     input.extend_from_slice("é".as_bytes());
     let events = through_vte(&input);
     let shown = String::from_utf8_lossy(body);
-    match parse_plain_csi(&input[2..]) {
-        Some((csi, used)) => {
+    match parse_plain_csi(&input[2..], csi) {
+        Some(used) => {
             let params = csi.values().iter().map(|v| vec![*v]).collect();
             let expected = Event::Csi {
                 params,
@@ -196,8 +197,9 @@ fn check(body: &[u8]) {
 
 #[test]
 fn the_plain_csi_parse_dispatches_what_vte_does_at_the_edges() {
+    let mut csi = PlainCsi::new();
     for body in EDGE_BODIES {
-        check(body);
+        check(body, &mut csi);
     }
 }
 
@@ -205,17 +207,19 @@ fn the_plain_csi_parse_dispatches_what_vte_does_at_the_edges() {
 fn the_plain_csi_parse_dispatches_what_vte_does_on_random_sequences() {
     let finals = all_finals();
     let mut g = Gen(0x9E37_79B9_7F4A_7C15);
+    let mut csi = PlainCsi::new();
     for _ in 0..30_000 {
-        check(&random_csi_body(&mut g, &finals));
+        check(&random_csi_body(&mut g, &finals), &mut csi);
     }
 }
 
 #[test]
 fn the_plain_csi_parse_is_exact_on_every_prefix() {
     // A sequence cut anywhere is either whole or left to `vte`, never half taken.
+    let mut csi = PlainCsi::new();
     for body in EDGE_BODIES {
         for cut in 0..=body.len() {
-            check(&body[..cut]);
+            check(&body[..cut], &mut csi);
         }
     }
 }
