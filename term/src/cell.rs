@@ -55,11 +55,24 @@ impl From<Color> for Ink {
 }
 
 /// Drawing attributes: colours and text modes (9 bytes).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, Copy, Eq, Debug, Default)]
 pub(crate) struct Attrs {
     pub(crate) fg: Ink,
     pub(crate) bg: Ink,
     pub(crate) mode: u8,
+}
+
+/// Both colours as one integer and the modes: two compares where the derived impl makes three
+/// (the per-cell loops of `line_basic` compare attributes on every cell).
+impl PartialEq for Attrs {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        let inks = |a: &Attrs| {
+            let ([f0, f1, f2, f3], [b0, b1, b2, b3]) = (a.fg.0, a.bg.0);
+            u64::from_ne_bytes([f0, f1, f2, f3, b0, b1, b2, b3])
+        };
+        inks(self) == inks(other) && self.mode == other.mode
+    }
 }
 
 impl Attrs {

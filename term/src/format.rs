@@ -26,17 +26,56 @@ fn push_num(out: &mut String, n: u16) {
     }
 }
 
-/// Writes SGR parameters straight into the output: `ESC [` before the first, `;` between them.
-struct SgrParams<'a> {
-    out: &'a mut String,
-    any: bool,
+/// The longest SGR a diff writes: `ESC [`, both colours as 24-bit (`38;2;255;255;255`), the
+/// intensity and three modes, `m`.
+pub(crate) const SGR_MAX: usize = 2 + 2 * 17 + 3 + 3 * 3 + 1;
+
+/// An SGR sequence being written into a fixed slot (on the stack, or straight into a row's
+/// line buffer), so a diff costs stores, not a `String::push` per parameter.
+struct Sgr<'a> {
+    buf: &'a mut [u8; SGR_MAX],
+    len: usize,
 }
 
-impl SgrParams<'_> {
+impl Sgr<'_> {
+    /// `ESC [` before the first parameter, `;` between them.
     #[inline]
     fn push(&mut self, n: u16) {
-        self.out.push_str(if std::mem::replace(&mut self.any, true) { ";" } else { "\x1b[" });
-        push_num(self.out, n);
+        if self.len == 0 {
+            self.buf[..2].copy_from_slice(b"\x1b[");
+            self.len = 2;
+        } else {
+            self.buf[self.len] = b';';
+            self.len += 1;
+        }
+        // `n` as u8 below is exact: each branch has checked the range.
+        let digit = |d: u16| b'0' + (d % 10) as u8;
+        if n < 10 {
+            self.buf[self.len] = digit(n);
+            self.len += 1;
+        } else if n < 100 {
+            self.buf[self.len..self.len + 2].copy_from_slice(&[digit(n / 10), digit(n)]);
+            self.len += 2;
+        } else if n < 1000 {
+            self.buf[self.len..self.len + 3].copy_from_slice(&[digit(n / 100), digit(n / 10), digit(n)]);
+            self.len += 3;
+        } else {
+            // Not written by a diff (parameters stay below 256); kept whole for any caller.
+            let mut digits = [0u8; 5];
+            let mut i = digits.len();
+            let mut rest = n;
+            loop {
+                i -= 1;
+                digits[i] = digit(rest);
+                rest /= 10;
+                if rest == 0 {
+                    break;
+                }
+            }
+            let count = digits.len() - i;
+            self.buf[self.len..self.len + count].copy_from_slice(&digits[i..]);
+            self.len += count;
+        }
     }
 
     fn color(&mut self, c: Color, base: u16) {
@@ -60,24 +99,25 @@ impl SgrParams<'_> {
     }
 }
 
-/// SGR that turns `prev` into `attrs` (vt100's `write_escape_code_diff`).
-pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
+/// Writes the SGR that turns `prev` into `attrs` (vt100's `write_escape_code_diff`) at the
+/// start of `buf`; returns its length (0 when no change is needed). ASCII only.
+pub(crate) fn write_sgr_diff(buf: &mut [u8; SGR_MAX], attrs: &Attrs, prev: &Attrs) -> usize {
     if attrs == prev {
-        return;
+        return 0;
     }
     if *attrs == Attrs::DEFAULT {
-        out.push_str("\x1b[m");
-        return;
+        buf[..3].copy_from_slice(b"\x1b[m");
+        return 3;
     }
-    let mut params = SgrParams { out, any: false };
+    let mut sgr = Sgr { buf, len: 0 };
     if attrs.fg != prev.fg {
-        params.color(attrs.fg.get(), 30);
+        sgr.color(attrs.fg.get(), 30);
     }
     if attrs.bg != prev.bg {
-        params.color(attrs.bg.get(), 40);
+        sgr.color(attrs.bg.get(), 40);
     }
     if attrs.mode & INTENSITY != prev.mode & INTENSITY {
-        params.push(match attrs.mode & INTENSITY {
+        sgr.push(match attrs.mode & INTENSITY {
             0 => 22,
             1 => 1,
             _ => 2,
@@ -85,138 +125,22 @@ pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
     }
     for (bit, on, off) in [(ITALIC, 3, 23), (UNDERLINE, 4, 24), (INVERSE, 7, 27)] {
         if attrs.mode & bit != prev.mode & bit {
-            params.push(if attrs.mode & bit != 0 { on } else { off });
+            sgr.push(if attrs.mode & bit != 0 { on } else { off });
         }
     }
-    if params.any {
-        params.out.push('m');
+    if sgr.len > 0 {
+        sgr.buf[sgr.len] = b'm';
+        sgr.len += 1;
     }
+    sgr.len
 }
 
-/// Cells of a run copied per `push_str` (a stack buffer, so no allocation per row).
-const RUN_CHUNK: usize = 64;
-/// Runs shorter than this are pushed a byte at a time.
-const SHORT_RUN: usize = 16;
-
-/// Appends the printable ASCII characters of the plain cells at the start of `cells` that are
-/// drawn with `attrs`; returns how many cells it took. One byte per cell, copied in chunks, so a
-/// row of plain text costs a compare and a store per cell rather than a `String::push` each.
-fn push_ascii_run(cells: &[Cell], attrs: &Attrs, out: &mut String) -> usize {
-    let run = cells
-        .iter()
-        .position(|c| !(c.is_plain() && (' '..='~').contains(&c.ch()) && c.attrs() == attrs))
-        .unwrap_or(cells.len());
-    if run < SHORT_RUN {
-        // Short runs (a coloured word) cost less pushed one by one than checked as UTF-8.
-        for cell in &cells[..run] {
-            out.push(cell.ch());
-        }
-        return run;
-    }
-    let mut buf = [0u8; RUN_CHUNK];
-    for chunk in cells[..run].chunks(RUN_CHUNK) {
-        let bytes = &mut buf[..chunk.len()];
-        for (b, cell) in bytes.iter_mut().zip(chunk) {
-            // Printable ASCII (checked above), so the cast keeps the whole character.
-            *b = cell.ch() as u8;
-        }
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            out.push_str(text);
-        }
-    }
-    run
-}
-
-/// A stack buffer aligned like a machine word, so `from_utf8` checks it a word at a time from
-/// the first byte.
-#[repr(align(16))]
-struct RunBuf([u8; PLAIN_CHUNK]);
-
-/// Cells of a plain row copied per `push_str` (a whole 200-column row in one).
-const PLAIN_CHUNK: usize = 256;
-
-/// Appends the characters of `cells`, all plain printable ASCII, one byte each.
-fn push_plain_ascii(cells: &[Cell], out: &mut String) {
-    out.reserve(cells.len());
-    let mut buf = RunBuf([0; PLAIN_CHUNK]);
-    for chunk in cells.chunks(PLAIN_CHUNK) {
-        let bytes = &mut buf.0[..chunk.len()];
-        for (b, cell) in bytes.iter_mut().zip(chunk) {
-            // Printable ASCII (the row says so), so the cast keeps the whole character.
-            *b = cell.ch() as u8;
-        }
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            out.push_str(text);
-        }
-    }
-}
-
-/// Appends one row as SGR-only text starting from default attributes, trailing blanks trimmed.
-///
-/// Hot: every row scrolling off the main screen goes through here, so runs of plain ASCII cells
-/// with the same attributes are copied as bytes (no attribute diff, no combining-mark lookup).
-pub fn line_basic(row: &Row, out: &mut String) {
-    if let Some(attrs) = row.plain_attrs() {
-        // Known plain (see `Row::plain`): what the loop below writes for it, without looking
-        // at attributes or trailing blanks cell by cell.
-        if attrs != Attrs::DEFAULT {
-            attrs_diff(out, &attrs, &Attrs::DEFAULT);
-        }
-        push_plain_ascii(row.used_cells(), out);
-        return;
-    }
-    let used = row.used_cells();
-    let Some(end) = used.iter().rposition(|c| *c != Cell::DEFAULT) else { return };
-    out.reserve(end + 1);
-    let cells = &used[..=end];
-    let mut current = Attrs::DEFAULT;
-    let mut prev_was_wide = false;
-    let mut empty = 0usize;
-    let mut col = 0;
-    while let Some(cell) = cells.get(col) {
-        if cell.is_plain() && !prev_was_wide {
-            if *cell == Cell::DEFAULT {
-                empty += 1;
-                col += 1;
-                continue;
-            }
-            for _ in 0..std::mem::take(&mut empty) {
-                out.push(' ');
-            }
-            if *cell.attrs() != current {
-                attrs_diff(out, cell.attrs(), &current);
-                current = *cell.attrs();
-            }
-            let run = push_ascii_run(&cells[col..], &current, out);
-            if run == 0 {
-                out.push(if cell.has_contents() { cell.ch() } else { ' ' });
-                col += 1;
-            } else {
-                col += run;
-            }
-            continue;
-        }
-        let this = col;
-        col += 1;
-        if std::mem::take(&mut prev_was_wide) {
-            continue;
-        }
-        prev_was_wide = cell.is_wide();
-        if *cell == Cell::DEFAULT {
-            empty += 1;
-            continue;
-        }
-        for _ in 0..std::mem::take(&mut empty) {
-            out.push(' ');
-        }
-        attrs_diff(out, cell.attrs(), &current);
-        current = *cell.attrs();
-        if cell.has_contents() {
-            row.push_contents(this, out);
-        } else {
-            out.push(' ');
-        }
-    }
+/// Appends the SGR that turns `prev` into `attrs`.
+pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
+    let mut buf = [0u8; SGR_MAX];
+    let len = write_sgr_diff(&mut buf, attrs, prev);
+    // ASCII, so each byte is its own character.
+    out.extend(buf[..len].iter().map(|b| char::from(*b)));
 }
 
 fn move_to(out: &mut String, to: Pos) {

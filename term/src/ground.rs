@@ -1,7 +1,8 @@
 //! The ground-state fast path: while `vte` is known to sit in its ground state (no escape
 //! sequence open, no partial UTF-8 character held), printable ASCII runs go straight into the
 //! row and C0 controls straight to `execute`, which is exactly what `vte` would call for them.
-//! Everything else (ESC, DEL, non-ASCII) goes through `vte`.
+//! A whole CSI sequence of the common shape is parsed here too (`csi.rs`). Everything else
+//! (other escape sequences, DEL, non-ASCII) goes through `vte`.
 //!
 //! Why: `vte` decodes every character and calls `print` once per character; most output is
 //! printable ASCII, and writing a run into a row at once costs a fraction of that (BENCHMARKS.md,
@@ -15,6 +16,7 @@
 //! carried to the next call instead of left inside `vte`. `tests_ground` holds all of it to
 //! `vte` alone on random and awkward input cut into random chunks.
 
+use super::csi::parse_plain_csi;
 use super::{MODE_ALT_SCREEN, Parser, Term, TermSink};
 use vte::{Params, Perform};
 
@@ -49,6 +51,15 @@ impl<S: TermSink> Parser<S> {
                 run
             }
             ESC => {
+                // A whole CSI sequence of the common shape skips `vte` (`csi.rs`); `vte` stays in
+                // ground, as it would be after dispatching it.
+                if rest.get(1) == Some(&b'[')
+                    && let Some(used) = parse_plain_csi(&rest[2..], &mut self.csi)
+                {
+                    let csi = &self.csi;
+                    self.term.csi_sequence(csi, csi.intermediates(), char::from(csi.action));
+                    return 2 + used;
+                }
                 // The sequence, in the same call, up to the dispatch that ends it (if it is whole).
                 let mut tracked = Tracked { term: &mut self.term, ground: false };
                 let used = self.vte.advance_until_terminated(&mut tracked, rest);

@@ -10,18 +10,22 @@
 //! (as vt100 trims them), in the allocation of the row falling off the far end, while the screen
 //! row is blanked in place and stays in cache.
 //!
-//! Printable ASCII and C0 controls skip `vte` while it is proven to be in its ground state
-//! (`ground.rs`). No I/O: bytes in ([`Parser::process`]), cells, modes and formatted output out.
+//! Printable ASCII, C0 controls and CSI sequences of the common shape skip `vte` while it is
+//! proven to be in its ground state (`ground.rs`, `csi.rs`). No I/O: bytes in ([`Parser::process`]), cells, modes and formatted output out.
 
 #![warn(missing_docs)]
 
 mod cell;
+mod csi;
 mod format;
 mod grid;
 mod ground;
+mod line;
 mod perform;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_csi;
 #[cfg(test)]
 mod tests_ground;
 #[cfg(test)]
@@ -32,8 +36,8 @@ mod view;
 
 use cell::Attrs;
 pub use cell::{Cell, Color, Row};
-pub use format::line_basic;
 use grid::{Grid, Pos};
+pub use line::line_basic;
 use unicode_width::UnicodeWidthChar as _;
 
 const MODE_APP_KEYPAD: u8 = 1;
@@ -150,6 +154,9 @@ pub struct Parser<S: TermSink> {
     ground: bool,
     /// The start of a character cut off by the end of the last input (at most 3 bytes).
     carry: Vec<u8>,
+    /// Where the CSI fast path parses a sequence (`csi.rs`), kept so it is not set up per
+    /// sequence.
+    csi: csi::PlainCsi,
     term: Term<S>,
 }
 
@@ -183,6 +190,7 @@ impl<S: TermSink> Parser<S> {
             vte: vte::Parser::new(),
             ground: true,
             carry: Vec::new(),
+            csi: csi::PlainCsi::new(),
             term: Term::new(rows.max(1), cols.max(1), scrollback, sink),
         }
     }

@@ -2,6 +2,7 @@
 //! to the same operations (and the same defaults) as vt100 0.18.
 
 use super::cell::{Attrs, BOLD, Color, DIM, INVERSE, ITALIC, UNDERLINE};
+use super::csi::CsiParams;
 use super::grid::Pos;
 use super::{
     MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_APP_KEYPAD, MODE_BRACKETED_PASTE, MODE_HIDE_CURSOR, MouseEncoding,
@@ -9,12 +10,12 @@ use super::{
 };
 use vte::Params;
 
-fn param1(params: &Params, default: u16) -> u16 {
+fn param1(params: &impl CsiParams, default: u16) -> u16 {
     let first = params.iter().next().map_or(0, |p| p.first().copied().unwrap_or(0));
     if first == 0 { default } else { first }
 }
 
-fn param2(params: &Params, d1: u16, d2: u16) -> (u16, u16) {
+fn param2(params: &impl CsiParams, d1: u16, d2: u16) -> (u16, u16) {
     let mut it = params.iter();
     let a = it.next().map_or(0, |p| p.first().copied().unwrap_or(0));
     let b = it.next().map_or(0, |p| p.first().copied().unwrap_or(0));
@@ -60,6 +61,24 @@ impl<S: TermSink> vte::Perform for Term<S> {
     }
 
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, c: char) {
+        self.csi_sequence(params, intermediates, c);
+    }
+
+    fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
+        // What vt100 did: titles to `set_window_title`, the icon name and the clipboard to their
+        // own callbacks, everything else to `unhandled_osc`.
+        match params {
+            [b"0" | b"2", title] => self.sink.on_title(title),
+            [b"1", _] | [b"52", _, _] => {}
+            _ => self.sink.on_osc(params),
+        }
+    }
+}
+
+impl<S: TermSink> Term<S> {
+    /// A CSI sequence, from `vte` or the CSI fast path (`csi.rs`); `ignore` plays no part (as in
+    /// vt100), so neither passes it.
+    pub(crate) fn csi_sequence(&mut self, params: &impl CsiParams, intermediates: &[u8], c: char) {
         match intermediates.first() {
             None => self.csi(params, c),
             Some(b' ') if c == 'q' => {
@@ -79,19 +98,7 @@ impl<S: TermSink> vte::Perform for Term<S> {
         }
     }
 
-    fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
-        // What vt100 did: titles to `set_window_title`, the icon name and the clipboard to their
-        // own callbacks, everything else to `unhandled_osc`.
-        match params {
-            [b"0" | b"2", title] => self.sink.on_title(title),
-            [b"1", _] | [b"52", _, _] => {}
-            _ => self.sink.on_osc(params),
-        }
-    }
-}
-
-impl<S: TermSink> Term<S> {
-    fn csi(&mut self, params: &Params, c: char) {
+    fn csi(&mut self, params: &impl CsiParams, c: char) {
         let n = || param1(params, 1);
         match c {
             '@' => self.grid_mut().insert_cells(n()),
@@ -167,8 +174,8 @@ impl<S: TermSink> Term<S> {
         }
     }
 
-    fn dec_modes(&mut self, params: &Params, on: bool) {
-        for p in params {
+    fn dec_modes(&mut self, params: &impl CsiParams, on: bool) {
+        for p in params.iter() {
             match p {
                 [1] => self.set_mode(MODE_APP_CURSOR, on),
                 [6] => self.grid_mut().set_origin_mode(on),
@@ -219,8 +226,9 @@ impl<S: TermSink> Term<S> {
     }
 
     /// SGR, stopping at the first parameter it does not understand (as vt100 does).
-    fn sgr(&mut self, params: &Params) {
-        if params.is_empty() {
+    fn sgr(&mut self, params: &impl CsiParams) {
+        // `vte` always passes at least one parameter (`ESC [ m` is one 0); kept for any caller.
+        if params.iter().next().is_none() {
             self.state.attrs = Attrs::DEFAULT;
             return;
         }

@@ -1,7 +1,7 @@
 //! Differential tests: the lean model against vt100 0.18 on generated and fixed terminal output,
 //! cell by cell, and our formatted screen replayed into a fresh vt100.
 
-use super::format::line_basic;
+use super::line::line_basic;
 use super::{MouseEncoding, MouseMode, Parser, Row, Term, TermSink};
 use std::num::NonZeroU16;
 use vt100::capture::{BasicFormattedCaptureState, RowContents};
@@ -408,4 +408,35 @@ fn long_plain_runs_scroll_off_as_vt100_formats_them() {
     let mut g = Gen(0x5EED);
     run_both(input.as_bytes(), 4, 150, &mut g, false);
     run_both(input.as_bytes(), 3, 64, &mut g, false);
+}
+
+/// Rows whose formatted text is several times the line buffer (a colour change on every cell,
+/// 24-bit and indexed, with wide characters, combining marks and coloured blanks between) scroll
+/// off exactly as vt100 formats them.
+#[test]
+fn rows_longer_than_the_line_buffer_scroll_off_as_vt100_formats_them() {
+    let mut input = String::new();
+    for line in 0..4u32 {
+        for col in 0..190u32 {
+            let (r, g, b) = ((col * 7 + line) % 256, (col * 13) % 256, (255 - col) % 256);
+            input.push_str(&format!("\x1b[38;2;{r};{g};{b};48;5;{}m", (col + line) % 256));
+            input.push_str(match (col + line) % 23 {
+                0 => "\u{4e2d}",
+                5 => "e\u{301}",
+                9 => "\x1b[m ",
+                17 => "\x1b[1;3;4;7m~",
+                _ => "x",
+            });
+        }
+        input.push_str("\x1b[m\r\n");
+    }
+    // Long runs and gaps of blank cells crossing the buffer's end at every few bytes.
+    for prefix in 14..40u32 {
+        for col in 0..prefix {
+            input.push_str(&format!("\x1b[38;2;{col};{prefix};7mx"));
+        }
+        input.push_str(&format!("\x1b[32m{}\x1b[m\x1b[{}C!\r\n", "y".repeat(60), prefix * 3));
+    }
+    let mut g = Gen(0x11FE);
+    run_both(input.as_bytes(), 3, 200, &mut g, false);
 }

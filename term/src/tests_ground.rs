@@ -1,9 +1,11 @@
 //! The ground fast path against `vte` alone: the same bytes, cut into random chunks, through
 //! `Parser::process` and straight through `vte`, must leave the same screen, modes, scrolled
-//! rows and signals, including sequences that end silently, CAN/SUB, and broken UTF-8.
+//! rows and signals, including sequences that end silently, CAN/SUB, broken UTF-8, and CSI
+//! sequences of every shape (the CSI fast path) cut at every byte.
 
-use super::format::line_basic;
+use super::line::line_basic;
 use super::tests::{Gen, random_output};
+use super::tests_csi::{EDGE_BODIES, random_csi_body};
 use super::{Parser, Row, TermSink};
 
 /// Everything the sink sees, in order.
@@ -110,6 +112,67 @@ fn the_fast_path_shows_what_vte_alone_shows() {
             "seed {seed} ({rows}x{cols}) differs on {:?}",
             String::from_utf8_lossy(&input)
         );
+    }
+}
+
+/// Output dense with CSI sequences, of the common shape and not, between bits of text.
+fn csi_heavy_output(g: &mut Gen, len: usize) -> Vec<u8> {
+    // The finals the screen acts on, plus a few it ignores; not `b` (repeat), whose huge counts
+    // only slow the test down.
+    let finals = b"@ABCDEFGHJKLMPSTXdfmhlrq`sun";
+    let mut out = Vec::new();
+    while out.len() < len {
+        match g.below(8) {
+            0..=4 => {
+                out.extend_from_slice(b"\x1b[");
+                out.extend(random_csi_body(g, finals));
+            }
+            5 => {
+                out.extend_from_slice(b"\x1b[");
+                out.extend_from_slice(EDGE_BODIES[g.below(EDGE_BODIES.len() as u64) as usize]);
+            }
+            _ => {
+                let len = 1 + g.below(12) as usize;
+                out.extend(random_output(g, len));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_csi_fast_path_shows_what_vte_alone_shows() {
+    for seed in 1..=60u64 {
+        let mut g = Gen(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let input = csi_heavy_output(&mut g, 3000);
+        let (rows, cols) = (1 + g.below(12) as u16, 1 + g.below(45) as u16);
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&input, rows, cols, &mut g)));
+        assert!(
+            result.is_ok(),
+            "seed {seed} ({rows}x{cols}) differs on {:?}",
+            String::from_utf8_lossy(&input)
+        );
+    }
+}
+
+#[test]
+fn a_csi_sequence_cut_at_any_byte_shows_what_vte_alone_shows() {
+    for body in EDGE_BODIES {
+        // Colour and text before and after, so a lost or doubled sequence shows on screen.
+        let mut input = b"ab\x1b[31mc\x1b[".to_vec();
+        input.extend_from_slice(body);
+        input.extend_from_slice(b"de\x1b[1;44mf\x1b[2Jg");
+        let mut reference = Parser::new(3, 10, Events::default());
+        reference.process_through_vte(&input);
+        for cut in 0..=input.len() {
+            let mut fast = Parser::new(3, 10, Events::default());
+            fast.process(&input[..cut]);
+            fast.process(&input[cut..]);
+            let shown = String::from_utf8_lossy(&input);
+            assert_eq!(snapshot(&fast), snapshot(&reference), "{shown:?} cut at {cut}");
+            assert_eq!(fast.term().sink(), reference.term().sink(), "{shown:?} cut at {cut}");
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! scrolled off. After every chunk each row's claim must hold and format exactly as the
 //! cell-by-cell path does; the scrolled lines must match vt100's.
 
-use super::format::line_basic;
+use super::line::line_basic;
 use super::tests::{Gen, feed_both, nz, random_output, run_both};
 use super::{Parser, Row, Term, TermSink};
 
