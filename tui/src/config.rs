@@ -20,6 +20,18 @@ pub const FRAME_INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=1000;
 /// `max-message-mib` accepted: the largest message a worker socket takes, 1 MiB to 1 GiB.
 pub const MAX_MESSAGE_MIB: std::ops::RangeInclusive<usize> = 1..=1024;
 
+/// `value` when `range` holds it, else the error naming `key` and the range.
+fn in_range<T>(key: &str, value: T, range: &std::ops::RangeInclusive<T>) -> std::result::Result<T, String>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{key}: {value} is outside {}..={}", range.start(), range.end()))
+    }
+}
+
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -133,30 +145,15 @@ impl Config {
             })?;
         }
         if let Some(lines) = file.scrollback_lines {
-            if !(1..=MAX_SCROLLBACK_LINES).contains(&lines) {
-                return Err(err(format!("scrollback-lines: {lines} is outside 1..={MAX_SCROLLBACK_LINES}")));
-            }
-            config.scrollback_lines = lines;
+            config.scrollback_lines =
+                in_range("scrollback-lines", lines, &(1..=MAX_SCROLLBACK_LINES)).map_err(err)?;
         }
         if let Some(ms) = file.frame_interval_ms {
-            if !FRAME_INTERVAL_MS.contains(&ms) {
-                return Err(err(format!(
-                    "frame-interval-ms: {ms} is outside {}..={}",
-                    FRAME_INTERVAL_MS.start(),
-                    FRAME_INTERVAL_MS.end()
-                )));
-            }
+            let ms = in_range("frame-interval-ms", ms, &FRAME_INTERVAL_MS).map_err(err)?;
             config.frame_interval = std::time::Duration::from_millis(ms);
         }
         if let Some(mib) = file.max_message_mib {
-            if !MAX_MESSAGE_MIB.contains(&mib) {
-                return Err(err(format!(
-                    "max-message-mib: {mib} is outside {}..={}",
-                    MAX_MESSAGE_MIB.start(),
-                    MAX_MESSAGE_MIB.end()
-                )));
-            }
-            config.max_message = mib << 20;
+            config.max_message = in_range("max-message-mib", mib, &MAX_MESSAGE_MIB).map_err(err)? << 20;
         }
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
