@@ -77,7 +77,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CONTROLROOM_SCREEN_NICE", value_parser = clap::value_parser!(i32).range(0..=19))]
     screen_nice: Option<i32>,
     /// How long a small output batch (an echoed keystroke) waits before each worker's
-    /// screen-model thread is woken for it, so the echo reaches clients first; 0 feeds at once.
+    /// screen-model thread is woken for it, so the echo reaches clients first (default 1ms; 0 feeds
+    /// at once).
     #[arg(long, env = "CONTROLROOM_SCREEN_DEFER", value_parser = parse::duration_or_zero)]
     screen_defer: Option<Duration>,
     /// Time between SIGHUP and SIGKILL when stopping a worker.

@@ -493,16 +493,11 @@ impl Actor {
         let aligned_offset = offset - self.utf8.carried_len() as u64;
         let aligned = self.utf8.split(raw);
         self.broadcast_output(Some((raw, offset)), &aligned, aligned_offset);
-        self.feed_screen(aligned, permit);
+        self.screen.output(aligned, permit);
         if self.activity.on_output(Instant::now()) {
             self.publish_activity();
         }
         self.ensure_tick();
-    }
-
-    /// Hands aligned bytes to the screen model, in stream order.
-    fn feed_screen(&mut self, aligned: Vec<u8>, permit: Option<OwnedSemaphorePermit>) {
-        self.screen.output(aligned, permit);
     }
 
     fn ensure_tick(&mut self) {
@@ -526,7 +521,7 @@ impl Actor {
         if !tail.is_empty() {
             let offset = self.ring.end() - tail.len() as u64;
             self.broadcast_output(None, &tail, offset);
-            self.feed_screen(tail, None);
+            self.screen.output(tail, None);
         }
         let pid = self.process.take().and_then(|p| p.control.pid());
         self.kill_at = None;
