@@ -380,10 +380,13 @@ async fn restart_keeps_clients_and_offsets_counting_up() {
     let (mut c, _) = TestClient::attach(&w).await;
     c.until("exit", |m| matches!(m.last(), Some(WorkerServerMsg::Exit { .. }))).await;
     let first_pid_gone = wait_status(&w, "exited", |s| s.exit.is_some()).await;
-    assert!(matches!(w.restart(sh("echo one")).await, Ok(())));
+    // The second run waits for a line, so its running state cannot come and go between two looks at
+    // the status watch (a bare `echo one` could exit before the test saw it running).
+    assert!(matches!(w.restart(sh("echo one; read line")).await, Ok(())));
     let s = wait_status(&w, "running again", |s| s.exit.is_none() && s.pid.is_some()).await;
     assert_ne!(s.started_at, "");
     assert!(first_pid_gone.pid.is_none());
+    w.input(None, b"\r".to_vec()).await.expect("input");
     c.until("second exit", |m| m.iter().filter(|m| matches!(m, WorkerServerMsg::Exit { .. })).count() == 2)
         .await;
     let offsets: Vec<u64> = c
