@@ -109,6 +109,10 @@ pub struct ServeArgs {
     /// Time a client has to send a request's headers (and a TLS handshake) before it is dropped.
     #[arg(long, env = "CONTROLROOM_HEADER_TIMEOUT", default_value = "10s", value_parser = parse::duration)]
     header_timeout: Duration,
+    /// Time a client has, once its headers are in, to send the whole request body (answered 408
+    /// past it).
+    #[arg(long, env = "CONTROLROOM_BODY_TIMEOUT", default_value = "10s", value_parser = parse::duration)]
+    body_timeout: Duration,
     /// Refused tokens per peer address within --auth-failure-window before every request from it
     /// gets 429.
     #[arg(long, env = "CONTROLROOM_MAX_AUTH_FAILURES", default_value_t = cfg::DEFAULT_MAX_AUTH_FAILURES)]
@@ -187,6 +191,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     config.max_sessions = args.max_sessions;
     config.max_workers = args.max_workers;
     config.header_timeout = args.header_timeout;
+    config.body_timeout = args.body_timeout;
     config.max_auth_failures = args.max_auth_failures.max(1);
     config.auth_failure_window = args.auth_failure_window;
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {

@@ -1,5 +1,5 @@
 //! Every limit at the limit and one past it: message and body sizes, connections (WebSocket and
-//! HTTP), sessions, workers, the header-read timeout, the failed-authentication limit, and no
+//! HTTP), sessions, workers, the header-read and body timeouts, the failed-authentication limit, and no
 //! permessage-deflate; and the screen threads' niceness.
 
 mod support;
@@ -155,6 +155,68 @@ async fn header_read_timeout_drops_slow_and_idle_clients() {
     wait_for("a header_timeout log line", || async { gw.log().contains("header_timeout") }).await;
     let (status, _) = gw.http("GET", "/api/sessions", None).await;
     assert_eq!(status, 200, "others are served");
+}
+
+#[tokio::test]
+async fn a_request_body_not_sent_in_time_gets_408_and_the_connection_is_closed() {
+    let dir = temp();
+    let gw =
+        Gateway::start_in(&dir.path().join("data"), &["--body-timeout", "1s", "--header-timeout", "60s"]);
+    let json = r#"{"title":"slow-body","cwd":"/tmp"}"#;
+    let head = format!(
+        "POST /api/sessions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        gw.addr,
+        gw.token,
+        json.len()
+    );
+    // Within the limit: the body in two parts, completed quickly.
+    let mut ok = tokio::net::TcpStream::connect(&gw.addr).await.expect("connect");
+    ok.write_all(head.replace("HTTP/1.1\r\n", "HTTP/1.1\r\nConnection: close\r\n").as_bytes())
+        .await
+        .expect("write");
+    ok.write_all(&json.as_bytes()[..5]).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    ok.write_all(&json.as_bytes()[5..]).await.expect("write");
+    let mut raw = Vec::new();
+    ok.read_to_end(&mut raw).await.expect("read");
+    assert_eq!(parse_response(&raw).0, 201, "{}", String::from_utf8_lossy(&raw));
+
+    // Past the limit: headers in time, then a body that keeps trickling but never completes.
+    let start = Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(&gw.addr).await.expect("connect");
+    slow.write_all(head.replace("slow-body", "never").as_bytes()).await.expect("write");
+    let (mut rd, mut wr) = slow.into_split();
+    let trickle = async move {
+        for byte in &json.as_bytes()[..json.len() - 1] {
+            if wr.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // Never ends by itself: only the gateway's answer ends the select below.
+        std::future::pending::<()>().await;
+    };
+    let answer = async {
+        let mut raw = Vec::new();
+        rd.read_to_end(&mut raw).await.expect("read");
+        raw
+    };
+    let raw = tokio::select! {
+        raw = tokio::time::timeout(support::DEADLINE, answer) => raw.expect("answered and closed"),
+        () = trickle => unreachable!("the trickle never ends"),
+    };
+    assert!(start.elapsed() >= Duration::from_millis(900), "not before the timeout");
+    let (status, body) = parse_response(&raw);
+    assert_eq!(status, 408, "{}", String::from_utf8_lossy(&raw));
+    assert_eq!(body["error"]["code"], "limit");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("--body-timeout")), "{body}");
+
+    let (status, list) = gw.http("GET", "/api/sessions", None).await;
+    assert_eq!(status, 200, "others are served");
+    let titles: Vec<&str> =
+        list["sessions"].as_array().expect("sessions").iter().filter_map(|s| s["title"].as_str()).collect();
+    assert_eq!(titles, vec!["slow-body"], "the late body created nothing");
 }
 
 /// A keep-alive connection whose `/healthz` request was answered 200 (not refused), left open: it

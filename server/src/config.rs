@@ -57,6 +57,8 @@ pub const DEFAULT_MAX_SESSIONS: usize = 256;
 pub const DEFAULT_MAX_WORKERS: usize = 512;
 /// Default `--header-timeout`: time a client has to send a request's headers (slowloris).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--body-timeout`: time a client has, from its headers, to send the whole request body.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `--max-auth-failures`: refused tokens per peer address per window before 429.
 pub const DEFAULT_MAX_AUTH_FAILURES: u32 = 20;
 /// Default `--auth-failure-window`.
@@ -114,6 +116,8 @@ pub struct ServeConfig {
     pub max_workers: usize,
     /// Time allowed to send a request's headers.
     pub header_timeout: Duration,
+    /// Time allowed, from the headers, to send the whole request body.
+    pub body_timeout: Duration,
     /// Refused tokens per peer address per window before 429.
     pub max_auth_failures: u32,
     /// The failed-authentication window.
@@ -159,6 +163,7 @@ impl ServeConfig {
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_workers: DEFAULT_MAX_WORKERS,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             max_auth_failures: DEFAULT_MAX_AUTH_FAILURES,
             auth_failure_window: DEFAULT_AUTH_FAILURE_WINDOW,
             tls: None,

@@ -4,6 +4,7 @@
 use crate::auth::{self, AuthState};
 use crate::hub::{HubError, HubHandle};
 use crate::scoped::Grant;
+use crate::timed_body::BodyError;
 use crate::worker::WorkerError;
 use crate::{ws_app, ws_worker};
 use axum::extract::rejection::JsonRejection;
@@ -171,6 +172,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
             Err(rejection) => {
+                if let Some(timed_out) = body_timed_out(&rejection) {
+                    return Err(ApiErrorResponse::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        error_code::LIMIT,
+                        timed_out.to_string(),
+                    ));
+                }
                 let status = match &rejection {
                     JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -180,6 +188,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
         }
     }
+}
+
+/// The body deadline's error, when that is why the body could not be read.
+fn body_timed_out(rejection: &JsonRejection) -> Option<&BodyError> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(e) = source {
+        if let Some(timed_out @ BodyError::TimedOut(_)) = e.downcast_ref::<BodyError>() {
+            return Some(timed_out);
+        }
+        source = e.source();
+    }
+    None
 }
 
 type ApiResult<T> = Result<T, ApiErrorResponse>;

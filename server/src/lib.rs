@@ -22,6 +22,7 @@ pub mod presets;
 pub mod ratelimit;
 pub mod scoped;
 pub mod store;
+mod timed_body;
 pub mod validate;
 
 #[cfg(test)]
@@ -167,6 +168,7 @@ pub async fn run(
     });
     let opts = listener::ListenOptions {
         header_timeout: config.header_timeout,
+        body_timeout: config.body_timeout,
         max_http_connections: config.max_http_connections,
         tls,
     };

@@ -1,11 +1,12 @@
 //! The accept loop: TCP, optionally TLS (rustls with the ring provider), then HTTP/1.1 with a
-//! header-read timeout (slowloris) and WebSocket upgrades. Each request carries its peer address
+//! header-read timeout and a body deadline (slowloris) and WebSocket upgrades. Each request carries its peer address
 //! (`ConnectInfo`) for the failed-authentication limit.
 //!
 //! `axum::serve` cannot set a header timeout or terminate TLS, so this is the same loop written
 //! out: one task per connection, graceful shutdown of every connection when the gateway stops.
 
 use crate::config::TlsPaths;
+use crate::timed_body::TimedBody;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -75,6 +76,8 @@ pub struct ListenOptions {
     /// Time a client has to send a request's headers (also bounds an idle keep-alive and the TLS
     /// handshake).
     pub header_timeout: Duration,
+    /// Time a client has, once its headers are in, to send the whole request body.
+    pub body_timeout: Duration,
     /// Connections served HTTP at once; an upgraded WebSocket no longer counts.
     pub max_http_connections: usize,
     /// TLS, when on.
@@ -162,7 +165,9 @@ async fn serve_conn<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+    let body_timeout = opts.body_timeout;
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let mut req = req.map(|body| TimedBody::new(body, body_timeout));
         req.extensions_mut().insert(ConnectInfo(peer));
         let mut app = app.clone();
         async move { app.call(req).await }
