@@ -133,12 +133,15 @@ impl PipeReader {
             }
             return None;
         }
-        let data = if state.buf.len() <= max {
-            std::mem::replace(&mut state.buf, Vec::with_capacity(max.min(self.shared.cap)))
-        } else {
-            let rest = state.buf.split_off(max);
-            std::mem::replace(&mut state.buf, rest)
-        };
+        // An exact-size copy: the buffer keeps its capacity for the next reads, so a one-byte echo
+        // costs a one-byte allocation rather than a fresh batch-sized buffer.
+        let n = state.buf.len().min(max);
+        let data = state.buf[..n].to_vec();
+        state.buf.drain(..n);
+        if state.buf.is_empty() && state.buf.capacity() > self.shared.batch {
+            // What a flood grew is given back once it is drained (idle workers stay small).
+            state.buf.shrink_to(self.shared.batch);
+        }
         if state.reader_waiting {
             self.shared.room.notify_one();
         }
@@ -189,6 +192,22 @@ mod tests {
         assert_eq!(b, b"rld");
         assert!(r.at_exit());
         assert!(matches!(r.try_take(8), Some(Taken::Exit(ExitInfo { exit_code: Some(0), .. }))));
+    }
+
+    #[test]
+    fn a_take_is_exact_size_and_a_drained_flood_gives_its_room_back() {
+        let (w, r) = pipe(1 << 20, 64);
+        assert!(w.write(b"k"));
+        let Some(Taken::Data(echo)) = r.try_take(64) else { panic!("data") };
+        assert_eq!((echo.as_slice(), echo.capacity()), (&b"k"[..], 1), "a keystroke costs a byte");
+        assert!(w.write(&[b'x'; 100_000]));
+        let mut taken = 0;
+        while let Some(Taken::Data(d)) = r.try_take(64) {
+            assert!(d.len() <= 64 && d.capacity() == d.len());
+            taken += d.len();
+        }
+        assert_eq!(taken, 100_000);
+        assert!(r.shared.lock().buf.capacity() <= 64, "the flood's buffer is given back once drained");
     }
 
     #[test]
