@@ -2,20 +2,7 @@
 //! is within the size limit and starts with its type's magic bytes.
 #![no_main]
 
-use controlroom_protocol::{MAX_IMAGE_BYTES, WorkerClientMsg};
-use controlroom_server::validate::{decode_image, parse_app_msg, parse_worker_msg};
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks/client_messages.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let _ = parse_app_msg(&text);
-    if let Ok(WorkerClientMsg::Image { data, mime_type }) = parse_worker_msg(&text) {
-        if let Ok(img) = decode_image(&data, &mime_type) {
-            assert!(img.bytes.len() <= MAX_IMAGE_BYTES);
-        }
-    }
-    // The raw bytes as an image payload too.
-    if let Some((mime, rest)) = text.split_once('|') {
-        let _ = decode_image(rest, mime);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

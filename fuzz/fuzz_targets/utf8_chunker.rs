@@ -2,26 +2,7 @@
 //! input exactly and decode to what decoding the whole stream gives.
 #![no_main]
 
-use controlroom_server::worker::utf8::{Utf8Splitter, decode};
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks/utf8_chunker.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&seed, bytes)) = data.split_first() else { return };
-    let step = usize::from(seed % 7) + 1;
-    let mut splitter = Utf8Splitter::default();
-    let (mut joined, mut text) = (Vec::new(), String::new());
-    for piece in bytes.chunks(step) {
-        let chunk = splitter.split(piece);
-        if std::str::from_utf8(bytes).is_ok() {
-            assert!(std::str::from_utf8(&chunk).is_ok());
-        }
-        text.push_str(&decode(&chunk));
-        joined.extend(chunk);
-    }
-    let rest = splitter.flush();
-    assert!(rest.len() <= 3);
-    text.push_str(&decode(&rest));
-    joined.extend(rest);
-    assert_eq!(joined, bytes);
-    assert_eq!(text, String::from_utf8_lossy(bytes));
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));
