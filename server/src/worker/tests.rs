@@ -408,8 +408,10 @@ async fn restart_keeps_clients_and_offsets_counting_up() {
 async fn activity_goes_idle_after_silence() {
     let rules = detect::ActivityRules::defaults(Duration::from_millis(300));
     let config = WorkerConfig { activity: Arc::new(rules), ..WorkerConfig::default() };
-    // Sustained output (several chunks within the window), then silence.
-    let script = "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.05; done; sleep 30";
+    // Sustained output (several chunks within the window) for two seconds, then silence. The
+    // status is a watch, which keeps only the latest value: the active spell must outlast any
+    // stall of this test's task on a loaded machine, or it could go by unseen.
+    let script = "i=0; while [ $i -lt 40 ]; do echo tick $i; i=$((i+1)); sleep 0.05; done; sleep 30";
     let w = WorkerHandle::spawn(ctx_with(config), sh(script)).expect("spawn");
     wait_status(&w, "active", |s| s.activity == ActivityState::Active).await;
     wait_status(&w, "idle", |s| s.activity == ActivityState::Idle).await;
