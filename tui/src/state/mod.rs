@@ -585,4 +585,4 @@ impl State {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_search;
+mod tests_search_keys;
