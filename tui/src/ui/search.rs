@@ -78,3 +78,59 @@ pub fn highlight(buf: &mut Buffer, area: Rect, term: &TermView, theme: &Theme) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::search::{Results, Search};
+    use controlroom_protocol::{SessionId, WorkerId};
+
+    /// A 20×3 view of `data` searched for `query`, its current match chosen, drawn and painted.
+    fn painted(data: &str, query: &str, theme: &Theme) -> Buffer {
+        let mut t = TermView::new(SessionId::new("s"), WorkerId::new("w"), 100);
+        t.history(data, 20, 3, 0);
+        let mut results = Results::run(query, t.parser.term());
+        results.start(t.parser.term());
+        t.search = Some(Search { prompt: None, results: Some(results) });
+        let area = Rect::new(0, 1, 20, 3);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 4));
+        ratatui::widgets::Widget::render(
+            super::super::terminal::TerminalView::new(t.parser.term()),
+            area,
+            &mut buf,
+        );
+        highlight(&mut buf, area, &t, theme);
+        buf
+    }
+
+    #[test]
+    fn the_current_match_is_bold_in_its_own_colours_and_the_others_keep_their_text_colour() {
+        let theme = Theme::default();
+        let buf = painted("\x1b[31mab\x1b[0m ab\r\nab", "ab", &theme);
+        let current = &buf[(0, 2)];
+        assert_eq!((current.bg, current.fg), (theme.search_current, theme.search_current_text));
+        assert!(current.modifier.contains(Modifier::BOLD));
+        let other = &buf[(0, 1)];
+        assert_eq!((other.bg, other.fg), (theme.search_match, Color::Indexed(1)), "the program's red stays");
+        assert!(!other.modifier.contains(Modifier::BOLD));
+        assert_eq!(buf[(2, 1)].bg, Color::Reset, "the space between matches is not painted");
+        assert_eq!(buf[(3, 1)].bg, theme.search_match);
+        assert_eq!(buf[(2, 2)].bg, Color::Reset, "a match ends where it ends");
+    }
+
+    #[test]
+    fn a_reset_text_colour_keeps_the_programs_colour_on_the_current_match() {
+        let theme = Theme { search_current_text: Color::Reset, ..Theme::default() };
+        let buf = painted("\x1b[32mab\x1b[0m", "ab", &theme);
+        assert_eq!((buf[(0, 1)].bg, buf[(0, 1)].fg), (theme.search_current, Color::Indexed(2)));
+    }
+
+    #[test]
+    fn a_wide_character_before_a_match_does_not_shift_its_highlight() {
+        let theme = Theme::default();
+        let buf = painted("漢字 foo", "foo", &theme);
+        let painted_cols: Vec<u16> = (0..20).filter(|&x| buf[(x, 1)].bg == theme.search_current).collect();
+        assert_eq!(painted_cols, [5, 6, 7]);
+        assert_eq!(buf[(5, 1)].symbol(), "f");
+    }
+}
