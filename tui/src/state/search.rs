@@ -99,23 +99,31 @@ pub fn reveal(s: &mut Screen, line: u64) {
     s.set_scrollback(usize::try_from(offset).unwrap_or(usize::MAX));
 }
 
+/// Space reused from row to row while searching.
+#[derive(Default)]
+struct Scratch {
+    /// Each character of the row's text (folded when searching without case) with the cells it
+    /// spans, so a wide character or combining mark before a match does not shift its columns.
+    chars: Vec<(char, u16, u16)>,
+    /// One cell's text.
+    text: String,
+}
+
 /// Appends the matches of `needle` in `row` (line `line`) to `out`, left to right and not
-/// overlapping. `chars` is scratch space: each character of the row's text (folded when `fold`)
-/// with the cells it spans, so a wide character or combining mark before a match does not shift
-/// its columns.
+/// overlapping.
 fn scan_row(
     row: &Row,
     line: u64,
     needle: &[char],
     fold: bool,
-    chars: &mut Vec<(char, u16, u16)>,
+    scratch: &mut Scratch,
     out: &mut VecDeque<Match>,
 ) {
+    let Scratch { chars, text } = scratch;
     chars.clear();
     let cells = row.cells();
     // Blank cells inside the text read as spaces; the blank tail is not text.
     let end = cells.iter().rposition(|c| c.has_contents()).map_or(0, |i| i + 1);
-    let mut text = String::new();
     for (col, cell) in cells[..end].iter().enumerate() {
         if cell.is_wide_continuation() {
             continue;
@@ -128,7 +136,13 @@ fn scan_row(
             continue;
         }
         text.clear();
-        row.push_contents(col, &mut text);
+        row.push_contents(col, text);
+        let base = cell.ch();
+        if fold && base.is_ascii() && text.len() == 1 {
+            // The common cell: one ASCII character, no combining marks.
+            chars.push((base.to_ascii_lowercase(), c0, c1));
+            continue;
+        }
         for ch in text.chars() {
             if fold {
                 chars.extend(ch.to_lowercase().map(|l| (l, c0, c1)));
@@ -186,11 +200,11 @@ impl Results {
         self.matches.truncate(changed);
         let gone = self.matches.partition_point(|m| m.line < first);
         self.matches.drain(..gone);
-        let mut chars = Vec::new();
+        let mut scratch = Scratch::default();
         let end = top + screen.rows().len() as u64;
         for line in from..end {
             if let Some(row) = row_at(screen, line) {
-                scan_row(row, line, &self.needle, self.fold, &mut chars, &mut self.matches);
+                scan_row(row, line, &self.needle, self.fold, &mut scratch, &mut self.matches);
             }
         }
         self.screen_top = top;
