@@ -166,6 +166,11 @@ impl Grid {
         }
     }
 
+    /// Scrollback row `i`, 0 being the oldest one kept (the view offset aside).
+    pub(crate) fn scrollback_row(&self, i: usize) -> Option<&Row> {
+        self.scrollback.as_ref().and_then(|sb| sb.rows.get(i))
+    }
+
     /// Resizes; rows pushed off the top go to `on_row`.
     pub(crate) fn set_size(&mut self, rows: u16, cols: u16, on_row: &mut dyn FnMut(&Row)) {
         if (rows, cols) == (self.rows_n, self.cols) {

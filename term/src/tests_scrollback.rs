@@ -140,3 +140,23 @@ fn alternate_screen_clear_and_reset_leave_the_scrollback_view() {
     p.process(b"\x1bc");
     assert_eq!((p.term().scrollback_len(), p.term().scrollback_capacity()), (0, 100), "RIS empties it");
 }
+
+#[test]
+fn scrollback_rows_read_oldest_first_whatever_the_view() {
+    let mut p = Parser::with_scrollback(4, 10, 5, ());
+    p.process(&numbered(12));
+    let text = |t: &Term<()>, i| {
+        let mut s = String::new();
+        t.scrollback_row(i).expect("kept").write_plain(&mut s);
+        s
+    };
+    // 12 lines and a last empty one: 9 rows left the 4-row screen, the 5 newest are kept.
+    assert_eq!(p.term().scrollback_len(), 5);
+    assert_eq!(text(p.term(), 0), "line 4");
+    assert_eq!(text(p.term(), 4), "line 8");
+    assert!(p.term().scrollback_row(5).is_none(), "past the newest");
+    p.term_mut().set_scrollback(3);
+    assert_eq!(text(p.term(), 0), "line 4", "the view offset does not move them");
+    p.process(b"\x1b[?1049h");
+    assert!(p.term().scrollback_row(0).is_none(), "the alternate screen has none");
+}

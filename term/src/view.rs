@@ -23,6 +23,13 @@ impl<S: TermSink> Term<S> {
         self.grid().scrollback_len()
     }
 
+    /// Row `i` of the active screen's scrollback, 0 being the oldest one kept, whatever the
+    /// view offset (what a search through the history reads; the screen's rows are
+    /// [`Term::rows`]).
+    pub fn scrollback_row(&self, i: usize) -> Option<&Row> {
+        self.grid().scrollback_row(i)
+    }
+
     /// Rows the main screen's scrollback keeps at most.
     pub fn scrollback_capacity(&self) -> usize {
         self.main.scrollback_capacity()

@@ -13,7 +13,7 @@ pub struct InputModes {
 
 impl InputModes {
     /// Reads the modes from the program's screen.
-    pub fn of(screen: &crate::state::term::Screen) -> Self {
+    pub fn of<S: controlroom_term::TermSink>(screen: &controlroom_term::Term<S>) -> Self {
         Self { application_cursor: screen.application_cursor(), bracketed_paste: screen.bracketed_paste() }
     }
 }

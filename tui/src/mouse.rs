@@ -15,7 +15,7 @@ pub struct MouseModes {
 
 impl MouseModes {
     /// Reads the modes from the program's screen.
-    pub fn of(screen: &crate::state::term::Screen) -> Self {
+    pub fn of<S: controlroom_term::TermSink>(screen: &controlroom_term::Term<S>) -> Self {
         Self { mode: screen.mouse_mode(), encoding: screen.mouse_encoding() }
     }
 

@@ -38,6 +38,13 @@ pub struct Theme {
     pub error: Color,
     /// Pane borders.
     pub border: Color,
+    /// Background of scrollback search matches (`search-match`; unset: `selection`).
+    pub search_match: Color,
+    /// Background of the current search match (`search-current`; unset: `accent`).
+    pub search_current: Color,
+    /// Text on the current search match (`search-current-text`; unset: `background`; `reset`
+    /// keeps the program's own colour).
+    pub search_current_text: Color,
 }
 
 impl Default for Theme {
@@ -56,13 +63,16 @@ impl Default for Theme {
             exited: Color::Rgb(0xaf, 0x87, 0xd7),
             error: Color::Rgb(0xff, 0x5f, 0x5f),
             border: Color::Rgb(0x4e, 0x4e, 0x4e),
+            search_match: Color::Rgb(0x5f, 0x5f, 0x00),
+            search_current: Color::Rgb(0xff, 0xaf, 0x00),
+            search_current_text: Color::Rgb(0x1c, 0x1c, 0x1c),
         }
     }
 }
 
 /// A theme file as written: every role optional so a theme can inherit the rest.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ThemeFile {
     inherits: Option<String>,
     background: Option<String>,
@@ -76,6 +86,9 @@ struct ThemeFile {
     exited: Option<String>,
     error: Option<String>,
     border: Option<String>,
+    search_match: Option<String>,
+    search_current: Option<String>,
+    search_current_text: Option<String>,
 }
 
 /// How many `inherits` links are followed before a cycle is assumed.
@@ -154,9 +167,9 @@ impl ThemeSet {
         }
         // Apply from the root ancestor down so each child overrides its parent.
         let mut theme = Theme { name: name.to_owned(), ..Theme::default() };
-        let mut seen = [false; 11];
+        let mut seen = [false; 14];
         for (n, file) in chain.iter() {
-            let roles: [(&Option<String>, &mut Color); 11] = [
+            let roles: [(&Option<String>, &mut Color); 14] = [
                 (&file.background, &mut theme.background),
                 (&file.text, &mut theme.text),
                 (&file.muted, &mut theme.muted),
@@ -168,6 +181,9 @@ impl ThemeSet {
                 (&file.exited, &mut theme.exited),
                 (&file.error, &mut theme.error),
                 (&file.border, &mut theme.border),
+                (&file.search_match, &mut theme.search_match),
+                (&file.search_current, &mut theme.search_current),
+                (&file.search_current_text, &mut theme.search_current_text),
             ];
             // `chain` is child-first: the first file that sets a role wins.
             for (i, (value, slot)) in roles.into_iter().enumerate() {
@@ -176,6 +192,19 @@ impl ThemeSet {
                     seen[i] = true;
                 }
             }
+        }
+        // Roles added after themes were written fall back to a role of the same theme (as helix
+        // falls back from `ui.selection.primary` to `ui.selection`), not to the default theme's
+        // colours, which may not suit it: an older theme file still loads and still fits.
+        let [.., match_seen, current_seen, text_seen] = seen;
+        if !match_seen {
+            theme.search_match = theme.selection;
+        }
+        if !current_seen {
+            theme.search_current = theme.accent;
+        }
+        if !text_seen {
+            theme.search_current_text = theme.background;
         }
         Ok(theme)
     }
@@ -247,6 +276,38 @@ mod tests {
             assert_eq!(warnings.len(), 1, "{name}");
             assert!(warnings[0].contains(name) || name == "missing", "{warnings:?}");
         }
+    }
+
+    #[test]
+    fn a_theme_without_the_search_roles_loads_and_takes_them_from_its_own_roles() {
+        let mut set = ThemeSet::default();
+        // A complete theme written before the search roles existed.
+        set.insert(
+            "old",
+            "background = \"#101010\"\ntext = \"white\"\nmuted = \"gray\"\naccent = \"cyan\"\n\
+             selection = \"blue\"\nactive = \"green\"\nidle = \"gray\"\nasking = \"yellow\"\n\
+             exited = \"magenta\"\nerror = \"red\"\nborder = \"gray\"\n"
+                .into(),
+        );
+        let mut warnings = Vec::new();
+        let t = set.resolve_or_default("old", &mut warnings);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(t.name, "old");
+        assert_eq!(
+            (t.search_match, t.search_current, t.search_current_text),
+            (Color::Blue, Color::Cyan, Color::Rgb(0x10, 0x10, 0x10)),
+            "selection, accent and background of the same theme"
+        );
+        // Inheriting a theme that sets them takes the parent's; setting one overrides only it.
+        set.insert("child", "inherits = \"gruvbox\"\nsearch-current = \"red\"\n".into());
+        let (child, gruvbox) =
+            (set.resolve("child").expect("child"), set.resolve("gruvbox").expect("gruvbox"));
+        assert_eq!(child.search_current, Color::Red);
+        assert_eq!(child.search_match, gruvbox.search_match);
+        assert_ne!(gruvbox.search_match, gruvbox.selection, "gruvbox sets its own");
+        // A misspelt new key is still an error, like any unknown key.
+        set.insert("typo", "search-matches = \"red\"\n".into());
+        assert!(set.resolve("typo").is_err());
     }
 
     #[test]

@@ -394,3 +394,90 @@ fn attach_scrolled_back() {
     st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT)));
     insta::assert_snapshot!(render(&st, 80, 25));
 }
+
+/// 60 lines on an 80×24 worker; every third line from line 1 to 49 (17 of them) has `foo`,
+/// after two wide characters on every other one of those.
+fn attached_with_foo() -> State {
+    let mut text = String::new();
+    for i in 0..60 {
+        match i % 6 {
+            1 if i < 51 => text.push_str(&format!("漢字 foo {i}\r\n")),
+            4 if i < 51 => text.push_str(&format!("line {i}: foo\r\n")),
+            _ => text.push_str(&format!("line {i}\r\n")),
+        }
+    }
+    let mut st = attached(text.as_bytes());
+    st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT)));
+    st
+}
+
+fn type_str(st: &mut State, text: &str) {
+    for c in text.chars() {
+        key(st, KeyCode::Char(c));
+    }
+}
+
+/// The screen's text, then a mask of the search highlights: `#` the current match, `~` the
+/// others (read from the cells' background colours).
+fn render_with_highlights(st: &State, cols: u16, rows: u16) -> String {
+    let theme = Theme::default();
+    let mut terminal = Terminal::new(TestBackend::new(cols, rows)).expect("test backend");
+    terminal.draw(|f| controlroom_tui::ui::draw(f, st, &theme)).expect("draws");
+    let buf = terminal.backend().buffer();
+    let mut out = terminal.backend().to_string();
+    out.push_str("highlights:\n");
+    for y in 0..rows {
+        let mask: String = (0..cols)
+            .map(|x| match buf[(x, y)].bg {
+                bg if bg == theme.search_current => '#',
+                bg if bg == theme.search_match => '~',
+                _ => ' ',
+            })
+            .collect();
+        out.push_str(mask.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn attach_search_prompt() {
+    use ratatui::backend::Backend as _;
+    let mut st = attached_with_foo();
+    key(&mut st, KeyCode::Char('/'));
+    type_str(&mut st, "foo");
+    let mut terminal = Terminal::new(TestBackend::new(80, 25)).expect("test backend");
+    terminal.draw(|f| controlroom_tui::ui::draw(f, &st, &Theme::default())).expect("draws");
+    let header: String = (0..80).map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_owned()).collect();
+    let after_query = header.chars().position(|c| c == '/').expect("the prompt") + 4;
+    assert_eq!(
+        terminal.backend_mut().get_cursor_position().expect("cursor"),
+        ratatui::layout::Position::new(u16::try_from(after_query).expect("fits"), 0),
+        "the cursor follows the query"
+    );
+    insta::assert_snapshot!(render(&st, 80, 25));
+}
+
+#[test]
+fn attach_search_third_of_seventeen_matches() {
+    let mut st = attached_with_foo();
+    key(&mut st, KeyCode::Char('/'));
+    type_str(&mut st, "Foo");
+    key(&mut st, KeyCode::Enter);
+    let header = render(&st, 80, 25).lines().next().map(str::to_owned);
+    assert!(header.is_some_and(|h| h.contains("no match for \"Foo\"")), "a capital: exact case");
+    key(&mut st, KeyCode::Char('/'));
+    type_str(&mut st, "foo");
+    key(&mut st, KeyCode::Enter);
+    key(&mut st, KeyCode::Char('n'));
+    insta::assert_snapshot!(render_with_highlights(&st, 80, 25));
+}
+
+#[test]
+fn attach_search_no_match() {
+    let mut st = attached_with_foo();
+    key(&mut st, KeyCode::Char('/'));
+    type_str(&mut st, "nothing");
+    key(&mut st, KeyCode::Enter);
+    insta::assert_snapshot!(render_with_highlights(&st, 80, 25));
+}

@@ -25,6 +25,7 @@ impl State {
     fn detach(&mut self, fx: &mut Vec<Effect>) {
         if let Some(term) = self.term.as_mut() {
             term.scroll_by(isize::MIN / 2);
+            term.search = None;
         }
         self.mode = super::Mode::Dashboard;
         if self.settings.exit_on_detach {
@@ -35,6 +36,7 @@ impl State {
     pub(super) fn scroll_term(&mut self, rows: isize) {
         if let Some(term) = self.term.as_mut() {
             term.scroll_by(rows);
+            term.search_after_scroll();
         }
     }
 
@@ -46,10 +48,14 @@ impl State {
         let page = isize::try_from(self.size.1 / 2).unwrap_or(12).max(1);
         if ev.modifiers.contains(KeyModifiers::SHIFT) {
             match ev.code {
-                KeyCode::PageUp => return term.scroll_by(page),
-                KeyCode::PageDown => return term.scroll_by(-page),
+                KeyCode::PageUp => return self.scroll_term(page),
+                KeyCode::PageDown => return self.scroll_term(-page),
                 _ => {}
             }
+        }
+        // Before the exit banner's keys: a search through an exited worker's history works too.
+        if term.search_key(&ev) {
+            return;
         }
         if term.exit.is_some() {
             match ev.code {
@@ -64,8 +70,10 @@ impl State {
         }
         let modes = InputModes::of(term.parser.term());
         if let Some(bytes) = encode_key(&ev, modes) {
-            self.input_only = term.scrolled() == 0;
+            // A search shown on the live view (its match on the last rows) is drawn: not input only.
+            self.input_only = term.scrolled() == 0 && term.search.is_none();
             term.scroll_by(isize::MIN / 2);
+            term.search = None;
             fx.push(Effect::Send(WorkerClientMsg::Input {
                 data: String::from_utf8_lossy(&bytes).into_owned(),
             }));
@@ -74,12 +82,13 @@ impl State {
 
     pub(super) fn attach_paste(&mut self, text: &str, fx: &mut Vec<Effect>) {
         let Some(term) = self.term.as_mut() else { return };
-        if term.exit.is_some() {
+        if term.exit.is_some() || term.search_paste(text) {
             return;
         }
         let bytes = encode_paste(text, InputModes::of(term.parser.term()));
-        self.input_only = term.scrolled() == 0;
+        self.input_only = term.scrolled() == 0 && term.search.is_none();
         term.scroll_by(isize::MIN / 2);
+        term.search = None;
         fx.push(Effect::Send(WorkerClientMsg::Input { data: String::from_utf8_lossy(&bytes).into_owned() }));
     }
 
@@ -88,7 +97,7 @@ impl State {
     pub(super) fn attach_mouse(&mut self, ev: MouseEvent, fx: &mut Vec<Effect>) {
         let Some(term) = self.term.as_mut() else { return };
         let modes = MouseModes::of(term.parser.term());
-        if term.exit.is_none() && modes.wanted() && term.scrolled() == 0 {
+        if term.exit.is_none() && modes.wanted() && term.scrolled() == 0 && term.search.is_none() {
             // The worker's screen starts below the one-line header.
             let Some(row) = ev.row.checked_sub(1) else { return };
             let (rows, cols) = term.parser.term().size();

@@ -8,6 +8,7 @@ mod attach;
 pub mod attention;
 mod dashboard;
 pub mod dialog;
+pub mod search;
 pub mod sessions;
 pub mod term;
 
@@ -583,3 +584,5 @@ impl State {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_search_keys;

@@ -4,11 +4,25 @@
 
 use controlroom_protocol::{SessionId, WorkerId};
 
-/// The screen a front end reads: no sink, everything it needs is in the model.
-pub type Screen = controlroom_term::Term<()>;
+/// The screen a front end reads: everything it needs is in the model, and its sink counts the
+/// rows that scrolled off (the search numbers lines by it).
+pub type Screen = controlroom_term::Term<RowsScrolled>;
 
 /// The screen model with its parser state.
-pub type ScreenParser = controlroom_term::Parser<()>;
+pub type ScreenParser = controlroom_term::Parser<RowsScrolled>;
+
+/// Counts main-screen rows that left the top since the screen model was made: with the
+/// scrollback's length it gives every row a number that stays put while output scrolls it
+/// (scrollback row `i` is line `count - len + i`, screen row `r` is line `count + r`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowsScrolled(pub u64);
+
+impl controlroom_term::TermSink for RowsScrolled {
+    #[inline]
+    fn on_scroll(&mut self, _row: &controlroom_term::Row) {
+        self.0 += 1;
+    }
+}
 
 /// Lines of scrollback the client keeps for the watched worker.
 pub const SCROLLBACK_LINES: usize = 5_000;
@@ -69,6 +83,8 @@ pub struct TermView {
     /// frames wait for the update to finish, so a redraw is never shown half done. The value
     /// tells updates apart (the stream offset of the message that opened it).
     pub synchronized: Option<u64>,
+    /// The scrollback search, while one is open (attached and scrolled back).
+    pub search: Option<super::search::Search>,
 }
 
 /// Begins a synchronized update (DEC private mode 2026).
@@ -105,12 +121,13 @@ impl TermView {
         Self {
             session,
             worker,
-            parser: ScreenParser::with_scrollback(24, 80, scrollback, ()),
+            parser: ScreenParser::with_scrollback(24, 80, scrollback, RowsScrolled::default()),
             next_offset: None,
             exit: None,
             link: WorkerLink::Connecting,
             scrollback,
             synchronized: None,
+            search: None,
         }
     }
 
@@ -121,12 +138,14 @@ impl TermView {
 
     /// `history`: reset the screen and replay the snapshot.
     pub fn history(&mut self, data: &str, cols: u16, rows: u16, offset: u64) {
-        self.parser = ScreenParser::with_scrollback(rows, cols, self.scrollback, ());
+        self.parser = ScreenParser::with_scrollback(rows, cols, self.scrollback, RowsScrolled::default());
         self.parser.process(data.as_bytes());
         self.synchronized = synchronized_after(data.as_bytes(), offset, None);
         self.next_offset = Some(offset);
         self.exit = None;
         self.link = WorkerLink::Live;
+        // A new screen model numbers its rows afresh and shows the live screen.
+        self.search = None;
     }
 
     /// `output` (a JSON message's data, or a binary frame's raw bytes): feed the bytes not yet
@@ -142,6 +161,7 @@ impl TermView {
         self.parser.process(fed);
         self.synchronized = synchronized_after(fed, offset + skip as u64, self.synchronized);
         self.next_offset = Some(end);
+        self.refresh_search();
         bytes.len() - skip.min(bytes.len())
     }
 
@@ -149,12 +169,26 @@ impl TermView {
     pub fn resize(&mut self, cols: u16, rows: u16) {
         if self.parser.term().size() != (rows.max(1), cols.max(1)) {
             self.parser.term_mut().resize(rows, cols);
+            // A resize returns to the live screen, and growing pulls rows back out of the
+            // scrollback (renumbering them): the search ends with the scrolled view.
+            self.search = None;
         }
     }
 
     /// Rows scrolled back from the live screen.
     pub fn scrolled(&self) -> usize {
         self.parser.term().scrollback()
+    }
+
+    /// Keeps an open search's matches in step with output; the alternate screen (a full-screen
+    /// program started) has no scrollback to search, so it ends the search.
+    fn refresh_search(&mut self) {
+        let Some(search) = &mut self.search else { return };
+        if self.parser.term().alternate_screen() {
+            self.search = None;
+        } else if let Some(results) = &mut search.results {
+            results.refresh(self.parser.term());
+        }
     }
 
     /// Scrolls back (positive) or forward (negative) by `rows`, clamped.

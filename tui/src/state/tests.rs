@@ -56,24 +56,24 @@ fn delta(seq: u64, event: DeltaEvent) -> Msg {
 }
 
 /// An event from worker `a1` of session `a` (the one `two_sessions` watches).
-fn a1(event: WorkerEvent) -> Msg {
+pub(super) fn a1(event: WorkerEvent) -> Msg {
     Msg::Worker { session: SessionId::new("a"), worker: WorkerId::new("a1"), event }
 }
 
 /// `history` from worker `a1`.
-fn a1_history(data: &str, cols: u16, rows: u16, offset: u64) -> Msg {
+pub(super) fn a1_history(data: &str, cols: u16, rows: u16, offset: u64) -> Msg {
     a1(WorkerEvent::Message(WorkerServerMsg::History { data: data.into(), cols, rows, offset }))
 }
 
-fn key(c: char) -> Msg {
+pub(super) fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
-fn code(c: KeyCode) -> Msg {
+pub(super) fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
-fn two_sessions() -> State {
+pub(super) fn two_sessions() -> State {
     let mut st = State::new(Settings::default(), "http://127.0.0.1:7420", "dark");
     st.update(sync(
         vec![

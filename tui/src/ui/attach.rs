@@ -1,6 +1,7 @@
 //! The attach view: a header line and the worker's screen filling the rest.
 
 use super::layout::centered;
+use super::search;
 use super::status::link_label;
 use super::terminal::{TerminalView, cursor};
 use crate::state::State;
@@ -34,19 +35,20 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         _ => left.push(link_label(state, theme).patch_style(Style::new().bg(theme.selection))),
     }
     let scrolled = term.scrolled();
-    let right = if scrolled > 0 {
-        format!("scrollback −{scrolled}  shift-pgdn ↓ ")
-    } else {
-        format!("{} detach ", state.settings.keys.detach.label())
+    let (right, prompt_cursor) = match &term.search {
+        Some(search) => search::header(search, scrolled, theme),
+        None if scrolled > 0 => (Line::styled(format!("scrollback −{scrolled}  shift-pgdn ↓ "), muted), None),
+        None => (Line::styled(format!("{} detach ", state.settings.keys.detach.label()), muted), None),
     };
     frame.render_widget(Paragraph::new(Line::from(left)).style(muted), header);
-    let rw = u16::try_from(right.chars().count()).unwrap_or(0).min(header.width);
+    let rw = u16::try_from(right.width()).unwrap_or(0).min(header.width);
     let right_area = Rect { x: header.right() - rw, width: rw, ..header };
-    frame.render_widget(Paragraph::new(Span::styled(right, muted)), right_area);
+    frame.render_widget(Paragraph::new(right), right_area);
 
     frame.render_widget(Clear, body);
     let screen = term.parser.term();
     frame.render_widget(TerminalView::new(screen), body);
+    search::highlight(frame.buffer_mut(), body, term, theme);
     if let Some(exit) = &term.exit {
         let text = format!("Worker {}.", exit.describe());
         let lines = vec![
@@ -69,5 +71,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         frame.render_widget(Paragraph::new(lines).block(block), rect);
     } else if let Some(pos) = cursor(screen, body) {
         frame.set_cursor_position(pos);
+    }
+    if let Some(x) = prompt_cursor {
+        frame.set_cursor_position((
+            right_area.x.saturating_add(x).min(header.right().saturating_sub(1)),
+            header.y,
+        ));
     }
 }

@@ -4,6 +4,7 @@ mod attach;
 mod dashboard;
 pub mod layout;
 mod overlay;
+mod search;
 pub(crate) mod status;
 pub mod terminal;
 

@@ -43,6 +43,14 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         Span::raw("scroll back"),
     ]));
     lines.push(Line::from(vec![
+        Span::styled(format!("{:>14}  ", "/"), key_style),
+        Span::raw("search the scrollback (when scrolled)"),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:>14}  ", "n / N"), key_style),
+        Span::raw("next older / newer match · esc closes"),
+    ]));
+    lines.push(Line::from(vec![
         Span::styled(format!("{:>14}  ", "mouse"), key_style),
         Span::raw("click selects · double-click attaches"),
     ]));

@@ -1,22 +1,21 @@
 //! A ratatui widget that draws the worker's screen model: colours, attributes, wide characters,
 //! the scrollback when scrolled back.
 
-use crate::state::term::Screen;
-use controlroom_term::Cell;
+use controlroom_term::{Cell, Term, TermSink};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Widget;
 
 /// Draws `screen` (its visible rows, honouring its scrollback offset) into the area, clipped.
-#[derive(Debug, Clone, Copy)]
-pub struct TerminalView<'a> {
-    screen: &'a Screen,
+#[derive(Debug)]
+pub struct TerminalView<'a, S: TermSink> {
+    screen: &'a Term<S>,
 }
 
-impl<'a> TerminalView<'a> {
+impl<'a, S: TermSink> TerminalView<'a, S> {
     /// A widget over a screen.
-    pub fn new(screen: &'a Screen) -> Self {
+    pub fn new(screen: &'a Term<S>) -> Self {
         Self { screen }
     }
 }
@@ -52,7 +51,7 @@ fn cell_style(cell: &Cell) -> Style {
     style
 }
 
-impl Widget for TerminalView<'_> {
+impl<S: TermSink> Widget for TerminalView<'_, S> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (rows, cols) = self.screen.size();
         let height = area.height.min(rows);
@@ -99,7 +98,7 @@ impl Widget for TerminalView<'_> {
 }
 
 /// The cursor's place in `area`, when it should be shown (visible, not scrolled back, on screen).
-pub fn cursor(screen: &Screen, area: Rect) -> Option<(u16, u16)> {
+pub fn cursor<S: TermSink>(screen: &Term<S>, area: Rect) -> Option<(u16, u16)> {
     if screen.hide_cursor() || screen.scrollback() > 0 {
         return None;
     }
