@@ -30,6 +30,13 @@ fn typed(st: &mut State, text: &str) {
     }
 }
 
+/// Opens the prompt, types `query` and runs it.
+fn search_for(st: &mut State, query: &str) {
+    st.update(key('/'));
+    typed(st, query);
+    st.update(code(KeyCode::Enter));
+}
+
 fn term(st: &State) -> &TermView {
     st.term.as_ref().expect("watching a worker")
 }
@@ -95,14 +102,10 @@ fn the_prompt_edits_and_escape_cancels_where_it_was() {
 fn enter_finds_upwards_and_n_and_capital_n_step_with_the_view_following() {
     let mut st = attached(60);
     st.update(shift(KeyCode::PageUp));
-    st.update(key('/'));
-    typed(&mut st, "ERROR"); // a capital: exact case, and nothing is spelt that way
-    st.update(code(KeyCode::Enter));
+    search_for(&mut st, "ERROR"); // a capital: exact case, and nothing is spelt that way
     assert_eq!(results(&st).count(), 0);
     assert!(prompt(&st).is_none());
-    st.update(key('/'));
-    typed(&mut st, "error");
-    st.update(code(KeyCode::Enter));
+    search_for(&mut st, "error");
     assert_eq!(results(&st).count(), 6, "error 3, 13, 23, 33, 43, 53");
     // The view (5 rows back from a screen whose top line is `ok 51`) ends on `ok 55`: the
     // search starts there and goes up.
@@ -126,18 +129,14 @@ fn enter_finds_upwards_and_n_and_capital_n_step_with_the_view_following() {
 fn other_keys_go_to_the_worker_and_end_the_search_escape_keeps_the_place() {
     let mut st = attached(60);
     st.update(shift(KeyCode::PageUp));
-    st.update(key('/'));
-    typed(&mut st, "error");
-    st.update(code(KeyCode::Enter));
+    search_for(&mut st, "error");
     st.update(key('n'));
     let scrolled = term(&st).scrolled();
     st.update(code(KeyCode::Esc));
     assert!(term(&st).search.is_none(), "Esc closes the search");
     assert_eq!(term(&st).scrolled(), scrolled, "and keeps the scroll position");
 
-    st.update(key('/'));
-    typed(&mut st, "error");
-    st.update(code(KeyCode::Enter));
+    search_for(&mut st, "error");
     let fx = st.update(key('x'));
     assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "x".into() })]);
     assert!(term(&st).search.is_none());
@@ -149,9 +148,7 @@ fn other_keys_go_to_the_worker_and_end_the_search_escape_keeps_the_place() {
 fn a_new_prompt_over_results_keeps_them_until_it_runs() {
     let mut st = attached(60);
     st.update(shift(KeyCode::PageUp));
-    st.update(key('/'));
-    typed(&mut st, "error");
-    st.update(code(KeyCode::Enter));
+    search_for(&mut st, "error");
     st.update(key('n'));
     st.update(key('/'));
     typed(&mut st, "ok 4");
@@ -170,9 +167,7 @@ fn a_new_prompt_over_results_keeps_them_until_it_runs() {
 fn scrolling_keeps_the_search_until_the_live_view() {
     let mut st = attached(60);
     st.update(shift(KeyCode::PageUp));
-    st.update(key('/'));
-    typed(&mut st, "error");
-    st.update(code(KeyCode::Enter));
+    search_for(&mut st, "error");
     st.update(key('n'));
     st.update(shift(KeyCode::PageUp));
     assert!(term(&st).search.is_some(), "scrolling back keeps it");
@@ -191,9 +186,7 @@ fn scrolling_keeps_the_search_until_the_live_view() {
 fn output_while_searching_keeps_the_current_match_in_view() {
     let mut st = attached(60);
     st.update(shift(KeyCode::PageUp));
-    st.update(key('/'));
-    typed(&mut st, "error");
-    st.update(code(KeyCode::Enter));
+    search_for(&mut st, "error");
     st.update(key('n'));
     assert_eq!(current_row(&st), "error 43");
     let mut offset = st.term.as_ref().and_then(|t| t.next_offset).expect("live");
@@ -217,9 +210,7 @@ fn output_while_searching_keeps_the_current_match_in_view() {
 fn a_resize_ends_the_search() {
     let mut st = attached(60);
     st.update(shift(KeyCode::PageUp));
-    st.update(key('/'));
-    typed(&mut st, "error");
-    st.update(code(KeyCode::Enter));
+    search_for(&mut st, "error");
     st.update(Msg::Resize { cols: 50, rows: 12 });
     assert!(term(&st).search.is_none());
     assert_eq!(term(&st).scrolled(), 0);
