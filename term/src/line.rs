@@ -7,7 +7,7 @@
 //! chunk) and appended in one copy (BENCHMARKS.md, "line buffer").
 
 use super::cell::{Attrs, Cell, Row};
-use super::format::{SGR_MAX, attrs_diff, write_sgr_diff};
+use super::format::{SGR_SLOT, attrs_diff, write_sgr_diff};
 
 /// Bytes gathered before they are appended to the output (a coloured 200-column row fits).
 const LINE_CHUNK: usize = 512;
@@ -60,11 +60,11 @@ impl<'a> LineBuf<'a> {
     /// Appends the SGR that turns `prev` into `attrs`, written straight into the buffer.
     #[inline]
     fn push_sgr_diff(&mut self, attrs: &Attrs, prev: &Attrs) {
-        if LINE_CHUNK - self.len < SGR_MAX {
+        if LINE_CHUNK - self.len < SGR_SLOT {
             self.flush();
         }
-        // `len` ≤ LINE_CHUNK - SGR_MAX after the flush, so the slot is whole.
-        if let Ok(slot) = <&mut [u8; SGR_MAX]>::try_from(&mut self.buf[self.len..self.len + SGR_MAX]) {
+        // `len` ≤ LINE_CHUNK - SGR_SLOT after the flush, so the slot is whole.
+        if let Ok(slot) = <&mut [u8; SGR_SLOT]>::try_from(&mut self.buf[self.len..self.len + SGR_SLOT]) {
             self.len += write_sgr_diff(slot, attrs, prev);
         }
     }
