@@ -1,6 +1,7 @@
-//! A row of cells: its wrap flag, how far it is written, whether it holds only plain text (the
-//! summary the formatter and the ASCII fast path rely on), and its rare combining marks. A child
-//! of `cell`, so it reaches the cells' fields; its own `cells` stay private to this file.
+//! A row of cells: its wrap flag, how far it is written, whether it holds only plain text or no
+//! wide or combined cell (the summaries the formatter and the ASCII fast path rely on), and its
+//! rare combining marks. A child of `cell`, so it reaches the cells' fields; its own `cells` stay
+//! private to this file.
 
 use super::{Attrs, Cell, EXTRA, MAX_CELL_BYTES, WIDE};
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
