@@ -67,7 +67,7 @@ impl PlainCsi {
     }
 
     /// The parameter values (one per parameter: there are no subparameters).
-    #[cfg(test)]
+    #[inline]
     pub(crate) fn values(&self) -> &[u16] {
         &self.values[..self.len]
     }

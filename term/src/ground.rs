@@ -57,7 +57,13 @@ impl<S: TermSink> Parser<S> {
                     && let Some(used) = parse_plain_csi(&rest[2..], &mut self.csi)
                 {
                     let csi = &self.csi;
-                    self.term.csi_sequence(csi, csi.intermediates(), char::from(csi.action));
+                    if csi.action == b'm' && csi.intermediates().is_empty() {
+                        // SGR, most sequences in coloured output: where `csi_sequence` would
+                        // route it, without the two dispatches on the way.
+                        self.term.sgr_values(csi.values());
+                    } else {
+                        self.term.csi_sequence(csi, csi.intermediates(), char::from(csi.action));
+                    }
                     return 2 + used;
                 }
                 // The sequence, in the same call, up to the dispatch that ends it (if it is whole).

@@ -297,7 +297,7 @@ impl<S: TermSink> Term<S> {
     /// plain numbers rather than one-element slices: the same steps, and it stops where `sgr`
     /// stops.
     #[inline(always)]
-    fn sgr_values(&mut self, values: &[u16]) {
+    pub(crate) fn sgr_values(&mut self, values: &[u16]) {
         if values.is_empty() {
             self.state.attrs = Attrs::DEFAULT;
             return;
