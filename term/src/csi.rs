@@ -28,6 +28,13 @@ const VTE_MAX_PARAMS: usize = 32;
 pub(crate) trait CsiParams {
     /// Every parameter in order.
     fn iter(&self) -> impl Iterator<Item = &[u16]>;
+
+    /// Every parameter's value when none has subparameters (the CSI fast path's sequences), so
+    /// SGR can read them as plain numbers; `None` when not known.
+    #[inline]
+    fn plain_values(&self) -> Option<&[u16]> {
+        None
+    }
 }
 
 impl CsiParams for Params {
@@ -60,7 +67,7 @@ impl PlainCsi {
     }
 
     /// The parameter values (one per parameter: there are no subparameters).
-    #[cfg(test)]
+    #[inline]
     pub(crate) fn values(&self) -> &[u16] {
         &self.values[..self.len]
     }
@@ -70,6 +77,11 @@ impl CsiParams for PlainCsi {
     #[inline]
     fn iter(&self) -> impl Iterator<Item = &[u16]> {
         self.values[..self.len].chunks(1)
+    }
+
+    #[inline]
+    fn plain_values(&self) -> Option<&[u16]> {
+        Some(&self.values[..self.len])
     }
 }
 
@@ -86,24 +98,28 @@ pub(crate) fn parse_plain_csi(body: &[u8], csi: &mut PlainCsi) -> Option<usize> 
         csi.marker = Some(marker);
         i = 1;
     }
-    let mut param: u16 = 0;
+    // Kept in a u32 clamped to `u16::MAX` after each digit: the same value as `vte`'s
+    // saturating u16 steps (once either reaches the cap it stays there), in a multiply, an add
+    // and a compare instead of two overflow checks.
+    let mut param: u32 = 0;
+    let cap = u32::from(u16::MAX);
     while let Some(&byte) = body.get(i) {
         i += 1;
         match byte {
-            b'0'..=b'9' => param = param.saturating_mul(10).saturating_add(u16::from(byte - b'0')),
+            b'0'..=b'9' => param = (param * 10 + u32::from(byte - b'0')).min(cap),
             b';' => {
                 // Keeps one slot for the final push: with 31 pushed here, the last parameter
                 // still fits and `vte` never sets `ignore`.
                 if csi.len + 1 >= VTE_MAX_PARAMS {
                     return None;
                 }
-                csi.values[csi.len] = param;
+                csi.values[csi.len] = clamped(param);
                 csi.len += 1;
                 param = 0;
             }
             0x40..=0x7e => {
                 // `len` < VTE_MAX_PARAMS: every `;` above left room for this one.
-                csi.values[csi.len] = param;
+                csi.values[csi.len] = clamped(param);
                 csi.len += 1;
                 csi.action = byte;
                 return Some(i);
@@ -112,4 +128,10 @@ pub(crate) fn parse_plain_csi(body: &[u8], csi: &mut PlainCsi) -> Option<usize> 
         }
     }
     None
+}
+
+/// A parameter kept at or below `u16::MAX` (see `parse_plain_csi`) as the `u16` it is.
+#[inline]
+fn clamped(param: u32) -> u16 {
+    u16::try_from(param).unwrap_or(u16::MAX)
 }

@@ -28,80 +28,91 @@ fn push_num(out: &mut String, n: u16) {
 
 /// The longest SGR a diff writes: `ESC [`, both colours as 24-bit (`38;2;255;255;255`), the
 /// intensity and three modes, `m`.
-pub(crate) const SGR_MAX: usize = 2 + 2 * 17 + 3 + 3 * 3 + 1;
+const SGR_MAX: usize = 2 + 2 * 17 + 3 + 3 * 3 + 1;
+
+/// The slot a diff is written into: the longest SGR and room for the last parameter's
+/// four-byte store (`Sgr::push`), which may reach a byte or two past the `m`.
+pub(crate) const SGR_SLOT: usize = SGR_MAX + 3;
+
+/// Every parameter value a diff writes (0..=255) as `;` and its decimal digits, padded to four
+/// bytes: a parameter is one four-byte store and a length, not a division per digit.
+const PARAMS: [[u8; 4]; 256] = {
+    let mut table = [[0u8; 4]; 256];
+    let mut n = 0;
+    while n < 256 {
+        // Each digit is below 10, so the casts are exact.
+        let (h, t, o) = (b'0' + (n / 100) as u8, b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8);
+        table[n] = if n >= 100 {
+            [b';', h, t, o]
+        } else if n >= 10 {
+            [b';', t, o, 0]
+        } else {
+            [b';', o, 0, 0]
+        };
+        n += 1;
+    }
+    table
+};
 
 /// An SGR sequence being written into a fixed slot (on the stack, or straight into a row's
-/// line buffer), so a diff costs stores, not a `String::push` per parameter.
+/// line buffer), so a diff costs stores, not a `String::push` per parameter. Every parameter is
+/// written with a leading `;`; the first one's becomes the `[` when the sequence is finished.
 struct Sgr<'a> {
-    buf: &'a mut [u8; SGR_MAX],
+    buf: &'a mut [u8; SGR_SLOT],
     len: usize,
 }
 
-impl Sgr<'_> {
-    /// `ESC [` before the first parameter, `;` between them.
-    #[inline]
-    fn push(&mut self, n: u16) {
-        if self.len == 0 {
-            self.buf[..2].copy_from_slice(b"\x1b[");
-            self.len = 2;
-        } else {
-            self.buf[self.len] = b';';
-            self.len += 1;
-        }
-        // `n` as u8 below is exact: each branch has checked the range.
-        let digit = |d: u16| b'0' + (d % 10) as u8;
-        if n < 10 {
-            self.buf[self.len] = digit(n);
-            self.len += 1;
-        } else if n < 100 {
-            self.buf[self.len..self.len + 2].copy_from_slice(&[digit(n / 10), digit(n)]);
-            self.len += 2;
-        } else if n < 1000 {
-            self.buf[self.len..self.len + 3].copy_from_slice(&[digit(n / 100), digit(n / 10), digit(n)]);
-            self.len += 3;
-        } else {
-            // Not written by a diff (parameters stay below 256); kept whole for any caller.
-            let mut digits = [0u8; 5];
-            let mut i = digits.len();
-            let mut rest = n;
-            loop {
-                i -= 1;
-                digits[i] = digit(rest);
-                rest /= 10;
-                if rest == 0 {
-                    break;
-                }
-            }
-            let count = digits.len() - i;
-            self.buf[self.len..self.len + count].copy_from_slice(&digits[i..]);
-            self.len += count;
-        }
+impl<'a> Sgr<'a> {
+    fn new(buf: &'a mut [u8; SGR_SLOT]) -> Self {
+        buf[0] = 0x1b;
+        Self { buf, len: 1 }
     }
 
-    fn color(&mut self, c: Color, base: u16) {
+    /// `;` and `n` in decimal.
+    #[inline]
+    fn push(&mut self, n: u8) {
+        // `len` + 4 ≤ SGR_SLOT: a diff holds at most SGR_MAX bytes with its `m` (see SGR_SLOT).
+        self.buf[self.len..self.len + 4].copy_from_slice(&PARAMS[usize::from(n)]);
+        self.len += 2 + usize::from(n >= 10) + usize::from(n >= 100);
+    }
+
+    // Always inlined: the call cost a third of a colour's parameters.
+    #[inline(always)]
+    fn color(&mut self, c: Color, base: u8) {
         match c {
             Color::Default => self.push(base + 9),
-            Color::Idx(i) if i < 8 => self.push(base + u16::from(i)),
-            Color::Idx(i) if i < 16 => self.push(base + 52 + u16::from(i)),
+            Color::Idx(i) if i < 8 => self.push(base + i),
+            Color::Idx(i) if i < 16 => self.push(base + 52 + i),
             Color::Idx(i) => {
                 self.push(base + 8);
                 self.push(5);
-                self.push(u16::from(i));
+                self.push(i);
             }
             Color::Rgb(r, g, b) => {
                 self.push(base + 8);
                 self.push(2);
-                self.push(u16::from(r));
-                self.push(u16::from(g));
-                self.push(u16::from(b));
+                self.push(r);
+                self.push(g);
+                self.push(b);
             }
         }
+    }
+
+    /// The length of the finished sequence (0 when nothing was pushed).
+    #[inline]
+    fn finish(self) -> usize {
+        if self.len == 1 {
+            return 0;
+        }
+        self.buf[1] = b'[';
+        self.buf[self.len] = b'm';
+        self.len + 1
     }
 }
 
 /// Writes the SGR that turns `prev` into `attrs` (vt100's `write_escape_code_diff`) at the
 /// start of `buf`; returns its length (0 when no change is needed). ASCII only.
-pub(crate) fn write_sgr_diff(buf: &mut [u8; SGR_MAX], attrs: &Attrs, prev: &Attrs) -> usize {
+pub(crate) fn write_sgr_diff(buf: &mut [u8; SGR_SLOT], attrs: &Attrs, prev: &Attrs) -> usize {
     if attrs == prev {
         return 0;
     }
@@ -109,35 +120,33 @@ pub(crate) fn write_sgr_diff(buf: &mut [u8; SGR_MAX], attrs: &Attrs, prev: &Attr
         buf[..3].copy_from_slice(b"\x1b[m");
         return 3;
     }
-    let mut sgr = Sgr { buf, len: 0 };
+    let mut sgr = Sgr::new(buf);
     if attrs.fg != prev.fg {
         sgr.color(attrs.fg.get(), 30);
     }
     if attrs.bg != prev.bg {
         sgr.color(attrs.bg.get(), 40);
     }
-    if attrs.mode & INTENSITY != prev.mode & INTENSITY {
-        sgr.push(match attrs.mode & INTENSITY {
-            0 => 22,
-            1 => 1,
-            _ => 2,
-        });
-    }
-    for (bit, on, off) in [(ITALIC, 3, 23), (UNDERLINE, 4, 24), (INVERSE, 7, 27)] {
-        if attrs.mode & bit != prev.mode & bit {
-            sgr.push(if attrs.mode & bit != 0 { on } else { off });
+    if attrs.mode != prev.mode {
+        if attrs.mode & INTENSITY != prev.mode & INTENSITY {
+            sgr.push(match attrs.mode & INTENSITY {
+                0 => 22,
+                1 => 1,
+                _ => 2,
+            });
+        }
+        for (bit, on, off) in [(ITALIC, 3, 23), (UNDERLINE, 4, 24), (INVERSE, 7, 27)] {
+            if attrs.mode & bit != prev.mode & bit {
+                sgr.push(if attrs.mode & bit != 0 { on } else { off });
+            }
         }
     }
-    if sgr.len > 0 {
-        sgr.buf[sgr.len] = b'm';
-        sgr.len += 1;
-    }
-    sgr.len
+    sgr.finish()
 }
 
 /// Appends the SGR that turns `prev` into `attrs`.
 pub(crate) fn attrs_diff(out: &mut String, attrs: &Attrs, prev: &Attrs) {
-    let mut buf = [0u8; SGR_MAX];
+    let mut buf = [0u8; SGR_SLOT];
     let len = write_sgr_diff(&mut buf, attrs, prev);
     // ASCII, so each byte is its own character.
     out.extend(buf[..len].iter().map(|b| char::from(*b)));

@@ -57,7 +57,13 @@ impl<S: TermSink> Parser<S> {
                     && let Some(used) = parse_plain_csi(&rest[2..], &mut self.csi)
                 {
                     let csi = &self.csi;
-                    self.term.csi_sequence(csi, csi.intermediates(), char::from(csi.action));
+                    if csi.action == b'm' && csi.intermediates().is_empty() {
+                        // SGR, most sequences in coloured output: where `csi_sequence` would
+                        // route it, without the two dispatches on the way.
+                        self.term.sgr_values(csi.values());
+                    } else {
+                        self.term.csi_sequence(csi, csi.intermediates(), char::from(csi.action));
+                    }
                     return 2 + used;
                 }
                 // The sequence, in the same call, up to the dispatch that ends it (if it is whole).
@@ -111,7 +117,9 @@ impl<S: TermSink> Parser<S> {
 
 /// How many bytes `bytes` starts with that are printable ASCII (0x20..=0x7e), eight at a time:
 /// the first word with a byte outside the range gives its position, and the last few bytes are
-/// checked as one word padded with spaces, so no byte is looked at on its own.
+/// checked as one word padded with spaces, so no byte is looked at on its own. Inlined: most
+/// runs in coloured output are a word or two, where a call's set-up costs as much as the scan.
+#[inline(always)]
 pub(crate) fn printable_ascii_prefix(bytes: &[u8]) -> usize {
     let mut n = 0;
     let mut words = bytes.chunks_exact(8);

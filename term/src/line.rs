@@ -7,7 +7,7 @@
 //! chunk) and appended in one copy (BENCHMARKS.md, "line buffer").
 
 use super::cell::{Attrs, Cell, Row};
-use super::format::{SGR_MAX, attrs_diff, write_sgr_diff};
+use super::format::{SGR_SLOT, attrs_diff, write_sgr_diff};
 
 /// Bytes gathered before they are appended to the output (a coloured 200-column row fits).
 const LINE_CHUNK: usize = 512;
@@ -60,11 +60,11 @@ impl<'a> LineBuf<'a> {
     /// Appends the SGR that turns `prev` into `attrs`, written straight into the buffer.
     #[inline]
     fn push_sgr_diff(&mut self, attrs: &Attrs, prev: &Attrs) {
-        if LINE_CHUNK - self.len < SGR_MAX {
+        if LINE_CHUNK - self.len < SGR_SLOT {
             self.flush();
         }
-        // `len` ≤ LINE_CHUNK - SGR_MAX after the flush, so the slot is whole.
-        if let Ok(slot) = <&mut [u8; SGR_MAX]>::try_from(&mut self.buf[self.len..self.len + SGR_MAX]) {
+        // `len` ≤ LINE_CHUNK - SGR_SLOT after the flush, so the slot is whole.
+        if let Ok(slot) = <&mut [u8; SGR_SLOT]>::try_from(&mut self.buf[self.len..self.len + SGR_SLOT]) {
             self.len += write_sgr_diff(slot, attrs, prev);
         }
     }
@@ -99,16 +99,16 @@ impl<'a> LineBuf<'a> {
 
 /// Gathers the printable ASCII characters of the plain cells at the start of `cells` that are
 /// drawn with `attrs`; returns how many cells it took. Each cell is checked and its byte stored
-/// in one pass.
+/// in one pass. `NARROW`: the row is known to have no flagged cell, so the flags go unchecked.
 #[inline]
-fn push_ascii_run(cells: &[Cell], attrs: &Attrs, line: &mut LineBuf) -> usize {
+fn push_ascii_run<const NARROW: bool>(cells: &[Cell], attrs: &Attrs, line: &mut LineBuf) -> usize {
     let mut taken = 0;
     loop {
         let room = line.room();
         let space = room.len();
         let mut n = 0;
         for (b, cell) in room.iter_mut().zip(&cells[taken..]) {
-            if !(cell.is_plain() && (' '..='~').contains(&cell.ch()) && cell.attrs() == attrs) {
+            if !((NARROW || cell.is_plain()) && (' '..='~').contains(&cell.ch()) && cell.attrs() == attrs) {
                 break;
             }
             // Printable ASCII (checked just above), so the cast keeps the whole character.
@@ -170,13 +170,18 @@ pub fn line_basic(row: &Row, out: &mut String) {
         push_plain_ascii(row.used_cells(), out);
         return;
     }
-    line_cells(row, out);
+    if row.is_narrow() {
+        line_cells::<true>(row, out);
+    } else {
+        line_cells::<false>(row, out);
+    }
 }
 
 /// `line_basic` for a row not known to be plain, cell by cell. Its own function so the plain
-/// path does not set up the line buffer.
+/// path does not set up the line buffer. `NARROW`: the row is known to hold no wide or combined
+/// cell (`Row::is_narrow`), so no cell's flags are looked at (a coloured log line).
 #[inline(never)]
-fn line_cells(row: &Row, out: &mut String) {
+fn line_cells<const NARROW: bool>(row: &Row, out: &mut String) {
     let used = row.used_cells();
     let Some(end) = used.iter().rposition(|c| *c != Cell::DEFAULT) else { return };
     out.reserve(end + 1);
@@ -187,7 +192,7 @@ fn line_cells(row: &Row, out: &mut String) {
     let mut empty = 0usize;
     let mut col = 0;
     while let Some(cell) = cells.get(col) {
-        if cell.is_plain() && !prev_was_wide {
+        if NARROW || (cell.is_plain() && !prev_was_wide) {
             if *cell == Cell::DEFAULT {
                 empty += 1;
                 col += 1;
@@ -200,7 +205,7 @@ fn line_cells(row: &Row, out: &mut String) {
                 line.push_sgr_diff(cell.attrs(), &current);
                 current = *cell.attrs();
             }
-            let run = push_ascii_run(&cells[col..], &current, &mut line);
+            let run = push_ascii_run::<NARROW>(&cells[col..], &current, &mut line);
             if run == 0 {
                 line.push_char(if cell.has_contents() { cell.ch() } else { ' ' });
                 col += 1;

@@ -227,6 +227,10 @@ impl<S: TermSink> Term<S> {
 
     /// SGR, stopping at the first parameter it does not understand (as vt100 does).
     fn sgr(&mut self, params: &impl CsiParams) {
+        if let Some(values) = params.plain_values() {
+            self.sgr_values(values);
+            return;
+        }
         // `vte` always passes at least one parameter (`ESC [ m` is one 0); kept for any caller.
         if params.iter().next().is_none() {
             self.state.attrs = Attrs::DEFAULT;
@@ -237,22 +241,6 @@ impl<S: TermSink> Term<S> {
         let to_u8 = |n: u16| u8::try_from(n).ok();
         while let Some(p) = it.next() {
             match p {
-                [0] => *a = Attrs::DEFAULT,
-                [1] => a.set_intensity(BOLD),
-                [2] => a.set_intensity(DIM),
-                [3] => a.set_mode(ITALIC, true),
-                [4] => a.set_mode(UNDERLINE, true),
-                [7] => a.set_mode(INVERSE, true),
-                [22] => a.set_intensity(0),
-                [23] => a.set_mode(ITALIC, false),
-                [24] => a.set_mode(UNDERLINE, false),
-                [27] => a.set_mode(INVERSE, false),
-                [n @ 30..=37] => a.fg = Color::Idx((n - 30) as u8).into(),
-                [n @ 40..=47] => a.bg = Color::Idx((n - 40) as u8).into(),
-                [n @ 90..=97] => a.fg = Color::Idx((n - 82) as u8).into(),
-                [n @ 100..=107] => a.bg = Color::Idx((n - 92) as u8).into(),
-                [39] => a.fg = Color::Default.into(),
-                [49] => a.bg = Color::Default.into(),
                 [sel @ (38 | 48), rest @ ..] => {
                     let color = if rest.is_empty() {
                         // Colour given as separate `;` parameters.
@@ -295,8 +283,76 @@ impl<S: TermSink> Term<S> {
                         a.bg = color.into();
                     }
                 }
+                [n] => {
+                    if !sgr_one(a, *n) {
+                        return;
+                    }
+                }
                 _ => return,
             }
         }
     }
+
+    /// `sgr` for parameters without subparameters (what the CSI fast path parses), read as
+    /// plain numbers rather than one-element slices: the same steps, and it stops where `sgr`
+    /// stops.
+    #[inline(always)]
+    pub(crate) fn sgr_values(&mut self, values: &[u16]) {
+        if values.is_empty() {
+            self.state.attrs = Attrs::DEFAULT;
+            return;
+        }
+        let a = &mut self.state.attrs;
+        let mut it = values.iter().copied();
+        while let Some(p) = it.next() {
+            if let sel @ (38 | 48) = p {
+                let color = match it.next() {
+                    Some(2) => {
+                        let mut next = || it.next().and_then(|n| u8::try_from(n).ok());
+                        let (Some(r), Some(g), Some(b)) = (next(), next(), next()) else { return };
+                        Color::Rgb(r, g, b)
+                    }
+                    Some(5) => {
+                        let Some(i) = it.next().and_then(|n| u8::try_from(n).ok()) else { return };
+                        Color::Idx(i)
+                    }
+                    _ => return,
+                };
+                if sel == 38 {
+                    a.fg = color.into();
+                } else {
+                    a.bg = color.into();
+                }
+            } else if !sgr_one(a, p) {
+                return;
+            }
+        }
+    }
+}
+
+/// Applies one SGR parameter that stands alone (not 38 or 48); false when it is not one `sgr`
+/// understands, where SGR stops.
+#[inline(always)]
+fn sgr_one(a: &mut Attrs, p: u16) -> bool {
+    match p {
+        0 => *a = Attrs::DEFAULT,
+        1 => a.set_intensity(BOLD),
+        2 => a.set_intensity(DIM),
+        3 => a.set_mode(ITALIC, true),
+        4 => a.set_mode(UNDERLINE, true),
+        7 => a.set_mode(INVERSE, true),
+        22 => a.set_intensity(0),
+        23 => a.set_mode(ITALIC, false),
+        24 => a.set_mode(UNDERLINE, false),
+        27 => a.set_mode(INVERSE, false),
+        // Each range is checked, so the casts are exact.
+        n @ 30..=37 => a.fg = Color::Idx((n - 30) as u8).into(),
+        n @ 40..=47 => a.bg = Color::Idx((n - 40) as u8).into(),
+        n @ 90..=97 => a.fg = Color::Idx((n - 82) as u8).into(),
+        n @ 100..=107 => a.bg = Color::Idx((n - 92) as u8).into(),
+        39 => a.fg = Color::Default.into(),
+        49 => a.bg = Color::Default.into(),
+        _ => return false,
+    }
+    true
 }

@@ -440,3 +440,29 @@ fn rows_longer_than_the_line_buffer_scroll_off_as_vt100_formats_them() {
     let mut g = Gen(0x11FE);
     run_both(input.as_bytes(), 3, 200, &mut g, false);
 }
+
+/// Every parameter value an SGR diff writes (each 256-colour index and 24-bit component, the
+/// 16 base colours, every mode on and off) scrolls off exactly as vt100 formats it: each value
+/// has its own entry in the formatter's digit table.
+#[test]
+fn every_sgr_parameter_value_scrolls_off_as_vt100_formats_it() {
+    let mut input = String::new();
+    for n in 0..=255u32 {
+        input.push_str(&format!(
+            "\x1b[38;5;{n}ma\x1b[48;5;{n}mb\x1b[38;2;{n};{};{}mc\x1b[48;2;{};{n};7md\x1b[m",
+            255 - n,
+            n / 3,
+            (n * 7) % 256
+        ));
+        let (base, bright) = (n % 8, n % 16);
+        input.push_str(&format!("\x1b[3{base};4{}me\x1b[9{base};10{}mf\x1b[39;49mg", 7 - base, bright % 8));
+        input.push_str(match n % 4 {
+            0 => "\x1b[1;3mh\x1b[22;4mi\x1b[2;7mj\x1b[23;24;27mk\r\n",
+            1 => "\x1b[2;3;4;7ml\x1b[1mm\x1b[22mn\r\n",
+            2 => "\x1b[7mo\x1b[3mp\x1b[m\r\n",
+            _ => "\r\n",
+        });
+    }
+    let mut g = Gen(0x5C12);
+    run_both(input.as_bytes(), 3, 40, &mut g, false);
+}

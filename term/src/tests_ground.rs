@@ -151,6 +151,81 @@ fn the_csi_fast_path_shows_what_vte_alone_shows() {
     same_as_vte_alone_on(1..=60, 0x9E37_79B9_7F4A_7C15, |g| csi_heavy_output(g, 3000));
 }
 
+/// SGR sequences built from the values SGR acts on (and some it stops at): colours given as
+/// `38;5;n` and `38;2;r;g;b`, cut short, out of range, followed by more parameters, sometimes
+/// with a `:` (which leaves the sequence to `vte`), each followed by a letter drawn with it.
+fn sgr_heavy_output(g: &mut Gen, len: usize) -> Vec<u8> {
+    const VALUES: &[&str] = &[
+        "",
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+        "7",
+        "22",
+        "23",
+        "24",
+        "27",
+        "30",
+        "34",
+        "37",
+        "39",
+        "40",
+        "45",
+        "47",
+        "49",
+        "90",
+        "97",
+        "100",
+        "107",
+        "38",
+        "48",
+        "38;5",
+        "48;5",
+        "38;2",
+        "48;2",
+        "5",
+        "2",
+        "255",
+        "256",
+        "300",
+        "65535",
+        "6",
+        "8",
+        "9",
+        "53",
+        "98",
+        "108",
+        "38;5;196",
+        "48;2;1;2;3",
+        "38;2;255;0",
+    ];
+    let mut out = Vec::new();
+    while out.len() < len {
+        out.extend_from_slice(b"\x1b[");
+        for n in 0..1 + g.below(7) {
+            if n > 0 {
+                out.push(if g.below(30) == 0 { b':' } else { b';' });
+            }
+            out.extend_from_slice(VALUES[g.below(VALUES.len() as u64) as usize].as_bytes());
+        }
+        out.push(b'm');
+        out.push(b'a' + g.below(26) as u8);
+        if g.below(10) == 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out
+}
+
+/// The CSI fast path's SGR reads plain numbers (`Term::sgr_values`), `vte`'s reads slices:
+/// both must leave the same attributes on every sequence.
+#[test]
+fn sgr_through_the_csi_fast_path_shows_what_vte_alone_shows() {
+    same_as_vte_alone_on(1..=60, 0x3C6E_F372_FE94_F82B, |g| sgr_heavy_output(g, 3000));
+}
+
 #[test]
 fn a_csi_sequence_cut_at_any_byte_shows_what_vte_alone_shows() {
     for body in EDGE_BODIES {

@@ -67,6 +67,7 @@ fn plain_then_spoiled(g: &mut Gen, lines: usize) -> Vec<u8> {
 fn assert_claims<S: TermSink>(term: &Term<S>, what: &str) {
     for (i, row) in term.rows().iter().enumerate() {
         assert!(row.plain_claim_holds(), "{what}: row {i} claims plain text it does not hold: {row:?}");
+        assert!(row.narrow_claim_holds(), "{what}: row {i} claims no wide cells but has some: {row:?}");
         let (mut fast, mut slow) = (String::new(), String::new());
         line_basic(row, &mut fast);
         line_basic(&row.without_plain_claim(), &mut slow);
@@ -81,6 +82,7 @@ struct BothWays(Vec<(String, String)>);
 impl TermSink for BothWays {
     fn on_scroll(&mut self, row: &Row) {
         assert!(row.plain_claim_holds(), "a row leaving the screen claims plain text it does not hold");
+        assert!(row.narrow_claim_holds(), "a row leaving the screen claims no wide cells but has some");
         let (mut fast, mut slow) = (String::new(), String::new());
         line_basic(row, &mut fast);
         line_basic(&row.without_plain_claim(), &mut slow);
@@ -130,4 +132,29 @@ fn a_plain_row_overwritten_in_colour_then_scrolled_formats_its_colour() {
     let input =
         b"plain text row one\r\n\x1b[1;6H\x1b[31mRED\x1b[m\x1b[2;1Hxyz\r\n\x1b[1;1H\xe4\xb8\xad\r\n\r\n";
     run_both(input, 2, 40, &mut Gen(3), false);
+}
+
+/// The no-wide-cells summary (`Row::is_narrow`) is used, not only kept: a coloured row claims
+/// it, a wide character or a combining mark drops it, ASCII written over either half of a wide
+/// character then splits it as vt100 does, and clearing the row brings the claim back.
+#[test]
+fn wide_cells_drop_the_narrow_claim_and_ascii_over_them_matches_vt100() {
+    let first_row_narrow = |p: &Parser<BothWays>| p.term().rows().iter().next().is_some_and(Row::is_narrow);
+    let mut p = Parser::new(3, 40, BothWays::default());
+    p.process(b"\x1b[31mred\x1b[m plain \x1b[1mbold\x1b[m");
+    assert!(first_row_narrow(&p), "a coloured row of ASCII claims no wide cells");
+    p.process("\u{4e2d}\u{6587}".as_bytes());
+    assert!(!first_row_narrow(&p), "a wide character drops the claim");
+    p.process(b"\x1b[2K\x1b[1;1Hagain");
+    assert!(first_row_narrow(&p), "erasing the whole row brings the claim back");
+    p.process("e\u{301}".as_bytes());
+    assert!(!first_row_narrow(&p), "a combining mark drops the claim");
+    let mut input = Vec::new();
+    for col in 1..=8 {
+        // Wide characters from column 1, then ASCII written from every column over them, in
+        // colour and not, so each write starts on a first half, a second half or beside one.
+        input.extend_from_slice(format!("\x1b[2K\x1b[1G\u{4e2d}\u{6587}\u{5b57}x\x1b[{col}G").as_bytes());
+        input.extend_from_slice(if col % 2 == 0 { b"\x1b[32mab\x1b[m\r\n" } else { b"abc\r\n" });
+    }
+    run_both(&input, 3, 12, &mut Gen(0x71DE), false);
 }

@@ -1,6 +1,7 @@
-//! A row of cells: its wrap flag, how far it is written, whether it holds only plain text (the
-//! summary the formatter and the ASCII fast path rely on), and its rare combining marks. A child
-//! of `cell`, so it reaches the cells' fields; its own `cells` stay private to this file.
+//! A row of cells: its wrap flag, how far it is written, whether it holds only plain text or no
+//! wide or combined cell (the summaries the formatter and the ASCII fast path rely on), and its
+//! rare combining marks. A child of `cell`, so it reaches the cells' fields; its own `cells` stay
+//! private to this file.
 
 use super::{Attrs, Cell, EXTRA, MAX_CELL_BYTES, WIDE};
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
@@ -20,6 +21,13 @@ pub struct Row {
     /// the left keeps it; every other write drops it until the row is cleared. A row of plain
     /// text then formats as one SGR and a byte copy, and takes more text without a scan.
     plain: Option<Attrs>,
+    /// A second summary the writers keep: `true` says no cell of the row carries a flag (wide,
+    /// wide continuation, combining marks), so printable ASCII can be written anywhere in it
+    /// without looking at the cells first, and it formats without the wide-character checks;
+    /// `false` says nothing. Only `set`, `append`, `make_wide_continuation` and `insert` set
+    /// flags, and they drop it; a clear of the whole row brings it back. Whenever `plain` is
+    /// `Some`, this is `true` (both start so, and whatever drops this drops `plain`).
+    narrow: bool,
     /// Combining marks of cells flagged `EXTRA`, by column (rare; usually empty).
     extras: Vec<(u16, String)>,
 }
@@ -31,6 +39,7 @@ impl Row {
             wrapped: false,
             used: 0,
             plain: Some(Attrs::DEFAULT),
+            narrow: true,
             extras: Vec::new(),
         }
     }
@@ -40,6 +49,12 @@ impl Row {
     #[inline]
     pub(crate) fn plain_attrs(&self) -> Option<Attrs> {
         self.plain.filter(|_| self.used > 0)
+    }
+
+    /// Whether the row is known to hold no wide, continuation or combined cell (see `narrow`).
+    #[inline]
+    pub(crate) fn is_narrow(&self) -> bool {
+        self.narrow
     }
 
     /// Keeps `plain` true across a write of printable ASCII drawn with `attrs` from `col` on:
@@ -79,7 +94,8 @@ impl Row {
     /// must not pass the end of the row.
     #[inline]
     pub(crate) fn write_ascii(&mut self, col: usize, bytes: &[u8], attrs: Attrs) -> usize {
-        let written = if self.plain.is_some() {
+        // A plain row is always narrow too (`narrow`), so one flag covers both.
+        let written = if self.narrow {
             // No cell of the row is wide or combined: all of it is written.
             bytes.len()
         } else {
@@ -163,6 +179,9 @@ impl Row {
         self.drop_extra(col);
         self.touch(col);
         let wide = c.width().unwrap_or(1) > 1;
+        if wide {
+            self.narrow = false;
+        }
         let cell = &mut self.cells[col];
         cell.ch = c;
         cell.attrs = attrs;
@@ -172,6 +191,7 @@ impl Row {
     /// Appends a combining mark to cell `col` (vt100: an empty cell gets a space first).
     pub(crate) fn append(&mut self, col: usize, c: char) {
         self.plain = None;
+        self.narrow = false;
         self.touch(col);
         if self.contents_len(col) >= MAX_CELL_BYTES && self.cells[col].has_contents() {
             return;
@@ -213,6 +233,7 @@ impl Row {
 
     pub(crate) fn make_wide_continuation(&mut self, col: usize) {
         self.clear_cell(col, Attrs::DEFAULT);
+        self.narrow = false;
         self.cells[col].set_wide_continuation(true);
         self.touch(col);
     }
@@ -225,6 +246,7 @@ impl Row {
         }
         self.cells.fill(Cell { ch: '\0', attrs, flags: 0 });
         self.extras.clear();
+        self.narrow = true;
         self.wrapped = false;
         // Coloured cells with no character: written, but not plain text.
         self.used = self.cols();
@@ -242,6 +264,8 @@ impl Row {
         self.wrapped = false;
         self.used = 0;
         self.plain = Some(Attrs::DEFAULT);
+        // Every cell is blank now (those from `used` on already were).
+        self.narrow = true;
     }
 
     /// Cells up to and including the last one that is not blank with default attributes.
@@ -251,7 +275,14 @@ impl Row {
 
     /// A row with no cells, to be filled by [`Row::copy_trimmed_into`].
     pub(crate) fn empty() -> Self {
-        Self { cells: Vec::new(), wrapped: false, used: 0, plain: Some(Attrs::DEFAULT), extras: Vec::new() }
+        Self {
+            cells: Vec::new(),
+            wrapped: false,
+            used: 0,
+            plain: Some(Attrs::DEFAULT),
+            narrow: true,
+            extras: Vec::new(),
+        }
     }
 
     /// Makes `into` a copy of this row without its blank tail (vt100 trims scrollback rows the
@@ -266,6 +297,8 @@ impl Row {
         into.used = u16::try_from(len).unwrap_or(u16::MAX);
         // A plain row has no blank cell before `used`, so the copy is the whole written part.
         into.plain = self.plain.filter(|_| len == usize::from(self.used));
+        // A part of the row has no more flagged cells than all of it.
+        into.narrow = self.narrow;
     }
 
     fn shift_extras(&mut self, from: usize, by: isize, len: usize) {
@@ -309,6 +342,7 @@ impl Row {
         slice.rotate_right(count);
         slice[..count].fill(Cell::DEFAULT);
         if was_cont {
+            self.narrow = false;
             self.cells[i].set_wide_continuation(true);
         }
         self.set_truncated();
@@ -469,8 +503,15 @@ impl Row {
             && self.cells[used..].iter().all(|c| *c == Cell::DEFAULT)
     }
 
+    /// Whether what `narrow` claims is true of the cells (always true when it claims nothing).
+    pub(crate) fn narrow_claim_holds(&self) -> bool {
+        let holds = !self.narrow || (self.extras.is_empty() && self.cells.iter().all(|c| c.flags == 0));
+        // `write_ascii` relies on a plain row claiming `narrow` too.
+        holds && (self.plain.is_none() || self.narrow)
+    }
+
     /// A copy that claims nothing, so formatting it takes the cell-by-cell path.
     pub(crate) fn without_plain_claim(&self) -> Row {
-        Row { plain: None, ..self.clone() }
+        Row { plain: None, narrow: false, ..self.clone() }
     }
 }
