@@ -385,8 +385,17 @@ async fn screen_threads_run_at_the_configured_niceness() {
         gw.session_with("nice", Some(&["sleep", "1000"])).await;
         let pid = gw.child.id();
         // The thread sets its niceness as it starts: wait for it, then check nothing else moved.
-        wait_for("the screen thread's niceness", || async move { screen_thread_nice(pid) == vec![want] })
-            .await;
+        // On a timeout, say what was read (each `cr-screen` thread's niceness), not only that.
+        let deadline = Instant::now() + support::DEADLINE;
+        let mut seen = screen_thread_nice(pid);
+        while seen != vec![want] {
+            assert!(
+                Instant::now() < deadline,
+                "flags {flags:?}: screen threads' niceness {seen:?}, want [{want}]"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            seen = screen_thread_nice(pid);
+        }
         assert_eq!(screen_thread_nice(pid), vec![want], "flags {flags:?}");
     }
     let dir = temp();
