@@ -28,13 +28,6 @@ const VTE_MAX_PARAMS: usize = 32;
 pub(crate) trait CsiParams {
     /// Every parameter in order.
     fn iter(&self) -> impl Iterator<Item = &[u16]>;
-
-    /// Every parameter's value when none has subparameters (the CSI fast path's sequences), so
-    /// SGR can read them as plain numbers; `None` when not known.
-    #[inline]
-    fn plain_values(&self) -> Option<&[u16]> {
-        None
-    }
 }
 
 impl CsiParams for Params {
@@ -77,11 +70,6 @@ impl CsiParams for PlainCsi {
     #[inline]
     fn iter(&self) -> impl Iterator<Item = &[u16]> {
         self.values[..self.len].chunks(1)
-    }
-
-    #[inline]
-    fn plain_values(&self) -> Option<&[u16]> {
-        Some(&self.values[..self.len])
     }
 }
 

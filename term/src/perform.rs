@@ -227,10 +227,6 @@ impl<S: TermSink> Term<S> {
 
     /// SGR, stopping at the first parameter it does not understand (as vt100 does).
     fn sgr(&mut self, params: &impl CsiParams) {
-        if let Some(values) = params.plain_values() {
-            self.sgr_values(values);
-            return;
-        }
         // `vte` always passes at least one parameter (`ESC [ m` is one 0); kept for any caller.
         if params.iter().next().is_none() {
             self.state.attrs = Attrs::DEFAULT;
@@ -293,9 +289,9 @@ impl<S: TermSink> Term<S> {
         }
     }
 
-    /// `sgr` for parameters without subparameters (what the CSI fast path parses), read as
-    /// plain numbers rather than one-element slices: the same steps, and it stops where `sgr`
-    /// stops.
+    /// `sgr` for parameters without subparameters (what the CSI fast path parses; the ground
+    /// step calls it directly), read as plain numbers rather than one-element slices: the same
+    /// steps, and it stops where `sgr` stops.
     #[inline(always)]
     pub(crate) fn sgr_values(&mut self, values: &[u16]) {
         if values.is_empty() {
