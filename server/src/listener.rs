@@ -1,6 +1,6 @@
 //! The accept loop: TCP, optionally TLS (rustls with the ring provider), then HTTP/1.1 with a
-//! header-read timeout and a body deadline (slowloris) and WebSocket upgrades. Each request carries its peer address
-//! (`ConnectInfo`) for the failed-authentication limit.
+//! header-read timeout, a request-body deadline (both against slowloris) and WebSocket upgrades.
+//! Each request carries its peer address (`ConnectInfo`) for the failed-authentication limit.
 //!
 //! `axum::serve` cannot set a header timeout or terminate TLS, so this is the same loop written
 //! out: one task per connection, graceful shutdown of every connection when the gateway stops.

@@ -255,18 +255,20 @@ impl Results {
         self.matches.len()
     }
 
+    /// Where the current match is in `matches`, if it is still there.
+    fn current_index(&self) -> Option<usize> {
+        let at = self.at?;
+        self.matches.binary_search_by(|m| m.key().cmp(&at)).ok()
+    }
+
     /// The current match, if it is still there.
     pub fn current(&self) -> Option<Match> {
-        let at = self.at?;
-        let i = self.matches.binary_search_by(|m| m.key().cmp(&at)).ok()?;
-        self.matches.get(i).copied()
+        self.matches.get(self.current_index()?).copied()
     }
 
     /// The current match's place counting from the newest (1 = the newest match).
     pub fn position(&self) -> Option<usize> {
-        let at = self.at?;
-        let i = self.matches.binary_search_by(|m| m.key().cmp(&at)).ok()?;
-        Some(self.matches.len() - i)
+        Some(self.matches.len() - self.current_index()?)
     }
 
     /// The end `n`/`N` last ran into, if the last move found nothing.
