@@ -4,33 +4,29 @@
 //! `run` takes a bound listener and a shutdown future (as mini-redis does), so every test gets its
 //! own gateway on an ephemeral port; `controlroom serve` and the embedded gateway call the same.
 
+pub mod api;
 pub mod auth;
 #[doc(hidden)]
 pub mod bench_api;
 pub mod config;
-mod conn;
 pub mod embedded;
 pub mod file_config;
-mod http;
-pub mod http_client;
 pub mod hub;
-pub mod listener;
 pub mod metrics;
-pub mod notify;
+pub mod outbound;
 pub mod outbox;
 pub mod presets;
-pub mod ratelimit;
-pub mod scoped;
 pub mod store;
-mod timed_body;
-pub mod validate;
 
 #[cfg(test)]
 mod proptests;
 pub(crate) mod time;
 pub mod worker;
-mod ws_app;
-mod ws_worker;
+
+use api::{listener, routes as http};
+pub use api::validate;
+pub use auth::scoped;
+pub use outbound::notify;
 
 pub use config::ServeConfig;
 

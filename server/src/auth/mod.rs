@@ -2,10 +2,13 @@
 //! check (owner or scoped, with the failed-authentication limit) on every route but `/healthz`
 //! and `/api/config`, Origin and Host checks on all.
 
+pub mod ratelimit;
+pub mod scoped;
+
+use crate::api::routes::ApiErrorResponse;
+use crate::auth::ratelimit::AuthFailures;
+use crate::auth::scoped::{Grant, SecretKeeper};
 use crate::config::ServeConfig;
-use crate::http::ApiErrorResponse;
-use crate::ratelimit::AuthFailures;
-use crate::scoped::{Grant, SecretKeeper};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

@@ -1,12 +1,12 @@
 //! The HTTP API: routes, JSON bodies with `{error: {code, message}}` errors, and the router that
 //! puts the auth guards in front of everything but `/healthz` and `/api/config`.
 
+use crate::api::timed_body::BodyError;
+use crate::api::ws::{app as ws_app, worker as ws_worker};
+use crate::auth::scoped::Grant;
 use crate::auth::{self, AuthState};
 use crate::hub::{HubError, HubHandle};
-use crate::scoped::Grant;
-use crate::timed_body::BodyError;
 use crate::worker::WorkerError;
-use crate::{ws_app, ws_worker};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
