@@ -23,8 +23,8 @@ mod proptests;
 pub(crate) mod time;
 pub mod worker;
 
-use api::{listener, routes as http};
 pub use api::validate;
+use api::{listener, routes as http};
 pub use auth::scoped;
 pub use outbound::notify;
 
@@ -133,7 +133,7 @@ pub async fn run(
     };
     let hub = hub::start(config.clone(), hub::HubDeps { store: store.clone(), ctx, notifier }).await?;
     let tracker = TaskTracker::new();
-    let state = http::AppState {
+    let state = api::state::AppState {
         hub: hub.clone(),
         config: config.clone(),
         shutdown: cancel.clone(),
@@ -143,7 +143,7 @@ pub async fn run(
         connections: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
     };
     keeper.clone().watch(cancel.clone());
-    let auth = auth::AuthState::new(token.clone(), keeper, addr, &config);
+    let auth = api::middleware::AuthState::new(token.clone(), keeper, addr, &config);
     let app = http::router(state, auth);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{addr}");

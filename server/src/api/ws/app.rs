@@ -1,6 +1,6 @@
 //! `/ws/app`: a `sessions-sync` on open, then every delta; answers `request-sync`.
 
-use crate::api::routes::AppState;
+use crate::api::state::AppState;
 use crate::api::ws::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::auth::scoped::Grant;
 use crate::hub::{HubHandle, SubscriberId};
