@@ -14,14 +14,14 @@ pub mod term;
 
 use crate::keymap::KeyMap;
 use controlroom_protocol::{
-    AppServerMsg, CreateSession, Preset, Session, SessionId, Worker, WorkerClientMsg, WorkerId,
+    AppServerMsg, CreateSession, ExitInfo, Preset, Session, SessionId, Worker, WorkerClientMsg, WorkerId,
     WorkerServerMsg, WorkerSpec,
 };
 use crossterm::event::{KeyEvent, MouseEvent};
 use dialog::{Confirm, Form};
 use sessions::SessionStore;
 use std::time::{Duration, Instant};
-use term::{ExitInfo, TermView, WorkerLink};
+use term::{TermView, WorkerLink};
 
 /// What the screen is showing, and so where keys go.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! `scrollback-lines` of scrollback) fed from the worker socket, with offsets
 //! so output after a reconnect is neither duplicated nor lost.
 
-use controlroom_protocol::{SessionId, WorkerId};
+use controlroom_protocol::{ExitInfo, SessionId, WorkerId};
 
 /// The screen a front end reads: everything it needs is in the model, and its sink counts the
 /// rows that scrolled off (the search numbers lines by it).
@@ -38,29 +38,6 @@ pub enum WorkerLink {
     Lost(String),
     /// Closed for good (the worker or session was deleted).
     Gone(String),
-}
-
-/// How the worker's process ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExitInfo {
-    /// Exit code, when it exited normally.
-    pub exit_code: Option<i32>,
-    /// Signal name, when killed.
-    pub signal: Option<String>,
-}
-
-impl ExitInfo {
-    /// "exited with code 0" / "killed by SIGKILL".
-    pub fn describe(&self) -> String {
-        match (&self.exit_code, &self.signal) {
-            (Some(c), _) => format!("exited with code {c}"),
-            (None, Some(s)) if s == controlroom_protocol::GATEWAY_STOPPED => {
-                "stopped with the gateway".into()
-            }
-            (None, Some(s)) => format!("killed by {s}"),
-            (None, None) => "exited".into(),
-        }
-    }
 }
 
 /// One worker's screen as this client sees it.
