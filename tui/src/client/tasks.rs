@@ -479,4 +479,59 @@ mod tests {
         );
         task.abort();
     }
+
+    /// A worker socket stand-in that selects `protocol` and hands back the first frame a client
+    /// sends.
+    async fn recording_worker(protocol: &'static str) -> (String, tokio::sync::oneshot::Receiver<Message>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            #[allow(clippy::result_large_err)] // tungstenite's callback signature
+            let pick = move |_: &Request, mut resp: Response| {
+                resp.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
+                Ok(resp)
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, pick).await else { return };
+            if let Some(Ok(first)) = ws.next().await {
+                let _ = tx.send(first);
+            }
+            while ws.next().await.is_some() {}
+        });
+        (url, rx)
+    }
+
+    async fn first_input_frame(protocol: &'static str, bytes: &[u8]) -> Message {
+        let (url, first) = recording_worker(protocol).await;
+        let (ui, _reports) = mpsc::channel::<ClientEvent>(16);
+        let (out, out_rx) = mpsc::unbounded_channel();
+        let dial = WorkerDial {
+            url: watch::channel(url).1,
+            token: "t".into(),
+            trust: Trust::default(),
+            max_message: 1 << 20,
+        };
+        let task = tokio::spawn(worker_task(dial, SessionId::new("s"), WorkerId::new("w"), ui, out_rx));
+        // Queued before the socket opens: the task sends it once connected.
+        out.send(WorkerSend::Input { bytes: bytes.to_vec() }).expect("queued");
+        let frame =
+            tokio::time::timeout(Duration::from_secs(10), first).await.expect("in time").expect("a frame");
+        task.abort();
+        frame
+    }
+
+    #[tokio::test]
+    async fn input_goes_as_a_binary_frame_of_the_exact_bytes() {
+        // An X10 mouse report past column 95: 0xE9 alone is not UTF-8.
+        let report = b"\x1b[M \xe9#";
+        let frame = first_input_frame(controlroom_protocol::BINARY_SUBPROTOCOL, report).await;
+        assert_eq!(frame, Message::Binary(report.to_vec().into()));
+    }
+
+    #[tokio::test]
+    async fn a_gateway_without_binary_frames_gets_json_input() {
+        let frame = first_input_frame(controlroom_protocol::SUBPROTOCOL, b"ls\r").await;
+        assert_eq!(frame, Message::text(r#"{"type":"input","data":"ls\r"}"#));
+    }
 }
