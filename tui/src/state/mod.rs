@@ -1,8 +1,12 @@
 //! Application state as plain data, changed only by [`State::update`].
 //!
 //! `update` takes one [`Msg`] (a key, a gateway message, a finished request, a tick) and returns
-//! [`Effect`]s for the runtime to carry out (HTTP calls, socket sends). Drawing reads the state and
-//! never changes it, so every screen is a pure function of a `State` and a theme.
+//! one [`Update`]: the [`Effect`]s for the runtime to carry out (HTTP calls, socket sends) and
+//! whether anything visible changed. Drawing reads the state and never changes it, so every
+//! screen is a pure function of a `State` and a theme.
+//!
+//! The pure core of the front end: nothing here imports the runtime, `ui/` or `client/`; they
+//! depend on it.
 
 mod attach;
 pub mod attention;
