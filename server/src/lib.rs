@@ -11,6 +11,7 @@ pub mod config;
 mod conn;
 pub mod embedded;
 pub mod file_config;
+pub mod flag_values;
 mod http;
 pub mod http_client;
 pub mod hub;
