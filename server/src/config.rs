@@ -2,8 +2,8 @@
 //! (and a `CONTROLROOM_*` variable) for each, derived from [`ServeConfig`] itself.
 
 use crate::file_config::{FileConfig, SourceSection};
-use crate::notify::NotifyConfig;
 use crate::flag_values;
+use crate::notify::NotifyConfig;
 use crate::presets::{PresetError, Presets};
 use crate::worker::WorkerConfig;
 use crate::worker::detect::ActivityRules;

@@ -129,7 +129,8 @@ fn check(config: &FileConfig) -> Result<(), TableProblem> {
     let mut names = std::collections::BTreeSet::new();
     for s in &config.sources {
         let name = || s.name.clone();
-        if s.name.trim().is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        if s.name.trim().is_empty()
+            || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return Err(TableProblem::SourceName { name: name() });
         }

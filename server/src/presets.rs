@@ -65,7 +65,8 @@ impl Presets {
             builtin("aider", WorkerKind::Agent, only(base, &[AIDER_PATTERNS, GENERIC_PATTERNS])),
         ];
         for s in sections {
-            let rules = base.with(&s.activity).map_err(|message| PresetError { name: s.name.clone(), message })?;
+            let rules =
+                base.with(&s.activity).map_err(|message| PresetError { name: s.name.clone(), message })?;
             let def = PresetDef {
                 preset: Preset {
                     name: s.name.clone(),

@@ -37,7 +37,11 @@ pub struct OutOfRange {
 }
 
 /// `value` when `range` holds it, else the error naming `key` and the range.
-fn in_range<T>(key: &'static str, value: T, range: &std::ops::RangeInclusive<T>) -> std::result::Result<T, OutOfRange>
+fn in_range<T>(
+    key: &'static str,
+    value: T,
+    range: &std::ops::RangeInclusive<T>,
+) -> std::result::Result<T, OutOfRange>
 where
     T: PartialOrd + Copy,
     u64: TryFrom<T>,
@@ -128,8 +132,8 @@ impl Config {
             })?;
         }
         if let Some(lines) = file.scrollback_lines {
-            config.scrollback_lines =
-                in_range("scrollback-lines", lines, &(1..=MAX_SCROLLBACK_LINES)).map_err(|e| err(e.to_string()))?;
+            config.scrollback_lines = in_range("scrollback-lines", lines, &(1..=MAX_SCROLLBACK_LINES))
+                .map_err(|e| err(e.to_string()))?;
         }
         if let Some(ms) = file.frame_interval_ms {
             let ms = in_range("frame-interval-ms", ms, &FRAME_INTERVAL_MS).map_err(|e| err(e.to_string()))?;
