@@ -126,3 +126,32 @@ fn serve_starts_with_the_readme_example_in_its_config_dir() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("config.toml: line 2") && stderr.contains("frame-interval"), "{stderr}");
 }
+
+#[test]
+fn serve_refuses_zero_counts_and_shows_each_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for flag in [
+        "--delta-log",
+        "--max-bad-messages",
+        "--max-connections",
+        "--max-http-connections",
+        "--max-auth-failures",
+    ] {
+        let out = std::process::Command::new(support::bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args([flag, "0"])
+            .output()
+            .expect("run serve");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(flag) && stderr.contains("1.."), "{flag}: {stderr}");
+    }
+    let help = std::process::Command::new(support::bin()).args(["serve", "--help"]).output().expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for default in
+        ["[default: 5s]", "[default: 8MiB]", "[default: 10000]", "[default: 4MiB]", "[default: 1ms]"]
+    {
+        assert!(help.contains(default), "{default} missing from serve --help");
+    }
+    assert!(help.contains("--config-dir") && help.contains("CONTROLROOM_CONFIG_DIR"), "{help}");
+}

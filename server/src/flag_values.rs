@@ -118,7 +118,7 @@ pub fn show_duration(d: Duration) -> String {
 /// `bytes` as [`size`] reads it back, in the largest binary unit that divides it (`8MiB`).
 pub fn show_size(bytes: usize) -> String {
     for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if bytes != 0 && bytes % (1 << shift) == 0 {
+        if bytes != 0 && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }
