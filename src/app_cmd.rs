@@ -7,8 +7,8 @@
 use anyhow::{Context as _, anyhow, bail};
 use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState};
 use controlroom_tui::client::GatewayFile;
+use controlroom_tui::client::Trust;
 use controlroom_tui::client::http::Gateway;
-use controlroom_tui::client::tls::Trust;
 use controlroom_tui::config::Config;
 use controlroom_tui::runtime::Options;
 use controlroom_tui::state::Settings;

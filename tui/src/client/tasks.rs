@@ -1,8 +1,8 @@
 //! The socket tasks: one for `/ws/app`, one for the watched worker. Each owns its socket, retries
 //! with backoff, and reports into the UI loop as [`Msg`]s; the UI never waits on a socket.
 
+use super::Trust;
 use super::backoff::Backoff;
-use super::tls::Trust;
 use super::ws::{ConnectError, Offer, Socket, close_is_final, close_reason, connect, connect_offering};
 use super::{Endpoint, GatewayFile, worker_path};
 use crate::state::{AppEvent, Msg, WorkerEvent};
