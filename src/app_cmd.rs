@@ -24,7 +24,7 @@ pub struct ClientArgs {
     /// Config directory (config.toml, themes/).
     #[arg(long, env = "CONTROLROOM_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
-    /// Gateway URL (e.g. http://127.0.0.1:7420 or https://gw.example:7420) instead of the local one.
+    /// Gateway URL (e.g. `http://127.0.0.1:7420` or `https://gw.example:7420`) instead of the local one.
     #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL")]
     connect: Option<String>,
     /// PEM file of the CA (or the self-signed certificate) to trust for an https:// gateway, beside
