@@ -7,8 +7,8 @@
 use anyhow::{Context as _, anyhow, bail};
 use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState};
 use controlroom_tui::client::GatewayFile;
+use controlroom_tui::client::Trust;
 use controlroom_tui::client::http::Gateway;
-use controlroom_tui::client::tls::Trust;
 use controlroom_tui::config::Config;
 use controlroom_tui::runtime::Options;
 use controlroom_tui::state::Settings;
@@ -24,7 +24,7 @@ pub struct ClientArgs {
     /// Config directory (config.toml, themes/).
     #[arg(long, env = "CONTROLROOM_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
-    /// Gateway URL (e.g. http://127.0.0.1:7420 or https://gw.example:7420) instead of the local one.
+    /// Gateway URL (e.g. `http://127.0.0.1:7420` or `https://gw.example:7420`) instead of the local one.
     #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL")]
     connect: Option<String>,
     /// PEM file of the CA (or the self-signed certificate) to trust for an https:// gateway, beside

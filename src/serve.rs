@@ -42,7 +42,7 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "CONTROLROOM_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Config file ([activity], [[presets]], [[sources]], [notify]); default CONFIG_DIR/config.toml.
+    /// Config file (`[activity]`, `[[presets]]`, `[[sources]]`, `[notify]`); default CONFIG_DIR/config.toml.
     #[arg(long, env = "CONTROLROOM_CONFIG")]
     config: Option<PathBuf>,
     /// POST matching deltas to this http:// or https:// URL, signed with DATA_DIR/webhook-secret.
