@@ -130,6 +130,8 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
                 WorkerState::Running => ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) },
                 WorkerState::Exited => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
             };
+            // The worker actor's span is a child of this one: its log lines name the worker.
+            let _span = tracing::info_span!("worker", session = %session.id, worker = %w.id).entered();
             handles.insert(
                 w.id.clone(),
                 WorkerHandle::restore(
