@@ -13,9 +13,9 @@ use super::{
     ClientId, ExitInfo, HistorySnapshot, OutputFormat, SpawnSpec, WorkerConfig, WorkerContext, WorkerError,
     WorkerStatus,
 };
+use crate::outbox::TextFrame;
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
-use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
@@ -128,7 +128,7 @@ fn limits(config: &WorkerConfig) -> (usize, usize, usize) {
     (batch, backlog, ring)
 }
 
-fn encode(msg: &WorkerServerMsg) -> Option<Utf8Bytes> {
+fn encode(msg: &WorkerServerMsg) -> Option<TextFrame> {
     match serde_json::to_string(msg) {
         Ok(s) => Some(s.into()),
         Err(e) => {
