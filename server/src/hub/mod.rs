@@ -128,7 +128,7 @@ enum HubCmd {
     },
     SourceResult {
         name: String,
-        result: Result<Vec<sources::SourceItem>, String>,
+        result: Result<Vec<sources::SourceItem>, sources::SourceError>,
     },
     RequestSync {
         outbox: OutboxSender,
