@@ -6,6 +6,4 @@ pub(crate) mod ratelimit;
 pub mod scoped;
 pub(crate) mod token;
 
-pub use token::{
-    TokenError, ensure_data_dir, load_or_create_token, load_or_create_webhook_secret, read_token,
-};
+pub use token::{TokenError, ensure_data_dir, load_or_create_token, load_or_create_webhook_secret};
