@@ -331,7 +331,7 @@ impl ServeConfig {
     pub fn apply_file(&mut self, file: &FileConfig, idle_after: Option<Duration>) -> Result<(), ApplyError> {
         let mut rules = ActivityRules::defaults(WorkerConfig::DEFAULT_IDLE_AFTER)
             .with(&file.activity)
-            .map_err(|message| ApplyError::Activity { message })?;
+            .map_err(|message| ApplyError::Activity { message: message.to_string() })?;
         if let Some(v) = idle_after {
             rules.idle_after = v;
         }

@@ -65,8 +65,9 @@ impl Presets {
             builtin("aider", WorkerKind::Agent, only(base, &[AIDER_PATTERNS, GENERIC_PATTERNS])),
         ];
         for s in sections {
-            let rules =
-                base.with(&s.activity).map_err(|message| PresetError { name: s.name.clone(), message })?;
+            let rules = base
+                .with(&s.activity)
+                .map_err(|message| PresetError { name: s.name.clone(), message: message.to_string() })?;
             let def = PresetDef {
                 preset: Preset {
                     name: s.name.clone(),

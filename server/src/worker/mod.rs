@@ -17,14 +17,14 @@ use tokio::sync::{Notify, watch};
 
 mod activity;
 mod actor;
-pub mod detect;
+pub(crate) mod detect;
 mod pipe;
 mod process;
-pub mod pty;
+pub(crate) mod pty;
 mod ring;
 pub(crate) mod screen;
 mod scroll_store;
-pub mod utf8;
+pub(crate) mod utf8;
 
 #[cfg(test)]
 mod detect_fixtures;
