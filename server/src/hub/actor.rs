@@ -7,7 +7,6 @@ use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
 use crate::config::ServeConfig;
 use crate::metrics as m;
-use crate::outbound::notify::Notifier;
 use crate::outbox::TextFrame;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
@@ -17,16 +16,19 @@ use controlroom_protocol::{
     Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, Worker, WorkerId, WorkerKind,
     WorkerSpec, WorkerState,
 };
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 mod feeds;
-mod publish;
+mod persistence;
+mod publisher;
 mod sessions;
-use feeds::{SourceState, record_gauges};
+use feeds::{Feeds, SourceState, record_gauges};
+use persistence::Persistence;
+use publisher::Publisher;
 use sessions::{no_session, no_worker};
 
 /// Default terminal size of a new worker.
@@ -40,27 +42,18 @@ struct Record {
     handles: BTreeMap<WorkerId, WorkerHandle>,
 }
 
+/// The hub's state, in owned parts; the actor loop and the steps that span parts live here.
 struct Hub {
     config: Arc<ServeConfig>,
-    store: Store,
     ctx: WorkerContext,
     tx: mpsc::Sender<HubCmd>,
-    epoch: String,
-    seq: u64,
     records: BTreeMap<SessionId, Record>,
-    published: SessionMap,
-    published_activity: ActivityMap,
-    log: VecDeque<Delta>,
-    subscribers: Subscribers,
-    notifier: Option<Notifier>,
-    sources: BTreeMap<String, SourceState>,
-    published_sources: BTreeMap<String, SourceStatus>,
-    /// Workers whose screen changed since it was last saved.
-    dirty_screens: BTreeSet<(SessionId, WorkerId)>,
-    /// A commit the store refused (disk full, I/O error), retried with the next one.
-    pending: Option<Commit>,
-    /// Whether the last commit failed (to log the recovery once).
-    store_failing: bool,
+    /// What clients last saw and the diff → commit → broadcast path's output end.
+    publisher: Publisher,
+    /// The store and what the hub still owes it.
+    persistence: Persistence,
+    /// The session sources.
+    feeds: Feeds,
     stopping: bool,
 }
 
@@ -148,22 +141,21 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
     }
     let mut hub = Hub {
         config: config.clone(),
-        store: deps.store,
         ctx: deps.ctx,
         tx: tx.clone(),
-        epoch: loaded.epoch.clone(),
-        seq: loaded.seq,
         records,
-        published,
-        published_activity: ActivityMap::new(),
-        log: loaded.deltas.into(),
-        subscribers: Subscribers::default(),
-        notifier: deps.notifier,
-        sources,
-        published_sources: BTreeMap::new(),
-        dirty_screens: BTreeSet::new(),
-        pending: None,
-        store_failing: false,
+        publisher: Publisher {
+            epoch: loaded.epoch.clone(),
+            seq: loaded.seq,
+            published,
+            published_activity: ActivityMap::new(),
+            published_sources: BTreeMap::new(),
+            log: loaded.deltas.into(),
+            subscribers: Subscribers::default(),
+            notifier: deps.notifier,
+        },
+        persistence: Persistence::new(deps.store, config.delta_log),
+        feeds: Feeds { sources, poll_interval: config.poll_interval, tx: tx.clone() },
         stopping: false,
     };
     // Workers that were running are now exited: that change goes out (and into the log) at once.
@@ -220,8 +212,8 @@ impl Hub {
                 }
                 _ = poll.tick() => {
                     self.poll();
-                    if self.pending.is_some() {
-                        self.persist(Commit::default()).await;
+                    if self.persistence.has_pending() {
+                        self.persistence.persist(Commit::default()).await;
                     }
                 }
             }
@@ -232,14 +224,15 @@ impl Hub {
         match cmd {
             HubCmd::List { only, reply } => {
                 let _ = reply.send(SessionsResponse {
-                    sessions: self.published_sessions(only.as_ref()),
-                    activity_states: self.published_activity(only.as_ref()),
-                    sources: self.visible_sources(only.as_ref()),
-                    seq: self.seq,
+                    sessions: self.publisher.published_sessions(only.as_ref()),
+                    activity_states: self.publisher.published_activity(only.as_ref()),
+                    sources: self.publisher.visible_sources(only.as_ref()),
+                    seq: self.publisher.seq,
                 });
             }
             HubCmd::Get { session_id, reply } => {
-                let r = self.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
+                let r =
+                    self.publisher.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
                 let _ = reply.send(r);
             }
             HubCmd::Create { req, reply } => {
@@ -281,25 +274,27 @@ impl Hub {
                 let _ = reply.send(r);
             }
             HubCmd::Subscribe { outbox, only, reply } => {
-                let id = if outbox.push_text(self.sync_message(None, only.as_ref())).is_ok() {
-                    self.subscribers.add(outbox, only)
+                let id = if outbox.push_text(self.publisher.sync_message(None, only.as_ref())).is_ok() {
+                    self.publisher.subscribers.add(outbox, only)
                 } else {
                     0
                 };
                 let _ = reply.send(id);
             }
             HubCmd::Filter { id, outbox, sessions } => {
-                if self.subscribers.set_filter(id, sessions) {
-                    let msg = self.sync_message(self.subscribers.filter(id), self.subscribers.only(id));
+                let p = &mut self.publisher;
+                if p.subscribers.set_filter(id, sessions) {
+                    let msg = p.sync_message(p.subscribers.filter(id), p.subscribers.only(id));
                     let _ = outbox.push_text(msg);
                 }
             }
             HubCmd::RequestSync { outbox, since, only } => {
                 // A replay is the unfiltered log (but for a session-restricted token): clients
                 // that filter resync fully.
-                let msg = match since.and_then(|s| self.replay_since(s, only.as_ref())) {
-                    Some(deltas) => encode(&AppServerMsg::Replay(Replay { deltas, seq: self.seq })),
-                    None => self.sync_message(None, only.as_ref()),
+                let p = &self.publisher;
+                let msg = match since.and_then(|s| p.replay_since(s, only.as_ref())) {
+                    Some(deltas) => encode(&AppServerMsg::Replay(Replay { deltas, seq: p.seq })),
+                    None => p.sync_message(None, only.as_ref()),
                 };
                 let _ = outbox.push_text(msg);
             }
@@ -308,10 +303,11 @@ impl Hub {
                 self.flush().await;
             }
             HubCmd::Deltas { since, only, reply } => {
-                let r = self
+                let p = &self.publisher;
+                let r = p
                     .replay_since(since, only.as_ref())
-                    .map(|deltas| DeltasResponse { deltas, seq: self.seq })
-                    .ok_or(HubError::Gone { since, oldest: self.log.front().map_or(self.seq, |d| d.seq) });
+                    .map(|deltas| DeltasResponse { deltas, seq: p.seq })
+                    .ok_or(HubError::Gone { since, oldest: p.log.front().map_or(p.seq, |d| d.seq) });
                 let _ = reply.send(r);
             }
             HubCmd::GitResults { results } => {
@@ -348,11 +344,11 @@ impl Hub {
                     if was_running && st.exit.is_some() {
                         tracing::info!(session_id = %sid, worker_id = %w.id, exit_code = ?w.exit_code,
                             signal = ?w.signal, "worker exited");
-                        save_screen(&self.store, sid, &w.id, handle);
+                        save_screen(&self.persistence.store, sid, &w.id, handle);
                     }
                 }
                 if st.activity == ActivityState::Active {
-                    self.dirty_screens.insert((sid.clone(), w.id.clone()));
+                    self.persistence.mark_dirty(sid, &w.id);
                 }
             }
             if changed {
@@ -383,13 +379,13 @@ impl Hub {
         let current: SessionMap =
             self.records.iter().map(|(id, r)| (id.clone(), r.session.clone())).collect();
         let activity = self.current_activity();
-        let mut events = diff::diff(&self.published, &current, &self.published_activity, &activity);
-        let sources: BTreeMap<String, SourceStatus> =
-            self.sources.iter().map(|(k, v)| (k.clone(), v.status.clone())).collect();
+        let mut events =
+            diff::diff(&self.publisher.published, &current, &self.publisher.published_activity, &activity);
+        let sources = self.feeds.statuses();
         for (name, status) in &sources {
             // A read that changes nothing but `lastSuccess` is not news: clients see the new
             // time in the next sync or `GET /api/sessions`, not as a delta every poll.
-            let same = self.published_sources.get(name).is_some_and(|p| {
+            let same = self.publisher.published_sources.get(name).is_some_and(|p| {
                 SourceStatus { last_success: status.last_success.clone(), ..p.clone() } == *status
             });
             if !same {
@@ -397,7 +393,7 @@ impl Hub {
             }
         }
         metrics::histogram!(m::DELTA_COMPUTE_SECONDS).record(started.elapsed().as_secs_f64());
-        self.published_sources = sources;
+        self.publisher.published_sources = sources;
         if events.is_empty() {
             return;
         }
@@ -406,63 +402,24 @@ impl Hub {
         let deltas: Vec<Delta> = events
             .into_iter()
             .map(|event| {
-                self.seq += 1;
-                Delta { seq: self.seq, timestamp: timestamp.clone(), event }
+                self.publisher.seq += 1;
+                Delta { seq: self.publisher.seq, timestamp: timestamp.clone(), event }
             })
             .collect();
         let mut commit = Commit { deltas: deltas.clone(), ..Commit::default() };
         for (id, session) in &current {
-            if self.published.get(id) != Some(session)
+            if self.publisher.published.get(id) != Some(session)
                 && let Some(rec) = self.records.get(id)
             {
                 commit.upserts.push(StoredSession { session: session.clone(), env: rec.env.clone() });
             }
         }
-        commit.deletes = self.published.keys().filter(|id| !current.contains_key(*id)).cloned().collect();
+        commit.deletes =
+            self.publisher.published.keys().filter(|id| !current.contains_key(*id)).cloned().collect();
         // Written before broadcast. If the disk refuses, clients still get the truth and the
         // error is logged loudly (serving live state beats hiding it); the commit is retried.
-        self.persist(commit).await;
-        self.published = current;
-        self.published_activity = activity;
-        for delta in deltas {
-            self.broadcast(&delta);
-            self.log.push_back(delta);
-        }
-        while self.log.len() > self.config.delta_log {
-            self.log.pop_front();
-        }
-    }
-
-    fn broadcast(&mut self, delta: &Delta) {
-        let frame = encode(&AppServerMsg::Delta(delta.clone()));
-        let payload_size = frame.len();
-        self.subscribers.send(delta, &frame);
-        if let Some(n) = &self.notifier {
-            n.offer(delta, frame.as_str());
-        }
-        let kind = delta.event.type_name();
-        metrics::counter!(m::DELTAS, "type" => kind).increment(1);
-        let session_id = delta.event.session_id().map_or("", |s| s.as_str());
-        let client_count = self.subscribers.len();
-        if kind == "worker-activity" {
-            tracing::debug!(
-                r#type = kind,
-                sessionId = session_id,
-                clientCount = client_count,
-                payloadSize = payload_size,
-                seq = delta.seq,
-                "broadcast"
-            );
-        } else {
-            tracing::info!(
-                r#type = kind,
-                sessionId = session_id,
-                clientCount = client_count,
-                payloadSize = payload_size,
-                seq = delta.seq,
-                "broadcast"
-            );
-        }
+        self.persistence.persist(commit).await;
+        self.publisher.publish(current, activity, deltas, self.config.delta_log);
     }
 
     /// The periodic poll: git state of every cwd and session sources (off the hub), and screens
@@ -476,7 +433,7 @@ impl Hub {
             .map(|(id, r)| (id.clone(), r.session.cwd.clone()))
             .collect();
         let tx = self.tx.clone();
-        self.poll_sources();
+        self.feeds.poll_sources();
         crate::metrics::handle().run_upkeep();
         tokio::spawn(async move {
             let read_started = std::time::Instant::now();
@@ -491,10 +448,10 @@ impl Hub {
                 let _ = tx.send(HubCmd::GitResults { results }).await;
             }
         });
-        let dirty = std::mem::take(&mut self.dirty_screens);
+        let dirty = self.persistence.take_dirty();
         for (sid, wid) in dirty {
             if let Some(handle) = self.records.get(&sid).and_then(|r| r.handles.get(&wid)) {
-                save_screen(&self.store, &sid, &wid, handle);
+                save_screen(&self.persistence.store, &sid, &wid, handle);
             }
         }
         metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
@@ -519,7 +476,7 @@ impl Hub {
             }
         }
         self.flush().await;
-        let store = self.store.clone();
+        let store = self.persistence.store.clone();
         let grace = self.config.worker.stop_grace;
         let stops = handles.into_iter().map(|(sid, wid, h)| {
             let store = store.clone();

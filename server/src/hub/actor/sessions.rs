@@ -143,7 +143,7 @@ impl Hub {
         }
         self.flush().await;
         tracing::info!(session_id = %id, "session created");
-        self.published.get(&id).cloned().ok_or_else(|| no_session(&id))
+        self.publisher.published.get(&id).cloned().ok_or_else(|| no_session(&id))
     }
 
     pub(super) async fn rename(&mut self, id: &SessionId, title: String) -> Result<Session, HubError> {
@@ -158,13 +158,13 @@ impl Hub {
             rec.session.updated_at = now_iso();
         }
         self.flush().await;
-        self.published.get(id).cloned().ok_or_else(|| no_session(id))
+        self.publisher.published.get(id).cloned().ok_or_else(|| no_session(id))
     }
 
     pub(super) async fn delete(&mut self, id: &SessionId) -> Result<(), HubError> {
         check_writable(&self.records.get(id).ok_or_else(|| no_session(id))?.session)?;
         let rec = self.records.remove(id).ok_or_else(|| no_session(id))?;
-        self.dirty_screens.retain(|(sid, _)| sid != id);
+        self.persistence.forget_session(id);
         self.flush().await;
         retire(rec.handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
         tracing::info!(session_id = %id, "session deleted");
@@ -175,6 +175,7 @@ impl Hub {
         let worker = self.start_worker(id, &spec)?;
         self.flush().await;
         Ok(self
+            .publisher
             .published
             .get(id)
             .and_then(|s| s.workers.iter().find(|w| w.id == worker.id).cloned())
@@ -187,8 +188,7 @@ impl Hub {
         rec.session.workers.retain(|w| &w.id != wid);
         rec.env.remove(wid);
         rec.session.updated_at = now_iso();
-        self.dirty_screens.remove(&(id.clone(), wid.clone()));
-        self.store.delete_screen(wid.clone());
+        self.persistence.forget_worker(id, wid);
         self.flush().await;
         retire(vec![handle], controlroom_protocol::close_code::DELETED);
         Ok(())
