@@ -4,9 +4,8 @@
 use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
 use super::detect::{ActivityRules, Observation};
 use super::pipe::{PipeReader, Taken};
-use super::process::{Running, start_process};
+use super::process::start_process;
 use super::pty::GroupSignal;
-use super::ring::OutputRing;
 use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
 use super::utf8::Utf8Splitter;
 use super::{
@@ -18,27 +17,24 @@ use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
 use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
-use futures_util::future::BoxFuture;
-use futures_util::stream::FuturesUnordered;
 use screen_feed::ScreenFeed;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
-use tracing::{Instrument as _, debug, info, warn};
+use tracing::{Instrument as _, info, warn};
 
 mod attach;
+mod clients;
 mod fanout;
+mod output_path;
+mod process_state;
 mod screen_feed;
+use clients::{Client, Clients};
+use output_path::OutputPath;
+use process_state::ProcessState;
 
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;
-
-/// A batch at least this big means output is flooding (a PTY read returns at most ~4 KiB), so
-/// the next batch is taken `WorkerConfig::flood_coalesce` later (unless a whole batch is waiting
-/// already): reads pile up into one batch instead of costing an actor, screen, writer and client
-/// wake-up each. Output that is not flooding (echo, prompts) is never delayed.
-const FLOOD_BATCH_BYTES: usize = 2048;
 
 /// Commands from [`super::WorkerHandle`] to the actor.
 pub(super) enum Cmd {
@@ -76,20 +72,6 @@ pub struct ActivityInfo {
     pub title: Option<String>,
 }
 
-struct Client {
-    outbox: OutboxSender,
-    /// How its `output` is framed.
-    format: OutputFormat,
-    /// The client's last `resize`.
-    size: Option<(u16, u16)>,
-    /// Set once `history` is queued; until then the client gets no live output.
-    attached: bool,
-    /// Answers `attach` once `history` is queued.
-    reply: Option<oneshot::Sender<ClientId>>,
-}
-
-type SnapshotFuture = BoxFuture<'static, (ClientId, Option<HistorySnapshot>)>;
-
 struct Actor {
     ctx: WorkerContext,
     status: watch::Sender<WorkerStatus>,
@@ -99,24 +81,15 @@ struct Actor {
     observations: watch::Receiver<Observation>,
     /// One permit per output batch the screen thread has not applied yet.
     backlog: Arc<Semaphore>,
-    batch_bytes: usize,
-    /// Raw output as read; binary clients get exactly these bytes.
-    ring: OutputRing,
-    /// Aligns output to UTF-8 characters for JSON clients and the screen model, which lag the
-    /// ring by the carried bytes of a split character (at most 3).
-    utf8: Utf8Splitter,
-    clients: HashMap<ClientId, Client>,
-    next_client: u64,
-    snapshots: FuturesUnordered<SnapshotFuture>,
-    process: Option<Running>,
-    exit: Option<ExitInfo>,
+    /// The ring, UTF-8 alignment and batch coalescing of the output.
+    output: OutputPath,
+    /// The attached clients, the fan-out to them and their pending snapshots.
+    clients: Clients,
+    /// The process, its exit, and who waits for it to stop.
+    proc: ProcessState,
     activity: ActivityTracker,
     tick: Option<watch::Receiver<u64>>,
     size: (u16, u16),
-    stop_waiters: Vec<oneshot::Sender<()>>,
-    kill_at: Option<tokio::time::Instant>,
-    /// While output floods: when the next batch is taken (see [`FLOOD_BATCH_BYTES`]).
-    coalesce_until: Option<tokio::time::Instant>,
 }
 
 /// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
@@ -173,7 +146,7 @@ pub(super) fn spawn_running(
     };
     let link = ScreenLink { screen, observations, rules };
     let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
-    actor.process = Some(running);
+    actor.proc.process = Some(running);
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));
     Ok(rx)
@@ -210,7 +183,7 @@ pub(super) fn spawn_restored(
     let size = (history.cols, history.rows);
     let link = ScreenLink { screen, observations, rules };
     let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
-    actor.exit = Some(exit);
+    actor.proc.exit = Some(exit);
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds).instrument(actor_span(None)));
     rx
@@ -277,28 +250,20 @@ impl Actor {
             screen,
             observations: link.observations,
             backlog: Arc::new(Semaphore::new(backlog)),
-            batch_bytes,
-            ring: OutputRing::new(ring_bytes, offset),
-            utf8: Utf8Splitter::default(),
-            clients: HashMap::new(),
-            next_client: 1,
-            snapshots: FuturesUnordered::new(),
-            process: None,
-            exit: None,
+            output: OutputPath::new(ring_bytes, offset, batch_bytes),
+            clients: Clients::default(),
+            proc: ProcessState::default(),
             activity: ActivityTracker::new(link.rules, activity),
             tick: None,
             size,
-            stop_waiters: Vec::new(),
-            kill_at: None,
-            coalesce_until: None,
         }
     }
 
     async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) {
         loop {
-            let reading = self.process.is_some();
+            let reading = self.proc.process.is_some();
             let ticking = self.tick.is_some();
-            let kill_at = self.kill_at;
+            let kill_at = self.proc.kill_at;
             let screen_due = self.screen.due();
             tokio::select! {
                 // Commands first: input and attach are served even while output floods.
@@ -309,24 +274,24 @@ impl Actor {
                         break;
                     }
                 }
-                Some((client, snap)) = self.snapshots.next(), if !self.snapshots.is_empty() => {
+                Some((client, snap)) = self.clients.snapshots.next(), if !self.clients.snapshots.is_empty() => {
                     self.attach_ready(client, snap);
                 }
                 (permit, taken) = next_output(
                     &self.backlog,
-                    self.process.as_ref().map(|p| &p.output),
-                    self.batch_bytes,
-                    self.coalesce_until,
+                    self.proc.process.as_ref().map(|p| &p.output),
+                    self.output.batch_bytes,
+                    self.output.coalesce_until,
                 ), if reading => self.on_output(permit, taken),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
-                    if kill_at.is_some() => self.kill_now(),
+                    if kill_at.is_some() => self.proc.kill_now(),
                 () = tokio::time::sleep_until(screen_due.unwrap_or_else(tokio::time::Instant::now)),
                     if screen_due.is_some() => self.screen.flush(),
             }
         }
-        if let Some(p) = &self.process {
+        if let Some(p) = &self.proc.process {
             warn!(pid = ?p.control.pid(), "worker actor ended with its process running; sending SIGHUP");
             let _ = p.control.signal_group(GroupSignal::Hangup);
         }
@@ -335,22 +300,20 @@ impl Actor {
     fn on_cmd(&mut self, cmd: Cmd) -> Flow {
         match cmd {
             Cmd::Attach { outbox, format, reply } => {
-                let id = ClientId(self.next_client);
-                self.next_client += 1;
                 let client = Client { outbox, format, size: None, attached: false, reply: Some(reply) };
-                self.clients.insert(id, client);
+                let id = self.clients.add(client);
                 self.request_snapshot(id);
             }
             Cmd::Detach { client } => {
-                if self.clients.remove(&client).is_some() {
-                    info!(client = client.0, clientCount = self.clients.len(), "client detached");
+                if self.clients.by_id.remove(&client).is_some() {
+                    info!(client = client.0, clientCount = self.clients.by_id.len(), "client detached");
                 }
             }
             Cmd::Input { client, data, reply } => {
                 let _ = reply.send(self.input(client, data));
             }
             Cmd::Resize { client, cols, rows, reply } => {
-                if let Some(c) = client.and_then(|c| self.clients.get_mut(&c)) {
+                if let Some(c) = client.and_then(|c| self.clients.by_id.get_mut(&c)) {
                     c.size = Some((cols, rows));
                 }
                 self.apply_size(cols, rows);
@@ -370,13 +333,13 @@ impl Actor {
             Cmd::Restart { spec, reply } => {
                 let _ = reply.send(self.restart(&spec));
             }
-            Cmd::Stop { reply } => self.stop(reply),
+            Cmd::Stop { reply } => self.proc.stop(reply, self.ctx.config.stop_grace),
             Cmd::Shutdown { code, reason, reply } => {
-                for client in self.clients.values() {
+                for client in self.clients.by_id.values() {
                     let _ = client.outbox.push(OutFrame::Close { code, reason });
                 }
-                info!(clientCount = self.clients.len(), code, "worker shut down");
-                self.clients.clear();
+                info!(clientCount = self.clients.by_id.len(), code, "worker shut down");
+                self.clients.by_id.clear();
                 let _ = reply.send(());
                 return Flow::Stop;
             }
@@ -385,14 +348,14 @@ impl Actor {
     }
 
     fn input(&mut self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
-        if self.process.is_none() {
+        if self.proc.process.is_none() {
             return Err(WorkerError::Exited);
         }
         // tmux `window-size latest`: the PTY takes the size of the client that typed.
-        if let Some((cols, rows)) = client.and_then(|c| self.clients.get(&c)).and_then(|c| c.size) {
+        if let Some((cols, rows)) = client.and_then(|c| self.clients.by_id.get(&c)).and_then(|c| c.size) {
             self.apply_size(cols, rows);
         }
-        let Some(p) = &self.process else { return Err(WorkerError::Exited) };
+        let Some(p) = &self.proc.process else { return Err(WorkerError::Exited) };
         let answered = self.activity.on_input(&data, Instant::now());
         let typed = data.len() as u64;
         p.input.try_send(data).map_err(|e| match e {
@@ -408,7 +371,7 @@ impl Actor {
 
     /// Resizes the PTY and, in order with the byte stream, the screen model.
     fn apply_size(&mut self, cols: u16, rows: u16) {
-        let Some(p) = &self.process else { return };
+        let Some(p) = &self.proc.process else { return };
         if self.size == (cols, rows) {
             return;
         }
@@ -425,7 +388,7 @@ impl Actor {
     }
 
     fn restart(&mut self, spec: &SpawnSpec) -> Result<(), WorkerError> {
-        if self.process.is_some() {
+        if self.proc.process.is_some() {
             return Err(WorkerError::Invalid("worker is still running".into()));
         }
         let (running, pid) = start_process(&self.ctx, spec)?;
@@ -433,9 +396,9 @@ impl Actor {
             // Runs inside the actor task, so the current span is the actor's.
             tracing::Span::current().record("pid", pid);
         }
-        self.process = Some(running);
-        self.exit = None;
-        self.utf8 = Utf8Splitter::default();
+        self.proc.process = Some(running);
+        self.proc.exit = None;
+        self.output.utf8 = Utf8Splitter::default();
         if self.size != (spec.cols, spec.rows) {
             self.size = (spec.cols, spec.rows);
             self.screen.send(ScreenMsg::Resize { cols: spec.cols, rows: spec.rows });
@@ -449,40 +412,14 @@ impl Actor {
         Ok(())
     }
 
-    fn stop(&mut self, reply: oneshot::Sender<()>) {
-        let Some(p) = &self.process else {
-            let _ = reply.send(());
-            return;
-        };
-        self.stop_waiters.push(reply);
-        if self.kill_at.is_none() {
-            if let Err(e) = p.control.signal_group(GroupSignal::Hangup) {
-                debug!(error = %e, "SIGHUP to the worker's process group failed");
-            }
-            self.kill_at = Some(tokio::time::Instant::now() + self.ctx.config.stop_grace);
-        }
-    }
-
-    fn kill_now(&mut self) {
-        self.kill_at = None;
-        if let Some(p) = &self.process {
-            info!(pid = ?p.control.pid(), "worker did not exit after SIGHUP; sending SIGKILL");
-            if let Err(e) = p.control.signal_group(GroupSignal::Kill) {
-                debug!(error = %e, "SIGKILL to the worker's process group failed");
-            }
-        }
-    }
-
     fn on_output(&mut self, permit: Option<OwnedSemaphorePermit>, taken: Taken) {
         match taken {
             Taken::Data(batch) => {
-                let coalesce = self.ctx.config.flood_coalesce;
-                self.coalesce_until = (batch.len() >= FLOOD_BATCH_BYTES && !coalesce.is_zero())
-                    .then(|| tokio::time::Instant::now() + coalesce);
+                self.output.note_batch(batch.len(), self.ctx.config.flood_coalesce);
                 self.emit(&batch, permit);
                 // The exit right behind the last bytes is handled in the same step.
-                let exit = self.process.as_ref().filter(|p| p.output.at_exit()).and_then(|p| {
-                    match p.output.try_take(self.batch_bytes) {
+                let exit = self.proc.process.as_ref().filter(|p| p.output.at_exit()).and_then(|p| {
+                    match p.output.try_take(self.output.batch_bytes) {
                         Some(Taken::Exit(e)) => Some(e),
                         _ => None,
                     }
@@ -501,12 +438,8 @@ impl Actor {
             return;
         }
         metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(raw.len() as u64);
-        let offset = self.ring.end();
-        self.ring.push(raw);
-        // Fits: the carry is at most 3 bytes, all of them already in the ring.
-        let aligned_offset = offset - self.utf8.carried_len() as u64;
-        let aligned = self.utf8.split(raw);
-        self.broadcast_output(Some((raw, offset)), &aligned, aligned_offset);
+        let (offset, aligned, aligned_offset) = self.output.push(raw);
+        self.clients.broadcast_output(Some((raw, offset)), &aligned, aligned_offset);
         self.screen.output(aligned, permit);
         if self.activity.on_output(Instant::now()) {
             self.publish_activity();
@@ -531,29 +464,25 @@ impl Actor {
     fn on_exit(&mut self, exit: ExitInfo) {
         // A split character that will never be completed: binary clients already have its
         // bytes; JSON clients and the screen get them now (as U+FFFD).
-        let tail = self.utf8.flush();
-        if !tail.is_empty() {
-            let offset = self.ring.end() - tail.len() as u64;
-            self.broadcast_output(None, &tail, offset);
+        if let Some((tail, offset)) = self.output.flush_tail() {
+            self.clients.broadcast_output(None, &tail, offset);
             self.screen.output(tail, None);
         }
-        let pid = self.process.take().and_then(|p| p.control.pid());
-        self.kill_at = None;
+        let pid = self.proc.take_process();
         info!(pid = ?pid, exit_code = ?exit.exit_code, signal = ?exit.signal, "worker exited");
-        self.broadcast(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() });
+        self.clients
+            .broadcast(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() });
         self.activity.on_exit();
         self.tick = None;
         let activity = self.activity.state();
         let status_exit = exit.clone();
-        self.exit = Some(exit);
+        self.proc.exit = Some(exit);
         self.update_status(|s| {
             s.pid = None;
             s.exit = Some(status_exit);
             s.activity = activity;
         });
-        for waiter in self.stop_waiters.drain(..) {
-            let _ = waiter.send(());
-        }
+        self.proc.release_stop_waiters();
     }
 
     fn on_tick(&mut self, alive: bool) {
