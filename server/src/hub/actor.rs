@@ -23,13 +23,16 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 mod feeds;
+mod flush;
 mod persistence;
 mod publisher;
 mod sessions;
+mod start;
 use feeds::{Feeds, SourceState, record_gauges};
 use persistence::Persistence;
 use publisher::Publisher;
 use sessions::{no_session, no_worker};
+pub(crate) use start::start;
 
 /// Default terminal size of a new worker.
 pub const DEFAULT_COLS: u16 = 80;
@@ -55,117 +58,6 @@ struct Hub {
     /// The session sources.
     feeds: Feeds,
     stopping: bool,
-}
-
-/// Every configured source, not read yet; an `http` source's URL and CA files are checked here,
-/// so a bad `ca-file` stops the gateway at start with the source's name.
-fn source_states(config: &ServeConfig) -> Result<BTreeMap<String, SourceState>, HubError> {
-    let mut states = BTreeMap::new();
-    for s in &config.sources {
-        let http = match (s.kind, &s.url) {
-            (crate::file_config::SourceKind::Http, Some(url)) => Some(
-                crate::outbound::http_client::Target::new(url, &config.outbound_cas(s.ca_file.as_deref()))
-                    .map_err(|e| HubError::Invalid(format!("source `{}`: {e}", s.name)))?,
-            ),
-            _ => None,
-        };
-        let status = SourceStatus {
-            name: s.name.clone(),
-            kind: s.kind.as_str().into(),
-            // Not read yet: neither ok nor failed.
-            ok: false,
-            error: None,
-            last_success: None,
-            session_count: 0,
-        };
-        let state =
-            SourceState { section: s.clone(), http, status, in_flight: false, next_due: Instant::now() };
-        states.insert(s.name.clone(), state);
-    }
-    Ok(states)
-}
-
-/// Loads the store, restores every session (workers that were running come back exited with
-/// `gateway-stopped`) and starts the hub task.
-pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<HubHandle, HubError> {
-    let sources = source_states(&config)?;
-    let loaded = deps.store.load(new_epoch()).await?;
-    let (tx, rx) = mpsc::channel(HUB_QUEUE);
-    let mut records = BTreeMap::new();
-    let mut published = SessionMap::new();
-    for stored in loaded.sessions {
-        let session = stored.session;
-        if let Some(source) = &session.source
-            && !config.sources.iter().any(|s| &s.name == source)
-        {
-            // Its source is no longer configured: published, not kept, so it goes as deleted.
-            published.insert(session.id.clone(), session.clone());
-            continue;
-        }
-        let mut handles = BTreeMap::new();
-        for w in &session.workers {
-            let history = loaded
-                .screens
-                .get(&w.id)
-                .map(|s| HistorySnapshot {
-                    data: s.data.clone(),
-                    cols: s.cols,
-                    rows: s.rows,
-                    offset: s.offset,
-                })
-                .unwrap_or_else(|| HistorySnapshot {
-                    data: String::new(),
-                    cols: w.cols,
-                    rows: w.rows,
-                    offset: 0,
-                });
-            let exit = match w.state {
-                WorkerState::Running => ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) },
-                WorkerState::Exited => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
-            };
-            // The worker actor's span is a child of this one: its log lines name the worker.
-            let _span = tracing::info_span!("worker", session = %session.id, worker = %w.id).entered();
-            handles.insert(
-                w.id.clone(),
-                WorkerHandle::restore(
-                    deps.ctx.clone(),
-                    &history,
-                    exit,
-                    w.started_at.clone(),
-                    preset_rules(&config, w.preset.as_deref()),
-                ),
-            );
-        }
-        published.insert(session.id.clone(), session.clone());
-        records.insert(session.id.clone(), Record { session, env: stored.env, handles });
-    }
-    let mut hub = Hub {
-        config: config.clone(),
-        ctx: deps.ctx,
-        tx: tx.clone(),
-        records,
-        publisher: Publisher {
-            epoch: loaded.epoch.clone(),
-            seq: loaded.seq,
-            published,
-            published_activity: ActivityMap::new(),
-            published_sources: BTreeMap::new(),
-            log: loaded.deltas.into(),
-            subscribers: Subscribers::default(),
-            notifier: deps.notifier,
-        },
-        persistence: Persistence::new(deps.store, config.delta_log),
-        feeds: Feeds { sources, poll_interval: config.poll_interval, tx: tx.clone() },
-        stopping: false,
-    };
-    // Workers that were running are now exited: that change goes out (and into the log) at once.
-    hub.flush().await;
-    tokio::spawn(hub.run(rx));
-    Ok(HubHandle { tx, epoch: loaded.epoch })
-}
-
-fn new_epoch() -> String {
-    format!("{:016x}", rand::random::<u64>())
 }
 
 fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
@@ -325,101 +217,6 @@ impl Hub {
             }
             HubCmd::Shutdown { .. } => unreachable!("handled in run"),
         }
-    }
-
-    /// Pulls every worker's latest status into the session records.
-    fn refresh(&mut self) {
-        if self.stopping {
-            return;
-        }
-        let now = now_iso();
-        for (sid, rec) in &mut self.records {
-            let mut changed = false;
-            for w in &mut rec.session.workers {
-                let Some(handle) = rec.handles.get(&w.id) else { continue };
-                let st = handle.status().borrow().clone();
-                let was_running = w.state == WorkerState::Running;
-                if worker_from_status(w, &st) {
-                    changed = true;
-                    if was_running && st.exit.is_some() {
-                        tracing::info!(session_id = %sid, worker_id = %w.id, exit_code = ?w.exit_code,
-                            signal = ?w.signal, "worker exited");
-                        save_screen(&self.persistence.store, sid, &w.id, handle);
-                    }
-                }
-                if st.activity == ActivityState::Active {
-                    self.persistence.mark_dirty(sid, &w.id);
-                }
-            }
-            if changed {
-                rec.session.updated_at.clone_from(&now);
-            }
-        }
-    }
-
-    fn current_activity(&self) -> ActivityMap {
-        let mut map = ActivityMap::new();
-        for (sid, rec) in &self.records {
-            for w in &rec.session.workers {
-                let activity = if self.stopping {
-                    ActivityState::Exited
-                } else {
-                    rec.handles.get(&w.id).map_or(ActivityState::Unknown, |h| h.status().borrow().activity)
-                };
-                map.insert((sid.clone(), w.id.clone()), activity);
-            }
-        }
-        map
-    }
-
-    /// Diffs what clients last saw against the state now; commits, then broadcasts the deltas.
-    async fn flush(&mut self) {
-        let started = std::time::Instant::now();
-        self.refresh();
-        let current: SessionMap =
-            self.records.iter().map(|(id, r)| (id.clone(), r.session.clone())).collect();
-        let activity = self.current_activity();
-        let mut events =
-            diff::diff(&self.publisher.published, &current, &self.publisher.published_activity, &activity);
-        let sources = self.feeds.statuses();
-        for (name, status) in &sources {
-            // A read that changes nothing but `lastSuccess` is not news: clients see the new
-            // time in the next sync or `GET /api/sessions`, not as a delta every poll.
-            let same = self.publisher.published_sources.get(name).is_some_and(|p| {
-                SourceStatus { last_success: status.last_success.clone(), ..p.clone() } == *status
-            });
-            if !same {
-                events.push(DeltaEvent::SourceUpdated { name: name.clone(), source: status.clone() });
-            }
-        }
-        metrics::histogram!(m::DELTA_COMPUTE_SECONDS).record(started.elapsed().as_secs_f64());
-        self.publisher.published_sources = sources;
-        if events.is_empty() {
-            return;
-        }
-        record_gauges(&current, &activity);
-        let timestamp = now_iso();
-        let deltas: Vec<Delta> = events
-            .into_iter()
-            .map(|event| {
-                self.publisher.seq += 1;
-                Delta { seq: self.publisher.seq, timestamp: timestamp.clone(), event }
-            })
-            .collect();
-        let mut commit = Commit { deltas: deltas.clone(), ..Commit::default() };
-        for (id, session) in &current {
-            if self.publisher.published.get(id) != Some(session)
-                && let Some(rec) = self.records.get(id)
-            {
-                commit.upserts.push(StoredSession { session: session.clone(), env: rec.env.clone() });
-            }
-        }
-        commit.deletes =
-            self.publisher.published.keys().filter(|id| !current.contains_key(*id)).cloned().collect();
-        // Written before broadcast. If the disk refuses, clients still get the truth and the
-        // error is logged loudly (serving live state beats hiding it); the commit is retried.
-        self.persistence.persist(commit).await;
-        self.publisher.publish(current, activity, deltas, self.config.delta_log);
     }
 
     /// The periodic poll: git state of every cwd and session sources (off the hub), and screens

@@ -18,6 +18,8 @@ use crate::time::now_iso;
 use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
 use screen_feed::ScreenFeed;
+use spawn::limits;
+pub(super) use spawn::{spawn_restored, spawn_running};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
@@ -29,6 +31,7 @@ mod fanout;
 mod output_path;
 mod process_state;
 mod screen_feed;
+mod spawn;
 use clients::{Client, Clients};
 use output_path::OutputPath;
 use process_state::ProcessState;
@@ -92,15 +95,6 @@ struct Actor {
     size: (u16, u16),
 }
 
-/// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
-/// backlog, so the offset of a snapshot (at most one backlog behind) is still in the ring.
-fn limits(config: &WorkerConfig) -> (usize, usize, usize) {
-    let batch = config.batch_bytes.max(1);
-    let backlog = (config.output_ring_bytes / batch / 2).clamp(1, MAX_BACKLOG_BATCHES);
-    let ring = config.output_ring_bytes.max(2 * backlog * batch);
-    (batch, backlog, ring)
-}
-
 fn encode(msg: &WorkerServerMsg) -> Option<TextFrame> {
     match serde_json::to_string(msg) {
         Ok(s) => Some(s.into()),
@@ -109,84 +103,6 @@ fn encode(msg: &WorkerServerMsg) -> Option<TextFrame> {
             None
         }
     }
-}
-
-/// The actor task's span: a child of the caller's (the hub names the session and worker there),
-/// with the process id, recorded again on each restart.
-fn actor_span(pid: Option<u32>) -> tracing::Span {
-    let span = tracing::info_span!("actor", pid = tracing::field::Empty);
-    if let Some(pid) = pid {
-        span.record("pid", pid);
-    }
-    span
-}
-
-/// Starts the process for `spec` and the actor; returns the status receiver.
-pub(super) fn spawn_running(
-    ctx: WorkerContext,
-    spec: SpawnSpec,
-    cmds: mpsc::Receiver<Cmd>,
-) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
-    let spawn_err = |e: std::io::Error| WorkerError::Spawn {
-        command: spec.command.join(" "),
-        message: format!("could not start the screen thread: {e}"),
-    };
-    let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
-    let model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
-    let (screen, observations) =
-        spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
-    let (running, pid) = start_process(&ctx, &spec)?;
-    let status = WorkerStatus {
-        pid,
-        exit: None,
-        started_at: now_iso(),
-        cols: spec.cols,
-        rows: spec.rows,
-        activity: ActivityState::Unknown,
-    };
-    let link = ScreenLink { screen, observations, rules };
-    let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
-    actor.proc.process = Some(running);
-    let rx = actor.status.subscribe();
-    tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));
-    Ok(rx)
-}
-
-/// Starts an actor for an exited worker restored from the store.
-pub(super) fn spawn_restored(
-    ctx: WorkerContext,
-    history: &HistorySnapshot,
-    exit: ExitInfo,
-    started_at: String,
-    activity: Option<Arc<ActivityRules>>,
-    cmds: mpsc::Receiver<Cmd>,
-) -> watch::Receiver<WorkerStatus> {
-    let status = WorkerStatus {
-        pid: None,
-        exit: Some(exit.clone()),
-        started_at,
-        cols: history.cols,
-        rows: history.rows,
-        activity: ActivityState::Exited,
-    };
-    let model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
-    let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
-    let (screen, observations) = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
-        Ok(link) => link,
-        Err(e) => {
-            // Without a screen thread every screen request fails with `Gone`; the worker is
-            // still listed with its status.
-            warn!(error = %e, "could not start the screen thread of a restored worker");
-            (std::sync::mpsc::channel().0, watch::channel(Observation::default()).1)
-        }
-    };
-    let size = (history.cols, history.rows);
-    let link = ScreenLink { screen, observations, rules };
-    let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
-    actor.proc.exit = Some(exit);
-    let rx = actor.status.subscribe();
-    tokio::spawn(actor.run(cmds).instrument(actor_span(None)));
-    rx
 }
 
 /// Waits for room in the screen backlog (and, while flooding, until `coalesce_until` unless a

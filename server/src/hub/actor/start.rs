@@ -1,0 +1,115 @@
+//! Starting the hub: the configured sources, and every stored session restored (workers that
+//! were running come back exited with `gateway-stopped`).
+
+use super::*;
+
+/// Every configured source, not read yet; an `http` source's URL and CA files are checked here,
+/// so a bad `ca-file` stops the gateway at start with the source's name.
+pub(super) fn source_states(config: &ServeConfig) -> Result<BTreeMap<String, SourceState>, HubError> {
+    let mut states = BTreeMap::new();
+    for s in &config.sources {
+        let http = match (s.kind, &s.url) {
+            (crate::file_config::SourceKind::Http, Some(url)) => Some(
+                crate::outbound::http_client::Target::new(url, &config.outbound_cas(s.ca_file.as_deref()))
+                    .map_err(|e| HubError::Invalid(format!("source `{}`: {e}", s.name)))?,
+            ),
+            _ => None,
+        };
+        let status = SourceStatus {
+            name: s.name.clone(),
+            kind: s.kind.as_str().into(),
+            // Not read yet: neither ok nor failed.
+            ok: false,
+            error: None,
+            last_success: None,
+            session_count: 0,
+        };
+        let state =
+            SourceState { section: s.clone(), http, status, in_flight: false, next_due: Instant::now() };
+        states.insert(s.name.clone(), state);
+    }
+    Ok(states)
+}
+
+/// Loads the store, restores every session (workers that were running come back exited with
+/// `gateway-stopped`) and starts the hub task.
+pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<HubHandle, HubError> {
+    let sources = source_states(&config)?;
+    let loaded = deps.store.load(new_epoch()).await?;
+    let (tx, rx) = mpsc::channel(HUB_QUEUE);
+    let mut records = BTreeMap::new();
+    let mut published = SessionMap::new();
+    for stored in loaded.sessions {
+        let session = stored.session;
+        if let Some(source) = &session.source
+            && !config.sources.iter().any(|s| &s.name == source)
+        {
+            // Its source is no longer configured: published, not kept, so it goes as deleted.
+            published.insert(session.id.clone(), session.clone());
+            continue;
+        }
+        let mut handles = BTreeMap::new();
+        for w in &session.workers {
+            let history = loaded
+                .screens
+                .get(&w.id)
+                .map(|s| HistorySnapshot {
+                    data: s.data.clone(),
+                    cols: s.cols,
+                    rows: s.rows,
+                    offset: s.offset,
+                })
+                .unwrap_or_else(|| HistorySnapshot {
+                    data: String::new(),
+                    cols: w.cols,
+                    rows: w.rows,
+                    offset: 0,
+                });
+            let exit = match w.state {
+                WorkerState::Running => ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) },
+                WorkerState::Exited => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
+            };
+            // The worker actor's span is a child of this one: its log lines name the worker.
+            let _span = tracing::info_span!("worker", session = %session.id, worker = %w.id).entered();
+            handles.insert(
+                w.id.clone(),
+                WorkerHandle::restore(
+                    deps.ctx.clone(),
+                    &history,
+                    exit,
+                    w.started_at.clone(),
+                    preset_rules(&config, w.preset.as_deref()),
+                ),
+            );
+        }
+        published.insert(session.id.clone(), session.clone());
+        records.insert(session.id.clone(), Record { session, env: stored.env, handles });
+    }
+    let mut hub = Hub {
+        config: config.clone(),
+        ctx: deps.ctx,
+        tx: tx.clone(),
+        records,
+        publisher: Publisher {
+            epoch: loaded.epoch.clone(),
+            seq: loaded.seq,
+            published,
+            published_activity: ActivityMap::new(),
+            published_sources: BTreeMap::new(),
+            log: loaded.deltas.into(),
+            subscribers: Subscribers::default(),
+            notifier: deps.notifier,
+        },
+        persistence: Persistence::new(deps.store, config.delta_log),
+        feeds: Feeds { sources, poll_interval: config.poll_interval, tx: tx.clone() },
+        stopping: false,
+    };
+    // Workers that were running are now exited: that change goes out (and into the log) at once.
+    hub.flush().await;
+    tokio::spawn(hub.run(rx));
+    Ok(HubHandle { tx, epoch: loaded.epoch })
+}
+
+pub(super) fn new_epoch() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
