@@ -23,6 +23,14 @@ pub struct ServeArgs {
     /// How often the poller looks at sessions (git branch, liveness).
     #[arg(long, env = "CONTROLROOM_POLL_INTERVAL", default_value = "5s", value_parser = parse::duration)]
     poll_interval: Duration,
+    /// How often the screens that changed are saved: after a crash the restored screen is at
+    /// most this old (screens are also saved on every exit and on shutdown).
+    #[arg(long, env = "CONTROLROOM_SCREEN_SAVE_INTERVAL", default_value = "2s", value_parser = parse::duration)]
+    screen_save_interval: Duration,
+    /// Most bytes of screens (scrollback included) one save round writes; the rest wait for the
+    /// next round, the longest-unsaved first.
+    #[arg(long, env = "CONTROLROOM_SCREEN_SAVE_BUDGET", default_value = "32MiB", value_parser = parse::size)]
+    screen_save_budget: usize,
     /// Ping period; a socket that misses a ping is closed.
     #[arg(long, env = "CONTROLROOM_HEARTBEAT", default_value = "30s", value_parser = parse::duration)]
     heartbeat: Duration,
@@ -171,6 +179,8 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = ServeConfig::new(data_dir);
     config.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
     config.poll_interval = args.poll_interval;
+    config.screen_save_interval = args.screen_save_interval;
+    config.screen_save_budget = args.screen_save_budget;
     config.heartbeat = args.heartbeat;
     config.max_client_buffer = args.max_client_buffer;
     config.delta_log = args.delta_log.max(1);
