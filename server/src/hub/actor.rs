@@ -484,11 +484,10 @@ impl Hub {
             let (store, tx) = (self.store.clone(), self.tx.clone());
             tokio::spawn(async move {
                 let bytes = match handle.history().await {
-                    Ok(snap) => {
-                        let bytes = snap.data.len();
-                        store.save_screen(sid.clone(), wid.clone(), to_stored(&snap));
-                        Some(bytes)
-                    }
+                    // Not saved when the store's queue is full: tried again next round.
+                    Ok(snap) => store
+                        .save_screen(sid.clone(), wid.clone(), to_stored(&snap))
+                        .then_some(snap.data.len()),
                     Err(_) => None,
                 };
                 let _ = tx.send(HubCmd::ScreenSaved { session_id: sid, worker_id: wid, bytes }).await;
