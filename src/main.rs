@@ -1,11 +1,12 @@
 //! The `controlroom` binary: parses the command line and hands off to the gateway or the front end.
 
 mod app_cmd;
+mod cli_docs;
 mod explain;
 mod logging;
 mod serve;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,6 +40,10 @@ enum Command {
     Watch(app_cmd::WatchArgs),
     /// Print a worker's activity state and the evidence that chose it: SESSION/WORKER.
     Explain(explain::ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cli_docs::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into --out-dir.
+    Man(cli_docs::ManArgs),
 }
 
 /// `controlroom token`.
@@ -65,8 +70,43 @@ struct TokenArgs {
     webhook_secret: bool,
 }
 
+/// Subcommands that are not clients of a gateway: the client flags (global, so they are carried
+/// into every subcommand) are hidden from their help and refused there.
+const NOT_CLIENTS: &[&str] = &["serve", "token", "completions", "man"];
+
+/// The command line as parsed, documented, completed and turned into a man page.
+pub(crate) fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    // Builds now so the global client flags are already copied into each subcommand.
+    cmd.build();
+    for name in NOT_CLIENTS {
+        cmd = cmd
+            .mut_subcommand(name, |sub| sub.mut_args(|a| if a.is_global_set() { a.hide(true) } else { a }));
+    }
+    cmd
+}
+
+/// A client flag given to a subcommand that does not use it (`controlroom --connect URL serve`).
+fn misplaced_client_flag(cmd: &clap::Command, matches: &clap::ArgMatches) -> Option<String> {
+    let (name, sub_matches) = matches.subcommand()?;
+    let sub = cmd.find_subcommand(name).filter(|_| NOT_CLIENTS.contains(&name))?;
+    sub.get_arguments()
+        .filter(|a| a.is_global_set())
+        .find(|a| sub_matches.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|a| {
+            let flag = a.get_long().unwrap_or_else(|| a.get_id().as_str());
+            format!("--{flag} is for the client commands, not `{name}` (drop it, or use it with `ls`, `attach`, …)")
+        })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cmd = command();
+    let matches = cmd.clone().get_matches();
+    if let Some(message) = misplaced_client_flag(&cmd, &matches) {
+        eprintln!("controlroom: {message}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Some(Command::Serve(args)) => serve::main(*args),
         Some(Command::Token(args)) => token(args),
@@ -76,10 +116,17 @@ fn main() -> ExitCode {
         Some(Command::Send(args)) => app_cmd::send(args),
         Some(Command::Watch(args)) => app_cmd::watch(args),
         Some(Command::Explain(args)) => explain::explain(args),
+        Some(Command::Completions(args)) => cli_docs::completions(&args, command()),
+        Some(Command::Man(args)) => cli_docs::man(&args, command()),
         None => app_cmd::tui(cli.client),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Not a failure of the program but of how it was started: the usage exit code, as clap's.
+        Err(e) if e.is::<app_cmd::NeedsTerminal>() => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("controlroom: {e:#}");
             ExitCode::FAILURE

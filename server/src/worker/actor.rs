@@ -23,6 +23,7 @@ use futures_util::stream::FuturesUnordered;
 use screen_feed::ScreenFeed;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::{Instrument as _, debug, info, warn};
@@ -117,6 +118,8 @@ struct Actor {
     kill_at: Option<tokio::time::Instant>,
     /// While output floods: when the next batch is taken (see [`FLOOD_BATCH_BYTES`]).
     coalesce_until: Option<tokio::time::Instant>,
+    /// The ring's end, for the hub's screen-save schedule (see `WorkerHandle::output_end`).
+    output_end: Arc<AtomicU64>,
 }
 
 /// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
@@ -153,6 +156,7 @@ pub(super) fn spawn_running(
     ctx: WorkerContext,
     spec: SpawnSpec,
     cmds: mpsc::Receiver<Cmd>,
+    output_end: Arc<AtomicU64>,
 ) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
     let spawn_err = |e: std::io::Error| WorkerError::Spawn {
         command: spec.command.join(" "),
@@ -174,6 +178,7 @@ pub(super) fn spawn_running(
     let link = ScreenLink { screen, observations, rules };
     let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
     actor.process = Some(running);
+    actor.output_end = output_end;
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));
     Ok(rx)
@@ -187,6 +192,7 @@ pub(super) fn spawn_restored(
     started_at: String,
     activity: Option<Arc<ActivityRules>>,
     cmds: mpsc::Receiver<Cmd>,
+    output_end: Arc<AtomicU64>,
 ) -> watch::Receiver<WorkerStatus> {
     let status = WorkerStatus {
         pid: None,
@@ -211,6 +217,7 @@ pub(super) fn spawn_restored(
     let link = ScreenLink { screen, observations, rules };
     let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
     actor.exit = Some(exit);
+    actor.output_end = output_end;
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds).instrument(actor_span(None)));
     rx
@@ -291,6 +298,7 @@ impl Actor {
             stop_waiters: Vec::new(),
             kill_at: None,
             coalesce_until: None,
+            output_end: Arc::new(AtomicU64::new(offset)),
         }
     }
 
@@ -503,6 +511,7 @@ impl Actor {
         metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(raw.len() as u64);
         let offset = self.ring.end();
         self.ring.push(raw);
+        self.output_end.store(self.ring.end(), Ordering::Relaxed);
         // Fits: the carry is at most 3 bytes, all of them already in the ring.
         let aligned_offset = offset - self.utf8.carried_len() as u64;
         let aligned = self.utf8.split(raw);

@@ -12,6 +12,7 @@ use controlroom_protocol::{ActivityState, ScreenResponse};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
@@ -255,6 +256,10 @@ pub struct WorkerContext {
 pub struct WorkerHandle {
     cmd: mpsc::Sender<Cmd>,
     status: watch::Receiver<WorkerStatus>,
+    /// The end offset of the output the actor has taken, stored by the actor after every batch.
+    /// Shared rather than a command so the hub's screen-save schedule can see which screens
+    /// changed without a round trip to every worker (one relaxed store per batch).
+    output_end: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for WorkerHandle {
@@ -271,8 +276,9 @@ impl WorkerHandle {
     pub fn spawn(ctx: WorkerContext, spec: SpawnSpec) -> Result<WorkerHandle, WorkerError> {
         validate_size(spec.cols, spec.rows)?;
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
-        let status = actor::spawn_running(ctx, spec, rx)?;
-        Ok(WorkerHandle { cmd, status })
+        let output_end = Arc::new(AtomicU64::new(0));
+        let status = actor::spawn_running(ctx, spec, rx, output_end.clone())?;
+        Ok(WorkerHandle { cmd, status, output_end })
     }
 
     /// An exited worker restored from the store: its screen rebuilt from `history`, no process.
@@ -285,13 +291,20 @@ impl WorkerHandle {
         activity: Option<Arc<ActivityRules>>,
     ) -> WorkerHandle {
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
-        let status = actor::spawn_restored(ctx, history, exit, started_at, activity, rx);
-        WorkerHandle { cmd, status }
+        let output_end = Arc::new(AtomicU64::new(history.offset));
+        let status = actor::spawn_restored(ctx, history, exit, started_at, activity, rx, output_end.clone());
+        WorkerHandle { cmd, status, output_end }
     }
 
     /// Latest status (watch).
     pub fn status(&self) -> watch::Receiver<WorkerStatus> {
         self.status.clone()
+    }
+
+    /// Bytes of output so far (the stream offset after the last batch): grows when the screen
+    /// may have changed.
+    pub fn output_end(&self) -> u64 {
+        self.output_end.load(Ordering::Relaxed)
     }
 
     async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, WorkerError> {

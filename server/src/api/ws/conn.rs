@@ -121,7 +121,7 @@ pub async fn serve_socket(
                     let msg = match msg {
                         Ok(m) => m,
                         Err(e) => {
-                            if let Some((code, reason, why)) = close_for(e) {
+                            if let Some((code, reason, why)) = close_for(e, spec.endpoint) {
                                 tracing::info!(reason = why, endpoint = spec.endpoint, "closing connection");
                                 closing = outbox.push(OutFrame::Close { code, reason }).is_ok();
                             }
@@ -158,10 +158,18 @@ pub async fn serve_socket(
     tokio::join!(reader, writer);
 }
 
-/// The close frame (code, reason, log reason) for a socket error the client caused.
-fn close_for(e: axum::Error) -> Option<(u16, &'static str, &'static str)> {
+/// The close frame (code, reason, log reason) for a socket error the client caused; `None` when
+/// there is nobody to send one to.
+fn close_for(e: axum::Error, endpoint: &'static str) -> Option<(u16, &'static str, &'static str)> {
     use tokio_tungstenite::tungstenite::Error;
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
     match e.into_inner().downcast_ref::<Error>()? {
+        // The client went away without a close frame (a TUI detaching, a closed laptop): an
+        // ordinary end of a connection, not a protocol error, and nobody left to close.
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            tracing::debug!(endpoint, "client left without a close frame");
+            None
+        }
         Error::Capacity(_) => Some((close_code::MESSAGE_TOO_BIG, "message too big", "message_too_big")),
         Error::Utf8(_) => {
             Some((close_code::INVALID_PAYLOAD, "text frame is not valid UTF-8", "invalid_utf8"))
