@@ -1,5 +1,7 @@
-//! Parsers for human-friendly flag values: durations (`500ms`, `5s`, `2m`) and sizes (`1MiB`).
+//! Parsers for human-friendly flag values: durations (`500ms`, `5s`, `2m`), sizes (`1MiB`),
+//! colours (`#1c1c1c`) and cell sizes (`8x16`).
 
+use controlroom_server::worker::Rgb;
 use std::time::Duration;
 
 /// [`duration`], or `0` (turns the feature it sets off).
@@ -49,6 +51,19 @@ pub fn size(s: &str) -> Result<usize, String> {
     Ok(bytes)
 }
 
+/// Parses a colour `#rrggbb`.
+pub fn rgb(s: &str) -> Result<Rgb, String> {
+    Rgb::from_hex(s.trim()).ok_or_else(|| format!("{s:?} is not a colour (try #1c1c1c)"))
+}
+
+/// Parses a cell size in pixels, `WIDTHxHEIGHT` (e.g. `8x16`), each 1..=1000.
+pub fn cell_pixels(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("{s:?} is not a cell size in pixels (try 8x16: width x height)");
+    let (w, h) = s.trim().split_once(['x', 'X']).ok_or_else(bad)?;
+    let dim = |v: &str| v.trim().parse::<u16>().ok().filter(|n| (1..=1000).contains(n));
+    Ok((dim(w).ok_or_else(bad)?, dim(h).ok_or_else(bad)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +86,19 @@ mod tests {
         assert_eq!(duration_or_zero("2ms"), Ok(Duration::from_millis(2)));
         assert!(duration_or_zero("-1ms").is_err());
         assert!(duration_or_zero("soon").is_err());
+    }
+
+    #[test]
+    fn colours_and_cell_sizes() {
+        assert_eq!(rgb("#1c1c1c"), Ok(Rgb { r: 0x1c, g: 0x1c, b: 0x1c }));
+        assert_eq!(rgb(" D0d0FF "), Ok(Rgb { r: 0xd0, g: 0xd0, b: 0xff }));
+        assert!(rgb("#fff").is_err());
+        assert!(rgb("blue").is_err());
+        assert_eq!(cell_pixels("8x16"), Ok((8, 16)));
+        assert_eq!(cell_pixels("10X20"), Ok((10, 20)));
+        assert!(cell_pixels("0x16").is_err());
+        assert!(cell_pixels("8").is_err());
+        assert!(cell_pixels("8x16x2").is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::logging::{self, LogFormat};
 use crate::parse;
 use anyhow::Context as _;
 use controlroom_server::config::{self as cfg, ServeConfig};
-use controlroom_server::worker::WorkerConfig;
+use controlroom_server::worker::{Rgb, WorkerConfig};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -81,6 +81,22 @@ pub struct ServeArgs {
     /// at once).
     #[arg(long, env = "CONTROLROOM_SCREEN_DEFER", value_parser = parse::duration_or_zero)]
     screen_defer: Option<Duration>,
+    /// Default foreground colour, `#rrggbb`, that programs in workers read with OSC 10
+    /// (default #d0d0d0).
+    #[arg(long, env = "CONTROLROOM_TERMINAL_FOREGROUND", value_parser = parse::rgb)]
+    terminal_foreground: Option<Rgb>,
+    /// Default background colour, `#rrggbb`, that programs in workers read with OSC 11 (default
+    /// #1c1c1c: programs choosing a theme from it pick their dark one).
+    #[arg(long, env = "CONTROLROOM_TERMINAL_BACKGROUND", value_parser = parse::rgb)]
+    terminal_background: Option<Rgb>,
+    /// Cursor colour, `#rrggbb`, that programs in workers read with OSC 12 (default: the
+    /// foreground colour).
+    #[arg(long, env = "CONTROLROOM_TERMINAL_CURSOR", value_parser = parse::rgb)]
+    terminal_cursor: Option<Rgb>,
+    /// Nominal cell size in pixels, WIDTHxHEIGHT, for the pixel sizes programs in workers read
+    /// with `CSI 14 t` and `CSI 16 t` (default 8x16).
+    #[arg(long, env = "CONTROLROOM_CELL_PIXELS", value_parser = parse::cell_pixels)]
+    cell_pixels: Option<(u16, u16)>,
     /// Time between SIGHUP and SIGKILL when stopping a worker.
     #[arg(long, env = "CONTROLROOM_STOP_GRACE", value_parser = parse::duration)]
     stop_grace: Option<Duration>,
@@ -166,6 +182,20 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(v) = args.screen_defer {
         worker.screen_defer = v;
+    }
+    let palette = &mut worker.replies.palette;
+    if let Some(v) = args.terminal_foreground {
+        palette.foreground = v;
+        palette.cursor = v;
+    }
+    if let Some(v) = args.terminal_background {
+        palette.background = v;
+    }
+    if let Some(v) = args.terminal_cursor {
+        palette.cursor = v;
+    }
+    if let Some(v) = args.cell_pixels {
+        worker.replies.cell_pixels = v;
     }
 
     let mut config = ServeConfig::new(data_dir);

@@ -88,7 +88,11 @@ impl ReplyConfig {
 
     /// Defaults with `version` as the XTVERSION answer.
     pub fn new(version: impl Into<String>) -> Self {
-        ReplyConfig { version: version.into(), palette: Palette::default(), cell_pixels: Self::DEFAULT_CELL_PIXELS }
+        ReplyConfig {
+            version: version.into(),
+            palette: Palette::default(),
+            cell_pixels: Self::DEFAULT_CELL_PIXELS,
+        }
     }
 }
 

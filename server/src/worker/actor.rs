@@ -7,7 +7,7 @@ use super::pipe::{PipeReader, Taken};
 use super::process::{Running, start_process};
 use super::pty::GroupSignal;
 use super::ring::OutputRing;
-use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
+use super::screen::{ScreenModel, ScreenMsg, ScreenReply, ScreenThread, spawn_screen_thread};
 use super::utf8::Utf8Splitter;
 use super::{
     ClientId, ExitInfo, HistorySnapshot, OutputFormat, SpawnSpec, WorkerConfig, WorkerContext, WorkerError,
@@ -56,8 +56,7 @@ pub(super) enum Cmd {
 
 /// The actor's side of its screen thread.
 struct ScreenLink {
-    screen: std::sync::mpsc::Sender<ScreenMsg>,
-    observations: watch::Receiver<Observation>,
+    thread: ScreenThread,
     rules: Arc<ActivityRules>,
 }
 
@@ -97,6 +96,11 @@ struct Actor {
     screen: ScreenFeed,
     /// What the screen thread last saw (signals, prompt).
     observations: watch::Receiver<Observation>,
+    /// The screen model's answers to the program's queries, for its input.
+    replies: mpsc::Receiver<ScreenReply>,
+    /// Stream offset where the running process's output starts: answers to queries before it
+    /// were owed to a process that has exited.
+    process_start: u64,
     /// One permit per output batch the screen thread has not applied yet.
     backlog: Arc<Semaphore>,
     batch_bytes: usize,
@@ -149,9 +153,9 @@ pub(super) fn spawn_running(
         message: format!("could not start the screen thread: {e}"),
     };
     let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
-    let model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
-    let (screen, observations) =
-        spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
+    let mut model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
+    model.answer_queries(ctx.config.replies.clone());
+    let thread = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
     let (running, pid) = start_process(&ctx, &spec)?;
     let status = WorkerStatus {
         pid,
@@ -161,7 +165,7 @@ pub(super) fn spawn_running(
         rows: spec.rows,
         activity: ActivityState::Unknown,
     };
-    let link = ScreenLink { screen, observations, rules };
+    let link = ScreenLink { thread, rules };
     let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
     actor.process = Some(running);
     let rx = actor.status.subscribe();
@@ -186,19 +190,22 @@ pub(super) fn spawn_restored(
         rows: history.rows,
         activity: ActivityState::Exited,
     };
-    let model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
+    // Answering starts after the stored screen is replayed: a restarted process gets answers
+    // to its own queries only.
+    let mut model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
+    model.answer_queries(ctx.config.replies.clone());
     let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
-    let (screen, observations) = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
-        Ok(link) => link,
+    let thread = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
+        Ok(thread) => thread,
         Err(e) => {
             // Without a screen thread every screen request fails with `Gone`; the worker is
             // still listed with its status.
             warn!(error = %e, "could not start the screen thread of a restored worker");
-            (std::sync::mpsc::channel().0, watch::channel(Observation::default()).1)
+            ScreenThread::missing()
         }
     };
     let size = (history.cols, history.rows);
-    let link = ScreenLink { screen, observations, rules };
+    let link = ScreenLink { thread, rules };
     let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
     actor.exit = Some(exit);
     let rx = actor.status.subscribe();
@@ -260,12 +267,14 @@ impl Actor {
         activity: ActivityState,
     ) -> Self {
         let (batch_bytes, backlog, ring_bytes) = limits(&ctx.config);
-        let screen = ScreenFeed::new(link.screen, ctx.config.screen_defer);
+        let screen = ScreenFeed::new(link.thread.tx, ctx.config.screen_defer);
         Self {
             ctx,
             status: watch::channel(status).0,
             screen,
-            observations: link.observations,
+            observations: link.thread.observations,
+            replies: link.thread.replies,
+            process_start: offset,
             backlog: Arc::new(Semaphore::new(backlog)),
             batch_bytes,
             ring: OutputRing::new(ring_bytes, offset),
@@ -310,6 +319,7 @@ impl Actor {
                 ), if reading => self.on_output(permit, taken),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
+                Some(reply) = self.replies.recv() => self.on_reply(reply),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
                     if kill_at.is_some() => self.kill_now(),
                 () = tokio::time::sleep_until(screen_due.unwrap_or_else(tokio::time::Instant::now)),
@@ -396,6 +406,21 @@ impl Actor {
         Ok(())
     }
 
+    /// Writes the screen model's answers to the program's queries to its input, behind any
+    /// input queued before them. Not typing: the PTY size and the activity state stay as they
+    /// are.
+    fn on_reply(&mut self, reply: ScreenReply) {
+        let Some(p) = &self.process else { return };
+        if reply.offset <= self.process_start {
+            return;
+        }
+        let len = reply.bytes.len() as u64;
+        match p.input.try_send(reply.bytes) {
+            Ok(()) => metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len),
+            Err(e) => debug!(error = %e, "answers to the program's queries dropped"),
+        }
+    }
+
     /// Resizes the PTY and, in order with the byte stream, the screen model.
     fn apply_size(&mut self, cols: u16, rows: u16) {
         let Some(p) = &self.process else { return };
@@ -420,6 +445,7 @@ impl Actor {
         }
         let (running, pid) = start_process(&self.ctx, spec)?;
         self.process = Some(running);
+        self.process_start = self.ring.end();
         self.exit = None;
         self.utf8 = Utf8Splitter::default();
         if self.size != (spec.cols, spec.rows) {

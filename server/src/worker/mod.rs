@@ -29,10 +29,13 @@ pub mod utf8;
 mod detect_fixtures;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_replies;
 
 pub use activity::EvidenceItem;
 pub use actor::ActivityInfo;
 use actor::Cmd;
+pub use controlroom_term::{Palette, ReplyConfig, Rgb};
 use detect::ActivityRules;
 use tokio::sync::{mpsc, oneshot};
 
@@ -62,6 +65,9 @@ pub struct WorkerConfig {
     pub screen_defer: Duration,
     /// Activity detection for workers without a preset of their own (`[activity]`).
     pub activity: Arc<ActivityRules>,
+    /// What each worker's screen model answers to the program's queries with beyond its own
+    /// state: the XTVERSION name, the colours for OSC 10/11/12, the nominal cell size in pixels.
+    pub replies: controlroom_term::ReplyConfig,
 }
 
 impl WorkerConfig {
@@ -81,6 +87,8 @@ impl WorkerConfig {
     pub const MAX_SCREEN_NICE: i32 = 19;
     /// Default of [`WorkerConfig::stop_grace`]: 3 s.
     pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
+    /// The XTVERSION answer (`CSI > q`): `controlroom` and the gateway's version.
+    pub const TERMINAL_VERSION: &'static str = concat!("controlroom ", env!("CARGO_PKG_VERSION"));
     /// Default silence before `idle`: 2 s.
     pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(2);
 }
@@ -96,6 +104,7 @@ impl Default for WorkerConfig {
             screen_nice: Self::DEFAULT_SCREEN_NICE,
             screen_defer: Self::DEFAULT_SCREEN_DEFER,
             activity: Arc::new(ActivityRules::defaults(Self::DEFAULT_IDLE_AFTER)),
+            replies: controlroom_term::ReplyConfig::new(Self::TERMINAL_VERSION),
         }
     }
 }
