@@ -4,33 +4,29 @@
 //! `run` takes a bound listener and a shutdown future (as mini-redis does), so every test gets its
 //! own gateway on an ephemeral port; `controlroom serve` and the embedded gateway call the same.
 
+pub mod api;
 pub mod auth;
 #[doc(hidden)]
 pub mod bench_api;
 pub mod config;
-mod conn;
 pub mod embedded;
 pub mod file_config;
-mod http;
-pub mod http_client;
 pub mod hub;
-pub mod listener;
 pub mod metrics;
-pub mod notify;
+pub mod outbound;
 pub mod outbox;
 pub mod presets;
-pub mod ratelimit;
-pub mod scoped;
 pub mod store;
-mod timed_body;
-pub mod validate;
 
 #[cfg(test)]
 mod proptests;
 pub(crate) mod time;
 pub mod worker;
-mod ws_app;
-mod ws_worker;
+
+pub use api::validate;
+use api::{listener, routes as http};
+pub use auth::scoped;
+pub use outbound::notify;
 
 pub use config::ServeConfig;
 
@@ -137,7 +133,7 @@ pub async fn run(
     };
     let hub = hub::start(config.clone(), hub::HubDeps { store: store.clone(), ctx, notifier }).await?;
     let tracker = TaskTracker::new();
-    let state = http::AppState {
+    let state = api::state::AppState {
         hub: hub.clone(),
         config: config.clone(),
         shutdown: cancel.clone(),
@@ -147,7 +143,7 @@ pub async fn run(
         connections: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
     };
     keeper.clone().watch(cancel.clone());
-    let auth = auth::AuthState::new(token.clone(), keeper, addr, &config);
+    let auth = api::middleware::AuthState::new(token.clone(), keeper, addr, &config);
     let app = http::router(state, auth);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{addr}");
