@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Raw output kept per worker for catch-up after a snapshot.
     #[arg(long, env = "CONTROLROOM_OUTPUT_RING", value_parser = parse::size)]
     output_ring: Option<usize>,
+    /// Input queued for each worker's program (default 1MiB); past it, input waits for the
+    /// program to read (a client's socket is not read meanwhile), never refused.
+    #[arg(long, env = "CONTROLROOM_MAX_INPUT_QUEUE", value_parser = parse::size)]
+    max_input_queue: Option<usize>,
     /// Largest output message; output read together is batched up to this size.
     #[arg(long, env = "CONTROLROOM_OUTPUT_BATCH", value_parser = parse::size)]
     output_batch: Option<usize>,
@@ -167,6 +171,9 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(v) = args.output_ring {
         worker.output_ring_bytes = v;
+    }
+    if let Some(v) = args.max_input_queue {
+        worker.input_queue_bytes = v;
     }
     if let Some(v) = args.output_batch {
         worker.batch_bytes = v;

@@ -3,6 +3,7 @@
 
 use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
 use super::detect::{ActivityRules, Observation};
+use super::input::{InputBudget, InputChunk};
 use super::pipe::{PipeReader, Taken};
 use super::process::{Running, start_process};
 use super::pty::GroupSignal;
@@ -44,7 +45,13 @@ const FLOOD_BATCH_BYTES: usize = 2048;
 pub(super) enum Cmd {
     Attach { outbox: OutboxSender, format: OutputFormat, reply: oneshot::Sender<ClientId> },
     Detach { client: ClientId },
-    Input { client: Option<ClientId>, data: Vec<u8>, reply: oneshot::Sender<Result<(), WorkerError>> },
+    /// `share` is the room `data` takes in the input queue, reserved by the handle.
+    Input {
+        client: Option<ClientId>,
+        data: Vec<u8>,
+        share: OwnedSemaphorePermit,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
     Resize { client: Option<ClientId>, cols: u16, rows: u16, reply: oneshot::Sender<Result<(), WorkerError>> },
     Screen { reply: oneshot::Sender<ScreenResponse> },
     Activity { reply: oneshot::Sender<ActivityInfo> },
@@ -58,6 +65,8 @@ pub(super) enum Cmd {
 struct ScreenLink {
     thread: ScreenThread,
     rules: Arc<ActivityRules>,
+    /// The input queue's budgets (not the screen's, but handed over with it).
+    input: InputBudget,
 }
 
 /// A worker's activity and the evidence behind it, for `explain`.
@@ -98,6 +107,8 @@ struct Actor {
     observations: watch::Receiver<Observation>,
     /// The screen model's answers to the program's queries, for its input.
     replies: mpsc::Receiver<ScreenReply>,
+    /// The input queue's byte budgets (typed input is reserved by the handle).
+    input: InputBudget,
     /// Stream offset where the running process's output starts: answers to queries before it
     /// were owed to a process that has exited.
     process_start: u64,
@@ -146,6 +157,7 @@ fn encode(msg: &WorkerServerMsg) -> Option<Utf8Bytes> {
 pub(super) fn spawn_running(
     ctx: WorkerContext,
     spec: SpawnSpec,
+    input: InputBudget,
     cmds: mpsc::Receiver<Cmd>,
 ) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
     let spawn_err = |e: std::io::Error| WorkerError::Spawn {
@@ -165,7 +177,7 @@ pub(super) fn spawn_running(
         rows: spec.rows,
         activity: ActivityState::Unknown,
     };
-    let link = ScreenLink { thread, rules };
+    let link = ScreenLink { thread, rules, input };
     let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
     actor.process = Some(running);
     let rx = actor.status.subscribe();
@@ -180,6 +192,7 @@ pub(super) fn spawn_restored(
     exit: ExitInfo,
     started_at: String,
     activity: Option<Arc<ActivityRules>>,
+    input: InputBudget,
     cmds: mpsc::Receiver<Cmd>,
 ) -> watch::Receiver<WorkerStatus> {
     let status = WorkerStatus {
@@ -205,7 +218,7 @@ pub(super) fn spawn_restored(
         }
     };
     let size = (history.cols, history.rows);
-    let link = ScreenLink { thread, rules };
+    let link = ScreenLink { thread, rules, input };
     let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
     actor.exit = Some(exit);
     let rx = actor.status.subscribe();
@@ -274,6 +287,7 @@ impl Actor {
             screen,
             observations: link.thread.observations,
             replies: link.thread.replies,
+            input: link.input,
             process_start: offset,
             backlog: Arc::new(Semaphore::new(backlog)),
             batch_bytes,
@@ -346,8 +360,8 @@ impl Actor {
                     info!(client = client.0, clientCount = self.clients.len(), "client detached");
                 }
             }
-            Cmd::Input { client, data, reply } => {
-                let _ = reply.send(self.input(client, data));
+            Cmd::Input { client, data, share, reply } => {
+                let _ = reply.send(self.input(client, data, share));
             }
             Cmd::Resize { client, cols, rows, reply } => {
                 if let Some(c) = client.and_then(|c| self.clients.get_mut(&c)) {
@@ -384,7 +398,12 @@ impl Actor {
         Flow::Continue
     }
 
-    fn input(&mut self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
+    fn input(
+        &mut self,
+        client: Option<ClientId>,
+        data: Vec<u8>,
+        share: OwnedSemaphorePermit,
+    ) -> Result<(), WorkerError> {
         if self.process.is_none() {
             return Err(WorkerError::Exited);
         }
@@ -395,10 +414,10 @@ impl Actor {
         let Some(p) = &self.process else { return Err(WorkerError::Exited) };
         let answered = self.activity.on_input(&data, Instant::now());
         let typed = data.len() as u64;
-        p.input.try_send(data).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => WorkerError::InputFull,
-            mpsc::error::TrySendError::Closed(_) => WorkerError::Exited,
-        })?;
+        // Nothing to write: not queued, so empty messages cannot pile up in the queue.
+        if !data.is_empty() {
+            p.input.send(InputChunk::new(data, share)).map_err(|_| WorkerError::Exited)?;
+        }
         metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(typed);
         if answered {
             self.publish_activity();
@@ -415,9 +434,12 @@ impl Actor {
             return;
         }
         let len = reply.bytes.len() as u64;
-        match p.input.try_send(reply.bytes) {
-            Ok(()) => metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len),
-            Err(e) => debug!(error = %e, "answers to the program's queries dropped"),
+        let Some(share) = self.input.try_reserve_reply(reply.bytes.len()) else {
+            debug!(bytes = len, "answers to the program's queries dropped: it has not read the last ones");
+            return;
+        };
+        if p.input.send(InputChunk::new(reply.bytes, share)).is_ok() {
+            metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len);
         }
     }
 

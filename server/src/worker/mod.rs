@@ -17,9 +17,11 @@ use tokio::sync::{Notify, watch};
 mod activity;
 mod actor;
 pub mod detect;
+mod input;
 mod pipe;
 mod process;
 pub mod pty;
+mod pty_io;
 mod ring;
 pub(crate) mod screen;
 mod scroll_store;
@@ -37,6 +39,7 @@ pub use actor::ActivityInfo;
 use actor::Cmd;
 pub use controlroom_term::{Palette, ReplyConfig, Rgb};
 use detect::ActivityRules;
+use input::InputBudget;
 use tokio::sync::{mpsc, oneshot};
 
 /// Limits and timings of every worker; each has a `serve` flag.
@@ -47,6 +50,9 @@ pub struct WorkerConfig {
     /// Bytes of raw output kept per worker for catch-up after a snapshot; also bounds the
     /// backlog of output not yet applied to the screen model.
     pub output_ring_bytes: usize,
+    /// Bytes of input queued for the PTY of each worker; past it, input waits for the program
+    /// to read (a WebSocket client's socket is not read meanwhile), never refused.
+    pub input_queue_bytes: usize,
     /// Largest output message (bytes) before a batch is flushed.
     pub batch_bytes: usize,
     /// How long a stopped worker has between SIGHUP and SIGKILL.
@@ -75,6 +81,8 @@ impl WorkerConfig {
     pub const DEFAULT_SCROLLBACK_BYTES: usize = 4 * 1024 * 1024;
     /// Default of [`WorkerConfig::output_ring_bytes`]: 2 MiB of raw output.
     pub const DEFAULT_OUTPUT_RING_BYTES: usize = 2 * 1024 * 1024;
+    /// Default of [`WorkerConfig::input_queue_bytes`]: 1 MiB.
+    pub const DEFAULT_INPUT_QUEUE_BYTES: usize = 1024 * 1024;
     /// Default of [`WorkerConfig::batch_bytes`]: 64 KiB.
     pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
     /// Default of [`WorkerConfig::flood_coalesce`]: 1 ms.
@@ -98,6 +106,7 @@ impl Default for WorkerConfig {
         Self {
             scrollback_bytes: Self::DEFAULT_SCROLLBACK_BYTES,
             output_ring_bytes: Self::DEFAULT_OUTPUT_RING_BYTES,
+            input_queue_bytes: Self::DEFAULT_INPUT_QUEUE_BYTES,
             batch_bytes: Self::DEFAULT_BATCH_BYTES,
             stop_grace: Self::DEFAULT_STOP_GRACE,
             flood_coalesce: Self::DEFAULT_FLOOD_COALESCE,
@@ -192,9 +201,6 @@ pub enum WorkerError {
     /// The worker has exited; input cannot be delivered.
     #[error("worker has exited")]
     Exited,
-    /// The worker's input queue is full (the program is not reading its input).
-    #[error("worker input queue is full")]
-    InputFull,
     /// The actor is gone (worker deleted or gateway stopping).
     #[error("worker is gone")]
     Gone,
@@ -220,6 +226,9 @@ pub struct WorkerContext {
 pub struct WorkerHandle {
     cmd: mpsc::Sender<Cmd>,
     status: watch::Receiver<WorkerStatus>,
+    /// Room in the worker's input queue, waited for before input is sent to the actor (which
+    /// never waits).
+    input: InputBudget,
 }
 
 impl std::fmt::Debug for WorkerHandle {
@@ -236,8 +245,9 @@ impl WorkerHandle {
     pub fn spawn(ctx: WorkerContext, spec: SpawnSpec) -> Result<WorkerHandle, WorkerError> {
         validate_size(spec.cols, spec.rows)?;
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
-        let status = actor::spawn_running(ctx, spec, rx)?;
-        Ok(WorkerHandle { cmd, status })
+        let input = InputBudget::new(ctx.config.input_queue_bytes);
+        let status = actor::spawn_running(ctx, spec, input.clone(), rx)?;
+        Ok(WorkerHandle { cmd, status, input })
     }
 
     /// An exited worker restored from the store: its screen rebuilt from `history`, no process.
@@ -250,8 +260,9 @@ impl WorkerHandle {
         activity: Option<Arc<ActivityRules>>,
     ) -> WorkerHandle {
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
-        let status = actor::spawn_restored(ctx, history, exit, started_at, activity, rx);
-        WorkerHandle { cmd, status }
+        let input = InputBudget::new(ctx.config.input_queue_bytes);
+        let status = actor::spawn_restored(ctx, history, exit, started_at, activity, input.clone(), rx);
+        WorkerHandle { cmd, status, input }
     }
 
     /// Latest status (watch).
@@ -277,9 +288,25 @@ impl WorkerHandle {
         let _ = self.cmd.send(Cmd::Detach { client }).await;
     }
 
-    /// Types `data`; the PTY size follows the client that typed.
+    /// Types `data`; the PTY size follows the client that typed. Resolves once every byte is
+    /// in the worker's input queue, waiting for room as long as the program takes to read (a
+    /// piece at a time, so a paste larger than the queue goes in as the program reads it);
+    /// never refuses for want of room. Bytes are written in the order they were queued.
     pub async fn input(&self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
-        self.call(|reply| Cmd::Input { client, data, reply }).await?
+        let chunk = self.input.chunk();
+        if data.len() <= chunk {
+            return self.input_chunk(client, data).await;
+        }
+        for piece in data.chunks(chunk) {
+            self.input_chunk(client, piece.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues at most one chunk of input, once it fits.
+    async fn input_chunk(&self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
+        let share = self.input.reserve(data.len()).await.ok_or(WorkerError::Gone)?;
+        self.call(|reply| Cmd::Input { client, data, share, reply }).await?
     }
 
     /// Records a client's size and resizes the PTY to it.
