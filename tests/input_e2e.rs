@@ -10,7 +10,9 @@ use support::{Gateway, wait_for};
 
 /// `lines` numbered 64-byte lines: a gap or a repeat anywhere shows.
 fn numbered_text(lines: usize) -> String {
-    (0..lines).map(|i| format!("{i:08} {}\n", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR")).collect()
+    (0..lines)
+        .map(|i| format!("{i:08} {}\n", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR"))
+        .collect()
 }
 
 /// Starts `sh -c script` in a new session; returns (sessionId, workerId).

@@ -43,8 +43,14 @@ const FLOOD_BATCH_BYTES: usize = 2048;
 
 /// Commands from [`super::WorkerHandle`] to the actor.
 pub(super) enum Cmd {
-    Attach { outbox: OutboxSender, format: OutputFormat, reply: oneshot::Sender<ClientId> },
-    Detach { client: ClientId },
+    Attach {
+        outbox: OutboxSender,
+        format: OutputFormat,
+        reply: oneshot::Sender<ClientId>,
+    },
+    Detach {
+        client: ClientId,
+    },
     /// `share` is the room `data` takes in the input queue, reserved by the handle.
     Input {
         client: Option<ClientId>,
@@ -52,13 +58,33 @@ pub(super) enum Cmd {
         share: OwnedSemaphorePermit,
         reply: oneshot::Sender<Result<(), WorkerError>>,
     },
-    Resize { client: Option<ClientId>, cols: u16, rows: u16, reply: oneshot::Sender<Result<(), WorkerError>> },
-    Screen { reply: oneshot::Sender<ScreenResponse> },
-    Activity { reply: oneshot::Sender<ActivityInfo> },
-    History { reply: oneshot::Sender<HistorySnapshot> },
-    Restart { spec: SpawnSpec, reply: oneshot::Sender<Result<(), WorkerError>> },
-    Stop { reply: oneshot::Sender<()> },
-    Shutdown { code: u16, reason: &'static str, reply: oneshot::Sender<()> },
+    Resize {
+        client: Option<ClientId>,
+        cols: u16,
+        rows: u16,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
+    Screen {
+        reply: oneshot::Sender<ScreenResponse>,
+    },
+    Activity {
+        reply: oneshot::Sender<ActivityInfo>,
+    },
+    History {
+        reply: oneshot::Sender<HistorySnapshot>,
+    },
+    Restart {
+        spec: SpawnSpec,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
+    Stop {
+        reply: oneshot::Sender<()>,
+    },
+    Shutdown {
+        code: u16,
+        reason: &'static str,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// The actor's side of its screen thread.

@@ -86,7 +86,10 @@ impl super::pty::PtyInput for MasterWriter {
                         Err(e) => return Err(e.into()),
                     }
                     if fds[0].revents().intersects(PollFlags::HUP | PollFlags::ERR) {
-                        return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the program's terminal closed"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::BrokenPipe,
+                            "the program's terminal closed",
+                        ));
                     }
                 }
                 Err(e) => return Err(e.into()),
