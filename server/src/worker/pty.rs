@@ -49,6 +49,12 @@ pub trait PtyInput: Send {
     fn write_all_unless(&mut self, bytes: &[u8], stop: &dyn Fn() -> bool) -> std::io::Result<()>;
 }
 
+impl PtyInput for MasterWriter {
+    fn write_all_unless(&mut self, bytes: &[u8], stop: &dyn Fn() -> bool) -> std::io::Result<()> {
+        MasterWriter::write_all_unless(self, bytes, stop)
+    }
+}
+
 /// Resizes the PTY and signals the process group; owned by the worker actor.
 pub trait PtyControl: Send {
     /// The process id (also its process group and session id).

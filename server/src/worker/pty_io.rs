@@ -70,8 +70,10 @@ impl MasterWriter {
     }
 }
 
-impl super::pty::PtyInput for MasterWriter {
-    fn write_all_unless(&mut self, mut bytes: &[u8], stop: &dyn Fn() -> bool) -> io::Result<()> {
+impl MasterWriter {
+    /// Writes all of `bytes`, waiting in `poll` while the terminal is full; gives up when the
+    /// program's side is closed or `stop` (asked at least every [`STOP_CHECK`]) says so.
+    pub(super) fn write_all_unless(&mut self, mut bytes: &[u8], stop: &dyn Fn() -> bool) -> io::Result<()> {
         while !bytes.is_empty() {
             match rustix::io::write(&self.fd, bytes) {
                 Ok(n) => bytes = &bytes[n..],
