@@ -7,8 +7,8 @@
 use anyhow::{Context as _, anyhow, bail};
 use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState};
 use controlroom_tui::client::GatewayFile;
+use controlroom_tui::client::Trust;
 use controlroom_tui::client::http::Gateway;
-use controlroom_tui::client::tls::Trust;
 use controlroom_tui::config::Config;
 use controlroom_tui::runtime::Options;
 use controlroom_tui::state::Settings;
@@ -24,7 +24,7 @@ pub struct ClientArgs {
     /// Config directory (config.toml, themes/).
     #[arg(long, env = "CONTROLROOM_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
-    /// Gateway URL (e.g. http://127.0.0.1:7420 or https://gw.example:7420) instead of the local one.
+    /// Gateway URL (e.g. `http://127.0.0.1:7420` or `https://gw.example:7420`) instead of the local one.
     #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL")]
     connect: Option<String>,
     /// PEM file of the CA (or the self-signed certificate) to trust for an https:// gateway, beside
@@ -109,9 +109,7 @@ impl ClientArgs {
     }
 
     fn config_dir(&self) -> Option<PathBuf> {
-        self.config_dir.clone().or_else(|| {
-            directories::ProjectDirs::from("", "", "controlroom").map(|d| d.config_dir().to_path_buf())
-        })
+        self.config_dir.clone().or_else(controlroom_server::file_config::default_config_dir)
     }
 
     fn config(&self) -> anyhow::Result<Config> {
@@ -174,8 +172,8 @@ impl ClientArgs {
         let mut serve = controlroom_server::config::ServeConfig::new(data_dir);
         // The embedded gateway reads the gateway's tables of the same config.toml.
         if let Some(dir) = self.config_dir() {
-            let path = dir.join("config.toml");
-            let file = controlroom_server::file_config::FileConfig::load(&path, true)?;
+            let path = dir.join(controlroom_config::FILE_NAME);
+            let file = controlroom_server::file_config::load(&path, true)?;
             serve.apply_file(&file, None).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         }
         serve.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());

@@ -11,6 +11,7 @@ pub mod bench_api;
 pub mod config;
 pub mod embedded;
 pub mod file_config;
+pub mod flag_values;
 pub mod hub;
 pub mod metrics;
 pub mod outbound;

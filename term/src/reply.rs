@@ -255,8 +255,9 @@ impl<S: TermSink> Term<S> {
             1005 => ModeState::of(self.mouse_encoding() == MouseEncoding::Utf8),
             1006 => ModeState::of(self.mouse_encoding() == MouseEncoding::Sgr),
             2004 => ModeState::of(self.bracketed_paste()),
-            // Not modes the model follows (1047, 1004, 2026, …): a program that asks learns it
-            // cannot rely on them.
+            2026 => ModeState::of(self.synchronized_output()),
+            // Not modes the model follows (1047, 1004, …): a program that asks learns it cannot
+            // rely on them.
             _ => ModeState::NotRecognized,
         };
         self.reply(|out, _| {

@@ -102,6 +102,9 @@ fn mode_reports_follow_the_modes_the_model_tracks() {
     assert_eq!(report(b"\x1b[?1006h", "1006"), "\x1b[?1006;1$y");
     assert_eq!(report(b"\x1b[?1006h", "1005"), "\x1b[?1005;2$y");
     assert_eq!(report(b"\x1b[?1005h", "1005"), "\x1b[?1005;1$y");
+    assert_eq!(report(b"", "2026"), "\x1b[?2026;2$y");
+    assert_eq!(report(b"\x1b[?2026h", "2026"), "\x1b[?2026;1$y", "synchronized output is tracked");
+    assert_eq!(report(b"", "1047"), "\x1b[?1047;0$y", "1047 is not a mode the model follows");
     assert_eq!(report(b"", "12345"), "\x1b[?12345;0$y", "unknown modes are not recognised");
     // ANSI modes: insert and newline mode are not implemented.
     assert_eq!(replies_to(b"\x1b[4$p\x1b[20$p\x1b[3$p"), "\x1b[4;4$y\x1b[20;4$y\x1b[3;0$y");

@@ -6,6 +6,7 @@
 //! screen thread (the lean `term` model fed from a bounded backlog) and the actor task that owns the rest.
 //! Idle detection uses one process-wide ticker (see `activity`), not a timer per worker.
 
+use crate::flag_values;
 use crate::outbox::OutboxSender;
 use controlroom_protocol::{ActivityState, ScreenResponse};
 use std::collections::BTreeMap;
@@ -42,38 +43,122 @@ use detect::ActivityRules;
 use input::InputBudget;
 use tokio::sync::{mpsc, oneshot};
 
-/// Limits and timings of every worker; each has a `serve` flag.
-#[derive(Debug, Clone)]
+/// Limits and timings of every worker; each has a `serve` flag (`controlroom serve` flattens this
+/// struct, so the flag, its variable and its default are written here once).
+#[derive(Debug, Clone, clap::Args)]
 pub struct WorkerConfig {
-    /// Bytes of formatted scrollback lines kept per worker (compact ring).
+    /// Formatted scrollback kept per worker.
+    #[arg(
+        long = "scrollback",
+        env = "CONTROLROOM_SCROLLBACK",
+        value_name = "SCROLLBACK",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(Self::DEFAULT_SCROLLBACK_BYTES)
+    )]
     pub scrollback_bytes: usize,
-    /// Bytes of raw output kept per worker for catch-up after a snapshot; also bounds the
-    /// backlog of output not yet applied to the screen model.
+    /// Raw output kept per worker for catch-up after a snapshot.
+    // It also bounds the backlog of output not yet applied to the screen model.
+    #[arg(
+        long = "output-ring",
+        env = "CONTROLROOM_OUTPUT_RING",
+        value_name = "OUTPUT_RING",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(Self::DEFAULT_OUTPUT_RING_BYTES)
+    )]
     pub output_ring_bytes: usize,
-    /// Bytes of input queued for the PTY of each worker; past it, input waits for the program
-    /// to read (a WebSocket client's socket is not read meanwhile), never refused.
+    /// Input queued for each worker's program; past it, input waits for the program to read (a
+    /// client's socket is not read meanwhile), never refused.
+    #[arg(
+        long = "max-input-queue",
+        env = "CONTROLROOM_MAX_INPUT_QUEUE",
+        value_name = "MAX_INPUT_QUEUE",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(Self::DEFAULT_INPUT_QUEUE_BYTES)
+    )]
     pub input_queue_bytes: usize,
-    /// Largest output message (bytes) before a batch is flushed.
+    /// Largest output message; output read together is batched up to this size.
+    #[arg(
+        long = "output-batch",
+        env = "CONTROLROOM_OUTPUT_BATCH",
+        value_name = "OUTPUT_BATCH",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(Self::DEFAULT_BATCH_BYTES)
+    )]
     pub batch_bytes: usize,
-    /// How long a stopped worker has between SIGHUP and SIGKILL.
-    pub stop_grace: Duration,
-    /// While output floods, how long the actor lets PTY reads pile up before taking the next
-    /// batch (fewer wake-ups per batch); zero (only settable in code) takes every read at once.
+    /// While a worker's output floods, how long PTY reads pile up into one batch.
+    // Fewer wake-ups per batch; zero (only settable in code) takes every read at once.
+    #[arg(
+        long = "output-coalesce",
+        env = "CONTROLROOM_OUTPUT_COALESCE",
+        value_name = "OUTPUT_COALESCE",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(Self::DEFAULT_FLOOD_COALESCE)
+    )]
     pub flood_coalesce: Duration,
-    /// Niceness the screen-model thread of each worker gives itself (0..=19). The screen model
-    /// only serves snapshots, never the live path, so a higher value lets it yield the CPU to
-    /// the threads that carry keystrokes and output (0, the default, leaves it alone: no
-    /// measurable effect on two cores, see BENCHMARKS.md).
+    /// Niceness of each worker's screen-model thread, 0..=19 (0, the default, leaves it alone):
+    /// higher lets the thread that only serves snapshots yield the CPU to live output.
+    // The screen model only serves snapshots, never the live path (no measurable effect on two
+    // cores, see BENCHMARKS.md).
+    #[arg(
+        long,
+        env = "CONTROLROOM_SCREEN_NICE",
+        value_parser = clap::value_parser!(i32).range(0..=i64::from(Self::MAX_SCREEN_NICE)),
+        default_value_t = Self::DEFAULT_SCREEN_NICE
+    )]
     pub screen_nice: i32,
-    /// How long an output batch smaller than 256 bytes (an echoed keystroke) waits before the
-    /// screen thread is woken for it, so the echo reaches clients without a third thread waking
-    /// beside it; zero feeds every batch at once.
+    /// How long a small output batch (an echoed keystroke) waits before each worker's
+    /// screen-model thread is woken for it, so the echo reaches clients first (default 1ms; 0 feeds
+    /// at once).
+    // A batch smaller than 256 bytes; the echo goes out without a third thread waking beside it.
+    #[arg(
+        long,
+        env = "CONTROLROOM_SCREEN_DEFER",
+        value_parser = flag_values::duration_or_zero,
+        default_value = flag_values::show_duration(Self::DEFAULT_SCREEN_DEFER)
+    )]
     pub screen_defer: Duration,
+    /// Time between SIGHUP and SIGKILL when stopping a worker.
+    #[arg(
+        long,
+        env = "CONTROLROOM_STOP_GRACE",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(Self::DEFAULT_STOP_GRACE)
+    )]
+    pub stop_grace: Duration,
     /// Activity detection for workers without a preset of their own (`[activity]`).
+    #[arg(skip = Arc::new(ActivityRules::defaults(WorkerConfig::DEFAULT_IDLE_AFTER)))]
     pub activity: Arc<ActivityRules>,
-    /// What each worker's screen model answers to the program's queries with beyond its own
-    /// state: the XTVERSION name, the colours for OSC 10/11/12, the nominal cell size in pixels.
-    pub replies: controlroom_term::ReplyConfig,
+    /// Default foreground colour that programs in workers read with OSC 10, `#rrggbb`.
+    #[arg(
+        long,
+        env = "CONTROLROOM_TERMINAL_FOREGROUND",
+        value_parser = flag_values::colour,
+        default_value = flag_values::show_colour(Palette::DEFAULT_FOREGROUND)
+    )]
+    pub terminal_foreground: Rgb,
+    /// Default background colour that programs in workers read with OSC 11, `#rrggbb` (dark, so
+    /// programs choosing a theme from it pick their dark one).
+    #[arg(
+        long,
+        env = "CONTROLROOM_TERMINAL_BACKGROUND",
+        value_parser = flag_values::colour,
+        default_value = flag_values::show_colour(Palette::DEFAULT_BACKGROUND)
+    )]
+    pub terminal_background: Rgb,
+    /// Cursor colour that programs in workers read with OSC 12, `#rrggbb` (default: the
+    /// foreground colour).
+    #[arg(long, env = "CONTROLROOM_TERMINAL_CURSOR", value_parser = flag_values::colour)]
+    pub terminal_cursor: Option<Rgb>,
+    /// Nominal cell size in pixels, WIDTHxHEIGHT, for the pixel sizes programs in workers read
+    /// with `CSI 14 t` and `CSI 16 t` (the gateway has no font; the PTY carries no pixel size).
+    #[arg(
+        long,
+        env = "CONTROLROOM_CELL_PIXELS",
+        value_name = "WIDTHxHEIGHT",
+        value_parser = flag_values::cell_pixels,
+        default_value = flag_values::show_cell_pixels(ReplyConfig::DEFAULT_CELL_PIXELS)
+    )]
+    pub cell_pixels: (u16, u16),
 }
 
 impl WorkerConfig {
@@ -101,6 +186,19 @@ impl WorkerConfig {
     pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(2);
 }
 
+impl WorkerConfig {
+    /// What each worker's screen model answers the program's queries with beyond its own state:
+    /// the XTVERSION name, the colours for OSC 10/11/12, the nominal cell size.
+    pub fn replies(&self) -> ReplyConfig {
+        let palette = Palette {
+            foreground: self.terminal_foreground,
+            background: self.terminal_background,
+            cursor: self.terminal_cursor.unwrap_or(self.terminal_foreground),
+        };
+        ReplyConfig { palette, cell_pixels: self.cell_pixels, ..ReplyConfig::new(Self::TERMINAL_VERSION) }
+    }
+}
+
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
@@ -113,7 +211,10 @@ impl Default for WorkerConfig {
             screen_nice: Self::DEFAULT_SCREEN_NICE,
             screen_defer: Self::DEFAULT_SCREEN_DEFER,
             activity: Arc::new(ActivityRules::defaults(Self::DEFAULT_IDLE_AFTER)),
-            replies: controlroom_term::ReplyConfig::new(Self::TERMINAL_VERSION),
+            terminal_foreground: Palette::DEFAULT_FOREGROUND,
+            terminal_background: Palette::DEFAULT_BACKGROUND,
+            terminal_cursor: None,
+            cell_pixels: ReplyConfig::DEFAULT_CELL_PIXELS,
         }
     }
 }
@@ -135,14 +236,8 @@ pub struct SpawnSpec {
     pub activity: Option<Arc<ActivityRules>>,
 }
 
-/// How a process ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExitInfo {
-    /// Exit code when it exited normally.
-    pub exit_code: Option<i32>,
-    /// Signal name when killed (e.g. "SIGKILL"), or `gateway-stopped`.
-    pub signal: Option<String>,
-}
+/// How a process ended: the protocol's type, shared with the front end.
+pub use controlroom_protocol::ExitInfo;
 
 /// A worker's latest state, published on a watch channel; the hub reads it when poked.
 #[derive(Debug, Clone, PartialEq, Eq)]

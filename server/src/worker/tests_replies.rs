@@ -3,7 +3,7 @@
 
 use super::tests::{DEADLINE, ctx, ctx_with, sh};
 use super::*;
-use controlroom_term::{Palette, ReplyConfig, Rgb};
+use controlroom_term::Rgb;
 use std::time::Instant;
 
 fn bash(script: &str) -> SpawnSpec {
@@ -61,13 +61,12 @@ async fn each_query_is_answered_exactly_once_in_order() {
 
 #[tokio::test]
 async fn colour_queries_are_answered_from_the_configured_palette() {
-    let palette = Palette {
-        foreground: Rgb { r: 0x11, g: 0x22, b: 0x33 },
-        background: Rgb { r: 0xfe, g: 0xdc, b: 0xba },
-        cursor: Rgb { r: 0, g: 0, b: 0 },
+    let config = WorkerConfig {
+        terminal_foreground: Rgb { r: 0x11, g: 0x22, b: 0x33 },
+        terminal_background: Rgb { r: 0xfe, g: 0xdc, b: 0xba },
+        ..WorkerConfig::default()
     };
-    let config =
-        WorkerConfig { replies: ReplyConfig { palette, ..ReplyConfig::new("x") }, ..WorkerConfig::default() };
+    assert_eq!(config.replies().palette.cursor, config.terminal_foreground, "the cursor takes the foreground");
     let script = r#"printf '\e]11;?\a'; IFS= read -rsd $'\a' r; echo "bg:${r#*;}""#;
     let w = WorkerHandle::spawn(ctx_with(config), bash(script)).expect("spawn");
     assert_eq!(screen_line(&w, "bg:").await, "bg:rgb:fefe/dcdc/baba");

@@ -26,7 +26,7 @@ pub(in crate::worker) fn spawn_running(
     };
     let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
     let mut model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
-    model.answer_queries(ctx.config.replies.clone());
+    model.answer_queries(ctx.config.replies());
     let thread = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
     let (running, pid) = start_process(&ctx, &spec)?;
     let status = WorkerStatus {
@@ -66,7 +66,7 @@ pub(in crate::worker) fn spawn_restored(
     // Answering starts after the stored screen is replayed: a restarted process gets answers
     // to its own queries only.
     let mut model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
-    model.answer_queries(ctx.config.replies.clone());
+    model.answer_queries(ctx.config.replies());
     let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
     let thread = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
         Ok(thread) => thread,
