@@ -237,7 +237,14 @@ impl<S: TermSink> Term<S> {
     fn new(rows: u16, cols: u16, scrollback: usize, sink: S) -> Self {
         let mut main = Grid::new(rows, cols, Some(scrollback));
         main.allocate_rows();
-        Self { main, alt: Grid::new(rows, cols, None), state: State::new(), sink, sync_updates: 0, replies: None }
+        Self {
+            main,
+            alt: Grid::new(rows, cols, None),
+            state: State::new(),
+            sink,
+            sync_updates: 0,
+            replies: None,
+        }
     }
 
     /// The scroll sink.

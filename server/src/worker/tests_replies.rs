@@ -66,7 +66,11 @@ async fn colour_queries_are_answered_from_the_configured_palette() {
         terminal_background: Rgb { r: 0xfe, g: 0xdc, b: 0xba },
         ..WorkerConfig::default()
     };
-    assert_eq!(config.replies().palette.cursor, config.terminal_foreground, "the cursor takes the foreground");
+    assert_eq!(
+        config.replies().palette.cursor,
+        config.terminal_foreground,
+        "the cursor takes the foreground"
+    );
     let script = r#"printf '\e]11;?\a'; IFS= read -rsd $'\a' r; echo "bg:${r#*;}""#;
     let w = WorkerHandle::spawn(ctx_with(config), bash(script)).expect("spawn");
     assert_eq!(screen_line(&w, "bg:").await, "bg:rgb:fefe/dcdc/baba");
