@@ -192,19 +192,17 @@ impl ClientArgs {
 
 /// Sends tracing output to `DATA_DIR/controlroom.log`: the TUI owns the terminal.
 fn log_to_file(data_dir: &Path) {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let _ = std::fs::create_dir_all(data_dir);
-    let Ok(file) =
-        std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("controlroom.log"))
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(data_dir.join("controlroom.log"))
     else {
         return;
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CONTROLROOM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
+    crate::logging::init_file(file);
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

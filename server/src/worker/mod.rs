@@ -17,6 +17,7 @@ use tokio::sync::{Notify, watch};
 mod activity;
 mod actor;
 pub mod detect;
+pub mod env;
 mod pipe;
 mod process;
 pub mod pty;
