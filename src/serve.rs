@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// Largest client message on a worker socket.
     #[arg(long, env = "CONTROLROOM_MAX_WORKER_MESSAGE", default_value = "16MiB", value_parser = parse::size)]
     max_worker_message: usize,
+    /// Bytes of partially received WebSocket messages held across all connections; the
+    /// connection whose message passes it is closed with 1009.
+    #[arg(long, env = "CONTROLROOM_MAX_INFLIGHT_MESSAGES", default_value = "64MiB", value_parser = parse::size)]
+    max_inflight_messages: usize,
     /// Largest HTTP request body.
     #[arg(long, env = "CONTROLROOM_MAX_HTTP_BODY", default_value = "1MiB", value_parser = parse::size)]
     max_http_body: usize,
@@ -178,6 +182,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     config.max_bad_messages = args.max_bad_messages.max(1);
     config.max_app_message = args.max_app_message;
     config.max_worker_message = args.max_worker_message;
+    config.max_inflight_messages = args.max_inflight_messages;
     config.max_http_body = args.max_http_body;
     config.ws_read_buffer = args.ws_read_buffer.max(1);
     config.ws_write_buffer = args.ws_write_buffer;

@@ -34,6 +34,10 @@ pub const DEFAULT_MAX_APP_MESSAGE: usize = 64 * 1024;
 /// Default `--max-worker-message`: largest message on a worker socket (fits a 10 MiB image in
 /// base64 with room for the JSON around it).
 pub const DEFAULT_MAX_WORKER_MESSAGE: usize = 16 * 1024 * 1024;
+/// Default `--max-inflight-messages`: bytes of partially received WebSocket messages the gateway
+/// holds across all sockets; the connection whose bytes pass it is closed with 1009. Four
+/// worker messages at their largest (16 MiB, a pasted image) fit at once.
+pub const DEFAULT_MAX_INFLIGHT_MESSAGES: usize = 64 * 1024 * 1024;
 /// Default `--max-http-body`: largest HTTP request body.
 pub const DEFAULT_MAX_HTTP_BODY: usize = 1024 * 1024;
 /// Default `--ws-read-buffer`: initial read buffer of each WebSocket (tungstenite allocates
@@ -96,6 +100,8 @@ pub struct ServeConfig {
     pub max_app_message: usize,
     /// Largest client message on a worker socket.
     pub max_worker_message: usize,
+    /// Bytes of unfinished client messages across all sockets before the one passing it gets 1009.
+    pub max_inflight_messages: usize,
     /// Largest HTTP request body.
     pub max_http_body: usize,
     /// Initial WebSocket read buffer per connection.
@@ -153,6 +159,7 @@ impl ServeConfig {
             max_bad_messages: DEFAULT_MAX_BAD_MESSAGES,
             max_app_message: DEFAULT_MAX_APP_MESSAGE,
             max_worker_message: DEFAULT_MAX_WORKER_MESSAGE,
+            max_inflight_messages: DEFAULT_MAX_INFLIGHT_MESSAGES,
             max_http_body: DEFAULT_MAX_HTTP_BODY,
             ws_read_buffer: DEFAULT_WS_READ_BUFFER,
             ws_write_buffer: DEFAULT_WS_WRITE_BUFFER,

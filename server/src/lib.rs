@@ -154,6 +154,7 @@ pub async fn run(
         app_clients: Arc::default(),
         worker_clients: Arc::default(),
         connections: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
+        inflight: api::inflight::InflightBudget::new(config.max_inflight_messages),
     };
     keeper.clone().watch(cancel.clone());
     owner.clone().watch(cancel.clone());

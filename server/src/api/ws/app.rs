@@ -1,13 +1,13 @@
 //! `/ws/app`: a `sessions-sync` on open, then every delta; answers `request-sync`.
 
 use crate::api::state::AppState;
+use crate::api::upgrade::{WebSocket, WebSocketUpgrade};
 use crate::api::ws::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::auth::scoped::Grant;
 use crate::hub::{HubHandle, SubscriberId};
 use crate::outbox::{OutboxSender, outbox};
 use axum::Extension;
 use axum::extract::State;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use controlroom_protocol::{AppClientMsg, SessionId};
 use std::sync::atomic::Ordering;

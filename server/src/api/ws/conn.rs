@@ -2,13 +2,15 @@
 //! owns the sink and drains the byte-bounded outbox, and a reader loop that handles client
 //! messages, heartbeats, malformed input and shutdown, run concurrently in one task.
 
+use crate::api::upgrade::WebSocket;
 use crate::auth::scoped::Grant;
 use crate::outbox::{OutFrame, OutboxReceiver, OutboxSender};
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use controlroom_protocol::close_code;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 
 /// How long a close frame may take to go out before the socket is dropped anyway.
@@ -65,6 +67,9 @@ pub async fn serve_socket(
     spec: ConnSpec,
     shutdown: CancellationToken,
 ) {
+    // Cancelled when this connection's unfinished message pushed the gateway past
+    // `--max-inflight-messages`; the socket is no longer read from then.
+    let over_budget = socket.get_ref().over_budget();
     let (sink, mut stream) = socket.split();
     let done = CancellationToken::new();
     // The writer is joined with the reader in this task, not spawned: the WebSocket wakes its
@@ -102,6 +107,12 @@ pub async fn serve_socket(
                     closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token revoked" }).is_ok();
                     break;
                 }
+                () = over_budget.cancelled() => {
+                    tracing::info!(reason = "max_inflight_messages", endpoint = spec.endpoint, "closing connection");
+                    metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "max_inflight_messages").increment(1);
+                    closing = outbox.push(OutFrame::Close { code: close_code::MESSAGE_TOO_BIG, reason: "too many unfinished messages on the gateway" }).is_ok();
+                    break;
+                }
                 () = shutdown.cancelled() => {
                     closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
                     break;
@@ -134,6 +145,8 @@ pub async fn serve_socket(
                         Message::Pong(_) => { awaiting_pong = false; Ok(()) }
                         Message::Ping(_) => Ok(()),
                         Message::Close(_) => break,
+                        // Only produced when writing raw frames, never by reading.
+                        Message::Frame(_) => Ok(()),
                     };
                     if let Err(e) = outcome {
                         let _ = outbox.push_text(error_frame(&e).into());
@@ -159,9 +172,9 @@ pub async fn serve_socket(
 }
 
 /// The close frame (code, reason, log reason) for a socket error the client caused.
-fn close_for(e: axum::Error) -> Option<(u16, &'static str, &'static str)> {
+fn close_for(e: tokio_tungstenite::tungstenite::Error) -> Option<(u16, &'static str, &'static str)> {
     use tokio_tungstenite::tungstenite::Error;
-    match e.into_inner().downcast_ref::<Error>()? {
+    match e {
         Error::Capacity(_) => Some((close_code::MESSAGE_TOO_BIG, "message too big", "message_too_big")),
         Error::Utf8(_) => {
             Some((close_code::INVALID_PAYLOAD, "text frame is not valid UTF-8", "invalid_utf8"))
@@ -171,6 +184,16 @@ fn close_for(e: axum::Error) -> Option<(u16, &'static str, &'static str)> {
         }
         _ => None,
     }
+}
+
+/// The outbox's text (axum's UTF-8 bytes, shared by every client) as tungstenite's, without a
+/// copy or a second UTF-8 check.
+#[allow(unsafe_code)]
+fn to_ws_text(text: axum::extract::ws::Utf8Bytes) -> tokio_tungstenite::tungstenite::Utf8Bytes {
+    let bytes = bytes::Bytes::from(text);
+    // SAFETY: axum's `Utf8Bytes` is valid UTF-8 by construction, and converting it to `Bytes`
+    // keeps the same bytes.
+    unsafe { tokio_tungstenite::tungstenite::Utf8Bytes::from_bytes_unchecked(bytes) }
 }
 
 async fn write_loop(
@@ -196,11 +219,12 @@ async fn write_loop(
             frame
         };
         let (msg, last) = match frame {
-            OutFrame::Text(t) => (Message::Text(t), false),
+            OutFrame::Text(t) => (Message::Text(to_ws_text(t)), false),
             OutFrame::Binary(b) => (Message::Binary(b), false),
             OutFrame::Ping => (Message::Ping(Default::default()), false),
             OutFrame::Close { code, reason } => {
-                (Message::Close(Some(CloseFrame { code, reason: reason.into() })), true)
+                let frame = CloseFrame { code: code.into(), reason: reason.into() };
+                (Message::Close(Some(frame)), true)
             }
         };
         let sent = if last {

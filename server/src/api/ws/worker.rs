@@ -4,13 +4,13 @@
 
 use crate::api::error::ApiErrorResponse;
 use crate::api::state::AppState;
+use crate::api::upgrade::{WebSocket, WebSocketUpgrade};
 use crate::api::validate::{CheckedImage, decode_image, parse_worker_msg};
 use crate::api::ws::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::auth::scoped::Grant;
 use crate::outbox::outbox;
 use crate::worker::{ClientId, OutputFormat, WorkerError, WorkerHandle};
 use axum::Extension;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use controlroom_protocol::{
