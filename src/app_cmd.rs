@@ -292,6 +292,19 @@ pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
     Ok(Gateway::new(&conn.url, conn.token, conn.trust)?)
 }
 
+/// `text` with control characters escaped (`\u{1b}`): titles, names and commands come from
+/// whoever can create sessions, or from a session source (a pull request's title), and printed raw
+/// an escape sequence would drive the reader's terminal.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
+}
+
 /// `controlroom ls [--json]`.
 pub fn ls(args: LsArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
@@ -312,7 +325,7 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
         }
         for s in &list.sessions {
             let place = s.branch.as_ref().map_or(s.cwd.clone(), |b| format!("{} @ {b}", s.cwd));
-            println!("{}  {}  {}", s.id, s.title, place);
+            println!("{}  {}  {}", s.id, printable(&s.title), printable(&place));
             for w in &s.workers {
                 let state = match (w.state, w.exit_code, &w.signal) {
                     (WorkerState::Running, _, _) => activity(s, w).unwrap_or_else(|| "running".into()),
@@ -320,7 +333,8 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
                     (_, None, Some(sig)) => sig.clone(),
                     _ => "exited".into(),
                 };
-                println!("  {}  {}  {}  {}", w.id, w.name, state, w.command.join(" "));
+                let command = w.command.join(" ");
+                println!("  {}  {}  {}  {}", w.id, printable(&w.name), state, printable(&command));
             }
         }
         Ok(())

@@ -198,3 +198,25 @@ async fn worker_env_keys_are_checked_and_loader_variables_need_the_owner() {
         .await;
     assert_eq!(status, 201, "the owner token may set loader variables: {body}");
 }
+
+#[tokio::test]
+async fn ls_prints_control_characters_in_titles_and_names_escaped() {
+    let dir = temp();
+    let gw = Gateway::start_in(&dir.path().join("data"), &[]);
+    let title = "innocent\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let body =
+        json!({"title": title, "cwd": "/tmp", "workers": [{"command": ["true"], "name": "w\u{1b}[31m"}]});
+    let (status, _) = gw.http("POST", "/api/sessions", Some(body)).await;
+    assert_eq!(status, 201);
+    let out = Command::new(support::bin())
+        .args(["ls", "--data-dir"])
+        .arg(&gw.data_dir)
+        .env_remove("CONTROLROOM_TOKEN")
+        .env_remove("CONTROLROOM_URL")
+        .output()
+        .expect("run controlroom ls");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "raw escapes reach the terminal: {text:?}");
+    assert!(text.contains("innocent\\u{1b}]0;pwned"), "{text}");
+}

@@ -63,6 +63,8 @@ impl OwnerKeeper {
             Ok(Ok(t)) => t,
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "could not reread the owner token; keeping the old one");
+                // Logged once per change of the file, not on every request.
+                self.lock().stamp = stamp;
                 return;
             }
             Err(_) => return,

@@ -144,6 +144,11 @@ fn find_git_dir(start: &Path) -> Option<(PathBuf, PathBuf)> {
 
 fn parse_head(head: &str) -> Option<String> {
     let head = head.trim();
+    // Git refuses control characters in ref names; one here is a planted file, not a branch
+    // (and would reach terminals that print the branch).
+    if head.chars().any(char::is_control) {
+        return None;
+    }
     if let Some(r) = head.strip_prefix("ref:") {
         let r = r.trim();
         return Some(r.strip_prefix("refs/heads/").unwrap_or(r).to_string());
@@ -263,6 +268,12 @@ mod tests {
         assert!(reads.read_all(vec![((), cwd.clone())]).await.is_none(), "no slot: skipped");
         drop(held);
         assert!(reads.read_all(vec![((), cwd)]).await.is_some());
+    }
+
+    #[test]
+    fn a_head_with_control_characters_names_no_branch() {
+        assert_eq!(parse_head("ref: refs/heads/ok\n"), Some("ok".into()));
+        assert_eq!(parse_head("ref: refs/heads/x\u{1b}]0;pwned\u{7}"), None);
     }
 
     #[test]
