@@ -117,8 +117,8 @@ pub struct ServeArgs {
     /// past it).
     #[arg(long, env = "CONTROLROOM_BODY_TIMEOUT", default_value = "10s", value_parser = parse::duration)]
     body_timeout: Duration,
-    /// Refused tokens per peer address within --auth-failure-window before every request from it
-    /// gets 429.
+    /// Refused tokens per source (an address; all of loopback is one, IPv6 counts by /64) within
+    /// --auth-failure-window before every request from it gets 429.
     #[arg(long, env = "CONTROLROOM_MAX_AUTH_FAILURES", default_value_t = cfg::DEFAULT_MAX_AUTH_FAILURES)]
     max_auth_failures: u32,
     /// Window of the failed-authentication limit.

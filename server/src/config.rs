@@ -63,7 +63,8 @@ pub const DEFAULT_MAX_WORKERS: usize = 512;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `--body-timeout`: time a client has, from its headers, to send the whole request body.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default `--max-auth-failures`: refused tokens per peer address per window before 429.
+/// Default `--max-auth-failures`: refused tokens per source (an address;
+/// all of loopback is one, IPv6 counts by /64) per window before 429.
 pub const DEFAULT_MAX_AUTH_FAILURES: u32 = 20;
 /// Default `--auth-failure-window`.
 pub const DEFAULT_AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
@@ -124,7 +125,7 @@ pub struct ServeConfig {
     pub header_timeout: Duration,
     /// Time allowed, from the headers, to send the whole request body.
     pub body_timeout: Duration,
-    /// Refused tokens per peer address per window before 429.
+    /// Refused tokens per source (loopback as one, IPv6 by /64) per window before 429.
     pub max_auth_failures: u32,
     /// The failed-authentication window.
     pub auth_failure_window: Duration,
