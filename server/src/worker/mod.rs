@@ -19,6 +19,7 @@ use tokio::sync::{Notify, watch};
 mod activity;
 mod actor;
 pub(crate) mod detect;
+pub(crate) mod env;
 mod input;
 mod pipe;
 mod process;
