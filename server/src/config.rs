@@ -17,6 +17,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Default `--heartbeat`.
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
+/// Default `--screen-save-interval`: how often the screens that changed are saved, so the screen
+/// restored after a crash (`kill -9`) is at most this old.
+pub const DEFAULT_SCREEN_SAVE_INTERVAL: Duration = Duration::from_secs(2);
+/// Default `--screen-save-budget`: most bytes of screens (scrollback included) one save round
+/// writes; screens over it wait for the next round, the longest-unsaved first, so many busy
+/// workers cost bounded disk writes per interval.
+pub const DEFAULT_SCREEN_SAVE_BUDGET: usize = 32 * 1024 * 1024;
 /// Default `--max-client-buffer`: bytes queued for one client before it is closed with 4008.
 /// A flood fills 1 MiB in under 10 ms, so a client on a busy machine that merely missed a few
 /// time slices was dropped and then sent a whole `history` (up to the 4 MiB scrollback) to
@@ -35,6 +42,10 @@ pub const DEFAULT_MAX_APP_MESSAGE: usize = 64 * 1024;
 /// Default `--max-worker-message`: largest message on a worker socket (fits a 10 MiB image in
 /// base64 with room for the JSON around it).
 pub const DEFAULT_MAX_WORKER_MESSAGE: usize = 16 * 1024 * 1024;
+/// Default `--max-inflight-messages`: bytes of partially received WebSocket messages the gateway
+/// holds across all sockets; the connection whose bytes pass it is closed with 1009. Four
+/// worker messages at their largest (16 MiB, a pasted image) fit at once.
+pub const DEFAULT_MAX_INFLIGHT_MESSAGES: usize = 64 * 1024 * 1024;
 /// Default `--max-http-body`: largest HTTP request body.
 pub const DEFAULT_MAX_HTTP_BODY: usize = 1024 * 1024;
 /// Default `--ws-read-buffer`: initial read buffer of each WebSocket (tungstenite allocates
@@ -60,7 +71,8 @@ pub const DEFAULT_MAX_WORKERS: usize = 512;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `--body-timeout`: time a client has, from its headers, to send the whole request body.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default `--max-auth-failures`: refused tokens per peer address per window before 429.
+/// Default `--max-auth-failures`: refused tokens per source (an address;
+/// all of loopback is one, IPv6 counts by /64) per window before 429.
 pub const DEFAULT_MAX_AUTH_FAILURES: u32 = 20;
 /// Default `--auth-failure-window`.
 pub const DEFAULT_AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
@@ -93,6 +105,24 @@ pub struct ServeConfig {
         default_value = flag_values::show_duration(DEFAULT_POLL_INTERVAL)
     )]
     pub poll_interval: Duration,
+    /// How often the screens that changed are saved: after a crash the restored screen is at
+    /// most this old (screens are also saved on every exit and on shutdown).
+    #[arg(
+        long,
+        env = "CONTROLROOM_SCREEN_SAVE_INTERVAL",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(DEFAULT_SCREEN_SAVE_INTERVAL)
+    )]
+    pub screen_save_interval: Duration,
+    /// Most bytes of screens (scrollback included) one save round writes; the rest wait for the
+    /// next round, the longest-unsaved first (at least one screen is always saved).
+    #[arg(
+        long,
+        env = "CONTROLROOM_SCREEN_SAVE_BUDGET",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_SCREEN_SAVE_BUDGET)
+    )]
+    pub screen_save_budget: usize,
     /// Ping period; a socket that misses a ping is closed.
     #[arg(
         long,
@@ -145,6 +175,15 @@ pub struct ServeConfig {
         default_value = flag_values::show_size(DEFAULT_MAX_WORKER_MESSAGE)
     )]
     pub max_worker_message: usize,
+    /// Bytes of partially received WebSocket messages held across all connections; the
+    /// connection whose message passes it is closed with 1009.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_INFLIGHT_MESSAGES",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_MAX_INFLIGHT_MESSAGES)
+    )]
+    pub max_inflight_messages: usize,
     /// Largest HTTP request body.
     #[arg(
         long,
@@ -219,7 +258,7 @@ pub struct ServeConfig {
         default_value = flag_values::show_duration(DEFAULT_BODY_TIMEOUT)
     )]
     pub body_timeout: Duration,
-    /// Refused tokens per peer address within --auth-failure-window before every request from it
+    /// Refused tokens per source (an address; all of loopback is one, IPv6 counts by /64) within --auth-failure-window before every request from it
     /// gets 429.
     #[arg(
         long,
@@ -296,6 +335,8 @@ impl ServeConfig {
             data_dir,
             token_override: None,
             poll_interval: DEFAULT_POLL_INTERVAL,
+            screen_save_interval: DEFAULT_SCREEN_SAVE_INTERVAL,
+            screen_save_budget: DEFAULT_SCREEN_SAVE_BUDGET,
             heartbeat: DEFAULT_HEARTBEAT,
             max_client_buffer: DEFAULT_MAX_CLIENT_BUFFER,
             delta_log: DEFAULT_DELTA_LOG,
@@ -303,6 +344,7 @@ impl ServeConfig {
             max_bad_messages: DEFAULT_MAX_BAD_MESSAGES,
             max_app_message: DEFAULT_MAX_APP_MESSAGE,
             max_worker_message: DEFAULT_MAX_WORKER_MESSAGE,
+            max_inflight_messages: DEFAULT_MAX_INFLIGHT_MESSAGES,
             max_http_body: DEFAULT_MAX_HTTP_BODY,
             ws_read_buffer: DEFAULT_WS_READ_BUFFER,
             ws_write_buffer: DEFAULT_WS_WRITE_BUFFER,

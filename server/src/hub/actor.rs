@@ -1,7 +1,8 @@
 //! The hub's task: owns the sessions, diffs, commits and broadcasts deltas, runs the poll tick.
 
 use super::diff::{self, ActivityMap, SessionMap};
-use super::git::GitInfo;
+use super::git::{GitInfo, GitReads};
+use super::screen_saves::WorkerOutput;
 
 use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
@@ -58,6 +59,8 @@ struct Hub {
     /// The session sources.
     feeds: Feeds,
     stopping: bool,
+    /// Bounded git reads of the poll tick (shared with the handle, which reads for `create`).
+    git: GitReads,
 }
 
 fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
@@ -76,6 +79,8 @@ impl Hub {
     async fn run(mut self, mut rx: mpsc::Receiver<HubCmd>) {
         let mut poll = tokio::time::interval(self.config.poll_interval);
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut save = tokio::time::interval(self.config.screen_save_interval);
+        save.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let poke = self.ctx.poke.clone();
         let mut coalesce_at: Option<Instant> = None;
         loop {
@@ -102,6 +107,7 @@ impl Hub {
                     coalesce_at = None;
                     self.flush().await;
                 }
+                _ = save.tick() => self.save_screens(),
                 _ = poll.tick() => {
                     self.poll();
                     if self.persistence.has_pending() {
@@ -127,8 +133,8 @@ impl Hub {
                     self.publisher.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
                 let _ = reply.send(r);
             }
-            HubCmd::Create { req, reply } => {
-                let r = self.create(req).await;
+            HubCmd::Create { req, git, reply } => {
+                let r = self.create(req, git).await;
                 let _ = reply.send(r);
             }
             HubCmd::Rename { session_id, title, reply } => {
@@ -215,12 +221,42 @@ impl Hub {
                 }
                 self.flush().await;
             }
+            HubCmd::ScreenSaved { session_id, worker_id, bytes } => {
+                self.persistence.screen_saved(&(session_id, worker_id), bytes);
+            }
             HubCmd::Shutdown { .. } => unreachable!("handled in run"),
         }
     }
 
-    /// The periodic poll: git state of every cwd and session sources (off the hub), and screens
-    /// to persist.
+    /// One round of the screen-save schedule (`screen_saves.rs`): snapshots are taken and
+    /// written off the hub; each save reports back with `ScreenSaved`.
+    fn save_screens(&mut self) {
+        let workers = self.records.iter().flat_map(|(sid, r)| {
+            r.handles.iter().map(move |(wid, h)| {
+                let running = h.status().borrow().exit.is_none();
+                ((sid.clone(), wid.clone()), WorkerOutput { end: h.output_end(), running })
+            })
+        });
+        let due = self.persistence.screens_due(workers, self.config.screen_save_budget);
+        for (sid, wid) in due {
+            let Some(handle) = self.records.get(&sid).and_then(|r| r.handles.get(&wid)).cloned() else {
+                continue;
+            };
+            let (store, tx) = (self.persistence.store.clone(), self.tx.clone());
+            tokio::spawn(async move {
+                let bytes = match handle.history().await {
+                    // Not saved when the store's queue is full: tried again next round.
+                    Ok(snap) => store
+                        .save_screen(sid.clone(), wid.clone(), to_stored(&snap))
+                        .then_some(snap.data.len()),
+                    Err(_) => None,
+                };
+                let _ = tx.send(HubCmd::ScreenSaved { session_id: sid, worker_id: wid, bytes }).await;
+            });
+        }
+    }
+
+    /// The periodic poll: git state of every cwd and session sources (off the hub).
     fn poll(&mut self) {
         let started = std::time::Instant::now();
         let cwds: Vec<(SessionId, String)> = self
@@ -232,25 +268,16 @@ impl Hub {
         let tx = self.tx.clone();
         self.feeds.poll_sources();
         crate::metrics::handle().run_upkeep();
+        let git = self.git.clone();
         tokio::spawn(async move {
             let read_started = std::time::Instant::now();
-            let results = tokio::task::spawn_blocking(move || {
-                cwds.into_iter()
-                    .map(|(id, cwd)| (id, super::git::read(std::path::Path::new(&cwd))))
-                    .collect::<Vec<(SessionId, GitInfo)>>()
-            })
-            .await;
+            let Some(results) = git.read_all(cwds).await else {
+                tracing::debug!(reason = "git_read_in_flight", "skipped this poll's git reads");
+                return;
+            };
             metrics::histogram!(m::POLL_READ_SECONDS).record(read_started.elapsed().as_secs_f64());
-            if let Ok(results) = results {
-                let _ = tx.send(HubCmd::GitResults { results }).await;
-            }
+            let _ = tx.send(HubCmd::GitResults { results }).await;
         });
-        let dirty = self.persistence.take_dirty();
-        for (sid, wid) in dirty {
-            if let Some(handle) = self.records.get(&sid).and_then(|r| r.handles.get(&wid)) {
-                save_screen(&self.persistence.store, &sid, &wid, handle);
-            }
-        }
         metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
     }
 

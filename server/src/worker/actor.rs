@@ -3,10 +3,11 @@
 
 use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
 use super::detect::{ActivityRules, Observation};
+use super::input::{InputBudget, InputChunk};
 use super::pipe::{PipeReader, Taken};
 use super::process::start_process;
 use super::pty::GroupSignal;
-use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
+use super::screen::{ScreenMsg, ScreenReply, ScreenThread};
 use super::utf8::Utf8Splitter;
 use super::{
     ClientId, ExitInfo, HistorySnapshot, OutputFormat, SpawnSpec, WorkerConfig, WorkerContext, WorkerError,
@@ -19,11 +20,11 @@ use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
 use screen_feed::ScreenFeed;
 use spawn::limits;
-pub(super) use spawn::{spawn_restored, spawn_running};
+pub(super) use spawn::{HandleShared, spawn_restored, spawn_running};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
-use tracing::{Instrument as _, info, warn};
+use tracing::{debug, info, warn};
 
 mod attach;
 mod clients;
@@ -41,23 +42,56 @@ const MAX_BACKLOG_BATCHES: usize = 64;
 
 /// Commands from [`super::WorkerHandle`] to the actor.
 pub(super) enum Cmd {
-    Attach { outbox: OutboxSender, format: OutputFormat, reply: oneshot::Sender<ClientId> },
-    Detach { client: ClientId },
-    Input { client: Option<ClientId>, data: Vec<u8>, reply: oneshot::Sender<Result<(), WorkerError>> },
-    Resize { client: Option<ClientId>, cols: u16, rows: u16, reply: oneshot::Sender<Result<(), WorkerError>> },
-    Screen { reply: oneshot::Sender<ScreenResponse> },
-    Activity { reply: oneshot::Sender<ActivityInfo> },
-    History { reply: oneshot::Sender<HistorySnapshot> },
-    Restart { spec: SpawnSpec, reply: oneshot::Sender<Result<(), WorkerError>> },
-    Stop { reply: oneshot::Sender<()> },
-    Shutdown { code: u16, reason: &'static str, reply: oneshot::Sender<()> },
+    Attach {
+        outbox: OutboxSender,
+        format: OutputFormat,
+        reply: oneshot::Sender<ClientId>,
+    },
+    Detach {
+        client: ClientId,
+    },
+    /// `share` is the room `data` takes in the input queue, reserved by the handle.
+    Input {
+        client: Option<ClientId>,
+        data: Vec<u8>,
+        share: OwnedSemaphorePermit,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
+    Resize {
+        client: Option<ClientId>,
+        cols: u16,
+        rows: u16,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
+    Screen {
+        reply: oneshot::Sender<ScreenResponse>,
+    },
+    Activity {
+        reply: oneshot::Sender<ActivityInfo>,
+    },
+    History {
+        reply: oneshot::Sender<HistorySnapshot>,
+    },
+    Restart {
+        spec: SpawnSpec,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
+    Stop {
+        reply: oneshot::Sender<()>,
+    },
+    Shutdown {
+        code: u16,
+        reason: &'static str,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// The actor's side of its screen thread.
 struct ScreenLink {
-    screen: std::sync::mpsc::Sender<ScreenMsg>,
-    observations: watch::Receiver<Observation>,
+    thread: ScreenThread,
     rules: Arc<ActivityRules>,
+    /// The input queue's budgets (not the screen's, but handed over with it).
+    input: InputBudget,
 }
 
 /// A worker's activity and the evidence behind it, for `explain`.
@@ -82,6 +116,10 @@ struct Actor {
     screen: ScreenFeed,
     /// What the screen thread last saw (signals, prompt).
     observations: watch::Receiver<Observation>,
+    /// The screen model's answers to the program's queries, for its input.
+    replies: mpsc::Receiver<ScreenReply>,
+    /// The input queue's byte budgets (typed input is reserved by the handle).
+    input: InputBudget,
     /// One permit per output batch the screen thread has not applied yet.
     backlog: Arc<Semaphore>,
     /// The ring, UTF-8 alignment and batch coalescing of the output.
@@ -159,16 +197,18 @@ impl Actor {
         activity: ActivityState,
     ) -> Self {
         let (batch_bytes, backlog, ring_bytes) = limits(&ctx.config);
-        let screen = ScreenFeed::new(link.screen, ctx.config.screen_defer);
+        let screen = ScreenFeed::new(link.thread.tx, ctx.config.screen_defer);
         Self {
             ctx,
             status: watch::channel(status).0,
             screen,
-            observations: link.observations,
+            observations: link.thread.observations,
+            replies: link.thread.replies,
+            input: link.input,
             backlog: Arc::new(Semaphore::new(backlog)),
             output: OutputPath::new(ring_bytes, offset, batch_bytes),
             clients: Clients::default(),
-            proc: ProcessState::default(),
+            proc: ProcessState::new(offset),
             activity: ActivityTracker::new(link.rules, activity),
             tick: None,
             size,
@@ -201,6 +241,7 @@ impl Actor {
                 ), if reading => self.on_output(permit, taken),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
+                Some(reply) = self.replies.recv() => self.on_reply(reply),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
                     if kill_at.is_some() => self.proc.kill_now(),
                 () = tokio::time::sleep_until(screen_due.unwrap_or_else(tokio::time::Instant::now)),
@@ -225,8 +266,8 @@ impl Actor {
                     info!(client = client.0, clientCount = self.clients.by_id.len(), "client detached");
                 }
             }
-            Cmd::Input { client, data, reply } => {
-                let _ = reply.send(self.input(client, data));
+            Cmd::Input { client, data, share, reply } => {
+                let _ = reply.send(self.input(client, data, share));
             }
             Cmd::Resize { client, cols, rows, reply } => {
                 if let Some(c) = client.and_then(|c| self.clients.by_id.get_mut(&c)) {
@@ -263,7 +304,12 @@ impl Actor {
         Flow::Continue
     }
 
-    fn input(&mut self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
+    fn input(
+        &mut self,
+        client: Option<ClientId>,
+        data: Vec<u8>,
+        share: OwnedSemaphorePermit,
+    ) -> Result<(), WorkerError> {
         if self.proc.process.is_none() {
             return Err(WorkerError::Exited);
         }
@@ -274,15 +320,33 @@ impl Actor {
         let Some(p) = &self.proc.process else { return Err(WorkerError::Exited) };
         let answered = self.activity.on_input(&data, Instant::now());
         let typed = data.len() as u64;
-        p.input.try_send(data).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => WorkerError::InputFull,
-            mpsc::error::TrySendError::Closed(_) => WorkerError::Exited,
-        })?;
+        // Nothing to write: not queued, so empty messages cannot pile up in the queue.
+        if !data.is_empty() {
+            p.input.send(InputChunk::new(data, share)).map_err(|_| WorkerError::Exited)?;
+        }
         metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(typed);
         if answered {
             self.publish_activity();
         }
         Ok(())
+    }
+
+    /// Writes the screen model's answers to the program's queries to its input, behind any
+    /// input queued before them. Not typing: the PTY size and the activity state stay as they
+    /// are.
+    fn on_reply(&mut self, reply: ScreenReply) {
+        let Some(p) = &self.proc.process else { return };
+        if reply.offset <= self.proc.process_start {
+            return;
+        }
+        let len = reply.bytes.len() as u64;
+        let Some(share) = self.input.try_reserve_reply(reply.bytes.len()) else {
+            debug!(bytes = len, "answers to the program's queries dropped: it has not read the last ones");
+            return;
+        };
+        if p.input.send(InputChunk::new(reply.bytes, share)).is_ok() {
+            metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len);
+        }
     }
 
     /// Resizes the PTY and, in order with the byte stream, the screen model.
@@ -313,6 +377,7 @@ impl Actor {
             tracing::Span::current().record("pid", pid);
         }
         self.proc.process = Some(running);
+        self.proc.process_start = self.output.ring.end();
         self.proc.exit = None;
         self.output.utf8 = Utf8Splitter::default();
         if self.size != (spec.cols, spec.rows) {

@@ -24,9 +24,6 @@ impl Hub {
                         save_screen(&self.persistence.store, sid, &w.id, handle);
                     }
                 }
-                if st.activity == ActivityState::Active {
-                    self.persistence.mark_dirty(sid, &w.id);
-                }
             }
             if changed {
                 rec.session.updated_at.clone_from(&now);

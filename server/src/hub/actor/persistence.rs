@@ -1,17 +1,17 @@
-//! The hub's persistence: the store, the screens waiting to be saved, and a commit the store
-//! refused, retried with the next one.
+//! The hub's persistence: the store, the screen-save schedule, and a commit the store refused,
+//! retried with the next one.
 
+use crate::hub::screen_saves::{ScreenSaves, WorkerKey, WorkerOutput};
 use crate::store::{Commit, Store};
 use controlroom_protocol::{SessionId, WorkerId};
-use std::collections::BTreeSet;
 
 /// What the hub writes to the store and what it still owes it.
 pub(super) struct Persistence {
     pub(super) store: Store,
     /// The most deltas a folded commit keeps (the delta log's length).
     pub(super) delta_log: usize,
-    /// Workers whose screen changed since it was last saved.
-    pub(super) dirty_screens: BTreeSet<(SessionId, WorkerId)>,
+    /// When each worker's screen was saved and which to save next (`--screen-save-interval`).
+    screens: ScreenSaves,
     /// A commit the store refused (disk full, I/O error), retried with the next one.
     pub(super) pending: Option<Commit>,
     /// Whether the last commit failed (to log the recovery once).
@@ -19,9 +19,9 @@ pub(super) struct Persistence {
 }
 
 impl Persistence {
-    /// Nothing dirty or pending yet.
+    /// Nothing saved or pending yet.
     pub(super) fn new(store: Store, delta_log: usize) -> Self {
-        Self { store, delta_log, dirty_screens: BTreeSet::new(), pending: None, store_failing: false }
+        Self { store, delta_log, screens: ScreenSaves::default(), pending: None, store_failing: false }
     }
 
     /// Whether a refused commit waits for a retry.
@@ -29,24 +29,29 @@ impl Persistence {
         self.pending.is_some()
     }
 
-    /// Notes that a worker's screen changed since it was last saved.
-    pub(super) fn mark_dirty(&mut self, sid: &SessionId, wid: &WorkerId) {
-        self.dirty_screens.insert((sid.clone(), wid.clone()));
+    /// Starts a round of the screen-save schedule: the workers whose screen to save now, at most
+    /// `budget` bytes (estimated), each in flight until [`Self::screen_saved`].
+    pub(super) fn screens_due(
+        &mut self,
+        workers: impl IntoIterator<Item = (WorkerKey, WorkerOutput)>,
+        budget: usize,
+    ) -> Vec<WorkerKey> {
+        self.screens.due(workers, budget)
     }
 
-    /// The screens to save now; none are dirty afterwards.
-    pub(super) fn take_dirty(&mut self) -> BTreeSet<(SessionId, WorkerId)> {
-        std::mem::take(&mut self.dirty_screens)
+    /// A scheduled screen save finished: `bytes` written, `None` if it failed.
+    pub(super) fn screen_saved(&mut self, key: &WorkerKey, bytes: Option<usize>) {
+        self.screens.done(key, bytes);
     }
 
-    /// Forgets the dirty screens of a deleted session.
+    /// Forgets the screen saves of a deleted session.
     pub(super) fn forget_session(&mut self, id: &SessionId) {
-        self.dirty_screens.retain(|(sid, _)| sid != id);
+        self.screens.retain(|(sid, _)| sid != id);
     }
 
-    /// Forgets a removed worker: its dirty mark and its saved screen.
+    /// Forgets a removed worker: its screen saves and its saved screen.
     pub(super) fn forget_worker(&mut self, id: &SessionId, wid: &WorkerId) {
-        self.dirty_screens.remove(&(id.clone(), wid.clone()));
+        self.screens.retain(|k| k != &(id.clone(), wid.clone()));
         self.store.delete_screen(wid.clone());
     }
 
@@ -86,24 +91,28 @@ mod tests {
         Persistence::new(Store::open(dir.path(), 10).expect("store opens"), 10)
     }
 
+    fn out(end: u64) -> WorkerOutput {
+        WorkerOutput { end, running: true }
+    }
+
     #[test]
-    fn dirty_screens_are_taken_once_and_forgotten_with_their_session_or_worker() {
+    fn screen_saves_are_forgotten_with_their_session_or_worker() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut p = persistence(&dir);
         let (s1, s2) = (SessionId::new("s1".to_owned()), SessionId::new("s2".to_owned()));
         let (w1, w2) = (WorkerId::new("w1".to_owned()), WorkerId::new("w2".to_owned()));
-        p.mark_dirty(&s1, &w1);
-        p.mark_dirty(&s1, &w1);
-        p.mark_dirty(&s2, &w2);
-        assert_eq!(p.take_dirty().len(), 2, "one entry per worker");
-        assert!(p.take_dirty().is_empty(), "taken: nothing dirty until marked again");
-        p.mark_dirty(&s1, &w1);
-        p.mark_dirty(&s2, &w2);
+        let (k1, k2) = ((s1.clone(), w1.clone()), (s2.clone(), w2.clone()));
+        let due = p.screens_due([(k1.clone(), out(10)), (k2.clone(), out(10))], 100);
+        assert_eq!(due.len(), 2, "one save per worker whose output moved");
+        assert!(p.screens_due([(k1.clone(), out(20))], 100).is_empty(), "still in flight");
+        p.screen_saved(&k1, Some(5));
+        p.screen_saved(&k2, Some(5));
         p.forget_session(&s1);
-        assert_eq!(p.take_dirty().into_iter().collect::<Vec<_>>(), [(s2.clone(), w2.clone())]);
-        p.mark_dirty(&s2, &w2);
+        // Forgotten: seen again, it is a new worker whose whole output is due.
+        assert_eq!(p.screens_due([(k1.clone(), out(10))], 100), [k1]);
+        assert!(p.screens_due([(k2.clone(), out(10))], 100).is_empty(), "saved up to 10 already");
         p.forget_worker(&s2, &w2);
-        assert!(p.take_dirty().is_empty());
+        assert_eq!(p.screens_due([(k2.clone(), out(10))], 100), [k2]);
     }
 
     #[tokio::test]

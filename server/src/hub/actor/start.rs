@@ -85,6 +85,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         published.insert(session.id.clone(), session.clone());
         records.insert(session.id.clone(), Record { session, env: stored.env, handles });
     }
+    let git = GitReads::default();
     let mut hub = Hub {
         config: config.clone(),
         ctx: deps.ctx,
@@ -103,11 +104,12 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         persistence: Persistence::new(deps.store, config.delta_log),
         feeds: Feeds { sources, poll_interval: config.poll_interval, tx: tx.clone() },
         stopping: false,
+        git: git.clone(),
     };
     // Workers that were running are now exited: that change goes out (and into the log) at once.
     hub.flush().await;
     tokio::spawn(hub.run(rx));
-    Ok(HubHandle { tx, epoch: loaded.epoch })
+    Ok(HubHandle { tx, epoch: loaded.epoch, git })
 }
 
 pub(super) fn new_epoch() -> String {

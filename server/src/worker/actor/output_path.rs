@@ -3,6 +3,8 @@
 
 use crate::worker::ring::OutputRing;
 use crate::worker::utf8::Utf8Splitter;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A batch at least this big means output is flooding (a PTY read returns at most ~4 KiB), so
@@ -22,6 +24,9 @@ pub(super) struct OutputPath {
     pub(super) batch_bytes: usize,
     /// While output floods: when the next batch is taken (see [`FLOOD_BATCH_BYTES`]).
     pub(super) coalesce_until: Option<tokio::time::Instant>,
+    /// The ring's end, shared with the handle for the hub's screen-save schedule (see
+    /// `WorkerHandle::output_end`).
+    pub(super) end: Arc<AtomicU64>,
 }
 
 impl OutputPath {
@@ -32,6 +37,7 @@ impl OutputPath {
             utf8: Utf8Splitter::default(),
             batch_bytes,
             coalesce_until: None,
+            end: Arc::new(AtomicU64::new(offset)),
         }
     }
 
@@ -46,6 +52,7 @@ impl OutputPath {
     pub(super) fn push(&mut self, raw: &[u8]) -> (u64, Vec<u8>, u64) {
         let offset = self.ring.end();
         self.ring.push(raw);
+        self.end.store(self.ring.end(), Ordering::Relaxed);
         // Fits: the carry is at most 3 bytes, all of them already in the ring.
         let aligned_offset = offset - self.utf8.carried_len() as u64;
         let aligned = self.utf8.split(raw);
@@ -76,6 +83,7 @@ mod tests {
         assert_eq!(offset, 103, "raw offsets count every byte");
         assert_eq!((aligned.as_slice(), aligned_offset), ("€b".as_bytes(), 101), "the carry comes first");
         assert_eq!(out.ring.since(100).as_deref(), Some(&b"a\xe2\x82\xacb"[..]));
+        assert_eq!(out.end.load(Ordering::Relaxed), 105, "the shared end follows the ring");
     }
 
     #[test]

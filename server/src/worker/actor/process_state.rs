@@ -17,9 +17,17 @@ pub(super) struct ProcessState {
     stop_waiters: Vec<oneshot::Sender<()>>,
     /// When a stop escalates to SIGKILL.
     pub(super) kill_at: Option<tokio::time::Instant>,
+    /// Stream offset where the running process's output starts: answers to queries before it
+    /// were owed to a process that has exited.
+    pub(super) process_start: u64,
 }
 
 impl ProcessState {
+    /// Nothing running yet; a process started now has its output from stream offset `offset`.
+    pub(super) fn new(offset: u64) -> Self {
+        Self { process_start: offset, ..Self::default() }
+    }
+
     /// Stops the process: SIGHUP to its group now, SIGKILL after `grace`; `reply` is answered
     /// once it has exited (at once when it is not running).
     pub(super) fn stop(&mut self, reply: oneshot::Sender<()>, grace: std::time::Duration) {

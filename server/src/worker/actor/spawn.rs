@@ -1,6 +1,18 @@
-//! Starting a worker actor: for a new process, or for an exited worker restored from the store.
+//! Starting a worker actor: for a new process, or for an exited worker restored from the store
+//! (its screen rebuilt from the stored history).
 
 use super::*;
+use crate::worker::screen::{ScreenModel, spawn_screen_thread};
+use std::sync::atomic::AtomicU64;
+use tracing::Instrument as _;
+
+/// What the worker's handle and its actor share.
+pub(in crate::worker) struct HandleShared {
+    /// Room in the input queue.
+    pub input: InputBudget,
+    /// The end offset of the output the actor has taken.
+    pub output_end: Arc<AtomicU64>,
+}
 
 /// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
 /// backlog, so the offset of a snapshot (at most one backlog behind) is still in the ring.
@@ -25,6 +37,7 @@ pub(super) fn actor_span(pid: Option<u32>) -> tracing::Span {
 pub(in crate::worker) fn spawn_running(
     ctx: WorkerContext,
     spec: SpawnSpec,
+    shared: HandleShared,
     cmds: mpsc::Receiver<Cmd>,
 ) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
     let spawn_err = |e: std::io::Error| WorkerError::Spawn {
@@ -32,9 +45,9 @@ pub(in crate::worker) fn spawn_running(
         message: format!("could not start the screen thread: {e}"),
     };
     let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
-    let model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
-    let (screen, observations) =
-        spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
+    let mut model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
+    model.answer_queries(ctx.config.replies());
+    let thread = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
     let (running, pid) = start_process(&ctx, &spec)?;
     let status = WorkerStatus {
         pid,
@@ -44,9 +57,11 @@ pub(in crate::worker) fn spawn_running(
         rows: spec.rows,
         activity: ActivityState::Unknown,
     };
-    let link = ScreenLink { screen, observations, rules };
+    let HandleShared { input, output_end } = shared;
+    let link = ScreenLink { thread, rules, input };
     let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
     actor.proc.process = Some(running);
+    actor.output.end = output_end;
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));
     Ok(rx)
@@ -59,6 +74,7 @@ pub(in crate::worker) fn spawn_restored(
     exit: ExitInfo,
     started_at: String,
     activity: Option<Arc<ActivityRules>>,
+    shared: HandleShared,
     cmds: mpsc::Receiver<Cmd>,
 ) -> watch::Receiver<WorkerStatus> {
     let status = WorkerStatus {
@@ -69,21 +85,26 @@ pub(in crate::worker) fn spawn_restored(
         rows: history.rows,
         activity: ActivityState::Exited,
     };
-    let model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
+    // Answering starts after the stored screen is replayed: a restarted process gets answers
+    // to its own queries only.
+    let mut model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
+    model.answer_queries(ctx.config.replies());
     let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
-    let (screen, observations) = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
-        Ok(link) => link,
+    let thread = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
+        Ok(thread) => thread,
         Err(e) => {
             // Without a screen thread every screen request fails with `Gone`; the worker is
             // still listed with its status.
             warn!(error = %e, "could not start the screen thread of a restored worker");
-            (std::sync::mpsc::channel().0, watch::channel(Observation::default()).1)
+            ScreenThread::missing()
         }
     };
     let size = (history.cols, history.rows);
-    let link = ScreenLink { screen, observations, rules };
+    let HandleShared { input, output_end } = shared;
+    let link = ScreenLink { thread, rules, input };
     let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
     actor.proc.exit = Some(exit);
+    actor.output.end = output_end;
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds).instrument(actor_span(None)));
     rx
