@@ -220,3 +220,26 @@ async fn ls_prints_control_characters_in_titles_and_names_escaped() {
     assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "raw escapes reach the terminal: {text:?}");
     assert!(text.contains("innocent\\u{1b}]0;pwned"), "{text}");
 }
+
+#[tokio::test]
+async fn sessions_larger_than_the_client_buffer_still_reach_a_new_dashboard() {
+    // Found by the probe pass: sessions whose sync outgrew --max-client-buffer closed every
+    // /ws/app client with 4008 on connect. Titles are bounded now, and the first sync is queued
+    // outside the cap like a worker's history.
+    let dir = temp();
+    let gw = Gateway::start_in(&dir.path().join("data"), &["--max-client-buffer", "4KiB"]);
+    let cwd = dir.path().display().to_string();
+    let (status, body) =
+        gw.http("POST", "/api/sessions", Some(json!({"title": "t".repeat(1025), "cwd": cwd}))).await;
+    assert_eq!(status, 400, "an over-long title is refused: {body}");
+    assert!(body.to_string().contains("at most 1024"), "{body}");
+    for i in 0..8 {
+        let title = format!("{i}{}", "x".repeat(1000));
+        let (status, body) =
+            gw.http("POST", "/api/sessions", Some(json!({"title": title, "cwd": cwd}))).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut app = gw.ws("/ws/app").await;
+    let sync = app.until(|m| m["type"] == "sessions-sync").await;
+    assert_eq!(sync["sessions"].as_array().map(Vec::len), Some(8), "every session arrives: {sync}");
+}

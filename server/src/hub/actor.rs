@@ -8,7 +8,7 @@ use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
 use crate::config::ServeConfig;
 use crate::metrics as m;
-use crate::outbox::TextFrame;
+use crate::outbox::{OutFrame, TextFrame};
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
 use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
@@ -172,7 +172,11 @@ impl Hub {
                 let _ = reply.send(r);
             }
             HubCmd::Subscribe { outbox, only, reply } => {
-                let id = if outbox.push_text(self.publisher.sync_message(None, only.as_ref())).is_ok() {
+                // The first sync is a snapshot, queued outside the byte cap as a worker's
+                // `history` is (bounded by the field limits and session counts), so sessions
+                // larger than --max-client-buffer never lock every dashboard out.
+                let sync = OutFrame::Text(self.publisher.sync_message(None, only.as_ref()));
+                let id = if outbox.push_uncapped(sync).is_ok() {
                     self.publisher.subscribers.add(outbox, only)
                 } else {
                     0

@@ -8,6 +8,7 @@
 
 mod actor;
 pub(crate) mod diff;
+pub(crate) mod field_limits;
 pub(crate) mod git;
 mod screen_saves;
 pub(crate) mod sources;

@@ -2,6 +2,7 @@
 //! removing and restarting workers, and the checks in front of them.
 
 use super::*;
+use crate::hub::field_limits;
 
 impl Hub {
     pub(super) fn spawn_spec(
@@ -34,6 +35,11 @@ impl Hub {
             )));
         }
         let cwd = spec.cwd.clone().unwrap_or_else(|| session.cwd.clone());
+        field_limits::check("cwd", &cwd, field_limits::MAX_CWD_BYTES)?;
+        field_limits::check_command(&command)?;
+        if let Some(name) = &spec.name {
+            field_limits::check("the worker name", name, field_limits::MAX_WORKER_NAME_BYTES)?;
+        }
         check_dir(&cwd)?;
         let named = spec.name.clone().filter(|n| !n.trim().is_empty());
         let base = named.or_else(|| preset.map(|p| p.preset.name.clone())).unwrap_or_else(|| {
@@ -103,6 +109,7 @@ impl Hub {
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
+        field_limits::check("the title", &title, field_limits::MAX_TITLE_BYTES)?;
         let local = self.records.values().filter(|r| r.session.source.is_none()).count();
         if local >= self.config.max_sessions {
             return Err(HubError::Limit(format!(
@@ -114,6 +121,7 @@ impl Hub {
             Some(c) => c,
             None => std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into()),
         };
+        field_limits::check("cwd", &cwd, field_limits::MAX_CWD_BYTES)?;
         check_dir(&cwd)?;
         let now = now_iso();
         let id = SessionId::new(new_id('s'));
@@ -150,6 +158,7 @@ impl Hub {
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
+        field_limits::check("the title", &title, field_limits::MAX_TITLE_BYTES)?;
         let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
         check_writable(&rec.session)?;
         if rec.session.title != title {
