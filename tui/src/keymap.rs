@@ -20,10 +20,12 @@ pub enum Action {
     NewWorker,
     /// Rename the selected session.
     Rename,
-    /// Stop the selected worker (confirms).
+    /// Stop the selected worker (confirms); it stays, exited, for `Restart`.
     Stop,
-    /// Restart the selected worker.
+    /// Restart the selected worker (confirms while it runs).
     Restart,
+    /// Delete the selected worker (confirms).
+    DeleteWorker,
     /// Delete the selected session (confirms).
     Delete,
     /// Filter the sessions list.
@@ -40,7 +42,7 @@ pub enum Action {
 
 impl Action {
     /// Every action with its config name and help text, in help-overlay order.
-    pub const ALL: [(Action, &'static str, &'static str); 15] = [
+    pub const ALL: [(Action, &'static str, &'static str); 16] = [
         (Action::Up, "up", "move up"),
         (Action::Down, "down", "move down"),
         (Action::Focus, "focus", "sessions ⇄ workers"),
@@ -48,8 +50,9 @@ impl Action {
         (Action::NewSession, "new-session", "new session"),
         (Action::NewWorker, "new-worker", "new worker in the session"),
         (Action::Rename, "rename", "rename the session"),
-        (Action::Stop, "stop", "stop the worker"),
+        (Action::Stop, "stop", "stop the worker (R restarts it)"),
         (Action::Restart, "restart", "restart the worker"),
+        (Action::DeleteWorker, "delete-worker", "delete the worker"),
         (Action::Delete, "delete", "delete the session"),
         (Action::Filter, "filter", "filter sessions"),
         (Action::NextTheme, "theme", "next theme"),
@@ -185,7 +188,7 @@ pub struct KeyMap {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let defaults: [(Action, &[&str]); 15] = [
+        let defaults: [(Action, &[&str]); 16] = [
             (Action::Up, &["up", "k"]),
             (Action::Down, &["down", "j"]),
             (Action::Focus, &["tab", "left", "right"]),
@@ -195,6 +198,7 @@ impl Default for KeyMap {
             (Action::Rename, &["r"]),
             (Action::Stop, &["x"]),
             (Action::Restart, &["R"]),
+            (Action::DeleteWorker, &["X"]),
             (Action::Delete, &["D"]),
             (Action::Filter, &["/"]),
             (Action::NextTheme, &["t"]),

@@ -331,6 +331,11 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
                 .await
                 .map_or_else(|e| failed("stop", e), |()| Done::Ok("worker stopped".into()))
         }),
+        Effect::DeleteWorker { session, worker } => ctx.request(move |g| async move {
+            g.delete_worker(session.as_str(), worker.as_str())
+                .await
+                .map_or_else(|e| failed("delete worker", e), |()| Done::Ok("worker deleted".into()))
+        }),
         Effect::RestartWorker { session, worker } => ctx.request(move |g| async move {
             match g.restart_worker(session.as_str(), worker.as_str()).await {
                 Ok(worker) => Done::WorkerStarted { session, worker },

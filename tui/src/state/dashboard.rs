@@ -25,11 +25,9 @@ impl State {
                     self.filter.clear();
                     self.mode = Mode::Dashboard;
                 }
-                KeyCode::Backspace => {
-                    self.filter.pop();
+                _ => {
+                    self.filter.key(&ev);
                 }
-                KeyCode::Char(c) => self.filter.push(c),
-                _ => {}
             },
             Mode::Form(form) => match form.key(&ev) {
                 FormOutcome::Editing => {
@@ -68,7 +66,7 @@ impl State {
                 self.attach_paste(&text, fx);
             }
             Mode::Form(form) => form.paste(&text),
-            Mode::Filter => self.filter.extend(text.chars().filter(|c| !c.is_control())),
+            Mode::Filter => self.filter.insert_str(&text),
             _ => {}
         }
     }
@@ -109,9 +107,27 @@ impl State {
                 (Some(_), Some(w)) => self.tell(&format!("“{}” is not running — R restarts it", w.name)),
                 _ => self.tell("no worker selected"),
             },
-            Action::Restart => match (&self.selected_session, &self.selected_worker) {
+            Action::Restart => match (self.session(), self.worker()) {
+                (Some(s), Some(w)) if w.state == WorkerState::Running => {
+                    self.mode = Mode::Confirm(Confirm::RestartWorker {
+                        session: s.id.clone(),
+                        worker: w.id.clone(),
+                        name: w.name.clone(),
+                    });
+                }
                 (Some(s), Some(w)) => {
-                    fx.push(Effect::RestartWorker { session: s.clone(), worker: w.clone() })
+                    fx.push(Effect::RestartWorker { session: s.id.clone(), worker: w.id.clone() })
+                }
+                _ => self.tell("no worker selected"),
+            },
+            Action::DeleteWorker => match (self.session(), self.worker()) {
+                (Some(s), Some(w)) => {
+                    self.mode = Mode::Confirm(Confirm::DeleteWorker {
+                        session: s.id.clone(),
+                        worker: w.id.clone(),
+                        name: w.name.clone(),
+                        running: w.state == WorkerState::Running,
+                    });
                 }
                 _ => self.tell("no worker selected"),
             },
@@ -234,6 +250,10 @@ impl State {
     fn confirmed(&mut self, confirm: Confirm, fx: &mut Vec<Effect>) {
         match confirm {
             Confirm::StopWorker { session, worker, .. } => fx.push(Effect::StopWorker { session, worker }),
+            Confirm::DeleteWorker { session, worker, .. } => fx.push(Effect::DeleteWorker { session, worker }),
+            Confirm::RestartWorker { session, worker, .. } => {
+                fx.push(Effect::RestartWorker { session, worker })
+            }
             Confirm::DeleteSession { session, .. } => fx.push(Effect::DeleteSession(session)),
             Confirm::Quit { .. } => self.quit(fx),
         }

@@ -1,7 +1,8 @@
 //! Dialogs: small forms (new session, new worker, rename) and yes/no confirmations.
 
+use super::line_edit::LineEdit;
 use controlroom_protocol::{SessionId, WorkerId};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 /// What a form creates or changes when submitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub struct Field {
     /// Label shown before it.
     pub label: &'static str,
     /// What the user typed.
-    pub value: String,
+    pub value: LineEdit,
     /// Shown dimmed while the value is empty: what an empty value means.
     pub placeholder: String,
     /// For a choice field, the values ←/→ cycle through (typing is ignored); empty for text.
@@ -35,11 +36,11 @@ pub struct Field {
 
 impl Field {
     fn new(label: &'static str, value: impl Into<String>, placeholder: impl Into<String>) -> Self {
-        Self { label, value: value.into(), placeholder: placeholder.into(), options: Vec::new() }
+        Self { label, value: LineEdit::new(value), placeholder: placeholder.into(), options: Vec::new() }
     }
 
     fn choice(label: &'static str, options: Vec<String>) -> Self {
-        let value = options.first().cloned().unwrap_or_default();
+        let value = LineEdit::new(options.first().cloned().unwrap_or_default());
         Self { label, value, placeholder: String::new(), options }
     }
 
@@ -49,9 +50,9 @@ impl Field {
         if n == 0 {
             return;
         }
-        let cur = self.options.iter().position(|o| *o == self.value).unwrap_or(0);
+        let cur = self.options.iter().position(|o| o.as_str() == self.value.as_str()).unwrap_or(0);
         let next = (cur as isize + step).rem_euclid(n as isize) as usize;
-        self.value.clone_from(&self.options[next]);
+        self.value.set(self.options[next].as_str());
     }
 }
 
@@ -150,22 +151,11 @@ impl Form {
                 }
             }
             _ if self.fields.get(self.focus).is_some_and(|f| !f.options.is_empty()) => {}
-            KeyCode::Backspace => {
+            _ => {
                 if let Some(f) = self.fields.get_mut(self.focus) {
-                    f.value.pop();
+                    f.value.key(ev);
                 }
             }
-            KeyCode::Char('u') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
-                if let Some(f) = self.fields.get_mut(self.focus) {
-                    f.value.clear();
-                }
-            }
-            KeyCode::Char(c) if !ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                if let Some(f) = self.fields.get_mut(self.focus) {
-                    f.value.push(c);
-                }
-            }
-            _ => {}
         }
         FormOutcome::Editing
     }
@@ -173,7 +163,7 @@ impl Form {
     /// Inserts pasted text into the focused field (newlines dropped).
     pub fn paste(&mut self, text: &str) {
         if let Some(f) = self.fields.get_mut(self.focus).filter(|f| f.options.is_empty()) {
-            f.value.extend(text.chars().filter(|c| *c != '\n' && *c != '\r'));
+            f.value.insert_str(text);
         }
     }
 }
@@ -187,6 +177,26 @@ pub(super) fn placeholder_command(default_command: &str) -> String {
 pub enum Confirm {
     /// Stop this worker.
     StopWorker {
+        /// Its session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// Its name, for the question.
+        name: String,
+    },
+    /// Delete this worker (its screen and history go with it).
+    DeleteWorker {
+        /// Its session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// Its name, for the question.
+        name: String,
+        /// Whether it is running (it stops first).
+        running: bool,
+    },
+    /// Restart this running worker (the program is stopped and started again).
+    RestartWorker {
         /// Its session.
         session: SessionId,
         /// The worker.
@@ -214,7 +224,16 @@ impl Confirm {
     /// The question, one or two lines.
     pub fn question(&self) -> String {
         match self {
-            Confirm::StopWorker { name, .. } => format!("Stop worker “{name}”?"),
+            Confirm::StopWorker { name, .. } => {
+                format!("Stop worker “{name}”?\nIt stays in the list; R restarts it.")
+            }
+            Confirm::DeleteWorker { name, running: false, .. } => format!("Delete worker “{name}”?"),
+            Confirm::DeleteWorker { name, running: true, .. } => {
+                format!("Delete worker “{name}”? It is running and will stop.")
+            }
+            Confirm::RestartWorker { name, .. } => {
+                format!("Restart worker “{name}”? It is running; the program starts over.")
+            }
             Confirm::DeleteSession { title, running, .. } => match running {
                 0 => format!("Delete session “{title}”?"),
                 1 => format!("Delete session “{title}”? Its running worker will stop."),
@@ -282,6 +301,7 @@ pub fn split_command(line: &str) -> Result<Vec<String>, CommandLineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::KeyModifiers;
 
     #[test]
     fn split_command_handles_quotes() {

@@ -13,6 +13,7 @@ pub mod attention;
 mod dashboard;
 pub mod dialog;
 pub mod layout;
+pub mod line_edit;
 mod msg;
 pub mod screen;
 pub mod search;
@@ -24,6 +25,7 @@ use controlroom_protocol::{
     AppServerMsg, ExitInfo, Preset, Session, SessionId, Worker, WorkerClientMsg, WorkerId, WorkerServerMsg,
 };
 use dialog::{Confirm, Form};
+use line_edit::LineEdit;
 use sessions::SessionStore;
 use std::time::{Duration, Instant};
 use term::{TermView, WorkerLink};
@@ -103,7 +105,7 @@ pub struct State {
     /// Selected worker of the selected session.
     pub selected_worker: Option<WorkerId>,
     /// The sessions filter.
-    pub filter: String,
+    pub filter: LineEdit,
     /// App socket state.
     pub link: Link,
     /// Last heartbeat round trip.
@@ -144,7 +146,7 @@ impl State {
             focus: Focus::Sessions,
             selected_session: None,
             selected_worker: None,
-            filter: String::new(),
+            filter: LineEdit::default(),
             link: Link::Connecting,
             rtt: None,
             url: url.into(),
@@ -386,5 +388,7 @@ impl State {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_daily;
 #[cfg(test)]
 mod tests_search_keys;

@@ -133,8 +133,15 @@ pub enum Effect {
         /// The new title.
         title: String,
     },
-    /// `DELETE /api/sessions/{id}/workers/{wid}`.
+    /// `POST /api/sessions/{id}/workers/{wid}/stop`: the worker stays, exited, and can restart.
     StopWorker {
+        /// The session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+    },
+    /// `DELETE /api/sessions/{id}/workers/{wid}`: the worker is gone.
+    DeleteWorker {
         /// The session.
         session: SessionId,
         /// The worker.

@@ -134,6 +134,11 @@ impl SessionStore {
     }
 }
 
+/// Whether a worker exited 0 on its own (not stopped by the gateway or the user).
+pub fn exited_ok(w: &Worker) -> bool {
+    w.state == WorkerState::Exited && w.exit_code == Some(0)
+}
+
 /// Whether a worker exited with a failure (non-zero code, or a signal other than a gateway stop).
 pub fn failed(w: &Worker) -> bool {
     w.state == WorkerState::Exited

@@ -100,7 +100,7 @@ fn session_item(
         .workers
         .iter()
         .map(|w| {
-            let (glyph, colour) = badge(state.store.activity(&s.id, w), failed(w), theme);
+            let (glyph, colour) = badge(state.store.activity(&s.id, w), w, theme);
             Span::styled(glyph, Style::new().fg(colour))
         })
         .collect();
@@ -239,7 +239,7 @@ fn worker_line<'a>(
     theme: &Theme,
 ) -> Line<'a> {
     let activity = state.store.activity(&session.id, w);
-    let (glyph, colour) = badge(activity, failed(w), theme);
+    let (glyph, colour) = badge(activity, w, theme);
     let run_state = match (w.state, w.exit_code, &w.signal) {
         (WorkerState::Running, _, _) => "running".to_owned(),
         (WorkerState::Exited, Some(c), _) => format!("exit {c}"),

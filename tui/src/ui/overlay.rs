@@ -59,7 +59,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).block(dialog_block("Keys", theme)), rect);
 }
 
-/// A form dialog with its fields; the cursor sits at the end of the focused field.
+/// A form dialog with its fields; the cursor sits in the focused field where it edits.
 pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
     let height = u16::try_from(form.fields.len()).unwrap_or(3) * 2 + 3;
     let rect = centered(area, 64, height);
@@ -78,13 +78,14 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
             )
         } else if !field.options.is_empty() {
             // A choice: ‹ value › while focused says ←/→ change it.
-            let text = if focused { format!("‹ {} ›", field.value) } else { field.value.clone() };
+            let text = if focused { format!("‹ {} ›", field.value) } else { field.value.to_string() };
             Span::styled(text, Style::new().fg(theme.text))
         } else {
-            Span::styled(field.value.clone(), Style::new().fg(theme.text))
+            Span::styled(field.value.to_string(), Style::new().fg(theme.text))
         };
         if focused && field.options.is_empty() {
-            let x = rect.x + 1 + u16::try_from(label_w + field.value.chars().count()).unwrap_or(0);
+            let before: String = field.value.chars().take(field.value.cursor_chars()).collect();
+            let x = rect.x + 1 + u16::try_from(label_w + Span::raw(before).width()).unwrap_or(0);
             let y = rect.y + 1 + u16::try_from(lines.len()).unwrap_or(0);
             cursor = Some((x.min(rect.right().saturating_sub(2)), y));
         }

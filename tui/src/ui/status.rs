@@ -30,11 +30,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     if state.mode == Mode::Filter {
         let line = Line::from(vec![
             Span::styled(" filter: ", Style::new().fg(theme.accent)),
-            Span::styled(state.filter.clone(), Style::new().fg(theme.text)),
+            Span::styled(state.filter.to_string(), Style::new().fg(theme.text)),
             Span::styled("   Enter keep · Esc clear", muted),
         ]);
         frame.render_widget(Paragraph::new(line), area);
-        let x = area.x + 9 + u16::try_from(state.filter.chars().count()).unwrap_or(0);
+        let before: String = state.filter.chars().take(state.filter.cursor_chars()).collect();
+        let x = area.x + 9 + u16::try_from(Span::raw(before).width()).unwrap_or(0);
         frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
         return;
     }

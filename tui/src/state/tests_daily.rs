@@ -1,0 +1,111 @@
+//! Unit tests of `State::update` for the daily-driver fixes: stop keeps a worker, deleting one
+//! asks, restarting a running one asks, and every text field edits with the same keys.
+
+use super::tests::{code, key, two_sessions};
+use super::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn typed(st: &mut State, text: &str) {
+    for c in text.chars() {
+        st.update(key(c));
+    }
+}
+
+fn a1() -> (SessionId, WorkerId) {
+    (SessionId::new("a"), WorkerId::new("a1"))
+}
+
+#[test]
+fn x_stops_the_worker_and_capital_x_deletes_it_after_asking() {
+    let (session, worker) = a1();
+    let mut st = two_sessions();
+    st.update(key('x'));
+    let Mode::Confirm(c) = &st.mode else { panic!("x asks first") };
+    assert!(c.question().contains("R restarts it"), "{}", c.question());
+    let fx = st.update(key('y')).effects;
+    assert_eq!(fx, vec![Effect::StopWorker { session: session.clone(), worker: worker.clone() }]);
+
+    assert!(st.update(key('X')).effects.is_empty(), "X asks first");
+    assert!(matches!(st.mode, Mode::Confirm(Confirm::DeleteWorker { running: true, .. })));
+    assert!(st.update(key('n')).effects.is_empty(), "no deletes nothing");
+    st.update(key('X'));
+    assert_eq!(st.update(key('y')).effects, vec![Effect::DeleteWorker { session, worker }]);
+}
+
+#[test]
+fn restarting_a_running_worker_asks_and_an_exited_one_restarts_at_once() {
+    let (session, worker) = a1();
+    let mut st = two_sessions();
+    assert!(st.update(key('R')).effects.is_empty(), "a running worker is not restarted unasked");
+    let Mode::Confirm(c) = &st.mode else { panic!("R asks while it runs") };
+    assert!(c.question().starts_with("Restart worker “a1”?"), "{}", c.question());
+    assert!(st.update(code(KeyCode::Esc)).effects.is_empty());
+    st.update(key('R'));
+    let restart = Effect::RestartWorker { session: session.clone(), worker: worker.clone() };
+    assert_eq!(st.update(key('y')).effects, vec![restart.clone()]);
+
+    let before = st.session().cloned().expect("a session");
+    let mut s = before.clone();
+    s.workers[0].state = controlroom_protocol::WorkerState::Exited;
+    s.workers[0].exit_code = Some(0);
+    st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::Delta(controlroom_protocol::Delta {
+        seq: 11,
+        timestamp: String::new(),
+        event: controlroom_protocol::DeltaEvent::SessionUpdated {
+            session_id: session,
+            session: s,
+            before,
+        },
+    })))));
+    assert_eq!(st.update(key('R')).effects, vec![restart]);
+    assert_eq!(st.mode, Mode::Dashboard);
+}
+
+#[test]
+fn the_filter_edits_with_ctrl_chords_instead_of_typing_letters() {
+    let mut st = two_sessions();
+    st.update(key('/'));
+    typed(&mut st, "title b");
+    st.update(ctrl('w'));
+    assert_eq!(st.filter.as_str(), "title ");
+    st.update(ctrl('u'));
+    assert_eq!(st.filter.as_str(), "", "ctrl-u clears; it does not insert u");
+    typed(&mut st, "-b");
+    st.update(ctrl('a'));
+    typed(&mut st, "title");
+    st.update(ctrl('e'));
+    assert_eq!(st.filter.as_str(), "title-b");
+    st.update(Msg::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::ALT)));
+    assert_eq!(st.filter.as_str(), "title-");
+    st.update(code(KeyCode::Enter));
+    assert_eq!(st.mode, Mode::Dashboard);
+}
+
+#[test]
+fn form_fields_and_the_search_prompt_edit_like_the_filter() {
+    let mut st = two_sessions();
+    st.update(key('n'));
+    typed(&mut st, "my api");
+    st.update(ctrl('w'));
+    st.update(ctrl('a'));
+    typed(&mut st, "the ");
+    let Mode::Form(form) = &st.mode else { panic!("the new-session form") };
+    assert_eq!(form.value(0), "the my");
+    st.update(code(KeyCode::Esc));
+
+    // Attached and scrolled back, `/` opens the search prompt.
+    st.update(super::tests::a1_history(&"line\r\n".repeat(40), 80, 24, 0));
+    st.update(code(KeyCode::Enter));
+    st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT)));
+    st.update(key('/'));
+    typed(&mut st, "no such");
+    st.update(ctrl('w'));
+    st.update(ctrl('u'));
+    typed(&mut st, "li");
+    let prompt = st.term.as_ref().and_then(|t| t.search.as_ref()).and_then(|s| s.prompt.as_deref());
+    assert_eq!(prompt, Some("li"));
+}
