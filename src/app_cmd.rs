@@ -258,6 +258,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             scrollback_lines: config.scrollback_lines,
             frame_interval: config.frame_interval,
             max_message: config.max_message,
+            read_only: controlroom_tui::client::token::is_read_only(&conn.token),
             notify: config.notify.resolve(
                 std::env::var("TERM_PROGRAM").ok().as_deref(),
                 std::env::var("TERM").ok().as_deref(),

@@ -61,6 +61,20 @@ impl Action {
         (Action::Quit, "quit", "quit"),
     ];
 
+    /// Whether the action changes something on the gateway (refused to a read-only token).
+    pub fn changes(self) -> bool {
+        matches!(
+            self,
+            Action::NewSession
+                | Action::NewWorker
+                | Action::Rename
+                | Action::Stop
+                | Action::Restart
+                | Action::DeleteWorker
+                | Action::Delete
+        )
+    }
+
     /// The action called `name` in the config's `[keys]` table.
     pub fn from_name(name: &str) -> Option<Action> {
         Self::ALL.iter().find(|(_, n, _)| *n == name).map(|(a, _, _)| *a)

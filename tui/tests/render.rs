@@ -5,12 +5,11 @@ mod common;
 
 use common::*;
 use controlroom_protocol::{
-    AppServerMsg, Session, SessionId, SessionsSync, WorkerId, WorkerKind, WorkerServerMsg,
-    WorkerState,
+    AppServerMsg, Session, SessionId, SessionsSync, WorkerId, WorkerKind, WorkerServerMsg, WorkerState,
 };
 use controlroom_tui::state::{AppEvent, Link, Msg, Settings, State, WorkerEvent};
 use controlroom_tui::theme::Theme;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::{Duration, Instant};
@@ -267,7 +266,12 @@ fn attached_with_foo() -> State {
         }
     }
     let mut st = attached(text.as_bytes());
-    st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT)));
+    // Twelve rows back (four wheel steps), where the searches below start.
+    for _ in 0..4 {
+        let event =
+            MouseEvent { kind: MouseEventKind::ScrollUp, column: 5, row: 5, modifiers: KeyModifiers::NONE };
+        st.update(Msg::Mouse { event, at: Instant::now() });
+    }
     st
 }
 

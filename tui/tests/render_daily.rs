@@ -16,7 +16,11 @@ fn a_worker_stopped_by_the_gateway_is_not_shown_as_exited_ok() {
     };
     let done = worker("w2", "build", WorkerKind::Job, "make", WorkerState::Exited, Some(0));
     let failed = worker("w3", "tests", WorkerKind::Job, "cargo test", WorkerState::Exited, Some(101));
-    sync(&mut st, vec![session("s1", "api", "2026-11-21T09:00:00Z", None, vec![stopped, done, failed])], vec![]);
+    sync(
+        &mut st,
+        vec![session("s1", "api", "2026-11-21T09:00:00Z", None, vec![stopped, done, failed])],
+        vec![],
+    );
     key(&mut st, KeyCode::Tab);
     let screen = render(&st, 100, 16);
     // The badge is the glyph before the worker's name in its row.

@@ -72,6 +72,9 @@ impl State {
     }
 
     fn action(&mut self, action: Action, fx: &mut Vec<Effect>) {
+        if self.settings.read_only && action.changes() {
+            return self.tell("read-only connection: it can watch, not change anything");
+        }
         match action {
             Action::Up => self.move_selection(-1),
             Action::Down => self.move_selection(1),
@@ -250,7 +253,9 @@ impl State {
     fn confirmed(&mut self, confirm: Confirm, fx: &mut Vec<Effect>) {
         match confirm {
             Confirm::StopWorker { session, worker, .. } => fx.push(Effect::StopWorker { session, worker }),
-            Confirm::DeleteWorker { session, worker, .. } => fx.push(Effect::DeleteWorker { session, worker }),
+            Confirm::DeleteWorker { session, worker, .. } => {
+                fx.push(Effect::DeleteWorker { session, worker })
+            }
             Confirm::RestartWorker { session, worker, .. } => {
                 fx.push(Effect::RestartWorker { session, worker })
             }

@@ -132,6 +132,8 @@ pub struct State {
     pub pending_attach: Option<(SessionId, WorkerId)>,
     /// Worker presets the gateway offers (for the new-worker dialog).
     pub presets: Vec<Preset>,
+    /// The user was told once that keys for the worker are dropped (read-only connection).
+    pub told_read_only: bool,
     /// When each worker last raised a desktop notification (debounce).
     pub notified: std::collections::HashMap<(SessionId, WorkerId), Instant>,
 }
@@ -160,6 +162,7 @@ impl State {
             quit: false,
             pending_attach: None,
             notified: std::collections::HashMap::new(),
+            told_read_only: false,
             presets: Vec::new(),
         }
     }
@@ -264,7 +267,8 @@ impl State {
         match ev {
             WorkerEvent::Message(WorkerServerMsg::History { data, cols, rows, offset }) => {
                 term.history(&data, cols, rows, offset);
-                if attached {
+                // A read-only client shows the worker at its own size: a resize would be refused.
+                if attached && !self.settings.read_only {
                     term.resize(size.0, size.1);
                     fx.push(Effect::Send(WorkerClientMsg::Resize { cols: size.0, rows: size.1 }));
                 }
@@ -331,6 +335,9 @@ impl State {
     }
 
     fn send_attach_size(&mut self, fx: &mut Vec<Effect>) {
+        if self.settings.read_only {
+            return;
+        }
         let (cols, rows) = self.attach_size();
         if let Some(term) = self.term.as_mut() {
             term.resize(cols, rows);

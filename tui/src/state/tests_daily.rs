@@ -55,11 +55,7 @@ fn restarting_a_running_worker_asks_and_an_exited_one_restarts_at_once() {
     st.update(Msg::App(AppEvent::Message(Box::new(AppServerMsg::Delta(controlroom_protocol::Delta {
         seq: 11,
         timestamp: String::new(),
-        event: controlroom_protocol::DeltaEvent::SessionUpdated {
-            session_id: session,
-            session: s,
-            before,
-        },
+        event: controlroom_protocol::DeltaEvent::SessionUpdated { session_id: session, session: s, before },
     })))));
     assert_eq!(st.update(key('R')).effects, vec![restart]);
     assert_eq!(st.mode, Mode::Dashboard);
@@ -108,4 +104,52 @@ fn form_fields_and_the_search_prompt_edit_like_the_filter() {
     typed(&mut st, "li");
     let prompt = st.term.as_ref().and_then(|t| t.search.as_ref()).and_then(|s| s.prompt.as_deref());
     assert_eq!(prompt, Some("li"));
+}
+
+fn read_only() -> State {
+    let mut st = two_sessions();
+    st.settings.read_only = true;
+    st
+}
+
+#[test]
+fn a_read_only_connection_changes_nothing_and_says_so() {
+    let mut st = read_only();
+    for c in ['n', 'w', 'r', 'x', 'X', 'R', 'D'] {
+        assert!(st.update(key(c)).effects.is_empty(), "{c} does nothing");
+        assert_eq!(st.mode, Mode::Dashboard, "{c} opens no dialog");
+        assert!(st.notice.as_ref().is_some_and(|n| n.text.starts_with("read-only")), "{c} says why");
+    }
+}
+
+#[test]
+fn a_read_only_connection_drops_keys_for_the_worker_and_tells_once() {
+    let mut st = read_only();
+    st.update(super::tests::a1_history("$ ", 80, 24, 2));
+    let fx = st.update(code(KeyCode::Enter)).effects;
+    assert_eq!(st.mode, Mode::Attach);
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Send(_))), "no resize is sent: {fx:?}");
+    let first = st.update(key('l'));
+    assert!(first.effects.is_empty() && first.redraw, "the first dropped key is told");
+    assert!(st.notice.as_ref().is_some_and(|n| n.text.contains("read-only")));
+    let second = st.update(key('s'));
+    assert!(second.effects.is_empty() && !second.redraw, "later ones drop quietly");
+    assert!(st.update(Msg::Paste("rm -rf /".into())).effects.is_empty());
+    st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
+    assert_eq!(st.mode, Mode::Dashboard, "detach still works");
+}
+
+#[test]
+fn shift_page_up_scrolls_a_whole_page() {
+    let mut st = two_sessions();
+    st.update(Msg::Resize { cols: 80, rows: 25 });
+    st.update(super::tests::a1_history(&"line\r\n".repeat(100), 80, 24, 0));
+    st.update(code(KeyCode::Enter));
+    let rows = st.attach_size().1;
+    assert_eq!(rows, 24);
+    st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT)));
+    assert_eq!(st.term.as_ref().map(|t| t.scrolled()), Some(usize::from(rows)));
+    st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT)));
+    st.update(Msg::Key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::SHIFT)));
+    assert_eq!(st.term.as_ref().map(|t| t.scrolled()), Some(usize::from(rows)));
 }

@@ -8,9 +8,9 @@ mod search;
 pub(crate) mod status;
 pub mod terminal;
 
+use crate::state::sessions::{exited_ok, failed};
 use crate::state::{Mode, State};
 use crate::theme::Theme;
-use crate::state::sessions::{exited_ok, failed};
 use controlroom_protocol::{ActivityState, Worker};
 use ratatui::Frame;
 use ratatui::style::{Color, Style};

@@ -23,8 +23,11 @@ fn dialog_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let keys = &state.settings.keys;
     let key_style = Style::new().fg(theme.accent).add_modifier(Modifier::BOLD);
+    let read_only = state.settings.read_only;
     let mut lines: Vec<Line> = Action::ALL
         .iter()
+        // A read-only connection is not offered what the gateway would refuse.
+        .filter(|(action, _, _)| !(read_only && action.changes()))
         .map(|(action, _, help)| {
             Line::from(vec![
                 Span::styled(format!("{:>14}  ", keys.labels(*action)), key_style),

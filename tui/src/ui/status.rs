@@ -40,6 +40,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         return;
     }
     let mut left = vec![Span::raw(" "), link_label(state, theme)];
+    if state.settings.read_only {
+        left.push(Span::styled(" · read-only", Style::new().fg(theme.asking)));
+    }
     // What needs the user comes first, so a narrow terminal cuts the details, not this.
     let (mut asking, mut failing) = (0usize, 0usize);
     for s in state.store.all() {
@@ -83,15 +86,22 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             format!("{} ", n.text),
             Style::new().fg(if n.error { theme.error } else { theme.accent }),
         ),
-        None => Span::styled(
-            format!(
-                "{} help · {} new · {} quit ",
-                state.settings.keys.labels(crate::keymap::Action::Help),
-                state.settings.keys.labels(crate::keymap::Action::NewSession),
-                state.settings.keys.labels(crate::keymap::Action::Quit)
-            ),
-            muted,
-        ),
+        None => {
+            let keys = &state.settings.keys;
+            let new = if state.settings.read_only {
+                String::new()
+            } else {
+                format!("{} new · ", keys.labels(crate::keymap::Action::NewSession))
+            };
+            Span::styled(
+                format!(
+                    "{} help · {new}{} quit ",
+                    keys.labels(crate::keymap::Action::Help),
+                    keys.labels(crate::keymap::Action::Quit)
+                ),
+                muted,
+            )
+        }
     };
     let right_w = u16::try_from(right.width()).unwrap_or(area.width).min(area.width);
     let left_area = Rect { width: area.width.saturating_sub(right_w + 1), ..area };

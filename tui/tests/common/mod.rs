@@ -155,4 +155,3 @@ pub fn feed_history(st: &mut State, fixture: &[u8]) {
         event: WorkerEvent::Message(WorkerServerMsg::History { data, cols: 80, rows: 24, offset: 0 }),
     });
 }
-
