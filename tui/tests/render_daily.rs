@@ -34,3 +34,41 @@ fn a_worker_stopped_by_the_gateway_is_not_shown_as_exited_ok() {
     assert_eq!(badge("tests"), Some('✕'));
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn while_disconnected_the_counts_are_marked_stale() {
+    let mut st = base_state();
+    let w = worker("w1", "claude", WorkerKind::Agent, "claude", WorkerState::Running, None);
+    sync(&mut st, vec![session("s1", "api", "2026-11-21T09:00:00Z", None, vec![w])], vec![]);
+    let status = |st: &controlroom_tui::state::State| {
+        render(st, 140, 16).lines().last().unwrap_or_default().to_owned()
+    };
+    let live = status(&st);
+    assert!(live.contains("1 session · 1/1 worker running"), "{live}");
+    assert!(!live.contains("stale"));
+    let now = std::time::Instant::now();
+    st.update(controlroom_tui::state::Msg::App(controlroom_tui::state::AppEvent::Disconnected {
+        reason: "gateway stopped".into(),
+        attempt: 1,
+        retry_at: now,
+    }));
+    let lost = status(&st);
+    assert!(lost.contains("1 session · 1/1 worker running (stale)"), "{lost}");
+}
+
+#[test]
+fn a_read_only_connection_says_so_and_offers_no_changes() {
+    let mut st = base_state();
+    st.settings.read_only = true;
+    let w = worker("w1", "claude", WorkerKind::Agent, "claude", WorkerState::Running, None);
+    sync(&mut st, vec![session("s1", "api", "2026-11-21T09:00:00Z", None, vec![w])], vec![]);
+    let screen = render(&st, 120, 16);
+    let status = screen.lines().last().unwrap_or_default();
+    assert!(status.contains("● connected · read-only"), "{status}");
+    assert!(!status.contains("new"), "no new-session hint: {status}");
+    key(&mut st, KeyCode::Char('?'));
+    let help = render(&st, 100, 30);
+    assert!(!help.contains("new session") && !help.contains("delete the"), "{help}");
+    assert!(help.contains("attach to the worker"));
+    insta::assert_snapshot!(help);
+}

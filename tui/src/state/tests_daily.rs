@@ -153,3 +153,13 @@ fn shift_page_up_scrolls_a_whole_page() {
     st.update(Msg::Key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::SHIFT)));
     assert_eq!(st.term.as_ref().map(|t| t.scrolled()), Some(usize::from(rows)));
 }
+
+#[test]
+fn the_filter_matches_worker_names() {
+    let mut st = two_sessions();
+    st.update(key('/'));
+    typed(&mut st, "B2");
+    st.update(code(KeyCode::Enter));
+    let visible: Vec<_> = st.store.visible(&st.filter).iter().map(|s| s.id.clone()).collect();
+    assert_eq!(visible, vec![SessionId::new("b")], "only the session with worker b2");
+}

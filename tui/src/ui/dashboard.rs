@@ -1,7 +1,7 @@
 //! The dashboard: sessions list, workers table, live preview, status bar.
 
 use super::terminal::TerminalView;
-use super::{activity_word, age, badge, status};
+use super::{activity_word, age, badge, count, status};
 use crate::state::layout::{DashboardLayout, SESSION_ROWS, list_offset};
 use crate::state::sessions::failed;
 use crate::state::term::WorkerLink;
@@ -104,7 +104,7 @@ fn session_item(
             Span::styled(glyph, Style::new().fg(colour))
         })
         .collect();
-    let meta = format!(" {}w {:>3}", s.workers.len(), age(&s.created_at, state.now));
+    let meta = format!(" {} {:>3}", count(s.workers.len(), "worker"), age(&s.created_at, state.now));
     let right_width = badges.len() + meta.chars().count();
     let title_width = usize::from(rect.width).saturating_sub(right_width + 2);
     let mut line1 = vec![

@@ -64,6 +64,11 @@ fn activity_word(state: ActivityState) -> &'static str {
     }
 }
 
+/// `1 worker`, `2 workers`: a count with its noun, never an abbreviation that reads as a unit.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// How long ago an ISO-8601 time was, compactly (`42s`, `5m`, `3h`, `2d`).
 fn age(then: &str, now: jiff::Timestamp) -> String {
     let Ok(then) = then.parse::<jiff::Timestamp>() else { return String::new() };

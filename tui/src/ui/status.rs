@@ -4,7 +4,7 @@ use crate::state::{Link, Mode, State};
 use crate::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -22,6 +22,11 @@ pub fn link_label(state: &State, theme: &Theme) -> Span<'static> {
         }
         Link::AuthFailed(reason) => Span::styled(format!("✕ {reason}"), Style::new().fg(theme.error)),
     }
+}
+
+/// Counts kept from before the connection was lost.
+fn stale(theme: &Theme) -> Style {
+    Style::new().fg(theme.muted).add_modifier(Modifier::ITALIC)
 }
 
 /// Draws the status line.
@@ -54,18 +59,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             }
         }
     }
-    let bold = ratatui::style::Modifier::BOLD;
+    // While disconnected every count is from before the loss: drawn muted, marked stale.
+    let live = state.link == Link::Connected;
+    let loud = |colour| {
+        if live { Style::new().fg(colour).add_modifier(Modifier::BOLD) } else { stale(theme) }
+    };
     if asking > 0 {
-        left.push(Span::styled(
-            format!(" · ◆ {asking} asking"),
-            Style::new().fg(theme.asking).add_modifier(bold),
-        ));
+        left.push(Span::styled(format!(" · ◆ {asking} asking"), loud(theme.asking)));
     }
     if failing > 0 {
-        left.push(Span::styled(
-            format!(" · ✕ {failing} failed"),
-            Style::new().fg(theme.error).add_modifier(bold),
-        ));
+        left.push(Span::styled(format!(" · ✕ {failing} failed"), loud(theme.error)));
     }
 
     if let Some(rtt) = state.rtt {
@@ -79,7 +82,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let sessions = state.store.all().len();
     let workers: usize = state.store.all().iter().map(|s| s.workers.len()).sum();
     let running = state.store.running_workers();
-    left.push(Span::styled(format!(" · {sessions} sessions · {running}/{workers} workers running"), muted));
+    let counts = format!(
+        " · {} · {running}/{} running",
+        super::count(sessions, "session"),
+        super::count(workers, "worker")
+    );
+    if live {
+        left.push(Span::styled(counts, muted));
+    } else {
+        left.push(Span::styled(format!("{counts} (stale)"), stale(theme)));
+    }
 
     let right = match &state.notice {
         Some(n) => Span::styled(
