@@ -72,3 +72,20 @@ fn a_read_only_connection_says_so_and_offers_no_changes() {
     assert!(help.contains("attach to the worker"));
     insta::assert_snapshot!(help);
 }
+
+#[test]
+fn a_notifications_text_shows_in_the_worker_row_and_the_status_bar() {
+    let mut st = base_state();
+    let w = controlroom_protocol::Worker {
+        notification: Some("build: done building".into()),
+        ..worker("w1", "claude", WorkerKind::Agent, "claude", WorkerState::Running, None)
+    };
+    let asking = activity("s1", "w1", controlroom_protocol::ActivityState::Asking);
+    sync(&mut st, vec![session("s1", "api", "2026-11-21T09:00:00Z", None, vec![w])], vec![asking]);
+    let screen = render(&st, 120, 12);
+    let row = screen.lines().find(|l| l.contains("◆ claude")).unwrap_or_default();
+    assert!(row.contains("“build: done building”"), "{row}");
+    let status = screen.lines().last().unwrap_or_default();
+    assert!(status.contains("◆ 1 asking · claude: “build: done building”"), "{status}");
+    insta::assert_snapshot!(screen);
+}

@@ -183,6 +183,7 @@ fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
     w.cols = st.cols;
     w.rows = st.rows;
     w.started_at.clone_from(&st.started_at);
+    w.notification.clone_from(&st.notification);
     *w != before
 }
 

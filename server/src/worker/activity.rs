@@ -99,6 +99,8 @@ pub(crate) struct ActivityTracker {
     dismissed: Option<String>,
     /// The prompt line on screen at the last scan.
     current_prompt: Option<String>,
+    /// The notification text behind the current `asking`, while it lasts.
+    notification: Option<String>,
     /// Signal counters already acted on.
     seen: Signals,
     evidence: VecDeque<EvidenceItem>,
@@ -119,6 +121,7 @@ impl ActivityTracker {
             prompt_gone: None,
             dismissed: None,
             current_prompt: None,
+            notification: None,
             seen: Signals::default(),
             evidence: VecDeque::new(),
             tail: Vec::new(),
@@ -128,6 +131,23 @@ impl ActivityTracker {
     /// Current state.
     pub(crate) fn state(&self) -> ActivityState {
         self.state
+    }
+
+    /// The notification's text while the worker asks because of one.
+    pub(crate) fn notification(&self) -> Option<&str> {
+        self.notification.as_deref()
+    }
+
+    /// A client attached to the worker interactively (it sized the screen to its own): whoever
+    /// was notified has come to look, so `asking` raised by a notification ends. A prompt on the
+    /// screen still asks until answered.
+    pub(crate) fn on_looked(&mut self) -> bool {
+        if self.asking != Some(AskingCause::Signal) || self.notification.is_none() {
+            return false;
+        }
+        self.asking = None;
+        self.chunks.clear();
+        self.set(ActivityState::Idle, "input", "a client attached to look at the notification".into())
     }
 
     /// The state, when it began, the evidence (most recent first), the screen tail and title.
@@ -211,6 +231,9 @@ impl ActivityTracker {
             let text = sig.last_notification.clone().unwrap_or_default();
             if self.rules.notifications {
                 changed |= self.ask(AskingCause::Signal, format!("notification (OSC 9/777): {text:?}"));
+                // After `ask`: set() forgets it when the state leaves `asking`, never on entering.
+                changed |= self.notification.as_deref() != Some(text.as_str());
+                self.notification = Some(text);
             } else {
                 self.note("signal", format!("notification ignored by config: {text:?}"));
             }
@@ -311,6 +334,9 @@ impl ActivityTracker {
 
     fn set(&mut self, state: ActivityState, kind: &'static str, detail: String) -> bool {
         self.note(kind, detail);
+        if state != ActivityState::Asking {
+            self.notification = None;
+        }
         let changed = self.state != state;
         if changed {
             self.since = Some(now_iso());
@@ -453,6 +479,28 @@ mod tests {
         assert!(!b.on_observation(&screen(1, None, sig), t0));
         assert_eq!(b.state(), ActivityState::Idle);
         assert_eq!(b.report().4.as_deref(), Some("~/src"));
+    }
+
+    #[test]
+    fn a_notification_is_carried_while_it_asks_and_looking_at_it_answers_it() {
+        let t0 = Instant::now();
+        let mut a = tracker();
+        let mut sig = Signals::default();
+        sig.on_osc(&[b"777", b"notify", b"build", b"done building"]);
+        assert!(a.on_observation(&screen(1, None, sig.clone()), t0));
+        assert_eq!((a.state(), a.notification()), (ActivityState::Asking, Some("build: done building")));
+        assert!(a.on_looked(), "attaching to look ends it");
+        assert_eq!((a.state(), a.notification()), (ActivityState::Idle, None));
+        assert!(!a.on_looked(), "nothing left to look at");
+        sig.on_bell();
+        assert!(a.on_observation(&screen(2, None, sig.clone()), t0 + MS));
+        assert!(!a.on_looked(), "a bell is not a notification: only input answers it");
+        assert_eq!((a.state(), a.notification()), (ActivityState::Asking, None));
+        sig.on_osc(&[b"9", b"tests failed"]);
+        a.on_observation(&screen(3, None, sig), t0 + 2 * MS);
+        assert_eq!(a.notification(), Some("tests failed"));
+        assert!(a.on_input(b"\r", t0 + 3 * MS));
+        assert_eq!(a.notification(), None, "an answer ends it");
     }
 
     #[tokio::test]

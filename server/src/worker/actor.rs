@@ -160,6 +160,7 @@ pub(super) fn spawn_running(
         cols: spec.cols,
         rows: spec.rows,
         activity: ActivityState::Unknown,
+        notification: None,
     };
     let link = ScreenLink { screen, observations, rules };
     let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
@@ -185,6 +186,7 @@ pub(super) fn spawn_restored(
         cols: history.cols,
         rows: history.rows,
         activity: ActivityState::Exited,
+        notification: None,
     };
     let model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
     let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
@@ -342,6 +344,11 @@ impl Actor {
             Cmd::Resize { client, cols, rows, reply } => {
                 if let Some(c) = client.and_then(|c| self.clients.get_mut(&c)) {
                     c.size = Some((cols, rows));
+                    // A client that sizes the screen to its own is attached, not previewing:
+                    // the user came to look at what notified them.
+                    if self.activity.on_looked() {
+                        self.publish_activity();
+                    }
                 }
                 self.apply_size(cols, rows);
                 let _ = reply.send(Ok(()));
@@ -430,7 +437,15 @@ impl Actor {
         let activity = self.activity.state();
         let (cols, rows) = self.size;
         self.update_status(|s| {
-            *s = WorkerStatus { pid, exit: None, started_at: now_iso(), cols, rows, activity };
+            *s = WorkerStatus {
+                pid,
+                exit: None,
+                started_at: now_iso(),
+                cols,
+                rows,
+                activity,
+                notification: None,
+            };
         });
         Ok(())
     }
@@ -536,6 +551,7 @@ impl Actor {
             s.pid = None;
             s.exit = Some(status_exit);
             s.activity = activity;
+            s.notification = None;
         });
         for waiter in self.stop_waiters.drain(..) {
             let _ = waiter.send(());
@@ -553,7 +569,11 @@ impl Actor {
 
     fn publish_activity(&mut self) {
         let activity = self.activity.state();
-        self.update_status(|s| s.activity = activity);
+        let notification = self.activity.notification().map(str::to_owned);
+        self.update_status(|s| {
+            s.activity = activity;
+            s.notification = notification;
+        });
     }
 
     fn update_status(&self, change: impl FnOnce(&mut WorkerStatus)) {

@@ -265,7 +265,13 @@ fn worker_line<'a>(
         Span::styled(format!(" {kind:<6} "), Style::new().fg(theme.muted)),
         Span::styled(format!("{run_state:<8} "), Style::new().fg(state_colour)),
         Span::styled(format!("{:<7}", activity_word(activity)), Style::new().fg(colour)),
-        Span::styled(pad(&format!(" {}", w.command.join(" ")), cmd_w), Style::new().fg(theme.muted)),
+        match &w.notification {
+            // What the program said it needs takes the command's place while it asks.
+            Some(text) => Span::styled(pad(&format!(" “{text}”"), cmd_w), Style::new().fg(theme.asking)),
+            None => {
+                Span::styled(pad(&format!(" {}", w.command.join(" ")), cmd_w), Style::new().fg(theme.muted))
+            }
+        },
     ]);
     if selected && state.focus == Focus::Workers {
         line.style(Style::new().bg(theme.selection))

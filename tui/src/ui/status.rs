@@ -24,6 +24,16 @@ pub fn link_label(state: &State, theme: &Theme) -> Span<'static> {
     }
 }
 
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// Counts kept from before the connection was lost.
 fn stale(theme: &Theme) -> Style {
     Style::new().fg(theme.muted).add_modifier(Modifier::ITALIC)
@@ -66,6 +76,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     };
     if asking > 0 {
         left.push(Span::styled(format!(" · ◆ {asking} asking"), loud(theme.asking)));
+    }
+    // The first notification's words: what is waiting, without opening `explain`.
+    let notified =
+        state.store.all().iter().flat_map(|s| &s.workers).find_map(|w| {
+            w.notification.as_ref().map(|text| format!(" · {}: “{}”", w.name, short(text, 40)))
+        });
+    if let Some(text) = notified {
+        left.push(Span::styled(text, loud(theme.asking).remove_modifier(Modifier::BOLD)));
     }
     if failing > 0 {
         left.push(Span::styled(format!(" · ✕ {failing} failed"), loud(theme.error)));

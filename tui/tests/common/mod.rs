@@ -35,6 +35,7 @@ pub fn worker(
         rows: 24,
         started_at: "2026-11-21T11:00:00Z".into(),
         preset: None,
+        notification: None,
     }
 }
 

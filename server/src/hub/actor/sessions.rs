@@ -61,6 +61,7 @@ impl Hub {
             rows,
             started_at: now_iso(),
             preset: preset.map(|p| p.preset.name.clone()),
+            notification: None,
         };
         let mut env = preset.map(|p| p.env.clone()).unwrap_or_default();
         env.extend(spec.env.clone().unwrap_or_default());
