@@ -259,6 +259,10 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             frame_interval: config.frame_interval,
             max_message: config.max_message,
             read_only: controlroom_tui::client::token::is_read_only(&conn.token),
+            // Only a gateway on this machine can start a session in this machine's directory.
+            start_dir: is_local(&conn.url, conn.embedded.is_some())
+                .then(|| std::env::current_dir().ok().map(|d| d.display().to_string()))
+                .flatten(),
             notify: config.notify.resolve(
                 std::env::var("TERM_PROGRAM").ok().as_deref(),
                 std::env::var("TERM").ok().as_deref(),
@@ -403,4 +407,12 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
         }
         result.map_err(|e| anyhow!(e))
     })
+}
+
+/// Whether the gateway runs on this machine (embedded, or reached over loopback).
+fn is_local(url: &str, embedded: bool) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    embedded
+        || ["127.", "localhost:", "localhost/", "[::1]"].iter().any(|p| rest.starts_with(p))
+        || rest == "localhost"
 }

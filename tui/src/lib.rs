@@ -13,6 +13,7 @@ pub mod keymap;
 pub mod mouse;
 pub mod names;
 pub mod pacer;
+pub mod paths;
 pub mod runtime;
 pub mod state;
 pub mod theme;

@@ -373,6 +373,19 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
         Effect::RequestSync { since } => {
             let _ = ctx.app_out.send(AppClientMsg::RequestSync { since });
         }
+        Effect::CompletePath { typed } => {
+            let tx = ctx.tx.clone();
+            tokio::spawn(async move {
+                let home = std::env::var_os("HOME").map(PathBuf::from);
+                let lookup = typed.clone();
+                // Reading directories blocks: off the runtime's threads.
+                let candidates =
+                    tokio::task::spawn_blocking(move || crate::paths::complete_dir(&lookup, home.as_deref()))
+                        .await
+                        .unwrap_or_default();
+                let _ = tx.send(Msg::Done(Done::PathCompletions { typed, candidates })).await;
+            });
+        }
         Effect::Theme(_) | Effect::Quit | Effect::Notify { .. } => {}
     }
 }

@@ -36,6 +36,7 @@ impl State {
                     self.mode = Mode::Form(form);
                 }
                 FormOutcome::Cancelled => self.mode = Mode::Dashboard,
+                FormOutcome::Complete(typed) => fx.push(Effect::CompletePath { typed }),
                 FormOutcome::Submitted => {
                     let form = form.clone();
                     self.submit(form, fx);
@@ -85,7 +86,13 @@ impl State {
                 };
             }
             Action::Attach => self.attach(fx),
-            Action::NewSession => self.mode = Mode::Form(Form::new_session(&self.settings.default_command)),
+            Action::NewSession => {
+                let mut form = Form::new_session(&self.settings.default_command);
+                if let Some(dir) = &self.settings.start_dir {
+                    form.set_value(super::dialog::DIRECTORY, dir);
+                }
+                self.mode = Mode::Form(form);
+            }
             Action::NewWorker => match &self.selected_session {
                 Some(id) => {
                     let presets: Vec<String> = self.presets.iter().map(|p| p.name.clone()).collect();

@@ -76,6 +76,8 @@ pub enum FormOutcome {
     Cancelled,
     /// Submitted.
     Submitted,
+    /// Tab in a directory field holding text: complete it (see [`Form::complete`]).
+    Complete(String),
 }
 
 impl Form {
@@ -85,7 +87,7 @@ impl Form {
             kind: FormKind::NewSession,
             fields: vec![
                 Field::new("Title", "", "session N"),
-                Field::new("Directory", "", "the gateway's home directory"),
+                Field::new(DIRECTORY, "", "the gateway's home directory"),
                 Field::new("Command", "", placeholder_command(default_command)),
             ],
             focus: 0,
@@ -101,6 +103,36 @@ impl Form {
         fields.push(Field::new("Name", "", "the program's name"));
         fields.push(Field::new("Command", "", placeholder_command(default_command)));
         Self { kind: FormKind::NewWorker { session }, fields, focus: 0 }
+    }
+
+    /// Sets the text of the field labelled `label`.
+    pub fn set_value(&mut self, label: &str, value: &str) {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.label == label) {
+            f.value.set(value);
+        }
+    }
+
+    /// Applies path completions for `typed` (what the directory field held when Tab was
+    /// pressed): extends the field to what all candidates share. Returns the candidates to show
+    /// when that chose nothing; when there was nothing to complete, Tab moves on as elsewhere.
+    pub fn complete(&mut self, typed: &str, candidates: &[String]) -> Vec<String> {
+        let n = self.fields.len().max(1);
+        let Some(f) = self.fields.get_mut(self.focus).filter(|f| f.label == DIRECTORY) else {
+            return Vec::new();
+        };
+        if f.value.trim() != typed {
+            return Vec::new(); // typed on meanwhile: this answer is stale
+        }
+        let shared = common_prefix(candidates);
+        if shared.len() > typed.len() {
+            f.value.set(shared);
+            return Vec::new();
+        }
+        if candidates.len() > 1 {
+            return candidates.to_vec();
+        }
+        self.focus = (self.focus + 1) % n;
+        Vec::new()
     }
 
     /// The value of the field labelled `label`, trimmed (empty when absent).
@@ -140,6 +172,14 @@ impl Form {
         match ev.code {
             KeyCode::Esc => return FormOutcome::Cancelled,
             KeyCode::Enter => return FormOutcome::Submitted,
+            KeyCode::Tab
+                if self
+                    .fields
+                    .get(self.focus)
+                    .is_some_and(|f| f.label == DIRECTORY && !f.value.is_empty()) =>
+            {
+                return FormOutcome::Complete(self.value_of(DIRECTORY).to_owned());
+            }
             KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % n,
             KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + n - 1) % n,
             KeyCode::Left | KeyCode::Right
@@ -166,6 +206,25 @@ impl Form {
             f.value.insert_str(text);
         }
     }
+}
+
+/// The label of the new-session form's directory field (Tab completes paths there).
+pub const DIRECTORY: &str = "Directory";
+
+/// The longest start every string shares (on character boundaries).
+fn common_prefix(items: &[String]) -> &str {
+    let Some(first) = items.first() else { return "" };
+    let mut end = first.len();
+    for s in &items[1..] {
+        end = first
+            .char_indices()
+            .zip(s.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, c), _)| i + c.len_utf8())
+            .min(end);
+    }
+    &first[..end]
 }
 
 pub(super) fn placeholder_command(default_command: &str) -> String {

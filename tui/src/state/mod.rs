@@ -324,6 +324,21 @@ impl State {
                 }
             }
             Done::Presets(presets) => self.presets = presets,
+            Done::PathCompletions { typed, candidates } => {
+                if let Mode::Form(form) = &mut self.mode {
+                    let choices = form.complete(&typed, &candidates);
+                    if !choices.is_empty() {
+                        let names: Vec<&str> = choices
+                            .iter()
+                            .map(|c| c.trim_end_matches('/').rsplit('/').next().unwrap_or(c))
+                            .take(8)
+                            .collect();
+                        let more = if choices.len() > 8 { " …" } else { "" };
+                        self.notice =
+                            Some(Notice { text: format!("{}{more}", names.join("  ")), error: false });
+                    }
+                }
+            }
             Done::Ok(text) => self.notice = Some(Notice { text, error: false }),
             Done::Failed(text) => self.notice = Some(Notice { text, error: true }),
         }

@@ -65,6 +65,13 @@ pub enum Done {
     },
     /// The gateway's worker presets arrived.
     Presets(Vec<Preset>),
+    /// Directories `typed` could continue to (for [`Effect::CompletePath`]).
+    PathCompletions {
+        /// What the field held when asked.
+        typed: String,
+        /// Candidates as the user would type them, each ending in `/`.
+        candidates: Vec<String>,
+    },
     /// Something else succeeded; show this.
     Ok(String),
     /// A request failed; show this.
@@ -181,6 +188,11 @@ pub enum Effect {
         title: String,
         /// What happened.
         body: String,
+    },
+    /// List the directories `typed` could continue to, on this machine (Tab in a form).
+    CompletePath {
+        /// What the directory field holds.
+        typed: String,
     },
     /// Leave the program.
     Quit,

@@ -28,6 +28,9 @@ pub struct Settings {
     /// The token is read-only: nothing is sent that the gateway would refuse (keys, resizes,
     /// changes), and the actions that would be refused are not offered.
     pub read_only: bool,
+    /// The directory `controlroom` was started in, when the gateway runs on this machine: new
+    /// sessions start there unless the user types another.
+    pub start_dir: Option<String>,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             frame_interval: crate::defaults::FRAME,
             max_message: crate::defaults::WORKER_MAX_MESSAGE,
             read_only: false,
+            start_dir: None,
         }
     }
 }

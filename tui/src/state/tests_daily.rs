@@ -163,3 +163,46 @@ fn the_filter_matches_worker_names() {
     let visible: Vec<_> = st.store.visible(&st.filter).iter().map(|s| s.id.clone()).collect();
     assert_eq!(visible, vec![SessionId::new("b")], "only the session with worker b2");
 }
+
+#[test]
+fn a_new_session_starts_in_the_start_directory_and_tab_completes_it() {
+    let mut st = two_sessions();
+    st.settings.start_dir = Some("/home/ada/src".into());
+    st.update(key('n'));
+    st.update(code(KeyCode::Tab));
+    let Mode::Form(form) = &st.mode else { panic!("the form") };
+    assert_eq!(form.value_of(dialog::DIRECTORY), "/home/ada/src", "prefilled");
+    st.update(Msg::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::ALT)));
+    typed(&mut st, "co");
+    let fx = st.update(code(KeyCode::Tab)).effects;
+    assert_eq!(fx, vec![Effect::CompletePath { typed: "/home/ada/co".into() }]);
+    let found = |c: &[&str]| {
+        Msg::Done(Done::PathCompletions {
+            typed: "/home/ada/co".into(),
+            candidates: c.iter().map(|s| (*s).to_owned()).collect(),
+        })
+    };
+    st.update(found(&["/home/ada/code/", "/home/ada/controlroom/"]));
+    let Mode::Form(form) = &st.mode else { panic!("the form") };
+    assert_eq!(form.value_of(dialog::DIRECTORY), "/home/ada/co", "two choices share nothing more");
+    assert!(st.notice.as_ref().is_some_and(|n| n.text == "code  controlroom"), "{:?}", st.notice);
+    typed(&mut st, "n");
+    st.update(code(KeyCode::Tab));
+    st.update(Msg::Done(Done::PathCompletions {
+        typed: "/home/ada/con".into(),
+        candidates: vec!["/home/ada/controlroom/".into()],
+    }));
+    let Mode::Form(form) = &st.mode else { panic!("the form") };
+    assert_eq!(form.value_of(dialog::DIRECTORY), "/home/ada/controlroom/");
+    assert_eq!(form.focus, 1, "still in the directory field");
+    st.update(code(KeyCode::Tab));
+    st.update(Msg::Done(Done::PathCompletions {
+        typed: "/home/ada/controlroom/".into(),
+        candidates: vec![],
+    }));
+    let Mode::Form(form) = &st.mode else { panic!("the form") };
+    assert_eq!(form.focus, 2, "nothing more to complete: Tab moves on");
+    let fx = st.update(code(KeyCode::Enter)).effects;
+    let [Effect::CreateSession(req)] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(req.cwd.as_deref(), Some("/home/ada/controlroom/"));
+}

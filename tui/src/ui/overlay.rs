@@ -98,8 +98,13 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
     let submit =
         if matches!(form.kind, crate::state::dialog::FormKind::Rename { .. }) { "rename" } else { "create" };
     let choose = if form.fields.iter().any(|f| !f.options.is_empty()) { " · ←/→ choose" } else { "" };
+    let tab = if form.fields.iter().any(|f| f.label == crate::state::dialog::DIRECTORY) {
+        "Tab completes/next"
+    } else {
+        "Tab next field"
+    };
     lines.push(Line::from(Span::styled(
-        format!("Enter {submit} · Tab next field{choose} · Esc cancel"),
+        format!("Enter {submit} · {tab}{choose} · Esc cancel"),
         Style::new().fg(theme.muted),
     )));
     frame.render_widget(Paragraph::new(lines).block(dialog_block(form.title(), theme)), rect);
