@@ -282,6 +282,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             theme: config.theme.clone(),
             warnings: std::mem::take(&mut warnings),
             attach,
+            state_file: args.data_dir().ok().map(|d| d.join(controlroom_tui::remembered::FILE_NAME)),
         };
         let result = controlroom_tui::runtime::run(opts).await;
         if let Some(gw) = conn.embedded

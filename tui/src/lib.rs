@@ -14,6 +14,7 @@ pub mod mouse;
 pub mod names;
 pub mod pacer;
 pub mod paths;
+pub mod remembered;
 pub mod runtime;
 pub mod state;
 pub mod theme;
