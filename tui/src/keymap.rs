@@ -18,7 +18,7 @@ pub enum Action {
     NewSession,
     /// Open the new-worker dialog.
     NewWorker,
-    /// Rename the selected session.
+    /// Rename the selected session, or the selected worker while the workers list has focus.
     Rename,
     /// Stop the selected worker (confirms); it stays, exited, for `Restart`.
     Stop,
@@ -49,7 +49,7 @@ impl Action {
         (Action::Attach, "attach", "attach to the worker"),
         (Action::NewSession, "new-session", "new session"),
         (Action::NewWorker, "new-worker", "new worker in the session"),
-        (Action::Rename, "rename", "rename the session"),
+        (Action::Rename, "rename", "rename the session (the worker in its list)"),
         (Action::Stop, "stop", "stop the worker (R restarts it)"),
         (Action::Restart, "restart", "restart the worker"),
         (Action::DeleteWorker, "delete-worker", "delete the worker"),

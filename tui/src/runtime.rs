@@ -354,6 +354,11 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
                 .await
                 .map_or_else(|e| failed("stop", e), |()| Done::Ok("worker stopped".into()))
         }),
+        Effect::RenameWorker { session, worker, name } => ctx.request(move |g| async move {
+            g.rename_worker(session.as_str(), worker.as_str(), &name)
+                .await
+                .map_or_else(|e| failed("rename", e), |w| Done::Ok(format!("renamed to “{}”", w.name)))
+        }),
         Effect::DeleteWorker { session, worker } => ctx.request(move |g| async move {
             g.delete_worker(session.as_str(), worker.as_str())
                 .await

@@ -257,6 +257,10 @@ impl Hub {
                 let r = self.add_worker(&session_id, spec).await;
                 let _ = reply.send(r);
             }
+            HubCmd::RenameWorker { session_id, worker_id, name, reply } => {
+                let r = self.rename_worker(&session_id, &worker_id, name).await;
+                let _ = reply.send(r);
+            }
             HubCmd::RemoveWorker { session_id, worker_id, reply } => {
                 let r = self.remove_worker(&session_id, &worker_id).await;
                 let _ = reply.send(r);

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use bytes::Bytes;
 use controlroom_protocol::{
     ActivityReport, ApiErrorBody, CreateSession, InputRequest, PresetsResponse, ScreenResponse, Session,
-    SessionsResponse, UpdateSession, Worker, WorkerSpec,
+    SessionsResponse, UpdateSession, UpdateWorker, Worker, WorkerSpec,
 };
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode, header};
@@ -141,6 +141,12 @@ impl Gateway {
     /// `POST /api/sessions/{id}/workers`.
     pub async fn create_worker(&self, id: &str, spec: &WorkerSpec) -> Result<Worker> {
         self.call(Method::POST, &format!("/api/sessions/{id}/workers"), Some(spec)).await
+    }
+
+    /// `PATCH /api/sessions/{id}/workers/{wid}`: renames the worker.
+    pub async fn rename_worker(&self, id: &str, wid: &str, name: &str) -> Result<Worker> {
+        let body = UpdateWorker { name: name.to_owned() };
+        self.call(Method::PATCH, &format!("/api/sessions/{id}/workers/{wid}"), Some(&body)).await
     }
 
     /// `POST /api/sessions/{id}/workers/{wid}/stop`: stops the worker, which stays (exited) and

@@ -102,9 +102,13 @@ impl State {
                 }
                 None => self.tell("no session selected — press n to create one"),
             },
-            Action::Rename => match self.session() {
-                Some(s) => self.mode = Mode::Form(Form::rename(s.id.clone(), &s.title)),
-                None => self.tell("no session selected"),
+            // With the workers list focused, the selected worker; otherwise the session.
+            Action::Rename => match (self.focus, self.session(), self.worker()) {
+                (Focus::Workers, Some(s), Some(w)) => {
+                    self.mode = Mode::Form(Form::rename_worker(s.id.clone(), w.id.clone(), &w.name))
+                }
+                (_, Some(s), _) => self.mode = Mode::Form(Form::rename(s.id.clone(), &s.title)),
+                _ => self.tell("no session selected"),
             },
             Action::Stop => match (self.session(), self.worker()) {
                 (Some(s), Some(w)) if w.state == WorkerState::Running => {
@@ -252,6 +256,13 @@ impl State {
                     return self.tell("a title cannot be empty");
                 }
                 fx.push(Effect::RenameSession { session: session.clone(), title });
+            }
+            FormKind::RenameWorker { session, worker } => {
+                let name = form.value(0).to_owned();
+                if name.is_empty() {
+                    return self.tell("a name cannot be empty");
+                }
+                fx.push(Effect::RenameWorker { session: session.clone(), worker: worker.clone(), name });
             }
         }
         self.mode = Mode::Dashboard;

@@ -19,6 +19,13 @@ pub enum FormKind {
         /// The session to rename.
         session: SessionId,
     },
+    /// Field: name.
+    RenameWorker {
+        /// Its session.
+        session: SessionId,
+        /// The worker to rename.
+        worker: WorkerId,
+    },
 }
 
 /// One text field.
@@ -152,12 +159,22 @@ impl Form {
         Self { kind: FormKind::Rename { session }, fields: vec![Field::new("Title", title, "")], focus: 0 }
     }
 
+    /// The worker-rename form, prefilled with the current name.
+    pub fn rename_worker(session: SessionId, worker: WorkerId, name: &str) -> Self {
+        Self {
+            kind: FormKind::RenameWorker { session, worker },
+            fields: vec![Field::new("Name", name, "")],
+            focus: 0,
+        }
+    }
+
     /// The dialog's title.
     pub fn title(&self) -> &'static str {
         match self.kind {
             FormKind::NewSession => "New session",
             FormKind::NewWorker { .. } => "New worker",
             FormKind::Rename { .. } => "Rename session",
+            FormKind::RenameWorker { .. } => "Rename worker",
         }
     }
 

@@ -140,6 +140,15 @@ pub enum Effect {
         /// The new title.
         title: String,
     },
+    /// `PATCH /api/sessions/{id}/workers/{wid}`.
+    RenameWorker {
+        /// The session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// The new name.
+        name: String,
+    },
     /// `POST /api/sessions/{id}/workers/{wid}/stop`: the worker stays, exited, and can restart.
     StopWorker {
         /// The session.

@@ -206,3 +206,22 @@ fn a_new_session_starts_in_the_start_directory_and_tab_completes_it() {
     let [Effect::CreateSession(req)] = fx.as_slice() else { panic!("{fx:?}") };
     assert_eq!(req.cwd.as_deref(), Some("/home/ada/controlroom/"));
 }
+
+#[test]
+fn r_on_a_worker_renames_it_and_on_a_session_renames_the_session() {
+    let mut st = two_sessions();
+    st.update(key('r'));
+    let Mode::Form(form) = &st.mode else { panic!("a form") };
+    assert_eq!(form.title(), "Rename session");
+    st.update(code(KeyCode::Esc));
+    st.update(code(KeyCode::Tab));
+    assert_eq!(st.focus, Focus::Workers);
+    st.update(key('r'));
+    let Mode::Form(form) = &st.mode else { panic!("a form") };
+    assert_eq!((form.title(), form.value(0)), ("Rename worker", "a1"));
+    st.update(ctrl('u'));
+    typed(&mut st, "server");
+    let (session, worker) = a1();
+    let fx = st.update(code(KeyCode::Enter)).effects;
+    assert_eq!(fx, vec![Effect::RenameWorker { session, worker, name: "server".into() }]);
+}

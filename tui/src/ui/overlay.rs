@@ -3,7 +3,7 @@
 use super::layout::centered;
 use crate::keymap::Action;
 use crate::state::State;
-use crate::state::dialog::{Confirm, Form};
+use crate::state::dialog::{Confirm, Form, FormKind};
 use crate::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -95,8 +95,10 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
         lines.push(Line::from(vec![Span::styled(format!("{:<label_w$}", field.label), label_style), value]));
         lines.push(Line::raw(""));
     }
-    let submit =
-        if matches!(form.kind, crate::state::dialog::FormKind::Rename { .. }) { "rename" } else { "create" };
+    let submit = match form.kind {
+        FormKind::Rename { .. } | FormKind::RenameWorker { .. } => "rename",
+        _ => "create",
+    };
     let choose = if form.fields.iter().any(|f| !f.options.is_empty()) { " · ←/→ choose" } else { "" };
     let tab = if form.fields.iter().any(|f| f.label == crate::state::dialog::DIRECTORY) {
         "Tab completes/next"
