@@ -49,7 +49,7 @@ impl Action {
         (Action::Attach, "attach", "attach to the worker"),
         (Action::NewSession, "new-session", "new session"),
         (Action::NewWorker, "new-worker", "new worker in the session"),
-        (Action::Rename, "rename", "rename the session (the worker in its list)"),
+        (Action::Rename, "rename", "rename the session or the worker"),
         (Action::Stop, "stop", "stop the worker (R restarts it)"),
         (Action::Restart, "restart", "restart the worker"),
         (Action::DeleteWorker, "delete-worker", "delete the worker"),

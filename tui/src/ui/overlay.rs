@@ -43,7 +43,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     ]));
     lines.push(Line::from(vec![
         Span::styled(format!("{:>14}  ", "shift-pgup/dn"), key_style),
-        Span::raw("scroll back"),
+        Span::raw("scroll back a page"),
     ]));
     lines.push(Line::from(vec![
         Span::styled(format!("{:>14}  ", "/"), key_style),
