@@ -82,7 +82,6 @@ mod tests {
                 at: "2026-11-21T12:00:00.000Z".into(),
             }],
             preset: Some("claude".into()),
-            notification: None,
             screen_tail: vec!["Do you want to proceed?".into(), "❯ 1. Yes".into()],
             title: None,
         };
