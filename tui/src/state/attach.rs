@@ -10,10 +10,11 @@ impl State {
     /// Enters attach mode on the selected worker (the preview's socket carries on).
     pub(super) fn attach(&mut self, fx: &mut Vec<Effect>) {
         if self.worker().is_none() {
-            let hint = if self.session().is_some() {
-                "this session has no worker — press w"
-            } else {
-                "no session — press n"
+            let hint = match (self.session().is_some(), self.settings.read_only) {
+                (true, false) => "this session has no worker — press w",
+                (true, true) => "this session has no worker",
+                (false, false) => "no session — press n",
+                (false, true) => "no session",
             };
             self.notice = Some(super::Notice { text: hint.into(), error: false });
             return;

@@ -44,7 +44,9 @@ fn sessions(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, them
     let inner = layout.sessions_inner();
     frame.render_widget(block, layout.sessions);
     if visible.is_empty() {
-        let hint = if state.store.all().is_empty() {
+        let hint = if state.store.all().is_empty() && state.settings.read_only {
+            vec![Line::from(Span::styled("No sessions yet.", Style::new().fg(theme.muted)))]
+        } else if state.store.all().is_empty() {
             vec![
                 Line::from(Span::styled("No sessions yet.", Style::new().fg(theme.muted))),
                 Line::from(vec![
@@ -208,6 +210,7 @@ fn workers(
     if session.workers.is_empty() {
         let text = match &session.source {
             Some(source) => format!("Read from {source}: read-only, no workers here."),
+            None if state.settings.read_only => "No workers.".into(),
             None => "No workers — press w to add one.".into(),
         };
         let hint = Line::from(Span::styled(text, Style::new().fg(theme.muted)));
