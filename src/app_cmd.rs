@@ -7,8 +7,8 @@
 use anyhow::{Context as _, anyhow, bail};
 use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState};
 use controlroom_tui::client::GatewayFile;
+use controlroom_tui::client::Trust;
 use controlroom_tui::client::http::Gateway;
-use controlroom_tui::client::tls::Trust;
 use controlroom_tui::config::Config;
 use controlroom_tui::runtime::Options;
 use controlroom_tui::state::Settings;
@@ -16,23 +16,26 @@ use controlroom_tui::theme::ThemeSet;
 use std::path::{Path, PathBuf};
 
 /// Where to find the gateway and the user's files; shared by every client command.
+///
+/// Every flag is global: `controlroom --data-dir D ls` and `controlroom ls --data-dir D` mean
+/// the same (clap carries a value given on either side of the subcommand to the other).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClientArgs {
     /// Data directory (token, gateway.json, logs).
-    #[arg(long, env = "CONTROLROOM_DATA_DIR")]
+    #[arg(long, env = "CONTROLROOM_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// Config directory (config.toml, themes/).
-    #[arg(long, env = "CONTROLROOM_CONFIG_DIR")]
+    #[arg(long, env = "CONTROLROOM_CONFIG_DIR", global = true)]
     config_dir: Option<PathBuf>,
-    /// Gateway URL (e.g. http://127.0.0.1:7420 or https://gw.example:7420) instead of the local one.
-    #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL")]
+    /// Gateway URL (e.g. `http://127.0.0.1:7420` or `https://gw.example:7420`) instead of the local one.
+    #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL", global = true)]
     connect: Option<String>,
     /// PEM file of the CA (or the self-signed certificate) to trust for an https:// gateway, beside
     /// the usual web roots (default: config.toml's `tls-ca`).
-    #[arg(long, env = "CONTROLROOM_TLS_CA", value_name = "FILE")]
+    #[arg(long, env = "CONTROLROOM_TLS_CA", value_name = "FILE", global = true)]
     tls_ca: Option<PathBuf>,
     /// File holding the token (default: DATA_DIR/token; `CONTROLROOM_TOKEN` overrides both).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     token_file: Option<PathBuf>,
 }
 
@@ -109,9 +112,7 @@ impl ClientArgs {
     }
 
     fn config_dir(&self) -> Option<PathBuf> {
-        self.config_dir.clone().or_else(|| {
-            directories::ProjectDirs::from("", "", "controlroom").map(|d| d.config_dir().to_path_buf())
-        })
+        self.config_dir.clone().or_else(controlroom_server::file_config::default_config_dir)
     }
 
     fn config(&self) -> anyhow::Result<Config> {
@@ -141,11 +142,23 @@ impl ClientArgs {
         Ok(trust)
     }
 
+    /// `--connect` (or config.toml's `gateway-url`), checked to parse: a URL that cannot parse
+    /// is a final error, reported once, never something to retry.
+    fn gateway_url(&self, config: &Config) -> anyhow::Result<Option<String>> {
+        let Some(url) = self.connect.clone().or_else(|| config.gateway_url.clone()) else {
+            return Ok(None);
+        };
+        match controlroom_tui::client::Endpoint::parse(&url) {
+            Ok(_) => Ok(Some(url)),
+            Err(e) => bail!("{e} (pass --connect http://HOST:PORT or https://HOST:PORT)"),
+        }
+    }
+
     /// Finds a gateway; with `embed`, starts one in-process when none answers.
     async fn connect(&self, config: &Config, embed: bool) -> anyhow::Result<Conn> {
         let data_dir = self.data_dir()?;
         let trust = self.trust(config)?;
-        if let Some(url) = self.connect.clone().or_else(|| config.gateway_url.clone()) {
+        if let Some(url) = self.gateway_url(config)? {
             let token = self.token(&data_dir)?;
             return Ok(Conn { url, token, trust, gateway_json: None, embedded: None });
         }
@@ -174,8 +187,8 @@ impl ClientArgs {
         let mut serve = controlroom_server::config::ServeConfig::new(data_dir);
         // The embedded gateway reads the gateway's tables of the same config.toml.
         if let Some(dir) = self.config_dir() {
-            let path = dir.join("config.toml");
-            let file = controlroom_server::file_config::FileConfig::load(&path, true)?;
+            let path = dir.join(controlroom_config::FILE_NAME);
+            let file = controlroom_server::file_config::load(&path, true)?;
             serve.apply_file(&file, None).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         }
         serve.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
@@ -192,19 +205,17 @@ impl ClientArgs {
 
 /// Sends tracing output to `DATA_DIR/controlroom.log`: the TUI owns the terminal.
 fn log_to_file(data_dir: &Path) {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let _ = std::fs::create_dir_all(data_dir);
-    let Ok(file) =
-        std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("controlroom.log"))
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(data_dir.join("controlroom.log"))
     else {
         return;
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CONTROLROOM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
+    crate::logging::init_file(file);
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -221,10 +232,29 @@ pub fn attach(args: AttachArgs) -> anyhow::Result<()> {
     run_tui(args.client, Some(args.target))
 }
 
+/// The TUI was started without a terminal on stdin and stdout: one line, exit 2.
+#[derive(Debug)]
+pub struct NeedsTerminal;
+
+impl std::fmt::Display for NeedsTerminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("controlroom needs a terminal; use `ls`, `send`, `watch` from scripts")
+    }
+}
+
+impl std::error::Error for NeedsTerminal {}
+
 fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
+    use std::io::IsTerminal as _;
+    let config = args.config()?;
+    // Flag errors first (as clap's own are), then the terminal, before any terminal setup or a
+    // gateway is started.
+    args.gateway_url(&config)?;
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return Err(NeedsTerminal.into());
+    }
     let data_dir = args.data_dir()?;
     log_to_file(&data_dir);
-    let config = args.config()?;
     runtime()?.block_on(async move {
         let conn = args.connect(&config, true).await?;
         let attach = match &target {
@@ -300,6 +330,19 @@ pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
     Ok(Gateway::new(&conn.url, conn.token, conn.trust)?)
 }
 
+/// `text` with control characters escaped (`\u{1b}`): titles, names and commands come from
+/// whoever can create sessions, or from a session source (a pull request's title), and printed raw
+/// an escape sequence would drive the reader's terminal.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
+}
+
 /// `controlroom ls [--json]`.
 pub fn ls(args: LsArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
@@ -320,7 +363,7 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
         }
         for s in &list.sessions {
             let place = s.branch.as_ref().map_or(s.cwd.clone(), |b| format!("{} @ {b}", s.cwd));
-            println!("{}  {}  {}", s.id, s.title, place);
+            println!("{}  {}  {}", s.id, printable(&s.title), printable(&place));
             for w in &s.workers {
                 let state = match (w.state, w.exit_code, &w.signal) {
                     (WorkerState::Running, _, _) => activity(s, w).unwrap_or_else(|| "running".into()),
@@ -328,7 +371,8 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
                     (_, None, Some(sig)) => sig.clone(),
                     _ => "exited".into(),
                 };
-                println!("  {}  {}  {}  {}", w.id, w.name, state, w.command.join(" "));
+                let command = w.command.join(" ");
+                println!("  {}  {}  {}  {}", w.id, printable(&w.name), state, printable(&command));
             }
         }
         Ok(())

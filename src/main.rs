@@ -1,12 +1,12 @@
 //! The `controlroom` binary: parses the command line and hands off to the gateway or the front end.
 
 mod app_cmd;
+mod cli_docs;
 mod explain;
 mod logging;
-mod parse;
 mod serve;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// Run the gateway headless: HTTP + WebSocket API over PTY workers.
     Serve(Box<serve::ServeArgs>),
-    /// Print the gateway's owner token, mint a scoped token (--ttl), or rotate the signing secret.
+    /// Print the gateway's owner token, mint a scoped token (--ttl), or rotate the signing secret
+    /// (and with --owner the owner token).
     Token(TokenArgs),
     // Client commands (front end, src/app_cmd.rs).
     /// Attach to a worker's terminal: SESSION[/WORKER]; the detach chord (Ctrl-\\) leaves.
@@ -40,7 +41,15 @@ enum Command {
     Watch(app_cmd::WatchArgs),
     /// Print a worker's activity state and the evidence that chose it: SESSION/WORKER.
     Explain(explain::ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cli_docs::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into --out-dir.
+    Man(cli_docs::ManArgs),
 }
+
+/// Printed (stderr) with every minted token that can write: typing into a shell worker is the
+/// gateway user's access, which reaches the owner token itself (SECURITY.md).
+const WRITE_TOKEN_WARNING: &str = "controlroom: warning: this token can type into shell workers, which run as you: whoever holds it can do anything you can, read DATA_DIR/token and become the owner. Share only --read-only tokens.";
 
 /// `controlroom token`.
 #[derive(Debug, clap::Args)]
@@ -49,7 +58,7 @@ struct TokenArgs {
     #[arg(long, env = "CONTROLROOM_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Mint a signed token valid this long (e.g. 8h, 30m) instead of printing the owner token.
-    #[arg(long, value_parser = parse::duration)]
+    #[arg(long, value_parser = controlroom_server::flag_values::duration)]
     ttl: Option<std::time::Duration>,
     /// The minted token can watch but not type, resize, paste or change anything.
     #[arg(long, requires = "ttl")]
@@ -58,16 +67,55 @@ struct TokenArgs {
     #[arg(long, requires = "ttl", value_name = "ID")]
     session: Option<String>,
     /// Replace the signing secret: every minted token, and every connection using one, stops
-    /// working at once. The owner token is unaffected.
+    /// working at once. The owner token is unaffected unless --owner is given.
     #[arg(long)]
     rotate: bool,
+    /// With --rotate: replace the owner token too (printed); a running gateway refuses the old
+    /// one at once and closes its connections with 4001.
+    #[arg(long, requires = "rotate", conflicts_with = "ttl")]
+    owner: bool,
     /// Print the webhook signing secret (DATA_DIR/webhook-secret, created if missing) instead.
     #[arg(long, conflicts_with_all = ["ttl", "rotate"])]
     webhook_secret: bool,
 }
 
+/// Subcommands that are not clients of a gateway: the client flags (global, so they are carried
+/// into every subcommand) are hidden from their help and refused there.
+const NOT_CLIENTS: &[&str] = &["serve", "token", "completions", "man"];
+
+/// The command line as parsed, documented, completed and turned into a man page.
+pub(crate) fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    // Builds now so the global client flags are already copied into each subcommand.
+    cmd.build();
+    for name in NOT_CLIENTS {
+        cmd = cmd
+            .mut_subcommand(name, |sub| sub.mut_args(|a| if a.is_global_set() { a.hide(true) } else { a }));
+    }
+    cmd
+}
+
+/// A client flag given to a subcommand that does not use it (`controlroom --connect URL serve`).
+fn misplaced_client_flag(cmd: &clap::Command, matches: &clap::ArgMatches) -> Option<String> {
+    let (name, sub_matches) = matches.subcommand()?;
+    let sub = cmd.find_subcommand(name).filter(|_| NOT_CLIENTS.contains(&name))?;
+    sub.get_arguments()
+        .filter(|a| a.is_global_set())
+        .find(|a| sub_matches.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|a| {
+            let flag = a.get_long().unwrap_or_else(|| a.get_id().as_str());
+            format!("--{flag} is for the client commands, not `{name}` (drop it, or use it with `ls`, `attach`, …)")
+        })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cmd = command();
+    let matches = cmd.clone().get_matches();
+    if let Some(message) = misplaced_client_flag(&cmd, &matches) {
+        eprintln!("controlroom: {message}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Some(Command::Serve(args)) => serve::main(*args),
         Some(Command::Token(args)) => token(args),
@@ -77,10 +125,17 @@ fn main() -> ExitCode {
         Some(Command::Send(args)) => app_cmd::send(args),
         Some(Command::Watch(args)) => app_cmd::watch(args),
         Some(Command::Explain(args)) => explain::explain(args),
+        Some(Command::Completions(args)) => cli_docs::completions(&args, command()),
+        Some(Command::Man(args)) => cli_docs::man(&args, command()),
         None => app_cmd::tui(cli.client),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Not a failure of the program but of how it was started: the usage exit code, as clap's.
+        Err(e) if e.is::<app_cmd::NeedsTerminal>() => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("controlroom: {e:#}");
             ExitCode::FAILURE
@@ -111,6 +166,18 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         scoped::rotate_secret(&dir)
             .with_context(|| format!("rotating the token secret in {}", dir.display()))?;
         eprintln!("controlroom: token secret rotated; every minted token is now refused");
+        if args.owner {
+            let token = controlroom_server::auth::owner::rotate_owner_token(&dir)
+                .with_context(|| format!("replacing the owner token in {}", dir.display()))?;
+            eprintln!("controlroom: owner token replaced; the old one is refused and its connections closed");
+            if std::env::var_os("CONTROLROOM_TOKEN").is_some() {
+                eprintln!(
+                    "controlroom: note: a gateway started with CONTROLROOM_TOKEN uses that token, not DATA_DIR/token; restart it with the new one"
+                );
+            }
+            println!("{token}");
+            return Ok(());
+        }
     }
     if let Some(ttl) = args.ttl {
         let scope = if args.read_only { scoped::Scope::Read } else { scoped::Scope::Write };
@@ -122,6 +189,9 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         let what = if args.read_only { "read-only" } else { "read-write" };
         let which = claims.sid.map_or_else(|| "all sessions".to_string(), |s| format!("session {s}"));
         eprintln!("controlroom: {what} token for {which}, expires {expires}");
+        if !args.read_only {
+            eprintln!("{WRITE_TOKEN_WARNING}");
+        }
         println!("{token}");
     } else if !args.rotate {
         let token = controlroom_server::auth::load_or_create_token(&dir)

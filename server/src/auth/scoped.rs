@@ -130,6 +130,23 @@ pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Claims, ScopedErro
     Ok(claims)
 }
 
+/// Why a grant does not allow a request (answered with 403 and this text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A write with a read-only token.
+    #[error("this token is read-only")]
+    ReadOnly,
+    /// A path naming another session than the token's.
+    #[error("this token is restricted to another session")]
+    OtherSession,
+    /// `POST /api/sessions` with a session-restricted token.
+    #[error("a session-restricted token cannot create sessions")]
+    CreateSession,
+    /// `/metrics` with a session-restricted token.
+    #[error("a session-restricted token cannot read gateway-wide metrics")]
+    Metrics,
+}
+
 /// What one authenticated request or connection may do; put in the request's extensions.
 #[derive(Debug, Clone)]
 pub struct Grant {
@@ -139,14 +156,17 @@ pub struct Grant {
     pub session: Option<SessionId>,
     /// When the credential stops working (Unix seconds, leeway included); `None` for the owner.
     pub ends_at: Option<u64>,
-    /// Cancelled when the secret that signed the credential is rotated; `None` for the owner.
+    /// Cancelled when the credential is revoked: the signing secret rotated (scoped tokens) or
+    /// the owner token replaced (`controlroom token --rotate --owner`).
     pub revoked: Option<CancellationToken>,
+    /// Whether the credential is the owner token (loader variables in worker specs need it).
+    pub owner: bool,
 }
 
 impl Grant {
-    /// The owner token's grant: everything, forever.
-    pub fn owner() -> Self {
-        Self { scope: Scope::Write, session: None, ends_at: None, revoked: None }
+    /// The owner token's grant: everything, until the owner token is replaced (`revoked`).
+    pub fn owner(revoked: Option<CancellationToken>) -> Self {
+        Self { scope: Scope::Write, session: None, ends_at: None, revoked, owner: true }
     }
 
     /// Whether this grant may change things.
@@ -160,10 +180,10 @@ impl Grant {
     }
 
     /// Whether `path` with `method` is allowed; `Err` says why not (answered with 403).
-    pub fn permits(&self, method: &http::Method, path: &str) -> Result<(), String> {
+    pub fn permits(&self, method: &http::Method, path: &str) -> Result<(), Refusal> {
         let reading = matches!(*method, http::Method::GET | http::Method::HEAD);
         if !reading && !self.can_write() {
-            return Err("this token is read-only".into());
+            return Err(Refusal::ReadOnly);
         }
         let Some(allowed) = &self.session else { return Ok(()) };
         let named = path
@@ -172,13 +192,9 @@ impl Grant {
             .map(|rest| rest.split('/').next().unwrap_or_default());
         match named {
             // Ids are alphanumeric, so an encoded segment can never equal one: compare raw.
-            Some(id) if id != allowed.as_str() => Err("this token is restricted to another session".into()),
-            None if path == "/api/sessions" && !reading => {
-                Err("a session-restricted token cannot create sessions".into())
-            }
-            None if path == "/metrics" => {
-                Err("a session-restricted token cannot read gateway-wide metrics".into())
-            }
+            Some(id) if id != allowed.as_str() => Err(Refusal::OtherSession),
+            None if path == "/api/sessions" && !reading => Err(Refusal::CreateSession),
+            None if path == "/metrics" => Err(Refusal::Metrics),
             _ => Ok(()),
         }
     }
@@ -232,13 +248,7 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, TokenError> {
 /// Replaces the secret (a new file renamed over the old one): every minted token stops working.
 pub fn rotate_secret(data_dir: &Path) -> Result<(), TokenError> {
     super::token::ensure_data_dir(data_dir)?;
-    let path = data_dir.join(SECRET_FILE);
-    let tmp = data_dir.join(format!("{SECRET_FILE}.tmp"));
-    let _ = fs::remove_file(&tmp);
-    let mut f =
-        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(new_secret_text().as_bytes()).and_then(|()| f.sync_all()).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, &path).map_err(io_err(&path))
+    super::token::write_private_atomically(data_dir, SECRET_FILE, new_secret_text().as_bytes())
 }
 
 /// Mints a token from the data dir's secret (creating the secret if needed).
@@ -254,9 +264,9 @@ pub fn mint_in(
     Ok((mint(&secret, &claims), claims))
 }
 
-/// Identifies one version of the secret file (a rotation renames a new file into place).
+/// Identifies one version of a credential file (a rotation renames a new file into place).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
+pub(super) struct FileStamp {
     dev: u64,
     ino: u64,
     mtime_ns: i128,
@@ -264,7 +274,7 @@ struct FileStamp {
 }
 
 impl FileStamp {
-    fn of(m: &fs::Metadata) -> Self {
+    pub(super) fn of(m: &fs::Metadata) -> Self {
         Self {
             dev: m.dev(),
             ino: m.ino(),
@@ -359,6 +369,7 @@ impl SecretKeeper {
             session: claims.sid,
             ends_at: Some(claims.exp.saturating_add(EXPIRY_LEEWAY.as_secs())),
             revoked: Some(generation),
+            owner: false,
         })
     }
 

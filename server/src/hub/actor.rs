@@ -2,22 +2,23 @@
 
 use super::diff::{self, ActivityMap, SessionMap};
 use super::git::GitInfo;
+use super::screen_saves::{ScreenSaves, WorkerOutput};
 
 use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
 use crate::config::ServeConfig;
 use crate::metrics as m;
 use crate::outbound::notify::Notifier;
+use crate::outbox::TextFrame;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
 use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
-use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{
     ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED, Replay,
     Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, Worker, WorkerId, WorkerKind,
     WorkerSpec, WorkerState,
 };
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -55,13 +56,15 @@ struct Hub {
     notifier: Option<Notifier>,
     sources: BTreeMap<String, SourceState>,
     published_sources: BTreeMap<String, SourceStatus>,
-    /// Workers whose screen changed since it was last saved.
-    dirty_screens: BTreeSet<(SessionId, WorkerId)>,
+    /// When each worker's screen was saved and which to save next (`--screen-save-interval`).
+    screens: ScreenSaves,
     /// A commit the store refused (disk full, I/O error), retried with the next one.
     pending: Option<Commit>,
     /// Whether the last commit failed (to log the recovery once).
     store_failing: bool,
     stopping: bool,
+    /// Bounded git reads of the poll tick (shared with the handle, which reads for `create`).
+    git: super::git::GitReads,
 }
 
 /// Every configured source, not read yet; an `http` source's URL and CA files are checked here,
@@ -130,6 +133,8 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
                 WorkerState::Running => ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) },
                 WorkerState::Exited => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
             };
+            // The worker actor's span is a child of this one: its log lines name the worker.
+            let _span = tracing::info_span!("worker", session = %session.id, worker = %w.id).entered();
             handles.insert(
                 w.id.clone(),
                 WorkerHandle::restore(
@@ -144,6 +149,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         published.insert(session.id.clone(), session.clone());
         records.insert(session.id.clone(), Record { session, env: stored.env, handles });
     }
+    let git = super::git::GitReads::default();
     let mut hub = Hub {
         config: config.clone(),
         store: deps.store,
@@ -159,15 +165,16 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         notifier: deps.notifier,
         sources,
         published_sources: BTreeMap::new(),
-        dirty_screens: BTreeSet::new(),
+        screens: ScreenSaves::default(),
         pending: None,
         store_failing: false,
         stopping: false,
+        git: git.clone(),
     };
     // Workers that were running are now exited: that change goes out (and into the log) at once.
     hub.flush().await;
     tokio::spawn(hub.run(rx));
-    Ok(HubHandle { tx, epoch: loaded.epoch })
+    Ok(HubHandle { tx, epoch: loaded.epoch, git })
 }
 
 fn new_epoch() -> String {
@@ -191,6 +198,8 @@ impl Hub {
     async fn run(mut self, mut rx: mpsc::Receiver<HubCmd>) {
         let mut poll = tokio::time::interval(self.config.poll_interval);
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut save = tokio::time::interval(self.config.screen_save_interval);
+        save.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let poke = self.ctx.poke.clone();
         let mut coalesce_at: Option<Instant> = None;
         loop {
@@ -217,6 +226,7 @@ impl Hub {
                     coalesce_at = None;
                     self.flush().await;
                 }
+                _ = save.tick() => self.save_screens(),
                 _ = poll.tick() => {
                     self.poll();
                     if self.pending.is_some() {
@@ -241,8 +251,8 @@ impl Hub {
                 let r = self.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
                 let _ = reply.send(r);
             }
-            HubCmd::Create { req, reply } => {
-                let r = self.create(req).await;
+            HubCmd::Create { req, git, reply } => {
+                let r = self.create(req, git).await;
                 let _ = reply.send(r);
             }
             HubCmd::Rename { session_id, title, reply } => {
@@ -330,6 +340,9 @@ impl Hub {
                 }
                 self.flush().await;
             }
+            HubCmd::ScreenSaved { session_id, worker_id, bytes } => {
+                self.screens.done(&(session_id, worker_id), bytes);
+            }
             HubCmd::Shutdown { .. } => unreachable!("handled in run"),
         }
     }
@@ -353,9 +366,6 @@ impl Hub {
                             signal = ?w.signal, "worker exited");
                         save_screen(&self.store, sid, &w.id, handle);
                     }
-                }
-                if st.activity == ActivityState::Active {
-                    self.dirty_screens.insert((sid.clone(), w.id.clone()));
                 }
             }
             if changed {
@@ -468,8 +478,35 @@ impl Hub {
         }
     }
 
-    /// The periodic poll: git state of every cwd and session sources (off the hub), and screens
-    /// to persist.
+    /// One round of the screen-save schedule (`screen_saves.rs`): snapshots are taken and
+    /// written off the hub; each save reports back with `ScreenSaved`.
+    fn save_screens(&mut self) {
+        let workers = self.records.iter().flat_map(|(sid, r)| {
+            r.handles.iter().map(move |(wid, h)| {
+                let running = h.status().borrow().exit.is_none();
+                ((sid.clone(), wid.clone()), WorkerOutput { end: h.output_end(), running })
+            })
+        });
+        let due = self.screens.due(workers, self.config.screen_save_budget);
+        for (sid, wid) in due {
+            let Some(handle) = self.records.get(&sid).and_then(|r| r.handles.get(&wid)).cloned() else {
+                continue;
+            };
+            let (store, tx) = (self.store.clone(), self.tx.clone());
+            tokio::spawn(async move {
+                let bytes = match handle.history().await {
+                    // Not saved when the store's queue is full: tried again next round.
+                    Ok(snap) => store
+                        .save_screen(sid.clone(), wid.clone(), to_stored(&snap))
+                        .then_some(snap.data.len()),
+                    Err(_) => None,
+                };
+                let _ = tx.send(HubCmd::ScreenSaved { session_id: sid, worker_id: wid, bytes }).await;
+            });
+        }
+    }
+
+    /// The periodic poll: git state of every cwd and session sources (off the hub).
     fn poll(&mut self) {
         let started = std::time::Instant::now();
         let cwds: Vec<(SessionId, String)> = self
@@ -481,25 +518,16 @@ impl Hub {
         let tx = self.tx.clone();
         self.poll_sources();
         crate::metrics::handle().run_upkeep();
+        let git = self.git.clone();
         tokio::spawn(async move {
             let read_started = std::time::Instant::now();
-            let results = tokio::task::spawn_blocking(move || {
-                cwds.into_iter()
-                    .map(|(id, cwd)| (id, super::git::read(std::path::Path::new(&cwd))))
-                    .collect::<Vec<(SessionId, GitInfo)>>()
-            })
-            .await;
+            let Some(results) = git.read_all(cwds).await else {
+                tracing::debug!(reason = "git_read_in_flight", "skipped this poll's git reads");
+                return;
+            };
             metrics::histogram!(m::POLL_READ_SECONDS).record(read_started.elapsed().as_secs_f64());
-            if let Ok(results) = results {
-                let _ = tx.send(HubCmd::GitResults { results }).await;
-            }
+            let _ = tx.send(HubCmd::GitResults { results }).await;
         });
-        let dirty = std::mem::take(&mut self.dirty_screens);
-        for (sid, wid) in dirty {
-            if let Some(handle) = self.records.get(&sid).and_then(|r| r.handles.get(&wid)) {
-                save_screen(&self.store, &sid, &wid, handle);
-            }
-        }
         metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
     }
 
@@ -563,7 +591,7 @@ fn retire(handles: Vec<WorkerHandle>, code: u16) {
     });
 }
 
-fn encode(msg: &AppServerMsg) -> Utf8Bytes {
+fn encode(msg: &AppServerMsg) -> TextFrame {
     // Serializing our own types to a String cannot fail (no maps with non-string keys).
     serde_json::to_string(msg).unwrap_or_default().into()
 }

@@ -7,9 +7,10 @@
 //! watch channel and poke a shared `Notify`; the hub reads the statuses when poked.
 
 mod actor;
-pub mod diff;
-pub mod git;
-pub mod sources;
+pub(crate) mod diff;
+pub(crate) mod git;
+mod screen_saves;
+pub(crate) mod sources;
 mod subscribers;
 
 use crate::outbox::OutboxSender;
@@ -80,6 +81,8 @@ enum HubCmd {
     },
     Create {
         req: CreateSession,
+        /// The cwd's repository, read before the command is sent (never on the hub task).
+        git: git::GitInfo,
         reply: oneshot::Sender<Result<Session, HubError>>,
     },
     Rename {
@@ -134,7 +137,7 @@ enum HubCmd {
     },
     SourceResult {
         name: String,
-        result: Result<Vec<sources::SourceItem>, String>,
+        result: Result<Vec<sources::SourceItem>, sources::SourceError>,
     },
     RequestSync {
         outbox: OutboxSender,
@@ -149,9 +152,20 @@ enum HubCmd {
     GitResults {
         results: Vec<(SessionId, git::GitInfo)>,
     },
+    /// A screen save of the schedule finished: `bytes` written, `None` if it failed.
+    ScreenSaved {
+        session_id: SessionId,
+        worker_id: WorkerId,
+        bytes: Option<usize>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+}
+
+/// A new session's cwd when the request names none: the gateway's home directory.
+fn default_session_cwd() -> String {
+    std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into())
 }
 
 /// Cheap, cloneable handle to the hub actor.
@@ -159,6 +173,7 @@ enum HubCmd {
 pub struct HubHandle {
     tx: mpsc::Sender<HubCmd>,
     epoch: String,
+    git: git::GitReads,
 }
 
 impl HubHandle {
@@ -186,8 +201,10 @@ impl HubHandle {
     }
 
     /// Creates a session and starts its workers.
-    pub async fn create(&self, req: CreateSession) -> Result<Session, HubError> {
-        self.call(|reply| HubCmd::Create { req, reply }).await?
+    pub async fn create(&self, mut req: CreateSession) -> Result<Session, HubError> {
+        let cwd = req.cwd.get_or_insert_with(default_session_cwd);
+        let git = self.git.read_one(std::path::PathBuf::from(cwd.as_str())).await;
+        self.call(|reply| HubCmd::Create { req, git, reply }).await?
     }
 
     /// Renames a session.
@@ -234,6 +251,16 @@ impl HubHandle {
             plan.handle.stop().await;
         }
         plan.handle.restart(plan.spec).await?;
+        self.call(|reply| HubCmd::WorkerModel { session_id, worker_id, reply }).await?
+    }
+
+    /// Stops a worker's program (SIGHUP, SIGKILL after the grace period) and keeps the worker,
+    /// `exited` and restartable with [`Self::restart_worker`]; returns its model. A worker that
+    /// has exited already is left as it is.
+    pub async fn stop_worker(&self, session_id: SessionId, worker_id: WorkerId) -> Result<Worker, HubError> {
+        let handle = self.worker(session_id.clone(), worker_id.clone()).await?;
+        // Stopping waits up to the grace period, so it happens here, not in the hub's loop.
+        handle.stop().await;
         self.call(|reply| HubCmd::WorkerModel { session_id, worker_id, reply }).await?
     }
 

@@ -89,13 +89,16 @@ pub(crate) struct ActivityTracker {
     since: Option<String>,
     /// Times of the most recent output chunks (at most `active_chunks`).
     chunks: VecDeque<Instant>,
+    /// The first output since the process started (for the steady-output verdict).
+    first_output: Option<Instant>,
     last_output: Option<Instant>,
     asking: Option<AskingCause>,
     /// A prompt seen on screen, waiting out `asking_after`.
     prompt_candidate: Option<(Instant, PromptMatch)>,
     /// Since when the prompt behind a screen `asking` has been gone.
     prompt_gone: Option<Instant>,
-    /// The prompt line the user answered; it does not count again while it stays on screen.
+    /// The prompt line the user answered, as last seen (with the answer echoed after it); it
+    /// does not count again while it stays on screen.
     dismissed: Option<String>,
     /// The prompt line on screen at the last scan.
     current_prompt: Option<String>,
@@ -115,6 +118,7 @@ impl ActivityTracker {
             state,
             since: None,
             chunks: VecDeque::new(),
+            first_output: None,
             last_output: None,
             asking: None,
             prompt_candidate: None,
@@ -173,6 +177,7 @@ impl ActivityTracker {
 
     /// An output chunk arrived (a batch of PTY reads).
     pub(crate) fn on_output(&mut self, now: Instant) -> bool {
+        self.first_output.get_or_insert(now);
         self.last_output = Some(now);
         self.chunks.push_back(now);
         while self.chunks.len() > self.rules.active_chunks {
@@ -197,7 +202,14 @@ impl ActivityTracker {
 
     /// A client typed `data`: Enter or Esc answers a question.
     pub(crate) fn on_input(&mut self, data: &[u8], _now: Instant) -> bool {
-        if self.asking.is_none() || !data.iter().any(|b| matches!(b, b'\r' | b'\n' | 0x1b)) {
+        if !data.iter().any(|b| matches!(b, b'\r' | b'\n' | 0x1b)) {
+            return false;
+        }
+        if self.asking.is_none() {
+            // Answered before it settled into `asking`: that prompt never counts.
+            if self.prompt_candidate.take().is_some() {
+                self.dismissed = self.current_prompt.clone();
+            }
             return false;
         }
         self.asking = None;
@@ -248,7 +260,11 @@ impl ActivityTracker {
         self.seen = sig.clone();
         self.current_prompt = obs.prompt.as_ref().map(|m| m.line.clone());
         match &obs.prompt {
-            Some(m) if self.dismissed.as_deref() == Some(m.line.as_str()) => {}
+            // The answered line, maybe with the answer echoed after it (`… [y/N] y`): remember
+            // it as it is now, so the same question asked again on a new line counts.
+            Some(m) if self.dismissed.as_deref().is_some_and(|d| m.line.starts_with(d)) => {
+                self.dismissed = Some(m.line.clone());
+            }
             Some(m) => {
                 self.dismissed = None;
                 self.prompt_gone = None;
@@ -293,7 +309,33 @@ impl ActivityTracker {
             let detail = format!("no output for {} ms", self.rules.idle_after.as_millis());
             return self.set(ActivityState::Idle, "silence", detail);
         }
+        // Steady output below the active rate (a clock, a progress line) never falls silent:
+        // after `idle_after` of it the worker is `idle`, with the rate as its evidence.
+        if self.state == ActivityState::Unknown
+            && let Some(first) = self.first_output
+            && now.duration_since(first) >= self.rules.idle_after
+        {
+            let detail = self.steady_rate_detail();
+            return self.set(ActivityState::Idle, "rate", detail);
+        }
         false
+    }
+
+    /// "output every ~N ms, below the active rate (6 chunks within 2000 ms)".
+    fn steady_rate_detail(&self) -> String {
+        let below = format!(
+            "below the active rate ({} chunks within {} ms)",
+            self.rules.active_chunks,
+            self.rules.active_window.as_millis()
+        );
+        match (self.chunks.front(), self.chunks.back()) {
+            (Some(first), Some(last)) if self.chunks.len() > 1 => {
+                let gaps = u32::try_from(self.chunks.len() - 1).unwrap_or(u32::MAX);
+                let every = last.duration_since(*first) / gaps;
+                format!("output every ~{} ms, {below}", every.as_millis())
+            }
+            _ => format!("output now and then, {below}"),
+        }
     }
 
     /// The process exited.
@@ -306,6 +348,7 @@ impl ActivityTracker {
 
     /// A new process started (restart).
     pub(crate) fn on_start(&mut self) -> bool {
+        self.first_output = None;
         self.last_output = None;
         self.chunks.clear();
         self.asking = None;
@@ -347,168 +390,5 @@ impl ActivityTracker {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MS: Duration = Duration::from_millis(1);
-
-    fn tracker() -> ActivityTracker {
-        ActivityTracker::new(
-            Arc::new(ActivityRules::defaults(Duration::from_secs(2))),
-            ActivityState::Unknown,
-        )
-    }
-
-    fn burst(a: &mut ActivityTracker, from: Instant, n: u32) -> Instant {
-        let mut t = from;
-        for _ in 0..n {
-            a.on_output(t);
-            t += 100 * MS;
-        }
-        t
-    }
-
-    fn screen(scans: u64, prompt: Option<&str>, signals: Signals) -> Observation {
-        Observation {
-            scans,
-            signals,
-            prompt: prompt.map(|l| PromptMatch { pattern: "p".into(), line: l.into() }),
-            tail: vec![],
-        }
-    }
-
-    #[test]
-    fn sustained_output_makes_active_and_silence_makes_idle() {
-        let t0 = Instant::now();
-        let mut a = tracker();
-        assert!(!a.wants_tick());
-        // A clock redrawing once a second never looks busy.
-        for i in 0..6 {
-            assert!(!a.on_output(t0 + i * 1000 * MS));
-        }
-        assert_eq!(a.state(), ActivityState::Unknown);
-        assert!(a.on_tick(t0 + 7200 * MS));
-        assert_eq!(a.state(), ActivityState::Idle);
-        let t = burst(&mut a, t0 + 8000 * MS, 6);
-        assert_eq!(a.state(), ActivityState::Active);
-        assert!(a.wants_tick());
-        assert!(!a.on_tick(t + 1500 * MS));
-        assert!(a.on_tick(t + 2000 * MS));
-        assert_eq!(a.state(), ActivityState::Idle);
-        let (_, since, evidence, _, _) = a.report();
-        assert!(since.is_some());
-        assert_eq!(evidence[0].kind, "silence");
-        assert_eq!(evidence[1].kind, "rate");
-        assert!(a.on_exit());
-        assert_eq!(a.state(), ActivityState::Exited);
-        assert!(a.on_start());
-        assert_eq!(a.state(), ActivityState::Unknown);
-    }
-
-    #[test]
-    fn a_prompt_must_settle_is_sticky_against_redraws_and_input_clears_it() {
-        let t0 = Instant::now();
-        let mut a = tracker();
-        let t = burst(&mut a, t0, 8);
-        assert_eq!(a.state(), ActivityState::Active);
-        assert!(!a.on_observation(&screen(1, Some("Do you want to proceed?"), Signals::default()), t));
-        assert_eq!(a.state(), ActivityState::Active, "not before asking-after");
-        assert!(a.on_tick(t + 300 * MS));
-        assert_eq!(a.state(), ActivityState::Asking);
-        // Spinner redraws keep coming: still asking, and silence does not make it idle.
-        let t = burst(&mut a, t + 400 * MS, 20);
-        assert!(!a.on_observation(&screen(2, Some("Do you want to proceed?"), Signals::default()), t));
-        assert!(!a.on_tick(t + 5000 * MS));
-        assert_eq!(a.state(), ActivityState::Asking);
-        // Typing without Enter does not answer; Enter does.
-        assert!(!a.on_input(b"2", t));
-        assert!(a.on_input(b"\r", t));
-        assert_eq!(a.state(), ActivityState::Idle);
-        // The answered prompt still on screen does not count again.
-        assert!(!a.on_observation(&screen(3, Some("Do you want to proceed?"), Signals::default()), t));
-        assert!(!a.on_tick(t + 1000 * MS));
-        assert_eq!(a.state(), ActivityState::Idle);
-        // A new prompt does.
-        a.on_observation(&screen(4, Some("Do you want to make this edit?"), Signals::default()), t);
-        assert!(a.on_tick(t + 1400 * MS));
-        assert_eq!(a.state(), ActivityState::Asking);
-    }
-
-    #[test]
-    fn a_prompt_that_leaves_the_screen_ends_asking_after_the_debounce() {
-        let t0 = Instant::now();
-        let mut a = tracker();
-        a.on_observation(&screen(1, Some("Continue? [y/N]"), Signals::default()), t0);
-        a.on_tick(t0 + 300 * MS);
-        assert_eq!(a.state(), ActivityState::Asking);
-        // A redraw that briefly loses the prompt does not flap.
-        a.on_observation(&screen(2, None, Signals::default()), t0 + 400 * MS);
-        a.on_observation(&screen(3, Some("Continue? [y/N]"), Signals::default()), t0 + 450 * MS);
-        assert!(!a.on_tick(t0 + 1000 * MS));
-        assert_eq!(a.state(), ActivityState::Asking);
-        a.on_observation(&screen(4, None, Signals::default()), t0 + 1100 * MS);
-        assert!(!a.on_tick(t0 + 1200 * MS));
-        assert!(a.on_tick(t0 + 1400 * MS));
-        assert_eq!(a.state(), ActivityState::Idle);
-    }
-
-    #[test]
-    fn signals_ask_at_once_and_only_input_clears_them() {
-        let t0 = Instant::now();
-        let mut a = tracker();
-        burst(&mut a, t0, 8);
-        let mut sig = Signals::default();
-        sig.on_osc(&[b"9", b"Claude is waiting for your input"]);
-        assert!(a.on_observation(&screen(1, None, sig.clone()), t0 + MS));
-        assert_eq!(a.state(), ActivityState::Asking);
-        assert!(a.report().2[0].detail.contains("Claude is waiting"));
-        assert!(!a.on_tick(t0 + 10_000 * MS));
-        assert!(!a.on_observation(&screen(2, None, sig.clone()), t0 + 10_001 * MS), "same count");
-        assert!(a.on_input(b"\x1b", t0 + 10_002 * MS));
-        sig.on_bell();
-        assert!(a.on_observation(&screen(3, None, sig.clone()), t0 + 10_003 * MS));
-        assert_eq!(a.state(), ActivityState::Asking);
-        // Config can turn bells off; a title change is evidence but not a state.
-        let rules = ActivityRules::defaults(Duration::from_secs(2))
-            .with(&crate::file_config::ActivitySection { bell: Some(false), ..Default::default() })
-            .expect("rules");
-        let mut b = ActivityTracker::new(Arc::new(rules), ActivityState::Idle);
-        let mut sig = Signals::default();
-        sig.on_bell();
-        sig.on_title(b"~/src");
-        assert!(!b.on_observation(&screen(1, None, sig), t0));
-        assert_eq!(b.state(), ActivityState::Idle);
-        assert_eq!(b.report().4.as_deref(), Some("~/src"));
-    }
-
-    #[test]
-    fn a_notification_is_carried_while_it_asks_and_looking_at_it_answers_it() {
-        let t0 = Instant::now();
-        let mut a = tracker();
-        let mut sig = Signals::default();
-        sig.on_osc(&[b"777", b"notify", b"build", b"done building"]);
-        assert!(a.on_observation(&screen(1, None, sig.clone()), t0));
-        assert_eq!((a.state(), a.notification()), (ActivityState::Asking, Some("build: done building")));
-        assert!(a.on_looked(), "attaching to look ends it");
-        assert_eq!((a.state(), a.notification()), (ActivityState::Idle, None));
-        assert!(!a.on_looked(), "nothing left to look at");
-        sig.on_bell();
-        assert!(a.on_observation(&screen(2, None, sig.clone()), t0 + MS));
-        assert!(!a.on_looked(), "a bell is not a notification: only input answers it");
-        assert_eq!((a.state(), a.notification()), (ActivityState::Asking, None));
-        sig.on_osc(&[b"9", b"tests failed"]);
-        a.on_observation(&screen(3, None, sig), t0 + 2 * MS);
-        assert_eq!(a.notification(), Some("tests failed"));
-        assert!(a.on_input(b"\r", t0 + 3 * MS));
-        assert_eq!(a.notification(), None, "an answer ends it");
-    }
-
-    #[tokio::test]
-    async fn the_shared_ticker_ticks_for_subscribers() {
-        let mut rx = subscribe_tick().expect("ticker thread");
-        tokio::time::timeout(Duration::from_secs(5), rx.changed())
-            .await
-            .expect("a tick within the deadline")
-            .expect("ticker alive");
-    }
-}
+#[path = "activity_tests.rs"]
+mod tests;

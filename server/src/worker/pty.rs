@@ -2,9 +2,12 @@
 //! portable-pty implementation. A later step can move workers into processes that outlive the
 //! gateway by providing another [`PtyBackend`].
 
+use super::pty_io::{MasterReader, MasterWriter, set_nonblocking};
 use super::{ExitInfo, SpawnSpec, WorkerError};
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
-use std::io::{Read, Write};
+use rustix::process::{Pid, Signal, WaitOptions};
+use std::io::Read;
+use std::os::fd::{OwnedFd, RawFd};
 
 /// Signals a worker's process group can be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +28,8 @@ pub trait PtyBackend: Send + Sync {
 pub struct PtyProcess {
     /// Blocking reader of the PTY output (EOF or EIO once every slave fd is closed).
     pub reader: Box<dyn Read + Send>,
-    /// Writer of the PTY input; may block when the program does not read its input.
-    pub writer: Box<dyn Write + Send>,
+    /// Writer of the PTY input; waits while the program does not read its input.
+    pub writer: Box<dyn PtyInput>,
     /// Resize and signals.
     pub control: Box<dyn PtyControl>,
     /// Reaps the process.
@@ -36,6 +39,20 @@ pub struct PtyProcess {
 impl std::fmt::Debug for PtyProcess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PtyProcess").field("pid", &self.control.pid()).finish_non_exhaustive()
+    }
+}
+
+/// Writes the program's input (on the writer thread).
+pub trait PtyInput: Send {
+    /// Writes all of `bytes`, waiting while the program does not read; gives up with an error
+    /// when the program's side of the terminal is closed, or when `stop` (asked at least every
+    /// 100 ms while waiting) says the worker is gone.
+    fn write_all_unless(&mut self, bytes: &[u8], stop: &dyn Fn() -> bool) -> std::io::Result<()>;
+}
+
+impl PtyInput for MasterWriter {
+    fn write_all_unless(&mut self, bytes: &[u8], stop: &dyn Fn() -> bool) -> std::io::Result<()> {
+        MasterWriter::write_all_unless(self, bytes, stop)
     }
 }
 
@@ -72,6 +89,13 @@ impl PtyBackend for PortablePty {
         let pair = native_pty_system().openpty(size).map_err(|e| spawn_error(spec, e))?;
         let mut cmd = CommandBuilder::from_argv(spec.command.iter().map(Into::into).collect());
         cmd.cwd(&spec.cwd);
+        // The builder starts from the gateway's own environment: its secrets (the owner token in
+        // `CONTROLROOM_TOKEN`) must not reach a shell whose screen read-only viewers can see.
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(super::env::is_gateway_secret) {
+                cmd.env_remove(&name);
+            }
+        }
         cmd.env("TERM", "xterm-256color");
         for (k, v) in &spec.env {
             cmd.env(k, v);
@@ -82,11 +106,22 @@ impl PtyBackend for PortablePty {
         // Without dropping the slave the reader would never see EOF.
         drop(pair.slave);
         let pid = child.process_id();
-        let reader = pair.master.try_clone_reader().map_err(|e| spawn_error(spec, e))?;
-        let writer = pair.master.take_writer().map_err(|e| spawn_error(spec, e))?;
+        let io = pair
+            .master
+            .as_raw_fd()
+            .ok_or_else(|| std::io::Error::other("the PTY has no descriptor"))
+            .and_then(|fd| Ok((dup_master(fd)?, dup_master(fd)?)))
+            .and_then(|(r, w)| set_nonblocking(&r).map(|()| (r, w)));
+        let (reader, writer) = match io {
+            Ok(fds) => fds,
+            Err(e) => {
+                let _ = killpg_of(pid, Signal::KILL);
+                return Err(spawn_error(spec, e));
+            }
+        };
         Ok(PtyProcess {
-            reader,
-            writer,
+            reader: Box::new(MasterReader::new(reader)),
+            writer: Box::new(MasterWriter::new(writer)),
             control: Box::new(PortableControl { master: pair.master, pid }),
             waiter: Box::new(PortableWaiter { child, pid }),
         })
@@ -112,38 +147,47 @@ impl PtyControl for PortableControl {
     fn signal_group(&self, signal: GroupSignal) -> std::io::Result<()> {
         let pid = self.pid.ok_or_else(|| std::io::Error::other("process has no pid"))?;
         let sig = match signal {
-            GroupSignal::Hangup => libc::SIGHUP,
-            GroupSignal::Kill => libc::SIGKILL,
+            GroupSignal::Hangup => Signal::HUP,
+            GroupSignal::Kill => Signal::KILL,
         };
         killpg(pid, sig)
     }
 }
 
-/// Sends `sig` to process group `pgid`.
+/// A descriptor of its own for the master `fd` (the same open file: its non-blocking mode is
+/// shared).
 #[allow(unsafe_code)]
-fn killpg(pgid: u32, sig: libc::c_int) -> std::io::Result<()> {
-    let pgid = libc::pid_t::try_from(pgid).map_err(std::io::Error::other)?;
-    if pgid <= 1 {
+fn dup_master(fd: RawFd) -> std::io::Result<OwnedFd> {
+    // SAFETY: `fd` is the master of a PTY pair the caller holds open for the whole call.
+    let master = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    Ok(rustix::io::dup(master)?)
+}
+
+/// Signals the process group of a child that could not be set up, if it has a pid.
+fn killpg_of(pid: Option<u32>, sig: Signal) -> std::io::Result<()> {
+    killpg(pid.ok_or_else(|| std::io::Error::other("process has no pid"))?, sig)
+}
+
+/// Sends `sig` to process group `pgid`.
+fn killpg(pgid: u32, sig: Signal) -> std::io::Result<()> {
+    let raw = i32::try_from(pgid).map_err(std::io::Error::other)?;
+    if raw <= 1 {
         return Err(std::io::Error::other("refusing to signal process group <= 1"));
     }
-    // SAFETY: killpg takes plain integers and touches no memory of ours.
-    let rc = unsafe { libc::killpg(pgid, sig) };
-    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    let pgid =
+        Pid::from_raw(raw).ok_or_else(|| std::io::Error::other("refusing to signal process group 0"))?;
+    Ok(rustix::process::kill_process_group(pgid, sig)?)
 }
 
 /// Waits for `pid` and returns its raw wait status.
-#[allow(unsafe_code)]
-fn waitpid(pid: libc::pid_t) -> std::io::Result<libc::c_int> {
-    let mut status: libc::c_int = 0;
+fn waitpid(pid: Pid) -> std::io::Result<i32> {
     loop {
-        // SAFETY: `status` is a valid, writable c_int for the duration of the call.
-        let rc = unsafe { libc::waitpid(pid, &raw mut status, 0) };
-        if rc == pid {
-            return Ok(status);
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
+        match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
+            Ok(Some((_, status))) => return Ok(status.as_raw()),
+            // Only `NOHANG` waits return no status; this one blocks.
+            Ok(None) => return Err(std::io::Error::other("waitpid returned no status")),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -157,7 +201,7 @@ impl ProcessWaiter for PortableWaiter {
     fn wait(mut self: Box<Self>) -> ExitInfo {
         // portable-pty reports signals by their description ("Killed"); wait ourselves to get
         // the number and name it.
-        if let Some(pid) = self.pid.and_then(|p| libc::pid_t::try_from(p).ok())
+        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()).and_then(Pid::from_raw)
             && let Ok(raw) = waitpid(pid)
         {
             use std::os::unix::process::ExitStatusExt as _;

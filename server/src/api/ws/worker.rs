@@ -4,20 +4,22 @@
 
 use crate::api::error::ApiErrorResponse;
 use crate::api::state::AppState;
+use crate::api::upgrade::{WebSocket, WebSocketUpgrade};
 use crate::api::validate::{CheckedImage, decode_image, parse_worker_msg};
 use crate::api::ws::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::auth::scoped::Grant;
 use crate::outbox::outbox;
 use crate::worker::{ClientId, OutputFormat, WorkerError, WorkerHandle};
 use axum::Extension;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::response::{IntoResponse, Response};
 use controlroom_protocol::{
     BINARY_SUBPROTOCOL, SUBPROTOCOL, SessionId, WorkerClientMsg, WorkerId, error_code,
 };
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use tracing::Instrument as _;
 
 /// Folder under the data dir where pasted images are saved.
 pub const IMAGES_DIR: &str = "images";
@@ -28,6 +30,7 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Extension(grant): Extension<Grant>,
     Path((id, wid)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let (sid, wid) = (SessionId::new(id), WorkerId::new(wid));
@@ -41,7 +44,9 @@ pub async fn upgrade(
     state.upgrade_offering(ws, &protocols, max, move |socket, state, selected| {
         let format =
             if selected == Some(BINARY_SUBPROTOCOL) { OutputFormat::Binary } else { OutputFormat::Json };
-        run(socket, state, worker, Attached { sid, wid, grant, format })
+        // One span per connection, so every log line of it says whose it is (never the token).
+        let span = tracing::info_span!("ws", %peer, route = "worker", session = %sid, worker = %wid);
+        run(socket, state, worker, Attached { sid, wid, grant, format }).instrument(span)
     })
 }
 
@@ -72,7 +77,6 @@ fn worker_error(e: WorkerError) -> ClientError {
     match e {
         WorkerError::Exited => ClientError::refused(error_code::WORKER_EXITED, "the worker has exited"),
         WorkerError::Invalid(m) => ClientError::refused(error_code::INVALID, m),
-        WorkerError::InputFull => ClientError::refused(error_code::LIMIT, e.to_string()),
         other => ClientError::refused(error_code::INTERNAL, other.to_string()),
     }
 }
@@ -117,9 +121,13 @@ async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Resul
     let CheckedImage { ext, bytes } = decode_image(data, mime_type)?;
     let name = format!("{}-{:08x}.{ext}", jiff::Timestamp::now().as_millisecond(), rand::random::<u32>());
     let path = dir.join(name);
+    // Private like the rest of the data dir: a pasted screenshot can show anything.
     let write = async {
-        tokio::fs::create_dir_all(dir).await?;
-        tokio::fs::write(&path, &bytes).await
+        tokio::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).await?;
+        let mut file =
+            tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, &bytes).await?;
+        tokio::io::AsyncWriteExt::flush(&mut file).await
     };
     write
         .await

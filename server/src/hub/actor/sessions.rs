@@ -84,7 +84,11 @@ impl Hub {
         let rec = self.records.get(session_id).ok_or_else(|| no_session(session_id))?;
         check_writable(&rec.session)?;
         let (mut worker, spawn) = self.spawn_spec(&rec.session, spec)?;
-        let handle = WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?;
+        let handle = {
+            // The worker actor's span is a child of this one: its log lines name the worker.
+            let _span = tracing::info_span!("worker", session = %session_id, worker = %worker.id).entered();
+            WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?
+        };
         worker_from_status(&mut worker, &handle.status().borrow());
         let rec = self.records.get_mut(session_id).ok_or_else(|| no_session(session_id))?;
         rec.env.insert(worker.id.clone(), spawn.env);
@@ -95,7 +99,7 @@ impl Hub {
         Ok(worker)
     }
 
-    pub(super) async fn create(&mut self, req: CreateSession) -> Result<Session, HubError> {
+    pub(super) async fn create(&mut self, req: CreateSession, git: GitInfo) -> Result<Session, HubError> {
         let title = req.title.trim().to_string();
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
@@ -112,7 +116,6 @@ impl Hub {
             None => std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into()),
         };
         check_dir(&cwd)?;
-        let git = crate::hub::git::read(std::path::Path::new(&cwd));
         let now = now_iso();
         let id = SessionId::new(new_id('s'));
         let session = Session {
@@ -161,7 +164,7 @@ impl Hub {
     pub(super) async fn delete(&mut self, id: &SessionId) -> Result<(), HubError> {
         check_writable(&self.records.get(id).ok_or_else(|| no_session(id))?.session)?;
         let rec = self.records.remove(id).ok_or_else(|| no_session(id))?;
-        self.dirty_screens.retain(|(sid, _)| sid != id);
+        self.screens.retain(|(sid, _)| sid != id);
         self.flush().await;
         retire(rec.handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
         tracing::info!(session_id = %id, "session deleted");
@@ -209,7 +212,7 @@ impl Hub {
         rec.session.workers.retain(|w| &w.id != wid);
         rec.env.remove(wid);
         rec.session.updated_at = now_iso();
-        self.dirty_screens.remove(&(id.clone(), wid.clone()));
+        self.screens.retain(|k| k != &(id.clone(), wid.clone()));
         self.store.delete_screen(wid.clone());
         self.flush().await;
         retire(vec![handle], controlroom_protocol::close_code::DELETED);
