@@ -452,3 +452,31 @@ fn the_theme_chosen_with_t_is_remembered_and_light_sets_its_background() {
     again.send(b"q");
     again.wait_exit(20);
 }
+
+#[test]
+fn x_stops_a_worker_and_keeps_it_and_capital_x_deletes_it_after_asking() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let mut tui = Tui::spawn(data.path(), config.path());
+    tui.wait_text("No sessions yet", 30);
+    tui.send(b"n");
+    tui.wait_text("New session", 10);
+    tui.send(b"keep-me\r");
+    tui.wait_for("the running worker", 20, |s| s.contains("keep-me") && s.contains("running"));
+
+    // x asks, then stops it: the worker stays, exited, for R to restart.
+    tui.send(b"x");
+    tui.wait_text("R restarts it", 10);
+    tui.send(b"y");
+    tui.wait_for("the stopped worker, still listed", 20, |s| {
+        s.contains("exited") && s.contains("1 worker") && s.contains("0/1 worker running")
+    });
+
+    // X asks, then deletes it.
+    tui.send(b"X");
+    tui.wait_text("Delete worker", 10);
+    tui.send(b"y");
+    tui.wait_text("No workers", 20);
+    tui.send(b"q");
+    tui.wait_exit(20);
+}
