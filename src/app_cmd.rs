@@ -288,6 +288,11 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             scrollback_lines: config.scrollback_lines,
             frame_interval: config.frame_interval,
             max_message: config.max_message,
+            read_only: controlroom_tui::client::token::is_read_only(&conn.token),
+            // Only a gateway on this machine can start a session in this machine's directory.
+            start_dir: is_local(&conn.url, conn.embedded.is_some())
+                .then(|| std::env::current_dir().ok().map(|d| d.display().to_string()))
+                .flatten(),
             notify: config.notify.resolve(
                 std::env::var("TERM_PROGRAM").ok().as_deref(),
                 std::env::var("TERM").ok().as_deref(),
@@ -307,6 +312,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             theme: config.theme.clone(),
             warnings: std::mem::take(&mut warnings),
             attach,
+            state_file: args.data_dir().ok().map(|d| d.join(controlroom_tui::remembered::FILE_NAME)),
         };
         let result = controlroom_tui::runtime::run(opts).await;
         if let Some(gw) = conn.embedded
@@ -446,4 +452,12 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
         }
         result.map_err(|e| anyhow!(e))
     })
+}
+
+/// Whether the gateway runs on this machine (embedded, or reached over loopback).
+fn is_local(url: &str, embedded: bool) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    embedded
+        || ["127.", "localhost:", "localhost/", "[::1]"].iter().any(|p| rest.starts_with(p))
+        || rest == "localhost"
 }

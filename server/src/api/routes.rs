@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router, middleware};
 use controlroom_protocol::{
     ActivityReport, AppConfig, CreateSession, Evidence, InputRequest, PROTOCOL_VERSION, PresetsResponse,
-    SessionId, UpdateSession, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
+    SessionId, UpdateSession, UpdateWorker, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
 };
 use http::StatusCode;
 use serde::Deserialize;
@@ -26,7 +26,7 @@ pub fn router(state: AppState, auth: AuthState) -> Router {
         .route("/api/sessions", get(list_sessions).post(create_session))
         .route("/api/sessions/{id}", get(get_session).patch(rename_session).delete(delete_session))
         .route("/api/sessions/{id}/workers", post(add_worker))
-        .route("/api/sessions/{id}/workers/{wid}", axum::routing::delete(remove_worker))
+        .route("/api/sessions/{id}/workers/{wid}", axum::routing::delete(remove_worker).patch(rename_worker))
         .route("/api/sessions/{id}/workers/{wid}/restart", post(restart_worker))
         .route("/api/sessions/{id}/workers/{wid}/stop", post(stop_worker))
         .route("/api/sessions/{id}/workers/{wid}/input", post(send_input))
@@ -130,6 +130,14 @@ async fn remove_worker(
 ) -> ApiResult<StatusCode> {
     s.hub.remove_worker(SessionId::new(id), WorkerId::new(wid)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rename_worker(
+    State(s): State<AppState>,
+    Path((id, wid)): Path<(String, String)>,
+    ApiJson(req): ApiJson<UpdateWorker>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.hub.rename_worker(SessionId::new(id), WorkerId::new(wid), req.name).await?))
 }
 
 async fn restart_worker(

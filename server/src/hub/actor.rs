@@ -72,6 +72,7 @@ fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
     w.cols = st.cols;
     w.rows = st.rows;
     w.started_at.clone_from(&st.started_at);
+    w.notification.clone_from(&st.notification);
     *w != before
 }
 
@@ -147,6 +148,10 @@ impl Hub {
             }
             HubCmd::AddWorker { session_id, spec, reply } => {
                 let r = self.add_worker(&session_id, spec).await;
+                let _ = reply.send(r);
+            }
+            HubCmd::RenameWorker { session_id, worker_id, name, reply } => {
+                let r = self.rename_worker(&session_id, &worker_id, name).await;
                 let _ = reply.send(r);
             }
             HubCmd::RemoveWorker { session_id, worker_id, reply } => {

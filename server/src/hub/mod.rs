@@ -100,6 +100,12 @@ enum HubCmd {
         spec: WorkerSpec,
         reply: oneshot::Sender<Result<Worker, HubError>>,
     },
+    RenameWorker {
+        session_id: SessionId,
+        worker_id: WorkerId,
+        name: String,
+        reply: oneshot::Sender<Result<Worker, HubError>>,
+    },
     RemoveWorker {
         session_id: SessionId,
         worker_id: WorkerId,
@@ -215,6 +221,16 @@ impl HubHandle {
     /// Adds and starts a worker.
     pub async fn add_worker(&self, session_id: SessionId, spec: WorkerSpec) -> Result<Worker, HubError> {
         self.call(|reply| HubCmd::AddWorker { session_id, spec, reply }).await?
+    }
+
+    /// Renames a worker (names are unique within a session).
+    pub async fn rename_worker(
+        &self,
+        session_id: SessionId,
+        worker_id: WorkerId,
+        name: String,
+    ) -> Result<Worker, HubError> {
+        self.call(|reply| HubCmd::RenameWorker { session_id, worker_id, name, reply }).await?
     }
 
     /// Removes a worker; it is stopped in the background.

@@ -272,6 +272,11 @@ impl Actor {
             Cmd::Resize { client, cols, rows, reply } => {
                 if let Some(c) = client.and_then(|c| self.clients.by_id.get_mut(&c)) {
                     c.size = Some((cols, rows));
+                    // A client that sizes the screen to its own is attached, not previewing:
+                    // the user came to look at what notified them.
+                    if self.activity.on_looked() {
+                        self.publish_activity();
+                    }
                 }
                 self.apply_size(cols, rows);
                 let _ = reply.send(Ok(()));
@@ -388,7 +393,15 @@ impl Actor {
         let activity = self.activity.state();
         let (cols, rows) = self.size;
         self.update_status(|s| {
-            *s = WorkerStatus { pid, exit: None, started_at: now_iso(), cols, rows, activity };
+            *s = WorkerStatus {
+                pid,
+                exit: None,
+                started_at: now_iso(),
+                cols,
+                rows,
+                activity,
+                notification: None,
+            };
         });
         Ok(())
     }
@@ -462,6 +475,7 @@ impl Actor {
             s.pid = None;
             s.exit = Some(status_exit);
             s.activity = activity;
+            s.notification = None;
         });
         self.proc.release_stop_waiters();
     }
@@ -477,7 +491,11 @@ impl Actor {
 
     fn publish_activity(&mut self) {
         let activity = self.activity.state();
-        self.update_status(|s| s.activity = activity);
+        let notification = self.activity.notification().map(str::to_owned);
+        self.update_status(|s| {
+            s.activity = activity;
+            s.notification = notification;
+        });
     }
 
     fn update_status(&self, change: impl FnOnce(&mut WorkerStatus)) {

@@ -256,6 +256,8 @@ pub struct WorkerStatus {
     pub rows: u16,
     /// Current activity.
     pub activity: ActivityState,
+    /// The OSC 9/777 notification text it is `asking` with, while it does.
+    pub notification: Option<String>,
 }
 
 /// A snapshot for a new client or for persistence.

@@ -67,6 +67,7 @@ impl Hub {
             rows,
             started_at: now_iso(),
             preset: preset.map(|p| p.preset.name.clone()),
+            notification: None,
         };
         let mut env = preset.map(|p| p.env.clone()).unwrap_or_default();
         env.extend(spec.env.clone().unwrap_or_default());
@@ -188,6 +189,31 @@ impl Hub {
             .get(id)
             .and_then(|s| s.workers.iter().find(|w| w.id == worker.id).cloned())
             .unwrap_or(worker))
+    }
+
+    pub(super) async fn rename_worker(
+        &mut self,
+        id: &SessionId,
+        wid: &WorkerId,
+        name: String,
+    ) -> Result<Worker, HubError> {
+        let name = name.trim().to_string();
+        if name.is_empty() {
+            return Err(HubError::Invalid("name must not be empty".into()));
+        }
+        let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
+        check_writable(&rec.session)?;
+        if rec.session.workers.iter().any(|w| w.name == name && &w.id != wid) {
+            return Err(HubError::Invalid(format!("a worker named {name:?} is already in this session")));
+        }
+        let w = rec.session.workers.iter_mut().find(|w| &w.id == wid).ok_or_else(|| no_worker(id, wid))?;
+        if w.name != name {
+            w.name = name;
+            rec.session.updated_at = now_iso();
+        }
+        self.flush().await;
+        let published = self.published.get(id).and_then(|s| s.workers.iter().find(|w| &w.id == wid));
+        published.cloned().ok_or_else(|| no_worker(id, wid))
     }
 
     pub(super) async fn remove_worker(&mut self, id: &SessionId, wid: &WorkerId) -> Result<(), HubError> {

@@ -56,6 +56,7 @@ pub(in crate::worker) fn spawn_running(
         cols: spec.cols,
         rows: spec.rows,
         activity: ActivityState::Unknown,
+        notification: None,
     };
     let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };
@@ -84,6 +85,7 @@ pub(in crate::worker) fn spawn_restored(
         cols: history.cols,
         rows: history.rows,
         activity: ActivityState::Exited,
+        notification: None,
     };
     // Answering starts after the stored screen is replayed: a restarted process gets answers
     // to its own queries only.
