@@ -201,6 +201,7 @@ impl Hub {
         if name.is_empty() {
             return Err(HubError::Invalid("name must not be empty".into()));
         }
+        field_limits::check("the worker name", &name, field_limits::MAX_WORKER_NAME_BYTES)?;
         let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
         check_writable(&rec.session)?;
         if rec.session.workers.iter().any(|w| w.name == name && &w.id != wid) {
@@ -212,7 +213,8 @@ impl Hub {
             rec.session.updated_at = now_iso();
         }
         self.flush().await;
-        let published = self.published.get(id).and_then(|s| s.workers.iter().find(|w| &w.id == wid));
+        let published =
+            self.publisher.published.get(id).and_then(|s| s.workers.iter().find(|w| &w.id == wid));
         published.cloned().ok_or_else(|| no_worker(id, wid))
     }
 
