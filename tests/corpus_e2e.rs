@@ -5,11 +5,11 @@
 //! something get their answer from the gateway (under tmux, from tmux). A program that is not
 //! installed is skipped with a message.
 
-mod support;
 #[path = "support/pair.rs"]
 mod pair;
 #[path = "support/screens.rs"]
 mod screens;
+mod support;
 #[path = "support/tmux.rs"]
 mod tmux;
 
@@ -20,9 +20,14 @@ use sha2::{Digest, Sha256};
 
 const BASH: &[&str] = &["bash", "--norc", "--noprofile"];
 
-/// A bash prompt (`PS1='$ '`) on the cursor's row.
+/// A bash prompt (`PS1='$ '`) on the cursor's row (the text is trimmed: an empty one is `$`).
 fn prompt(g: &Grid) -> bool {
-    g.text().get(usize::from(g.cursor.0)).is_some_and(|l| l.starts_with("$ "))
+    g.text().get(usize::from(g.cursor.0)).is_some_and(|l| l == "$" || l.starts_with("$ "))
+}
+
+/// How many rows hold a bash prompt: a predicate that typed text cannot satisfy early.
+fn prompts(g: &Grid) -> usize {
+    g.text().iter().filter(|l| *l == "$" || l.starts_with("$ ")).count()
 }
 
 /// Starts bash in both and waits for its first prompt.
@@ -48,7 +53,10 @@ fn python_with(modules: &[&str]) -> Option<String> {
         println!("skipped: python3 not installed");
         return None;
     }
-    let script = format!("import sys\n{}\nprint(sys.executable)", modules.iter().map(|m| format!("import {m}")).collect::<Vec<_>>().join("\n"));
+    let script = format!(
+        "import sys\n{}\nprint(sys.executable)",
+        modules.iter().map(|m| format!("import {m}")).collect::<Vec<_>>().join("\n")
+    );
     let out = std::process::Command::new("python3").args(["-c", &script]).output().ok()?;
     if !out.status.success() {
         println!("skipped: python3 module {modules:?} not installed");
@@ -66,7 +74,7 @@ async fn bash_readline_editing_history_and_colours() {
     pair.send("\x01: ").await;
     pair.settle("Ctrl-A and an insert", |g| g.contains("$ : echo one two three")).await;
     pair.send("\r").await;
-    pair.settle("a no-op command", |g| prompt(g) && g.text().iter().filter(|l| l.starts_with("$ ")).count() == 2).await;
+    pair.settle("a no-op command", |g| prompt(g) && prompts(g) == 2).await;
     // History: Up brings it back, Ctrl-A Ctrl-K empties the line.
     pair.send("\x1b[A").await;
     pair.settle("history Up", |g| g.text()[usize::from(g.cursor.0)] == "$ : echo one two three").await;
@@ -81,7 +89,7 @@ async fn bash_readline_editing_history_and_colours() {
     pair.send("\x01\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C").await;
     pair.settle("the cursor moved over wide characters", |g| g.cursor.1 == 9).await;
     pair.send("\x05\r").await;
-    pair.settle("echoed", |g| g.contains("漢字テスト é") && prompt(g)).await;
+    pair.settle("echoed", |g| g.text().iter().any(|l| l == "漢字テスト é") && prompt(g)).await;
     // The REST view agrees with the snapshot.
     let ours = pair.ours().await;
     let (lines, cursor) = pair.rest_screen().await;
@@ -95,9 +103,9 @@ async fn wide_and_combining_characters() {
     // CJK, an emoji, combining accents; a wide character that does not fit in the last column
     // wraps; a wide character overwritten through its right half loses its left half.
     let line = r"printf '\u6f22\u5b57 e\u0301 a\u0308\u0304 \U0001F600 end\n%79s\u6f22|\nab\u6f22cd\r\e[3C\u5b57\n' x";
-    run(&pair, line, |g| g.contains("end") && g.contains("|") && prompt(g)).await;
+    run(&pair, line, |g| prompt(g) && prompts(g) == 2).await;
     let line = r"printf 'x\u0301\u0302\u0303 \u0e01\u0e34\u0e4a \uff21\uff22 \u2764 \u00e9\n'";
-    run(&pair, line, |g| g.text().iter().filter(|l| l.starts_with("x")).count() == 1 && prompt(g)).await;
+    run(&pair, line, |g| prompt(g) && prompts(g) == 3).await;
 }
 
 #[tokio::test]
@@ -110,7 +118,7 @@ async fn the_cursor_and_device_queries_are_answered() {
         r"printf '\e[c'; IFS= read -rdc da; printf '\e[5n'; IFS= read -rdn st; stty echo; ",
         r#"echo; echo "cpr=${pos#*[} da1=${da#*[} dsr=${st#*[}""#
     );
-    let g = run(&pair, line, |g| g.contains("dsr=") && prompt(g)).await;
+    let g = run(&pair, line, |g| g.text().iter().any(|l| l.starts_with("cpr=")) && prompt(g)).await;
     assert!(g.contains("cpr=5;10 da1=?1;2 dsr=0"), "{:?}", g.text());
 }
 
@@ -120,7 +128,12 @@ async fn vim_insert_visual_split_and_resize() {
         return;
     }
     let Some(pair) = bash("vim").await else { return };
-    run(&pair, "vim -u NONE -N -n -i NONE notes.txt", |g| g.contains("notes.txt") && g.alternate).await;
+    // Vim picks its colours from the background it learns from OSC 11; tmux (detached) and the
+    // gateway answer differently, so it is set here.
+    run(&pair, "vim -u NONE -N -n -i NONE --cmd 'set bg=dark' notes.txt", |g| {
+        g.contains("notes.txt") && g.alternate
+    })
+    .await;
     pair.send("ifirst line\rsecond line 漢字\rthird line").await;
     pair.settle("insert mode", |g| g.contains("third line") && g.contains("-- INSERT --")).await;
     pair.send("\x1b").await;
@@ -134,7 +147,10 @@ async fn vim_insert_visual_split_and_resize() {
     pair.resize(100, 30).await;
     pair.settle("resized", |g| g.cols == 100 && g.rows == 30 && g.contains("notes.txt")).await;
     pair.send(":qa!\r").await;
-    pair.settle("vim quit", |g| !g.alternate && prompt(g)).await;
+    // Leaving the alternate screen after a resize, tmux shows its reflowed main screen with the
+    // alternate screen's rows above it; a terminal that does not reflow (xterm, the gateway)
+    // shows the main screen as it was. Only the modes are compared.
+    pair.settle_rows("vim quit", |g| !g.alternate && prompt(g), Some(0..0), true).await;
 }
 
 #[tokio::test]
@@ -143,7 +159,8 @@ async fn less_scrolls_and_searches() {
         return;
     }
     let Some(pair) = bash("less").await else { return };
-    let text: String = (1..=300).map(|i| format!("line {i:03} {}\n", "alpha beta gamma ".repeat(i % 4))).collect();
+    let text: String =
+        (1..=300).map(|i| format!("line {i:03} {}\n", "alpha beta gamma ".repeat(i % 4))).collect();
     std::fs::write(pair.home.join("lines.txt"), text).expect("write");
     run(&pair, "less lines.txt", |g| g.contains("line 001") && g.contains("lines.txt")).await;
     pair.send(" ").await;
@@ -156,20 +173,18 @@ async fn less_scrolls_and_searches() {
     pair.settle("less quit", prompt).await;
 }
 
-/// `text` with every run of digits (and the separators inside numbers) as one `#`, and runs of
-/// spaces as one: the shape of top's header, whatever the numbers.
+/// `text` with every number (digits, with any `.` or `:` inside) as one `#` and no spaces: the
+/// shape of top's header, whatever the numbers and their widths.
 fn masked(text: &str) -> String {
     let mut out = String::new();
-    for ch in text.chars() {
-        let ch = if ch.is_ascii_digit() { '#' } else { ch };
-        let last = out.chars().last();
-        let numeric = |c: char| c == '#' || c == '.' || c == ',' || c == ':';
-        match (last, ch) {
-            (Some(l), c) if numeric(l) && numeric(c) && (c == '#' || l == '#') => {
-                out.pop();
-                out.push('#');
-            }
-            (Some(' '), ' ') => {}
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        let in_number = out.ends_with('#');
+        match ch {
+            ' ' => {}
+            '0'..='9' if in_number => {}
+            '0'..='9' => out.push('#'),
+            '.' | ':' if in_number && chars.peek().is_some_and(char::is_ascii_digit) => {}
             _ => out.push(ch),
         }
     }
@@ -194,13 +209,19 @@ async fn top_draws_the_same_header() {
             if a == b && shape(&ours) == shape(&theirs) {
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "top's header differs:\nours {:#?}\ntmux {:#?}", shape(&ours), shape(&theirs));
+            assert!(
+                std::time::Instant::now() < deadline,
+                "top's header differs:\nours {:#?}\ntmux {:#?}",
+                shape(&ours),
+                shape(&theirs)
+            );
         }
         assert!(std::time::Instant::now() < deadline, "top never drew its header");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     pair.send("q").await;
-    pair.settle("top quit", prompt).await;
+    // top's last screen stays above the prompt, numbers and all: only the prompt row is compared.
+    pair.settle_rows("top quit", |g| prompt(g) && g.cursor.0 == 23, Some(23..24), true).await;
 }
 
 #[tokio::test]
@@ -208,8 +229,9 @@ async fn prompt_toolkit_edits_a_line() {
     let Some(python) = python_with(&["prompt_toolkit"]) else { return };
     let Some(pair) = bash("ptk").await else { return };
     // prompt_toolkit asks for the cursor position (`ESC[6n`) before it draws.
-    let line = format!("{python} -c 'from prompt_toolkit import prompt; print(\"got\", prompt(\"pt> \"))'");
-    run(&pair, &line, |g| g.contains("pt>")).await;
+    let script = "from prompt_toolkit import prompt\nprint('got', prompt('pt> '))\n";
+    std::fs::write(pair.home.join("ptk.py"), script).expect("write");
+    run(&pair, &format!("{python} ptk.py"), |g| g.contains("pt>")).await;
     pair.send("hello").await;
     pair.settle("typed", |g| g.contains("pt> hello")).await;
     pair.send("\x01X").await;
@@ -263,7 +285,9 @@ async fn alternate_screen_and_sgr_mouse_reports() {
 
 /// `lines` numbered 64-byte lines: a gap or a repeat anywhere shows.
 fn numbered_text(lines: usize) -> String {
-    (0..lines).map(|i| format!("{i:08} {}\n", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR")).collect()
+    (0..lines)
+        .map(|i| format!("{i:08} {}\n", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR"))
+        .collect()
 }
 
 #[tokio::test]
@@ -273,16 +297,23 @@ async fn a_megabyte_paste_and_a_bracketed_paste() {
     // its own), and readline shows it as one inserted (highlighted) region.
     let g = pair.ours().await;
     assert!(g.bracketed_paste, "readline enabled mode 2004 and the snapshot says so");
-    let modes = |g: &Grid| controlroom_tui::input::InputModes { application_cursor: false, bracketed_paste: g.bracketed_paste };
+    let modes = |g: &Grid| controlroom_tui::input::InputModes {
+        application_cursor: false,
+        bracketed_paste: g.bracketed_paste,
+    };
     let small = pair.home.join("small.txt");
     std::fs::write(&small, "echo pasted-text").expect("write");
-    let _ws = paste_both(&pair, &small, &controlroom_tui::input::encode_paste("echo pasted-text", modes(&g))).await;
+    let _ws =
+        paste_both(&pair, &small, &controlroom_tui::input::encode_paste("echo pasted-text", modes(&g))).await;
     pair.settle("a bracketed paste", |g| g.contains("$ echo pasted-text")).await;
     pair.send("\r").await;
     pair.settle("the pasted command ran", |g| g.text().iter().any(|l| l == "pasted-text") && prompt(g)).await;
 
     // `cat` did not ask for it: the paste goes in bare, and every byte reaches the file.
-    run(&pair, "cat > pasted-$CORPUS_SIDE.txt", |g| !prompt(g) && g.contains("$ cat > pasted-$CORPUS_SIDE.txt")).await;
+    run(&pair, "cat > pasted-$CORPUS_SIDE.txt", |g| {
+        !prompt(g) && g.contains("$ cat > pasted-$CORPUS_SIDE.txt")
+    })
+    .await;
     let g = pair.ours().await;
     assert!(!g.bracketed_paste, "mode 2004 is off while cat reads");
     let text = numbered_text(16 * 1024);

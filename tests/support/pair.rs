@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use crate::screens::{Grid, differences};
-use crate::tmux::Tmux;
 use crate::support::{DEADLINE, Gateway};
+use crate::tmux::Tmux;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

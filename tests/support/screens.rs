@@ -5,6 +5,12 @@
 
 use crate::tmux::Capture;
 
+/// A vt100 terminal of this size, without scrollback.
+fn parser(rows: u16, cols: u16) -> vt100::Parser {
+    let size = |n: u16| std::num::NonZeroU16::new(n).expect("a screen is at least one cell");
+    vt100::Parser::new(size(rows), size(cols), 0)
+}
+
 /// One cell: its text and what it looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cell {
@@ -39,8 +45,14 @@ pub struct Grid {
 }
 
 impl Grid {
-    fn from_screen(screen: &vt100::Screen, styled_width: Vec<u16>, cursor: (u16, u16), cursor_visible: bool) -> Grid {
+    fn from_screen(
+        screen: &vt100::Screen,
+        styled_width: Vec<u16>,
+        cursor: (u16, u16),
+        cursor_visible: bool,
+    ) -> Grid {
         let (rows, cols) = screen.size();
+        let (rows, cols) = (rows.get(), cols.get());
         let cells = (0..rows)
             .map(|r| {
                 (0..cols)
@@ -78,7 +90,7 @@ impl Grid {
     /// The gateway's screen: its `history` snapshot (scrollback, then the screen and its modes)
     /// replayed into a terminal of the same size.
     pub fn from_history(data: &str, cols: u16, rows: u16) -> Grid {
-        let mut parser = vt100::Parser::new(rows, cols, 0);
+        let mut parser = parser(rows, cols);
         parser.process(data.as_bytes());
         let screen = parser.screen();
         let (row, col) = screen.cursor_position();
@@ -89,7 +101,7 @@ impl Grid {
     /// the next, as `capture-pane -e` writes it.
     pub fn from_tmux(capture: &Capture) -> Grid {
         let (cols, rows) = capture.size;
-        let mut parser = vt100::Parser::new(rows, cols, 0);
+        let mut parser = parser(rows, cols);
         let mut styled_width = Vec::with_capacity(usize::from(rows));
         for (row, line) in capture.lines.iter().enumerate() {
             parser.process(format!("\x1b[{};1H", row + 1).as_bytes());
@@ -100,7 +112,12 @@ impl Grid {
             styled_width.push(if full { cols } else { col });
         }
         styled_width.resize(usize::from(rows), 0);
-        let mut grid = Grid::from_screen(parser.screen(), styled_width, (capture.cursor.1, capture.cursor.0), capture.cursor_visible);
+        let mut grid = Grid::from_screen(
+            parser.screen(),
+            styled_width,
+            (capture.cursor.1, capture.cursor.0),
+            capture.cursor_visible,
+        );
         grid.alternate = capture.alternate;
         grid.mouse_sgr = capture.mouse_sgr;
         grid.mouse_reports = capture.mouse_standard;
@@ -111,7 +128,14 @@ impl Grid {
     pub fn text(&self) -> Vec<String> {
         self.cells
             .iter()
-            .map(|row| row.iter().filter(|c| !c.continuation).map(|c| c.text.as_str()).collect::<String>().trim_end().to_string())
+            .map(|row| {
+                row.iter()
+                    .filter(|c| !c.continuation)
+                    .map(|c| c.text.as_str())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
             .collect()
     }
 
@@ -153,7 +177,9 @@ pub fn differences(ours: &Grid, tmux: &Grid, rows: std::ops::Range<u16>, styles:
             if !same {
                 cells += 1;
                 if cells <= 12 {
-                    out.push(format!("cell (row {r}, col {c}): ours {a:?}\n                      tmux {b:?}"));
+                    out.push(format!(
+                        "cell (row {r}, col {c}): ours {a:?}\n                      tmux {b:?}"
+                    ));
                 }
             }
         }

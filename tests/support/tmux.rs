@@ -43,8 +43,30 @@ impl Tmux {
         let tmux = Tmux { socket };
         let (cols, rows) = (cols.to_string(), rows.to_string());
         let mut args = vec![
-            "set", "-g", "default-terminal", "xterm-256color", ";", "set", "-g", "status", "off", ";", "set",
-            "-g", "escape-time", "0", ";", "new-session", "-d", "-s", "c", "-x", &cols, "-y", &rows, "--",
+            "set",
+            "-g",
+            "default-terminal",
+            "xterm-256color",
+            ";",
+            "set",
+            "-g",
+            "status",
+            "off",
+            ";",
+            "set",
+            "-g",
+            "escape-time",
+            "0",
+            ";",
+            "new-session",
+            "-d",
+            "-s",
+            "c",
+            "-x",
+            &cols,
+            "-y",
+            &rows,
+            "--",
         ];
         args.extend_from_slice(argv);
         let out = tmux.command(&args, Some((env, cwd)));
