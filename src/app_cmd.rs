@@ -205,19 +205,17 @@ impl ClientArgs {
 
 /// Sends tracing output to `DATA_DIR/controlroom.log`: the TUI owns the terminal.
 fn log_to_file(data_dir: &Path) {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let _ = std::fs::create_dir_all(data_dir);
-    let Ok(file) =
-        std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("controlroom.log"))
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(data_dir.join("controlroom.log"))
     else {
         return;
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CONTROLROOM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
+    crate::logging::init_file(file);
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -326,6 +324,19 @@ pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
     Ok(Gateway::new(&conn.url, conn.token, conn.trust)?)
 }
 
+/// `text` with control characters escaped (`\u{1b}`): titles, names and commands come from
+/// whoever can create sessions, or from a session source (a pull request's title), and printed raw
+/// an escape sequence would drive the reader's terminal.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
+}
+
 /// `controlroom ls [--json]`.
 pub fn ls(args: LsArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
@@ -346,7 +357,7 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
         }
         for s in &list.sessions {
             let place = s.branch.as_ref().map_or(s.cwd.clone(), |b| format!("{} @ {b}", s.cwd));
-            println!("{}  {}  {}", s.id, s.title, place);
+            println!("{}  {}  {}", s.id, printable(&s.title), printable(&place));
             for w in &s.workers {
                 let state = match (w.state, w.exit_code, &w.signal) {
                     (WorkerState::Running, _, _) => activity(s, w).unwrap_or_else(|| "running".into()),
@@ -354,7 +365,8 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
                     (_, None, Some(sig)) => sig.clone(),
                     _ => "exited".into(),
                 };
-                println!("  {}  {}  {}  {}", w.id, w.name, state, w.command.join(" "));
+                let command = w.command.join(" ");
+                println!("  {}  {}  {}  {}", w.id, printable(&w.name), state, printable(&command));
             }
         }
         Ok(())

@@ -72,8 +72,12 @@ async fn list_sessions(
 
 async fn create_session(
     State(s): State<AppState>,
+    Extension(grant): Extension<Grant>,
     ApiJson(req): ApiJson<CreateSession>,
 ) -> ApiResult<Response> {
+    for spec in req.workers.iter().flatten() {
+        check_worker_env(spec, &grant)?;
+    }
     let session = s.hub.create(req).await?;
     Ok((StatusCode::CREATED, Json(session)).into_response())
 }
@@ -97,11 +101,27 @@ async fn delete_session(State(s): State<AppState>, Path(id): Path<String>) -> Ap
 
 async fn add_worker(
     State(s): State<AppState>,
+    Extension(grant): Extension<Grant>,
     Path(id): Path<String>,
     ApiJson(spec): ApiJson<WorkerSpec>,
 ) -> ApiResult<Response> {
+    check_worker_env(&spec, &grant)?;
     let worker = s.hub.add_worker(SessionId::new(id), spec).await?;
     Ok((StatusCode::CREATED, Json(worker)).into_response())
+}
+
+/// Refuses a worker spec's malformed env (400) and, from any credential but the owner token,
+/// dynamic-loader variables (403): `LD_PRELOAD` and the like run code in every program the worker
+/// starts, which a session-scoped writer should not be able to slip under the owner's tools.
+fn check_worker_env(spec: &WorkerSpec, grant: &Grant) -> ApiResult<()> {
+    use crate::worker::env::{EnvRefusal, check_spec_env};
+    let Some(env) = &spec.env else { return Ok(()) };
+    check_spec_env(env, grant.owner).map_err(|refusal| match refusal {
+        EnvRefusal::Malformed(why) => {
+            ApiErrorResponse::new(StatusCode::BAD_REQUEST, error_code::INVALID, why)
+        }
+        EnvRefusal::Loader(why) => ApiErrorResponse::new(StatusCode::FORBIDDEN, error_code::FORBIDDEN, why),
+    })
 }
 
 async fn remove_worker(

@@ -63,6 +63,8 @@ struct Hub {
     /// Whether the last commit failed (to log the recovery once).
     store_failing: bool,
     stopping: bool,
+    /// Bounded git reads of the poll tick (shared with the handle, which reads for `create`).
+    git: super::git::GitReads,
 }
 
 /// Every configured source, not read yet; an `http` source's URL and CA files are checked here,
@@ -147,6 +149,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         published.insert(session.id.clone(), session.clone());
         records.insert(session.id.clone(), Record { session, env: stored.env, handles });
     }
+    let git = super::git::GitReads::default();
     let mut hub = Hub {
         config: config.clone(),
         store: deps.store,
@@ -166,11 +169,12 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         pending: None,
         store_failing: false,
         stopping: false,
+        git: git.clone(),
     };
     // Workers that were running are now exited: that change goes out (and into the log) at once.
     hub.flush().await;
     tokio::spawn(hub.run(rx));
-    Ok(HubHandle { tx, epoch: loaded.epoch })
+    Ok(HubHandle { tx, epoch: loaded.epoch, git })
 }
 
 fn new_epoch() -> String {
@@ -246,8 +250,8 @@ impl Hub {
                 let r = self.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
                 let _ = reply.send(r);
             }
-            HubCmd::Create { req, reply } => {
-                let r = self.create(req).await;
+            HubCmd::Create { req, git, reply } => {
+                let r = self.create(req, git).await;
                 let _ = reply.send(r);
             }
             HubCmd::Rename { session_id, title, reply } => {
@@ -509,18 +513,15 @@ impl Hub {
         let tx = self.tx.clone();
         self.poll_sources();
         crate::metrics::handle().run_upkeep();
+        let git = self.git.clone();
         tokio::spawn(async move {
             let read_started = std::time::Instant::now();
-            let results = tokio::task::spawn_blocking(move || {
-                cwds.into_iter()
-                    .map(|(id, cwd)| (id, super::git::read(std::path::Path::new(&cwd))))
-                    .collect::<Vec<(SessionId, GitInfo)>>()
-            })
-            .await;
+            let Some(results) = git.read_all(cwds).await else {
+                tracing::debug!(reason = "git_read_in_flight", "skipped this poll's git reads");
+                return;
+            };
             metrics::histogram!(m::POLL_READ_SECONDS).record(read_started.elapsed().as_secs_f64());
-            if let Ok(results) = results {
-                let _ = tx.send(HubCmd::GitResults { results }).await;
-            }
+            let _ = tx.send(HubCmd::GitResults { results }).await;
         });
         metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
     }

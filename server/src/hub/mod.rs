@@ -81,6 +81,8 @@ enum HubCmd {
     },
     Create {
         req: CreateSession,
+        /// The cwd's repository, read before the command is sent (never on the hub task).
+        git: git::GitInfo,
         reply: oneshot::Sender<Result<Session, HubError>>,
     },
     Rename {
@@ -155,11 +157,17 @@ enum HubCmd {
     },
 }
 
+/// A new session's cwd when the request names none: the gateway's home directory.
+fn default_session_cwd() -> String {
+    std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into())
+}
+
 /// Cheap, cloneable handle to the hub actor.
 #[derive(Clone)]
 pub struct HubHandle {
     tx: mpsc::Sender<HubCmd>,
     epoch: String,
+    git: git::GitReads,
 }
 
 impl HubHandle {
@@ -187,8 +195,10 @@ impl HubHandle {
     }
 
     /// Creates a session and starts its workers.
-    pub async fn create(&self, req: CreateSession) -> Result<Session, HubError> {
-        self.call(|reply| HubCmd::Create { req, reply }).await?
+    pub async fn create(&self, mut req: CreateSession) -> Result<Session, HubError> {
+        let cwd = req.cwd.get_or_insert_with(default_session_cwd);
+        let git = self.git.read_one(std::path::PathBuf::from(cwd.as_str())).await;
+        self.call(|reply| HubCmd::Create { req, git, reply }).await?
     }
 
     /// Renames a session.

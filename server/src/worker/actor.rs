@@ -34,7 +34,7 @@ mod fanout;
 mod screen_feed;
 mod spawn;
 
-pub(super) use spawn::{spawn_restored, spawn_running};
+pub(super) use spawn::{HandleShared, spawn_restored, spawn_running};
 
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;

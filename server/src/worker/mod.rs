@@ -19,6 +19,7 @@ use tokio::sync::{Notify, watch};
 mod activity;
 mod actor;
 pub(crate) mod detect;
+pub(crate) mod env;
 mod input;
 mod pipe;
 mod process;
@@ -347,7 +348,12 @@ impl WorkerHandle {
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
         let input = InputBudget::new(ctx.config.input_queue_bytes);
         let output_end = Arc::new(AtomicU64::new(0));
-        let status = actor::spawn_running(ctx, spec, input.clone(), rx, output_end.clone())?;
+        let status = actor::spawn_running(
+            ctx,
+            spec,
+            actor::HandleShared { input: input.clone(), output_end: output_end.clone() },
+            rx,
+        )?;
         Ok(WorkerHandle { cmd, status, output_end, input })
     }
 
@@ -369,9 +375,8 @@ impl WorkerHandle {
             exit,
             started_at,
             activity,
-            input.clone(),
+            actor::HandleShared { input: input.clone(), output_end: output_end.clone() },
             rx,
-            output_end.clone(),
         );
         WorkerHandle { cmd, status, output_end, input }
     }

@@ -98,7 +98,7 @@ impl Hub {
         Ok(worker)
     }
 
-    pub(super) async fn create(&mut self, req: CreateSession) -> Result<Session, HubError> {
+    pub(super) async fn create(&mut self, req: CreateSession, git: GitInfo) -> Result<Session, HubError> {
         let title = req.title.trim().to_string();
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
@@ -115,7 +115,6 @@ impl Hub {
             None => std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into()),
         };
         check_dir(&cwd)?;
-        let git = crate::hub::git::read(std::path::Path::new(&cwd));
         let now = now_iso();
         let id = SessionId::new(new_id('s'));
         let session = Session {

@@ -15,13 +15,20 @@ use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 use tracing::warn;
 
+/// What the worker's handle and its actor share.
+pub(in crate::worker) struct HandleShared {
+    /// Room in the input queue.
+    pub input: InputBudget,
+    /// The end offset of the output the actor has taken.
+    pub output_end: Arc<AtomicU64>,
+}
+
 /// Starts the process for `spec` and the actor; returns the status receiver.
 pub(in crate::worker) fn spawn_running(
     ctx: WorkerContext,
     spec: SpawnSpec,
-    input: InputBudget,
+    shared: HandleShared,
     cmds: mpsc::Receiver<Cmd>,
-    output_end: Arc<AtomicU64>,
 ) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
     let spawn_err = |e: std::io::Error| WorkerError::Spawn {
         command: spec.command.join(" "),
@@ -40,6 +47,7 @@ pub(in crate::worker) fn spawn_running(
         rows: spec.rows,
         activity: ActivityState::Unknown,
     };
+    let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };
     let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
     actor.process = Some(running);
@@ -56,9 +64,8 @@ pub(in crate::worker) fn spawn_restored(
     exit: ExitInfo,
     started_at: String,
     activity: Option<Arc<ActivityRules>>,
-    input: InputBudget,
+    shared: HandleShared,
     cmds: mpsc::Receiver<Cmd>,
-    output_end: Arc<AtomicU64>,
 ) -> watch::Receiver<WorkerStatus> {
     let status = WorkerStatus {
         pid: None,
@@ -83,6 +90,7 @@ pub(in crate::worker) fn spawn_restored(
         }
     };
     let size = (history.cols, history.rows);
+    let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };
     let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
     actor.exit = Some(exit);
