@@ -347,3 +347,22 @@ async fn paste_both(pair: &Pair, file: &std::path::Path, bytes: &[u8]) -> suppor
     pair.tmux.paste_file(file);
     ws
 }
+
+#[tokio::test]
+async fn escape_sequences_programs_use() {
+    let Some(pair) = bash("sequences").await else { return };
+    // Each line clears the screen, draws with one family of sequences, and leaves a marker.
+    let cases = [
+        r"printf '\e[2J\e[H1\n2\n3\n4\n5\n6\n7\e[2;5r\e[2;1H\e[2L\e[5;1H\e[M\e[r\e[9;1Hdone-1\n'",
+        r"printf '\e[2J\e[Habcdefghij\e[1;3H\e[2@\e[1;8H\e[3P\e[2;1Hxyz\e[2;2HQ\e[3;1Hrep\e[3b\e[4;1Hab\e[5X!\n\e[9;1Hdone-2\n'",
+        r"printf '\e[2J\e[H\ta\tb\e[2;1H\tc\e[3;1Hsave\e7\e[6;6Hx\e8y\e[?6h\e[3;6r\e[1;1HO\e[?6l\e[r\e[9;1Hdone-3\n'",
+        r"printf '\e[2J\e[H%85s|\n%85s|\n\e[9;1Hdone-4\n' a b",
+        r"printf '\e[2J\e[H\e[1;2;3;4;5;7;8;9mall\e[22;23;24;25;27;28;29m plain \e[2mdim\e[0m \e[53mover\e[0m \e[21mdbl\e[0m\n\e[9;1Hdone-5\n'",
+        r"printf '\e[2J\e[H\e[5;5H\e[1K|\e[6;1Habcdef\e[6;3H\e[0K\e[7;1Hxxxx\e[7;3H\e[2K!\e[3;1H\e[1J\e[9;1Hdone-6\n'",
+        r"printf '\e[2J\e[Htop\e[20;1Hbottom\e[20;1H\eD\eD\eD\eD\eD\e[1;1H\eM\eM\e[12;1Hdone-7\n'",
+    ];
+    for (i, line) in cases.iter().enumerate() {
+        let marker = format!("done-{}", i + 1);
+        run(&pair, line, |g| g.text().iter().any(|l| *l == marker) && prompt(g)).await;
+    }
+}
