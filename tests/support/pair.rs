@@ -78,7 +78,7 @@ impl Pair {
         let sid = body["id"].as_str().expect("id").to_string();
         let wid = body["workers"][0]["id"].as_str().expect("wid").to_string();
         env.push(("CORPUS_SIDE", "tmux"));
-        let tmux = Tmux::start(name, argv, &env, cols, rows, &home);
+        let tmux = Tmux::start(&dir.path().join("tmux.sock"), argv, &env, cols, rows, &home);
         Pair { gw, tmux, sid, wid, home, _dir: dir }
     }
 

@@ -3,7 +3,7 @@
 //! given, the screen read back with `capture-pane -e` and the cursor with `display -p`.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Whether `tmux` can be run here.
@@ -13,7 +13,7 @@ pub fn installed() -> bool {
 
 /// One tmux server (a socket of its own) with one detached session running one program.
 pub struct Tmux {
-    socket: String,
+    socket: PathBuf,
 }
 
 /// What `capture-pane -p -e` and `display -p` say about the pane.
@@ -36,11 +36,18 @@ pub struct Capture {
 }
 
 impl Tmux {
-    /// Starts `argv` in a new server named after `name` (plus the pid, so parallel test runs never
-    /// share a socket), `cols`×`rows`, with exactly `env` (TERM comes from `default-terminal`).
-    pub fn start(name: &str, argv: &[&str], env: &[(&str, &str)], cols: u16, rows: u16, cwd: &Path) -> Tmux {
-        let socket = format!("controlroom-corpus-{}-{name}", std::process::id());
-        let tmux = Tmux { socket };
+    /// Starts `argv` in `cwd` in a new server whose socket is `socket` (in the test's temp dir,
+    /// so nothing is left behind), `cols`×`rows`, with exactly `env` (TERM comes from
+    /// `default-terminal`).
+    pub fn start(
+        socket: &Path,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        cols: u16,
+        rows: u16,
+        cwd: &Path,
+    ) -> Tmux {
+        let tmux = Tmux { socket: socket.to_path_buf() };
         let (cols, rows) = (cols.to_string(), rows.to_string());
         let mut args = vec![
             "set",
@@ -76,7 +83,7 @@ impl Tmux {
 
     fn command(&self, args: &[&str], env: Option<(&[(&str, &str)], &Path)>) -> Output {
         let mut cmd = Command::new("tmux");
-        cmd.args(["-L", &self.socket, "-f", "/dev/null"]).args(args);
+        cmd.arg("-S").arg(&self.socket).args(["-f", "/dev/null"]).args(args);
         if let Some((env, cwd)) = env {
             // The server inherits this environment, and the pane the server's: nothing from the
             // test's own environment leaks into the program.
@@ -103,7 +110,7 @@ impl Tmux {
             }
         };
         for ch in text.chars() {
-            if ch.is_control() && (ch as u32) < 0x80 || ch == ';' {
+            if (ch.is_ascii() && ch.is_control()) || ch == ';' {
                 flush(&mut run);
                 self.run(&["send-keys", "-t", "c", "-H", &format!("{:02x}", ch as u32)]);
             } else {
