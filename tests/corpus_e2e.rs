@@ -352,11 +352,11 @@ async fn paste_both(pair: &Pair, file: &std::path::Path, bytes: &[u8]) -> suppor
 async fn escape_sequences_programs_use() {
     let Some(pair) = bash("sequences").await else { return };
     // Each line clears the screen, draws with one family of sequences, and leaves a marker.
-    // Left out because the screen model does not have them yet (tmux does): insert mode
-    // (`ESC[4h`), setting and clearing tab stops (`ESC H`, `ESC[3g`), autowrap off (`ESC[?7l`).
+    // Left out because the screen model does not have them yet (tmux does): setting and
+    // clearing tab stops (`ESC H`, `ESC[3g`), autowrap off (`ESC[?7l`).
     let cases = [
         r"printf '\e[2J\e[H1\n2\n3\n4\n5\n6\n7\e[2;5r\e[2;1H\e[2L\e[5;1H\e[M\e[r\e[9;1Hdone-1\n'",
-        r"printf '\e[2J\e[Habcdefghij\e[1;3H\e[2@\e[1;8H\e[3P\e[2;1Hxyz\e[2;2HQ\e[3;1Hrep\e[3b\e[4;1Hab\e[5X!\n\e[9;1Hdone-2\n'",
+        r"printf '\e[2J\e[Habcdefghij\e[1;3H\e[2@\e[1;8H\e[3P\e[2;1Hxyz\e[2;2H\e[4hQ\e[4l\e[3;1Hrep\e[3b\e[4;1Hab\e[5X!\n\e[9;1Hdone-2\n'",
         r"printf '\e[2J\e[H\ta\tb\e[2;1H\tc\e[3;1Hsave\e7\e[6;6Hx\e8y\e[?6h\e[3;6r\e[1;1HO\e[?6l\e[r\e[9;1Hdone-3\n'",
         r"printf '\e[2J\e[H%85s|\n%85s|\n\e[9;1Hdone-4\n' a b",
         r"printf '\e[2J\e[H\e[1;2;3;4;5;7;8;9mall\e[22;23;24;25;27;28;29m plain \e[2mdim\e[0m \e[53mover\e[0m \e[21mdbl\e[0m\n\e[9;1Hdone-5\n'",

@@ -5,8 +5,8 @@ use super::cell::{Attrs, BOLD, Color, DIM, INVERSE, ITALIC, UNDERLINE};
 use super::csi::CsiParams;
 use super::grid::Pos;
 use super::{
-    MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_APP_KEYPAD, MODE_BRACKETED_PASTE, MODE_HIDE_CURSOR, MouseEncoding,
-    MouseMode, Term, TermSink,
+    MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_APP_KEYPAD, MODE_BRACKETED_PASTE, MODE_HIDE_CURSOR, MODE_INSERT,
+    MouseEncoding, MouseMode, Term, TermSink,
 };
 use vte::Params;
 
@@ -185,6 +185,13 @@ impl<S: TermSink> Term<S> {
                 let rows = self.size().0;
                 let (top, bottom) = param2(params, 1, rows);
                 self.grid_mut().set_scroll_region(top - 1, bottom - 1);
+            }
+            // ANSI modes: only IRM (4, insert mode), which vt100 lacks and xterm, tmux and
+            // ncurses' `smir`/`rmir` use.
+            'h' | 'l' => {
+                if params.iter().any(|p| p.first() == Some(&4)) {
+                    self.set_mode(MODE_INSERT, c == 'h');
+                }
             }
             _ => {}
         }
