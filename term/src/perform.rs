@@ -188,11 +188,7 @@ impl<S: TermSink> Term<S> {
             }
             // ANSI modes: only IRM (4, insert mode), which vt100 lacks and xterm, tmux and
             // ncurses' `smir`/`rmir` use.
-            'h' | 'l' => {
-                if params.iter().any(|p| p.first() == Some(&4)) {
-                    self.set_mode(MODE_INSERT, c == 'h');
-                }
-            }
+            'h' | 'l' if params.iter().any(|p| p.first() == Some(&4)) => self.set_mode(MODE_INSERT, c == 'h'),
             _ => {}
         }
     }
