@@ -357,6 +357,10 @@ impl<S: TermSink> Term<S> {
         out.push_str(if self.application_keypad() { "\x1b=" } else { "\x1b>" });
         out.push_str(if self.application_cursor() { "\x1b[?1h" } else { "\x1b[?1l" });
         out.push_str(if self.bracketed_paste() { "\x1b[?2004h" } else { "\x1b[?2004l" });
+        // Insert mode only when on (vt100 has no such mode, so its output never carries it).
+        if self.insert_mode() {
+            out.push_str("\x1b[4h");
+        }
         out.push_str(match self.mouse_mode() {
             MouseMode::None => "",
             MouseMode::Press => "\x1b[?9h",

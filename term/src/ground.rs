@@ -157,6 +157,13 @@ impl<S: TermSink> Term<S> {
     /// Prints a run of printable ASCII (0x20..=0x7e): what `text` does per character, with the
     /// row looked up once per stretch that fits before the right margin.
     fn print_ascii(&mut self, run: &[u8]) {
+        if self.insert_mode() {
+            // Each character shifts the row: the general path, one at a time.
+            for &b in run {
+                self.text(char::from(b));
+            }
+            return;
+        }
         let mut rest = run;
         while let Some(&first) = rest.first() {
             let attrs = self.state.attrs;

@@ -52,6 +52,8 @@ const MODE_HIDE_CURSOR: u8 = 4;
 const MODE_ALT_SCREEN: u8 = 8;
 const MODE_BRACKETED_PASTE: u8 = 16;
 const MODE_SYNC_OUTPUT: u8 = 32;
+/// IRM (`ESC [ 4 h`): printed characters push the rest of the row right.
+const MODE_INSERT: u8 = 64;
 
 /// xterm mouse reporting mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -289,6 +291,11 @@ impl<S: TermSink> Term<S> {
         self.mode(MODE_BRACKETED_PASTE)
     }
 
+    /// Insert mode (IRM, `ESC [ 4 h`).
+    pub fn insert_mode(&self) -> bool {
+        self.mode(MODE_INSERT)
+    }
+
     /// Synchronized output (mode 2026): the program is drawing a frame that should be shown
     /// whole, from `CSI ? 2026 h` until `CSI ? 2026 l` (or RIS). A DECRQM answer reads it.
     pub fn synchronized_output(&self) -> bool {
@@ -370,7 +377,7 @@ impl<S: TermSink> Term<S> {
     /// Prints one character (vt100's `text`), with a fast path for printable ASCII.
     #[inline]
     fn text(&mut self, c: char) {
-        if (' '..'\u{7f}').contains(&c) {
+        if (' '..'\u{7f}').contains(&c) && self.state.modes & MODE_INSERT == 0 {
             let attrs = self.state.attrs;
             let grid = if self.state.modes & MODE_ALT_SCREEN != 0 { &mut self.alt } else { &mut self.main };
             let Pos { row, col } = grid.pos;
@@ -401,7 +408,11 @@ impl<S: TermSink> Term<S> {
         if width > 0 {
             let wrap = self.should_wrap(width);
             self.with_grid(|g, on_row| g.col_wrap(width, wrap, on_row));
+            let insert = self.state.modes & MODE_INSERT != 0;
             let g = self.grid_mut();
+            if insert {
+                g.insert_cells(width);
+            }
             base = g.pos;
             let row = &mut g.rows[usize::from(base.row)];
             cell_was_wide = row.cells()[usize::from(base.col)].is_wide();

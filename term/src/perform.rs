@@ -5,8 +5,8 @@ use super::cell::{Attrs, BOLD, Color, DIM, INVERSE, ITALIC, UNDERLINE};
 use super::csi::CsiParams;
 use super::grid::Pos;
 use super::{
-    MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_APP_KEYPAD, MODE_BRACKETED_PASTE, MODE_HIDE_CURSOR, MouseEncoding,
-    MouseMode, Term, TermSink,
+    MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_APP_KEYPAD, MODE_BRACKETED_PASTE, MODE_HIDE_CURSOR, MODE_INSERT,
+    MouseEncoding, MouseMode, Term, TermSink,
 };
 use vte::Params;
 
@@ -54,6 +54,15 @@ impl<S: TermSink> vte::Perform for Term<S> {
             b'8' => self.restore_cursor(),
             b'=' => self.set_mode(MODE_APP_KEYPAD, true),
             b'>' => self.set_mode(MODE_APP_KEYPAD, false),
+            // IND and NEL (vt100 the crate has neither; xterm and tmux do): a line feed, and a
+            // carriage return plus a line feed, scrolling at the region's bottom.
+            b'D' => {
+                self.with_grid(|g, on_row| g.row_inc_scroll(1, on_row));
+            }
+            b'E' => {
+                self.grid_mut().col_set(0);
+                self.with_grid(|g, on_row| g.row_inc_scroll(1, on_row));
+            }
             b'M' => self.grid_mut().row_dec_scroll(1),
             b'c' => self.reset(),
             _ => {}
@@ -177,6 +186,9 @@ impl<S: TermSink> Term<S> {
                 let (top, bottom) = param2(params, 1, rows);
                 self.grid_mut().set_scroll_region(top - 1, bottom - 1);
             }
+            // ANSI modes: only IRM (4, insert mode), which vt100 lacks and xterm, tmux and
+            // ncurses' `smir`/`rmir` use.
+            'h' | 'l' if params.iter().any(|p| p.first() == Some(&4)) => self.set_mode(MODE_INSERT, c == 'h'),
             _ => {}
         }
     }
@@ -308,19 +320,17 @@ impl<S: TermSink> Term<S> {
                         a.bg = color.into();
                     }
                 }
-                [n] => {
-                    if !sgr_one(a, *n) {
-                        return;
-                    }
-                }
-                _ => return,
+                // A parameter it does not know (blink, conceal, strike, `4:3` curly underline)
+                // is skipped and the rest still apply, as in vt100 and xterm: `ESC[5;31m` is red.
+                [n] => sgr_one(a, *n),
+                _ => {}
             }
         }
     }
 
     /// `sgr` for parameters without subparameters (what the CSI fast path parses; the ground
     /// step calls it directly), read as plain numbers rather than one-element slices: the same
-    /// steps, and it stops where `sgr` stops.
+    /// steps, skipping and stopping where `sgr` does.
     #[inline(always)]
     pub(crate) fn sgr_values(&mut self, values: &[u16]) {
         if values.is_empty() {
@@ -348,17 +358,17 @@ impl<S: TermSink> Term<S> {
                 } else {
                     a.bg = color.into();
                 }
-            } else if !sgr_one(a, p) {
-                return;
+            } else {
+                sgr_one(a, p);
             }
         }
     }
 }
 
-/// Applies one SGR parameter that stands alone (not 38 or 48); false when it is not one `sgr`
-/// understands, where SGR stops.
+/// Applies one SGR parameter that stands alone (not 38 or 48); one it does not understand
+/// changes nothing.
 #[inline(always)]
-fn sgr_one(a: &mut Attrs, p: u16) -> bool {
+fn sgr_one(a: &mut Attrs, p: u16) {
     match p {
         0 => *a = Attrs::DEFAULT,
         1 => a.set_intensity(BOLD),
@@ -377,7 +387,6 @@ fn sgr_one(a: &mut Attrs, p: u16) -> bool {
         n @ 100..=107 => a.bg = Color::Idx((n - 92) as u8).into(),
         39 => a.fg = Color::Default.into(),
         49 => a.bg = Color::Default.into(),
-        _ => return false,
+        _ => {}
     }
-    true
 }

@@ -269,7 +269,9 @@ impl<S: TermSink> Term<S> {
     /// implemented, so permanently reset; anything else is not recognised.
     pub(crate) fn report_ansi_mode(&mut self, mode: u16) {
         let state = match mode {
-            4 | 20 => ModeState::PermanentlyReset,
+            4 if self.insert_mode() => ModeState::Set,
+            4 => ModeState::Reset,
+            20 => ModeState::PermanentlyReset,
             _ => ModeState::NotRecognized,
         };
         self.reply(|out, _| {

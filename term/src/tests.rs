@@ -466,3 +466,36 @@ fn every_sgr_parameter_value_scrolls_off_as_vt100_formats_it() {
     let mut g = Gen(0x5C12);
     run_both(input.as_bytes(), 3, 40, &mut g, false);
 }
+
+/// An SGR parameter the model does not keep (blink, conceal, strike, overline, a `4:3` curly
+/// underline) is skipped and the parameters after it still apply, as in vt100 (and xterm, tmux):
+/// the corpus suite found `ESC[1;2;3;4;5;7;8;9m` losing its inverse.
+#[test]
+fn unknown_sgr_parameters_are_skipped_not_the_end_of_the_sequence() {
+    let input =
+        "\x1b[5;31ma\x1b[0;1;5;7mb\x1b[m\x1b[9;53;44mc\x1b[m\x1b[4:3;32md\x1b[m\x1b[1;2;3;4;5;7;8;9me\r\n";
+    let mut ours = Parser::new(3, 20, ());
+    ours.process(input.as_bytes());
+    let cell = |c: u16| *ours.term().cell(0, c).expect("cell");
+    assert_eq!(cell(0).fg(), super::Color::Idx(1), "red after blink");
+    assert!(cell(1).bold() && cell(1).inverse(), "bold and inverse around blink");
+    assert_eq!(cell(2).bg(), super::Color::Idx(4), "blue after strike and overline");
+    assert_eq!(cell(3).fg(), super::Color::Idx(2), "green after a curly underline");
+    assert!(cell(4).inverse() && cell(4).italic(), "inverse after blink");
+    let mut g = Gen(0x5E1);
+    run_both(input.as_bytes(), 3, 20, &mut g, false);
+}
+
+/// IND (`ESC D`) moves down a row and NEL (`ESC E`) to the start of the next, both scrolling at
+/// the bottom, as in xterm and tmux (vt100 ignores them; the corpus suite found the difference).
+#[test]
+fn index_and_next_line_move_down_and_scroll() {
+    let mut ours = Parser::new(4, 10, ());
+    ours.process(b"top\x1b[3;1Hab\x1bDc\x1bDd\x1bEe");
+    let text = |r: u16| {
+        let cell = |c: u16| ours.term().cell(r, c).filter(|c| c.has_contents()).map_or(' ', |c| c.ch());
+        (0..10).map(cell).collect::<String>().trim_end().to_string()
+    };
+    // Two scrolls (the second IND and the NEL): `top` and the blank row above `ab` are gone.
+    assert_eq!([text(0), text(1), text(2), text(3)], ["ab", "  c", "   d", "e"]);
+}

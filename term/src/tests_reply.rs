@@ -106,8 +106,8 @@ fn mode_reports_follow_the_modes_the_model_tracks() {
     assert_eq!(report(b"\x1b[?2026h", "2026"), "\x1b[?2026;1$y", "synchronized output is tracked");
     assert_eq!(report(b"", "1047"), "\x1b[?1047;0$y", "1047 is not a mode the model follows");
     assert_eq!(report(b"", "12345"), "\x1b[?12345;0$y", "unknown modes are not recognised");
-    // ANSI modes: insert and newline mode are not implemented.
-    assert_eq!(replies_to(b"\x1b[4$p\x1b[20$p\x1b[3$p"), "\x1b[4;4$y\x1b[20;4$y\x1b[3;0$y");
+    // ANSI modes: insert mode is tracked (reset at first), newline mode is not implemented.
+    assert_eq!(replies_to(b"\x1b[4$p\x1b[20$p\x1b[3$p"), "\x1b[4;2$y\x1b[20;4$y\x1b[3;0$y");
 }
 
 #[test]
@@ -221,4 +221,28 @@ fn pending_replies_are_bounded_and_never_cut() {
 #[test]
 fn a_reset_keeps_answering() {
     assert_eq!(replies_to(b"\x1b[5;5H\x1bc\x1b[6n"), "\x1b[1;1R");
+}
+
+/// Insert mode (IRM, found missing by the corpus suite against tmux): printed characters push
+/// the rest of the row right (the last cells fall off), on the ASCII paths too; DECRQM reports
+/// it, and a client's snapshot carries it.
+#[test]
+fn insert_mode_pushes_the_row_right_and_is_reported() {
+    let mut p = Parser::new(2, 8, ());
+    p.process(b"abcdefgh\x1b[1;2H\x1b[4hXY\x1b[2;1Hxyz\x1b[2;2H\xe6\xbc\xa2");
+    let text = |p: &Parser<()>, r: u16| {
+        (0..8)
+            .filter_map(|c| p.term().cell(r, c).filter(|c| c.has_contents()).map(|c| c.ch()))
+            .collect::<String>()
+    };
+    assert_eq!(text(&p, 0), "aXYbcdef", "g and h fell off the margin");
+    assert_eq!(text(&p, 1), "x漢yz", "a wide character pushes by two");
+    assert!(p.term().insert_mode());
+    let mut modes = String::new();
+    p.term().input_mode_formatted(&mut modes);
+    assert!(modes.ends_with("\x1b[4h"), "{modes:?}");
+    assert_eq!(replies_to(b"\x1b[4h\x1b[4$p"), "\x1b[4;1$y");
+    assert_eq!(replies_to(b"\x1b[4h\x1b[4l\x1b[4$p"), "\x1b[4;2$y");
+    p.process(b"\x1b[4l\x1b[1;1HZ");
+    assert_eq!(text(&p, 0), "ZXYbcdef", "replace mode again");
 }
