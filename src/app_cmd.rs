@@ -179,6 +179,7 @@ impl ClientArgs {
             serve.apply_file(&file, None).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         }
         serve.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
+        serve.holder_exe = Some(crate::holder_exe()?);
         let gw = controlroom_server::embedded::start(serve).await.context("starting the embedded gateway")?;
         Ok(Conn {
             url: gw.url.clone(),

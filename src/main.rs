@@ -40,6 +40,20 @@ enum Command {
     Watch(app_cmd::WatchArgs),
     /// Print a worker's activity state and the evidence that chose it: SESSION/WORKER.
     Explain(explain::ExplainArgs),
+    /// Internal: hold one worker's PTY for the gateway (started by the gateway, never by hand).
+    #[command(name = "__holder", hide = true)]
+    Holder(HolderArgs),
+}
+
+/// `controlroom __holder` (internal).
+#[derive(Debug, clap::Args)]
+struct HolderArgs {
+    /// The Unix socket to serve the gateway on.
+    #[arg(long)]
+    socket: PathBuf,
+    /// Output kept while no gateway is attached.
+    #[arg(long, default_value_t = controlroom_server::holder::DEFAULT_LOG_BYTES)]
+    holder_log: usize,
 }
 
 /// `controlroom token`.
@@ -68,7 +82,13 @@ struct TokenArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Holder(args)) = &cli.command {
+        // First, before any thread exists: the holder forks.
+        let code = controlroom_server::holder::main(&args.socket, args.holder_log);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let result = match cli.command {
+        Some(Command::Holder(_)) => Ok(()),
         Some(Command::Serve(args)) => serve::main(*args),
         Some(Command::Token(args)) => token(args),
         Some(Command::Attach(args)) => app_cmd::attach(args),
@@ -86,6 +106,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The executable holders run (this one): workers outlive the gateway in holder processes.
+fn holder_exe() -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    std::env::current_exe().context("finding this executable (holders run it)")
 }
 
 /// Resolves `--data-dir` or the platform default.

@@ -139,6 +139,14 @@ pub struct ServeArgs {
     /// the web roots.
     #[arg(long, env = "CONTROLROOM_OUTBOUND_CA", value_name = "FILE")]
     outbound_ca: Option<PathBuf>,
+    /// Output each worker's holder keeps (in memory) while no gateway is attached; past it the
+    /// oldest is dropped and the gap marked.
+    #[arg(long, env = "CONTROLROOM_HOLDER_LOG", default_value = "16MiB", value_parser = parse::size)]
+    holder_log: usize,
+    /// Stop every worker when the gateway stops (tmux's kill-server); by default they keep
+    /// running in their holders and the next gateway adopts them.
+    #[arg(long, env = "CONTROLROOM_STOP_WORKERS_ON_EXIT")]
+    stop_workers_on_exit: bool,
 }
 
 /// Runs the gateway until SIGINT or SIGTERM.
@@ -199,6 +207,9 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     }
     config.outbound_ca = args.outbound_ca;
     config.worker = worker;
+    config.holder_exe = Some(crate::holder_exe()?);
+    config.holder_log = args.holder_log;
+    config.stop_workers_on_exit = args.stop_workers_on_exit;
     let (config_file, optional) = match &args.config {
         Some(path) => (path.clone(), false),
         None => match controlroom_server::file_config::default_config_file() {

@@ -99,6 +99,14 @@ pub struct Worker {
 /// The value of `signal` for workers that were running when the gateway stopped.
 pub const GATEWAY_STOPPED: &str = "gateway-stopped";
 
+/// The value of `signal` for workers whose holder process was gone when the gateway started
+/// (a reboot, or the holder was killed): the program is gone; `restart` resumes the worker.
+pub const WORKER_LOST: &str = "lost";
+
+/// The value of `signal` for workers whose holder speaks a holder protocol this gateway does
+/// not: the program may still run (it is not killed); see the gateway log for the holder's pid.
+pub const HOLDER_INCOMPATIBLE: &str = "holder-incompatible";
+
 /// What a client asks for when it adds a worker; every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

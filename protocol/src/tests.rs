@@ -134,9 +134,12 @@ fn worker_messages_round_trip() {
         WorkerServerMsg::Output { data: "é".into(), offset: 10 },
         WorkerServerMsg::Exit { exit_code: Some(0), signal: None },
         WorkerServerMsg::Error { code: "invalid".into(), message: "m".into() },
+        WorkerServerMsg::Gap { bytes: 4096, offset: 10 },
     ] {
         round_trip(&m);
     }
+    let gap = serde_json::to_value(WorkerServerMsg::Gap { bytes: 7, offset: 3 }).expect("json");
+    assert_eq!(gap, json!({"type": "gap", "bytes": 7, "offset": 3}));
     let exit =
         serde_json::to_value(WorkerServerMsg::Exit { exit_code: Some(2), signal: None }).expect("json");
     assert_eq!(exit, json!({"type": "exit", "exitCode": 2}));

@@ -137,6 +137,14 @@ pub struct ServeConfig {
     pub sources: Vec<SourceSection>,
     /// The webhook notifier; off without a URL.
     pub notify: NotifyConfig,
+    /// Run each worker in a holder process started from this executable (`EXE __holder`), so
+    /// workers outlive the gateway; `None` keeps PTYs in the gateway's process (and workers
+    /// stop with it), as library tests and benches do. `controlroom` always sets it.
+    pub holder_exe: Option<PathBuf>,
+    /// Output a holder keeps while no gateway is attached (`--holder-log`).
+    pub holder_log: usize,
+    /// Stop every worker when the gateway stops (`--stop-workers-on-exit`, tmux's kill-server).
+    pub stop_workers_on_exit: bool,
 }
 
 impl ServeConfig {
@@ -173,6 +181,9 @@ impl ServeConfig {
             presets: Arc::new(Presets::build(&WorkerConfig::default().activity, &[]).unwrap_or_default()),
             sources: Vec::new(),
             notify: NotifyConfig::default(),
+            holder_exe: None,
+            holder_log: crate::holder::DEFAULT_LOG_BYTES,
+            stop_workers_on_exit: false,
         }
     }
 

@@ -11,10 +11,12 @@ pub mod config;
 mod conn;
 pub mod embedded;
 pub mod file_config;
+pub mod holder;
 mod http;
 pub mod http_client;
 pub mod hub;
 pub mod listener;
+pub mod lock;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
@@ -59,6 +61,9 @@ pub enum ServerError {
     /// `--tls-cert`/`--tls-key` problems.
     #[error(transparent)]
     Tls(#[from] listener::TlsError),
+    /// Another gateway serves the data dir.
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
     /// Socket or file problems.
     #[error("{context}: {source}")]
     Io {
@@ -115,12 +120,22 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .map_err(|source| ServerError::Io { context: "reading the bound address".into(), source })?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    // Before the store is opened and any worker adopted: one gateway per data dir.
+    let _lock = lock::lock(&config.data_dir, &local_url(scheme, addr))?;
     let store = store::Store::open(&config.data_dir, config.delta_log)?;
-    let ctx = worker::WorkerContext {
-        config: Arc::new(config.worker.clone()),
-        backend: Arc::new(worker::pty::PortablePty),
-        poke: Arc::default(),
+    let backend: Arc<dyn worker::pty::PtyBackend> = match &config.holder_exe {
+        Some(exe) => Arc::new(
+            worker::holder_backend::HolderBackend::new(exe.clone(), &config.data_dir, config.holder_log)
+                .map_err(|source| ServerError::Io {
+                    context: format!("creating {}", config.data_dir.join(holder::WORKERS_DIR).display()),
+                    source,
+                })?,
+        ),
+        None => Arc::new(worker::pty::PortablePty),
     };
+    let ctx =
+        worker::WorkerContext { config: Arc::new(config.worker.clone()), backend, poke: Arc::default() };
     let cancel = CancellationToken::new();
     metrics::handle();
     let notifier = match &config.notify.webhook {
@@ -149,7 +164,6 @@ pub async fn run(
     keeper.clone().watch(cancel.clone());
     let auth = auth::AuthState::new(token.clone(), keeper, addr, &config);
     let app = http::router(state, auth);
-    let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{addr}");
     let gateway_file = config.data_dir.join(GATEWAY_FILE);
     if config.write_gateway_file {

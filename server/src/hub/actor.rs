@@ -10,12 +10,13 @@ use crate::metrics as m;
 use crate::notify::Notifier;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
+use crate::worker::pty::{AdoptError, Adopted};
 use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
 use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{
-    ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED, Replay,
-    Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, Worker, WorkerId, WorkerKind,
-    WorkerSpec, WorkerState,
+    ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED,
+    HOLDER_INCOMPATIBLE, Replay, Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE,
+    WORKER_LOST, Worker, WorkerId, WorkerKind, WorkerSpec, WorkerState,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
@@ -92,14 +93,17 @@ fn source_states(config: &ServeConfig) -> Result<BTreeMap<String, SourceState>, 
     Ok(states)
 }
 
-/// Loads the store, restores every session (workers that were running come back exited with
-/// `gateway-stopped`) and starts the hub task.
+/// Loads the store, restores every session (workers that were running are adopted from their
+/// holders; when that is not possible they come back exited: `lost`, `holder-incompatible` or,
+/// for a backend whose workers never outlive the gateway, `gateway-stopped`) and starts the hub
+/// task.
 pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<HubHandle, HubError> {
     let sources = source_states(&config)?;
     let loaded = deps.store.load(new_epoch()).await?;
     let (tx, rx) = mpsc::channel(HUB_QUEUE);
     let mut records = BTreeMap::new();
     let mut published = SessionMap::new();
+    let mut adoptions = adopt_all(&deps.ctx, &loaded).await;
     for stored in loaded.sessions {
         let session = stored.session;
         if let Some(source) = &session.source
@@ -111,34 +115,44 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         }
         let mut handles = BTreeMap::new();
         for w in &session.workers {
-            let history = loaded
-                .screens
-                .get(&w.id)
-                .map(|s| HistorySnapshot {
-                    data: s.data.clone(),
-                    cols: s.cols,
-                    rows: s.rows,
-                    offset: s.offset,
-                })
-                .unwrap_or_else(|| HistorySnapshot {
-                    data: String::new(),
-                    cols: w.cols,
-                    rows: w.rows,
-                    offset: 0,
-                });
-            let exit = match w.state {
-                WorkerState::Running => ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) },
-                WorkerState::Exited => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
+            let history = stored_history(&loaded.screens, w);
+            let rules = preset_rules(&config, w.preset.as_deref());
+            let exit = match (w.state, adoptions.remove(&w.id)) {
+                (WorkerState::Running, Some(Ok(adopted))) => {
+                    match WorkerHandle::adopt(
+                        deps.ctx.clone(),
+                        &history,
+                        adopted,
+                        w.started_at.clone(),
+                        rules.clone(),
+                    ) {
+                        Ok(handle) => {
+                            handles.insert(w.id.clone(), handle);
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(worker_id = %w.id, error = %e, "could not adopt a worker");
+                            ExitInfo { exit_code: None, signal: Some(HOLDER_INCOMPATIBLE.into()) }
+                        }
+                    }
+                }
+                (WorkerState::Running, Some(Err(AdoptError::Lost(why)))) => {
+                    tracing::info!(worker_id = %w.id, reason = %why, "worker lost (its holder is gone)");
+                    ExitInfo { exit_code: None, signal: Some(WORKER_LOST.into()) }
+                }
+                (WorkerState::Running, Some(Err(AdoptError::Unusable(why)))) => {
+                    // Left running, not killed: a newer gateway (or the user) may still reach it.
+                    tracing::warn!(worker_id = %w.id, reason = %why, "worker's holder cannot be adopted; left running");
+                    ExitInfo { exit_code: None, signal: Some(HOLDER_INCOMPATIBLE.into()) }
+                }
+                (WorkerState::Running, _) => {
+                    ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) }
+                }
+                (WorkerState::Exited, _) => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
             };
             handles.insert(
                 w.id.clone(),
-                WorkerHandle::restore(
-                    deps.ctx.clone(),
-                    &history,
-                    exit,
-                    w.started_at.clone(),
-                    preset_rules(&config, w.preset.as_deref()),
-                ),
+                WorkerHandle::restore(deps.ctx.clone(), &history, exit, w.started_at.clone(), rules),
             );
         }
         published.insert(session.id.clone(), session.clone());
@@ -168,6 +182,43 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
     hub.flush().await;
     tokio::spawn(hub.run(rx));
     Ok(HubHandle { tx, epoch: loaded.epoch })
+}
+
+/// The last saved screen of `w` (empty at offset 0 when none was saved).
+fn stored_history(screens: &BTreeMap<WorkerId, StoredScreen>, w: &Worker) -> HistorySnapshot {
+    screens
+        .get(&w.id)
+        .map(|s| HistorySnapshot { data: s.data.clone(), cols: s.cols, rows: s.rows, offset: s.offset })
+        .unwrap_or_else(|| HistorySnapshot { data: String::new(), cols: w.cols, rows: w.rows, offset: 0 })
+}
+
+/// Reconnects to the holder of every worker stored as running, from its saved screen's offset;
+/// off the runtime (each is a local connect and one answer).
+async fn adopt_all(
+    ctx: &WorkerContext,
+    loaded: &crate::store::Loaded,
+) -> BTreeMap<WorkerId, Result<Adopted, AdoptError>> {
+    let wanted: Vec<(WorkerId, u64)> = loaded
+        .sessions
+        .iter()
+        .flat_map(|s| s.session.workers.iter())
+        .filter(|w| w.state == WorkerState::Running)
+        .map(|w| (w.id.clone(), loaded.screens.get(&w.id).map_or(0, |s| s.offset)))
+        .collect();
+    if wanted.is_empty() || !ctx.backend.outlives_gateway() {
+        return BTreeMap::new();
+    }
+    let backend = ctx.backend.clone();
+    let adopt = move || {
+        wanted
+            .into_iter()
+            .map(|(id, from)| {
+                let r = backend.adopt(id.as_str(), from);
+                (id, r)
+            })
+            .collect()
+    };
+    tokio::task::spawn_blocking(adopt).await.unwrap_or_default()
 }
 
 fn new_epoch() -> String {
@@ -498,13 +549,19 @@ impl Hub {
         metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
     }
 
+    /// Saves every screen and ends every worker actor. Workers whose holders outlive the
+    /// gateway keep running (stored `running`, adopted by the next gateway) unless
+    /// `--stop-workers-on-exit`; the others are stopped and marked `gateway-stopped`.
     async fn shutdown(&mut self) {
         self.refresh();
-        self.stopping = true;
+        let stop_workers = self.config.stop_workers_on_exit || !self.ctx.backend.outlives_gateway();
+        if stop_workers {
+            self.stopping = true;
+        }
         let mut handles = Vec::new();
         for (sid, rec) in &mut self.records {
             for w in &mut rec.session.workers {
-                if w.state == WorkerState::Running {
+                if stop_workers && w.state == WorkerState::Running {
                     w.state = WorkerState::Exited;
                     w.signal = Some(GATEWAY_STOPPED.into());
                     w.exit_code = None;
@@ -522,10 +579,13 @@ impl Hub {
         let stops = handles.into_iter().map(|(sid, wid, h)| {
             let store = store.clone();
             async move {
+                // The saved screen and its offset are where the next gateway resumes.
                 if let Ok(Ok(snap)) = tokio::time::timeout(grace, h.history()).await {
                     store.save_screen(sid, wid, to_stored(&snap));
                 }
-                h.stop().await;
+                if stop_workers {
+                    h.stop().await;
+                }
                 h.shutdown(controlroom_protocol::close_code::GOING_AWAY, "gateway stopping").await;
             }
         });

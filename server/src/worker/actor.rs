@@ -27,6 +27,8 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+mod adopt;
+pub(super) use adopt::spawn_adopted;
 mod attach;
 mod fanout;
 mod screen_feed;
@@ -117,6 +119,8 @@ struct Actor {
     kill_at: Option<tokio::time::Instant>,
     /// While output floods: when the next batch is taken (see [`FLOOD_BATCH_BYTES`]).
     coalesce_until: Option<tokio::time::Instant>,
+    /// Output lost while no gateway ran (offset, bytes), told to every client after `history`.
+    gap: Option<(u64, u64)>,
 }
 
 /// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
@@ -281,6 +285,7 @@ impl Actor {
             stop_waiters: Vec::new(),
             kill_at: None,
             coalesce_until: None,
+            gap: None,
         }
     }
 
@@ -317,8 +322,13 @@ impl Actor {
             }
         }
         if let Some(p) = &self.process {
-            warn!(pid = ?p.control.pid(), "worker actor ended with its process running; sending SIGHUP");
-            let _ = p.control.signal_group(GroupSignal::Hangup);
+            if p.control.outlives_gateway() {
+                // Its holder keeps it running for the next gateway.
+                info!(pid = ?p.control.pid(), "worker actor ended; the worker keeps running in its holder");
+            } else {
+                warn!(pid = ?p.control.pid(), "worker actor ended with its process running; sending SIGHUP");
+                let _ = p.control.signal_group(GroupSignal::Hangup);
+            }
         }
     }
 

@@ -17,10 +17,11 @@ use tokio::sync::{Notify, watch};
 mod activity;
 mod actor;
 pub mod detect;
+pub mod holder_backend;
 mod pipe;
 mod process;
 pub mod pty;
-mod ring;
+pub(crate) mod ring;
 pub(crate) mod screen;
 mod scroll_store;
 pub mod utf8;
@@ -103,6 +104,8 @@ impl Default for WorkerConfig {
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct SpawnSpec {
+    /// The worker's id: names its holder's socket (`DATA_DIR/workers/ID.sock`).
+    pub key: String,
     /// argv; never empty.
     pub command: Vec<String>,
     /// Working directory.
@@ -243,6 +246,21 @@ impl WorkerHandle {
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
         let status = actor::spawn_restored(ctx, history, exit, started_at, activity, rx);
         WorkerHandle { cmd, status }
+    }
+
+    /// A running worker taken over from an earlier gateway: its screen rebuilt from `history`
+    /// (the last saved screen) plus the output its holder kept since. Must be called within a
+    /// tokio runtime.
+    pub fn adopt(
+        ctx: WorkerContext,
+        history: &HistorySnapshot,
+        adopted: pty::Adopted,
+        started_at: String,
+        activity: Option<Arc<ActivityRules>>,
+    ) -> Result<WorkerHandle, WorkerError> {
+        let (cmd, rx) = mpsc::channel(CMD_QUEUE);
+        let status = actor::spawn_adopted(ctx, history, adopted, Some(started_at), activity, rx)?;
+        Ok(WorkerHandle { cmd, status })
     }
 
     /// Latest status (watch).

@@ -65,7 +65,8 @@ impl Hub {
         let mut env = preset.map(|p| p.env.clone()).unwrap_or_default();
         env.extend(spec.env.clone().unwrap_or_default());
         let activity = preset.map(|p| p.rules.clone());
-        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows, activity }))
+        let key = worker.id.as_str().to_owned();
+        Ok((worker, SpawnSpec { key, command, cwd: PathBuf::from(cwd), env, cols, rows, activity }))
     }
 
     pub(super) fn start_worker(
@@ -195,6 +196,7 @@ impl Hub {
         let handle = rec.handles.get(wid).cloned().ok_or_else(|| no_worker(id, wid))?;
         let w = rec.session.workers.iter().find(|w| &w.id == wid).ok_or_else(|| no_worker(id, wid))?;
         let spec = SpawnSpec {
+            key: wid.as_str().to_owned(),
             command: w.command.clone(),
             cwd: PathBuf::from(&w.cwd),
             env: rec.env.get(wid).cloned().unwrap_or_default(),
