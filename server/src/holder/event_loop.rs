@@ -107,7 +107,9 @@ impl Holder {
             }
             let mut fds = vec![
                 libc::pollfd { fd: self.listener.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-                libc::pollfd { fd: self.fd, events: pty_events, revents: 0 },
+                // Once closed the PTY would report POLLHUP forever: leave it out (a negative fd is
+                // ignored), or an exited program's holder would spin while it waits for a gateway.
+                libc::pollfd { fd: if self.pty_open { self.fd } else { -1 }, events: pty_events, revents: 0 },
             ];
             if let Some(c) = &self.conn {
                 let mut ev = 0;
@@ -184,7 +186,12 @@ impl Holder {
                     self.input.drain(..n);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                // The program is gone; its input with it.
+                Err(_) => {
+                    self.input.clear();
+                    return;
+                }
             }
         }
     }
