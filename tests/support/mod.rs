@@ -71,7 +71,8 @@ impl Gateway {
             .strip_prefix("controlroom listening on ")
             .unwrap_or_else(|| {
                 panic!(
-                    "unexpected first line {line:?}; log: {}",
+                    "unexpected first line {line:?} (gateway: {:?}); log: {}",
+                    child.wait(),
                     std::fs::read_to_string(&log_path).unwrap_or_default()
                 )
             })
@@ -274,9 +275,14 @@ pub fn holder_program(holder: u32) -> Option<u32> {
 pub fn kill_holders(data_dir: &Path) {
     for holder in holder_pids(data_dir) {
         if let Some(program) = holder_program(holder) {
-            let _ = Command::new("kill").arg("-9").arg(format!("-{program}")).stderr(Stdio::null()).status();
+            // `-s KILL --`: procps kill reads a bare `-9 -PGID` otherwise (and may signal far more).
+            let group = format!("-{program}");
+            let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).stderr(Stdio::null()).status();
         }
-        let _ = Command::new("kill").arg("-9").arg(holder.to_string()).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &holder.to_string()])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
