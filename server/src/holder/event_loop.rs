@@ -122,7 +122,7 @@ impl Holder {
                 fds.push(libc::pollfd { fd: c.stream.as_raw_fd(), events: ev, revents: 0 });
             }
             if let Err(e) = poll(&mut fds) {
-                eprintln!("controlroom holder: poll failed: {e}");
+                holder_log!("controlroom holder: poll failed: {e}");
                 return;
             }
             if fds[1].revents != 0 {
@@ -138,7 +138,7 @@ impl Holder {
             }
         }
         let _ = std::fs::remove_file(&self.socket);
-        eprintln!("controlroom holder {}: exit acknowledged; done", std::process::id());
+        holder_log!("controlroom holder {}: exit acknowledged; done", std::process::id());
     }
 
     fn on_pty(&mut self, revents: libc::c_short, buf: &mut [u8]) {
@@ -174,7 +174,7 @@ impl Holder {
             },
             None => Exit::Code(-1),
         };
-        eprintln!("controlroom holder {}: program {} ended: {exit:?}", std::process::id(), self.pid);
+        holder_log!("controlroom holder {}: program {} ended: {exit:?}", std::process::id(), self.pid);
         self.exit = Some(exit);
     }
 
@@ -205,13 +205,13 @@ impl Holder {
             };
             let uid = peer::peer_uid(&stream);
             if let Err(why) = uid.map_err(|e| e.to_string()).and_then(|u| peer::check_peer_uid(u, self.uid)) {
-                eprintln!("controlroom holder {}: connection refused: {why}", std::process::id());
+                holder_log!("controlroom holder {}: connection refused: {why}", std::process::id());
                 continue;
             }
             if self.conn.is_some() {
                 // One gateway at a time: a second one (two gateways on one data dir) is told so.
                 let _ = (&stream).write_all(&Frame::Busy.to_bytes());
-                eprintln!("controlroom holder {}: refused a second gateway", std::process::id());
+                holder_log!("controlroom holder {}: refused a second gateway", std::process::id());
                 continue;
             }
             if stream.set_nonblocking(true).is_err() {
@@ -271,7 +271,7 @@ impl Holder {
             closed = self.handle_frames().is_err();
         }
         if closed {
-            eprintln!("controlroom holder {}: gateway disconnected", std::process::id());
+            holder_log!("controlroom holder {}: gateway disconnected", std::process::id());
             self.conn = None;
         }
     }

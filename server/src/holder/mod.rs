@@ -10,6 +10,15 @@
 //! keeps reading the PTY into a bounded in-memory log with absolute offsets (`--holder-log`), so
 //! the program never blocks on a full terminal; the protocol is in [`wire`].
 
+/// A line in the holder's log (its stderr). Never panics (as `eprintln!` does when the disk
+/// is full): a holder must not die because its log cannot be written.
+macro_rules! holder_log {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod event_loop;
 pub mod peer;
 pub mod wire;
@@ -67,7 +76,7 @@ pub fn main(socket: &Path, log_bytes: usize) -> i32 {
     // child may keep running Rust code after fork.
     match unsafe { libc::fork() } {
         -1 => {
-            eprintln!("controlroom holder: fork failed: {}", std::io::Error::last_os_error());
+            holder_log!("controlroom holder: fork failed: {}", std::io::Error::last_os_error());
             return 1;
         }
         0 => {}
@@ -83,14 +92,14 @@ pub fn main(socket: &Path, log_bytes: usize) -> i32 {
             let _ = writeln!(out, "ok {}", holder.pid());
             let _ = out.flush();
             detach_stdio();
-            eprintln!("controlroom holder {}: serving {}", std::process::id(), socket.display());
+            holder_log!("controlroom holder {}: serving {}", std::process::id(), socket.display());
             holder.run();
             0
         }
         Err(e) => {
             let _ = writeln!(out, "err {e}");
             let _ = out.flush();
-            eprintln!("controlroom holder {}: could not start: {e}", std::process::id());
+            holder_log!("controlroom holder {}: could not start: {e}", std::process::id());
             1
         }
     }
