@@ -184,3 +184,31 @@ async fn without_the_binary_subprotocol_output_stays_json_and_binary_frames_are_
     assert!(plain_got.binary.is_empty());
     assert_eq!(plain_got.json_output(), String::from_utf8_lossy(written_since(&plain_got)));
 }
+
+#[tokio::test]
+async fn binary_input_reaches_the_program_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = Gateway::start_in(&dir.path().join("data"), &[]);
+    // Raw mode: the line discipline passes every byte; the program prints what it read in hex.
+    let script = "stty raw -echo; printf R; head -c 8 | od -An -tx1; exit 0";
+    let (sid, wid) = gw.session_with("bytes", Some(&["/bin/sh", "-c", script])).await;
+    let path = worker_path(&sid, &wid);
+    let offer = format!("{BINARY_SUBPROTOCOL}, controlroom.v1");
+    let (mut bin, selected) = connect(&gw, &path, Some(&offer), true).await;
+    assert_eq!(selected.as_deref(), Some(BINARY_SUBPROTOCOL));
+    let mut got = Received::default();
+    read_until(&mut bin, &mut got, said_ready).await;
+
+    // An X10 mouse report past column 95 (0xE9 is not UTF-8 on its own), then more such bytes.
+    let input = b"\x1b[M \xe9#\xff\xc3";
+    bin.inner.send(Message::Binary(input.to_vec().into())).await.expect("send");
+
+    read_until(&mut bin, &mut got, |_| false).await;
+    assert_eq!(got.json.last(), Some(&json!({"type": "exit", "exitCode": 0})));
+    let printed =
+        String::from_utf8_lossy(&got.binary_stream()).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        printed.contains("1b 5b 4d 20 e9 23 ff c3"),
+        "the program read exactly the bytes sent: {printed:?}"
+    );
+}

@@ -21,7 +21,7 @@ pub use model::{
     ActivityEntry, ActivityReport, ActivityState, Evidence, GATEWAY_STOPPED, HOLDER_INCOMPATIBLE, Preset,
     Session, SourceStatus, WORKER_LOST, Worker, WorkerKind, WorkerSpec, WorkerState,
 };
-pub use worker::{WorkerClientMsg, WorkerServerMsg};
+pub use worker::{ExitInfo, WorkerClientMsg, WorkerServerMsg};
 
 /// The protocol version announced by `GET /api/config` (`protocol`).
 pub const PROTOCOL_VERSION: u32 = 1;

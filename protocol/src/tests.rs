@@ -157,6 +157,24 @@ fn worker_messages_round_trip() {
 }
 
 #[test]
+fn exit_info_is_the_exit_message_on_the_wire() {
+    for exit in [
+        ExitInfo { exit_code: Some(2), signal: None },
+        ExitInfo { exit_code: None, signal: Some("SIGKILL".into()) },
+        ExitInfo::default(),
+    ] {
+        let fields = round_trip(&exit);
+        let mut msg = serde_json::to_value(WorkerServerMsg::from(exit.clone())).expect("json");
+        msg.as_object_mut().expect("object").remove("type");
+        assert_eq!(fields, msg, "the exit message carries exactly these fields");
+    }
+    assert_eq!(ExitInfo { exit_code: Some(0), signal: None }.describe(), "exited with code 0");
+    assert_eq!(ExitInfo { exit_code: None, signal: Some("SIGKILL".into()) }.describe(), "killed by SIGKILL");
+    let stopped = ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) };
+    assert_eq!(stopped.describe(), "stopped with the gateway");
+}
+
+#[test]
 fn http_bodies_reject_unknown_fields() {
     let ok: CreateSession =
         serde_json::from_str(r#"{"title":"t","workers":[{"command":["sh"]}]}"#).expect("parse");

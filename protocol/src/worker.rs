@@ -2,6 +2,38 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How a worker's process ended: the fields of the `exit` message, and what the gateway and the
+/// front end both keep about it (one type, so the two sides cannot drift apart).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExitInfo {
+    /// Exit code, when it exited normally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Signal name when killed (e.g. `SIGKILL`), or `gateway-stopped` after a gateway restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+}
+
+impl ExitInfo {
+    /// "exited with code 0" / "killed by SIGKILL" / "stopped with the gateway".
+    pub fn describe(&self) -> String {
+        match (&self.exit_code, &self.signal) {
+            (Some(c), _) => format!("exited with code {c}"),
+            (None, Some(s)) if s == crate::GATEWAY_STOPPED => "stopped with the gateway".into(),
+            (None, Some(s)) => format!("killed by {s}"),
+            (None, None) => "exited".into(),
+        }
+    }
+}
+
+impl From<ExitInfo> for WorkerServerMsg {
+    /// The `exit` message for a process that ended this way.
+    fn from(exit: ExitInfo) -> Self {
+        WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal }
+    }
+}
+
 /// Server → client messages on a worker socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase")]

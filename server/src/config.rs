@@ -2,7 +2,7 @@
 //! (and a `CONTROLROOM_*` variable) for each.
 
 use crate::file_config::{FileConfig, SourceSection};
-use crate::notify::NotifyConfig;
+use crate::outbound::notify::NotifyConfig;
 use crate::presets::Presets;
 use crate::worker::WorkerConfig;
 use crate::worker::detect::ActivityRules;

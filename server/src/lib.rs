@@ -4,35 +4,31 @@
 //! `run` takes a bound listener and a shutdown future (as mini-redis does), so every test gets its
 //! own gateway on an ephemeral port; `controlroom serve` and the embedded gateway call the same.
 
+pub mod api;
 pub mod auth;
 #[doc(hidden)]
 pub mod bench_api;
 pub mod config;
-mod conn;
 pub mod embedded;
 pub mod file_config;
 pub mod holder;
-mod http;
-pub mod http_client;
 pub mod hub;
-pub mod listener;
 pub mod lock;
 pub mod metrics;
-pub mod notify;
+pub mod outbound;
 pub mod outbox;
 pub mod presets;
-pub mod ratelimit;
-pub mod scoped;
 pub mod store;
-mod timed_body;
-pub mod validate;
 
 #[cfg(test)]
 mod proptests;
 pub(crate) mod time;
 pub mod worker;
-mod ws_app;
-mod ws_worker;
+
+pub use api::validate;
+use api::{listener, routes as http};
+pub use auth::scoped;
+pub use outbound::notify;
 
 pub use config::ServeConfig;
 
@@ -126,11 +122,12 @@ pub async fn run(
     let store = store::Store::open(&config.data_dir, config.delta_log)?;
     let backend: Arc<dyn worker::pty::PtyBackend> = match &config.holder_exe {
         Some(exe) => Arc::new(
-            worker::holder_backend::HolderBackend::new(exe.clone(), &config.data_dir, config.holder_log)
-                .map_err(|source| ServerError::Io {
+            holder::backend::HolderBackend::new(exe.clone(), &config.data_dir, config.holder_log).map_err(
+                |source| ServerError::Io {
                     context: format!("creating {}", config.data_dir.join(holder::WORKERS_DIR).display()),
                     source,
-                })?,
+                },
+            )?,
         ),
         None => Arc::new(worker::pty::PortablePty),
     };
@@ -152,7 +149,7 @@ pub async fn run(
     };
     let hub = hub::start(config.clone(), hub::HubDeps { store: store.clone(), ctx, notifier }).await?;
     let tracker = TaskTracker::new();
-    let state = http::AppState {
+    let state = api::state::AppState {
         hub: hub.clone(),
         config: config.clone(),
         shutdown: cancel.clone(),
@@ -162,7 +159,7 @@ pub async fn run(
         connections: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
     };
     keeper.clone().watch(cancel.clone());
-    let auth = auth::AuthState::new(token.clone(), keeper, addr, &config);
+    let auth = api::middleware::AuthState::new(token.clone(), keeper, addr, &config);
     let app = http::router(state, auth);
     let url = format!("{scheme}://{addr}");
     let gateway_file = config.data_dir.join(GATEWAY_FILE);

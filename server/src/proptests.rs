@@ -2,8 +2,8 @@
 //! contract, replay from any seq, the UTF-8 chunker, and client message validation. The same
 //! code is the target of the cargo-fuzz targets in `fuzz/`.
 
+use crate::api::validate::{decode_image, parse_app_msg, parse_worker_msg};
 use crate::hub::diff::{ActivityMap, SessionMap, apply, diff};
-use crate::validate::{decode_image, parse_app_msg, parse_worker_msg};
 use crate::worker::utf8::{Utf8Splitter, decode};
 use controlroom_protocol::{
     ActivityState, CreateSession, MAX_IMAGE_BYTES, Session, SessionId, TERMINAL_DIM_RANGE, Worker,

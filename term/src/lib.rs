@@ -32,6 +32,8 @@ mod tests_ground;
 mod tests_plain;
 #[cfg(test)]
 mod tests_scrollback;
+#[cfg(test)]
+mod tests_sync;
 mod view;
 
 use cell::Attrs;
@@ -45,6 +47,7 @@ const MODE_APP_CURSOR: u8 = 2;
 const MODE_HIDE_CURSOR: u8 = 4;
 const MODE_ALT_SCREEN: u8 = 8;
 const MODE_BRACKETED_PASTE: u8 = 16;
+const MODE_SYNC_OUTPUT: u8 = 32;
 
 /// xterm mouse reporting mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,6 +148,9 @@ pub struct Term<S: TermSink> {
     alt: Grid,
     state: State,
     sink: S,
+    /// Synchronized updates begun since the model was made (not reset by RIS), so a caller
+    /// timing one can tell the next from it.
+    sync_updates: u64,
 }
 
 /// The screen plus the parser state.
@@ -210,7 +216,7 @@ impl<S: TermSink> Term<S> {
     fn new(rows: u16, cols: u16, scrollback: usize, sink: S) -> Self {
         let mut main = Grid::new(rows, cols, Some(scrollback));
         main.allocate_rows();
-        Self { main, alt: Grid::new(rows, cols, None), state: State::new(), sink }
+        Self { main, alt: Grid::new(rows, cols, None), state: State::new(), sink, sync_updates: 0 }
     }
 
     /// The scroll sink.
@@ -253,6 +259,29 @@ impl<S: TermSink> Term<S> {
     /// Bracketed paste (mode 2004).
     pub fn bracketed_paste(&self) -> bool {
         self.mode(MODE_BRACKETED_PASTE)
+    }
+
+    /// Synchronized output (mode 2026): the program is drawing a frame that should be shown
+    /// whole, from `CSI ? 2026 h` until `CSI ? 2026 l` (or RIS). A DECRQM answer reads it.
+    pub fn synchronized_output(&self) -> bool {
+        self.mode(MODE_SYNC_OUTPUT)
+    }
+
+    /// The synchronized update in progress, numbered by how many began since this model was made
+    /// (1 for the first); `None` when none is open. The state lives here, across reads, so a
+    /// marker split between two feeds counts; there is no clock in the model, so the caller times
+    /// the hold (terminals give up after 150 ms, as alacritty does) and uses the number to tell a
+    /// new update from the one it is timing.
+    pub fn synchronized_update(&self) -> Option<u64> {
+        self.synchronized_output().then_some(self.sync_updates)
+    }
+
+    /// Mode 2026 set or reset; setting it while it is off begins a new update.
+    fn set_synchronized_output(&mut self, on: bool) {
+        if on && !self.synchronized_output() {
+            self.sync_updates += 1;
+        }
+        self.set_mode(MODE_SYNC_OUTPUT, on);
     }
 
     /// Which mouse events the program wants.

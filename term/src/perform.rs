@@ -204,6 +204,7 @@ impl<S: TermSink> Term<S> {
                     }
                 }
                 [2004] => self.set_mode(MODE_BRACKETED_PASTE, on),
+                [2026] => self.set_synchronized_output(on),
                 _ => {}
             }
         }

@@ -73,6 +73,11 @@ pub struct KeySpec {
     pub mods: KeyModifiers,
 }
 
+/// A key spec that names no key (`hyper-x`, `f13`); says `unknown key "hyper-x"`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown key {0:?}")]
+pub struct UnknownKey(pub String);
+
 impl KeySpec {
     /// Normalises a terminal key event: Shift is folded into the character, and legacy control
     /// codes (`Ctrl-4` for `Ctrl-\`) map to the key people name.
@@ -95,7 +100,7 @@ impl KeySpec {
     }
 
     /// Parses `q`, `R`, `?`, `enter`, `ctrl-\`, `alt-x`, `shift-pageup`, `f5`.
-    pub fn parse(spec: &str) -> Result<Self, String> {
+    pub fn parse(spec: &str) -> Result<Self, UnknownKey> {
         let mut mods = KeyModifiers::NONE;
         let mut rest = spec;
         loop {
@@ -138,7 +143,7 @@ impl KeySpec {
                 f if f.starts_with('f') && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) => {
                     KeyCode::F(f[1..].parse().unwrap_or(1))
                 }
-                _ => return Err(format!("unknown key {spec:?}")),
+                _ => return Err(UnknownKey(spec.to_owned())),
             },
         };
         Ok(Self::from_event(&KeyEvent::new(code, mods)))

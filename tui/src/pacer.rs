@@ -1,6 +1,7 @@
 //! When the front end may draw its next frame: a token bucket at the frame rate, so a change
 //! after a quiet moment (a typed key's echo) is drawn at once, while a flood is drawn at the
-//! frame rate rather than per message.
+//! frame rate rather than per message; and how long a frame waits for a program's synchronized
+//! update to end.
 
 use std::time::{Duration, Instant};
 
@@ -44,9 +45,70 @@ impl FramePacer {
     }
 }
 
+/// Holds frames while the watched program's synchronized update (mode 2026, tracked by the
+/// screen model) is open, so a redraw is never shown half done; one that never ends is let go
+/// after `timeout`, as terminals do (alacritty: 150 ms), so a program cannot freeze the screen.
+#[derive(Debug, Clone)]
+pub struct SyncHold {
+    timeout: Duration,
+    /// The update being timed (its number in the screen model) and when it was first seen.
+    open: Option<(u64, Instant)>,
+}
+
+impl SyncHold {
+    /// A hold that lets each update go after `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        Self { timeout, open: None }
+    }
+
+    /// Notes the update open at `now` (`None`: none is); a new number starts a new timeout.
+    pub fn observe(&mut self, pending: Option<u64>, now: Instant) {
+        self.open = match (pending, self.open) {
+            (Some(id), Some((seen, since))) if seen == id => Some((id, since)),
+            (Some(id), _) => Some((id, now)),
+            (None, _) => None,
+        };
+    }
+
+    /// Whether a frame due at `now` waits for the open update.
+    pub fn holds(&self, now: Instant) -> bool {
+        self.open.is_some_and(|(_, since)| now.saturating_duration_since(since) < self.timeout)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_synchronized_update_holds_frames_until_it_ends() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut hold = SyncHold::new(ms(150));
+        hold.observe(None, t0);
+        assert!(!hold.holds(t0), "nothing open");
+        hold.observe(Some(1), t0);
+        assert!(hold.holds(t0 + ms(10)));
+        hold.observe(Some(1), t0 + ms(100));
+        assert!(hold.holds(t0 + ms(100)), "the same update keeps its first sighting");
+        hold.observe(None, t0 + ms(120));
+        assert!(!hold.holds(t0 + ms(120)), "its end releases the frame at once");
+    }
+
+    #[test]
+    fn the_timeout_releases_an_update_that_never_ends() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut hold = SyncHold::new(ms(150));
+        hold.observe(Some(3), t0);
+        hold.observe(Some(3), t0 + ms(149));
+        assert!(hold.holds(t0 + ms(149)));
+        hold.observe(Some(3), t0 + ms(150));
+        assert!(!hold.holds(t0 + ms(150)), "let go after the timeout, though still open");
+        assert!(!hold.holds(t0 + ms(500)), "and stays let go");
+        hold.observe(Some(4), t0 + ms(500));
+        assert!(hold.holds(t0 + ms(510)), "the next update is held afresh");
+    }
 
     const F: Duration = Duration::from_millis(16);
 

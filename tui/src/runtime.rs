@@ -4,13 +4,15 @@
 //! Generic over the backend and the input stream (as in helix and gitui), so tests can drive the
 //! real loop with scripted keys into a `TestBackend`.
 
+use crate::client::events::{AppReport, ClientEvent, WorkerReport, WorkerSend};
 use crate::client::http::Gateway;
 use crate::client::tasks::{Target, WorkerDial, app_task, worker_task};
 use crate::error::Result;
-use crate::state::{Done, Effect, Mode, Msg, Notice, Settings, State};
+use crate::pacer::{FramePacer, SyncHold};
+use crate::state::{AppEvent, Done, Effect, Mode, Msg, Notice, Settings, State, WorkerEvent};
 use crate::theme::{Theme, ThemeSet};
 use crate::ui;
-use controlroom_protocol::{AppClientMsg, SessionId, WorkerClientMsg, WorkerId};
+use controlroom_protocol::{AppClientMsg, SessionId, WorkerId};
 use crossterm::event::{Event, KeyEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
@@ -20,12 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// Time between frames while the screen keeps changing. 60 frames per second is 16.7 ms between
-/// frames; a frame is drawn 1–3 ms after it is due (tokio's timer rounds a sleep up to the next
-/// millisecond, and a flood keeps both cores busy), so frames are due every 13 ms to keep 99 % of
-/// the gaps under 16.7 ms (measured: p99 17.7–18.1 ms at 15 ms, 14.8–15.3 ms at 13 ms).
-/// The default of the `frame-interval-ms` config key.
-pub const FRAME: Duration = Duration::from_millis(13);
+pub use crate::defaults::FRAME;
 
 /// Frames that may be drawn back to back after a quiet moment (so a typed key's echo is not
 /// held for a frame slot) before [`FRAME`] applies.
@@ -71,7 +68,35 @@ pub type CursorShapeSink = Box<dyn FnMut(controlroom_term::CursorStyle) + Send>;
 /// The open worker socket task.
 struct WorkerConn {
     task: JoinHandle<()>,
-    out: mpsc::UnboundedSender<WorkerClientMsg>,
+    out: mpsc::UnboundedSender<WorkerSend>,
+}
+
+/// A socket task's report as a state message: `client/` reports in its own terms and knows
+/// nothing of the state.
+impl From<ClientEvent> for Msg {
+    fn from(event: ClientEvent) -> Self {
+        match event {
+            ClientEvent::App(report) => Msg::App(match report {
+                AppReport::Connected { url } => AppEvent::Connected { url },
+                AppReport::Message(msg) => AppEvent::Message(msg),
+                AppReport::Rtt(rtt) => AppEvent::Rtt(rtt),
+                AppReport::Disconnected { reason, attempt, retry_at } => {
+                    AppEvent::Disconnected { reason, attempt, retry_at }
+                }
+                AppReport::AuthFailed(reason) => AppEvent::AuthFailed(reason),
+            }),
+            ClientEvent::Worker { session, worker, report } => Msg::Worker {
+                session,
+                worker,
+                event: match report {
+                    WorkerReport::Message(msg) => WorkerEvent::Message(msg),
+                    WorkerReport::Output { offset, bytes } => WorkerEvent::Output { offset, bytes },
+                    WorkerReport::Lost(reason) => WorkerEvent::Lost(reason),
+                    WorkerReport::Gone(reason) => WorkerEvent::Gone(reason),
+                },
+            },
+        }
+    }
 }
 
 impl Drop for WorkerConn {
@@ -113,15 +138,15 @@ where
     let size = terminal.size().map_err(std::io::Error::from)?;
     let mut worker: Option<WorkerConn> = None;
     let mut last_shape = None;
-    let mut fx = state.update(Msg::Resize { cols: size.width, rows: size.height });
-    fx.extend(state.update(tick()));
+    let mut fx = state.update(Msg::Resize { cols: size.width, rows: size.height }).effects;
+    fx.extend(state.update(tick()).effects);
     // A change after a quiet moment is drawn at once (an echo shows without waiting for a
     // slot); while changes keep coming, frames come at the frame rate, not per message.
-    let mut pacer = crate::pacer::FramePacer::new(state.settings.frame_interval, FRAME_BURST, Instant::now());
+    let mut pacer = FramePacer::new(state.settings.frame_interval, FRAME_BURST, Instant::now());
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
-    // The watched program's open synchronized update, and when we first saw it.
-    let mut sync_since: Option<(u64, Instant)> = None;
+    // The watched program's open synchronized update (tracked by its screen model), timed here.
+    let mut sync = SyncHold::new(SYNC_TIMEOUT);
 
     loop {
         for effect in fx.drain(..) {
@@ -164,8 +189,9 @@ where
             ev = events.next() => {
                 match ev {
                     Some(Ok(ev)) => if let Some(msg) = event_msg(ev) {
-                        fx = state.update(msg);
-                        dirty |= !state.input_only;
+                        let update = state.update(msg);
+                        fx = update.effects;
+                        dirty |= update.redraw;
                     },
                     Some(Err(e)) => return Err(e.into()),
                     None => break,
@@ -174,15 +200,10 @@ where
             // Before socket messages: with a flooding worker there is always a message waiting,
             // and a biased select would otherwise never draw.
             () = tokio::time::sleep_until(pacer.next().into()), if dirty => {
-                sync_since = match state.term.as_ref().and_then(|t| t.synchronized) {
-                    Some(id) => match sync_since {
-                        Some((seen, since)) if seen == id => Some((id, since)),
-                        _ => Some((id, Instant::now())),
-                    },
-                    None => None,
-                };
-                pacer.drew(Instant::now());
-                if sync_since.is_some_and(|(_, since)| since.elapsed() < SYNC_TIMEOUT) {
+                let now = Instant::now();
+                sync.observe(state.term.as_ref().and_then(|t| t.synchronized_update()), now);
+                pacer.drew(now);
+                if sync.holds(now) {
                     // Keep `dirty`: the frame is drawn once the update ends (or times out).
                     continue;
                 }
@@ -201,7 +222,7 @@ where
                 }
             }
             _ = clock.tick() => {
-                fx = state.update(tick());
+                fx = state.update(tick()).effects;
                 dirty = true;
             }
             msg = rx.recv() => {
@@ -211,17 +232,25 @@ where
                 // Stop at the budget, or when the next frame is due, whichever is first: a
                 // frame is never held back by a flood's queued output.
                 let stop = (started + BATCH_BUDGET).min(pacer.next().max(started));
-                fx = state.update(msg);
+                let update = state.update(msg);
+                fx = update.effects;
+                dirty |= update.redraw;
                 for _ in 0..MAX_BATCH {
                     if Instant::now() >= stop {
                         break;
                     }
                     match rx.try_recv() {
-                        Ok(msg) => fx.extend(state.update(msg)),
+                        Ok(msg) => {
+                            let update = state.update(msg);
+                            fx.extend(update.effects);
+                            dirty |= update.redraw;
+                        }
                         Err(_) => break,
                     }
                 }
-                dirty = true;
+                // The update's timeout starts when its first bytes are applied, not at the next
+                // frame slot.
+                sync.observe(state.term.as_ref().and_then(|t| t.synchronized_update()), Instant::now());
             }
         }
     }
@@ -328,7 +357,12 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
         }
         Effect::Send(msg) => {
             if let Some(w) = worker {
-                let _ = w.out.send(msg);
+                let _ = w.out.send(WorkerSend::Message(msg));
+            }
+        }
+        Effect::Input { bytes } => {
+            if let Some(w) = worker {
+                let _ = w.out.send(WorkerSend::Input { bytes });
             }
         }
         Effect::RequestSync { since } => {

@@ -188,7 +188,7 @@ impl ThemeSet {
             // `chain` is child-first: the first file that sets a role wins.
             for (i, (value, slot)) in roles.into_iter().enumerate() {
                 if let (Some(v), false) = (value, seen[i]) {
-                    *slot = parse_color(v).map_err(|m| theme_err(n, &m))?;
+                    *slot = parse_color(v).map_err(|e| theme_err(n, &e.to_string()))?;
                     seen[i] = true;
                 }
             }
@@ -225,9 +225,14 @@ fn theme_err(name: &str, message: &str) -> Error {
     Error::Theme { name: name.to_owned(), message: message.trim().to_owned() }
 }
 
+/// A colour value that is none of `#rrggbb`, a name or an index; says `bad colour "x"`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad colour {0:?}")]
+pub struct BadColor(pub String);
+
 /// Parses `#rrggbb`, a colour name (`reset`, `lightred`, ...) or an ANSI index (`245`).
-pub fn parse_color(s: &str) -> Result<Color, String> {
-    Color::from_str(s.trim()).map_err(|_| format!("bad colour {s:?}"))
+pub fn parse_color(s: &str) -> Result<Color, BadColor> {
+    Color::from_str(s.trim()).map_err(|_| BadColor(s.to_owned()))
 }
 
 #[cfg(test)]

@@ -298,7 +298,7 @@ fn new_worker_dialog_with_presets() {
     key(&mut st, KeyCode::Right);
     insta::assert_snapshot!(render(&st, 100, 28));
     // Submitting sends the preset; the gateway fills in its command and kind.
-    let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))).effects;
     let spec = fx
         .iter()
         .find_map(|e| match e {

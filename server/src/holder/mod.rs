@@ -19,6 +19,7 @@ macro_rules! holder_log {
     }};
 }
 
+pub mod backend;
 mod event_loop;
 pub mod peer;
 pub mod wire;

@@ -7,7 +7,7 @@ use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
 use crate::config::ServeConfig;
 use crate::metrics as m;
-use crate::notify::Notifier;
+use crate::outbound::notify::Notifier;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
 use crate::worker::pty::{AdoptError, Adopted};
@@ -72,7 +72,7 @@ fn source_states(config: &ServeConfig) -> Result<BTreeMap<String, SourceState>, 
     for s in &config.sources {
         let http = match (s.kind, &s.url) {
             (crate::file_config::SourceKind::Http, Some(url)) => Some(
-                crate::http_client::Target::new(url, &config.outbound_cas(s.ca_file.as_deref()))
+                crate::outbound::http_client::Target::new(url, &config.outbound_cas(s.ca_file.as_deref()))
                     .map_err(|e| HubError::Invalid(format!("source `{}`: {e}", s.name)))?,
             ),
             _ => None,

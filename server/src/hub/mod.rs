@@ -274,5 +274,5 @@ impl HubHandle {
 pub(crate) struct HubDeps {
     pub store: Store,
     pub ctx: crate::worker::WorkerContext,
-    pub notifier: Option<crate::notify::Notifier>,
+    pub notifier: Option<crate::outbound::notify::Notifier>,
 }

@@ -8,7 +8,7 @@
 //! the other sources.
 
 use crate::file_config::{HeaderValue, SourceKind, SourceSection};
-use crate::http_client::{self, Target};
+use crate::outbound::http_client::{self, Target};
 use bytes::Bytes;
 use controlroom_protocol::SessionId;
 use serde_json::Value;

@@ -17,7 +17,6 @@ use tokio::sync::{Notify, watch};
 mod activity;
 mod actor;
 pub mod detect;
-pub mod holder_backend;
 mod pipe;
 mod process;
 pub mod pty;
@@ -120,14 +119,8 @@ pub struct SpawnSpec {
     pub activity: Option<Arc<ActivityRules>>,
 }
 
-/// How a process ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExitInfo {
-    /// Exit code when it exited normally.
-    pub exit_code: Option<i32>,
-    /// Signal name when killed (e.g. "SIGKILL"), or `gateway-stopped`.
-    pub signal: Option<String>,
-}
+/// How a process ended: the protocol's type, shared with the front end.
+pub use controlroom_protocol::ExitInfo;
 
 /// A worker's latest state, published on a watch channel; the hub reads it when poked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! The PTY behind a narrow interface (spawn → reader, writer, resize, signal, wait), with a
-//! portable-pty implementation (the PTY in the gateway's process) and, in `holder_backend`, the
+//! portable-pty implementation (the PTY in the gateway's process) and, in `crate::holder::backend`, the
 //! default one: each PTY held by a holder process that outlives the gateway.
 
 use super::{ExitInfo, SpawnSpec, WorkerError};

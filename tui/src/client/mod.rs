@@ -4,6 +4,7 @@
 //! remote one are reached the same way.
 
 pub mod backoff;
+pub mod events;
 pub mod http;
 pub mod tasks;
 pub mod tls;

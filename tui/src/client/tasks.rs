@@ -1,11 +1,14 @@
 //! The socket tasks: one for `/ws/app`, one for the watched worker. Each owns its socket, retries
-//! with backoff, and reports into the UI loop as [`Msg`]s; the UI never waits on a socket.
+//! with backoff, and reports into the UI loop as [`ClientEvent`]s (the loop's message type only
+//! has to be made from one); the UI never waits on a socket.
 
 use super::backoff::Backoff;
+use super::events::{AppReport, ClientEvent, WorkerReport, WorkerSend};
 use super::tls::Trust;
-use super::ws::{ConnectError, Offer, Socket, close_is_final, close_reason, connect, connect_offering};
+use super::ws::{
+    ConnectError, Offer, Opened, Socket, close_is_final, close_reason, connect, connect_offering,
+};
 use super::{Endpoint, GatewayFile, worker_path};
-use crate::state::{AppEvent, Msg, WorkerEvent};
 use controlroom_protocol::{
     AppClientMsg, AppServerMsg, SessionId, WS_APP_PATH, WorkerClientMsg, WorkerId, WorkerServerMsg,
 };
@@ -59,7 +62,12 @@ enum Ended {
 }
 
 /// Runs `/ws/app` until the UI goes away or the token is refused.
-pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::UnboundedReceiver<AppClientMsg>) {
+pub async fn app_task<M: From<ClientEvent>>(
+    target: Target,
+    ui: mpsc::Sender<M>,
+    mut out: mpsc::UnboundedReceiver<AppClientMsg>,
+) {
+    let app = |report| M::from(ClientEvent::App(report));
     let mut backoff = Backoff::default();
     loop {
         let url = target.refresh();
@@ -71,14 +79,14 @@ pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::Unbo
             Ok(socket) => {
                 backoff.reset();
                 tracing::info!(%url, "app socket connected");
-                if ui.send(Msg::App(AppEvent::Connected { url: url.clone() })).await.is_err() {
+                if ui.send(app(AppReport::Connected { url: url.clone() })).await.is_err() {
                     return;
                 }
                 match app_session(socket, &ui, &mut out).await {
                     Ended::Stop => return,
                     Ended::Refused(reason) => {
                         tracing::warn!(%url, %reason, "app socket closed for good");
-                        let _ = ui.send(Msg::App(AppEvent::AuthFailed(reason))).await;
+                        let _ = ui.send(app(AppReport::AuthFailed(reason))).await;
                         return;
                     }
                     Ended::Lost(r) | Ended::FellBehind(r) | Ended::Gone(r) => r,
@@ -87,7 +95,7 @@ pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::Unbo
             // A refused token or an untrusted certificate needs the user; retrying cannot help.
             Err(e @ (ConnectError::Unauthorized | ConnectError::Certificate(_))) => {
                 tracing::warn!(%url, reason = %e.describe(), "app socket refused for good");
-                let _ = ui.send(Msg::App(AppEvent::AuthFailed(e.describe()))).await;
+                let _ = ui.send(app(AppReport::AuthFailed(e.describe()))).await;
                 return;
             }
             Err(e) => e.describe(),
@@ -95,8 +103,8 @@ pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::Unbo
         let delay = backoff.next_delay(&mut rand::rng());
         tracing::info!(%reason, attempt = backoff.attempt(), delay_ms = delay.as_millis() as u64, "app socket lost");
         let event =
-            AppEvent::Disconnected { reason, attempt: backoff.attempt(), retry_at: Instant::now() + delay };
-        if ui.send(Msg::App(event)).await.is_err() {
+            AppReport::Disconnected { reason, attempt: backoff.attempt(), retry_at: Instant::now() + delay };
+        if ui.send(app(event)).await.is_err() {
             return;
         }
         if !wait_to_retry(delay, &ui, &mut out).await {
@@ -105,11 +113,12 @@ pub async fn app_task(target: Target, ui: mpsc::Sender<Msg>, mut out: mpsc::Unbo
     }
 }
 
-async fn app_session(
+async fn app_session<M: From<ClientEvent>>(
     socket: Socket,
-    ui: &mpsc::Sender<Msg>,
+    ui: &mpsc::Sender<M>,
     out: &mut mpsc::UnboundedReceiver<AppClientMsg>,
 ) -> Ended {
+    let app = |report| M::from(ClientEvent::App(report));
     let (mut sink, mut stream) = socket.split();
     let mut ping = Pinger::default();
     let mut tick = tokio::time::interval(PING_EVERY);
@@ -118,7 +127,7 @@ async fn app_session(
             msg = stream.next() => match msg {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<AppServerMsg>(&text) {
                     Ok(m) => {
-                        if ui.send(Msg::App(AppEvent::Message(Box::new(m)))).await.is_err() {
+                        if ui.send(app(AppReport::Message(Box::new(m)))).await.is_err() {
                             return Ended::Stop;
                         }
                     }
@@ -126,7 +135,7 @@ async fn app_session(
                 },
                 Some(Ok(Message::Pong(payload))) => {
                     if let Some(rtt) = ping.pong(&payload) {
-                        let _ = ui.send(Msg::App(AppEvent::Rtt(rtt))).await;
+                        let _ = ui.send(app(AppReport::Rtt(rtt))).await;
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
@@ -206,15 +215,16 @@ pub struct WorkerDial {
 }
 
 /// Runs one worker's socket, retrying, until the UI drops `out` or the worker is gone.
-pub async fn worker_task(
+pub async fn worker_task<M: From<ClientEvent>>(
     dial: WorkerDial,
     session: SessionId,
     worker: WorkerId,
-    ui: mpsc::Sender<Msg>,
-    mut out: mpsc::UnboundedReceiver<WorkerClientMsg>,
+    ui: mpsc::Sender<M>,
+    mut out: mpsc::UnboundedReceiver<WorkerSend>,
 ) {
     let mut backoff = Backoff::default();
-    let report = |event| Msg::Worker { session: session.clone(), worker: worker.clone(), event };
+    let report =
+        |report| M::from(ClientEvent::Worker { session: session.clone(), worker: worker.clone(), report });
     let WorkerDial { url, token, trust, max_message } = dial;
     loop {
         let base = url.borrow().clone();
@@ -229,7 +239,7 @@ pub async fn worker_task(
         // accepts and then closes at once is retried ever more slowly.
         let mut live = false;
         let ended = match result {
-            Ok(socket) => worker_session(socket, &ui, &mut out, &report, &mut live, max_message).await,
+            Ok(opened) => worker_session(opened, &ui, &mut out, &report, &mut live, max_message).await,
             Err(ConnectError::NotFound) => Ended::Gone("worker not found".into()),
             Err(e @ (ConnectError::Unauthorized | ConnectError::Certificate(_))) => {
                 Ended::Refused(e.describe())
@@ -240,24 +250,24 @@ pub async fn worker_task(
             Ended::Stop => return,
             Ended::Refused(reason) => {
                 // The app socket reports the same refusal in the status bar; stop retrying.
-                let _ = ui.send(report(WorkerEvent::Lost(reason))).await;
+                let _ = ui.send(report(WorkerReport::Lost(reason))).await;
                 return;
             }
             Ended::Gone(reason) => {
-                let _ = ui.send(report(WorkerEvent::Gone(reason))).await;
+                let _ = ui.send(report(WorkerReport::Gone(reason))).await;
                 return;
             }
             Ended::FellBehind(reason) if live => {
                 // The gateway is fine and a fresh `history` catches up: reconnect at once (tmux
                 // never leaves a screen stale). Each round needs a whole snapshot, so no storm.
-                if ui.send(report(WorkerEvent::Lost(reason))).await.is_err() {
+                if ui.send(report(WorkerReport::Lost(reason))).await.is_err() {
                     return;
                 }
                 backoff.reset();
                 continue;
             }
             Ended::Lost(reason) | Ended::FellBehind(reason) => {
-                if ui.send(report(WorkerEvent::Lost(reason))).await.is_err() {
+                if ui.send(report(WorkerReport::Lost(reason))).await.is_err() {
                     return;
                 }
             }
@@ -274,9 +284,9 @@ pub async fn worker_task(
 
 /// Waits out a backoff delay; `false` when the UI has gone (stop). Requests queued while
 /// disconnected are dropped: a reconnect resyncs anyway.
-async fn wait_to_retry<T>(
+async fn wait_to_retry<M, T>(
     delay: Duration,
-    ui: &mpsc::Sender<Msg>,
+    ui: &mpsc::Sender<M>,
     out: &mut mpsc::UnboundedReceiver<T>,
 ) -> bool {
     tokio::select! {
@@ -301,14 +311,15 @@ fn too_big(e: &tungstenite::error::CapacityError, max_message: usize) -> String 
     }
 }
 
-async fn worker_session(
-    socket: Socket,
-    ui: &mpsc::Sender<Msg>,
-    out: &mut mpsc::UnboundedReceiver<WorkerClientMsg>,
-    report: &impl Fn(WorkerEvent) -> Msg,
+async fn worker_session<M>(
+    opened: Opened,
+    ui: &mpsc::Sender<M>,
+    out: &mut mpsc::UnboundedReceiver<WorkerSend>,
+    report: &impl Fn(WorkerReport) -> M,
     live: &mut bool,
     max_message: usize,
 ) -> Ended {
+    let Opened { socket, binary } = opened;
     let (mut sink, mut stream) = socket.split();
     loop {
         tokio::select! {
@@ -316,7 +327,7 @@ async fn worker_session(
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<WorkerServerMsg>(&text) {
                     Ok(m) => {
                         *live |= matches!(m, WorkerServerMsg::History { .. });
-                        if ui.send(report(WorkerEvent::Message(m))).await.is_err() {
+                        if ui.send(report(WorkerReport::Message(m))).await.is_err() {
                             return Ended::Stop;
                         }
                     }
@@ -325,7 +336,7 @@ async fn worker_session(
                 Some(Ok(Message::Binary(frame))) => match controlroom_protocol::decode_output(&frame) {
                     Ok((offset, _)) => {
                         let bytes = frame.slice(controlroom_protocol::OUTPUT_HEADER_LEN..);
-                        if ui.send(report(WorkerEvent::Output { offset, bytes })).await.is_err() {
+                        if ui.send(report(WorkerReport::Output { offset, bytes })).await.is_err() {
                             return Ended::Stop;
                         }
                     }
@@ -351,7 +362,20 @@ async fn worker_session(
             },
             req = out.recv() => {
                 let Some(req) = req else { return Ended::Stop };
-                if let Err(ended) = send_json(&mut sink, &req).await {
+                let sent = match req {
+                    WorkerSend::Message(msg) => send_json(&mut sink, &msg).await,
+                    // The exact bytes: a mouse report past column 95 is not UTF-8.
+                    WorkerSend::Input { bytes } if binary => sink
+                        .send(Message::Binary(bytes.into()))
+                        .await
+                        .map_err(|e| Ended::Lost(format!("connection lost: {e}"))),
+                    // A gateway without binary frames takes text only.
+                    WorkerSend::Input { bytes } => {
+                        let data = String::from_utf8_lossy(&bytes).into_owned();
+                        send_json(&mut sink, &WorkerClientMsg::Input { data }).await
+                    }
+                };
+                if let Err(ended) = sent {
                     return ended;
                 }
             }
@@ -423,10 +447,11 @@ mod tests {
         };
         let task = tokio::spawn(app_task(target, tx, out_rx));
         let deadline = Duration::from_secs(10);
-        let first = tokio::time::timeout(deadline, rx.recv()).await.expect("in time").expect("a message");
-        assert!(matches!(first, Msg::App(AppEvent::Connected { .. })), "{first:?}");
+        let first: ClientEvent =
+            tokio::time::timeout(deadline, rx.recv()).await.expect("in time").expect("a message");
+        assert!(matches!(first, ClientEvent::App(AppReport::Connected { .. })), "{first:?}");
         let second = tokio::time::timeout(deadline, rx.recv()).await.expect("in time").expect("a message");
-        assert_eq!(second, Msg::App(AppEvent::AuthFailed(crate::client::ws::TOKEN_EXPIRED.into())));
+        assert_eq!(second, ClientEvent::App(AppReport::AuthFailed(crate::client::ws::TOKEN_EXPIRED.into())));
         // The task ends instead of reconnecting.
         tokio::time::timeout(deadline, task).await.expect("the task ended").expect("no panic");
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
@@ -445,12 +470,68 @@ mod tests {
         };
         let task = tokio::spawn(app_task(target, tx, out_rx));
         let deadline = Duration::from_secs(10);
-        let _connected = tokio::time::timeout(deadline, rx.recv()).await.expect("in time");
+        let _connected: Option<ClientEvent> =
+            tokio::time::timeout(deadline, rx.recv()).await.expect("in time");
         let lost = tokio::time::timeout(deadline, rx.recv()).await.expect("in time").expect("a message");
         assert!(
-            matches!(&lost, Msg::App(AppEvent::Disconnected { reason, .. }) if reason == "fell behind, resyncing"),
+            matches!(&lost, ClientEvent::App(AppReport::Disconnected { reason, .. }) if reason == "fell behind, resyncing"),
             "{lost:?}"
         );
         task.abort();
+    }
+
+    /// A worker socket stand-in that selects `protocol` and hands back the first frame a client
+    /// sends.
+    async fn recording_worker(protocol: &'static str) -> (String, tokio::sync::oneshot::Receiver<Message>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            #[allow(clippy::result_large_err)] // tungstenite's callback signature
+            let pick = move |_: &Request, mut resp: Response| {
+                resp.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
+                Ok(resp)
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, pick).await else { return };
+            if let Some(Ok(first)) = ws.next().await {
+                let _ = tx.send(first);
+            }
+            while ws.next().await.is_some() {}
+        });
+        (url, rx)
+    }
+
+    async fn first_input_frame(protocol: &'static str, bytes: &[u8]) -> Message {
+        let (url, first) = recording_worker(protocol).await;
+        let (ui, _reports) = mpsc::channel::<ClientEvent>(16);
+        let (out, out_rx) = mpsc::unbounded_channel();
+        let dial = WorkerDial {
+            url: watch::channel(url).1,
+            token: "t".into(),
+            trust: Trust::default(),
+            max_message: 1 << 20,
+        };
+        let task = tokio::spawn(worker_task(dial, SessionId::new("s"), WorkerId::new("w"), ui, out_rx));
+        // Queued before the socket opens: the task sends it once connected.
+        out.send(WorkerSend::Input { bytes: bytes.to_vec() }).expect("queued");
+        let frame =
+            tokio::time::timeout(Duration::from_secs(10), first).await.expect("in time").expect("a frame");
+        task.abort();
+        frame
+    }
+
+    #[tokio::test]
+    async fn input_goes_as_a_binary_frame_of_the_exact_bytes() {
+        // An X10 mouse report past column 95: 0xE9 alone is not UTF-8.
+        let report = b"\x1b[M \xe9#";
+        let frame = first_input_frame(controlroom_protocol::BINARY_SUBPROTOCOL, report).await;
+        assert_eq!(frame, Message::Binary(report.to_vec().into()));
+    }
+
+    #[tokio::test]
+    async fn a_gateway_without_binary_frames_gets_json_input() {
+        let frame = first_input_frame(controlroom_protocol::SUBPROTOCOL, b"ls\r").await;
+        assert_eq!(frame, Message::text(r#"{"type":"input","data":"ls\r"}"#));
     }
 }

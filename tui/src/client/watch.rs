@@ -58,8 +58,8 @@ pub async fn watch_deltas(
             Ok(socket) => {
                 backoff.reset();
                 match follow(socket, &mut cursor, &mut on_delta).await {
-                    ControlFlow::Continue(Ok(why)) => why,
-                    ControlFlow::Continue(Err(fatal)) => return Err(Error::Refused(fatal)),
+                    ControlFlow::Continue(Lost::Retry(why)) => why,
+                    ControlFlow::Continue(Lost::Final(why)) => return Err(Error::Refused(why)),
                     ControlFlow::Break(()) => return Ok(()),
                 }
             }
@@ -74,13 +74,21 @@ pub async fn watch_deltas(
     }
 }
 
-/// Follows one connection; returns why it ended (`Err` when retrying cannot help), or `Break`
-/// when `on_delta` asked to stop.
+/// How a followed connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Lost {
+    /// Worth another attempt; says why it was lost.
+    Retry(String),
+    /// Retrying cannot help (the token expired); says why.
+    Final(String),
+}
+
+/// Follows one connection; returns why it ended, or `Break` when `on_delta` asked to stop.
 async fn follow(
     mut socket: super::ws::Socket,
     cursor: &mut Cursor,
     on_delta: &mut impl FnMut(&Delta) -> ControlFlow<()>,
-) -> ControlFlow<(), Result<String, String>> {
+) -> ControlFlow<(), Lost> {
     // Live deltas that arrive between asking for a replay and getting it wait here, so the
     // replay's older deltas are handed out first.
     let mut held: Option<Vec<Delta>> = None;
@@ -91,13 +99,13 @@ async fn follow(
             Ok(Message::Close(frame)) => {
                 let why = close_reason(frame.as_ref());
                 return ControlFlow::Continue(if close_is_final(frame.as_ref()) {
-                    Err(why)
+                    Lost::Final(why)
                 } else {
-                    Ok(why)
+                    Lost::Retry(why)
                 });
             }
             Ok(_) => continue,
-            Err(e) => return ControlFlow::Continue(Ok(e.to_string())),
+            Err(e) => return ControlFlow::Continue(Lost::Retry(e.to_string())),
         };
         let Ok(msg) = serde_json::from_str::<AppServerMsg>(&text) else { continue };
         match msg {
@@ -108,7 +116,7 @@ async fn follow(
                     let ask = AppClientMsg::RequestSync { since: Some(*seq) };
                     let Ok(ask) = serde_json::to_string(&ask) else { continue };
                     if let Err(e) = socket.send(Message::Text(ask.into())).await {
-                        return ControlFlow::Continue(Ok(e.to_string()));
+                        return ControlFlow::Continue(Lost::Retry(e.to_string()));
                     }
                     held = Some(Vec::new());
                 }
@@ -137,7 +145,7 @@ async fn follow(
             AppServerMsg::Error { .. } => {}
         }
     }
-    ControlFlow::Continue(Ok("connection lost".into()))
+    ControlFlow::Continue(Lost::Retry("connection lost".into()))
 }
 
 #[cfg(test)]

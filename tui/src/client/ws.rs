@@ -19,11 +19,7 @@ pub const TOKEN_EXPIRED: &str = "token expired — mint a new one with `controlr
 /// Largest message accepted on `/ws/app` (deltas and session lists are small).
 const APP_MAX_MESSAGE: usize = 16 << 20;
 
-/// Default of the `max-message-mib` config key: the largest message accepted on a worker socket.
-/// A worker's attach-time `history` is its whole scrollback as JSON (the gateway's `--scrollback`,
-/// 4 MiB of formatted lines by default, grows to about 11 MiB when every line is coloured), so
-/// this leaves room for a `--scrollback` several times the default.
-pub const WORKER_MAX_MESSAGE: usize = 64 << 20;
+pub use crate::defaults::WORKER_MAX_MESSAGE;
 
 /// Why a connection attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +55,15 @@ pub enum Offer {
     Binary,
 }
 
+/// A worker socket as opened by [`connect_offering`].
+#[derive(Debug)]
+pub struct Opened {
+    /// The socket.
+    pub socket: Socket,
+    /// The gateway selected `controlroom.v1.binary`: output comes, and input may go, as binary frames.
+    pub binary: bool,
+}
+
 /// Opens `path` on the gateway at `endpoint` (`ws://`, or `wss://` checked against `trust`),
 /// offering the `controlroom.v1` subprotocol and sending the token as `Authorization: Bearer`
 /// (never in the URL).
@@ -68,7 +73,7 @@ pub async fn connect(
     token: &str,
     trust: &Trust,
 ) -> Result<Socket, ConnectError> {
-    connect_offering(endpoint, path, token, trust, Offer::Json, APP_MAX_MESSAGE).await
+    connect_offering(endpoint, path, token, trust, Offer::Json, APP_MAX_MESSAGE).await.map(|o| o.socket)
 }
 
 /// [`connect`] offering the subprotocols of `offer`, accepting messages up to `max_message` bytes.
@@ -79,7 +84,7 @@ pub async fn connect_offering(
     trust: &Trust,
     offer: Offer,
     max_message: usize,
-) -> Result<Socket, ConnectError> {
+) -> Result<Opened, ConnectError> {
     let mut req =
         endpoint.ws_url(path).into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
     let headers = req.headers_mut();
@@ -99,7 +104,10 @@ pub async fn connect_offering(
         e => ConnectError::Other(e.to_string()),
     })?;
     match tokio_tungstenite::client_async_with_config(req, stream, Some(config)).await {
-        Ok((socket, _)) => Ok(socket),
+        Ok((socket, resp)) => {
+            let selected = resp.headers().get("Sec-WebSocket-Protocol").and_then(|v| v.to_str().ok());
+            Ok(Opened { socket, binary: selected == Some(BINARY_SUBPROTOCOL) })
+        }
         Err(tungstenite::Error::Http(resp)) => Err(match resp.status().as_u16() {
             401 => ConnectError::Unauthorized,
             404 => ConnectError::NotFound,

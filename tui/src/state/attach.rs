@@ -1,9 +1,9 @@
 //! Keys, pastes and scrolling while attached to a worker.
 
+use super::term::TermView;
 use super::{Effect, Mode, State};
 use crate::input::{InputModes, encode_key, encode_paste};
 use crate::mouse::{MouseModes, encode_mouse};
-use controlroom_protocol::WorkerClientMsg;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 impl State {
@@ -40,22 +40,33 @@ impl State {
         }
     }
 
-    pub(super) fn attach_key(&mut self, ev: KeyEvent, fx: &mut Vec<Effect>) {
+    /// A key while attached; `true` when the screen changed (`false`: only sent to the program).
+    pub(super) fn attach_key(&mut self, ev: KeyEvent, fx: &mut Vec<Effect>) -> bool {
         if self.settings.keys.is_detach(&ev) {
-            return self.detach(fx);
+            self.detach(fx);
+            return true;
         }
-        let Some(term) = self.term.as_mut() else { return self.detach(fx) };
+        let Some(term) = self.term.as_mut() else {
+            self.detach(fx);
+            return true;
+        };
         let page = isize::try_from(self.size.1 / 2).unwrap_or(12).max(1);
         if ev.modifiers.contains(KeyModifiers::SHIFT) {
             match ev.code {
-                KeyCode::PageUp => return self.scroll_term(page),
-                KeyCode::PageDown => return self.scroll_term(-page),
+                KeyCode::PageUp => {
+                    self.scroll_term(page);
+                    return true;
+                }
+                KeyCode::PageDown => {
+                    self.scroll_term(-page);
+                    return true;
+                }
                 _ => {}
             }
         }
         // Before the exit banner's keys: a search through an exited worker's history works too.
         if term.search_key(&ev) {
-            return;
+            return true;
         }
         if term.exit.is_some() {
             match ev.code {
@@ -66,58 +77,62 @@ impl State {
                 KeyCode::Enter | KeyCode::Esc | KeyCode::Char('q' | 'b') => self.detach(fx),
                 _ => {}
             }
-            return;
+            return true;
         }
         let modes = InputModes::of(term.parser.term());
-        if let Some(bytes) = encode_key(&ev, modes) {
-            // A search shown on the live view (its match on the last rows) is drawn: not input only.
-            self.input_only = term.scrolled() == 0 && term.search.is_none();
-            term.scroll_by(isize::MIN / 2);
-            term.search = None;
-            fx.push(Effect::Send(WorkerClientMsg::Input {
-                data: String::from_utf8_lossy(&bytes).into_owned(),
-            }));
+        match encode_key(&ev, modes) {
+            Some(bytes) => send_input(term, bytes, fx),
+            None => true,
         }
     }
 
-    pub(super) fn attach_paste(&mut self, text: &str, fx: &mut Vec<Effect>) {
-        let Some(term) = self.term.as_mut() else { return };
+    /// A paste while attached; `true` when the screen changed.
+    pub(super) fn attach_paste(&mut self, text: &str, fx: &mut Vec<Effect>) -> bool {
+        let Some(term) = self.term.as_mut() else { return true };
         if term.exit.is_some() || term.search_paste(text) {
-            return;
+            return true;
         }
         let bytes = encode_paste(text, InputModes::of(term.parser.term()));
-        self.input_only = term.scrolled() == 0 && term.search.is_none();
-        term.scroll_by(isize::MIN / 2);
-        term.search = None;
-        fx.push(Effect::Send(WorkerClientMsg::Input { data: String::from_utf8_lossy(&bytes).into_owned() }));
+        send_input(term, bytes, fx)
     }
 
     /// Mouse while attached: forwarded to a program that asked for mouse reports (unless the
-    /// user is looking at scrollback); otherwise the wheel scrolls back.
-    pub(super) fn attach_mouse(&mut self, ev: MouseEvent, fx: &mut Vec<Effect>) {
-        let Some(term) = self.term.as_mut() else { return };
+    /// user is looking at scrollback); otherwise the wheel scrolls back. `true` when the screen
+    /// changed.
+    pub(super) fn attach_mouse(&mut self, ev: MouseEvent, fx: &mut Vec<Effect>) -> bool {
+        let Some(term) = self.term.as_mut() else { return true };
         let modes = MouseModes::of(term.parser.term());
         if term.exit.is_none() && modes.wanted() && term.scrolled() == 0 && term.search.is_none() {
             // The worker's screen starts below the one-line header.
-            let Some(row) = ev.row.checked_sub(1) else { return };
+            let Some(row) = ev.row.checked_sub(1) else { return true };
             let (rows, cols) = term.parser.term().size();
             if row >= rows || ev.column >= cols {
-                return;
+                return true;
             }
-            // The legacy encoding can produce bytes that are not UTF-8 (far columns); input
-            // travels as text, so such a report is dropped rather than mangled.
-            if let Some(data) =
-                encode_mouse(&ev, ev.column, row, modes).and_then(|b| String::from_utf8(b).ok())
-            {
-                self.input_only = true;
-                fx.push(Effect::Send(WorkerClientMsg::Input { data }));
+            // Sent as the exact bytes: the legacy encoding's far columns are not UTF-8, and a
+            // binary input frame carries them as they are.
+            if let Some(bytes) = encode_mouse(&ev, ev.column, row, modes) {
+                fx.push(Effect::Input { bytes });
+                return false;
             }
-            return;
+            return true;
         }
         match ev.kind {
             MouseEventKind::ScrollUp => self.scroll_term(3),
             MouseEventKind::ScrollDown => self.scroll_term(-3),
             _ => {}
         }
+        true
     }
+}
+
+/// Sends typed or pasted bytes to the program, returning to the live view first; `true` when
+/// that changed the screen (the view was scrolled back, or a search was shown on it).
+fn send_input(term: &mut TermView, bytes: Vec<u8>, fx: &mut Vec<Effect>) -> bool {
+    let changed = term.scrolled() != 0 || term.search.is_some();
+    term.scroll_by(isize::MIN / 2);
+    term.search = None;
+    // Keys and pastes share one queue to the socket, so a paste keeps its place among keys.
+    fx.push(Effect::Input { bytes });
+    changed
 }

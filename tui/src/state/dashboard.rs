@@ -1,9 +1,9 @@
 //! Keys and mouse on the dashboard and its overlays (forms, confirmations, help, filter).
 
 use super::dialog::{Confirm, Form, FormKind, FormOutcome, split_command};
+use super::layout::{DashboardLayout, SESSION_ROWS, list_offset};
 use super::{Effect, Focus, Mode, Notice, State};
 use crate::keymap::Action;
-use crate::ui::layout::{DashboardLayout, list_offset};
 use controlroom_protocol::{CreateSession, WorkerSpec, WorkerState};
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
@@ -15,7 +15,9 @@ const DOUBLE_CLICK: Duration = Duration::from_millis(400);
 impl State {
     pub(super) fn key(&mut self, ev: KeyEvent, fx: &mut Vec<Effect>) {
         match &mut self.mode {
-            Mode::Attach => self.attach_key(ev, fx),
+            Mode::Attach => {
+                self.attach_key(ev, fx);
+            }
             Mode::Help => self.mode = Mode::Dashboard,
             Mode::Filter => match ev.code {
                 KeyCode::Enter => self.mode = Mode::Dashboard,
@@ -62,7 +64,9 @@ impl State {
 
     pub(super) fn paste(&mut self, text: String, fx: &mut Vec<Effect>) {
         match &mut self.mode {
-            Mode::Attach => self.attach_paste(&text, fx),
+            Mode::Attach => {
+                self.attach_paste(&text, fx);
+            }
             Mode::Form(form) => form.paste(&text),
             Mode::Filter => self.filter.extend(text.chars().filter(|c| !c.is_control())),
             _ => {}
@@ -237,7 +241,8 @@ impl State {
 
     pub(super) fn mouse(&mut self, ev: MouseEvent, at: Instant, fx: &mut Vec<Effect>) {
         if self.mode == Mode::Attach {
-            return self.attach_mouse(ev, fx);
+            self.attach_mouse(ev, fx);
+            return;
         }
         if self.mode != Mode::Dashboard {
             return;
@@ -276,7 +281,7 @@ impl State {
         let inner = layout.sessions_inner();
         let ids: Vec<_> = self.store.visible(&self.filter).iter().map(|s| s.id.clone()).collect();
         let cur = self.selected_session.as_ref().and_then(|id| ids.iter().position(|i| i == id)).unwrap_or(0);
-        let per = usize::from(crate::ui::layout::SESSION_ROWS);
+        let per = usize::from(SESSION_ROWS);
         let first = list_offset(cur, usize::from(inner.height) / per);
         let index = first + usize::from(row - inner.y) / per;
         let Some(id) = ids.get(index) else { return false };

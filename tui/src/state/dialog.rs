@@ -228,8 +228,19 @@ impl Confirm {
     }
 }
 
+/// Why a command line could not be split into argv.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CommandLineError {
+    /// A backslash with nothing after it.
+    #[error("trailing backslash")]
+    TrailingBackslash,
+    /// A quote that never closes.
+    #[error("unclosed quote")]
+    UnclosedQuote,
+}
+
 /// Splits a command line into argv: whitespace-separated, with '…', "…" and backslash escapes.
-pub fn split_command(line: &str) -> Result<Vec<String>, String> {
+pub fn split_command(line: &str) -> Result<Vec<String>, CommandLineError> {
     let mut args = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -240,7 +251,7 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
             (Some(q), c) if c == q => quote = None,
             (Some('"'), '\\') | (None, '\\') => match chars.next() {
                 Some(n) => cur.push(n),
-                None => return Err("trailing backslash".into()),
+                None => return Err(CommandLineError::TrailingBackslash),
             },
             (Some(_), c) => cur.push(c),
             (None, '\'' | '"') => {
@@ -260,7 +271,7 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
         in_word = true;
     }
     if quote.is_some() {
-        return Err("unclosed quote".into());
+        return Err(CommandLineError::UnclosedQuote);
     }
     if in_word {
         args.push(cur);
@@ -280,7 +291,9 @@ mod tests {
             ["sh", "-c", "echo hi; ls", "a b c"]
         );
         assert_eq!(split_command("echo ''").expect("ok"), ["echo", ""]);
-        assert!(split_command("echo 'oops").is_err());
+        assert_eq!(split_command("echo 'oops"), Err(CommandLineError::UnclosedQuote));
+        assert_eq!(split_command("echo \\"), Err(CommandLineError::TrailingBackslash));
+        assert_eq!(CommandLineError::UnclosedQuote.to_string(), "unclosed quote");
         assert!(split_command("").expect("ok").is_empty());
     }
 

@@ -1,27 +1,35 @@
 //! Application state as plain data, changed only by [`State::update`].
 //!
 //! `update` takes one [`Msg`] (a key, a gateway message, a finished request, a tick) and returns
-//! [`Effect`]s for the runtime to carry out (HTTP calls, socket sends). Drawing reads the state and
-//! never changes it, so every screen is a pure function of a `State` and a theme.
+//! one [`Update`]: the [`Effect`]s for the runtime to carry out (HTTP calls, socket sends) and
+//! whether anything visible changed. Drawing reads the state and never changes it, so every
+//! screen is a pure function of a `State` and a theme.
+//!
+//! The pure core of the front end: nothing here imports the runtime, `ui/` or `client/`; they
+//! depend on it.
 
 mod attach;
 pub mod attention;
 mod dashboard;
 pub mod dialog;
+pub mod layout;
+mod msg;
+pub mod screen;
 pub mod search;
 pub mod sessions;
+mod settings;
 pub mod term;
 
-use crate::keymap::KeyMap;
 use controlroom_protocol::{
-    AppServerMsg, CreateSession, Preset, Session, SessionId, Worker, WorkerClientMsg, WorkerId,
-    WorkerServerMsg, WorkerSpec,
+    AppServerMsg, ExitInfo, Preset, Session, SessionId, Worker, WorkerClientMsg, WorkerId, WorkerServerMsg,
 };
-use crossterm::event::{KeyEvent, MouseEvent};
 use dialog::{Confirm, Form};
 use sessions::SessionStore;
 use std::time::{Duration, Instant};
-use term::{ExitInfo, TermView, WorkerLink};
+use term::{TermView, WorkerLink};
+
+pub use msg::{AppEvent, Done, Effect, Msg, Update, WorkerEvent};
+pub use settings::Settings;
 
 /// What the screen is showing, and so where keys go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,211 +87,6 @@ pub struct Notice {
     pub error: bool,
 }
 
-/// Connection events from the `/ws/app` task.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AppEvent {
-    /// The socket is open.
-    Connected {
-        /// The gateway's base URL (it may change when re-read from `gateway.json`).
-        url: String,
-    },
-    /// A message arrived (boxed: a sync is large).
-    Message(Box<AppServerMsg>),
-    /// A heartbeat round trip completed.
-    Rtt(Duration),
-    /// The socket closed or could not open; retrying at `retry_at`.
-    Disconnected {
-        /// Short reason.
-        reason: String,
-        /// Next attempt number.
-        attempt: u32,
-        /// When the next attempt starts.
-        retry_at: Instant,
-    },
-    /// The token was refused; the task has stopped.
-    AuthFailed(String),
-}
-
-/// Events from the watched worker's socket task.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WorkerEvent {
-    /// A message arrived.
-    Message(WorkerServerMsg),
-    /// A binary `output` frame arrived (`controlroom.v1.binary`): raw bytes at `offset`.
-    Output {
-        /// Stream offset of the first byte.
-        offset: u64,
-        /// The raw PTY bytes.
-        bytes: bytes::Bytes,
-    },
-    /// The socket closed; the task retries.
-    Lost(String),
-    /// The worker or session is gone; the task has stopped.
-    Gone(String),
-}
-
-/// Results of HTTP requests the runtime made for an [`Effect`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Done {
-    /// A session was created (select it).
-    SessionCreated(Session),
-    /// A worker was created or restarted (select it and watch it afresh).
-    WorkerStarted {
-        /// Its session.
-        session: SessionId,
-        /// The worker.
-        worker: Worker,
-    },
-    /// The gateway's worker presets arrived.
-    Presets(Vec<Preset>),
-    /// Something else succeeded; show this.
-    Ok(String),
-    /// A request failed; show this.
-    Failed(String),
-}
-
-/// Everything that can change the state.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Msg {
-    /// A key press.
-    Key(KeyEvent),
-    /// Pasted text.
-    Paste(String),
-    /// A mouse event at a moment (for double clicks).
-    Mouse {
-        /// The event.
-        event: MouseEvent,
-        /// When it happened.
-        at: Instant,
-    },
-    /// The terminal was resized.
-    Resize {
-        /// Columns.
-        cols: u16,
-        /// Rows.
-        rows: u16,
-    },
-    /// The clock moved (ages and countdowns).
-    Tick {
-        /// Wall-clock time.
-        now: jiff::Timestamp,
-        /// Monotonic time.
-        instant: Instant,
-    },
-    /// From the app socket.
-    App(AppEvent),
-    /// From a worker socket.
-    Worker {
-        /// Its session.
-        session: SessionId,
-        /// The worker.
-        worker: WorkerId,
-        /// What happened.
-        event: WorkerEvent,
-    },
-    /// A request finished.
-    Done(Done),
-}
-
-/// Work for the runtime: requests to make and messages to send.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// `POST /api/sessions`.
-    CreateSession(CreateSession),
-    /// `POST /api/sessions/{id}/workers`.
-    CreateWorker {
-        /// The session.
-        session: SessionId,
-        /// What to run.
-        spec: WorkerSpec,
-    },
-    /// `PATCH /api/sessions/{id}`.
-    RenameSession {
-        /// The session.
-        session: SessionId,
-        /// The new title.
-        title: String,
-    },
-    /// `DELETE /api/sessions/{id}/workers/{wid}`.
-    StopWorker {
-        /// The session.
-        session: SessionId,
-        /// The worker.
-        worker: WorkerId,
-    },
-    /// `POST .../restart`.
-    RestartWorker {
-        /// The session.
-        session: SessionId,
-        /// The worker.
-        worker: WorkerId,
-    },
-    /// `DELETE /api/sessions/{id}`.
-    DeleteSession(SessionId),
-    /// Watch this worker's socket instead of the current one (`None`: close it).
-    Watch(Option<(SessionId, WorkerId)>),
-    /// Send on the watched worker's socket.
-    Send(WorkerClientMsg),
-    /// Send `request-sync` on the app socket.
-    RequestSync {
-        /// The last seq seen.
-        since: Option<u64>,
-    },
-    /// `GET /api/presets`, for the new-worker dialog.
-    LoadPresets,
-    /// Switch to the theme with this name.
-    Theme(String),
-    /// A desktop notification: a worker needs the user (see `attention::notification_bytes`).
-    Notify {
-        /// Short title.
-        title: String,
-        /// What happened.
-        body: String,
-    },
-    /// Leave the program.
-    Quit,
-}
-
-/// Set-up values that do not change while running.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    /// Key bindings.
-    pub keys: KeyMap,
-    /// The gateway runs inside this process: quitting stops its workers.
-    pub embedded: bool,
-    /// Leave the program on detach (`controlroom attach`).
-    pub exit_on_detach: bool,
-    /// The configured default command, empty for the gateway's default.
-    pub default_command: String,
-    /// Theme names in cycling order.
-    pub themes: Vec<String>,
-    /// Desktop notifications on `asking` and failed exits.
-    pub notify: attention::NotifyMode,
-    /// Scrollback lines kept for the watched worker.
-    pub scrollback_lines: usize,
-    /// Time between frames while the screen keeps changing.
-    pub frame_interval: std::time::Duration,
-    /// Largest message a worker socket accepts, in bytes (`max-message-mib`).
-    pub max_message: usize,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            keys: KeyMap::default(),
-            embedded: false,
-            exit_on_detach: false,
-            default_command: String::new(),
-            themes: controlroom_themes::BUILTIN.iter().map(|t| t.name.to_owned()).collect(),
-            // Off unless the config (default `auto`) turns it on: tests never write to stdout.
-            notify: attention::NotifyMode::Off,
-            scrollback_lines: term::SCROLLBACK_LINES,
-            frame_interval: crate::runtime::FRAME,
-            max_message: crate::client::ws::WORKER_MAX_MESSAGE,
-        }
-    }
-}
-
 /// The whole front-end state.
 #[derive(Debug)]
 pub struct State {
@@ -329,10 +132,6 @@ pub struct State {
     pub presets: Vec<Preset>,
     /// When each worker last raised a desktop notification (debounce).
     pub notified: std::collections::HashMap<(SessionId, WorkerId), Instant>,
-    /// The last message only forwarded input to the attached program and changed nothing on
-    /// screen: the front end need not draw for it (the echo, when it comes, will). Drawing for
-    /// the keystroke itself would make the echo wait for the next frame slot.
-    pub input_only: bool,
 }
 
 impl State {
@@ -360,22 +159,25 @@ impl State {
             pending_attach: None,
             notified: std::collections::HashMap::new(),
             presets: Vec::new(),
-            input_only: false,
         }
     }
 
-    /// Applies one message and returns the work it asks for.
-    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+    /// Applies one message: the work it asks for, and whether the screen changed.
+    pub fn update(&mut self, msg: Msg) -> Update {
         let mut fx = Vec::new();
-        self.input_only = false;
+        let attached = self.mode == Mode::Attach;
+        // Input while attached says whether it changed anything on screen (a key only forwarded
+        // to the program does not); everything else is drawn.
+        let mut redraw = true;
         match msg {
+            Msg::Key(ev) if attached => redraw = self.attach_key(ev, &mut fx),
             Msg::Key(ev) => {
-                if !matches!(self.mode, Mode::Attach) {
-                    self.notice = None;
-                }
+                self.notice = None;
                 self.key(ev, &mut fx);
             }
+            Msg::Paste(text) if attached => redraw = self.attach_paste(&text, &mut fx),
             Msg::Paste(text) => self.paste(text, &mut fx),
+            Msg::Mouse { event, .. } if attached => redraw = self.attach_mouse(event, &mut fx),
             Msg::Mouse { event, at } => self.mouse(event, at, &mut fx),
             Msg::Resize { cols, rows } => {
                 self.size = (cols, rows);
@@ -392,10 +194,10 @@ impl State {
             Msg::Done(done) => self.done(done, &mut fx),
         }
         self.reconcile(&mut fx);
-        if fx.iter().any(|e| !matches!(e, Effect::Send(_))) {
-            self.input_only = false;
-        }
-        fx
+        // Anything beyond sending to the worker (a watch, a request, a mode change's effects)
+        // shows on screen.
+        redraw |= fx.iter().any(|e| !matches!(e, Effect::Send(_) | Effect::Input { .. }));
+        Update { effects: fx, redraw }
     }
 
     fn app_event(&mut self, ev: AppEvent, fx: &mut Vec<Effect>) {

@@ -2,14 +2,13 @@
 //! does: matches are found per row, counted, walked older (`n`) and newer (`N`) without wrapping,
 //! and kept in place while new output scrolls the rows they are on.
 //!
-//! Rows are numbered by [`RowsScrolled`](super::term::RowsScrolled): scrollback row `i` is line
+//! Rows are numbered by [`RowsScrolled`](super::screen::RowsScrolled): scrollback row `i` is line
 //! `scrolled - len + i` and screen row `r` is line `scrolled + r`, so a row keeps its number while
 //! output pushes it up. Scrollback rows never change once stored, so after output only the rows
 //! that were on the screen (and may have been rewritten) are searched again.
 
-use super::term::{Screen, TermView};
+use super::screen::Screen;
 use controlroom_term::Row;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;
 
 /// One match: where it starts and how many cells it covers.
@@ -281,90 +280,6 @@ impl Results {
         let a = self.matches.partition_point(|m| m.line < from);
         let b = self.matches.partition_point(|m| m.line < to).max(a);
         self.matches.range(a..b)
-    }
-}
-
-impl TermView {
-    /// Offers a key to the search; `true` when the search took it. While the prompt is open it
-    /// takes every key; while results are shown it takes `n`, `N`, `/` and Esc; otherwise it
-    /// takes only `/` in a scrolled-back view (the live view sends every key to the worker).
-    pub fn search_key(&mut self, ev: &KeyEvent) -> bool {
-        let plain = !ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER);
-        let Some(search) = &mut self.search else {
-            if plain && ev.code == KeyCode::Char('/') && self.scrolled() > 0 {
-                self.search = Some(Search { prompt: Some(String::new()), results: None });
-                return true;
-            }
-            return false;
-        };
-        if let Some(prompt) = &mut search.prompt {
-            match ev.code {
-                KeyCode::Char(c) if plain => prompt.push(c),
-                KeyCode::Backspace if !prompt.is_empty() => {
-                    prompt.pop();
-                }
-                KeyCode::Esc | KeyCode::Backspace => self.cancel_prompt(),
-                KeyCode::Enter => {
-                    let query = std::mem::take(prompt);
-                    if query.is_empty() {
-                        self.cancel_prompt();
-                    } else {
-                        self.run_search(&query);
-                    }
-                }
-                // Keys that do not edit the query do nothing while it is typed.
-                _ => {}
-            }
-            return true;
-        }
-        match ev.code {
-            KeyCode::Char('n') if plain => self.search_step(true),
-            KeyCode::Char('N') if plain => self.search_step(false),
-            KeyCode::Char('/') if plain => search.prompt = Some(String::new()),
-            KeyCode::Esc => self.search = None,
-            _ => return false,
-        }
-        true
-    }
-
-    /// Pasted text while the prompt is open joins the query (its first line); `false` when no
-    /// prompt is open.
-    pub fn search_paste(&mut self, text: &str) -> bool {
-        let Some(prompt) = self.search.as_mut().and_then(|s| s.prompt.as_mut()) else { return false };
-        prompt.extend(text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()));
-        true
-    }
-
-    /// After the user scrolled: reaching the live view ends a search whose prompt is not open
-    /// (as leaving tmux's copy mode does), so keys go to the worker again.
-    pub fn search_after_scroll(&mut self) {
-        if self.scrolled() == 0 && self.search.as_ref().is_some_and(|s| s.prompt.is_none()) {
-            self.search = None;
-        }
-    }
-
-    /// Closes the prompt: back to the last results, or no search at all.
-    fn cancel_prompt(&mut self) {
-        let Some(search) = &mut self.search else { return };
-        search.prompt = None;
-        if search.results.is_none() {
-            self.search = None;
-        }
-    }
-
-    fn run_search(&mut self, query: &str) {
-        let mut results = Results::run(query, self.parser.term());
-        if let Some(m) = results.start(self.parser.term()) {
-            reveal(self.parser.term_mut(), m.line);
-        }
-        self.search = Some(Search { prompt: None, results: Some(results) });
-    }
-
-    fn search_step(&mut self, older: bool) {
-        let Some(results) = self.search.as_mut().and_then(|s| s.results.as_mut()) else { return };
-        if let Some(m) = results.step(older) {
-            reveal(self.parser.term_mut(), m.line);
-        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! stay in place while output arrives.
 
 use super::*;
-use crate::state::term::{RowsScrolled, ScreenParser};
+use crate::state::screen::{RowsScrolled, ScreenParser};
 
 /// A 10×5 screen with `cap` rows of scrollback, fed `data`.
 fn screen(cap: usize, data: &str) -> ScreenParser {

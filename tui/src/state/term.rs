@@ -2,27 +2,11 @@
 //! `scrollback-lines` of scrollback) fed from the worker socket, with offsets
 //! so output after a reconnect is neither duplicated nor lost.
 
-use controlroom_protocol::{SessionId, WorkerId};
+use super::search::{Results, Search, reveal};
+use controlroom_protocol::{ExitInfo, SessionId, WorkerId};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// The screen a front end reads: everything it needs is in the model, and its sink counts the
-/// rows that scrolled off (the search numbers lines by it).
-pub type Screen = controlroom_term::Term<RowsScrolled>;
-
-/// The screen model with its parser state.
-pub type ScreenParser = controlroom_term::Parser<RowsScrolled>;
-
-/// Counts main-screen rows that left the top since the screen model was made: with the
-/// scrollback's length it gives every row a number that stays put while output scrolls it
-/// (scrollback row `i` is line `count - len + i`, screen row `r` is line `count + r`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RowsScrolled(pub u64);
-
-impl controlroom_term::TermSink for RowsScrolled {
-    #[inline]
-    fn on_scroll(&mut self, _row: &controlroom_term::Row) {
-        self.0 += 1;
-    }
-}
+pub use super::screen::{RowsScrolled, Screen, ScreenParser};
 
 /// Lines of scrollback the client keeps for the watched worker.
 pub const SCROLLBACK_LINES: usize = 5_000;
@@ -38,29 +22,6 @@ pub enum WorkerLink {
     Lost(String),
     /// Closed for good (the worker or session was deleted).
     Gone(String),
-}
-
-/// How the worker's process ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExitInfo {
-    /// Exit code, when it exited normally.
-    pub exit_code: Option<i32>,
-    /// Signal name, when killed.
-    pub signal: Option<String>,
-}
-
-impl ExitInfo {
-    /// "exited with code 0" / "killed by SIGKILL".
-    pub fn describe(&self) -> String {
-        match (&self.exit_code, &self.signal) {
-            (Some(c), _) => format!("exited with code {c}"),
-            (None, Some(s)) if s == controlroom_protocol::GATEWAY_STOPPED => {
-                "stopped with the gateway".into()
-            }
-            (None, Some(s)) => format!("killed by {s}"),
-            (None, None) => "exited".into(),
-        }
-    }
 }
 
 /// One worker's screen as this client sees it.
@@ -79,28 +40,8 @@ pub struct TermView {
     pub link: WorkerLink,
     /// Scrollback lines kept.
     scrollback: usize,
-    /// The program is in a synchronized update (`CSI ? 2026 h` without the closing `l` yet):
-    /// frames wait for the update to finish, so a redraw is never shown half done. The value
-    /// tells updates apart (the stream offset of the message that opened it).
-    pub synchronized: Option<u64>,
     /// The scrollback search, while one is open (attached and scrolled back).
-    pub search: Option<super::search::Search>,
-}
-
-/// Begins a synchronized update (DEC private mode 2026).
-const SYNC_BEGIN: &[u8] = b"\x1b[?2026h";
-/// Ends a synchronized update.
-const SYNC_END: &[u8] = b"\x1b[?2026l";
-
-/// The synchronized update open after `data` (fed at stream `offset`), given the one open before.
-fn synchronized_after(data: &[u8], offset: u64, before: Option<u64>) -> Option<u64> {
-    let last = |marker: &[u8]| data.windows(marker.len()).rposition(|w| w == marker);
-    match (last(SYNC_BEGIN), last(SYNC_END)) {
-        (Some(b), Some(e)) if b < e => None,
-        (Some(b), _) => Some(offset + b as u64),
-        (None, Some(_)) => None,
-        (None, None) => before,
-    }
+    pub search: Option<Search>,
 }
 
 impl std::fmt::Debug for TermView {
@@ -126,7 +67,6 @@ impl TermView {
             exit: None,
             link: WorkerLink::Connecting,
             scrollback,
-            synchronized: None,
             search: None,
         }
     }
@@ -140,7 +80,6 @@ impl TermView {
     pub fn history(&mut self, data: &str, cols: u16, rows: u16, offset: u64) {
         self.parser = ScreenParser::with_scrollback(rows, cols, self.scrollback, RowsScrolled::default());
         self.parser.process(data.as_bytes());
-        self.synchronized = synchronized_after(data.as_bytes(), offset, None);
         self.next_offset = Some(offset);
         self.exit = None;
         self.link = WorkerLink::Live;
@@ -159,7 +98,6 @@ impl TermView {
         };
         let fed = &bytes[skip.min(bytes.len())..];
         self.parser.process(fed);
-        self.synchronized = synchronized_after(fed, offset + skip as u64, self.synchronized);
         self.next_offset = Some(end);
         self.refresh_search();
         bytes.len() - skip.min(bytes.len())
@@ -173,6 +111,14 @@ impl TermView {
             // scrollback (renumbering them): the search ends with the scrolled view.
             self.search = None;
         }
+    }
+
+    /// The program's synchronized update in progress (`CSI ? 2026 h` without the closing `l`
+    /// yet), numbered so a new one is told from the last; the screen model tracks it across
+    /// messages. Frames wait for it to end, up to a timeout the runtime keeps, so a redraw is
+    /// never shown half done.
+    pub fn synchronized_update(&self) -> Option<u64> {
+        self.parser.term().synchronized_update()
     }
 
     /// Rows scrolled back from the live screen.
@@ -199,6 +145,91 @@ impl TermView {
     }
 }
 
+/// The scrollback search's keys (the search itself is in `search.rs`).
+impl TermView {
+    /// Offers a key to the search; `true` when the search took it. While the prompt is open it
+    /// takes every key; while results are shown it takes `n`, `N`, `/` and Esc; otherwise it
+    /// takes only `/` in a scrolled-back view (the live view sends every key to the worker).
+    pub fn search_key(&mut self, ev: &KeyEvent) -> bool {
+        let plain = !ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER);
+        let Some(search) = &mut self.search else {
+            if plain && ev.code == KeyCode::Char('/') && self.scrolled() > 0 {
+                self.search = Some(Search { prompt: Some(String::new()), results: None });
+                return true;
+            }
+            return false;
+        };
+        if let Some(prompt) = &mut search.prompt {
+            match ev.code {
+                KeyCode::Char(c) if plain => prompt.push(c),
+                KeyCode::Backspace if !prompt.is_empty() => {
+                    prompt.pop();
+                }
+                KeyCode::Esc | KeyCode::Backspace => self.cancel_prompt(),
+                KeyCode::Enter => {
+                    let query = std::mem::take(prompt);
+                    if query.is_empty() {
+                        self.cancel_prompt();
+                    } else {
+                        self.run_search(&query);
+                    }
+                }
+                // Keys that do not edit the query do nothing while it is typed.
+                _ => {}
+            }
+            return true;
+        }
+        match ev.code {
+            KeyCode::Char('n') if plain => self.search_step(true),
+            KeyCode::Char('N') if plain => self.search_step(false),
+            KeyCode::Char('/') if plain => search.prompt = Some(String::new()),
+            KeyCode::Esc => self.search = None,
+            _ => return false,
+        }
+        true
+    }
+
+    /// Pasted text while the prompt is open joins the query (its first line); `false` when no
+    /// prompt is open.
+    pub fn search_paste(&mut self, text: &str) -> bool {
+        let Some(prompt) = self.search.as_mut().and_then(|s| s.prompt.as_mut()) else { return false };
+        prompt.extend(text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()));
+        true
+    }
+
+    /// After the user scrolled: reaching the live view ends a search whose prompt is not open
+    /// (as leaving tmux's copy mode does), so keys go to the worker again.
+    pub fn search_after_scroll(&mut self) {
+        if self.scrolled() == 0 && self.search.as_ref().is_some_and(|s| s.prompt.is_none()) {
+            self.search = None;
+        }
+    }
+
+    /// Closes the prompt: back to the last results, or no search at all.
+    fn cancel_prompt(&mut self) {
+        let Some(search) = &mut self.search else { return };
+        search.prompt = None;
+        if search.results.is_none() {
+            self.search = None;
+        }
+    }
+
+    fn run_search(&mut self, query: &str) {
+        let mut results = Results::run(query, self.parser.term());
+        if let Some(m) = results.start(self.parser.term()) {
+            reveal(self.parser.term_mut(), m.line);
+        }
+        self.search = Some(Search { prompt: None, results: Some(results) });
+    }
+
+    fn search_step(&mut self, older: bool) {
+        let Some(results) = self.search.as_mut().and_then(|s| s.results.as_mut()) else { return };
+        if let Some(m) = results.step(older) {
+            reveal(self.parser.term_mut(), m.line);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,15 +238,30 @@ mod tests {
     fn synchronized_updates_open_and_close_across_messages() {
         let mut t = TermView::new(SessionId::new("s"), WorkerId::new("w"), SCROLLBACK_LINES);
         t.history("$ ", 80, 24, 0);
-        assert_eq!(t.synchronized, None);
+        assert_eq!(t.synchronized_update(), None);
         t.output(b"\x1b[?2026h\x1b[Hhalf", 2);
-        assert_eq!(t.synchronized, Some(2), "an update began");
+        let first = t.synchronized_update();
+        assert!(first.is_some(), "an update began");
         t.output(b"more", 15);
-        assert_eq!(t.synchronized, Some(2), "still inside it");
+        assert_eq!(t.synchronized_update(), first, "still inside it");
         t.output(b"done\x1b[?2026l\x1b[?2026h", 19);
-        assert_eq!(t.synchronized, Some(31), "a new update is told apart from the last");
+        let second = t.synchronized_update();
+        assert!(second.is_some() && second != first, "a new update is told apart from the last");
         t.output(b"\x1b[?2026l", 39);
-        assert_eq!(t.synchronized, None, "the end marker closes it");
+        assert_eq!(t.synchronized_update(), None, "the end marker closes it");
+    }
+
+    #[test]
+    fn a_synchronized_update_marker_split_across_messages_counts() {
+        let mut t = view();
+        t.history("$ ", 80, 24, 0);
+        t.output(b"\x1b[?20", 2);
+        assert_eq!(t.synchronized_update(), None);
+        t.output(b"26hframe", 7);
+        assert!(t.synchronized_update().is_some(), "a split begin starts the hold");
+        t.output(b"\x1b[?20", 15);
+        t.output(b"26l", 20);
+        assert_eq!(t.synchronized_update(), None, "a split end releases it at once");
     }
 
     fn view() -> TermView {

@@ -4,7 +4,7 @@ use super::*;
 use controlroom_protocol::{
     ActivityEntry, ActivityState, Delta, DeltaEvent, Replay, SessionsSync, WorkerKind, WorkerState,
 };
-use crossterm::event::{KeyCode, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn worker(id: &str, state: WorkerState) -> Worker {
     Worker {
@@ -92,10 +92,9 @@ pub(super) fn two_sessions() -> State {
 #[test]
 fn sync_selects_first_session_and_watches_its_worker() {
     let mut st = State::new(Settings::default(), "http://x", "dark");
-    let fx = st.update(sync(
-        vec![session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)])],
-        3,
-    ));
+    let fx = st
+        .update(sync(vec![session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)])], 3))
+        .effects;
     assert_eq!(st.selected_session, Some(SessionId::new("a")));
     assert_eq!(fx, vec![Effect::Watch(Some((SessionId::new("a"), WorkerId::new("a1"))))]);
     assert_eq!(st.store.seq, Some(3));
@@ -160,7 +159,7 @@ fn reconnect_requests_sync_since_last_seq() {
         retry_at: Instant::now(),
     }));
     assert!(matches!(st.link, Link::Reconnecting { attempt: 1, .. }));
-    let fx = st.update(Msg::App(AppEvent::Connected { url: "http://127.0.0.1:9999".into() }));
+    let fx = st.update(Msg::App(AppEvent::Connected { url: "http://127.0.0.1:9999".into() })).effects;
     assert_eq!(fx, vec![Effect::LoadPresets, Effect::RequestSync { since: Some(10) }]);
     assert_eq!(st.link, Link::Connected);
     assert_eq!(st.url, "http://127.0.0.1:9999");
@@ -169,12 +168,12 @@ fn reconnect_requests_sync_since_last_seq() {
 #[test]
 fn moving_down_changes_the_watched_worker() {
     let mut st = two_sessions();
-    let fx = st.update(key('j'));
+    let fx = st.update(key('j')).effects;
     assert_eq!(st.selected_session, Some(SessionId::new("b")));
     assert_eq!(fx, vec![Effect::Watch(Some((SessionId::new("b"), WorkerId::new("b1"))))]);
     st.update(code(KeyCode::Tab));
     assert_eq!(st.focus, Focus::Workers);
-    let fx = st.update(code(KeyCode::Down));
+    let fx = st.update(code(KeyCode::Down)).effects;
     assert_eq!(fx, vec![Effect::Watch(Some((SessionId::new("b"), WorkerId::new("b2"))))]);
     st.update(code(KeyCode::Down));
     assert_eq!(st.selected_worker, Some(WorkerId::new("b2")), "clamped at the end");
@@ -185,18 +184,18 @@ fn attach_sends_resize_and_detach_chord_returns() {
     let mut st = two_sessions();
     st.update(Msg::Resize { cols: 100, rows: 30 });
     st.update(a1_history("$ ", 80, 24, 2));
-    let fx = st.update(code(KeyCode::Enter));
+    let fx = st.update(code(KeyCode::Enter)).effects;
     assert_eq!(st.mode, Mode::Attach);
     assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Resize { cols: 100, rows: 29 })]);
-    let fx = st.update(key('l'));
-    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "l".into() })]);
-    let fx = st.update(code(KeyCode::Up));
-    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "\x1b[A".into() })]);
+    let fx = st.update(key('l')).effects;
+    assert_eq!(fx, vec![Effect::Input { bytes: b"l".to_vec() }]);
+    let fx = st.update(code(KeyCode::Up)).effects;
+    assert_eq!(fx, vec![Effect::Input { bytes: b"\x1b[A".to_vec() }]);
     // `q` goes to the worker while attached, it does not quit.
-    let fx = st.update(key('q'));
+    let fx = st.update(key('q')).effects;
     assert!(!st.quit);
     assert_eq!(fx.len(), 1);
-    let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
+    let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL))).effects;
     assert_eq!(st.mode, Mode::Dashboard);
     assert!(fx.is_empty(), "detaching keeps the worker socket for the preview");
 }
@@ -206,20 +205,22 @@ fn typing_into_a_live_worker_needs_no_frame_but_anything_visible_does() {
     let mut st = two_sessions();
     st.update(Msg::Resize { cols: 100, rows: 30 });
     st.update(a1_history(&"line\r\n".repeat(60), 80, 24, 0));
-    st.update(code(KeyCode::Enter));
-    assert!(!st.input_only, "attaching changes the screen");
-    st.update(key('l'));
-    assert!(st.input_only, "a key only sent to the program: its echo will draw");
-    st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT)));
-    assert!(!st.input_only, "scrolling back is drawn");
-    st.update(key('x'));
-    assert!(!st.input_only, "typing while scrolled back jumps to the live screen, which is drawn");
-    st.update(Msg::Tick { now: jiff::Timestamp::UNIX_EPOCH, instant: Instant::now() });
-    assert!(!st.input_only);
-    st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
-    assert!(!st.input_only, "detaching is drawn");
-    st.update(key('j'));
-    assert!(!st.input_only, "dashboard keys are drawn");
+    assert!(st.update(code(KeyCode::Enter)).redraw, "attaching changes the screen");
+    assert!(!st.update(key('l')).redraw, "a key only sent to the program: its echo will draw");
+    assert!(
+        st.update(Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::SHIFT))).redraw,
+        "scrolling back is drawn"
+    );
+    assert!(
+        st.update(key('x')).redraw,
+        "typing while scrolled back jumps to the live screen, which is drawn"
+    );
+    assert!(st.update(Msg::Tick { now: jiff::Timestamp::UNIX_EPOCH, instant: Instant::now() }).redraw);
+    assert!(
+        st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL))).redraw,
+        "detaching is drawn"
+    );
+    assert!(st.update(key('j')).redraw, "dashboard keys are drawn");
 }
 
 #[test]
@@ -237,15 +238,48 @@ fn mouse_goes_to_programs_that_ask_and_scrolls_back_otherwise() {
     // in its own coordinates (the header line is not part of its screen).
     st.update(history("\x1b[?1000h\x1b[?1006h"));
     st.update(code(KeyCode::Enter));
-    let fx = st.update(mouse(MouseEventKind::Down(MouseButton::Left), 4, 3));
-    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "\x1b[<0;5;3M".into() })]);
+    let fx = st.update(mouse(MouseEventKind::Down(MouseButton::Left), 4, 3)).effects;
+    assert_eq!(fx, vec![Effect::Input { bytes: b"\x1b[<0;5;3M".to_vec() }]);
     assert!(
-        st.update(mouse(MouseEventKind::Down(MouseButton::Left), 4, 0)).is_empty(),
+        st.update(mouse(MouseEventKind::Down(MouseButton::Left), 4, 0)).effects.is_empty(),
         "header clicks stay local"
     );
     // A shell that did not ask: the wheel scrolls our scrollback and nothing is sent.
     st.update(history("$ "));
-    assert!(st.update(mouse(MouseEventKind::ScrollUp, 4, 3)).is_empty());
+    assert!(st.update(mouse(MouseEventKind::ScrollUp, 4, 3)).effects.is_empty());
+}
+
+#[test]
+fn mouse_reports_that_are_not_utf8_are_sent_byte_for_byte() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut st = two_sessions();
+    st.update(Msg::Resize { cols: 250, rows: 30 });
+    // Mode 1000 in the legacy X10 encoding: each coordinate is one byte, 32 + 1 + position.
+    st.update(a1_history("\x1b[?1000h", 80, 24, 0));
+    st.update(code(KeyCode::Enter));
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 200,
+        row: 3,
+        modifiers: KeyModifiers::NONE,
+    };
+    let update = st.update(Msg::Mouse { event: click, at: Instant::now() });
+    // Column 200 is byte 0xE9, not UTF-8 on its own: it used to be dropped.
+    assert_eq!(update.effects, vec![Effect::Input { bytes: b"\x1b[M \xe9#".to_vec() }]);
+    assert!(!update.redraw, "a report only sent to the program draws nothing");
+}
+
+#[test]
+fn a_paste_keeps_its_place_among_keys() {
+    let mut st = two_sessions();
+    st.update(a1_history("$ ", 80, 24, 0));
+    st.update(code(KeyCode::Enter));
+    let mut sent = Vec::new();
+    for msg in [key('a'), Msg::Paste("pasted".into()), key('b')] {
+        sent.extend(st.update(msg).effects);
+    }
+    let input = |b: &[u8]| Effect::Input { bytes: b.to_vec() };
+    assert_eq!(sent, vec![input(b"a"), input(b"pasted"), input(b"b")]);
 }
 
 #[test]
@@ -288,12 +322,14 @@ fn exit_banner_offers_restart_and_back() {
         worker: w.clone(),
         event: WorkerEvent::Message(WorkerServerMsg::Exit { exit_code: Some(1), signal: None }),
     });
-    let fx = st.update(key('r'));
+    let fx = st.update(key('r')).effects;
     assert_eq!(fx, vec![Effect::RestartWorker { session: s.clone(), worker: w.clone() }]);
-    let fx = st.update(Msg::Done(Done::WorkerStarted {
-        session: s.clone(),
-        worker: worker("a1", WorkerState::Running),
-    }));
+    let fx = st
+        .update(Msg::Done(Done::WorkerStarted {
+            session: s.clone(),
+            worker: worker("a1", WorkerState::Running),
+        }))
+        .effects;
     assert_eq!(fx, vec![Effect::Watch(Some((s, w)))]);
     assert!(st.term.as_ref().is_some_and(|t| t.exit.is_none()));
 }
@@ -309,7 +345,7 @@ fn new_session_form_creates_with_command() {
     st.update(code(KeyCode::Tab));
     st.update(code(KeyCode::Tab));
     st.update(Msg::Paste("htop -d 5".into()));
-    let fx = st.update(code(KeyCode::Enter));
+    let fx = st.update(code(KeyCode::Enter)).effects;
     assert_eq!(st.mode, Mode::Dashboard);
     let [Effect::CreateSession(req)] = fx.as_slice() else { panic!("{fx:?}") };
     assert_eq!(req.title, "api");
@@ -321,13 +357,13 @@ fn new_session_form_creates_with_command() {
 #[test]
 fn delete_and_stop_confirm_first() {
     let mut st = two_sessions();
-    assert!(st.update(key('D')).is_empty());
+    assert!(st.update(key('D')).effects.is_empty());
     assert!(matches!(st.mode, Mode::Confirm(Confirm::DeleteSession { running: 1, .. })));
-    assert!(st.update(key('n')).is_empty());
+    assert!(st.update(key('n')).effects.is_empty());
     st.update(key('D'));
-    assert_eq!(st.update(key('y')), vec![Effect::DeleteSession(SessionId::new("a"))]);
+    assert_eq!(st.update(key('y')).effects, vec![Effect::DeleteSession(SessionId::new("a"))]);
     st.update(key('x'));
-    let fx = st.update(code(KeyCode::Enter));
+    let fx = st.update(code(KeyCode::Enter)).effects;
     assert_eq!(fx, vec![Effect::StopWorker { session: SessionId::new("a"), worker: WorkerId::new("a1") }]);
 }
 
@@ -342,11 +378,11 @@ fn quitting_an_embedded_gateway_with_workers_asks() {
     st.update(key('q'));
     let Mode::Confirm(c) = &st.mode else { panic!("should confirm") };
     assert!(c.question().starts_with("2 workers will stop — quit?"));
-    assert_eq!(st.update(key('y')), vec![Effect::Quit]);
+    assert_eq!(st.update(key('y')).effects, vec![Effect::Quit]);
     assert!(st.quit);
 
     let mut remote = two_sessions();
-    assert_eq!(remote.update(key('q')), vec![Effect::Quit]);
+    assert_eq!(remote.update(key('q')).effects, vec![Effect::Quit]);
 }
 
 #[test]
@@ -366,7 +402,7 @@ fn filter_narrows_and_escape_clears() {
 #[test]
 fn theme_cycles_and_help_toggles() {
     let mut st = two_sessions();
-    assert_eq!(st.update(key('t')), vec![Effect::Theme("light".into())]);
+    assert_eq!(st.update(key('t')).effects, vec![Effect::Theme("light".into())]);
     st.update(key('?'));
     assert_eq!(st.mode, Mode::Help);
     st.update(key('x'));
@@ -383,12 +419,12 @@ fn auth_failure_is_terminal_state() {
 #[test]
 fn expired_token_stops_retrying_and_says_how_to_fix_it() {
     let mut st = two_sessions();
-    let reason = crate::client::ws::TOKEN_EXPIRED.to_owned();
-    let fx = st.update(Msg::App(AppEvent::AuthFailed(reason.clone())));
+    // The client's words for a 4001 close (`client::ws::TOKEN_EXPIRED`); how the status bar
+    // shows them is tested in `ui/status.rs`.
+    let reason = "token expired — mint a new one with `controlroom token --ttl ...`".to_owned();
+    let fx = st.update(Msg::App(AppEvent::AuthFailed(reason.clone()))).effects;
     assert!(fx.is_empty(), "nothing is retried: {fx:?}");
     assert_eq!(st.link, Link::AuthFailed(reason));
-    let label = crate::ui::status::link_label(&st, &crate::theme::Theme::default()).content.into_owned();
-    assert_eq!(label, "✕ token expired — mint a new one with `controlroom token --ttl ...`");
     // Sessions seen before stay on screen.
     assert_eq!(st.store.all().len(), 2);
 }
@@ -461,7 +497,7 @@ fn a_jumps_to_asking_workers_then_failed_ones() {
             before: session("a", "", vec![]),
         },
     ));
-    let fx = st.update(key('a'));
+    let fx = st.update(key('a')).effects;
     assert_eq!(
         (st.selected_session.clone(), st.selected_worker.clone()),
         (Some(SessionId::new("b")), Some(WorkerId::new("b2")))
@@ -479,29 +515,31 @@ fn asking_and_failed_exits_raise_debounced_notifications() {
     let settings = Settings { notify: attention::NotifyMode::Osc9, ..Settings::default() };
     let mut st = State::new(settings, "http://x", "dark");
     st.update(sync(vec![session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)])], 10));
-    let fx = st.update(activity(11, "a", "a1", ActivityState::Asking));
+    let fx = st.update(activity(11, "a", "a1", ActivityState::Asking)).effects;
     assert_eq!(
         fx,
         vec![Effect::Notify { title: "controlroom".into(), body: "title-a/a1 is waiting for you".into() }]
     );
     // Still asking: nothing new. Asking again soon after: debounced.
-    assert!(st.update(activity(12, "a", "a1", ActivityState::Asking)).is_empty());
+    assert!(st.update(activity(12, "a", "a1", ActivityState::Asking)).effects.is_empty());
     st.update(activity(13, "a", "a1", ActivityState::Idle));
-    assert!(st.update(activity(14, "a", "a1", ActivityState::Asking)).is_empty());
+    assert!(st.update(activity(14, "a", "a1", ActivityState::Asking)).effects.is_empty());
     // A failed exit of another worker notifies; a clean exit does not.
     let before =
         session("a", "", vec![worker("a1", WorkerState::Running), worker("a2", WorkerState::Running)]);
     let mut after =
         session("a", "", vec![worker("a1", WorkerState::Running), worker("a2", WorkerState::Exited)]);
     after.workers[1].exit_code = Some(1);
-    let fx = st.update(delta(
-        15,
-        DeltaEvent::SessionUpdated {
-            session_id: SessionId::new("a"),
-            session: after.clone(),
-            before: before.clone(),
-        },
-    ));
+    let fx = st
+        .update(delta(
+            15,
+            DeltaEvent::SessionUpdated {
+                session_id: SessionId::new("a"),
+                session: after.clone(),
+                before: before.clone(),
+            },
+        ))
+        .effects;
     assert!(
         matches!(&fx[..], [Effect::Notify { body, .. }] if body.ends_with("a2 exited with code 1")),
         "{fx:?}"
@@ -513,10 +551,12 @@ fn asking_and_failed_exits_raise_debounced_notifications() {
         "dark",
     );
     quiet.update(sync(vec![before.clone()], 10));
-    let fx = quiet.update(delta(
-        11,
-        DeltaEvent::SessionUpdated { session_id: SessionId::new("a"), session: after, before },
-    ));
+    let fx = quiet
+        .update(delta(
+            11,
+            DeltaEvent::SessionUpdated { session_id: SessionId::new("a"), session: after, before },
+        ))
+        .effects;
     assert!(!fx.iter().any(|e| matches!(e, Effect::Notify { .. })), "{fx:?}");
     // Off means off.
     let mut off = State::new(Settings::default(), "http://x", "dark");
@@ -524,5 +564,5 @@ fn asking_and_failed_exits_raise_debounced_notifications() {
         vec![session("a", "2026-01-01T00:00:00Z", vec![worker("a1", WorkerState::Running)])],
         10,
     ));
-    assert!(off.update(activity(11, "a", "a1", ActivityState::Asking)).is_empty());
+    assert!(off.update(activity(11, "a", "a1", ActivityState::Asking)).effects.is_empty());
 }

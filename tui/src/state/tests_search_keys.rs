@@ -4,7 +4,7 @@
 use super::search::{Edge, view_top};
 use super::tests::{a1, a1_history, code, key, two_sessions};
 use super::*;
-use crossterm::event::{KeyCode, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Attached to `a1` on a 40×10 worker screen showing `lines` lines, the first one numbered 0:
 /// `error N` on every tenth line from 3 on, `ok N` otherwise.
@@ -26,7 +26,7 @@ fn shift(c: KeyCode) -> Msg {
 
 fn typed(st: &mut State, text: &str) {
     for c in text.chars() {
-        assert!(st.update(key(c)).is_empty(), "typing into the prompt sends nothing");
+        assert!(st.update(key(c)).effects.is_empty(), "typing into the prompt sends nothing");
     }
 }
 
@@ -67,8 +67,8 @@ fn current_row(st: &State) -> String {
 #[test]
 fn slash_in_the_live_view_goes_to_the_worker() {
     let mut st = attached(60);
-    let fx = st.update(key('/'));
-    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "/".into() })]);
+    let fx = st.update(key('/')).effects;
+    assert_eq!(fx, vec![Effect::Input { bytes: b"/".to_vec() }]);
     assert!(term(&st).search.is_none());
 }
 
@@ -78,13 +78,14 @@ fn the_prompt_edits_and_escape_cancels_where_it_was() {
     st.update(shift(KeyCode::PageUp));
     let scrolled = term(&st).scrolled();
     assert!(scrolled > 0);
-    assert!(st.update(key('/')).is_empty(), "scrolled back, `/` opens the prompt");
+    assert!(st.update(key('/')).effects.is_empty(), "scrolled back, `/` opens the prompt");
     assert_eq!(prompt(&st), Some(""));
     typed(&mut st, "errx");
     st.update(code(KeyCode::Backspace));
     assert_eq!(prompt(&st), Some("err"));
-    assert!(st.update(code(KeyCode::Left)).is_empty(), "other keys do nothing while typing");
-    assert!(!st.input_only, "the prompt is drawn");
+    let update = st.update(code(KeyCode::Left));
+    assert!(update.effects.is_empty(), "other keys do nothing while typing");
+    assert!(update.redraw, "the prompt is drawn");
     st.update(code(KeyCode::Esc));
     assert!(term(&st).search.is_none());
     assert_eq!(term(&st).scrolled(), scrolled, "the view stays where it was");
@@ -112,7 +113,7 @@ fn enter_finds_upwards_and_n_and_capital_n_step_with_the_view_following() {
     assert_eq!(current_row(&st), "error 53");
     assert_eq!(results(&st).position(), Some(1));
     for want in ["error 43", "error 33", "error 23", "error 13", "error 3"] {
-        assert!(st.update(key('n')).is_empty());
+        assert!(st.update(key('n')).effects.is_empty());
         assert_eq!(current_row(&st), want, "n goes to the next older match and shows it");
     }
     assert_eq!(results(&st).position(), Some(6));
@@ -137,11 +138,12 @@ fn other_keys_go_to_the_worker_and_end_the_search_escape_keeps_the_place() {
     assert_eq!(term(&st).scrolled(), scrolled, "and keeps the scroll position");
 
     search_for(&mut st, "error");
-    let fx = st.update(key('x'));
-    assert_eq!(fx, vec![Effect::Send(WorkerClientMsg::Input { data: "x".into() })]);
+    let update = st.update(key('x'));
+    let fx = update.effects;
+    assert_eq!(fx, vec![Effect::Input { bytes: b"x".to_vec() }]);
     assert!(term(&st).search.is_none());
     assert_eq!(term(&st).scrolled(), 0, "back to the live view");
-    assert!(!st.input_only, "closing the search is drawn");
+    assert!(update.redraw, "closing the search is drawn");
 }
 
 #[test]
@@ -178,7 +180,7 @@ fn scrolling_keeps_the_search_until_the_live_view() {
     }
     assert_eq!(term(&st).scrolled(), 0);
     assert!(term(&st).search.is_none(), "scrolling down to the live view ends it");
-    let fx = st.update(key('n'));
+    let fx = st.update(key('n')).effects;
     assert_eq!(fx.len(), 1, "and `n` goes to the worker again");
 }
 

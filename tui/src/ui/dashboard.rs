@@ -1,8 +1,8 @@
 //! The dashboard: sessions list, workers table, live preview, status bar.
 
-use super::layout::{DashboardLayout, SESSION_ROWS, list_offset};
 use super::terminal::TerminalView;
 use super::{activity_word, age, badge, status};
+use crate::state::layout::{DashboardLayout, SESSION_ROWS, list_offset};
 use crate::state::sessions::failed;
 use crate::state::term::WorkerLink;
 use crate::state::{Focus, State};

@@ -98,3 +98,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(left)), left_area);
     frame.render_widget(Paragraph::new(Line::from(right)), right_area);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Settings;
+
+    #[test]
+    fn an_expired_token_says_how_to_fix_it() {
+        let mut st = State::new(Settings::default(), "http://127.0.0.1:1", "dark");
+        st.link = Link::AuthFailed(crate::client::ws::TOKEN_EXPIRED.to_owned());
+        let label = link_label(&st, &Theme::default()).content.into_owned();
+        assert_eq!(label, "✕ token expired — mint a new one with `controlroom token --ttl ...`");
+    }
+}

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 pub(super) struct SourceState {
     pub(super) section: SourceSection,
     /// `kind = "http"`: the URL with its TLS trust, built once at start.
-    pub(super) http: Option<crate::http_client::Target>,
+    pub(super) http: Option<crate::outbound::http_client::Target>,
     pub(super) status: SourceStatus,
     pub(super) in_flight: bool,
     pub(super) next_due: Instant,

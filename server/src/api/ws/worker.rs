@@ -2,11 +2,12 @@
 //! as it arrives; `input`, `resize` and `image` from the client. A client that offers
 //! `controlroom.v1.binary` gets `output` as binary frames and may type with binary frames.
 
-use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
-use crate::http::{ApiErrorResponse, AppState};
+use crate::api::error::ApiErrorResponse;
+use crate::api::state::AppState;
+use crate::api::validate::{CheckedImage, decode_image, parse_worker_msg};
+use crate::api::ws::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
+use crate::auth::scoped::Grant;
 use crate::outbox::outbox;
-use crate::scoped::Grant;
-use crate::validate::{CheckedImage, decode_image, parse_worker_msg};
 use crate::worker::{ClientId, OutputFormat, WorkerError, WorkerHandle};
 use axum::Extension;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};

@@ -1,10 +1,10 @@
 //! `/ws/app`: a `sessions-sync` on open, then every delta; answers `request-sync`.
 
-use crate::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
-use crate::http::AppState;
+use crate::api::state::AppState;
+use crate::api::ws::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
+use crate::auth::scoped::Grant;
 use crate::hub::{HubHandle, SubscriberId};
 use crate::outbox::{OutboxSender, outbox};
-use crate::scoped::Grant;
 use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
@@ -31,7 +31,7 @@ struct AppHandler {
 
 impl MessageHandler for AppHandler {
     async fn on_text(&mut self, text: &str) -> Result<(), ClientError> {
-        let msg = crate::validate::parse_app_msg(text)?;
+        let msg = crate::api::validate::parse_app_msg(text)?;
         match msg {
             AppClientMsg::RequestSync { since } => {
                 self.hub.request_sync(self.outbox.clone(), since, self.only.clone()).await.map_err(|e| {

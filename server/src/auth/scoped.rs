@@ -7,7 +7,7 @@
 //! (checked on every scoped authentication and every [`SECRET_CHECK_INTERVAL`]) and cancels the
 //! old secret's generation, which closes every connection that authenticated with it (4001).
 
-use crate::auth::TokenError;
+use crate::auth::token::TokenError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use controlroom_protocol::SessionId;
@@ -203,7 +203,7 @@ fn new_secret_text() -> String {
 
 /// Reads `DATA_DIR/token-secret`, creating it on first use; refuses a file readable by others.
 pub fn load_or_create_secret(data_dir: &Path) -> Result<Vec<u8>, TokenError> {
-    crate::auth::ensure_data_dir(data_dir)?;
+    super::token::ensure_data_dir(data_dir)?;
     let path = data_dir.join(SECRET_FILE);
     match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
         Ok(mut f) => {
@@ -231,7 +231,7 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, TokenError> {
 
 /// Replaces the secret (a new file renamed over the old one): every minted token stops working.
 pub fn rotate_secret(data_dir: &Path) -> Result<(), TokenError> {
-    crate::auth::ensure_data_dir(data_dir)?;
+    super::token::ensure_data_dir(data_dir)?;
     let path = data_dir.join(SECRET_FILE);
     let tmp = data_dir.join(format!("{SECRET_FILE}.tmp"));
     let _ = fs::remove_file(&tmp);

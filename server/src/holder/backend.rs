@@ -1,5 +1,5 @@
-//! The default PTY backend: each worker's PTY is held by a holder process (`controlroom
-//! __holder`, see `crate::holder`) that outlives the gateway; the gateway reaches it over its
+//! The gateway's side of holders, and its default PTY backend: each worker's PTY is held by a
+//! holder process (`controlroom __holder`, the rest of this module) that outlives the gateway; the gateway reaches it over its
 //! Unix socket, on start (spawn) and after a restart (adopt).
 //!
 //! On the gateway's side a holder looks like any PTY: the reader thread reads `Output` frames
@@ -7,10 +7,12 @@
 //! per holder (a bounded queue: the actor never blocks on the socket), and the reader ends at
 //! the holder's `Exited` frame (the real exit) or at a dropped connection (`lost`).
 
-use super::pty::{AdoptError, Adopted, GroupSignal, ProcessWaiter, PtyBackend, PtyControl, PtyProcess};
-use super::{ExitInfo, SpawnSpec, WorkerError};
-use crate::holder::wire::{self, Exit, Frame};
+use super::wire::{self, Exit, Frame};
 use crate::holder::{self, HolderSpec};
+use crate::worker::pty::{
+    AdoptError, Adopted, GroupSignal, ProcessWaiter, PtyBackend, PtyControl, PtyProcess,
+};
+use crate::worker::{ExitInfo, SpawnSpec, WorkerError};
 use std::io::{BufRead as _, BufReader, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::os::unix::net::UnixStream;
@@ -319,6 +321,6 @@ impl ProcessWaiter for HolderWaiter {
 pub(crate) fn exit_info(exit: Exit) -> ExitInfo {
     match exit {
         Exit::Code(code) => ExitInfo { exit_code: Some(code), signal: None },
-        Exit::Signal(sig) => ExitInfo { exit_code: None, signal: Some(super::pty::signal_name(sig)) },
+        Exit::Signal(sig) => ExitInfo { exit_code: None, signal: Some(crate::worker::pty::signal_name(sig)) },
     }
 }

@@ -5,8 +5,8 @@
 //! `axum::serve` cannot set a header timeout or terminate TLS, so this is the same loop written
 //! out: one task per connection, graceful shutdown of every connection when the gateway stops.
 
+use crate::api::timed_body::TimedBody;
 use crate::config::TlsPaths;
-use crate::timed_body::TimedBody;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;

@@ -6,8 +6,8 @@
 //! a timeout per attempt, retries with backoff, and no redirects (a 3xx is a failure). An
 //! `https://` webhook is verified against the web PKI roots, `--outbound-ca` and `[notify] ca-file`.
 
-use crate::http_client::{self, Target};
 use crate::metrics as m;
+use crate::outbound::http_client::{self, Target};
 use bytes::Bytes;
 use controlroom_protocol::{ActivityState, Delta, DeltaEvent, WorkerState};
 use hmac::{Hmac, Mac};

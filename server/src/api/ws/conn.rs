@@ -2,8 +2,8 @@
 //! owns the sink and drains the byte-bounded outbox, and a reader loop that handles client
 //! messages, heartbeats, malformed input and shutdown, run concurrently in one task.
 
+use crate::auth::scoped::Grant;
 use crate::outbox::{OutFrame, OutboxReceiver, OutboxSender};
-use crate::scoped::Grant;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use controlroom_protocol::close_code;
 use futures_util::{SinkExt, StreamExt};
@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// How long a close frame may take to go out before the socket is dropped anyway.
 const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub use crate::validate::ClientError;
+pub use crate::api::validate::ClientError;
 
 #[derive(Serialize)]
 struct ErrorMsg<'a> {

@@ -1,0 +1,45 @@
+//! Set-up values of the front end that do not change while it runs.
+
+use super::attention::NotifyMode;
+use super::term::SCROLLBACK_LINES;
+use crate::keymap::KeyMap;
+
+/// Set-up values that do not change while running.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Key bindings.
+    pub keys: KeyMap,
+    /// The gateway runs inside this process: quitting stops its workers.
+    pub embedded: bool,
+    /// Leave the program on detach (`controlroom attach`).
+    pub exit_on_detach: bool,
+    /// The configured default command, empty for the gateway's default.
+    pub default_command: String,
+    /// Theme names in cycling order.
+    pub themes: Vec<String>,
+    /// Desktop notifications on `asking` and failed exits.
+    pub notify: NotifyMode,
+    /// Scrollback lines kept for the watched worker.
+    pub scrollback_lines: usize,
+    /// Time between frames while the screen keeps changing.
+    pub frame_interval: std::time::Duration,
+    /// Largest message a worker socket accepts, in bytes (`max-message-mib`).
+    pub max_message: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            keys: KeyMap::default(),
+            embedded: false,
+            exit_on_detach: false,
+            default_command: String::new(),
+            themes: controlroom_themes::BUILTIN.iter().map(|t| t.name.to_owned()).collect(),
+            // Off unless the config (default `auto`) turns it on: tests never write to stdout.
+            notify: NotifyMode::Off,
+            scrollback_lines: SCROLLBACK_LINES,
+            frame_interval: crate::defaults::FRAME,
+            max_message: crate::defaults::WORKER_MAX_MESSAGE,
+        }
+    }
+}
