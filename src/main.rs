@@ -1,6 +1,7 @@
 //! The `controlroom` binary: parses the command line and hands off to the gateway or the front end.
 
 mod app_cmd;
+mod background;
 mod explain;
 mod logging;
 mod parse;

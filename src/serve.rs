@@ -129,6 +129,9 @@ pub struct ServeArgs {
     /// Config file ([activity], [[presets]], [[sources]], [notify]); default CONFIG_DIR/config.toml.
     #[arg(long, env = "CONTROLROOM_CONFIG")]
     config: Option<PathBuf>,
+    /// Internal (the front end's background gateway): this config file if it exists, else none.
+    #[arg(long, hide = true, conflicts_with = "config")]
+    config_if_present: Option<PathBuf>,
     /// POST matching deltas to this http:// or https:// URL, signed with DATA_DIR/webhook-secret.
     #[arg(long, env = "CONTROLROOM_NOTIFY_WEBHOOK")]
     notify_webhook: Option<String>,
@@ -210,9 +213,10 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     config.holder_exe = Some(crate::holder_exe()?);
     config.holder_log = args.holder_log;
     config.stop_workers_on_exit = args.stop_workers_on_exit;
-    let (config_file, optional) = match &args.config {
-        Some(path) => (path.clone(), false),
-        None => match controlroom_server::file_config::default_config_file() {
+    let (config_file, optional) = match (&args.config, &args.config_if_present) {
+        (Some(path), _) => (path.clone(), false),
+        (None, Some(path)) => (path.clone(), true),
+        (None, None) => match controlroom_server::file_config::default_config_file() {
             Some(path) => (path, true),
             None => (PathBuf::new(), true),
         },

@@ -50,7 +50,7 @@ pub struct Options {
     pub trust: crate::client::tls::Trust,
     /// Re-read on every reconnect when the gateway was found through it.
     pub gateway_json: Option<PathBuf>,
-    /// Keys, embedded flag, default command, theme names.
+    /// Keys, default command, theme names.
     pub settings: Settings,
     /// All themes.
     pub themes: ThemeSet,

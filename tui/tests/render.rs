@@ -317,30 +317,6 @@ fn confirm_delete_dialog() {
     insta::assert_snapshot!(render(&st, 100, 28));
 }
 
-#[test]
-fn confirm_quit_embedded_dialog() {
-    let settings = Settings { embedded: true, ..Settings::default() };
-    let mut st = State::new(settings, "http://127.0.0.1:41234", "dark");
-    st.update(Msg::Resize { cols: 100, rows: 28 });
-    sync(
-        &mut st,
-        vec![session(
-            "s1",
-            "api",
-            "2026-11-21T09:00:00Z",
-            None,
-            vec![
-                worker("w1", "a", WorkerKind::Shell, "bash", WorkerState::Running, None),
-                worker("w2", "b", WorkerKind::Shell, "bash", WorkerState::Running, None),
-                worker("w3", "c", WorkerKind::Shell, "bash", WorkerState::Running, None),
-            ],
-        )],
-        vec![],
-    );
-    key(&mut st, KeyCode::Char('q'));
-    insta::assert_snapshot!(render(&st, 100, 28));
-}
-
 fn attached(fixture: &[u8]) -> State {
     let mut st = busy_state();
     st.update(Msg::Resize { cols: 80, rows: 25 });

@@ -138,14 +138,8 @@ impl State {
             }
             Action::NextAttention => self.next_attention(),
             Action::Help => self.mode = Mode::Help,
-            Action::Quit => {
-                let running = self.store.running_workers();
-                if self.settings.embedded && running > 0 {
-                    self.mode = Mode::Confirm(Confirm::Quit { running });
-                } else {
-                    self.quit(fx);
-                }
-            }
+            // Workers outlive the front end and the gateway: quitting never asks.
+            Action::Quit => self.quit(fx),
         }
     }
 
@@ -235,7 +229,6 @@ impl State {
         match confirm {
             Confirm::StopWorker { session, worker, .. } => fx.push(Effect::StopWorker { session, worker }),
             Confirm::DeleteSession { session, .. } => fx.push(Effect::DeleteSession(session)),
-            Confirm::Quit { .. } => self.quit(fx),
         }
     }
 

@@ -203,11 +203,6 @@ pub enum Confirm {
         /// How many of its workers are running.
         running: usize,
     },
-    /// Quit an embedded gateway, stopping its running workers.
-    Quit {
-        /// How many workers will stop.
-        running: usize,
-    },
 }
 
 impl Confirm {
@@ -220,10 +215,6 @@ impl Confirm {
                 1 => format!("Delete session “{title}”? Its running worker will stop."),
                 n => format!("Delete session “{title}”? Its {n} running workers will stop."),
             },
-            Confirm::Quit { running } => format!(
-                "{running} worker{} will stop — quit?\nTip: run `controlroom serve` to keep them running.",
-                if *running == 1 { "" } else { "s" }
-            ),
         }
     }
 }

@@ -368,17 +368,14 @@ fn delete_and_stop_confirm_first() {
 }
 
 #[test]
-fn quitting_an_embedded_gateway_with_workers_asks() {
-    let settings = Settings { embedded: true, ..Settings::default() };
-    let mut st = State::new(settings, "http://x", "dark");
+fn quitting_never_asks_even_with_running_workers() {
+    // Workers keep running in their holders after the front end (and its gateway) are gone.
+    let mut st = State::new(Settings::default(), "http://x", "dark");
     st.update(sync(
         vec![session("a", "", vec![worker("a1", WorkerState::Running), worker("a2", WorkerState::Running)])],
         1,
     ));
-    st.update(key('q'));
-    let Mode::Confirm(c) = &st.mode else { panic!("should confirm") };
-    assert!(c.question().starts_with("2 workers will stop — quit?"));
-    assert_eq!(st.update(key('y')).effects, vec![Effect::Quit]);
+    assert_eq!(st.update(key('q')).effects, vec![Effect::Quit]);
     assert!(st.quit);
 
     let mut remote = two_sessions();
