@@ -86,6 +86,24 @@ pub struct SendArgs {
     client: ClientArgs,
 }
 
+/// `controlroom stop`.
+#[derive(Debug, clap::Args)]
+pub struct StopArgs {
+    /// `SESSION` (every running worker) or `SESSION/WORKER` (ids, names or unique prefixes).
+    target: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// `controlroom restart`.
+#[derive(Debug, clap::Args)]
+pub struct RestartArgs {
+    /// `SESSION/WORKER` (ids, names or unique prefixes).
+    target: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
 /// `controlroom watch`.
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
@@ -362,6 +380,53 @@ pub fn send(args: SendArgs) -> anyhow::Result<()> {
             text.push('\r');
         }
         gw.input(s.id.as_str(), w.id.as_str(), &text).await?;
+        Ok(())
+    })
+}
+
+/// `controlroom stop SESSION[/WORKER]`: SIGHUP, then SIGKILL after the gateway's grace period.
+pub fn stop(args: StopArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let gw = remote(&args.client).await?;
+        let list = gw.sessions().await?;
+        let stops: Vec<(String, String, String)> = if args.target.contains('/') {
+            let (s, w) = controlroom_tui::names::target(&list.sessions, &args.target)?;
+            vec![(s.id.to_string(), w.id.to_string(), w.name.clone())]
+        } else {
+            let s = controlroom_tui::names::session(&list.sessions, &args.target)?;
+            s.workers
+                .iter()
+                .filter(|w| w.state == WorkerState::Running)
+                .map(|w| (s.id.to_string(), w.id.to_string(), w.name.clone()))
+                .collect()
+        };
+        for (sid, wid, name) in stops {
+            let w = gw.stop_process(&sid, &wid).await?;
+            let how = match (w.exit_code, &w.signal) {
+                (Some(c), _) => format!("exited {c}"),
+                (None, Some(sig)) => sig.clone(),
+                _ => "stopped".into(),
+            };
+            println!("{sid}/{wid}  {name}  {how}");
+        }
+        Ok(())
+    })
+}
+
+/// `controlroom restart SESSION/WORKER`.
+pub fn restart(args: RestartArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let gw = remote(&args.client).await?;
+        let list = gw.sessions().await?;
+        let (s, w) = controlroom_tui::names::target(&list.sessions, &args.target)?;
+        let w = gw.restart_worker(s.id.as_str(), w.id.as_str()).await?;
+        println!(
+            "{}/{}  {}  running (pid {})",
+            s.id,
+            w.id,
+            w.name,
+            w.pid.map_or("?".into(), |p| p.to_string())
+        );
         Ok(())
     })
 }

@@ -41,6 +41,11 @@ enum Command {
     Watch(app_cmd::WatchArgs),
     /// Print a worker's activity state and the evidence that chose it: SESSION/WORKER.
     Explain(explain::ExplainArgs),
+    /// Stop a worker, or every running worker of a session: SESSION[/WORKER]. Workers keep
+    /// running when the gateway stops; this is how to end them (they stay listed, exited).
+    Stop(app_cmd::StopArgs),
+    /// Start an exited worker again (a `lost` agent resumes its conversation): SESSION/WORKER.
+    Restart(app_cmd::RestartArgs),
     /// Internal: hold one worker's PTY for the gateway (started by the gateway, never by hand).
     #[command(name = "__holder", hide = true)]
     Holder(HolderArgs),
@@ -98,6 +103,8 @@ fn main() -> ExitCode {
         Some(Command::Send(args)) => app_cmd::send(args),
         Some(Command::Watch(args)) => app_cmd::watch(args),
         Some(Command::Explain(args)) => explain::explain(args),
+        Some(Command::Stop(args)) => app_cmd::stop(args),
+        Some(Command::Restart(args)) => app_cmd::restart(args),
         None => app_cmd::tui(cli.client),
     };
     match result {

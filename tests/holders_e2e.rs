@@ -178,10 +178,39 @@ async fn after_a_reboot_workers_come_back_lost_and_restart_resumes_them() {
     assert_eq!((w["state"].as_str(), w["signal"].as_str()), (Some("exited"), Some("lost")), "{w}");
     let (_, screen) = gw.http("GET", &format!("/api/sessions/{sid}/workers/{wid}/screen"), None).await;
     assert!(screen["lines"].to_string().contains("before-reboot"), "the last screen is back: {screen}");
-    let (status, restarted) =
-        gw.http("POST", &format!("/api/sessions/{sid}/workers/{wid}/restart"), None).await;
-    assert_eq!(status, 200, "{restarted}");
-    assert_eq!(restarted["state"], "running");
+    let out = cli(&data, &["restart", &format!("{sid}/{wid}")]);
+    assert!(out.contains("running"), "{out}");
+    assert_eq!(worker(&gw).await["state"], "running");
+}
+
+/// Runs `controlroom ARGS --data-dir DATA` against the gateway of `data`; returns its stdout.
+fn cli(data: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(support::bin())
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom");
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn controlroom_stop_ends_a_worker_and_its_holder() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let gw = Gateway::start_in(&data, &[]);
+    let (sid, _wid) = gw.session_with("to-stop", Some(&["sleep", "1000"])).await;
+    let pid = worker(&gw).await["pid"].as_u64().expect("pid");
+    let out = cli(&data, &["stop", &sid]);
+    assert!(out.contains("SIGHUP"), "{out}");
+    let w = worker(&gw).await;
+    assert_eq!((w["state"].as_str(), w["signal"].as_str()), (Some("exited"), Some("SIGHUP")), "{w}");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "the program is gone");
+    wait_for("the holder to end", || async { support::holder_pids(&data).is_empty() }).await;
 }
 
 #[tokio::test]

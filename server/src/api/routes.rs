@@ -28,6 +28,7 @@ pub fn router(state: AppState, auth: AuthState) -> Router {
         .route("/api/sessions/{id}/workers", post(add_worker))
         .route("/api/sessions/{id}/workers/{wid}", axum::routing::delete(remove_worker))
         .route("/api/sessions/{id}/workers/{wid}/restart", post(restart_worker))
+        .route("/api/sessions/{id}/workers/{wid}/stop", post(stop_worker))
         .route("/api/sessions/{id}/workers/{wid}/input", post(send_input))
         .route("/api/sessions/{id}/workers/{wid}/screen", get(screen))
         .route("/api/sessions/{id}/workers/{wid}/activity", get(activity))
@@ -116,6 +117,13 @@ async fn restart_worker(
     Path((id, wid)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.hub.restart_worker(SessionId::new(id), WorkerId::new(wid)).await?))
+}
+
+async fn stop_worker(
+    State(s): State<AppState>,
+    Path((id, wid)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.hub.stop_worker(SessionId::new(id), WorkerId::new(wid)).await?))
 }
 
 async fn send_input(

@@ -221,6 +221,14 @@ impl HubHandle {
         self.call(|reply| HubCmd::WorkerModel { session_id, worker_id, reply }).await?
     }
 
+    /// Stops a worker (SIGHUP, SIGKILL after the grace period) and keeps it, exited, with its
+    /// screen; returns its model.
+    pub async fn stop_worker(&self, session_id: SessionId, worker_id: WorkerId) -> Result<Worker, HubError> {
+        let handle = self.worker(session_id.clone(), worker_id.clone()).await?;
+        handle.stop().await;
+        self.call(|reply| HubCmd::WorkerModel { session_id, worker_id, reply }).await?
+    }
+
     /// The actor of a worker, for attaching, input and screen reads.
     pub async fn worker(&self, session_id: SessionId, worker_id: WorkerId) -> Result<WorkerHandle, HubError> {
         self.call(|reply| HubCmd::Handle { session_id, worker_id, reply }).await?

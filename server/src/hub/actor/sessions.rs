@@ -195,9 +195,19 @@ impl Hub {
         let rec = self.records.get(id).ok_or_else(|| no_session(id))?;
         let handle = rec.handles.get(wid).cloned().ok_or_else(|| no_worker(id, wid))?;
         let w = rec.session.workers.iter().find(|w| &w.id == wid).ok_or_else(|| no_worker(id, wid))?;
+        let mut command = w.command.clone();
+        // A worker lost with its holder (a reboot) resumes where its preset says it can.
+        if w.state == WorkerState::Exited
+            && w.signal.as_deref() == Some(WORKER_LOST)
+            && let Some(p) = w.preset.as_deref().and_then(|p| self.config.presets.get(p))
+            && !p.resume_args.is_empty()
+        {
+            command.extend(p.resume_args.iter().cloned());
+            tracing::info!(session_id = %id, worker_id = %wid, command = ?command, "resuming a lost worker");
+        }
         let spec = SpawnSpec {
             key: wid.as_str().to_owned(),
-            command: w.command.clone(),
+            command,
             cwd: PathBuf::from(&w.cwd),
             env: rec.env.get(wid).cloned().unwrap_or_default(),
             cols: w.cols,
