@@ -218,6 +218,11 @@ pub struct Preset {
     pub kind: WorkerKind,
     /// `builtin` or `config`.
     pub origin: String,
+    /// Arguments appended to a worker's command when it is restarted after it was `lost` (its
+    /// holder gone, e.g. a reboot), so an agent resumes instead of starting afresh (built-in:
+    /// claude `--continue`, codex `resume --last`, aider `--restore-chat-history`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resume_args: Vec<String>,
 }
 
 /// The health of one `[[sources]]` entry, as carried in `sources` and `source-updated`.

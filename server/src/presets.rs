@@ -20,10 +20,6 @@ pub struct PresetDef {
     pub env: BTreeMap<String, String>,
     /// Activity rules of its workers.
     pub rules: Arc<ActivityRules>,
-    /// Arguments appended to a worker's command when it is restarted after it was `lost` (its
-    /// holder gone, e.g. a reboot), so an agent resumes its conversation instead of starting
-    /// afresh: claude `--continue`, codex `resume --last`, aider `--restore-chat-history`.
-    pub resume_args: Vec<String>,
 }
 
 /// Every preset, in listing order (built-ins first).
@@ -48,15 +44,16 @@ impl Presets {
                 command: if name == "shell" { Vec::new() } else { vec![name.into()] },
                 kind,
                 origin: "builtin".into(),
+                // How each agent resumes its last conversation after a reboot.
+                resume_args: match name {
+                    "claude" => vec!["--continue".into()],
+                    "codex" => vec!["resume".into(), "--last".into()],
+                    "aider" => vec!["--restore-chat-history".into()],
+                    _ => Vec::new(),
+                },
             },
             env: BTreeMap::new(),
             rules: Arc::new(rules),
-            resume_args: match name {
-                "claude" => vec!["--continue".into()],
-                "codex" => vec!["resume".into(), "--last".into()],
-                "aider" => vec!["--restore-chat-history".into()],
-                _ => Vec::new(),
-            },
         };
         let mut list = vec![
             builtin("shell", WorkerKind::Shell, (**base).clone()),
@@ -72,10 +69,10 @@ impl Presets {
                     command: s.command.argv(),
                     kind: s.kind.unwrap_or(WorkerKind::Agent),
                     origin: "config".into(),
+                    resume_args: Vec::new(),
                 },
                 env: s.env.clone(),
                 rules: Arc::new(rules),
-                resume_args: Vec::new(),
             };
             match list.iter_mut().find(|p| p.preset.name == s.name) {
                 Some(slot) => *slot = def,

@@ -287,6 +287,7 @@ fn new_worker_dialog_with_presets() {
         command: command.iter().map(|c| c.to_string()).collect(),
         kind,
         origin: "builtin".into(),
+        resume_args: Vec::new(),
     };
     st.update(Msg::Done(Done::Presets(vec![
         preset("shell", &[], WorkerKind::Shell),

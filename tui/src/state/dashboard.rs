@@ -110,9 +110,18 @@ impl State {
                 _ => self.tell("no worker selected"),
             },
             Action::Restart => match (&self.selected_session, &self.selected_worker) {
-                (Some(s), Some(w)) => {
-                    fx.push(Effect::RestartWorker { session: s.clone(), worker: w.clone() })
-                }
+                (Some(s), Some(w)) => match self.resume_command(s, w) {
+                    // A lost agent resumes with its preset's arguments: say what will run first.
+                    Some((name, command)) => {
+                        self.mode = Mode::Confirm(Confirm::Resume {
+                            session: s.clone(),
+                            worker: w.clone(),
+                            name,
+                            command,
+                        });
+                    }
+                    None => fx.push(Effect::RestartWorker { session: s.clone(), worker: w.clone() }),
+                },
                 _ => self.tell("no worker selected"),
             },
             Action::Delete => match self.session() {
@@ -141,6 +150,25 @@ impl State {
             // Workers outlive the front end and the gateway: quitting never asks.
             Action::Quit => self.quit(fx),
         }
+    }
+
+    /// For a `lost` worker whose preset names resume arguments: its name and the command line a
+    /// restart runs (the gateway appends the same arguments).
+    fn resume_command(
+        &self,
+        sid: &controlroom_protocol::SessionId,
+        wid: &controlroom_protocol::WorkerId,
+    ) -> Option<(String, String)> {
+        let w = self.store.worker(sid, wid)?;
+        if w.state != WorkerState::Exited || w.signal.as_deref() != Some(controlroom_protocol::WORKER_LOST) {
+            return None;
+        }
+        let preset = self.presets.iter().find(|p| Some(&p.name) == w.preset.as_ref())?;
+        if preset.resume_args.is_empty() {
+            return None;
+        }
+        let argv: Vec<&str> = w.command.iter().chain(preset.resume_args.iter()).map(String::as_str).collect();
+        Some((w.name.clone(), argv.join(" ")))
     }
 
     fn tell(&mut self, text: &str) {
@@ -228,6 +256,7 @@ impl State {
     fn confirmed(&mut self, confirm: Confirm, fx: &mut Vec<Effect>) {
         match confirm {
             Confirm::StopWorker { session, worker, .. } => fx.push(Effect::StopWorker { session, worker }),
+            Confirm::Resume { session, worker, .. } => fx.push(Effect::RestartWorker { session, worker }),
             Confirm::DeleteSession { session, .. } => fx.push(Effect::DeleteSession(session)),
         }
     }

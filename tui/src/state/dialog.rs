@@ -194,6 +194,17 @@ pub enum Confirm {
         /// Its name, for the question.
         name: String,
     },
+    /// Restart a `lost` worker with its preset's resume arguments.
+    Resume {
+        /// Its session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// Its name, for the question.
+        name: String,
+        /// The command line that will run.
+        command: String,
+    },
     /// Delete this session and stop its workers.
     DeleteSession {
         /// The session.
@@ -210,6 +221,7 @@ impl Confirm {
     pub fn question(&self) -> String {
         match self {
             Confirm::StopWorker { name, .. } => format!("Stop worker “{name}”?"),
+            Confirm::Resume { name, command, .. } => format!("Resume “{name}”?\nIt runs: {command}"),
             Confirm::DeleteSession { title, running, .. } => match running {
                 0 => format!("Delete session “{title}”?"),
                 1 => format!("Delete session “{title}”? Its running worker will stop."),

@@ -200,9 +200,9 @@ impl Hub {
         if w.state == WorkerState::Exited
             && w.signal.as_deref() == Some(WORKER_LOST)
             && let Some(p) = w.preset.as_deref().and_then(|p| self.config.presets.get(p))
-            && !p.resume_args.is_empty()
+            && !p.preset.resume_args.is_empty()
         {
-            command.extend(p.resume_args.iter().cloned());
+            command.extend(p.preset.resume_args.iter().cloned());
             tracing::info!(session_id = %id, worker_id = %wid, command = ?command, "resuming a lost worker");
         }
         let spec = SpawnSpec {
