@@ -203,3 +203,21 @@ fn config_shape() {
     assert_eq!(v["wsWorker"], "/ws/session/{sessionId}/worker/{workerId}");
     assert_eq!(v["pollIntervalMs"], 5000);
 }
+
+#[test]
+fn preset_resume_args_are_optional_on_the_wire() {
+    let agent = Preset {
+        name: "claude".into(),
+        command: vec!["claude".into()],
+        kind: WorkerKind::Agent,
+        origin: "builtin".into(),
+        resume_args: vec!["--continue".into()],
+    };
+    assert_eq!(round_trip(&agent)["resumeArgs"], json!(["--continue"]));
+    let shell = Preset { name: "shell".into(), command: vec![], resume_args: vec![], ..agent };
+    assert!(round_trip(&shell).get("resumeArgs").is_none(), "omitted when empty");
+    let old: Preset =
+        serde_json::from_value(json!({"name": "x", "command": [], "kind": "shell", "origin": "config"}))
+            .expect("a preset without resumeArgs still parses");
+    assert!(old.resume_args.is_empty());
+}
