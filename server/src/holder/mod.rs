@@ -128,6 +128,8 @@ fn start(socket: &Path, log_bytes: usize) -> Result<event_loop::Holder, String> 
             return Err(e.to_string());
         }
     };
+    // The program has its own cwd; the holder keeps none busy (an unmount, a deleted dir).
+    let _ = std::env::set_current_dir("/");
     event_loop::Holder::new(listener, socket.to_path_buf(), master, child, (spec.cols, spec.rows), log_bytes)
 }
 
