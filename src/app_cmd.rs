@@ -8,8 +8,8 @@
 use anyhow::{Context as _, anyhow, bail};
 use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState};
 use controlroom_tui::client::GatewayFile;
+use controlroom_tui::client::Trust;
 use controlroom_tui::client::http::Gateway;
-use controlroom_tui::client::tls::Trust;
 use controlroom_tui::config::Config;
 use controlroom_tui::runtime::Options;
 use controlroom_tui::state::Settings;
@@ -25,7 +25,7 @@ pub struct ClientArgs {
     /// Config directory (config.toml, themes/).
     #[arg(long, env = "CONTROLROOM_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
-    /// Gateway URL (e.g. http://127.0.0.1:7420 or https://gw.example:7420) instead of the local one.
+    /// Gateway URL (e.g. `http://127.0.0.1:7420` or `https://gw.example:7420`) instead of the local one.
     #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL")]
     connect: Option<String>,
     /// PEM file of the CA (or the self-signed certificate) to trust for an https:// gateway, beside
@@ -127,9 +127,7 @@ impl ClientArgs {
     }
 
     fn config_dir(&self) -> Option<PathBuf> {
-        self.config_dir.clone().or_else(|| {
-            directories::ProjectDirs::from("", "", "controlroom").map(|d| d.config_dir().to_path_buf())
-        })
+        self.config_dir.clone().or_else(controlroom_server::file_config::default_config_dir)
     }
 
     fn config(&self) -> anyhow::Result<Config> {

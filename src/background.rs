@@ -11,8 +11,8 @@ use std::process::{Child, Command, Stdio};
 /// The background gateway's log inside the data dir.
 pub const LOG_FILE: &str = "gateway.log";
 
-/// Starts `controlroom serve` for `data_dir` in the background; its config file is
-/// `CONFIG_DIR/config.toml` when that exists.
+/// Starts `controlroom serve` for `data_dir` in the background, reading `CONFIG_DIR/config.toml`
+/// when that exists.
 pub fn spawn(data_dir: &Path, config_dir: Option<&Path>) -> anyhow::Result<Child> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let log_path = data_dir.join(LOG_FILE);
@@ -24,7 +24,8 @@ pub fn spawn(data_dir: &Path, config_dir: Option<&Path>) -> anyhow::Result<Child
     let mut cmd = Command::new(crate::holder_exe()?);
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
     if let Some(dir) = config_dir {
-        cmd.arg("--config-if-present").arg(dir.join("config.toml"));
+        // Its config.toml, if there is one (the same file the front end reads).
+        cmd.arg("--config-dir").arg(dir);
     }
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).process_group(0);
     cmd.spawn().context("starting the background gateway")

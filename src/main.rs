@@ -4,7 +4,6 @@ mod app_cmd;
 mod background;
 mod explain;
 mod logging;
-mod parse;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -69,7 +68,7 @@ struct TokenArgs {
     #[arg(long, env = "CONTROLROOM_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Mint a signed token valid this long (e.g. 8h, 30m) instead of printing the owner token.
-    #[arg(long, value_parser = parse::duration)]
+    #[arg(long, value_parser = controlroom_server::flag_values::duration)]
     ttl: Option<std::time::Duration>,
     /// The minted token can watch but not type, resize, paste or change anything.
     #[arg(long, requires = "ttl")]

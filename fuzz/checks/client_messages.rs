@@ -4,7 +4,7 @@
 //! on stable in every test run.
 
 use controlroom_protocol::{MAX_IMAGE_BYTES, WorkerClientMsg};
-use controlroom_server::validate::{decode_image, parse_app_msg, parse_worker_msg};
+use controlroom_server::bench_api::fuzz::{decode_image, parse_app_msg, parse_worker_msg};
 
 /// Panics when the property does not hold for `data`.
 pub fn check(data: &[u8]) {

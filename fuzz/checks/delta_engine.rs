@@ -3,7 +3,7 @@
 //! on stable in every test run.
 
 use controlroom_protocol::{ActivityState, Session, SessionId, Worker, WorkerId, WorkerKind, WorkerState};
-use controlroom_server::hub::diff::{ActivityMap, SessionMap, apply, diff};
+use controlroom_server::bench_api::fuzz::{ActivityMap, SessionMap, apply, diff};
 
 /// Reads sessions from byte triples: (session id, title byte, worker bitmap + activity).
 fn snapshot(bytes: &[u8]) -> (SessionMap, ActivityMap) {

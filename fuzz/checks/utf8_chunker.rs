@@ -3,7 +3,7 @@
 //! Shared by the cargo-fuzz target and `tests/fuzz_corpus.rs`, which replays the committed corpus
 //! on stable in every test run.
 
-use controlroom_server::worker::utf8::{Utf8Splitter, decode};
+use controlroom_server::bench_api::fuzz::{Utf8Splitter, decode};
 
 /// Panics when the property does not hold for `data`.
 pub fn check(data: &[u8]) {

@@ -52,3 +52,11 @@ pub fn encode_output(aligned: &[u8], offset: u64) -> String {
     let msg = WorkerServerMsg::Output { data: crate::worker::utf8::decode(aligned), offset };
     serde_json::to_string(&msg).unwrap_or_default()
 }
+
+/// What the fuzz checks (`fuzz/checks/`, also run by `tests/fuzz_corpus.rs`) drive: client
+/// message parsing, the delta engine and the UTF-8 chunker. Not a stable API.
+pub mod fuzz {
+    pub use crate::api::validate::{decode_image, parse_app_msg, parse_worker_msg};
+    pub use crate::hub::diff::{ActivityMap, SessionMap, apply, diff};
+    pub use crate::worker::utf8::{Utf8Splitter, decode};
+}

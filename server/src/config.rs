@@ -1,9 +1,10 @@
 //! Every limit and interval of the gateway, with its named default; `controlroom serve` has a flag
-//! (and a `CONTROLROOM_*` variable) for each.
+//! (and a `CONTROLROOM_*` variable) for each, derived from [`ServeConfig`] itself.
 
 use crate::file_config::{FileConfig, SourceSection};
+use crate::flag_values;
 use crate::outbound::notify::NotifyConfig;
-use crate::presets::Presets;
+use crate::presets::{PresetError, Presets};
 use crate::worker::WorkerConfig;
 use crate::worker::detect::ActivityRules;
 use std::path::PathBuf;
@@ -73,78 +74,237 @@ pub struct TlsPaths {
     pub key: PathBuf,
 }
 
-/// Everything `server::run` needs to know.
-#[derive(Debug, Clone)]
+/// Everything `server::run` needs to know. `controlroom serve` flattens it: each flag, its
+/// `CONTROLROOM_*` variable and its default (a `DEFAULT_*` constant above) are written here once;
+/// the fields marked `skip` are set from other flags and the config file.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
     /// Where the token, the database, images and `gateway.json` live.
+    #[arg(skip)]
     pub data_dir: PathBuf,
     /// Overrides the token file (`CONTROLROOM_TOKEN`).
+    #[arg(skip)]
     pub token_override: Option<String>,
-    /// Period of the poller.
+    /// How often the poller looks at sessions (git branch, liveness).
+    #[arg(
+        long,
+        env = "CONTROLROOM_POLL_INTERVAL",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(DEFAULT_POLL_INTERVAL)
+    )]
     pub poll_interval: Duration,
-    /// Ping period; a socket that misses one is closed.
+    /// Ping period; a socket that misses a ping is closed.
+    #[arg(
+        long,
+        env = "CONTROLROOM_HEARTBEAT",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(DEFAULT_HEARTBEAT)
+    )]
     pub heartbeat: Duration,
-    /// Per-client outbound byte cap.
+    /// Bytes queued for one client before it is closed with 4008 (live traffic: a worker's
+    /// attach-time history and catch-up are not counted).
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_CLIENT_BUFFER",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_MAX_CLIENT_BUFFER)
+    )]
     pub max_client_buffer: usize,
-    /// Deltas kept in the log.
+    /// Deltas kept for `request-sync since` and `/api/deltas`.
+    #[arg(long, env = "CONTROLROOM_DELTA_LOG", value_parser = at_least_one(), default_value_t = DEFAULT_DELTA_LOG)]
     pub delta_log: usize,
-    /// Coalescing delay for worker status changes.
+    /// How long worker status changes are gathered before their deltas go out.
+    #[arg(
+        long,
+        env = "CONTROLROOM_COALESCE",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(DEFAULT_COALESCE)
+    )]
     pub coalesce: Duration,
-    /// Malformed messages tolerated per connection.
+    /// Malformed client messages tolerated before closing with 1008.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_BAD_MESSAGES",
+        value_parser = clap::value_parser!(u32).range(1..),
+        default_value_t = DEFAULT_MAX_BAD_MESSAGES
+    )]
     pub max_bad_messages: u32,
-    /// Largest client message on `/ws/app`.
+    /// Largest client message on /ws/app.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_APP_MESSAGE",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_MAX_APP_MESSAGE)
+    )]
     pub max_app_message: usize,
     /// Largest client message on a worker socket.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_WORKER_MESSAGE",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_MAX_WORKER_MESSAGE)
+    )]
     pub max_worker_message: usize,
     /// Largest HTTP request body.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_HTTP_BODY",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_MAX_HTTP_BODY)
+    )]
     pub max_http_body: usize,
-    /// Initial WebSocket read buffer per connection.
+    /// Initial read buffer of each WebSocket connection (grows for larger messages).
+    #[arg(
+        long,
+        env = "CONTROLROOM_WS_READ_BUFFER",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_WS_READ_BUFFER)
+    )]
     pub ws_read_buffer: usize,
-    /// WebSocket write gathering size per connection.
+    /// Bytes a WebSocket connection gathers before writing to its socket.
+    #[arg(
+        long,
+        env = "CONTROLROOM_WS_WRITE_BUFFER",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_WS_WRITE_BUFFER)
+    )]
     pub ws_write_buffer: usize,
-    /// Extra `Origin` values browsers may connect from.
-    pub allow_origins: Vec<String>,
-    /// Extra `Host` values accepted (beyond loopback names and the bound address).
-    pub allow_hosts: Vec<String>,
-    /// Open WebSockets before new upgrades get 503.
-    pub max_connections: usize,
-    /// Connections being served HTTP at once (not yet upgraded); past it, 503 and close.
-    pub max_http_connections: usize,
-    /// Sessions before creating one more is refused.
-    pub max_sessions: usize,
-    /// Workers (all sessions) before starting one more is refused.
-    pub max_workers: usize,
-    /// Time allowed to send a request's headers.
-    pub header_timeout: Duration,
-    /// Time allowed, from the headers, to send the whole request body.
-    pub body_timeout: Duration,
-    /// Refused tokens per peer address per window before 429.
-    pub max_auth_failures: u32,
-    /// The failed-authentication window.
-    pub auth_failure_window: Duration,
-    /// Serve HTTPS/WSS with these.
-    pub tls: Option<TlsPaths>,
-    /// CA file trusted for every outbound `https://` request (webhook, http sources) beside the
-    /// web PKI roots (`--outbound-ca`).
-    pub outbound_ca: Option<PathBuf>,
     /// Per-worker limits.
+    #[command(flatten)]
     pub worker: WorkerConfig,
+    /// Extra Origin allowed for browsers (repeatable).
+    #[arg(long = "allow-origin", env = "CONTROLROOM_ALLOW_ORIGIN", value_delimiter = ',')]
+    pub allow_origins: Vec<String>,
+    /// Extra Host header value accepted (repeatable).
+    // Beyond loopback names and the bound address.
+    #[arg(long = "allow-host", env = "CONTROLROOM_ALLOW_HOST", value_delimiter = ',')]
+    pub allow_hosts: Vec<String>,
+    /// Open WebSockets (both endpoints) before new upgrades get 503.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_CONNECTIONS",
+        value_parser = at_least_one(),
+        default_value_t = DEFAULT_MAX_CONNECTIONS
+    )]
+    pub max_connections: usize,
+    /// TCP connections served HTTP at once (WebSockets leave this count when they upgrade);
+    /// past it a new connection gets 503 and is closed.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_HTTP_CONNECTIONS",
+        value_parser = at_least_one(),
+        default_value_t = DEFAULT_MAX_HTTP_CONNECTIONS
+    )]
+    pub max_http_connections: usize,
+    /// Sessions before creating another is refused (409 limit).
+    #[arg(long, env = "CONTROLROOM_MAX_SESSIONS", default_value_t = DEFAULT_MAX_SESSIONS)]
+    pub max_sessions: usize,
+    /// Workers across all sessions before starting another is refused (409 limit).
+    #[arg(long, env = "CONTROLROOM_MAX_WORKERS", default_value_t = DEFAULT_MAX_WORKERS)]
+    pub max_workers: usize,
+    /// Time a client has to send a request's headers (and a TLS handshake) before it is dropped.
+    #[arg(
+        long,
+        env = "CONTROLROOM_HEADER_TIMEOUT",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(DEFAULT_HEADER_TIMEOUT)
+    )]
+    pub header_timeout: Duration,
+    /// Time a client has, once its headers are in, to send the whole request body (answered 408
+    /// past it).
+    #[arg(
+        long,
+        env = "CONTROLROOM_BODY_TIMEOUT",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(DEFAULT_BODY_TIMEOUT)
+    )]
+    pub body_timeout: Duration,
+    /// Refused tokens per peer address within --auth-failure-window before every request from it
+    /// gets 429.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_AUTH_FAILURES",
+        value_parser = clap::value_parser!(u32).range(1..),
+        default_value_t = DEFAULT_MAX_AUTH_FAILURES
+    )]
+    pub max_auth_failures: u32,
+    /// Window of the failed-authentication limit.
+    #[arg(
+        long,
+        env = "CONTROLROOM_AUTH_FAILURE_WINDOW",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(DEFAULT_AUTH_FAILURE_WINDOW)
+    )]
+    pub auth_failure_window: Duration,
+    /// Serve HTTPS/WSS with these (`--tls-cert`, `--tls-key`).
+    #[arg(skip)]
+    pub tls: Option<TlsPaths>,
+    /// PEM file of CA certificates trusted for outbound https:// (webhook, http sources) beside
+    /// the web roots.
+    #[arg(long, env = "CONTROLROOM_OUTBOUND_CA", value_name = "FILE")]
+    pub outbound_ca: Option<PathBuf>,
     /// Write `DATA_DIR/gateway.json` while serving.
+    #[arg(skip = true)]
     pub write_gateway_file: bool,
     /// Presets (built-ins and `[[presets]]`).
+    #[arg(skip = builtin_presets())]
     pub presets: Arc<Presets>,
     /// External session sources (`[[sources]]`).
+    #[arg(skip)]
     pub sources: Vec<SourceSection>,
     /// The webhook notifier; off without a URL.
+    #[arg(skip)]
     pub notify: NotifyConfig,
     /// Run each worker in a holder process started from this executable (`EXE __holder`), so
     /// workers outlive the gateway; `None` keeps PTYs in the gateway's process (and workers
-    /// stop with it), as library tests and benches do. `controlroom` always sets it.
+    /// stop with it), as library tests and benches do. `controlroom serve` always sets it.
+    #[arg(skip)]
     pub holder_exe: Option<PathBuf>,
-    /// Output a holder keeps while no gateway is attached (`--holder-log`).
+    /// Output each worker's holder keeps (in memory) while no gateway is attached; past it the
+    /// oldest is dropped and the gap marked.
+    #[arg(
+        long,
+        env = "CONTROLROOM_HOLDER_LOG",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(crate::holder::DEFAULT_LOG_BYTES)
+    )]
     pub holder_log: usize,
-    /// Stop every worker when the gateway stops (`--stop-workers-on-exit`, tmux's kill-server).
+    /// Stop every worker when the gateway stops (tmux's kill-server); by default they keep
+    /// running in their holders and the next gateway adopts them.
+    #[arg(long, env = "CONTROLROOM_STOP_WORKERS_ON_EXIT")]
     pub stop_workers_on_exit: bool,
+}
+
+/// A count flag that must be at least one (clap refuses 0 with the range in its message).
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
+}
+
+/// The built-in presets over the default activity rules.
+fn builtin_presets() -> Arc<Presets> {
+    // The built-ins' patterns are fixed strings tested in `presets`; `build` fails only on a
+    // section's pattern, and there are none here.
+    Arc::new(Presets::build(&WorkerConfig::default().activity, &[]).unwrap_or_default())
+}
+
+/// The config file could not be applied: a table's values were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// `[activity]` has a bad pattern.
+    #[error("[activity]: {message}")]
+    Activity {
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A `[[presets]]` entry was refused.
+    #[error(transparent)]
+    Preset(#[from] PresetError),
+    /// `[notify]` was refused.
+    #[error("{message}")]
+    Notify {
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl ServeConfig {
@@ -178,7 +338,7 @@ impl ServeConfig {
             outbound_ca: None,
             worker: WorkerConfig::default(),
             write_gateway_file: true,
-            presets: Arc::new(Presets::build(&WorkerConfig::default().activity, &[]).unwrap_or_default()),
+            presets: builtin_presets(),
             sources: Vec::new(),
             notify: NotifyConfig::default(),
             holder_exe: None,
@@ -189,17 +349,17 @@ impl ServeConfig {
 
     /// Applies the config file: `[activity]` (with `idle_after` from `--idle-after` winning),
     /// `[[presets]]`, `[[sources]]` and `[notify]` (flags set on `notify` afterwards win).
-    pub fn apply_file(&mut self, file: &FileConfig, idle_after: Option<Duration>) -> Result<(), String> {
+    pub fn apply_file(&mut self, file: &FileConfig, idle_after: Option<Duration>) -> Result<(), ApplyError> {
         let mut rules = ActivityRules::defaults(WorkerConfig::DEFAULT_IDLE_AFTER)
             .with(&file.activity)
-            .map_err(|e| format!("[activity]: {e}"))?;
+            .map_err(|message| ApplyError::Activity { message: message.to_string() })?;
         if let Some(v) = idle_after {
             rules.idle_after = v;
         }
         self.worker.activity = Arc::new(rules);
         self.presets = Arc::new(Presets::build(&self.worker.activity, &file.presets)?);
         self.sources = file.sources.clone();
-        self.notify.apply_section(&file.notify)?;
+        self.notify.apply_section(&file.notify).map_err(|message| ApplyError::Notify { message })?;
         Ok(())
     }
 }

@@ -1,296 +1,177 @@
 //! The gateway's part of `CONFIG_DIR/config.toml`: `[activity]`, `[[presets]]`, `[[sources]]` and
 //! `[notify]`.
 //!
-//! The front end reads the same file for its own keys (`theme`, `keys`, …). Each side knows the
-//! other's top-level names and skips them, and refuses anything else at the top level; inside its
-//! own tables it refuses unknown keys. Errors name the file, the line and the key.
+//! The file's shape is `controlroom_config::ConfigFile`, which the front end parses too: each side
+//! takes its own part and ignores the other's by that type's structure. Here the gateway checks
+//! what its tables say (names, URLs, counts) and makes CA files relative to the file. Errors name
+//! the file, and the line and the key when the file does not parse.
 
-use serde::Deserialize;
-use std::collections::BTreeMap;
+pub use controlroom_config::{
+    ActivitySection, CommandLine, ConfigFile, ConfigFileError, HeaderValue, NotifySection, PresetSection,
+    SourceKind, SourceSection,
+};
 use std::path::{Path, PathBuf};
 
-/// Top-level keys owned by the front end (`controlroom-tui`'s config); the gateway skips them.
-pub const FRONT_END_KEYS: &[&str] = &[
-    "theme",
-    "detach",
-    "default-command",
-    "gateway-url",
-    "tls-ca",
-    "desktop-notify",
-    "scrollback-lines",
-    "keys",
-];
-/// Top-level tables owned by the gateway; the front end skips them.
-pub const GATEWAY_KEYS: &[&str] = &["activity", "presets", "sources", "notify"];
+/// The gateway's tables of the config file, checked.
+pub type FileConfig = controlroom_config::GatewayTables;
 
-/// A config file that could not be used.
+/// A config file the gateway cannot use.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {message}", path.display())]
-pub struct FileConfigError {
-    /// The file.
-    pub path: PathBuf,
-    /// What is wrong, with the line and key when known.
-    pub message: String,
-}
-
-/// The gateway's configuration file, as written.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct FileConfig {
-    /// Activity detection thresholds and patterns.
-    #[serde(default)]
-    pub activity: ActivitySection,
-    /// Ways to start workers.
-    #[serde(default)]
-    pub presets: Vec<PresetSection>,
-    /// External session sources for the poller.
-    #[serde(default)]
-    pub sources: Vec<SourceSection>,
-    /// The webhook notifier.
-    #[serde(default)]
-    pub notify: NotifySection,
-    /// Keys of the front end (and anything else), checked against the known names.
-    #[serde(flatten)]
-    pub other: BTreeMap<String, toml::Value>,
-}
-
-/// `[activity]` (and a preset's `[presets.activity]`): every field optional; unset means default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct ActivitySection {
-    /// Silence (ms) after which a worker is idle.
-    pub idle_after_ms: Option<u64>,
-    /// Window (ms) in which `active-chunks` output chunks make a worker active.
-    pub active_window_ms: Option<u64>,
-    /// Output chunks within the window needed for `active`.
-    pub active_chunks: Option<usize>,
-    /// How long (ms) a prompt must stay on screen before the worker is `asking`.
-    pub asking_after_ms: Option<u64>,
-    /// Least time (ms) between two screen scans of one worker.
-    pub scan_interval_ms: Option<u64>,
-    /// Lines at the bottom of the screen (ending at the cursor) that patterns are tried on.
-    pub scan_lines: Option<usize>,
-    /// Extra prompt regexes (tried on the lines, and with spaces removed).
-    #[serde(default)]
-    pub asking_patterns: Vec<String>,
-    /// Drop the built-in prompt patterns and use only `asking-patterns`.
-    pub replace_patterns: Option<bool>,
-    /// Regexes on the terminal title (OSC 0/2) that mean the program waits for the user.
-    #[serde(default)]
-    pub title_patterns: Vec<String>,
-    /// Whether OSC 9 / OSC 777 notifications mean `asking` (default true).
-    pub notifications: Option<bool>,
-    /// Whether a bell (BEL) means `asking` (default true).
-    pub bell: Option<bool>,
-}
-
-/// One `[[presets]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct PresetSection {
-    /// Name clients pass as `preset`.
-    pub name: String,
-    /// argv (a string is split on whitespace).
-    pub command: CommandLine,
-    /// `shell`, `agent` or `job` (default `agent`).
-    pub kind: Option<controlroom_protocol::WorkerKind>,
-    /// Extra environment.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    /// Activity overrides for workers of this preset.
-    #[serde(default)]
-    pub activity: ActivitySection,
-}
-
-/// A command given as one string (split on whitespace) or as an argv list.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum CommandLine {
-    /// `"gh pr list --json number,title"`.
-    Line(String),
-    /// `["sh", "-c", "…"]`.
-    Argv(Vec<String>),
-}
-
-impl CommandLine {
-    /// The argv.
-    pub fn argv(&self) -> Vec<String> {
-        match self {
-            Self::Line(l) => l.split_whitespace().map(str::to_owned).collect(),
-            Self::Argv(v) => v.clone(),
-        }
-    }
-}
-
-/// One `[[sources]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct SourceSection {
-    /// Name shown in the dashboard and in each session's `source`.
-    pub name: String,
-    /// `http` or `command`.
-    pub kind: SourceKind,
-    /// `http`: the URL to GET (`http://` or `https://`).
-    pub url: Option<String>,
-    /// `http`: a PEM file of CA certificates trusted for this source's `https://` URL, beside the
-    /// web PKI roots and `--outbound-ca` (relative to the config file's directory).
-    pub ca_file: Option<PathBuf>,
-    /// `http`: request headers; a value may be `{ env = "VAR", prefix = "Bearer " }`.
-    #[serde(default)]
-    pub headers: BTreeMap<String, HeaderValue>,
-    /// `command`: the program to run; it prints the JSON on stdout.
-    pub command: Option<CommandLine>,
-    /// Dotted path to the list in the document (`""` for the document itself), e.g. `data.items`.
-    #[serde(default)]
-    pub list: String,
-    /// Dotted path to an item's id (default `id`).
-    pub id: Option<String>,
-    /// Dotted path to an item's title (default `title`).
-    pub title: Option<String>,
-    /// Dotted path to an item's status (default `status`; missing is fine).
-    pub status: Option<String>,
-    /// How long one read may take (ms).
-    pub timeout_ms: Option<u64>,
-    /// Time between reads (ms); default the poll interval.
-    pub interval_ms: Option<u64>,
-}
-
-/// Where a source reads from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SourceKind {
-    /// GET a JSON document.
-    Http,
-    /// Run a command printing a JSON document.
-    Command,
-}
-
-impl SourceKind {
-    /// `http` or `command`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Http => "http",
-            Self::Command => "command",
-        }
-    }
-}
-
-/// A header value: literal, or read from an environment variable at each request.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum HeaderValue {
-    /// A literal value.
-    Literal(String),
-    /// `{ env = "API_KEY", prefix = "Bearer " }`.
-    Env {
-        /// The variable holding the secret.
-        env: String,
-        /// Text put before it.
-        #[serde(default)]
-        prefix: String,
+pub enum FileConfigError {
+    /// It could not be read or parsed.
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+    /// It parsed, but one of the gateway's tables says something the gateway refuses.
+    #[error("{}: {problem}", path.display())]
+    Tables {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: TableProblem,
     },
 }
 
-/// `[notify]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct NotifySection {
-    /// Webhook URL (`http://` or `https://`); `--notify-webhook` wins.
-    pub webhook: Option<String>,
-    /// A PEM file of CA certificates trusted for an `https://` webhook, beside the web PKI roots
-    /// and `--outbound-ca` (relative to the config file's directory).
-    pub ca_file: Option<PathBuf>,
-    /// Events to send: `created`, `updated`, `deleted`, `asking`, `exited`, `activity`.
-    pub on: Option<Vec<String>>,
-    /// Per-attempt timeout (ms).
-    pub timeout_ms: Option<u64>,
-    /// Attempts per delivery.
-    pub attempts: Option<u32>,
-    /// Deliveries queued before new ones are dropped.
-    pub queue: Option<usize>,
+/// What the gateway refuses in its tables.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableProblem {
+    /// A preset without a name or a command.
+    #[error("preset `{name}`: name and command must not be empty")]
+    EmptyPreset {
+        /// The preset's name.
+        name: String,
+    },
+    /// Two presets of one name.
+    #[error("preset `{name}` is defined twice")]
+    DuplicatePreset {
+        /// The name.
+        name: String,
+    },
+    /// A source name that is not letters, digits, `-` or `_`.
+    #[error("source name `{name}` must be letters, digits, `-` or `_`")]
+    SourceName {
+        /// The name.
+        name: String,
+    },
+    /// Two sources of one name.
+    #[error("source `{name}` is defined twice")]
+    DuplicateSource {
+        /// The name.
+        name: String,
+    },
+    /// An http source whose URL is not `http://` or `https://`.
+    #[error("source `{name}`: url `{url}` must start with http:// or https://")]
+    SourceUrl {
+        /// The source.
+        name: String,
+        /// The URL as written.
+        url: String,
+    },
+    /// An http source without a URL.
+    #[error("source `{name}`: kind http needs `url`")]
+    MissingUrl {
+        /// The source.
+        name: String,
+    },
+    /// A command source without a command.
+    #[error("source `{name}`: kind command needs `command`")]
+    MissingCommand {
+        /// The source.
+        name: String,
+    },
+    /// A count that must be at least one was zero.
+    #[error("{key}: 0 is outside 1..")]
+    Zero {
+        /// Where, e.g. `[activity] scan-lines`.
+        key: String,
+    },
 }
 
-impl FileConfig {
-    /// Reads `path`; a missing file is the empty config when `optional`.
-    pub fn load(path: &Path, optional: bool) -> Result<Self, FileConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, path),
-            Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(FileConfigError { path: path.to_path_buf(), message: e.to_string() }),
-        }
-    }
+/// Reads the gateway's tables from `path`; a missing file is the empty config when `optional`.
+pub fn load(path: &Path, optional: bool) -> Result<FileConfig, FileConfigError> {
+    let file = ConfigFile::load(path, optional)?;
+    checked(file.gateway, path)
+}
 
-    /// Parses config text; `path` only names the file in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, FileConfigError> {
-        let err = |message: String| FileConfigError { path: path.to_path_buf(), message };
-        let mut config: FileConfig = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let msg = e.message().trim().to_owned();
-            err(match line {
-                Some(l) => format!("line {l}: {msg}"),
-                None => msg,
-            })
-        })?;
-        if let Some(key) = config.other.keys().find(|k| !FRONT_END_KEYS.contains(&k.as_str())) {
-            return Err(err(format!(
-                "unknown key `{key}` (the gateway reads {}; the front end reads {})",
-                GATEWAY_KEYS.join(", "),
-                FRONT_END_KEYS.join(", ")
-            )));
+/// Parses config text and takes the gateway's tables; `path` names the file in errors and anchors
+/// relative CA files.
+pub fn parse(text: &str, path: &Path) -> Result<FileConfig, FileConfigError> {
+    let file = ConfigFile::parse(text, path)?;
+    checked(file.gateway, path)
+}
+
+/// The tables after the gateway's checks, with CA files relative to the file's directory.
+fn checked(mut config: FileConfig, path: &Path) -> Result<FileConfig, FileConfigError> {
+    check(&config).map_err(|problem| FileConfigError::Tables { path: path.to_path_buf(), problem })?;
+    // CA files are relative to the config file, wherever the gateway was started.
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let resolve = |f: &mut Option<PathBuf>| {
+        if let Some(p) = f.as_mut().filter(|p| p.is_relative()) {
+            *p = dir.join(&*p);
         }
-        let mut names = std::collections::BTreeSet::new();
-        for p in &config.presets {
-            if p.name.trim().is_empty() || p.command.argv().is_empty() {
-                return Err(err(format!("preset `{}`: name and command must not be empty", p.name)));
-            }
-            if !names.insert(p.name.clone()) {
-                return Err(err(format!("preset `{}` is defined twice", p.name)));
-            }
+    };
+    resolve(&mut config.notify.ca_file);
+    config.sources.iter_mut().for_each(|s| resolve(&mut s.ca_file));
+    Ok(config)
+}
+
+fn check(config: &FileConfig) -> Result<(), TableProblem> {
+    check_activity("[activity]", &config.activity)?;
+    let mut names = std::collections::BTreeSet::new();
+    for p in &config.presets {
+        if p.name.trim().is_empty() || p.command.argv().is_empty() {
+            return Err(TableProblem::EmptyPreset { name: p.name.clone() });
         }
-        let mut names = std::collections::BTreeSet::new();
-        for s in &config.sources {
-            if s.name.trim().is_empty()
-                || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                return Err(err(format!("source name `{}` must be letters, digits, `-` or `_`", s.name)));
-            }
-            if !names.insert(s.name.clone()) {
-                return Err(err(format!("source `{}` is defined twice", s.name)));
-            }
-            match s.kind {
-                SourceKind::Http => match &s.url {
-                    Some(u) if u.starts_with("http://") || u.starts_with("https://") => {}
-                    Some(u) => {
-                        return Err(err(format!(
-                            "source `{}`: url `{u}` must start with http:// or https://",
-                            s.name
-                        )));
-                    }
-                    None => return Err(err(format!("source `{}`: kind http needs `url`", s.name))),
-                },
-                SourceKind::Command => {
-                    if s.command.as_ref().is_none_or(|c| c.argv().is_empty()) {
-                        return Err(err(format!("source `{}`: kind command needs `command`", s.name)));
-                    }
+        if !names.insert(p.name.clone()) {
+            return Err(TableProblem::DuplicatePreset { name: p.name.clone() });
+        }
+        check_activity(&format!("[presets.activity] of `{}`", p.name), &p.activity)?;
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for s in &config.sources {
+        let name = || s.name.clone();
+        if s.name.trim().is_empty()
+            || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(TableProblem::SourceName { name: name() });
+        }
+        if !names.insert(s.name.clone()) {
+            return Err(TableProblem::DuplicateSource { name: name() });
+        }
+        match s.kind {
+            SourceKind::Http => match &s.url {
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {}
+                Some(u) => return Err(TableProblem::SourceUrl { name: name(), url: u.clone() }),
+                None => return Err(TableProblem::MissingUrl { name: name() }),
+            },
+            SourceKind::Command => {
+                if s.command.as_ref().is_none_or(|c| c.argv().is_empty()) {
+                    return Err(TableProblem::MissingCommand { name: name() });
                 }
             }
         }
-        // CA files are relative to the config file, wherever the gateway was started.
-        let dir = path.parent().unwrap_or(Path::new(""));
-        let resolve = |f: &mut Option<PathBuf>| {
-            if let Some(p) = f.as_mut().filter(|p| p.is_relative()) {
-                *p = dir.join(&*p);
-            }
-        };
-        resolve(&mut config.notify.ca_file);
-        config.sources.iter_mut().for_each(|s| resolve(&mut s.ca_file));
-        Ok(config)
+    }
+    let n = &config.notify;
+    nonzero("[notify] timeout-ms", n.timeout_ms)?;
+    nonzero("[notify] attempts", n.attempts.map(u64::from))?;
+    nonzero("[notify] queue", n.queue.map(|v| v as u64))
+}
+
+/// Counts of `[activity]` that a zero would break are refused rather than raised to one.
+fn check_activity(table: &str, a: &ActivitySection) -> Result<(), TableProblem> {
+    nonzero(&format!("{table} active-chunks"), a.active_chunks.map(|v| v as u64))?;
+    nonzero(&format!("{table} scan-lines"), a.scan_lines.map(|v| v as u64))
+}
+
+fn nonzero(key: &str, value: Option<u64>) -> Result<(), TableProblem> {
+    match value {
+        Some(0) => Err(TableProblem::Zero { key: key.to_owned() }),
+        _ => Ok(()),
     }
 }
 
-/// The default config file: `CONFIG_DIR/config.toml` (e.g. `~/.config/controlroom/config.toml`).
-pub fn default_config_file() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "controlroom").map(|d| d.config_dir().join("config.toml"))
+/// The default config dir, e.g. `~/.config/controlroom`.
+pub fn default_config_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "controlroom").map(|d| d.config_dir().to_path_buf())
 }
 
 #[cfg(test)]
@@ -298,7 +179,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<FileConfig, FileConfigError> {
-        FileConfig::parse(text, Path::new("/x/config.toml"))
+        super::parse(text, Path::new("/x/config.toml"))
     }
 
     #[test]
@@ -374,6 +255,12 @@ on = ["asking", "exited"]
     fn bad_sources_and_presets_are_refused() {
         for (text, needle) in [
             ("[[sources]]\nname = \"a\"\nkind = \"http\"\n", "needs `url`"),
+            ("[activity]\nscan-lines = 0\n", "[activity] scan-lines: 0 is outside 1.."),
+            ("[notify]\nattempts = 0\n", "[notify] attempts"),
+            (
+                "[[presets]]\nname = \"p\"\ncommand = \"x\"\n[presets.activity]\nactive-chunks = 0\n",
+                "active-chunks",
+            ),
             ("[[sources]]\nname = \"a\"\nkind = \"http\"\nurl = \"ftp://x\"\n", "http:// or https://"),
             ("[[sources]]\nname = \"a b\"\nkind = \"command\"\ncommand = \"x\"\n", "letters, digits"),
             ("[[sources]]\nname = \"a\"\nkind = \"ftp\"\n", "ftp"),

@@ -2,8 +2,9 @@
 //!
 //! Producers (the hub's broadcaster, a worker actor) never wait on a client: `push` either queues
 //! the frame or, past the byte cap, marks the outbox overflowed so the connection task closes the
-//! socket with 4008. Frames are `Utf8Bytes` or `Bytes`, so one encoded message is shared by every
-//! client of its format.
+//! socket with 4008. Frames are `bytes::Bytes` (text frames as a `TextFrame`, UTF-8 by
+//! construction), so one encoded message is shared by every client of its format; no WebSocket
+//! library type appears here: only the connection task turns a frame into a message.
 //!
 //! The cap is for a client that stops reading *live* traffic. Frames whose size is bounded
 //! elsewhere and that a client must get whole — a worker's attach-time `history` snapshot and
@@ -11,16 +12,55 @@
 //! [`OutboxSender::push_uncapped`]: they are not counted against the cap, so the cap measures
 //! only what was queued after them.
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::mpsc;
+
+/// An encoded text message: UTF-8 by construction (made only from a `String` or a `&'static str`),
+/// cheap to clone (one buffer shared by every client).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TextFrame(Bytes);
+
+impl TextFrame {
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The shared buffer, for the connection task.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// The text (tests and logs; the buffer was made from a `str`, so this never falls back).
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl From<String> for TextFrame {
+    fn from(s: String) -> Self {
+        Self(Bytes::from(s))
+    }
+}
+
+impl From<&'static str> for TextFrame {
+    fn from(s: &'static str) -> Self {
+        Self(Bytes::from_static(s.as_bytes()))
+    }
+}
 
 /// What a connection task is asked to write.
 #[derive(Debug, Clone)]
 pub enum OutFrame {
     /// A text message, already encoded.
-    Text(Utf8Bytes),
+    Text(TextFrame),
     /// A binary message, already encoded (binary `output` frames).
     Binary(bytes::Bytes),
     /// A heartbeat ping.
@@ -138,7 +178,7 @@ impl OutboxSender {
     }
 
     /// Queues an encoded text frame.
-    pub fn push_text(&self, text: Utf8Bytes) -> Result<(), PushError> {
+    pub fn push_text(&self, text: TextFrame) -> Result<(), PushError> {
         self.push(OutFrame::Text(text))
     }
 

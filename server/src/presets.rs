@@ -22,6 +22,16 @@ pub struct PresetDef {
     pub rules: Arc<ActivityRules>,
 }
 
+/// A `[[presets]]` entry whose activity overrides were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("preset `{name}`: {message}")]
+pub struct PresetError {
+    /// The preset.
+    pub name: String,
+    /// What is wrong with its `[presets.activity]` (a pattern that does not compile).
+    pub message: String,
+}
+
 /// Every preset, in listing order (built-ins first).
 #[derive(Debug, Clone, Default)]
 pub struct Presets {
@@ -37,7 +47,7 @@ fn only(base: &ActivityRules, groups: &[&[&str]]) -> ActivityRules {
 impl Presets {
     /// The built-ins (agent presets watch only their own prompts plus the generic ones), then
     /// `sections` applied on top of `base`.
-    pub fn build(base: &Arc<ActivityRules>, sections: &[PresetSection]) -> Result<Self, String> {
+    pub fn build(base: &Arc<ActivityRules>, sections: &[PresetSection]) -> Result<Self, PresetError> {
         let builtin = |name: &str, kind, rules: ActivityRules| PresetDef {
             preset: Preset {
                 name: name.into(),
@@ -62,7 +72,9 @@ impl Presets {
             builtin("aider", WorkerKind::Agent, only(base, &[AIDER_PATTERNS, GENERIC_PATTERNS])),
         ];
         for s in sections {
-            let rules = base.with(&s.activity).map_err(|e| format!("preset `{}`: {e}", s.name))?;
+            let rules = base
+                .with(&s.activity)
+                .map_err(|message| PresetError { name: s.name.clone(), message: message.to_string() })?;
             let def = PresetDef {
                 preset: Preset {
                     name: s.name.clone(),

@@ -55,6 +55,7 @@ impl Gateway {
             .env("CONTROLROOM_LOG", "trace")
             // Never read the user's config.toml.
             .env_remove("CONTROLROOM_CONFIG")
+            .env_remove("CONTROLROOM_CONFIG_DIR")
             .env("XDG_CONFIG_HOME", data_dir.with_extension("xdg-config"))
             .env("SHELL", "/bin/sh")
             .envs(envs.iter().copied())

@@ -1,13 +1,15 @@
 //! `CONFIG_DIR/config.toml`: theme, keys, detach chord, default command, gateway URL and the CA
 //! that signs its certificate.
 //!
-//! Unknown keys are errors that name the file and the key, so a typo never silently does nothing.
+//! The file's shape is `controlroom_config::ConfigFile`, shared with the gateway: this side takes
+//! its `front_end` part and ignores the gateway's tables. Unknown keys are errors that name the
+//! file, the line and the key, so a typo never silently does nothing; the values (key specs,
+//! ranges, modes) are checked here.
 
 use crate::error::{Error, Result};
 use crate::keymap::{Action, KeyMap, KeySpec};
 use crate::state::attention::NotifyMode;
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use controlroom_config::{ConfigFile, ConfigFileError, FrontEndKeys};
 use std::path::{Path, PathBuf};
 
 /// Largest `scrollback-lines` accepted (the screen model keeps each row up to its last written
@@ -20,51 +22,36 @@ pub const FRAME_INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=1000;
 /// `max-message-mib` accepted: the largest message a worker socket takes, 1 MiB to 1 GiB.
 pub const MAX_MESSAGE_MIB: std::ops::RangeInclusive<usize> = 1..=1024;
 
+/// A front-end value outside the range it must be in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {value} is outside {start}..={end}")]
+pub struct OutOfRange {
+    /// The key, e.g. `scrollback-lines`.
+    pub key: &'static str,
+    /// The value as written.
+    pub value: u64,
+    /// Least value accepted.
+    pub start: u64,
+    /// Largest value accepted.
+    pub end: u64,
+}
+
 /// `value` when `range` holds it, else the error naming `key` and the range.
-fn in_range<T>(key: &str, value: T, range: &std::ops::RangeInclusive<T>) -> std::result::Result<T, String>
+fn in_range<T>(
+    key: &'static str,
+    value: T,
+    range: &std::ops::RangeInclusive<T>,
+) -> std::result::Result<T, OutOfRange>
 where
-    T: PartialOrd + std::fmt::Display,
+    T: PartialOrd + Copy,
+    u64: TryFrom<T>,
 {
     if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("{key}: {value} is outside {}..={}", range.start(), range.end()))
+        return Ok(value);
     }
-}
-
-/// The config file as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ConfigFile {
-    theme: Option<String>,
-    detach: Option<String>,
-    default_command: Option<String>,
-    gateway_url: Option<String>,
-    tls_ca: Option<PathBuf>,
-    desktop_notify: Option<String>,
-    scrollback_lines: Option<usize>,
-    frame_interval_ms: Option<u64>,
-    max_message_mib: Option<usize>,
-    #[serde(default)]
-    keys: BTreeMap<String, KeyList>,
-    /// Tables the gateway reads from the same file (`controlroom_server::file_config`); the
-    /// front end skips them, and the gateway checks them.
-    #[serde(default, rename = "activity")]
-    _activity: Option<toml::Value>,
-    #[serde(default, rename = "presets")]
-    _presets: Option<toml::Value>,
-    #[serde(default, rename = "sources")]
-    _sources: Option<toml::Value>,
-    #[serde(default, rename = "notify")]
-    _notify: Option<toml::Value>,
-}
-
-/// A binding: one key or a list of keys.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum KeyList {
-    One(String),
-    Many(Vec<String>),
+    // Every range here is of usize or u64, which fit a u64 on the platforms we build for.
+    let wide = |v: T| u64::try_from(v).unwrap_or(u64::MAX);
+    Err(OutOfRange { key, value: wide(value), start: wide(*range.start()), end: wide(*range.end()) })
 }
 
 /// The parsed configuration.
@@ -92,6 +79,11 @@ pub struct Config {
     pub max_message: usize,
 }
 
+/// The file's own problem (unreadable, bad TOML, unknown key) as the front end's config error.
+fn file_error(e: ConfigFileError) -> Error {
+    Error::Config { path: e.path, message: e.problem.to_string() }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -111,25 +103,20 @@ impl Default for Config {
 impl Config {
     /// Reads `dir/config.toml`; a missing file is the default config.
     pub fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join("config.toml");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(Error::Config { path, message: e.to_string() }),
-        }
+        let path = dir.join(controlroom_config::FILE_NAME);
+        let file = ConfigFile::load(&path, true).map_err(file_error)?;
+        Self::from_keys(file.front_end, &path)
     }
 
-    /// Parses config text; `path` is only used in error messages.
+    /// Parses config text; `path` is used in error messages and anchors a relative `tls-ca`.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let file = ConfigFile::parse(text, path).map_err(file_error)?;
+        Self::from_keys(file.front_end, path)
+    }
+
+    /// Checks the front end's keys (the gateway's tables are the gateway's to check).
+    fn from_keys(file: FrontEndKeys, path: &Path) -> Result<Self> {
         let err = |message: String| Error::Config { path: PathBuf::from(path), message };
-        let file: ConfigFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let msg = e.message().trim().to_owned();
-            err(match line {
-                Some(l) => format!("line {l}: {msg}"),
-                None => msg,
-            })
-        })?;
         let mut config = Self::default();
         if let Some(theme) = file.theme {
             config.theme = theme;
@@ -145,15 +132,16 @@ impl Config {
             })?;
         }
         if let Some(lines) = file.scrollback_lines {
-            config.scrollback_lines =
-                in_range("scrollback-lines", lines, &(1..=MAX_SCROLLBACK_LINES)).map_err(err)?;
+            config.scrollback_lines = in_range("scrollback-lines", lines, &(1..=MAX_SCROLLBACK_LINES))
+                .map_err(|e| err(e.to_string()))?;
         }
         if let Some(ms) = file.frame_interval_ms {
-            let ms = in_range("frame-interval-ms", ms, &FRAME_INTERVAL_MS).map_err(err)?;
+            let ms = in_range("frame-interval-ms", ms, &FRAME_INTERVAL_MS).map_err(|e| err(e.to_string()))?;
             config.frame_interval = std::time::Duration::from_millis(ms);
         }
         if let Some(mib) = file.max_message_mib {
-            config.max_message = in_range("max-message-mib", mib, &MAX_MESSAGE_MIB).map_err(err)? << 20;
+            config.max_message =
+                in_range("max-message-mib", mib, &MAX_MESSAGE_MIB).map_err(|e| err(e.to_string()))? << 20;
         }
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
@@ -163,11 +151,8 @@ impl Config {
                 let known: Vec<_> = Action::ALL.iter().map(|(_, n, _)| *n).collect();
                 err(format!("keys.{name}: unknown action (known: {})", known.join(", ")))
             })?;
-            let list = match keys {
-                KeyList::One(k) => vec![k],
-                KeyList::Many(ks) => ks,
-            };
-            let specs = list
+            let specs = keys
+                .into_vec()
                 .iter()
                 .map(|k| KeySpec::parse(k).map_err(|e| err(format!("keys.{name}: {e}"))))
                 .collect::<Result<Vec<_>>>()?;
@@ -247,7 +232,9 @@ mod tests {
 
     #[test]
     fn the_gateways_tables_are_skipped() {
-        let c = parse("theme = \"dark\"\n[activity]\nidle-after-ms = 1\n[[presets]]\nname = \"x\"\n[[sources]]\nname = \"s\"\n[notify]\nwebhook = \"http://h/\"\n")
+        // Both sides parse the file's whole shape, so the gateway's entries must be complete here too;
+        // what their values mean (patterns, URLs) is the gateway's to check.
+        let c = parse("theme = \"dark\"\n[activity]\nidle-after-ms = 1\n[[presets]]\nname = \"x\"\ncommand = \"x\"\n[[sources]]\nname = \"s\"\nkind = \"http\"\n[notify]\nwebhook = \"http://h/\"\n")
             .expect("parses");
         assert_eq!(c.theme, "dark");
     }

@@ -47,7 +47,7 @@ pub struct Options {
     /// Owner token.
     pub token: String,
     /// Certificates accepted for an `https://` gateway.
-    pub trust: crate::client::tls::Trust,
+    pub trust: crate::client::Trust,
     /// Re-read on every reconnect when the gateway was found through it.
     pub gateway_json: Option<PathBuf>,
     /// Keys, default command, theme names.
@@ -278,7 +278,7 @@ struct EffectCtx<'a> {
     tx: &'a mpsc::Sender<Msg>,
     url: &'a watch::Receiver<String>,
     token: &'a str,
-    trust: &'a crate::client::tls::Trust,
+    trust: &'a crate::client::Trust,
     app_out: &'a mpsc::UnboundedSender<AppClientMsg>,
     /// Largest message a worker socket accepts.
     max_message: usize,

@@ -3,7 +3,7 @@
 
 use crate::api::error::ApiErrorResponse;
 use crate::auth::ratelimit::AuthFailures;
-use crate::auth::scoped::{Grant, SecretKeeper};
+use crate::auth::scoped::{Grant, ScopedError, SecretKeeper};
 use crate::config::ServeConfig;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -13,6 +13,17 @@ use http::{HeaderMap, StatusCode, header};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+
+/// Why an offered credential was refused (answered with 401 and this text).
+#[derive(Debug, thiserror::Error)]
+enum Rejected {
+    /// Neither the owner token nor shaped like a scoped token.
+    #[error("wrong token")]
+    WrongToken,
+    /// A scoped token that did not verify.
+    #[error(transparent)]
+    Scoped(#[from] ScopedError),
+}
 
 /// What the guards compare against.
 #[derive(Clone)]
@@ -74,14 +85,14 @@ impl AuthState {
     }
 
     /// The grant of an offered credential: the owner token, or a valid scoped token.
-    async fn grant_for(&self, offered: &str) -> Result<Grant, String> {
+    async fn grant_for(&self, offered: &str) -> Result<Grant, Rejected> {
         if self.token_matches(offered) {
             return Ok(Grant::owner());
         }
         if offered.bytes().filter(|b| *b == b'.').count() == 2 {
-            return self.keeper.verify(offered).await.map_err(|e| e.to_string());
+            return Ok(self.keeper.verify(offered).await?);
         }
-        Err("wrong token".into())
+        Err(Rejected::WrongToken)
     }
 }
 
@@ -172,12 +183,13 @@ pub async fn require_token(State(auth): State<AuthState>, mut req: Request, next
             if let Some(ip) = peer {
                 auth.failures.record(ip);
             }
-            return unauthorized(why);
+            return unauthorized(why.to_string());
         }
     };
     if let Err(why) = grant.permits(req.method(), req.uri().path()) {
         tracing::info!(path = %req.uri().path(), method = %req.method(), reason = %why, "refused by token scope");
-        return ApiErrorResponse::new(StatusCode::FORBIDDEN, error_code::FORBIDDEN, why).into_response();
+        return ApiErrorResponse::new(StatusCode::FORBIDDEN, error_code::FORBIDDEN, why.to_string())
+            .into_response();
     }
     req.extensions_mut().insert(grant);
     next.run(req).await

@@ -3,10 +3,10 @@
 //! WebSocket tasks (`ws/`).
 
 pub(crate) mod error;
-pub mod listener;
+pub(crate) mod listener;
 pub(crate) mod middleware;
 pub(crate) mod routes;
 pub(crate) mod state;
 pub(crate) mod timed_body;
-pub mod validate;
+pub(crate) mod validate;
 pub(crate) mod ws;

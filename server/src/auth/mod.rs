@@ -2,10 +2,8 @@
 //! secret (`scoped`), and the failed-authentication limit (`ratelimit`). No HTTP here: the guards
 //! that use them are `api::middleware`.
 
-pub mod ratelimit;
+pub(crate) mod ratelimit;
 pub mod scoped;
-pub mod token;
+pub(crate) mod token;
 
-pub use token::{
-    TokenError, ensure_data_dir, load_or_create_token, load_or_create_webhook_secret, read_token,
-};
+pub use token::{TokenError, ensure_data_dir, load_or_create_token, load_or_create_webhook_secret};

@@ -130,6 +130,23 @@ pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Claims, ScopedErro
     Ok(claims)
 }
 
+/// Why a grant does not allow a request (answered with 403 and this text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A write with a read-only token.
+    #[error("this token is read-only")]
+    ReadOnly,
+    /// A path naming another session than the token's.
+    #[error("this token is restricted to another session")]
+    OtherSession,
+    /// `POST /api/sessions` with a session-restricted token.
+    #[error("a session-restricted token cannot create sessions")]
+    CreateSession,
+    /// `/metrics` with a session-restricted token.
+    #[error("a session-restricted token cannot read gateway-wide metrics")]
+    Metrics,
+}
+
 /// What one authenticated request or connection may do; put in the request's extensions.
 #[derive(Debug, Clone)]
 pub struct Grant {
@@ -160,10 +177,10 @@ impl Grant {
     }
 
     /// Whether `path` with `method` is allowed; `Err` says why not (answered with 403).
-    pub fn permits(&self, method: &http::Method, path: &str) -> Result<(), String> {
+    pub fn permits(&self, method: &http::Method, path: &str) -> Result<(), Refusal> {
         let reading = matches!(*method, http::Method::GET | http::Method::HEAD);
         if !reading && !self.can_write() {
-            return Err("this token is read-only".into());
+            return Err(Refusal::ReadOnly);
         }
         let Some(allowed) = &self.session else { return Ok(()) };
         let named = path
@@ -172,13 +189,9 @@ impl Grant {
             .map(|rest| rest.split('/').next().unwrap_or_default());
         match named {
             // Ids are alphanumeric, so an encoded segment can never equal one: compare raw.
-            Some(id) if id != allowed.as_str() => Err("this token is restricted to another session".into()),
-            None if path == "/api/sessions" && !reading => {
-                Err("a session-restricted token cannot create sessions".into())
-            }
-            None if path == "/metrics" => {
-                Err("a session-restricted token cannot read gateway-wide metrics".into())
-            }
+            Some(id) if id != allowed.as_str() => Err(Refusal::OtherSession),
+            None if path == "/api/sessions" && !reading => Err(Refusal::CreateSession),
+            None if path == "/metrics" => Err(Refusal::Metrics),
             _ => Ok(()),
         }
     }

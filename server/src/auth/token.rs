@@ -85,11 +85,6 @@ fn load_or_create_secret(data_dir: &Path, name: &str) -> Result<String, TokenErr
     read_secret(data_dir, name)
 }
 
-/// Reads an existing token file (for `controlroom token`), with the same permission check.
-pub fn read_token(data_dir: &Path) -> Result<String, TokenError> {
-    read_secret(data_dir, TOKEN_FILE)
-}
-
 fn read_secret(data_dir: &Path, name: &str) -> Result<String, TokenError> {
     let path = data_dir.join(name);
     let mode = fs::metadata(&path).map_err(io_err(&path))?.permissions().mode() & 0o777;

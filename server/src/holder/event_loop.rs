@@ -164,7 +164,10 @@ impl Holder {
     fn pty_closed(&mut self) {
         self.pty_open = false;
         self.input.clear();
-        let status = libc::pid_t::try_from(self.pid).ok().and_then(|p| crate::worker::pty::waitpid(p).ok());
+        let status = i32::try_from(self.pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .and_then(|p| crate::worker::pty::waitpid(p).ok());
         use std::os::unix::process::ExitStatusExt as _;
         let exit = match status.map(std::process::ExitStatus::from_raw) {
             Some(s) => match (s.code(), s.signal()) {
@@ -306,8 +309,16 @@ impl Holder {
                     }
                 }
                 Frame::Signal { signal } => {
-                    let allowed = [libc::SIGHUP, libc::SIGKILL, libc::SIGTERM, libc::SIGINT];
-                    if self.pty_open && allowed.contains(&signal) {
+                    use rustix::process::Signal;
+                    // Only these: a gateway may stop its program, nothing else.
+                    let signal = match signal {
+                        libc::SIGHUP => Some(Signal::HUP),
+                        libc::SIGINT => Some(Signal::INT),
+                        libc::SIGTERM => Some(Signal::TERM),
+                        libc::SIGKILL => Some(Signal::KILL),
+                        _ => None,
+                    };
+                    if let Some(signal) = signal.filter(|_| self.pty_open) {
                         let _ = crate::worker::pty::killpg(self.pid, signal);
                     }
                 }

@@ -8,11 +8,11 @@ use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
 use crate::config::ServeConfig;
 use crate::metrics as m;
 use crate::outbound::notify::Notifier;
+use crate::outbox::TextFrame;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
 use crate::worker::pty::{AdoptError, Adopted};
 use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
-use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{
     ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED,
     HOLDER_INCOMPATIBLE, Replay, Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE,
@@ -150,6 +150,8 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
                 }
                 (WorkerState::Exited, _) => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
             };
+            // The worker actor's span is a child of this one: its log lines name the worker.
+            let _span = tracing::info_span!("worker", session = %session.id, worker = %w.id).entered();
             handles.insert(
                 w.id.clone(),
                 WorkerHandle::restore(deps.ctx.clone(), &history, exit, w.started_at.clone(), rules),
@@ -618,7 +620,7 @@ fn retire(handles: Vec<WorkerHandle>, code: u16) {
     });
 }
 
-fn encode(msg: &AppServerMsg) -> Utf8Bytes {
+fn encode(msg: &AppServerMsg) -> TextFrame {
     // Serializing our own types to a String cannot fail (no maps with non-string keys).
     serde_json::to_string(msg).unwrap_or_default().into()
 }

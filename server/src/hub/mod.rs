@@ -7,9 +7,9 @@
 //! watch channel and poke a shared `Notify`; the hub reads the statuses when poked.
 
 mod actor;
-pub mod diff;
-pub mod git;
-pub mod sources;
+pub(crate) mod diff;
+pub(crate) mod git;
+pub(crate) mod sources;
 mod subscribers;
 
 use crate::outbox::OutboxSender;
@@ -128,7 +128,7 @@ enum HubCmd {
     },
     SourceResult {
         name: String,
-        result: Result<Vec<sources::SourceItem>, String>,
+        result: Result<Vec<sources::SourceItem>, sources::SourceError>,
     },
     RequestSync {
         outbox: OutboxSender,

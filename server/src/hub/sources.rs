@@ -48,26 +48,101 @@ pub fn session_id(source: &str, id: &str) -> SessionId {
     SessionId::new(out)
 }
 
+/// Why a source read failed; its text is the source status's `error`.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The read took longer than the source's timeout.
+    #[error("timed out after {ms} ms")]
+    TimedOut {
+        /// The timeout.
+        ms: u128,
+    },
+    /// The document did not parse.
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// An `http` source without a URL.
+    #[error("no url")]
+    NoUrl,
+    /// The request failed (the HTTP client's own message).
+    #[error("{0}")]
+    Http(String),
+    /// A header takes its value from an unset environment variable.
+    #[error("environment variable {0} is not set")]
+    MissingEnv(String),
+    /// The server answered with an error status.
+    #[error("GET {url} answered {status}")]
+    Status {
+        /// The URL read.
+        url: String,
+        /// What it answered.
+        status: http::StatusCode,
+    },
+    /// A `command` source with no program.
+    #[error("empty command")]
+    EmptyCommand,
+    /// The program could not be run, read or waited for.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done (`could not run gh`).
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The program exited unsuccessfully; `detail` is `: ` and its first stderr line, or empty.
+    #[error("{program} failed ({status}){detail}")]
+    Failed {
+        /// The program.
+        program: String,
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// `: why`, or empty.
+        detail: String,
+    },
+    /// The program printed more than a document may hold.
+    #[error("{program} printed more than {MAX_DOCUMENT} bytes")]
+    TooLong {
+        /// The program.
+        program: String,
+    },
+    /// The document has no list at the source's `list` path.
+    #[error("no `{0}` in the document")]
+    NoList(String),
+    /// What is at `list` is not a list.
+    #[error("`{0}` is not a list")]
+    NotAList(String),
+    /// An item without an id.
+    #[error("item {index} has no `{path}` (string or number)")]
+    NoId {
+        /// The item's position.
+        index: usize,
+        /// The id path.
+        path: String,
+    },
+    /// Two items with one id.
+    #[error("two items have the id {0:?}")]
+    DuplicateId(String),
+}
+
 /// Reads `source` once, within its timeout. `http` is the source's URL with its TLS trust, built
 /// once at start (`Target::new`); without it the URL is parsed with the web PKI roots only.
-pub async fn read(source: &SourceSection, http: Option<&Target>) -> Result<Vec<SourceItem>, String> {
+pub async fn read(source: &SourceSection, http: Option<&Target>) -> Result<Vec<SourceItem>, SourceError> {
     let timeout = source.timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis);
     let doc = tokio::time::timeout(timeout, fetch(source, http))
         .await
-        .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))??;
-    let doc: Value = serde_json::from_slice(&doc).map_err(|e| format!("not JSON: {e}"))?;
+        .map_err(|_| SourceError::TimedOut { ms: timeout.as_millis() })??;
+    let doc: Value = serde_json::from_slice(&doc).map_err(SourceError::NotJson)?;
     extract(source, &doc)
 }
 
-async fn fetch(source: &SourceSection, http: Option<&Target>) -> Result<Bytes, String> {
+async fn fetch(source: &SourceSection, http: Option<&Target>) -> Result<Bytes, SourceError> {
     match source.kind {
         SourceKind::Http => {
-            let url = source.url.as_deref().ok_or("no url")?;
+            let url = source.url.as_deref().ok_or(SourceError::NoUrl)?;
             let parsed;
             let target = match http {
                 Some(t) => t,
                 None => {
-                    parsed = Target::parse(url)?;
+                    parsed = Target::parse(url).map_err(SourceError::Http)?;
                     &parsed
                 }
             };
@@ -76,23 +151,24 @@ async fn fetch(source: &SourceSection, http: Option<&Target>) -> Result<Bytes, S
                 let value = match v {
                     HeaderValue::Literal(s) => s.clone(),
                     HeaderValue::Env { env, prefix } => {
-                        let secret = std::env::var(env)
-                            .map_err(|_| format!("environment variable {env} is not set"))?;
+                        let secret = std::env::var(env).map_err(|_| SourceError::MissingEnv(env.clone()))?;
                         format!("{prefix}{secret}")
                     }
                 };
                 headers.push((k.clone(), value));
             }
             let (status, body) =
-                http_client::send(target, http::Method::GET, &headers, Bytes::new(), MAX_DOCUMENT).await?;
+                http_client::send(target, http::Method::GET, &headers, Bytes::new(), MAX_DOCUMENT)
+                    .await
+                    .map_err(SourceError::Http)?;
             if !status.is_success() {
-                return Err(format!("GET {url} answered {status}"));
+                return Err(SourceError::Status { url: url.to_owned(), status });
             }
             Ok(body)
         }
         SourceKind::Command => {
             let argv = source.command.as_ref().map(|c| c.argv()).unwrap_or_default();
-            let (program, args) = argv.split_first().ok_or("empty command")?;
+            let (program, args) = argv.split_first().ok_or(SourceError::EmptyCommand)?;
             let mut child = tokio::process::Command::new(program)
                 .args(args)
                 .stdin(Stdio::null())
@@ -101,7 +177,7 @@ async fn fetch(source: &SourceSection, http: Option<&Target>) -> Result<Bytes, S
                 // A read that times out drops this future: the child goes with it.
                 .kill_on_drop(true)
                 .spawn()
-                .map_err(|e| format!("could not run {program}: {e}"))?;
+                .map_err(|source| SourceError::Io { what: format!("could not run {program}"), source })?;
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
             let (out, err) = (child.stdout.take(), child.stderr.take());
@@ -120,18 +196,23 @@ async fn fetch(source: &SourceSection, http: Option<&Target>) -> Result<Bytes, S
                 }
             };
             let (r1, r2) = tokio::join!(read_out, read_err);
-            r1.and(r2).map_err(|e| format!("reading {program}'s output: {e}"))?;
-            let status = child.wait().await.map_err(|e| format!("waiting for {program}: {e}"))?;
+            r1.and(r2)
+                .map_err(|source| SourceError::Io { what: format!("reading {program}'s output"), source })?;
+            let status = child
+                .wait()
+                .await
+                .map_err(|source| SourceError::Io { what: format!("waiting for {program}"), source })?;
             if !status.success() {
                 let why = String::from_utf8_lossy(&stderr);
                 let why = why.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-                return Err(format!(
-                    "{program} failed ({status}){}",
-                    if why.is_empty() { String::new() } else { format!(": {why}") }
-                ));
+                return Err(SourceError::Failed {
+                    program: program.clone(),
+                    status,
+                    detail: if why.is_empty() { String::new() } else { format!(": {why}") },
+                });
             }
             if stdout.len() > MAX_DOCUMENT {
-                return Err(format!("{program} printed more than {MAX_DOCUMENT} bytes"));
+                return Err(SourceError::TooLong { program: program.clone() });
             }
             Ok(Bytes::from(stdout))
         }
@@ -157,12 +238,13 @@ fn scalar(v: &Value) -> Option<String> {
 }
 
 /// The items of `doc` as `source` describes them.
-pub fn extract(source: &SourceSection, doc: &Value) -> Result<Vec<SourceItem>, String> {
+pub fn extract(source: &SourceSection, doc: &Value) -> Result<Vec<SourceItem>, SourceError> {
     let list = at(doc, &source.list)
-        .ok_or_else(|| format!("no `{}` in the document", source.list))?
+        .ok_or_else(|| SourceError::NoList(source.list.clone()))?
         .as_array()
         .ok_or_else(|| {
-            format!("`{}` is not a list", if source.list.is_empty() { "the document" } else { &source.list })
+            let what = if source.list.is_empty() { "the document" } else { &source.list };
+            SourceError::NotAList(what.to_owned())
         })?;
     let id_path = source.id.as_deref().unwrap_or("id");
     let title_path = source.title.as_deref().unwrap_or("title");
@@ -172,9 +254,9 @@ pub fn extract(source: &SourceSection, doc: &Value) -> Result<Vec<SourceItem>, S
     for (i, item) in list.iter().take(MAX_ITEMS).enumerate() {
         let id = at(item, id_path)
             .and_then(scalar)
-            .ok_or_else(|| format!("item {i} has no `{id_path}` (string or number)"))?;
+            .ok_or_else(|| SourceError::NoId { index: i, path: id_path.to_owned() })?;
         if !seen.insert(id.clone()) {
-            return Err(format!("two items have the id {id:?}"));
+            return Err(SourceError::DuplicateId(id));
         }
         let title = at(item, title_path).and_then(scalar).unwrap_or_else(|| id.clone());
         let status = at(item, status_path).and_then(scalar);
@@ -219,10 +301,20 @@ mod tests {
                 SourceItem { id: "13".into(), title: "13".into(), status: Some("MERGED".into()) },
             ]
         );
-        assert!(extract(&source("data.nope", None), &doc).expect_err("missing").contains("no `data.nope`"));
-        assert!(extract(&source("data", None), &doc).expect_err("object").contains("is not a list"));
         assert!(
-            extract(&source("data.items", None), &doc).expect_err("no id").contains("item 0 has no `id`")
+            extract(&source("data.nope", None), &doc)
+                .expect_err("missing")
+                .to_string()
+                .contains("no `data.nope`")
+        );
+        assert!(
+            extract(&source("data", None), &doc).expect_err("object").to_string().contains("is not a list")
+        );
+        assert!(
+            extract(&source("data.items", None), &doc)
+                .expect_err("no id")
+                .to_string()
+                .contains("item 0 has no `id`")
         );
     }
 
@@ -247,12 +339,12 @@ mod tests {
             "-c".into(),
             "echo 'gh: not logged in' >&2; exit 3".into(),
         ]));
-        let e = read(&s, None).await.expect_err("fails");
+        let e = read(&s, None).await.expect_err("fails").to_string();
         assert!(e.contains("sh failed") && e.contains("not logged in"), "{e}");
         s.command = Some(CommandLine::Argv(vec!["sh".into(), "-c".into(), "sleep 5".into()]));
         s.timeout_ms = Some(100);
-        assert!(read(&s, None).await.expect_err("slow").contains("timed out"));
+        assert!(read(&s, None).await.expect_err("slow").to_string().contains("timed out"));
         s.command = Some(CommandLine::Line("/nonexistent/prog".into()));
-        assert!(read(&s, None).await.expect_err("missing").contains("could not run"));
+        assert!(read(&s, None).await.expect_err("missing").to_string().contains("could not run"));
     }
 }

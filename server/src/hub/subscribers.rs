@@ -4,8 +4,8 @@
 //! session-restricted tokens, which see their one session only.
 
 use crate::metrics as m;
+use crate::outbox::TextFrame;
 use crate::outbox::{OutboxSender, PushError};
-use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{Delta, SessionId};
 use std::collections::BTreeSet;
 
@@ -69,7 +69,7 @@ impl Subscribers {
 
     /// Queues `frame` (the encoded `delta`) to every subscriber following its session; drops
     /// subscribers that are closed or over their cap. Returns how many got it.
-    pub(crate) fn send(&mut self, delta: &Delta, frame: &Utf8Bytes) -> usize {
+    pub(crate) fn send(&mut self, delta: &Delta, frame: &TextFrame) -> usize {
         let session = delta.event.session_id();
         let mut sent = 0usize;
         self.list.retain(|s| {

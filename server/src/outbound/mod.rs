@@ -1,5 +1,5 @@
 //! Everything the gateway sends out over the network: the HTTP client shared by session sources
 //! and webhooks, and the webhook notifier.
 
-pub mod http_client;
+pub(crate) mod http_client;
 pub mod notify;

@@ -61,7 +61,7 @@ impl NotifyEvent {
         }
     }
 
-    fn parse(s: &str) -> Result<Self, String> {
+    fn parse(s: &str) -> Result<Self, NotifyError> {
         Ok(match s.trim() {
             "created" => Self::Created,
             "updated" => Self::Updated,
@@ -70,9 +70,7 @@ impl NotifyEvent {
             "exited" => Self::Exited,
             "activity" => Self::Activity,
             other => {
-                return Err(format!(
-                    "unknown notify event `{other}` (use created, updated, deleted, asking, exited, activity)"
-                ));
+                return Err(NotifyError::UnknownEvent(other.to_owned()));
             }
         })
     }
@@ -99,8 +97,31 @@ impl NotifyEvent {
     }
 }
 
+/// Why a webhook setting was refused or a delivery attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// An event name that is not one of ours.
+    #[error("unknown notify event `{0}` (use created, updated, deleted, asking, exited, activity)")]
+    UnknownEvent(String),
+    /// The webhook URL or its CA files were refused (the HTTP client's message).
+    #[error("{0}")]
+    Target(String),
+    /// The request failed (the HTTP client's message).
+    #[error("{0}")]
+    Http(String),
+    /// No answer within the per-attempt timeout.
+    #[error("timed out")]
+    TimedOut,
+    /// A redirect, which is never followed.
+    #[error("answered {0}; redirects are not followed")]
+    Redirect(http::StatusCode),
+    /// Any other status but success.
+    #[error("answered {0}")]
+    Status(http::StatusCode),
+}
+
 /// Parses a comma-separated `--notify-on` list.
-pub fn parse_events(list: &str) -> Result<BTreeSet<NotifyEvent>, String> {
+pub fn parse_events(list: &str) -> Result<BTreeSet<NotifyEvent>, NotifyError> {
     list.split(',').filter(|s| !s.trim().is_empty()).map(NotifyEvent::parse).collect()
 }
 
@@ -142,7 +163,7 @@ impl NotifyConfig {
     /// Applies `[notify]`.
     pub fn apply_section(&mut self, s: &crate::file_config::NotifySection) -> Result<(), String> {
         if let Some(url) = &s.webhook {
-            self.set_webhook(url)?;
+            self.set_webhook(url).map_err(|e| e.to_string())?;
         }
         if let Some(ca) = &s.ca_file {
             self.ca_files.push(ca.clone());
@@ -163,8 +184,8 @@ impl NotifyConfig {
     }
 
     /// Sets the URL after checking it is an `http://` or `https://` URL.
-    pub fn set_webhook(&mut self, url: &str) -> Result<(), String> {
-        Target::parse(url)?;
+    pub fn set_webhook(&mut self, url: &str) -> Result<(), NotifyError> {
+        Target::parse(url).map_err(NotifyError::Target)?;
         self.webhook = Some(url.to_owned());
         Ok(())
     }
@@ -196,9 +217,9 @@ impl Notifier {
         config: &NotifyConfig,
         secret: String,
         stop: CancellationToken,
-    ) -> Result<Option<Self>, String> {
+    ) -> Result<Option<Self>, NotifyError> {
         let Some(url) = &config.webhook else { return Ok(None) };
-        let target = Target::new(url, &config.ca_files)?;
+        let target = Target::new(url, &config.ca_files).map_err(NotifyError::Target)?;
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let worker = DeliveryTask { target, secret, config: config.clone(), stop };
         tokio::spawn(worker.run(rx));
@@ -253,7 +274,7 @@ impl DeliveryTask {
             let result = tokio::select! {
                 () = self.stop.cancelled() => return,
                 r = tokio::time::timeout(self.config.timeout, self.post(d, &signature)) => {
-                    r.unwrap_or_else(|_| Err("timed out".into()))
+                    r.unwrap_or(Err(NotifyError::TimedOut))
                 }
             };
             match result {
@@ -279,7 +300,7 @@ impl DeliveryTask {
         tracing::warn!(seq = d.seq, event = d.event.as_str(), "webhook delivery given up");
     }
 
-    async fn post(&self, d: &Delivery, signature: &str) -> Result<(), String> {
+    async fn post(&self, d: &Delivery, signature: &str) -> Result<(), NotifyError> {
         let headers = [
             ("Content-Type".to_owned(), "application/json".to_owned()),
             ("X-Controlroom-Signature".to_owned(), signature.to_owned()),
@@ -288,13 +309,14 @@ impl DeliveryTask {
         ];
         let (status, _) =
             http_client::send(&self.target, http::Method::POST, &headers, d.body.clone(), MAX_RESPONSE)
-                .await?;
+                .await
+                .map_err(NotifyError::Http)?;
         if status.is_success() {
             Ok(())
         } else if status.is_redirection() {
-            Err(format!("answered {status}; redirects are not followed"))
+            Err(NotifyError::Redirect(status))
         } else {
-            Err(format!("answered {status}"))
+            Err(NotifyError::Status(status))
         }
     }
 }
@@ -318,7 +340,7 @@ mod tests {
             parse_events("created, asking").expect("valid"),
             [NotifyEvent::Created, NotifyEvent::Asking].into()
         );
-        assert!(parse_events("created,nope").expect_err("invalid").contains("nope"));
+        assert!(parse_events("created,nope").expect_err("invalid").to_string().contains("nope"));
         let mut c = NotifyConfig::default();
         c.set_webhook("https://example.com/x").expect("https");
         assert!(c.set_webhook("ftp://x").is_err());

@@ -13,9 +13,9 @@ use super::{
     ClientId, ExitInfo, HistorySnapshot, OutputFormat, SpawnSpec, WorkerConfig, WorkerContext, WorkerError,
     WorkerStatus,
 };
+use crate::outbox::TextFrame;
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
-use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
-use tracing::{debug, info, warn};
+use tracing::{Instrument as _, debug, info, warn};
 
 mod adopt;
 pub(super) use adopt::spawn_adopted;
@@ -132,7 +132,7 @@ fn limits(config: &WorkerConfig) -> (usize, usize, usize) {
     (batch, backlog, ring)
 }
 
-fn encode(msg: &WorkerServerMsg) -> Option<Utf8Bytes> {
+fn encode(msg: &WorkerServerMsg) -> Option<TextFrame> {
     match serde_json::to_string(msg) {
         Ok(s) => Some(s.into()),
         Err(e) => {
@@ -140,6 +140,16 @@ fn encode(msg: &WorkerServerMsg) -> Option<Utf8Bytes> {
             None
         }
     }
+}
+
+/// The actor task's span: a child of the caller's (the hub names the session and worker there),
+/// with the process id, recorded again on each restart.
+fn actor_span(pid: Option<u32>) -> tracing::Span {
+    let span = tracing::info_span!("actor", pid = tracing::field::Empty);
+    if let Some(pid) = pid {
+        span.record("pid", pid);
+    }
+    span
 }
 
 /// Starts the process for `spec` and the actor; returns the status receiver.
@@ -169,7 +179,7 @@ pub(super) fn spawn_running(
     let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
     actor.process = Some(running);
     let rx = actor.status.subscribe();
-    tokio::spawn(actor.run(cmds));
+    tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));
     Ok(rx)
 }
 
@@ -206,7 +216,7 @@ pub(super) fn spawn_restored(
     let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
     actor.exit = Some(exit);
     let rx = actor.status.subscribe();
-    tokio::spawn(actor.run(cmds));
+    tokio::spawn(actor.run(cmds).instrument(actor_span(None)));
     rx
 }
 
@@ -429,6 +439,10 @@ impl Actor {
             return Err(WorkerError::Invalid("worker is still running".into()));
         }
         let (running, pid) = start_process(&self.ctx, spec)?;
+        if let Some(pid) = pid {
+            // Runs inside the actor task, so the current span is the actor's.
+            tracing::Span::current().record("pid", pid);
+        }
         self.process = Some(running);
         self.exit = None;
         self.utf8 = Utf8Splitter::default();

@@ -50,10 +50,21 @@ pub struct Pattern {
     compact: Option<Regex>,
 }
 
+/// A pattern that does not compile; the text names it.
+#[derive(Debug, thiserror::Error)]
+#[error("bad pattern `{source_text}`: {error}")]
+pub struct PatternError {
+    /// The pattern as written.
+    source_text: String,
+    /// What the regex compiler said.
+    error: regex::Error,
+}
+
 impl Pattern {
     /// Compiles `source`; the error names it.
-    pub fn new(source: &str) -> Result<Self, String> {
-        let full = Regex::new(source).map_err(|e| format!("bad pattern `{source}`: {e}"))?;
+    pub fn new(source: &str) -> Result<Self, PatternError> {
+        let full =
+            Regex::new(source).map_err(|error| PatternError { source_text: source.to_owned(), error })?;
         let squeezed: String = source.chars().filter(|c| *c != ' ').collect();
         let compact = if squeezed == source { None } else { Regex::new(&squeezed).ok() };
         Ok(Self { source: source.to_owned(), full, compact })
@@ -122,7 +133,7 @@ impl ActivityRules {
 
     /// These rules with `section`'s settings applied on top (extra patterns are added, or replace
     /// the current ones with `replace-patterns`).
-    pub fn with(&self, section: &ActivitySection) -> Result<Self, String> {
+    pub fn with(&self, section: &ActivitySection) -> Result<Self, PatternError> {
         let ms = Duration::from_millis;
         let mut r = self.clone();
         if let Some(v) = section.idle_after_ms {
@@ -306,7 +317,7 @@ mod tests {
         assert!(r.find_prompt(&lines(&["ready>"])).is_some());
         assert!(r.find_prompt(&lines(&["Continue? [y/N]"])).is_none());
         let bad = ActivitySection { asking_patterns: vec!["(".into()], ..ActivitySection::default() };
-        assert!(base.with(&bad).expect_err("bad regex").contains("bad pattern `(`"));
+        assert!(base.with(&bad).expect_err("bad regex").to_string().contains("bad pattern `(`"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! screen thread (the lean `term` model fed from a bounded backlog) and the actor task that owns the rest.
 //! Idle detection uses one process-wide ticker (see `activity`), not a timer per worker.
 
+use crate::flag_values;
 use crate::outbox::OutboxSender;
 use controlroom_protocol::{ActivityState, ScreenResponse};
 use std::collections::BTreeMap;
@@ -16,14 +17,14 @@ use tokio::sync::{Notify, watch};
 
 mod activity;
 mod actor;
-pub mod detect;
+pub(crate) mod detect;
 mod pipe;
 mod process;
-pub mod pty;
+pub(crate) mod pty;
 pub(crate) mod ring;
 pub(crate) mod screen;
 mod scroll_store;
-pub mod utf8;
+pub(crate) mod utf8;
 
 #[cfg(test)]
 mod detect_fixtures;
@@ -36,31 +37,80 @@ use actor::Cmd;
 use detect::ActivityRules;
 use tokio::sync::{mpsc, oneshot};
 
-/// Limits and timings of every worker; each has a `serve` flag.
-#[derive(Debug, Clone)]
+/// Limits and timings of every worker; each has a `serve` flag (`controlroom serve` flattens this
+/// struct, so the flag, its variable and its default are written here once).
+#[derive(Debug, Clone, clap::Args)]
 pub struct WorkerConfig {
-    /// Bytes of formatted scrollback lines kept per worker (compact ring).
+    /// Formatted scrollback kept per worker.
+    #[arg(
+        long = "scrollback",
+        env = "CONTROLROOM_SCROLLBACK",
+        value_name = "SCROLLBACK",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(Self::DEFAULT_SCROLLBACK_BYTES)
+    )]
     pub scrollback_bytes: usize,
-    /// Bytes of raw output kept per worker for catch-up after a snapshot; also bounds the
-    /// backlog of output not yet applied to the screen model.
+    /// Raw output kept per worker for catch-up after a snapshot.
+    // It also bounds the backlog of output not yet applied to the screen model.
+    #[arg(
+        long = "output-ring",
+        env = "CONTROLROOM_OUTPUT_RING",
+        value_name = "OUTPUT_RING",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(Self::DEFAULT_OUTPUT_RING_BYTES)
+    )]
     pub output_ring_bytes: usize,
-    /// Largest output message (bytes) before a batch is flushed.
+    /// Largest output message; output read together is batched up to this size.
+    #[arg(
+        long = "output-batch",
+        env = "CONTROLROOM_OUTPUT_BATCH",
+        value_name = "OUTPUT_BATCH",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(Self::DEFAULT_BATCH_BYTES)
+    )]
     pub batch_bytes: usize,
-    /// How long a stopped worker has between SIGHUP and SIGKILL.
-    pub stop_grace: Duration,
-    /// While output floods, how long the actor lets PTY reads pile up before taking the next
-    /// batch (fewer wake-ups per batch); zero (only settable in code) takes every read at once.
+    /// While a worker's output floods, how long PTY reads pile up into one batch.
+    // Fewer wake-ups per batch; zero (only settable in code) takes every read at once.
+    #[arg(
+        long = "output-coalesce",
+        env = "CONTROLROOM_OUTPUT_COALESCE",
+        value_name = "OUTPUT_COALESCE",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(Self::DEFAULT_FLOOD_COALESCE)
+    )]
     pub flood_coalesce: Duration,
-    /// Niceness the screen-model thread of each worker gives itself (0..=19). The screen model
-    /// only serves snapshots, never the live path, so a higher value lets it yield the CPU to
-    /// the threads that carry keystrokes and output (0, the default, leaves it alone: no
-    /// measurable effect on two cores, see BENCHMARKS.md).
+    /// Niceness of each worker's screen-model thread, 0..=19 (0, the default, leaves it alone):
+    /// higher lets the thread that only serves snapshots yield the CPU to live output.
+    // The screen model only serves snapshots, never the live path (no measurable effect on two
+    // cores, see BENCHMARKS.md).
+    #[arg(
+        long,
+        env = "CONTROLROOM_SCREEN_NICE",
+        value_parser = clap::value_parser!(i32).range(0..=i64::from(Self::MAX_SCREEN_NICE)),
+        default_value_t = Self::DEFAULT_SCREEN_NICE
+    )]
     pub screen_nice: i32,
-    /// How long an output batch smaller than 256 bytes (an echoed keystroke) waits before the
-    /// screen thread is woken for it, so the echo reaches clients without a third thread waking
-    /// beside it; zero feeds every batch at once.
+    /// How long a small output batch (an echoed keystroke) waits before each worker's
+    /// screen-model thread is woken for it, so the echo reaches clients first (default 1ms; 0 feeds
+    /// at once).
+    // A batch smaller than 256 bytes; the echo goes out without a third thread waking beside it.
+    #[arg(
+        long,
+        env = "CONTROLROOM_SCREEN_DEFER",
+        value_parser = flag_values::duration_or_zero,
+        default_value = flag_values::show_duration(Self::DEFAULT_SCREEN_DEFER)
+    )]
     pub screen_defer: Duration,
+    /// Time between SIGHUP and SIGKILL when stopping a worker.
+    #[arg(
+        long,
+        env = "CONTROLROOM_STOP_GRACE",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(Self::DEFAULT_STOP_GRACE)
+    )]
+    pub stop_grace: Duration,
     /// Activity detection for workers without a preset of their own (`[activity]`).
+    #[arg(skip = Arc::new(ActivityRules::defaults(WorkerConfig::DEFAULT_IDLE_AFTER)))]
     pub activity: Arc<ActivityRules>,
 }
 

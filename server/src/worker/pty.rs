@@ -4,6 +4,7 @@
 
 use super::{ExitInfo, SpawnSpec, WorkerError};
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use rustix::process::{Pid, Signal, WaitOptions};
 use std::io::{Read, Write};
 
 /// Signals a worker's process group can be sent.
@@ -171,8 +172,8 @@ impl PtyControl for PortableControl {
     fn signal_group(&self, signal: GroupSignal) -> std::io::Result<()> {
         let pid = self.pid.ok_or_else(|| std::io::Error::other("process has no pid"))?;
         let sig = match signal {
-            GroupSignal::Hangup => libc::SIGHUP,
-            GroupSignal::Kill => libc::SIGKILL,
+            GroupSignal::Hangup => Signal::HUP,
+            GroupSignal::Kill => Signal::KILL,
         };
         killpg(pid, sig)
     }
@@ -184,30 +185,25 @@ struct PairMaster {
 }
 
 /// Sends `sig` to process group `pgid`.
-#[allow(unsafe_code)]
-pub(crate) fn killpg(pgid: u32, sig: libc::c_int) -> std::io::Result<()> {
-    let pgid = libc::pid_t::try_from(pgid).map_err(std::io::Error::other)?;
-    if pgid <= 1 {
+pub(crate) fn killpg(pgid: u32, sig: Signal) -> std::io::Result<()> {
+    let raw = i32::try_from(pgid).map_err(std::io::Error::other)?;
+    if raw <= 1 {
         return Err(std::io::Error::other("refusing to signal process group <= 1"));
     }
-    // SAFETY: killpg takes plain integers and touches no memory of ours.
-    let rc = unsafe { libc::killpg(pgid, sig) };
-    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    let pgid =
+        Pid::from_raw(raw).ok_or_else(|| std::io::Error::other("refusing to signal process group 0"))?;
+    Ok(rustix::process::kill_process_group(pgid, sig)?)
 }
 
 /// Waits for `pid` and returns its raw wait status.
-#[allow(unsafe_code)]
-pub(crate) fn waitpid(pid: libc::pid_t) -> std::io::Result<libc::c_int> {
-    let mut status: libc::c_int = 0;
+pub(crate) fn waitpid(pid: Pid) -> std::io::Result<i32> {
     loop {
-        // SAFETY: `status` is a valid, writable c_int for the duration of the call.
-        let rc = unsafe { libc::waitpid(pid, &raw mut status, 0) };
-        if rc == pid {
-            return Ok(status);
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
+        match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
+            Ok(Some((_, status))) => return Ok(status.as_raw()),
+            // Only `NOHANG` waits return no status; this one blocks.
+            Ok(None) => return Err(std::io::Error::other("waitpid returned no status")),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -221,7 +217,7 @@ impl ProcessWaiter for PortableWaiter {
     fn wait(mut self: Box<Self>) -> ExitInfo {
         // portable-pty reports signals by their description ("Killed"); wait ourselves to get
         // the number and name it.
-        if let Some(pid) = self.pid.and_then(|p| libc::pid_t::try_from(p).ok())
+        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()).and_then(Pid::from_raw)
             && let Ok(raw) = waitpid(pid)
         {
             use std::os::unix::process::ExitStatusExt as _;

@@ -1,17 +1,16 @@
-//! A small HTTP/1.1 client for the gateway's JSON API (hyper, one connection per request, over
-//! TCP or TLS — see [`super::tls`]).
+//! The gateway's JSON API, authenticated with the owner token: one request per connection through
+//! `controlroom-net`'s HTTP/1.1 client, over TCP or TLS (see [`super::dial`]).
 
-use super::Endpoint;
-use super::tls::{DialError, Trust};
+use super::dial::{DialError, dial};
+use super::{Endpoint, Trust};
 use crate::error::{Error, Result};
 use bytes::Bytes;
+use controlroom_net::http::{HttpError, Request, exchange};
 use controlroom_protocol::{
     ActivityReport, ApiErrorBody, CreateSession, InputRequest, PresetsResponse, ScreenResponse, Session,
     SessionsResponse, UpdateSession, Worker, WorkerSpec,
 };
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, StatusCode, header};
-use hyper_util::rt::TokioIo;
+use http::{Method, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -51,36 +50,28 @@ impl Gateway {
                 url: self.endpoint.base.clone(),
                 message: e.to_string(),
             };
-            let stream = self.trust.dial(&self.endpoint).await.map_err(|e| match e {
+            let stream = dial(&self.trust, &self.endpoint).await.map_err(|e| match e {
                 DialError::Certificate(message) => {
                     Error::Certificate { url: self.endpoint.base.clone(), message }
                 }
                 e => connect_err(&e),
             })?;
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| connect_err(&e))?;
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "http connection ended");
-                }
-            });
-            let authority = self.endpoint.authority().to_owned();
-            let mut req = Request::builder()
-                .method(method)
-                .uri(path)
-                .header(header::HOST, authority)
-                .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+            let mut headers = vec![(header::AUTHORIZATION.to_string(), format!("Bearer {}", self.token))];
             if body.is_some() {
-                req = req.header(header::CONTENT_TYPE, "application/json");
+                headers.push((header::CONTENT_TYPE.to_string(), "application/json".to_owned()));
             }
-            let req = req
-                .body(Full::new(Bytes::from(body.unwrap_or_default())))
-                .map_err(|e| Error::Url { url: path.to_owned(), message: e.to_string() })?;
-            let resp = sender.send_request(req).await.map_err(|e| connect_err(&e))?;
-            let status = resp.status();
-            let bytes = resp.into_body().collect().await.map_err(|e| connect_err(&e))?.to_bytes();
-            Ok((status, bytes))
+            let request = Request {
+                method,
+                path,
+                headers: &headers,
+                body: Bytes::from(body.unwrap_or_default()),
+                // The gateway's answers are its own JSON; the timeout bounds them.
+                max_body: usize::MAX,
+            };
+            exchange(stream, self.endpoint.authority(), request).await.map_err(|e| match e {
+                HttpError::Request(e) => Error::Url { url: path.to_owned(), message: e.to_string() },
+                e => connect_err(e.cause()),
+            })
         };
         tokio::time::timeout(TIMEOUT, fut)
             .await

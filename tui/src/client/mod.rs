@@ -4,14 +4,18 @@
 //! remote one are reached the same way.
 
 pub mod backoff;
+pub mod dial;
 pub mod events;
 pub mod http;
 pub mod tasks;
-pub mod tls;
 pub mod watch;
 pub mod ws;
 
+/// Which certificates a connection to an `https://` gateway accepts: the web PKI roots plus CA files.
+pub use controlroom_net::Trust;
+
 use crate::error::{Error, Result};
+use controlroom_net::{Address, UrlError};
 use std::path::Path;
 
 /// `DATA_DIR/gateway.json`, written by a running gateway.
@@ -54,18 +58,18 @@ pub struct Endpoint {
 impl Endpoint {
     /// Parses `http://HOST[:PORT][/]` or `https://HOST[:PORT][/]`.
     pub fn parse(url: &str) -> Result<Self> {
-        let bad = |message: &str| Error::Url { url: url.to_owned(), message: message.to_owned() };
-        let uri: ::http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
-        let (scheme, tls, default_port) = match uri.scheme_str() {
-            Some("http") => ("http", false, 80),
-            Some("https") => ("https", true, 443),
-            _ => return Err(bad("expected http://HOST:PORT or https://HOST:PORT")),
-        };
-        // `[::1]` in a URL; connecting and TLS server names want `::1`.
-        let host = uri.host().ok_or_else(|| bad("no host"))?.trim_start_matches('[').trim_end_matches(']');
-        let port = uri.port_u16().unwrap_or(default_port);
-        let host_part = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
-        Ok(Self { base: format!("{scheme}://{host_part}:{port}"), tls, host: host.to_owned(), port })
+        let (Address { host, port, tls }, _) = Address::parse(url).map_err(|e| Error::Url {
+            url: url.to_owned(),
+            message: match e {
+                UrlError::Invalid { .. } => "not a URL",
+                UrlError::Scheme { .. } => "expected http://HOST:PORT or https://HOST:PORT",
+                UrlError::NoHost { .. } => "no host",
+            }
+            .to_owned(),
+        })?;
+        let scheme = if tls { "https" } else { "http" };
+        let host_part = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+        Ok(Self { base: format!("{scheme}://{host_part}:{port}"), tls, host, port })
     }
 
     /// `HOST:PORT` as sent in the `Host` header.

@@ -2,9 +2,9 @@
 //! with backoff, and reports into the UI loop as [`ClientEvent`]s (the loop's message type only
 //! has to be made from one); the UI never waits on a socket.
 
+use super::Trust;
 use super::backoff::Backoff;
 use super::events::{AppReport, ClientEvent, WorkerReport, WorkerSend};
-use super::tls::Trust;
 use super::ws::{
     ConnectError, Offer, Opened, Socket, close_is_final, close_reason, connect, connect_offering,
 };

@@ -2,8 +2,8 @@
 //! backoff and resuming from the last seq so nothing is missed or printed twice.
 
 use super::Endpoint;
+use super::Trust;
 use super::backoff::Backoff;
-use super::tls::Trust;
 use super::ws::{ConnectError, close_is_final, close_reason, connect};
 use crate::error::{Error, Result};
 use controlroom_protocol::{AppClientMsg, AppServerMsg, Delta, WS_APP_PATH};

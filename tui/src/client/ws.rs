@@ -2,7 +2,9 @@
 //! handshake — tokio-tungstenite's TLS features stay off) and naming why a socket closed.
 
 use super::Endpoint;
-use super::tls::{DialError, Stream, Trust};
+use super::Trust;
+use super::dial::{DialError, dial};
+use controlroom_net::Stream;
 use controlroom_protocol::{BINARY_SUBPROTOCOL, SUBPROTOCOL, close_code};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -99,7 +101,7 @@ pub async fn connect_offering(
     headers.insert("Authorization", auth);
     let config =
         WebSocketConfig::default().max_message_size(Some(max_message)).max_frame_size(Some(max_message));
-    let stream = trust.dial(endpoint).await.map_err(|e| match e {
+    let stream = dial(trust, endpoint).await.map_err(|e| match e {
         DialError::Certificate(m) => ConnectError::Certificate(m),
         e => ConnectError::Other(e.to_string()),
     })?;

@@ -6,20 +6,26 @@ use crate::auth::scoped::Grant;
 use crate::hub::{HubHandle, SubscriberId};
 use crate::outbox::{OutboxSender, outbox};
 use axum::Extension;
+use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use controlroom_protocol::{AppClientMsg, SessionId};
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use tracing::Instrument as _;
 
 /// Upgrades an authenticated request to the session-state socket (503 over `--max-connections`).
 pub async fn upgrade(
     State(state): State<AppState>,
     Extension(grant): Extension<Grant>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let max = state.config.max_app_message;
-    state.upgrade(ws, max, move |socket, state| run(socket, state, grant))
+    // One span per connection, so every log line of it says whose it is (never the token).
+    let span = tracing::info_span!("ws", %peer, route = "app");
+    state.upgrade(ws, max, move |socket, state| run(socket, state, grant).instrument(span))
 }
 
 struct AppHandler {

@@ -4,7 +4,7 @@
 
 use crate::auth::scoped::Grant;
 use crate::outbox::{OutFrame, OutboxReceiver, OutboxSender};
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use controlroom_protocol::close_code;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -196,7 +196,15 @@ async fn write_loop(
             frame
         };
         let (msg, last) = match frame {
-            OutFrame::Text(t) => (Message::Text(t), false),
+            // Bytes to axum's `Utf8Bytes` shares the buffer (no copy); the check always passes,
+            // a `TextFrame` being made from a `str`.
+            OutFrame::Text(t) => match Utf8Bytes::try_from(t.into_bytes()) {
+                Ok(text) => (Message::Text(text), false),
+                Err(e) => {
+                    tracing::error!(error = %e, endpoint, "dropped a text frame that was not UTF-8");
+                    continue;
+                }
+            },
             OutFrame::Binary(b) => (Message::Binary(b), false),
             OutFrame::Ping => (Message::Ping(Default::default()), false),
             OutFrame::Close { code, reason } => {

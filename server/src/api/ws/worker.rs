@@ -11,13 +11,15 @@ use crate::outbox::outbox;
 use crate::worker::{ClientId, OutputFormat, WorkerError, WorkerHandle};
 use axum::Extension;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::response::{IntoResponse, Response};
 use controlroom_protocol::{
     BINARY_SUBPROTOCOL, SUBPROTOCOL, SessionId, WorkerClientMsg, WorkerId, error_code,
 };
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use tracing::Instrument as _;
 
 /// Folder under the data dir where pasted images are saved.
 pub const IMAGES_DIR: &str = "images";
@@ -28,6 +30,7 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Extension(grant): Extension<Grant>,
     Path((id, wid)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let (sid, wid) = (SessionId::new(id), WorkerId::new(wid));
@@ -41,7 +44,9 @@ pub async fn upgrade(
     state.upgrade_offering(ws, &protocols, max, move |socket, state, selected| {
         let format =
             if selected == Some(BINARY_SUBPROTOCOL) { OutputFormat::Binary } else { OutputFormat::Json };
-        run(socket, state, worker, Attached { sid, wid, grant, format })
+        // One span per connection, so every log line of it says whose it is (never the token).
+        let span = tracing::info_span!("ws", %peer, route = "worker", session = %sid, worker = %wid);
+        run(socket, state, worker, Attached { sid, wid, grant, format }).instrument(span)
     })
 }
 

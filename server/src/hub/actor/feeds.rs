@@ -3,7 +3,7 @@
 use super::{Hub, HubCmd, Record};
 use crate::file_config::SourceSection;
 use crate::hub::diff::{ActivityMap, SessionMap};
-use crate::hub::sources::{self, SourceItem};
+use crate::hub::sources::{self, SourceError, SourceItem};
 use crate::metrics as m;
 use crate::time::now_iso;
 use controlroom_protocol::{ActivityState, Session, SourceStatus, WorkerState};
@@ -46,12 +46,13 @@ impl Hub {
     }
 
     /// Merges one source read into the sessions: created, updated (title, status) and deleted.
-    pub(super) fn source_result(&mut self, name: &str, result: Result<Vec<SourceItem>, String>) {
+    pub(super) fn source_result(&mut self, name: &str, result: Result<Vec<SourceItem>, SourceError>) {
         let Some(state) = self.sources.get_mut(name) else { return };
         state.in_flight = false;
         let items = match result {
             Ok(items) => items,
             Err(e) => {
+                let e = e.to_string();
                 if state.status.error.as_deref() != Some(e.as_str()) {
                     tracing::warn!(source = name, error = %e, "session source failed");
                 }

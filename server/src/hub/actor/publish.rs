@@ -3,9 +3,9 @@
 
 use super::{Hub, encode};
 use crate::hub::subscribers::visible;
+use crate::outbox::TextFrame;
 use crate::store::Commit;
 use crate::time::now_iso;
-use axum::extract::ws::Utf8Bytes;
 use controlroom_protocol::{
     ActivityEntry, AppServerMsg, Delta, Session, SessionId, SessionsSync, SourceStatus,
 };
@@ -62,7 +62,7 @@ impl Hub {
         &self,
         filter: Option<&BTreeSet<SessionId>>,
         only: Option<&SessionId>,
-    ) -> Utf8Bytes {
+    ) -> TextFrame {
         let follows = |id: &SessionId| filter.is_none_or(|f| f.contains(id));
         let mut sessions = self.published_sessions(only);
         sessions.retain(|s| follows(&s.id));

@@ -84,7 +84,11 @@ impl Hub {
         let rec = self.records.get(session_id).ok_or_else(|| no_session(session_id))?;
         check_writable(&rec.session)?;
         let (mut worker, spawn) = self.spawn_spec(&rec.session, spec)?;
-        let handle = WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?;
+        let handle = {
+            // The worker actor's span is a child of this one: its log lines name the worker.
+            let _span = tracing::info_span!("worker", session = %session_id, worker = %worker.id).entered();
+            WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?
+        };
         worker_from_status(&mut worker, &handle.status().borrow());
         let rec = self.records.get_mut(session_id).ok_or_else(|| no_session(session_id))?;
         rec.env.insert(worker.id.clone(), spawn.env);

@@ -3,9 +3,9 @@
 
 use super::{Actor, encode};
 use crate::outbox::OutFrame;
+use crate::outbox::TextFrame;
 use crate::worker::OutputFormat;
 use crate::worker::utf8::decode;
-use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use controlroom_protocol::{WorkerServerMsg, encode_output};
 use tracing::info;
@@ -21,7 +21,7 @@ impl Actor {
         aligned: &[u8],
         aligned_offset: u64,
     ) {
-        let mut json: Option<Option<Utf8Bytes>> = None;
+        let mut json: Option<Option<TextFrame>> = None;
         let mut binary: Option<Bytes> = None;
         self.clients.retain(|id, c| {
             if !c.attached {

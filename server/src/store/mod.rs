@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tokio::sync::{mpsc, oneshot};
 
+mod schema;
+
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "controlroom.db";
 /// Commands queued for the store thread before callers wait.
@@ -33,6 +35,14 @@ pub enum StoreError {
     /// The store thread is gone.
     #[error("the store has stopped")]
     Stopped,
+    /// The file's schema cannot be used (written by a newer controlroom).
+    #[error("database {path}: {source}")]
+    Schema {
+        /// The database file.
+        path: PathBuf,
+        /// Which versions.
+        source: schema::SchemaError,
+    },
 }
 
 /// A session as persisted: the public model plus what clients must not see (worker env).
@@ -195,21 +205,16 @@ struct Db {
 impl Db {
     fn open(path: &Path, delta_log: usize) -> Result<Self, StoreError> {
         let err = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
-        let conn = Connection::open(path).map_err(err)?;
+        let mut conn = Connection::open(path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         // NORMAL in WAL mode survives a process crash (kill -9); only power loss may drop the
         // last transactions, which is the usual trade for not fsyncing every delta.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, body TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS deltas (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS screens (
-                 worker_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, cols INTEGER NOT NULL,
-                 rows INTEGER NOT NULL, offset INTEGER NOT NULL, data TEXT NOT NULL);",
-        )
-        .map_err(err)?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            schema::SchemaError::Sqlite(source) => err(source),
+            newer => StoreError::Schema { path: path.to_path_buf(), source: newer },
+        })?;
         Ok(Self { conn, path: path.to_path_buf(), delta_log })
     }
 
@@ -472,6 +477,17 @@ mod tests {
         assert_eq!(merged.deltas.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
         let capped = merged.then(Commit::default(), 2);
         assert_eq!(capped.deltas.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_version_is_refused_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = Connection::open(dir.path().join(DB_FILE)).expect("create");
+        conn.pragma_update(None, "user_version", 2).expect("pragma");
+        drop(conn);
+        let err = Store::open(dir.path(), 10).err().expect("must refuse");
+        let text = err.to_string();
+        assert!(text.contains("controlroom.db") && text.contains("version 2"), "{text}");
     }
 
     #[tokio::test]

@@ -1,0 +1,51 @@
+//! The front end's keys of `config.toml` (`theme`, `detach`, `[keys]`, …), as written. The front
+//! end checks their values (key specs, ranges, notification modes).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The front end's part of the config file; every key optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrontEndKeys {
+    /// Theme name (`theme`).
+    pub theme: Option<String>,
+    /// The detach chord (`detach`).
+    pub detach: Option<String>,
+    /// Command line for new sessions and workers (`default-command`).
+    pub default_command: Option<String>,
+    /// Gateway to connect to instead of the local one (`gateway-url`).
+    pub gateway_url: Option<String>,
+    /// CA file for an `https://` gateway, as written (`tls-ca`, relative to the file).
+    pub tls_ca: Option<PathBuf>,
+    /// Desktop notifications mode (`desktop-notify`).
+    pub desktop_notify: Option<String>,
+    /// Lines of scrollback per watched worker (`scrollback-lines`).
+    pub scrollback_lines: Option<usize>,
+    /// Time between frames while the screen keeps changing (`frame-interval-ms`).
+    pub frame_interval_ms: Option<u64>,
+    /// Largest worker message in MiB (`max-message-mib`).
+    pub max_message_mib: Option<usize>,
+    /// Key bindings by action name (`[keys]`).
+    pub keys: BTreeMap<String, KeyList>,
+}
+
+/// A binding: one key or a list of keys.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    /// `quit = "q"`.
+    One(String),
+    /// `quit = ["q", "ctrl-q"]`.
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    /// The keys, in order.
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::One(k) => vec![k],
+            Self::Many(ks) => ks,
+        }
+    }
+}
