@@ -305,6 +305,7 @@ fn dashboard_and_attach_over_https_and_wss() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
     let (serve, cert, gw_data) = tls_serve(data.path());
+    let _holders = support::HolderGuard(gw_data.clone());
     let cert = cert.to_str().expect("path");
     assert!(serve.url.starts_with("https://"), "{}", serve.url);
     // A session made over HTTPS before the TUI starts.
@@ -348,6 +349,7 @@ fn an_untrusted_gateway_certificate_is_reported_once_not_retried() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
     let (serve, _cert, gw_data) = tls_serve(data.path());
+    let _holders = support::HolderGuard(gw_data.clone());
     let token = gw_data.join("token");
     // No --tls-ca: the self-signed certificate cannot be trusted.
     let mut tui = Tui::spawn_with(
