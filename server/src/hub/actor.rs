@@ -118,7 +118,9 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
             let history = stored_history(&loaded.screens, w);
             let rules = preset_rules(&config, w.preset.as_deref());
             let exit = match (w.state, adoptions.remove(&w.id)) {
-                (WorkerState::Running, Some(Ok(adopted))) => {
+                // Stored exited but its holder still answers: the gateway stopped before the
+                // exit was acknowledged; the holder tells it again (and then ends).
+                (_, Some(Ok(adopted))) => {
                     match WorkerHandle::adopt(
                         deps.ctx.clone(),
                         &history,
@@ -194,8 +196,9 @@ fn stored_history(screens: &BTreeMap<WorkerId, StoredScreen>, w: &Worker) -> His
         .unwrap_or_else(|| HistorySnapshot { data: String::new(), cols: w.cols, rows: w.rows, offset: 0 })
 }
 
-/// Reconnects to the holder of every worker stored as running, from its saved screen's offset;
-/// off the runtime (each is a local connect and one answer).
+/// Reconnects to the holder of every worker, from its saved screen's offset: every worker stored
+/// as running, and any stored as exited whose holder still waits to hand over its exit (a missing
+/// socket is one failed connect). Off the runtime: each is a local connect and one answer.
 async fn adopt_all(
     ctx: &WorkerContext,
     loaded: &crate::store::Loaded,
@@ -204,7 +207,6 @@ async fn adopt_all(
         .sessions
         .iter()
         .flat_map(|s| s.session.workers.iter())
-        .filter(|w| w.state == WorkerState::Running)
         .map(|w| (w.id.clone(), loaded.screens.get(&w.id).map_or(0, |s| s.offset)))
         .collect();
     if wanted.is_empty() || !ctx.backend.outlives_gateway() {
