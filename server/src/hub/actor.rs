@@ -11,12 +11,11 @@ use crate::outbound::notify::Notifier;
 use crate::outbox::TextFrame;
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
-use crate::worker::pty::{AdoptError, Adopted};
-use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
+use crate::worker::{HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
 use controlroom_protocol::{
-    ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED,
-    HOLDER_INCOMPATIBLE, Replay, Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE,
-    WORKER_LOST, Worker, WorkerId, WorkerKind, WorkerSpec, WorkerState,
+    ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED, Replay,
+    Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, WORKER_LOST, Worker, WorkerId,
+    WorkerKind, WorkerSpec, WorkerState,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
@@ -26,6 +25,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 mod feeds;
 mod publish;
+mod restore;
 mod sessions;
 use feeds::{SourceState, record_gauges};
 use sessions::{no_session, no_worker};
@@ -103,7 +103,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
     let (tx, rx) = mpsc::channel(HUB_QUEUE);
     let mut records = BTreeMap::new();
     let mut published = SessionMap::new();
-    let mut adoptions = adopt_all(&deps.ctx, &loaded).await;
+    let mut adoptions = restore::adopt_all(&deps.ctx, &loaded).await;
     for stored in loaded.sessions {
         let session = stored.session;
         if let Some(source) = &session.source
@@ -115,49 +115,9 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         }
         let mut handles = BTreeMap::new();
         for w in &session.workers {
-            let history = stored_history(&loaded.screens, w);
-            let rules = preset_rules(&config, w.preset.as_deref());
-            let exit = match (w.state, adoptions.remove(&w.id)) {
-                // Stored exited but its holder still answers: the gateway stopped before the
-                // exit was acknowledged; the holder tells it again (and then ends).
-                (_, Some(Ok(adopted))) => {
-                    match WorkerHandle::adopt(
-                        deps.ctx.clone(),
-                        &history,
-                        adopted,
-                        w.started_at.clone(),
-                        rules.clone(),
-                    ) {
-                        Ok(handle) => {
-                            handles.insert(w.id.clone(), handle);
-                            continue;
-                        }
-                        Err(e) => {
-                            tracing::warn!(worker_id = %w.id, error = %e, "could not adopt a worker");
-                            ExitInfo { exit_code: None, signal: Some(HOLDER_INCOMPATIBLE.into()) }
-                        }
-                    }
-                }
-                (WorkerState::Running, Some(Err(AdoptError::Lost(why)))) => {
-                    tracing::info!(worker_id = %w.id, reason = %why, "worker lost (its holder is gone)");
-                    ExitInfo { exit_code: None, signal: Some(WORKER_LOST.into()) }
-                }
-                (WorkerState::Running, Some(Err(AdoptError::Unusable(why)))) => {
-                    // Left running, not killed: a newer gateway (or the user) may still reach it.
-                    tracing::warn!(worker_id = %w.id, reason = %why, "worker's holder cannot be adopted; left running");
-                    ExitInfo { exit_code: None, signal: Some(HOLDER_INCOMPATIBLE.into()) }
-                }
-                (WorkerState::Running, _) => {
-                    ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) }
-                }
-                (WorkerState::Exited, _) => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
-            };
-            // The worker actor's span is a child of this one: its log lines name the worker.
-            let _span = tracing::info_span!("worker", session = %session.id, worker = %w.id).entered();
-            handles.insert(
-                w.id.clone(),
-                WorkerHandle::restore(deps.ctx.clone(), &history, exit, w.started_at.clone(), rules),
-            );
+            let handle =
+                restore::worker(&deps.ctx, &config, &session.id, w, &loaded.screens, adoptions.remove(&w.id));
+            handles.insert(w.id.clone(), handle);
         }
         published.insert(session.id.clone(), session.clone());
         records.insert(session.id.clone(), Record { session, env: stored.env, handles });
@@ -186,43 +146,6 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
     hub.flush().await;
     tokio::spawn(hub.run(rx));
     Ok(HubHandle { tx, epoch: loaded.epoch })
-}
-
-/// The last saved screen of `w` (empty at offset 0 when none was saved).
-fn stored_history(screens: &BTreeMap<WorkerId, StoredScreen>, w: &Worker) -> HistorySnapshot {
-    screens
-        .get(&w.id)
-        .map(|s| HistorySnapshot { data: s.data.clone(), cols: s.cols, rows: s.rows, offset: s.offset })
-        .unwrap_or_else(|| HistorySnapshot { data: String::new(), cols: w.cols, rows: w.rows, offset: 0 })
-}
-
-/// Reconnects to the holder of every worker, from its saved screen's offset: every worker stored
-/// as running, and any stored as exited whose holder still waits to hand over its exit (a missing
-/// socket is one failed connect). Off the runtime: each is a local connect and one answer.
-async fn adopt_all(
-    ctx: &WorkerContext,
-    loaded: &crate::store::Loaded,
-) -> BTreeMap<WorkerId, Result<Adopted, AdoptError>> {
-    let wanted: Vec<(WorkerId, u64)> = loaded
-        .sessions
-        .iter()
-        .flat_map(|s| s.session.workers.iter())
-        .map(|w| (w.id.clone(), loaded.screens.get(&w.id).map_or(0, |s| s.offset)))
-        .collect();
-    if wanted.is_empty() || !ctx.backend.outlives_gateway() {
-        return BTreeMap::new();
-    }
-    let backend = ctx.backend.clone();
-    let adopt = move || {
-        wanted
-            .into_iter()
-            .map(|(id, from)| {
-                let r = backend.adopt(id.as_str(), from);
-                (id, r)
-            })
-            .collect()
-    };
-    tokio::task::spawn_blocking(adopt).await.unwrap_or_default()
 }
 
 fn new_epoch() -> String {
