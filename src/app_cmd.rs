@@ -17,23 +17,26 @@ use controlroom_tui::theme::ThemeSet;
 use std::path::{Path, PathBuf};
 
 /// Where to find the gateway and the user's files; shared by every client command.
+///
+/// Every flag is global: `controlroom --data-dir D ls` and `controlroom ls --data-dir D` mean
+/// the same (clap carries a value given on either side of the subcommand to the other).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClientArgs {
     /// Data directory (token, gateway.json, logs).
-    #[arg(long, env = "CONTROLROOM_DATA_DIR")]
+    #[arg(long, env = "CONTROLROOM_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// Config directory (config.toml, themes/).
-    #[arg(long, env = "CONTROLROOM_CONFIG_DIR")]
+    #[arg(long, env = "CONTROLROOM_CONFIG_DIR", global = true)]
     config_dir: Option<PathBuf>,
     /// Gateway URL (e.g. `http://127.0.0.1:7420` or `https://gw.example:7420`) instead of the local one.
-    #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL")]
+    #[arg(long = "connect", env = "CONTROLROOM_URL", value_name = "URL", global = true)]
     connect: Option<String>,
     /// PEM file of the CA (or the self-signed certificate) to trust for an https:// gateway, beside
     /// the usual web roots (default: config.toml's `tls-ca`).
-    #[arg(long, env = "CONTROLROOM_TLS_CA", value_name = "FILE")]
+    #[arg(long, env = "CONTROLROOM_TLS_CA", value_name = "FILE", global = true)]
     tls_ca: Option<PathBuf>,
     /// File holding the token (default: DATA_DIR/token; `CONTROLROOM_TOKEN` overrides both).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     token_file: Option<PathBuf>,
 }
 
@@ -157,11 +160,23 @@ impl ClientArgs {
         Ok(trust)
     }
 
+    /// `--connect` (or config.toml's `gateway-url`), checked to parse: a URL that cannot parse
+    /// is a final error, reported once, never something to retry.
+    fn gateway_url(&self, config: &Config) -> anyhow::Result<Option<String>> {
+        let Some(url) = self.connect.clone().or_else(|| config.gateway_url.clone()) else {
+            return Ok(None);
+        };
+        match controlroom_tui::client::Endpoint::parse(&url) {
+            Ok(_) => Ok(Some(url)),
+            Err(e) => bail!("{e} (pass --connect http://HOST:PORT or https://HOST:PORT)"),
+        }
+    }
+
     /// Finds a gateway; with `start`, starts one in the background when none answers.
     async fn connect(&self, config: &Config, start: bool) -> anyhow::Result<Conn> {
         let data_dir = self.data_dir()?;
         let trust = self.trust(config)?;
-        if let Some(url) = self.connect.clone().or_else(|| config.gateway_url.clone()) {
+        if let Some(url) = self.gateway_url(config)? {
             let token = self.token(&data_dir)?;
             return Ok(Conn { url, token, trust, gateway_json: None });
         }
@@ -249,10 +264,29 @@ pub fn attach(args: AttachArgs) -> anyhow::Result<()> {
     run_tui(args.client, Some(args.target))
 }
 
+/// The TUI was started without a terminal on stdin and stdout: one line, exit 2.
+#[derive(Debug)]
+pub struct NeedsTerminal;
+
+impl std::fmt::Display for NeedsTerminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("controlroom needs a terminal; use `ls`, `send`, `watch` from scripts")
+    }
+}
+
+impl std::error::Error for NeedsTerminal {}
+
 fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
+    use std::io::IsTerminal as _;
+    let config = args.config()?;
+    // Flag errors first (as clap's own are), then the terminal, before any terminal setup or a
+    // gateway is started.
+    args.gateway_url(&config)?;
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return Err(NeedsTerminal.into());
+    }
     let data_dir = args.data_dir()?;
     log_to_file(&data_dir);
-    let config = args.config()?;
     runtime()?.block_on(async move {
         let conn = args.connect(&config, true).await?;
         let attach = match &target {

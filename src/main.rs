@@ -2,11 +2,12 @@
 
 mod app_cmd;
 mod background;
+mod cli_docs;
 mod explain;
 mod logging;
 mod serve;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,6 +46,10 @@ enum Command {
     Stop(app_cmd::StopArgs),
     /// Start an exited worker again (a `lost` agent resumes its conversation): SESSION/WORKER.
     Restart(app_cmd::RestartArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cli_docs::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into --out-dir.
+    Man(cli_docs::ManArgs),
     /// Internal: hold one worker's PTY for the gateway (started by the gateway, never by hand).
     #[command(name = "__holder", hide = true)]
     Holder(HolderArgs),
@@ -85,10 +90,45 @@ struct TokenArgs {
     webhook_secret: bool,
 }
 
+/// Subcommands that are not clients of a gateway: the client flags (global, so they are carried
+/// into every subcommand) are hidden from their help and refused there.
+const NOT_CLIENTS: &[&str] = &["serve", "token", "completions", "man", "__holder"];
+
+/// The command line as parsed, documented, completed and turned into a man page.
+pub(crate) fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    // Builds now so the global client flags are already copied into each subcommand.
+    cmd.build();
+    for name in NOT_CLIENTS {
+        cmd = cmd
+            .mut_subcommand(name, |sub| sub.mut_args(|a| if a.is_global_set() { a.hide(true) } else { a }));
+    }
+    cmd
+}
+
+/// A client flag given to a subcommand that does not use it (`controlroom --connect URL serve`).
+fn misplaced_client_flag(cmd: &clap::Command, matches: &clap::ArgMatches) -> Option<String> {
+    let (name, sub_matches) = matches.subcommand()?;
+    let sub = cmd.find_subcommand(name).filter(|_| NOT_CLIENTS.contains(&name))?;
+    sub.get_arguments()
+        .filter(|a| a.is_global_set())
+        .find(|a| sub_matches.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|a| {
+            let flag = a.get_long().unwrap_or_else(|| a.get_id().as_str());
+            format!("--{flag} is for the client commands, not `{name}` (drop it, or use it with `ls`, `attach`, …)")
+        })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cmd = command();
+    let matches = cmd.clone().get_matches();
+    if let Some(message) = misplaced_client_flag(&cmd, &matches) {
+        eprintln!("controlroom: {message}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(Command::Holder(args)) = &cli.command {
-        // First, before any thread exists: the holder forks.
+        // Before any thread exists: the holder forks.
         let code = controlroom_server::holder::main(&args.socket, args.holder_log);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
@@ -104,10 +144,17 @@ fn main() -> ExitCode {
         Some(Command::Explain(args)) => explain::explain(args),
         Some(Command::Stop(args)) => app_cmd::stop(args),
         Some(Command::Restart(args)) => app_cmd::restart(args),
+        Some(Command::Completions(args)) => cli_docs::completions(&args, command()),
+        Some(Command::Man(args)) => cli_docs::man(&args, command()),
         None => app_cmd::tui(cli.client),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Not a failure of the program but of how it was started: the usage exit code, as clap's.
+        Err(e) if e.is::<app_cmd::NeedsTerminal>() => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("controlroom: {e:#}");
             ExitCode::FAILURE

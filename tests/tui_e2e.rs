@@ -365,6 +365,18 @@ fn an_untrusted_gateway_certificate_is_reported_once_not_retried() {
     drop(serve);
 }
 
+#[test]
+fn a_malformed_connect_url_ends_the_dashboard_with_one_line() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let mut tui = Tui::spawn_with(data.path(), config.path(), &["--connect", "http//bad"]);
+    // Reported once and the program ends, instead of `↻ bad gateway URL … reconnecting` forever.
+    tui.wait_text("bad gateway URL", 20);
+    tui.wait_exit(20);
+    let screen = tui.contents();
+    assert!(!screen.contains("reconnecting"), "{screen}");
+}
+
 /// Waits until the worker `target` (`SESSION/WORKER`) shows `line` on its screen, read over HTTP.
 fn wait_for_screen_line(serve: &Serve, data: &Path, target: &str, line: &str) {
     let (sid, wid) = target.split_once('/').expect("SESSION/WORKER");

@@ -17,6 +17,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Default `--heartbeat`.
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
+/// Default `--screen-save-interval`: how often the screens that changed are saved, so the screen
+/// restored after a crash (`kill -9`) is at most this old.
+pub const DEFAULT_SCREEN_SAVE_INTERVAL: Duration = Duration::from_secs(2);
+/// Default `--screen-save-budget`: most bytes of screens (scrollback included) one save round
+/// writes; screens over it wait for the next round, the longest-unsaved first, so many busy
+/// workers cost bounded disk writes per interval.
+pub const DEFAULT_SCREEN_SAVE_BUDGET: usize = 32 * 1024 * 1024;
 /// Default `--max-client-buffer`: bytes queued for one client before it is closed with 4008.
 /// A flood fills 1 MiB in under 10 ms, so a client on a busy machine that merely missed a few
 /// time slices was dropped and then sent a whole `history` (up to the 4 MiB scrollback) to
@@ -93,6 +100,24 @@ pub struct ServeConfig {
         default_value = flag_values::show_duration(DEFAULT_POLL_INTERVAL)
     )]
     pub poll_interval: Duration,
+    /// How often the screens that changed are saved: after a crash the restored screen is at
+    /// most this old (screens are also saved on every exit and on shutdown).
+    #[arg(
+        long,
+        env = "CONTROLROOM_SCREEN_SAVE_INTERVAL",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(DEFAULT_SCREEN_SAVE_INTERVAL)
+    )]
+    pub screen_save_interval: Duration,
+    /// Most bytes of screens (scrollback included) one save round writes; the rest wait for the
+    /// next round, the longest-unsaved first (at least one screen is always saved).
+    #[arg(
+        long,
+        env = "CONTROLROOM_SCREEN_SAVE_BUDGET",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_SCREEN_SAVE_BUDGET)
+    )]
+    pub screen_save_budget: usize,
     /// Ping period; a socket that misses a ping is closed.
     #[arg(
         long,
@@ -314,6 +339,8 @@ impl ServeConfig {
             data_dir,
             token_override: None,
             poll_interval: DEFAULT_POLL_INTERVAL,
+            screen_save_interval: DEFAULT_SCREEN_SAVE_INTERVAL,
+            screen_save_budget: DEFAULT_SCREEN_SAVE_BUDGET,
             heartbeat: DEFAULT_HEARTBEAT,
             max_client_buffer: DEFAULT_MAX_CLIENT_BUFFER,
             delta_log: DEFAULT_DELTA_LOG,

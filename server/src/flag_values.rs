@@ -1,6 +1,8 @@
-//! Human-friendly flag values: durations (`500ms`, `5s`, `2m`) and sizes (`1MiB`), parsed for
-//! clap and shown back in the same form, so a flag's default is written once (as a constant).
+//! Human-friendly flag values: durations (`500ms`, `5s`, `2m`), sizes (`1MiB`), colours
+//! (`#1c1c1c`) and cell sizes (`8x16`), parsed for clap and shown back in the same form, so a
+//! flag's default is written once (as a constant).
 
+use controlroom_term::Rgb;
 use std::time::Duration;
 
 /// A flag value that could not be understood.
@@ -49,6 +51,18 @@ pub enum FlagValueError {
     /// Zero bytes.
     #[error("{text:?} must be larger than zero")]
     ZeroSize {
+        /// The value as given.
+        text: String,
+    },
+    /// Not `#rrggbb`.
+    #[error("{text:?} is not a colour (try #1c1c1c)")]
+    NotAColour {
+        /// The value as given.
+        text: String,
+    },
+    /// Not `WIDTHxHEIGHT` with each 1..=1000.
+    #[error("{text:?} is not a cell size in pixels (try 8x16: width x height, each 1 to 1000)")]
+    NotACellSize {
         /// The value as given.
         text: String,
     },
@@ -125,6 +139,29 @@ pub fn show_size(bytes: usize) -> String {
     bytes.to_string()
 }
 
+/// Parses a colour `#rrggbb` (the `#` optional).
+pub fn colour(s: &str) -> Result<Rgb, FlagValueError> {
+    Rgb::from_hex(s.trim()).ok_or_else(|| FlagValueError::NotAColour { text: s.to_owned() })
+}
+
+/// `c` as [`colour`] reads it back: `#rrggbb`.
+pub fn show_colour(c: Rgb) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.r, c.g, c.b)
+}
+
+/// Parses a cell size in pixels, `WIDTHxHEIGHT` (e.g. `8x16`), each 1..=1000.
+pub fn cell_pixels(s: &str) -> Result<(u16, u16), FlagValueError> {
+    let bad = || FlagValueError::NotACellSize { text: s.to_owned() };
+    let (w, h) = s.trim().split_once(['x', 'X']).ok_or_else(bad)?;
+    let dim = |v: &str| v.trim().parse::<u16>().ok().filter(|n| (1..=1000).contains(n));
+    Ok((dim(w).ok_or_else(bad)?, dim(h).ok_or_else(bad)?))
+}
+
+/// `(width, height)` as [`cell_pixels`] reads it back: `8x16`.
+pub fn show_cell_pixels((width, height): (u16, u16)) -> String {
+    format!("{width}x{height}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +194,21 @@ mod tests {
         assert!(size("0").is_err());
         assert!(size("1 lightyear").is_err());
         assert!(size("99999999999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn colours_and_cell_sizes() {
+        assert_eq!(colour("#1c1c1c"), Ok(Rgb { r: 0x1c, g: 0x1c, b: 0x1c }));
+        assert_eq!(colour(" D0d0FF "), Ok(Rgb { r: 0xd0, g: 0xd0, b: 0xff }));
+        assert!(colour("#fff").is_err());
+        assert!(colour("blue").is_err());
+        assert_eq!(show_colour(Rgb { r: 0xd0, g: 0x0a, b: 0xff }), "#d00aff");
+        assert_eq!(cell_pixels("8x16"), Ok((8, 16)));
+        assert_eq!(cell_pixels("10X20"), Ok((10, 20)));
+        assert!(cell_pixels("0x16").is_err());
+        assert!(cell_pixels("8").is_err());
+        assert!(cell_pixels("8x16x2").is_err());
+        assert_eq!(cell_pixels(&show_cell_pixels((9, 18))), Ok((9, 18)));
     }
 
     #[test]

@@ -406,6 +406,17 @@ impl Grid {
         self.pos.row >= self.scroll_top && self.pos.row <= self.scroll_bottom
     }
 
+    /// DECOM is on: cursor rows count from the top of the scroll region.
+    pub(crate) fn origin_mode(&self) -> bool {
+        self.origin_mode
+    }
+
+    /// The cursor row as a report gives it (0-based): from the scroll region's top in origin
+    /// mode, from the screen's top otherwise.
+    pub(crate) fn origin_relative_row(&self) -> u16 {
+        if self.origin_mode { self.pos.row.saturating_sub(self.scroll_top) } else { self.pos.row }
+    }
+
     pub(crate) fn set_origin_mode(&mut self, on: bool) {
         self.origin_mode = on;
         self.set_pos(Pos::default());

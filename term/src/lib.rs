@@ -22,6 +22,7 @@ mod grid;
 mod ground;
 mod line;
 mod perform;
+mod reply;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -30,6 +31,8 @@ mod tests_csi;
 mod tests_ground;
 #[cfg(test)]
 mod tests_plain;
+#[cfg(test)]
+mod tests_reply;
 #[cfg(test)]
 mod tests_scrollback;
 #[cfg(test)]
@@ -40,6 +43,7 @@ use cell::Attrs;
 pub use cell::{Cell, Color, Row};
 use grid::{Grid, Pos};
 pub use line::line_basic;
+pub use reply::{MAX_PENDING_REPLY_BYTES, Palette, ReplyConfig, Rgb};
 use unicode_width::UnicodeWidthChar as _;
 
 const MODE_APP_KEYPAD: u8 = 1;
@@ -151,6 +155,9 @@ pub struct Term<S: TermSink> {
     /// Synchronized updates begun since the model was made (not reset by RIS), so a caller
     /// timing one can tell the next from it.
     sync_updates: u64,
+    /// Answers to the program's queries, when this screen is its terminal (boxed: most
+    /// screens never answer, and the hot fields stay together).
+    replies: Option<Box<reply::Replies>>,
 }
 
 /// The screen plus the parser state.
@@ -210,13 +217,34 @@ impl<S: TermSink> Parser<S> {
     pub fn term_mut(&mut self) -> &mut Term<S> {
         &mut self.term
     }
+
+    /// Makes this screen answer the program's queries (cursor position, device attributes,
+    /// modes, colours, size; see `reply.rs`) from now on. Only the program's own terminal may:
+    /// a second copy of its screen that answered too would give it every answer twice.
+    pub fn answer_queries(&mut self, config: ReplyConfig) {
+        self.term.replies = Some(Box::new(reply::Replies::new(config)));
+    }
+
+    /// The answers to queries fed since the last call, in the order of the queries, to be
+    /// written to the program's input; `None` when there are none (or answering is off). At
+    /// most [`MAX_PENDING_REPLY_BYTES`] are held between calls: drain after every feed.
+    pub fn take_replies(&mut self) -> Option<Vec<u8>> {
+        self.term.replies.as_deref_mut().and_then(reply::Replies::take)
+    }
 }
 
 impl<S: TermSink> Term<S> {
     fn new(rows: u16, cols: u16, scrollback: usize, sink: S) -> Self {
         let mut main = Grid::new(rows, cols, Some(scrollback));
         main.allocate_rows();
-        Self { main, alt: Grid::new(rows, cols, None), state: State::new(), sink, sync_updates: 0 }
+        Self {
+            main,
+            alt: Grid::new(rows, cols, None),
+            state: State::new(),
+            sink,
+            sync_updates: 0,
+            replies: None,
+        }
     }
 
     /// The scroll sink.

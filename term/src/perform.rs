@@ -64,9 +64,12 @@ impl<S: TermSink> vte::Perform for Term<S> {
         self.csi_sequence(params, intermediates, c);
     }
 
-    fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
+    fn osc_dispatch(&mut self, params: &[&[u8]], bell_terminated: bool) {
         // What vt100 did: titles to `set_window_title`, the icon name and the clipboard to their
         // own callbacks, everything else to `unhandled_osc`.
+        if self.answers() && self.colour_query(params, bell_terminated) {
+            return;
+        }
         match params {
             [b"0" | b"2", title] => self.sink.on_title(title),
             [b"1", _] | [b"52", _, _] => {}
@@ -79,6 +82,9 @@ impl<S: TermSink> Term<S> {
     /// A CSI sequence, from `vte` or the CSI fast path (`csi.rs`); `ignore` plays no part (as in
     /// vt100), so neither passes it.
     pub(crate) fn csi_sequence(&mut self, params: &impl CsiParams, intermediates: &[u8], c: char) {
+        if self.answers() && self.csi_query(params, intermediates, c) {
+            return;
+        }
         match intermediates.first() {
             None => self.csi(params, c),
             Some(b' ') if c == 'q' => {
@@ -96,6 +102,28 @@ impl<S: TermSink> Term<S> {
             },
             _ => {}
         }
+    }
+
+    /// Answers a CSI query (`reply.rs`); false when the sequence is not one, so it takes its
+    /// usual path. None of them changes the screen.
+    fn csi_query(&mut self, params: &impl CsiParams, intermediates: &[u8], c: char) -> bool {
+        let first = param1(params, 0);
+        match (intermediates, c) {
+            (b"", 'n') => self.device_status(first),
+            (b"?", 'n') => self.dec_device_status(first),
+            (b"", 'c') => self.primary_attributes(first),
+            (b">", 'c') => self.secondary_attributes(first),
+            (b"=", 'c') => self.tertiary_attributes(first),
+            (b">", 'q') => self.terminal_version(first),
+            (b"", 't') => self.window_report(first),
+            (b"?$", 'p') => self.report_dec_mode(first),
+            (b"$", 'p') => self.report_ansi_mode(first),
+            // The kitty keyboard protocol's query (`CSI ? u`): the front end sends legacy key
+            // encodings only, so it is answered as a terminal without the protocol answers it,
+            // not at all (programs ask for DA1 right after and take its answer for "no").
+            _ => return false,
+        }
+        true
     }
 
     fn csi(&mut self, params: &impl CsiParams, c: char) {

@@ -42,7 +42,6 @@ impl From<HubError> for ApiErrorResponse {
             HubError::Gone { .. } => (StatusCode::GONE, error_code::GONE),
             HubError::Worker(WorkerError::Exited) => (StatusCode::CONFLICT, error_code::WORKER_EXITED),
             HubError::Worker(WorkerError::Invalid(_)) => (StatusCode::BAD_REQUEST, error_code::INVALID),
-            HubError::Worker(WorkerError::InputFull) => (StatusCode::SERVICE_UNAVAILABLE, error_code::LIMIT),
             HubError::Worker(WorkerError::Spawn { .. }) => (StatusCode::BAD_REQUEST, error_code::INVALID),
             HubError::Worker(WorkerError::Gone) => (StatusCode::NOT_FOUND, error_code::NOT_FOUND),
             HubError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, error_code::INTERNAL),

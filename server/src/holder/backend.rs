@@ -10,7 +10,7 @@
 use super::wire::{self, Exit, Frame};
 use crate::holder::{self, HolderSpec};
 use crate::worker::pty::{
-    AdoptError, Adopted, GroupSignal, ProcessWaiter, PtyBackend, PtyControl, PtyProcess,
+    AdoptError, Adopted, GroupSignal, ProcessWaiter, PtyBackend, PtyControl, PtyInput, PtyProcess,
 };
 use crate::worker::{ExitInfo, SpawnSpec, WorkerError};
 use std::io::{BufRead as _, BufReader, Read, Write};
@@ -247,15 +247,32 @@ struct HolderInput {
     tx: SyncSender<Frame>,
 }
 
-impl Write for HolderInput {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tx
-            .send(Frame::Input { data: buf.to_vec() })
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "holder gone"))?;
-        Ok(buf.len())
-    }
+/// Most input bytes per frame (a paste can be megabytes; frames stay far under `MAX_FRAME`).
+const INPUT_FRAME: usize = 64 * 1024;
 
-    fn flush(&mut self) -> std::io::Result<()> {
+/// How long the writer thread waits before trying a full queue again (it is off the runtime,
+/// and a full queue means the program is not reading its input anyway).
+const FULL_QUEUE_RETRY: Duration = Duration::from_millis(5);
+
+impl PtyInput for HolderInput {
+    fn write_all_unless(&mut self, bytes: &[u8], stop: &dyn Fn() -> bool) -> std::io::Result<()> {
+        let gone = || std::io::Error::new(std::io::ErrorKind::BrokenPipe, "holder gone");
+        for chunk in bytes.chunks(INPUT_FRAME) {
+            let mut frame = Frame::Input { data: chunk.to_vec() };
+            loop {
+                match self.tx.try_send(frame) {
+                    Ok(()) => break,
+                    Err(TrySendError::Disconnected(_)) => return Err(gone()),
+                    Err(TrySendError::Full(back)) => {
+                        if stop() {
+                            return Err(std::io::Error::other("the worker is gone"));
+                        }
+                        frame = back;
+                        std::thread::sleep(FULL_QUEUE_RETRY);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }

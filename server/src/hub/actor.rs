@@ -2,6 +2,7 @@
 
 use super::diff::{self, ActivityMap, SessionMap};
 use super::git::GitInfo;
+use super::screen_saves::{ScreenSaves, WorkerOutput};
 
 use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
@@ -17,7 +18,7 @@ use controlroom_protocol::{
     Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, WORKER_LOST, Worker, WorkerId,
     WorkerKind, WorkerSpec, WorkerState,
 };
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -56,8 +57,8 @@ struct Hub {
     notifier: Option<Notifier>,
     sources: BTreeMap<String, SourceState>,
     published_sources: BTreeMap<String, SourceStatus>,
-    /// Workers whose screen changed since it was last saved.
-    dirty_screens: BTreeSet<(SessionId, WorkerId)>,
+    /// When each worker's screen was saved and which to save next (`--screen-save-interval`).
+    screens: ScreenSaves,
     /// A commit the store refused (disk full, I/O error), retried with the next one.
     pending: Option<Commit>,
     /// Whether the last commit failed (to log the recovery once).
@@ -137,7 +138,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         notifier: deps.notifier,
         sources,
         published_sources: BTreeMap::new(),
-        dirty_screens: BTreeSet::new(),
+        screens: ScreenSaves::default(),
         pending: None,
         store_failing: false,
         stopping: false,
@@ -168,6 +169,8 @@ impl Hub {
     async fn run(mut self, mut rx: mpsc::Receiver<HubCmd>) {
         let mut poll = tokio::time::interval(self.config.poll_interval);
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut save = tokio::time::interval(self.config.screen_save_interval);
+        save.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let poke = self.ctx.poke.clone();
         let mut coalesce_at: Option<Instant> = None;
         loop {
@@ -194,6 +197,7 @@ impl Hub {
                     coalesce_at = None;
                     self.flush().await;
                 }
+                _ = save.tick() => self.save_screens(),
                 _ = poll.tick() => {
                     self.poll();
                     if self.pending.is_some() {
@@ -303,6 +307,9 @@ impl Hub {
                 }
                 self.flush().await;
             }
+            HubCmd::ScreenSaved { session_id, worker_id, bytes } => {
+                self.screens.done(&(session_id, worker_id), bytes);
+            }
             HubCmd::Shutdown { .. } => unreachable!("handled in run"),
         }
     }
@@ -326,9 +333,6 @@ impl Hub {
                             signal = ?w.signal, "worker exited");
                         save_screen(&self.store, sid, &w.id, handle);
                     }
-                }
-                if st.activity == ActivityState::Active {
-                    self.dirty_screens.insert((sid.clone(), w.id.clone()));
                 }
             }
             if changed {
@@ -441,8 +445,35 @@ impl Hub {
         }
     }
 
-    /// The periodic poll: git state of every cwd and session sources (off the hub), and screens
-    /// to persist.
+    /// One round of the screen-save schedule (`screen_saves.rs`): snapshots are taken and
+    /// written off the hub; each save reports back with `ScreenSaved`.
+    fn save_screens(&mut self) {
+        let workers = self.records.iter().flat_map(|(sid, r)| {
+            r.handles.iter().map(move |(wid, h)| {
+                let running = h.status().borrow().exit.is_none();
+                ((sid.clone(), wid.clone()), WorkerOutput { end: h.output_end(), running })
+            })
+        });
+        let due = self.screens.due(workers, self.config.screen_save_budget);
+        for (sid, wid) in due {
+            let Some(handle) = self.records.get(&sid).and_then(|r| r.handles.get(&wid)).cloned() else {
+                continue;
+            };
+            let (store, tx) = (self.store.clone(), self.tx.clone());
+            tokio::spawn(async move {
+                let bytes = match handle.history().await {
+                    // Not saved when the store's queue is full: tried again next round.
+                    Ok(snap) => store
+                        .save_screen(sid.clone(), wid.clone(), to_stored(&snap))
+                        .then_some(snap.data.len()),
+                    Err(_) => None,
+                };
+                let _ = tx.send(HubCmd::ScreenSaved { session_id: sid, worker_id: wid, bytes }).await;
+            });
+        }
+    }
+
+    /// The periodic poll: git state of every cwd and session sources (off the hub).
     fn poll(&mut self) {
         let started = std::time::Instant::now();
         let cwds: Vec<(SessionId, String)> = self
@@ -467,12 +498,6 @@ impl Hub {
                 let _ = tx.send(HubCmd::GitResults { results }).await;
             }
         });
-        let dirty = std::mem::take(&mut self.dirty_screens);
-        for (sid, wid) in dirty {
-            if let Some(handle) = self.records.get(&sid).and_then(|r| r.handles.get(&wid)) {
-                save_screen(&self.store, &sid, &wid, handle);
-            }
-        }
         metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
     }
 

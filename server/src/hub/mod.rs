@@ -9,6 +9,7 @@
 mod actor;
 pub(crate) mod diff;
 pub(crate) mod git;
+mod screen_saves;
 pub(crate) mod sources;
 mod subscribers;
 
@@ -143,6 +144,12 @@ enum HubCmd {
     GitResults {
         results: Vec<(SessionId, git::GitInfo)>,
     },
+    /// A screen save of the schedule finished: `bytes` written, `None` if it failed.
+    ScreenSaved {
+        session_id: SessionId,
+        worker_id: WorkerId,
+        bytes: Option<usize>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -221,10 +228,12 @@ impl HubHandle {
         self.call(|reply| HubCmd::WorkerModel { session_id, worker_id, reply }).await?
     }
 
-    /// Stops a worker (SIGHUP, SIGKILL after the grace period) and keeps it, exited, with its
-    /// screen; returns its model.
+    /// Stops a worker's program (SIGHUP, SIGKILL after the grace period) and keeps the worker,
+    /// `exited` and restartable with [`Self::restart_worker`]; returns its model. A worker that
+    /// has exited already is left as it is.
     pub async fn stop_worker(&self, session_id: SessionId, worker_id: WorkerId) -> Result<Worker, HubError> {
         let handle = self.worker(session_id.clone(), worker_id.clone()).await?;
+        // Stopping waits up to the grace period, so it happens here, not in the hub's loop.
         handle.stop().await;
         self.call(|reply| HubCmd::WorkerModel { session_id, worker_id, reply }).await?
     }

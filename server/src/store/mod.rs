@@ -169,10 +169,13 @@ impl Store {
     }
 
     /// Saves a worker's last screen (fire and forget; failures are logged by the store thread).
-    pub fn save_screen(&self, session_id: SessionId, worker_id: WorkerId, screen: StoredScreen) {
+    /// False when the store's queue was full and the screen was dropped.
+    pub fn save_screen(&self, session_id: SessionId, worker_id: WorkerId, screen: StoredScreen) -> bool {
         if self.tx.try_send(StoreCmd::SaveScreen { session_id, worker_id, screen }).is_err() {
             tracing::warn!("store queue full; a worker screen was not saved this time");
+            return false;
         }
+        true
     }
 
     /// Forgets a worker's screen.

@@ -89,13 +89,16 @@ pub(crate) struct ActivityTracker {
     since: Option<String>,
     /// Times of the most recent output chunks (at most `active_chunks`).
     chunks: VecDeque<Instant>,
+    /// The first output since the process started (for the steady-output verdict).
+    first_output: Option<Instant>,
     last_output: Option<Instant>,
     asking: Option<AskingCause>,
     /// A prompt seen on screen, waiting out `asking_after`.
     prompt_candidate: Option<(Instant, PromptMatch)>,
     /// Since when the prompt behind a screen `asking` has been gone.
     prompt_gone: Option<Instant>,
-    /// The prompt line the user answered; it does not count again while it stays on screen.
+    /// The prompt line the user answered, as last seen (with the answer echoed after it); it
+    /// does not count again while it stays on screen.
     dismissed: Option<String>,
     /// The prompt line on screen at the last scan.
     current_prompt: Option<String>,
@@ -113,6 +116,7 @@ impl ActivityTracker {
             state,
             since: None,
             chunks: VecDeque::new(),
+            first_output: None,
             last_output: None,
             asking: None,
             prompt_candidate: None,
@@ -153,6 +157,7 @@ impl ActivityTracker {
 
     /// An output chunk arrived (a batch of PTY reads).
     pub(crate) fn on_output(&mut self, now: Instant) -> bool {
+        self.first_output.get_or_insert(now);
         self.last_output = Some(now);
         self.chunks.push_back(now);
         while self.chunks.len() > self.rules.active_chunks {
@@ -177,7 +182,14 @@ impl ActivityTracker {
 
     /// A client typed `data`: Enter or Esc answers a question.
     pub(crate) fn on_input(&mut self, data: &[u8], _now: Instant) -> bool {
-        if self.asking.is_none() || !data.iter().any(|b| matches!(b, b'\r' | b'\n' | 0x1b)) {
+        if !data.iter().any(|b| matches!(b, b'\r' | b'\n' | 0x1b)) {
+            return false;
+        }
+        if self.asking.is_none() {
+            // Answered before it settled into `asking`: that prompt never counts.
+            if self.prompt_candidate.take().is_some() {
+                self.dismissed = self.current_prompt.clone();
+            }
             return false;
         }
         self.asking = None;
@@ -225,7 +237,11 @@ impl ActivityTracker {
         self.seen = sig.clone();
         self.current_prompt = obs.prompt.as_ref().map(|m| m.line.clone());
         match &obs.prompt {
-            Some(m) if self.dismissed.as_deref() == Some(m.line.as_str()) => {}
+            // The answered line, maybe with the answer echoed after it (`… [y/N] y`): remember
+            // it as it is now, so the same question asked again on a new line counts.
+            Some(m) if self.dismissed.as_deref().is_some_and(|d| m.line.starts_with(d)) => {
+                self.dismissed = Some(m.line.clone());
+            }
             Some(m) => {
                 self.dismissed = None;
                 self.prompt_gone = None;
@@ -270,7 +286,33 @@ impl ActivityTracker {
             let detail = format!("no output for {} ms", self.rules.idle_after.as_millis());
             return self.set(ActivityState::Idle, "silence", detail);
         }
+        // Steady output below the active rate (a clock, a progress line) never falls silent:
+        // after `idle_after` of it the worker is `idle`, with the rate as its evidence.
+        if self.state == ActivityState::Unknown
+            && let Some(first) = self.first_output
+            && now.duration_since(first) >= self.rules.idle_after
+        {
+            let detail = self.steady_rate_detail();
+            return self.set(ActivityState::Idle, "rate", detail);
+        }
         false
+    }
+
+    /// "output every ~N ms, below the active rate (6 chunks within 2000 ms)".
+    fn steady_rate_detail(&self) -> String {
+        let below = format!(
+            "below the active rate ({} chunks within {} ms)",
+            self.rules.active_chunks,
+            self.rules.active_window.as_millis()
+        );
+        match (self.chunks.front(), self.chunks.back()) {
+            (Some(first), Some(last)) if self.chunks.len() > 1 => {
+                let gaps = u32::try_from(self.chunks.len() - 1).unwrap_or(u32::MAX);
+                let every = last.duration_since(*first) / gaps;
+                format!("output every ~{} ms, {below}", every.as_millis())
+            }
+            _ => format!("output now and then, {below}"),
+        }
     }
 
     /// The process exited.
@@ -283,6 +325,7 @@ impl ActivityTracker {
 
     /// A new process started (restart).
     pub(crate) fn on_start(&mut self) -> bool {
+        self.first_output = None;
         self.last_output = None;
         self.chunks.clear();
         self.asking = None;
@@ -453,6 +496,66 @@ mod tests {
         assert!(!b.on_observation(&screen(1, None, sig), t0));
         assert_eq!(b.state(), ActivityState::Idle);
         assert_eq!(b.report().4.as_deref(), Some("~/src"));
+    }
+
+    #[test]
+    fn an_answered_prompt_with_its_echoed_answer_never_counts_again() {
+        let t0 = Instant::now();
+        let mut a = tracker();
+        let q = "Do you want to continue? [y/N]";
+        a.on_observation(&screen(1, Some(q), Signals::default()), t0);
+        assert!(a.on_tick(t0 + 300 * MS));
+        assert_eq!(a.state(), ActivityState::Asking);
+        assert!(a.on_input(b"y\r", t0 + 400 * MS));
+        assert_eq!(a.state(), ActivityState::Idle);
+        // The line now ends with the answer; `Do you want to.*\?` still matches it.
+        let answered = "Do you want to continue? [y/N] y";
+        a.on_observation(&screen(2, Some(answered), Signals::default()), t0 + 450 * MS);
+        assert!(!a.on_tick(t0 + 2000 * MS));
+        a.on_observation(&screen(3, Some(answered), Signals::default()), t0 + 2100 * MS);
+        assert!(!a.on_tick(t0 + 4000 * MS));
+        assert_eq!(a.state(), ActivityState::Idle, "the answered line stays answered");
+        // The same question asked again, on a new line, does count.
+        a.on_observation(&screen(4, Some(q), Signals::default()), t0 + 4100 * MS);
+        assert!(a.on_tick(t0 + 4400 * MS));
+        assert_eq!(a.state(), ActivityState::Asking);
+    }
+
+    #[test]
+    fn a_prompt_answered_before_it_settles_never_counts() {
+        let t0 = Instant::now();
+        let mut a = tracker();
+        a.on_observation(&screen(1, Some("Continue? [y/N]"), Signals::default()), t0);
+        assert!(!a.on_input(b"n\r", t0 + 100 * MS));
+        a.on_observation(&screen(2, Some("Continue? [y/N]"), Signals::default()), t0 + 150 * MS);
+        assert!(!a.on_tick(t0 + 1000 * MS));
+        assert_ne!(a.state(), ActivityState::Asking);
+    }
+
+    #[test]
+    fn steady_output_below_the_active_rate_is_idle_with_its_rate_as_evidence() {
+        let t0 = Instant::now();
+        let mut a = tracker();
+        // `while true; do date; sleep 1; done`: never silent for idle_after, never sustained.
+        for i in 0..2 {
+            assert!(!a.on_output(t0 + i * 1000 * MS));
+            assert!(!a.on_tick(t0 + i * 1000 * MS + 500 * MS));
+        }
+        assert_eq!(a.state(), ActivityState::Unknown, "not before idle_after");
+        a.on_output(t0 + 2000 * MS);
+        assert!(a.wants_tick());
+        assert!(a.on_tick(t0 + 2100 * MS));
+        assert_eq!(a.state(), ActivityState::Idle);
+        let (_, since, evidence, _, _) = a.report();
+        assert!(since.is_some());
+        assert_eq!(evidence[0].kind, "rate");
+        assert!(
+            evidence[0].detail.starts_with("output every ~1000 ms, below the active rate"),
+            "{evidence:?}"
+        );
+        // A burst still makes it active.
+        burst(&mut a, t0 + 4000 * MS, 6);
+        assert_eq!(a.state(), ActivityState::Active);
     }
 
     #[tokio::test]

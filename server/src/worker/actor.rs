@@ -3,11 +3,12 @@
 
 use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
 use super::detect::{ActivityRules, Observation};
+use super::input::{InputBudget, InputChunk};
 use super::pipe::{PipeReader, Taken};
 use super::process::{Running, start_process};
 use super::pty::GroupSignal;
 use super::ring::OutputRing;
-use super::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
+use super::screen::{ScreenMsg, ScreenReply, ScreenThread};
 use super::utf8::Utf8Splitter;
 use super::{
     ClientId, ExitInfo, HistorySnapshot, OutputFormat, SpawnSpec, WorkerConfig, WorkerContext, WorkerError,
@@ -23,15 +24,19 @@ use futures_util::stream::FuturesUnordered;
 use screen_feed::ScreenFeed;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
-use tracing::{Instrument as _, debug, info, warn};
+use tracing::{debug, info, warn};
 
 mod adopt;
 pub(super) use adopt::spawn_adopted;
 mod attach;
 mod fanout;
 mod screen_feed;
+mod spawn;
+
+pub(super) use spawn::{HandleShared, spawn_restored, spawn_running};
 
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;
@@ -44,23 +49,56 @@ const FLOOD_BATCH_BYTES: usize = 2048;
 
 /// Commands from [`super::WorkerHandle`] to the actor.
 pub(super) enum Cmd {
-    Attach { outbox: OutboxSender, format: OutputFormat, reply: oneshot::Sender<ClientId> },
-    Detach { client: ClientId },
-    Input { client: Option<ClientId>, data: Vec<u8>, reply: oneshot::Sender<Result<(), WorkerError>> },
-    Resize { client: Option<ClientId>, cols: u16, rows: u16, reply: oneshot::Sender<Result<(), WorkerError>> },
-    Screen { reply: oneshot::Sender<ScreenResponse> },
-    Activity { reply: oneshot::Sender<ActivityInfo> },
-    History { reply: oneshot::Sender<HistorySnapshot> },
-    Restart { spec: SpawnSpec, reply: oneshot::Sender<Result<(), WorkerError>> },
-    Stop { reply: oneshot::Sender<()> },
-    Shutdown { code: u16, reason: &'static str, reply: oneshot::Sender<()> },
+    Attach {
+        outbox: OutboxSender,
+        format: OutputFormat,
+        reply: oneshot::Sender<ClientId>,
+    },
+    Detach {
+        client: ClientId,
+    },
+    /// `share` is the room `data` takes in the input queue, reserved by the handle.
+    Input {
+        client: Option<ClientId>,
+        data: Vec<u8>,
+        share: OwnedSemaphorePermit,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
+    Resize {
+        client: Option<ClientId>,
+        cols: u16,
+        rows: u16,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
+    Screen {
+        reply: oneshot::Sender<ScreenResponse>,
+    },
+    Activity {
+        reply: oneshot::Sender<ActivityInfo>,
+    },
+    History {
+        reply: oneshot::Sender<HistorySnapshot>,
+    },
+    Restart {
+        spec: SpawnSpec,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
+    Stop {
+        reply: oneshot::Sender<()>,
+    },
+    Shutdown {
+        code: u16,
+        reason: &'static str,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// The actor's side of its screen thread.
 struct ScreenLink {
-    screen: std::sync::mpsc::Sender<ScreenMsg>,
-    observations: watch::Receiver<Observation>,
+    thread: ScreenThread,
     rules: Arc<ActivityRules>,
+    /// The input queue's budgets (not the screen's, but handed over with it).
+    input: InputBudget,
 }
 
 /// A worker's activity and the evidence behind it, for `explain`.
@@ -99,6 +137,13 @@ struct Actor {
     screen: ScreenFeed,
     /// What the screen thread last saw (signals, prompt).
     observations: watch::Receiver<Observation>,
+    /// The screen model's answers to the program's queries, for its input.
+    replies: mpsc::Receiver<ScreenReply>,
+    /// The input queue's byte budgets (typed input is reserved by the handle).
+    input: InputBudget,
+    /// Stream offset where the running process's output starts: answers to queries before it
+    /// were owed to a process that has exited.
+    process_start: u64,
     /// One permit per output batch the screen thread has not applied yet.
     backlog: Arc<Semaphore>,
     batch_bytes: usize,
@@ -121,6 +166,8 @@ struct Actor {
     coalesce_until: Option<tokio::time::Instant>,
     /// Output lost while no gateway ran (offset, bytes), told to every client after `history`.
     gap: Option<(u64, u64)>,
+    /// The ring's end, for the hub's screen-save schedule (see `WorkerHandle::output_end`).
+    output_end: Arc<AtomicU64>,
 }
 
 /// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
@@ -150,74 +197,6 @@ fn actor_span(pid: Option<u32>) -> tracing::Span {
         span.record("pid", pid);
     }
     span
-}
-
-/// Starts the process for `spec` and the actor; returns the status receiver.
-pub(super) fn spawn_running(
-    ctx: WorkerContext,
-    spec: SpawnSpec,
-    cmds: mpsc::Receiver<Cmd>,
-) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
-    let spawn_err = |e: std::io::Error| WorkerError::Spawn {
-        command: spec.command.join(" "),
-        message: format!("could not start the screen thread: {e}"),
-    };
-    let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
-    let model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
-    let (screen, observations) =
-        spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
-    let (running, pid) = start_process(&ctx, &spec)?;
-    let status = WorkerStatus {
-        pid,
-        exit: None,
-        started_at: now_iso(),
-        cols: spec.cols,
-        rows: spec.rows,
-        activity: ActivityState::Unknown,
-    };
-    let link = ScreenLink { screen, observations, rules };
-    let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
-    actor.process = Some(running);
-    let rx = actor.status.subscribe();
-    tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));
-    Ok(rx)
-}
-
-/// Starts an actor for an exited worker restored from the store.
-pub(super) fn spawn_restored(
-    ctx: WorkerContext,
-    history: &HistorySnapshot,
-    exit: ExitInfo,
-    started_at: String,
-    activity: Option<Arc<ActivityRules>>,
-    cmds: mpsc::Receiver<Cmd>,
-) -> watch::Receiver<WorkerStatus> {
-    let status = WorkerStatus {
-        pid: None,
-        exit: Some(exit.clone()),
-        started_at,
-        cols: history.cols,
-        rows: history.rows,
-        activity: ActivityState::Exited,
-    };
-    let model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
-    let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
-    let (screen, observations) = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
-        Ok(link) => link,
-        Err(e) => {
-            // Without a screen thread every screen request fails with `Gone`; the worker is
-            // still listed with its status.
-            warn!(error = %e, "could not start the screen thread of a restored worker");
-            (std::sync::mpsc::channel().0, watch::channel(Observation::default()).1)
-        }
-    };
-    let size = (history.cols, history.rows);
-    let link = ScreenLink { screen, observations, rules };
-    let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
-    actor.exit = Some(exit);
-    let rx = actor.status.subscribe();
-    tokio::spawn(actor.run(cmds).instrument(actor_span(None)));
-    rx
 }
 
 /// Waits for room in the screen backlog (and, while flooding, until `coalesce_until` unless a
@@ -274,12 +253,15 @@ impl Actor {
         activity: ActivityState,
     ) -> Self {
         let (batch_bytes, backlog, ring_bytes) = limits(&ctx.config);
-        let screen = ScreenFeed::new(link.screen, ctx.config.screen_defer);
+        let screen = ScreenFeed::new(link.thread.tx, ctx.config.screen_defer);
         Self {
             ctx,
             status: watch::channel(status).0,
             screen,
-            observations: link.observations,
+            observations: link.thread.observations,
+            replies: link.thread.replies,
+            input: link.input,
+            process_start: offset,
             backlog: Arc::new(Semaphore::new(backlog)),
             batch_bytes,
             ring: OutputRing::new(ring_bytes, offset),
@@ -296,6 +278,7 @@ impl Actor {
             kill_at: None,
             coalesce_until: None,
             gap: None,
+            output_end: Arc::new(AtomicU64::new(offset)),
         }
     }
 
@@ -325,6 +308,7 @@ impl Actor {
                 ), if reading => self.on_output(permit, taken),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
+                Some(reply) = self.replies.recv() => self.on_reply(reply),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
                     if kill_at.is_some() => self.kill_now(),
                 () = tokio::time::sleep_until(screen_due.unwrap_or_else(tokio::time::Instant::now)),
@@ -356,8 +340,8 @@ impl Actor {
                     info!(client = client.0, clientCount = self.clients.len(), "client detached");
                 }
             }
-            Cmd::Input { client, data, reply } => {
-                let _ = reply.send(self.input(client, data));
+            Cmd::Input { client, data, share, reply } => {
+                let _ = reply.send(self.input(client, data, share));
             }
             Cmd::Resize { client, cols, rows, reply } => {
                 if let Some(c) = client.and_then(|c| self.clients.get_mut(&c)) {
@@ -394,7 +378,12 @@ impl Actor {
         Flow::Continue
     }
 
-    fn input(&mut self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
+    fn input(
+        &mut self,
+        client: Option<ClientId>,
+        data: Vec<u8>,
+        share: OwnedSemaphorePermit,
+    ) -> Result<(), WorkerError> {
         if self.process.is_none() {
             return Err(WorkerError::Exited);
         }
@@ -405,15 +394,33 @@ impl Actor {
         let Some(p) = &self.process else { return Err(WorkerError::Exited) };
         let answered = self.activity.on_input(&data, Instant::now());
         let typed = data.len() as u64;
-        p.input.try_send(data).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => WorkerError::InputFull,
-            mpsc::error::TrySendError::Closed(_) => WorkerError::Exited,
-        })?;
+        // Nothing to write: not queued, so empty messages cannot pile up in the queue.
+        if !data.is_empty() {
+            p.input.send(InputChunk::new(data, share)).map_err(|_| WorkerError::Exited)?;
+        }
         metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(typed);
         if answered {
             self.publish_activity();
         }
         Ok(())
+    }
+
+    /// Writes the screen model's answers to the program's queries to its input, behind any
+    /// input queued before them. Not typing: the PTY size and the activity state stay as they
+    /// are.
+    fn on_reply(&mut self, reply: ScreenReply) {
+        let Some(p) = &self.process else { return };
+        if reply.offset <= self.process_start {
+            return;
+        }
+        let len = reply.bytes.len() as u64;
+        let Some(share) = self.input.try_reserve_reply(reply.bytes.len()) else {
+            debug!(bytes = len, "answers to the program's queries dropped: it has not read the last ones");
+            return;
+        };
+        if p.input.send(InputChunk::new(reply.bytes, share)).is_ok() {
+            metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len);
+        }
     }
 
     /// Resizes the PTY and, in order with the byte stream, the screen model.
@@ -444,6 +451,7 @@ impl Actor {
             tracing::Span::current().record("pid", pid);
         }
         self.process = Some(running);
+        self.process_start = self.ring.end();
         self.exit = None;
         self.utf8 = Utf8Splitter::default();
         if self.size != (spec.cols, spec.rows) {
@@ -513,6 +521,7 @@ impl Actor {
         metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(raw.len() as u64);
         let offset = self.ring.end();
         self.ring.push(raw);
+        self.output_end.store(self.ring.end(), Ordering::Relaxed);
         // Fits: the carry is at most 3 bytes, all of them already in the ring.
         let aligned_offset = offset - self.utf8.carried_len() as u64;
         let aligned = self.utf8.split(raw);

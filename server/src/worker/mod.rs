@@ -12,15 +12,18 @@ use controlroom_protocol::{ActivityState, ScreenResponse};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 mod activity;
 mod actor;
 pub(crate) mod detect;
+mod input;
 mod pipe;
 mod process;
 pub(crate) mod pty;
+mod pty_io;
 pub(crate) mod ring;
 pub(crate) mod screen;
 mod scroll_store;
@@ -30,11 +33,15 @@ pub(crate) mod utf8;
 mod detect_fixtures;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_replies;
 
 pub use activity::EvidenceItem;
 pub use actor::ActivityInfo;
 use actor::Cmd;
+pub use controlroom_term::{Palette, ReplyConfig, Rgb};
 use detect::ActivityRules;
+use input::InputBudget;
 use tokio::sync::{mpsc, oneshot};
 
 /// Limits and timings of every worker; each has a `serve` flag (`controlroom serve` flattens this
@@ -60,6 +67,16 @@ pub struct WorkerConfig {
         default_value = flag_values::show_size(Self::DEFAULT_OUTPUT_RING_BYTES)
     )]
     pub output_ring_bytes: usize,
+    /// Input queued for each worker's program; past it, input waits for the program to read (a
+    /// client's socket is not read meanwhile), never refused.
+    #[arg(
+        long = "max-input-queue",
+        env = "CONTROLROOM_MAX_INPUT_QUEUE",
+        value_name = "MAX_INPUT_QUEUE",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(Self::DEFAULT_INPUT_QUEUE_BYTES)
+    )]
+    pub input_queue_bytes: usize,
     /// Largest output message; output read together is batched up to this size.
     #[arg(
         long = "output-batch",
@@ -112,6 +129,37 @@ pub struct WorkerConfig {
     /// Activity detection for workers without a preset of their own (`[activity]`).
     #[arg(skip = Arc::new(ActivityRules::defaults(WorkerConfig::DEFAULT_IDLE_AFTER)))]
     pub activity: Arc<ActivityRules>,
+    /// Default foreground colour that programs in workers read with OSC 10, `#rrggbb`.
+    #[arg(
+        long,
+        env = "CONTROLROOM_TERMINAL_FOREGROUND",
+        value_parser = flag_values::colour,
+        default_value = flag_values::show_colour(Palette::DEFAULT_FOREGROUND)
+    )]
+    pub terminal_foreground: Rgb,
+    /// Default background colour that programs in workers read with OSC 11, `#rrggbb` (dark, so
+    /// programs choosing a theme from it pick their dark one).
+    #[arg(
+        long,
+        env = "CONTROLROOM_TERMINAL_BACKGROUND",
+        value_parser = flag_values::colour,
+        default_value = flag_values::show_colour(Palette::DEFAULT_BACKGROUND)
+    )]
+    pub terminal_background: Rgb,
+    /// Cursor colour that programs in workers read with OSC 12, `#rrggbb` (default: the
+    /// foreground colour).
+    #[arg(long, env = "CONTROLROOM_TERMINAL_CURSOR", value_parser = flag_values::colour)]
+    pub terminal_cursor: Option<Rgb>,
+    /// Nominal cell size in pixels, WIDTHxHEIGHT, for the pixel sizes programs in workers read
+    /// with `CSI 14 t` and `CSI 16 t` (the gateway has no font; the PTY carries no pixel size).
+    #[arg(
+        long,
+        env = "CONTROLROOM_CELL_PIXELS",
+        value_name = "WIDTHxHEIGHT",
+        value_parser = flag_values::cell_pixels,
+        default_value = flag_values::show_cell_pixels(ReplyConfig::DEFAULT_CELL_PIXELS)
+    )]
+    pub cell_pixels: (u16, u16),
 }
 
 impl WorkerConfig {
@@ -119,6 +167,8 @@ impl WorkerConfig {
     pub const DEFAULT_SCROLLBACK_BYTES: usize = 4 * 1024 * 1024;
     /// Default of [`WorkerConfig::output_ring_bytes`]: 2 MiB of raw output.
     pub const DEFAULT_OUTPUT_RING_BYTES: usize = 2 * 1024 * 1024;
+    /// Default of [`WorkerConfig::input_queue_bytes`]: 1 MiB.
+    pub const DEFAULT_INPUT_QUEUE_BYTES: usize = 1024 * 1024;
     /// Default of [`WorkerConfig::batch_bytes`]: 64 KiB.
     pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
     /// Default of [`WorkerConfig::flood_coalesce`]: 1 ms.
@@ -131,8 +181,23 @@ impl WorkerConfig {
     pub const MAX_SCREEN_NICE: i32 = 19;
     /// Default of [`WorkerConfig::stop_grace`]: 3 s.
     pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
+    /// The XTVERSION answer (`CSI > q`): `controlroom` and the gateway's version.
+    pub const TERMINAL_VERSION: &'static str = concat!("controlroom ", env!("CARGO_PKG_VERSION"));
     /// Default silence before `idle`: 2 s.
     pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(2);
+}
+
+impl WorkerConfig {
+    /// What each worker's screen model answers the program's queries with beyond its own state:
+    /// the XTVERSION name, the colours for OSC 10/11/12, the nominal cell size.
+    pub fn replies(&self) -> ReplyConfig {
+        let palette = Palette {
+            foreground: self.terminal_foreground,
+            background: self.terminal_background,
+            cursor: self.terminal_cursor.unwrap_or(self.terminal_foreground),
+        };
+        ReplyConfig { palette, cell_pixels: self.cell_pixels, ..ReplyConfig::new(Self::TERMINAL_VERSION) }
+    }
 }
 
 impl Default for WorkerConfig {
@@ -140,12 +205,17 @@ impl Default for WorkerConfig {
         Self {
             scrollback_bytes: Self::DEFAULT_SCROLLBACK_BYTES,
             output_ring_bytes: Self::DEFAULT_OUTPUT_RING_BYTES,
+            input_queue_bytes: Self::DEFAULT_INPUT_QUEUE_BYTES,
             batch_bytes: Self::DEFAULT_BATCH_BYTES,
             stop_grace: Self::DEFAULT_STOP_GRACE,
             flood_coalesce: Self::DEFAULT_FLOOD_COALESCE,
             screen_nice: Self::DEFAULT_SCREEN_NICE,
             screen_defer: Self::DEFAULT_SCREEN_DEFER,
             activity: Arc::new(ActivityRules::defaults(Self::DEFAULT_IDLE_AFTER)),
+            terminal_foreground: Palette::DEFAULT_FOREGROUND,
+            terminal_background: Palette::DEFAULT_BACKGROUND,
+            terminal_cursor: None,
+            cell_pixels: ReplyConfig::DEFAULT_CELL_PIXELS,
         }
     }
 }
@@ -229,9 +299,6 @@ pub enum WorkerError {
     /// The worker has exited; input cannot be delivered.
     #[error("worker has exited")]
     Exited,
-    /// The worker's input queue is full (the program is not reading its input).
-    #[error("worker input queue is full")]
-    InputFull,
     /// The actor is gone (worker deleted or gateway stopping).
     #[error("worker is gone")]
     Gone,
@@ -257,6 +324,13 @@ pub struct WorkerContext {
 pub struct WorkerHandle {
     cmd: mpsc::Sender<Cmd>,
     status: watch::Receiver<WorkerStatus>,
+    /// The end offset of the output the actor has taken, stored by the actor after every batch.
+    /// Shared rather than a command so the hub's screen-save schedule can see which screens
+    /// changed without a round trip to every worker (one relaxed store per batch).
+    output_end: Arc<AtomicU64>,
+    /// Room in the worker's input queue, waited for before input is sent to the actor (which
+    /// never waits).
+    input: InputBudget,
 }
 
 impl std::fmt::Debug for WorkerHandle {
@@ -273,8 +347,15 @@ impl WorkerHandle {
     pub fn spawn(ctx: WorkerContext, spec: SpawnSpec) -> Result<WorkerHandle, WorkerError> {
         validate_size(spec.cols, spec.rows)?;
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
-        let status = actor::spawn_running(ctx, spec, rx)?;
-        Ok(WorkerHandle { cmd, status })
+        let input = InputBudget::new(ctx.config.input_queue_bytes);
+        let output_end = Arc::new(AtomicU64::new(0));
+        let status = actor::spawn_running(
+            ctx,
+            spec,
+            actor::HandleShared { input: input.clone(), output_end: output_end.clone() },
+            rx,
+        )?;
+        Ok(WorkerHandle { cmd, status, output_end, input })
     }
 
     /// An exited worker restored from the store: its screen rebuilt from `history`, no process.
@@ -287,8 +368,18 @@ impl WorkerHandle {
         activity: Option<Arc<ActivityRules>>,
     ) -> WorkerHandle {
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
-        let status = actor::spawn_restored(ctx, history, exit, started_at, activity, rx);
-        WorkerHandle { cmd, status }
+        let input = InputBudget::new(ctx.config.input_queue_bytes);
+        let output_end = Arc::new(AtomicU64::new(history.offset));
+        let status = actor::spawn_restored(
+            ctx,
+            history,
+            exit,
+            started_at,
+            activity,
+            actor::HandleShared { input: input.clone(), output_end: output_end.clone() },
+            rx,
+        );
+        WorkerHandle { cmd, status, output_end, input }
     }
 
     /// A running worker taken over from an earlier gateway: its screen rebuilt from `history`
@@ -302,13 +393,22 @@ impl WorkerHandle {
         activity: Option<Arc<ActivityRules>>,
     ) -> Result<WorkerHandle, WorkerError> {
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
-        let status = actor::spawn_adopted(ctx, history, adopted, Some(started_at), activity, rx)?;
-        Ok(WorkerHandle { cmd, status })
+        let input = InputBudget::new(ctx.config.input_queue_bytes);
+        let output_end = Arc::new(AtomicU64::new(history.offset));
+        let shared = actor::HandleShared { input: input.clone(), output_end: output_end.clone() };
+        let status = actor::spawn_adopted(ctx, history, adopted, Some(started_at), activity, shared, rx)?;
+        Ok(WorkerHandle { cmd, status, output_end, input })
     }
 
     /// Latest status (watch).
     pub fn status(&self) -> watch::Receiver<WorkerStatus> {
         self.status.clone()
+    }
+
+    /// Bytes of output so far (the stream offset after the last batch): grows when the screen
+    /// may have changed.
+    pub fn output_end(&self) -> u64 {
+        self.output_end.load(Ordering::Relaxed)
     }
 
     async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, WorkerError> {
@@ -329,9 +429,25 @@ impl WorkerHandle {
         let _ = self.cmd.send(Cmd::Detach { client }).await;
     }
 
-    /// Types `data`; the PTY size follows the client that typed.
+    /// Types `data`; the PTY size follows the client that typed. Resolves once every byte is
+    /// in the worker's input queue, waiting for room as long as the program takes to read (a
+    /// piece at a time, so a paste larger than the queue goes in as the program reads it);
+    /// never refuses for want of room. Bytes are written in the order they were queued.
     pub async fn input(&self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
-        self.call(|reply| Cmd::Input { client, data, reply }).await?
+        let chunk = self.input.chunk();
+        if data.len() <= chunk {
+            return self.input_chunk(client, data).await;
+        }
+        for piece in data.chunks(chunk) {
+            self.input_chunk(client, piece.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues at most one chunk of input, once it fits.
+    async fn input_chunk(&self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
+        let share = self.input.reserve(data.len()).await.ok_or(WorkerError::Gone)?;
+        self.call(|reply| Cmd::Input { client, data, share, reply }).await?
     }
 
     /// Records a client's size and resizes the PTY to it.

@@ -2,10 +2,11 @@
 //! [`pipe`](super::pipe); reaps the child after EOF) and the PTY writer (writes can block when the
 //! program does not read its input, so they never happen on the actor).
 
+use super::input::InputChunk;
 use super::pipe::{PipeReader, PipeWriter, pipe};
-use super::pty::{GroupSignal, ProcessWaiter, PtyControl, PtyProcess};
+use super::pty::{GroupSignal, ProcessWaiter, PtyControl, PtyInput, PtyProcess};
 use super::{SpawnSpec, WorkerContext, WorkerError};
-use std::io::{Read, Write};
+use std::io::Read;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
@@ -13,15 +14,14 @@ use tracing::{debug, info};
 const READ_BUF: usize = 64 * 1024;
 /// Output batches the reader may buffer ahead of the actor before it waits.
 const READ_AHEAD_BATCHES: usize = 2;
-/// Input messages queued for the writer thread before `InputFull`.
-const INPUT_QUEUE: usize = 256;
 
 /// The live process.
 pub(super) struct Running {
     /// Resize and signals.
     pub(super) control: Box<dyn PtyControl>,
-    /// Input for the writer thread.
-    pub(super) input: mpsc::Sender<Vec<u8>>,
+    /// Input for the writer thread: unbounded in count because every chunk holds its share of
+    /// the worker's byte budget (`input.rs`) until written.
+    pub(super) input: mpsc::UnboundedSender<InputChunk>,
     /// Output and the exit from the reader thread.
     pub(super) output: PipeReader,
 }
@@ -47,7 +47,7 @@ pub(super) fn run_process(
     let pid = control.pid();
     let (out_tx, output) =
         pipe(ctx.config.batch_bytes.max(1).saturating_mul(READ_AHEAD_BATCHES), ctx.config.batch_bytes);
-    let (input, in_rx) = mpsc::channel(INPUT_QUEUE);
+    let (input, in_rx) = mpsc::unbounded_channel();
     let threads = spawn_reader(reader, waiter, out_tx).and_then(|()| spawn_writer(writer, in_rx));
     if let Err(e) = threads {
         // The process is unusable without its threads; take it down.
@@ -85,15 +85,21 @@ fn spawn_reader(
     Ok(())
 }
 
-fn spawn_writer(mut writer: Box<dyn Write + Send>, mut rx: mpsc::Receiver<Vec<u8>>) -> std::io::Result<()> {
+/// The writer thread ends when the process's side of the terminal closes or when the worker
+/// lets go of its input (the actor dropped [`Running`]), even in the middle of a write the
+/// program never reads: its descriptor and queued bytes go with it.
+fn spawn_writer(
+    mut writer: Box<dyn PtyInput>,
+    mut rx: mpsc::UnboundedReceiver<InputChunk>,
+) -> std::io::Result<()> {
     std::thread::Builder::new().name("cr-pty-write".into()).spawn(move || {
-        while let Some(data) = rx.blocking_recv() {
-            if let Err(e) = writer.write_all(&data).and_then(|()| writer.flush()) {
+        // Each chunk gives its share of the budget back once written (when it is dropped).
+        while let Some(chunk) = rx.blocking_recv() {
+            if let Err(e) = writer.write_all_unless(&chunk.bytes, &|| rx.is_closed()) {
                 debug!(error = %e, "pty write failed; input closed");
                 break;
             }
         }
-        // The writer must live as long as the worker: dropping it sends "\n^D" to the child.
     })?;
     Ok(())
 }

@@ -2,10 +2,12 @@
 //! portable-pty implementation (the PTY in the gateway's process) and, in `crate::holder::backend`, the
 //! default one: each PTY held by a holder process that outlives the gateway.
 
+use super::pty_io::{MasterReader, MasterWriter, set_nonblocking};
 use super::{ExitInfo, SpawnSpec, WorkerError};
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use rustix::process::{Pid, Signal, WaitOptions};
-use std::io::{Read, Write};
+use std::io::Read;
+use std::os::fd::{OwnedFd, RawFd};
 
 /// Signals a worker's process group can be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +71,8 @@ pub enum AdoptError {
 pub struct PtyProcess {
     /// Blocking reader of the PTY output (EOF or EIO once every slave fd is closed).
     pub reader: Box<dyn Read + Send>,
-    /// Writer of the PTY input; may block when the program does not read its input.
-    pub writer: Box<dyn Write + Send>,
+    /// Writer of the PTY input; waits while the program does not read its input.
+    pub writer: Box<dyn PtyInput>,
     /// Resize and signals.
     pub control: Box<dyn PtyControl>,
     /// Reaps the process.
@@ -80,6 +82,20 @@ pub struct PtyProcess {
 impl std::fmt::Debug for PtyProcess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PtyProcess").field("pid", &self.control.pid()).finish_non_exhaustive()
+    }
+}
+
+/// Writes the program's input (on the writer thread).
+pub trait PtyInput: Send {
+    /// Writes all of `bytes`, waiting while the program does not read; gives up with an error
+    /// when the program's side of the terminal is closed, or when `stop` (asked at least every
+    /// 100 ms while waiting) says the worker is gone.
+    fn write_all_unless(&mut self, bytes: &[u8], stop: &dyn Fn() -> bool) -> std::io::Result<()>;
+}
+
+impl PtyInput for MasterWriter {
+    fn write_all_unless(&mut self, bytes: &[u8], stop: &dyn Fn() -> bool) -> std::io::Result<()> {
+        MasterWriter::write_all_unless(self, bytes, stop)
     }
 }
 
@@ -142,11 +158,22 @@ impl PtyBackend for PortablePty {
         let (master, child) = spawn_on_pty(spec)?;
         let pair = PairMaster { master };
         let pid = child.process_id();
-        let reader = pair.master.try_clone_reader().map_err(|e| spawn_error(spec, e))?;
-        let writer = pair.master.take_writer().map_err(|e| spawn_error(spec, e))?;
+        let io = pair
+            .master
+            .as_raw_fd()
+            .ok_or_else(|| std::io::Error::other("the PTY has no descriptor"))
+            .and_then(|fd| Ok((dup_master(fd)?, dup_master(fd)?)))
+            .and_then(|(r, w)| set_nonblocking(&r).map(|()| (r, w)));
+        let (reader, writer) = match io {
+            Ok(fds) => fds,
+            Err(e) => {
+                let _ = killpg_of(pid, Signal::KILL);
+                return Err(spawn_error(spec, e));
+            }
+        };
         Ok(PtyProcess {
-            reader,
-            writer,
+            reader: Box::new(MasterReader::new(reader)),
+            writer: Box::new(MasterWriter::new(writer)),
             control: Box::new(PortableControl { master: pair.master, pid }),
             waiter: Box::new(PortableWaiter { child, pid }),
         })
@@ -182,6 +209,20 @@ impl PtyControl for PortableControl {
 /// The master half, named as the code above it expects.
 struct PairMaster {
     master: Box<dyn MasterPty + Send>,
+}
+
+/// A descriptor of its own for the master `fd` (the same open file: its non-blocking mode is
+/// shared).
+#[allow(unsafe_code)]
+fn dup_master(fd: RawFd) -> std::io::Result<OwnedFd> {
+    // SAFETY: `fd` is the master of a PTY pair the caller holds open for the whole call.
+    let master = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    Ok(rustix::io::dup(master)?)
+}
+
+/// Signals the process group of a child that could not be set up, if it has a pid.
+fn killpg_of(pid: Option<u32>, sig: Signal) -> std::io::Result<()> {
+    killpg(pid.ok_or_else(|| std::io::Error::other("process has no pid"))?, sig)
 }
 
 /// Sends `sig` to process group `pgid`.

@@ -3,8 +3,12 @@
 //! counts program signals (bell, OSC 9/777, title) and scans the last lines for prompts,
 //! publishing an [`Observation`] at most every `scan_interval`.
 //!
+//! The model is the worker's terminal, so it also answers the program's queries (cursor
+//! position, device attributes, colours, …): after each feed the thread hands the answers to the
+//! actor, which writes them to the PTY like typed input, whether or not a client is attached.
+//!
 //! The model's interface is small on purpose: feed bytes, resize, snapshot, plain lines, tail,
-//! and the signals its sink receives.
+//! the signals its sink receives and the answers it owes the program.
 
 use super::HistorySnapshot;
 use super::detect::{ActivityRules, Observation, Signals, tail_lines};
@@ -16,6 +20,21 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use tracing::debug;
+
+/// Answers owed to the program that may wait for the actor before the screen thread drops
+/// more: a program that floods queries without reading the answers loses some (as
+/// [`term::MAX_PENDING_REPLY_BYTES`] bounds each batch); one that asks and waits never does.
+const REPLY_QUEUE: usize = 16;
+
+/// Answers to the program's queries, from one feed.
+#[derive(Debug)]
+pub(crate) struct ScreenReply {
+    /// The answers, in the order of the queries.
+    pub(crate) bytes: Vec<u8>,
+    /// The stream offset the model had reached when it answered: answers to a process that has
+    /// since been replaced are not written to its successor.
+    pub(crate) offset: u64,
+}
 
 /// One row that scrolled off the main screen, formatted so it redraws on its own.
 #[cfg(test)]
@@ -88,6 +107,16 @@ impl ScreenModel {
         model.feed(history.data.as_bytes());
         model.offset = history.offset;
         model
+    }
+
+    /// Answers the program's queries from now on ([`ScreenModel::take_replies`]).
+    pub(crate) fn answer_queries(&mut self, config: term::ReplyConfig) {
+        self.parser.answer_queries(config);
+    }
+
+    /// The answers owed for the output fed since the last call.
+    pub(crate) fn take_replies(&mut self) -> Option<ScreenReply> {
+        self.parser.take_replies().map(|bytes| ScreenReply { bytes, offset: self.offset })
     }
 
     /// Applies output.
@@ -171,8 +200,31 @@ pub(crate) enum ScreenMsg {
     Plain { reply: oneshot::Sender<ScreenResponse> },
 }
 
+/// What the actor holds of its screen thread.
+pub(crate) struct ScreenThread {
+    /// Output and requests, in stream order.
+    pub(crate) tx: mpsc::Sender<ScreenMsg>,
+    /// What the thread last saw (signals, prompt).
+    pub(crate) observations: watch::Receiver<Observation>,
+    /// Answers to the program's queries, for its input.
+    pub(crate) replies: tokio::sync::mpsc::Receiver<ScreenReply>,
+}
+
+impl ScreenThread {
+    /// The link of a worker whose screen thread could not start: every request fails and
+    /// nothing is ever observed or answered.
+    pub(crate) fn missing() -> Self {
+        Self {
+            tx: mpsc::channel().0,
+            observations: watch::channel(Observation::default()).1,
+            replies: tokio::sync::mpsc::channel(1).1,
+        }
+    }
+}
+
 /// Runs `model` on its own thread until every sender is dropped; scans it for prompts with
-/// `rules` and publishes observations on the returned watch.
+/// `rules` and publishes observations on the returned watch, and answers owed to the program on
+/// the returned receiver.
 ///
 /// The channel is unbounded in count because output is bounded by the permits it carries (the
 /// actor acquires one per batch before reading more PTY output); the other messages are small
@@ -181,9 +233,10 @@ pub(crate) fn spawn_screen_thread(
     mut model: ScreenModel,
     rules: Arc<ActivityRules>,
     nice: i32,
-) -> std::io::Result<(mpsc::Sender<ScreenMsg>, watch::Receiver<Observation>)> {
+) -> std::io::Result<ScreenThread> {
     let (tx, rx) = mpsc::channel::<ScreenMsg>();
     let (obs_tx, obs_rx) = watch::channel(Observation::default());
+    let (reply_tx, replies) = tokio::sync::mpsc::channel(REPLY_QUEUE);
     std::thread::Builder::new().name("cr-screen".into()).spawn(move || {
         if nice != 0 {
             // On Linux the nice value is per thread: this lowers only the screen thread.
@@ -211,6 +264,11 @@ pub(crate) fn spawn_screen_thread(
                     model.feed(&bytes);
                     drop(permit);
                     dirty = true;
+                    if let Some(reply) = model.take_replies()
+                        && let Err(e) = reply_tx.try_send(reply)
+                    {
+                        debug!(error = %e, "answers to the program's queries dropped");
+                    }
                 }
                 Some(ScreenMsg::Resize { cols, rows }) => {
                     model.resize(cols, rows);
@@ -241,7 +299,7 @@ pub(crate) fn spawn_screen_thread(
             }
         }
     })?;
-    Ok((tx, obs_rx))
+    Ok(ScreenThread { tx, observations: obs_rx, replies })
 }
 
 /// Writes `n` lines `prefix N` (test helper shared with the actor tests).

@@ -6,17 +6,17 @@ use crate::outbox::{OutFrame, OutboxReceiver, outbox};
 use controlroom_protocol::WorkerServerMsg;
 use std::time::Instant;
 
-const DEADLINE: Duration = Duration::from_secs(15);
+pub(super) const DEADLINE: Duration = Duration::from_secs(15);
 
-fn ctx_with(config: WorkerConfig) -> WorkerContext {
+pub(super) fn ctx_with(config: WorkerConfig) -> WorkerContext {
     WorkerContext { config: Arc::new(config), backend: Arc::new(PortablePty), poke: Arc::new(Notify::new()) }
 }
 
-fn ctx() -> WorkerContext {
+pub(super) fn ctx() -> WorkerContext {
     ctx_with(WorkerConfig::default())
 }
 
-fn sh(script: &str) -> SpawnSpec {
+pub(super) fn sh(script: &str) -> SpawnSpec {
     SpawnSpec {
         key: "wtest".into(),
         command: vec!["/bin/sh".into(), "-c".into(), script.into()],

@@ -57,7 +57,10 @@ impl std::fmt::Debug for TermView {
 }
 
 impl TermView {
-    /// A view waiting for its socket's `history`.
+    /// A view waiting for its socket's `history`. Its screen model never answers the
+    /// program's queries (`answer_queries` is not called): the gateway is the worker's
+    /// terminal and answers them once, attached or not; a second answer from here would reach
+    /// the program as stray input.
     pub fn new(session: SessionId, worker: WorkerId, scrollback: usize) -> Self {
         Self {
             session,
@@ -266,6 +269,14 @@ mod tests {
 
     fn view() -> TermView {
         TermView::new(SessionId::new("s"), WorkerId::new("w"), SCROLLBACK_LINES)
+    }
+
+    #[test]
+    fn the_front_end_never_answers_the_programs_queries() {
+        let mut t = view();
+        t.history("\x1b[6n\x1b[c", 80, 24, 0);
+        t.output(b"\x1b[6n\x1b[>c\x1b]11;?\x07\x1b[18t", 0);
+        assert_eq!(t.parser.take_replies(), None, "the gateway answers; the front end must not");
     }
 
     #[test]

@@ -74,8 +74,7 @@ pub async fn serve_socket(
     // progress independently: the join polls each whenever the task is woken.
     let writer = write_loop(sink, outbox_rx, done.clone(), spec.endpoint);
     let reader = async {
-        let mut heartbeat =
-            tokio::time::interval_at(tokio::time::Instant::now() + spec.heartbeat, spec.heartbeat);
+        let mut next_ping = tokio::time::Instant::now() + spec.heartbeat;
         let mut awaiting_pong = false;
         let mut bad = 0u32;
         let expiry = async {
@@ -106,7 +105,8 @@ pub async fn serve_socket(
                     closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
                     break;
                 }
-                _ = heartbeat.tick() => {
+                () = tokio::time::sleep_until(next_ping) => {
+                    next_ping += spec.heartbeat;
                     if awaiting_pong {
                         tracing::info!(reason = "heartbeat_timeout", endpoint = spec.endpoint, "terminating connection");
                         metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "heartbeat_timeout").increment(1);
@@ -121,20 +121,40 @@ pub async fn serve_socket(
                     let msg = match msg {
                         Ok(m) => m,
                         Err(e) => {
-                            if let Some((code, reason, why)) = close_for(e) {
+                            if let Some((code, reason, why)) = close_for(e, spec.endpoint) {
                                 tracing::info!(reason = why, endpoint = spec.endpoint, "closing connection");
                                 closing = outbox.push(OutFrame::Close { code, reason }).is_ok();
                             }
                             break;
                         }
                     };
-                    let outcome = match msg {
-                        Message::Text(text) => handler.on_text(text.as_str()).await,
-                        Message::Binary(data) => handler.on_binary(data).await,
-                        Message::Pong(_) => { awaiting_pong = false; Ok(()) }
-                        Message::Ping(_) => Ok(()),
-                        Message::Close(_) => break,
+                    let handled = async {
+                        match msg {
+                            Message::Text(text) => Some(handler.on_text(text.as_str()).await),
+                            Message::Binary(data) => Some(handler.on_binary(data).await),
+                            Message::Pong(_) => { awaiting_pong = false; Some(Ok(())) }
+                            Message::Ping(_) => Some(Ok(())),
+                            Message::Close(_) => None,
+                        }
                     };
+                    // Input waits here for room in the worker's queue while the program is slow
+                    // to read: the socket is not read meanwhile (TCP pushes back on the client),
+                    // but the writer goes on and the gateway can still stop.
+                    let outcome = tokio::select! {
+                        () = done.cancelled() => break,
+                        () = shutdown.cancelled() => {
+                            closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
+                            break;
+                        }
+                        outcome = handled => outcome,
+                    };
+                    let Some(outcome) = outcome else { break };
+                    // A ping due while the socket was not read counts from now: its pong may be
+                    // waiting unread behind the input.
+                    let now = tokio::time::Instant::now();
+                    if now >= next_ping {
+                        next_ping = now + spec.heartbeat;
+                    }
                     if let Err(e) = outcome {
                         let _ = outbox.push_text(error_frame(&e).into());
                         if e.malformed {
@@ -158,10 +178,18 @@ pub async fn serve_socket(
     tokio::join!(reader, writer);
 }
 
-/// The close frame (code, reason, log reason) for a socket error the client caused.
-fn close_for(e: axum::Error) -> Option<(u16, &'static str, &'static str)> {
+/// The close frame (code, reason, log reason) for a socket error the client caused; `None` when
+/// there is nobody to send one to.
+fn close_for(e: axum::Error, endpoint: &'static str) -> Option<(u16, &'static str, &'static str)> {
     use tokio_tungstenite::tungstenite::Error;
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
     match e.into_inner().downcast_ref::<Error>()? {
+        // The client went away without a close frame (a TUI detaching, a closed laptop): an
+        // ordinary end of a connection, not a protocol error, and nobody left to close.
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            tracing::debug!(endpoint, "client left without a close frame");
+            None
+        }
         Error::Capacity(_) => Some((close_code::MESSAGE_TOO_BIG, "message too big", "message_too_big")),
         Error::Utf8(_) => {
             Some((close_code::INVALID_PAYLOAD, "text frame is not valid UTF-8", "invalid_utf8"))

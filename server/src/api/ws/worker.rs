@@ -77,7 +77,6 @@ fn worker_error(e: WorkerError) -> ClientError {
     match e {
         WorkerError::Exited => ClientError::refused(error_code::WORKER_EXITED, "the worker has exited"),
         WorkerError::Invalid(m) => ClientError::refused(error_code::INVALID, m),
-        WorkerError::InputFull => ClientError::refused(error_code::LIMIT, e.to_string()),
         other => ClientError::refused(error_code::INTERNAL, other.to_string()),
     }
 }

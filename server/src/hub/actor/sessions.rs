@@ -165,7 +165,7 @@ impl Hub {
     pub(super) async fn delete(&mut self, id: &SessionId) -> Result<(), HubError> {
         check_writable(&self.records.get(id).ok_or_else(|| no_session(id))?.session)?;
         let rec = self.records.remove(id).ok_or_else(|| no_session(id))?;
-        self.dirty_screens.retain(|(sid, _)| sid != id);
+        self.screens.retain(|(sid, _)| sid != id);
         self.flush().await;
         retire(rec.handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
         tracing::info!(session_id = %id, "session deleted");
@@ -188,7 +188,7 @@ impl Hub {
         rec.session.workers.retain(|w| &w.id != wid);
         rec.env.remove(wid);
         rec.session.updated_at = now_iso();
-        self.dirty_screens.remove(&(id.clone(), wid.clone()));
+        self.screens.retain(|k| k != &(id.clone(), wid.clone()));
         self.store.delete_screen(wid.clone());
         self.flush().await;
         retire(vec![handle], controlroom_protocol::close_code::DELETED);

@@ -3,7 +3,7 @@
 //! at the saved offset, so clients see one stream), with a marked gap when the holder's log
 //! bound was passed.
 
-use super::{Actor, Cmd, ScreenLink};
+use super::{Actor, Cmd, HandleShared, ScreenLink, actor_span};
 use crate::time::now_iso;
 use crate::worker::detect::ActivityRules;
 use crate::worker::process::run_process;
@@ -12,8 +12,9 @@ use crate::worker::screen::{ScreenModel, ScreenMsg, spawn_screen_thread};
 use crate::worker::{HistorySnapshot, WorkerContext, WorkerError, WorkerStatus};
 use controlroom_protocol::ActivityState;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tracing::{Instrument as _, info, warn};
 
 /// What the screen shows where output was lost.
 fn gap_marker(bytes: u64) -> String {
@@ -27,6 +28,7 @@ pub(in crate::worker) fn spawn_adopted(
     adopted: Adopted,
     started_at: Option<String>,
     activity: Option<Arc<ActivityRules>>,
+    shared: HandleShared,
     cmds: mpsc::Receiver<Cmd>,
 ) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
     let Adopted { process, gap, cols, rows } = adopted;
@@ -36,9 +38,12 @@ pub(in crate::worker) fn spawn_adopted(
         history.data.push_str(&gap_marker(gap));
         history.offset += gap;
     }
-    let model = ScreenModel::restored(&history, ctx.config.scrollback_bytes);
+    // Answering starts after the stored screen is replayed, as for a restored worker; the bytes
+    // the holder kept were answered (or not) while no gateway ran.
+    let mut model = ScreenModel::restored(&history, ctx.config.scrollback_bytes);
+    model.answer_queries(ctx.config.replies());
     let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
-    let (screen, observations) = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice)
+    let thread = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice)
         .map_err(|e| WorkerError::Spawn { command: "adopted worker".into(), message: e.to_string() })?;
     let (running, pid) = run_process(&ctx, process, "adopted worker")?;
     let status = WorkerStatus {
@@ -49,7 +54,8 @@ pub(in crate::worker) fn spawn_adopted(
         rows,
         activity: ActivityState::Unknown,
     };
-    let link = ScreenLink { screen, observations, rules };
+    let HandleShared { input, output_end } = shared;
+    let link = ScreenLink { thread, rules, input };
     let size = (history.cols, history.rows);
     let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Unknown);
     if size != (cols, rows) {
@@ -58,8 +64,10 @@ pub(in crate::worker) fn spawn_adopted(
     }
     actor.gap = (gap > 0).then(|| (history.offset - gap, gap));
     actor.process = Some(running);
+    output_end.store(history.offset, Ordering::Relaxed);
+    actor.output_end = output_end;
     info!(pid = ?pid, offset = history.offset, "worker adopted");
     let rx = actor.status.subscribe();
-    tokio::spawn(actor.run(cmds));
+    tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));
     Ok(rx)
 }

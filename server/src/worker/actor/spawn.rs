@@ -1,0 +1,101 @@
+//! Starting a worker's actor: for a new process, or for an exited worker restored from the
+//! store (its screen rebuilt from the stored history).
+
+use super::{Actor, Cmd, ScreenLink, actor_span};
+use crate::time::now_iso;
+use crate::worker::detect::ActivityRules;
+use crate::worker::input::InputBudget;
+use crate::worker::process::start_process;
+use crate::worker::screen::{ScreenModel, ScreenThread, spawn_screen_thread};
+use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerError, WorkerStatus};
+use controlroom_protocol::ActivityState;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
+use tracing::warn;
+
+/// What the worker's handle and its actor share.
+pub(in crate::worker) struct HandleShared {
+    /// Room in the input queue.
+    pub input: InputBudget,
+    /// The end offset of the output the actor has taken.
+    pub output_end: Arc<AtomicU64>,
+}
+
+/// Starts the process for `spec` and the actor; returns the status receiver.
+pub(in crate::worker) fn spawn_running(
+    ctx: WorkerContext,
+    spec: SpawnSpec,
+    shared: HandleShared,
+    cmds: mpsc::Receiver<Cmd>,
+) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
+    let spawn_err = |e: std::io::Error| WorkerError::Spawn {
+        command: spec.command.join(" "),
+        message: format!("could not start the screen thread: {e}"),
+    };
+    let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
+    let mut model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
+    model.answer_queries(ctx.config.replies());
+    let thread = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
+    let (running, pid) = start_process(&ctx, &spec)?;
+    let status = WorkerStatus {
+        pid,
+        exit: None,
+        started_at: now_iso(),
+        cols: spec.cols,
+        rows: spec.rows,
+        activity: ActivityState::Unknown,
+    };
+    let HandleShared { input, output_end } = shared;
+    let link = ScreenLink { thread, rules, input };
+    let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
+    actor.process = Some(running);
+    actor.output_end = output_end;
+    let rx = actor.status.subscribe();
+    tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));
+    Ok(rx)
+}
+
+/// Starts an actor for an exited worker restored from the store.
+pub(in crate::worker) fn spawn_restored(
+    ctx: WorkerContext,
+    history: &HistorySnapshot,
+    exit: ExitInfo,
+    started_at: String,
+    activity: Option<Arc<ActivityRules>>,
+    shared: HandleShared,
+    cmds: mpsc::Receiver<Cmd>,
+) -> watch::Receiver<WorkerStatus> {
+    let status = WorkerStatus {
+        pid: None,
+        exit: Some(exit.clone()),
+        started_at,
+        cols: history.cols,
+        rows: history.rows,
+        activity: ActivityState::Exited,
+    };
+    // Answering starts after the stored screen is replayed: a restarted process gets answers
+    // to its own queries only.
+    let mut model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
+    model.answer_queries(ctx.config.replies());
+    let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
+    let thread = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
+        Ok(thread) => thread,
+        Err(e) => {
+            // Without a screen thread every screen request fails with `Gone`; the worker is
+            // still listed with its status.
+            warn!(error = %e, "could not start the screen thread of a restored worker");
+            ScreenThread::missing()
+        }
+    };
+    let size = (history.cols, history.rows);
+    let HandleShared { input, output_end } = shared;
+    let link = ScreenLink { thread, rules, input };
+    let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
+    actor.exit = Some(exit);
+    actor.output_end = output_end;
+    let rx = actor.status.subscribe();
+    tokio::spawn(actor.run(cmds).instrument(actor_span(None)));
+    rx
+}
