@@ -254,3 +254,19 @@ async fn a_holder_of_another_protocol_version_is_reported_not_killed() {
     let sent = fake.join().expect("fake holder");
     assert!(sent.is_empty(), "nothing was sent to it (no signal, no attach): {sent:?}");
 }
+
+#[tokio::test]
+async fn a_paste_of_megabytes_reaches_the_program_through_its_holder() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let gw = Gateway::start_in(&data, &[]);
+    // Raw mode: no line-length limit, no echo; the count comes back once every byte arrived.
+    let script = "stty raw -echo; echo ready; head -c 2000000 | wc -c; sleep 1000";
+    let (sid, wid) = gw.session_with("paste", Some(&["sh", "-c", script])).await;
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    ws.output_until(|o| o.contains("ready")).await;
+    // Larger than one holder frame: it goes as many.
+    ws.send_json(json!({"type": "input", "data": "x".repeat(2_000_000)})).await;
+    ws.output_until(|o| o.contains("2000000")).await;
+}
