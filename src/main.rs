@@ -165,7 +165,13 @@ fn main() -> ExitCode {
 /// The executable holders run (this one): workers outlive the gateway in holder processes.
 fn holder_exe() -> anyhow::Result<PathBuf> {
     use anyhow::Context as _;
-    std::env::current_exe().context("finding this executable (holders run it)")
+    let exe = std::env::current_exe().context("finding this executable (holders run it)")?;
+    // Once an upgrade has replaced the file, Linux names the running one "PATH (deleted)": new
+    // holders then run the new executable at PATH.
+    Ok(match exe.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
+        Some(path) => PathBuf::from(path),
+        None => exe,
+    })
 }
 
 /// Resolves `--data-dir` or the platform default.
