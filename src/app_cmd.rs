@@ -235,19 +235,17 @@ const BACKGROUND_START: std::time::Duration = std::time::Duration::from_secs(20)
 
 /// Sends tracing output to `DATA_DIR/controlroom.log`: the TUI owns the terminal.
 fn log_to_file(data_dir: &Path) {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let _ = std::fs::create_dir_all(data_dir);
-    let Ok(file) =
-        std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("controlroom.log"))
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(data_dir.join("controlroom.log"))
     else {
         return;
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CONTROLROOM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
+    crate::logging::init_file(file);
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -311,6 +309,11 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             scrollback_lines: config.scrollback_lines,
             frame_interval: config.frame_interval,
             max_message: config.max_message,
+            read_only: controlroom_tui::client::token::is_read_only(&conn.token),
+            // Only a gateway on this machine can start a session in this machine's directory.
+            start_dir: is_local(&conn.url)
+                .then(|| std::env::current_dir().ok().map(|d| d.display().to_string()))
+                .flatten(),
             notify: config.notify.resolve(
                 std::env::var("TERM_PROGRAM").ok().as_deref(),
                 std::env::var("TERM").ok().as_deref(),
@@ -327,6 +330,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             theme: config.theme.clone(),
             warnings: std::mem::take(&mut warnings),
             attach,
+            state_file: args.data_dir().ok().map(|d| d.join(controlroom_tui::remembered::FILE_NAME)),
         };
         // The gateway (ours or not) and its workers keep running after we quit.
         controlroom_tui::runtime::run(opts).await.map_err(anyhow::Error::from)
@@ -337,6 +341,19 @@ pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
     let config = args.config()?;
     let conn = args.connect(&config, false).await?;
     Ok(Gateway::new(&conn.url, conn.token, conn.trust)?)
+}
+
+/// `text` with control characters escaped (`\u{1b}`): titles, names and commands come from
+/// whoever can create sessions, or from a session source (a pull request's title), and printed raw
+/// an escape sequence would drive the reader's terminal.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
 }
 
 /// `controlroom ls [--json]`.
@@ -359,7 +376,7 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
         }
         for s in &list.sessions {
             let place = s.branch.as_ref().map_or(s.cwd.clone(), |b| format!("{} @ {b}", s.cwd));
-            println!("{}  {}  {}", s.id, s.title, place);
+            println!("{}  {}  {}", s.id, printable(&s.title), printable(&place));
             for w in &s.workers {
                 let state = match (w.state, w.exit_code, &w.signal) {
                     (WorkerState::Running, _, _) => activity(s, w).unwrap_or_else(|| "running".into()),
@@ -367,7 +384,8 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
                     (_, None, Some(sig)) => sig.clone(),
                     _ => "exited".into(),
                 };
-                println!("  {}  {}  {}  {}", w.id, w.name, state, w.command.join(" "));
+                let command = w.command.join(" ");
+                println!("  {}  {}  {}  {}", w.id, printable(&w.name), state, printable(&command));
             }
         }
         Ok(())
@@ -494,4 +512,10 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
         }
         result.map_err(|e| anyhow!(e))
     })
+}
+
+/// Whether the gateway runs on this machine (embedded, or reached over loopback).
+fn is_local(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    ["127.", "localhost:", "localhost/", "[::1]"].iter().any(|p| rest.starts_with(p)) || rest == "localhost"
 }

@@ -18,8 +18,32 @@ pub enum LogFormat {
     Json,
 }
 
+/// Targets that log message payloads (tungstenite logs every frame it reads or writes, with its
+/// bytes, at trace; hyper logs parsed heads) and are never logged, whatever the filter says:
+/// terminal contents and passwords typed at a no-echo prompt travel in those frames.
+pub const PAYLOAD_TARGETS: [&str; 5] =
+    ["tungstenite", "tokio_tungstenite", "axum::extract::ws", "hyper", "hyper_util"];
+
+/// Whether events of `target` may carry payload bytes (the target or one of its modules).
+pub fn carries_payload(target: &str) -> bool {
+    PAYLOAD_TARGETS
+        .iter()
+        .any(|t| target.strip_prefix(t).is_some_and(|rest| rest.is_empty() || rest.starts_with("::")))
+}
+
+fn keeps(meta: &tracing::Metadata<'_>) -> bool {
+    !carries_payload(meta.target())
+}
+
+/// The filter every subscriber of this binary gets on top of its `EnvFilter`.
+fn no_payload_targets() -> tracing_subscriber::filter::FilterFn<fn(&tracing::Metadata<'_>) -> bool> {
+    tracing_subscriber::filter::filter_fn(keeps as fn(&tracing::Metadata<'_>) -> bool)
+}
+
 /// Installs the global subscriber writing to stderr; `filter` is an `EnvFilter` directive.
 pub fn init(format: LogFormat, filter: &str) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     use std::io::IsTerminal as _;
     let builder = tracing_subscriber::fmt()
@@ -31,9 +55,24 @@ pub fn init(format: LogFormat, filter: &str) {
         .with_ansi(std::io::stderr().is_terminal());
     // A second init (tests calling main twice) is harmless; ignore it.
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.event_format(JsonLine).try_init(),
+        LogFormat::Text => builder.finish().with(no_payload_targets()).try_init(),
+        LogFormat::Json => builder.event_format(JsonLine).finish().with(no_payload_targets()).try_init(),
     };
+}
+
+/// Installs the global subscriber appending to `file` (the front end's log; the TUI owns the
+/// terminal), filtered by `CONTROLROOM_LOG` and, like [`init`], never logging payload targets.
+pub fn init_file(file: std::fs::File) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = EnvFilter::try_from_env("CONTROLROOM_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .finish()
+        .with(no_payload_targets())
+        .try_init();
 }
 
 struct JsonLine;
@@ -90,5 +129,27 @@ where
         line.insert("target".into(), event.metadata().target().into());
         line.extend(fields.0);
         writeln!(writer, "{}", serde_json::Value::Object(line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_targets_and_their_modules_are_filtered_out_but_not_lookalikes() {
+        for t in [
+            "tungstenite",
+            "tungstenite::protocol",
+            "tokio_tungstenite::compat",
+            "axum::extract::ws",
+            "hyper::proto::h1",
+            "hyper_util::server",
+        ] {
+            assert!(carries_payload(t), "{t}");
+        }
+        for t in ["controlroom_server::api::ws::conn", "axum::routing", "hyperfine", "controlroom"] {
+            assert!(!carries_payload(t), "{t}");
+        }
     }
 }

@@ -26,7 +26,8 @@ struct Cli {
 enum Command {
     /// Run the gateway headless: HTTP + WebSocket API over PTY workers.
     Serve(Box<serve::ServeArgs>),
-    /// Print the gateway's owner token, mint a scoped token (--ttl), or rotate the signing secret.
+    /// Print the gateway's owner token, mint a scoped token (--ttl), or rotate the signing secret
+    /// (and with --owner the owner token).
     Token(TokenArgs),
     // Client commands (front end, src/app_cmd.rs).
     /// Attach to a worker's terminal: SESSION[/WORKER]; the detach chord (Ctrl-\\) leaves.
@@ -66,6 +67,10 @@ struct HolderArgs {
     holder_log: usize,
 }
 
+/// Printed (stderr) with every minted token that can write: typing into a shell worker is the
+/// gateway user's access, which reaches the owner token itself (SECURITY.md).
+const WRITE_TOKEN_WARNING: &str = "controlroom: warning: this token can type into shell workers, which run as you: whoever holds it can do anything you can, read DATA_DIR/token and become the owner. Share only --read-only tokens.";
+
 /// `controlroom token`.
 #[derive(Debug, clap::Args)]
 struct TokenArgs {
@@ -82,9 +87,13 @@ struct TokenArgs {
     #[arg(long, requires = "ttl", value_name = "ID")]
     session: Option<String>,
     /// Replace the signing secret: every minted token, and every connection using one, stops
-    /// working at once. The owner token is unaffected.
+    /// working at once. The owner token is unaffected unless --owner is given.
     #[arg(long)]
     rotate: bool,
+    /// With --rotate: replace the owner token too (printed); a running gateway refuses the old
+    /// one at once and closes its connections with 4001.
+    #[arg(long, requires = "rotate", conflicts_with = "ttl")]
+    owner: bool,
     /// Print the webhook signing secret (DATA_DIR/webhook-secret, created if missing) instead.
     #[arg(long, conflicts_with_all = ["ttl", "rotate"])]
     webhook_secret: bool,
@@ -197,6 +206,18 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         scoped::rotate_secret(&dir)
             .with_context(|| format!("rotating the token secret in {}", dir.display()))?;
         eprintln!("controlroom: token secret rotated; every minted token is now refused");
+        if args.owner {
+            let token = controlroom_server::auth::owner::rotate_owner_token(&dir)
+                .with_context(|| format!("replacing the owner token in {}", dir.display()))?;
+            eprintln!("controlroom: owner token replaced; the old one is refused and its connections closed");
+            if std::env::var_os("CONTROLROOM_TOKEN").is_some() {
+                eprintln!(
+                    "controlroom: note: a gateway started with CONTROLROOM_TOKEN uses that token, not DATA_DIR/token; restart it with the new one"
+                );
+            }
+            println!("{token}");
+            return Ok(());
+        }
     }
     if let Some(ttl) = args.ttl {
         let scope = if args.read_only { scoped::Scope::Read } else { scoped::Scope::Write };
@@ -208,6 +229,9 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         let what = if args.read_only { "read-only" } else { "read-write" };
         let which = claims.sid.map_or_else(|| "all sessions".to_string(), |s| format!("session {s}"));
         eprintln!("controlroom: {what} token for {which}, expires {expires}");
+        if !args.read_only {
+            eprintln!("{WRITE_TOKEN_WARNING}");
+        }
         println!("{token}");
     } else if !args.rotate {
         let token = controlroom_server::auth::load_or_create_token(&dir)

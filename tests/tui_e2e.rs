@@ -460,3 +460,59 @@ fn attach_falls_behind_a_flood_then_resyncs_to_its_end() {
     tui.send(b"\x1c");
     tui.wait_exit(20);
 }
+
+#[test]
+fn the_theme_chosen_with_t_is_remembered_and_light_sets_its_background() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let state_file = data.path().join("tui-state.toml");
+    let mut tui = Tui::spawn(data.path(), config.path());
+    tui.wait_text("No sessions yet", 30);
+    tui.send(b"t");
+    tui.wait_text("theme: light", 10);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&state_file).is_ok_and(|t| t.contains("theme = \"light\"")) {
+        assert!(Instant::now() < deadline, "the theme was not remembered in {}", state_file.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tui.send(b"q");
+    tui.wait_exit(20);
+
+    // The next start comes up in it, on the theme's own background rather than the terminal's.
+    let mut again = Tui::spawn(data.path(), config.path());
+    again.wait_text("No sessions yet", 30);
+    again.wait_for("the light background", 10, |_| {
+        let screen = again.screen.lock().expect("screen lock");
+        screen.screen().cell(5, 5).is_some_and(|c| c.bgcolor() == vt100::Color::Rgb(0xfa, 0xfa, 0xfa))
+    });
+    again.send(b"q");
+    again.wait_exit(20);
+}
+
+#[test]
+fn x_stops_a_worker_and_keeps_it_and_capital_x_deletes_it_after_asking() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let mut tui = Tui::spawn(data.path(), config.path());
+    tui.wait_text("No sessions yet", 30);
+    tui.send(b"n");
+    tui.wait_text("New session", 10);
+    tui.send(b"keep-me\r");
+    tui.wait_for("the running worker", 20, |s| s.contains("keep-me") && s.contains("running"));
+
+    // x asks, then stops it: the worker stays, exited, for R to restart.
+    tui.send(b"x");
+    tui.wait_text("R restarts it", 10);
+    tui.send(b"y");
+    tui.wait_for("the stopped worker, still listed", 20, |s| {
+        s.contains("exited") && s.contains("1 worker") && s.contains("0/1 worker running")
+    });
+
+    // X asks, then deletes it.
+    tui.send(b"X");
+    tui.wait_text("Delete worker", 10);
+    tui.send(b"y");
+    tui.wait_text("No workers", 20);
+    tui.send(b"q");
+    tui.wait_exit(20);
+}

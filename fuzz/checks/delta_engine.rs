@@ -26,6 +26,7 @@ fn snapshot(bytes: &[u8]) -> (SessionMap, ActivityMap) {
                 rows: 24,
                 started_at: "t".into(),
                 preset: None,
+                notification: None,
             })
             .collect();
         let states =

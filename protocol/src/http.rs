@@ -60,6 +60,14 @@ pub struct UpdateSession {
     pub title: String,
 }
 
+/// `PATCH /api/sessions/{id}/workers/{wid}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateWorker {
+    /// New name, unique within the session.
+    pub name: String,
+}
+
 /// `POST /api/sessions/{id}/workers/{wid}/input`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -14,7 +14,7 @@ pub use app::{AppClientMsg, AppServerMsg, Delta, DeltaEvent, Replay, SessionsSyn
 pub use binary::{BINARY_SUBPROTOCOL, OUTPUT_HEADER_LEN, ShortFrame, decode_output, encode_output};
 pub use http::{
     ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, InputRequest, PresetsResponse,
-    ScreenResponse, SessionsResponse, UpdateSession,
+    ScreenResponse, SessionsResponse, UpdateSession, UpdateWorker,
 };
 pub use ids::{SessionId, WorkerId};
 pub use model::{

@@ -94,6 +94,10 @@ pub struct Worker {
     /// The preset the worker was started from, if any (its activity patterns apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
+    /// The text of the OSC 9/777 notification the worker is `asking` with, while it asks
+    /// because of one (gone once it is answered, looked at, or asks for another reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<String>,
 }
 
 /// The value of `signal` for workers that were running when the gateway stopped.

@@ -29,6 +29,7 @@ fn sample_session() -> Session {
             rows: 24,
             started_at: "2026-11-21T00:00:00Z".into(),
             preset: None,
+            notification: None,
         }],
     }
 }
@@ -51,6 +52,22 @@ fn session_is_camel_case_and_omits_absent_fields() {
     assert_eq!(v["workers"][0]["state"], "exited");
     assert!(v.get("branch").is_none());
     assert!(v["workers"][0].get("pid").is_none());
+}
+
+#[test]
+fn a_workers_notification_is_camel_case_optional_and_round_trips() {
+    let mut s = sample_session();
+    s.workers[0].notification = Some("build: done building".into());
+    let v = round_trip(&s);
+    assert_eq!(v["workers"][0]["notification"], "build: done building");
+    let without = round_trip(&sample_session());
+    assert!(without["workers"][0].get("notification").is_none(), "absent when there is none");
+    let old: Worker = serde_json::from_value(json!({
+        "id": "w1", "name": "sh", "kind": "shell", "command": [], "cwd": "/", "state": "running",
+        "cols": 80, "rows": 24, "startedAt": "t"
+    }))
+    .expect("a worker from a gateway without the field");
+    assert_eq!(old.notification, None);
 }
 
 #[test]

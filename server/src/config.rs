@@ -42,6 +42,10 @@ pub const DEFAULT_MAX_APP_MESSAGE: usize = 64 * 1024;
 /// Default `--max-worker-message`: largest message on a worker socket (fits a 10 MiB image in
 /// base64 with room for the JSON around it).
 pub const DEFAULT_MAX_WORKER_MESSAGE: usize = 16 * 1024 * 1024;
+/// Default `--max-inflight-messages`: bytes of partially received WebSocket messages the gateway
+/// holds across all sockets; the connection whose bytes pass it is closed with 1009. Four
+/// worker messages at their largest (16 MiB, a pasted image) fit at once.
+pub const DEFAULT_MAX_INFLIGHT_MESSAGES: usize = 64 * 1024 * 1024;
 /// Default `--max-http-body`: largest HTTP request body.
 pub const DEFAULT_MAX_HTTP_BODY: usize = 1024 * 1024;
 /// Default `--ws-read-buffer`: initial read buffer of each WebSocket (tungstenite allocates
@@ -67,7 +71,8 @@ pub const DEFAULT_MAX_WORKERS: usize = 512;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `--body-timeout`: time a client has, from its headers, to send the whole request body.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default `--max-auth-failures`: refused tokens per peer address per window before 429.
+/// Default `--max-auth-failures`: refused tokens per source (an address;
+/// all of loopback is one, IPv6 counts by /64) per window before 429.
 pub const DEFAULT_MAX_AUTH_FAILURES: u32 = 20;
 /// Default `--auth-failure-window`.
 pub const DEFAULT_AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
@@ -170,6 +175,15 @@ pub struct ServeConfig {
         default_value = flag_values::show_size(DEFAULT_MAX_WORKER_MESSAGE)
     )]
     pub max_worker_message: usize,
+    /// Bytes of partially received WebSocket messages held across all connections; the
+    /// connection whose message passes it is closed with 1009.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_INFLIGHT_MESSAGES",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(DEFAULT_MAX_INFLIGHT_MESSAGES)
+    )]
+    pub max_inflight_messages: usize,
     /// Largest HTTP request body.
     #[arg(
         long,
@@ -244,7 +258,7 @@ pub struct ServeConfig {
         default_value = flag_values::show_duration(DEFAULT_BODY_TIMEOUT)
     )]
     pub body_timeout: Duration,
-    /// Refused tokens per peer address within --auth-failure-window before every request from it
+    /// Refused tokens per source (an address; all of loopback is one, IPv6 counts by /64) within --auth-failure-window before every request from it
     /// gets 429.
     #[arg(
         long,
@@ -348,6 +362,7 @@ impl ServeConfig {
             max_bad_messages: DEFAULT_MAX_BAD_MESSAGES,
             max_app_message: DEFAULT_MAX_APP_MESSAGE,
             max_worker_message: DEFAULT_MAX_WORKER_MESSAGE,
+            max_inflight_messages: DEFAULT_MAX_INFLIGHT_MESSAGES,
             max_http_body: DEFAULT_MAX_HTTP_BODY,
             ws_read_buffer: DEFAULT_WS_READ_BUFFER,
             ws_write_buffer: DEFAULT_WS_WRITE_BUFFER,

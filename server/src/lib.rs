@@ -45,6 +45,10 @@ use tokio_util::task::TaskTracker;
 
 /// File in the data dir announcing a running gateway to local clients.
 pub const GATEWAY_FILE: &str = "gateway.json";
+/// SQLite's write-ahead log beside the database.
+const DB_WAL_FILE: &str = "controlroom.db-wal";
+/// SQLite's shared-memory index beside the database.
+const DB_SHM_FILE: &str = "controlroom.db-shm";
 
 /// Why the gateway could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +119,15 @@ pub async fn run(
         None => auth::load_or_create_token(&config.data_dir)?,
     };
     check_writable(&config.data_dir)?;
+    // SQLite gives the -wal and -shm files the database's mode; files from before (or made
+    // under a wide umask) are narrowed.
+    for (name, create) in [(store::DB_FILE, true), (DB_WAL_FILE, false), (DB_SHM_FILE, false)] {
+        auth::private_file(&config.data_dir.join(name), create)?;
+    }
+    let owner = auth::owner::OwnerKeeper::new(
+        token.clone(),
+        config.token_override.is_none().then_some(config.data_dir.as_path()),
+    );
     let keeper = scoped::SecretKeeper::open(&config.data_dir)?;
     let tls = config.tls.as_ref().map(listener::tls_acceptor).transpose()?;
     let addr = listener
@@ -161,9 +174,11 @@ pub async fn run(
         app_clients: Arc::default(),
         worker_clients: Arc::default(),
         connections: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
+        inflight: api::inflight::InflightBudget::new(config.max_inflight_messages),
     };
     keeper.clone().watch(cancel.clone());
-    let auth = api::middleware::AuthState::new(token.clone(), keeper, addr, &config);
+    owner.clone().watch(cancel.clone());
+    let auth = api::middleware::AuthState::new(owner, keeper, addr, &config);
     let app = http::router(state, auth);
     let url = format!("{scheme}://{addr}");
     let gateway_file = config.data_dir.join(GATEWAY_FILE);
@@ -227,10 +242,12 @@ fn write_gateway_file(path: &Path, url: &str, tls_cert: Option<PathBuf>) -> Resu
         tls_cert,
     };
     let text = serde_json::to_string_pretty(&body).unwrap_or_default();
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|source| ServerError::Io { context: format!("writing {}", path.display()), source })
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(GATEWAY_FILE);
+    auth::token::write_private_atomically(dir, name, text.as_bytes()).map_err(|e| ServerError::Io {
+        context: format!("writing {}", path.display()),
+        source: std::io::Error::other(e.to_string()),
+    })
 }
 
 /// Removes `gateway.json` only if it still names this process (another gateway may own it now).

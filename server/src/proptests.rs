@@ -27,6 +27,7 @@ fn worker(id: &str, cols: u16) -> Worker {
         rows: 24,
         started_at: "t".into(),
         preset: None,
+        notification: None,
     }
 }
 

@@ -18,12 +18,14 @@ pub enum Action {
     NewSession,
     /// Open the new-worker dialog.
     NewWorker,
-    /// Rename the selected session.
+    /// Rename the selected session, or the selected worker while the workers list has focus.
     Rename,
-    /// Stop the selected worker (confirms).
+    /// Stop the selected worker (confirms); it stays, exited, for `Restart`.
     Stop,
-    /// Restart the selected worker.
+    /// Restart the selected worker (confirms while it runs).
     Restart,
+    /// Delete the selected worker (confirms).
+    DeleteWorker,
     /// Delete the selected session (confirms).
     Delete,
     /// Filter the sessions list.
@@ -40,16 +42,17 @@ pub enum Action {
 
 impl Action {
     /// Every action with its config name and help text, in help-overlay order.
-    pub const ALL: [(Action, &'static str, &'static str); 15] = [
+    pub const ALL: [(Action, &'static str, &'static str); 16] = [
         (Action::Up, "up", "move up"),
         (Action::Down, "down", "move down"),
         (Action::Focus, "focus", "sessions ⇄ workers"),
         (Action::Attach, "attach", "attach to the worker"),
         (Action::NewSession, "new-session", "new session"),
         (Action::NewWorker, "new-worker", "new worker in the session"),
-        (Action::Rename, "rename", "rename the session"),
-        (Action::Stop, "stop", "stop the worker"),
+        (Action::Rename, "rename", "rename the session or the worker"),
+        (Action::Stop, "stop", "stop the worker (R restarts it)"),
         (Action::Restart, "restart", "restart the worker"),
+        (Action::DeleteWorker, "delete-worker", "delete the worker"),
         (Action::Delete, "delete", "delete the session"),
         (Action::Filter, "filter", "filter sessions"),
         (Action::NextTheme, "theme", "next theme"),
@@ -57,6 +60,20 @@ impl Action {
         (Action::Help, "help", "this help"),
         (Action::Quit, "quit", "quit"),
     ];
+
+    /// Whether the action changes something on the gateway (refused to a read-only token).
+    pub fn changes(self) -> bool {
+        matches!(
+            self,
+            Action::NewSession
+                | Action::NewWorker
+                | Action::Rename
+                | Action::Stop
+                | Action::Restart
+                | Action::DeleteWorker
+                | Action::Delete
+        )
+    }
 
     /// The action called `name` in the config's `[keys]` table.
     pub fn from_name(name: &str) -> Option<Action> {
@@ -185,7 +202,7 @@ pub struct KeyMap {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let defaults: [(Action, &[&str]); 15] = [
+        let defaults: [(Action, &[&str]); 16] = [
             (Action::Up, &["up", "k"]),
             (Action::Down, &["down", "j"]),
             (Action::Focus, &["tab", "left", "right"]),
@@ -195,6 +212,7 @@ impl Default for KeyMap {
             (Action::Rename, &["r"]),
             (Action::Stop, &["x"]),
             (Action::Restart, &["R"]),
+            (Action::DeleteWorker, &["X"]),
             (Action::Delete, &["D"]),
             (Action::Filter, &["/"]),
             (Action::NextTheme, &["t"]),

@@ -13,6 +13,8 @@ pub mod keymap;
 pub mod mouse;
 pub mod names;
 pub mod pacer;
+pub mod paths;
+pub mod remembered;
 pub mod runtime;
 pub mod state;
 pub mod theme;

@@ -75,6 +75,7 @@ mod tests {
             rows: 24,
             started_at: String::new(),
             preset: None,
+            notification: None,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::client::http::Gateway;
 use crate::client::tasks::{Target, WorkerDial, app_task, worker_task};
 use crate::error::Result;
 use crate::pacer::{FramePacer, SyncHold};
+use crate::remembered::Remembered;
 use crate::state::{AppEvent, Done, Effect, Mode, Msg, Notice, Settings, State, WorkerEvent};
 use crate::theme::{Theme, ThemeSet};
 use crate::ui;
@@ -60,6 +61,9 @@ pub struct Options {
     pub warnings: Vec<String>,
     /// Attach to this worker as soon as it is known (`controlroom attach`).
     pub attach: Option<(SessionId, WorkerId)>,
+    /// Where choices are remembered between runs (the theme chosen with `t`); `None` remembers
+    /// nothing.
+    pub state_file: Option<PathBuf>,
 }
 
 /// How the cursor shape of the attached program is applied to the real terminal.
@@ -129,7 +133,17 @@ where
     let app = tokio::spawn(app_task(target, tx.clone(), app_out_rx));
 
     let mut warnings = opts.warnings;
-    let mut theme: Theme = opts.themes.resolve_or_default(&opts.theme, &mut warnings);
+    let mut remembered = match &opts.state_file {
+        Some(path) => Remembered::load(path).await,
+        None => Remembered::default(),
+    };
+    // The theme last chosen with `t` wins over the configured one, while it still exists.
+    let start_theme = remembered
+        .theme
+        .clone()
+        .filter(|t| opts.themes.names().iter().any(|n| n == t))
+        .unwrap_or_else(|| opts.theme.clone());
+    let mut theme: Theme = opts.themes.resolve_or_default(&start_theme, &mut warnings);
     let mut state = State::new(opts.settings, opts.url.clone(), theme.name.clone());
     state.pending_attach = opts.attach;
     if !warnings.is_empty() {
@@ -164,6 +178,15 @@ where
                 theme = themes.resolve_or_default(name, &mut w);
                 if !w.is_empty() {
                     state.notice = Some(Notice { text: w.join("; "), error: true });
+                }
+                if let Some(path) = opts.state_file.clone() {
+                    remembered.theme = Some(theme.name.clone());
+                    let save = remembered.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = save.save(&path).await {
+                            tracing::warn!(error = %e, path = %path.display(), "could not remember the theme");
+                        }
+                    });
                 }
                 continue;
             }
@@ -331,6 +354,16 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
                 .await
                 .map_or_else(|e| failed("stop", e), |()| Done::Ok("worker stopped".into()))
         }),
+        Effect::RenameWorker { session, worker, name } => ctx.request(move |g| async move {
+            g.rename_worker(session.as_str(), worker.as_str(), &name)
+                .await
+                .map_or_else(|e| failed("rename", e), |w| Done::Ok(format!("renamed to “{}”", w.name)))
+        }),
+        Effect::DeleteWorker { session, worker } => ctx.request(move |g| async move {
+            g.delete_worker(session.as_str(), worker.as_str())
+                .await
+                .map_or_else(|e| failed("delete worker", e), |()| Done::Ok("worker deleted".into()))
+        }),
         Effect::RestartWorker { session, worker } => ctx.request(move |g| async move {
             match g.restart_worker(session.as_str(), worker.as_str()).await {
                 Ok(worker) => Done::WorkerStarted { session, worker },
@@ -367,6 +400,19 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
         }
         Effect::RequestSync { since } => {
             let _ = ctx.app_out.send(AppClientMsg::RequestSync { since });
+        }
+        Effect::CompletePath { typed } => {
+            let tx = ctx.tx.clone();
+            tokio::spawn(async move {
+                let home = std::env::var_os("HOME").map(PathBuf::from);
+                let lookup = typed.clone();
+                // Reading directories blocks: off the runtime's threads.
+                let candidates =
+                    tokio::task::spawn_blocking(move || crate::paths::complete_dir(&lookup, home.as_deref()))
+                        .await
+                        .unwrap_or_default();
+                let _ = tx.send(Msg::Done(Done::PathCompletions { typed, candidates })).await;
+            });
         }
         Effect::Theme(_) | Effect::Quit | Effect::Notify { .. } => {}
     }

@@ -2,6 +2,7 @@
 //! every route but `/healthz` and `/api/config`, Origin and Host checks on all.
 
 use crate::api::error::ApiErrorResponse;
+use crate::auth::owner::OwnerKeeper;
 use crate::auth::ratelimit::AuthFailures;
 use crate::auth::scoped::{Grant, ScopedError, SecretKeeper};
 use crate::config::ServeConfig;
@@ -12,11 +13,13 @@ use controlroom_protocol::{BEARER_SUBPROTOCOL_PREFIX, error_code};
 use http::{HeaderMap, StatusCode, header};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 
 /// Why an offered credential was refused (answered with 401 and this text).
 #[derive(Debug, thiserror::Error)]
 enum Rejected {
+    /// No credential was offered.
+    #[error("missing token")]
+    MissingToken,
     /// Neither the owner token nor shaped like a scoped token.
     #[error("wrong token")]
     WrongToken,
@@ -28,7 +31,7 @@ enum Rejected {
 /// What the guards compare against.
 #[derive(Clone)]
 pub struct AuthState {
-    token: Arc<str>,
+    owner: OwnerKeeper,
     keeper: SecretKeeper,
     failures: AuthFailures,
     allowed_hosts: Arc<Vec<String>>,
@@ -44,7 +47,7 @@ impl std::fmt::Debug for AuthState {
 impl AuthState {
     /// Loopback names and the bound address are always allowed as Host, and their `http://`
     /// (with TLS, `https://`) origins as Origin; `--allow-host` and `--allow-origin` add to that.
-    pub fn new(token: String, keeper: SecretKeeper, bound: SocketAddr, config: &ServeConfig) -> Self {
+    pub fn new(owner: OwnerKeeper, keeper: SecretKeeper, bound: SocketAddr, config: &ServeConfig) -> Self {
         let port = bound.port();
         let bound_host = match bound.ip() {
             std::net::IpAddr::V4(ip) => ip.to_string(),
@@ -72,7 +75,7 @@ impl AuthState {
                 .filter(|o| o != "null"),
         );
         Self {
-            token: token.into(),
+            owner,
             keeper,
             failures: AuthFailures::new(config.max_auth_failures, config.auth_failure_window),
             allowed_hosts: Arc::new(hosts),
@@ -80,14 +83,10 @@ impl AuthState {
         }
     }
 
-    fn token_matches(&self, offered: &str) -> bool {
-        offered.as_bytes().ct_eq(self.token.as_bytes()).into()
-    }
-
     /// The grant of an offered credential: the owner token, or a valid scoped token.
     async fn grant_for(&self, offered: &str) -> Result<Grant, Rejected> {
-        if self.token_matches(offered) {
-            return Ok(Grant::owner());
+        if let Some(generation) = self.owner.check(offered).await {
+            return Ok(Grant::owner(Some(generation)));
         }
         if offered.bytes().filter(|b| *b == b'.').count() == 2 {
             return Ok(self.keeper.verify(offered).await?);
@@ -161,24 +160,33 @@ pub async fn require_token(State(auth): State<AuthState>, mut req: Request, next
         );
     }
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    if let Some(ip) = peer
-        && let Some(wait) = auth.failures.blocked(ip)
-    {
-        let secs = wait.as_secs() + 1;
-        tracing::warn!(peer = %ip, reason = "auth_rate_limit", "refused a request from a blocked address");
-        let mut resp = ApiErrorResponse::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            error_code::LIMIT,
-            format!("too many failed authentications from this address; try again in {secs} s"),
-        )
-        .into_response();
-        resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
-        return resp;
+    let blocked = peer.and_then(|ip| auth.failures.blocked(ip).map(|wait| (ip, wait)));
+    let offered = offered_token(req.headers());
+    if offered.is_none() && blocked.is_none() {
+        return unauthorized("missing token");
     }
-    let Some(offered) = offered_token(req.headers()) else { return unauthorized("missing token") };
-    let grant = match auth.grant_for(offered).await {
-        Ok(g) => g,
-        Err(why) => {
+    let checked = match offered {
+        Some(t) => auth.grant_for(t).await,
+        None => Err(Rejected::MissingToken),
+    };
+    let grant = match (checked, blocked) {
+        // A blocked source's right token gets in once per window that ended blocked, so a
+        // guesser sharing loopback with the owner cannot lock the owner out for good.
+        (Ok(g), Some((ip, _))) if auth.failures.admit_blocked(ip) => g,
+        (_, Some((ip, wait))) => {
+            let secs = wait.as_secs() + 1;
+            tracing::warn!(peer = %ip, reason = "auth_rate_limit", "refused a request from a blocked address");
+            let mut resp = ApiErrorResponse::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                error_code::LIMIT,
+                format!("too many failed authentications from this address; try again in {secs} s"),
+            )
+            .into_response();
+            resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            return resp;
+        }
+        (Ok(g), None) => g,
+        (Err(why), None) => {
             tracing::warn!(path = %req.uri().path(), peer = ?peer, reason = %why, "refused a token");
             if let Some(ip) = peer {
                 auth.failures.record(ip);

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router, middleware};
 use controlroom_protocol::{
     ActivityReport, AppConfig, CreateSession, Evidence, InputRequest, PROTOCOL_VERSION, PresetsResponse,
-    SessionId, UpdateSession, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
+    SessionId, UpdateSession, UpdateWorker, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
 };
 use http::StatusCode;
 use serde::Deserialize;
@@ -26,7 +26,7 @@ pub fn router(state: AppState, auth: AuthState) -> Router {
         .route("/api/sessions", get(list_sessions).post(create_session))
         .route("/api/sessions/{id}", get(get_session).patch(rename_session).delete(delete_session))
         .route("/api/sessions/{id}/workers", post(add_worker))
-        .route("/api/sessions/{id}/workers/{wid}", axum::routing::delete(remove_worker))
+        .route("/api/sessions/{id}/workers/{wid}", axum::routing::delete(remove_worker).patch(rename_worker))
         .route("/api/sessions/{id}/workers/{wid}/restart", post(restart_worker))
         .route("/api/sessions/{id}/workers/{wid}/stop", post(stop_worker))
         .route("/api/sessions/{id}/workers/{wid}/input", post(send_input))
@@ -72,8 +72,12 @@ async fn list_sessions(
 
 async fn create_session(
     State(s): State<AppState>,
+    Extension(grant): Extension<Grant>,
     ApiJson(req): ApiJson<CreateSession>,
 ) -> ApiResult<Response> {
+    for spec in req.workers.iter().flatten() {
+        check_worker_env(spec, &grant)?;
+    }
     let session = s.hub.create(req).await?;
     Ok((StatusCode::CREATED, Json(session)).into_response())
 }
@@ -97,11 +101,27 @@ async fn delete_session(State(s): State<AppState>, Path(id): Path<String>) -> Ap
 
 async fn add_worker(
     State(s): State<AppState>,
+    Extension(grant): Extension<Grant>,
     Path(id): Path<String>,
     ApiJson(spec): ApiJson<WorkerSpec>,
 ) -> ApiResult<Response> {
+    check_worker_env(&spec, &grant)?;
     let worker = s.hub.add_worker(SessionId::new(id), spec).await?;
     Ok((StatusCode::CREATED, Json(worker)).into_response())
+}
+
+/// Refuses a worker spec's malformed env (400) and, from any credential but the owner token,
+/// dynamic-loader variables (403): `LD_PRELOAD` and the like run code in every program the worker
+/// starts, which a session-scoped writer should not be able to slip under the owner's tools.
+fn check_worker_env(spec: &WorkerSpec, grant: &Grant) -> ApiResult<()> {
+    use crate::worker::env::{EnvRefusal, check_spec_env};
+    let Some(env) = &spec.env else { return Ok(()) };
+    check_spec_env(env, grant.owner).map_err(|refusal| match refusal {
+        EnvRefusal::Malformed(why) => {
+            ApiErrorResponse::new(StatusCode::BAD_REQUEST, error_code::INVALID, why)
+        }
+        EnvRefusal::Loader(why) => ApiErrorResponse::new(StatusCode::FORBIDDEN, error_code::FORBIDDEN, why),
+    })
 }
 
 async fn remove_worker(
@@ -110,6 +130,14 @@ async fn remove_worker(
 ) -> ApiResult<StatusCode> {
     s.hub.remove_worker(SessionId::new(id), WorkerId::new(wid)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rename_worker(
+    State(s): State<AppState>,
+    Path((id, wid)): Path<(String, String)>,
+    ApiJson(req): ApiJson<UpdateWorker>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.hub.rename_worker(SessionId::new(id), WorkerId::new(wid), req.name).await?))
 }
 
 async fn restart_worker(

@@ -2,6 +2,8 @@
 //! and the connection slots; and the WebSocket upgrade that holds a slot.
 
 use crate::api::error::ApiErrorResponse;
+use crate::api::inflight::InflightBudget;
+use crate::api::upgrade::{WebSocket, WebSocketUpgrade};
 use crate::hub::HubHandle;
 use axum::response::{IntoResponse, Response};
 use controlroom_protocol::error_code;
@@ -29,20 +31,17 @@ pub struct AppState {
     pub worker_clients: Arc<AtomicUsize>,
     /// One permit per open WebSocket (`--max-connections`).
     pub connections: Arc<Semaphore>,
+    /// Bytes of unfinished client messages across every socket (`--max-inflight-messages`).
+    pub inflight: InflightBudget,
 }
 
 impl AppState {
     /// Upgrades to a WebSocket with this gateway's settings (subprotocol, buffer sizes,
     /// `max_message` for frames and messages), holding a connection slot (503 when none is free)
     /// and tracked for shutdown; `run` serves the socket.
-    pub fn upgrade<F, Fut>(
-        self,
-        ws: axum::extract::ws::WebSocketUpgrade,
-        max_message: usize,
-        run: F,
-    ) -> Response
+    pub fn upgrade<F, Fut>(self, ws: WebSocketUpgrade, max_message: usize, run: F) -> Response
     where
-        F: FnOnce(axum::extract::ws::WebSocket, AppState) -> Fut + Send + 'static,
+        F: FnOnce(WebSocket, AppState) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let protocols = [controlroom_protocol::SUBPROTOCOL];
@@ -54,32 +53,33 @@ impl AppState {
     /// offered none of them).
     pub fn upgrade_offering<F, Fut>(
         self,
-        ws: axum::extract::ws::WebSocketUpgrade,
+        ws: WebSocketUpgrade,
         protocols: &[&'static str],
         max_message: usize,
         run: F,
     ) -> Response
     where
-        F: FnOnce(axum::extract::ws::WebSocket, AppState, Option<&'static str>) -> Fut + Send + 'static,
+        F: FnOnce(WebSocket, AppState, Option<&'static str>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let permit = match self.connection_permit() {
             Ok(p) => p,
             Err(refusal) => return refusal.into_response(),
         };
-        let ws = ws.protocols(protocols.iter().copied());
-        let selected = ws.selected_protocol().and_then(|p| protocols.iter().copied().find(|name| p == *name));
-        ws.max_message_size(max_message)
-            .max_frame_size(max_message)
+        let selected = ws.select(protocols);
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(max_message))
+            .max_frame_size(Some(max_message))
             .read_buffer_size(self.config.ws_read_buffer)
-            .write_buffer_size(self.config.ws_write_buffer)
-            .on_upgrade(move |socket| {
-                let tracker = self.tracker.clone();
-                tracker.track_future(async move {
-                    run(socket, self, selected).await;
-                    drop(permit);
-                })
+            .write_buffer_size(self.config.ws_write_buffer);
+        let budget = self.inflight.clone();
+        ws.on_upgrade(selected, config, budget, move |socket| {
+            let tracker = self.tracker.clone();
+            tracker.track_future(async move {
+                run(socket, self, selected).await;
+                drop(permit);
             })
+        })
     }
 
     /// A WebSocket slot, or the 503 that refuses the upgrade.

@@ -156,14 +156,17 @@ pub struct Grant {
     pub session: Option<SessionId>,
     /// When the credential stops working (Unix seconds, leeway included); `None` for the owner.
     pub ends_at: Option<u64>,
-    /// Cancelled when the secret that signed the credential is rotated; `None` for the owner.
+    /// Cancelled when the credential is revoked: the signing secret rotated (scoped tokens) or
+    /// the owner token replaced (`controlroom token --rotate --owner`).
     pub revoked: Option<CancellationToken>,
+    /// Whether the credential is the owner token (loader variables in worker specs need it).
+    pub owner: bool,
 }
 
 impl Grant {
-    /// The owner token's grant: everything, forever.
-    pub fn owner() -> Self {
-        Self { scope: Scope::Write, session: None, ends_at: None, revoked: None }
+    /// The owner token's grant: everything, until the owner token is replaced (`revoked`).
+    pub fn owner(revoked: Option<CancellationToken>) -> Self {
+        Self { scope: Scope::Write, session: None, ends_at: None, revoked, owner: true }
     }
 
     /// Whether this grant may change things.
@@ -245,13 +248,7 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, TokenError> {
 /// Replaces the secret (a new file renamed over the old one): every minted token stops working.
 pub fn rotate_secret(data_dir: &Path) -> Result<(), TokenError> {
     super::token::ensure_data_dir(data_dir)?;
-    let path = data_dir.join(SECRET_FILE);
-    let tmp = data_dir.join(format!("{SECRET_FILE}.tmp"));
-    let _ = fs::remove_file(&tmp);
-    let mut f =
-        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(new_secret_text().as_bytes()).and_then(|()| f.sync_all()).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, &path).map_err(io_err(&path))
+    super::token::write_private_atomically(data_dir, SECRET_FILE, new_secret_text().as_bytes())
 }
 
 /// Mints a token from the data dir's secret (creating the secret if needed).
@@ -267,9 +264,9 @@ pub fn mint_in(
     Ok((mint(&secret, &claims), claims))
 }
 
-/// Identifies one version of the secret file (a rotation renames a new file into place).
+/// Identifies one version of a credential file (a rotation renames a new file into place).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
+pub(super) struct FileStamp {
     dev: u64,
     ino: u64,
     mtime_ns: i128,
@@ -277,7 +274,7 @@ struct FileStamp {
 }
 
 impl FileStamp {
-    fn of(m: &fs::Metadata) -> Self {
+    pub(super) fn of(m: &fs::Metadata) -> Self {
         Self {
             dev: m.dev(),
             ino: m.ino(),
@@ -372,6 +369,7 @@ impl SecretKeeper {
             session: claims.sid,
             ends_at: Some(claims.exp.saturating_add(EXPIRY_LEEWAY.as_secs())),
             revoked: Some(generation),
+            owner: false,
         })
     }
 

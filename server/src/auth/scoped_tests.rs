@@ -79,16 +79,21 @@ fn malformed_tokens_are_refused_without_panicking() {
 #[test]
 fn grant_rules_for_read_only_and_session_restriction() {
     use http::Method;
-    let owner = Grant::owner();
+    let owner = Grant::owner(None);
     assert!(owner.permits(&Method::DELETE, "/api/sessions/sx").is_ok());
-    let read = Grant { scope: Scope::Read, session: None, ends_at: None, revoked: None };
+    let read = Grant { scope: Scope::Read, session: None, ends_at: None, revoked: None, owner: false };
     assert!(read.permits(&Method::GET, "/api/sessions").is_ok());
     assert!(read.permits(&Method::GET, "/ws/session/sa/worker/wb").is_ok());
     for m in [Method::POST, Method::PATCH, Method::DELETE, Method::PUT] {
         assert!(read.permits(&m, "/api/sessions/sa").is_err(), "{m}");
     }
-    let one =
-        Grant { scope: Scope::Write, session: Some(SessionId::new("sa")), ends_at: None, revoked: None };
+    let one = Grant {
+        scope: Scope::Write,
+        session: Some(SessionId::new("sa")),
+        ends_at: None,
+        revoked: None,
+        owner: false,
+    };
     assert!(one.permits(&Method::GET, "/api/sessions/sa").is_ok());
     assert!(one.permits(&Method::POST, "/api/sessions/sa/workers").is_ok());
     assert!(one.permits(&Method::GET, "/ws/session/sa/worker/w").is_ok());

@@ -1,15 +1,14 @@
 //! The hub's task: owns the sessions, diffs, commits and broadcasts deltas, runs the poll tick.
 
 use super::diff::{self, ActivityMap, SessionMap};
-use super::git::GitInfo;
-use super::screen_saves::{ScreenSaves, WorkerOutput};
+use super::git::{GitInfo, GitReads};
+use super::screen_saves::WorkerOutput;
 
 use super::subscribers::Subscribers;
 use super::{HUB_QUEUE, HubCmd, HubDeps, HubError, HubHandle, RestartPlan};
 use crate::config::ServeConfig;
 use crate::metrics as m;
-use crate::outbound::notify::Notifier;
-use crate::outbox::TextFrame;
+use crate::outbox::{OutFrame, TextFrame};
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
 use crate::worker::{HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
@@ -18,18 +17,24 @@ use controlroom_protocol::{
     Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, WORKER_LOST, Worker, WorkerId,
     WorkerKind, WorkerSpec, WorkerState,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 mod feeds;
-mod publish;
+mod flush;
+mod persistence;
+mod publisher;
 mod restore;
 mod sessions;
-use feeds::{SourceState, record_gauges};
+mod start;
+use feeds::{Feeds, SourceState, record_gauges};
+use persistence::Persistence;
+use publisher::Publisher;
 use sessions::{no_session, no_worker};
+pub(crate) use start::start;
 
 /// Default terminal size of a new worker.
 pub const DEFAULT_COLS: u16 = 80;
@@ -42,115 +47,21 @@ struct Record {
     handles: BTreeMap<WorkerId, WorkerHandle>,
 }
 
+/// The hub's state, in owned parts; the actor loop and the steps that span parts live here.
 struct Hub {
     config: Arc<ServeConfig>,
-    store: Store,
     ctx: WorkerContext,
     tx: mpsc::Sender<HubCmd>,
-    epoch: String,
-    seq: u64,
     records: BTreeMap<SessionId, Record>,
-    published: SessionMap,
-    published_activity: ActivityMap,
-    log: VecDeque<Delta>,
-    subscribers: Subscribers,
-    notifier: Option<Notifier>,
-    sources: BTreeMap<String, SourceState>,
-    published_sources: BTreeMap<String, SourceStatus>,
-    /// When each worker's screen was saved and which to save next (`--screen-save-interval`).
-    screens: ScreenSaves,
-    /// A commit the store refused (disk full, I/O error), retried with the next one.
-    pending: Option<Commit>,
-    /// Whether the last commit failed (to log the recovery once).
-    store_failing: bool,
+    /// What clients last saw and the diff → commit → broadcast path's output end.
+    publisher: Publisher,
+    /// The store and what the hub still owes it.
+    persistence: Persistence,
+    /// The session sources.
+    feeds: Feeds,
     stopping: bool,
-}
-
-/// Every configured source, not read yet; an `http` source's URL and CA files are checked here,
-/// so a bad `ca-file` stops the gateway at start with the source's name.
-fn source_states(config: &ServeConfig) -> Result<BTreeMap<String, SourceState>, HubError> {
-    let mut states = BTreeMap::new();
-    for s in &config.sources {
-        let http = match (s.kind, &s.url) {
-            (crate::file_config::SourceKind::Http, Some(url)) => Some(
-                crate::outbound::http_client::Target::new(url, &config.outbound_cas(s.ca_file.as_deref()))
-                    .map_err(|e| HubError::Invalid(format!("source `{}`: {e}", s.name)))?,
-            ),
-            _ => None,
-        };
-        let status = SourceStatus {
-            name: s.name.clone(),
-            kind: s.kind.as_str().into(),
-            // Not read yet: neither ok nor failed.
-            ok: false,
-            error: None,
-            last_success: None,
-            session_count: 0,
-        };
-        let state =
-            SourceState { section: s.clone(), http, status, in_flight: false, next_due: Instant::now() };
-        states.insert(s.name.clone(), state);
-    }
-    Ok(states)
-}
-
-/// Loads the store, restores every session (workers that were running are adopted from their
-/// holders; when that is not possible they come back exited: `lost`, `holder-incompatible` or,
-/// for a backend whose workers never outlive the gateway, `gateway-stopped`) and starts the hub
-/// task.
-pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<HubHandle, HubError> {
-    let sources = source_states(&config)?;
-    let loaded = deps.store.load(new_epoch()).await?;
-    let (tx, rx) = mpsc::channel(HUB_QUEUE);
-    let mut records = BTreeMap::new();
-    let mut published = SessionMap::new();
-    let mut adoptions = restore::adopt_all(&deps.ctx, &loaded).await;
-    for stored in loaded.sessions {
-        let session = stored.session;
-        if let Some(source) = &session.source
-            && !config.sources.iter().any(|s| &s.name == source)
-        {
-            // Its source is no longer configured: published, not kept, so it goes as deleted.
-            published.insert(session.id.clone(), session.clone());
-            continue;
-        }
-        let mut handles = BTreeMap::new();
-        for w in &session.workers {
-            let handle =
-                restore::worker(&deps.ctx, &config, &session.id, w, &loaded.screens, adoptions.remove(&w.id));
-            handles.insert(w.id.clone(), handle);
-        }
-        published.insert(session.id.clone(), session.clone());
-        records.insert(session.id.clone(), Record { session, env: stored.env, handles });
-    }
-    let mut hub = Hub {
-        config: config.clone(),
-        store: deps.store,
-        ctx: deps.ctx,
-        tx: tx.clone(),
-        epoch: loaded.epoch.clone(),
-        seq: loaded.seq,
-        records,
-        published,
-        published_activity: ActivityMap::new(),
-        log: loaded.deltas.into(),
-        subscribers: Subscribers::default(),
-        notifier: deps.notifier,
-        sources,
-        published_sources: BTreeMap::new(),
-        screens: ScreenSaves::default(),
-        pending: None,
-        store_failing: false,
-        stopping: false,
-    };
-    // Workers that were running are now exited: that change goes out (and into the log) at once.
-    hub.flush().await;
-    tokio::spawn(hub.run(rx));
-    Ok(HubHandle { tx, epoch: loaded.epoch })
-}
-
-fn new_epoch() -> String {
-    format!("{:016x}", rand::random::<u64>())
+    /// Bounded git reads of the poll tick (shared with the handle, which reads for `create`).
+    git: GitReads,
 }
 
 fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
@@ -162,6 +73,7 @@ fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
     w.cols = st.cols;
     w.rows = st.rows;
     w.started_at.clone_from(&st.started_at);
+    w.notification.clone_from(&st.notification);
     *w != before
 }
 
@@ -200,8 +112,8 @@ impl Hub {
                 _ = save.tick() => self.save_screens(),
                 _ = poll.tick() => {
                     self.poll();
-                    if self.pending.is_some() {
-                        self.persist(Commit::default()).await;
+                    if self.persistence.has_pending() {
+                        self.persistence.persist(Commit::default()).await;
                     }
                 }
             }
@@ -212,18 +124,19 @@ impl Hub {
         match cmd {
             HubCmd::List { only, reply } => {
                 let _ = reply.send(SessionsResponse {
-                    sessions: self.published_sessions(only.as_ref()),
-                    activity_states: self.published_activity(only.as_ref()),
-                    sources: self.visible_sources(only.as_ref()),
-                    seq: self.seq,
+                    sessions: self.publisher.published_sessions(only.as_ref()),
+                    activity_states: self.publisher.published_activity(only.as_ref()),
+                    sources: self.publisher.visible_sources(only.as_ref()),
+                    seq: self.publisher.seq,
                 });
             }
             HubCmd::Get { session_id, reply } => {
-                let r = self.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
+                let r =
+                    self.publisher.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
                 let _ = reply.send(r);
             }
-            HubCmd::Create { req, reply } => {
-                let r = self.create(req).await;
+            HubCmd::Create { req, git, reply } => {
+                let r = self.create(req, git).await;
                 let _ = reply.send(r);
             }
             HubCmd::Rename { session_id, title, reply } => {
@@ -236,6 +149,10 @@ impl Hub {
             }
             HubCmd::AddWorker { session_id, spec, reply } => {
                 let r = self.add_worker(&session_id, spec).await;
+                let _ = reply.send(r);
+            }
+            HubCmd::RenameWorker { session_id, worker_id, name, reply } => {
+                let r = self.rename_worker(&session_id, &worker_id, name).await;
                 let _ = reply.send(r);
             }
             HubCmd::RemoveWorker { session_id, worker_id, reply } => {
@@ -261,25 +178,31 @@ impl Hub {
                 let _ = reply.send(r);
             }
             HubCmd::Subscribe { outbox, only, reply } => {
-                let id = if outbox.push_text(self.sync_message(None, only.as_ref())).is_ok() {
-                    self.subscribers.add(outbox, only)
+                // The first sync is a snapshot, queued outside the byte cap as a worker's
+                // `history` is (bounded by the field limits and session counts), so sessions
+                // larger than --max-client-buffer never lock every dashboard out.
+                let sync = OutFrame::Text(self.publisher.sync_message(None, only.as_ref()));
+                let id = if outbox.push_uncapped(sync).is_ok() {
+                    self.publisher.subscribers.add(outbox, only)
                 } else {
                     0
                 };
                 let _ = reply.send(id);
             }
             HubCmd::Filter { id, outbox, sessions } => {
-                if self.subscribers.set_filter(id, sessions) {
-                    let msg = self.sync_message(self.subscribers.filter(id), self.subscribers.only(id));
+                let p = &mut self.publisher;
+                if p.subscribers.set_filter(id, sessions) {
+                    let msg = p.sync_message(p.subscribers.filter(id), p.subscribers.only(id));
                     let _ = outbox.push_text(msg);
                 }
             }
             HubCmd::RequestSync { outbox, since, only } => {
                 // A replay is the unfiltered log (but for a session-restricted token): clients
                 // that filter resync fully.
-                let msg = match since.and_then(|s| self.replay_since(s, only.as_ref())) {
-                    Some(deltas) => encode(&AppServerMsg::Replay(Replay { deltas, seq: self.seq })),
-                    None => self.sync_message(None, only.as_ref()),
+                let p = &self.publisher;
+                let msg = match since.and_then(|s| p.replay_since(s, only.as_ref())) {
+                    Some(deltas) => encode(&AppServerMsg::Replay(Replay { deltas, seq: p.seq })),
+                    None => p.sync_message(None, only.as_ref()),
                 };
                 let _ = outbox.push_text(msg);
             }
@@ -288,10 +211,11 @@ impl Hub {
                 self.flush().await;
             }
             HubCmd::Deltas { since, only, reply } => {
-                let r = self
+                let p = &self.publisher;
+                let r = p
                     .replay_since(since, only.as_ref())
-                    .map(|deltas| DeltasResponse { deltas, seq: self.seq })
-                    .ok_or(HubError::Gone { since, oldest: self.log.front().map_or(self.seq, |d| d.seq) });
+                    .map(|deltas| DeltasResponse { deltas, seq: p.seq })
+                    .ok_or(HubError::Gone { since, oldest: p.log.front().map_or(p.seq, |d| d.seq) });
                 let _ = reply.send(r);
             }
             HubCmd::GitResults { results } => {
@@ -308,140 +232,9 @@ impl Hub {
                 self.flush().await;
             }
             HubCmd::ScreenSaved { session_id, worker_id, bytes } => {
-                self.screens.done(&(session_id, worker_id), bytes);
+                self.persistence.screen_saved(&(session_id, worker_id), bytes);
             }
             HubCmd::Shutdown { .. } => unreachable!("handled in run"),
-        }
-    }
-
-    /// Pulls every worker's latest status into the session records.
-    fn refresh(&mut self) {
-        if self.stopping {
-            return;
-        }
-        let now = now_iso();
-        for (sid, rec) in &mut self.records {
-            let mut changed = false;
-            for w in &mut rec.session.workers {
-                let Some(handle) = rec.handles.get(&w.id) else { continue };
-                let st = handle.status().borrow().clone();
-                let was_running = w.state == WorkerState::Running;
-                if worker_from_status(w, &st) {
-                    changed = true;
-                    if was_running && st.exit.is_some() {
-                        tracing::info!(session_id = %sid, worker_id = %w.id, exit_code = ?w.exit_code,
-                            signal = ?w.signal, "worker exited");
-                        save_screen(&self.store, sid, &w.id, handle);
-                    }
-                }
-            }
-            if changed {
-                rec.session.updated_at.clone_from(&now);
-            }
-        }
-    }
-
-    fn current_activity(&self) -> ActivityMap {
-        let mut map = ActivityMap::new();
-        for (sid, rec) in &self.records {
-            for w in &rec.session.workers {
-                let activity = if self.stopping {
-                    ActivityState::Exited
-                } else {
-                    rec.handles.get(&w.id).map_or(ActivityState::Unknown, |h| h.status().borrow().activity)
-                };
-                map.insert((sid.clone(), w.id.clone()), activity);
-            }
-        }
-        map
-    }
-
-    /// Diffs what clients last saw against the state now; commits, then broadcasts the deltas.
-    async fn flush(&mut self) {
-        let started = std::time::Instant::now();
-        self.refresh();
-        let current: SessionMap =
-            self.records.iter().map(|(id, r)| (id.clone(), r.session.clone())).collect();
-        let activity = self.current_activity();
-        let mut events = diff::diff(&self.published, &current, &self.published_activity, &activity);
-        let sources: BTreeMap<String, SourceStatus> =
-            self.sources.iter().map(|(k, v)| (k.clone(), v.status.clone())).collect();
-        for (name, status) in &sources {
-            // A read that changes nothing but `lastSuccess` is not news: clients see the new
-            // time in the next sync or `GET /api/sessions`, not as a delta every poll.
-            let same = self.published_sources.get(name).is_some_and(|p| {
-                SourceStatus { last_success: status.last_success.clone(), ..p.clone() } == *status
-            });
-            if !same {
-                events.push(DeltaEvent::SourceUpdated { name: name.clone(), source: status.clone() });
-            }
-        }
-        metrics::histogram!(m::DELTA_COMPUTE_SECONDS).record(started.elapsed().as_secs_f64());
-        self.published_sources = sources;
-        if events.is_empty() {
-            return;
-        }
-        record_gauges(&current, &activity);
-        let timestamp = now_iso();
-        let deltas: Vec<Delta> = events
-            .into_iter()
-            .map(|event| {
-                self.seq += 1;
-                Delta { seq: self.seq, timestamp: timestamp.clone(), event }
-            })
-            .collect();
-        let mut commit = Commit { deltas: deltas.clone(), ..Commit::default() };
-        for (id, session) in &current {
-            if self.published.get(id) != Some(session)
-                && let Some(rec) = self.records.get(id)
-            {
-                commit.upserts.push(StoredSession { session: session.clone(), env: rec.env.clone() });
-            }
-        }
-        commit.deletes = self.published.keys().filter(|id| !current.contains_key(*id)).cloned().collect();
-        // Written before broadcast. If the disk refuses, clients still get the truth and the
-        // error is logged loudly (serving live state beats hiding it); the commit is retried.
-        self.persist(commit).await;
-        self.published = current;
-        self.published_activity = activity;
-        for delta in deltas {
-            self.broadcast(&delta);
-            self.log.push_back(delta);
-        }
-        while self.log.len() > self.config.delta_log {
-            self.log.pop_front();
-        }
-    }
-
-    fn broadcast(&mut self, delta: &Delta) {
-        let frame = encode(&AppServerMsg::Delta(delta.clone()));
-        let payload_size = frame.len();
-        self.subscribers.send(delta, &frame);
-        if let Some(n) = &self.notifier {
-            n.offer(delta, frame.as_str());
-        }
-        let kind = delta.event.type_name();
-        metrics::counter!(m::DELTAS, "type" => kind).increment(1);
-        let session_id = delta.event.session_id().map_or("", |s| s.as_str());
-        let client_count = self.subscribers.len();
-        if kind == "worker-activity" {
-            tracing::debug!(
-                r#type = kind,
-                sessionId = session_id,
-                clientCount = client_count,
-                payloadSize = payload_size,
-                seq = delta.seq,
-                "broadcast"
-            );
-        } else {
-            tracing::info!(
-                r#type = kind,
-                sessionId = session_id,
-                clientCount = client_count,
-                payloadSize = payload_size,
-                seq = delta.seq,
-                "broadcast"
-            );
         }
     }
 
@@ -454,12 +247,12 @@ impl Hub {
                 ((sid.clone(), wid.clone()), WorkerOutput { end: h.output_end(), running })
             })
         });
-        let due = self.screens.due(workers, self.config.screen_save_budget);
+        let due = self.persistence.screens_due(workers, self.config.screen_save_budget);
         for (sid, wid) in due {
             let Some(handle) = self.records.get(&sid).and_then(|r| r.handles.get(&wid)).cloned() else {
                 continue;
             };
-            let (store, tx) = (self.store.clone(), self.tx.clone());
+            let (store, tx) = (self.persistence.store.clone(), self.tx.clone());
             tokio::spawn(async move {
                 let bytes = match handle.history().await {
                     // Not saved when the store's queue is full: tried again next round.
@@ -483,20 +276,17 @@ impl Hub {
             .map(|(id, r)| (id.clone(), r.session.cwd.clone()))
             .collect();
         let tx = self.tx.clone();
-        self.poll_sources();
+        self.feeds.poll_sources();
         crate::metrics::handle().run_upkeep();
+        let git = self.git.clone();
         tokio::spawn(async move {
             let read_started = std::time::Instant::now();
-            let results = tokio::task::spawn_blocking(move || {
-                cwds.into_iter()
-                    .map(|(id, cwd)| (id, super::git::read(std::path::Path::new(&cwd))))
-                    .collect::<Vec<(SessionId, GitInfo)>>()
-            })
-            .await;
+            let Some(results) = git.read_all(cwds).await else {
+                tracing::debug!(reason = "git_read_in_flight", "skipped this poll's git reads");
+                return;
+            };
             metrics::histogram!(m::POLL_READ_SECONDS).record(read_started.elapsed().as_secs_f64());
-            if let Ok(results) = results {
-                let _ = tx.send(HubCmd::GitResults { results }).await;
-            }
+            let _ = tx.send(HubCmd::GitResults { results }).await;
         });
         metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
     }
@@ -526,7 +316,7 @@ impl Hub {
             }
         }
         self.flush().await;
-        let store = self.store.clone();
+        let store = self.persistence.store.clone();
         let grace = self.config.worker.stop_grace;
         let stops = handles.into_iter().map(|(sid, wid, h)| {
             let store = store.clone();

@@ -8,6 +8,7 @@
 
 mod actor;
 pub(crate) mod diff;
+pub(crate) mod field_limits;
 pub(crate) mod git;
 mod screen_saves;
 pub(crate) mod sources;
@@ -81,6 +82,8 @@ enum HubCmd {
     },
     Create {
         req: CreateSession,
+        /// The cwd's repository, read before the command is sent (never on the hub task).
+        git: git::GitInfo,
         reply: oneshot::Sender<Result<Session, HubError>>,
     },
     Rename {
@@ -95,6 +98,12 @@ enum HubCmd {
     AddWorker {
         session_id: SessionId,
         spec: WorkerSpec,
+        reply: oneshot::Sender<Result<Worker, HubError>>,
+    },
+    RenameWorker {
+        session_id: SessionId,
+        worker_id: WorkerId,
+        name: String,
         reply: oneshot::Sender<Result<Worker, HubError>>,
     },
     RemoveWorker {
@@ -155,11 +164,17 @@ enum HubCmd {
     },
 }
 
+/// A new session's cwd when the request names none: the gateway's home directory.
+fn default_session_cwd() -> String {
+    std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into())
+}
+
 /// Cheap, cloneable handle to the hub actor.
 #[derive(Clone)]
 pub struct HubHandle {
     tx: mpsc::Sender<HubCmd>,
     epoch: String,
+    git: git::GitReads,
 }
 
 impl HubHandle {
@@ -187,8 +202,10 @@ impl HubHandle {
     }
 
     /// Creates a session and starts its workers.
-    pub async fn create(&self, req: CreateSession) -> Result<Session, HubError> {
-        self.call(|reply| HubCmd::Create { req, reply }).await?
+    pub async fn create(&self, mut req: CreateSession) -> Result<Session, HubError> {
+        let cwd = req.cwd.get_or_insert_with(default_session_cwd);
+        let git = self.git.read_one(std::path::PathBuf::from(cwd.as_str())).await;
+        self.call(|reply| HubCmd::Create { req, git, reply }).await?
     }
 
     /// Renames a session.
@@ -204,6 +221,16 @@ impl HubHandle {
     /// Adds and starts a worker.
     pub async fn add_worker(&self, session_id: SessionId, spec: WorkerSpec) -> Result<Worker, HubError> {
         self.call(|reply| HubCmd::AddWorker { session_id, spec, reply }).await?
+    }
+
+    /// Renames a worker (names are unique within a session).
+    pub async fn rename_worker(
+        &self,
+        session_id: SessionId,
+        worker_id: WorkerId,
+        name: String,
+    ) -> Result<Worker, HubError> {
+        self.call(|reply| HubCmd::RenameWorker { session_id, worker_id, name, reply }).await?
     }
 
     /// Removes a worker; it is stopped in the background.

@@ -169,7 +169,14 @@ async fn fetch(source: &SourceSection, http: Option<&Target>) -> Result<Bytes, S
         SourceKind::Command => {
             let argv = source.command.as_ref().map(|c| c.argv()).unwrap_or_default();
             let (program, args) = argv.split_first().ok_or(SourceError::EmptyCommand)?;
-            let mut child = tokio::process::Command::new(program)
+            let mut command = tokio::process::Command::new(program);
+            // Like workers, source commands never see the gateway's own secrets.
+            for (name, _) in std::env::vars_os() {
+                if name.to_str().is_some_and(crate::worker::env::is_gateway_secret) {
+                    command.env_remove(&name);
+                }
+            }
+            let mut child = command
                 .args(args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())

@@ -5,9 +5,8 @@ use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
 use super::detect::{ActivityRules, Observation};
 use super::input::{InputBudget, InputChunk};
 use super::pipe::{PipeReader, Taken};
-use super::process::{Running, start_process};
+use super::process::start_process;
 use super::pty::GroupSignal;
-use super::ring::OutputRing;
 use super::screen::{ScreenMsg, ScreenReply, ScreenThread};
 use super::utf8::Utf8Splitter;
 use super::{
@@ -19,12 +18,10 @@ use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
 use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
-use futures_util::future::BoxFuture;
-use futures_util::stream::FuturesUnordered;
 use screen_feed::ScreenFeed;
-use std::collections::HashMap;
+use spawn::limits;
+pub(super) use spawn::{HandleShared, spawn_restored, spawn_running};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
@@ -32,20 +29,18 @@ use tracing::{debug, info, warn};
 mod adopt;
 pub(super) use adopt::spawn_adopted;
 mod attach;
+mod clients;
 mod fanout;
+mod output_path;
+mod process_state;
 mod screen_feed;
 mod spawn;
-
-pub(super) use spawn::{HandleShared, spawn_restored, spawn_running};
+use clients::{Client, Clients};
+use output_path::OutputPath;
+use process_state::ProcessState;
 
 /// Most output batches the screen model may lag behind.
 const MAX_BACKLOG_BATCHES: usize = 64;
-
-/// A batch at least this big means output is flooding (a PTY read returns at most ~4 KiB), so
-/// the next batch is taken `WorkerConfig::flood_coalesce` later (unless a whole batch is waiting
-/// already): reads pile up into one batch instead of costing an actor, screen, writer and client
-/// wake-up each. Output that is not flooding (echo, prompts) is never delayed.
-const FLOOD_BATCH_BYTES: usize = 2048;
 
 /// Commands from [`super::WorkerHandle`] to the actor.
 pub(super) enum Cmd {
@@ -116,20 +111,6 @@ pub struct ActivityInfo {
     pub title: Option<String>,
 }
 
-struct Client {
-    outbox: OutboxSender,
-    /// How its `output` is framed.
-    format: OutputFormat,
-    /// The client's last `resize`.
-    size: Option<(u16, u16)>,
-    /// Set once `history` is queued; until then the client gets no live output.
-    attached: bool,
-    /// Answers `attach` once `history` is queued.
-    reply: Option<oneshot::Sender<ClientId>>,
-}
-
-type SnapshotFuture = BoxFuture<'static, (ClientId, Option<HistorySnapshot>)>;
-
 struct Actor {
     ctx: WorkerContext,
     status: watch::Sender<WorkerStatus>,
@@ -141,42 +122,19 @@ struct Actor {
     replies: mpsc::Receiver<ScreenReply>,
     /// The input queue's byte budgets (typed input is reserved by the handle).
     input: InputBudget,
-    /// Stream offset where the running process's output starts: answers to queries before it
-    /// were owed to a process that has exited.
-    process_start: u64,
     /// One permit per output batch the screen thread has not applied yet.
     backlog: Arc<Semaphore>,
-    batch_bytes: usize,
-    /// Raw output as read; binary clients get exactly these bytes.
-    ring: OutputRing,
-    /// Aligns output to UTF-8 characters for JSON clients and the screen model, which lag the
-    /// ring by the carried bytes of a split character (at most 3).
-    utf8: Utf8Splitter,
-    clients: HashMap<ClientId, Client>,
-    next_client: u64,
-    snapshots: FuturesUnordered<SnapshotFuture>,
-    process: Option<Running>,
-    exit: Option<ExitInfo>,
+    /// The ring, UTF-8 alignment and batch coalescing of the output.
+    output: OutputPath,
+    /// The attached clients, the fan-out to them and their pending snapshots.
+    clients: Clients,
+    /// The process, its exit, and who waits for it to stop.
+    proc: ProcessState,
     activity: ActivityTracker,
     tick: Option<watch::Receiver<u64>>,
     size: (u16, u16),
-    stop_waiters: Vec<oneshot::Sender<()>>,
-    kill_at: Option<tokio::time::Instant>,
-    /// While output floods: when the next batch is taken (see [`FLOOD_BATCH_BYTES`]).
-    coalesce_until: Option<tokio::time::Instant>,
     /// Output lost while no gateway ran (offset, bytes), told to every client after `history`.
     gap: Option<(u64, u64)>,
-    /// The ring's end, for the hub's screen-save schedule (see `WorkerHandle::output_end`).
-    output_end: Arc<AtomicU64>,
-}
-
-/// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
-/// backlog, so the offset of a snapshot (at most one backlog behind) is still in the ring.
-fn limits(config: &WorkerConfig) -> (usize, usize, usize) {
-    let batch = config.batch_bytes.max(1);
-    let backlog = (config.output_ring_bytes / batch / 2).clamp(1, MAX_BACKLOG_BATCHES);
-    let ring = config.output_ring_bytes.max(2 * backlog * batch);
-    (batch, backlog, ring)
 }
 
 fn encode(msg: &WorkerServerMsg) -> Option<TextFrame> {
@@ -187,16 +145,6 @@ fn encode(msg: &WorkerServerMsg) -> Option<TextFrame> {
             None
         }
     }
-}
-
-/// The actor task's span: a child of the caller's (the hub names the session and worker there),
-/// with the process id, recorded again on each restart.
-fn actor_span(pid: Option<u32>) -> tracing::Span {
-    let span = tracing::info_span!("actor", pid = tracing::field::Empty);
-    if let Some(pid) = pid {
-        span.record("pid", pid);
-    }
-    span
 }
 
 /// Waits for room in the screen backlog (and, while flooding, until `coalesce_until` unless a
@@ -261,32 +209,22 @@ impl Actor {
             observations: link.thread.observations,
             replies: link.thread.replies,
             input: link.input,
-            process_start: offset,
             backlog: Arc::new(Semaphore::new(backlog)),
-            batch_bytes,
-            ring: OutputRing::new(ring_bytes, offset),
-            utf8: Utf8Splitter::default(),
-            clients: HashMap::new(),
-            next_client: 1,
-            snapshots: FuturesUnordered::new(),
-            process: None,
-            exit: None,
+            output: OutputPath::new(ring_bytes, offset, batch_bytes),
+            clients: Clients::default(),
+            proc: ProcessState::new(offset),
             activity: ActivityTracker::new(link.rules, activity),
             tick: None,
             size,
-            stop_waiters: Vec::new(),
-            kill_at: None,
-            coalesce_until: None,
             gap: None,
-            output_end: Arc::new(AtomicU64::new(offset)),
         }
     }
 
     async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) {
         loop {
-            let reading = self.process.is_some();
+            let reading = self.proc.process.is_some();
             let ticking = self.tick.is_some();
-            let kill_at = self.kill_at;
+            let kill_at = self.proc.kill_at;
             let screen_due = self.screen.due();
             tokio::select! {
                 // Commands first: input and attach are served even while output floods.
@@ -297,25 +235,25 @@ impl Actor {
                         break;
                     }
                 }
-                Some((client, snap)) = self.snapshots.next(), if !self.snapshots.is_empty() => {
+                Some((client, snap)) = self.clients.snapshots.next(), if !self.clients.snapshots.is_empty() => {
                     self.attach_ready(client, snap);
                 }
                 (permit, taken) = next_output(
                     &self.backlog,
-                    self.process.as_ref().map(|p| &p.output),
-                    self.batch_bytes,
-                    self.coalesce_until,
+                    self.proc.process.as_ref().map(|p| &p.output),
+                    self.output.batch_bytes,
+                    self.output.coalesce_until,
                 ), if reading => self.on_output(permit, taken),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
                 Some(reply) = self.replies.recv() => self.on_reply(reply),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
-                    if kill_at.is_some() => self.kill_now(),
+                    if kill_at.is_some() => self.proc.kill_now(),
                 () = tokio::time::sleep_until(screen_due.unwrap_or_else(tokio::time::Instant::now)),
                     if screen_due.is_some() => self.screen.flush(),
             }
         }
-        if let Some(p) = &self.process {
+        if let Some(p) = &self.proc.process {
             if p.control.outlives_gateway() {
                 // Its holder keeps it running for the next gateway.
                 info!(pid = ?p.control.pid(), "worker actor ended; the worker keeps running in its holder");
@@ -329,23 +267,26 @@ impl Actor {
     fn on_cmd(&mut self, cmd: Cmd) -> Flow {
         match cmd {
             Cmd::Attach { outbox, format, reply } => {
-                let id = ClientId(self.next_client);
-                self.next_client += 1;
                 let client = Client { outbox, format, size: None, attached: false, reply: Some(reply) };
-                self.clients.insert(id, client);
+                let id = self.clients.add(client);
                 self.request_snapshot(id);
             }
             Cmd::Detach { client } => {
-                if self.clients.remove(&client).is_some() {
-                    info!(client = client.0, clientCount = self.clients.len(), "client detached");
+                if self.clients.by_id.remove(&client).is_some() {
+                    info!(client = client.0, clientCount = self.clients.by_id.len(), "client detached");
                 }
             }
             Cmd::Input { client, data, share, reply } => {
                 let _ = reply.send(self.input(client, data, share));
             }
             Cmd::Resize { client, cols, rows, reply } => {
-                if let Some(c) = client.and_then(|c| self.clients.get_mut(&c)) {
+                if let Some(c) = client.and_then(|c| self.clients.by_id.get_mut(&c)) {
                     c.size = Some((cols, rows));
+                    // A client that sizes the screen to its own is attached, not previewing:
+                    // the user came to look at what notified them.
+                    if self.activity.on_looked() {
+                        self.publish_activity();
+                    }
                 }
                 self.apply_size(cols, rows);
                 let _ = reply.send(Ok(()));
@@ -364,13 +305,13 @@ impl Actor {
             Cmd::Restart { spec, reply } => {
                 let _ = reply.send(self.restart(&spec));
             }
-            Cmd::Stop { reply } => self.stop(reply),
+            Cmd::Stop { reply } => self.proc.stop(reply, self.ctx.config.stop_grace),
             Cmd::Shutdown { code, reason, reply } => {
-                for client in self.clients.values() {
+                for client in self.clients.by_id.values() {
                     let _ = client.outbox.push(OutFrame::Close { code, reason });
                 }
-                info!(clientCount = self.clients.len(), code, "worker shut down");
-                self.clients.clear();
+                info!(clientCount = self.clients.by_id.len(), code, "worker shut down");
+                self.clients.by_id.clear();
                 let _ = reply.send(());
                 return Flow::Stop;
             }
@@ -384,14 +325,14 @@ impl Actor {
         data: Vec<u8>,
         share: OwnedSemaphorePermit,
     ) -> Result<(), WorkerError> {
-        if self.process.is_none() {
+        if self.proc.process.is_none() {
             return Err(WorkerError::Exited);
         }
         // tmux `window-size latest`: the PTY takes the size of the client that typed.
-        if let Some((cols, rows)) = client.and_then(|c| self.clients.get(&c)).and_then(|c| c.size) {
+        if let Some((cols, rows)) = client.and_then(|c| self.clients.by_id.get(&c)).and_then(|c| c.size) {
             self.apply_size(cols, rows);
         }
-        let Some(p) = &self.process else { return Err(WorkerError::Exited) };
+        let Some(p) = &self.proc.process else { return Err(WorkerError::Exited) };
         let answered = self.activity.on_input(&data, Instant::now());
         let typed = data.len() as u64;
         // Nothing to write: not queued, so empty messages cannot pile up in the queue.
@@ -409,8 +350,8 @@ impl Actor {
     /// input queued before them. Not typing: the PTY size and the activity state stay as they
     /// are.
     fn on_reply(&mut self, reply: ScreenReply) {
-        let Some(p) = &self.process else { return };
-        if reply.offset <= self.process_start {
+        let Some(p) = &self.proc.process else { return };
+        if reply.offset <= self.proc.process_start {
             return;
         }
         let len = reply.bytes.len() as u64;
@@ -425,7 +366,7 @@ impl Actor {
 
     /// Resizes the PTY and, in order with the byte stream, the screen model.
     fn apply_size(&mut self, cols: u16, rows: u16) {
-        let Some(p) = &self.process else { return };
+        let Some(p) = &self.proc.process else { return };
         if self.size == (cols, rows) {
             return;
         }
@@ -442,7 +383,7 @@ impl Actor {
     }
 
     fn restart(&mut self, spec: &SpawnSpec) -> Result<(), WorkerError> {
-        if self.process.is_some() {
+        if self.proc.process.is_some() {
             return Err(WorkerError::Invalid("worker is still running".into()));
         }
         let (running, pid) = start_process(&self.ctx, spec)?;
@@ -450,10 +391,10 @@ impl Actor {
             // Runs inside the actor task, so the current span is the actor's.
             tracing::Span::current().record("pid", pid);
         }
-        self.process = Some(running);
-        self.process_start = self.ring.end();
-        self.exit = None;
-        self.utf8 = Utf8Splitter::default();
+        self.proc.process = Some(running);
+        self.proc.process_start = self.output.ring.end();
+        self.proc.exit = None;
+        self.output.utf8 = Utf8Splitter::default();
         if self.size != (spec.cols, spec.rows) {
             self.size = (spec.cols, spec.rows);
             self.screen.send(ScreenMsg::Resize { cols: spec.cols, rows: spec.rows });
@@ -462,45 +403,27 @@ impl Actor {
         let activity = self.activity.state();
         let (cols, rows) = self.size;
         self.update_status(|s| {
-            *s = WorkerStatus { pid, exit: None, started_at: now_iso(), cols, rows, activity };
+            *s = WorkerStatus {
+                pid,
+                exit: None,
+                started_at: now_iso(),
+                cols,
+                rows,
+                activity,
+                notification: None,
+            };
         });
         Ok(())
-    }
-
-    fn stop(&mut self, reply: oneshot::Sender<()>) {
-        let Some(p) = &self.process else {
-            let _ = reply.send(());
-            return;
-        };
-        self.stop_waiters.push(reply);
-        if self.kill_at.is_none() {
-            if let Err(e) = p.control.signal_group(GroupSignal::Hangup) {
-                debug!(error = %e, "SIGHUP to the worker's process group failed");
-            }
-            self.kill_at = Some(tokio::time::Instant::now() + self.ctx.config.stop_grace);
-        }
-    }
-
-    fn kill_now(&mut self) {
-        self.kill_at = None;
-        if let Some(p) = &self.process {
-            info!(pid = ?p.control.pid(), "worker did not exit after SIGHUP; sending SIGKILL");
-            if let Err(e) = p.control.signal_group(GroupSignal::Kill) {
-                debug!(error = %e, "SIGKILL to the worker's process group failed");
-            }
-        }
     }
 
     fn on_output(&mut self, permit: Option<OwnedSemaphorePermit>, taken: Taken) {
         match taken {
             Taken::Data(batch) => {
-                let coalesce = self.ctx.config.flood_coalesce;
-                self.coalesce_until = (batch.len() >= FLOOD_BATCH_BYTES && !coalesce.is_zero())
-                    .then(|| tokio::time::Instant::now() + coalesce);
+                self.output.note_batch(batch.len(), self.ctx.config.flood_coalesce);
                 self.emit(&batch, permit);
                 // The exit right behind the last bytes is handled in the same step.
-                let exit = self.process.as_ref().filter(|p| p.output.at_exit()).and_then(|p| {
-                    match p.output.try_take(self.batch_bytes) {
+                let exit = self.proc.process.as_ref().filter(|p| p.output.at_exit()).and_then(|p| {
+                    match p.output.try_take(self.output.batch_bytes) {
                         Some(Taken::Exit(e)) => Some(e),
                         _ => None,
                     }
@@ -519,13 +442,8 @@ impl Actor {
             return;
         }
         metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(raw.len() as u64);
-        let offset = self.ring.end();
-        self.ring.push(raw);
-        self.output_end.store(self.ring.end(), Ordering::Relaxed);
-        // Fits: the carry is at most 3 bytes, all of them already in the ring.
-        let aligned_offset = offset - self.utf8.carried_len() as u64;
-        let aligned = self.utf8.split(raw);
-        self.broadcast_output(Some((raw, offset)), &aligned, aligned_offset);
+        let (offset, aligned, aligned_offset) = self.output.push(raw);
+        self.clients.broadcast_output(Some((raw, offset)), &aligned, aligned_offset);
         self.screen.output(aligned, permit);
         if self.activity.on_output(Instant::now()) {
             self.publish_activity();
@@ -550,29 +468,26 @@ impl Actor {
     fn on_exit(&mut self, exit: ExitInfo) {
         // A split character that will never be completed: binary clients already have its
         // bytes; JSON clients and the screen get them now (as U+FFFD).
-        let tail = self.utf8.flush();
-        if !tail.is_empty() {
-            let offset = self.ring.end() - tail.len() as u64;
-            self.broadcast_output(None, &tail, offset);
+        if let Some((tail, offset)) = self.output.flush_tail() {
+            self.clients.broadcast_output(None, &tail, offset);
             self.screen.output(tail, None);
         }
-        let pid = self.process.take().and_then(|p| p.control.pid());
-        self.kill_at = None;
+        let pid = self.proc.take_process();
         info!(pid = ?pid, exit_code = ?exit.exit_code, signal = ?exit.signal, "worker exited");
-        self.broadcast(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() });
+        self.clients
+            .broadcast(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() });
         self.activity.on_exit();
         self.tick = None;
         let activity = self.activity.state();
         let status_exit = exit.clone();
-        self.exit = Some(exit);
+        self.proc.exit = Some(exit);
         self.update_status(|s| {
             s.pid = None;
             s.exit = Some(status_exit);
             s.activity = activity;
+            s.notification = None;
         });
-        for waiter in self.stop_waiters.drain(..) {
-            let _ = waiter.send(());
-        }
+        self.proc.release_stop_waiters();
     }
 
     fn on_tick(&mut self, alive: bool) {
@@ -586,7 +501,11 @@ impl Actor {
 
     fn publish_activity(&mut self) {
         let activity = self.activity.state();
-        self.update_status(|s| s.activity = activity);
+        let notification = self.activity.notification().map(str::to_owned);
+        self.update_status(|s| {
+            s.activity = activity;
+            s.notification = notification;
+        });
     }
 
     fn update_status(&self, change: impl FnOnce(&mut WorkerStatus)) {

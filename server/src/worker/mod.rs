@@ -19,6 +19,7 @@ use tokio::sync::{Notify, watch};
 mod activity;
 mod actor;
 pub(crate) mod detect;
+pub(crate) mod env;
 mod input;
 mod pipe;
 mod process;
@@ -257,6 +258,8 @@ pub struct WorkerStatus {
     pub rows: u16,
     /// Current activity.
     pub activity: ActivityState,
+    /// The OSC 9/777 notification text it is `asking` with, while it does.
+    pub notification: Option<String>,
 }
 
 /// A snapshot for a new client or for persistence.

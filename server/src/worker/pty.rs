@@ -141,6 +141,14 @@ pub(crate) fn spawn_on_pty(spec: &SpawnSpec) -> Result<Spawned, WorkerError> {
     let pair = native_pty_system().openpty(size).map_err(|e| spawn_error(spec, e))?;
     let mut cmd = CommandBuilder::from_argv(spec.command.iter().map(Into::into).collect());
     cmd.cwd(&spec.cwd);
+    // The builder starts from this process's own environment: the gateway's secrets (the owner
+    // token in `CONTROLROOM_TOKEN`) must not reach a shell whose screen read-only viewers can see.
+    // A holder inherits the gateway's environment, so this holds in both.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(super::env::is_gateway_secret) {
+            cmd.env_remove(&name);
+        }
+    }
     cmd.env("TERM", "xterm-256color");
     for (k, v) in &spec.env {
         cmd.env(k, v);

@@ -6,8 +6,11 @@ use super::*;
 use controlroom_term::Rgb;
 use std::time::Instant;
 
+/// `script` under bash with echo off from the start: an answer can arrive before `read -s` turns
+/// echo off (as in any terminal), and the echoed answer would then show on the screen.
 fn bash(script: &str) -> SpawnSpec {
-    SpawnSpec { command: vec!["bash".into(), "-c".into(), script.into()], ..sh("") }
+    let script = format!("stty -echo; {script}");
+    SpawnSpec { command: vec!["bash".into(), "-c".into(), script], ..sh("") }
 }
 
 /// Polls the worker's screen until a line contains `needle`; returns that line.

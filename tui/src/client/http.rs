@@ -8,7 +8,7 @@ use bytes::Bytes;
 use controlroom_net::http::{HttpError, Request, exchange};
 use controlroom_protocol::{
     ActivityReport, ApiErrorBody, CreateSession, InputRequest, PresetsResponse, ScreenResponse, Session,
-    SessionsResponse, UpdateSession, Worker, WorkerSpec,
+    SessionsResponse, UpdateSession, UpdateWorker, Worker, WorkerSpec,
 };
 use http::{Method, StatusCode, header};
 use serde::Serialize;
@@ -134,8 +134,22 @@ impl Gateway {
         self.call(Method::POST, &format!("/api/sessions/{id}/workers"), Some(spec)).await
     }
 
-    /// `DELETE /api/sessions/{id}/workers/{wid}`: stops the worker.
+    /// `PATCH /api/sessions/{id}/workers/{wid}`: renames the worker.
+    pub async fn rename_worker(&self, id: &str, wid: &str, name: &str) -> Result<Worker> {
+        let body = UpdateWorker { name: name.to_owned() };
+        self.call(Method::PATCH, &format!("/api/sessions/{id}/workers/{wid}"), Some(&body)).await
+    }
+
+    /// `POST /api/sessions/{id}/workers/{wid}/stop`: stops the worker, which stays (exited) and
+    /// can be restarted.
     pub async fn stop_worker(&self, id: &str, wid: &str) -> Result<()> {
+        self.call_raw(Method::POST, &format!("/api/sessions/{id}/workers/{wid}/stop"), None::<&()>)
+            .await
+            .map(|_| ())
+    }
+
+    /// `DELETE /api/sessions/{id}/workers/{wid}`: stops the worker if it runs and removes it.
+    pub async fn delete_worker(&self, id: &str, wid: &str) -> Result<()> {
         self.call_raw(Method::DELETE, &format!("/api/sessions/{id}/workers/{wid}"), None::<&()>)
             .await
             .map(|_| ())
@@ -172,5 +186,43 @@ impl Gateway {
     /// `GET /api/presets`.
     pub async fn presets(&self) -> Result<PresetsResponse> {
         self.call(Method::GET, "/api/presets", None::<&()>).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Answers one request with `200 {}` and returns its request line.
+    async fn one_request(listener: tokio::net::TcpListener) -> String {
+        let (mut sock, _) = listener.accept().await.expect("a connection");
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = sock.read(&mut buf).await.expect("reads");
+            assert!(n > 0, "the request ended early");
+            head.extend_from_slice(&buf[..n]);
+        }
+        sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: application/json\r\n\r\n{}")
+            .await
+            .expect("answers");
+        String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_owned()
+    }
+
+    #[tokio::test]
+    async fn stop_keeps_the_worker_and_delete_removes_it() {
+        for (stop, want) in [
+            (true, "POST /api/sessions/s1/workers/w1/stop HTTP/1.1"),
+            (false, "DELETE /api/sessions/s1/workers/w1 HTTP/1.1"),
+        ] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+            let url = format!("http://{}", listener.local_addr().expect("an address"));
+            let server = tokio::spawn(one_request(listener));
+            let g = Gateway::new(&url, "t", Trust::default()).expect("a client");
+            let done = if stop { g.stop_worker("s1", "w1").await } else { g.delete_worker("s1", "w1").await };
+            done.expect("the request succeeds");
+            assert_eq!(server.await.expect("the server task"), want);
+        }
     }
 }

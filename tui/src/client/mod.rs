@@ -8,6 +8,7 @@ pub mod dial;
 pub mod events;
 pub mod http;
 pub mod tasks;
+pub mod token;
 pub mod watch;
 pub mod ws;
 

@@ -10,10 +10,11 @@ impl State {
     /// Enters attach mode on the selected worker (the preview's socket carries on).
     pub(super) fn attach(&mut self, fx: &mut Vec<Effect>) {
         if self.worker().is_none() {
-            let hint = if self.session().is_some() {
-                "this session has no worker — press w"
-            } else {
-                "no session — press n"
+            let hint = match (self.session().is_some(), self.settings.read_only) {
+                (true, false) => "this session has no worker — press w",
+                (true, true) => "this session has no worker",
+                (false, false) => "no session — press n",
+                (false, true) => "no session",
             };
             self.notice = Some(super::Notice { text: hint.into(), error: false });
             return;
@@ -50,7 +51,8 @@ impl State {
             self.detach(fx);
             return true;
         };
-        let page = isize::try_from(self.size.1 / 2).unwrap_or(12).max(1);
+        // A page is the worker's screen: its rows as shown (the terminal less the header).
+        let page = isize::try_from(term.parser.term().size().0).unwrap_or(24).max(1);
         if ev.modifiers.contains(KeyModifiers::SHIFT) {
             match ev.code {
                 KeyCode::PageUp => {
@@ -70,7 +72,7 @@ impl State {
         }
         if term.exit.is_some() {
             match ev.code {
-                KeyCode::Char('r') => fx.push(Effect::RestartWorker {
+                KeyCode::Char('r') if !self.settings.read_only => fx.push(Effect::RestartWorker {
                     session: term.session.clone(),
                     worker: term.worker.clone(),
                 }),
@@ -79,6 +81,9 @@ impl State {
             }
             return true;
         }
+        if self.settings.read_only {
+            return self.drop_input();
+        }
         let modes = InputModes::of(term.parser.term());
         match encode_key(&ev, modes) {
             Some(bytes) => send_input(term, bytes, fx),
@@ -86,11 +91,24 @@ impl State {
         }
     }
 
+    /// Input a read-only connection cannot send: dropped, and said once.
+    fn drop_input(&mut self) -> bool {
+        if std::mem::replace(&mut self.told_read_only, true) {
+            return false;
+        }
+        let text = "read-only connection: keys are not sent to the worker".into();
+        self.notice = Some(super::Notice { text, error: true });
+        true
+    }
+
     /// A paste while attached; `true` when the screen changed.
     pub(super) fn attach_paste(&mut self, text: &str, fx: &mut Vec<Effect>) -> bool {
         let Some(term) = self.term.as_mut() else { return true };
         if term.exit.is_some() || term.search_paste(text) {
             return true;
+        }
+        if self.settings.read_only {
+            return self.drop_input();
         }
         let bytes = encode_paste(text, InputModes::of(term.parser.term()));
         send_input(term, bytes, fx)
@@ -102,7 +120,13 @@ impl State {
     pub(super) fn attach_mouse(&mut self, ev: MouseEvent, fx: &mut Vec<Effect>) -> bool {
         let Some(term) = self.term.as_mut() else { return true };
         let modes = MouseModes::of(term.parser.term());
-        if term.exit.is_none() && modes.wanted() && term.scrolled() == 0 && term.search.is_none() {
+        // A read-only connection cannot send the reports: the wheel scrolls back instead.
+        if !self.settings.read_only
+            && term.exit.is_none()
+            && modes.wanted()
+            && term.scrolled() == 0
+            && term.search.is_none()
+        {
             // The worker's screen starts below the one-line header.
             let Some(row) = ev.row.checked_sub(1) else { return true };
             let (rows, cols) = term.parser.term().size();

@@ -38,12 +38,15 @@ impl NotifyMode {
         })
     }
 
-    /// `Auto` decided from the environment (`TERM_PROGRAM`, `TERM`, `WT_SESSION`).
+    /// `Auto` decided from the environment (`TERM_PROGRAM`, `TERM`, `WT_SESSION`). Inside tmux
+    /// (`TERM_PROGRAM=tmux`) the outer terminal is unknown: OSC 9 through tmux's passthrough,
+    /// which reaches it where tmux allows (`set -g allow-passthrough on`), and the bell that
+    /// always follows for where it does not.
     pub fn resolve(self, term_program: Option<&str>, term: Option<&str>, windows_terminal: bool) -> Self {
         if self != Self::Auto {
             return self;
         }
-        let osc9 = ["iTerm.app", "WezTerm", "ghostty", "kitty", "vscode"];
+        let osc9 = ["iTerm.app", "WezTerm", "ghostty", "kitty", "vscode", "tmux"];
         if windows_terminal || term_program.is_some_and(|p| osc9.contains(&p)) || term == Some("xterm-kitty")
         {
             Self::Osc9
@@ -177,5 +180,16 @@ mod tests {
         assert_eq!(NotifyMode::Auto.resolve(None, Some("rxvt-unicode-256color"), false), NotifyMode::Osc777);
         assert_eq!(NotifyMode::Auto.resolve(None, Some("xterm-256color"), false), NotifyMode::Bell);
         assert_eq!(NotifyMode::Off.resolve(Some("WezTerm"), None, true), NotifyMode::Off);
+    }
+
+    #[test]
+    fn inside_tmux_auto_goes_through_the_passthrough_not_only_the_bell() {
+        let mode = NotifyMode::Auto.resolve(Some("tmux"), Some("tmux-256color"), false);
+        assert_eq!(mode, NotifyMode::Osc9);
+        assert_eq!(
+            notification_bytes(mode, true, "cr", "done"),
+            b"\x1bPtmux;\x1b\x1b]9;cr: done\x07\x1b\\\x07",
+            "wrapped for tmux, the bell after it for where tmux does not pass it on"
+        );
     }
 }

@@ -25,11 +25,9 @@ impl State {
                     self.filter.clear();
                     self.mode = Mode::Dashboard;
                 }
-                KeyCode::Backspace => {
-                    self.filter.pop();
+                _ => {
+                    self.filter.key(&ev);
                 }
-                KeyCode::Char(c) => self.filter.push(c),
-                _ => {}
             },
             Mode::Form(form) => match form.key(&ev) {
                 FormOutcome::Editing => {
@@ -38,6 +36,7 @@ impl State {
                     self.mode = Mode::Form(form);
                 }
                 FormOutcome::Cancelled => self.mode = Mode::Dashboard,
+                FormOutcome::Complete(typed) => fx.push(Effect::CompletePath { typed }),
                 FormOutcome::Submitted => {
                     let form = form.clone();
                     self.submit(form, fx);
@@ -68,12 +67,15 @@ impl State {
                 self.attach_paste(&text, fx);
             }
             Mode::Form(form) => form.paste(&text),
-            Mode::Filter => self.filter.extend(text.chars().filter(|c| !c.is_control())),
+            Mode::Filter => self.filter.insert_str(&text),
             _ => {}
         }
     }
 
     fn action(&mut self, action: Action, fx: &mut Vec<Effect>) {
+        if self.settings.read_only && action.changes() {
+            return self.tell("read-only connection: it can watch, not change anything");
+        }
         match action {
             Action::Up => self.move_selection(-1),
             Action::Down => self.move_selection(1),
@@ -84,7 +86,13 @@ impl State {
                 };
             }
             Action::Attach => self.attach(fx),
-            Action::NewSession => self.mode = Mode::Form(Form::new_session(&self.settings.default_command)),
+            Action::NewSession => {
+                let mut form = Form::new_session(&self.settings.default_command);
+                if let Some(dir) = &self.settings.start_dir {
+                    form.set_value(super::dialog::DIRECTORY, dir);
+                }
+                self.mode = Mode::Form(form);
+            }
             Action::NewWorker => match &self.selected_session {
                 Some(id) => {
                     let presets: Vec<String> = self.presets.iter().map(|p| p.name.clone()).collect();
@@ -94,9 +102,13 @@ impl State {
                 }
                 None => self.tell("no session selected — press n to create one"),
             },
-            Action::Rename => match self.session() {
-                Some(s) => self.mode = Mode::Form(Form::rename(s.id.clone(), &s.title)),
-                None => self.tell("no session selected"),
+            // With the workers list focused, the selected worker; otherwise the session.
+            Action::Rename => match (self.focus, self.session(), self.worker()) {
+                (Focus::Workers, Some(s), Some(w)) => {
+                    self.mode = Mode::Form(Form::rename_worker(s.id.clone(), w.id.clone(), &w.name))
+                }
+                (_, Some(s), _) => self.mode = Mode::Form(Form::rename(s.id.clone(), &s.title)),
+                _ => self.tell("no session selected"),
             },
             Action::Stop => match (self.session(), self.worker()) {
                 (Some(s), Some(w)) if w.state == WorkerState::Running => {
@@ -109,19 +121,39 @@ impl State {
                 (Some(_), Some(w)) => self.tell(&format!("“{}” is not running — R restarts it", w.name)),
                 _ => self.tell("no worker selected"),
             },
-            Action::Restart => match (&self.selected_session, &self.selected_worker) {
-                (Some(s), Some(w)) => match self.resume_command(s, w) {
-                    // A lost agent resumes with its preset's arguments: say what will run first.
-                    Some((name, command)) => {
+            Action::Restart => match (self.session(), self.worker()) {
+                // A lost agent resumes with its preset's arguments: say what will run first.
+                (Some(s), Some(w)) if self.resume_command(&s.id, &w.id).is_some() => {
+                    if let Some((name, command)) = self.resume_command(&s.id, &w.id) {
                         self.mode = Mode::Confirm(Confirm::Resume {
-                            session: s.clone(),
-                            worker: w.clone(),
+                            session: s.id.clone(),
+                            worker: w.id.clone(),
                             name,
                             command,
                         });
                     }
-                    None => fx.push(Effect::RestartWorker { session: s.clone(), worker: w.clone() }),
-                },
+                }
+                (Some(s), Some(w)) if w.state == WorkerState::Running => {
+                    self.mode = Mode::Confirm(Confirm::RestartWorker {
+                        session: s.id.clone(),
+                        worker: w.id.clone(),
+                        name: w.name.clone(),
+                    });
+                }
+                (Some(s), Some(w)) => {
+                    fx.push(Effect::RestartWorker { session: s.id.clone(), worker: w.id.clone() })
+                }
+                _ => self.tell("no worker selected"),
+            },
+            Action::DeleteWorker => match (self.session(), self.worker()) {
+                (Some(s), Some(w)) => {
+                    self.mode = Mode::Confirm(Confirm::DeleteWorker {
+                        session: s.id.clone(),
+                        worker: w.id.clone(),
+                        name: w.name.clone(),
+                        running: w.state == WorkerState::Running,
+                    });
+                }
                 _ => self.tell("no worker selected"),
             },
             Action::Delete => match self.session() {
@@ -249,6 +281,13 @@ impl State {
                 }
                 fx.push(Effect::RenameSession { session: session.clone(), title });
             }
+            FormKind::RenameWorker { session, worker } => {
+                let name = form.value(0).to_owned();
+                if name.is_empty() {
+                    return self.tell("a name cannot be empty");
+                }
+                fx.push(Effect::RenameWorker { session: session.clone(), worker: worker.clone(), name });
+            }
         }
         self.mode = Mode::Dashboard;
     }
@@ -257,6 +296,12 @@ impl State {
         match confirm {
             Confirm::StopWorker { session, worker, .. } => fx.push(Effect::StopWorker { session, worker }),
             Confirm::Resume { session, worker, .. } => fx.push(Effect::RestartWorker { session, worker }),
+            Confirm::DeleteWorker { session, worker, .. } => {
+                fx.push(Effect::DeleteWorker { session, worker })
+            }
+            Confirm::RestartWorker { session, worker, .. } => {
+                fx.push(Effect::RestartWorker { session, worker })
+            }
             Confirm::DeleteSession { session, .. } => fx.push(Effect::DeleteSession(session)),
         }
     }

@@ -1,7 +1,8 @@
 //! Dialogs: small forms (new session, new worker, rename) and yes/no confirmations.
 
+use super::line_edit::LineEdit;
 use controlroom_protocol::{SessionId, WorkerId};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 /// What a form creates or changes when submitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,13 @@ pub enum FormKind {
         /// The session to rename.
         session: SessionId,
     },
+    /// Field: name.
+    RenameWorker {
+        /// Its session.
+        session: SessionId,
+        /// The worker to rename.
+        worker: WorkerId,
+    },
 }
 
 /// One text field.
@@ -26,7 +34,7 @@ pub struct Field {
     /// Label shown before it.
     pub label: &'static str,
     /// What the user typed.
-    pub value: String,
+    pub value: LineEdit,
     /// Shown dimmed while the value is empty: what an empty value means.
     pub placeholder: String,
     /// For a choice field, the values ←/→ cycle through (typing is ignored); empty for text.
@@ -35,11 +43,11 @@ pub struct Field {
 
 impl Field {
     fn new(label: &'static str, value: impl Into<String>, placeholder: impl Into<String>) -> Self {
-        Self { label, value: value.into(), placeholder: placeholder.into(), options: Vec::new() }
+        Self { label, value: LineEdit::new(value), placeholder: placeholder.into(), options: Vec::new() }
     }
 
     fn choice(label: &'static str, options: Vec<String>) -> Self {
-        let value = options.first().cloned().unwrap_or_default();
+        let value = LineEdit::new(options.first().cloned().unwrap_or_default());
         Self { label, value, placeholder: String::new(), options }
     }
 
@@ -49,9 +57,9 @@ impl Field {
         if n == 0 {
             return;
         }
-        let cur = self.options.iter().position(|o| *o == self.value).unwrap_or(0);
+        let cur = self.options.iter().position(|o| o.as_str() == self.value.as_str()).unwrap_or(0);
         let next = (cur as isize + step).rem_euclid(n as isize) as usize;
-        self.value.clone_from(&self.options[next]);
+        self.value.set(self.options[next].as_str());
     }
 }
 
@@ -75,6 +83,8 @@ pub enum FormOutcome {
     Cancelled,
     /// Submitted.
     Submitted,
+    /// Tab in a directory field holding text: complete it (see [`Form::complete`]).
+    Complete(String),
 }
 
 impl Form {
@@ -84,7 +94,7 @@ impl Form {
             kind: FormKind::NewSession,
             fields: vec![
                 Field::new("Title", "", "session N"),
-                Field::new("Directory", "", "the gateway's home directory"),
+                Field::new(DIRECTORY, "", "the gateway's home directory"),
                 Field::new("Command", "", placeholder_command(default_command)),
             ],
             focus: 0,
@@ -100,6 +110,36 @@ impl Form {
         fields.push(Field::new("Name", "", "the program's name"));
         fields.push(Field::new("Command", "", placeholder_command(default_command)));
         Self { kind: FormKind::NewWorker { session }, fields, focus: 0 }
+    }
+
+    /// Sets the text of the field labelled `label`.
+    pub fn set_value(&mut self, label: &str, value: &str) {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.label == label) {
+            f.value.set(value);
+        }
+    }
+
+    /// Applies path completions for `typed` (what the directory field held when Tab was
+    /// pressed): extends the field to what all candidates share. Returns the candidates to show
+    /// when that chose nothing; when there was nothing to complete, Tab moves on as elsewhere.
+    pub fn complete(&mut self, typed: &str, candidates: &[String]) -> Vec<String> {
+        let n = self.fields.len().max(1);
+        let Some(f) = self.fields.get_mut(self.focus).filter(|f| f.label == DIRECTORY) else {
+            return Vec::new();
+        };
+        if f.value.trim() != typed {
+            return Vec::new(); // typed on meanwhile: this answer is stale
+        }
+        let shared = common_prefix(candidates);
+        if shared.len() > typed.len() {
+            f.value.set(shared);
+            return Vec::new();
+        }
+        if candidates.len() > 1 {
+            return candidates.to_vec();
+        }
+        self.focus = (self.focus + 1) % n;
+        Vec::new()
     }
 
     /// The value of the field labelled `label`, trimmed (empty when absent).
@@ -119,12 +159,22 @@ impl Form {
         Self { kind: FormKind::Rename { session }, fields: vec![Field::new("Title", title, "")], focus: 0 }
     }
 
+    /// The worker-rename form, prefilled with the current name.
+    pub fn rename_worker(session: SessionId, worker: WorkerId, name: &str) -> Self {
+        Self {
+            kind: FormKind::RenameWorker { session, worker },
+            fields: vec![Field::new("Name", name, "")],
+            focus: 0,
+        }
+    }
+
     /// The dialog's title.
     pub fn title(&self) -> &'static str {
         match self.kind {
             FormKind::NewSession => "New session",
             FormKind::NewWorker { .. } => "New worker",
             FormKind::Rename { .. } => "Rename session",
+            FormKind::RenameWorker { .. } => "Rename worker",
         }
     }
 
@@ -139,6 +189,14 @@ impl Form {
         match ev.code {
             KeyCode::Esc => return FormOutcome::Cancelled,
             KeyCode::Enter => return FormOutcome::Submitted,
+            KeyCode::Tab
+                if self
+                    .fields
+                    .get(self.focus)
+                    .is_some_and(|f| f.label == DIRECTORY && !f.value.is_empty()) =>
+            {
+                return FormOutcome::Complete(self.value_of(DIRECTORY).to_owned());
+            }
             KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % n,
             KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + n - 1) % n,
             KeyCode::Left | KeyCode::Right
@@ -150,22 +208,11 @@ impl Form {
                 }
             }
             _ if self.fields.get(self.focus).is_some_and(|f| !f.options.is_empty()) => {}
-            KeyCode::Backspace => {
+            _ => {
                 if let Some(f) = self.fields.get_mut(self.focus) {
-                    f.value.pop();
+                    f.value.key(ev);
                 }
             }
-            KeyCode::Char('u') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
-                if let Some(f) = self.fields.get_mut(self.focus) {
-                    f.value.clear();
-                }
-            }
-            KeyCode::Char(c) if !ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                if let Some(f) = self.fields.get_mut(self.focus) {
-                    f.value.push(c);
-                }
-            }
-            _ => {}
         }
         FormOutcome::Editing
     }
@@ -173,9 +220,28 @@ impl Form {
     /// Inserts pasted text into the focused field (newlines dropped).
     pub fn paste(&mut self, text: &str) {
         if let Some(f) = self.fields.get_mut(self.focus).filter(|f| f.options.is_empty()) {
-            f.value.extend(text.chars().filter(|c| *c != '\n' && *c != '\r'));
+            f.value.insert_str(text);
         }
     }
+}
+
+/// The label of the new-session form's directory field (Tab completes paths there).
+pub const DIRECTORY: &str = "Directory";
+
+/// The longest start every string shares (on character boundaries).
+fn common_prefix(items: &[String]) -> &str {
+    let Some(first) = items.first() else { return "" };
+    let mut end = first.len();
+    for s in &items[1..] {
+        end = first
+            .char_indices()
+            .zip(s.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, c), _)| i + c.len_utf8())
+            .min(end);
+    }
+    &first[..end]
 }
 
 pub(super) fn placeholder_command(default_command: &str) -> String {
@@ -205,6 +271,26 @@ pub enum Confirm {
         /// The command line that will run.
         command: String,
     },
+    /// Delete this worker (its screen and history go with it).
+    DeleteWorker {
+        /// Its session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// Its name, for the question.
+        name: String,
+        /// Whether it is running (it stops first).
+        running: bool,
+    },
+    /// Restart this running worker (the program is stopped and started again).
+    RestartWorker {
+        /// Its session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// Its name, for the question.
+        name: String,
+    },
     /// Delete this session and stop its workers.
     DeleteSession {
         /// The session.
@@ -220,8 +306,17 @@ impl Confirm {
     /// The question, one or two lines.
     pub fn question(&self) -> String {
         match self {
-            Confirm::StopWorker { name, .. } => format!("Stop worker “{name}”?"),
             Confirm::Resume { name, command, .. } => format!("Resume “{name}”?\nIt runs: {command}"),
+            Confirm::StopWorker { name, .. } => {
+                format!("Stop worker “{name}”?\nIt stays in the list; R restarts it.")
+            }
+            Confirm::DeleteWorker { name, running: false, .. } => format!("Delete worker “{name}”?"),
+            Confirm::DeleteWorker { name, running: true, .. } => {
+                format!("Delete worker “{name}”? It is running and will stop.")
+            }
+            Confirm::RestartWorker { name, .. } => {
+                format!("Restart worker “{name}”? It is running; the program starts over.")
+            }
             Confirm::DeleteSession { title, running, .. } => match running {
                 0 => format!("Delete session “{title}”?"),
                 1 => format!("Delete session “{title}”? Its running worker will stop."),
@@ -285,6 +380,7 @@ pub fn split_command(line: &str) -> Result<Vec<String>, CommandLineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::KeyModifiers;
 
     #[test]
     fn split_command_handles_quotes() {

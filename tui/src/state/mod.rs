@@ -13,6 +13,7 @@ pub mod attention;
 mod dashboard;
 pub mod dialog;
 pub mod layout;
+pub mod line_edit;
 mod msg;
 pub mod screen;
 pub mod search;
@@ -24,6 +25,7 @@ use controlroom_protocol::{
     AppServerMsg, ExitInfo, Preset, Session, SessionId, Worker, WorkerClientMsg, WorkerId, WorkerServerMsg,
 };
 use dialog::{Confirm, Form};
+use line_edit::LineEdit;
 use sessions::SessionStore;
 use std::time::{Duration, Instant};
 use term::{TermView, WorkerLink};
@@ -103,7 +105,7 @@ pub struct State {
     /// Selected worker of the selected session.
     pub selected_worker: Option<WorkerId>,
     /// The sessions filter.
-    pub filter: String,
+    pub filter: LineEdit,
     /// App socket state.
     pub link: Link,
     /// Last heartbeat round trip.
@@ -130,6 +132,8 @@ pub struct State {
     pub pending_attach: Option<(SessionId, WorkerId)>,
     /// Worker presets the gateway offers (for the new-worker dialog).
     pub presets: Vec<Preset>,
+    /// The user was told once that keys for the worker are dropped (read-only connection).
+    pub told_read_only: bool,
     /// When each worker last raised a desktop notification (debounce).
     pub notified: std::collections::HashMap<(SessionId, WorkerId), Instant>,
 }
@@ -144,7 +148,7 @@ impl State {
             focus: Focus::Sessions,
             selected_session: None,
             selected_worker: None,
-            filter: String::new(),
+            filter: LineEdit::default(),
             link: Link::Connecting,
             rtt: None,
             url: url.into(),
@@ -158,6 +162,7 @@ impl State {
             quit: false,
             pending_attach: None,
             notified: std::collections::HashMap::new(),
+            told_read_only: false,
             presets: Vec::new(),
         }
     }
@@ -262,7 +267,8 @@ impl State {
         match ev {
             WorkerEvent::Message(WorkerServerMsg::History { data, cols, rows, offset }) => {
                 term.history(&data, cols, rows, offset);
-                if attached {
+                // A read-only client shows the worker at its own size: a resize would be refused.
+                if attached && !self.settings.read_only {
                     term.resize(size.0, size.1);
                     fx.push(Effect::Send(WorkerClientMsg::Resize { cols: size.0, rows: size.1 }));
                 }
@@ -325,6 +331,21 @@ impl State {
                 }
             }
             Done::Presets(presets) => self.presets = presets,
+            Done::PathCompletions { typed, candidates } => {
+                if let Mode::Form(form) = &mut self.mode {
+                    let choices = form.complete(&typed, &candidates);
+                    if !choices.is_empty() {
+                        let names: Vec<&str> = choices
+                            .iter()
+                            .map(|c| c.trim_end_matches('/').rsplit('/').next().unwrap_or(c))
+                            .take(8)
+                            .collect();
+                        let more = if choices.len() > 8 { " …" } else { "" };
+                        self.notice =
+                            Some(Notice { text: format!("{}{more}", names.join("  ")), error: false });
+                    }
+                }
+            }
             Done::Ok(text) => self.notice = Some(Notice { text, error: false }),
             Done::Failed(text) => self.notice = Some(Notice { text, error: true }),
         }
@@ -336,6 +357,9 @@ impl State {
     }
 
     fn send_attach_size(&mut self, fx: &mut Vec<Effect>) {
+        if self.settings.read_only {
+            return;
+        }
         let (cols, rows) = self.attach_size();
         if let Some(term) = self.term.as_mut() {
             term.resize(cols, rows);
@@ -393,5 +417,7 @@ impl State {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_daily;
 #[cfg(test)]
 mod tests_search_keys;

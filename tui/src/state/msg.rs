@@ -65,6 +65,13 @@ pub enum Done {
     },
     /// The gateway's worker presets arrived.
     Presets(Vec<Preset>),
+    /// Directories `typed` could continue to (for [`Effect::CompletePath`]).
+    PathCompletions {
+        /// What the field held when asked.
+        typed: String,
+        /// Candidates as the user would type them, each ending in `/`.
+        candidates: Vec<String>,
+    },
     /// Something else succeeded; show this.
     Ok(String),
     /// A request failed; show this.
@@ -133,8 +140,24 @@ pub enum Effect {
         /// The new title.
         title: String,
     },
-    /// `DELETE /api/sessions/{id}/workers/{wid}`.
+    /// `PATCH /api/sessions/{id}/workers/{wid}`.
+    RenameWorker {
+        /// The session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// The new name.
+        name: String,
+    },
+    /// `POST /api/sessions/{id}/workers/{wid}/stop`: the worker stays, exited, and can restart.
     StopWorker {
+        /// The session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+    },
+    /// `DELETE /api/sessions/{id}/workers/{wid}`: the worker is gone.
+    DeleteWorker {
         /// The session.
         session: SessionId,
         /// The worker.
@@ -174,6 +197,11 @@ pub enum Effect {
         title: String,
         /// What happened.
         body: String,
+    },
+    /// List the directories `typed` could continue to, on this machine (Tab in a form).
+    CompletePath {
+        /// What the directory field holds.
+        typed: String,
     },
     /// Leave the program.
     Quit,

@@ -42,7 +42,7 @@ pub enum Edge {
 #[derive(Debug, Clone, Default)]
 pub struct Search {
     /// The query being typed, while the prompt is open.
-    pub prompt: Option<String>,
+    pub prompt: Option<super::line_edit::LineEdit>,
     /// The last query run and its matches.
     pub results: Option<Results>,
 }

@@ -104,7 +104,7 @@ impl SessionStore {
 
     /// Sessions in display order: local ones first, then each source's together; within a group
     /// those needing attention first, then by creation. Only those whose title, cwd, repository,
-    /// branch or source contains `filter` (case-insensitive).
+    /// branch, source or one of whose workers' names contains `filter` (case-insensitive).
     pub fn visible(&self, filter: &str) -> Vec<&Session> {
         let needle = filter.to_lowercase();
         let mut out: Vec<&Session> = self
@@ -121,6 +121,7 @@ impl SessionStore {
                     ]
                     .into_iter()
                     .flatten()
+                    .chain(s.workers.iter().map(|w| &w.name))
                     .any(|f| f.to_lowercase().contains(&needle))
             })
             .collect();
@@ -132,6 +133,11 @@ impl SessionStore {
     pub fn running_workers(&self) -> usize {
         self.sessions.iter().flat_map(|s| &s.workers).filter(|w| w.state == WorkerState::Running).count()
     }
+}
+
+/// Whether a worker exited 0 on its own (not stopped by the gateway or the user).
+pub fn exited_ok(w: &Worker) -> bool {
+    w.state == WorkerState::Exited && w.exit_code == Some(0)
 }
 
 /// Whether a worker exited with a failure (non-zero code, or a signal other than a gateway stop).

@@ -23,6 +23,12 @@ pub struct Settings {
     pub frame_interval: std::time::Duration,
     /// Largest message a worker socket accepts, in bytes (`max-message-mib`).
     pub max_message: usize,
+    /// The token is read-only: nothing is sent that the gateway would refuse (keys, resizes,
+    /// changes), and the actions that would be refused are not offered.
+    pub read_only: bool,
+    /// The directory `controlroom` was started in, when the gateway runs on this machine: new
+    /// sessions start there unless the user types another.
+    pub start_dir: Option<String>,
 }
 
 impl Default for Settings {
@@ -37,6 +43,8 @@ impl Default for Settings {
             scrollback_lines: SCROLLBACK_LINES,
             frame_interval: crate::defaults::FRAME,
             max_message: crate::defaults::WORKER_MAX_MESSAGE,
+            read_only: false,
+            start_dir: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `scrollback-lines` of scrollback) fed from the worker socket, with offsets
 //! so output after a reconnect is neither duplicated nor lost.
 
+use super::line_edit::LineEdit;
 use super::search::{Results, Search, reveal};
 use controlroom_protocol::{ExitInfo, SessionId, WorkerId};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -157,18 +158,15 @@ impl TermView {
         let plain = !ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER);
         let Some(search) = &mut self.search else {
             if plain && ev.code == KeyCode::Char('/') && self.scrolled() > 0 {
-                self.search = Some(Search { prompt: Some(String::new()), results: None });
+                self.search = Some(Search { prompt: Some(LineEdit::default()), results: None });
                 return true;
             }
             return false;
         };
         if let Some(prompt) = &mut search.prompt {
             match ev.code {
-                KeyCode::Char(c) if plain => prompt.push(c),
-                KeyCode::Backspace if !prompt.is_empty() => {
-                    prompt.pop();
-                }
-                KeyCode::Esc | KeyCode::Backspace => self.cancel_prompt(),
+                KeyCode::Backspace if prompt.is_empty() => self.cancel_prompt(),
+                KeyCode::Esc => self.cancel_prompt(),
                 KeyCode::Enter => {
                     let query = std::mem::take(prompt);
                     if query.is_empty() {
@@ -177,15 +175,17 @@ impl TermView {
                         self.run_search(&query);
                     }
                 }
-                // Keys that do not edit the query do nothing while it is typed.
-                _ => {}
+                // The shared line editor; keys that do not edit do nothing while it is typed.
+                _ => {
+                    prompt.key(ev);
+                }
             }
             return true;
         }
         match ev.code {
             KeyCode::Char('n') if plain => self.search_step(true),
             KeyCode::Char('N') if plain => self.search_step(false),
-            KeyCode::Char('/') if plain => search.prompt = Some(String::new()),
+            KeyCode::Char('/') if plain => search.prompt = Some(LineEdit::default()),
             KeyCode::Esc => self.search = None,
             _ => return false,
         }
@@ -196,7 +196,7 @@ impl TermView {
     /// prompt is open.
     pub fn search_paste(&mut self, text: &str) -> bool {
         let Some(prompt) = self.search.as_mut().and_then(|s| s.prompt.as_mut()) else { return false };
-        prompt.extend(text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()));
+        prompt.insert_str(text.lines().next().unwrap_or(""));
         true
     }
 

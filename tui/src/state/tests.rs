@@ -21,6 +21,7 @@ fn worker(id: &str, state: WorkerState) -> Worker {
         rows: 24,
         started_at: "2026-01-01T00:00:00Z".into(),
         preset: None,
+        notification: None,
     }
 }
 

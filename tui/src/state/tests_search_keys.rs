@@ -20,6 +20,12 @@ fn attached(lines: usize) -> State {
     st
 }
 
+/// Scrolls back five rows, half this screen (what Shift-PgUp did before it scrolled a page):
+/// the searches below start from that view.
+fn scroll_back_five(st: &mut State) {
+    st.scroll_term(5);
+}
+
 fn shift(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::SHIFT))
 }
@@ -75,7 +81,7 @@ fn slash_in_the_live_view_goes_to_the_worker() {
 #[test]
 fn the_prompt_edits_and_escape_cancels_where_it_was() {
     let mut st = attached(60);
-    st.update(shift(KeyCode::PageUp));
+    scroll_back_five(&mut st);
     let scrolled = term(&st).scrolled();
     assert!(scrolled > 0);
     assert!(st.update(key('/')).effects.is_empty(), "scrolled back, `/` opens the prompt");
@@ -102,7 +108,7 @@ fn the_prompt_edits_and_escape_cancels_where_it_was() {
 #[test]
 fn enter_finds_upwards_and_n_and_capital_n_step_with_the_view_following() {
     let mut st = attached(60);
-    st.update(shift(KeyCode::PageUp));
+    scroll_back_five(&mut st);
     search_for(&mut st, "ERROR"); // a capital: exact case, and nothing is spelt that way
     assert_eq!(results(&st).count(), 0);
     assert!(prompt(&st).is_none());
@@ -129,7 +135,7 @@ fn enter_finds_upwards_and_n_and_capital_n_step_with_the_view_following() {
 #[test]
 fn other_keys_go_to_the_worker_and_end_the_search_escape_keeps_the_place() {
     let mut st = attached(60);
-    st.update(shift(KeyCode::PageUp));
+    scroll_back_five(&mut st);
     search_for(&mut st, "error");
     st.update(key('n'));
     let scrolled = term(&st).scrolled();
@@ -149,7 +155,7 @@ fn other_keys_go_to_the_worker_and_end_the_search_escape_keeps_the_place() {
 #[test]
 fn a_new_prompt_over_results_keeps_them_until_it_runs() {
     let mut st = attached(60);
-    st.update(shift(KeyCode::PageUp));
+    scroll_back_five(&mut st);
     search_for(&mut st, "error");
     st.update(key('n'));
     st.update(key('/'));
@@ -168,7 +174,7 @@ fn a_new_prompt_over_results_keeps_them_until_it_runs() {
 #[test]
 fn scrolling_keeps_the_search_until_the_live_view() {
     let mut st = attached(60);
-    st.update(shift(KeyCode::PageUp));
+    scroll_back_five(&mut st);
     search_for(&mut st, "error");
     st.update(key('n'));
     st.update(shift(KeyCode::PageUp));
@@ -187,7 +193,7 @@ fn scrolling_keeps_the_search_until_the_live_view() {
 #[test]
 fn output_while_searching_keeps_the_current_match_in_view() {
     let mut st = attached(60);
-    st.update(shift(KeyCode::PageUp));
+    scroll_back_five(&mut st);
     search_for(&mut st, "error");
     st.update(key('n'));
     assert_eq!(current_row(&st), "error 43");
@@ -211,7 +217,7 @@ fn output_while_searching_keeps_the_current_match_in_view() {
 #[test]
 fn a_resize_ends_the_search() {
     let mut st = attached(60);
-    st.update(shift(KeyCode::PageUp));
+    scroll_back_five(&mut st);
     search_for(&mut st, "error");
     st.update(Msg::Resize { cols: 50, rows: 12 });
     assert!(term(&st).search.is_none());

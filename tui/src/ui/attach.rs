@@ -34,10 +34,18 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         WorkerLink::Connecting => left.push(Span::styled("connecting…", muted)),
         _ => left.push(link_label(state, theme).patch_style(Style::new().bg(theme.selection))),
     }
+    if state.settings.read_only {
+        left.push(Span::styled(" · read-only", Style::new().fg(theme.asking).bg(theme.selection)));
+    }
     let scrolled = term.scrolled();
     let (right, prompt_cursor) = match &term.search {
         Some(search) => search::header(search, scrolled, theme),
         None if scrolled > 0 => (Line::styled(format!("scrollback −{scrolled}  shift-pgdn ↓ "), muted), None),
+        // A problem the user must know of now (a key dropped on a read-only connection).
+        None if state.notice.as_ref().is_some_and(|n| n.error) => {
+            let n = state.notice.as_ref().map_or("", |n| n.text.as_str());
+            (Line::styled(format!("{n} "), Style::new().fg(theme.asking).bg(theme.selection)), None)
+        }
         None => (Line::styled(format!("{} detach ", state.settings.keys.detach.label()), muted), None),
     };
     frame.render_widget(Paragraph::new(Line::from(left)).style(muted), header);
@@ -51,16 +59,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     search::highlight(frame.buffer_mut(), body, term, theme);
     if let Some(exit) = &term.exit {
         let text = format!("Worker {}.", exit.describe());
-        let lines = vec![
-            Line::raw(text.clone()),
-            Line::raw(""),
-            Line::from(vec![
-                Span::styled("r", Style::new().fg(theme.accent).bold()),
-                Span::styled(" restart   ", Style::new().fg(theme.muted)),
-                Span::styled("Enter", Style::new().fg(theme.accent).bold()),
-                Span::styled(" back to the dashboard", Style::new().fg(theme.muted)),
-            ]),
-        ];
+        let mut keys = Vec::new();
+        if !state.settings.read_only {
+            keys.push(Span::styled("r", Style::new().fg(theme.accent).bold()));
+            keys.push(Span::styled(" restart   ", Style::new().fg(theme.muted)));
+        }
+        keys.push(Span::styled("Enter", Style::new().fg(theme.accent).bold()));
+        keys.push(Span::styled(" back to the dashboard", Style::new().fg(theme.muted)));
+        let lines = vec![Line::raw(text.clone()), Line::raw(""), Line::from(keys)];
         let colour = if exit.exit_code.is_some_and(|c| c == 0) { theme.exited } else { theme.error };
         let rect = centered(body, u16::try_from(text.chars().count().max(40) + 4).unwrap_or(60), 5);
         frame.render_widget(Clear, rect);

@@ -1,7 +1,7 @@
 //! The dashboard: sessions list, workers table, live preview, status bar.
 
 use super::terminal::TerminalView;
-use super::{activity_word, age, badge, status};
+use super::{activity_word, age, badge, count, status};
 use crate::state::layout::{DashboardLayout, SESSION_ROWS, list_offset};
 use crate::state::sessions::failed;
 use crate::state::term::WorkerLink;
@@ -44,7 +44,9 @@ fn sessions(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, them
     let inner = layout.sessions_inner();
     frame.render_widget(block, layout.sessions);
     if visible.is_empty() {
-        let hint = if state.store.all().is_empty() {
+        let hint = if state.store.all().is_empty() && state.settings.read_only {
+            vec![Line::from(Span::styled("No sessions yet.", Style::new().fg(theme.muted)))]
+        } else if state.store.all().is_empty() {
             vec![
                 Line::from(Span::styled("No sessions yet.", Style::new().fg(theme.muted))),
                 Line::from(vec![
@@ -100,11 +102,11 @@ fn session_item(
         .workers
         .iter()
         .map(|w| {
-            let (glyph, colour) = badge(state.store.activity(&s.id, w), failed(w), theme);
+            let (glyph, colour) = badge(state.store.activity(&s.id, w), w, theme);
             Span::styled(glyph, Style::new().fg(colour))
         })
         .collect();
-    let meta = format!(" {}w {:>3}", s.workers.len(), age(&s.created_at, state.now));
+    let meta = format!(" {} {:>3}", count(s.workers.len(), "worker"), age(&s.created_at, state.now));
     let right_width = badges.len() + meta.chars().count();
     let title_width = usize::from(rect.width).saturating_sub(right_width + 2);
     let mut line1 = vec![
@@ -208,6 +210,7 @@ fn workers(
     if session.workers.is_empty() {
         let text = match &session.source {
             Some(source) => format!("Read from {source}: read-only, no workers here."),
+            None if state.settings.read_only => "No workers.".into(),
             None => "No workers — press w to add one.".into(),
         };
         let hint = Line::from(Span::styled(text, Style::new().fg(theme.muted)));
@@ -239,7 +242,7 @@ fn worker_line<'a>(
     theme: &Theme,
 ) -> Line<'a> {
     let activity = state.store.activity(&session.id, w);
-    let (glyph, colour) = badge(activity, failed(w), theme);
+    let (glyph, colour) = badge(activity, w, theme);
     let run_state = match (w.state, w.exit_code, &w.signal) {
         (WorkerState::Running, _, _) => "running".to_owned(),
         (WorkerState::Exited, Some(c), _) => format!("exit {c}"),
@@ -265,7 +268,13 @@ fn worker_line<'a>(
         Span::styled(format!(" {kind:<6} "), Style::new().fg(theme.muted)),
         Span::styled(format!("{run_state:<8} "), Style::new().fg(state_colour)),
         Span::styled(format!("{:<7}", activity_word(activity)), Style::new().fg(colour)),
-        Span::styled(pad(&format!(" {}", w.command.join(" ")), cmd_w), Style::new().fg(theme.muted)),
+        match &w.notification {
+            // What the program said it needs takes the command's place while it asks.
+            Some(text) => Span::styled(pad(&format!(" “{text}”"), cmd_w), Style::new().fg(theme.asking)),
+            None => {
+                Span::styled(pad(&format!(" {}", w.command.join(" ")), cmd_w), Style::new().fg(theme.muted))
+            }
+        },
     ]);
     if selected && state.focus == Focus::Workers {
         line.style(Style::new().bg(theme.selection))

@@ -8,9 +8,10 @@ mod search;
 pub(crate) mod status;
 pub mod terminal;
 
+use crate::state::sessions::{exited_ok, failed};
 use crate::state::{Mode, State};
 use crate::theme::Theme;
-use controlroom_protocol::ActivityState;
+use controlroom_protocol::{ActivityState, Worker};
 use ratatui::Frame;
 use ratatui::style::{Color, Style};
 use ratatui::widgets::Block;
@@ -37,14 +38,17 @@ fn base(theme: &Theme) -> Style {
     Style::new().fg(theme.text).bg(theme.background)
 }
 
-/// The glyph and colour of an activity badge (distinct glyphs so colour is not the only cue).
-fn badge(state: ActivityState, failed: bool, theme: &Theme) -> (&'static str, Color) {
+/// The glyph and colour of a worker's activity badge (distinct glyphs so colour is not the only
+/// cue). ✓ is kept for a worker that exited 0 on its own: one the gateway or the user stopped
+/// shows ■, one that failed ✕.
+fn badge(state: ActivityState, worker: &Worker, theme: &Theme) -> (&'static str, Color) {
     match state {
         ActivityState::Active => ("●", theme.active),
         ActivityState::Idle => ("○", theme.idle),
         ActivityState::Asking => ("◆", theme.asking),
-        ActivityState::Exited if failed => ("✕", theme.error),
-        ActivityState::Exited => ("✓", theme.exited),
+        ActivityState::Exited if failed(worker) => ("✕", theme.error),
+        ActivityState::Exited if exited_ok(worker) => ("✓", theme.exited),
+        ActivityState::Exited => ("■", theme.muted),
         ActivityState::Unknown => ("·", theme.muted),
     }
 }
@@ -58,6 +62,11 @@ fn activity_word(state: ActivityState) -> &'static str {
         ActivityState::Exited => "exited",
         ActivityState::Unknown => "—",
     }
+}
+
+/// `1 worker`, `2 workers`: a count with its noun, never an abbreviation that reads as a unit.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 /// How long ago an ISO-8601 time was, compactly (`42s`, `5m`, `3h`, `2d`).

@@ -3,7 +3,7 @@
 use super::layout::centered;
 use crate::keymap::Action;
 use crate::state::State;
-use crate::state::dialog::{Confirm, Form};
+use crate::state::dialog::{Confirm, Form, FormKind};
 use crate::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -23,8 +23,11 @@ fn dialog_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let keys = &state.settings.keys;
     let key_style = Style::new().fg(theme.accent).add_modifier(Modifier::BOLD);
+    let read_only = state.settings.read_only;
     let mut lines: Vec<Line> = Action::ALL
         .iter()
+        // A read-only connection is not offered what the gateway would refuse.
+        .filter(|(action, _, _)| !(read_only && action.changes()))
         .map(|(action, _, help)| {
             Line::from(vec![
                 Span::styled(format!("{:>14}  ", keys.labels(*action)), key_style),
@@ -40,7 +43,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     ]));
     lines.push(Line::from(vec![
         Span::styled(format!("{:>14}  ", "shift-pgup/dn"), key_style),
-        Span::raw("scroll back"),
+        Span::raw("scroll back a page"),
     ]));
     lines.push(Line::from(vec![
         Span::styled(format!("{:>14}  ", "/"), key_style),
@@ -59,7 +62,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).block(dialog_block("Keys", theme)), rect);
 }
 
-/// A form dialog with its fields; the cursor sits at the end of the focused field.
+/// A form dialog with its fields; the cursor sits in the focused field where it edits.
 pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
     let height = u16::try_from(form.fields.len()).unwrap_or(3) * 2 + 3;
     let rect = centered(area, 64, height);
@@ -78,24 +81,32 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
             )
         } else if !field.options.is_empty() {
             // A choice: ‹ value › while focused says ←/→ change it.
-            let text = if focused { format!("‹ {} ›", field.value) } else { field.value.clone() };
+            let text = if focused { format!("‹ {} ›", field.value) } else { field.value.to_string() };
             Span::styled(text, Style::new().fg(theme.text))
         } else {
-            Span::styled(field.value.clone(), Style::new().fg(theme.text))
+            Span::styled(field.value.to_string(), Style::new().fg(theme.text))
         };
         if focused && field.options.is_empty() {
-            let x = rect.x + 1 + u16::try_from(label_w + field.value.chars().count()).unwrap_or(0);
+            let before: String = field.value.chars().take(field.value.cursor_chars()).collect();
+            let x = rect.x + 1 + u16::try_from(label_w + Span::raw(before).width()).unwrap_or(0);
             let y = rect.y + 1 + u16::try_from(lines.len()).unwrap_or(0);
             cursor = Some((x.min(rect.right().saturating_sub(2)), y));
         }
         lines.push(Line::from(vec![Span::styled(format!("{:<label_w$}", field.label), label_style), value]));
         lines.push(Line::raw(""));
     }
-    let submit =
-        if matches!(form.kind, crate::state::dialog::FormKind::Rename { .. }) { "rename" } else { "create" };
+    let submit = match form.kind {
+        FormKind::Rename { .. } | FormKind::RenameWorker { .. } => "rename",
+        _ => "create",
+    };
     let choose = if form.fields.iter().any(|f| !f.options.is_empty()) { " · ←/→ choose" } else { "" };
+    let tab = if form.fields.iter().any(|f| f.label == crate::state::dialog::DIRECTORY) {
+        "Tab completes/next"
+    } else {
+        "Tab next field"
+    };
     lines.push(Line::from(Span::styled(
-        format!("Enter {submit} · Tab next field{choose} · Esc cancel"),
+        format!("Enter {submit} · {tab}{choose} · Esc cancel"),
         Style::new().fg(theme.muted),
     )));
     frame.render_widget(Paragraph::new(lines).block(dialog_block(form.title(), theme)), rect);

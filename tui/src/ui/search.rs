@@ -18,7 +18,8 @@ pub fn header<'a>(search: &'a Search, scrolled: usize, theme: &Theme) -> (Line<'
     let scroll = if scrolled > 0 { format!("  scrollback −{scrolled} ") } else { " ".into() };
     if let Some(prompt) = &search.prompt {
         let typed = Span::styled(prompt.as_str(), query);
-        let cursor = u16::try_from(1 + typed.width()).ok();
+        let before: String = prompt.chars().take(prompt.cursor_chars()).collect();
+        let cursor = u16::try_from(1 + Span::raw(before).width()).ok();
         let line = Line::from(vec![
             Span::styled("/", muted),
             typed,

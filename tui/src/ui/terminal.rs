@@ -2,10 +2,11 @@
 //! the scrollback when scrolled back.
 
 use controlroom_term::{Cell, Term, TermSink};
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, CellDiffOption, CellWidth};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Widget;
+use std::num::NonZeroU16;
 
 /// Draws `screen` (its visible rows, honouring its scrollback offset) into the area, clipped.
 #[derive(Debug)]
@@ -19,6 +20,12 @@ impl<'a, S: TermSink> TerminalView<'a, S> {
         Self { screen }
     }
 }
+
+/// A wide character's columns.
+const TWO_COLUMNS: NonZeroU16 = match NonZeroU16::new(2) {
+    Some(n) => n,
+    None => NonZeroU16::MIN,
+};
 
 /// Maps a screen colour to a ratatui colour (`Default` keeps the terminal's own).
 pub fn color(c: controlroom_term::Color) -> Color {
@@ -80,11 +87,17 @@ impl<S: TermSink> Widget for TerminalView<'_, S> {
                 let symbol = if cell.has_contents() {
                     text.clear();
                     line.push_contents(usize::from(col), &mut text);
-                    text.as_str()
+                    fitted(&text, if wide { 2 } else { 1 })
                 } else {
                     " "
                 };
-                buf[pos].set_symbol(symbol).set_style(style);
+                buf[pos].set_symbol(symbol).set_style(style).set_diff_option(if wide {
+                    // The diff skips the covered column and the backend addresses the next cell
+                    // with a cursor move, whatever width the terminal gives this symbol.
+                    CellDiffOption::ForcedWidth(TWO_COLUMNS)
+                } else {
+                    CellDiffOption::None
+                });
                 if wide {
                     buf[(pos.0 + 1, pos.1)].reset();
                     buf[(pos.0 + 1, pos.1)].set_style(style);
@@ -94,6 +107,25 @@ impl<S: TermSink> Widget for TerminalView<'_, S> {
                 }
             }
         }
+    }
+}
+
+/// The cell's text as drawn: ratatui must measure it as the screen model did (`width` columns).
+///
+/// ratatui's diff skips the columns it believes a symbol covers and its backend moves the cursor
+/// only where it believes the last symbol ended. A symbol it measures otherwise than the model
+/// (a wide character narrowed by U+FE0E, a halfwidth sound mark it counts as two) shifts the rest
+/// of the row on the terminal or leaves a stale character beside it, there until a resize. Such a
+/// cell is drawn as its base character when that has the model's width, else as a replacement.
+fn fitted(text: &str, width: u16) -> &str {
+    if text.cell_width() == width {
+        return text;
+    }
+    let base = text.chars().next().map_or(0, char::len_utf8);
+    match &text[..base] {
+        b if b.cell_width() == width => b,
+        _ if width == 2 => "\u{FF1F}",
+        _ => "\u{FFFD}",
     }
 }
 
@@ -160,5 +192,96 @@ mod tests {
         assert_eq!(rows, ["one       ", "two       ", "three     "]);
         p.term_mut().set_scrollback(0);
         assert_eq!(cursor(p.term(), area), Some((2, 2)));
+    }
+}
+
+#[cfg(test)]
+mod random_tests {
+    //! Frames drawn one after another, as ratatui sends only what changed, must leave a real
+    //! terminal showing what one fresh frame of the same model shows. The "real terminal" is
+    //! the screen model itself, fed the bytes ratatui's crossterm backend writes.
+
+    use super::*;
+    use controlroom_term::Parser;
+    use rand::{Rng, SeedableRng};
+    use ratatui::backend::CrosstermBackend;
+    use ratatui::{Terminal, TerminalOptions, Viewport};
+
+    /// Bytes the backend wrote, kept where the test can take them.
+    #[derive(Clone, Default)]
+    struct Wire(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl std::io::Write for Wire {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    type Screen = (Terminal<CrosstermBackend<Wire>>, Wire);
+
+    fn screen(w: u16, h: u16) -> Screen {
+        let wire = Wire::default();
+        let viewport = Viewport::Fixed(Rect::new(0, 0, w, h));
+        let t = Terminal::with_options(CrosstermBackend::new(wire.clone()), TerminalOptions { viewport })
+            .expect("fixed viewport");
+        (t, wire)
+    }
+
+    /// Draws the model and feeds what was written to the emulated terminal.
+    fn frame(t: &mut Screen, model: &Parser<()>, shown: &mut Parser<()>) {
+        t.0.draw(|f| f.render_widget(TerminalView::new(model.term()), f.area())).expect("draws");
+        shown.process(&std::mem::take(&mut *t.1.0.borrow_mut()));
+    }
+
+    /// Each cell's text and colours, row by row.
+    fn cells(p: &Parser<()>) -> Vec<String> {
+        let (rows, cols) = p.term().size();
+        (0..rows)
+            .map(|r| {
+                let mut out = String::new();
+                for c in 0..cols {
+                    let cell = p.term().cell(r, c).expect("on screen");
+                    let mut text = String::new();
+                    if let Some(row) = p.term().visible_row(r) {
+                        row.push_contents(usize::from(c), &mut text);
+                    }
+                    if text.is_empty() {
+                        text.push(' ');
+                    }
+                    out.push_str(&format!("{text:?}{:?}{:?}|", cell.fg(), cell.bg()));
+                }
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frames_after_random_bytes_match_a_fresh_frame() {
+        for seed in 0..100u64 {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let (w, h) = (30, 8);
+            let mut model = Parser::new(h, w, ());
+            let mut live = screen(w, h);
+            let mut live_shown = Parser::new(h, w, ());
+            for step in 0..20 {
+                let n = rng.random_range(1..200);
+                let mut bytes: Vec<u8> = (0..n).map(|_| rng.random()).collect();
+                // Text a large paste brings: wide, combining and emoji sequences.
+                bytes.extend_from_slice("a漢\u{301}⌚\u{FE0E}#\u{FE0F}(".as_bytes());
+                model.process(&bytes);
+                frame(&mut live, &model, &mut live_shown);
+                let mut fresh = screen(w, h);
+                let mut fresh_shown = Parser::new(h, w, ());
+                frame(&mut fresh, &model, &mut fresh_shown);
+                let (a, b) = (cells(&live_shown), cells(&fresh_shown));
+                for y in 0..a.len() {
+                    assert_eq!(a[y], b[y], "seed {seed} step {step} row {y}");
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `/ws/app`: a `sessions-sync` on open, then every delta; answers `request-sync`.
 
 use crate::api::state::AppState;
+use crate::api::upgrade::{WebSocket, WebSocketUpgrade};
 use crate::api::ws::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::auth::scoped::Grant;
 use crate::hub::{HubHandle, SubscriberId};
@@ -8,7 +9,6 @@ use crate::outbox::{OutboxSender, outbox};
 use axum::Extension;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use controlroom_protocol::{AppClientMsg, SessionId};
 use std::net::SocketAddr;

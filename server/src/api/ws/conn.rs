@@ -2,13 +2,15 @@
 //! owns the sink and drains the byte-bounded outbox, and a reader loop that handles client
 //! messages, heartbeats, malformed input and shutdown, run concurrently in one task.
 
+use crate::api::upgrade::WebSocket;
 use crate::auth::scoped::Grant;
 use crate::outbox::{OutFrame, OutboxReceiver, OutboxSender};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use controlroom_protocol::close_code;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 
 /// How long a close frame may take to go out before the socket is dropped anyway.
@@ -65,6 +67,9 @@ pub async fn serve_socket(
     spec: ConnSpec,
     shutdown: CancellationToken,
 ) {
+    // Cancelled when this connection's unfinished message pushed the gateway past
+    // `--max-inflight-messages`; the socket is no longer read from then.
+    let over_budget = socket.get_ref().over_budget();
     let (sink, mut stream) = socket.split();
     let done = CancellationToken::new();
     // The writer is joined with the reader in this task, not spawned: the WebSocket wakes its
@@ -101,6 +106,12 @@ pub async fn serve_socket(
                     closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token revoked" }).is_ok();
                     break;
                 }
+                () = over_budget.cancelled() => {
+                    tracing::info!(reason = "max_inflight_messages", endpoint = spec.endpoint, "closing connection");
+                    metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "max_inflight_messages").increment(1);
+                    closing = outbox.push(OutFrame::Close { code: close_code::MESSAGE_TOO_BIG, reason: "too many unfinished messages on the gateway" }).is_ok();
+                    break;
+                }
                 () = shutdown.cancelled() => {
                     closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
                     break;
@@ -135,6 +146,8 @@ pub async fn serve_socket(
                             Message::Pong(_) => { awaiting_pong = false; Some(Ok(())) }
                             Message::Ping(_) => Some(Ok(())),
                             Message::Close(_) => None,
+                            // Only produced when writing raw frames, never by reading.
+                            Message::Frame(_) => Some(Ok(())),
                         }
                     };
                     // Input waits here for room in the worker's queue while the program is slow
@@ -180,10 +193,13 @@ pub async fn serve_socket(
 
 /// The close frame (code, reason, log reason) for a socket error the client caused; `None` when
 /// there is nobody to send one to.
-fn close_for(e: axum::Error, endpoint: &'static str) -> Option<(u16, &'static str, &'static str)> {
+fn close_for(
+    e: tokio_tungstenite::tungstenite::Error,
+    endpoint: &'static str,
+) -> Option<(u16, &'static str, &'static str)> {
     use tokio_tungstenite::tungstenite::Error;
     use tokio_tungstenite::tungstenite::error::ProtocolError;
-    match e.into_inner().downcast_ref::<Error>()? {
+    match e {
         // The client went away without a close frame (a TUI detaching, a closed laptop): an
         // ordinary end of a connection, not a protocol error, and nobody left to close.
         Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
@@ -224,9 +240,9 @@ async fn write_loop(
             frame
         };
         let (msg, last) = match frame {
-            // Bytes to axum's `Utf8Bytes` shares the buffer (no copy); the check always passes,
+            // Bytes to tungstenite's `Utf8Bytes` shares the buffer (no copy); the check always passes,
             // a `TextFrame` being made from a `str`.
-            OutFrame::Text(t) => match Utf8Bytes::try_from(t.into_bytes()) {
+            OutFrame::Text(t) => match tokio_tungstenite::tungstenite::Utf8Bytes::try_from(t.into_bytes()) {
                 Ok(text) => (Message::Text(text), false),
                 Err(e) => {
                     tracing::error!(error = %e, endpoint, "dropped a text frame that was not UTF-8");
@@ -236,7 +252,8 @@ async fn write_loop(
             OutFrame::Binary(b) => (Message::Binary(b), false),
             OutFrame::Ping => (Message::Ping(Default::default()), false),
             OutFrame::Close { code, reason } => {
-                (Message::Close(Some(CloseFrame { code, reason: reason.into() })), true)
+                let frame = CloseFrame { code: code.into(), reason: reason.into() };
+                (Message::Close(Some(frame)), true)
             }
         };
         let sent = if last {

@@ -4,13 +4,13 @@
 
 use crate::api::error::ApiErrorResponse;
 use crate::api::state::AppState;
+use crate::api::upgrade::{WebSocket, WebSocketUpgrade};
 use crate::api::validate::{CheckedImage, decode_image, parse_worker_msg};
 use crate::api::ws::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::auth::scoped::Grant;
 use crate::outbox::outbox;
 use crate::worker::{ClientId, OutputFormat, WorkerError, WorkerHandle};
 use axum::Extension;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::response::{IntoResponse, Response};
 use controlroom_protocol::{
@@ -121,9 +121,13 @@ async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Resul
     let CheckedImage { ext, bytes } = decode_image(data, mime_type)?;
     let name = format!("{}-{:08x}.{ext}", jiff::Timestamp::now().as_millisecond(), rand::random::<u32>());
     let path = dir.join(name);
+    // Private like the rest of the data dir: a pasted screenshot can show anything.
     let write = async {
-        tokio::fs::create_dir_all(dir).await?;
-        tokio::fs::write(&path, &bytes).await
+        tokio::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).await?;
+        let mut file =
+            tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, &bytes).await?;
+        tokio::io::AsyncWriteExt::flush(&mut file).await
     };
     write
         .await

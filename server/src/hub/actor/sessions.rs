@@ -2,6 +2,7 @@
 //! removing and restarting workers, and the checks in front of them.
 
 use super::*;
+use crate::hub::field_limits;
 
 impl Hub {
     pub(super) fn spawn_spec(
@@ -34,6 +35,11 @@ impl Hub {
             )));
         }
         let cwd = spec.cwd.clone().unwrap_or_else(|| session.cwd.clone());
+        field_limits::check("cwd", &cwd, field_limits::MAX_CWD_BYTES)?;
+        field_limits::check_command(&command)?;
+        if let Some(name) = &spec.name {
+            field_limits::check("the worker name", name, field_limits::MAX_WORKER_NAME_BYTES)?;
+        }
         check_dir(&cwd)?;
         let named = spec.name.clone().filter(|n| !n.trim().is_empty());
         let base = named.or_else(|| preset.map(|p| p.preset.name.clone())).unwrap_or_else(|| {
@@ -61,6 +67,7 @@ impl Hub {
             rows,
             started_at: now_iso(),
             preset: preset.map(|p| p.preset.name.clone()),
+            notification: None,
         };
         let mut env = preset.map(|p| p.env.clone()).unwrap_or_default();
         env.extend(spec.env.clone().unwrap_or_default());
@@ -99,11 +106,12 @@ impl Hub {
         Ok(worker)
     }
 
-    pub(super) async fn create(&mut self, req: CreateSession) -> Result<Session, HubError> {
+    pub(super) async fn create(&mut self, req: CreateSession, git: GitInfo) -> Result<Session, HubError> {
         let title = req.title.trim().to_string();
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
+        field_limits::check("the title", &title, field_limits::MAX_TITLE_BYTES)?;
         let local = self.records.values().filter(|r| r.session.source.is_none()).count();
         if local >= self.config.max_sessions {
             return Err(HubError::Limit(format!(
@@ -115,8 +123,8 @@ impl Hub {
             Some(c) => c,
             None => std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into()),
         };
+        field_limits::check("cwd", &cwd, field_limits::MAX_CWD_BYTES)?;
         check_dir(&cwd)?;
-        let git = crate::hub::git::read(std::path::Path::new(&cwd));
         let now = now_iso();
         let id = SessionId::new(new_id('s'));
         let session = Session {
@@ -144,7 +152,7 @@ impl Hub {
         }
         self.flush().await;
         tracing::info!(session_id = %id, "session created");
-        self.published.get(&id).cloned().ok_or_else(|| no_session(&id))
+        self.publisher.published.get(&id).cloned().ok_or_else(|| no_session(&id))
     }
 
     pub(super) async fn rename(&mut self, id: &SessionId, title: String) -> Result<Session, HubError> {
@@ -152,6 +160,7 @@ impl Hub {
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
+        field_limits::check("the title", &title, field_limits::MAX_TITLE_BYTES)?;
         let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
         check_writable(&rec.session)?;
         if rec.session.title != title {
@@ -159,13 +168,13 @@ impl Hub {
             rec.session.updated_at = now_iso();
         }
         self.flush().await;
-        self.published.get(id).cloned().ok_or_else(|| no_session(id))
+        self.publisher.published.get(id).cloned().ok_or_else(|| no_session(id))
     }
 
     pub(super) async fn delete(&mut self, id: &SessionId) -> Result<(), HubError> {
         check_writable(&self.records.get(id).ok_or_else(|| no_session(id))?.session)?;
         let rec = self.records.remove(id).ok_or_else(|| no_session(id))?;
-        self.screens.retain(|(sid, _)| sid != id);
+        self.persistence.forget_session(id);
         self.flush().await;
         retire(rec.handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
         tracing::info!(session_id = %id, "session deleted");
@@ -176,10 +185,38 @@ impl Hub {
         let worker = self.start_worker(id, &spec)?;
         self.flush().await;
         Ok(self
+            .publisher
             .published
             .get(id)
             .and_then(|s| s.workers.iter().find(|w| w.id == worker.id).cloned())
             .unwrap_or(worker))
+    }
+
+    pub(super) async fn rename_worker(
+        &mut self,
+        id: &SessionId,
+        wid: &WorkerId,
+        name: String,
+    ) -> Result<Worker, HubError> {
+        let name = name.trim().to_string();
+        if name.is_empty() {
+            return Err(HubError::Invalid("name must not be empty".into()));
+        }
+        field_limits::check("the worker name", &name, field_limits::MAX_WORKER_NAME_BYTES)?;
+        let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
+        check_writable(&rec.session)?;
+        if rec.session.workers.iter().any(|w| w.name == name && &w.id != wid) {
+            return Err(HubError::Invalid(format!("a worker named {name:?} is already in this session")));
+        }
+        let w = rec.session.workers.iter_mut().find(|w| &w.id == wid).ok_or_else(|| no_worker(id, wid))?;
+        if w.name != name {
+            w.name = name;
+            rec.session.updated_at = now_iso();
+        }
+        self.flush().await;
+        let published =
+            self.publisher.published.get(id).and_then(|s| s.workers.iter().find(|w| &w.id == wid));
+        published.cloned().ok_or_else(|| no_worker(id, wid))
     }
 
     pub(super) async fn remove_worker(&mut self, id: &SessionId, wid: &WorkerId) -> Result<(), HubError> {
@@ -188,8 +225,7 @@ impl Hub {
         rec.session.workers.retain(|w| &w.id != wid);
         rec.env.remove(wid);
         rec.session.updated_at = now_iso();
-        self.screens.retain(|k| k != &(id.clone(), wid.clone()));
-        self.store.delete_screen(wid.clone());
+        self.persistence.forget_worker(id, wid);
         self.flush().await;
         retire(vec![handle], controlroom_protocol::close_code::DELETED);
         Ok(())

@@ -3,7 +3,8 @@
 //! at the saved offset, so clients see one stream), with a marked gap when the holder's log
 //! bound was passed.
 
-use super::{Actor, Cmd, HandleShared, ScreenLink, actor_span};
+use super::spawn::actor_span;
+use super::{Actor, Cmd, HandleShared, ScreenLink};
 use crate::time::now_iso;
 use crate::worker::detect::ActivityRules;
 use crate::worker::process::run_process;
@@ -53,6 +54,7 @@ pub(in crate::worker) fn spawn_adopted(
         cols,
         rows,
         activity: ActivityState::Unknown,
+        notification: None,
     };
     let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };
@@ -63,9 +65,9 @@ pub(in crate::worker) fn spawn_adopted(
         actor.screen.send(ScreenMsg::Resize { cols, rows });
     }
     actor.gap = (gap > 0).then(|| (history.offset - gap, gap));
-    actor.process = Some(running);
+    actor.proc.process = Some(running);
     output_end.store(history.offset, Ordering::Relaxed);
-    actor.output_end = output_end;
+    actor.output.end = output_end;
     info!(pid = ?pid, offset = history.offset, "worker adopted");
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));

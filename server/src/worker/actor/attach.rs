@@ -15,21 +15,21 @@ impl Actor {
     pub(super) fn request_snapshot(&mut self, client: ClientId) {
         let (reply, rx) = oneshot::channel();
         self.screen.send(ScreenMsg::Snapshot { reply });
-        self.snapshots.push(Box::pin(async move { (client, rx.await.ok()) }));
+        self.clients.snapshots.push(Box::pin(async move { (client, rx.await.ok()) }));
     }
 
     /// Queues `history`, the output since the snapshot and (if exited) `exit`, then subscribes
     /// the client; all within one actor step, so no output is missed or doubled.
     pub(super) fn attach_ready(&mut self, id: ClientId, snap: Option<HistorySnapshot>) {
-        let Some(client) = self.clients.get_mut(&id) else { return };
+        let Some(client) = self.clients.by_id.get_mut(&id) else { return };
         let Some(snap) = snap else {
             warn!("screen thread is gone; refusing attach");
-            self.clients.remove(&id);
+            self.clients.by_id.remove(&id);
             return;
         };
-        let Some(catch_up) = self.ring.since(snap.offset) else {
+        let Some(catch_up) = self.output.ring.since(snap.offset) else {
             // The ring moved past the snapshot (only under extreme lag): take a fresh one.
-            debug!(offset = snap.offset, ring_start = self.ring.start(), "snapshot too old; retrying");
+            debug!(offset = snap.offset, ring_start = self.output.ring.start(), "snapshot too old; retrying");
             self.request_snapshot(id);
             return;
         };
@@ -48,7 +48,7 @@ impl Actor {
             OutputFormat::Json => {
                 // The snapshot is on a character boundary (the screen is fed aligned bytes);
                 // the carried tail of a split character goes out with the next output.
-                let aligned = &catch_up[..catch_up.len().saturating_sub(self.utf8.carried_len())];
+                let aligned = &catch_up[..catch_up.len().saturating_sub(self.output.utf8.carried_len())];
                 if !aligned.is_empty() {
                     let msg = WorkerServerMsg::Output { data: decode(aligned), offset: snap.offset };
                     frames.extend(encode(&msg).map(OutFrame::Text));
@@ -59,7 +59,7 @@ impl Actor {
             }
             OutputFormat::Binary => {}
         }
-        if let Some(exit) = &self.exit {
+        if let Some(exit) = &self.proc.exit {
             frames.extend(
                 encode(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() })
                     .map(OutFrame::Text),
@@ -80,14 +80,14 @@ impl Actor {
                 client.attached = true;
                 info!(
                     client = id.0,
-                    clientCount = self.clients.len(),
+                    clientCount = self.clients.by_id.len(),
                     offset = snap.offset,
                     "client attached"
                 );
             }
             Err(e) => {
                 info!(client = id.0, error = %e, "client dropped while attaching");
-                self.clients.remove(&id);
+                self.clients.by_id.remove(&id);
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Output fan-out: each batch is encoded at most once per format, and only for a format some
 //! attached client uses, then queued to every attached client of that format.
 
-use super::{Actor, encode};
+use super::clients::Clients;
+use super::encode;
 use crate::outbox::OutFrame;
 use crate::outbox::TextFrame;
 use crate::worker::OutputFormat;
@@ -10,7 +11,7 @@ use bytes::Bytes;
 use controlroom_protocol::{WorkerServerMsg, encode_output};
 use tracing::info;
 
-impl Actor {
+impl Clients {
     /// Queues one batch to every attached client in its format: `raw` (with its offset) as a
     /// binary frame, `aligned` (with its offset) as JSON. Each format is encoded at most once,
     /// and only when a client of that format is attached. A client whose push fails (over its
@@ -23,7 +24,7 @@ impl Actor {
     ) {
         let mut json: Option<Option<TextFrame>> = None;
         let mut binary: Option<Bytes> = None;
-        self.clients.retain(|id, c| {
+        self.by_id.retain(|id, c| {
             if !c.attached {
                 return true;
             }
@@ -55,7 +56,7 @@ impl Actor {
     /// (over its cap: 4008 is already queued; or gone) is dropped.
     pub(super) fn broadcast(&mut self, msg: &WorkerServerMsg) {
         let Some(frame) = encode(msg) else { return };
-        self.clients.retain(|id, c| {
+        self.by_id.retain(|id, c| {
             if !c.attached {
                 return true;
             }

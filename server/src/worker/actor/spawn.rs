@@ -1,19 +1,10 @@
-//! Starting a worker's actor: for a new process, or for an exited worker restored from the
-//! store (its screen rebuilt from the stored history).
+//! Starting a worker actor: for a new process, or for an exited worker restored from the store
+//! (its screen rebuilt from the stored history).
 
-use super::{Actor, Cmd, ScreenLink, actor_span};
-use crate::time::now_iso;
-use crate::worker::detect::ActivityRules;
-use crate::worker::input::InputBudget;
-use crate::worker::process::start_process;
-use crate::worker::screen::{ScreenModel, ScreenThread, spawn_screen_thread};
-use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerError, WorkerStatus};
-use controlroom_protocol::ActivityState;
-use std::sync::Arc;
+use super::*;
+use crate::worker::screen::{ScreenModel, spawn_screen_thread};
 use std::sync::atomic::AtomicU64;
-use tokio::sync::{mpsc, watch};
-use tracing::Instrument;
-use tracing::warn;
+use tracing::Instrument as _;
 
 /// What the worker's handle and its actor share.
 pub(in crate::worker) struct HandleShared {
@@ -21,6 +12,25 @@ pub(in crate::worker) struct HandleShared {
     pub input: InputBudget,
     /// The end offset of the output the actor has taken.
     pub output_end: Arc<AtomicU64>,
+}
+
+/// Backlog batches and ring capacity for `config`: the ring always holds at least twice the
+/// backlog, so the offset of a snapshot (at most one backlog behind) is still in the ring.
+pub(super) fn limits(config: &WorkerConfig) -> (usize, usize, usize) {
+    let batch = config.batch_bytes.max(1);
+    let backlog = (config.output_ring_bytes / batch / 2).clamp(1, MAX_BACKLOG_BATCHES);
+    let ring = config.output_ring_bytes.max(2 * backlog * batch);
+    (batch, backlog, ring)
+}
+
+/// The actor task's span: a child of the caller's (the hub names the session and worker there),
+/// with the process id, recorded again on each restart.
+pub(super) fn actor_span(pid: Option<u32>) -> tracing::Span {
+    let span = tracing::info_span!("actor", pid = tracing::field::Empty);
+    if let Some(pid) = pid {
+        span.record("pid", pid);
+    }
+    span
 }
 
 /// Starts the process for `spec` and the actor; returns the status receiver.
@@ -46,12 +56,13 @@ pub(in crate::worker) fn spawn_running(
         cols: spec.cols,
         rows: spec.rows,
         activity: ActivityState::Unknown,
+        notification: None,
     };
     let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };
     let mut actor = Actor::new(ctx, status, link, 0, (spec.cols, spec.rows), ActivityState::Unknown);
-    actor.process = Some(running);
-    actor.output_end = output_end;
+    actor.proc.process = Some(running);
+    actor.output.end = output_end;
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds).instrument(actor_span(pid)));
     Ok(rx)
@@ -74,6 +85,7 @@ pub(in crate::worker) fn spawn_restored(
         cols: history.cols,
         rows: history.rows,
         activity: ActivityState::Exited,
+        notification: None,
     };
     // Answering starts after the stored screen is replayed: a restarted process gets answers
     // to its own queries only.
@@ -93,8 +105,8 @@ pub(in crate::worker) fn spawn_restored(
     let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };
     let mut actor = Actor::new(ctx, status, link, history.offset, size, ActivityState::Exited);
-    actor.exit = Some(exit);
-    actor.output_end = output_end;
+    actor.proc.exit = Some(exit);
+    actor.output.end = output_end;
     let rx = actor.status.subscribe();
     tokio::spawn(actor.run(cmds).instrument(actor_span(None)));
     rx

@@ -1,0 +1,50 @@
+//! Lengths of the text fields a client can put into a session (titles, worker names, commands,
+//! directories). Every field reaches every `/ws/app` client in each `sessions-sync`, so without
+//! a bound one client could make the sync too large for everyone else.
+
+use super::HubError;
+
+/// Longest session title, in bytes.
+pub const MAX_TITLE_BYTES: usize = 1024;
+/// Longest worker name, in bytes.
+pub const MAX_WORKER_NAME_BYTES: usize = 256;
+/// Longest worker command, all arguments together, in bytes.
+pub const MAX_COMMAND_BYTES: usize = 16 * 1024;
+/// Longest working directory, in bytes (Linux's `PATH_MAX`).
+pub const MAX_CWD_BYTES: usize = 4096;
+
+/// `Ok` when `value` is at most `max` bytes, else the 400 `invalid` naming the field and bound.
+pub(crate) fn check(field: &str, value: &str, max: usize) -> Result<(), HubError> {
+    if value.len() > max {
+        return Err(HubError::Invalid(format!(
+            "{field} is {} bytes; at most {max} are accepted",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+/// [`check`] for a whole command line.
+pub(crate) fn check_command(command: &[String]) -> Result<(), HubError> {
+    let total: usize = command.iter().map(String::len).sum();
+    if total > MAX_COMMAND_BYTES {
+        return Err(HubError::Invalid(format!(
+            "the command is {total} bytes; at most {MAX_COMMAND_BYTES} are accepted"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_over_their_bound_are_refused_with_the_field_named() {
+        assert!(check("title", &"t".repeat(MAX_TITLE_BYTES), MAX_TITLE_BYTES).is_ok());
+        let e = check("title", &"t".repeat(MAX_TITLE_BYTES + 1), MAX_TITLE_BYTES).expect_err("long");
+        assert!(e.to_string().contains("title is 1025 bytes"), "{e}");
+        assert!(check_command(&["a".repeat(MAX_COMMAND_BYTES)]).is_ok());
+        assert!(check_command(&["a".repeat(MAX_COMMAND_BYTES), "b".into()]).is_err());
+    }
+}
