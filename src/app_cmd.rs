@@ -2,7 +2,8 @@
 //!
 //! Every command finds a gateway the same way: `--connect`/`CONTROLROOM_URL`, else the config's
 //! `gateway-url`, else `DATA_DIR/gateway.json` if a gateway answers there; the TUI (and `attach`)
-//! otherwise starts one embedded in this process. All of them then speak HTTP + WebSocket only.
+//! otherwise starts one in the background (`background.rs`), which stays when they quit. All of
+//! them then speak HTTP + WebSocket only.
 
 use anyhow::{Context as _, anyhow, bail};
 use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState};
@@ -88,6 +89,24 @@ pub struct SendArgs {
     client: ClientArgs,
 }
 
+/// `controlroom stop`.
+#[derive(Debug, clap::Args)]
+pub struct StopArgs {
+    /// `SESSION` (every running worker) or `SESSION/WORKER` (ids, names or unique prefixes).
+    target: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// `controlroom restart`.
+#[derive(Debug, clap::Args)]
+pub struct RestartArgs {
+    /// `SESSION/WORKER` (ids, names or unique prefixes).
+    target: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
 /// `controlroom watch`.
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
@@ -103,7 +122,6 @@ struct Conn {
     trust: Trust,
     /// Set when found through `gateway.json` (re-read on reconnect).
     gateway_json: Option<PathBuf>,
-    embedded: Option<controlroom_server::embedded::EmbeddedGateway>,
 }
 
 impl ClientArgs {
@@ -154,54 +172,66 @@ impl ClientArgs {
         }
     }
 
-    /// Finds a gateway; with `embed`, starts one in-process when none answers.
-    async fn connect(&self, config: &Config, embed: bool) -> anyhow::Result<Conn> {
+    /// Finds a gateway; with `start`, starts one in the background when none answers.
+    async fn connect(&self, config: &Config, start: bool) -> anyhow::Result<Conn> {
         let data_dir = self.data_dir()?;
         let trust = self.trust(config)?;
         if let Some(url) = self.gateway_url(config)? {
             let token = self.token(&data_dir)?;
-            return Ok(Conn { url, token, trust, gateway_json: None, embedded: None });
+            return Ok(Conn { url, token, trust, gateway_json: None });
         }
-        let path = data_dir.join("gateway.json");
-        if let Ok(file) = GatewayFile::read(&path) {
-            let token = self.token(&data_dir)?;
-            // A gateway serving TLS names its certificate, so a self-signed one is trusted here.
-            let local = match file.tls_cert {
-                Some(cert) => trust.clone().with(cert),
-                None => trust.clone(),
-            };
-            match Gateway::new(&file.url, token.clone(), local.clone())?.healthz().await {
-                Ok(()) => {
-                    let conn =
-                        Conn { url: file.url, token, trust: local, gateway_json: Some(path), embedded: None };
-                    return Ok(conn);
-                }
-                // A gateway answers but cannot be trusted: say so rather than start another.
-                Err(e @ controlroom_tui::Error::Certificate { .. }) => return Err(e.into()),
-                Err(_) => {}
-            }
+        if let Some(conn) = self.local(&data_dir, &trust).await? {
+            return Ok(conn);
         }
-        if !embed {
+        if !start {
             bail!("no gateway running (start one with `controlroom serve`, or pass --connect URL)");
         }
-        let mut serve = controlroom_server::config::ServeConfig::new(data_dir);
-        // The embedded gateway reads the gateway's tables of the same config.toml.
-        if let Some(dir) = self.config_dir() {
-            let path = dir.join(controlroom_config::FILE_NAME);
-            let file = controlroom_server::file_config::load(&path, true)?;
-            serve.apply_file(&file, None).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let mut child = crate::background::spawn(&data_dir, self.config_dir().as_deref())?;
+        tracing::info!(pid = child.id(), "started a background gateway");
+        let deadline = std::time::Instant::now() + BACKGROUND_START;
+        loop {
+            if let Some(conn) = self.local(&data_dir, &trust).await? {
+                return Ok(conn);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                bail!(
+                    "the background gateway stopped ({status}); {}:\n{}",
+                    data_dir.join(crate::background::LOG_FILE).display(),
+                    crate::background::log_tail(&data_dir)
+                );
+            }
+            if std::time::Instant::now() > deadline {
+                bail!(
+                    "the background gateway did not answer within {}s; see {}",
+                    BACKGROUND_START.as_secs(),
+                    data_dir.join(crate::background::LOG_FILE).display()
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        serve.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
-        let gw = controlroom_server::embedded::start(serve).await.context("starting the embedded gateway")?;
-        Ok(Conn {
-            url: gw.url.clone(),
-            token: gw.token.clone(),
-            trust,
-            gateway_json: None,
-            embedded: Some(gw),
-        })
+    }
+
+    /// The gateway `DATA_DIR/gateway.json` names, if it answers.
+    async fn local(&self, data_dir: &Path, trust: &Trust) -> anyhow::Result<Option<Conn>> {
+        let path = data_dir.join("gateway.json");
+        let Ok(file) = GatewayFile::read(&path) else { return Ok(None) };
+        let token = self.token(data_dir)?;
+        // A gateway serving TLS names its certificate, so a self-signed one is trusted here.
+        let local = match file.tls_cert {
+            Some(cert) => trust.clone().with(cert),
+            None => trust.clone(),
+        };
+        match Gateway::new(&file.url, token.clone(), local.clone())?.healthz().await {
+            Ok(()) => Ok(Some(Conn { url: file.url, token, trust: local, gateway_json: Some(path) })),
+            // A gateway answers but cannot be trusted: say so rather than start another.
+            Err(e @ controlroom_tui::Error::Certificate { .. }) => Err(e.into()),
+            Err(_) => Ok(None),
+        }
     }
 }
+
+/// How long a background gateway has to answer after it is started.
+const BACKGROUND_START: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Sends tracing output to `DATA_DIR/controlroom.log`: the TUI owns the terminal.
 fn log_to_file(data_dir: &Path) {
@@ -265,15 +295,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
                     let (s, w) = controlroom_tui::names::target(&l.sessions, spec)?;
                     Ok((s.id.clone(), w.id.clone()))
                 });
-                match found {
-                    Ok(ids) => Some(ids),
-                    Err(e) => {
-                        if let Some(gw) = conn.embedded {
-                            let _ = gw.shutdown().await;
-                        }
-                        return Err(e);
-                    }
-                }
+                Some(found?)
             }
             None => None,
         };
@@ -281,7 +303,6 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
         warnings.iter().for_each(|w| tracing::warn!(warning = %w, "theme"));
         let settings = Settings {
             keys: config.keys.clone(),
-            embedded: conn.embedded.is_some(),
             exit_on_detach: target.is_some(),
             default_command: config.default_command.clone(),
             themes: themes.names().to_vec(),
@@ -290,7 +311,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             max_message: config.max_message,
             read_only: controlroom_tui::client::token::is_read_only(&conn.token),
             // Only a gateway on this machine can start a session in this machine's directory.
-            start_dir: is_local(&conn.url, conn.embedded.is_some())
+            start_dir: is_local(&conn.url)
                 .then(|| std::env::current_dir().ok().map(|d| d.display().to_string()))
                 .flatten(),
             notify: config.notify.resolve(
@@ -299,9 +320,6 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
                 std::env::var_os("WT_SESSION").is_some(),
             ),
         };
-        if conn.embedded.is_some() {
-            tracing::info!(url = %conn.url, "started an embedded gateway");
-        }
         let opts = Options {
             url: conn.url.clone(),
             token: conn.token.clone(),
@@ -314,13 +332,8 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             attach,
             state_file: args.data_dir().ok().map(|d| d.join(controlroom_tui::remembered::FILE_NAME)),
         };
-        let result = controlroom_tui::runtime::run(opts).await;
-        if let Some(gw) = conn.embedded
-            && let Err(e) = gw.shutdown().await
-        {
-            tracing::warn!(error = %e, "embedded gateway shutdown");
-        }
-        result.map_err(anyhow::Error::from)
+        // The gateway (ours or not) and its workers keep running after we quit.
+        controlroom_tui::runtime::run(opts).await.map_err(anyhow::Error::from)
     })
 }
 
@@ -421,6 +434,53 @@ pub fn send(args: SendArgs) -> anyhow::Result<()> {
     })
 }
 
+/// `controlroom stop SESSION[/WORKER]`: SIGHUP, then SIGKILL after the gateway's grace period.
+pub fn stop(args: StopArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let gw = remote(&args.client).await?;
+        let list = gw.sessions().await?;
+        let stops: Vec<(String, String, String)> = if args.target.contains('/') {
+            let (s, w) = controlroom_tui::names::target(&list.sessions, &args.target)?;
+            vec![(s.id.to_string(), w.id.to_string(), w.name.clone())]
+        } else {
+            let s = controlroom_tui::names::session(&list.sessions, &args.target)?;
+            s.workers
+                .iter()
+                .filter(|w| w.state == WorkerState::Running)
+                .map(|w| (s.id.to_string(), w.id.to_string(), w.name.clone()))
+                .collect()
+        };
+        for (sid, wid, name) in stops {
+            let w = gw.stop_process(&sid, &wid).await?;
+            let how = match (w.exit_code, &w.signal) {
+                (Some(c), _) => format!("exited {c}"),
+                (None, Some(sig)) => sig.clone(),
+                _ => "stopped".into(),
+            };
+            println!("{sid}/{wid}  {name}  {how}");
+        }
+        Ok(())
+    })
+}
+
+/// `controlroom restart SESSION/WORKER`.
+pub fn restart(args: RestartArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let gw = remote(&args.client).await?;
+        let list = gw.sessions().await?;
+        let (s, w) = controlroom_tui::names::target(&list.sessions, &args.target)?;
+        let w = gw.restart_worker(s.id.as_str(), w.id.as_str()).await?;
+        println!(
+            "{}/{}  {}  running (pid {})",
+            s.id,
+            w.id,
+            w.name,
+            w.pid.map_or("?".into(), |p| p.to_string())
+        );
+        Ok(())
+    })
+}
+
 /// `controlroom watch`: deltas as JSON lines until interrupted.
 pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
     use std::io::Write as _;
@@ -455,9 +515,7 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
 }
 
 /// Whether the gateway runs on this machine (embedded, or reached over loopback).
-fn is_local(url: &str, embedded: bool) -> bool {
+fn is_local(url: &str) -> bool {
     let rest = url.split("://").nth(1).unwrap_or(url);
-    embedded
-        || ["127.", "localhost:", "localhost/", "[::1]"].iter().any(|p| rest.starts_with(p))
-        || rest == "localhost"
+    ["127.", "localhost:", "localhost/", "[::1]"].iter().any(|p| rest.starts_with(p)) || rest == "localhost"
 }

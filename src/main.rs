@@ -1,6 +1,7 @@
 //! The `controlroom` binary: parses the command line and hands off to the gateway or the front end.
 
 mod app_cmd;
+mod background;
 mod cli_docs;
 mod explain;
 mod logging;
@@ -41,10 +42,29 @@ enum Command {
     Watch(app_cmd::WatchArgs),
     /// Print a worker's activity state and the evidence that chose it: SESSION/WORKER.
     Explain(explain::ExplainArgs),
+    /// Stop a worker, or every running worker of a session: SESSION[/WORKER]. Workers keep
+    /// running when the gateway stops; this is how to end them (they stay listed, exited).
+    Stop(app_cmd::StopArgs),
+    /// Start an exited worker again (a `lost` agent resumes its conversation): SESSION/WORKER.
+    Restart(app_cmd::RestartArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(cli_docs::CompletionsArgs),
     /// Print the man page (roff), or write one page per command into --out-dir.
     Man(cli_docs::ManArgs),
+    /// Internal: hold one worker's PTY for the gateway (started by the gateway, never by hand).
+    #[command(name = "__holder", hide = true)]
+    Holder(HolderArgs),
+}
+
+/// `controlroom __holder` (internal).
+#[derive(Debug, clap::Args)]
+struct HolderArgs {
+    /// The Unix socket to serve the gateway on.
+    #[arg(long)]
+    socket: PathBuf,
+    /// Output kept while no gateway is attached.
+    #[arg(long, default_value_t = controlroom_server::holder::DEFAULT_LOG_BYTES)]
+    holder_log: usize,
 }
 
 /// Printed (stderr) with every minted token that can write: typing into a shell worker is the
@@ -81,7 +101,7 @@ struct TokenArgs {
 
 /// Subcommands that are not clients of a gateway: the client flags (global, so they are carried
 /// into every subcommand) are hidden from their help and refused there.
-const NOT_CLIENTS: &[&str] = &["serve", "token", "completions", "man"];
+const NOT_CLIENTS: &[&str] = &["serve", "token", "completions", "man", "__holder"];
 
 /// The command line as parsed, documented, completed and turned into a man page.
 pub(crate) fn command() -> clap::Command {
@@ -116,7 +136,13 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(Command::Holder(args)) = &cli.command {
+        // Before any thread exists: the holder forks.
+        let code = controlroom_server::holder::main(&args.socket, args.holder_log);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let result = match cli.command {
+        Some(Command::Holder(_)) => Ok(()),
         Some(Command::Serve(args)) => serve::main(*args),
         Some(Command::Token(args)) => token(args),
         Some(Command::Attach(args)) => app_cmd::attach(args),
@@ -125,6 +151,8 @@ fn main() -> ExitCode {
         Some(Command::Send(args)) => app_cmd::send(args),
         Some(Command::Watch(args)) => app_cmd::watch(args),
         Some(Command::Explain(args)) => explain::explain(args),
+        Some(Command::Stop(args)) => app_cmd::stop(args),
+        Some(Command::Restart(args)) => app_cmd::restart(args),
         Some(Command::Completions(args)) => cli_docs::completions(&args, command()),
         Some(Command::Man(args)) => cli_docs::man(&args, command()),
         None => app_cmd::tui(cli.client),
@@ -141,6 +169,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The executable holders run (this one): workers outlive the gateway in holder processes.
+fn holder_exe() -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    let exe = std::env::current_exe().context("finding this executable (holders run it)")?;
+    // Once an upgrade has replaced the file, Linux names the running one "PATH (deleted)": new
+    // holders then run the new executable at PATH.
+    Ok(match exe.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
+        Some(path) => PathBuf::from(path),
+        None => exe,
+    })
 }
 
 /// Resolves `--data-dir` or the platform default.

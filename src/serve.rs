@@ -72,6 +72,8 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     let config_file = args.config_file();
     let mut config = args.gateway;
     config.data_dir = data_dir;
+    // Workers run in holder processes of this executable, so they outlive the gateway.
+    config.holder_exe = Some(crate::holder_exe()?);
     config.token_override = std::env::var("CONTROLROOM_TOKEN").ok().filter(|t| !t.trim().is_empty());
     if config.allow_origins.iter().any(|o| o.trim().eq_ignore_ascii_case("null")) {
         anyhow::bail!("--allow-origin null is refused: any sandboxed page or local file sends Origin: null");

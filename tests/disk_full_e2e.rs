@@ -111,9 +111,11 @@ async fn full_disk_is_a_clear_error_keeps_serving_and_loses_nothing_once_space_i
 async fn read_only_data_dir_is_a_clear_error_at_start() {
     let Some(fs) = TinyFs::mount("4m") else { return };
     let data = fs.path.clone();
-    let mut gw = Gateway::start_in(&data, &[]);
+    let mut gw = Gateway::start_in(&data, &["--stop-workers-on-exit"]);
     gw.session_with("kept", Some(&["true"])).await;
     assert_eq!(gw.stop(libc::SIGTERM), Some(0));
+    // Its holder (which keeps its log open on this file system) ends once the exit is taken.
+    wait_for("the holder to end", || async { support::holder_pids(&data).is_empty() }).await;
     fs.remount("ro");
     let out = Command::new(support::bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])

@@ -185,7 +185,8 @@ async fn clients_reconnect_across_restarts_and_end_with_exactly_the_log() {
     let dir = temp();
     let data = dir.path().join("data");
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut gw = Gateway::start_on(&data, &listen, &[]);
+    // Its workers stop with it (gateway-stopped), as they did before workers had holders.
+    let mut gw = Gateway::start_on(&data, &listen, &["--stop-workers-on-exit"]);
     gw.session_with("has-a-worker", Some(&["sleep", "1000"])).await;
     let (_, start) = gw.http("GET", "/api/sessions", None).await;
     let start_seq = start["seq"].as_u64().expect("seq");

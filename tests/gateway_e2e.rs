@@ -17,7 +17,8 @@ fn worker_path(sid: &str, wid: &str) -> String {
 async fn listening_line_gateway_file_and_clean_exit() {
     let dir = temp();
     let data = dir.path().join("data");
-    let mut gw = Gateway::start_in(&data, &[]);
+    // With --stop-workers-on-exit a clean stop takes its workers down (by default they live on).
+    let mut gw = Gateway::start_in(&data, &["--stop-workers-on-exit"]);
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(data.join("gateway.json")).expect("gateway.json"))
             .expect("json");
@@ -326,7 +327,8 @@ async fn slow_consumer_gets_4008_while_another_keeps_receiving() {
 async fn sessions_survive_restart_and_kill_9() {
     let dir = temp();
     let data = dir.path().join("data");
-    let mut gw = Gateway::start_in(&data, &[]);
+    // Stopping the gateway stops its workers only when asked to (tmux's kill-server).
+    let mut gw = Gateway::start_in(&data, &["--stop-workers-on-exit"]);
     let (sid, wid) = gw.session_with("survivor", None).await;
     let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
     ws.next_json().await;
@@ -374,14 +376,14 @@ async fn sessions_survive_restart_and_kill_9() {
     assert_eq!(seqs.last().copied(), deltas["seq"].as_u64());
 }
 
-/// Every file under `dir`, recursively.
+/// Every regular file under `dir`, recursively (holder sockets are not stored files).
 fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
         let path = entry.path();
         if path.is_dir() {
             out.extend(files_under(&path));
-        } else {
+        } else if path.is_file() {
             out.push(path);
         }
     }

@@ -88,13 +88,18 @@ fn threads_named(pid: u32, name: &str) -> usize {
 #[tokio::test]
 async fn deleting_a_worker_with_input_queued_frees_its_pty_and_threads() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let gw = Gateway::start_in(&dir.path().join("data"), &[]);
+    let data = dir.path().join("data");
+    let gw = Gateway::start_in(&data, &[]);
     let pid = gw.child.id();
     // Raw mode, so the terminal keeps every byte until the program reads, and it never does.
     let (sid, wid) = sh(&gw, "stty raw -echo; echo ready; exec sleep 1000").await;
     let mut ws = gw.ws(&format!("/ws/session/{sid}/worker/{wid}")).await;
     ws.output_until(|o| o.contains("ready")).await;
-    assert!(ptmx_fds(pid) > 0, "the worker's PTY is open");
+    // The PTY is held by the worker's holder process, not by the gateway.
+    let holders = support::holder_pids(&data);
+    assert_eq!(holders.len(), 1, "one holder");
+    let holder = holders[0];
+    assert!(ptmx_fds(holder) > 0, "the worker's PTY is open");
     assert_eq!(threads_named(pid, "cr-pty-write"), 1);
     // Far more than the terminal holds: the writer thread blocks with the rest queued.
     let text = numbered_text(8 * 1024);
@@ -108,8 +113,13 @@ async fn deleting_a_worker_with_input_queued_frees_its_pty_and_threads() {
     ws.until(|m| m["type"] == "error").await;
     let (status, body) = gw.http("DELETE", &format!("/api/sessions/{sid}/workers/{wid}"), None).await;
     assert_eq!(status, 204, "{body}");
-    wait_for("the worker's PTY descriptors closed", || async move { ptmx_fds(pid) == 0 }).await;
-    for name in ["cr-pty-write", "cr-pty-read", "cr-screen"] {
+    // Its holder (and so the PTY) ends once the program is gone and the exit taken.
+    wait_for("the worker's PTY closed with its holder", || async move {
+        !std::path::Path::new(&format!("/proc/{holder}")).exists() || ptmx_fds(holder) == 0
+    })
+    .await;
+    assert_eq!(ptmx_fds(pid), 0, "the gateway holds no PTY");
+    for name in ["cr-pty-write", "cr-pty-read", "cr-screen", "cr-holder-write"] {
         wait_for(&format!("no {name} thread left"), || async move { threads_named(pid, name) == 0 }).await;
     }
 }

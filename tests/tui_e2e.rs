@@ -19,6 +19,8 @@ struct Tui {
     screen: Arc<Mutex<vt100::Parser>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
+    /// Its data dir: a background gateway it started there, and their holders, end with it.
+    data: std::path::PathBuf,
 }
 
 impl Tui {
@@ -73,7 +75,7 @@ impl Tui {
                 feed.lock().expect("screen lock").process(&buf[..n]);
             }
         });
-        Tui { screen, writer, child }
+        Tui { screen, writer, child, data: data.to_path_buf() }
     }
 
     fn contents(&self) -> String {
@@ -119,7 +121,21 @@ impl Tui {
 impl Drop for Tui {
     fn drop(&mut self) {
         let _ = self.child.kill();
+        // The background gateway it may have started outlives it by design: end it here.
+        if self.data.join("gateway.log").exists()
+            && let Some(pid) = gateway_pid(&self.data)
+        {
+            let _ = Command::new("kill").args(["-s", "KILL", "--", &pid.to_string()]).status();
+        }
+        support::kill_holders(&self.data);
     }
+}
+
+/// The pid `DATA/gateway.json` names.
+fn gateway_pid(data: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(data.join("gateway.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["pid"].as_u64().and_then(|p| u32::try_from(p).ok())
 }
 
 /// A `controlroom serve` on a free port.
@@ -173,12 +189,13 @@ impl Drop for Serve {
 }
 
 #[test]
-fn create_attach_echo_detach_with_embedded_gateway() {
+fn create_attach_echo_detach_quit_and_the_worker_keeps_running() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
     let mut tui = Tui::spawn(data.path(), config.path());
     tui.wait_text("No sessions yet", 30);
-    tui.wait_text("(embedded)", 10);
+    // No gateway answered: the front end started one in the background.
+    assert!(data.path().join("gateway.log").exists(), "a background gateway logs to DATA/gateway.log");
 
     // n opens the dialog; type a title; Enter creates it with the default shell.
     tui.send(b"n");
@@ -199,11 +216,28 @@ fn create_attach_echo_detach_with_embedded_gateway() {
     tui.wait_for("the dashboard again", 10, |s| s.contains("Sessions 1") && s.contains("running"));
     tui.wait_text("hi-42", 10);
 
-    // Quitting with an embedded gateway asks first.
+    // Quitting never asks; the worker keeps running and `ls` shows it so.
     tui.send(b"q");
-    tui.wait_text("1 worker will stop", 10);
-    tui.send(b"y");
     tui.wait_exit(20);
+    let out = Command::new(BIN)
+        .args(["ls", "--json", "--data-dir"])
+        .arg(data.path())
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom ls");
+    assert!(out.status.success(), "ls failed: {}", String::from_utf8_lossy(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list["sessions"][0]["title"], "e2e-demo");
+    assert_eq!(list["sessions"][0]["workers"][0]["state"], "running", "{list}");
+
+    // `controlroom` again finds the same gateway and the worker's live screen.
+    let mut tui = Tui::spawn(data.path(), config.path());
+    tui.wait_for("the session, still running", 30, |s| s.contains("e2e-demo") && s.contains("running"));
+    tui.send(b"\r");
+    tui.wait_text("hi-42", 15);
+    tui.send(b"echo again-$((6*7))\r");
+    tui.wait_text("again-42", 15);
 }
 
 /// `controlroom new --title TITLE --data-dir DATA ARGS…` against the gateway of `data`; returns
@@ -228,7 +262,7 @@ fn reconnects_and_resyncs_after_gateway_restart() {
     let serve = Serve::start(data.path());
     let mut tui = Tui::spawn(data.path(), config.path());
     tui.wait_text("connected", 30);
-    assert!(!tui.contents().contains("(embedded)"), "should use the running gateway");
+    assert!(!data.path().join("gateway.log").exists(), "should use the running gateway");
 
     tui.send(b"n");
     tui.wait_text("New session", 10);
@@ -271,6 +305,7 @@ fn dashboard_and_attach_over_https_and_wss() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
     let (serve, cert, gw_data) = tls_serve(data.path());
+    let _holders = support::HolderGuard(gw_data.clone());
     let cert = cert.to_str().expect("path");
     assert!(serve.url.starts_with("https://"), "{}", serve.url);
     // A session made over HTTPS before the TUI starts.
@@ -314,6 +349,7 @@ fn an_untrusted_gateway_certificate_is_reported_once_not_retried() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
     let (serve, _cert, gw_data) = tls_serve(data.path());
+    let _holders = support::HolderGuard(gw_data.clone());
     let token = gw_data.join("token");
     // No --tls-ca: the self-signed certificate cannot be trusted.
     let mut tui = Tui::spawn_with(

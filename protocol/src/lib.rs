@@ -18,8 +18,8 @@ pub use http::{
 };
 pub use ids::{SessionId, WorkerId};
 pub use model::{
-    ActivityEntry, ActivityReport, ActivityState, Evidence, GATEWAY_STOPPED, Preset, Session, SourceStatus,
-    Worker, WorkerKind, WorkerSpec, WorkerState,
+    ActivityEntry, ActivityReport, ActivityState, Evidence, GATEWAY_STOPPED, HOLDER_INCOMPATIBLE, Preset,
+    Session, SourceStatus, WORKER_LOST, Worker, WorkerKind, WorkerSpec, WorkerState,
 };
 pub use worker::{ExitInfo, WorkerClientMsg, WorkerServerMsg};
 

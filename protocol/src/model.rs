@@ -103,6 +103,14 @@ pub struct Worker {
 /// The value of `signal` for workers that were running when the gateway stopped.
 pub const GATEWAY_STOPPED: &str = "gateway-stopped";
 
+/// The value of `signal` for workers whose holder process was gone when the gateway started
+/// (a reboot, or the holder was killed): the program is gone; `restart` resumes the worker.
+pub const WORKER_LOST: &str = "lost";
+
+/// The value of `signal` for workers whose holder speaks a holder protocol this gateway does
+/// not: the program may still run (it is not killed); see the gateway log for the holder's pid.
+pub const HOLDER_INCOMPATIBLE: &str = "holder-incompatible";
+
 /// What a client asks for when it adds a worker; every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -214,6 +222,11 @@ pub struct Preset {
     pub kind: WorkerKind,
     /// `builtin` or `config`.
     pub origin: String,
+    /// Arguments appended to a worker's command when it is restarted after it was `lost` (its
+    /// holder gone, e.g. a reboot), so an agent resumes instead of starting afresh (built-in:
+    /// claude `--continue`, codex `resume --last`, aider `--restore-chat-history`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resume_args: Vec<String>,
 }
 
 /// The health of one `[[sources]]` entry, as carried in `sources` and `source-updated`.

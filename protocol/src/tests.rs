@@ -151,9 +151,12 @@ fn worker_messages_round_trip() {
         WorkerServerMsg::Output { data: "é".into(), offset: 10 },
         WorkerServerMsg::Exit { exit_code: Some(0), signal: None },
         WorkerServerMsg::Error { code: "invalid".into(), message: "m".into() },
+        WorkerServerMsg::Gap { bytes: 4096, offset: 10 },
     ] {
         round_trip(&m);
     }
+    let gap = serde_json::to_value(WorkerServerMsg::Gap { bytes: 7, offset: 3 }).expect("json");
+    assert_eq!(gap, json!({"type": "gap", "bytes": 7, "offset": 3}));
     let exit =
         serde_json::to_value(WorkerServerMsg::Exit { exit_code: Some(2), signal: None }).expect("json");
     assert_eq!(exit, json!({"type": "exit", "exitCode": 2}));
@@ -216,4 +219,22 @@ fn config_shape() {
     let v = round_trip(&cfg);
     assert_eq!(v["wsWorker"], "/ws/session/{sessionId}/worker/{workerId}");
     assert_eq!(v["pollIntervalMs"], 5000);
+}
+
+#[test]
+fn preset_resume_args_are_optional_on_the_wire() {
+    let agent = Preset {
+        name: "claude".into(),
+        command: vec!["claude".into()],
+        kind: WorkerKind::Agent,
+        origin: "builtin".into(),
+        resume_args: vec!["--continue".into()],
+    };
+    assert_eq!(round_trip(&agent)["resumeArgs"], json!(["--continue"]));
+    let shell = Preset { name: "shell".into(), command: vec![], resume_args: vec![], ..agent };
+    assert!(round_trip(&shell).get("resumeArgs").is_none(), "omitted when empty");
+    let old: Preset =
+        serde_json::from_value(json!({"name": "x", "command": [], "kind": "shell", "origin": "config"}))
+            .expect("a preset without resumeArgs still parses");
+    assert!(old.resume_args.is_empty());
 }

@@ -57,12 +57,22 @@ pub enum WorkerServerMsg {
         /// Byte position in the worker's output stream of the first byte of `data`.
         offset: u64,
     },
+    /// Output the gateway could not recover: bytes the program printed while no gateway ran,
+    /// beyond the holder's log bound (`--holder-log`). The next `output` starts at
+    /// `offset + bytes`; never sent for bytes that were merely slow.
+    Gap {
+        /// How many bytes are missing.
+        bytes: u64,
+        /// Stream offset of the first missing byte.
+        offset: u64,
+    },
     /// The process exited; sent after all of its output.
     Exit {
         /// Exit code, when it exited normally.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit_code: Option<i32>,
-        /// Signal name, when killed by a signal (`gateway-stopped` after a gateway restart).
+        /// Signal name, when killed by a signal (`gateway-stopped` after a gateway stopped with
+        /// `--stop-workers-on-exit`, `lost` when its holder was gone, e.g. after a reboot).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signal: Option<String>,
     },

@@ -294,6 +294,24 @@ pub struct ServeConfig {
     /// The webhook notifier; off without a URL.
     #[arg(skip)]
     pub notify: NotifyConfig,
+    /// Run each worker in a holder process started from this executable (`EXE __holder`), so
+    /// workers outlive the gateway; `None` keeps PTYs in the gateway's process (and workers
+    /// stop with it), as library tests and benches do. `controlroom serve` always sets it.
+    #[arg(skip)]
+    pub holder_exe: Option<PathBuf>,
+    /// Output each worker's holder keeps (in memory) while no gateway is attached; past it the
+    /// oldest is dropped and the gap marked.
+    #[arg(
+        long,
+        env = "CONTROLROOM_HOLDER_LOG",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(crate::holder::DEFAULT_LOG_BYTES)
+    )]
+    pub holder_log: usize,
+    /// Stop every worker when the gateway stops (tmux's kill-server); by default they keep
+    /// running in their holders and the next gateway adopts them.
+    #[arg(long, env = "CONTROLROOM_STOP_WORKERS_ON_EXIT")]
+    pub stop_workers_on_exit: bool,
 }
 
 /// A count flag that must be at least one (clap refuses 0 with the range in its message).
@@ -365,6 +383,9 @@ impl ServeConfig {
             presets: builtin_presets(),
             sources: Vec::new(),
             notify: NotifyConfig::default(),
+            holder_exe: None,
+            holder_log: crate::holder::DEFAULT_LOG_BYTES,
+            stop_workers_on_exit: false,
         }
     }
 

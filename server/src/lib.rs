@@ -5,7 +5,8 @@
 //! own gateway on an ephemeral port; `controlroom serve` and the embedded gateway call the same.
 
 // The public facade is what the CLI (`src/`), the bench harness and the fuzz checks use: `run`,
-// `ServeConfig` and the configuration files, `embedded`, the token helpers in `auth`; everything
+// `ServeConfig` and the configuration files, `embedded`, the token helpers in `auth`, `holder`
+// (the `__holder` subcommand runs `holder::main`) and `lock` (its error is `run`'s); everything
 // else is crate-private.
 mod api;
 pub mod auth;
@@ -15,7 +16,9 @@ pub mod config;
 pub mod embedded;
 pub mod file_config;
 pub mod flag_values;
+pub mod holder;
 mod hub;
+pub mod lock;
 mod metrics;
 mod outbound;
 mod outbox;
@@ -62,6 +65,9 @@ pub enum ServerError {
     /// `--tls-cert`/`--tls-key` problems.
     #[error(transparent)]
     Tls(#[from] listener::TlsError),
+    /// Another gateway serves the data dir.
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
     /// Socket or file problems.
     #[error("{context}: {source}")]
     Io {
@@ -127,12 +133,23 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .map_err(|source| ServerError::Io { context: "reading the bound address".into(), source })?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    // Before the store is opened and any worker adopted: one gateway per data dir.
+    let _lock = lock::lock(&config.data_dir, &local_url(scheme, addr))?;
     let store = store::Store::open(&config.data_dir, config.delta_log)?;
-    let ctx = worker::WorkerContext {
-        config: Arc::new(config.worker.clone()),
-        backend: Arc::new(worker::pty::PortablePty),
-        poke: Arc::default(),
+    let backend: Arc<dyn worker::pty::PtyBackend> = match &config.holder_exe {
+        Some(exe) => Arc::new(
+            holder::backend::HolderBackend::new(exe.clone(), &config.data_dir, config.holder_log).map_err(
+                |source| ServerError::Io {
+                    context: format!("creating {}", config.data_dir.join(holder::WORKERS_DIR).display()),
+                    source,
+                },
+            )?,
+        ),
+        None => Arc::new(worker::pty::PortablePty),
     };
+    let ctx =
+        worker::WorkerContext { config: Arc::new(config.worker.clone()), backend, poke: Arc::default() };
     let cancel = CancellationToken::new();
     metrics::handle();
     let notifier = match &config.notify.webhook {
@@ -163,7 +180,6 @@ pub async fn run(
     owner.clone().watch(cancel.clone());
     let auth = api::middleware::AuthState::new(owner, keeper, addr, &config);
     let app = http::router(state, auth);
-    let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{addr}");
     let gateway_file = config.data_dir.join(GATEWAY_FILE);
     if config.write_gateway_file {

@@ -54,6 +54,13 @@ impl Presets {
                 command: if name == "shell" { Vec::new() } else { vec![name.into()] },
                 kind,
                 origin: "builtin".into(),
+                // How each agent resumes its last conversation after a reboot.
+                resume_args: match name {
+                    "claude" => vec!["--continue".into()],
+                    "codex" => vec!["resume".into(), "--last".into()],
+                    "aider" => vec!["--restore-chat-history".into()],
+                    _ => Vec::new(),
+                },
             },
             env: BTreeMap::new(),
             rules: Arc::new(rules),
@@ -74,6 +81,7 @@ impl Presets {
                     command: s.command.argv(),
                     kind: s.kind.unwrap_or(WorkerKind::Agent),
                     origin: "config".into(),
+                    resume_args: Vec::new(),
                 },
                 env: s.env.clone(),
                 rules: Arc::new(rules),

@@ -72,7 +72,8 @@ impl Gateway {
             .strip_prefix("controlroom listening on ")
             .unwrap_or_else(|| {
                 panic!(
-                    "unexpected first line {line:?}; log: {}",
+                    "unexpected first line {line:?} (gateway: {:?}); log: {}",
+                    child.wait(),
                     std::fs::read_to_string(&log_path).unwrap_or_default()
                 )
             })
@@ -205,6 +206,8 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Workers outlive their gateway by design: end the ones this test started.
+        kill_holders(&self.data_dir);
         if !std::thread::panicking() {
             assert_no_credential(&self.log(), &self.data_dir, &self.token);
         }
@@ -242,6 +245,54 @@ pub fn assert_no_credential(log: &str, data_dir: &Path, token: &str) {
                 assert!(!hit, "the {what} is stored in {}", path.display());
             }
         }
+    }
+}
+
+/// Pids of the holder processes (`controlroom __holder`) serving workers of `data_dir`.
+pub fn holder_pids(data_dir: &Path) -> Vec<u32> {
+    let needle = format!("{}/workers/", data_dir.display());
+    let mut pids = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return pids };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let args: Vec<String> =
+            cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        if args.iter().any(|a| a == "__holder") && args.iter().any(|a| a.starts_with(&needle)) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// The program a holder started (its child).
+pub fn holder_program(holder: u32) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{holder}/task/{holder}/children")).ok()?;
+    children.split_whitespace().next().and_then(|p| p.parse().ok())
+}
+
+/// SIGKILLs every holder of `data_dir` and its program's process group: test clean-up, since
+/// holders outlive gateways by design.
+pub fn kill_holders(data_dir: &Path) {
+    for holder in holder_pids(data_dir) {
+        if let Some(program) = holder_program(holder) {
+            // `-s KILL --`: procps kill reads a bare `-9 -PGID` otherwise (and may signal far more).
+            let group = format!("-{program}");
+            let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).stderr(Stdio::null()).status();
+        }
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &holder.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Kills the holders of a data dir when dropped (for tests whose gateways are not [`Gateway`]s).
+pub struct HolderGuard(pub PathBuf);
+
+impl Drop for HolderGuard {
+    fn drop(&mut self) {
+        kill_holders(&self.0);
     }
 }
 

@@ -51,7 +51,7 @@ pub struct Options {
     pub trust: crate::client::Trust,
     /// Re-read on every reconnect when the gateway was found through it.
     pub gateway_json: Option<PathBuf>,
-    /// Keys, embedded flag, default command, theme names.
+    /// Keys, default command, theme names.
     pub settings: Settings,
     /// All themes.
     pub themes: ThemeSet,

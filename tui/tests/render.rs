@@ -5,9 +5,9 @@ mod common;
 
 use common::*;
 use controlroom_protocol::{
-    AppServerMsg, Session, SessionId, SessionsSync, WorkerId, WorkerKind, WorkerServerMsg, WorkerState,
+    AppServerMsg, Session, SessionId, SessionsSync, WorkerId, WorkerKind, WorkerServerMsg,
 };
-use controlroom_tui::state::{AppEvent, Link, Msg, Settings, State, WorkerEvent};
+use controlroom_tui::state::{AppEvent, Link, Msg, State, WorkerEvent};
 use controlroom_tui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
@@ -146,6 +146,7 @@ fn new_worker_dialog_with_presets() {
         command: command.iter().map(|c| c.to_string()).collect(),
         kind,
         origin: "builtin".into(),
+        resume_args: Vec::new(),
     };
     st.update(Msg::Done(Done::Presets(vec![
         preset("shell", &[], WorkerKind::Shell),
@@ -173,30 +174,6 @@ fn new_worker_dialog_with_presets() {
 fn confirm_delete_dialog() {
     let mut st = busy_state();
     key(&mut st, KeyCode::Char('D'));
-    insta::assert_snapshot!(render(&st, 100, 28));
-}
-
-#[test]
-fn confirm_quit_embedded_dialog() {
-    let settings = Settings { embedded: true, ..Settings::default() };
-    let mut st = State::new(settings, "http://127.0.0.1:41234", "dark");
-    st.update(Msg::Resize { cols: 100, rows: 28 });
-    sync(
-        &mut st,
-        vec![session(
-            "s1",
-            "api",
-            "2026-11-21T09:00:00Z",
-            None,
-            vec![
-                worker("w1", "a", WorkerKind::Shell, "bash", WorkerState::Running, None),
-                worker("w2", "b", WorkerKind::Shell, "bash", WorkerState::Running, None),
-                worker("w3", "c", WorkerKind::Shell, "bash", WorkerState::Running, None),
-            ],
-        )],
-        vec![],
-    );
-    key(&mut st, KeyCode::Char('q'));
     insta::assert_snapshot!(render(&st, 100, 28));
 }
 

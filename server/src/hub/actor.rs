@@ -11,11 +11,11 @@ use crate::metrics as m;
 use crate::outbox::{OutFrame, TextFrame};
 use crate::store::{Commit, Store, StoredScreen, StoredSession};
 use crate::time::now_iso;
-use crate::worker::{ExitInfo, HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
+use crate::worker::{HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
 use controlroom_protocol::{
     ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED, Replay,
-    Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, Worker, WorkerId, WorkerKind,
-    WorkerSpec, WorkerState,
+    Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, WORKER_LOST, Worker, WorkerId,
+    WorkerKind, WorkerSpec, WorkerState,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,6 +27,7 @@ mod feeds;
 mod flush;
 mod persistence;
 mod publisher;
+mod restore;
 mod sessions;
 mod start;
 use feeds::{Feeds, SourceState, record_gauges};
@@ -290,13 +291,19 @@ impl Hub {
         metrics::histogram!(m::POLL_SECONDS).record(started.elapsed().as_secs_f64());
     }
 
+    /// Saves every screen and ends every worker actor. Workers whose holders outlive the
+    /// gateway keep running (stored `running`, adopted by the next gateway) unless
+    /// `--stop-workers-on-exit`; the others are stopped and marked `gateway-stopped`.
     async fn shutdown(&mut self) {
         self.refresh();
-        self.stopping = true;
+        let stop_workers = self.config.stop_workers_on_exit || !self.ctx.backend.outlives_gateway();
+        if stop_workers {
+            self.stopping = true;
+        }
         let mut handles = Vec::new();
         for (sid, rec) in &mut self.records {
             for w in &mut rec.session.workers {
-                if w.state == WorkerState::Running {
+                if stop_workers && w.state == WorkerState::Running {
                     w.state = WorkerState::Exited;
                     w.signal = Some(GATEWAY_STOPPED.into());
                     w.exit_code = None;
@@ -314,10 +321,13 @@ impl Hub {
         let stops = handles.into_iter().map(|(sid, wid, h)| {
             let store = store.clone();
             async move {
+                // The saved screen and its offset are where the next gateway resumes.
                 if let Ok(Ok(snap)) = tokio::time::timeout(grace, h.history()).await {
                     store.save_screen(sid, wid, to_stored(&snap));
                 }
-                h.stop().await;
+                if stop_workers {
+                    h.stop().await;
+                }
                 h.shutdown(controlroom_protocol::close_code::GOING_AWAY, "gateway stopping").await;
             }
         });

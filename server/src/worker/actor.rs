@@ -26,6 +26,8 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+mod adopt;
+pub(super) use adopt::spawn_adopted;
 mod attach;
 mod clients;
 mod fanout;
@@ -131,6 +133,8 @@ struct Actor {
     activity: ActivityTracker,
     tick: Option<watch::Receiver<u64>>,
     size: (u16, u16),
+    /// Output lost while no gateway ran (offset, bytes), told to every client after `history`.
+    gap: Option<(u64, u64)>,
 }
 
 fn encode(msg: &WorkerServerMsg) -> Option<TextFrame> {
@@ -212,6 +216,7 @@ impl Actor {
             activity: ActivityTracker::new(link.rules, activity),
             tick: None,
             size,
+            gap: None,
         }
     }
 
@@ -249,8 +254,13 @@ impl Actor {
             }
         }
         if let Some(p) = &self.proc.process {
-            warn!(pid = ?p.control.pid(), "worker actor ended with its process running; sending SIGHUP");
-            let _ = p.control.signal_group(GroupSignal::Hangup);
+            if p.control.outlives_gateway() {
+                // Its holder keeps it running for the next gateway.
+                info!(pid = ?p.control.pid(), "worker actor ended; the worker keeps running in its holder");
+            } else {
+                warn!(pid = ?p.control.pid(), "worker actor ended with its process running; sending SIGHUP");
+                let _ = p.control.signal_group(GroupSignal::Hangup);
+            }
         }
     }
 

@@ -25,7 +25,7 @@ mod pipe;
 mod process;
 pub(crate) mod pty;
 mod pty_io;
-mod ring;
+pub(crate) mod ring;
 pub(crate) mod screen;
 mod scroll_store;
 pub(crate) mod utf8;
@@ -224,6 +224,8 @@ impl Default for WorkerConfig {
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct SpawnSpec {
+    /// The worker's id: names its holder's socket (`DATA_DIR/workers/ID.sock`).
+    pub key: String,
     /// argv; never empty.
     pub command: Vec<String>,
     /// Working directory.
@@ -381,6 +383,24 @@ impl WorkerHandle {
             rx,
         );
         WorkerHandle { cmd, status, output_end, input }
+    }
+
+    /// A running worker taken over from an earlier gateway: its screen rebuilt from `history`
+    /// (the last saved screen) plus the output its holder kept since. Must be called within a
+    /// tokio runtime.
+    pub fn adopt(
+        ctx: WorkerContext,
+        history: &HistorySnapshot,
+        adopted: pty::Adopted,
+        started_at: String,
+        activity: Option<Arc<ActivityRules>>,
+    ) -> Result<WorkerHandle, WorkerError> {
+        let (cmd, rx) = mpsc::channel(CMD_QUEUE);
+        let input = InputBudget::new(ctx.config.input_queue_bytes);
+        let output_end = Arc::new(AtomicU64::new(history.offset));
+        let shared = actor::HandleShared { input: input.clone(), output_end: output_end.clone() };
+        let status = actor::spawn_adopted(ctx, history, adopted, Some(started_at), activity, shared, rx)?;
+        Ok(WorkerHandle { cmd, status, output_end, input })
     }
 
     /// Latest status (watch).

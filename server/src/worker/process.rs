@@ -31,7 +31,19 @@ pub(super) fn start_process(
     ctx: &WorkerContext,
     spec: &SpawnSpec,
 ) -> Result<(Running, Option<u32>), WorkerError> {
-    let PtyProcess { reader, writer, control, waiter } = ctx.backend.spawn(spec)?;
+    let process = ctx.backend.spawn(spec)?;
+    let running = run_process(ctx, process, &spec.command.join(" "))?;
+    info!(pid = ?running.0.control.pid(), command = ?spec.command, "worker process started");
+    Ok(running)
+}
+
+/// Starts the reader and writer threads of a process (spawned or adopted).
+pub(super) fn run_process(
+    ctx: &WorkerContext,
+    process: PtyProcess,
+    command: &str,
+) -> Result<(Running, Option<u32>), WorkerError> {
+    let PtyProcess { reader, writer, control, waiter } = process;
     let pid = control.pid();
     let (out_tx, output) =
         pipe(ctx.config.batch_bytes.max(1).saturating_mul(READ_AHEAD_BATCHES), ctx.config.batch_bytes);
@@ -40,9 +52,8 @@ pub(super) fn start_process(
     if let Err(e) = threads {
         // The process is unusable without its threads; take it down.
         let _ = control.signal_group(GroupSignal::Kill);
-        return Err(WorkerError::Spawn { command: spec.command.join(" "), message: e.to_string() });
+        return Err(WorkerError::Spawn { command: command.to_owned(), message: e.to_string() });
     }
-    info!(pid = ?pid, command = ?spec.command, "worker process started");
     Ok((Running { control, input, output }, pid))
 }
 

@@ -1,6 +1,6 @@
 //! The PTY behind a narrow interface (spawn → reader, writer, resize, signal, wait), with a
-//! portable-pty implementation. A later step can move workers into processes that outlive the
-//! gateway by providing another [`PtyBackend`].
+//! portable-pty implementation (the PTY in the gateway's process) and, in `crate::holder::backend`, the
+//! default one: each PTY held by a holder process that outlives the gateway.
 
 use super::pty_io::{MasterReader, MasterWriter, set_nonblocking};
 use super::{ExitInfo, SpawnSpec, WorkerError};
@@ -22,6 +22,49 @@ pub enum GroupSignal {
 pub trait PtyBackend: Send + Sync {
     /// Spawns `spec` as the leader of a new session on a new PTY.
     fn spawn(&self, spec: &SpawnSpec) -> Result<PtyProcess, WorkerError>;
+
+    /// Reconnects to the still-running worker `key` (a worker id) left by an earlier gateway,
+    /// asking for its output from stream offset `from`. Blocking (a local connect and one
+    /// answer, with a deadline).
+    fn adopt(&self, key: &str, from: u64) -> Result<Adopted, AdoptError> {
+        let _ = (key, from);
+        Err(AdoptError::Unsupported)
+    }
+
+    /// Whether its processes keep running when the gateway stops (so stopping the gateway
+    /// leaves them alone unless asked to stop them).
+    fn outlives_gateway(&self) -> bool {
+        false
+    }
+}
+
+/// A worker taken over from an earlier gateway.
+#[derive(Debug)]
+pub struct Adopted {
+    /// The live process; its reader yields output from `from + gap` on.
+    pub process: PtyProcess,
+    /// Bytes between the offset asked for and the oldest one the holder still had (its log
+    /// bound was passed while no gateway ran); they are lost and marked as a gap.
+    pub gap: u64,
+    /// The PTY's size now.
+    pub cols: u16,
+    /// The PTY's size now.
+    pub rows: u16,
+}
+
+/// Why a worker could not be adopted.
+#[derive(Debug, thiserror::Error)]
+pub enum AdoptError {
+    /// This backend's processes never outlive a gateway.
+    #[error("this backend cannot adopt workers")]
+    Unsupported,
+    /// The holder is gone (its socket is missing or refuses): the program is gone too.
+    #[error("the worker's holder is gone: {0}")]
+    Lost(String),
+    /// The holder answers but cannot be used (another protocol version, another gateway
+    /// attached, a broken answer); it is left running.
+    #[error("the worker's holder cannot be adopted: {0}")]
+    Unusable(String),
 }
 
 /// A running process on a PTY, split into the parts that live on different threads.
@@ -64,6 +107,11 @@ pub trait PtyControl: Send {
     fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()>;
     /// Sends `signal` to the whole process group.
     fn signal_group(&self, signal: GroupSignal) -> std::io::Result<()>;
+    /// Whether the process keeps running when this control is dropped (a holder's does; an
+    /// in-process PTY's gets SIGHUP).
+    fn outlives_gateway(&self) -> bool {
+        false
+    }
 }
 
 /// Waits for the process to end; called once, on the reader thread, after output EOF.
@@ -80,31 +128,43 @@ fn spawn_error(spec: &SpawnSpec, e: impl std::fmt::Display) -> WorkerError {
     WorkerError::Spawn { command: spec.command.join(" "), message: e.to_string() }
 }
 
+/// A program started on a new PTY: the master side and the child.
+pub(crate) type Spawned = (Box<dyn MasterPty + Send>, Box<dyn portable_pty::Child + Send + Sync>);
+
+/// Opens a PTY of `spec`'s size and starts `spec`'s program on it, leading its own session;
+/// shared by the in-process backend and the holder process, so both start programs alike.
+pub(crate) fn spawn_on_pty(spec: &SpawnSpec) -> Result<Spawned, WorkerError> {
+    if spec.command.is_empty() {
+        return Err(WorkerError::Invalid("command must not be empty".into()));
+    }
+    let size = PtySize { rows: spec.rows, cols: spec.cols, pixel_width: 0, pixel_height: 0 };
+    let pair = native_pty_system().openpty(size).map_err(|e| spawn_error(spec, e))?;
+    let mut cmd = CommandBuilder::from_argv(spec.command.iter().map(Into::into).collect());
+    cmd.cwd(&spec.cwd);
+    // The builder starts from this process's own environment: the gateway's secrets (the owner
+    // token in `CONTROLROOM_TOKEN`) must not reach a shell whose screen read-only viewers can see.
+    // A holder inherits the gateway's environment, so this holds in both.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(super::env::is_gateway_secret) {
+            cmd.env_remove(&name);
+        }
+    }
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in &spec.env {
+        cmd.env(k, v);
+    }
+    // The child leads its own session (portable-pty calls setsid), so its pid is its
+    // process group id.
+    let child = pair.slave.spawn_command(cmd).map_err(|e| spawn_error(spec, e))?;
+    // Without dropping the slave the reader would never see EOF.
+    drop(pair.slave);
+    Ok((pair.master, child))
+}
+
 impl PtyBackend for PortablePty {
     fn spawn(&self, spec: &SpawnSpec) -> Result<PtyProcess, WorkerError> {
-        if spec.command.is_empty() {
-            return Err(WorkerError::Invalid("command must not be empty".into()));
-        }
-        let size = PtySize { rows: spec.rows, cols: spec.cols, pixel_width: 0, pixel_height: 0 };
-        let pair = native_pty_system().openpty(size).map_err(|e| spawn_error(spec, e))?;
-        let mut cmd = CommandBuilder::from_argv(spec.command.iter().map(Into::into).collect());
-        cmd.cwd(&spec.cwd);
-        // The builder starts from the gateway's own environment: its secrets (the owner token in
-        // `CONTROLROOM_TOKEN`) must not reach a shell whose screen read-only viewers can see.
-        for (name, _) in std::env::vars_os() {
-            if name.to_str().is_some_and(super::env::is_gateway_secret) {
-                cmd.env_remove(&name);
-            }
-        }
-        cmd.env("TERM", "xterm-256color");
-        for (k, v) in &spec.env {
-            cmd.env(k, v);
-        }
-        // The child leads its own session (portable-pty calls setsid), so its pid is its
-        // process group id.
-        let child = pair.slave.spawn_command(cmd).map_err(|e| spawn_error(spec, e))?;
-        // Without dropping the slave the reader would never see EOF.
-        drop(pair.slave);
+        let (master, child) = spawn_on_pty(spec)?;
+        let pair = PairMaster { master };
         let pid = child.process_id();
         let io = pair
             .master
@@ -154,6 +214,11 @@ impl PtyControl for PortableControl {
     }
 }
 
+/// The master half, named as the code above it expects.
+struct PairMaster {
+    master: Box<dyn MasterPty + Send>,
+}
+
 /// A descriptor of its own for the master `fd` (the same open file: its non-blocking mode is
 /// shared).
 #[allow(unsafe_code)]
@@ -169,7 +234,7 @@ fn killpg_of(pid: Option<u32>, sig: Signal) -> std::io::Result<()> {
 }
 
 /// Sends `sig` to process group `pgid`.
-fn killpg(pgid: u32, sig: Signal) -> std::io::Result<()> {
+pub(crate) fn killpg(pgid: u32, sig: Signal) -> std::io::Result<()> {
     let raw = i32::try_from(pgid).map_err(std::io::Error::other)?;
     if raw <= 1 {
         return Err(std::io::Error::other("refusing to signal process group <= 1"));
@@ -180,7 +245,7 @@ fn killpg(pgid: u32, sig: Signal) -> std::io::Result<()> {
 }
 
 /// Waits for `pid` and returns its raw wait status.
-fn waitpid(pid: Pid) -> std::io::Result<i32> {
+pub(crate) fn waitpid(pid: Pid) -> std::io::Result<i32> {
     loop {
         match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
             Ok(Some((_, status))) => return Ok(status.as_raw()),

@@ -54,6 +54,27 @@ impl OutputRing {
         let skip = (offset - self.start) as usize;
         Some(self.buf.range(skip..).copied().collect())
     }
+
+    /// Appends up to `max` bytes from `offset` to `out` (no allocation beyond `out`'s growth);
+    /// returns how many. Nothing when `offset` is outside the ring.
+    pub(crate) fn copy_into(&self, offset: u64, max: usize, out: &mut Vec<u8>) -> usize {
+        if offset < self.start || offset > self.end() {
+            return 0;
+        }
+        // Fits in usize: offset - start <= buf.len().
+        let skip = (offset - self.start) as usize;
+        let n = (self.buf.len() - skip).min(max);
+        let (a, b) = self.buf.as_slices();
+        if skip < a.len() {
+            let from_a = (a.len() - skip).min(n);
+            out.extend_from_slice(&a[skip..skip + from_a]);
+            out.extend_from_slice(&b[..n - from_a]);
+        } else {
+            let at = skip - a.len();
+            out.extend_from_slice(&b[at..at + n]);
+        }
+        n
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +96,20 @@ mod tests {
         r.push(b"0123456789AB");
         assert_eq!((r.start(), r.end()), (15, 23));
         assert_eq!(r.since(15).as_deref(), Some(&b"456789AB"[..]));
+    }
+
+    #[test]
+    fn copy_into_reads_across_the_wrap_and_skip_jumps() {
+        let mut r = OutputRing::new(8, 0);
+        r.push(b"hello");
+        r.push(b" world");
+        let mut out = Vec::new();
+        assert_eq!(r.copy_into(4, 100, &mut out), 7);
+        assert_eq!(out, b"o world");
+        out.clear();
+        assert_eq!(r.copy_into(3, 3, &mut out), 3);
+        assert_eq!(out, b"lo ");
+        assert_eq!(r.copy_into(2, 3, &mut out), 0, "evicted");
     }
 
     #[test]

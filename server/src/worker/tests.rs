@@ -18,6 +18,7 @@ pub(super) fn ctx() -> WorkerContext {
 
 pub(super) fn sh(script: &str) -> SpawnSpec {
     SpawnSpec {
+        key: "wtest".into(),
         command: vec!["/bin/sh".into(), "-c".into(), script.into()],
         cwd: std::env::temp_dir(),
         env: BTreeMap::new(),

@@ -155,6 +155,11 @@ impl Gateway {
             .map(|_| ())
     }
 
+    /// `POST /api/sessions/{id}/workers/{wid}/stop`: stops the process, keeps the worker.
+    pub async fn stop_process(&self, id: &str, wid: &str) -> Result<Worker> {
+        self.call(Method::POST, &format!("/api/sessions/{id}/workers/{wid}/stop"), None::<&()>).await
+    }
+
     /// `POST /api/sessions/{id}/workers/{wid}/restart`.
     pub async fn restart_worker(&self, id: &str, wid: &str) -> Result<Worker> {
         self.call(Method::POST, &format!("/api/sessions/{id}/workers/{wid}/restart"), None::<&()>).await

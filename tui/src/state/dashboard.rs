@@ -122,6 +122,17 @@ impl State {
                 _ => self.tell("no worker selected"),
             },
             Action::Restart => match (self.session(), self.worker()) {
+                // A lost agent resumes with its preset's arguments: say what will run first.
+                (Some(s), Some(w)) if self.resume_command(&s.id, &w.id).is_some() => {
+                    if let Some((name, command)) = self.resume_command(&s.id, &w.id) {
+                        self.mode = Mode::Confirm(Confirm::Resume {
+                            session: s.id.clone(),
+                            worker: w.id.clone(),
+                            name,
+                            command,
+                        });
+                    }
+                }
                 (Some(s), Some(w)) if w.state == WorkerState::Running => {
                     self.mode = Mode::Confirm(Confirm::RestartWorker {
                         session: s.id.clone(),
@@ -168,15 +179,28 @@ impl State {
             }
             Action::NextAttention => self.next_attention(),
             Action::Help => self.mode = Mode::Help,
-            Action::Quit => {
-                let running = self.store.running_workers();
-                if self.settings.embedded && running > 0 {
-                    self.mode = Mode::Confirm(Confirm::Quit { running });
-                } else {
-                    self.quit(fx);
-                }
-            }
+            // Workers outlive the front end and the gateway: quitting never asks.
+            Action::Quit => self.quit(fx),
         }
+    }
+
+    /// For a `lost` worker whose preset names resume arguments: its name and the command line a
+    /// restart runs (the gateway appends the same arguments).
+    fn resume_command(
+        &self,
+        sid: &controlroom_protocol::SessionId,
+        wid: &controlroom_protocol::WorkerId,
+    ) -> Option<(String, String)> {
+        let w = self.store.worker(sid, wid)?;
+        if w.state != WorkerState::Exited || w.signal.as_deref() != Some(controlroom_protocol::WORKER_LOST) {
+            return None;
+        }
+        let preset = self.presets.iter().find(|p| Some(&p.name) == w.preset.as_ref())?;
+        if preset.resume_args.is_empty() {
+            return None;
+        }
+        let argv: Vec<&str> = w.command.iter().chain(preset.resume_args.iter()).map(String::as_str).collect();
+        Some((w.name.clone(), argv.join(" ")))
     }
 
     fn tell(&mut self, text: &str) {
@@ -271,6 +295,7 @@ impl State {
     fn confirmed(&mut self, confirm: Confirm, fx: &mut Vec<Effect>) {
         match confirm {
             Confirm::StopWorker { session, worker, .. } => fx.push(Effect::StopWorker { session, worker }),
+            Confirm::Resume { session, worker, .. } => fx.push(Effect::RestartWorker { session, worker }),
             Confirm::DeleteWorker { session, worker, .. } => {
                 fx.push(Effect::DeleteWorker { session, worker })
             }
@@ -278,7 +303,6 @@ impl State {
                 fx.push(Effect::RestartWorker { session, worker })
             }
             Confirm::DeleteSession { session, .. } => fx.push(Effect::DeleteSession(session)),
-            Confirm::Quit { .. } => self.quit(fx),
         }
     }
 

@@ -260,6 +260,17 @@ pub enum Confirm {
         /// Its name, for the question.
         name: String,
     },
+    /// Restart a `lost` worker with its preset's resume arguments.
+    Resume {
+        /// Its session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// Its name, for the question.
+        name: String,
+        /// The command line that will run.
+        command: String,
+    },
     /// Delete this worker (its screen and history go with it).
     DeleteWorker {
         /// Its session.
@@ -289,17 +300,13 @@ pub enum Confirm {
         /// How many of its workers are running.
         running: usize,
     },
-    /// Quit an embedded gateway, stopping its running workers.
-    Quit {
-        /// How many workers will stop.
-        running: usize,
-    },
 }
 
 impl Confirm {
     /// The question, one or two lines.
     pub fn question(&self) -> String {
         match self {
+            Confirm::Resume { name, command, .. } => format!("Resume “{name}”?\nIt runs: {command}"),
             Confirm::StopWorker { name, .. } => {
                 format!("Stop worker “{name}”?\nIt stays in the list; R restarts it.")
             }
@@ -315,10 +322,6 @@ impl Confirm {
                 1 => format!("Delete session “{title}”? Its running worker will stop."),
                 n => format!("Delete session “{title}”? Its {n} running workers will stop."),
             },
-            Confirm::Quit { running } => format!(
-                "{running} worker{} will stop — quit?\nTip: run `controlroom serve` to keep them running.",
-                if *running == 1 { "" } else { "s" }
-            ),
         }
     }
 }

@@ -279,6 +279,13 @@ impl State {
             WorkerEvent::Output { offset, bytes } => {
                 term.output(&bytes, offset);
             }
+            WorkerEvent::Message(WorkerServerMsg::Gap { bytes, .. }) => {
+                // The output after it starts further on; the screen already shows the marker.
+                self.notice = Some(Notice {
+                    text: format!("{bytes} bytes of output were lost while no gateway ran"),
+                    error: false,
+                });
+            }
             WorkerEvent::Message(WorkerServerMsg::Exit { exit_code, signal }) => {
                 term.exit = Some(ExitInfo { exit_code, signal });
             }

@@ -9,8 +9,6 @@ use crate::keymap::KeyMap;
 pub struct Settings {
     /// Key bindings.
     pub keys: KeyMap,
-    /// The gateway runs inside this process: quitting stops its workers.
-    pub embedded: bool,
     /// Leave the program on detach (`controlroom attach`).
     pub exit_on_detach: bool,
     /// The configured default command, empty for the gateway's default.
@@ -37,7 +35,6 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             keys: KeyMap::default(),
-            embedded: false,
             exit_on_detach: false,
             default_command: String::new(),
             themes: controlroom_themes::BUILTIN.iter().map(|t| t.name.to_owned()).collect(),

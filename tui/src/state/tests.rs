@@ -369,17 +369,14 @@ fn delete_and_stop_confirm_first() {
 }
 
 #[test]
-fn quitting_an_embedded_gateway_with_workers_asks() {
-    let settings = Settings { embedded: true, ..Settings::default() };
-    let mut st = State::new(settings, "http://x", "dark");
+fn quitting_never_asks_even_with_running_workers() {
+    // Workers keep running in their holders after the front end (and its gateway) are gone.
+    let mut st = State::new(Settings::default(), "http://x", "dark");
     st.update(sync(
         vec![session("a", "", vec![worker("a1", WorkerState::Running), worker("a2", WorkerState::Running)])],
         1,
     ));
-    st.update(key('q'));
-    let Mode::Confirm(c) = &st.mode else { panic!("should confirm") };
-    assert!(c.question().starts_with("2 workers will stop — quit?"));
-    assert_eq!(st.update(key('y')).effects, vec![Effect::Quit]);
+    assert_eq!(st.update(key('q')).effects, vec![Effect::Quit]);
     assert!(st.quit);
 
     let mut remote = two_sessions();
@@ -566,4 +563,37 @@ fn asking_and_failed_exits_raise_debounced_notifications() {
         10,
     ));
     assert!(off.update(activity(11, "a", "a1", ActivityState::Asking)).effects.is_empty());
+}
+
+#[test]
+fn restarting_a_lost_agent_shows_the_resume_command_first() {
+    let mut st = State::new(Settings::default(), "http://x", "dark");
+    let lost = Worker {
+        preset: Some("claude".into()),
+        command: vec!["claude".into()],
+        exit_code: None,
+        signal: Some(controlroom_protocol::WORKER_LOST.into()),
+        ..worker("a1", WorkerState::Exited)
+    };
+    st.update(sync(vec![session("a", "", vec![lost])], 1));
+    st.update(Msg::Done(Done::Presets(vec![controlroom_protocol::Preset {
+        name: "claude".into(),
+        command: vec!["claude".into()],
+        kind: WorkerKind::Agent,
+        origin: "builtin".into(),
+        resume_args: vec!["--continue".into()],
+    }])));
+    st.update(code(KeyCode::Tab));
+    assert!(st.update(key('R')).effects.is_empty(), "asks first");
+    let Mode::Confirm(c) = &st.mode else { panic!("should confirm") };
+    assert!(c.question().contains("claude --continue"), "{}", c.question());
+    let fx = st.update(key('y')).effects;
+    assert_eq!(fx, vec![Effect::RestartWorker { session: SessionId::new("a"), worker: WorkerId::new("a1") }]);
+
+    // Any other exited worker restarts at once.
+    let mut plain = State::new(Settings::default(), "http://x", "dark");
+    plain.update(sync(vec![session("a", "", vec![worker("a1", WorkerState::Exited)])], 1));
+    plain.update(code(KeyCode::Tab));
+    let fx = plain.update(key('R')).effects;
+    assert_eq!(fx, vec![Effect::RestartWorker { session: SessionId::new("a"), worker: WorkerId::new("a1") }]);
 }

@@ -94,9 +94,6 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     }
     let addr = state.url.trim_start_matches("http://").trim_start_matches("https://");
     left.push(Span::styled(format!(" · {addr}"), muted));
-    if state.settings.embedded {
-        left.push(Span::styled(" (embedded)", muted));
-    }
     let sessions = state.store.all().len();
     let workers: usize = state.store.all().iter().map(|s| s.workers.len()).sum();
     let running = state.store.running_workers();

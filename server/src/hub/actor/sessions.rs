@@ -72,7 +72,8 @@ impl Hub {
         let mut env = preset.map(|p| p.env.clone()).unwrap_or_default();
         env.extend(spec.env.clone().unwrap_or_default());
         let activity = preset.map(|p| p.rules.clone());
-        Ok((worker, SpawnSpec { command, cwd: PathBuf::from(cwd), env, cols, rows, activity }))
+        let key = worker.id.as_str().to_owned();
+        Ok((worker, SpawnSpec { key, command, cwd: PathBuf::from(cwd), env, cols, rows, activity }))
     }
 
     pub(super) fn start_worker(
@@ -234,8 +235,19 @@ impl Hub {
         let rec = self.records.get(id).ok_or_else(|| no_session(id))?;
         let handle = rec.handles.get(wid).cloned().ok_or_else(|| no_worker(id, wid))?;
         let w = rec.session.workers.iter().find(|w| &w.id == wid).ok_or_else(|| no_worker(id, wid))?;
+        let mut command = w.command.clone();
+        // A worker lost with its holder (a reboot) resumes where its preset says it can.
+        if w.state == WorkerState::Exited
+            && w.signal.as_deref() == Some(WORKER_LOST)
+            && let Some(p) = w.preset.as_deref().and_then(|p| self.config.presets.get(p))
+            && !p.preset.resume_args.is_empty()
+        {
+            command.extend(p.preset.resume_args.iter().cloned());
+            tracing::info!(session_id = %id, worker_id = %wid, command = ?command, "resuming a lost worker");
+        }
         let spec = SpawnSpec {
-            command: w.command.clone(),
+            key: wid.as_str().to_owned(),
+            command,
             cwd: PathBuf::from(&w.cwd),
             env: rec.env.get(wid).cloned().unwrap_or_default(),
             cols: w.cols,

@@ -1,5 +1,5 @@
-//! Starting the hub: the configured sources, and every stored session restored (workers that
-//! were running come back exited with `gateway-stopped`).
+//! Starting the hub: the configured sources, and every stored session restored (running workers
+//! adopted from their holders, see `restore`).
 
 use super::*;
 
@@ -31,14 +31,15 @@ pub(super) fn source_states(config: &ServeConfig) -> Result<BTreeMap<String, Sou
     Ok(states)
 }
 
-/// Loads the store, restores every session (workers that were running come back exited with
-/// `gateway-stopped`) and starts the hub task.
+/// Loads the store, restores every session (workers that were running are adopted from their
+/// holders, else come back exited with why) and starts the hub task.
 pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<HubHandle, HubError> {
     let sources = source_states(&config)?;
     let loaded = deps.store.load(new_epoch()).await?;
     let (tx, rx) = mpsc::channel(HUB_QUEUE);
     let mut records = BTreeMap::new();
     let mut published = SessionMap::new();
+    let mut adoptions = super::restore::adopt_all(&deps.ctx, &loaded).await;
     for stored in loaded.sessions {
         let session = stored.session;
         if let Some(source) = &session.source
@@ -50,37 +51,15 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         }
         let mut handles = BTreeMap::new();
         for w in &session.workers {
-            let history = loaded
-                .screens
-                .get(&w.id)
-                .map(|s| HistorySnapshot {
-                    data: s.data.clone(),
-                    cols: s.cols,
-                    rows: s.rows,
-                    offset: s.offset,
-                })
-                .unwrap_or_else(|| HistorySnapshot {
-                    data: String::new(),
-                    cols: w.cols,
-                    rows: w.rows,
-                    offset: 0,
-                });
-            let exit = match w.state {
-                WorkerState::Running => ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) },
-                WorkerState::Exited => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
-            };
-            // The worker actor's span is a child of this one: its log lines name the worker.
-            let _span = tracing::info_span!("worker", session = %session.id, worker = %w.id).entered();
-            handles.insert(
-                w.id.clone(),
-                WorkerHandle::restore(
-                    deps.ctx.clone(),
-                    &history,
-                    exit,
-                    w.started_at.clone(),
-                    preset_rules(&config, w.preset.as_deref()),
-                ),
+            let handle = super::restore::worker(
+                &deps.ctx,
+                &config,
+                &session.id,
+                w,
+                &loaded.screens,
+                adoptions.remove(&w.id),
             );
+            handles.insert(w.id.clone(), handle);
         }
         published.insert(session.id.clone(), session.clone());
         records.insert(session.id.clone(), Record { session, env: stored.env, handles });

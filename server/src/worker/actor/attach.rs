@@ -41,6 +41,9 @@ impl Actor {
             offset: snap.offset,
         };
         frames.extend(encode(&history).map(OutFrame::Text));
+        if let Some((offset, bytes)) = self.gap {
+            frames.extend(encode(&WorkerServerMsg::Gap { bytes, offset }).map(OutFrame::Text));
+        }
         match client.format {
             OutputFormat::Json => {
                 // The snapshot is on a character boundary (the screen is fed aligned bytes);

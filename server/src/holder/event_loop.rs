@@ -1,0 +1,408 @@
+//! The holder's single-threaded loop: one `poll` over the listening socket, the PTY master and
+//! the gateway's connection. Idle, it sleeps in `poll` with no timeout (no wake-ups); output is
+//! read into the log and framed from there (one copy in, one copy out, nothing per byte).
+
+use super::peer;
+use super::wire::{self, Exit, Frame};
+use crate::worker::ring::OutputRing;
+use portable_pty::MasterPty;
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd as _, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+
+/// Input bytes queued for the PTY before the holder stops reading its gateway (backpressure:
+/// the gateway's writer then waits, and its bounded queue refuses more input).
+const INPUT_HIGH: usize = 1024 * 1024;
+/// Framed output queued for the gateway before more is framed.
+const OUT_BATCH: usize = 256 * 1024;
+
+/// A gateway connection.
+struct Conn {
+    stream: UnixStream,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Set once the gateway answered `Hello` with `Attach`.
+    attached: bool,
+    /// Next log offset to frame.
+    sent: u64,
+    exit_sent: bool,
+}
+
+/// The holder's state.
+pub(super) struct Holder {
+    listener: UnixListener,
+    socket: PathBuf,
+    master: Box<dyn MasterPty + Send>,
+    fd: RawFd,
+    /// Kept so its pid is ours to reap; we wait with waitpid ourselves.
+    _child: Box<dyn portable_pty::Child + Send + Sync>,
+    pid: u32,
+    size: (u16, u16),
+    log: OutputRing,
+    /// Bytes per PTY read and the most output left unsent to an attached gateway: together
+    /// under the log's bound, so an attached gateway never misses a byte.
+    read_size: usize,
+    high_water: u64,
+    pty_open: bool,
+    exit: Option<Exit>,
+    input: VecDeque<u8>,
+    conn: Option<Conn>,
+    uid: u32,
+    done: bool,
+}
+
+impl Holder {
+    pub(super) fn new(
+        listener: UnixListener,
+        socket: PathBuf,
+        master: Box<dyn MasterPty + Send>,
+        child: Box<dyn portable_pty::Child + Send + Sync>,
+        size: (u16, u16),
+        log_bytes: usize,
+    ) -> Result<Self, String> {
+        let fd = master.as_raw_fd().ok_or("the PTY has no descriptor")?;
+        set_nonblocking(fd).map_err(|e| format!("PTY: {e}"))?;
+        let pid = child.process_id().ok_or("the program has no pid")?;
+        Ok(Self {
+            listener,
+            socket,
+            master,
+            fd,
+            _child: child,
+            pid,
+            size,
+            log: OutputRing::new(log_bytes, 0),
+            read_size: (log_bytes / 4).min(wire::OUTPUT_CHUNK),
+            high_water: (log_bytes / 2) as u64,
+            pty_open: true,
+            exit: None,
+            input: VecDeque::new(),
+            conn: None,
+            uid: peer::own_uid(),
+            done: false,
+        })
+    }
+
+    pub(super) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Serves until a gateway has acknowledged the program's exit; then removes the socket.
+    pub(super) fn run(mut self) {
+        let mut buf = vec![0u8; self.read_size];
+        while !self.done {
+            if let Some(c) = &mut self.conn {
+                fill(c, &self.log, self.exit, self.pty_open);
+            }
+            let unsent = self.conn.as_ref().filter(|c| c.attached).map_or(0, |c| self.log.end() - c.sent);
+            let mut pty_events = 0;
+            if self.pty_open && unsent < self.high_water {
+                pty_events |= libc::POLLIN;
+            }
+            if self.pty_open && !self.input.is_empty() {
+                pty_events |= libc::POLLOUT;
+            }
+            let mut fds = vec![
+                libc::pollfd { fd: self.listener.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+                // Once closed the PTY would report POLLHUP forever: leave it out (a negative fd is
+                // ignored), or an exited program's holder would spin while it waits for a gateway.
+                libc::pollfd { fd: if self.pty_open { self.fd } else { -1 }, events: pty_events, revents: 0 },
+            ];
+            if let Some(c) = &self.conn {
+                let mut ev = 0;
+                if self.input.len() < INPUT_HIGH {
+                    ev |= libc::POLLIN;
+                }
+                if c.out_pos < c.out.len() {
+                    ev |= libc::POLLOUT;
+                }
+                fds.push(libc::pollfd { fd: c.stream.as_raw_fd(), events: ev, revents: 0 });
+            }
+            if let Err(e) = poll(&mut fds) {
+                holder_log!("controlroom holder: poll failed: {e}");
+                return;
+            }
+            if fds[1].revents != 0 {
+                self.on_pty(fds[1].revents, &mut buf);
+            }
+            if let Some(c) = fds.get(2)
+                && c.revents != 0
+            {
+                self.on_conn(c.revents);
+            }
+            if fds[0].revents != 0 {
+                self.accept();
+            }
+        }
+        let _ = std::fs::remove_file(&self.socket);
+        holder_log!("controlroom holder {}: exit acknowledged; done", std::process::id());
+    }
+
+    fn on_pty(&mut self, revents: libc::c_short, buf: &mut [u8]) {
+        if revents & libc::POLLOUT != 0 {
+            self.write_input();
+        }
+        if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) == 0 || !self.pty_open {
+            return;
+        }
+        // A few reads per wake-up, so a flood costs one poll per batch.
+        for _ in 0..4 {
+            match raw_read(self.fd, buf) {
+                Ok(0) => return self.pty_closed(),
+                Ok(n) => self.log.push(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // EIO once every slave descriptor is closed (Linux): the program is gone.
+                Err(_) => return self.pty_closed(),
+            }
+        }
+    }
+
+    fn pty_closed(&mut self) {
+        self.pty_open = false;
+        self.input.clear();
+        let status = i32::try_from(self.pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .and_then(|p| crate::worker::pty::waitpid(p).ok());
+        use std::os::unix::process::ExitStatusExt as _;
+        let exit = match status.map(std::process::ExitStatus::from_raw) {
+            Some(s) => match (s.code(), s.signal()) {
+                (Some(code), _) => Exit::Code(code),
+                (None, Some(sig)) => Exit::Signal(sig),
+                (None, None) => Exit::Code(-1),
+            },
+            None => Exit::Code(-1),
+        };
+        holder_log!("controlroom holder {}: program {} ended: {exit:?}", std::process::id(), self.pid);
+        self.exit = Some(exit);
+    }
+
+    fn write_input(&mut self) {
+        while !self.input.is_empty() {
+            let (front, _) = self.input.as_slices();
+            match raw_write(self.fd, front) {
+                Ok(n) => {
+                    self.input.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                // The program is gone; its input with it.
+                Err(_) => {
+                    self.input.clear();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((s, _)) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            let uid = peer::peer_uid(&stream);
+            if let Err(why) = uid.map_err(|e| e.to_string()).and_then(|u| peer::check_peer_uid(u, self.uid)) {
+                holder_log!("controlroom holder {}: connection refused: {why}", std::process::id());
+                continue;
+            }
+            if self.conn.is_some() {
+                // One gateway at a time: a second one (two gateways on one data dir) is told so.
+                let _ = (&stream).write_all(&Frame::Busy.to_bytes());
+                holder_log!("controlroom holder {}: refused a second gateway", std::process::id());
+                continue;
+            }
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let hello = Frame::Hello {
+                version: wire::VERSION,
+                pid: self.pid,
+                log_start: self.log.start(),
+                log_end: self.log.end(),
+                cols: self.size.0,
+                rows: self.size.1,
+            };
+            let conn = Conn {
+                stream,
+                inbuf: Vec::new(),
+                out: hello.to_bytes(),
+                out_pos: 0,
+                attached: false,
+                sent: 0,
+                exit_sent: false,
+            };
+            self.conn = Some(conn);
+        }
+    }
+
+    fn on_conn(&mut self, revents: libc::c_short) {
+        let Some(c) = &mut self.conn else { return };
+        let mut closed = revents & (libc::POLLHUP | libc::POLLERR) != 0 && revents & libc::POLLIN == 0;
+        if revents & libc::POLLOUT != 0 {
+            while c.out_pos < c.out.len() {
+                match (&c.stream).write(&c.out[c.out_pos..]) {
+                    Ok(n) => c.out_pos += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        closed = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if revents & libc::POLLIN != 0 {
+            let mut chunk = [0u8; 16 * 1024];
+            match (&c.stream).read(&mut chunk) {
+                Ok(0) => closed = true,
+                Ok(n) => c.inbuf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => closed = true,
+            }
+        }
+        if !closed {
+            closed = self.handle_frames().is_err();
+        }
+        if closed {
+            holder_log!("controlroom holder {}: gateway disconnected", std::process::id());
+            self.conn = None;
+        }
+    }
+
+    /// Handles every whole frame the gateway sent; an error drops the connection.
+    fn handle_frames(&mut self) -> Result<(), wire::WireError> {
+        loop {
+            let Some(c) = &mut self.conn else { return Ok(()) };
+            let Some((used, body)) = wire::split_frame(&c.inbuf)? else { return Ok(()) };
+            let frame = Frame::decode(body);
+            c.inbuf.drain(..used);
+            match frame? {
+                Frame::Attach { version, from } => {
+                    if version != wire::VERSION {
+                        return Err(wire::WireError::Bad(format!(
+                            "gateway speaks holder protocol {version}"
+                        )));
+                    }
+                    c.attached = true;
+                    c.sent = from.clamp(self.log.start(), self.log.end());
+                }
+                Frame::Input { data } => {
+                    if self.pty_open {
+                        self.input.extend(data);
+                        self.write_input();
+                    }
+                }
+                Frame::Resize { cols, rows } => {
+                    let size = portable_pty::PtySize { rows, cols, pixel_width: 0, pixel_height: 0 };
+                    if self.pty_open && self.master.resize(size).is_ok() {
+                        self.size = (cols, rows);
+                    }
+                }
+                Frame::Signal { signal } => {
+                    use rustix::process::Signal;
+                    // Only these: a gateway may stop its program, nothing else.
+                    let signal = match signal {
+                        libc::SIGHUP => Some(Signal::HUP),
+                        libc::SIGINT => Some(Signal::INT),
+                        libc::SIGTERM => Some(Signal::TERM),
+                        libc::SIGKILL => Some(Signal::KILL),
+                        _ => None,
+                    };
+                    if let Some(signal) = signal.filter(|_| self.pty_open) {
+                        let _ = crate::worker::pty::killpg(self.pid, signal);
+                    }
+                }
+                Frame::AckExit => {
+                    if c.exit_sent {
+                        self.done = true;
+                    }
+                }
+                other => return Err(wire::WireError::Bad(format!("unexpected frame {other:?}"))),
+            }
+        }
+    }
+}
+
+/// Frames log output (and, after the last of it, the exit) into an attached connection's
+/// outgoing buffer once the previous batch is written.
+fn fill(c: &mut Conn, log: &OutputRing, exit: Option<Exit>, pty_open: bool) {
+    if !c.attached || c.out_pos < c.out.len() {
+        return;
+    }
+    c.out.clear();
+    c.out_pos = 0;
+    // Cannot happen while attached (reads stop at the high-water mark); never send a stale offset.
+    c.sent = c.sent.max(log.start());
+    while c.out.len() < OUT_BATCH && c.sent < log.end() {
+        let want = usize::try_from(log.end() - c.sent).unwrap_or(usize::MAX).min(wire::OUTPUT_CHUNK);
+        let header_at = c.out.len();
+        wire::output_header(&mut c.out, c.sent, want);
+        let got = log.copy_into(c.sent, want, &mut c.out);
+        if got != want {
+            // The log moved under us (it cannot while we hold it); drop the partial frame.
+            c.out.truncate(header_at);
+            break;
+        }
+        c.sent += got as u64;
+    }
+    if c.sent == log.end()
+        && !pty_open
+        && !c.exit_sent
+        && let Some(exit) = exit
+    {
+        Frame::Exited { exit }.encode(&mut c.out);
+        c.exit_sent = true;
+    }
+}
+
+#[allow(unsafe_code)]
+fn poll(fds: &mut [libc::pollfd]) -> std::io::Result<()> {
+    loop {
+        let n = libc::nfds_t::try_from(fds.len()).unwrap_or(0);
+        // SAFETY: `fds` is a valid, writable slice of pollfd for the duration of the call.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), n, -1) };
+        if rc >= 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+#[allow(unsafe_code)]
+fn raw_read(fd: RawFd, buf: &mut [u8]) -> std::io::Result<usize> {
+    // SAFETY: `buf` is valid and writable for `buf.len()` bytes.
+    let rc = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    usize::try_from(rc).map_err(|_| std::io::Error::last_os_error())
+}
+
+#[allow(unsafe_code)]
+fn raw_write(fd: RawFd, buf: &[u8]) -> std::io::Result<usize> {
+    // SAFETY: `buf` is valid for `buf.len()` bytes.
+    let rc = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+    usize::try_from(rc).map_err(|_| std::io::Error::last_os_error())
+}
+
+#[allow(unsafe_code)]
+fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own, with integer arguments.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    let rc = unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    if rc < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+}

@@ -1,0 +1,91 @@
+//! Bringing a stored session's workers back on start: each is adopted from its holder when that
+//! still answers, else restored exited with the reason — `lost` (its holder is gone),
+//! `holder-incompatible` (left running, not killed), `gateway-stopped` (a backend whose workers
+//! never outlive the gateway) or the exit the store recorded.
+
+use super::preset_rules;
+use crate::config::ServeConfig;
+use crate::store::{Loaded, StoredScreen};
+use crate::worker::pty::{AdoptError, Adopted};
+use crate::worker::{ExitInfo, HistorySnapshot, WorkerContext, WorkerHandle};
+use controlroom_protocol::{
+    GATEWAY_STOPPED, HOLDER_INCOMPATIBLE, SessionId, WORKER_LOST, Worker, WorkerId, WorkerState,
+};
+use std::collections::BTreeMap;
+
+/// The actor of stored worker `w`, given what adopting its holder gave.
+pub(super) fn worker(
+    ctx: &WorkerContext,
+    config: &ServeConfig,
+    session: &SessionId,
+    w: &Worker,
+    screens: &BTreeMap<WorkerId, StoredScreen>,
+    adoption: Option<Result<Adopted, AdoptError>>,
+) -> WorkerHandle {
+    // The worker actor's span is a child of this one: its log lines name the worker.
+    let _span = tracing::info_span!("worker", session = %session, worker = %w.id).entered();
+    let history = stored_history(screens, w);
+    let rules = preset_rules(config, w.preset.as_deref());
+    let exit = match (w.state, adoption) {
+        // Also for a worker stored exited whose holder still answers: the gateway stopped before
+        // it acknowledged the exit; the holder tells it again (and then ends).
+        (_, Some(Ok(adopted))) => {
+            match WorkerHandle::adopt(ctx.clone(), &history, adopted, w.started_at.clone(), rules.clone()) {
+                Ok(handle) => return handle,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not adopt a worker");
+                    ExitInfo { exit_code: None, signal: Some(HOLDER_INCOMPATIBLE.into()) }
+                }
+            }
+        }
+        (WorkerState::Running, Some(Err(AdoptError::Lost(why)))) => {
+            tracing::info!(reason = %why, "worker lost (its holder is gone)");
+            ExitInfo { exit_code: None, signal: Some(WORKER_LOST.into()) }
+        }
+        (WorkerState::Running, Some(Err(AdoptError::Unusable(why)))) => {
+            // Left running, not killed: a newer gateway (or the user) may still reach it.
+            tracing::warn!(reason = %why, "worker's holder cannot be adopted; left running");
+            ExitInfo { exit_code: None, signal: Some(HOLDER_INCOMPATIBLE.into()) }
+        }
+        (WorkerState::Running, _) => ExitInfo { exit_code: None, signal: Some(GATEWAY_STOPPED.into()) },
+        (WorkerState::Exited, _) => ExitInfo { exit_code: w.exit_code, signal: w.signal.clone() },
+    };
+    WorkerHandle::restore(ctx.clone(), &history, exit, w.started_at.clone(), rules)
+}
+
+/// The last saved screen of `w` (empty at offset 0 when none was saved).
+pub(super) fn stored_history(screens: &BTreeMap<WorkerId, StoredScreen>, w: &Worker) -> HistorySnapshot {
+    screens
+        .get(&w.id)
+        .map(|s| HistorySnapshot { data: s.data.clone(), cols: s.cols, rows: s.rows, offset: s.offset })
+        .unwrap_or_else(|| HistorySnapshot { data: String::new(), cols: w.cols, rows: w.rows, offset: 0 })
+}
+
+/// Reconnects to the holder of every worker, from its saved screen's offset: every worker stored
+/// as running, and any stored as exited whose holder still waits to hand over its exit (a missing
+/// socket is one failed connect). Off the runtime: each is a local connect and one answer.
+pub(super) async fn adopt_all(
+    ctx: &WorkerContext,
+    loaded: &Loaded,
+) -> BTreeMap<WorkerId, Result<Adopted, AdoptError>> {
+    let wanted: Vec<(WorkerId, u64)> = loaded
+        .sessions
+        .iter()
+        .flat_map(|s| s.session.workers.iter())
+        .map(|w| (w.id.clone(), loaded.screens.get(&w.id).map_or(0, |s| s.offset)))
+        .collect();
+    if wanted.is_empty() || !ctx.backend.outlives_gateway() {
+        return BTreeMap::new();
+    }
+    let backend = ctx.backend.clone();
+    let adopt = move || {
+        wanted
+            .into_iter()
+            .map(|(id, from)| {
+                let r = backend.adopt(id.as_str(), from);
+                (id, r)
+            })
+            .collect()
+    };
+    tokio::task::spawn_blocking(adopt).await.unwrap_or_default()
+}

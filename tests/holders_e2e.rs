@@ -1,0 +1,272 @@
+//! Workers outlive the gateway: every way a gateway can stop (kill -9, SIGTERM) leaves its
+//! workers running in their holders; the next gateway adopts them with their output intact,
+//! reports a worker that ended meanwhile by its real signal, marks output lost past the holder's
+//! bound, reports holders it cannot speak to, and brings workers back `lost` after a "reboot".
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::Path;
+use support::{Gateway, HolderGuard, kill_holders, send_signal, wait_for};
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+fn worker_path(sid: &str, wid: &str) -> String {
+    format!("/ws/session/{sid}/worker/{wid}")
+}
+
+/// The numbers of every `line-N` in `text`, in order.
+fn numbers(text: &str) -> Vec<u32> {
+    text.split("line-")
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+/// Prints `line-1` .. `line-N` (N = `count`), then echoes one line of input back.
+fn counter(count: u32) -> Vec<String> {
+    let script = format!(
+        "i=0; while [ $i -lt {count} ]; do i=$((i+1)); echo line-$i; sleep 0.01; done; \
+         echo all-printed; read x; echo got-$x; sleep 1000"
+    );
+    vec!["sh".into(), "-c".into(), script]
+}
+
+async fn worker(gw: &Gateway) -> Value {
+    let (_, list) = gw.http("GET", "/api/sessions", None).await;
+    list["sessions"][0]["workers"][0].clone()
+}
+
+/// Stops the first gateway with `signal` while its worker prints, starts another on the same
+/// data dir, and checks the worker is the same process, running, with every line once and in
+/// order, and that input reaches it again.
+async fn survives(signal: i32) {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    // A fast poll saves screens while the worker prints: adoption starts from a saved screen.
+    let flags = ["--poll-interval", "200ms"];
+    let mut gw = Gateway::start_in(&data, &flags);
+    let command = counter(400);
+    let argv: Vec<&str> = command.iter().map(String::as_str).collect();
+    let (sid, wid) = gw.session_with("survivor", Some(&argv)).await;
+    let before = worker(&gw).await;
+    let pid = before["pid"].as_u64().expect("pid");
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    ws.output_until(|o| numbers(o).contains(&30)).await;
+    gw.stop(signal);
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "the worker outlived its gateway");
+
+    let gw = Gateway::start_in(&data, &flags);
+    let after = worker(&gw).await;
+    assert_eq!(after["state"], "running", "{after}");
+    assert_eq!(after["pid"].as_u64(), Some(pid), "the same process");
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    let all = ws.output_until(|o| o.contains("all-printed")).await;
+    assert_eq!(numbers(&all), (1..=400).collect::<Vec<_>>(), "every line once and in order");
+    ws.send_json(json!({"type": "input", "data": "again\r"})).await;
+    ws.output_until(|o| o.contains("got-again")).await;
+}
+
+#[tokio::test]
+async fn kill_9_of_the_gateway_loses_no_worker_and_no_output() {
+    survives(libc::SIGKILL).await;
+}
+
+#[tokio::test]
+async fn sigterm_of_the_gateway_leaves_workers_running() {
+    survives(libc::SIGTERM).await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_while_no_gateway_runs_is_reported_by_its_signal() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let mut gw = Gateway::start_in(&data, &[]);
+    let (sid, wid) = gw.session_with("victim", Some(&["sleep", "1000"])).await;
+    let pid = worker(&gw).await["pid"].as_u64().expect("pid");
+    gw.stop(libc::SIGKILL);
+    send_signal(u32::try_from(pid).expect("pid"), libc::SIGKILL);
+
+    let gw = Gateway::start_in(&data, &[]);
+    wait_for("the worker to be reported exited", || async { worker(&gw).await["state"] == "exited" }).await;
+    let w = worker(&gw).await;
+    assert_eq!(w["signal"], "SIGKILL", "{w}");
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    assert_eq!(ws.until(|v| v["type"] == "exit").await["signal"], "SIGKILL");
+    // The exit was acknowledged: the holder is gone.
+    wait_for("the holder to end", || async { support::holder_pids(&data).is_empty() }).await;
+}
+
+#[tokio::test]
+async fn a_second_gateway_on_the_same_data_dir_is_refused() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let gw = Gateway::start_in(&data, &[]);
+    let out = std::process::Command::new(support::bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env_remove("CONTROLROOM_TOKEN")
+        .env("XDG_CONFIG_HOME", data.with_extension("xdg-config"))
+        .output()
+        .expect("run a second serve");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another gateway already serves"), "{err}");
+    assert!(err.contains(&format!("pid {}", gw.child.id())), "names the running one: {err}");
+    assert!(err.contains(&gw.url), "names its url: {err}");
+}
+
+#[tokio::test]
+async fn a_holder_whose_gateway_never_returns_keeps_within_its_bound_and_marks_the_gap() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let go = dir.path().join("go");
+    let done = dir.path().join("done");
+    let script = format!(
+        "while [ ! -e {go} ]; do sleep 0.02; done; head -c 400000 /dev/zero | tr '\\0' x; \
+         echo; echo end-marker; touch {done}; sleep 1000",
+        go = go.display(),
+        done = done.display()
+    );
+    let mut gw = Gateway::start_in(&data, &["--holder-log", "64KiB"]);
+    let (sid, wid) = gw.session_with("flood", Some(&["sh", "-c", &script])).await;
+    gw.stop(libc::SIGKILL);
+    std::fs::write(&go, b"").expect("go");
+    wait_for("the flood to be printed", || async { done.exists() }).await;
+
+    let gw = Gateway::start_in(&data, &[]);
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    let history = ws.next_json().await;
+    assert_eq!(history["type"], "history");
+    let gap = ws.next_json().await;
+    assert_eq!(gap["type"], "gap", "{gap}");
+    let lost = gap["bytes"].as_u64().expect("bytes");
+    // 400 KB printed, at most 64 KiB kept.
+    assert!(lost >= 400_000 - 64 * 1024, "lost {lost}");
+    // The history follows the gap: it holds what the holder kept after it.
+    assert!(gap["offset"].as_u64().expect("offset") + lost <= history["offset"].as_u64().expect("offset"));
+    let text = history["data"].as_str().expect("data");
+    assert!(text.contains("bytes of output lost"), "the screen marks it too");
+    assert!(text.contains("end-marker"), "what the bound kept is there");
+}
+
+#[tokio::test]
+async fn after_a_reboot_workers_come_back_lost_and_restart_resumes_them() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let mut gw = Gateway::start_in(&data, &[]);
+    let (sid, wid) = gw.session_with("rebooted", Some(&["sh", "-c", "echo before-reboot; sleep 1000"])).await;
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    ws.output_until(|o| o.contains("before-reboot")).await;
+    // A reboot stops the gateway first (SIGTERM, which saves every screen) ...
+    gw.stop(libc::SIGTERM);
+    // ... then every holder and program is gone, their sockets left behind.
+    kill_holders(&data);
+    wait_for("the holders to be gone", || async { support::holder_pids(&data).is_empty() }).await;
+
+    let gw = Gateway::start_in(&data, &[]);
+    let w = worker(&gw).await;
+    assert_eq!((w["state"].as_str(), w["signal"].as_str()), (Some("exited"), Some("lost")), "{w}");
+    let (_, screen) = gw.http("GET", &format!("/api/sessions/{sid}/workers/{wid}/screen"), None).await;
+    assert!(screen["lines"].to_string().contains("before-reboot"), "the last screen is back: {screen}");
+    let out = cli(&data, &["restart", &format!("{sid}/{wid}")]);
+    assert!(out.contains("running"), "{out}");
+    assert_eq!(worker(&gw).await["state"], "running");
+}
+
+/// Runs `controlroom ARGS --data-dir DATA` against the gateway of `data`; returns its stdout.
+fn cli(data: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(support::bin())
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom");
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn controlroom_stop_ends_a_worker_and_its_holder() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let gw = Gateway::start_in(&data, &[]);
+    let (sid, _wid) = gw.session_with("to-stop", Some(&["sleep", "1000"])).await;
+    let pid = worker(&gw).await["pid"].as_u64().expect("pid");
+    let out = cli(&data, &["stop", &sid]);
+    assert!(out.contains("SIGHUP"), "{out}");
+    let w = worker(&gw).await;
+    assert_eq!((w["state"].as_str(), w["signal"].as_str()), (Some("exited"), Some("SIGHUP")), "{w}");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "the program is gone");
+    wait_for("the holder to end", || async { support::holder_pids(&data).is_empty() }).await;
+}
+
+#[tokio::test]
+async fn a_holder_of_another_protocol_version_is_reported_not_killed() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let mut gw = Gateway::start_in(&data, &[]);
+    let (_sid, wid) = gw.session_with("old", Some(&["sleep", "1000"])).await;
+    gw.stop(libc::SIGKILL);
+    kill_holders(&data);
+    wait_for("the holders to be gone", || async { support::holder_pids(&data).is_empty() }).await;
+    // A holder from the future: it says hello with protocol version 99.
+    let socket = data.join("workers").join(format!("{wid}.sock"));
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let fake = std::thread::spawn(move || {
+        use std::io::Write as _;
+        let (mut conn, _) = listener.accept().expect("accept");
+        let mut hello = vec![0, 0, 0, 27, 1];
+        hello.extend_from_slice(&99u16.to_be_bytes());
+        hello.extend_from_slice(&4242u32.to_be_bytes());
+        hello.extend_from_slice(&[0; 16]);
+        hello.extend_from_slice(&80u16.to_be_bytes());
+        hello.extend_from_slice(&24u16.to_be_bytes());
+        conn.write_all(&hello).expect("hello");
+        // Whatever the gateway does next, it never asks us to stop: read until it hangs up.
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut conn, &mut rest);
+        rest
+    });
+    let gw = Gateway::start_in(&data, &[]);
+    let w = worker(&gw).await;
+    assert_eq!(
+        (w["state"].as_str(), w["signal"].as_str()),
+        (Some("exited"), Some("holder-incompatible")),
+        "{w}"
+    );
+    assert!(gw.log().contains("speaks holder protocol 99"), "the log says why");
+    drop(gw);
+    let sent = fake.join().expect("fake holder");
+    assert!(sent.is_empty(), "nothing was sent to it (no signal, no attach): {sent:?}");
+}
+
+#[tokio::test]
+async fn a_paste_of_megabytes_reaches_the_program_through_its_holder() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let gw = Gateway::start_in(&data, &[]);
+    // Raw mode: no line-length limit, no echo; the count comes back once every byte arrived.
+    let script = "stty raw -echo; echo ready; head -c 2000000 | wc -c; sleep 1000";
+    let (sid, wid) = gw.session_with("paste", Some(&["sh", "-c", script])).await;
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    ws.output_until(|o| o.contains("ready")).await;
+    // Larger than one holder frame: it goes as many.
+    ws.send_json(json!({"type": "input", "data": "x".repeat(2_000_000)})).await;
+    ws.output_until(|o| o.contains("2000000")).await;
+}
