@@ -35,6 +35,7 @@ async fn stop_keeps_the_worker_exited_and_restartable() {
     assert_eq!(worker["id"], wid.as_str());
     assert_eq!(worker["state"], "exited", "{worker}");
     assert!(worker["pid"].is_null(), "{worker}");
+    assert_eq!(worker["signal"], "stopped", "stopped on request, not a failure: {worker}");
 
     // Still listed, with its last screen, not deleted.
     let (_, list) = gw.http("GET", "/api/sessions", None).await;

@@ -19,7 +19,7 @@ pub use http::{
 pub use ids::{SessionId, WorkerId};
 pub use model::{
     ActivityEntry, ActivityReport, ActivityState, Evidence, GATEWAY_STOPPED, HOLDER_INCOMPATIBLE, Preset,
-    Session, SourceStatus, WORKER_LOST, Worker, WorkerKind, WorkerSpec, WorkerState,
+    Session, SourceStatus, WORKER_LOST, WORKER_STOPPED, Worker, WorkerKind, WorkerSpec, WorkerState,
 };
 pub use worker::{ExitInfo, WorkerClientMsg, WorkerServerMsg};
 

@@ -103,6 +103,11 @@ pub struct Worker {
 /// The value of `signal` for workers that were running when the gateway stopped.
 pub const GATEWAY_STOPPED: &str = "gateway-stopped";
 
+/// The value of `signal` for workers stopped on request (`x` in the front end,
+/// `POST …/workers/{wid}/stop`, `controlroom stop`): whatever ended the program, it was asked to,
+/// so it is neither a failure nor an exit of its own.
+pub const WORKER_STOPPED: &str = "stopped";
+
 /// The value of `signal` for workers whose holder process was gone when the gateway started
 /// (a reboot, or the holder was killed): the program is gone; `restart` resumes the worker.
 pub const WORKER_LOST: &str = "lost";

@@ -21,6 +21,7 @@ impl ExitInfo {
         match (&self.exit_code, &self.signal) {
             (Some(c), _) => format!("exited with code {c}"),
             (None, Some(s)) if s == crate::GATEWAY_STOPPED => "stopped with the gateway".into(),
+            (None, Some(s)) if s == crate::WORKER_STOPPED => "stopped on request".into(),
             (None, Some(s)) => format!("killed by {s}"),
             (None, None) => "exited".into(),
         }

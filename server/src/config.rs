@@ -401,7 +401,7 @@ impl ServeConfig {
         self.worker.activity = Arc::new(rules);
         self.presets = Arc::new(Presets::build(&self.worker.activity, &file.presets)?);
         self.sources = file.sources.clone();
-        self.notify.apply_section(&file.notify).map_err(|message| ApplyError::Notify { message })?;
+        self.notify.apply_section(&file.notify).map_err(|e| ApplyError::Notify { message: e.to_string() })?;
         Ok(())
     }
 }

@@ -142,7 +142,7 @@ async fn fetch(source: &SourceSection, http: Option<&Target>) -> Result<Bytes, S
             let target = match http {
                 Some(t) => t,
                 None => {
-                    parsed = Target::parse(url).map_err(SourceError::Http)?;
+                    parsed = Target::parse(url).map_err(|e| SourceError::Http(e.to_string()))?;
                     &parsed
                 }
             };

@@ -4,7 +4,7 @@
 //! time), with the gateway's words for a refused certificate.
 
 use bytes::Bytes;
-use controlroom_net::http::{self as net_http, HttpError};
+use controlroom_net::http::{self as net_http, HttpError, TargetError};
 use controlroom_net::{CertificateProblem, HandshakeError, Trust};
 use std::path::PathBuf;
 
@@ -14,15 +14,15 @@ pub struct Target(net_http::Target);
 
 impl Target {
     /// Parses `url` (`http://` or `https://`); an `https://` target trusts the web PKI roots only.
-    pub fn parse(url: &str) -> Result<Self, String> {
+    pub fn parse(url: &str) -> Result<Self, TargetError> {
         Self::new(url, &[])
     }
 
     /// Parses `url`; an `https://` target trusts the web PKI roots plus the certificates in
     /// `ca_files` (PEM), read now.
-    pub fn new(url: &str, ca_files: &[PathBuf]) -> Result<Self, String> {
+    pub fn new(url: &str, ca_files: &[PathBuf]) -> Result<Self, TargetError> {
         let trust = Trust::new(ca_files.iter().cloned());
-        net_http::Target::new(url, &trust).map(Self).map_err(|e| e.to_string())
+        net_http::Target::new(url, &trust).map(Self)
     }
 
     /// The host, port and path.
@@ -68,14 +68,14 @@ mod tests {
         let t = Target::parse("https://hooks.example/x?y=1").expect("https");
         assert_eq!(t.parts(), ("hooks.example", 443, "/x?y=1"));
         assert!(Target::parse("http://h:1/").is_ok());
-        assert!(Target::parse("ftp://h/").expect_err("ftp").contains("http:// or https://"));
+        assert!(Target::parse("ftp://h/").expect_err("ftp").to_string().contains("http:// or https://"));
         let dir = std::env::temp_dir().join(format!("cr-outbound-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let junk = dir.join("junk.pem");
         std::fs::write(&junk, "nope").expect("write");
-        let e = Target::new("https://h/", &[junk]).expect_err("junk CA");
+        let e = Target::new("https://h/", &[junk]).expect_err("junk CA").to_string();
         assert!(e.contains("junk.pem") && e.contains("no PEM certificate"), "{e}");
-        let e = Target::new("https://h/", &[dir.join("none.pem")]).expect_err("missing CA");
+        let e = Target::new("https://h/", &[dir.join("none.pem")]).expect_err("missing CA").to_string();
         assert!(e.contains("none.pem"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -104,8 +104,11 @@ pub enum NotifyError {
     #[error("unknown notify event `{0}` (use created, updated, deleted, asking, exited, activity)")]
     UnknownEvent(String),
     /// The webhook URL or its CA files were refused (the HTTP client's message).
-    #[error("{0}")]
-    Target(String),
+    #[error(transparent)]
+    Target(#[from] controlroom_net::http::TargetError),
+    /// `[notify]`'s `on` list named an event that is not one of ours.
+    #[error("[notify] on: {0}")]
+    On(Box<NotifyError>),
     /// The request failed (the HTTP client's message).
     #[error("{0}")]
     Http(String),
@@ -161,15 +164,15 @@ impl Default for NotifyConfig {
 
 impl NotifyConfig {
     /// Applies `[notify]`.
-    pub fn apply_section(&mut self, s: &crate::file_config::NotifySection) -> Result<(), String> {
+    pub fn apply_section(&mut self, s: &crate::file_config::NotifySection) -> Result<(), NotifyError> {
         if let Some(url) = &s.webhook {
-            self.set_webhook(url).map_err(|e| e.to_string())?;
+            self.set_webhook(url)?;
         }
         if let Some(ca) = &s.ca_file {
             self.ca_files.push(ca.clone());
         }
         if let Some(on) = &s.on {
-            self.on = parse_events(&on.join(",")).map_err(|e| format!("[notify] on: {e}"))?;
+            self.on = parse_events(&on.join(",")).map_err(|e| NotifyError::On(Box::new(e)))?;
         }
         if let Some(v) = s.timeout_ms {
             self.timeout = Duration::from_millis(v.max(1));
@@ -185,7 +188,7 @@ impl NotifyConfig {
 
     /// Sets the URL after checking it is an `http://` or `https://` URL.
     pub fn set_webhook(&mut self, url: &str) -> Result<(), NotifyError> {
-        Target::parse(url).map_err(NotifyError::Target)?;
+        Target::parse(url)?;
         self.webhook = Some(url.to_owned());
         Ok(())
     }
@@ -219,7 +222,7 @@ impl Notifier {
         stop: CancellationToken,
     ) -> Result<Option<Self>, NotifyError> {
         let Some(url) = &config.webhook else { return Ok(None) };
-        let target = Target::new(url, &config.ca_files).map_err(NotifyError::Target)?;
+        let target = Target::new(url, &config.ca_files)?;
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let worker = DeliveryTask { target, secret, config: config.clone(), stop };
         tokio::spawn(worker.run(rx));

@@ -466,6 +466,13 @@ impl Actor {
     }
 
     fn on_exit(&mut self, exit: ExitInfo) {
+        // A program that ends because it was asked to stop did not fail, nor exit on its own,
+        // whatever its status: it is reported `stopped` (the front end shows neither ✓ nor ✕).
+        let exit = if self.proc.stop_requested() {
+            ExitInfo { exit_code: None, signal: Some(controlroom_protocol::WORKER_STOPPED.into()) }
+        } else {
+            exit
+        };
         // A split character that will never be completed: binary clients already have its
         // bytes; JSON clients and the screen get them now (as U+FFFD).
         if let Some((tail, offset)) = self.output.flush_tail() {

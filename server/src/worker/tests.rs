@@ -315,7 +315,7 @@ async fn stop_kills_the_process_group_including_a_grandchild() {
     assert!(proc_alive(gc));
     tokio::time::timeout(DEADLINE, w.stop()).await.expect("stop resolves");
     let s = w.status().borrow().clone();
-    assert_eq!(s.exit.and_then(|e| e.signal).as_deref(), Some("SIGHUP"));
+    assert_eq!(s.exit.and_then(|e| e.signal).as_deref(), Some(controlroom_protocol::WORKER_STOPPED));
     wait_until("grandchild gone", || (!proc_alive(gc)).then_some(())).await;
     c.until("exit", |m| matches!(m.last(), Some(WorkerServerMsg::Exit { .. }))).await;
 }

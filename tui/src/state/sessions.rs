@@ -140,11 +140,14 @@ pub fn exited_ok(w: &Worker) -> bool {
     w.state == WorkerState::Exited && w.exit_code == Some(0)
 }
 
-/// Whether a worker exited with a failure (non-zero code, or a signal other than a gateway stop).
+/// Whether a worker exited with a failure (non-zero code, or a signal other than a stop by the
+/// gateway or on request).
 pub fn failed(w: &Worker) -> bool {
     w.state == WorkerState::Exited
         && (w.exit_code.is_some_and(|c| c != 0)
-            || w.signal.as_deref().is_some_and(|s| s != controlroom_protocol::GATEWAY_STOPPED))
+            || w.signal.as_deref().is_some_and(|s| {
+                s != controlroom_protocol::GATEWAY_STOPPED && s != controlroom_protocol::WORKER_STOPPED
+            }))
 }
 
 fn activity_map(entries: Vec<ActivityEntry>) -> HashMap<(SessionId, WorkerId), ActivityState> {

@@ -44,6 +44,11 @@ impl ProcessState {
         }
     }
 
+    /// Whether a stop was asked for and the process has not ended since.
+    pub(super) fn stop_requested(&self) -> bool {
+        !self.stop_waiters.is_empty()
+    }
+
     /// The grace after SIGHUP ran out: SIGKILL to the process group.
     pub(super) fn kill_now(&mut self) {
         self.kill_at = None;
