@@ -468,6 +468,9 @@ impl Actor {
     fn on_exit(&mut self, exit: ExitInfo) {
         // A program that ends because it was asked to stop did not fail, nor exit on its own,
         // whatever its status: it is reported `stopped` (the front end shows neither ✓ nor ✕).
+        if self.proc.stop_requested() {
+            info!(exit_code = ?exit.exit_code, signal = ?exit.signal, "worker stopped on request");
+        }
         let exit = if self.proc.stop_requested() {
             ExitInfo { exit_code: None, signal: Some(controlroom_protocol::WORKER_STOPPED.into()) }
         } else {
