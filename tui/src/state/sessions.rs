@@ -153,3 +153,37 @@ pub fn failed(w: &Worker) -> bool {
 fn activity_map(entries: Vec<ActivityEntry>) -> HashMap<(SessionId, WorkerId), ActivityState> {
     entries.into_iter().map(|e| ((e.session_id, e.worker_id), e.activity_state)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::failed;
+    use controlroom_protocol::{GATEWAY_STOPPED, WORKER_STOPPED, Worker, WorkerId, WorkerKind, WorkerState};
+
+    fn exited(exit_code: Option<i32>, signal: Option<&str>) -> Worker {
+        Worker {
+            id: WorkerId::new("w"),
+            name: "w".into(),
+            kind: WorkerKind::Shell,
+            command: vec!["sh".into()],
+            cwd: "/tmp".into(),
+            state: WorkerState::Exited,
+            exit_code,
+            signal: signal.map(Into::into),
+            pid: None,
+            cols: 80,
+            rows: 24,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            preset: None,
+            notification: None,
+        }
+    }
+
+    #[test]
+    fn a_worker_stopped_on_request_or_with_the_gateway_has_not_failed() {
+        assert!(!failed(&exited(None, Some(WORKER_STOPPED))), "x / POST …/stop");
+        assert!(!failed(&exited(None, Some(GATEWAY_STOPPED))));
+        assert!(!failed(&exited(Some(0), None)));
+        assert!(failed(&exited(None, Some("SIGKILL"))), "killed by someone else");
+        assert!(failed(&exited(Some(1), None)));
+    }
+}

@@ -597,19 +597,3 @@ fn restarting_a_lost_agent_shows_the_resume_command_first() {
     let fx = plain.update(key('R')).effects;
     assert_eq!(fx, vec![Effect::RestartWorker { session: SessionId::new("a"), worker: WorkerId::new("a1") }]);
 }
-
-#[test]
-fn a_worker_stopped_on_request_or_with_the_gateway_has_not_failed() {
-    let exited = |code: Option<i32>, signal: Option<&str>| {
-        let mut w = worker("w", WorkerState::Exited);
-        w.exit_code = code;
-        w.signal = signal.map(Into::into);
-        w
-    };
-    use crate::state::sessions::failed;
-    assert!(!failed(&exited(None, Some(controlroom_protocol::WORKER_STOPPED))), "x / POST …/stop");
-    assert!(!failed(&exited(None, Some(controlroom_protocol::GATEWAY_STOPPED))));
-    assert!(!failed(&exited(Some(0), None)));
-    assert!(failed(&exited(None, Some("SIGKILL"))), "killed by someone else");
-    assert!(failed(&exited(Some(1), None)));
-}
