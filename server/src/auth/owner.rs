@@ -1,6 +1,6 @@
 //! The owner token as the running gateway sees it: `controlroom token --rotate --owner` renames a
 //! new `DATA_DIR/token` into place, and the gateway notices the new file (checked on every owner
-//! authentication and every [`SECRET_CHECK_INTERVAL`](super::scoped::SECRET_CHECK_INTERVAL) once
+//! authentication and every [`super::scoped::SECRET_CHECK_INTERVAL`] once
 //! the owner has authenticated), refuses the old token and cancels its generation, which closes
 //! every connection that authenticated with it (4001) — the same path as a rotated signing secret.
 
