@@ -57,6 +57,9 @@ impl Gateway {
             .args(extra)
             .env_remove("CONTROLROOM_TOKEN")
             .env("SHELL", "/bin/sh")
+            // Workers end with the gateway (builds with holders keep them otherwise); a variable,
+            // not the flag, so an older build under CONTROLROOM_BENCH_GATEWAY still starts.
+            .env("CONTROLROOM_STOP_WORKERS_ON_EXIT", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
