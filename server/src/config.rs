@@ -141,7 +141,7 @@ pub struct ServeConfig {
     )]
     pub max_client_buffer: usize,
     /// Deltas kept for `request-sync since` and `/api/deltas`.
-    #[arg(long, env = "CONTROLROOM_DELTA_LOG", value_parser = at_least_one(), default_value_t = DEFAULT_DELTA_LOG)]
+    #[arg(long, env = "CONTROLROOM_DELTA_LOG", value_parser = at_least_one::<usize>, default_value_t = DEFAULT_DELTA_LOG)]
     pub delta_log: usize,
     /// How long worker status changes are gathered before their deltas go out.
     #[arg(
@@ -155,7 +155,7 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "CONTROLROOM_MAX_BAD_MESSAGES",
-        value_parser = clap::value_parser!(u32).range(1..),
+        value_parser = at_least_one::<u32>,
         default_value_t = DEFAULT_MAX_BAD_MESSAGES
     )]
     pub max_bad_messages: u32,
@@ -222,7 +222,7 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "CONTROLROOM_MAX_CONNECTIONS",
-        value_parser = at_least_one(),
+        value_parser = at_least_one::<usize>,
         default_value_t = DEFAULT_MAX_CONNECTIONS
     )]
     pub max_connections: usize,
@@ -231,7 +231,7 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "CONTROLROOM_MAX_HTTP_CONNECTIONS",
-        value_parser = at_least_one(),
+        value_parser = at_least_one::<usize>,
         default_value_t = DEFAULT_MAX_HTTP_CONNECTIONS
     )]
     pub max_http_connections: usize,
@@ -263,7 +263,7 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "CONTROLROOM_MAX_AUTH_FAILURES",
-        value_parser = clap::value_parser!(u32).range(1..),
+        value_parser = at_least_one::<u32>,
         default_value_t = DEFAULT_MAX_AUTH_FAILURES
     )]
     pub max_auth_failures: u32,
@@ -315,8 +315,21 @@ pub struct ServeConfig {
 }
 
 /// A count flag that must be at least one (clap refuses 0 with the range in its message).
-fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
-    clap::builder::RangedU64ValueParser::new().range(1..)
+/// A count flag that refuses 0 (clap's own range check would print the type's maximum).
+fn at_least_one<T: std::str::FromStr + PartialEq + From<u8>>(value: &str) -> Result<T, CountError> {
+    let n: T = value.trim().parse().map_err(|_| CountError::NotACount(value.to_owned()))?;
+    if n == T::from(0) { Err(CountError::Zero) } else { Ok(n) }
+}
+
+/// Why a count flag's value was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CountError {
+    /// Not a whole number.
+    #[error("`{0}` is not a whole number")]
+    NotACount(String),
+    /// Zero, where at least one is needed.
+    #[error("must be at least 1 (1..)")]
+    Zero,
 }
 
 /// The built-in presets over the default activity rules.
