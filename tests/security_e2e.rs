@@ -243,3 +243,38 @@ async fn sessions_larger_than_the_client_buffer_still_reach_a_new_dashboard() {
     let sync = app.until(|m| m["type"] == "sessions-sync").await;
     assert_eq!(sync["sessions"].as_array().map(Vec::len), Some(8), "every session arrives: {sync}");
 }
+
+#[tokio::test]
+async fn field_limits_follow_their_flags() {
+    // The bounds on client-set text fields are flags, not only constants: a gateway started
+    // with small ones refuses what the defaults accept, naming the field and the bound.
+    let dir = temp();
+    let gw = Gateway::start_in(
+        &dir.path().join("data"),
+        &["--max-title-bytes", "8", "--max-command-bytes", "16", "--max-worker-name-bytes", "4"],
+    );
+    let cwd = dir.path().display().to_string();
+    let (status, body) =
+        gw.http("POST", "/api/sessions", Some(json!({"title": "123456789", "cwd": cwd}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("at most 8"), "{body}");
+    let (status, body) =
+        gw.http("POST", "/api/sessions", Some(json!({"title": "12345678", "cwd": cwd}))).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().expect("session id").to_owned();
+    let path = format!("/api/sessions/{id}/workers");
+    let (status, body) =
+        gw.http("POST", &path, Some(json!({"command": ["sh", "-c", "sleep 1000; true"]}))).await;
+    assert_eq!(status, 400, "a 20-byte command passes --max-command-bytes 16: {body}");
+    assert!(body.to_string().contains("at most 16"), "{body}");
+    let (status, body) =
+        gw.http("POST", &path, Some(json!({"command": ["sleep", "9"], "name": "named"}))).await;
+    assert_eq!(status, 400, "a 5-byte name passes --max-worker-name-bytes 4: {body}");
+    assert!(body.to_string().contains("at most 4"), "{body}");
+    let zero = std::process::Command::new(env!("CARGO_BIN_EXE_controlroom"))
+        .args(["serve", "--max-cwd-bytes", "0", "--data-dir"])
+        .arg(dir.path().join("zero"))
+        .output()
+        .expect("run serve");
+    assert_eq!(zero.status.code(), Some(2), "a zero bound is a usage error");
+}

@@ -235,6 +235,38 @@ pub struct ServeConfig {
         default_value_t = DEFAULT_MAX_HTTP_CONNECTIONS
     )]
     pub max_http_connections: usize,
+    /// Longest session title a client may set, in bytes (400 `invalid` past it).
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_TITLE_BYTES",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(crate::hub::field_limits::MAX_TITLE_BYTES)
+    )]
+    pub max_title_bytes: usize,
+    /// Longest worker name a client may set, in bytes.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_WORKER_NAME_BYTES",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(crate::hub::field_limits::MAX_WORKER_NAME_BYTES)
+    )]
+    pub max_worker_name_bytes: usize,
+    /// Longest worker command line (all arguments together) a client may give, in bytes.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_COMMAND_BYTES",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(crate::hub::field_limits::MAX_COMMAND_BYTES)
+    )]
+    pub max_command_bytes: usize,
+    /// Longest working directory a client may give, in bytes.
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_CWD_BYTES",
+        value_parser = flag_values::size,
+        default_value = flag_values::show_size(crate::hub::field_limits::MAX_CWD_BYTES)
+    )]
+    pub max_cwd_bytes: usize,
     /// Sessions before creating another is refused (409 limit).
     #[arg(long, env = "CONTROLROOM_MAX_SESSIONS", default_value_t = DEFAULT_MAX_SESSIONS)]
     pub max_sessions: usize,
@@ -383,6 +415,10 @@ impl ServeConfig {
             allow_hosts: Vec::new(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_http_connections: DEFAULT_MAX_HTTP_CONNECTIONS,
+            max_title_bytes: crate::hub::field_limits::MAX_TITLE_BYTES,
+            max_worker_name_bytes: crate::hub::field_limits::MAX_WORKER_NAME_BYTES,
+            max_command_bytes: crate::hub::field_limits::MAX_COMMAND_BYTES,
+            max_cwd_bytes: crate::hub::field_limits::MAX_CWD_BYTES,
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_workers: DEFAULT_MAX_WORKERS,
             header_timeout: DEFAULT_HEADER_TIMEOUT,

@@ -1,6 +1,8 @@
 //! Lengths of the text fields a client can put into a session (titles, worker names, commands,
 //! directories). Every field reaches every `/ws/app` client in each `sessions-sync`, so without
-//! a bound one client could make the sync too large for everyone else.
+//! a bound one client could make the sync too large for everyone else. The constants are the
+//! defaults of `--max-title-bytes`, `--max-worker-name-bytes`, `--max-command-bytes` and
+//! `--max-cwd-bytes` (`ServeConfig`).
 
 use super::HubError;
 
@@ -24,13 +26,11 @@ pub(crate) fn check(field: &str, value: &str, max: usize) -> Result<(), HubError
     Ok(())
 }
 
-/// [`check`] for a whole command line.
-pub(crate) fn check_command(command: &[String]) -> Result<(), HubError> {
+/// [`check`] for a whole command line: all arguments together at most `max` bytes.
+pub(crate) fn check_command(command: &[String], max: usize) -> Result<(), HubError> {
     let total: usize = command.iter().map(String::len).sum();
-    if total > MAX_COMMAND_BYTES {
-        return Err(HubError::Invalid(format!(
-            "the command is {total} bytes; at most {MAX_COMMAND_BYTES} are accepted"
-        )));
+    if total > max {
+        return Err(HubError::Invalid(format!("the command is {total} bytes; at most {max} are accepted")));
     }
     Ok(())
 }
@@ -44,7 +44,7 @@ mod tests {
         assert!(check("title", &"t".repeat(MAX_TITLE_BYTES), MAX_TITLE_BYTES).is_ok());
         let e = check("title", &"t".repeat(MAX_TITLE_BYTES + 1), MAX_TITLE_BYTES).expect_err("long");
         assert!(e.to_string().contains("title is 1025 bytes"), "{e}");
-        assert!(check_command(&["a".repeat(MAX_COMMAND_BYTES)]).is_ok());
-        assert!(check_command(&["a".repeat(MAX_COMMAND_BYTES), "b".into()]).is_err());
+        assert!(check_command(&["a".repeat(MAX_COMMAND_BYTES)], MAX_COMMAND_BYTES).is_ok());
+        assert!(check_command(&["a".repeat(MAX_COMMAND_BYTES), "b".into()], MAX_COMMAND_BYTES).is_err());
     }
 }

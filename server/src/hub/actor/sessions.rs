@@ -35,10 +35,10 @@ impl Hub {
             )));
         }
         let cwd = spec.cwd.clone().unwrap_or_else(|| session.cwd.clone());
-        field_limits::check("cwd", &cwd, field_limits::MAX_CWD_BYTES)?;
-        field_limits::check_command(&command)?;
+        field_limits::check("cwd", &cwd, self.config.max_cwd_bytes)?;
+        field_limits::check_command(&command, self.config.max_command_bytes)?;
         if let Some(name) = &spec.name {
-            field_limits::check("the worker name", name, field_limits::MAX_WORKER_NAME_BYTES)?;
+            field_limits::check("the worker name", name, self.config.max_worker_name_bytes)?;
         }
         check_dir(&cwd)?;
         let named = spec.name.clone().filter(|n| !n.trim().is_empty());
@@ -111,7 +111,7 @@ impl Hub {
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
-        field_limits::check("the title", &title, field_limits::MAX_TITLE_BYTES)?;
+        field_limits::check("the title", &title, self.config.max_title_bytes)?;
         let local = self.records.values().filter(|r| r.session.source.is_none()).count();
         if local >= self.config.max_sessions {
             return Err(HubError::Limit(format!(
@@ -123,7 +123,7 @@ impl Hub {
             Some(c) => c,
             None => std::env::var("HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into()),
         };
-        field_limits::check("cwd", &cwd, field_limits::MAX_CWD_BYTES)?;
+        field_limits::check("cwd", &cwd, self.config.max_cwd_bytes)?;
         check_dir(&cwd)?;
         let now = now_iso();
         let id = SessionId::new(new_id('s'));
@@ -160,7 +160,7 @@ impl Hub {
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
-        field_limits::check("the title", &title, field_limits::MAX_TITLE_BYTES)?;
+        field_limits::check("the title", &title, self.config.max_title_bytes)?;
         let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
         check_writable(&rec.session)?;
         if rec.session.title != title {
@@ -202,7 +202,7 @@ impl Hub {
         if name.is_empty() {
             return Err(HubError::Invalid("name must not be empty".into()));
         }
-        field_limits::check("the worker name", &name, field_limits::MAX_WORKER_NAME_BYTES)?;
+        field_limits::check("the worker name", &name, self.config.max_worker_name_bytes)?;
         let rec = self.records.get_mut(id).ok_or_else(|| no_session(id))?;
         check_writable(&rec.session)?;
         if rec.session.workers.iter().any(|w| w.name == name && &w.id != wid) {
