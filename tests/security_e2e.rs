@@ -278,3 +278,20 @@ async fn field_limits_follow_their_flags() {
         .expect("run serve");
     assert_eq!(zero.status.code(), Some(2), "a zero bound is a usage error");
 }
+
+#[tokio::test]
+async fn a_program_that_cannot_start_is_named_in_one_line_without_the_gateways_path() {
+    let dir = temp();
+    let gw = Gateway::start_in(&dir.path().join("data"), &[]);
+    let cwd = dir.path().display().to_string();
+    let (status, body) = gw
+        .http(
+            "POST",
+            "/api/sessions",
+            Some(json!({"title": "t", "cwd": cwd, "workers": [{"command": ["no-such-program-here"]}]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().expect("an error message");
+    assert_eq!(message, "could not start no-such-program-here: not found in PATH", "{body}");
+}

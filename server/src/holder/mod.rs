@@ -125,7 +125,11 @@ fn start(socket: &Path, log_bytes: usize) -> Result<event_loop::Holder, String> 
         Ok(started) => started,
         Err(e) => {
             let _ = std::fs::remove_file(socket);
-            return Err(e.to_string());
+            // The gateway names the command itself; only the reason goes back.
+            return Err(match e {
+                crate::worker::WorkerError::Spawn { message, .. } => message,
+                other => other.to_string(),
+            });
         }
     };
     // The program has its own cwd; the holder keeps none busy (an unmount, a deleted dir).

@@ -125,7 +125,29 @@ pub trait ProcessWaiter: Send {
 pub struct PortablePty;
 
 fn spawn_error(spec: &SpawnSpec, e: impl std::fmt::Display) -> WorkerError {
-    WorkerError::Spawn { command: spec.command.join(" "), message: e.to_string() }
+    WorkerError::Spawn { command: spec.command.join(" "), message: spawn_failure(&e.to_string()) }
+}
+
+/// portable-pty's reason a program could not start, as one line a client may see: its
+/// "Unable to spawn X because:" prefix goes (the command is named by the caller) and its list of
+/// the PATH's directories becomes "not found in PATH", so a 400 body never shows the gateway's
+/// PATH (which names its user's directories).
+pub(crate) fn spawn_failure(text: &str) -> String {
+    // portable-pty joins its reasons with ".\n"; paths may hold dots, so split on lines only.
+    let reasons: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim().trim_end_matches('.'))
+        .filter(|l| !l.is_empty() && !l.starts_with("Unable to spawn"))
+        .map(|l| if l.starts_with("No viable candidates found in PATH") { "not found in PATH" } else { l })
+        .collect();
+    match text.trim().strip_prefix("Unable to spawn ") {
+        // "Unable to spawn X because it does not exist": keep the reason after "because".
+        Some(rest) if reasons.is_empty() => {
+            rest.split_once(" because ").map_or(rest, |(_, why)| why).trim().to_owned()
+        }
+        _ if reasons.is_empty() => text.trim().to_owned(),
+        _ => reasons.join("; "),
+    }
 }
 
 /// A program started on a new PTY: the master side and the child.
@@ -321,4 +343,20 @@ pub(crate) fn signal_name(sig: i32) -> String {
         other => return format!("SIG{other}"),
     };
     name.to_owned()
+}
+
+#[cfg(test)]
+mod spawn_failure_tests {
+    use super::spawn_failure;
+
+    #[test]
+    fn a_missing_program_is_one_line_without_the_path() {
+        let text =
+            "Unable to spawn nope because:\nNo viable candidates found in PATH \"/home/me/bin:/usr/bin\"";
+        assert_eq!(spawn_failure(text), "not found in PATH");
+        let text = "Unable to spawn x because:\n/usr/bin/x exists but is not executable.\nNo viable candidates found in PATH \"/a:/b\"";
+        assert_eq!(spawn_failure(text), "/usr/bin/x exists but is not executable; not found in PATH");
+        assert_eq!(spawn_failure("Unable to spawn /tmp/d because it is a directory"), "it is a directory");
+        assert_eq!(spawn_failure("openpty failed: ENOSPC"), "openpty failed: ENOSPC");
+    }
 }
