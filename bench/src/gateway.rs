@@ -321,7 +321,9 @@ impl WorkerClient {
                 Some(Ok(Message::Text(t))) => {
                     let v: Value = serde_json::from_str(t.as_str())?;
                     match v["type"].as_str() {
-                        Some("output") => out.extend_from_slice(v["data"].as_str().unwrap_or_default().as_bytes()),
+                        Some("output") => {
+                            out.extend_from_slice(v["data"].as_str().unwrap_or_default().as_bytes())
+                        }
                         Some("exit") => return Ok((out, None)),
                         _ => {}
                     }

@@ -30,11 +30,8 @@ struct Runs {
 
 impl Runs {
     fn note(&self, expected: usize, what: &str) -> String {
-        let closes = if self.closes.is_empty() {
-            String::new()
-        } else {
-            format!("; closed with {:?}", self.closes)
-        };
+        let closes =
+            if self.closes.is_empty() { String::new() } else { format!("; closed with {:?}", self.closes) };
         let t = summarize(&self.seconds);
         format!(
             "{}/{} runs got all {:.1} MB in order{closes}; {what} in {:.1} s (median, {:.1}–{:.1})",

@@ -26,7 +26,8 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<t
 
 /// The ttyd binary that runs here, if any.
 pub fn binary() -> Option<PathBuf> {
-    let candidates = [std::env::var_os("CONTROLROOM_BENCH_TTYD").map(PathBuf::from), Some(SHARED_TTYD.into())];
+    let candidates =
+        [std::env::var_os("CONTROLROOM_BENCH_TTYD").map(PathBuf::from), Some(SHARED_TTYD.into())];
     candidates
         .into_iter()
         .flatten()
@@ -120,7 +121,8 @@ impl TtydClient {
     /// The next output frame's PTY bytes (other ttyd frames skipped); `None` when the socket ended.
     async fn next_output(&mut self) -> anyhow::Result<Result<Vec<u8>, Option<u16>>> {
         loop {
-            let msg = tokio::time::timeout(DEADLINE, self.ws.next()).await.context("waiting for ttyd output")?;
+            let msg =
+                tokio::time::timeout(DEADLINE, self.ws.next()).await.context("waiting for ttyd output")?;
             match msg {
                 Some(Ok(Message::Binary(b))) if b.first() == Some(&b'0') => return Ok(Ok(b[1..].to_vec())),
                 Some(Ok(Message::Close(f))) => return Ok(Err(f.map(|f| u16::from(f.code)))),

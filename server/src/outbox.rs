@@ -342,7 +342,10 @@ impl OutboxReceiver {
 
 /// The close for a lossless client that stopped reading.
 fn stalled_close() -> OutFrame {
-    OutFrame::Close { code: controlroom_protocol::close_code::LOSSLESS_STALLED, reason: "lossless client stalled" }
+    OutFrame::Close {
+        code: controlroom_protocol::close_code::LOSSLESS_STALLED,
+        reason: "lossless client stalled",
+    }
 }
 
 #[cfg(test)]

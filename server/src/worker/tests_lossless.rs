@@ -20,7 +20,8 @@ async fn read_slowly(rx: &mut OutboxReceiver, tx: &OutboxSender, bytes_per_sec: 
     let (mut stream, mut next, mut most) = (Vec::new(), None::<u64>, 0usize);
     loop {
         most = most.max(tx.queued_bytes());
-        let frame = tokio::time::timeout_at(deadline, rx.recv()).await.expect("a frame in time").expect("open");
+        let frame =
+            tokio::time::timeout_at(deadline, rx.recv()).await.expect("a frame in time").expect("open");
         match frame {
             OutFrame::Text(t) => {
                 let msg: WorkerServerMsg = serde_json::from_str(t.as_str()).expect("json");
@@ -52,8 +53,8 @@ async fn a_slow_lossless_client_gets_every_byte_in_order_and_holds_the_program_b
     let config = WorkerConfig::default();
     let batch = config.batch_bytes;
     // The program waits for the client, so every byte it prints is after the history offset.
-    let w = WorkerHandle::spawn(ctx_with(config), sh(&format!("stty -echo; read x; seq 1 {N}")))
-        .expect("spawn");
+    let w =
+        WorkerHandle::spawn(ctx_with(config), sh(&format!("stty -echo; read x; seq 1 {N}"))).expect("spawn");
     let (tx, mut rx) = outbox_lossless(CAP);
     w.attach(tx.clone(), OutputFormat::Binary).await.expect("attach");
     w.input(None, b"go\n".to_vec()).await.expect("input");
@@ -73,8 +74,9 @@ async fn a_slow_lossless_client_gets_every_byte_in_order_and_holds_the_program_b
 #[tokio::test]
 async fn a_default_client_beside_a_lossless_one_still_gets_4008() {
     const N: u32 = 300_000;
-    let w = WorkerHandle::spawn(ctx_with(WorkerConfig::default()), sh(&format!("stty -echo; read x; seq 1 {N}")))
-        .expect("spawn");
+    let w =
+        WorkerHandle::spawn(ctx_with(WorkerConfig::default()), sh(&format!("stty -echo; read x; seq 1 {N}")))
+            .expect("spawn");
     let (tx, mut rx) = outbox_lossless(256 * 1024);
     w.attach(tx.clone(), OutputFormat::Binary).await.expect("attach");
     let (watcher_tx, mut watcher_rx) = outbox(64 * 1024);
@@ -94,7 +96,8 @@ async fn a_default_client_beside_a_lossless_one_still_gets_4008() {
 
 #[tokio::test]
 async fn a_lossless_client_that_stops_reading_is_closed_with_4009_and_the_worker_runs_on() {
-    let config = WorkerConfig { lossless_stall_timeout: Duration::from_millis(300), ..WorkerConfig::default() };
+    let config =
+        WorkerConfig { lossless_stall_timeout: Duration::from_millis(300), ..WorkerConfig::default() };
     let w = WorkerHandle::spawn(ctx_with(config), sh("stty -echo; read x; seq 1 100000; echo done"))
         .expect("spawn");
     let (tx, mut rx) = outbox_lossless(16 * 1024);
@@ -121,7 +124,8 @@ async fn a_lossless_client_that_stops_reading_is_closed_with_4009_and_the_worker
 #[tokio::test]
 async fn a_lossless_client_that_leaves_releases_the_worker_at_once() {
     // A stall timeout far beyond the test's deadline: only the client leaving can release it.
-    let config = WorkerConfig { lossless_stall_timeout: Duration::from_secs(3600), ..WorkerConfig::default() };
+    let config =
+        WorkerConfig { lossless_stall_timeout: Duration::from_secs(3600), ..WorkerConfig::default() };
     let w = WorkerHandle::spawn(ctx_with(config), sh("stty -echo; read x; seq 1 100000")).expect("spawn");
     let (tx, rx) = outbox_lossless(16 * 1024);
     let id = w.attach(tx.clone(), OutputFormat::Json).await.expect("attach");

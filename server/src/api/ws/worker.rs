@@ -35,10 +35,11 @@ fn delivery(query: Option<&str>, grant: &Grant) -> Result<Delivery, ApiErrorResp
     let value = query
         .into_iter()
         .flat_map(|q| q.split('&'))
-        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
         .filter(|(k, _)| *k == DELIVERY_PARAM)
         .map(|(_, v)| v)
-        .last();
+        // The last one counts, as in most query parsers.
+        .next_back();
     let Some(value) = value else { return Ok(Delivery::Default) };
     let mode = Delivery::parse(value).ok_or_else(|| {
         ApiErrorResponse::new(
