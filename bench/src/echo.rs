@@ -1,5 +1,5 @@
-//! Keystroke echo round trips (`stty raw -echo; cat`): a raw PTY, a bare WebSocket forwarder and
-//! the gateway, idle and while another program floods.
+//! Keystroke echo round trips (`stty raw -echo; cat`): a raw PTY, a bare WebSocket forwarder,
+//! ttyd (when it runs here) and the gateway, idle and while another program floods.
 //!
 //! Like for like: every contender's client runs on one dedicated measuring thread with a
 //! current-thread runtime, and is read on that thread: the raw PTY with a blocking `read`, the
@@ -16,6 +16,7 @@ use crate::gateway::{Endpoint, Gateway};
 use crate::peers::{self, DirectPty};
 use crate::report::{Report, Row};
 use crate::scenarios::Plan;
+use crate::ttyd::{self, Ttyd};
 use controlroom_bench::summarize;
 use futures_util::StreamExt as _;
 use std::sync::Arc;
@@ -56,7 +57,17 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     client.wait_for("ready").await?;
     let mut raw_pty = DirectPty::spawn(&CAT, 80, 24)?;
     raw_pty.wait_for(b"ready")?;
-    let (mut raw, mut relayed, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+    // ttyd, driven with its own protocol, on this same measuring thread.
+    let tty = Ttyd::start(&CAT)?;
+    let mut tty_client = match &tty {
+        Some(t) => {
+            let mut c = t.connect(80, 24).await?;
+            c.wait_for(b"ready").await?;
+            Some(c)
+        }
+        None => None,
+    };
+    let (mut raw, mut relayed, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let per_run = (plan.echoes / plan.runs).max(10);
     let keys = b"abcdefghijklmnopqrstuvwxyz";
     for run in 0..plan.runs {
@@ -81,7 +92,18 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             client.wait_for(&k.to_string()).await?;
             ours.push(t0.elapsed().as_secs_f64() * 1e3);
         }
+        if let Some(c) = &mut tty_client {
+            for i in 0..per_run {
+                let k = keys[(run * per_run + i) % keys.len()];
+                let t0 = Instant::now();
+                c.input(&[k]).await?;
+                c.wait_for(&[k]).await?;
+                theirs.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+        }
     }
+    drop(tty_client);
+    drop(tty);
     drop(relay);
     drop(fwd);
     let (r, f, o) = (summarize(&raw), summarize(&relayed), summarize(&ours));
@@ -95,12 +117,16 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         o.p99 / f.p99,
         o.median / f.median
     )));
-    let ttyd = std::process::Command::new("ttyd").arg("--version").output().is_ok();
-    report.note(if ttyd {
-        "ttyd is on PATH, but this harness does not drive ttyd's protocol yet: echo is compared with the raw PTY (target p99 ≤ 2× raw) and the bare WebSocket forwarder."
+    if theirs.is_empty() {
+        report.note(ttyd::ABSENT);
     } else {
-        "ttyd is not on PATH here: echo is compared with the raw PTY (target p99 ≤ 2× raw) and the bare WebSocket forwarder."
-    });
+        let t = summarize(&theirs);
+        report.row(Row::latency("echo: ttyd 1.7.7", &theirs, Some(t.p99 / r.p99)).with_note(format!(
+            "ratio is p99/p99 vs raw; controlroom's p50 is {:.2}× ttyd's, p99 {:.2}×",
+            o.median / t.median,
+            o.p99 / t.p99
+        )));
+    }
     report.note("echo: every contender's client is read on one measuring thread (raw PTY: blocking read; WebSocket clients: current-thread runtime), see bench/src/echo.rs.");
 
     // Another program floods while we type, in interleaved blocks: `yes` in a raw PTY drained by

@@ -141,6 +141,17 @@ impl Gateway {
         self.endpoint().attach_as(sid, wid, binary).await
     }
 
+    /// Attaches to a worker with a query on the socket's URL (`?delivery=lossless`).
+    pub async fn attach_query(
+        &self,
+        sid: &str,
+        wid: &str,
+        binary: bool,
+        query: &str,
+    ) -> anyhow::Result<WorkerClient> {
+        self.endpoint().attach_query(sid, wid, binary, query).await
+    }
+
     /// Its address and token, to open sockets from another thread and runtime.
     pub fn endpoint(&self) -> Endpoint {
         Endpoint { addr: self.addr.clone(), token: self.token.clone() }
@@ -177,8 +188,20 @@ impl Endpoint {
     /// Attaches to a worker, offering binary `output` frames when `binary`, and waits for its
     /// `history`.
     pub async fn attach_as(&self, sid: &str, wid: &str, binary: bool) -> anyhow::Result<WorkerClient> {
+        self.attach_query(sid, wid, binary, "").await
+    }
+
+    /// [`Self::attach_as`] with a query on the socket's URL (`?delivery=lossless`).
+    pub async fn attach_query(
+        &self,
+        sid: &str,
+        wid: &str,
+        binary: bool,
+        query: &str,
+    ) -> anyhow::Result<WorkerClient> {
         let offer = if binary { format!("{BINARY_SUBPROTOCOL}, {SUBPROTOCOL}") } else { SUBPROTOCOL.into() };
-        let (mut ws, binary) = self.ws_offering(&format!("/ws/session/{sid}/worker/{wid}"), &offer).await?;
+        let (mut ws, binary) =
+            self.ws_offering(&format!("/ws/session/{sid}/worker/{wid}{query}"), &offer).await?;
         loop {
             let msg = next_json(&mut ws).await?;
             if msg["type"] == "history" {
@@ -275,6 +298,41 @@ impl WorkerClient {
                 "exit" => return Ok(out),
                 _ => {}
             }
+        }
+    }
+
+    /// Reads `output` (binary frames, checked contiguous, or JSON) no faster than `rate` bytes
+    /// per second (the socket is not read ahead of that pace, so TCP pushes back) until `exit`
+    /// or a close; returns what arrived and the close code (`None` after `exit`).
+    pub async fn read_paced(&mut self, rate: f64) -> anyhow::Result<(Vec<u8>, Option<u16>)> {
+        let started = tokio::time::Instant::now();
+        let mut out = Vec::new();
+        loop {
+            let msg = tokio::time::timeout(DEADLINE, self.ws.next()).await.context("waiting for output")?;
+            match msg {
+                Some(Ok(Message::Binary(frame))) => {
+                    let (offset, bytes) = decode_output(&frame)?;
+                    if offset != self.next_offset {
+                        bail!("binary output at {offset}, expected {}", self.next_offset);
+                    }
+                    self.next_offset += bytes.len() as u64;
+                    out.extend_from_slice(bytes);
+                }
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str())?;
+                    match v["type"].as_str() {
+                        Some("output") => {
+                            out.extend_from_slice(v["data"].as_str().unwrap_or_default().as_bytes())
+                        }
+                        Some("exit") => return Ok((out, None)),
+                        _ => {}
+                    }
+                }
+                Some(Ok(Message::Close(f))) => return Ok((out, Some(f.map_or(1005, |f| u16::from(f.code))))),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Ok((out, Some(1006))),
+            }
+            tokio::time::sleep_until(started + Duration::from_secs_f64(out.len() as f64 / rate)).await;
         }
     }
 

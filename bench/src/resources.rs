@@ -1,12 +1,14 @@
 //! Resource scenarios: memory per idle connection / worker / full scrollback, idle CPU and
-//! wake-ups, and start-up time — each against tmux where tmux has a comparable figure.
+//! wake-ups, start-up time and a new worker's first output — each against tmux or ttyd where
+//! they have a comparable figure.
 
 use crate::gateway::{Gateway, next_json};
 use crate::peers::{self, Tmux};
 use crate::report::{Report, Row};
 use crate::scenarios::Plan;
+use crate::ttyd::{self, Ttyd};
 use controlroom_bench::summarize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const KIB: f64 = 1024.0;
 
@@ -130,6 +132,28 @@ pub async fn idle(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         report.row(Row::value("idle, 50 windows (no client): tmux wake-ups", cost.wakeups, "/s"));
     }
     drop(clients);
+    // ttyd has a terminal only per client: 10 idle shells, each with its client.
+    match Ttyd::start(&["sh"])? {
+        Some(tty) => {
+            let before = peers::rss(tty.pid())?;
+            let mut terminals = Vec::new();
+            for _ in 0..10 {
+                terminals.push(tty.connect(80, 24).await?);
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let after = peers::rss(tty.pid())?;
+            let cost = peers::idle_cost(tty.pid(), plan.idle_window).await?;
+            report.row(Row::value("idle, 10 terminals + 10 clients: ttyd CPU", cost.cpu, "% of a core"));
+            report.row(Row::value("idle, 10 terminals + 10 clients: ttyd wake-ups", cost.wakeups, "/s"));
+            report.row(Row::value(
+                "idle: ttyd memory per terminal with its client (RSS growth / 10)",
+                after.saturating_sub(before) as f64 / 10.0 / KIB,
+                "KiB",
+            ));
+            drop(terminals);
+        }
+        None => report.note(ttyd::ABSENT),
+    }
     Ok(())
 }
 
@@ -144,5 +168,57 @@ pub async fn startup(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         drop(gw);
     }
     report.row(Row::latency("start-up: `serve` exec → listening line", &times, None));
+    first_output(plan, report).await
+}
+
+/// What every contender of the first-output rows runs: it prints, then stays.
+const FIRST: [&str; 3] = ["sh", "-c", "echo ready; exec sleep 1000"];
+
+/// A new worker to its first output on a socket, beside ttyd (which starts a new terminal per
+/// connection), interleaved. Ours: `POST /api/sessions` with one worker, attach, `ready` seen
+/// (in `history` or `output`); ttyd: connect, send the size, `ready` seen.
+async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let (gw, _) = Gateway::start(&[])?;
+    let tty = Ttyd::start(&FIRST)?;
+    if tty.is_none() {
+        report.note(ttyd::ABSENT);
+    }
+    let argv: Vec<String> = FIRST.iter().map(|s| s.to_string()).collect();
+    let (mut ours, mut created, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    // One unmeasured round each warms the page cache and the gateway's store.
+    for round in 0..=plan.runs.max(5) * 4 {
+        let t0 = Instant::now();
+        let (sid, wids) = gw.session(std::slice::from_ref(&argv), 80, 24).await?;
+        let t1 = Instant::now();
+        let mut c = gw.attach(&sid, &wids[0]).await?;
+        c.wait_for("ready").await?;
+        let t2 = Instant::now();
+        gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
+        let t3 = Instant::now();
+        let mut measured = None;
+        if let Some(tty) = &tty {
+            let mut c = tty.connect(80, 24).await?;
+            c.wait_for(b"ready").await?;
+            measured = Some(t3.elapsed());
+        }
+        if round > 0 {
+            ours.push((t2 - t0).as_secs_f64() * 1e3);
+            created.push((t1 - t0).as_secs_f64() * 1e3);
+            theirs.extend(measured.map(|d| d.as_secs_f64() * 1e3));
+        }
+    }
+    let o = summarize(&ours);
+    let ratio = (!theirs.is_empty()).then(|| o.median / summarize(&theirs).median);
+    report.row(
+        Row::latency("new worker → its first output on a socket: controlroom", &ours, ratio)
+            .with_note("POST /api/sessions + attach + `ready` seen; ratio is median vs ttyd's".into()),
+    );
+    report.row(Row::latency("  of which POST /api/sessions (holder started, stored)", &created, None));
+    if !theirs.is_empty() {
+        report.row(
+            Row::latency("new worker → its first output on a socket: ttyd 1.7.7", &theirs, None)
+                .with_note("connect + size message + `ready` seen (ttyd spawns per connection)".into()),
+        );
+    }
     Ok(())
 }

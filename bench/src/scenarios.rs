@@ -6,6 +6,7 @@ use crate::forwarder::Forwarder;
 use crate::gateway::{Gateway, next_json, write_input};
 use crate::peers;
 use crate::report::{Report, Row};
+use crate::ttyd::{self, Ttyd};
 use controlroom_bench::{ansi_log, base64_text, summarize, through_pty};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,8 +47,8 @@ struct Contender {
 }
 
 /// Contenders rotated in the throughput scenario: raw PTY, controlroom JSON, controlroom binary,
-/// tmux, bare WebSocket forwarder.
-const CONTENDERS: usize = 5;
+/// tmux, bare WebSocket forwarder, ttyd.
+const CONTENDERS: usize = 6;
 
 /// Length of a `/proc` clock tick (`CLK_TCK`, 100 Hz on Linux).
 const MS_PER_TICK: f64 = 10.0;
@@ -57,12 +58,15 @@ fn mb(bytes: usize) -> f64 {
 }
 
 /// Throughput of worker output → one WS client (JSON `output`, and binary frames), against a
-/// raw PTY, tmux and a bare WebSocket forwarder, both inputs.
+/// raw PTY, tmux, a bare WebSocket forwarder and ttyd, both inputs.
 pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let tmux = peers::tmux_available();
     if !tmux {
         report.note("tmux is not installed: its throughput column is skipped.");
+    }
+    if ttyd::binary().is_none() {
+        report.note(ttyd::ABSENT);
     }
     let (gw, _) = Gateway::start(&[])?;
     for (kind, size) in
@@ -78,6 +82,9 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
         // The forwarder runs this input's script for every connection.
         let fwd = if plan.gateway_only { None } else { Some(Forwarder::start(&["sh", "-c", &script])?) };
         let mut relayed = Contender::default();
+        // ttyd runs this input's script for every connection; bytes it delivered per run.
+        let tty = if plan.gateway_only { None } else { Ttyd::start(&["sh", "-c", &script])? };
+        let (mut tty_runs, mut tty_bytes) = (Contender::default(), Vec::new());
         for run in 0..plan.runs {
             // Rotate the order so a slow moment of the machine does not always hit one side.
             for step in 0..CONTENDERS {
@@ -130,6 +137,21 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
                         }
                         relayed.rates.push(mb(got.len()) / t.as_secs_f64());
                     }
+                    5 => {
+                        let Some(tty) = &tty else { continue };
+                        let mut c = tty.connect(200, 50).await?;
+                        // As for the forwarder: let the shell reach `read` before the clock starts.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        let t0 = Instant::now();
+                        c.input(b"\n").await?;
+                        let got = c.read_until_close(None).await?.bytes;
+                        let t = t0.elapsed();
+                        if got.len() == expected.len() + 2 && got.ends_with(&expected) {
+                            tty_runs.exact += 1;
+                        }
+                        tty_bytes.push(got.len() as f64);
+                        tty_runs.rates.push(mb(got.len()) / t.as_secs_f64());
+                    }
                     _ => {}
                 }
             }
@@ -160,6 +182,21 @@ pub async fn throughput(plan: &Plan, report: &mut Report) -> anyhow::Result<()> 
                 format!("{}/{} runs delivered every byte before close", relayed.exact, relayed.rates.len());
             let name = format!("throughput {label}: bare WebSocket forwarder");
             report.row(Row::rate(&name, &relayed.rates, Some(f.median / r.median)).with_note(note));
+        }
+        if let (Some(r), Some(_)) = (&r, &tty) {
+            let t = summarize(&tty_runs.rates);
+            let got = summarize(&tty_bytes);
+            let note = format!(
+                "{}/{} runs delivered every byte before close; delivered {:.0} of {} bytes (median; {:.0}–{:.0}); MB/s on the bytes delivered",
+                tty_runs.exact,
+                tty_runs.rates.len(),
+                got.median,
+                expected.len() + 2,
+                got.min,
+                got.max
+            );
+            let name = format!("throughput {label}: ttyd 1.7.7");
+            report.row(Row::rate(&name, &tty_runs.rates, Some(t.median / r.median)).with_note(note));
         }
     }
     Ok(())

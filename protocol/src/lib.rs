@@ -66,6 +66,45 @@ pub mod close_code {
     pub const DELETED: u16 = 4004;
     /// The client did not read fast enough; its outbound queue passed the byte cap.
     pub const SLOW_CONSUMER: u16 = 4008;
+    /// A lossless client (`?delivery=lossless`) held its worker's output back and took nothing
+    /// from its queue for `--lossless-stall-timeout`; the worker runs on without it.
+    pub const LOSSLESS_STALLED: u16 = 4009;
+}
+
+/// The worker socket's query parameter that chooses how output reaches a client that reads
+/// slower than the program prints: `?delivery=lossless` or `?delivery=default` (the same as
+/// leaving it out).
+pub const DELIVERY_PARAM: &str = "delivery";
+
+/// How a worker's output reaches one client (the worker socket's `delivery` query parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// The client never holds the worker back: past `--max-client-buffer` of unread output it
+    /// is closed with 4008 and resyncs from a fresh `history`.
+    #[default]
+    Default,
+    /// Every byte, in order: while the client's queue is full the worker stops taking output
+    /// (its program blocks on write) until the client reads. Write-scoped tokens only.
+    Lossless,
+}
+
+impl Delivery {
+    /// The query value for this mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Lossless => "lossless",
+        }
+    }
+
+    /// Parses a `delivery` query value; `None` for anything but `default` or `lossless`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "lossless" => Some(Self::Lossless),
+            _ => None,
+        }
+    }
 }
 
 /// Machine-readable `code` values used in error messages and HTTP error bodies.

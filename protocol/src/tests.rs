@@ -238,3 +238,15 @@ fn preset_resume_args_are_optional_on_the_wire() {
             .expect("a preset without resumeArgs still parses");
     assert!(old.resume_args.is_empty());
 }
+
+#[test]
+fn delivery_modes_parse_from_their_query_values_and_nothing_else() {
+    use crate::Delivery;
+    for mode in [Delivery::Default, Delivery::Lossless] {
+        assert_eq!(Delivery::parse(mode.as_str()), Some(mode));
+    }
+    assert_eq!(Delivery::default(), Delivery::Default);
+    for bad in ["", "Lossless", "lossless ", "fast"] {
+        assert_eq!(Delivery::parse(bad), None, "{bad:?}");
+    }
+}

@@ -31,6 +31,7 @@ pub(super) use adopt::spawn_adopted;
 mod attach;
 mod clients;
 mod fanout;
+mod lossless;
 mod output_path;
 mod process_state;
 mod screen_feed;
@@ -128,6 +129,8 @@ struct Actor {
     output: OutputPath,
     /// The attached clients, the fan-out to them and their pending snapshots.
     clients: Clients,
+    /// Set while a full lossless client holds output back (see `lossless`).
+    hold: Option<lossless::Hold>,
     /// The process, its exit, and who waits for it to stop.
     proc: ProcessState,
     activity: ActivityTracker,
@@ -212,6 +215,7 @@ impl Actor {
             backlog: Arc::new(Semaphore::new(backlog)),
             output: OutputPath::new(ring_bytes, offset, batch_bytes),
             clients: Clients::default(),
+            hold: None,
             proc: ProcessState::new(offset),
             activity: ActivityTracker::new(link.rules, activity),
             tick: None,
@@ -226,6 +230,8 @@ impl Actor {
             let ticking = self.tick.is_some();
             let kill_at = self.proc.kill_at;
             let screen_due = self.screen.due();
+            // A full lossless client stops the intake of output until it drains.
+            let held = self.update_hold();
             tokio::select! {
                 // Commands first: input and attach are served even while output floods.
                 biased;
@@ -243,7 +249,8 @@ impl Actor {
                     self.proc.process.as_ref().map(|p| &p.output),
                     self.output.batch_bytes,
                     self.output.coalesce_until,
-                ), if reading => self.on_output(permit, taken),
+                ), if reading && !held => self.on_output(permit, taken),
+                end = lossless::wait(self.hold.as_ref()), if held => self.on_hold_end(end),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
                 Some(reply) = self.replies.recv() => self.on_reply(reply),

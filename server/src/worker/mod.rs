@@ -35,6 +35,8 @@ mod detect_fixtures;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_lossless;
+#[cfg(test)]
 mod tests_replies;
 
 pub use activity::EvidenceItem;
@@ -127,6 +129,15 @@ pub struct WorkerConfig {
         default_value = flag_values::show_duration(Self::DEFAULT_STOP_GRACE)
     )]
     pub stop_grace: Duration,
+    /// How long a lossless client (`?delivery=lossless`) may hold its worker's output back while
+    /// reading nothing before it is closed with 4009 and the worker runs on without it.
+    #[arg(
+        long,
+        env = "CONTROLROOM_LOSSLESS_STALL_TIMEOUT",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(Self::DEFAULT_LOSSLESS_STALL_TIMEOUT)
+    )]
+    pub lossless_stall_timeout: Duration,
     /// Activity detection for workers without a preset of their own (`[activity]`).
     #[arg(skip = Arc::new(ActivityRules::defaults(WorkerConfig::DEFAULT_IDLE_AFTER)))]
     pub activity: Arc<ActivityRules>,
@@ -182,6 +193,9 @@ impl WorkerConfig {
     pub const MAX_SCREEN_NICE: i32 = 19;
     /// Default of [`WorkerConfig::stop_grace`]: 3 s.
     pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
+    /// Default of [`WorkerConfig::lossless_stall_timeout`]: 30 s, so a lossless client that died
+    /// without closing its connection holds an agent back no longer than a heartbeat would.
+    pub const DEFAULT_LOSSLESS_STALL_TIMEOUT: Duration = Duration::from_secs(30);
     /// The XTVERSION answer (`CSI > q`): `controlroom` and the gateway's version.
     pub const TERMINAL_VERSION: &'static str = concat!("controlroom ", env!("CARGO_PKG_VERSION"));
     /// Default silence before `idle`: 2 s.
@@ -209,6 +223,7 @@ impl Default for WorkerConfig {
             input_queue_bytes: Self::DEFAULT_INPUT_QUEUE_BYTES,
             batch_bytes: Self::DEFAULT_BATCH_BYTES,
             stop_grace: Self::DEFAULT_STOP_GRACE,
+            lossless_stall_timeout: Self::DEFAULT_LOSSLESS_STALL_TIMEOUT,
             flood_coalesce: Self::DEFAULT_FLOOD_COALESCE,
             screen_nice: Self::DEFAULT_SCREEN_NICE,
             screen_defer: Self::DEFAULT_SCREEN_DEFER,

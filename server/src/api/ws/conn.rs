@@ -231,13 +231,18 @@ async fn write_loop(
         let Some(frame) = frame else { break };
         // A client over its cap gets the close at once; what it has not read is dropped, except
         // an attach-time snapshot (uncapped, bounded elsewhere): the client resyncs from it.
-        let frame = if rx.overflowed() && !rx.last_was_uncapped() && !matches!(frame, OutFrame::Close { .. })
-        {
-            tracing::warn!(reason = "backpressure_limit", endpoint, "closing slow consumer");
-            metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "backpressure_limit").increment(1);
-            OutFrame::Close { code: close_code::SLOW_CONSUMER, reason: "slow consumer" }
-        } else {
-            frame
+        // A lossless client the worker gave up on (it stopped reading) is closed with 4009 the
+        // same way (the worker logged and counted it).
+        let frame = match rx.close_instead(&frame) {
+            Some(close) => {
+                if matches!(close, OutFrame::Close { code: close_code::SLOW_CONSUMER, .. }) {
+                    tracing::warn!(reason = "backpressure_limit", endpoint, "closing slow consumer");
+                    metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "backpressure_limit")
+                        .increment(1);
+                }
+                close
+            }
+            None => frame,
         };
         let (msg, last) = match frame {
             // Bytes to tungstenite's `Utf8Bytes` shares the buffer (no copy); the check always passes,

@@ -1,6 +1,8 @@
 //! `/ws/session/{sessionId}/worker/{workerId}`: one worker's terminal — `history`, then `output`
 //! as it arrives; `input`, `resize` and `image` from the client. A client that offers
-//! `controlroom.v1.binary` gets `output` as binary frames and may type with binary frames.
+//! `controlroom.v1.binary` gets `output` as binary frames and may type with binary frames. A
+//! write-scoped client that asks for `?delivery=lossless` gets every byte: the worker waits for
+//! it instead of closing it with 4008 (see `worker::actor::lossless`).
 
 use crate::api::error::ApiErrorResponse;
 use crate::api::state::AppState;
@@ -8,13 +10,15 @@ use crate::api::upgrade::{WebSocket, WebSocketUpgrade};
 use crate::api::validate::{CheckedImage, decode_image, parse_worker_msg};
 use crate::api::ws::conn::{ClientError, ConnSpec, MessageHandler, serve_socket};
 use crate::auth::scoped::Grant;
-use crate::outbox::outbox;
+use crate::outbox::{outbox, outbox_lossless};
 use crate::worker::{ClientId, OutputFormat, WorkerError, WorkerHandle};
 use axum::Extension;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use controlroom_protocol::{
-    BINARY_SUBPROTOCOL, SUBPROTOCOL, SessionId, WorkerClientMsg, WorkerId, error_code,
+    BINARY_SUBPROTOCOL, DELIVERY_PARAM, Delivery, SUBPROTOCOL, SessionId, WorkerClientMsg, WorkerId,
+    error_code,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,15 +28,50 @@ use tracing::Instrument as _;
 /// Folder under the data dir where pasted images are saved.
 pub const IMAGES_DIR: &str = "images";
 
-/// Looks the worker up (404 before upgrading when unknown), then upgrades.
-/// (The token guard already refused, with 403, a token restricted to another session.)
+/// The `delivery` query parameter: absent means the default; an unknown value is a 400 and a
+/// read-only token asking for lossless delivery a 403 (a watcher must not be able to stall an
+/// agent), both before the upgrade.
+fn delivery(query: Option<&str>, grant: &Grant) -> Result<Delivery, ApiErrorResponse> {
+    let value = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .filter(|(k, _)| *k == DELIVERY_PARAM)
+        .map(|(_, v)| v)
+        // The last one counts, as in most query parsers.
+        .next_back();
+    let Some(value) = value else { return Ok(Delivery::Default) };
+    let mode = Delivery::parse(value).ok_or_else(|| {
+        ApiErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            error_code::INVALID,
+            format!("unknown delivery {value:?}: expected \"lossless\" or \"default\""),
+        )
+    })?;
+    if mode == Delivery::Lossless && !grant.can_write() {
+        return Err(ApiErrorResponse::new(
+            StatusCode::FORBIDDEN,
+            error_code::FORBIDDEN,
+            "lossless delivery needs a write-scoped token: it can hold the worker back",
+        ));
+    }
+    Ok(mode)
+}
+
+/// Checks the `delivery` query, looks the worker up (404 before upgrading when unknown), then
+/// upgrades. (The token guard already refused, with 403, a token restricted to another session.)
 pub async fn upgrade(
     State(state): State<AppState>,
     Extension(grant): Extension<Grant>,
     Path((id, wid)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let delivery = match delivery(query.as_deref(), &grant) {
+        Ok(d) => d,
+        Err(e) => return e.into_response(),
+    };
     let (sid, wid) = (SessionId::new(id), WorkerId::new(wid));
     let worker = match state.hub.worker(sid.clone(), wid.clone()).await {
         Ok(w) => w,
@@ -46,7 +85,7 @@ pub async fn upgrade(
             if selected == Some(BINARY_SUBPROTOCOL) { OutputFormat::Binary } else { OutputFormat::Json };
         // One span per connection, so every log line of it says whose it is (never the token).
         let span = tracing::info_span!("ws", %peer, route = "worker", session = %sid, worker = %wid);
-        run(socket, state, worker, Attached { sid, wid, grant, format }).instrument(span)
+        run(socket, state, worker, Attached { sid, wid, grant, format, delivery }).instrument(span)
     })
 }
 
@@ -57,6 +96,8 @@ struct Attached {
     grant: Grant,
     /// How `output` is framed, from the negotiated subprotocol.
     format: OutputFormat,
+    /// Whether the worker waits for this client (`?delivery=lossless`).
+    delivery: Delivery,
 }
 
 struct WorkerSocket {
@@ -136,8 +177,11 @@ async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Resul
 }
 
 async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Attached) {
-    let Attached { sid, wid, grant, format } = who;
-    let (tx, rx) = outbox(state.config.max_client_buffer);
+    let Attached { sid, wid, grant, format, delivery } = who;
+    let (tx, rx) = match delivery {
+        Delivery::Default => outbox(state.config.max_client_buffer),
+        Delivery::Lossless => outbox_lossless(state.config.max_client_buffer),
+    };
     let client = match worker.attach(tx.clone(), format).await {
         Ok(c) => c,
         Err(e) => {
@@ -148,7 +192,7 @@ async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Atta
     let count = state.worker_clients.fetch_add(1, Ordering::AcqRel) + 1;
     metrics::counter!(crate::metrics::CONNECTIONS, "endpoint" => "worker").increment(1);
     metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "worker").set(count as f64);
-    tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, format = ?format, "client attached");
+    tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, format = ?format, delivery = delivery.as_str(), "client attached");
     let spec = ConnSpec {
         endpoint: "worker",
         heartbeat: state.config.heartbeat,
