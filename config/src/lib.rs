@@ -14,6 +14,7 @@ pub use gateway::{
     ActivitySection, CommandLine, GatewayTables, HeaderValue, NotifySection, PresetSection, SourceKind,
     SourceSection,
 };
+pub use gateway::AnswerSection;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

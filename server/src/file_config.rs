@@ -10,6 +10,7 @@ pub use controlroom_config::{
     ActivitySection, CommandLine, ConfigFile, ConfigFileError, HeaderValue, NotifySection, PresetSection,
     SourceKind, SourceSection,
 };
+pub use controlroom_config::AnswerSection;
 use std::path::{Path, PathBuf};
 
 /// The gateway's tables of the config file, checked.

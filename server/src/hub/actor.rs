@@ -74,6 +74,7 @@ fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
     w.rows = st.rows;
     w.started_at.clone_from(&st.started_at);
     w.notification.clone_from(&st.notification);
+    w.prompt.clone_from(&st.prompt);
     *w != before
 }
 

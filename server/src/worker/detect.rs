@@ -5,6 +5,7 @@
 //! Nothing here runs on the output path: the screen thread scans at most every
 //! `scan_interval` and publishes an [`Observation`]; the worker's `ActivityTracker` decides.
 
+use super::answers::{AnswerRule, Question, builtin_rules};
 use crate::file_config::ActivitySection;
 use regex::Regex;
 use std::time::Duration;
@@ -75,6 +76,12 @@ impl Pattern {
         &self.source
     }
 
+    /// Whether it matches `line` or `line` without its whitespace.
+    pub fn is_match(&self, line: &str) -> bool {
+        let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        self.matches(line, &squeezed)
+    }
+
     /// Whether it matches `line` (or `line` without spaces).
     fn matches(&self, line: &str, squeezed: &str) -> bool {
         self.full.is_match(line)
@@ -106,6 +113,12 @@ pub struct ActivityRules {
     pub notifications: bool,
     /// BEL means asking.
     pub bell: bool,
+    /// Which answers a matched prompt takes (a preset's rules first, then the built-in ones).
+    pub answers: Vec<AnswerRule>,
+    /// The preset's `auto-answer`: sent by itself to a prompt that takes it.
+    pub auto_answer: Option<String>,
+    /// How long the auto-answer counts down first (`auto-answer-delay-ms`).
+    pub auto_answer_delay: Duration,
 }
 
 impl ActivityRules {
@@ -128,6 +141,9 @@ impl ActivityRules {
             titles: Vec::new(),
             notifications: true,
             bell: true,
+            answers: builtin_rules(),
+            auto_answer: None,
+            auto_answer_delay: super::answers::DEFAULT_AUTO_ANSWER_DELAY,
         }
     }
 
@@ -172,9 +188,12 @@ impl ActivityRules {
         Ok(r)
     }
 
-    /// The first pattern matching one of `lines`, searching from the bottom.
+    /// The first pattern matching one of `lines`, searching from the bottom, with the question
+    /// it asks and the answers it takes.
     pub fn find_prompt(&self, lines: &[String]) -> Option<PromptMatch> {
-        find(&self.asking, lines)
+        let mut m = find(&self.asking, lines)?;
+        m.question = super::answers::question(&self.answers, lines, &m.line);
+        Some(m)
     }
 
     /// The first title pattern matching `title`.
@@ -187,7 +206,11 @@ fn find(patterns: &[Pattern], lines: &[String]) -> Option<PromptMatch> {
     for line in lines.iter().rev() {
         let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
         if let Some(p) = patterns.iter().find(|p| p.matches(line, &squeezed)) {
-            return Some(PromptMatch { pattern: p.source.clone(), line: line.clone() });
+            return Some(PromptMatch {
+                pattern: p.source.clone(),
+                line: line.clone(),
+                question: Question::default(),
+            });
         }
     }
     None
@@ -200,6 +223,8 @@ pub struct PromptMatch {
     pub pattern: String,
     /// The screen line (or title).
     pub line: String,
+    /// What it asks and the answers it takes (prompts on screen only).
+    pub question: Question,
 }
 
 /// Program signals counted since the worker's screen model started.
