@@ -6,7 +6,7 @@
 //! not take; one line on stderr), 2 the command line is wrong.
 
 use crate::app_cmd::{ClientArgs, remote, runtime};
-use controlroom_protocol::{ActivityEntry, ActivityState, ReplyRequest, ReplyResponse, Session, Worker};
+use controlroom_protocol::{ActivityEntry, ActivityState, ReplyRequest, Session, Worker};
 
 /// `controlroom reply`.
 #[derive(Debug, clap::Args)]
@@ -32,7 +32,7 @@ pub fn reply(args: ReplyArgs) -> anyhow::Result<()> {
         let (session, worker) = reply_target(&list.sessions, &list.activity_states, &args.target)?;
         let req = ReplyRequest { text: args.text.clone(), literal: args.literal };
         let answer = gw.reply(session.id.as_str(), worker.id.as_str(), &req).await?;
-        println!("{}", describe(&args.text, &answer));
+        println!("{}", controlroom_tui::state::reply::describe_reply(&args.text, &answer));
         Ok(())
     })
 }
@@ -78,30 +78,6 @@ fn reply_target<'a>(
         spec,
         names(&mut askers.into_iter())
     )
-}
-
-/// `answered "Do you want to proceed?" with 1`, or `sent "ls⏎" (worker was idle, no prompt)`.
-fn describe(text: &str, r: &ReplyResponse) -> String {
-    let shown = r.sent.replace('\r', "⏎");
-    let shown = printable(&shown);
-    match &r.question {
-        Some(q) if r.sent.trim_end_matches('\r') == text && !text.is_empty() => {
-            format!("answered \"{}\" with {}", printable(q), printable(text))
-        }
-        Some(q) => format!("answered \"{}\" with \"{shown}\"", printable(q)),
-        None => {
-            let state = serde_json::to_value(r.activity_state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            format!("sent \"{shown}\" (worker was {state}, no prompt)")
-        }
-    }
-}
-
-/// `text` with control characters escaped: a question comes from a program's screen.
-fn printable(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 #[cfg(test)]
@@ -165,32 +141,5 @@ mod tests {
         let err = reply_target(&two, &[asking("w1"), asking("w2")], "build").expect_err("both").to_string();
         assert_eq!(err, "2 workers of session “build” are asking; name one: build/WORKER (w1-name, w2-name)");
         assert!(reply_target(&[session(&[])], &[], "build").is_err());
-    }
-
-    #[test]
-    fn the_line_says_which_prompt_it_answered() {
-        let r = |q: Option<&str>, sent: &str, state| ReplyResponse {
-            question: q.map(str::to_owned),
-            sent: sent.into(),
-            activity_state: state,
-        };
-        assert_eq!(
-            describe("1", &r(Some("Do you want to proceed? ❯ 1. Yes  2. No"), "1", ActivityState::Asking)),
-            "answered \"Do you want to proceed? ❯ 1. Yes  2. No\" with 1"
-        );
-        assert_eq!(describe("y", &r(Some("Continue? [y/N]"), "y\r", ActivityState::Asking)), "answered \"Continue? [y/N]\" with y");
-        assert_eq!(
-            describe("hunter2", &r(Some("Password:"), "hunter2\r", ActivityState::Asking)),
-            "answered \"Password:\" with hunter2"
-        );
-        assert_eq!(
-            describe("make", &r(None, "make\r", ActivityState::Active)),
-            "sent \"make⏎\" (worker was active, no prompt)"
-        );
-        assert_eq!(describe("", &r(None, "\r", ActivityState::Idle)), "sent \"⏎\" (worker was idle, no prompt)");
-        assert_eq!(
-            describe("", &r(Some("Press Enter to continue"), "\r", ActivityState::Asking)),
-            "answered \"Press Enter to continue\" with \"⏎\""
-        );
     }
 }

@@ -15,6 +15,7 @@ pub mod dialog;
 pub mod layout;
 pub mod line_edit;
 mod msg;
+pub mod reply;
 pub mod screen;
 pub mod search;
 pub mod sessions;
@@ -48,6 +49,8 @@ pub enum Mode {
     Help,
     /// Typing a filter for the sessions list.
     Filter,
+    /// Typing a one-line reply to a worker (`i`).
+    Reply(reply::ReplyLine),
 }
 
 /// Which dashboard list has the selection keys.
@@ -345,6 +348,9 @@ impl State {
                             Some(Notice { text: format!("{}{more}", names.join("  ")), error: false });
                     }
                 }
+            }
+            Done::Replied { session, worker, text, response } => {
+                self.replied(&session, &worker, &text, &response)
             }
             Done::Ok(text) => self.notice = Some(Notice { text, error: false }),
             Done::Failed(text) => self.notice = Some(Notice { text, error: true }),

@@ -72,6 +72,17 @@ pub enum Done {
         /// Candidates as the user would type them, each ending in `/`.
         candidates: Vec<String>,
     },
+    /// `POST …/reply` answered (see [`Effect::Reply`]).
+    Replied {
+        /// The session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// What was asked to be sent.
+        text: String,
+        /// The gateway's answer: the prompt answered and what was typed.
+        response: controlroom_protocol::ReplyResponse,
+    },
     /// Something else succeeded; show this.
     Ok(String),
     /// A request failed; show this.
@@ -205,6 +216,26 @@ pub enum Effect {
     },
     /// Leave the program.
     Quit,
+    /// `POST /api/sessions/{id}/workers/{wid}/reply`: answer the worker's prompt or type a line.
+    Reply {
+        /// The session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// The answer or line (Enter follows as the gateway decides).
+        text: String,
+        /// Type `text` and Enter as they are (the `i` line).
+        literal: bool,
+    },
+    /// `POST /api/sessions/{id}/workers/{wid}/auto-answer`.
+    AutoAnswer {
+        /// The session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// On or off.
+        enabled: bool,
+    },
 }
 
 /// What one [`Msg`] did: the work it asks for and whether the screen must be drawn again.
