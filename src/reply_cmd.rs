@@ -61,7 +61,8 @@ fn reply_target<'a>(
     if let [one] = askers.as_slice() {
         return Ok((session, one));
     }
-    let names = |ws: &mut dyn Iterator<Item = &Worker>| ws.map(|w| w.name.clone()).collect::<Vec<_>>().join(", ");
+    let names =
+        |ws: &mut dyn Iterator<Item = &Worker>| ws.map(|w| w.name.clone()).collect::<Vec<_>>().join(", ");
     if askers.is_empty() {
         anyhow::bail!(
             "session “{}” has {} workers and none is asking; name one: {}/WORKER ({})",
@@ -137,7 +138,10 @@ mod tests {
         assert_eq!(reply_target(&two, &[asking("w2")], "build").expect("one asking").1.id.as_str(), "w2");
         assert_eq!(reply_target(&two, &[], "build/w1-name").expect("named").1.id.as_str(), "w1");
         let err = reply_target(&two, &[], "build").expect_err("none asking").to_string();
-        assert_eq!(err, "session “build” has 2 workers and none is asking; name one: build/WORKER (w1-name, w2-name)");
+        assert_eq!(
+            err,
+            "session “build” has 2 workers and none is asking; name one: build/WORKER (w1-name, w2-name)"
+        );
         let err = reply_target(&two, &[asking("w1"), asking("w2")], "build").expect_err("both").to_string();
         assert_eq!(err, "2 workers of session “build” are asking; name one: build/WORKER (w1-name, w2-name)");
         assert!(reply_target(&[session(&[])], &[], "build").is_err());

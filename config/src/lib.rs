@@ -10,11 +10,11 @@ mod front_end;
 mod gateway;
 
 pub use front_end::{FrontEndKeys, KeyList};
+pub use gateway::AnswerSection;
 pub use gateway::{
     ActivitySection, CommandLine, GatewayTables, HeaderValue, NotifySection, PresetSection, SourceKind,
     SourceSection,
 };
-pub use gateway::AnswerSection;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

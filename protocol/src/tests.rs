@@ -283,7 +283,8 @@ fn reply_bodies_round_trip_and_refuse_unknown_fields() {
         activity_state: ActivityState::Asking,
     });
     assert_eq!(v, json!({"question": "Continue? [y/N]", "sent": "y\r", "activityState": "asking"}));
-    let v = round_trip(&ReplyResponse { question: None, sent: "\r".into(), activity_state: ActivityState::Idle });
+    let v =
+        round_trip(&ReplyResponse { question: None, sent: "\r".into(), activity_state: ActivityState::Idle });
     assert!(v.get("question").is_none());
     assert_eq!(round_trip(&AutoAnswerRequest { enabled: false }), json!({"enabled": false}));
     assert!(serde_json::from_value::<AutoAnswerRequest>(json!({})).is_err(), "enabled is required");

@@ -142,8 +142,15 @@ fn answer_rule(a: &AnswerSection) -> Result<AnswerRule, String> {
     let keys = match (menu, a.keys.is_empty()) {
         (true, true) => AnswerKeys::Menu,
         (false, false) => AnswerKeys::Fixed(a.keys.clone()),
-        (true, false) => return Err(format!("answers `{}`: give `keys` or `menu = true`, not both", a.pattern)),
-        (false, true) => return Err(format!("answers `{}`: needs `keys` (e.g. [\"y\", \"n\"]) or `menu = true`", a.pattern)),
+        (true, false) => {
+            return Err(format!("answers `{}`: give `keys` or `menu = true`, not both", a.pattern));
+        }
+        (false, true) => {
+            return Err(format!(
+                "answers `{}`: needs `keys` (e.g. [\"y\", \"n\"]) or `menu = true`",
+                a.pattern
+            ));
+        }
     };
     if a.keys.iter().any(|k| k.is_empty() || k.chars().any(char::is_control)) {
         return Err(format!("answers `{}`: every key must be non-empty text", a.pattern));

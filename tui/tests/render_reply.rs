@@ -6,7 +6,8 @@ mod common;
 
 use common::*;
 use controlroom_protocol::{
-    ActivityState, AutoAnswer, ReplyResponse, SessionId, Worker, WorkerId, WorkerKind, WorkerPrompt, WorkerState,
+    ActivityState, AutoAnswer, ReplyResponse, SessionId, Worker, WorkerId, WorkerKind, WorkerPrompt,
+    WorkerState,
 };
 use controlroom_tui::state::{Done, Effect, Mode, Msg, State};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -26,11 +27,18 @@ fn countdown(at: &str) -> AutoAnswer {
 
 fn asking_state(prompt: Option<WorkerPrompt>) -> State {
     let mut st = base_state();
-    let claude = Worker { prompt, ..worker("w1", "claude", WorkerKind::Agent, "claude", WorkerState::Running, None) };
+    let claude =
+        Worker { prompt, ..worker("w1", "claude", WorkerKind::Agent, "claude", WorkerState::Running, None) };
     let bash = worker("w2", "bash", WorkerKind::Shell, "/bin/bash", WorkerState::Running, None);
     sync(
         &mut st,
-        vec![session("s1", "api", "2026-11-21T09:00:00Z", Some(("git@github.com:ada/api.git", "main")), vec![claude, bash])],
+        vec![session(
+            "s1",
+            "api",
+            "2026-11-21T09:00:00Z",
+            Some(("git@github.com:ada/api.git", "main")),
+            vec![claude, bash],
+        )],
         vec![activity("s1", "w1", ActivityState::Asking), activity("s1", "w2", ActivityState::Idle)],
     );
     st

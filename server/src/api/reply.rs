@@ -11,7 +11,8 @@ use crate::api::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use controlroom_protocol::{
-    ActivityState, AutoAnswerRequest, ReplyRequest, ReplyResponse, SessionId, WorkerId, WorkerPrompt, error_code,
+    ActivityState, AutoAnswerRequest, ReplyRequest, ReplyResponse, SessionId, WorkerId, WorkerPrompt,
+    error_code,
 };
 use http::StatusCode;
 

@@ -184,7 +184,10 @@ mod tests {
     fn yes_no_prompts_take_the_word_and_enter() {
         let rules = builtin_rules();
         let q = question(&rules, &[], "  Continue? [y/N] ");
-        assert_eq!((q.text.as_str(), q.answers.clone(), q.enter), ("Continue? [y/N]", lines(&["y", "n"]), true));
+        assert_eq!(
+            (q.text.as_str(), q.answers.clone(), q.enter),
+            ("Continue? [y/N]", lines(&["y", "n"]), true)
+        );
         assert_eq!(answer_bytes(&q, "y"), Some(b"y\r".to_vec()));
         let q = question(&rules, &[], "Are you sure you want to continue connecting (yes/no/[fingerprint])?");
         assert_eq!(q.answers, ["yes", "no"]);
@@ -197,8 +200,9 @@ mod tests {
 
     #[test]
     fn a_presets_rule_comes_first() {
-        let mut rules =
-            vec![AnswerRule::new(r"Ship it\?", AnswerKeys::Fixed(lines(&["ok", "cancel"])), false).expect("rule")];
+        let mut rules = vec![
+            AnswerRule::new(r"Ship it\?", AnswerKeys::Fixed(lines(&["ok", "cancel"])), false).expect("rule"),
+        ];
         rules.extend(builtin_rules());
         let q = question(&rules, &[], "Ship it? [y/n]");
         assert_eq!((q.answers, q.enter), (lines(&["ok", "cancel"]), false));

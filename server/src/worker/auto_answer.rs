@@ -130,7 +130,11 @@ mod tests {
     use super::*;
 
     fn menu() -> Question {
-        Question { text: "Proceed? ❯ 1. Yes  2. No".into(), answers: vec!["1".into(), "2".into()], enter: false }
+        Question {
+            text: "Proceed? ❯ 1. Yes  2. No".into(),
+            answers: vec!["1".into(), "2".into()],
+            enter: false,
+        }
     }
 
     #[test]

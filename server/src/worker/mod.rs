@@ -37,9 +37,9 @@ mod detect_fixtures;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_replies;
-#[cfg(test)]
 mod tests_prompts;
+#[cfg(test)]
+mod tests_replies;
 
 pub use activity::EvidenceItem;
 pub use actor::ActivityInfo;

@@ -102,9 +102,8 @@ async fn auto_answer_counts_down_then_answers_by_itself_and_is_logged() {
     let logged = info.evidence.iter().find(|e| e.detail.starts_with("auto-answered")).expect("logged");
     assert_eq!(logged.kind, "input");
     assert!(
-        logged.detail.contains("\"Do you want to proceed? ❯ 1. Yes") && logged.detail.ends_with(
-            "with \"1\" after 600 ms (preset auto-answer)"
-        ),
+        logged.detail.contains("\"Do you want to proceed? ❯ 1. Yes")
+            && logged.detail.ends_with("with \"1\" after 600 ms (preset auto-answer)"),
         "{}",
         logged.detail
     );
@@ -142,7 +141,8 @@ fn the_recorded_claude_menu_publishes_its_question_and_digits() {
     let mut model = ScreenModel::new(80, 24, 1 << 20, 0);
     model.feed(include_bytes!("fixtures/claude_permission.ans"));
     let tail = model.tail(rules.scan_lines);
-    let obs = Observation { scans: 1, signals: model.signals().clone(), prompt: rules.find_prompt(&tail), tail };
+    let obs =
+        Observation { scans: 1, signals: model.signals().clone(), prompt: rules.find_prompt(&tail), tail };
     let q = obs.prompt.expect("prompt").question;
     assert_eq!(q.answers, ["1", "2", "3"]);
     assert!(q.text.starts_with("Do you want to proceed? ❯ 1. Yes  2. Yes, and don't ask again"), "{q:?}");

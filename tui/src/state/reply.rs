@@ -81,7 +81,13 @@ impl State {
     /// `y`, `n` or `1`-`9` for `worker`: when it is asking with a prompt whose answers a preset
     /// names, answers it if the prompt takes the key, else says which keys it takes. `false`
     /// when the key is left for its usual binding (the worker is not asking with such a prompt).
-    pub fn answer_key(&mut self, session: &SessionId, worker: &WorkerId, ev: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    pub fn answer_key(
+        &mut self,
+        session: &SessionId,
+        worker: &WorkerId,
+        ev: &KeyEvent,
+        fx: &mut Vec<Effect>,
+    ) -> bool {
         let KeyCode::Char(key) = ev.code else { return false };
         if !ANSWER_KEYS.contains(key) || ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) {
             return false;
@@ -99,7 +105,8 @@ impl State {
                 literal: false,
             }),
             None => {
-                let text = format!("{key} does not answer this prompt: it takes {}", prompt.answers.join("/"));
+                let text =
+                    format!("{key} does not answer this prompt: it takes {}", prompt.answers.join("/"));
                 self.reply_notice(&text);
             }
         }
@@ -119,7 +126,9 @@ impl State {
                 worker: worker.clone(),
                 enabled: a.off,
             }),
-            None => self.reply_notice("no auto-answer here: the worker is not asking a prompt its preset answers"),
+            None => {
+                self.reply_notice("no auto-answer here: the worker is not asking a prompt its preset answers")
+            }
         }
     }
 
@@ -133,7 +142,13 @@ impl State {
     }
 
     /// The gateway answered a reply: say which prompt it answered.
-    pub(super) fn replied(&mut self, session: &SessionId, worker: &WorkerId, text: &str, response: &ReplyResponse) {
+    pub(super) fn replied(
+        &mut self,
+        session: &SessionId,
+        worker: &WorkerId,
+        text: &str,
+        response: &ReplyResponse,
+    ) {
         let name = self.store.worker(session, worker).map_or_else(|| worker.to_string(), |w| w.name.clone());
         let said = format!("{name}: {}", describe_reply(text, response));
         self.notice = Some(Notice { text: said, error: false });
@@ -176,7 +191,9 @@ pub fn describe_reply(text: &str, r: &ReplyResponse) -> String {
 
 /// `text` with control characters escaped: a question comes from a program's screen.
 fn printable(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
 }
 
 /// Seconds left before the auto-answer of `prompt` fires at `now` (rounded up), while it counts.

@@ -275,8 +275,13 @@ fn worker_line<'a>(
             spans.extend(super::reply::prompt_spans(prompt, cmd_w, state.now, theme));
         }
         // What the program said it needs takes the command's place while it asks.
-        (_, Some(text)) => spans.push(Span::styled(pad(&format!(" “{text}”"), cmd_w), Style::new().fg(theme.asking))),
-        _ => spans.push(Span::styled(pad(&format!(" {}", w.command.join(" ")), cmd_w), Style::new().fg(theme.muted))),
+        (_, Some(text)) => {
+            spans.push(Span::styled(pad(&format!(" “{text}”"), cmd_w), Style::new().fg(theme.asking)))
+        }
+        _ => spans.push(Span::styled(
+            pad(&format!(" {}", w.command.join(" ")), cmd_w),
+            Style::new().fg(theme.muted),
+        )),
     }
     let line = Line::from(spans);
     if selected && state.focus == Focus::Workers {

@@ -53,7 +53,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, line: &ReplyLine, theme: &Theme) 
 
 /// The row text of a worker asking with `prompt`, exactly `width` characters: the question,
 /// then the keys it takes and the auto-answer (kept whole; the question is cut to fit).
-pub fn prompt_spans(prompt: &WorkerPrompt, width: usize, now: jiff::Timestamp, theme: &Theme) -> Vec<Span<'static>> {
+pub fn prompt_spans(
+    prompt: &WorkerPrompt,
+    width: usize,
+    now: jiff::Timestamp,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
     let mut tail = String::new();
     if !prompt.answers.is_empty() {
         tail.push_str(&format!(" {}", prompt.answers.join("/")));
@@ -66,11 +71,14 @@ pub fn prompt_spans(prompt: &WorkerPrompt, width: usize, now: jiff::Timestamp, t
         }
     }
     let tail_w = tail.chars().count().min(width);
-    let question = fit(&format!(" “{}”", prompt.question), width - tail_w);
+    let question = format!(" “{}”", prompt.question);
+    let question_w = question.chars().count().min(width - tail_w);
+    let question = fit(&question, question_w);
     let tail = fit(&tail, tail_w);
     vec![
         Span::styled(question, Style::new().fg(theme.asking)),
         Span::styled(tail, Style::new().fg(theme.accent).add_modifier(Modifier::BOLD)),
+        Span::raw(" ".repeat(width - question_w - tail_w)),
     ]
 }
 
