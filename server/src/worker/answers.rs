@@ -5,7 +5,7 @@
 //! Runs on the screen thread right after a prompt pattern matched, on the same tail lines, so
 //! the question published and the answers offered always describe the same screen.
 
-use super::detect::{Pattern, PatternError};
+use super::pattern::{Pattern, PatternError};
 use regex::Regex;
 use std::sync::LazyLock;
 use std::time::Duration;

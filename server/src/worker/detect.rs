@@ -6,8 +6,8 @@
 //! `scan_interval` and publishes an [`Observation`]; the worker's `ActivityTracker` decides.
 
 use super::answers::{AnswerRule, Question, builtin_rules};
+pub use super::pattern::{Pattern, PatternError};
 use crate::file_config::ActivitySection;
-use regex::Regex;
 use std::time::Duration;
 
 /// Prompts of Claude Code (permission menus).
@@ -41,54 +41,6 @@ pub const DEFAULT_ACTIVE_WINDOW: Duration = Duration::from_secs(2);
 pub const DEFAULT_ACTIVE_CHUNKS: usize = 6;
 /// Default of `asking-after-ms`: how long a prompt must stay (or stay gone) before it counts.
 pub const DEFAULT_ASKING_AFTER: Duration = Duration::from_millis(300);
-
-/// A prompt regex, compiled as written and with its spaces removed (for screens whose text was
-/// placed with cursor moves and lost its spaces).
-#[derive(Debug, Clone)]
-pub struct Pattern {
-    source: String,
-    full: Regex,
-    compact: Option<Regex>,
-}
-
-/// A pattern that does not compile; the text names it.
-#[derive(Debug, thiserror::Error)]
-#[error("bad pattern `{source_text}`: {error}")]
-pub struct PatternError {
-    /// The pattern as written.
-    source_text: String,
-    /// What the regex compiler said.
-    error: regex::Error,
-}
-
-impl Pattern {
-    /// Compiles `source`; the error names it.
-    pub fn new(source: &str) -> Result<Self, PatternError> {
-        let full =
-            Regex::new(source).map_err(|error| PatternError { source_text: source.to_owned(), error })?;
-        let squeezed: String = source.chars().filter(|c| *c != ' ').collect();
-        let compact = if squeezed == source { None } else { Regex::new(&squeezed).ok() };
-        Ok(Self { source: source.to_owned(), full, compact })
-    }
-
-    /// The regex as written.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
-    /// Whether it matches `line` or `line` without its whitespace.
-    pub fn is_match(&self, line: &str) -> bool {
-        let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-        self.matches(line, &squeezed)
-    }
-
-    /// Whether it matches `line` (or `line` without spaces).
-    fn matches(&self, line: &str, squeezed: &str) -> bool {
-        self.full.is_match(line)
-            || self.full.is_match(squeezed)
-            || self.compact.as_ref().is_some_and(|c| c.is_match(squeezed))
-    }
-}
 
 /// Thresholds and patterns for one worker (the `[activity]` defaults, maybe a preset's overrides).
 #[derive(Debug, Clone)]
@@ -207,7 +159,7 @@ fn find(patterns: &[Pattern], lines: &[String]) -> Option<PromptMatch> {
         let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
         if let Some(p) = patterns.iter().find(|p| p.matches(line, &squeezed)) {
             return Some(PromptMatch {
-                pattern: p.source.clone(),
+                pattern: p.source().to_owned(),
                 line: line.clone(),
                 question: Question::default(),
             });

@@ -23,6 +23,7 @@ mod auto_answer;
 pub(crate) mod detect;
 pub(crate) mod env;
 mod input;
+mod pattern;
 mod pipe;
 mod process;
 pub(crate) mod pty;
