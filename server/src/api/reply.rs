@@ -47,7 +47,8 @@ fn reply_bytes(req: &ReplyRequest, prompt: Option<&WorkerPrompt>) -> Result<Vec<
     }
     if !p.enter && !p.answers.is_empty() {
         return Err(format!(
-            "the prompt {:?} takes {} (a key alone); send other text with \"literal\": true",
+            "the prompt {:?} takes {} (a key alone); send other text literally (\"literal\": true, \
+             `controlroom reply --literal`)",
             p.question,
             p.answers.join(", ")
         ));

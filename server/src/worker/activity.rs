@@ -219,15 +219,11 @@ impl ActivityTracker {
     pub(crate) fn take_auto_answer(&mut self, now: Instant) -> Option<Vec<u8>> {
         let fired = self.auto.due(now)?;
         let question = self.question.as_ref().map(|q| q.text.clone()).unwrap_or_default();
-        self.note(
-            "input",
-            format!(
-                "auto-answered {question:?} with {:?} after {} ms (preset auto-answer)",
-                fired.answer,
-                fired.delay.as_millis()
-            ),
-        );
-        self.answered("the auto-answer answered".into());
+        self.answered(format!(
+            "auto-answered {question:?} with {:?} after {} ms (preset auto-answer)",
+            fired.answer,
+            fired.delay.as_millis()
+        ));
         Some(fired.bytes)
     }
 
