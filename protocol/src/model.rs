@@ -99,9 +99,10 @@ pub struct Worker {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification: Option<String>,
     /// The prompt the worker is `asking` with, while a prompt pattern matches its screen: the
-    /// question, the keys it takes and any auto-answer counting down.
+    /// question, the keys it takes and any auto-answer counting down (boxed: most workers have
+    /// none, and a `Worker` is moved around often).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<WorkerPrompt>,
+    pub prompt: Option<Box<WorkerPrompt>>,
 }
 
 /// The prompt a worker is `asking` with (`Worker.prompt`).

@@ -243,7 +243,7 @@ fn preset_resume_args_are_optional_on_the_wire() {
 #[test]
 fn a_workers_prompt_is_camel_case_optional_and_round_trips() {
     let mut s = sample_session();
-    s.workers[0].prompt = Some(WorkerPrompt {
+    s.workers[0].prompt = Some(Box::new(WorkerPrompt {
         question: "Do you want to proceed? ❯ 1. Yes  2. No".into(),
         answers: vec!["1".into(), "2".into()],
         enter: false,
@@ -253,7 +253,7 @@ fn a_workers_prompt_is_camel_case_optional_and_round_trips() {
             at: Some("2026-11-21T00:00:03Z".into()),
             off: false,
         }),
-    });
+    }));
     let v = round_trip(&s);
     let p = &v["workers"][0]["prompt"];
     assert_eq!(p["question"], "Do you want to proceed? ❯ 1. Yes  2. No");

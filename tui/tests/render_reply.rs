@@ -9,7 +9,7 @@ use controlroom_protocol::{
     ActivityState, AutoAnswer, ReplyResponse, SessionId, Worker, WorkerId, WorkerKind, WorkerPrompt,
     WorkerState,
 };
-use controlroom_tui::state::{Done, Effect, Mode, Msg, State};
+use controlroom_tui::state::{Done, Effect, Mode, Msg, Replied, State};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn menu_prompt(auto: Option<AutoAnswer>) -> WorkerPrompt {
@@ -27,8 +27,10 @@ fn countdown(at: &str) -> AutoAnswer {
 
 fn asking_state(prompt: Option<WorkerPrompt>) -> State {
     let mut st = base_state();
-    let claude =
-        Worker { prompt, ..worker("w1", "claude", WorkerKind::Agent, "claude", WorkerState::Running, None) };
+    let claude = Worker {
+        prompt: prompt.map(Box::new),
+        ..worker("w1", "claude", WorkerKind::Agent, "claude", WorkerState::Running, None)
+    };
     let bash = worker("w2", "bash", WorkerKind::Shell, "/bin/bash", WorkerState::Running, None);
     sync(
         &mut st,
@@ -101,7 +103,7 @@ fn the_answer_keys_answer_a_prompt_that_takes_them_and_hint_otherwise() {
     };
     let mut st = asking_state(Some(yn));
     assert_eq!(replies(&press(&mut st, 'y')), [("y".to_owned(), false)]);
-    st.update(Msg::Done(Done::Replied {
+    st.update(Msg::Done(Done::Replied(Box::new(Replied {
         session: SessionId::new("s1"),
         worker: WorkerId::new("w1"),
         text: "y".into(),
@@ -110,7 +112,7 @@ fn the_answer_keys_answer_a_prompt_that_takes_them_and_hint_otherwise() {
             sent: "y\r".into(),
             activity_state: ActivityState::Asking,
         },
-    }));
+    }))));
     let notice = st.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default();
     assert_eq!(notice, "claude: answered \"Do you want to continue? [y/N]\" with y");
     // A is the auto-answer switch.

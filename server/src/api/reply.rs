@@ -38,7 +38,7 @@ pub(crate) async fn reply(
 fn reply_bytes(req: &ReplyRequest, prompt: Option<&WorkerPrompt>) -> Result<Vec<u8>, String> {
     let line = || [req.text.as_bytes(), b"\r"].concat();
     let Some(p) = prompt.filter(|_| !req.literal) else { return Ok(line()) };
-    if p.answers.iter().any(|a| *a == req.text) {
+    if p.answers.contains(&req.text) {
         let mut bytes = req.text.as_bytes().to_vec();
         if p.enter {
             bytes.push(b'\r');

@@ -31,7 +31,7 @@ use sessions::SessionStore;
 use std::time::{Duration, Instant};
 use term::{TermView, WorkerLink};
 
-pub use msg::{AppEvent, Done, Effect, Msg, Update, WorkerEvent};
+pub use msg::{AppEvent, Done, Effect, Msg, Replied, Update, WorkerEvent};
 pub use settings::Settings;
 
 /// What the screen is showing, and so where keys go.
@@ -349,9 +349,7 @@ impl State {
                     }
                 }
             }
-            Done::Replied { session, worker, text, response } => {
-                self.replied(&session, &worker, &text, &response)
-            }
+            Done::Replied(r) => self.replied(&r.session, &r.worker, &r.text, &r.response),
             Done::Ok(text) => self.notice = Some(Notice { text, error: false }),
             Done::Failed(text) => self.notice = Some(Notice { text, error: true }),
         }

@@ -72,21 +72,25 @@ pub enum Done {
         /// Candidates as the user would type them, each ending in `/`.
         candidates: Vec<String>,
     },
-    /// `POST …/reply` answered (see [`Effect::Reply`]).
-    Replied {
-        /// The session.
-        session: SessionId,
-        /// The worker.
-        worker: WorkerId,
-        /// What was asked to be sent.
-        text: String,
-        /// The gateway's answer: the prompt answered and what was typed.
-        response: controlroom_protocol::ReplyResponse,
-    },
+    /// `POST …/reply` answered (see [`Effect::Reply`]; boxed: it is large).
+    Replied(Box<Replied>),
     /// Something else succeeded; show this.
     Ok(String),
     /// A request failed; show this.
     Failed(String),
+}
+
+/// What a reply ([`Effect::Reply`]) did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replied {
+    /// The session.
+    pub session: SessionId,
+    /// The worker.
+    pub worker: WorkerId,
+    /// What was asked to be sent.
+    pub text: String,
+    /// The gateway's answer: the prompt answered and what was typed.
+    pub response: controlroom_protocol::ReplyResponse,
 }
 
 /// Everything that can change the state.

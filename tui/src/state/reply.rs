@@ -138,7 +138,7 @@ impl State {
         if self.store.activity(session, w) != ActivityState::Asking {
             return None;
         }
-        w.prompt.clone().filter(|p| !p.answers.is_empty())
+        w.prompt.as_deref().filter(|p| !p.answers.is_empty()).cloned()
     }
 
     /// The gateway answered a reply: say which prompt it answered.
