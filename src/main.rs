@@ -5,6 +5,7 @@ mod background;
 mod cli_docs;
 mod explain;
 mod logging;
+mod reply_cmd;
 mod serve;
 
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
@@ -47,6 +48,9 @@ enum Command {
     Stop(app_cmd::StopArgs),
     /// Start an exited worker again (a `lost` agent resumes its conversation): SESSION/WORKER.
     Restart(app_cmd::RestartArgs),
+    /// Answer a worker's prompt (or type a line and Enter) and say which prompt it answered:
+    /// SESSION[/WORKER] TEXT. Exit 0: typed; 1: nothing typed (error on stderr); 2: usage.
+    Reply(reply_cmd::ReplyArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(cli_docs::CompletionsArgs),
     /// Print the man page (roff), or write one page per command into --out-dir.
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
         Some(Command::Explain(args)) => explain::explain(args),
         Some(Command::Stop(args)) => app_cmd::stop(args),
         Some(Command::Restart(args)) => app_cmd::restart(args),
+        Some(Command::Reply(args)) => reply_cmd::reply(args),
         Some(Command::Completions(args)) => cli_docs::completions(&args, command()),
         Some(Command::Man(args)) => cli_docs::man(&args, command()),
         None => app_cmd::tui(cli.client),

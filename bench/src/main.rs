@@ -3,13 +3,15 @@
 //! prints a Markdown table of medians, min–max and ratios. Re-executed with a hidden flag, it is
 //! the bare WebSocket forwarder peer (see forwarder.rs).
 //!
-//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,slow,tui,tui-echo,tui-drain]
+//! Usage: `controlroom-bench [--quick] [--runs N] [--only SECTION,...]` (the sections are listed in
+//! `SECTIONS` and by `--help`)
 //! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
 mod echo;
 mod forwarder;
 mod gateway;
 mod peers;
+mod reply;
 mod report;
 mod resources;
 mod scenarios;
@@ -34,8 +36,20 @@ sections: throughput, echo, fanout, memory, idle, startup, slow, tui, tui-echo, 
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
 the front end's config.toml in the tui section (A/B of settings); see BENCHMARKS.md";
 
-const SECTIONS: [&str; 10] =
-    ["throughput", "echo", "fanout", "memory", "idle", "startup", "slow", "tui", "tui-echo", "tui-drain"];
+/// Every section, in the order they run.
+const SECTIONS: &[&str] = &[
+    "throughput",
+    "echo",
+    "fanout",
+    "memory",
+    "idle",
+    "startup",
+    "slow",
+    "tui",
+    "tui-echo",
+    "tui-drain",
+    "reply",
+];
 
 struct Args {
     plan: Plan,
@@ -133,6 +147,7 @@ fn main() -> anyhow::Result<()> {
                 "slow" => slow::slow(&args.plan, &mut report).await,
                 "tui" => tui::tui(&args.plan, &mut report).await,
                 "tui-echo" => tui_vs_tmux::echo(&args.plan, &mut report).await,
+                "reply" => reply::reply(&args.plan, &mut report).await,
                 _ => tui_vs_tmux::drain(&args.plan, &mut report).await,
             };
             if let Err(e) = result {

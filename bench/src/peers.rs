@@ -312,6 +312,14 @@ impl Tmux {
         Ok(())
     }
 
+    /// Types `keys` (tmux key names or text) into `target` in one `send-keys`.
+    pub fn send_keys(&self, target: &str, keys: &[&str]) -> anyhow::Result<()> {
+        let mut args = vec!["send-keys", "-t", target];
+        args.extend_from_slice(keys);
+        self.cmd(&args)?;
+        Ok(())
+    }
+
     /// Types Enter into `target`.
     pub fn enter(&self, target: &str) -> anyhow::Result<()> {
         self.cmd(&["send-keys", "-t", target, "Enter"])?;

@@ -64,6 +64,31 @@ pub struct PresetSection {
     /// Activity overrides for workers of this preset.
     #[serde(default)]
     pub activity: ActivitySection,
+    /// An answer (`"1"`, `"y"`) the gateway sends by itself to a prompt that takes it, after
+    /// `auto-answer-delay-ms`.
+    pub auto_answer: Option<String>,
+    /// How long (ms) the auto-answer counts down first (default 3000).
+    pub auto_answer_delay_ms: Option<u64>,
+    /// Which answers this preset's prompts take (`[[presets.answers]]`), tried before the
+    /// built-in ones (Claude Code's numbered menu, `[y/N]`, `(yes/no)`).
+    #[serde(default)]
+    pub answers: Vec<AnswerSection>,
+}
+
+/// One `[[presets.answers]]` entry: prompts matching `pattern` take `keys` (or, with
+/// `menu = true`, the numbers of the menu on screen).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AnswerSection {
+    /// Regex on the prompt line (for a menu: on the menu's cursor line).
+    pub pattern: String,
+    /// The answers, e.g. `["y", "n"]`.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// The answers are the digits of the numbered menu on screen.
+    pub menu: Option<bool>,
+    /// Whether an answer is followed by Enter (default: true for `keys`, false for a menu).
+    pub enter: Option<bool>,
 }
 
 /// A command given as one string (split on whitespace) or as an argv list.

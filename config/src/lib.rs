@@ -10,6 +10,7 @@ mod front_end;
 mod gateway;
 
 pub use front_end::{FrontEndKeys, KeyList};
+pub use gateway::AnswerSection;
 pub use gateway::{
     ActivitySection, CommandLine, GatewayTables, HeaderValue, NotifySection, PresetSection, SourceKind,
     SourceSection,

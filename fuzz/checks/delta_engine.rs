@@ -27,6 +27,7 @@ fn snapshot(bytes: &[u8]) -> (SessionMap, ActivityMap) {
                 started_at: "t".into(),
                 preset: None,
                 notification: None,
+                prompt: None,
             })
             .collect();
         let states =

@@ -76,6 +76,40 @@ pub struct InputRequest {
     pub data: String,
 }
 
+/// `POST /api/sessions/{id}/workers/{wid}/reply`: answer the worker's prompt, or type a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReplyRequest {
+    /// The answer (`1`, `y`) or a line of text; empty sends Enter alone.
+    pub text: String,
+    /// Send `text` and Enter as typed even when it is one of the prompt's answers (the front
+    /// end's `i` line); by default an answer is sent the way its prompt takes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub literal: bool,
+}
+
+/// What `POST …/reply` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyResponse {
+    /// The question it answered; absent when the worker was not asking with a prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// The bytes written to the program (`1`, `y\r`, `text\r`).
+    pub sent: String,
+    /// The worker's activity when the reply arrived.
+    pub activity_state: crate::ActivityState,
+}
+
+/// `POST /api/sessions/{id}/workers/{wid}/auto-answer`: switch the preset's auto-answer on or
+/// off for one worker; answers the worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoAnswerRequest {
+    /// `false` stops the countdown and keeps it off; `true` lets it count again.
+    pub enabled: bool,
+}
+
 /// `GET /api/sessions/{id}/workers/{wid}/screen`: the current screen as plain text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

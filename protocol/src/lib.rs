@@ -16,11 +16,13 @@ pub use http::{
     ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, InputRequest, PresetsResponse,
     ScreenResponse, SessionsResponse, UpdateSession, UpdateWorker,
 };
+pub use http::{AutoAnswerRequest, ReplyRequest, ReplyResponse};
 pub use ids::{SessionId, WorkerId};
 pub use model::{
     ActivityEntry, ActivityReport, ActivityState, Evidence, GATEWAY_STOPPED, HOLDER_INCOMPATIBLE, Preset,
     Session, SourceStatus, WORKER_LOST, WORKER_STOPPED, Worker, WorkerKind, WorkerSpec, WorkerState,
 };
+pub use model::{AutoAnswer, WorkerPrompt};
 pub use worker::{ExitInfo, WorkerClientMsg, WorkerServerMsg};
 
 /// The protocol version announced by `GET /api/config` (`protocol`).

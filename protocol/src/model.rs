@@ -98,6 +98,46 @@ pub struct Worker {
     /// because of one (gone once it is answered, looked at, or asks for another reason).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification: Option<String>,
+    /// The prompt the worker is `asking` with, while a prompt pattern matches its screen: the
+    /// question, the keys it takes and any auto-answer counting down (boxed: most workers have
+    /// none, and a `Worker` is moved around often).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<Box<WorkerPrompt>>,
+}
+
+/// The prompt a worker is `asking` with (`Worker.prompt`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerPrompt {
+    /// The question line that matched, with a numbered menu's choices after it
+    /// (`Do you want to proceed? ❯ 1. Yes  2. No`).
+    pub question: String,
+    /// The answers the prompt takes (`["1","2","3"]`, `["y","n"]`); empty when no preset says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<String>,
+    /// Whether an answer is followed by Enter (`y⏎` for `[y/N]`); a menu takes the key alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enter: bool,
+    /// The preset's auto-answer for this prompt, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_answer: Option<AutoAnswer>,
+}
+
+/// A preset's `auto-answer` for the prompt on screen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoAnswer {
+    /// The answer it sends (`1`).
+    pub answer: String,
+    /// The preset's `auto-answer-delay-ms`.
+    pub delay_ms: u64,
+    /// ISO-8601 time it answers, while it counts down; absent once cancelled (a client typed or
+    /// attached) or while switched off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Switched off for this worker (`POST …/auto-answer {"enabled": false}`, `a`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub off: bool,
 }
 
 /// The value of `signal` for workers that were running when the gateway stopped.

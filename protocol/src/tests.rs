@@ -30,6 +30,7 @@ fn sample_session() -> Session {
             started_at: "2026-11-21T00:00:00Z".into(),
             preset: None,
             notification: None,
+            prompt: None,
         }],
     }
 }
@@ -249,4 +250,54 @@ fn delivery_modes_parse_from_their_query_values_and_nothing_else() {
     for bad in ["", "Lossless", "lossless ", "fast"] {
         assert_eq!(Delivery::parse(bad), None, "{bad:?}");
     }
+}
+
+#[test]
+fn a_workers_prompt_is_camel_case_optional_and_round_trips() {
+    let mut s = sample_session();
+    s.workers[0].prompt = Some(Box::new(WorkerPrompt {
+        question: "Do you want to proceed? ❯ 1. Yes  2. No".into(),
+        answers: vec!["1".into(), "2".into()],
+        enter: false,
+        auto_answer: Some(AutoAnswer {
+            answer: "1".into(),
+            delay_ms: 3000,
+            at: Some("2026-11-21T00:00:03Z".into()),
+            off: false,
+        }),
+    }));
+    let v = round_trip(&s);
+    let p = &v["workers"][0]["prompt"];
+    assert_eq!(p["question"], "Do you want to proceed? ❯ 1. Yes  2. No");
+    assert_eq!(p["answers"], json!(["1", "2"]));
+    assert!(p.get("enter").is_none(), "false is left out");
+    assert_eq!(p["autoAnswer"], json!({"answer": "1", "delayMs": 3000, "at": "2026-11-21T00:00:03Z"}));
+    let without = round_trip(&sample_session());
+    assert!(without["workers"][0].get("prompt").is_none(), "absent while not asking");
+    let old: Worker = serde_json::from_value(without["workers"][0].clone()).expect("old worker");
+    assert_eq!(old.prompt, None);
+    let yn: WorkerPrompt =
+        serde_json::from_value(json!({"question": "Continue? [y/N]", "answers": ["y", "n"], "enter": true}))
+            .expect("y/n prompt");
+    assert!(yn.enter && yn.auto_answer.is_none());
+}
+
+#[test]
+fn reply_bodies_round_trip_and_refuse_unknown_fields() {
+    let v = round_trip(&ReplyRequest { text: "1".into(), literal: false });
+    assert_eq!(v, json!({"text": "1"}));
+    let v = round_trip(&ReplyRequest { text: "ls".into(), literal: true });
+    assert_eq!(v, json!({"text": "ls", "literal": true}));
+    assert!(serde_json::from_value::<ReplyRequest>(json!({"text": "y", "enter": true})).is_err());
+    let v = round_trip(&ReplyResponse {
+        question: Some("Continue? [y/N]".into()),
+        sent: "y\r".into(),
+        activity_state: ActivityState::Asking,
+    });
+    assert_eq!(v, json!({"question": "Continue? [y/N]", "sent": "y\r", "activityState": "asking"}));
+    let v =
+        round_trip(&ReplyResponse { question: None, sent: "\r".into(), activity_state: ActivityState::Idle });
+    assert!(v.get("question").is_none());
+    assert_eq!(round_trip(&AutoAnswerRequest { enabled: false }), json!({"enabled": false}));
+    assert!(serde_json::from_value::<AutoAnswerRequest>(json!({})).is_err(), "enabled is required");
 }

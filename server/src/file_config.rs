@@ -6,6 +6,7 @@
 //! what its tables say (names, URLs, counts) and makes CA files relative to the file. Errors name
 //! the file, and the line and the key when the file does not parse.
 
+pub use controlroom_config::AnswerSection;
 pub use controlroom_config::{
     ActivitySection, CommandLine, ConfigFile, ConfigFileError, HeaderValue, NotifySection, PresetSection,
     SourceKind, SourceSection,

@@ -28,6 +28,7 @@ fn worker(id: &str, cols: u16) -> Worker {
         started_at: "t".into(),
         preset: None,
         notification: None,
+        prompt: None,
     }
 }
 

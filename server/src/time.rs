@@ -8,6 +8,14 @@ pub fn now_iso() -> String {
     format!("{ts:.3}")
 }
 
+/// `delay` from now, as [`now_iso`] writes it.
+pub fn iso_in(delay: std::time::Duration) -> String {
+    let now = jiff::Timestamp::now();
+    let ts = jiff::SignedDuration::try_from(delay).ok().and_then(|d| now.checked_add(d).ok()).unwrap_or(now);
+    let ts = ts.round(jiff::Unit::Millisecond).unwrap_or(ts);
+    format!("{ts:.3}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

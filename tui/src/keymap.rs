@@ -38,11 +38,15 @@ pub enum Action {
     Help,
     /// Quit.
     Quit,
+    /// Open a one-line reply to the selected worker (sent with Enter, without attaching).
+    Reply,
+    /// Switch the selected worker's auto-answer off (or on again).
+    AutoAnswer,
 }
 
 impl Action {
     /// Every action with its config name and help text, in help-overlay order.
-    pub const ALL: [(Action, &'static str, &'static str); 16] = [
+    pub const ALL: [(Action, &'static str, &'static str); 18] = [
         (Action::Up, "up", "move up"),
         (Action::Down, "down", "move down"),
         (Action::Focus, "focus", "sessions ⇄ workers"),
@@ -59,6 +63,8 @@ impl Action {
         (Action::NextAttention, "next-attention", "next worker that needs you"),
         (Action::Help, "help", "this help"),
         (Action::Quit, "quit", "quit"),
+        (Action::Reply, "reply", "reply; y/n/1-9 answer its prompt"),
+        (Action::AutoAnswer, "auto-answer", "auto-answer off/on"),
     ];
 
     /// Whether the action changes something on the gateway (refused to a read-only token).
@@ -72,6 +78,8 @@ impl Action {
                 | Action::Restart
                 | Action::DeleteWorker
                 | Action::Delete
+                | Action::Reply
+                | Action::AutoAnswer
         )
     }
 
@@ -202,7 +210,7 @@ pub struct KeyMap {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let defaults: [(Action, &[&str]); 16] = [
+        let defaults: [(Action, &[&str]); 18] = [
             (Action::Up, &["up", "k"]),
             (Action::Down, &["down", "j"]),
             (Action::Focus, &["tab", "left", "right"]),
@@ -219,6 +227,8 @@ impl Default for KeyMap {
             (Action::NextAttention, &["a"]),
             (Action::Help, &["?"]),
             (Action::Quit, &["q"]),
+            (Action::Reply, &["i"]),
+            (Action::AutoAnswer, &["A"]),
         ];
         let bindings = defaults
             .iter()

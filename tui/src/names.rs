@@ -76,6 +76,7 @@ mod tests {
             started_at: String::new(),
             preset: None,
             notification: None,
+            prompt: None,
         }
     }
 

@@ -10,7 +10,7 @@ use crate::client::tasks::{Target, WorkerDial, app_task, worker_task};
 use crate::error::Result;
 use crate::pacer::{FramePacer, SyncHold};
 use crate::remembered::Remembered;
-use crate::state::{AppEvent, Done, Effect, Mode, Msg, Notice, Settings, State, WorkerEvent};
+use crate::state::{AppEvent, Done, Effect, Mode, Msg, Notice, Replied, Settings, State, WorkerEvent};
 use crate::theme::{Theme, ThemeSet};
 use crate::ui;
 use controlroom_protocol::{AppClientMsg, SessionId, WorkerId};
@@ -414,6 +414,19 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
                 let _ = tx.send(Msg::Done(Done::PathCompletions { typed, candidates })).await;
             });
         }
+        Effect::Reply { session, worker, text, literal } => ctx.request(move |g| async move {
+            let req = controlroom_protocol::ReplyRequest { text: text.clone(), literal };
+            match g.reply(session.as_str(), worker.as_str(), &req).await {
+                Ok(response) => Done::Replied(Box::new(Replied { session, worker, text, response })),
+                Err(e) => failed("reply", e),
+            }
+        }),
+        Effect::AutoAnswer { session, worker, enabled } => ctx.request(move |g| async move {
+            let word = if enabled { "on" } else { "off" };
+            g.set_auto_answer(session.as_str(), worker.as_str(), enabled)
+                .await
+                .map_or_else(|e| failed("auto-answer", e), |()| Done::Ok(format!("auto-answer {word}")))
+        }),
         Effect::Theme(_) | Effect::Quit | Effect::Notify { .. } => {}
     }
 }

@@ -7,6 +7,7 @@ pub(crate) mod error;
 pub(crate) mod inflight;
 pub(crate) mod listener;
 pub(crate) mod middleware;
+pub(crate) mod reply;
 pub(crate) mod routes;
 pub(crate) mod state;
 pub(crate) mod timed_body;

@@ -32,6 +32,8 @@ pub fn router(state: AppState, auth: AuthState) -> Router {
         .route("/api/sessions/{id}/workers/{wid}/input", post(send_input))
         .route("/api/sessions/{id}/workers/{wid}/screen", get(screen))
         .route("/api/sessions/{id}/workers/{wid}/activity", get(activity))
+        .route("/api/sessions/{id}/workers/{wid}/reply", post(crate::api::reply::reply))
+        .route("/api/sessions/{id}/workers/{wid}/auto-answer", post(crate::api::reply::auto_answer))
         .route("/api/presets", get(presets))
         .route("/metrics", get(metrics))
         .route("/api/deltas", get(deltas))

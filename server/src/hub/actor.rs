@@ -74,6 +74,9 @@ fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
     w.rows = st.rows;
     w.started_at.clone_from(&st.started_at);
     w.notification.clone_from(&st.notification);
+    if w.prompt.as_deref() != st.prompt.as_ref() {
+        w.prompt = st.prompt.clone().map(Box::new);
+    }
     *w != before
 }
 

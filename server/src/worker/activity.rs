@@ -7,9 +7,11 @@
 //! The ticker is a plain thread, not a tokio task, so it serves every runtime (each test has its
 //! own) and parks when nobody listens.
 
+use super::answers::Question;
+use super::auto_answer::AutoAnswerer;
 use super::detect::{ActivityRules, Observation, PromptMatch, Signals};
 use crate::time::now_iso;
-use controlroom_protocol::ActivityState;
+use controlroom_protocol::{ActivityState, WorkerPrompt};
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
@@ -102,6 +104,10 @@ pub(crate) struct ActivityTracker {
     dismissed: Option<String>,
     /// The prompt line on screen at the last scan.
     current_prompt: Option<String>,
+    /// What that prompt asks and the answers it takes.
+    question: Option<Question>,
+    /// The preset's auto-answer.
+    auto: AutoAnswerer,
     /// The notification text behind the current `asking`, while it lasts.
     notification: Option<String>,
     /// Signal counters already acted on.
@@ -113,6 +119,7 @@ pub(crate) struct ActivityTracker {
 impl ActivityTracker {
     /// A tracker in `state` (`Unknown` for a new process, `Exited` for a restored worker).
     pub(crate) fn new(rules: Arc<ActivityRules>, state: ActivityState) -> Self {
+        let auto = AutoAnswerer::new(rules.auto_answer.clone(), rules.auto_answer_delay);
         Self {
             rules,
             state,
@@ -125,6 +132,8 @@ impl ActivityTracker {
             prompt_gone: None,
             dismissed: None,
             current_prompt: None,
+            question: None,
+            auto,
             notification: None,
             seen: Signals::default(),
             evidence: VecDeque::new(),
@@ -146,6 +155,10 @@ impl ActivityTracker {
     /// was notified has come to look, so `asking` raised by a notification ends. A prompt on the
     /// screen still asks until answered.
     pub(crate) fn on_looked(&mut self) -> bool {
+        if self.auto.cancel() {
+            self.note("input", "auto-answer cancelled: a client attached".into());
+            return true;
+        }
         if self.asking != Some(AskingCause::Signal) || self.notification.is_none() {
             return false;
         }
@@ -173,6 +186,65 @@ impl ActivityTracker {
             || (self.state == ActivityState::Unknown && self.last_output.is_some())
             || self.prompt_candidate.is_some()
             || self.prompt_gone.is_some()
+            || self.auto.counting()
+    }
+
+    /// The prompt the worker asks with, for clients: while `asking` with a prompt on screen.
+    pub(crate) fn prompt(&self) -> Option<WorkerPrompt> {
+        if self.state != ActivityState::Asking {
+            return None;
+        }
+        let q = self.question.as_ref()?;
+        Some(WorkerPrompt {
+            question: q.text.clone(),
+            answers: q.answers.clone(),
+            enter: q.enter,
+            auto_answer: self.auto.status(q),
+        })
+    }
+
+    /// Switches the preset's auto-answer on or off; true if what clients see changed.
+    pub(crate) fn set_auto_answer(&mut self, enabled: bool, now: Instant) -> bool {
+        if !self.auto.set_enabled(enabled) {
+            return false;
+        }
+        let word = if enabled { "on" } else { "off" };
+        self.note("input", format!("auto-answer switched {word} by a client"));
+        self.follow_auto(now);
+        true
+    }
+
+    /// The auto-answer whose countdown ran out: logged, the prompt counted as answered; the
+    /// caller types the bytes.
+    pub(crate) fn take_auto_answer(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let fired = self.auto.due(now)?;
+        let question = self.question.as_ref().map(|q| q.text.clone()).unwrap_or_default();
+        self.answered(format!(
+            "auto-answered {question:?} with {:?} after {} ms (preset auto-answer)",
+            fired.answer,
+            fired.delay.as_millis()
+        ));
+        Some(fired.bytes)
+    }
+
+    /// Starts or ends the auto-answer's countdown as the prompt on screen says.
+    fn follow_auto(&mut self, now: Instant) {
+        let asking = match (&self.current_prompt, &self.question) {
+            (Some(line), Some(q)) if self.state == ActivityState::Asking => Some((line.as_str(), q)),
+            _ => None,
+        };
+        self.auto.follow(asking, now);
+    }
+
+    /// The prompt was answered: `asking` ends, and the same prompt line does not count again.
+    fn answered(&mut self, detail: String) -> bool {
+        self.asking = None;
+        self.prompt_gone = None;
+        self.prompt_candidate = None;
+        self.dismissed = self.current_prompt.clone();
+        self.chunks.clear();
+        self.auto.follow(None, Instant::now());
+        self.set(ActivityState::Idle, "input", detail)
     }
 
     /// An output chunk arrived (a batch of PTY reads).
@@ -201,23 +273,31 @@ impl ActivityTracker {
     }
 
     /// A client typed `data`: Enter or Esc answers a question.
+    /// A key a menu takes alone (a digit, no Enter) answers it too.
     pub(crate) fn on_input(&mut self, data: &[u8], _now: Instant) -> bool {
+        let cancelled = !data.is_empty() && self.auto.cancel();
+        if cancelled {
+            self.note("input", "auto-answer cancelled: a client typed".into());
+        }
+        let menu_key = self.asking.is_some()
+            && self.question.as_ref().is_some_and(|q| {
+                !q.enter && std::str::from_utf8(data).is_ok_and(|d| q.answers.iter().any(|a| a == d))
+            });
+        if menu_key {
+            let key = String::from_utf8_lossy(data).into_owned();
+            return self.answered(format!("a client answered the menu with {key:?}")) | cancelled;
+        }
         if !data.iter().any(|b| matches!(b, b'\r' | b'\n' | 0x1b)) {
-            return false;
+            return cancelled;
         }
         if self.asking.is_none() {
             // Answered before it settled into `asking`: that prompt never counts.
             if self.prompt_candidate.take().is_some() {
                 self.dismissed = self.current_prompt.clone();
             }
-            return false;
+            return cancelled;
         }
-        self.asking = None;
-        self.prompt_gone = None;
-        self.prompt_candidate = None;
-        self.dismissed = self.current_prompt.clone();
-        self.chunks.clear();
-        self.set(ActivityState::Idle, "input", "a client answered (Enter or Esc)".into())
+        self.answered("a client answered (Enter or Esc)".into()) | cancelled
     }
 
     /// The screen thread published a scan.
@@ -227,6 +307,7 @@ impl ActivityTracker {
             self.seen = obs.signals.clone();
             return false;
         }
+        let before = self.prompt();
         let mut changed = false;
         let sig = &obs.signals;
         if sig.title_changes > self.seen.title_changes {
@@ -259,6 +340,7 @@ impl ActivityTracker {
         }
         self.seen = sig.clone();
         self.current_prompt = obs.prompt.as_ref().map(|m| m.line.clone());
+        self.question = obs.prompt.as_ref().map(|m| m.question.clone());
         match &obs.prompt {
             // The answered line, maybe with the answer echoed after it (`… [y/N] y`): remember
             // it as it is now, so the same question asked again on a new line counts.
@@ -282,11 +364,21 @@ impl ActivityTracker {
                 }
             }
         }
-        changed | self.on_tick(now)
+        changed |= self.on_tick(now);
+        self.follow_auto(now);
+        changed | (before != self.prompt())
     }
 
     /// Time passed.
     pub(crate) fn on_tick(&mut self, now: Instant) -> bool {
+        let changed = self.on_tick_state(now);
+        if changed {
+            self.follow_auto(now);
+        }
+        changed
+    }
+
+    fn on_tick_state(&mut self, now: Instant) -> bool {
         if let Some((at, m)) = &self.prompt_candidate
             && now.duration_since(*at) >= self.rules.asking_after
         {
@@ -340,6 +432,7 @@ impl ActivityTracker {
 
     /// The process exited.
     pub(crate) fn on_exit(&mut self) -> bool {
+        self.auto.follow(None, Instant::now());
         self.asking = None;
         self.prompt_candidate = None;
         self.prompt_gone = None;
@@ -348,6 +441,7 @@ impl ActivityTracker {
 
     /// A new process started (restart).
     pub(crate) fn on_start(&mut self) -> bool {
+        self.auto.follow(None, Instant::now());
         self.first_output = None;
         self.last_output = None;
         self.chunks.clear();

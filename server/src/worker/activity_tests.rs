@@ -21,7 +21,11 @@ fn screen(scans: u64, prompt: Option<&str>, signals: Signals) -> Observation {
     Observation {
         scans,
         signals,
-        prompt: prompt.map(|l| PromptMatch { pattern: "p".into(), line: l.into() }),
+        prompt: prompt.map(|l| PromptMatch {
+            pattern: "p".into(),
+            line: l.into(),
+            question: Default::default(),
+        }),
         tail: vec![],
     }
 }

@@ -29,6 +29,7 @@ use tracing::{debug, info, warn};
 mod adopt;
 pub(super) use adopt::spawn_adopted;
 mod attach;
+mod auto_answer;
 mod clients;
 mod fanout;
 mod lossless;
@@ -85,6 +86,11 @@ pub(super) enum Cmd {
     Shutdown {
         code: u16,
         reason: &'static str,
+        reply: oneshot::Sender<()>,
+    },
+    /// Switch the preset's auto-answer on or off.
+    AutoAnswer {
+        enabled: bool,
         reply: oneshot::Sender<()>,
     },
 }
@@ -322,6 +328,10 @@ impl Actor {
                 let _ = reply.send(());
                 return Flow::Stop;
             }
+            Cmd::AutoAnswer { enabled, reply } => {
+                self.set_auto_answer(enabled);
+                let _ = reply.send(());
+            }
         }
         Flow::Continue
     }
@@ -418,6 +428,7 @@ impl Actor {
                 rows,
                 activity,
                 notification: None,
+                prompt: None,
             };
         });
         Ok(())
@@ -469,6 +480,7 @@ impl Actor {
         if self.activity.on_observation(&obs, Instant::now()) {
             self.publish_activity();
         }
+        self.auto_answer();
         self.ensure_tick();
     }
 
@@ -503,6 +515,7 @@ impl Actor {
             s.exit = Some(status_exit);
             s.activity = activity;
             s.notification = None;
+            s.prompt = None;
         });
         self.proc.release_stop_waiters();
     }
@@ -510,6 +523,9 @@ impl Actor {
     fn on_tick(&mut self, alive: bool) {
         if alive && self.activity.on_tick(Instant::now()) {
             self.publish_activity();
+        }
+        if alive {
+            self.auto_answer();
         }
         if !alive || !self.activity.wants_tick() {
             self.tick = None;
@@ -519,9 +535,11 @@ impl Actor {
     fn publish_activity(&mut self) {
         let activity = self.activity.state();
         let notification = self.activity.notification().map(str::to_owned);
+        let prompt = self.activity.prompt();
         self.update_status(|s| {
             s.activity = activity;
             s.notification = notification;
+            s.prompt = prompt;
         });
     }
 

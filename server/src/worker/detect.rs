@@ -5,8 +5,9 @@
 //! Nothing here runs on the output path: the screen thread scans at most every
 //! `scan_interval` and publishes an [`Observation`]; the worker's `ActivityTracker` decides.
 
+use super::answers::{AnswerRule, Question, builtin_rules};
+pub use super::pattern::{Pattern, PatternError};
 use crate::file_config::ActivitySection;
-use regex::Regex;
 use std::time::Duration;
 
 /// Prompts of Claude Code (permission menus).
@@ -41,48 +42,6 @@ pub const DEFAULT_ACTIVE_CHUNKS: usize = 6;
 /// Default of `asking-after-ms`: how long a prompt must stay (or stay gone) before it counts.
 pub const DEFAULT_ASKING_AFTER: Duration = Duration::from_millis(300);
 
-/// A prompt regex, compiled as written and with its spaces removed (for screens whose text was
-/// placed with cursor moves and lost its spaces).
-#[derive(Debug, Clone)]
-pub struct Pattern {
-    source: String,
-    full: Regex,
-    compact: Option<Regex>,
-}
-
-/// A pattern that does not compile; the text names it.
-#[derive(Debug, thiserror::Error)]
-#[error("bad pattern `{source_text}`: {error}")]
-pub struct PatternError {
-    /// The pattern as written.
-    source_text: String,
-    /// What the regex compiler said.
-    error: regex::Error,
-}
-
-impl Pattern {
-    /// Compiles `source`; the error names it.
-    pub fn new(source: &str) -> Result<Self, PatternError> {
-        let full =
-            Regex::new(source).map_err(|error| PatternError { source_text: source.to_owned(), error })?;
-        let squeezed: String = source.chars().filter(|c| *c != ' ').collect();
-        let compact = if squeezed == source { None } else { Regex::new(&squeezed).ok() };
-        Ok(Self { source: source.to_owned(), full, compact })
-    }
-
-    /// The regex as written.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
-    /// Whether it matches `line` (or `line` without spaces).
-    fn matches(&self, line: &str, squeezed: &str) -> bool {
-        self.full.is_match(line)
-            || self.full.is_match(squeezed)
-            || self.compact.as_ref().is_some_and(|c| c.is_match(squeezed))
-    }
-}
-
 /// Thresholds and patterns for one worker (the `[activity]` defaults, maybe a preset's overrides).
 #[derive(Debug, Clone)]
 pub struct ActivityRules {
@@ -106,6 +65,12 @@ pub struct ActivityRules {
     pub notifications: bool,
     /// BEL means asking.
     pub bell: bool,
+    /// Which answers a matched prompt takes (a preset's rules first, then the built-in ones).
+    pub answers: Vec<AnswerRule>,
+    /// The preset's `auto-answer`: sent by itself to a prompt that takes it.
+    pub auto_answer: Option<String>,
+    /// How long the auto-answer counts down first (`auto-answer-delay-ms`).
+    pub auto_answer_delay: Duration,
 }
 
 impl ActivityRules {
@@ -128,6 +93,9 @@ impl ActivityRules {
             titles: Vec::new(),
             notifications: true,
             bell: true,
+            answers: builtin_rules(),
+            auto_answer: None,
+            auto_answer_delay: super::answers::DEFAULT_AUTO_ANSWER_DELAY,
         }
     }
 
@@ -172,9 +140,12 @@ impl ActivityRules {
         Ok(r)
     }
 
-    /// The first pattern matching one of `lines`, searching from the bottom.
+    /// The first pattern matching one of `lines`, searching from the bottom, with the question
+    /// it asks and the answers it takes.
     pub fn find_prompt(&self, lines: &[String]) -> Option<PromptMatch> {
-        find(&self.asking, lines)
+        let mut m = find(&self.asking, lines)?;
+        m.question = super::answers::question(&self.answers, lines, &m.line);
+        Some(m)
     }
 
     /// The first title pattern matching `title`.
@@ -187,7 +158,11 @@ fn find(patterns: &[Pattern], lines: &[String]) -> Option<PromptMatch> {
     for line in lines.iter().rev() {
         let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
         if let Some(p) = patterns.iter().find(|p| p.matches(line, &squeezed)) {
-            return Some(PromptMatch { pattern: p.source.clone(), line: line.clone() });
+            return Some(PromptMatch {
+                pattern: p.source().to_owned(),
+                line: line.clone(),
+                question: Question::default(),
+            });
         }
     }
     None
@@ -200,6 +175,8 @@ pub struct PromptMatch {
     pub pattern: String,
     /// The screen line (or title).
     pub line: String,
+    /// What it asks and the answers it takes (prompts on screen only).
+    pub question: Question,
 }
 
 /// Program signals counted since the worker's screen model started.

@@ -18,9 +18,12 @@ use tokio::sync::{Notify, watch};
 
 mod activity;
 mod actor;
+pub(crate) mod answers;
+mod auto_answer;
 pub(crate) mod detect;
 pub(crate) mod env;
 mod input;
+mod pattern;
 mod pipe;
 mod process;
 pub(crate) mod pty;
@@ -36,6 +39,7 @@ mod detect_fixtures;
 mod tests;
 #[cfg(test)]
 mod tests_lossless;
+mod tests_prompts;
 #[cfg(test)]
 mod tests_replies;
 
@@ -275,6 +279,8 @@ pub struct WorkerStatus {
     pub activity: ActivityState,
     /// The OSC 9/777 notification text it is `asking` with, while it does.
     pub notification: Option<String>,
+    /// The prompt it is `asking` with, while one matches its screen.
+    pub prompt: Option<controlroom_protocol::WorkerPrompt>,
 }
 
 /// A snapshot for a new client or for persistence.
@@ -503,6 +509,11 @@ impl WorkerHandle {
     /// Closes every attached client with `code` and ends the actor (process must be stopped).
     pub async fn shutdown(&self, code: u16, reason: &'static str) {
         let _ = self.call(|reply| Cmd::Shutdown { code, reason, reply }).await;
+    }
+
+    /// Switches its preset's auto-answer on or off (off also stops a running countdown).
+    pub async fn set_auto_answer(&self, enabled: bool) -> Result<(), WorkerError> {
+        self.call(|reply| Cmd::AutoAnswer { enabled, reply }).await
     }
 }
 

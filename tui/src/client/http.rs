@@ -187,6 +187,25 @@ impl Gateway {
     pub async fn presets(&self) -> Result<PresetsResponse> {
         self.call(Method::GET, "/api/presets", None::<&()>).await
     }
+
+    /// `POST /api/sessions/{id}/workers/{wid}/reply`: answers the prompt (or types the line and
+    /// Enter) and says which prompt it answered.
+    pub async fn reply(
+        &self,
+        id: &str,
+        wid: &str,
+        req: &controlroom_protocol::ReplyRequest,
+    ) -> Result<controlroom_protocol::ReplyResponse> {
+        self.call(Method::POST, &format!("/api/sessions/{id}/workers/{wid}/reply"), Some(req)).await
+    }
+
+    /// `POST /api/sessions/{id}/workers/{wid}/auto-answer`: switches the preset's auto-answer.
+    pub async fn set_auto_answer(&self, id: &str, wid: &str, enabled: bool) -> Result<()> {
+        let body = controlroom_protocol::AutoAnswerRequest { enabled };
+        self.call_raw(Method::POST, &format!("/api/sessions/{id}/workers/{wid}/auto-answer"), Some(&body))
+            .await
+            .map(|_| ())
+    }
 }
 
 #[cfg(test)]

@@ -51,9 +51,13 @@ impl State {
                 KeyCode::Char('n' | 'N') | KeyCode::Esc | KeyCode::Char('q') => self.mode = Mode::Dashboard,
                 _ => {}
             },
+            Mode::Reply(_) => self.reply_key(&ev, fx),
             Mode::Dashboard => {
+                let selected = self.selected_session.clone().zip(self.selected_worker.clone());
                 if ev.code == KeyCode::Esc && !self.filter.is_empty() {
                     self.filter.clear();
+                } else if selected.is_some_and(|(s, w)| self.answer_key(&s, &w, &ev, fx)) {
+                    // An answer to the selected worker's prompt (or a hint of the keys it takes).
                 } else if let Some(action) = self.settings.keys.action(&ev) {
                     self.action(action, fx);
                 }
@@ -68,6 +72,7 @@ impl State {
             }
             Mode::Form(form) => form.paste(&text),
             Mode::Filter => self.filter.insert_str(&text),
+            Mode::Reply(_) => self.reply_paste(&text),
             _ => {}
         }
     }
@@ -179,6 +184,14 @@ impl State {
             }
             Action::NextAttention => self.next_attention(),
             Action::Help => self.mode = Mode::Help,
+            Action::Reply => match self.selected_session.clone().zip(self.selected_worker.clone()) {
+                Some((s, w)) => self.open_reply(s, w),
+                None => self.tell("no worker selected"),
+            },
+            Action::AutoAnswer => match self.selected_session.clone().zip(self.selected_worker.clone()) {
+                Some((s, w)) => self.toggle_auto_answer(&s, &w, fx),
+                None => self.tell("no worker selected"),
+            },
             // Workers outlive the front end and the gateway: quitting never asks.
             Action::Quit => self.quit(fx),
         }

@@ -15,6 +15,7 @@ pub mod dialog;
 pub mod layout;
 pub mod line_edit;
 mod msg;
+pub mod reply;
 pub mod screen;
 pub mod search;
 pub mod sessions;
@@ -30,7 +31,7 @@ use sessions::SessionStore;
 use std::time::{Duration, Instant};
 use term::{TermView, WorkerLink};
 
-pub use msg::{AppEvent, Done, Effect, Msg, Update, WorkerEvent};
+pub use msg::{AppEvent, Done, Effect, Msg, Replied, Update, WorkerEvent};
 pub use settings::Settings;
 
 /// What the screen is showing, and so where keys go.
@@ -48,6 +49,8 @@ pub enum Mode {
     Help,
     /// Typing a filter for the sessions list.
     Filter,
+    /// Typing a one-line reply to a worker (`i`).
+    Reply(reply::ReplyLine),
 }
 
 /// Which dashboard list has the selection keys.
@@ -346,6 +349,7 @@ impl State {
                     }
                 }
             }
+            Done::Replied(r) => self.replied(&r.session, &r.worker, &r.text, &r.response),
             Done::Ok(text) => self.notice = Some(Notice { text, error: false }),
             Done::Failed(text) => self.notice = Some(Notice { text, error: true }),
         }

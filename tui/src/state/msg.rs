@@ -72,10 +72,25 @@ pub enum Done {
         /// Candidates as the user would type them, each ending in `/`.
         candidates: Vec<String>,
     },
+    /// `POST …/reply` answered (see [`Effect::Reply`]; boxed: it is large).
+    Replied(Box<Replied>),
     /// Something else succeeded; show this.
     Ok(String),
     /// A request failed; show this.
     Failed(String),
+}
+
+/// What a reply ([`Effect::Reply`]) did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replied {
+    /// The session.
+    pub session: SessionId,
+    /// The worker.
+    pub worker: WorkerId,
+    /// What was asked to be sent.
+    pub text: String,
+    /// The gateway's answer: the prompt answered and what was typed.
+    pub response: controlroom_protocol::ReplyResponse,
 }
 
 /// Everything that can change the state.
@@ -205,6 +220,26 @@ pub enum Effect {
     },
     /// Leave the program.
     Quit,
+    /// `POST /api/sessions/{id}/workers/{wid}/reply`: answer the worker's prompt or type a line.
+    Reply {
+        /// The session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// The answer or line (Enter follows as the gateway decides).
+        text: String,
+        /// Type `text` and Enter as they are (the `i` line).
+        literal: bool,
+    },
+    /// `POST /api/sessions/{id}/workers/{wid}/auto-answer`.
+    AutoAnswer {
+        /// The session.
+        session: SessionId,
+        /// The worker.
+        worker: WorkerId,
+        /// On or off.
+        enabled: bool,
+    },
 }
 
 /// What one [`Msg`] did: the work it asks for and whether the screen must be drawn again.

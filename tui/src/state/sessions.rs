@@ -175,6 +175,7 @@ mod tests {
             started_at: "2026-01-01T00:00:00Z".into(),
             preset: None,
             notification: None,
+            prompt: None,
         }
     }
 

@@ -22,6 +22,7 @@ fn worker(id: &str, state: WorkerState) -> Worker {
         started_at: "2026-01-01T00:00:00Z".into(),
         preset: None,
         notification: None,
+        prompt: None,
     }
 }
 

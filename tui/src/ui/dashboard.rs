@@ -262,20 +262,28 @@ fn worker_line<'a>(
     } else {
         theme.text
     };
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(format!("{glyph} "), Style::new().fg(colour)),
         Span::styled(pad(&w.name, name_w), Style::new().fg(theme.text).bold()),
         Span::styled(format!(" {kind:<6} "), Style::new().fg(theme.muted)),
         Span::styled(format!("{run_state:<8} "), Style::new().fg(state_colour)),
         Span::styled(format!("{:<7}", activity_word(activity)), Style::new().fg(colour)),
-        match &w.notification {
-            // What the program said it needs takes the command's place while it asks.
-            Some(text) => Span::styled(pad(&format!(" “{text}”"), cmd_w), Style::new().fg(theme.asking)),
-            None => {
-                Span::styled(pad(&format!(" {}", w.command.join(" ")), cmd_w), Style::new().fg(theme.muted))
-            }
-        },
-    ]);
+    ];
+    match (&w.prompt, &w.notification) {
+        // The question it asks, the keys that answer it and any auto-answer countdown.
+        (Some(prompt), _) if activity == controlroom_protocol::ActivityState::Asking => {
+            spans.extend(super::reply::prompt_spans(prompt, cmd_w, state.now, theme));
+        }
+        // What the program said it needs takes the command's place while it asks.
+        (_, Some(text)) => {
+            spans.push(Span::styled(pad(&format!(" “{text}”"), cmd_w), Style::new().fg(theme.asking)))
+        }
+        _ => spans.push(Span::styled(
+            pad(&format!(" {}", w.command.join(" ")), cmd_w),
+            Style::new().fg(theme.muted),
+        )),
+    }
+    let line = Line::from(spans);
     if selected && state.focus == Focus::Workers {
         line.style(Style::new().bg(theme.selection))
     } else {

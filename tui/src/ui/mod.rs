@@ -4,6 +4,7 @@ mod attach;
 mod dashboard;
 pub mod layout;
 mod overlay;
+mod reply;
 mod search;
 pub(crate) mod status;
 pub mod terminal;
@@ -29,6 +30,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
         Mode::Help => overlay::help(frame, area, state, theme),
         Mode::Form(form) => overlay::form(frame, area, form, theme),
         Mode::Confirm(confirm) => overlay::confirm(frame, area, confirm, theme),
+        Mode::Reply(line) => reply::draw(frame, area, line, theme),
         Mode::Dashboard | Mode::Filter | Mode::Attach => {}
     }
 }

@@ -36,6 +36,7 @@ pub fn worker(
         started_at: "2026-11-21T11:00:00Z".into(),
         preset: None,
         notification: None,
+        prompt: None,
     }
 }
 

@@ -68,6 +68,7 @@ impl Hub {
             started_at: now_iso(),
             preset: preset.map(|p| p.preset.name.clone()),
             notification: None,
+            prompt: None,
         };
         let mut env = preset.map(|p| p.env.clone()).unwrap_or_default();
         env.extend(spec.env.clone().unwrap_or_default());

@@ -57,6 +57,7 @@ pub(in crate::worker) fn spawn_running(
         rows: spec.rows,
         activity: ActivityState::Unknown,
         notification: None,
+        prompt: None,
     };
     let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };
@@ -86,6 +87,7 @@ pub(in crate::worker) fn spawn_restored(
         rows: history.rows,
         activity: ActivityState::Exited,
         notification: None,
+        prompt: None,
     };
     // Answering starts after the stored screen is replayed: a restarted process gets answers
     // to its own queries only.
