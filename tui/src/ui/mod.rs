@@ -7,6 +7,7 @@ mod overlay;
 mod search;
 pub(crate) mod status;
 pub mod terminal;
+mod wall;
 
 use crate::state::sessions::{exited_ok, failed};
 use crate::state::{Mode, State};
@@ -24,12 +25,17 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
         return;
     }
     frame.render_widget(Block::new().style(base(theme)), area);
-    dashboard::draw(frame, area, state, theme);
+    if state.wall.open {
+        // The wall is the screen under the help and any dialog while it is open.
+        wall::draw(frame, area, state, theme);
+    } else {
+        dashboard::draw(frame, area, state, theme);
+    }
     match &state.mode {
         Mode::Help => overlay::help(frame, area, state, theme),
         Mode::Form(form) => overlay::form(frame, area, form, theme),
         Mode::Confirm(confirm) => overlay::confirm(frame, area, confirm, theme),
-        Mode::Dashboard | Mode::Filter | Mode::Attach => {}
+        Mode::Dashboard | Mode::Filter | Mode::Attach | Mode::Wall => {}
     }
 }
 
