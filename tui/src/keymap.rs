@@ -61,7 +61,7 @@ impl Action {
         (Action::NextAttention, "next-attention", "next worker that needs you"),
         (Action::Help, "help", "this help"),
         (Action::Quit, "quit", "quit"),
-        (Action::Wall, "wall", "wall of live terminals (again: session · needs you · all)"),
+        (Action::Wall, "wall", "wall of live terminals (again: scope)"),
     ];
 
     /// Whether the action changes something on the gateway (refused to a read-only token).

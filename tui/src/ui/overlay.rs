@@ -59,7 +59,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     ]));
     lines.push(Line::from(vec![
         Span::styled(format!("{:>14}  ", "wall ←↑↓→ hjkl"), key_style),
-        Span::raw("focus · enter attach · pgup/dn page · esc back"),
+        Span::raw("focus · enter attach · pgup/dn"),
     ]));
     let rect = centered(area, 56, u16::try_from(lines.len()).unwrap_or(20) + 2);
     frame.render_widget(Clear, rect);

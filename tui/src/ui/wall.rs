@@ -128,7 +128,13 @@ fn tile(frame: &mut Frame<'_>, rect: Rect, state: &State, key: &TileKey, focused
         .title(Line::from(head))
         .style(Style::new().fg(theme.text).bg(theme.background));
     if attention {
-        let mark = if activity == ActivityState::Asking { " ! asking " } else { " ! failed " };
+        // A narrow tile keeps its name: the mark shrinks to the `!`.
+        let wide = rect.width >= 40;
+        let mark = match (activity == ActivityState::Asking, wide) {
+            (_, false) => " ! ",
+            (true, true) => " ! asking ",
+            (false, true) => " ! failed ",
+        };
         let colour = if activity == ActivityState::Asking { theme.asking } else { theme.error };
         block = block.title(
             Line::from(Span::styled(mark, Style::new().fg(colour).add_modifier(Modifier::BOLD))).right_aligned(),
