@@ -316,3 +316,17 @@ fn a_resize_retiles_and_output_reaches_only_its_tile() {
     let fx = st.update(Msg::Resize { cols: 100, rows: 30 }).effects;
     assert!(!fx.iter().any(|e| matches!(e, Effect::Send(_))), "{fx:?}");
 }
+
+#[test]
+fn after_a_detach_the_other_tiles_take_their_fresh_history() {
+    let mut st = state(3, 120, 40);
+    press(&mut st, KeyCode::Char('g'));
+    press(&mut st, KeyCode::Right);
+    press(&mut st, KeyCode::Enter);
+    st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
+    assert_eq!(st.mode, Mode::Wall);
+    let history = WorkerEvent::Message(WorkerServerMsg::History { data: "back".into(), cols: 80, rows: 24, offset: 4 });
+    st.update(Msg::Worker { session: SessionId::new("a"), worker: WorkerId::new("a0"), event: history });
+    let view = st.wall.view(&(SessionId::new("a"), WorkerId::new("a0"))).expect("a0's tile");
+    assert_eq!((view.link.clone(), view.parser.term().contents()), (WorkerLink::Live, "back".to_owned()));
+}
