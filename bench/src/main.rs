@@ -3,7 +3,7 @@
 //! prints a Markdown table of medians, min–max and ratios. Re-executed with a hidden flag, it is
 //! the bare WebSocket forwarder peer (see forwarder.rs).
 //!
-//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui,tui-echo,tui-drain]
+//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui,tui-echo,tui-drain,tui-wall]
 //! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
 mod echo;
@@ -15,6 +15,7 @@ mod resources;
 mod scenarios;
 mod tui;
 mod tui_vs_tmux;
+mod tui_wall;
 
 use anyhow::Context as _;
 use report::Report;
@@ -25,15 +26,15 @@ use std::time::Duration;
 const USAGE: &str =
     "usage: controlroom-bench [--quick] [--runs N] [--only SECTION,...] [--fanout-clients N] [--echoes N]
                          [--gateway-only] [--out FILE]
-sections: throughput, echo, fanout, memory, idle, startup, tui, tui-echo, tui-drain (default: all)
+sections: throughput, echo, fanout, memory, idle, startup, tui, tui-echo, tui-drain, tui-wall (default: all)
 --quick          smaller inputs and fewer runs
 --gateway-only   throughput of the gateway alone (for profiling; no raw PTY, forwarder or tmux)
 --echoes N       keystrokes timed per contender in the echo sections (default 2000)
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
 the front end's config.toml in the tui section (A/B of settings); see BENCHMARKS.md";
 
-const SECTIONS: [&str; 9] =
-    ["throughput", "echo", "fanout", "memory", "idle", "startup", "tui", "tui-echo", "tui-drain"];
+const SECTIONS: [&str; 10] =
+    ["throughput", "echo", "fanout", "memory", "idle", "startup", "tui", "tui-echo", "tui-drain", "tui-wall"];
 
 struct Args {
     plan: Plan,
@@ -130,6 +131,7 @@ fn main() -> anyhow::Result<()> {
                 "startup" => resources::startup(&args.plan, &mut report).await,
                 "tui" => tui::tui(&args.plan, &mut report).await,
                 "tui-echo" => tui_vs_tmux::echo(&args.plan, &mut report).await,
+                "tui-wall" => tui_wall::wall(&args.plan, &mut report).await,
                 _ => tui_vs_tmux::drain(&args.plan, &mut report).await,
             };
             if let Err(e) = result {

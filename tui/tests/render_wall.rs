@@ -25,7 +25,9 @@ fn tile_history(st: &mut State, session: &str, worker: &str, data: &[u8]) {
 /// Session `api` with four workers running real programs; `review` is asking.
 fn four_programs() -> State {
     let mut st = base_state();
-    let w = |id: &str, name: &str, cmd: &str| worker(id, name, WorkerKind::Shell, cmd, WorkerState::Running, None);
+    let w = |id: &str, name: &str, cmd: &str| {
+        worker(id, name, WorkerKind::Shell, cmd, WorkerState::Running, None)
+    };
     sync(
         &mut st,
         vec![session(
@@ -33,7 +35,12 @@ fn four_programs() -> State {
             "api",
             "2026-11-21T09:00:00Z",
             Some(("git@github.com:ada/api.git", "main")),
-            vec![w("w1", "shell", "/bin/bash"), w("w2", "editor", "vim"), w("w3", "top", "top"), w("w4", "review", "less")],
+            vec![
+                w("w1", "shell", "/bin/bash"),
+                w("w2", "editor", "vim"),
+                w("w3", "top", "top"),
+                w("w4", "review", "less"),
+            ],
         )],
         vec![
             activity("s1", "w1", ActivityState::Idle),
@@ -88,7 +95,16 @@ fn wall_of_every_worker_in_a_small_screen_pages() {
 fn wall_of_twelve_tiles() {
     let mut st = base_state();
     let workers = (1..=12)
-        .map(|i| worker(&format!("w{i}"), &format!("agent-{i}"), WorkerKind::Agent, "claude", WorkerState::Running, None))
+        .map(|i| {
+            worker(
+                &format!("w{i}"),
+                &format!("agent-{i}"),
+                WorkerKind::Agent,
+                "claude",
+                WorkerState::Running,
+                None,
+            )
+        })
         .collect();
     sync(&mut st, vec![session("s1", "fleet", "2026-11-21T09:00:00Z", None, workers)], vec![]);
     st.update(Msg::Resize { cols: 160, rows: 50 });

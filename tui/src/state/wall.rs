@@ -118,7 +118,8 @@ pub fn best_grid(n: usize, w: u16, h: u16) -> Option<Grid> {
             continue;
         }
         let (iw, ih) = inner(grid, w, h);
-        let shown = u64::from(u32::from(iw).min(TARGET_SCREEN.0)) * u64::from(u32::from(ih).min(TARGET_SCREEN.1));
+        let shown =
+            u64::from(u32::from(iw).min(TARGET_SCREEN.0)) * u64::from(u32::from(ih).min(TARGET_SCREEN.1));
         let empty = cols * grid.rows - n;
         let better = match best {
             None => true,
@@ -378,7 +379,8 @@ impl State {
         self.selected_session = Some(s.clone());
         self.selected_worker = Some(w.clone());
         let view = self.wall.views.iter().position(|v| v.is(&s, &w)).map(|i| self.wall.views.remove(i));
-        self.term = Some(view.unwrap_or_else(|| TermView::new(s.clone(), w.clone(), self.settings.scrollback_lines)));
+        self.term =
+            Some(view.unwrap_or_else(|| TermView::new(s.clone(), w.clone(), self.settings.scrollback_lines)));
         // The runtime keeps the tile's socket for the attached view (it is already open).
         fx.push(Effect::Watch(Some((s, w))));
         self.attach(fx);
@@ -419,7 +421,8 @@ impl State {
             self.wall.focused = p.keys.get(p.focus).cloned();
             self.wall.focus_index = p.focus;
         }
-        let have: Vec<TileKey> = self.wall.views.iter().map(|v| (v.session.clone(), v.worker.clone())).collect();
+        let have: Vec<TileKey> =
+            self.wall.views.iter().map(|v| (v.session.clone(), v.worker.clone())).collect();
         // The attached or previewed worker's screen joins the wall as its tile (a detach back
         // to the wall shows it at once, on the socket it already has).
         let mut moved = false;

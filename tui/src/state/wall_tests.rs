@@ -222,7 +222,8 @@ fn the_wall_replaces_the_preview_socket_and_esc_gives_it_back() {
     assert_eq!(st.selected_worker.as_ref().map(WorkerId::as_str), Some("a1"), "the focused tile is selected");
     assert!(st.term.as_ref().is_some_and(|t| t.worker.as_str() == "a1"));
     let watch = fx.iter().position(|e| matches!(e, Effect::Watch(Some(_)))).expect("a1 previewed");
-    let none = fx.iter().position(|e| matches!(e, Effect::WatchTiles(t) if t.is_empty())).expect("tiles closed");
+    let none =
+        fx.iter().position(|e| matches!(e, Effect::WatchTiles(t) if t.is_empty())).expect("tiles closed");
     assert!(watch < none, "the preview takes a1's socket before the tiles let go: {fx:?}");
     assert!(st.wall.views.is_empty());
 }
@@ -257,7 +258,9 @@ fn enter_attaches_to_the_focused_tile_and_detaching_returns_to_the_wall() {
     assert_eq!(st.mode, Mode::Wall);
     assert_eq!(focused(&st), "a2");
     assert_eq!(tiles_of(&fx), Some(vec!["a0".into(), "a1".into(), "a2".into(), "a3".into()]));
-    assert!(st.wall.view(&(SessionId::new("a"), WorkerId::new("a2"))).is_some_and(|v| v.next_offset == Some(13)));
+    assert!(
+        st.wall.view(&(SessionId::new("a"), WorkerId::new("a2"))).is_some_and(|v| v.next_offset == Some(13))
+    );
     // Enter on the dashboard still attaches there, and detaching returns to the dashboard.
     press(&mut st, KeyCode::Esc);
     press(&mut st, KeyCode::Enter);
@@ -299,12 +302,20 @@ fn a_resize_retiles_and_output_reaches_only_its_tile() {
     let out = |w: &str, text: &str, offset| Msg::Worker {
         session: SessionId::new("a"),
         worker: WorkerId::new(w),
-        event: WorkerEvent::Message(WorkerServerMsg::History { data: text.into(), cols: 40, rows: 10, offset }),
+        event: WorkerEvent::Message(WorkerServerMsg::History {
+            data: text.into(),
+            cols: 40,
+            rows: 10,
+            offset,
+        }),
     };
     st.update(out("a1", "one", 3));
     st.update(out("a4", "four", 4));
     let text = |w: &str| {
-        st.wall.view(&(SessionId::new("a"), WorkerId::new(w))).map(|v| v.parser.term().contents()).unwrap_or_default()
+        st.wall
+            .view(&(SessionId::new("a"), WorkerId::new(w)))
+            .map(|v| v.parser.term().contents())
+            .unwrap_or_default()
     };
     assert_eq!((text("a1").as_str(), text("a4").as_str(), text("a0").as_str()), ("one", "four", ""));
     assert_eq!(
@@ -325,7 +336,8 @@ fn after_a_detach_the_other_tiles_take_their_fresh_history() {
     press(&mut st, KeyCode::Enter);
     st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
     assert_eq!(st.mode, Mode::Wall);
-    let history = WorkerEvent::Message(WorkerServerMsg::History { data: "back".into(), cols: 80, rows: 24, offset: 4 });
+    let history =
+        WorkerEvent::Message(WorkerServerMsg::History { data: "back".into(), cols: 80, rows: 24, offset: 4 });
     st.update(Msg::Worker { session: SessionId::new("a"), worker: WorkerId::new("a0"), event: history });
     let view = st.wall.view(&(SessionId::new("a"), WorkerId::new("a0"))).expect("a0's tile");
     assert_eq!((view.link.clone(), view.parser.term().contents()), (WorkerLink::Live, "back".to_owned()));

@@ -47,7 +47,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     }
 }
 
-fn title(frame: &mut Frame<'_>, area: Rect, state: &State, page: &crate::state::wall::WallPage, theme: &Theme) {
+fn title(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    state: &State,
+    page: &crate::state::wall::WallPage,
+    theme: &Theme,
+) {
     let bar = Style::new().fg(theme.muted).bg(theme.selection);
     let mut left = vec![
         Span::styled(" Wall ", Style::new().fg(theme.accent).bg(theme.selection).bold()),
@@ -108,7 +114,10 @@ fn tile(frame: &mut Frame<'_>, rect: Rect, state: &State, key: &TileKey, focused
         Span::raw(" "),
         Span::styled(glyph, Style::new().fg(colour)),
         Span::raw(" "),
-        Span::styled(name.to_owned(), Style::new().fg(if focused { theme.accent } else { theme.text }).bold()),
+        Span::styled(
+            name.to_owned(),
+            Style::new().fg(if focused { theme.accent } else { theme.text }).bold(),
+        ),
     ];
     // The session matters when the scope mixes sessions.
     if state.wall.scope != WallScope::Session
@@ -137,7 +146,8 @@ fn tile(frame: &mut Frame<'_>, rect: Rect, state: &State, key: &TileKey, focused
         };
         let colour = if activity == ActivityState::Asking { theme.asking } else { theme.error };
         block = block.title(
-            Line::from(Span::styled(mark, Style::new().fg(colour).add_modifier(Modifier::BOLD))).right_aligned(),
+            Line::from(Span::styled(mark, Style::new().fg(colour).add_modifier(Modifier::BOLD)))
+                .right_aligned(),
         );
     }
     let inner = block.inner(rect);
@@ -162,7 +172,8 @@ fn screen(frame: &mut Frame<'_>, inner: Rect, view: &TermView) {
     let top = crop_top(rows, cursor_row, inner.height);
     frame.render_widget(TerminalView::new(term).from_row(top), inner);
     if view.exit.is_none() && !term.hide_cursor() {
-        let pos = Position::new(inner.x.saturating_add(cursor_col), inner.y + (cursor_row - top.min(cursor_row)));
+        let pos =
+            Position::new(inner.x.saturating_add(cursor_col), inner.y + (cursor_row - top.min(cursor_row)));
         if cursor_row >= top && inner.contains(pos) {
             let cell = &mut frame.buffer_mut()[pos];
             cell.modifier.toggle(Modifier::REVERSED);
