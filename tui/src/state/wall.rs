@@ -26,6 +26,10 @@ pub const TILE_CHROME: u16 = 2;
 /// Most tiles on one page, so most worker sockets the wall opens at once (`wall-max-tiles`).
 pub const WALL_MAX_TILES: usize = 16;
 
+/// Scrollback lines a tile keeps: none, a tile shows the live screen only (the attached view
+/// keeps `scrollback-lines`).
+const TILE_SCROLLBACK: usize = 0;
+
 /// The screen size the tiling aims to show whole: a classic terminal. Tiles bigger than it
 /// gain nothing, so the grid that shows the most of such a screen per tile wins.
 const TARGET_SCREEN: (u32, u32) = (80, 24);
@@ -233,11 +237,17 @@ impl Wall {
             WorkerEvent::Message(WorkerServerMsg::History { data, cols, rows, offset }) => {
                 view.history(data, *cols, *rows, *offset);
             }
+            // `exit` follows all of a program's output: output after it is a restarted program,
+            // streaming on the same socket.
             WorkerEvent::Message(WorkerServerMsg::Output { data, offset }) => {
-                view.output(data.as_bytes(), *offset);
+                if view.output(data.as_bytes(), *offset) > 0 {
+                    view.exit = None;
+                }
             }
             WorkerEvent::Output { offset, bytes } => {
-                view.output(bytes, *offset);
+                if view.output(bytes, *offset) > 0 {
+                    view.exit = None;
+                }
             }
             WorkerEvent::Message(WorkerServerMsg::Exit { exit_code, signal }) => {
                 view.exit = Some(ExitInfo { exit_code: *exit_code, signal: signal.clone() });
@@ -441,13 +451,12 @@ impl State {
                 fx.push(Effect::Watch(Some((s, w))));
             }
         }
-        let scrollback = 0;
         let mut views = std::mem::take(&mut self.wall.views);
         self.wall.views = want
             .iter()
             .map(|(s, w)| match views.iter().position(|v| v.is(s, w)) {
                 Some(i) => views.swap_remove(i),
-                None => TermView::new(s.clone(), w.clone(), scrollback),
+                None => TermView::new(s.clone(), w.clone(), TILE_SCROLLBACK),
             })
             .collect();
         if want != have || moved {

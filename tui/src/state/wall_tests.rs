@@ -342,3 +342,22 @@ fn after_a_detach_the_other_tiles_take_their_fresh_history() {
     let view = st.wall.view(&(SessionId::new("a"), WorkerId::new("a0"))).expect("a0's tile");
     assert_eq!((view.link.clone(), view.parser.term().contents()), (WorkerLink::Live, "back".to_owned()));
 }
+
+#[test]
+fn output_after_an_exit_is_a_restarted_program_on_the_same_socket() {
+    let mut st = state(1, 120, 40);
+    press(&mut st, KeyCode::Char('g'));
+    let ev = |event| Msg::Worker { session: SessionId::new("a"), worker: WorkerId::new("a0"), event };
+    st.update(ev(WorkerEvent::Message(WorkerServerMsg::History {
+        data: "$ ".into(),
+        cols: 80,
+        rows: 24,
+        offset: 2,
+    })));
+    st.update(ev(WorkerEvent::Message(WorkerServerMsg::Exit { exit_code: Some(1), signal: None })));
+    let tile =
+        |st: &State| st.wall.view(&(SessionId::new("a"), WorkerId::new("a0"))).map(|v| v.exit.is_some());
+    assert_eq!(tile(&st), Some(true));
+    st.update(ev(WorkerEvent::Output { offset: 2, bytes: bytes::Bytes::from_static(b"again") }));
+    assert_eq!(tile(&st), Some(false), "the restarted program's output clears the exit");
+}
