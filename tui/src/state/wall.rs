@@ -381,7 +381,8 @@ impl State {
     /// nothing is fetched again) and the other tiles' sockets close.
     fn attach_from_wall(&mut self, fx: &mut Vec<Effect>) {
         let Some((s, w)) = self.wall.focused.clone() else {
-            return self.notice = Some(Notice { text: "no worker to attach to".into(), error: false });
+            self.notice = Some(Notice { text: "no worker to attach to".into(), error: false });
+            return;
         };
         if self.store.worker(&s, &w).is_none() {
             return;
