@@ -3,9 +3,9 @@
 //! prints a Markdown table of medians, min–max and ratios. Re-executed with a hidden flag, it is
 //! the bare WebSocket forwarder peer (see forwarder.rs).
 //!
-//! Usage: `controlroom-bench [--quick] [--runs N] [--only SECTION,...]` (the sections are listed in
-//! `SECTIONS` and by `--help`)
-//! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
+//! Usage: `controlroom-bench [--quick] [--runs N] [--only SECTION,...] [--gateway-only] [--out FILE]`
+//! (the sections are `SECTIONS`, listed by `--help`; `--gateway-only`: throughput of the gateway
+//! alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
 mod echo;
 mod forwarder;
@@ -19,6 +19,7 @@ mod slow;
 mod ttyd;
 mod tui;
 mod tui_vs_tmux;
+mod tui_wall;
 
 use anyhow::Context as _;
 use report::Report;
@@ -29,7 +30,6 @@ use std::time::Duration;
 const USAGE: &str =
     "usage: controlroom-bench [--quick] [--runs N] [--only SECTION,...] [--fanout-clients N] [--echoes N]
                          [--gateway-only] [--out FILE]
-sections: throughput, echo, fanout, memory, idle, startup, slow, tui, tui-echo, tui-drain (default: all)
 --quick          smaller inputs and fewer runs
 --gateway-only   throughput of the gateway alone (for profiling; no raw PTY, forwarder or tmux)
 --echoes N       keystrokes timed per contender in the echo sections (default 2000)
@@ -49,6 +49,7 @@ const SECTIONS: &[&str] = &[
     "tui-echo",
     "tui-drain",
     "reply",
+    "tui-wall",
 ];
 
 struct Args {
@@ -97,10 +98,10 @@ fn parse_args() -> anyhow::Result<Args> {
             "--out" => out = Some(args.next().context("--out FILE")?.into()),
             "--bench" => {} // passed by `cargo bench`; ignored
             "--help" | "-h" => {
-                println!("{USAGE}");
+                println!("{USAGE}\nsections (default: all): {}", SECTIONS.join(", "));
                 std::process::exit(0);
             }
-            other => anyhow::bail!("unknown argument {other:?}\n{USAGE}"),
+            other => anyhow::bail!("unknown argument {other:?}\n{USAGE}\nsections: {}", SECTIONS.join(", ")),
         }
     }
     for s in &only {
@@ -148,6 +149,7 @@ fn main() -> anyhow::Result<()> {
                 "tui" => tui::tui(&args.plan, &mut report).await,
                 "tui-echo" => tui_vs_tmux::echo(&args.plan, &mut report).await,
                 "reply" => reply::reply(&args.plan, &mut report).await,
+                "tui-wall" => tui_wall::wall(&args.plan, &mut report).await,
                 _ => tui_vs_tmux::drain(&args.plan, &mut report).await,
             };
             if let Err(e) = result {

@@ -91,6 +91,11 @@ impl RawPty {
         Ok(())
     }
 
+    /// The program's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.process_id()
+    }
+
     /// Reads until EOF; returns the byte count.
     pub fn drain_to_eof(&mut self) -> usize {
         let mut n = 0;

@@ -26,6 +26,8 @@ pub struct FrontEndKeys {
     pub frame_interval_ms: Option<u64>,
     /// Largest worker message in MiB (`max-message-mib`).
     pub max_message_mib: Option<usize>,
+    /// Most tiles on one page of the wall (`wall-max-tiles`).
+    pub wall_max_tiles: Option<usize>,
     /// Key bindings by action name (`[keys]`).
     pub keys: BTreeMap<String, KeyList>,
 }

@@ -29,7 +29,7 @@ pub struct ConfigFile {
     /// `[activity]`, `[[presets]]`, `[[sources]]`, `[notify]`.
     pub gateway: GatewayTables,
     /// `theme`, `detach`, `default-command`, `gateway-url`, `tls-ca`, `desktop-notify`,
-    /// `scrollback-lines`, `frame-interval-ms`, `max-message-mib`, `[keys]`.
+    /// `scrollback-lines`, `frame-interval-ms`, `max-message-mib`, `wall-max-tiles`, `[keys]`.
     pub front_end: FrontEndKeys,
 }
 
@@ -50,6 +50,7 @@ struct Layout {
     scrollback_lines: Option<usize>,
     frame_interval_ms: Option<u64>,
     max_message_mib: Option<usize>,
+    wall_max_tiles: Option<usize>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
     #[serde(default)]
@@ -81,6 +82,7 @@ impl From<Layout> for ConfigFile {
                 scrollback_lines: l.scrollback_lines,
                 frame_interval_ms: l.frame_interval_ms,
                 max_message_mib: l.max_message_mib,
+                wall_max_tiles: l.wall_max_tiles,
                 keys: l.keys,
             },
         }

@@ -22,6 +22,9 @@ pub const FRAME_INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=1000;
 /// `max-message-mib` accepted: the largest message a worker socket takes, 1 MiB to 1 GiB.
 pub const MAX_MESSAGE_MIB: std::ops::RangeInclusive<usize> = 1..=1024;
 
+/// `wall-max-tiles` accepted: tiles on one page of the wall (one worker socket each).
+pub const WALL_MAX_TILES: std::ops::RangeInclusive<usize> = 1..=64;
+
 /// A front-end value outside the range it must be in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {value} is outside {start}..={end}")]
@@ -77,6 +80,8 @@ pub struct Config {
     /// Largest message a worker socket accepts, in bytes (`max-message-mib`); a worker's
     /// attach-time `history` (its whole scrollback) must fit.
     pub max_message: usize,
+    /// Most tiles on one page of the wall, so most worker sockets it opens (`wall-max-tiles`).
+    pub wall_max_tiles: usize,
 }
 
 /// The file's own problem (unreadable, bad TOML, unknown key) as the front end's config error.
@@ -96,6 +101,7 @@ impl Default for Config {
             scrollback_lines: crate::state::term::SCROLLBACK_LINES,
             frame_interval: crate::runtime::FRAME,
             max_message: crate::client::ws::WORKER_MAX_MESSAGE,
+            wall_max_tiles: crate::state::wall::WALL_MAX_TILES,
         }
     }
 }
@@ -142,6 +148,10 @@ impl Config {
         if let Some(mib) = file.max_message_mib {
             config.max_message =
                 in_range("max-message-mib", mib, &MAX_MESSAGE_MIB).map_err(|e| err(e.to_string()))? << 20;
+        }
+        if let Some(tiles) = file.wall_max_tiles {
+            config.wall_max_tiles =
+                in_range("wall-max-tiles", tiles, &WALL_MAX_TILES).map_err(|e| err(e.to_string()))?;
         }
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
@@ -197,6 +207,15 @@ mod tests {
         let err = parse("max-message-mib = 0").expect_err("zero").to_string();
         assert!(err.contains("max-message-mib") && err.contains("1..=1024"), "{err}");
         assert!(parse("max-message-mib = 1025").is_err());
+    }
+
+    #[test]
+    fn wall_max_tiles_is_a_checked_limit() {
+        assert_eq!(parse("").expect("empty").wall_max_tiles, crate::state::wall::WALL_MAX_TILES);
+        assert_eq!(parse("wall-max-tiles = 9").expect("valid").wall_max_tiles, 9);
+        let err = parse("wall-max-tiles = 0").expect_err("zero").to_string();
+        assert!(err.contains("wall-max-tiles") && err.contains("1..=64"), "{err}");
+        assert!(parse("wall-max-tiles = 65").is_err());
     }
 
     #[test]

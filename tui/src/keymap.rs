@@ -42,11 +42,13 @@ pub enum Action {
     Reply,
     /// Switch the selected worker's auto-answer off (or on again).
     AutoAnswer,
+    /// Open the wall of live terminals; on the wall, cycle its scope.
+    Wall,
 }
 
 impl Action {
     /// Every action with its config name and help text, in help-overlay order.
-    pub const ALL: [(Action, &'static str, &'static str); 18] = [
+    pub const ALL: [(Action, &'static str, &'static str); 19] = [
         (Action::Up, "up", "move up"),
         (Action::Down, "down", "move down"),
         (Action::Focus, "focus", "sessions ⇄ workers"),
@@ -65,6 +67,7 @@ impl Action {
         (Action::Quit, "quit", "quit"),
         (Action::Reply, "reply", "reply; y/n/1-9 answer its prompt"),
         (Action::AutoAnswer, "auto-answer", "auto-answer off/on"),
+        (Action::Wall, "wall", "wall of live terminals (again: scope)"),
     ];
 
     /// Whether the action changes something on the gateway (refused to a read-only token).
@@ -210,7 +213,7 @@ pub struct KeyMap {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let defaults: [(Action, &[&str]); 18] = [
+        let defaults: [(Action, &[&str]); 19] = [
             (Action::Up, &["up", "k"]),
             (Action::Down, &["down", "j"]),
             (Action::Focus, &["tab", "left", "right"]),
@@ -229,6 +232,7 @@ impl Default for KeyMap {
             (Action::Quit, &["q"]),
             (Action::Reply, &["i"]),
             (Action::AutoAnswer, &["A"]),
+            (Action::Wall, &["g"]),
         ];
         let bindings = defaults
             .iter()

@@ -75,6 +75,68 @@ struct WorkerConn {
     out: mpsc::UnboundedSender<WorkerSend>,
 }
 
+/// The open worker sockets: the watched worker's (preview or attach, which input goes to) and
+/// the wall's tiles', one socket per worker however many views show it, so a worker's stream
+/// reaches the state once and in order.
+#[derive(Default)]
+struct WorkerConns {
+    open: std::collections::HashMap<(SessionId, WorkerId), WorkerConn>,
+    watched: Option<(SessionId, WorkerId)>,
+    tiles: Vec<(SessionId, WorkerId)>,
+}
+
+impl WorkerConns {
+    /// [`Effect::Watch`]: the same worker again opens a fresh socket (a restart must show the
+    /// new process from its `history`); a worker a tile already watches keeps its socket.
+    fn watch(&mut self, target: Option<(SessionId, WorkerId)>, ctx: &EffectCtx<'_>) {
+        let old = self.watched.take();
+        if let Some(key) = &target
+            && (old.as_ref() == Some(key) || !self.open.contains_key(key))
+        {
+            self.open.insert(key.clone(), open_worker(key.clone(), ctx));
+        }
+        self.watched = target;
+        if let Some(old) = old
+            && self.watched.as_ref() != Some(&old)
+            && !self.tiles.contains(&old)
+        {
+            self.open.remove(&old);
+        }
+    }
+
+    /// [`Effect::WatchTiles`]: opens the new tiles' sockets, closes the ones no view needs.
+    fn tiles(&mut self, tiles: Vec<(SessionId, WorkerId)>, ctx: &EffectCtx<'_>) {
+        for key in &tiles {
+            if !self.open.contains_key(key) {
+                self.open.insert(key.clone(), open_worker(key.clone(), ctx));
+            }
+        }
+        let (open, watched) = (&mut self.open, &self.watched);
+        open.retain(|key, _| tiles.contains(key) || watched.as_ref() == Some(key));
+        self.tiles = tiles;
+    }
+
+    /// Queues something for the watched worker's socket.
+    fn send(&self, msg: WorkerSend) {
+        if let Some(conn) = self.watched.as_ref().and_then(|key| self.open.get(key)) {
+            let _ = conn.out.send(msg);
+        }
+    }
+}
+
+/// Starts the socket task of one worker.
+fn open_worker((session, wid): (SessionId, WorkerId), ctx: &EffectCtx<'_>) -> WorkerConn {
+    let (out, out_rx) = mpsc::unbounded_channel();
+    let dial = WorkerDial {
+        url: ctx.url.clone(),
+        token: ctx.token.to_owned(),
+        trust: ctx.trust.clone(),
+        max_message: ctx.max_message,
+    };
+    let task = tokio::spawn(worker_task(dial, session, wid, ctx.tx.clone(), out_rx));
+    WorkerConn { task, out }
+}
+
 /// A socket task's report as a state message: `client/` reports in its own terms and knows
 /// nothing of the state.
 impl From<ClientEvent> for Msg {
@@ -150,7 +212,7 @@ where
         state.notice = Some(Notice { text: warnings.join("; "), error: true });
     }
     let size = terminal.size().map_err(std::io::Error::from)?;
-    let mut worker: Option<WorkerConn> = None;
+    let mut worker = WorkerConns::default();
     let mut last_shape = None;
     let mut fx = state.update(Msg::Resize { cols: size.width, rows: size.height }).effects;
     fx.extend(state.update(tick()).effects);
@@ -330,7 +392,7 @@ fn failed(what: &str, e: crate::Error) -> Done {
     Done::Failed(format!("{what}: {e}"))
 }
 
-fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerConn>) {
+fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut WorkerConns) {
     match effect {
         Effect::CreateSession(req) => ctx.request(move |g| async move {
             g.create_session(&req).await.map_or_else(|e| failed("create session", e), Done::SessionCreated)
@@ -375,29 +437,10 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
                 .await
                 .map_or_else(|e| failed("delete", e), |()| Done::Ok("session deleted".into()))
         }),
-        Effect::Watch(target) => {
-            *worker = target.map(|(session, wid)| {
-                let (out, out_rx) = mpsc::unbounded_channel();
-                let dial = WorkerDial {
-                    url: ctx.url.clone(),
-                    token: ctx.token.to_owned(),
-                    trust: ctx.trust.clone(),
-                    max_message: ctx.max_message,
-                };
-                let task = tokio::spawn(worker_task(dial, session, wid, ctx.tx.clone(), out_rx));
-                WorkerConn { task, out }
-            });
-        }
-        Effect::Send(msg) => {
-            if let Some(w) = worker {
-                let _ = w.out.send(WorkerSend::Message(msg));
-            }
-        }
-        Effect::Input { bytes } => {
-            if let Some(w) = worker {
-                let _ = w.out.send(WorkerSend::Input { bytes });
-            }
-        }
+        Effect::Watch(target) => worker.watch(target, ctx),
+        Effect::WatchTiles(tiles) => worker.tiles(tiles, ctx),
+        Effect::Send(msg) => worker.send(WorkerSend::Message(msg)),
+        Effect::Input { bytes } => worker.send(WorkerSend::Input { bytes }),
         Effect::RequestSync { since } => {
             let _ = ctx.app_out.send(AppClientMsg::RequestSync { since });
         }

@@ -28,7 +28,8 @@ impl State {
             term.scroll_by(isize::MIN / 2);
             term.search = None;
         }
-        self.mode = super::Mode::Dashboard;
+        // Back where the attach started: the wall, when it was attached from there.
+        self.mode = self.base_mode();
         if self.settings.exit_on_detach {
             self.quit(fx);
         }

@@ -18,7 +18,7 @@ impl State {
             Mode::Attach => {
                 self.attach_key(ev, fx);
             }
-            Mode::Help => self.mode = Mode::Dashboard,
+            Mode::Help => self.mode = self.base_mode(),
             Mode::Filter => match ev.code {
                 KeyCode::Enter => self.mode = Mode::Dashboard,
                 KeyCode::Esc => {
@@ -62,6 +62,7 @@ impl State {
                     self.action(action, fx);
                 }
             }
+            Mode::Wall => self.wall_key(ev, fx),
         }
     }
 
@@ -194,6 +195,7 @@ impl State {
             },
             // Workers outlive the front end and the gateway: quitting never asks.
             Action::Quit => self.quit(fx),
+            Action::Wall => self.open_wall(),
         }
     }
 
@@ -323,6 +325,9 @@ impl State {
         if self.mode == Mode::Attach {
             self.attach_mouse(ev, fx);
             return;
+        }
+        if self.mode == Mode::Wall {
+            return self.wall_mouse(ev, fx);
         }
         if self.mode != Mode::Dashboard {
             return;

@@ -21,6 +21,7 @@ pub mod search;
 pub mod sessions;
 mod settings;
 pub mod term;
+pub mod wall;
 
 use controlroom_protocol::{
     AppServerMsg, ExitInfo, Preset, Session, SessionId, Worker, WorkerClientMsg, WorkerId, WorkerServerMsg,
@@ -51,6 +52,8 @@ pub enum Mode {
     Filter,
     /// Typing a one-line reply to a worker (`i`).
     Reply(reply::ReplyLine),
+    /// The wall of live worker screens has the keys.
+    Wall,
 }
 
 /// Which dashboard list has the selection keys.
@@ -139,6 +142,8 @@ pub struct State {
     pub told_read_only: bool,
     /// When each worker last raised a desktop notification (debounce).
     pub notified: std::collections::HashMap<(SessionId, WorkerId), Instant>,
+    /// The wall of live terminals (`g`).
+    pub wall: wall::Wall,
 }
 
 impl State {
@@ -167,6 +172,7 @@ impl State {
             notified: std::collections::HashMap::new(),
             told_read_only: false,
             presets: Vec::new(),
+            wall: wall::Wall::default(),
         }
     }
 
@@ -264,6 +270,9 @@ impl State {
     }
 
     fn worker_event(&mut self, session: SessionId, worker: WorkerId, ev: WorkerEvent, fx: &mut Vec<Effect>) {
+        if self.wall.tile_event(&session, &worker, &ev) {
+            return;
+        }
         let attached = self.mode == Mode::Attach;
         let size = self.attach_size();
         let Some(term) = self.term.as_mut().filter(|t| t.is(&session, &worker)) else { return };
@@ -299,7 +308,7 @@ impl State {
             WorkerEvent::Gone(reason) => {
                 term.link = WorkerLink::Gone(reason.clone());
                 if attached {
-                    self.mode = Mode::Dashboard;
+                    self.mode = self.base_mode();
                     self.notice = Some(Notice { text: reason, error: true });
                     if self.settings.exit_on_detach {
                         self.quit(fx);
@@ -407,8 +416,11 @@ impl State {
                 self.focus = Focus::Sessions;
             }
         }
+        self.reconcile_wall(fx);
         let want = match (self.mode == Mode::Attach, &self.term) {
             (true, Some(t)) => Some((t.session.clone(), t.worker.clone())),
+            // The wall's tiles have their own sockets; there is no preview under it.
+            _ if self.wall.open => None,
             _ => self.selected_session.clone().zip(self.selected_worker.clone()),
         };
         let have = self.term.as_ref().map(|t| (t.session.clone(), t.worker.clone()));

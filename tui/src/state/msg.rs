@@ -240,6 +240,10 @@ pub enum Effect {
         /// On or off.
         enabled: bool,
     },
+    /// Watch exactly these workers for the wall's tiles (each its own socket, beside the
+    /// [`Effect::Watch`]ed one; a worker in both shares one socket). Tiles only read: nothing
+    /// is sent on their sockets, so the wall never resizes a worker.
+    WatchTiles(Vec<(SessionId, WorkerId)>),
 }
 
 /// What one [`Msg`] did: the work it asks for and whether the screen must be drawn again.

@@ -29,6 +29,8 @@ pub struct Settings {
     /// The directory `controlroom` was started in, when the gateway runs on this machine: new
     /// sessions start there unless the user types another.
     pub start_dir: Option<String>,
+    /// Most tiles on one page of the wall (`wall-max-tiles`).
+    pub wall_max_tiles: usize,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             max_message: crate::defaults::WORKER_MAX_MESSAGE,
             read_only: false,
             start_dir: None,
+            wall_max_tiles: super::wall::WALL_MAX_TILES,
         }
     }
 }

@@ -8,6 +8,7 @@ mod reply;
 mod search;
 pub(crate) mod status;
 pub mod terminal;
+mod wall;
 
 use crate::state::sessions::{exited_ok, failed};
 use crate::state::{Mode, State};
@@ -25,13 +26,18 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
         return;
     }
     frame.render_widget(Block::new().style(base(theme)), area);
-    dashboard::draw(frame, area, state, theme);
+    if state.wall.open {
+        // The wall is the screen under the help and any dialog while it is open.
+        wall::draw(frame, area, state, theme);
+    } else {
+        dashboard::draw(frame, area, state, theme);
+    }
     match &state.mode {
         Mode::Help => overlay::help(frame, area, state, theme),
         Mode::Form(form) => overlay::form(frame, area, form, theme),
         Mode::Confirm(confirm) => overlay::confirm(frame, area, confirm, theme),
         Mode::Reply(line) => reply::draw(frame, area, line, theme),
-        Mode::Dashboard | Mode::Filter | Mode::Attach => {}
+        Mode::Dashboard | Mode::Filter | Mode::Attach | Mode::Wall => {}
     }
 }
 

@@ -57,6 +57,10 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         Span::styled(format!("{:>14}  ", "mouse"), key_style),
         Span::raw("click selects · double-click attaches"),
     ]));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:>14}  ", "wall ←↑↓→ hjkl"), key_style),
+        Span::raw("focus · enter attach · pgup/dn"),
+    ]));
     let rect = centered(area, 56, u16::try_from(lines.len()).unwrap_or(20) + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(dialog_block("Keys", theme)), rect);

@@ -12,12 +12,20 @@ use std::num::NonZeroU16;
 #[derive(Debug)]
 pub struct TerminalView<'a, S: TermSink> {
     screen: &'a Term<S>,
+    /// The first of the screen's rows drawn (a wall tile crops the top to show the cursor).
+    first_row: u16,
 }
 
 impl<'a, S: TermSink> TerminalView<'a, S> {
     /// A widget over a screen.
     pub fn new(screen: &'a Term<S>) -> Self {
-        Self { screen }
+        Self { screen, first_row: 0 }
+    }
+
+    /// Draws from the screen's row `row` down, leaving out the rows above it.
+    pub fn from_row(mut self, row: u16) -> Self {
+        self.first_row = row;
+        self
     }
 }
 
@@ -61,12 +69,12 @@ fn cell_style(cell: &Cell) -> Style {
 impl<S: TermSink> Widget for TerminalView<'_, S> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (rows, cols) = self.screen.size();
-        let height = area.height.min(rows);
+        let height = area.height.min(rows.saturating_sub(self.first_row));
         let width = area.width.min(cols);
         // One buffer for the text of every cell (a character plus any combining marks).
         let mut text = String::new();
         for row in 0..height {
-            let Some(line) = self.screen.visible_row(row) else { break };
+            let Some(line) = self.screen.visible_row(row + self.first_row) else { break };
             let mut col = 0;
             while col < width {
                 let pos = (area.x + col, area.y + row);
