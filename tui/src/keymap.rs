@@ -38,11 +38,13 @@ pub enum Action {
     Help,
     /// Quit.
     Quit,
+    /// Show the selected session's diff against its base.
+    Diff,
 }
 
 impl Action {
     /// Every action with its config name and help text, in help-overlay order.
-    pub const ALL: [(Action, &'static str, &'static str); 16] = [
+    pub const ALL: [(Action, &'static str, &'static str); 17] = [
         (Action::Up, "up", "move up"),
         (Action::Down, "down", "move down"),
         (Action::Focus, "focus", "sessions ⇄ workers"),
@@ -59,6 +61,7 @@ impl Action {
         (Action::NextAttention, "next-attention", "next worker that needs you"),
         (Action::Help, "help", "this help"),
         (Action::Quit, "quit", "quit"),
+        (Action::Diff, "diff", "the session's git diff"),
     ];
 
     /// Whether the action changes something on the gateway (refused to a read-only token).
@@ -202,7 +205,7 @@ pub struct KeyMap {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let defaults: [(Action, &[&str]); 16] = [
+        let defaults: [(Action, &[&str]); 17] = [
             (Action::Up, &["up", "k"]),
             (Action::Down, &["down", "j"]),
             (Action::Focus, &["tab", "left", "right"]),
@@ -219,6 +222,7 @@ impl Default for KeyMap {
             (Action::NextAttention, &["a"]),
             (Action::Help, &["?"]),
             (Action::Quit, &["q"]),
+            (Action::Diff, &["d"]),
         ];
         let bindings = defaults
             .iter()

@@ -72,6 +72,20 @@ pub enum Done {
         /// Candidates as the user would type them, each ending in `/`.
         candidates: Vec<String>,
     },
+    /// A session's diff arrived (for the `d` pane).
+    Diff {
+        /// Whose.
+        session: SessionId,
+        /// The gateway's answer.
+        diff: controlroom_protocol::DiffResponse,
+    },
+    /// Removing a session's worktree was refused: it has uncommitted changes (409).
+    WorktreeDirty {
+        /// The session (still there).
+        session: SessionId,
+        /// The gateway's message.
+        message: String,
+    },
     /// Something else succeeded; show this.
     Ok(String),
     /// A request failed; show this.
@@ -205,6 +219,16 @@ pub enum Effect {
     },
     /// Leave the program.
     Quit,
+    /// `GET /api/sessions/{id}/diff`, for the diff pane.
+    LoadDiff(SessionId),
+    /// `DELETE /api/sessions/{id}?removeWorktree=true`: the session, its worktree and branch
+    /// (with `force`, even with uncommitted changes).
+    DeleteSessionWorktree {
+        /// The session.
+        session: SessionId,
+        /// Remove even with uncommitted changes (the user confirmed twice).
+        force: bool,
+    },
 }
 
 /// What one [`Msg`] did: the work it asks for and whether the screen must be drawn again.

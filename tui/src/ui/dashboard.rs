@@ -133,6 +133,13 @@ fn session_item(
     } else {
         line2.push(Span::styled(format!(" {place}"), Style::new().fg(theme.muted)));
     }
+    if let Some(git) = &s.git {
+        // Counted against the base: `↑2 ↓0 +120 −8 5 files` after the branch already shown.
+        let summary = crate::state::diff::git_summary(git);
+        let counts = summary.split_once(&git.branch).map_or(summary.as_str(), |(_, rest)| rest);
+        let mark = if git.worktree { " ⎇" } else { "" };
+        line2.push(Span::styled(format!("{mark}{counts}"), Style::new().fg(theme.accent)));
+    }
     let para = Paragraph::new(vec![Line::from(line1), Line::from(line2)]).style(Style::new().bg(bg));
     frame.render_widget(para, rect);
 }
