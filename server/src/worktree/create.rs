@@ -95,6 +95,7 @@ pub async fn create(
     let start = cwd_path
         .strip_prefix(&top)
         .ok()
+        .filter(|rel| !rel.as_os_str().is_empty())
         .map(|rel| path.join(rel))
         .filter(|p| p.is_dir())
         .unwrap_or_else(|| path.clone());
