@@ -279,7 +279,7 @@ impl State {
     }
 
     fn submit(&mut self, form: Form, fx: &mut Vec<Effect>) {
-        let command = match split_command(form.value(form.fields.len().saturating_sub(1))) {
+        let command = match split_command(form.value_of("Command")) {
             Ok(argv) if argv.is_empty() => None,
             Ok(argv) => Some(argv),
             Err(e) => return self.tell(&format!("command: {e}")),

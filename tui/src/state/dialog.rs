@@ -95,9 +95,9 @@ impl Form {
             fields: vec![
                 Field::new("Title", "", "session N"),
                 Field::new(DIRECTORY, "", "the gateway's home directory"),
+                Field::new("Command", "", placeholder_command(default_command)),
                 Field::new(WORKTREE, "", "none (a new branch name makes a git worktree)"),
                 Field::new(BASE, "", "the directory's branch"),
-                Field::new("Command", "", placeholder_command(default_command)),
             ],
             focus: 0,
         }

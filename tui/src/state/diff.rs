@@ -87,13 +87,11 @@ impl DiffView {
     }
 }
 
-/// A session's git state as one compact line: `feat-x ↑2 ↓0 +120 −8 5 files` (a worktree the
-/// gateway made is marked `⎇`).
+/// A session's git state as one compact line: `feat-x ↑2 ↓0 +120 −8 5 files`.
 pub fn git_summary(git: &SessionGit) -> String {
-    let mark = if git.worktree { "⎇ " } else { "" };
     let files = if git.changed_files == 1 { "1 file".to_owned() } else { format!("{} files", git.changed_files) };
     format!(
-        "{mark}{} ↑{} ↓{} +{} −{} {files}",
+        "{} ↑{} ↓{} +{} −{} {files}",
         git.branch, git.ahead, git.behind, git.insertions, git.deletions
     )
 }
@@ -141,7 +139,7 @@ mod tests {
             insertions: 120,
             deletions: 8,
         };
-        assert_eq!(git_summary(&g), "⎇ feat-x ↑2 ↓0 +120 −8 5 files");
+        assert_eq!(git_summary(&g), "feat-x ↑2 ↓0 +120 −8 5 files");
         assert_eq!(git_summary(&SessionGit { worktree: false, changed_files: 1, ..g }), "feat-x ↑2 ↓0 +120 −8 1 file");
     }
 }

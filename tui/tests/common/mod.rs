@@ -58,6 +58,7 @@ pub fn session(
         read_only: false,
         updated_at: created.into(),
         workers,
+        git: None,
     }
 }
 
