@@ -3,12 +3,13 @@
 //! prints a Markdown table of medians, min–max and ratios. Re-executed with a hidden flag, it is
 //! the bare WebSocket forwarder peer (see forwarder.rs).
 //!
-//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui,tui-echo,tui-drain]
+//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui,tui-echo,tui-drain,git-count]
 //! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
 mod echo;
 mod forwarder;
 mod gateway;
+mod git_count;
 mod peers;
 mod report;
 mod resources;
@@ -32,8 +33,18 @@ sections: throughput, echo, fanout, memory, idle, startup, tui, tui-echo, tui-dr
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
 the front end's config.toml in the tui section (A/B of settings); see BENCHMARKS.md";
 
-const SECTIONS: [&str; 9] =
-    ["throughput", "echo", "fanout", "memory", "idle", "startup", "tui", "tui-echo", "tui-drain"];
+const SECTIONS: [&str; 10] = [
+    "throughput",
+    "echo",
+    "fanout",
+    "memory",
+    "idle",
+    "startup",
+    "tui",
+    "tui-echo",
+    "tui-drain",
+    "git-count",
+];
 
 struct Args {
     plan: Plan,
@@ -130,6 +141,7 @@ fn main() -> anyhow::Result<()> {
                 "startup" => resources::startup(&args.plan, &mut report).await,
                 "tui" => tui::tui(&args.plan, &mut report).await,
                 "tui-echo" => tui_vs_tmux::echo(&args.plan, &mut report).await,
+                "git-count" => git_count::git_count(&args.plan, &mut report).await,
                 _ => tui_vs_tmux::drain(&args.plan, &mut report).await,
             };
             if let Err(e) = result {
