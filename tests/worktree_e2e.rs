@@ -26,19 +26,22 @@ fn git_env(home: &Path) -> Vec<(&'static str, String)> {
 }
 
 fn git(home: &Path, dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .envs(git_env(home))
-        .output()
-        .expect("run git");
+    let out =
+        Command::new("git").arg("-C").arg(dir).args(args).envs(git_env(home)).output().expect("run git");
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn git_ok(home: &Path, dir: &Path, args: &[&str]) -> bool {
-    Command::new("git").arg("-C").arg(dir).args(args).envs(git_env(home)).output().expect("git").status.success()
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .envs(git_env(home))
+        .output()
+        .expect("git")
+        .status
+        .success()
 }
 
 struct Fixture {
@@ -65,14 +68,8 @@ fn fixture(extra: &[&str]) -> Fixture {
     git(&home, &repo, &["add", "a.txt", ".gitignore", ".worktreeinclude"]);
     git(&home, &repo, &["commit", "-q", "-m", "first"]);
     let setup = r#"case "$PWD" in *fail*) echo "setup: boom" >&2; exit 3;; esac; echo setup output; touch .setup-done"#;
-    let mut flags = vec![
-        "--poll-interval",
-        "100ms",
-        "--git-stats-interval",
-        "100ms",
-        "--worktree-setup",
-        setup,
-    ];
+    let mut flags =
+        vec!["--poll-interval", "100ms", "--git-stats-interval", "100ms", "--worktree-setup", setup];
     flags.extend_from_slice(extra);
     let env = git_env(&home);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -101,7 +98,8 @@ impl Fixture {
         let deadline = std::time::Instant::now() + support::DEADLINE;
         loop {
             let g = self.git_object(id).await;
-            if ["ahead", "behind", "changedFiles", "insertions", "deletions"].iter().all(|k| g[k] == want[k]) {
+            if ["ahead", "behind", "changedFiles", "insertions", "deletions"].iter().all(|k| g[k] == want[k])
+            {
                 return;
             }
             assert!(std::time::Instant::now() < deadline, "git object {g} never became {want}");
@@ -122,14 +120,18 @@ async fn a_worktree_session_is_made_counted_diffed_and_removed() {
     assert_eq!(s["branch"], "feat-x");
     assert_eq!(git(&f.home, &wt, &["branch", "--show-current"]), "feat-x");
     assert_eq!(std::fs::read_to_string(wt.join(".env")).expect(".env copied"), "TOKEN=local\n");
-    assert!(!std::fs::symlink_metadata(wt.join(".env")).expect("meta").file_type().is_symlink(), "copied, not linked");
+    assert!(
+        !std::fs::symlink_metadata(wt.join(".env")).expect("meta").file_type().is_symlink(),
+        "copied, not linked"
+    );
     assert!(wt.join(".setup-done").exists(), "the setup command ran in the worktree");
     let git_dir = git(&f.home, &wt, &["rev-parse", "--path-format=absolute", "--git-dir"]);
     let log = std::fs::read_to_string(Path::new(&git_dir).join("controlroom-setup.log")).expect("setup log");
     assert!(log.contains("setup output"), "{log}");
 
     // The git object: exact names, counted against main.
-    f.wait_counts(&id, json!({"ahead": 0, "behind": 0, "changedFiles": 0, "insertions": 0, "deletions": 0})).await;
+    f.wait_counts(&id, json!({"ahead": 0, "behind": 0, "changedFiles": 0, "insertions": 0, "deletions": 0}))
+        .await;
     let g = f.git_object(&id).await;
     assert_eq!(g["branch"], "feat-x");
     assert_eq!(g["worktree"], true);
@@ -139,24 +141,30 @@ async fn a_worktree_session_is_made_counted_diffed_and_removed() {
 
     // An uncommitted edit: one line changed, two added.
     std::fs::write(wt.join("a.txt"), "one\nTWO\nthree\nfour\nfive\n").expect("edit");
-    f.wait_counts(&id, json!({"ahead": 0, "behind": 0, "changedFiles": 1, "insertions": 3, "deletions": 1})).await;
+    f.wait_counts(&id, json!({"ahead": 0, "behind": 0, "changedFiles": 1, "insertions": 3, "deletions": 1}))
+        .await;
     // Committed, plus a new file: the branch is ahead, the changes still count.
     std::fs::write(wt.join("b.txt"), "new line\n").expect("write");
     git(&f.home, &wt, &["add", "-A"]);
     git(&f.home, &wt, &["commit", "-q", "-m", "work"]);
-    f.wait_counts(&id, json!({"ahead": 1, "behind": 0, "changedFiles": 2, "insertions": 4, "deletions": 1})).await;
+    f.wait_counts(&id, json!({"ahead": 1, "behind": 0, "changedFiles": 2, "insertions": 4, "deletions": 1}))
+        .await;
     // main moves on: the branch is behind.
     std::fs::write(f.repo.join("c.txt"), "on main\n").expect("write");
     git(&f.home, &f.repo, &["add", "c.txt"]);
     git(&f.home, &f.repo, &["commit", "-q", "-m", "main moves"]);
-    f.wait_counts(&id, json!({"ahead": 1, "behind": 1, "changedFiles": 2, "insertions": 4, "deletions": 1})).await;
+    f.wait_counts(&id, json!({"ahead": 1, "behind": 1, "changedFiles": 2, "insertions": 4, "deletions": 1}))
+        .await;
 
     // The diff: against the merge base, so main's own commit is not in it.
     let (status, d) = f.gw.http("GET", &format!("/api/sessions/{id}/diff"), None).await;
     assert_eq!(status, 200, "{d}");
     assert_eq!(d["base"], "main");
     let text = d["diff"].as_str().expect("diff");
-    assert!(text.contains("diff --git a/a.txt b/a.txt") && text.contains("+TWO") && text.contains("-two"), "{text}");
+    assert!(
+        text.contains("diff --git a/a.txt b/a.txt") && text.contains("+TWO") && text.contains("-two"),
+        "{text}"
+    );
     assert!(text.contains("+new line") && !text.contains("on main"), "{text}");
     assert!(d.get("truncated").is_none(), "{d}");
     // Past --max-diff-bytes it is cut, with a marker.
@@ -183,7 +191,10 @@ async fn a_worktree_session_is_made_counted_diffed_and_removed() {
     assert_eq!(status, 204, "{e}");
     assert_eq!(f.gw.http("GET", &format!("/api/sessions/{id}"), None).await.0, 404);
     assert!(!wt.exists(), "the worktree is gone");
-    assert!(!git_ok(&f.home, &f.repo, &["show-ref", "--verify", "--quiet", "refs/heads/feat-x"]), "and its branch");
+    assert!(
+        !git_ok(&f.home, &f.repo, &["show-ref", "--verify", "--quiet", "refs/heads/feat-x"]),
+        "and its branch"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -196,7 +207,11 @@ async fn bad_requests_are_clear_400s_that_leave_nothing_behind() {
         (plain.clone(), json!({"branch": "x"}), "is not in a git repository"),
         (f.repo.clone(), json!({"branch": "main"}), "branch `main` already exists; pick another name"),
         (f.repo.clone(), json!({"branch": "bad..name"}), "`bad..name` is not a valid branch name"),
-        (f.repo.clone(), json!({"branch": "y", "base": "no-such-ref"}), "`no-such-ref` is not a branch, tag or commit"),
+        (
+            f.repo.clone(),
+            json!({"branch": "y", "base": "no-such-ref"}),
+            "`no-such-ref` is not a branch, tag or commit",
+        ),
     ];
     for (cwd, wt, want) in cases {
         let (status, e) = f.create(&cwd, wt.clone()).await;
@@ -210,14 +225,24 @@ async fn bad_requests_are_clear_400s_that_leave_nothing_behind() {
     std::fs::create_dir_all(wts.join("taken")).expect("mkdir");
     let (status, e) = f.create(&f.repo, json!({"branch": "taken"})).await;
     assert_eq!(status, 400, "{e}");
-    assert!(e["error"]["message"].as_str().expect("message").contains("already exists; remove it or set --worktree-dir"));
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("already exists; remove it or set --worktree-dir")
+    );
     assert!(!git_ok(&f.home, &f.repo, &["show-ref", "--verify", "--quiet", "refs/heads/taken"]));
 
     // A failing setup: reported with its output, the worktree and branch taken away again.
     let (status, e) = f.create(&f.repo, json!({"branch": "fail-setup"})).await;
     assert_eq!(status, 400, "{e}");
     let msg = e["error"]["message"].as_str().expect("message");
-    assert!(msg.contains("the worktree setup command") && msg.contains("exited with 3") && msg.contains("setup: boom"), "{msg}");
+    assert!(
+        msg.contains("the worktree setup command")
+            && msg.contains("exited with 3")
+            && msg.contains("setup: boom"),
+        "{msg}"
+    );
     assert!(!wts.join("fail-setup").exists(), "no half-made worktree");
     assert!(!git_ok(&f.home, &f.repo, &["show-ref", "--verify", "--quiet", "refs/heads/fail-setup"]));
     assert_eq!(git(&f.home, &f.repo, &["worktree", "list"]).lines().count(), 1, "only the main worktree");
@@ -226,7 +251,10 @@ async fn bad_requests_are_clear_400s_that_leave_nothing_behind() {
     std::fs::write(f.repo.join(".worktreeinclude"), ".env\n../plain\n").expect("write");
     let (status, e) = f.create(&f.repo, json!({"branch": "escape"})).await;
     assert_eq!(status, 400, "{e}");
-    assert!(e["error"]["message"].as_str().expect("message").contains("`../plain` is outside the repository"), "{e}");
+    assert!(
+        e["error"]["message"].as_str().expect("message").contains("`../plain` is outside the repository"),
+        "{e}"
+    );
     assert!(!wts.join("escape").exists());
     let (_, list) = f.gw.http("GET", "/api/sessions", None).await;
     assert_eq!(list["sessions"].as_array().expect("sessions").len(), 0, "no session was made");
@@ -256,7 +284,8 @@ async fn without_remove_worktree_the_worktree_stays_and_plain_sessions_count_aga
     assert_eq!(status, 201, "{s}");
     let id = s["id"].as_str().expect("id");
     std::fs::write(f.repo.join("a.txt"), "one\n").expect("edit");
-    f.wait_counts(id, json!({"ahead": 0, "behind": 0, "changedFiles": 1, "insertions": 0, "deletions": 2})).await;
+    f.wait_counts(id, json!({"ahead": 0, "behind": 0, "changedFiles": 1, "insertions": 0, "deletions": 2}))
+        .await;
     assert_eq!(f.git_object(id).await["worktree"], false);
     let (_, d) = f.gw.http("GET", &format!("/api/sessions/{id}/diff"), None).await;
     assert_eq!(d["base"], "HEAD");

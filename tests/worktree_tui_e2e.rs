@@ -127,7 +127,15 @@ fn new_worktree_then_the_dashboard_shows_the_branch_and_d_shows_the_diff() {
     git(&home, &repo, &["commit", "-q", "-m", "first"]);
 
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--poll-interval", "100ms", "--git-stats-interval", "100ms"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-interval",
+            "100ms",
+            "--git-stats-interval",
+            "100ms",
+        ])
         .arg("--data-dir")
         .arg(&data)
         .arg("--config-dir")
@@ -157,7 +165,8 @@ fn new_worktree_then_the_dashboard_shows_the_branch_and_d_shows_the_diff() {
     assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
     let wt = dir.path().join("app.worktrees/feat-x");
     assert!(wt.join("login.rs").exists(), "the worktree was made beside the repository");
-    std::fs::write(wt.join("login.rs"), "fn login() {\n    let ok = check(user);\n    log(ok);\n}\n").expect("edit");
+    std::fs::write(wt.join("login.rs"), "fn login() {\n    let ok = check(user);\n    log(ok);\n}\n")
+        .expect("edit");
 
     let mut tui = Tui::spawn(&data, &config);
     tui.wait_for("the session with its branch and counts", |s| {
@@ -165,7 +174,9 @@ fn new_worktree_then_the_dashboard_shows_the_branch_and_d_shows_the_diff() {
     });
     tui.send(b"d");
     tui.wait_for("the diff pane", |s| {
-        s.contains("Diff feat-x against main") && s.contains("+    let ok = check(user);") && s.contains("-    let ok = false;")
+        s.contains("Diff feat-x against main")
+            && s.contains("+    let ok = check(user);")
+            && s.contains("-    let ok = false;")
     });
     tui.send(b"q");
     tui.wait_for("the dashboard again", |s| s.contains("Sessions 1") && !s.contains("Diff feat-x"));

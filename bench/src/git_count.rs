@@ -79,7 +79,9 @@ pub async fn git_count(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let (t0, c0) = (Instant::now(), children_cpu());
-        controlroom_server::bench_api::git_count(&cwd, "feat", Some("main")).await.map_err(anyhow::Error::msg)?;
+        controlroom_server::bench_api::git_count(&cwd, "feat", Some("main"))
+            .await
+            .map_err(anyhow::Error::msg)?;
         wall.push(t0.elapsed().as_secs_f64() * 1e3);
         cpu.push((children_cpu() - c0) * 1e3);
     }

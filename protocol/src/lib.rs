@@ -19,7 +19,8 @@ pub use http::{
 pub use ids::{SessionId, WorkerId};
 pub use model::{
     ActivityEntry, ActivityReport, ActivityState, Evidence, GATEWAY_STOPPED, HOLDER_INCOMPATIBLE, Preset,
-    Session, SessionGit, SourceStatus, WORKER_LOST, WORKER_STOPPED, Worker, WorkerKind, WorkerSpec, WorkerState,
+    Session, SessionGit, SourceStatus, WORKER_LOST, WORKER_STOPPED, Worker, WorkerKind, WorkerSpec,
+    WorkerState,
 };
 pub use worker::{ExitInfo, WorkerClientMsg, WorkerServerMsg};
 

@@ -271,7 +271,10 @@ fn create_session_takes_an_optional_worktree_and_refuses_unknown_fields() {
     assert_eq!(v["worktree"], json!({"branch": "feat-x", "base": "main"}));
     let plain = round_trip(&CreateSession { title: "t".into(), ..CreateSession::default() });
     assert!(plain.get("worktree").is_none(), "old gateways never see the field");
-    assert!(serde_json::from_value::<CreateSession>(json!({"title": "t", "worktree": {"branch": "b", "x": 1}})).is_err());
+    assert!(
+        serde_json::from_value::<CreateSession>(json!({"title": "t", "worktree": {"branch": "b", "x": 1}}))
+            .is_err()
+    );
 }
 
 #[test]

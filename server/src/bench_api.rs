@@ -65,7 +65,11 @@ pub mod fuzz {
 /// `git` child processes with their deadline), for the `git-count` bench section: `base` is a
 /// worktree session's base, `None` counts against `HEAD`. Returns (changed files, insertions,
 /// deletions, ahead, behind).
-pub async fn git_count(cwd: &str, branch: &str, base: Option<&str>) -> Result<(u32, u32, u32, u32, u32), String> {
+pub async fn git_count(
+    cwd: &str,
+    branch: &str,
+    base: Option<&str>,
+) -> Result<(u32, u32, u32, u32, u32), String> {
     let config = crate::worktree::WorktreeConfig::default();
     let target = crate::worktree::stats::CountTarget {
         cwd: cwd.to_owned(),

@@ -5,7 +5,9 @@
 mod common;
 
 use common::*;
-use controlroom_protocol::{CreateSession, DiffResponse, Session, SessionGit, SessionId, WorkerKind, WorkerState};
+use controlroom_protocol::{
+    CreateSession, DiffResponse, Session, SessionGit, SessionId, WorkerKind, WorkerState,
+};
 use controlroom_tui::state::dialog::Confirm;
 use controlroom_tui::state::{Done, Effect, Mode, Msg, State};
 use controlroom_tui::theme::Theme;
@@ -52,7 +54,8 @@ fn plain_session() -> Session {
         Some(("https://github.com/ada/web", "main")),
         vec![worker("w2", "bash", WorkerKind::Shell, "/bin/bash", WorkerState::Running, None)],
     );
-    s.git = Some(SessionGit { branch: "main".into(), changed_files: 1, insertions: 3, ..SessionGit::default() });
+    s.git =
+        Some(SessionGit { branch: "main".into(), changed_files: 1, insertions: 3, ..SessionGit::default() });
     s
 }
 
@@ -140,7 +143,10 @@ fn d_shows_the_sessions_diff_coloured_and_scrollable() {
     assert_eq!(buffer[(0, row_of("+    let ok"))].fg, theme.active, "added lines");
     assert_eq!(buffer[(0, row_of("-    let ok"))].fg, theme.error, "removed lines");
     assert_eq!(buffer[(0, row_of("@@ -1,4"))].fg, theme.accent, "hunks");
-    assert!(buffer[(0, row_of("diff --git"))].modifier.contains(ratatui::style::Modifier::BOLD), "file headers");
+    assert!(
+        buffer[(0, row_of("diff --git"))].modifier.contains(ratatui::style::Modifier::BOLD),
+        "file headers"
+    );
 
     // Scrolling: PgDn moves a page (20 rows less the pane's two border rows), G to the end.
     press(&mut st, KeyCode::PageDown);

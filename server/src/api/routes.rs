@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router, middleware};
 use controlroom_protocol::{
-    ActivityReport, AppConfig, CreateSession, DiffResponse, Evidence, InputRequest, PROTOCOL_VERSION, PresetsResponse,
-    SessionId, UpdateSession, UpdateWorker, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
+    ActivityReport, AppConfig, CreateSession, DiffResponse, Evidence, InputRequest, PROTOCOL_VERSION,
+    PresetsResponse, SessionId, UpdateSession, UpdateWorker, WS_APP_PATH, WS_WORKER_PATH, WorkerId,
+    WorkerSpec, error_code,
 };
 use http::StatusCode;
 use serde::Deserialize;

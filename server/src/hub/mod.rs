@@ -243,7 +243,10 @@ impl HubHandle {
     }
 
     /// A session with the worktree the gateway made for it, if any.
-    pub async fn worktree_of(&self, session_id: SessionId) -> Result<(Session, Option<WorktreeMeta>), HubError> {
+    pub async fn worktree_of(
+        &self,
+        session_id: SessionId,
+    ) -> Result<(Session, Option<WorktreeMeta>), HubError> {
         self.call(|reply| HubCmd::WorktreeOf { session_id, reply }).await?
     }
 

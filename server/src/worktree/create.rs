@@ -53,9 +53,9 @@ pub async fn create(
         Some(b) => b.to_owned(),
         None => match git_text(&top, &["symbolic-ref", "--quiet", "--short", "HEAD"], t).await {
             Ok(b) if !b.is_empty() => b,
-            _ => git_text(&top, &["rev-parse", "--verify", "HEAD"], t).await.map_err(|_| {
-                WorktreeError::BadRef("HEAD".into())
-            })?,
+            _ => git_text(&top, &["rev-parse", "--verify", "HEAD"], t)
+                .await
+                .map_err(|_| WorktreeError::BadRef("HEAD".into()))?,
         },
     };
     if base.starts_with('-')
@@ -70,8 +70,9 @@ pub async fn create(
         return Err(WorktreeError::Exists(path.display().to_string()));
     }
     let path_text = path.to_string_lossy().into_owned();
-    let added = git(&repo, &["worktree", "add", "-b", branch, &path_text, &base], config.setup_timeout, 64 * 1024)
-        .await;
+    let added =
+        git(&repo, &["worktree", "add", "-b", branch, &path_text, &base], config.setup_timeout, 64 * 1024)
+            .await;
     if let Err(e) = added {
         // `worktree add` may have made the branch or directory before failing.
         let _ = git(&repo, &["worktree", "prune"], t, 1024).await;
@@ -105,15 +106,20 @@ pub async fn create(
 /// Copies the `.worktreeinclude` files and runs the setup command.
 async fn finish(config: &WorktreeConfig, meta: &WorktreeMeta) -> Result<(), WorktreeError> {
     let (repo, path) = (PathBuf::from(&meta.repo), PathBuf::from(&meta.path));
-    let copied = tokio::task::spawn_blocking(move || include::copy_listed(&repo, &path))
-        .await
-        .map_err(|e| WorktreeError::Io { what: "copying .worktreeinclude".into(), source: std::io::Error::other(e) })??;
+    let copied =
+        tokio::task::spawn_blocking(move || include::copy_listed(&repo, &path)).await.map_err(|e| {
+            WorktreeError::Io { what: "copying .worktreeinclude".into(), source: std::io::Error::other(e) }
+        })??;
     if !copied.is_empty() {
         tracing::info!(worktree = %meta.path, files = copied.len(), "copied the files .worktreeinclude lists");
     }
     let Some(command) = config.setup.as_deref().filter(|c| !c.trim().is_empty()) else { return Ok(()) };
-    let git_dir = git_text(Path::new(&meta.path), &["rev-parse", "--path-format=absolute", "--git-dir"], config.git_timeout)
-        .await?;
+    let git_dir = git_text(
+        Path::new(&meta.path),
+        &["rev-parse", "--path-format=absolute", "--git-dir"],
+        config.git_timeout,
+    )
+    .await?;
     let log_path = Path::new(&git_dir).join(SETUP_LOG);
     run_setup(command, Path::new(&meta.path), &log_path, config.setup_timeout).await
 }
@@ -241,7 +247,10 @@ mod tests {
     #[test]
     fn the_default_location_is_beside_the_repository() {
         let repo = Path::new("/home/me/src/app");
-        assert_eq!(location(DEFAULT_WORKTREE_DIR, repo, "feat-x"), Path::new("/home/me/src/app.worktrees/feat-x"));
+        assert_eq!(
+            location(DEFAULT_WORKTREE_DIR, repo, "feat-x"),
+            Path::new("/home/me/src/app.worktrees/feat-x")
+        );
         assert_eq!(location("/tmp/wt/{name}-{branch}", repo, "fix/y"), Path::new("/tmp/wt/app-fix/y"));
         assert_eq!(location(".trees/{branch}", repo, "b"), Path::new("/home/me/src/app/.trees/b"));
     }

@@ -23,7 +23,9 @@ const MAX_INCLUDE_FILE: u64 = 64 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum IncludeError {
     /// A line names something outside the repository.
-    #[error("{INCLUDE_FILE} line {line}: `{pattern}` is outside the repository; only paths inside it are copied")]
+    #[error(
+        "{INCLUDE_FILE} line {line}: `{pattern}` is outside the repository; only paths inside it are copied"
+    )]
     Escapes {
         /// 1-based line number.
         line: usize,
@@ -31,7 +33,9 @@ pub enum IncludeError {
         pattern: String,
     },
     /// A glob line matched too much of the tree to walk.
-    #[error("{INCLUDE_FILE} line {line}: `{pattern}` looks at more than {MAX_GLOB_WALK} entries; name the paths instead")]
+    #[error(
+        "{INCLUDE_FILE} line {line}: `{pattern}` looks at more than {MAX_GLOB_WALK} entries; name the paths instead"
+    )]
     TooBroad {
         /// 1-based line number.
         line: usize,
@@ -254,7 +258,10 @@ mod tests {
         write(&repo.join("config/other.txt"), "no\n");
         write(&repo.join("node_modules/pkg/index.js"), "js\n");
         write(&repo.join("apps/web/.env.local"), "X=2\n");
-        write(&repo.join(INCLUDE_FILE), "# local files\n.env\n\nconfig/*.toml\nnode_modules/\n**/.env.local\nmissing.txt\n");
+        write(
+            &repo.join(INCLUDE_FILE),
+            "# local files\n.env\n\nconfig/*.toml\nnode_modules/\n**/.env.local\nmissing.txt\n",
+        );
         fs::create_dir_all(&wt).expect("mkdir");
         let copied = copy_listed(&repo, &wt).expect("copy");
         assert_eq!(fs::read_to_string(wt.join(".env")).expect("copied"), "SECRET=1\n");
@@ -278,7 +285,9 @@ mod tests {
             let err = copy_listed(&repo, &wt).expect_err(bad);
             assert_eq!(
                 err.to_string(),
-                format!("{INCLUDE_FILE} line 2: `{bad}` is outside the repository; only paths inside it are copied")
+                format!(
+                    "{INCLUDE_FILE} line 2: `{bad}` is outside the repository; only paths inside it are copied"
+                )
             );
             assert!(!wt.join(".env").exists(), "nothing copied from a bad list");
         }

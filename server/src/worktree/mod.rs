@@ -143,7 +143,9 @@ pub enum WorktreeError {
     #[error("this session has no worktree of its own (it was not created with a worktree)")]
     NoWorktree,
     /// Removing would lose uncommitted changes.
-    #[error("the worktree {path} has uncommitted changes ({files} files); repeat with force=true to remove it anyway")]
+    #[error(
+        "the worktree {path} has uncommitted changes ({files} files); repeat with force=true to remove it anyway"
+    )]
     Dirty {
         /// The worktree.
         path: String,

@@ -34,16 +34,28 @@ pub struct CountTarget {
 pub async fn count(config: &WorktreeConfig, target: &CountTarget) -> Result<SessionGit, GitCmdError> {
     let dir = Path::new(&target.cwd);
     let t = config.git_timeout;
-    let mut out = SessionGit { branch: target.branch.clone(), worktree: target.base.is_some(), ..SessionGit::default() };
+    let mut out = SessionGit {
+        branch: target.branch.clone(),
+        worktree: target.base.is_some(),
+        ..SessionGit::default()
+    };
     let numstat = match &target.base {
         Some(base) => {
             let range = format!("{base}...HEAD");
             let lr = git(dir, &["rev-list", "--left-right", "--count", &range, "--"], t, 1024).await?;
             (out.behind, out.ahead) = parse_left_right(&String::from_utf8_lossy(&lr.stdout));
-            git(dir, &["diff", "--numstat", "--no-renames", "--no-ext-diff", "--merge-base", base, "--"], t, MAX_NUMSTAT)
+            git(
+                dir,
+                &["diff", "--numstat", "--no-renames", "--no-ext-diff", "--merge-base", base, "--"],
+                t,
+                MAX_NUMSTAT,
+            )
+            .await?
+        }
+        None => {
+            git(dir, &["diff", "--numstat", "--no-renames", "--no-ext-diff", "HEAD", "--"], t, MAX_NUMSTAT)
                 .await?
         }
-        None => git(dir, &["diff", "--numstat", "--no-renames", "--no-ext-diff", "HEAD", "--"], t, MAX_NUMSTAT).await?,
     };
     let (files, ins, del) = parse_numstat(&String::from_utf8_lossy(&numstat.stdout));
     out.changed_files = files;
@@ -54,7 +66,11 @@ pub async fn count(config: &WorktreeConfig, target: &CountTarget) -> Result<Sess
 
 /// The diff of `cwd` against `base` (`None`: `HEAD`), at most `config.max_diff_bytes`; the
 /// text and whether it was cut (then it ends with a marker line).
-pub async fn diff(config: &WorktreeConfig, cwd: &str, base: Option<&str>) -> Result<(String, bool), GitCmdError> {
+pub async fn diff(
+    config: &WorktreeConfig,
+    cwd: &str,
+    base: Option<&str>,
+) -> Result<(String, bool), GitCmdError> {
     let mut args = vec!["diff", "--no-color", "--no-ext-diff", "--no-renames"];
     match base {
         Some(b) => args.extend(["--merge-base", b]),

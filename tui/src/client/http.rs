@@ -7,8 +7,8 @@ use crate::error::{Error, Result};
 use bytes::Bytes;
 use controlroom_net::http::{HttpError, Request, exchange};
 use controlroom_protocol::{
-    ActivityReport, ApiErrorBody, CreateSession, DiffResponse, InputRequest, PresetsResponse, ScreenResponse, Session,
-    SessionsResponse, UpdateSession, UpdateWorker, Worker, WorkerSpec,
+    ActivityReport, ApiErrorBody, CreateSession, DiffResponse, InputRequest, PresetsResponse, ScreenResponse,
+    Session, SessionsResponse, UpdateSession, UpdateWorker, Worker, WorkerSpec,
 };
 use http::{Method, StatusCode, header};
 use serde::Serialize;

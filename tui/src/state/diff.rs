@@ -89,11 +89,9 @@ impl DiffView {
 
 /// A session's git state as one compact line: `feat-x ↑2 ↓0 +120 −8 5 files`.
 pub fn git_summary(git: &SessionGit) -> String {
-    let files = if git.changed_files == 1 { "1 file".to_owned() } else { format!("{} files", git.changed_files) };
-    format!(
-        "{} ↑{} ↓{} +{} −{} {files}",
-        git.branch, git.ahead, git.behind, git.insertions, git.deletions
-    )
+    let files =
+        if git.changed_files == 1 { "1 file".to_owned() } else { format!("{} files", git.changed_files) };
+    format!("{} ↑{} ↓{} +{} −{} {files}", git.branch, git.ahead, git.behind, git.insertions, git.deletions)
 }
 
 #[cfg(test)]
@@ -140,6 +138,9 @@ mod tests {
             deletions: 8,
         };
         assert_eq!(git_summary(&g), "feat-x ↑2 ↓0 +120 −8 5 files");
-        assert_eq!(git_summary(&SessionGit { worktree: false, changed_files: 1, ..g }), "feat-x ↑2 ↓0 +120 −8 1 file");
+        assert_eq!(
+            git_summary(&SessionGit { worktree: false, changed_files: 1, ..g }),
+            "feat-x ↑2 ↓0 +120 −8 1 file"
+        );
     }
 }

@@ -121,8 +121,10 @@ impl Hub {
                         read_only: true,
                         git: None,
                     };
-                    self.records
-                        .insert(id, Record { session, env: BTreeMap::new(), handles: BTreeMap::new(), worktree: None });
+                    self.records.insert(
+                        id,
+                        Record { session, env: BTreeMap::new(), handles: BTreeMap::new(), worktree: None },
+                    );
                 }
             }
         }

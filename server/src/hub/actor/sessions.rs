@@ -146,7 +146,8 @@ impl Hub {
             updated_at: now,
             workers: Vec::new(),
         };
-        self.records.insert(id.clone(), Record { session, env: BTreeMap::new(), handles: BTreeMap::new(), worktree });
+        self.records
+            .insert(id.clone(), Record { session, env: BTreeMap::new(), handles: BTreeMap::new(), worktree });
         for spec in req.workers.unwrap_or_default() {
             if let Err(e) = self.start_worker(&id, &spec) {
                 // All or nothing: a session whose workers could not all start is not created.

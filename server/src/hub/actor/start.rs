@@ -62,7 +62,10 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
             handles.insert(w.id.clone(), handle);
         }
         published.insert(session.id.clone(), session.clone());
-        records.insert(session.id.clone(), Record { session, env: stored.env, handles, worktree: stored.worktree });
+        records.insert(
+            session.id.clone(),
+            Record { session, env: stored.env, handles, worktree: stored.worktree },
+        );
     }
     let git = GitReads::default();
     let mut hub = Hub {
