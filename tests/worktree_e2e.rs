@@ -183,7 +183,7 @@ async fn a_worktree_session_is_made_counted_diffed_and_removed() {
     assert_eq!(status, 409, "{e}");
     assert_eq!(e["error"]["code"], "conflict");
     let msg = e["error"]["message"].as_str().expect("message");
-    assert!(msg.contains("has uncommitted changes (1 files)") && msg.contains("force=true"), "{msg}");
+    assert!(msg.contains("has uncommitted changes (1 file)") && msg.contains("force=true"), "{msg}");
     assert_eq!(f.gw.http("GET", &format!("/api/sessions/{id}"), None).await.0, 200, "nothing was deleted");
     assert!(wt.exists());
     // …and done when confirmed.

@@ -144,7 +144,8 @@ pub enum WorktreeError {
     NoWorktree,
     /// Removing would lose uncommitted changes.
     #[error(
-        "the worktree {path} has uncommitted changes ({files} files); repeat with force=true to remove it anyway"
+        "the worktree {path} has uncommitted changes ({files} {}); repeat with force=true to remove it anyway",
+        if *files == 1 { "file" } else { "files" }
     )]
     Dirty {
         /// The worktree.

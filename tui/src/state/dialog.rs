@@ -346,6 +346,9 @@ impl Confirm {
                 "Delete session “{title}” and remove its worktree and branch?\n{path} ({branch})\ny: remove them too · k: keep them, delete only the session · n: cancel"
             ),
             Confirm::ForceRemoveWorktree { message, .. } => {
+                // On two lines: the overlay sizes itself by lines, and a wrapped one would push
+                // the answer keys out of the box.
+                let message = message.replacen(" has uncommitted", "\nhas uncommitted", 1);
                 format!("{message}\nRemove it anyway? Its uncommitted changes are lost.")
             }
             Confirm::DeleteSession { title, running, .. } => match running {
