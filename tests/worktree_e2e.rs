@@ -287,9 +287,17 @@ async fn without_remove_worktree_the_worktree_stays_and_plain_sessions_count_aga
     f.wait_counts(id, json!({"ahead": 0, "behind": 0, "changedFiles": 1, "insertions": 0, "deletions": 2}))
         .await;
     assert_eq!(f.git_object(id).await["worktree"], false);
+    // A new file nobody has added yet counts, and shows in the diff; an ignored one does not.
+    std::fs::write(f.repo.join("new.txt"), "first\nsecond\n").expect("write");
+    std::fs::write(f.repo.join(".env"), "TOKEN=changed\nMORE=1\n").expect("write");
+    f.wait_counts(id, json!({"ahead": 0, "behind": 0, "changedFiles": 2, "insertions": 2, "deletions": 2}))
+        .await;
     let (_, d) = f.gw.http("GET", &format!("/api/sessions/{id}/diff"), None).await;
     assert_eq!(d["base"], "HEAD");
-    assert!(d["diff"].as_str().expect("diff").contains("-two"), "{d}");
+    let text = d["diff"].as_str().expect("diff");
+    assert!(text.contains("-two"), "{d}");
+    assert!(text.contains("+++ b/new.txt\n@@ -0,0 +1,2 @@\n+first\n+second\n"), "{text}");
+    assert!(!text.contains("TOKEN"), "ignored files stay out: {text}");
     let (status, e) = f.gw.http("DELETE", &format!("/api/sessions/{id}?removeWorktree=true"), None).await;
     assert_eq!(status, 400, "{e}");
     assert!(e["error"]["message"].as_str().expect("m").contains("has no worktree of its own"));

@@ -2,8 +2,10 @@
 //! from the poll tick by [`GitStats`]) and the diff `GET /api/sessions/{id}/diff` serves.
 //!
 //! Changes are the merge base of the base and `HEAD` against the working tree (`git diff
-//! --merge-base BASE`): what the branch did, committed or not, in tracked files. A session that
-//! did not get a worktree of its own counts against `HEAD` (its uncommitted changes).
+//! --merge-base BASE`): what the branch did, committed or not, in tracked files; plus the
+//! untracked files git does not ignore (an agent's new files, before anyone runs `git add`),
+//! each counted as a new file of its lines and shown as one in the diff. A session that did not
+//! get a worktree of its own counts against `HEAD` (its uncommitted changes).
 
 use super::WorktreeConfig;
 use super::git_cmd::{GitCmdError, git};
@@ -18,6 +20,12 @@ use tokio::sync::Semaphore;
 /// Most bytes of `git diff --numstat` read for a count (one line a file: tens of thousands of
 /// files); past it the count covers the files read.
 const MAX_NUMSTAT: usize = 4 * 1024 * 1024;
+
+/// Most untracked files counted and shown per session (past it the rest are left out).
+pub const MAX_UNTRACKED: usize = 1_000;
+/// Largest untracked file whose lines are counted and shown (a bigger one counts as a file with
+/// no lines, as a binary file does).
+pub const MAX_UNTRACKED_FILE: u64 = 1024 * 1024;
 
 /// What to count for one session.
 #[derive(Debug, Clone)]
@@ -58,10 +66,67 @@ pub async fn count(config: &WorktreeConfig, target: &CountTarget) -> Result<Sess
         }
     };
     let (files, ins, del) = parse_numstat(&String::from_utf8_lossy(&numstat.stdout));
-    out.changed_files = files;
-    out.insertions = ins;
+    let new_files = untracked(config, dir).await?;
+    let untracked_count = u32::try_from(new_files.len()).unwrap_or(u32::MAX);
+    let dir_owned = dir.to_path_buf();
+    let new_lines = tokio::task::spawn_blocking(move || {
+        new_files.iter().map(|f| read_text(&dir_owned.join(f)).map_or(0, |t| line_count(&t))).sum::<u32>()
+    });
+    out.changed_files = files.saturating_add(untracked_count);
+    out.insertions = ins.saturating_add(new_lines.await.unwrap_or(0));
     out.deletions = del;
     Ok(out)
+}
+
+/// The untracked files git does not ignore, anywhere in the repository, relative to `dir`.
+async fn untracked(config: &WorktreeConfig, dir: &Path) -> Result<Vec<String>, GitCmdError> {
+    let args = ["ls-files", "--others", "--exclude-standard", "-z", "--", ":/"];
+    let out = git(dir, &args, config.git_timeout, MAX_NUMSTAT).await?;
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .take(MAX_UNTRACKED)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// A regular file's text, when it is at most [`MAX_UNTRACKED_FILE`] and not binary (no NUL).
+/// Blocking.
+fn read_text(path: &Path) -> Option<String> {
+    use std::io::Read as _;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_UNTRACKED_FILE {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).ok()?.take(MAX_UNTRACKED_FILE).read_to_end(&mut bytes).ok()?;
+    if bytes.contains(&0) {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn line_count(text: &str) -> u32 {
+    u32::try_from(text.lines().count()).unwrap_or(u32::MAX)
+}
+
+/// An untracked file as `git diff` shows a new one.
+fn new_file_diff(name: &str, text: Option<&str>) -> String {
+    let mut out = format!("diff --git a/{name} b/{name}\nnew file (untracked)\n");
+    match text {
+        Some(t) if !t.is_empty() => {
+            out.push_str(&format!("--- /dev/null\n+++ b/{name}\n@@ -0,0 +1,{} @@\n", line_count(t)));
+            for line in t.lines() {
+                out.push('+');
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        Some(_) => {}
+        None => out.push_str(&format!("Binary or large file b/{name}\n")),
+    }
+    out
 }
 
 /// The diff of `cwd` against `base` (`None`: `HEAD`), at most `config.max_diff_bytes`; the
@@ -79,14 +144,41 @@ pub async fn diff(
     args.push("--");
     let out = git(Path::new(cwd), &args, config.git_timeout, config.max_diff_bytes).await?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if out.truncated {
+    let mut truncated = out.truncated;
+    if !truncated {
+        let files = untracked(config, Path::new(cwd)).await?;
+        let (dir, max) = (Path::new(cwd).to_path_buf(), config.max_diff_bytes);
+        let room = max.saturating_sub(text.len());
+        let extra = tokio::task::spawn_blocking(move || {
+            let mut extra = String::new();
+            for f in files {
+                extra.push_str(&new_file_diff(&f, read_text(&dir.join(&f)).as_deref()));
+                if extra.len() > room {
+                    break;
+                }
+            }
+            extra
+        })
+        .await
+        .unwrap_or_default();
+        text.push_str(&extra);
+        if text.len() > max {
+            let mut cut = max;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            truncated = true;
+        }
+    }
+    if truncated {
         // Cut at a line end so the last line shown is whole.
         if let Some(end) = text.rfind('\n') {
             text.truncate(end + 1);
         }
         text.push_str(&truncation_marker(config.max_diff_bytes));
     }
-    Ok((text, out.truncated))
+    Ok((text, truncated))
 }
 
 /// The line that ends a cut diff.
