@@ -6,7 +6,7 @@
 //! them then speak HTTP + WebSocket only.
 
 use anyhow::{Context as _, anyhow, bail};
-use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState};
+use controlroom_protocol::{CreateSession, Session, WorkerSpec, WorkerState, WorktreeRequest};
 use controlroom_tui::client::GatewayFile;
 use controlroom_tui::client::Trust;
 use controlroom_tui::client::http::Gateway;
@@ -68,6 +68,12 @@ pub struct NewArgs {
     /// Working directory (default: the current one).
     #[arg(long)]
     cwd: Option<PathBuf>,
+    /// Make a git worktree for this new branch (from the directory's repository) and start there.
+    #[arg(long, value_name = "BRANCH")]
+    worktree: Option<String>,
+    /// What the worktree's branch starts from (default: the branch checked out in the directory).
+    #[arg(long, value_name = "REF", requires = "worktree")]
+    base: Option<String>,
     /// Command to run (default: the gateway's shell).
     #[arg(last = true)]
     command: Vec<String>,
@@ -402,14 +408,16 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
             None => std::env::current_dir().context("reading the current directory")?,
         };
         let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
-        let title = args.title.unwrap_or_else(|| {
+        let title = args.title.or_else(|| args.worktree.clone()).unwrap_or_else(|| {
             cwd.file_name().map_or_else(|| "session".into(), |n| n.to_string_lossy().into_owned())
         });
+        let worktree = args.worktree.map(|branch| WorktreeRequest { branch, base: args.base });
         let command = (!args.command.is_empty()).then_some(args.command);
         let req = CreateSession {
             title,
             cwd: Some(cwd.to_string_lossy().into_owned()),
             workers: Some(vec![WorkerSpec { command, ..WorkerSpec::default() }]),
+            worktree,
         };
         let session = gw.create_session(&req).await?;
         match session.workers.first() {

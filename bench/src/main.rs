@@ -10,6 +10,7 @@
 mod echo;
 mod forwarder;
 mod gateway;
+mod git_count;
 mod peers;
 mod reply;
 mod report;
@@ -50,6 +51,7 @@ const SECTIONS: &[&str] = &[
     "tui-drain",
     "reply",
     "tui-wall",
+    "git-count",
 ];
 
 struct Args {
@@ -150,6 +152,7 @@ fn main() -> anyhow::Result<()> {
                 "tui-echo" => tui_vs_tmux::echo(&args.plan, &mut report).await,
                 "reply" => reply::reply(&args.plan, &mut report).await,
                 "tui-wall" => tui_wall::wall(&args.plan, &mut report).await,
+                "git-count" => git_count::git_count(&args.plan, &mut report).await,
                 _ => tui_vs_tmux::drain(&args.plan, &mut report).await,
             };
             if let Err(e) = result {

@@ -16,6 +16,10 @@ pub struct GatewayTables {
     pub sources: Vec<SourceSection>,
     /// The webhook notifier (`[notify]`).
     pub notify: NotifySection,
+    /// `worktree-dir`: where a session's worktree is made (`{repo}`, `{name}`, `{branch}`).
+    pub worktree_dir: Option<String>,
+    /// `worktree-setup`: a command run with `sh -c` in each new worktree (e.g. `npm ci`).
+    pub worktree_setup: Option<String>,
 }
 
 /// `[activity]` (and a preset's `[presets.activity]`): every field optional; unset means default.

@@ -61,6 +61,8 @@ struct Layout {
     sources: Vec<SourceSection>,
     #[serde(default)]
     notify: NotifySection,
+    worktree_dir: Option<String>,
+    worktree_setup: Option<String>,
 }
 
 impl From<Layout> for ConfigFile {
@@ -71,6 +73,8 @@ impl From<Layout> for ConfigFile {
                 presets: l.presets,
                 sources: l.sources,
                 notify: l.notify,
+                worktree_dir: l.worktree_dir,
+                worktree_setup: l.worktree_setup,
             },
             front_end: FrontEndKeys {
                 theme: l.theme,

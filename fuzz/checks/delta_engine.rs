@@ -48,6 +48,7 @@ fn snapshot(bytes: &[u8]) -> (SessionMap, ActivityMap) {
             status: None,
             read_only: false,
             workers,
+            git: None,
         };
         sessions.insert(id, session);
     }

@@ -50,6 +50,35 @@ pub struct CreateSession {
     /// Workers to start right away.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<Vec<WorkerSpec>>,
+    /// Make a git worktree for a new branch (`cwd` must be in a repository) and run the session
+    /// in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<WorktreeRequest>,
+}
+
+/// `CreateSession.worktree`: the new branch and what it starts from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorktreeRequest {
+    /// The branch to create (it must not exist).
+    pub branch: String,
+    /// What the branch starts from (a branch, tag or commit); default `HEAD` of `cwd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+}
+
+/// `GET /api/sessions/{id}/diff`: the session's changes against its base, as `git diff` prints
+/// them (no colour).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffResponse {
+    /// The ref the diff is against (`HEAD` for a session that is not a worktree session).
+    pub base: String,
+    /// The diff text; when truncated it ends with a marker line.
+    pub diff: String,
+    /// Whether the diff was longer than the gateway's `--max-diff-bytes` and was cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// `PATCH /api/sessions/{id}`.

@@ -13,14 +13,15 @@ mod worker;
 pub use app::{AppClientMsg, AppServerMsg, Delta, DeltaEvent, Replay, SessionsSync};
 pub use binary::{BINARY_SUBPROTOCOL, OUTPUT_HEADER_LEN, ShortFrame, decode_output, encode_output};
 pub use http::{
-    ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, InputRequest, PresetsResponse,
-    ScreenResponse, SessionsResponse, UpdateSession, UpdateWorker,
+    ApiError, ApiErrorBody, AppConfig, CreateSession, DeltasResponse, DiffResponse, InputRequest,
+    PresetsResponse, ScreenResponse, SessionsResponse, UpdateSession, UpdateWorker, WorktreeRequest,
 };
 pub use http::{AutoAnswerRequest, ReplyRequest, ReplyResponse};
 pub use ids::{SessionId, WorkerId};
 pub use model::{
     ActivityEntry, ActivityReport, ActivityState, Evidence, GATEWAY_STOPPED, HOLDER_INCOMPATIBLE, Preset,
-    Session, SourceStatus, WORKER_LOST, WORKER_STOPPED, Worker, WorkerKind, WorkerSpec, WorkerState,
+    Session, SessionGit, SourceStatus, WORKER_LOST, WORKER_STOPPED, Worker, WorkerKind, WorkerSpec,
+    WorkerState,
 };
 pub use model::{AutoAnswer, WorkerPrompt};
 pub use worker::{ExitInfo, WorkerClientMsg, WorkerServerMsg};
@@ -131,6 +132,9 @@ pub mod error_code {
     pub const LIMIT: &str = "limit";
     /// The session comes from a source and cannot be changed through the gateway.
     pub const READ_ONLY: &str = "read-only";
+    /// The request would lose work (a worktree with uncommitted changes); repeat it with
+    /// `force=true` to go ahead.
+    pub const CONFLICT: &str = "conflict";
 }
 
 #[cfg(test)]

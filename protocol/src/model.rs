@@ -35,6 +35,33 @@ pub struct Session {
     /// Sessions read from a source cannot be renamed, deleted or given workers.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+    /// The cwd's git state against the session's base (absent outside a repository, and until
+    /// the gateway's first count of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<SessionGit>,
+}
+
+/// A session's git state, counted against its base: the ref a worktree session's branch was
+/// made from, or `HEAD` for a session that only runs in a repository (then only uncommitted
+/// changes count). Changes are the merge base's tree against the working tree (tracked files:
+/// committed and uncommitted work on the branch).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionGit {
+    /// Checked-out branch (or a short commit id when detached).
+    pub branch: String,
+    /// Whether the gateway made this worktree for the session (`--worktree`).
+    pub worktree: bool,
+    /// Commits on the branch that are not on the base.
+    pub ahead: u32,
+    /// Commits on the base that are not on the branch.
+    pub behind: u32,
+    /// Files changed since the merge base.
+    pub changed_files: u32,
+    /// Lines added since the merge base.
+    pub insertions: u32,
+    /// Lines removed since the merge base.
+    pub deletions: u32,
 }
 
 /// What a worker runs, which decides how clients present it.

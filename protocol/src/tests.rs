@@ -14,6 +14,7 @@ fn sample_session() -> Session {
         source: None,
         status: None,
         read_only: false,
+        git: None,
         updated_at: "2026-11-21T00:00:01Z".into(),
         workers: vec![Worker {
             id: WorkerId::new("w1"),
@@ -300,4 +301,50 @@ fn reply_bodies_round_trip_and_refuse_unknown_fields() {
     assert!(v.get("question").is_none());
     assert_eq!(round_trip(&AutoAnswerRequest { enabled: false }), json!({"enabled": false}));
     assert!(serde_json::from_value::<AutoAnswerRequest>(json!({})).is_err(), "enabled is required");
+}
+
+#[test]
+fn a_sessions_git_object_has_the_exact_camel_case_names_and_is_optional() {
+    let mut s = sample_session();
+    assert!(round_trip(&s).get("git").is_none(), "absent outside a repository");
+    s.git = Some(SessionGit {
+        branch: "feat-x".into(),
+        worktree: true,
+        ahead: 2,
+        behind: 0,
+        changed_files: 5,
+        insertions: 120,
+        deletions: 8,
+    });
+    let v = round_trip(&s);
+    assert_eq!(
+        v["git"],
+        json!({"branch": "feat-x", "worktree": true, "ahead": 2, "behind": 0, "changedFiles": 5,
+               "insertions": 120, "deletions": 8})
+    );
+}
+
+#[test]
+fn create_session_takes_an_optional_worktree_and_refuses_unknown_fields() {
+    let req: CreateSession =
+        serde_json::from_value(json!({"title": "t", "worktree": {"branch": "feat-x", "base": "main"}}))
+            .expect("parse");
+    assert_eq!(req.worktree, Some(WorktreeRequest { branch: "feat-x".into(), base: Some("main".into()) }));
+    let v = round_trip(&req);
+    assert_eq!(v["worktree"], json!({"branch": "feat-x", "base": "main"}));
+    let plain = round_trip(&CreateSession { title: "t".into(), ..CreateSession::default() });
+    assert!(plain.get("worktree").is_none(), "old gateways never see the field");
+    assert!(
+        serde_json::from_value::<CreateSession>(json!({"title": "t", "worktree": {"branch": "b", "x": 1}}))
+            .is_err()
+    );
+}
+
+#[test]
+fn a_diff_response_round_trips_and_says_truncated_only_when_it_is() {
+    let d = DiffResponse { base: "main".into(), diff: "diff --git a/x b/x\n".into(), truncated: false };
+    let v = round_trip(&d);
+    assert_eq!(v, json!({"base": "main", "diff": "diff --git a/x b/x\n"}));
+    let v = round_trip(&DiffResponse { truncated: true, ..d });
+    assert_eq!(v["truncated"], true);
 }

@@ -60,3 +60,22 @@ pub mod fuzz {
     pub use crate::hub::diff::{ActivityMap, SessionMap, apply, diff};
     pub use crate::worker::utf8::{Utf8Splitter, decode};
 }
+
+/// One count of a session's changes exactly as the poll tick makes it (`worktree/stats.rs`: the
+/// `git` child processes with their deadline), for the `git-count` bench section: `base` is a
+/// worktree session's base, `None` counts against `HEAD`. Returns (changed files, insertions,
+/// deletions, ahead, behind).
+pub async fn git_count(
+    cwd: &str,
+    branch: &str,
+    base: Option<&str>,
+) -> Result<(u32, u32, u32, u32, u32), String> {
+    let config = crate::worktree::WorktreeConfig::default();
+    let target = crate::worktree::stats::CountTarget {
+        cwd: cwd.to_owned(),
+        branch: branch.to_owned(),
+        base: base.map(str::to_owned),
+    };
+    let g = crate::worktree::stats::count(&config, &target).await.map_err(|e| e.to_string())?;
+    Ok((g.changed_files, g.insertions, g.deletions, g.ahead, g.behind))
+}

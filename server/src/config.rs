@@ -344,6 +344,9 @@ pub struct ServeConfig {
     /// running in their holders and the next gateway adopts them.
     #[arg(long, env = "CONTROLROOM_STOP_WORKERS_ON_EXIT")]
     pub stop_workers_on_exit: bool,
+    /// Worktree sessions, change counts and diffs.
+    #[command(flatten)]
+    pub worktree: crate::worktree::WorktreeConfig,
 }
 
 /// A count flag that must be at least one (clap refuses 0 with the range in its message).
@@ -435,6 +438,7 @@ impl ServeConfig {
             holder_exe: None,
             holder_log: crate::holder::DEFAULT_LOG_BYTES,
             stop_workers_on_exit: false,
+            worktree: crate::worktree::WorktreeConfig::default(),
         }
     }
 
@@ -451,6 +455,13 @@ impl ServeConfig {
         self.presets = Arc::new(Presets::build(&self.worker.activity, &file.presets)?);
         self.sources = file.sources.clone();
         self.notify.apply_section(&file.notify).map_err(|e| ApplyError::Notify { message: e.to_string() })?;
+        // The flags win over the file.
+        if self.worktree.dir.is_none() {
+            self.worktree.dir.clone_from(&file.worktree_dir);
+        }
+        if self.worktree.setup.is_none() {
+            self.worktree.setup.clone_from(&file.worktree_setup);
+        }
         Ok(())
     }
 }

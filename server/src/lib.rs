@@ -29,6 +29,7 @@ mod store;
 mod proptests;
 pub(crate) mod time;
 pub mod worker;
+pub mod worktree;
 
 use api::{listener, routes as http};
 pub use auth::scoped;

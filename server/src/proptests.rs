@@ -63,6 +63,7 @@ fn snapshot() -> impl Strategy<Value = (SessionMap, ActivityMap)> {
                 source: None,
                 status: None,
                 read_only: false,
+                git: None,
                 workers,
             };
             sessions.insert(id, s);
@@ -218,7 +219,7 @@ async fn replay_property(ops: Vec<Op>) {
     for op in ops {
         match op {
             Op::Create(title) => {
-                let req = CreateSession { title, cwd: Some("/tmp".into()), workers: None };
+                let req = CreateSession { title, cwd: Some("/tmp".into()), workers: None, worktree: None };
                 if let Ok(s) = hub.create(req).await {
                     ids.push(s.id);
                 }

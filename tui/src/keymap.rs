@@ -44,11 +44,13 @@ pub enum Action {
     AutoAnswer,
     /// Open the wall of live terminals; on the wall, cycle its scope.
     Wall,
+    /// Show the selected session's diff against its base.
+    Diff,
 }
 
 impl Action {
     /// Every action with its config name and help text, in help-overlay order.
-    pub const ALL: [(Action, &'static str, &'static str); 19] = [
+    pub const ALL: [(Action, &'static str, &'static str); 20] = [
         (Action::Up, "up", "move up"),
         (Action::Down, "down", "move down"),
         (Action::Focus, "focus", "sessions ⇄ workers"),
@@ -68,6 +70,7 @@ impl Action {
         (Action::Reply, "reply", "reply; y/n/1-9 answer its prompt"),
         (Action::AutoAnswer, "auto-answer", "auto-answer off/on"),
         (Action::Wall, "wall", "wall of live terminals (again: scope)"),
+        (Action::Diff, "diff", "the session's git diff"),
     ];
 
     /// Whether the action changes something on the gateway (refused to a read-only token).
@@ -213,7 +216,7 @@ pub struct KeyMap {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let defaults: [(Action, &[&str]); 19] = [
+        let defaults: [(Action, &[&str]); 20] = [
             (Action::Up, &["up", "k"]),
             (Action::Down, &["down", "j"]),
             (Action::Focus, &["tab", "left", "right"]),
@@ -233,6 +236,7 @@ impl Default for KeyMap {
             (Action::Reply, &["i"]),
             (Action::AutoAnswer, &["A"]),
             (Action::Wall, &["g"]),
+            (Action::Diff, &["d"]),
         ];
         let bindings = defaults
             .iter()

@@ -91,6 +91,7 @@ mod tests {
             source: None,
             status: None,
             read_only: false,
+            git: None,
             updated_at: String::new(),
             workers,
         }

@@ -471,6 +471,20 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut WorkerConns) {
                 .map_or_else(|e| failed("auto-answer", e), |()| Done::Ok(format!("auto-answer {word}")))
         }),
         Effect::Theme(_) | Effect::Quit | Effect::Notify { .. } => {}
+        Effect::LoadDiff(session) => ctx.request(move |g| async move {
+            match g.session_diff(session.as_str()).await {
+                Ok(diff) => Done::Diff { session, diff },
+                Err(e) => failed("diff", e),
+            }
+        }),
+        Effect::DeleteSessionWorktree { session, force } => ctx.request(move |g| async move {
+            match g.delete_session_and_worktree(session.as_str(), force).await {
+                Ok(()) => Done::Ok("session, worktree and branch removed".into()),
+                // Uncommitted changes: the state asks a second time.
+                Err(crate::Error::Http { status: 409, message }) => Done::WorktreeDirty { session, message },
+                Err(e) => failed("delete", e),
+            }
+        }),
     }
 }
 

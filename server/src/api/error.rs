@@ -4,6 +4,7 @@
 use crate::api::timed_body::BodyError;
 use crate::hub::HubError;
 use crate::worker::WorkerError;
+use crate::worktree::WorktreeError;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -46,6 +47,11 @@ impl From<HubError> for ApiErrorResponse {
             HubError::Worker(WorkerError::Gone) => (StatusCode::NOT_FOUND, error_code::NOT_FOUND),
             HubError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, error_code::INTERNAL),
             HubError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, error_code::INTERNAL),
+            HubError::Worktree(WorktreeError::Dirty { .. }) => (StatusCode::CONFLICT, error_code::CONFLICT),
+            HubError::Worktree(WorktreeError::Io { .. }) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, error_code::INTERNAL)
+            }
+            HubError::Worktree(_) => (StatusCode::BAD_REQUEST, error_code::INVALID),
         };
         Self::new(status, code, e.to_string())
     }

@@ -6,13 +6,16 @@ use crate::api::middleware::{self as auth, AuthState};
 use crate::api::state::AppState;
 use crate::api::ws::{app as ws_app, worker as ws_worker};
 use crate::auth::scoped::Grant;
+use crate::hub::HubError;
+use crate::worktree::WorktreeError;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router, middleware};
 use controlroom_protocol::{
-    ActivityReport, AppConfig, CreateSession, Evidence, InputRequest, PROTOCOL_VERSION, PresetsResponse,
-    SessionId, UpdateSession, UpdateWorker, WS_APP_PATH, WS_WORKER_PATH, WorkerId, WorkerSpec, error_code,
+    ActivityReport, AppConfig, CreateSession, DiffResponse, Evidence, InputRequest, PROTOCOL_VERSION,
+    PresetsResponse, SessionId, UpdateSession, UpdateWorker, WS_APP_PATH, WS_WORKER_PATH, WorkerId,
+    WorkerSpec, error_code,
 };
 use http::StatusCode;
 use serde::Deserialize;
@@ -25,6 +28,7 @@ pub fn router(state: AppState, auth: AuthState) -> Router {
     let protected = Router::new()
         .route("/api/sessions", get(list_sessions).post(create_session))
         .route("/api/sessions/{id}", get(get_session).patch(rename_session).delete(delete_session))
+        .route("/api/sessions/{id}/diff", get(session_diff))
         .route("/api/sessions/{id}/workers", post(add_worker))
         .route("/api/sessions/{id}/workers/{wid}", axum::routing::delete(remove_worker).patch(rename_worker))
         .route("/api/sessions/{id}/workers/{wid}/restart", post(restart_worker))
@@ -96,9 +100,55 @@ async fn rename_session(
     Ok(Json(s.hub.rename(SessionId::new(id), req.title).await?))
 }
 
-async fn delete_session(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    s.hub.delete(SessionId::new(id)).await?;
+/// `DELETE /api/sessions/{id}`'s query: `removeWorktree=true` removes the session's worktree and
+/// branch too (refused with 409 while it has uncommitted changes, unless `force=true`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DeleteQuery {
+    #[serde(default)]
+    remove_worktree: bool,
+    #[serde(default)]
+    force: bool,
+}
+
+async fn delete_session(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<StatusCode> {
+    let Query(q) = query.map_err(|e| {
+        ApiErrorResponse::new(StatusCode::BAD_REQUEST, error_code::BAD_MESSAGE, e.body_text())
+    })?;
+    let id = SessionId::new(id);
+    if !q.remove_worktree {
+        s.hub.delete(id).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let (_, meta) = s.hub.worktree_of(id.clone()).await?;
+    let meta = meta.ok_or(HubError::Worktree(WorktreeError::NoWorktree))?;
+    let config = s.hub.worktree_config();
+    // Checked before the session goes: a refusal leaves everything as it was.
+    if !q.force {
+        crate::worktree::check_clean(config, &meta).await.map_err(HubError::from)?;
+    }
+    s.hub.delete(id).await?;
+    crate::worktree::remove(config, &meta, true).await.map_err(HubError::from)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/sessions/{id}/diff`: the session's changes against its base, cut at
+/// `--max-diff-bytes`.
+async fn session_diff(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+    let (session, meta) = s.hub.worktree_of(SessionId::new(id)).await?;
+    if session.branch.is_none() {
+        return Err(HubError::Invalid(format!("{} is not in a git repository", session.cwd)).into());
+    }
+    let base = meta.map(|m| m.base);
+    let config = s.hub.worktree_config();
+    let (diff, truncated) = crate::worktree::stats::diff(config, &session.cwd, base.as_deref())
+        .await
+        .map_err(|e| HubError::Worktree(WorktreeError::Git(e)))?;
+    Ok(Json(DiffResponse { base: base.unwrap_or_else(|| "HEAD".into()), diff, truncated }))
 }
 
 async fn add_worker(

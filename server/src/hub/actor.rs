@@ -25,6 +25,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 mod feeds;
 mod flush;
+mod git_counts;
 mod persistence;
 mod publisher;
 mod restore;
@@ -45,6 +46,8 @@ struct Record {
     session: Session,
     env: BTreeMap<WorkerId, BTreeMap<String, String>>,
     handles: BTreeMap<WorkerId, WorkerHandle>,
+    /// The worktree the gateway made for the session, if any.
+    worktree: Option<crate::worktree::WorktreeMeta>,
 }
 
 /// The hub's state, in owned parts; the actor loop and the steps that span parts live here.
@@ -62,6 +65,8 @@ struct Hub {
     stopping: bool,
     /// Bounded git reads of the poll tick (shared with the handle, which reads for `create`).
     git: GitReads,
+    /// The change counts' schedule (the `git` object on each session).
+    git_stats: crate::worktree::stats::GitStats<SessionId>,
 }
 
 fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
@@ -138,8 +143,8 @@ impl Hub {
                     self.publisher.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
                 let _ = reply.send(r);
             }
-            HubCmd::Create { req, git, reply } => {
-                let r = self.create(req, git).await;
+            HubCmd::Create { req, git, worktree, reply } => {
+                let r = self.create(req, git, worktree).await;
                 let _ = reply.send(r);
             }
             HubCmd::Rename { session_id, title, reply } => {
@@ -228,6 +233,9 @@ impl Hub {
                         && (rec.session.repository != info.repository || rec.session.branch != info.branch)
                     {
                         rec.session.repository = info.repository;
+                        if info.branch.is_none() {
+                            rec.session.git = None;
+                        }
                         rec.session.branch = info.branch;
                         rec.session.updated_at.clone_from(&now);
                     }
@@ -238,6 +246,18 @@ impl Hub {
                 self.persistence.screen_saved(&(session_id, worker_id), bytes);
             }
             HubCmd::Shutdown { .. } => unreachable!("handled in run"),
+            HubCmd::WorktreeOf { session_id, reply } => {
+                let r = self
+                    .records
+                    .get(&session_id)
+                    .map(|r| (r.session.clone(), r.worktree.clone()))
+                    .ok_or_else(|| no_session(&session_id));
+                let _ = reply.send(r);
+            }
+            HubCmd::GitCounts { results } => {
+                self.git_counts(results);
+                self.flush().await;
+            }
         }
     }
 
@@ -281,6 +301,7 @@ impl Hub {
         let tx = self.tx.clone();
         self.feeds.poll_sources();
         crate::metrics::handle().run_upkeep();
+        self.count_changes();
         let git = self.git.clone();
         tokio::spawn(async move {
             let read_started = std::time::Instant::now();

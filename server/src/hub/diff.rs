@@ -88,6 +88,7 @@ mod tests {
             source: None,
             status: None,
             read_only: false,
+            git: None,
             updated_at: "u".into(),
             workers: vec![],
         }

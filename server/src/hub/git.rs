@@ -90,8 +90,31 @@ pub fn read(cwd: &Path) -> GitInfo {
         .map(|c| git_dir.join(c.trim()))
         .unwrap_or_else(|| git_dir.clone());
     let origin = read_regular(&common.join("config")).and_then(|c| origin_url(&c));
-    let repository = origin.or_else(|| worktree.file_name().map(|n| n.to_string_lossy().into_owned()));
+    // Without a remote, a linked worktree is named after its main repository (the folder
+    // holding the common `.git`), not after its own folder (usually the branch's name).
+    let common = lexical(&common);
+    let main = match common.file_name() {
+        Some(n) if n == ".git" && common != git_dir => common.parent().map(Path::to_path_buf),
+        _ => None,
+    };
+    let folder = main.unwrap_or(worktree);
+    let repository = origin.or_else(|| folder.file_name().map(|n| n.to_string_lossy().into_owned()));
     GitInfo { repository, branch }
+}
+
+/// `path` with `.` and `..` resolved without touching the file system (`commondir` is relative).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Reads `path` if it is a regular file (checked on the open descriptor, so a FIFO or device
@@ -274,6 +297,22 @@ mod tests {
     fn a_head_with_control_characters_names_no_branch() {
         assert_eq!(parse_head("ref: refs/heads/ok\n"), Some("ok".into()));
         assert_eq!(parse_head("ref: refs/heads/x\u{1b}]0;pwned\u{7}"), None);
+    }
+
+    #[test]
+    fn a_linked_worktree_without_a_remote_is_named_after_its_main_repository() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let admin = dir.path().join("app/.git/worktrees/feat-x");
+        std::fs::create_dir_all(&admin).expect("mkdir");
+        std::fs::write(dir.path().join("app/.git/config"), "[core]\n").expect("write");
+        std::fs::write(admin.join("HEAD"), "ref: refs/heads/feat-x\n").expect("write");
+        std::fs::write(admin.join("commondir"), "../..\n").expect("write");
+        let wt = dir.path().join("app.worktrees/feat-x");
+        std::fs::create_dir_all(&wt).expect("mkdir");
+        std::fs::write(wt.join(".git"), format!("gitdir: {}\n", admin.display())).expect("write");
+        let info = read(&wt);
+        assert_eq!(info.branch.as_deref(), Some("feat-x"));
+        assert_eq!(info.repository.as_deref(), Some("app"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod subscribers;
 use crate::outbox::OutboxSender;
 use crate::store::{Store, StoreError};
 use crate::worker::{SpawnSpec, WorkerError, WorkerHandle};
+use crate::worktree::{WorktreeConfig, WorktreeError, WorktreeMeta};
 use controlroom_protocol::{
     CreateSession, DeltasResponse, Session, SessionId, SessionsResponse, Worker, WorkerId, WorkerSpec,
 };
@@ -61,6 +62,9 @@ pub enum HubError {
     /// The hub has stopped (gateway shutting down).
     #[error("the gateway is shutting down")]
     Stopped,
+    /// A session's worktree could not be made or removed.
+    #[error(transparent)]
+    Worktree(#[from] WorktreeError),
 }
 
 /// What a restart needs: the worker and the spec it was started with.
@@ -84,6 +88,8 @@ enum HubCmd {
         req: CreateSession,
         /// The cwd's repository, read before the command is sent (never on the hub task).
         git: git::GitInfo,
+        /// The worktree made for it before the command was sent (`req.cwd` is in it).
+        worktree: Option<WorktreeMeta>,
         reply: oneshot::Sender<Result<Session, HubError>>,
     },
     Rename {
@@ -162,6 +168,15 @@ enum HubCmd {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+    /// A session and the worktree the gateway made for it, if any.
+    WorktreeOf {
+        session_id: SessionId,
+        reply: oneshot::Sender<Result<(Session, Option<WorktreeMeta>), HubError>>,
+    },
+    /// A round of change counts finished (`None`: that count failed).
+    GitCounts {
+        results: Vec<(SessionId, Option<controlroom_protocol::SessionGit>)>,
+    },
 }
 
 /// A new session's cwd when the request names none: the gateway's home directory.
@@ -175,6 +190,8 @@ pub struct HubHandle {
     tx: mpsc::Sender<HubCmd>,
     epoch: String,
     git: git::GitReads,
+    /// The worktree settings (creating a worktree happens on the handle's side, never on the hub).
+    worktree: WorktreeConfig,
 }
 
 impl HubHandle {
@@ -201,11 +218,41 @@ impl HubHandle {
         self.call(|reply| HubCmd::Get { session_id, reply }).await?
     }
 
-    /// Creates a session and starts its workers.
+    /// Creates a session and starts its workers; with `req.worktree`, in a new git worktree
+    /// made first (and removed again when the session cannot be created).
     pub async fn create(&self, mut req: CreateSession) -> Result<Session, HubError> {
         let cwd = req.cwd.get_or_insert_with(default_session_cwd);
+        let worktree = match req.worktree.take() {
+            Some(w) => {
+                field_limits::check("the branch", &w.branch, field_limits::MAX_TITLE_BYTES)?;
+                let (meta, start) =
+                    crate::worktree::create(&self.worktree, cwd, &w.branch, w.base.as_deref()).await?;
+                *cwd = start;
+                Some(meta)
+            }
+            None => None,
+        };
         let git = self.git.read_one(std::path::PathBuf::from(cwd.as_str())).await;
-        self.call(|reply| HubCmd::Create { req, git, reply }).await?
+        let made = worktree.clone();
+        let r = self.call(|reply| HubCmd::Create { req, git, worktree, reply }).await.and_then(|r| r);
+        if let (Err(_), Some(meta)) = (&r, &made) {
+            // Nothing half-made: the session was refused, so its worktree goes too.
+            crate::worktree::discard(&self.worktree, meta).await;
+        }
+        r
+    }
+
+    /// A session with the worktree the gateway made for it, if any.
+    pub async fn worktree_of(
+        &self,
+        session_id: SessionId,
+    ) -> Result<(Session, Option<WorktreeMeta>), HubError> {
+        self.call(|reply| HubCmd::WorktreeOf { session_id, reply }).await?
+    }
+
+    /// The worktree settings.
+    pub fn worktree_config(&self) -> &WorktreeConfig {
+        &self.worktree
     }
 
     /// Renames a session.

@@ -53,6 +53,9 @@ pub struct StoredSession {
     /// Each worker's extra environment.
     #[serde(default)]
     pub env: BTreeMap<WorkerId, BTreeMap<String, String>>,
+    /// The worktree the gateway made for the session, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<crate::worktree::WorktreeMeta>,
 }
 
 /// A worker's last screen, kept so it stays readable after a restart.
@@ -399,6 +402,7 @@ mod tests {
             source: None,
             status: None,
             read_only: false,
+            git: None,
             updated_at: "2026-01-01T00:00:00Z".into(),
             workers: vec![],
         }
@@ -425,8 +429,8 @@ mod tests {
         store
             .commit(Commit {
                 upserts: vec![
-                    StoredSession { session: a.clone(), env },
-                    StoredSession { session: b.clone(), env: BTreeMap::new() },
+                    StoredSession { session: a.clone(), env, worktree: None },
+                    StoredSession { session: b.clone(), env: BTreeMap::new(), worktree: None },
                 ],
                 deletes: vec![],
                 deltas: (1..=5).map(|i| delta(i, &a)).collect(),
@@ -462,7 +466,7 @@ mod tests {
     #[test]
     fn a_refused_commit_folds_into_the_next() {
         let (a, b, c) = (session("a"), session("b"), session("c"));
-        let stored = |s: &Session| StoredSession { session: s.clone(), env: BTreeMap::new() };
+        let stored = |s: &Session| StoredSession { session: s.clone(), env: BTreeMap::new(), worktree: None };
         let first =
             Commit { upserts: vec![stored(&a), stored(&b)], deletes: vec![], deltas: vec![delta(1, &a)] };
         let mut a2 = a.clone();

@@ -7,8 +7,8 @@ use crate::error::{Error, Result};
 use bytes::Bytes;
 use controlroom_net::http::{HttpError, Request, exchange};
 use controlroom_protocol::{
-    ActivityReport, ApiErrorBody, CreateSession, InputRequest, PresetsResponse, ScreenResponse, Session,
-    SessionsResponse, UpdateSession, UpdateWorker, Worker, WorkerSpec,
+    ActivityReport, ApiErrorBody, CreateSession, DiffResponse, InputRequest, PresetsResponse, ScreenResponse,
+    Session, SessionsResponse, UpdateSession, UpdateWorker, Worker, WorkerSpec,
 };
 use http::{Method, StatusCode, header};
 use serde::Serialize;
@@ -17,6 +17,9 @@ use std::time::Duration;
 
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(15);
+/// How long creating a session with a worktree may take: the gateway runs the setup command
+/// (up to its `--worktree-setup-timeout`, 5 minutes by default) before it answers.
+pub const WORKTREE_CREATE_TIMEOUT: Duration = Duration::from_secs(330);
 
 /// The gateway's HTTP API, authenticated with the owner token.
 #[derive(Clone)]
@@ -44,7 +47,13 @@ impl Gateway {
         &self.endpoint.base
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<(StatusCode, Bytes)> {
+    async fn send_within(
+        &self,
+        timeout: Duration,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Bytes)> {
         let fut = async {
             let connect_err = |e: &dyn std::fmt::Display| Error::Connect {
                 url: self.endpoint.base.clone(),
@@ -73,7 +82,7 @@ impl Gateway {
                 e => connect_err(e.cause()),
             })
         };
-        tokio::time::timeout(TIMEOUT, fut)
+        tokio::time::timeout(timeout, fut)
             .await
             .map_err(|_| Error::Connect { url: self.endpoint.base.clone(), message: "timed out".into() })?
     }
@@ -89,8 +98,18 @@ impl Gateway {
     }
 
     async fn call_raw(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<Bytes> {
+        self.call_raw_within(TIMEOUT, method, path, body).await
+    }
+
+    async fn call_raw_within(
+        &self,
+        timeout: Duration,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<Bytes> {
         let body = body.map(serde_json::to_vec).transpose()?;
-        let (status, bytes) = self.send(method, path, body).await?;
+        let (status, bytes) = self.send_within(timeout, method, path, body).await?;
         if status == StatusCode::UNAUTHORIZED {
             return Err(Error::Unauthorized);
         }
@@ -113,9 +132,23 @@ impl Gateway {
         self.call(Method::GET, "/api/sessions", None::<&()>).await
     }
 
-    /// `POST /api/sessions`.
+    /// `POST /api/sessions` (waiting longer for one with a worktree: its setup runs first).
     pub async fn create_session(&self, req: &CreateSession) -> Result<Session> {
-        self.call(Method::POST, "/api/sessions", Some(req)).await
+        let timeout = if req.worktree.is_some() { WORKTREE_CREATE_TIMEOUT } else { TIMEOUT };
+        let bytes = self.call_raw_within(timeout, Method::POST, "/api/sessions", Some(req)).await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    /// `GET /api/sessions/{id}/diff`.
+    pub async fn session_diff(&self, id: &str) -> Result<DiffResponse> {
+        self.call(Method::GET, &format!("/api/sessions/{id}/diff"), None::<&()>).await
+    }
+
+    /// `DELETE /api/sessions/{id}?removeWorktree=true` (with `&force=true` when `force`).
+    pub async fn delete_session_and_worktree(&self, id: &str, force: bool) -> Result<()> {
+        let force = if force { "&force=true" } else { "" };
+        let path = format!("/api/sessions/{id}?removeWorktree=true{force}");
+        self.call_raw(Method::DELETE, &path, None::<&()>).await.map(|_| ())
     }
 
     /// `PATCH /api/sessions/{id}`.

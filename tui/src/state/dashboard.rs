@@ -4,7 +4,7 @@ use super::dialog::{Confirm, Form, FormKind, FormOutcome, split_command};
 use super::layout::{DashboardLayout, SESSION_ROWS, list_offset};
 use super::{Effect, Focus, Mode, Notice, State};
 use crate::keymap::Action;
-use controlroom_protocol::{CreateSession, WorkerSpec, WorkerState};
+use controlroom_protocol::{CreateSession, WorkerSpec, WorkerState, WorktreeRequest};
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use std::time::{Duration, Instant};
@@ -42,6 +42,24 @@ impl State {
                     self.submit(form, fx);
                 }
             },
+            Mode::Diff(view) => {
+                let page = usize::from(self.size.1.saturating_sub(super::diff::DIFF_CHROME_ROWS));
+                match view.key(&ev, page) {
+                    super::diff::DiffOutcome::Stay => {}
+                    super::diff::DiffOutcome::Close => self.mode = Mode::Dashboard,
+                    super::diff::DiffOutcome::Reload => {
+                        view.loading = true;
+                        fx.push(Effect::LoadDiff(view.session.clone()));
+                    }
+                }
+            }
+            Mode::Confirm(Confirm::DeleteWorktreeSession { session, .. })
+                if matches!(ev.code, KeyCode::Char('k' | 'K')) =>
+            {
+                // Keep the worktree and branch: only the session goes.
+                fx.push(Effect::DeleteSession(session.clone()));
+                self.mode = Mode::Dashboard;
+            }
             Mode::Confirm(confirm) => match ev.code {
                 KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
                     let confirm = confirm.clone();
@@ -163,6 +181,14 @@ impl State {
                 _ => self.tell("no worker selected"),
             },
             Action::Delete => match self.session() {
+                Some(s) if s.git.as_ref().is_some_and(|g| g.worktree) => {
+                    self.mode = Mode::Confirm(Confirm::DeleteWorktreeSession {
+                        session: s.id.clone(),
+                        title: s.title.clone(),
+                        branch: s.git.as_ref().map(|g| g.branch.clone()).unwrap_or_default(),
+                        path: s.cwd.clone(),
+                    });
+                }
                 Some(s) => {
                     let running = s.workers.iter().filter(|w| w.state == WorkerState::Running).count();
                     self.mode = Mode::Confirm(Confirm::DeleteSession {
@@ -196,6 +222,15 @@ impl State {
             // Workers outlive the front end and the gateway: quitting never asks.
             Action::Quit => self.quit(fx),
             Action::Wall => self.open_wall(),
+            Action::Diff => match self.session() {
+                Some(s) if s.branch.is_some() => {
+                    let (id, title) = (s.id.clone(), s.title.clone());
+                    fx.push(Effect::LoadDiff(id.clone()));
+                    self.mode = Mode::Diff(super::diff::DiffView::loading(id, title));
+                }
+                Some(s) => self.tell(&format!("“{}” is not in a git repository", s.title)),
+                None => self.tell("no session selected"),
+            },
         }
     }
 
@@ -259,7 +294,7 @@ impl State {
     }
 
     fn submit(&mut self, form: Form, fx: &mut Vec<Effect>) {
-        let command = match split_command(form.value(form.fields.len().saturating_sub(1))) {
+        let command = match split_command(form.value_of("Command")) {
             Ok(argv) if argv.is_empty() => None,
             Ok(argv) => Some(argv),
             Err(e) => return self.tell(&format!("command: {e}")),
@@ -274,7 +309,22 @@ impl State {
                 let cwd = Some(form.value(1)).filter(|c| !c.is_empty()).map(str::to_owned);
                 let spec =
                     WorkerSpec { command, cols: Some(cols), rows: Some(rows), ..WorkerSpec::default() };
-                fx.push(Effect::CreateSession(CreateSession { title, cwd, workers: Some(vec![spec]) }));
+                let branch = form.value_of(super::dialog::WORKTREE);
+                let base = Some(form.value_of(super::dialog::BASE)).filter(|b| !b.is_empty());
+                if branch.is_empty() && base.is_some() {
+                    return self.tell("a base needs a worktree branch");
+                }
+                let worktree = (!branch.is_empty())
+                    .then(|| WorktreeRequest { branch: branch.to_owned(), base: base.map(str::to_owned) });
+                if worktree.is_some() {
+                    self.tell("making the worktree…");
+                }
+                fx.push(Effect::CreateSession(CreateSession {
+                    title,
+                    cwd,
+                    workers: Some(vec![spec]),
+                    worktree,
+                }));
             }
             FormKind::NewWorker { session } => {
                 let name = Some(form.value_of("Name")).filter(|n| !n.is_empty()).map(str::to_owned);
@@ -318,6 +368,12 @@ impl State {
                 fx.push(Effect::RestartWorker { session, worker })
             }
             Confirm::DeleteSession { session, .. } => fx.push(Effect::DeleteSession(session)),
+            Confirm::DeleteWorktreeSession { session, .. } => {
+                fx.push(Effect::DeleteSessionWorktree { session, force: false })
+            }
+            Confirm::ForceRemoveWorktree { session, .. } => {
+                fx.push(Effect::DeleteSessionWorktree { session, force: true })
+            }
         }
     }
 

@@ -96,6 +96,8 @@ impl Form {
                 Field::new("Title", "", "session N"),
                 Field::new(DIRECTORY, "", "the gateway's home directory"),
                 Field::new("Command", "", placeholder_command(default_command)),
+                Field::new(WORKTREE, "", "none (a new branch name makes a git worktree)"),
+                Field::new(BASE, "", "the directory's branch"),
             ],
             focus: 0,
         }
@@ -227,6 +229,10 @@ impl Form {
 
 /// The label of the new-session form's directory field (Tab completes paths there).
 pub const DIRECTORY: &str = "Directory";
+/// The label of the new-session form's worktree field: a new branch to make a worktree for.
+pub const WORKTREE: &str = "Worktree";
+/// The label of the new-session form's base field: what the worktree's branch starts from.
+pub const BASE: &str = "Base";
 
 /// The longest start every string shares (on character boundaries).
 fn common_prefix(items: &[String]) -> &str {
@@ -300,6 +306,25 @@ pub enum Confirm {
         /// How many of its workers are running.
         running: usize,
     },
+    /// Delete a session the gateway made a worktree for: `y` removes the worktree and branch
+    /// too, `k` keeps them.
+    DeleteWorktreeSession {
+        /// The session.
+        session: SessionId,
+        /// Its title, for the question.
+        title: String,
+        /// Its branch.
+        branch: String,
+        /// Its worktree's directory.
+        path: String,
+    },
+    /// The second question: the worktree has uncommitted changes; remove it anyway?
+    ForceRemoveWorktree {
+        /// The session.
+        session: SessionId,
+        /// What the gateway said.
+        message: String,
+    },
 }
 
 impl Confirm {
@@ -316,6 +341,15 @@ impl Confirm {
             }
             Confirm::RestartWorker { name, .. } => {
                 format!("Restart worker “{name}”? It is running; the program starts over.")
+            }
+            Confirm::DeleteWorktreeSession { title, branch, path, .. } => format!(
+                "Delete session “{title}” and remove its worktree and branch?\n{path} ({branch})\ny: remove them too · k: keep them, delete only the session · n: cancel"
+            ),
+            Confirm::ForceRemoveWorktree { message, .. } => {
+                // On two lines: the overlay sizes itself by lines, and a wrapped one would push
+                // the answer keys out of the box.
+                let message = message.replacen(" has uncommitted", "\nhas uncommitted", 1);
+                format!("{message}\nRemove it anyway? Its uncommitted changes are lost.")
             }
             Confirm::DeleteSession { title, running, .. } => match running {
                 0 => format!("Delete session “{title}”?"),

@@ -12,6 +12,7 @@ mod attach;
 pub mod attention;
 mod dashboard;
 pub mod dialog;
+pub mod diff;
 pub mod layout;
 pub mod line_edit;
 mod msg;
@@ -54,6 +55,8 @@ pub enum Mode {
     Reply(reply::ReplyLine),
     /// The wall of live worker screens has the keys.
     Wall,
+    /// The selected session's diff against its base (`d`).
+    Diff(diff::DiffView),
 }
 
 /// Which dashboard list has the selection keys.
@@ -359,8 +362,26 @@ impl State {
                 }
             }
             Done::Replied(r) => self.replied(&r.session, &r.worker, &r.text, &r.response),
+            Done::Diff { session, diff } => {
+                if let Mode::Diff(view) = &mut self.mode
+                    && view.session == session
+                {
+                    view.loaded(diff);
+                }
+            }
+            Done::WorktreeDirty { session, message } => {
+                // The first "yes" was refused for uncommitted changes: ask a second time.
+                let message = message.split(';').next().unwrap_or(&message).trim().to_owned();
+                self.mode = Mode::Confirm(Confirm::ForceRemoveWorktree { session, message });
+            }
             Done::Ok(text) => self.notice = Some(Notice { text, error: false }),
-            Done::Failed(text) => self.notice = Some(Notice { text, error: true }),
+            Done::Failed(text) => {
+                // A diff that could not load closes its pane: the status bar shows why.
+                if matches!(&self.mode, Mode::Diff(v) if v.loading) {
+                    self.mode = Mode::Dashboard;
+                }
+                self.notice = Some(Notice { text, error: true });
+            }
         }
     }
 

@@ -74,6 +74,20 @@ pub enum Done {
     },
     /// `POST …/reply` answered (see [`Effect::Reply`]; boxed: it is large).
     Replied(Box<Replied>),
+    /// A session's diff arrived (for the `d` pane).
+    Diff {
+        /// Whose.
+        session: SessionId,
+        /// The gateway's answer.
+        diff: controlroom_protocol::DiffResponse,
+    },
+    /// Removing a session's worktree was refused: it has uncommitted changes (409).
+    WorktreeDirty {
+        /// The session (still there).
+        session: SessionId,
+        /// The gateway's message.
+        message: String,
+    },
     /// Something else succeeded; show this.
     Ok(String),
     /// A request failed; show this.
@@ -244,6 +258,16 @@ pub enum Effect {
     /// [`Effect::Watch`]ed one; a worker in both shares one socket). Tiles only read: nothing
     /// is sent on their sockets, so the wall never resizes a worker.
     WatchTiles(Vec<(SessionId, WorkerId)>),
+    /// `GET /api/sessions/{id}/diff`, for the diff pane.
+    LoadDiff(SessionId),
+    /// `DELETE /api/sessions/{id}?removeWorktree=true`: the session, its worktree and branch
+    /// (with `force`, even with uncommitted changes).
+    DeleteSessionWorktree {
+        /// The session.
+        session: SessionId,
+        /// Remove even with uncommitted changes (the user confirmed twice).
+        force: bool,
+    },
 }
 
 /// What one [`Msg`] did: the work it asks for and whether the screen must be drawn again.

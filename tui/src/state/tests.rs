@@ -37,6 +37,7 @@ fn session(id: &str, created: &str, workers: Vec<Worker>) -> Session {
         source: None,
         status: None,
         read_only: false,
+        git: None,
         updated_at: created.into(),
         workers,
     }

@@ -116,7 +116,22 @@ fn session_item(
     ];
     line1.append(&mut badges);
     line1.push(Span::styled(meta, Style::new().fg(theme.muted)));
+    let git = s.git.as_ref().map(|g| {
+        // Counted against the base: `⎇ ↑2 ↓0 +120 −8 5 files` after the branch already shown.
+        let summary = crate::state::diff::git_summary(g);
+        let counts = summary.split_once(&g.branch).map_or(summary.clone(), |(_, rest)| rest.to_owned());
+        if g.worktree { format!(" ⎇{counts}") } else { counts }
+    });
+    let room = usize::from(rect.width).saturating_sub(2);
     let place = match (&s.repository, &s.branch) {
+        // The counts matter more than the repository's name when both do not fit.
+        (Some(repo), Some(branch))
+            if git.as_ref().is_some_and(|g| {
+                short_repo(repo).chars().count() + branch.chars().count() + g.chars().count() + 3 > room
+            }) =>
+        {
+            branch.clone()
+        }
         (Some(repo), Some(branch)) => format!("{} @ {branch}", short_repo(repo)),
         (Some(repo), None) => short_repo(repo).to_owned(),
         _ => s.cwd.clone(),
@@ -132,6 +147,9 @@ fn session_item(
         }
     } else {
         line2.push(Span::styled(format!(" {place}"), Style::new().fg(theme.muted)));
+    }
+    if let Some(counts) = git {
+        line2.push(Span::styled(counts, Style::new().fg(theme.accent)));
     }
     let para = Paragraph::new(vec![Line::from(line1), Line::from(line2)]).style(Style::new().bg(bg));
     frame.render_widget(para, rect);

@@ -2,6 +2,7 @@
 
 mod attach;
 mod dashboard;
+mod diff;
 pub mod layout;
 mod overlay;
 mod reply;
@@ -37,6 +38,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
         Mode::Form(form) => overlay::form(frame, area, form, theme),
         Mode::Confirm(confirm) => overlay::confirm(frame, area, confirm, theme),
         Mode::Reply(line) => reply::draw(frame, area, line, theme),
+        Mode::Diff(view) => diff::draw(frame, area, view, theme),
         Mode::Dashboard | Mode::Filter | Mode::Attach | Mode::Wall => {}
     }
 }

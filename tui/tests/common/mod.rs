@@ -59,6 +59,7 @@ pub fn session(
         read_only: false,
         updated_at: created.into(),
         workers,
+        git: None,
     }
 }
 

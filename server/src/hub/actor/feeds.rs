@@ -119,9 +119,12 @@ impl Hub {
                         source: Some(name.to_owned()),
                         status: item.status,
                         read_only: true,
+                        git: None,
                     };
-                    self.records
-                        .insert(id, Record { session, env: BTreeMap::new(), handles: BTreeMap::new() });
+                    self.records.insert(
+                        id,
+                        Record { session, env: BTreeMap::new(), handles: BTreeMap::new(), worktree: None },
+                    );
                 }
             }
         }

@@ -85,7 +85,11 @@ impl Hub {
             if self.publisher.published.get(id) != Some(session)
                 && let Some(rec) = self.records.get(id)
             {
-                commit.upserts.push(StoredSession { session: session.clone(), env: rec.env.clone() });
+                commit.upserts.push(StoredSession {
+                    session: session.clone(),
+                    env: rec.env.clone(),
+                    worktree: rec.worktree.clone(),
+                });
             }
         }
         commit.deletes =

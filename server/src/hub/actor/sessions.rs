@@ -107,7 +107,12 @@ impl Hub {
         Ok(worker)
     }
 
-    pub(super) async fn create(&mut self, req: CreateSession, git: GitInfo) -> Result<Session, HubError> {
+    pub(super) async fn create(
+        &mut self,
+        req: CreateSession,
+        git: GitInfo,
+        worktree: Option<crate::worktree::WorktreeMeta>,
+    ) -> Result<Session, HubError> {
         let title = req.title.trim().to_string();
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
@@ -138,10 +143,12 @@ impl Hub {
             source: None,
             status: None,
             read_only: false,
+            git: None,
             updated_at: now,
             workers: Vec::new(),
         };
-        self.records.insert(id.clone(), Record { session, env: BTreeMap::new(), handles: BTreeMap::new() });
+        self.records
+            .insert(id.clone(), Record { session, env: BTreeMap::new(), handles: BTreeMap::new(), worktree });
         for spec in req.workers.unwrap_or_default() {
             if let Err(e) = self.start_worker(&id, &spec) {
                 // All or nothing: a session whose workers could not all start is not created.

@@ -62,7 +62,10 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
             handles.insert(w.id.clone(), handle);
         }
         published.insert(session.id.clone(), session.clone());
-        records.insert(session.id.clone(), Record { session, env: stored.env, handles });
+        records.insert(
+            session.id.clone(),
+            Record { session, env: stored.env, handles, worktree: stored.worktree },
+        );
     }
     let git = GitReads::default();
     let mut hub = Hub {
@@ -84,11 +87,12 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         feeds: Feeds { sources, poll_interval: config.poll_interval, tx: tx.clone() },
         stopping: false,
         git: git.clone(),
+        git_stats: crate::worktree::stats::GitStats::default(),
     };
     // Workers that were running are now exited: that change goes out (and into the log) at once.
     hub.flush().await;
     tokio::spawn(hub.run(rx));
-    Ok(HubHandle { tx, epoch: loaded.epoch, git })
+    Ok(HubHandle { tx, epoch: loaded.epoch, git, worktree: config.worktree.clone() })
 }
 
 pub(super) fn new_epoch() -> String {
