@@ -39,6 +39,7 @@ mod detect_fixtures;
 mod tests;
 #[cfg(test)]
 mod tests_lossless;
+#[cfg(test)]
 mod tests_prompts;
 #[cfg(test)]
 mod tests_replies;
