@@ -1,4 +1,4 @@
-//! The actor's hand-off to its screen thread, which holds small output batches back briefly.
+//! The actor's hand-off to its screen model (a job on the blocking pool while it has work), which holds small output batches back briefly.
 //!
 //! An echoed keystroke is a batch of a few bytes. Sent at once, it woke the screen thread in the
 //! same moment the connection task sent the echo to the client, and on two cores that thread
@@ -10,7 +10,7 @@
 //! screen read always includes every byte emitted before it.
 
 use crate::worker::screen::ScreenMsg;
-use std::sync::mpsc::Sender;
+use crate::worker::screen::runner::ScreenSender;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
@@ -21,7 +21,7 @@ pub(super) const SMALL_BATCH: usize = 256;
 
 /// The sending side of a worker's screen thread.
 pub(super) struct ScreenFeed {
-    tx: Sender<ScreenMsg>,
+    tx: ScreenSender,
     /// Output held back, in stream order; always less than [`SMALL_BATCH`] bytes.
     held: Vec<u8>,
     /// When the held output must go (set when the first byte is held).
@@ -32,8 +32,8 @@ pub(super) struct ScreenFeed {
 
 impl ScreenFeed {
     /// Feeds `tx`, holding small batches back for up to `defer`.
-    pub(super) fn new(tx: Sender<ScreenMsg>, defer: Duration) -> Self {
-        Self { tx, held: Vec::new(), due: None, defer }
+    pub(super) fn new(tx: impl Into<ScreenSender>, defer: Duration) -> Self {
+        Self { tx: tx.into(), held: Vec::new(), due: None, defer }
     }
 
     /// Feeds output bytes (aligned to UTF-8 characters), in stream order.
@@ -79,8 +79,7 @@ impl ScreenFeed {
     }
 
     fn send_now(&self, msg: ScreenMsg) {
-        // The screen thread is gone only when the worker is going away; nothing to feed then.
-        let _ = self.tx.send(msg);
+        self.tx.send(msg);
     }
 }
 
