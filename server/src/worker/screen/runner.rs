@@ -25,7 +25,7 @@ pub(crate) struct Job {
     rules: Arc<ActivityRules>,
     obs_tx: watch::Sender<Observation>,
     reply_tx: tokio::sync::mpsc::Sender<ScreenReply>,
-    /// Niceness the applying thread takes while it applies (0: left alone).
+    /// Niceness the applying thread takes (0: left alone).
     nice: i32,
     /// Changed since the last scan.
     dirty: bool,
@@ -139,7 +139,7 @@ fn start_job(runner: Arc<Runner>) {
 /// Applies everything queued, then scans if due; arms the scan timer if a scan is owed later.
 fn run(runner: &Arc<Runner>) {
     let mut job = lock(&runner.job);
-    let _nice = Niced::new(job.nice);
+    take_niceness(job.nice);
     loop {
         let msg = {
             let mut q = lock(&runner.queue);
@@ -194,31 +194,21 @@ fn arm_timer(runner: Arc<Runner>, at: Instant) {
     });
 }
 
-/// Lowers the current thread's priority for the length of a job (the blocking pool's thread
-/// goes back to its own priority after).
-struct Niced(Option<i32>);
-
-impl Niced {
-    fn new(nice: i32) -> Self {
-        if nice == 0 {
-            return Self(None);
-        }
-        let before = rustix::process::getpriority_process(None).unwrap_or(0);
-        // On Linux the nice value is per thread: this lowers only the applying thread.
-        if let Err(e) = rustix::process::setpriority_process(None, nice) {
-            debug!(error = %e, nice, "could not lower the screen job's priority");
-            return Self(None);
-        }
-        Self(Some(before))
-    }
+thread_local! {
+    /// The niceness this thread was given for screen jobs (0: never changed).
+    static NICE: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
 }
 
-impl Drop for Niced {
-    fn drop(&mut self) {
-        // Raising it back is allowed up to where the thread started (RLIMIT_NICE permitting).
-        if let Some(before) = self.0 {
-            let _ = rustix::process::setpriority_process(None, before);
-        }
+/// Gives the current thread niceness `nice` (on Linux the nice value is per thread). It is not
+/// raised back after the job: an unprivileged process may not raise a priority it lowered, so a
+/// blocking-pool thread that ran a screen job keeps this niceness for whatever it runs next.
+fn take_niceness(nice: i32) {
+    if NICE.get() == nice {
+        return;
+    }
+    match rustix::process::setpriority_process(None, nice) {
+        Ok(()) => NICE.set(nice),
+        Err(e) => debug!(error = %e, nice, "could not lower the screen job's priority"),
     }
 }
 
