@@ -57,6 +57,8 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let mut raw_pty = DirectPty::spawn(&CAT, 80, 24)?;
     raw_pty.wait_for(b"ready")?;
     let (mut raw, mut relayed, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+    // The gateway's CPU ticks and context switches (all its threads) over the keys it echoed.
+    let mut gateway_cost = (0u64, 0u64);
     let per_run = (plan.echoes / plan.runs).max(10);
     let keys = b"abcdefghijklmnopqrstuvwxyz";
     for run in 0..plan.runs {
@@ -74,6 +76,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             relay.wait_for(&[k]).await?;
             relayed.push(t0.elapsed().as_secs_f64() * 1e3);
         }
+        let (ticks0, switches0) = peers::cpu_and_switches(gw.pid())?;
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()] as char;
             let t0 = Instant::now();
@@ -81,6 +84,9 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             client.wait_for(&k.to_string()).await?;
             ours.push(t0.elapsed().as_secs_f64() * 1e3);
         }
+        let (ticks1, switches1) = peers::cpu_and_switches(gw.pid())?;
+        gateway_cost.0 += ticks1.saturating_sub(ticks0);
+        gateway_cost.1 += switches1.saturating_sub(switches0);
     }
     drop(relay);
     drop(fwd);
@@ -90,10 +96,13 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         Row::latency("echo: bare WebSocket forwarder", &relayed, Some(f.p99 / r.p99))
             .with_note("ratio is p99/p99 vs raw".into()),
     );
+    let keys_typed = ours.len().max(1) as f64;
     report.row(Row::latency("echo: controlroom", &ours, Some(o.p99 / r.p99)).with_note(format!(
-        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×)",
+        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×); gateway per key: {:.2} context switches, {:.0} µs CPU",
         o.p99 / f.p99,
-        o.median / f.median
+        o.median / f.median,
+        gateway_cost.1 as f64 / keys_typed,
+        gateway_cost.0 as f64 / peers::clock_ticks() / keys_typed * 1e6
     )));
     let ttyd = std::process::Command::new("ttyd").arg("--version").output().is_ok();
     report.note(if ttyd {
