@@ -59,6 +59,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (mut raw, mut relayed, mut ours) = (Vec::new(), Vec::new(), Vec::new());
     // The gateway's CPU ticks and context switches (all its threads) over the keys it echoed.
     let mut gateway_cost = (0u64, 0u64);
+    let mut by_thread = std::collections::BTreeMap::<String, u64>::new();
     let per_run = (plan.echoes / plan.runs).max(10);
     let keys = b"abcdefghijklmnopqrstuvwxyz";
     for run in 0..plan.runs {
@@ -77,6 +78,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             relayed.push(t0.elapsed().as_secs_f64() * 1e3);
         }
         let (ticks0, switches0) = peers::cpu_and_switches(gw.pid())?;
+        let by_thread0 = peers::switches_by_thread(gw.pid());
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()] as char;
             let t0 = Instant::now();
@@ -87,6 +89,9 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         let (ticks1, switches1) = peers::cpu_and_switches(gw.pid())?;
         gateway_cost.0 += ticks1.saturating_sub(ticks0);
         gateway_cost.1 += switches1.saturating_sub(switches0);
+        for (name, n) in peers::switches_by_thread(gw.pid()) {
+            *by_thread.entry(name.clone()).or_default() += n.saturating_sub(by_thread0.get(&name).copied().unwrap_or(0));
+        }
     }
     drop(relay);
     drop(fwd);
@@ -97,11 +102,16 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             .with_note("ratio is p99/p99 vs raw".into()),
     );
     let keys_typed = ours.len().max(1) as f64;
+    let mut threads: Vec<(String, u64)> = by_thread.into_iter().filter(|(_, n)| *n > 0).collect();
+    threads.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let threads: Vec<String> =
+        threads.iter().take(3).map(|(name, n)| format!("{name} {:.2}", *n as f64 / keys_typed)).collect();
     report.row(Row::latency("echo: controlroom", &ours, Some(o.p99 / r.p99)).with_note(format!(
-        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×); gateway per key: {:.2} context switches, {:.0} µs CPU",
+        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×); gateway per key: {:.2} context switches ({}), {:.0} µs CPU",
         o.p99 / f.p99,
         o.median / f.median,
         gateway_cost.1 as f64 / keys_typed,
+        threads.join(", "),
         gateway_cost.0 as f64 / peers::clock_ticks() / keys_typed * 1e6
     )));
     let ttyd = std::process::Command::new("ttyd").arg("--version").output().is_ok();

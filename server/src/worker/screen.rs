@@ -241,13 +241,8 @@ pub(crate) fn spawn_screen_thread(
 fn apply(model: &mut ScreenModel, msg: ScreenMsg, reply_tx: &tokio::sync::mpsc::Sender<ScreenReply>) -> bool {
     match msg {
         ScreenMsg::Output { bytes, permit } => {
-            model.feed(&bytes);
+            feed(model, &bytes, reply_tx);
             drop(permit);
-            if let Some(reply) = model.take_replies()
-                && let Err(e) = reply_tx.try_send(reply)
-            {
-                debug!(error = %e, "answers to the program's queries dropped");
-            }
             true
         }
         ScreenMsg::Resize { cols, rows } => {
@@ -262,6 +257,16 @@ fn apply(model: &mut ScreenModel, msg: ScreenMsg, reply_tx: &tokio::sync::mpsc::
             let _ = reply.send(model.plain());
             false
         }
+    }
+}
+
+/// Applies output, and hands the answers the program is owed to the actor.
+fn feed(model: &mut ScreenModel, bytes: &[u8], reply_tx: &tokio::sync::mpsc::Sender<ScreenReply>) {
+    model.feed(bytes);
+    if let Some(reply) = model.take_replies()
+        && let Err(e) = reply_tx.try_send(reply)
+    {
+        debug!(error = %e, "answers to the program's queries dropped");
     }
 }
 

@@ -11,7 +11,7 @@
 //! The model is parsed off the runtime's worker threads as before: a flood's parsing never
 //! delays another worker's echo on the runtime.
 
-use super::{ScreenModel, ScreenMsg, ScreenReply, apply, scan};
+use super::{ScreenModel, ScreenMsg, ScreenReply, apply, feed, scan};
 use crate::worker::detect::{ActivityRules, Observation};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -117,6 +117,37 @@ impl ScreenSender {
     }
 }
 
+impl ScreenSender {
+    /// Applies a small output batch at once on the caller's thread when no job runs or waits:
+    /// an echoed keystroke costs a few µs of parsing here, where a job would wake a thread of
+    /// the blocking pool (a context switch per key). `false` when the bytes must be sent
+    /// instead (a job is busy, so they queue behind it in order).
+    pub(crate) fn try_apply_inline(&self, bytes: &[u8]) -> bool {
+        match &self.0 {
+            Target::Runner(runner) => {
+                {
+                    let mut q = lock(&runner.queue);
+                    if q.running || !q.msgs.is_empty() {
+                        return false;
+                    }
+                    q.running = true;
+                }
+                // No job is applying (`running` was clear): the lock is free or about to be,
+                // held only by a job's last bookkeeping.
+                let mut job = lock(&runner.job);
+                let Job { model, reply_tx, .. } = &mut *job;
+                feed(model, bytes, reply_tx);
+                job.dirty = true;
+                drain(runner, job);
+                true
+            }
+            Target::Missing => true,
+            #[cfg(test)]
+            Target::Channel(_) => false,
+        }
+    }
+}
+
 /// Runs a job on the blocking pool (or, outside a runtime, a thread of its own).
 fn start_job(runner: Arc<Runner>) {
     match tokio::runtime::Handle::try_current() {
@@ -136,10 +167,16 @@ fn start_job(runner: Arc<Runner>) {
     }
 }
 
-/// Applies everything queued, then scans if due; arms the scan timer if a scan is owed later.
+/// A job: applies everything queued, then scans if due.
 fn run(runner: &Arc<Runner>) {
-    let mut job = lock(&runner.job);
+    let job = lock(&runner.job);
     take_niceness(job.nice);
+    drain(runner, job);
+}
+
+/// Applies everything queued, then scans if due; arms the scan timer if a scan is owed later.
+/// Ends with the queue empty and `running` cleared.
+fn drain(runner: &Arc<Runner>, mut job: MutexGuard<'_, Job>) {
     loop {
         let msg = {
             let mut q = lock(&runner.queue);
@@ -246,6 +283,23 @@ mod tests {
             assert!(Instant::now() < deadline, "the job never ended");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_small_batch_is_applied_inline_only_when_no_job_is_busy() {
+        let (tx, _obs) = sender();
+        assert!(tx.try_apply_inline(b"typed"), "an idle model takes a keystroke's echo at once");
+        let Target::Runner(runner) = &tx.0 else { panic!("a runner") };
+        assert!(!lock(&runner.queue).running, "nothing left running");
+        // A job waiting or running: the bytes must queue behind it.
+        lock(&runner.queue).running = true;
+        assert!(!tx.try_apply_inline(b"late"), "never overtakes a job");
+        lock(&runner.queue).running = false;
+        let (reply, rx) = oneshot::channel();
+        tx.send(ScreenMsg::Snapshot { reply });
+        let snap = tokio::time::timeout(Duration::from_secs(10), rx).await.expect("in time").expect("snapshot");
+        assert_eq!(snap.offset, 5, "the inline bytes were applied, the refused ones not");
+        assert!(snap.data.contains("typed"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
