@@ -14,6 +14,7 @@
 use crate::forwarder::Forwarder;
 use crate::gateway::{Endpoint, Gateway};
 use crate::peers::{self, DirectPty};
+use crate::relay::Relay;
 use crate::report::{Report, Row};
 use crate::scenarios::Plan;
 use controlroom_bench::summarize;
@@ -56,6 +57,11 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     client.wait_for("ready").await?;
     let mut raw_pty = DirectPty::spawn(&CAT, 80, 24)?;
     raw_pty.wait_for(b"ready")?;
+    // The holder's relay alone (no gateway): what the descriptor passing (SCM_RIGHTS) the
+    // continuity issue asks about could save against the raw PTY above.
+    let mut relay_only = Relay::start(&CAT, 80, 24)?;
+    relay_only.wait_for(b"ready")?;
+    let mut held = Vec::new();
     let (mut raw, mut relayed, mut ours) = (Vec::new(), Vec::new(), Vec::new());
     // The gateway's CPU ticks and context switches (all its threads) over the keys it echoed.
     let mut gateway_cost = (0u64, 0u64);
@@ -69,6 +75,13 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             raw_pty.write(&[k])?;
             raw_pty.wait_for(&[k])?;
             raw.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        for i in 0..per_run {
+            let k = keys[(run * per_run + i) % keys.len()];
+            let t0 = Instant::now();
+            relay_only.write(&[k])?;
+            relay_only.wait_for(&[k])?;
+            held.push(t0.elapsed().as_secs_f64() * 1e3);
         }
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
@@ -97,6 +110,15 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     drop(fwd);
     let (r, f, o) = (summarize(&raw), summarize(&relayed), summarize(&ours));
     report.row(Row::latency("echo: raw PTY", &raw, None));
+    let h = summarize(&held);
+    report.row(
+        Row::latency("echo: holder relay alone (no gateway)", &held, Some(h.p99 / r.p99)).with_note(format!(
+            "ratio is p99/p99 vs raw; the relay adds {:.0} µs at p50 and {:.0} µs at p99 over the raw PTY (what SCM_RIGHTS could save)",
+            (h.median - r.median) * 1e3,
+            (h.p99 - r.p99) * 1e3
+        )),
+    );
+    drop(relay_only);
     report.row(
         Row::latency("echo: bare WebSocket forwarder", &relayed, Some(f.p99 / r.p99))
             .with_note("ratio is p99/p99 vs raw".into()),
@@ -177,7 +199,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                 mb(gw_bytes)
             )),
     );
-    Ok(())
+    crate::relay::relay_vs_raw(plan, report)
 }
 
 fn mb(bytes: usize) -> f64 {

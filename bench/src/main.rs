@@ -10,6 +10,7 @@ mod echo;
 mod forwarder;
 mod gateway;
 mod peers;
+mod relay;
 mod report;
 mod resources;
 mod scenarios;
