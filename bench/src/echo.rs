@@ -103,7 +103,8 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         gateway_cost.0 += ticks1.saturating_sub(ticks0);
         gateway_cost.1 += switches1.saturating_sub(switches0);
         for (name, n) in peers::switches_by_thread(gw.pid()) {
-            *by_thread.entry(name.clone()).or_default() += n.saturating_sub(by_thread0.get(&name).copied().unwrap_or(0));
+            *by_thread.entry(name.clone()).or_default() +=
+                n.saturating_sub(by_thread0.get(&name).copied().unwrap_or(0));
         }
     }
     drop(relay);

@@ -145,7 +145,12 @@ pub fn relay_vs_raw(plan: &crate::scenarios::Plan, report: &mut crate::report::R
         }
         let (r, h) = (controlroom_bench::summarize(&raw), controlroom_bench::summarize(&relayed));
         let mb = data.len() / 1_000_000;
-        report.row(Row::samples(&format!("throughput {kind} {mb} MB: raw PTY (relay A/B)"), &raw, "MB/s", None));
+        report.row(Row::samples(
+            &format!("throughput {kind} {mb} MB: raw PTY (relay A/B)"),
+            &raw,
+            "MB/s",
+            None,
+        ));
         report.row(
             Row::samples(
                 &format!("throughput {kind} {mb} MB: holder relay alone (no gateway)"),

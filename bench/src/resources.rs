@@ -193,13 +193,13 @@ pub async fn idle_workers(plan: &Plan, report: &mut Report) -> anyhow::Result<()
         ),
     );
     report.row(
-        Row::value(&format!("idle, {n} workers: gateway threads"), threads_after as f64, "").with_note(
-            format!("{threads_before} with one worker; target: none of a worker's own"),
-        ),
+        Row::value(&format!("idle, {n} workers: gateway threads"), threads_after as f64, "")
+            .with_note(format!("{threads_before} with one worker; target: none of a worker's own")),
     );
-    report.row(Row::value(&format!("idle, {n} workers: gateway wake-ups"), cost.wakeups, "/s").with_note(
-        format!("CPU {:.2} % of a core", cost.cpu),
-    ));
+    report.row(
+        Row::value(&format!("idle, {n} workers: gateway wake-ups"), cost.wakeups, "/s")
+            .with_note(format!("CPU {:.2} % of a core", cost.cpu)),
+    );
     report.row(
         Row::value(&format!("idle, {n} workers: holders' PSS, total"), pss as f64 / KIB / KIB, "MiB")
             .with_note(format!(

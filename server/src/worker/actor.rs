@@ -397,12 +397,11 @@ impl Actor {
                 self.emit(&batch, permit);
                 // The exit right behind the last bytes is handled in the same step.
                 let max = self.output.batch_bytes;
-                let exit = self.proc.process.as_mut().filter(|p| p.at_exit()).and_then(|p| {
-                    match p.try_take(max) {
+                let exit =
+                    self.proc.process.as_mut().filter(|p| p.at_exit()).and_then(|p| match p.try_take(max) {
                         Some(Taken::Exit(e)) => Some(e),
                         _ => None,
-                    }
-                });
+                    });
                 if let Some(e) = exit {
                     self.on_exit(e);
                 }

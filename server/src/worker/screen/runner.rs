@@ -272,7 +272,8 @@ mod tests {
         }
         let (reply, rx) = oneshot::channel();
         tx.send(ScreenMsg::Snapshot { reply });
-        let snap = tokio::time::timeout(Duration::from_secs(10), rx).await.expect("in time").expect("snapshot");
+        let snap =
+            tokio::time::timeout(Duration::from_secs(10), rx).await.expect("in time").expect("snapshot");
         let expected: u64 = (0..200).map(|i| format!("line {i}\r\n").len() as u64).sum();
         assert_eq!(snap.offset, expected, "every batch applied before the snapshot");
         assert!(snap.data.contains("line 199"), "the last line is on the screen");
@@ -297,7 +298,8 @@ mod tests {
         lock(&runner.queue).running = false;
         let (reply, rx) = oneshot::channel();
         tx.send(ScreenMsg::Snapshot { reply });
-        let snap = tokio::time::timeout(Duration::from_secs(10), rx).await.expect("in time").expect("snapshot");
+        let snap =
+            tokio::time::timeout(Duration::from_secs(10), rx).await.expect("in time").expect("snapshot");
         assert_eq!(snap.offset, 5, "the inline bytes were applied, the refused ones not");
         assert!(snap.data.contains("typed"));
     }
