@@ -85,6 +85,9 @@ fn threads_named(pid: u32, name: &str) -> usize {
         .count()
 }
 
+/// The names the gateway's per-worker threads had (reader, writer, screen, holder writer).
+const PER_WORKER_THREADS: [&str; 4] = ["cr-pty-write", "cr-pty-read", "cr-screen", "cr-holder-write"];
+
 #[tokio::test]
 async fn deleting_a_worker_with_input_queued_frees_its_pty_and_threads() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -100,8 +103,13 @@ async fn deleting_a_worker_with_input_queued_frees_its_pty_and_threads() {
     assert_eq!(holders.len(), 1, "one holder");
     let holder = holders[0];
     assert!(ptmx_fds(holder) > 0, "the worker's PTY is open");
-    assert_eq!(threads_named(pid, "cr-pty-write"), 1);
-    // Far more than the terminal holds: the writer thread blocks with the rest queued.
+    // No thread of the gateway's belongs to the worker: its actor reads and writes the holder's
+    // socket itself, and its screen model runs on the blocking pool only while it has work.
+    for name in PER_WORKER_THREADS {
+        assert_eq!(threads_named(pid, name), 0, "a {name} thread for an attached worker");
+    }
+    // Far more than the terminal holds: the holder's socket fills and the rest waits in the
+    // actor, within the worker's input budget.
     let text = numbered_text(8 * 1024);
     for piece in text.as_bytes().chunks(64 * 1024) {
         let piece = std::str::from_utf8(piece).expect("ASCII");
@@ -119,7 +127,7 @@ async fn deleting_a_worker_with_input_queued_frees_its_pty_and_threads() {
     })
     .await;
     assert_eq!(ptmx_fds(pid), 0, "the gateway holds no PTY");
-    for name in ["cr-pty-write", "cr-pty-read", "cr-screen", "cr-holder-write"] {
+    for name in PER_WORKER_THREADS {
         wait_for(&format!("no {name} thread left"), || async move { threads_named(pid, name) == 0 }).await;
     }
 }

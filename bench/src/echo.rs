@@ -14,6 +14,7 @@
 use crate::forwarder::Forwarder;
 use crate::gateway::{Endpoint, Gateway};
 use crate::peers::{self, DirectPty};
+use crate::relay::Relay;
 use crate::report::{Report, Row};
 use crate::scenarios::Plan;
 use crate::ttyd::{self, Ttyd};
@@ -67,7 +68,15 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         }
         None => None,
     };
+    // The holder's relay alone (no gateway): what the descriptor passing (SCM_RIGHTS) the
+    // continuity issue asks about could save against the raw PTY above.
+    let mut relay_only = Relay::start(&CAT, 80, 24)?;
+    relay_only.wait_for(b"ready")?;
+    let mut held = Vec::new();
     let (mut raw, mut relayed, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // The gateway's CPU ticks and context switches (all its threads) over the keys it echoed.
+    let mut gateway_cost = (0u64, 0u64);
+    let mut by_thread = std::collections::BTreeMap::<String, u64>::new();
     let per_run = (plan.echoes / plan.runs).max(10);
     let keys = b"abcdefghijklmnopqrstuvwxyz";
     for run in 0..plan.runs {
@@ -81,16 +90,32 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
             let t0 = Instant::now();
+            relay_only.write(&[k])?;
+            relay_only.wait_for(&[k])?;
+            held.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        for i in 0..per_run {
+            let k = keys[(run * per_run + i) % keys.len()];
+            let t0 = Instant::now();
             relay.input(&[k]).await?;
             relay.wait_for(&[k]).await?;
             relayed.push(t0.elapsed().as_secs_f64() * 1e3);
         }
+        let (ticks0, switches0) = peers::cpu_and_switches(gw.pid())?;
+        let by_thread0 = peers::switches_by_thread(gw.pid());
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()] as char;
             let t0 = Instant::now();
             client.input(&k.to_string()).await?;
             client.wait_for(&k.to_string()).await?;
             ours.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        let (ticks1, switches1) = peers::cpu_and_switches(gw.pid())?;
+        gateway_cost.0 += ticks1.saturating_sub(ticks0);
+        gateway_cost.1 += switches1.saturating_sub(switches0);
+        for (name, n) in peers::switches_by_thread(gw.pid()) {
+            *by_thread.entry(name.clone()).or_default() +=
+                n.saturating_sub(by_thread0.get(&name).copied().unwrap_or(0));
         }
         if let Some(c) = &mut tty_client {
             for i in 0..per_run {
@@ -108,14 +133,31 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     drop(fwd);
     let (r, f, o) = (summarize(&raw), summarize(&relayed), summarize(&ours));
     report.row(Row::latency("echo: raw PTY", &raw, None));
+    let h = summarize(&held);
+    report.row(
+        Row::latency("echo: holder relay alone (no gateway)", &held, Some(h.p99 / r.p99)).with_note(format!(
+            "ratio is p99/p99 vs raw; the relay adds {:.0} µs at p50 and {:.0} µs at p99 over the raw PTY (what SCM_RIGHTS could save)",
+            (h.median - r.median) * 1e3,
+            (h.p99 - r.p99) * 1e3
+        )),
+    );
+    drop(relay_only);
     report.row(
         Row::latency("echo: bare WebSocket forwarder", &relayed, Some(f.p99 / r.p99))
             .with_note("ratio is p99/p99 vs raw".into()),
     );
+    let keys_typed = ours.len().max(1) as f64;
+    let mut threads: Vec<(String, u64)> = by_thread.into_iter().filter(|(_, n)| *n > 0).collect();
+    threads.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let threads: Vec<String> =
+        threads.iter().take(3).map(|(name, n)| format!("{name} {:.2}", *n as f64 / keys_typed)).collect();
     report.row(Row::latency("echo: controlroom", &ours, Some(o.p99 / r.p99)).with_note(format!(
-        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×)",
+        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×); gateway per key: {:.2} context switches ({}), {:.0} µs CPU",
         o.p99 / f.p99,
-        o.median / f.median
+        o.median / f.median,
+        gateway_cost.1 as f64 / keys_typed,
+        threads.join(", "),
+        gateway_cost.0 as f64 / peers::clock_ticks() / keys_typed * 1e6
     )));
     if theirs.is_empty() {
         report.note(ttyd::ABSENT);
@@ -184,7 +226,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                 mb(gw_bytes)
             )),
     );
-    Ok(())
+    crate::relay::relay_vs_raw(plan, report)
 }
 
 fn mb(bytes: usize) -> f64 {

@@ -76,6 +76,11 @@ impl Gateway {
         Ok((Gateway { child, addr, token, _dir: dir }, ready))
     }
 
+    /// Its data dir (holder sockets are in `workers/`).
+    pub fn data_dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// The gateway's pid.
     pub fn pid(&self) -> u32 {
         self.child.id()

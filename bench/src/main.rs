@@ -13,6 +13,7 @@ mod gateway;
 mod git_count;
 mod peers;
 mod reply;
+mod relay;
 mod report;
 mod resources;
 mod scenarios;
@@ -30,10 +31,11 @@ use std::time::Duration;
 /// What `--help` prints.
 const USAGE: &str =
     "usage: controlroom-bench [--quick] [--runs N] [--only SECTION,...] [--fanout-clients N] [--echoes N]
-                         [--gateway-only] [--out FILE]
+                         [--idle-workers N] [--gateway-only] [--out FILE]
 --quick          smaller inputs and fewer runs
 --gateway-only   throughput of the gateway alone (for profiling; no raw PTY, forwarder or tmux)
 --echoes N       keystrokes timed per contender in the echo sections (default 2000)
+--idle-workers N idle workers in the idle-workers section (default 1000; 200 with --quick)
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
 the front end's config.toml in the tui section (A/B of settings); see BENCHMARKS.md";
 
@@ -44,6 +46,7 @@ const SECTIONS: &[&str] = &[
     "fanout",
     "memory",
     "idle",
+    "idle-workers",
     "startup",
     "slow",
     "tui",
@@ -67,6 +70,7 @@ fn parse_args() -> anyhow::Result<Args> {
         runs: 5,
         echoes: 2000,
         fanout_clients: 1000,
+        idle_workers: 1000,
         idle_window: Duration::from_secs(20),
         gateway_only: false,
     };
@@ -82,11 +86,17 @@ fn parse_args() -> anyhow::Result<Args> {
                     runs: 3,
                     echoes: 150,
                     fanout_clients: 200,
+                    idle_workers: 200,
                     idle_window: Duration::from_secs(5),
                     gateway_only: plan.gateway_only,
                 };
             }
             "--gateway-only" => plan.gateway_only = true,
+            "--idle-workers" => {
+                plan.idle_workers =
+                    args.next().context("--idle-workers N")?.parse().context("--idle-workers N")?;
+                anyhow::ensure!(plan.idle_workers > 0, "--idle-workers N: N must be positive");
+            }
             "--echoes" => {
                 plan.echoes = args.next().context("--echoes N")?.parse().context("--echoes N")?;
                 anyhow::ensure!(plan.echoes > 0, "--echoes N: N must be positive");
@@ -146,6 +156,7 @@ fn main() -> anyhow::Result<()> {
                 "fanout" => scenarios::fanout(&args.plan, &mut report).await,
                 "memory" => resources::memory(&args.plan, &mut report).await,
                 "idle" => resources::idle(&args.plan, &mut report).await,
+                "idle-workers" => resources::idle_workers(&args.plan, &mut report).await,
                 "startup" => resources::startup(&args.plan, &mut report).await,
                 "slow" => slow::slow(&args.plan, &mut report).await,
                 "tui" => tui::tui(&args.plan, &mut report).await,

@@ -222,3 +222,102 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Workers per session when starting many (each session one request).
+const WORKERS_PER_SESSION: usize = 100;
+
+/// Idle workers (`sleep`, no client): the gateway's memory per worker, its threads and its
+/// wake-ups/s; the holders (one process per worker) counted apart: their total PSS and
+/// wake-ups/s.
+pub async fn idle_workers(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let n = plan.idle_workers;
+    let limit = (n + 10).to_string();
+    let (gw, _) = Gateway::start(&["--max-workers", &limit, "--max-sessions", &limit])?;
+    let pid = gw.pid();
+    let sleeper = || vec!["sleep".to_string(), "100000".to_string()];
+    // One worker first, so what is measured is per worker, not the first one's set-up.
+    gw.session(&[sleeper()], 80, 24).await?;
+    let before = settled_rss(pid).await?;
+    let threads_before = threads(pid);
+    let mut left = n;
+    while left > 0 {
+        let now = left.min(WORKERS_PER_SESSION);
+        let commands: Vec<Vec<String>> = (0..now).map(|_| sleeper()).collect();
+        gw.session(&commands, 80, 24).await?;
+        left -= now;
+    }
+    // Every worker idle (--idle-after, 2 s) and the screen saves of the start done (5 s).
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let after = settled_rss(pid).await?;
+    let threads_after = threads(pid);
+    let holders = holder_pids(gw.data_dir());
+    let holder_switches = |pids: &[u32]| -> u64 {
+        pids.iter().filter_map(|p| peers::cpu_and_switches(*p).ok()).map(|(_, s)| s).sum()
+    };
+    let h0 = holder_switches(&holders);
+    let cost = peers::idle_cost(pid, plan.idle_window).await?;
+    let h1 = holder_switches(&holders);
+    let pss: u64 = holders.iter().filter_map(|p| pss(*p).ok()).sum();
+    let per_worker = after.saturating_sub(before) as f64 / n as f64 / KIB;
+    report.row(
+        Row::value(&format!("idle, {n} workers: gateway memory per worker"), per_worker, "KiB").with_note(
+            format!(
+                "gateway RSS {:.1} MiB with {n} workers ({:.1} MiB with one); target ≤ 32 KiB",
+                after as f64 / KIB / KIB,
+                before as f64 / KIB / KIB
+            ),
+        ),
+    );
+    report.row(
+        Row::value(&format!("idle, {n} workers: gateway threads"), threads_after as f64, "")
+            .with_note(format!("{threads_before} with one worker; target: none of a worker's own")),
+    );
+    report.row(
+        Row::value(&format!("idle, {n} workers: gateway wake-ups"), cost.wakeups, "/s")
+            .with_note(format!("CPU {:.2} % of a core", cost.cpu)),
+    );
+    report.row(
+        Row::value(&format!("idle, {n} workers: holders' PSS, total"), pss as f64 / KIB / KIB, "MiB")
+            .with_note(format!(
+                "{} holders, {:.0} KiB each; their wake-ups {:.1}/s in all",
+                holders.len(),
+                pss as f64 / KIB / holders.len().max(1) as f64,
+                h1.saturating_sub(h0) as f64 / plan.idle_window.as_secs_f64()
+            )),
+    );
+    Ok(())
+}
+
+/// Threads of `pid`.
+fn threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Proportional set size of `pid`, in bytes (`/proc/PID/smaps_rollup`).
+fn pss(pid: u32) -> anyhow::Result<u64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))?;
+    let kb: u64 = rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no Pss line for {pid}"))?;
+    Ok(kb * 1024)
+}
+
+/// Holder processes serving sockets in `data_dir/workers/` (found by their command lines).
+fn holder_pids(data_dir: &std::path::Path) -> Vec<u32> {
+    let workers = data_dir.join("workers");
+    let needle = workers.to_string_lossy().into_owned();
+    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
+    procs
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let line = String::from_utf8_lossy(&c);
+                line.contains("__holder") && line.contains(&needle)
+            })
+        })
+        .collect()
+}

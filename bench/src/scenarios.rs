@@ -26,6 +26,8 @@ pub struct Plan {
     pub echoes: usize,
     /// `/ws/app` clients for fan-out.
     pub fanout_clients: usize,
+    /// Idle workers in the idle-workers section.
+    pub idle_workers: usize,
     /// Idle measurement window.
     pub idle_window: Duration,
     /// Measure only the gateway in throughput (for profiling).

@@ -2,27 +2,24 @@
 //! holder process (`controlroom __holder`, the rest of this module) that outlives the gateway; the gateway reaches it over its
 //! Unix socket, on start (spawn) and after a restart (adopt).
 //!
-//! On the gateway's side a holder looks like any PTY: the reader thread reads `Output` frames
-//! straight into its buffer (one copy), input and control messages go through one writer thread
-//! per holder (a bounded queue: the actor never blocks on the socket), and the reader ends at
-//! the holder's `Exited` frame (the real exit) or at a dropped connection (`lost`).
+//! On the gateway's side a holder is a [`PtyLink`](crate::worker::pty::PtyLink) (`link.rs`): the
+//! worker actor's own task reads `Output` frames from the non-blocking socket and writes input
+//! and control frames to it, with no thread per worker; the output ends at the holder's `Exited`
+//! frame (the real exit) or at a dropped connection (`lost`).
 
 use super::wire::{self, Exit, Frame};
 use crate::holder::{self, HolderSpec};
-use crate::worker::pty::{
-    AdoptError, Adopted, GroupSignal, ProcessWaiter, PtyBackend, PtyControl, PtyInput, PtyProcess,
-};
+use crate::worker::pty::{AdoptError, Adopted, PtyBackend, PtyProcess};
 use crate::worker::{ExitInfo, SpawnSpec, WorkerError};
-use std::io::{BufRead as _, BufReader, Read, Write};
+use link::HolderLink;
+use std::io::{BufRead as _, BufReader, Write};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Frames queued for a holder's socket before input waits (and control messages fail).
-const TO_HOLDER_QUEUE: usize = 256;
+mod link;
+
 /// How long a holder has to say hello (it answers at once unless wedged).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -155,183 +152,10 @@ pub fn connect(socket: &Path, from: u64) -> Result<Adopted, AdoptError> {
         .write_to(&mut stream)
         .map_err(|e| unusable(e.to_string()))?;
     stream.set_read_timeout(None).map_err(|e| unusable(e.to_string()))?;
-    let write_half = stream.try_clone().map_err(|e| unusable(e.to_string()))?;
-    let (tx, rx) = sync_channel(TO_HOLDER_QUEUE);
-    std::thread::Builder::new()
-        .name("cr-holder-write".into())
-        .spawn(move || write_frames(write_half, rx))
-        .map_err(|e| unusable(e.to_string()))?;
-    let slot = Arc::new(Mutex::new(None));
-    let process = PtyProcess {
-        reader: Box::new(HolderReader { stream, pending: Vec::new(), pos: 0, slot: slot.clone() }),
-        writer: Box::new(HolderInput { tx: tx.clone() }),
-        control: Box::new(HolderControl { pid, tx: tx.clone() }),
-        waiter: Box::new(HolderWaiter { slot, tx }),
-    };
+    // From here the worker actor's task reads and writes the socket itself, on the runtime.
+    stream.set_nonblocking(true).map_err(|e| unusable(e.to_string()))?;
+    let process = PtyProcess::Link(Box::new(HolderLink::new(pid, stream)));
     Ok(Adopted { process, gap, cols, rows })
-}
-
-fn write_frames(mut stream: UnixStream, rx: Receiver<Frame>) {
-    let mut buf = Vec::new();
-    while let Ok(frame) = rx.recv() {
-        buf.clear();
-        frame.encode(&mut buf);
-        // Whatever else is queued goes in the same write.
-        while let Ok(more) = rx.try_recv() {
-            more.encode(&mut buf);
-        }
-        if stream.write_all(&buf).is_err() {
-            break;
-        }
-    }
-}
-
-/// Output from the holder: `Output` frames' bytes, read straight into the caller's buffer;
-/// end of stream at `Exited` (recorded in `slot`) or when the holder is gone.
-struct HolderReader {
-    stream: UnixStream,
-    /// A frame larger than the caller's buffer, handed out over several reads.
-    pending: Vec<u8>,
-    pos: usize,
-    slot: Arc<Mutex<Option<Exit>>>,
-}
-
-impl Read for HolderReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if self.pos < self.pending.len() {
-                let n = (self.pending.len() - self.pos).min(buf.len());
-                buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
-                self.pos += n;
-                return Ok(n);
-            }
-            let mut head = [0u8; 5];
-            if self.stream.read_exact(&mut head).is_err() {
-                return Ok(0);
-            }
-            let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-            if len == 0 || len > wire::MAX_FRAME {
-                return Ok(0);
-            }
-            if head[4] == wire::OUTPUT_TYPE && len >= 9 {
-                let mut offset = [0u8; 8];
-                self.stream.read_exact(&mut offset)?;
-                let n = len - 9;
-                if n <= buf.len() {
-                    self.stream.read_exact(&mut buf[..n])?;
-                    if n > 0 {
-                        return Ok(n);
-                    }
-                    continue;
-                }
-                self.pending.resize(n, 0);
-                self.pos = 0;
-                self.stream.read_exact(&mut self.pending)?;
-                continue;
-            }
-            let mut body = vec![0u8; len];
-            body[0] = head[4];
-            self.stream.read_exact(&mut body[1..])?;
-            if let Ok(Frame::Exited { exit }) = Frame::decode(&body) {
-                if let Ok(mut slot) = self.slot.lock() {
-                    *slot = Some(exit);
-                }
-                return Ok(0);
-            }
-        }
-    }
-}
-
-/// Input for the program (used on the worker's writer thread, so it may wait for room).
-struct HolderInput {
-    tx: SyncSender<Frame>,
-}
-
-/// Most input bytes per frame (a paste can be megabytes; frames stay far under `MAX_FRAME`).
-const INPUT_FRAME: usize = 64 * 1024;
-
-/// How long the writer thread waits before trying a full queue again (it is off the runtime,
-/// and a full queue means the program is not reading its input anyway).
-const FULL_QUEUE_RETRY: Duration = Duration::from_millis(5);
-
-impl PtyInput for HolderInput {
-    fn write_all_unless(&mut self, bytes: &[u8], stop: &dyn Fn() -> bool) -> std::io::Result<()> {
-        let gone = || std::io::Error::new(std::io::ErrorKind::BrokenPipe, "holder gone");
-        for chunk in bytes.chunks(INPUT_FRAME) {
-            let mut frame = Frame::Input { data: chunk.to_vec() };
-            loop {
-                match self.tx.try_send(frame) {
-                    Ok(()) => break,
-                    Err(TrySendError::Disconnected(_)) => return Err(gone()),
-                    Err(TrySendError::Full(back)) => {
-                        if stop() {
-                            return Err(std::io::Error::other("the worker is gone"));
-                        }
-                        frame = back;
-                        std::thread::sleep(FULL_QUEUE_RETRY);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-struct HolderControl {
-    pid: u32,
-    tx: SyncSender<Frame>,
-}
-
-impl HolderControl {
-    fn send(&self, frame: Frame) -> std::io::Result<()> {
-        self.tx.try_send(frame).map_err(|e| match e {
-            TrySendError::Full(_) => std::io::Error::other("the holder's queue is full"),
-            TrySendError::Disconnected(_) => {
-                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "holder gone")
-            }
-        })
-    }
-}
-
-impl PtyControl for HolderControl {
-    fn pid(&self) -> Option<u32> {
-        Some(self.pid)
-    }
-
-    fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()> {
-        self.send(Frame::Resize { cols, rows })
-    }
-
-    fn signal_group(&self, signal: GroupSignal) -> std::io::Result<()> {
-        let signal = match signal {
-            GroupSignal::Hangup => libc::SIGHUP,
-            GroupSignal::Kill => libc::SIGKILL,
-        };
-        self.send(Frame::Signal { signal })
-    }
-
-    fn outlives_gateway(&self) -> bool {
-        true
-    }
-}
-
-struct HolderWaiter {
-    slot: Arc<Mutex<Option<Exit>>>,
-    tx: SyncSender<Frame>,
-}
-
-impl ProcessWaiter for HolderWaiter {
-    fn wait(self: Box<Self>) -> ExitInfo {
-        let exit = self.slot.lock().ok().and_then(|mut s| s.take());
-        match exit {
-            Some(exit) => {
-                // Recorded: the holder may remove its socket and end.
-                let _ = self.tx.send(Frame::AckExit);
-                exit_info(exit)
-            }
-            None => ExitInfo { exit_code: None, signal: Some(controlroom_protocol::WORKER_LOST.into()) },
-        }
-    }
 }
 
 /// The exit as the gateway reports it.

@@ -118,6 +118,14 @@ pub fn output_header(out: &mut Vec<u8>, offset: u64, len: usize) {
     out.extend_from_slice(&offset.to_be_bytes());
 }
 
+/// Appends the encoding of an `Input` frame header (length, type) for `len` bytes of data; the
+/// caller appends the data itself, so input is copied once.
+pub fn input_header(out: &mut Vec<u8>, len: usize) {
+    let body = 1 + len;
+    out.extend_from_slice(&u32::try_from(body).unwrap_or(u32::MAX).to_be_bytes());
+    out.push(INPUT);
+}
+
 impl Frame {
     /// Appends the frame's encoding to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -309,6 +317,10 @@ mod tests {
         output_header(&mut a, 77, 3);
         a.extend_from_slice(b"abc");
         assert_eq!(a, Frame::Output { offset: 77, data: b"abc".to_vec() }.to_bytes());
+        let mut b = Vec::new();
+        input_header(&mut b, 2);
+        b.extend_from_slice(b"ls");
+        assert_eq!(b, Frame::Input { data: b"ls".to_vec() }.to_bytes());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
 use super::detect::{ActivityRules, Observation};
 use super::input::{InputBudget, InputChunk};
-use super::pipe::{PipeReader, Taken};
+use super::pipe::Taken;
 use super::process::start_process;
 use super::pty::GroupSignal;
 use super::screen::{ScreenMsg, ScreenReply, ScreenThread};
@@ -32,6 +32,7 @@ mod attach;
 mod auto_answer;
 mod clients;
 mod fanout;
+mod intake;
 mod lossless;
 mod output_path;
 mod process_state;
@@ -156,38 +157,6 @@ fn encode(msg: &WorkerServerMsg) -> Option<TextFrame> {
     }
 }
 
-/// Waits for room in the screen backlog (and, while flooding, until `coalesce_until` unless a
-/// whole batch is waiting), then takes the next batch (at most `max` bytes: everything read
-/// since the last take) or the exit. Cancel-safe: nothing is taken before the last await
-/// completes.
-async fn next_output(
-    backlog: &Arc<Semaphore>,
-    output: Option<&PipeReader>,
-    max: usize,
-    coalesce_until: Option<tokio::time::Instant>,
-) -> (Option<OwnedSemaphorePermit>, Taken) {
-    let Some(pipe) = output else { return std::future::pending().await };
-    let permit = backlog.clone().acquire_owned().await.ok();
-    if let Some(until) = coalesce_until {
-        // Until the timer, or until a whole batch is waiting, whichever is first.
-        let whole_batch = async {
-            while pipe.buffered() < max {
-                pipe.ready().await;
-            }
-        };
-        tokio::select! {
-            () = tokio::time::sleep_until(until) => {}
-            () = whole_batch => {}
-        }
-    }
-    loop {
-        if let Some(taken) = pipe.try_take(max) {
-            return (permit, taken);
-        }
-        pipe.ready().await;
-    }
-}
-
 async fn next_tick(tick: Option<&mut watch::Receiver<u64>>) -> bool {
     match tick {
         Some(rx) => rx.changed().await.is_ok(),
@@ -232,7 +201,10 @@ impl Actor {
 
     async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) {
         loop {
-            let reading = self.proc.process.is_some();
+            let running = self.proc.process.is_some();
+            // The one place output intake stops: while paused the process's output is not read
+            // (it waits in the holder, then in the program), input and commands still flow.
+            let reading = !self.output.paused;
             let ticking = self.tick.is_some();
             let kill_at = self.proc.kill_at;
             let screen_due = self.screen.due();
@@ -250,12 +222,15 @@ impl Actor {
                 Some((client, snap)) = self.clients.snapshots.next(), if !self.clients.snapshots.is_empty() => {
                     self.attach_ready(client, snap);
                 }
-                (permit, taken) = next_output(
+                (permit, taken) = intake::next_output(
                     &self.backlog,
-                    self.proc.process.as_ref().map(|p| &p.output),
+                    self.proc.process.as_mut(),
+                    // A held lossless client stops reading too (a holder's queued input
+                    // is still written).
+                    reading && !held,
                     self.output.batch_bytes,
                     self.output.coalesce_until,
-                ), if reading && !held => self.on_output(permit, taken),
+                ), if running => self.on_output(permit, taken),
                 end = lossless::wait(self.hold.as_ref()), if held => self.on_hold_end(end),
                 alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
                 Ok(()) = self.observations.changed() => self.on_observation(),
@@ -266,13 +241,14 @@ impl Actor {
                     if screen_due.is_some() => self.screen.flush(),
             }
         }
-        if let Some(p) = &self.proc.process {
-            if p.control.outlives_gateway() {
+        if let Some(p) = &mut self.proc.process {
+            let control = p.control_mut();
+            if control.outlives_gateway() {
                 // Its holder keeps it running for the next gateway.
-                info!(pid = ?p.control.pid(), "worker actor ended; the worker keeps running in its holder");
+                info!(pid = ?control.pid(), "worker actor ended; the worker keeps running in its holder");
             } else {
-                warn!(pid = ?p.control.pid(), "worker actor ended with its process running; sending SIGHUP");
-                let _ = p.control.signal_group(GroupSignal::Hangup);
+                warn!(pid = ?control.pid(), "worker actor ended with its process running; sending SIGHUP");
+                let _ = control.signal_group(GroupSignal::Hangup);
             }
         }
     }
@@ -349,12 +325,12 @@ impl Actor {
         if let Some((cols, rows)) = client.and_then(|c| self.clients.by_id.get(&c)).and_then(|c| c.size) {
             self.apply_size(cols, rows);
         }
-        let Some(p) = &self.proc.process else { return Err(WorkerError::Exited) };
+        let Some(p) = &mut self.proc.process else { return Err(WorkerError::Exited) };
         let answered = self.activity.on_input(&data, Instant::now());
         let typed = data.len() as u64;
         // Nothing to write: not queued, so empty messages cannot pile up in the queue.
         if !data.is_empty() {
-            p.input.send(InputChunk::new(data, share)).map_err(|_| WorkerError::Exited)?;
+            p.send_input(InputChunk::new(data, share)).map_err(|()| WorkerError::Exited)?;
         }
         metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(typed);
         if answered {
@@ -367,7 +343,7 @@ impl Actor {
     /// input queued before them. Not typing: the PTY size and the activity state stay as they
     /// are.
     fn on_reply(&mut self, reply: ScreenReply) {
-        let Some(p) = &self.proc.process else { return };
+        let Some(p) = &mut self.proc.process else { return };
         if reply.offset <= self.proc.process_start {
             return;
         }
@@ -376,18 +352,18 @@ impl Actor {
             debug!(bytes = len, "answers to the program's queries dropped: it has not read the last ones");
             return;
         };
-        if p.input.send(InputChunk::new(reply.bytes, share)).is_ok() {
+        if p.send_input(InputChunk::new(reply.bytes, share)).is_ok() {
             metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len);
         }
     }
 
     /// Resizes the PTY and, in order with the byte stream, the screen model.
     fn apply_size(&mut self, cols: u16, rows: u16) {
-        let Some(p) = &self.proc.process else { return };
+        let Some(p) = &mut self.proc.process else { return };
         if self.size == (cols, rows) {
             return;
         }
-        if let Err(e) = p.control.resize(cols, rows) {
+        if let Err(e) = p.control_mut().resize(cols, rows) {
             warn!(error = %e, cols, rows, "pty resize failed");
             return;
         }
@@ -440,12 +416,12 @@ impl Actor {
                 self.output.note_batch(batch.len(), self.ctx.config.flood_coalesce);
                 self.emit(&batch, permit);
                 // The exit right behind the last bytes is handled in the same step.
-                let exit = self.proc.process.as_ref().filter(|p| p.output.at_exit()).and_then(|p| {
-                    match p.output.try_take(self.output.batch_bytes) {
+                let max = self.output.batch_bytes;
+                let exit =
+                    self.proc.process.as_mut().filter(|p| p.at_exit()).and_then(|p| match p.try_take(max) {
                         Some(Taken::Exit(e)) => Some(e),
                         _ => None,
-                    }
-                });
+                    });
                 if let Some(e) = exit {
                     self.on_exit(e);
                 }

@@ -29,13 +29,18 @@ pub(super) struct InputChunk {
     /// What to write.
     pub(super) bytes: Vec<u8>,
     /// Given back when the chunk is dropped: after the write, or unwritten.
-    _share: OwnedSemaphorePermit,
+    share: OwnedSemaphorePermit,
 }
 
 impl InputChunk {
     /// `bytes` with the share of the budget reserved for them.
     pub(super) fn new(bytes: Vec<u8>, share: OwnedSemaphorePermit) -> Self {
-        Self { bytes, _share: share }
+        Self { bytes, share }
+    }
+
+    /// The bytes and their share, for a queue that keeps the share itself until written.
+    pub(super) fn into_parts(self) -> (Vec<u8>, OwnedSemaphorePermit) {
+        (self.bytes, self.share)
     }
 }
 

@@ -1,9 +1,12 @@
 //! One actor per worker: owns its PTY, its raw output ring and its screen model, and streams
 //! output to every attached client.
 //!
-//! Threads and tasks per worker: a PTY reader thread (blocking reads into a bounded channel; reaps
-//! the child after EOF), a writer thread (input can block when the program does not read it), a
-//! screen thread (the lean `term` model fed from a bounded backlog) and the actor task that owns the rest.
+//! Tasks and threads per worker: the actor task, which owns everything and, for a holder-backed
+//! worker (the default), reads and writes the holder's socket itself; its screen model (the lean
+//! `term` model fed from a bounded backlog) is applied by a job on the blocking pool while it has
+//! work. No thread is the worker's own, except for a PTY in the gateway's process (library
+//! tests, benches): a reader thread (blocking reads into a byte-bounded pipe; reaps the child
+//! after EOF) and a writer thread (input can block when the program does not read it).
 //! Idle detection uses one process-wide ticker (see `activity`), not a timer per worker.
 
 use crate::flag_values;
@@ -104,8 +107,8 @@ pub struct WorkerConfig {
         default_value = flag_values::show_duration(Self::DEFAULT_FLOOD_COALESCE)
     )]
     pub flood_coalesce: Duration,
-    /// Niceness of each worker's screen-model thread, 0..=19 (0, the default, leaves it alone):
-    /// higher lets the thread that only serves snapshots yield the CPU to live output.
+    /// Niceness of the threads that apply workers' screen models, 0..=19 (0, the default, leaves
+    /// them alone): higher lets the work that only serves snapshots yield the CPU to live output.
     // The screen model only serves snapshots, never the live path (no measurable effect on two
     // cores, see BENCHMARKS.md).
     #[arg(

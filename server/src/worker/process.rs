@@ -1,10 +1,14 @@
-//! A worker's process and its two threads: the PTY reader (blocking reads into the byte-bounded
-//! [`pipe`](super::pipe); reaps the child after EOF) and the PTY writer (writes can block when the
-//! program does not read its input, so they never happen on the actor).
+//! A worker's process and how its output and input move. A holder's process is a [`PtyLink`]
+//! the actor drives on the runtime itself (no thread). A PTY in this process has two threads:
+//! the PTY reader (blocking reads into the byte-bounded [`pipe`](super::pipe); reaps the child
+//! after EOF) and the PTY writer (writes can block when the program does not read its input, so
+//! they never happen on the actor).
 
 use super::input::InputChunk;
-use super::pipe::{PipeReader, PipeWriter, pipe};
-use super::pty::{GroupSignal, ProcessWaiter, PtyControl, PtyInput, PtyProcess};
+use super::pipe::{PipeReader, PipeWriter, Taken, pipe};
+use super::pty::{
+    GroupSignal, LinkOutput, ProcessWaiter, PtyControl, PtyInput, PtyLink, PtyProcess, ThreadedPty,
+};
 use super::{SpawnSpec, WorkerContext, WorkerError};
 use std::io::Read;
 use tokio::sync::mpsc;
@@ -16,14 +20,68 @@ const READ_BUF: usize = 64 * 1024;
 const READ_AHEAD_BATCHES: usize = 2;
 
 /// The live process.
-pub(super) struct Running {
+pub(super) enum Running {
+    /// A PTY in this process, with a reader and a writer thread.
+    Threads {
+        /// Resize and signals.
+        control: Box<dyn PtyControl>,
+        /// Input for the writer thread: unbounded in count because every chunk holds its share
+        /// of the worker's byte budget (`input.rs`) until written.
+        input: mpsc::UnboundedSender<InputChunk>,
+        /// Output and the exit from the reader thread.
+        output: PipeReader,
+    },
+    /// A holder's socket, read and written by the actor's own task.
+    Link(Box<dyn PtyLink>),
+}
+
+impl Running {
     /// Resize and signals.
-    pub(super) control: Box<dyn PtyControl>,
-    /// Input for the writer thread: unbounded in count because every chunk holds its share of
-    /// the worker's byte budget (`input.rs`) until written.
-    pub(super) input: mpsc::UnboundedSender<InputChunk>,
-    /// Output and the exit from the reader thread.
-    pub(super) output: PipeReader,
+    pub(super) fn control(&self) -> &dyn PtyControl {
+        match self {
+            Running::Threads { control, .. } => control.as_ref(),
+            Running::Link(link) => link.as_ref(),
+        }
+    }
+
+    /// Resize and signals.
+    pub(super) fn control_mut(&mut self) -> &mut dyn PtyControl {
+        match self {
+            Running::Threads { control, .. } => control.as_mut(),
+            Running::Link(link) => link.as_mut(),
+        }
+    }
+
+    /// Queues input; its share of the budget is given back once written. Fails once the
+    /// process's input is closed.
+    pub(super) fn send_input(&mut self, chunk: InputChunk) -> Result<(), ()> {
+        match self {
+            Running::Threads { input, .. } => input.send(chunk).map_err(|_| ()),
+            Running::Link(link) => {
+                let (bytes, share) = chunk.into_parts();
+                link.queue_input(&bytes, Some(share)).map_err(|_| ())
+            }
+        }
+    }
+
+    /// Takes up to `max` bytes of output, or the exit once every byte was taken.
+    pub(super) fn try_take(&mut self, max: usize) -> Option<Taken> {
+        match self {
+            Running::Threads { output, .. } => output.try_take(max),
+            Running::Link(link) => link.take(max).map(|t| match t {
+                LinkOutput::Data(d) => Taken::Data(d),
+                LinkOutput::Exit(e) => Taken::Exit(e),
+            }),
+        }
+    }
+
+    /// Whether the next [`Running::try_take`] returns the exit.
+    pub(super) fn at_exit(&self) -> bool {
+        match self {
+            Running::Threads { output, .. } => output.at_exit(),
+            Running::Link(link) => link.at_exit(),
+        }
+    }
 }
 
 /// Spawns `spec` on the backend and starts its reader and writer threads.
@@ -33,17 +91,23 @@ pub(super) fn start_process(
 ) -> Result<(Running, Option<u32>), WorkerError> {
     let process = ctx.backend.spawn(spec)?;
     let running = run_process(ctx, process, &spec.command.join(" "))?;
-    info!(pid = ?running.0.control.pid(), command = ?spec.command, "worker process started");
+    info!(pid = ?running.1, command = ?spec.command, "worker process started");
     Ok(running)
 }
 
-/// Starts the reader and writer threads of a process (spawned or adopted).
+/// Starts the reader and writer threads of a process (spawned or adopted) that needs them.
 pub(super) fn run_process(
     ctx: &WorkerContext,
     process: PtyProcess,
     command: &str,
 ) -> Result<(Running, Option<u32>), WorkerError> {
-    let PtyProcess { reader, writer, control, waiter } = process;
+    let ThreadedPty { reader, writer, mut control, waiter } = match process {
+        PtyProcess::Threads(t) => t,
+        PtyProcess::Link(link) => {
+            let pid = link.pid();
+            return Ok((Running::Link(link), pid));
+        }
+    };
     let pid = control.pid();
     let (out_tx, output) =
         pipe(ctx.config.batch_bytes.max(1).saturating_mul(READ_AHEAD_BATCHES), ctx.config.batch_bytes);
@@ -54,7 +118,7 @@ pub(super) fn run_process(
         let _ = control.signal_group(GroupSignal::Kill);
         return Err(WorkerError::Spawn { command: command.to_owned(), message: e.to_string() });
     }
-    Ok((Running { control, input, output }, pid))
+    Ok((Running::Threads { control, input, output }, pid))
 }
 
 fn spawn_reader(

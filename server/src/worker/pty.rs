@@ -1,6 +1,8 @@
-//! The PTY behind a narrow interface (spawn → reader, writer, resize, signal, wait), with a
-//! portable-pty implementation (the PTY in the gateway's process) and, in `crate::holder::backend`, the
-//! default one: each PTY held by a holder process that outlives the gateway.
+//! The PTY behind a narrow interface, with a portable-pty implementation (the PTY in the
+//! gateway's process: blocking reader and writer halves, each driven by a thread) and, in
+//! `crate::holder::backend`, the default one: each PTY held by a holder process that outlives the
+//! gateway, reached through a non-blocking [`PtyLink`] the worker actor drives on the runtime
+//! itself (no thread per worker).
 
 use super::pty_io::{MasterReader, MasterWriter, set_nonblocking};
 use super::{ExitInfo, SpawnSpec, WorkerError};
@@ -8,6 +10,8 @@ use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use rustix::process::{Pid, Signal, WaitOptions};
 use std::io::Read;
 use std::os::fd::{OwnedFd, RawFd};
+use std::task::{Context, Poll};
+use tokio::sync::OwnedSemaphorePermit;
 
 /// Signals a worker's process group can be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +71,17 @@ pub enum AdoptError {
     Unusable(String),
 }
 
-/// A running process on a PTY, split into the parts that live on different threads.
-pub struct PtyProcess {
+/// A running process on a PTY.
+pub enum PtyProcess {
+    /// Blocking halves, each driven by a thread of its own (a PTY in this process: its reads
+    /// block).
+    Threads(ThreadedPty),
+    /// A non-blocking link the worker actor drives on the runtime itself (a holder's socket).
+    Link(Box<dyn PtyLink>),
+}
+
+/// A process on a PTY split into the parts that live on different threads.
+pub struct ThreadedPty {
     /// Blocking reader of the PTY output (EOF or EIO once every slave fd is closed).
     pub reader: Box<dyn Read + Send>,
     /// Writer of the PTY input; waits while the program does not read its input.
@@ -79,10 +92,54 @@ pub struct PtyProcess {
     pub waiter: Box<dyn ProcessWaiter>,
 }
 
+impl PtyProcess {
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            PtyProcess::Threads(t) => t.control.pid(),
+            PtyProcess::Link(l) => l.pid(),
+        }
+    }
+}
+
 impl std::fmt::Debug for PtyProcess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PtyProcess").field("pid", &self.control.pid()).finish_non_exhaustive()
+        f.debug_struct("PtyProcess").field("pid", &self.pid()).finish_non_exhaustive()
     }
+}
+
+/// What a [`PtyLink`] hands the actor.
+#[derive(Debug)]
+pub enum LinkOutput {
+    /// Output bytes, in stream order.
+    Data(Vec<u8>),
+    /// The process ended, after every byte before it was taken.
+    Exit(ExitInfo),
+}
+
+/// A PTY behind one non-blocking connection that the worker actor polls from its own task:
+/// output, input and control share it, so a keystroke and its echo cross no thread of the
+/// gateway's. Every method returns at once; `poll_*` register the task's waker when they
+/// cannot make progress.
+pub trait PtyLink: PtyControl {
+    /// Reads output until at least `want` bytes wait to be taken (or the stream ended), reading
+    /// no more than makes `max` wait. `Pending` (woken when more arrives) otherwise.
+    fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize, max: usize) -> Poll<()>;
+    /// Output bytes read and not yet taken.
+    fn buffered(&self) -> usize;
+    /// Takes up to `max` bytes of output, or the exit once every byte was taken; `None` when
+    /// nothing waits.
+    fn take(&mut self, max: usize) -> Option<LinkOutput>;
+    /// Whether the next [`PtyLink::take`] returns the exit.
+    fn at_exit(&self) -> bool;
+    /// Queues `bytes` for the program's input and writes what the connection takes now;
+    /// `share` (its room in the worker's input budget) is released once every byte is written.
+    /// Fails once the connection is broken.
+    fn queue_input(&mut self, bytes: &[u8], share: Option<OwnedSemaphorePermit>) -> std::io::Result<()>;
+    /// Whether queued bytes wait for room in the connection.
+    fn wants_flush(&self) -> bool;
+    /// Writes queued bytes while the connection takes them; `Ready` once none wait (or it broke).
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<()>;
 }
 
 /// Writes the program's input (on the writer thread).
@@ -104,9 +161,9 @@ pub trait PtyControl: Send {
     /// The process id (also its process group and session id).
     fn pid(&self) -> Option<u32>;
     /// Sets the PTY size (the kernel sends SIGWINCH).
-    fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()>;
+    fn resize(&mut self, cols: u16, rows: u16) -> std::io::Result<()>;
     /// Sends `signal` to the whole process group.
-    fn signal_group(&self, signal: GroupSignal) -> std::io::Result<()>;
+    fn signal_group(&mut self, signal: GroupSignal) -> std::io::Result<()>;
     /// Whether the process keeps running when this control is dropped (a holder's does; an
     /// in-process PTY's gets SIGHUP).
     fn outlives_gateway(&self) -> bool {
@@ -201,12 +258,12 @@ impl PtyBackend for PortablePty {
                 return Err(spawn_error(spec, e));
             }
         };
-        Ok(PtyProcess {
+        Ok(PtyProcess::Threads(ThreadedPty {
             reader: Box::new(MasterReader::new(reader)),
             writer: Box::new(MasterWriter::new(writer)),
             control: Box::new(PortableControl { master: pair.master, pid }),
             waiter: Box::new(PortableWaiter { child, pid }),
-        })
+        }))
     }
 }
 
@@ -220,13 +277,13 @@ impl PtyControl for PortableControl {
         self.pid
     }
 
-    fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()> {
+    fn resize(&mut self, cols: u16, rows: u16) -> std::io::Result<()> {
         self.master
             .resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .map_err(std::io::Error::other)
     }
 
-    fn signal_group(&self, signal: GroupSignal) -> std::io::Result<()> {
+    fn signal_group(&mut self, signal: GroupSignal) -> std::io::Result<()> {
         let pid = self.pid.ok_or_else(|| std::io::Error::other("process has no pid"))?;
         let sig = match signal {
             GroupSignal::Hangup => Signal::HUP,

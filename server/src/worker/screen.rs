@@ -1,10 +1,11 @@
-//! The screen model: the lean terminal model (`term`) on its own thread, with scrollback kept as
-//! compact formatted lines, producing `history` snapshots and plain-text screens. The same thread
+//! The screen model: the lean terminal model (`term`), applied off the runtime by a job on the
+//! blocking pool while messages wait (`runner.rs`: no thread per worker), with scrollback kept as
+//! compact formatted lines, producing `history` snapshots and plain-text screens. The same job
 //! counts program signals (bell, OSC 9/777, title) and scans the last lines for prompts,
 //! publishing an [`Observation`] at most every `scan_interval`.
 //!
 //! The model is the worker's terminal, so it also answers the program's queries (cursor
-//! position, device attributes, colours, …): after each feed the thread hands the answers to the
+//! position, device attributes, colours, …): after each feed the job hands the answers to the
 //! actor, which writes them to the PTY like typed input, whether or not a client is attached.
 //!
 //! The model's interface is small on purpose: feed bytes, resize, snapshot, plain lines, tail,
@@ -15,11 +16,12 @@ use super::detect::{ActivityRules, Observation, Signals, tail_lines};
 use super::scroll_store::LineStore;
 use controlroom_protocol::ScreenResponse;
 use controlroom_term::{self as term, Row, TermSink};
+use runner::ScreenSender;
 use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use tracing::debug;
+
+pub(crate) mod runner;
 
 /// Answers owed to the program that may wait for the actor before the screen thread drops
 /// more: a program that floods queries without reading the answers loses some (as
@@ -200,109 +202,88 @@ pub(crate) enum ScreenMsg {
     Plain { reply: oneshot::Sender<ScreenResponse> },
 }
 
-/// What the actor holds of its screen thread.
+/// What the actor holds of its screen model: the sending side, what the model observed and
+/// the answers it owes the program.
 pub(crate) struct ScreenThread {
-    /// Output and requests, in stream order.
-    pub(crate) tx: mpsc::Sender<ScreenMsg>,
-    /// What the thread last saw (signals, prompt).
+    /// Messages for the model, applied in order.
+    pub(crate) tx: ScreenSender,
+    /// The last observation (signals, prompt).
     pub(crate) observations: watch::Receiver<Observation>,
     /// Answers to the program's queries, for its input.
     pub(crate) replies: tokio::sync::mpsc::Receiver<ScreenReply>,
 }
 
 impl ScreenThread {
-    /// The link of a worker whose screen thread could not start: every request fails and
-    /// nothing is ever observed or answered.
+    /// A screen that is not there (every request is dropped, so callers see `Gone`).
     pub(crate) fn missing() -> Self {
         Self {
-            tx: mpsc::channel().0,
+            tx: ScreenSender::missing(),
             observations: watch::channel(Observation::default()).1,
             replies: tokio::sync::mpsc::channel(1).1,
         }
     }
 }
 
-/// Runs `model` on its own thread until every sender is dropped; scans it for prompts with
-/// `rules` and publishes observations on the returned watch, and answers owed to the program on
-/// the returned receiver.
-///
-/// The channel is unbounded in count because output is bounded by the permits it carries (the
-/// actor acquires one per batch before reading more PTY output); the other messages are small
-/// and come one per client command.
+/// Starts applying messages to `model`: no thread of its own (see [`runner`]); `nice` lowers the
+/// priority of whichever thread applies them, while it does.
 pub(crate) fn spawn_screen_thread(
-    mut model: ScreenModel,
+    model: ScreenModel,
     rules: Arc<ActivityRules>,
     nice: i32,
 ) -> std::io::Result<ScreenThread> {
-    let (tx, rx) = mpsc::channel::<ScreenMsg>();
-    let (obs_tx, obs_rx) = watch::channel(Observation::default());
+    let (obs_tx, observations) = watch::channel(Observation::default());
     let (reply_tx, replies) = tokio::sync::mpsc::channel(REPLY_QUEUE);
-    std::thread::Builder::new().name("cr-screen".into()).spawn(move || {
-        if nice != 0 {
-            // On Linux the nice value is per thread: this lowers only the screen thread.
-            if let Err(e) = rustix::process::setpriority_process(None, nice) {
-                debug!(error = %e, nice, "could not lower the screen thread's priority");
-            }
-        }
-        let mut dirty = true;
-        let mut next_scan = Instant::now();
-        loop {
-            let msg = if dirty {
-                match rx.recv_timeout(next_scan.saturating_duration_since(Instant::now())) {
-                    Ok(m) => Some(m),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-            } else {
-                match rx.recv() {
-                    Ok(m) => Some(m),
-                    Err(_) => break,
-                }
-            };
-            match msg {
-                Some(ScreenMsg::Output { bytes, permit }) => {
-                    model.feed(&bytes);
-                    drop(permit);
-                    dirty = true;
-                    if let Some(reply) = model.take_replies()
-                        && let Err(e) = reply_tx.try_send(reply)
-                    {
-                        debug!(error = %e, "answers to the program's queries dropped");
-                    }
-                }
-                Some(ScreenMsg::Resize { cols, rows }) => {
-                    model.resize(cols, rows);
-                    dirty = true;
-                }
-                Some(ScreenMsg::Snapshot { reply }) => {
-                    let _ = reply.send(model.snapshot());
-                }
-                Some(ScreenMsg::Plain { reply }) => {
-                    let _ = reply.send(model.plain());
-                }
-                None => {}
-            }
-            let now = Instant::now();
-            if dirty && now >= next_scan {
-                dirty = false;
-                next_scan = now + rules.scan_interval;
-                let tail = model.tail(rules.scan_lines);
-                let prompt = rules.find_prompt(&tail);
-                let signals = model.signals();
-                obs_tx.send_if_modified(|o| {
-                    if o.tail == tail && o.prompt == prompt && &o.signals == signals {
-                        return false;
-                    }
-                    *o = Observation { scans: o.scans + 1, signals: signals.clone(), prompt, tail };
-                    true
-                });
-            }
-        }
-    })?;
-    Ok(ScreenThread { tx, observations: obs_rx, replies })
+    let tx = ScreenSender::start(runner::Job::new(model, rules, obs_tx, reply_tx, nice));
+    Ok(ScreenThread { tx, observations, replies })
 }
 
-/// Writes `n` lines `prefix N` (test helper shared with the actor tests).
+/// Applies one message to the model; `true` when the screen may have changed.
+fn apply(model: &mut ScreenModel, msg: ScreenMsg, reply_tx: &tokio::sync::mpsc::Sender<ScreenReply>) -> bool {
+    match msg {
+        ScreenMsg::Output { bytes, permit } => {
+            feed(model, &bytes, reply_tx);
+            drop(permit);
+            true
+        }
+        ScreenMsg::Resize { cols, rows } => {
+            model.resize(cols, rows);
+            true
+        }
+        ScreenMsg::Snapshot { reply } => {
+            let _ = reply.send(model.snapshot());
+            false
+        }
+        ScreenMsg::Plain { reply } => {
+            let _ = reply.send(model.plain());
+            false
+        }
+    }
+}
+
+/// Applies output, and hands the answers the program is owed to the actor.
+fn feed(model: &mut ScreenModel, bytes: &[u8], reply_tx: &tokio::sync::mpsc::Sender<ScreenReply>) {
+    model.feed(bytes);
+    if let Some(reply) = model.take_replies()
+        && let Err(e) = reply_tx.try_send(reply)
+    {
+        debug!(error = %e, "answers to the program's queries dropped");
+    }
+}
+
+/// Scans the last lines for prompts and publishes what changed.
+fn scan(model: &ScreenModel, rules: &ActivityRules, obs_tx: &watch::Sender<Observation>) {
+    let tail = model.tail(rules.scan_lines);
+    let prompt = rules.find_prompt(&tail);
+    let signals = model.signals();
+    obs_tx.send_if_modified(|o| {
+        if o.tail == tail && o.prompt == prompt && &o.signals == signals {
+            return false;
+        }
+        *o = Observation { scans: o.scans + 1, signals: signals.clone(), prompt, tail };
+        true
+    });
+}
+
 #[cfg(test)]
 pub(crate) fn numbered_lines(prefix: &str, n: usize) -> String {
     use std::fmt::Write as _;

@@ -27,6 +27,11 @@ pub(super) struct OutputPath {
     /// The ring's end, shared with the handle for the hub's screen-save schedule (see
     /// `WorkerHandle::output_end`).
     pub(super) end: Arc<AtomicU64>,
+    /// While set, the actor takes no output from the process (the one switch for holding a
+    /// worker back, e.g. to a slow client's pace): nothing is read from its holder's socket or
+    /// its pipe, so the holder stops reading the PTY and the program blocks on a full terminal.
+    /// Input, resizes and commands still flow. Clear it to resume; nothing is lost meanwhile.
+    pub(super) paused: bool,
 }
 
 impl OutputPath {
@@ -38,6 +43,7 @@ impl OutputPath {
             batch_bytes,
             coalesce_until: None,
             end: Arc::new(AtomicU64::new(offset)),
+            paused: false,
         }
     }
 

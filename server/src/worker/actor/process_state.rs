@@ -31,13 +31,13 @@ impl ProcessState {
     /// Stops the process: SIGHUP to its group now, SIGKILL after `grace`; `reply` is answered
     /// once it has exited (at once when it is not running).
     pub(super) fn stop(&mut self, reply: oneshot::Sender<()>, grace: std::time::Duration) {
-        let Some(p) = &self.process else {
+        let Some(p) = &mut self.process else {
             let _ = reply.send(());
             return;
         };
         self.stop_waiters.push(reply);
         if self.kill_at.is_none() {
-            if let Err(e) = p.control.signal_group(GroupSignal::Hangup) {
+            if let Err(e) = p.control_mut().signal_group(GroupSignal::Hangup) {
                 debug!(error = %e, "SIGHUP to the worker's process group failed");
             }
             self.kill_at = Some(tokio::time::Instant::now() + grace);
@@ -52,9 +52,9 @@ impl ProcessState {
     /// The grace after SIGHUP ran out: SIGKILL to the process group.
     pub(super) fn kill_now(&mut self) {
         self.kill_at = None;
-        if let Some(p) = &self.process {
-            info!(pid = ?p.control.pid(), "worker did not exit after SIGHUP; sending SIGKILL");
-            if let Err(e) = p.control.signal_group(GroupSignal::Kill) {
+        if let Some(p) = &mut self.process {
+            info!(pid = ?p.control().pid(), "worker did not exit after SIGHUP; sending SIGKILL");
+            if let Err(e) = p.control_mut().signal_group(GroupSignal::Kill) {
                 debug!(error = %e, "SIGKILL to the worker's process group failed");
             }
         }
@@ -63,7 +63,7 @@ impl ProcessState {
     /// The process has exited: takes it (returning its pid) and cancels a pending SIGKILL.
     pub(super) fn take_process(&mut self) -> Option<u32> {
         self.kill_at = None;
-        self.process.take().and_then(|p| p.control.pid())
+        self.process.take().and_then(|p| p.control().pid())
     }
 
     /// Answers everyone waiting for the process to stop.

@@ -1,16 +1,17 @@
-//! The actor's hand-off to its screen thread, which holds small output batches back briefly.
+//! The actor's hand-off to its screen model, which is applied by a job on the blocking pool while
+//! it has work (see `screen/runner.rs`).
 //!
-//! An echoed keystroke is a batch of a few bytes. Sent at once, it woke the screen thread in the
-//! same moment the connection task sent the echo to the client, and on two cores that thread
-//! took the core the client was about to be woken on: one more context switch on the critical
-//! path of every keystroke. The screen model serves only snapshots, never the live path, so a
-//! small batch waits here up to `--screen-defer` (or until more output makes it worth a wake-up)
-//! and the screen thread wakes after the echo is out. Every other message to the screen thread
-//! sends what is held first, so the model always sees the stream in order, and a snapshot or a
-//! screen read always includes every byte emitted before it.
+//! An echoed keystroke is a batch of a few bytes. Sent as a job, it would wake a thread in the
+//! same moment the connection task sends the echo to the client: on two cores one more context
+//! switch on the critical path of every keystroke. So a small batch is applied right here, on
+//! the actor's thread, when the model is idle (a few µs of parsing, after the echo is queued for
+//! clients). When a job is busy (output flooding) a small batch waits here up to
+//! `--screen-defer` (or until more output makes it worth a wake-up) and goes behind it. Every
+//! other message sends what is held first, so the model always sees the stream in order, and a
+//! snapshot or a screen read always includes every byte emitted before it.
 
 use crate::worker::screen::ScreenMsg;
-use std::sync::mpsc::Sender;
+use crate::worker::screen::runner::ScreenSender;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
@@ -21,7 +22,7 @@ pub(super) const SMALL_BATCH: usize = 256;
 
 /// The sending side of a worker's screen thread.
 pub(super) struct ScreenFeed {
-    tx: Sender<ScreenMsg>,
+    tx: ScreenSender,
     /// Output held back, in stream order; always less than [`SMALL_BATCH`] bytes.
     held: Vec<u8>,
     /// When the held output must go (set when the first byte is held).
@@ -32,8 +33,8 @@ pub(super) struct ScreenFeed {
 
 impl ScreenFeed {
     /// Feeds `tx`, holding small batches back for up to `defer`.
-    pub(super) fn new(tx: Sender<ScreenMsg>, defer: Duration) -> Self {
-        Self { tx, held: Vec::new(), due: None, defer }
+    pub(super) fn new(tx: impl Into<ScreenSender>, defer: Duration) -> Self {
+        Self { tx: tx.into(), held: Vec::new(), due: None, defer }
     }
 
     /// Feeds output bytes (aligned to UTF-8 characters), in stream order.
@@ -43,6 +44,10 @@ impl ScreenFeed {
     /// only the deferral timer would free.
     pub(super) fn output(&mut self, bytes: Vec<u8>, permit: Option<OwnedSemaphorePermit>) {
         if bytes.is_empty() {
+            return;
+        }
+        if self.held.is_empty() && bytes.len() < SMALL_BATCH && self.tx.try_apply_inline(&bytes) {
+            // An idle model took it on this thread, after the echo was queued for clients.
             return;
         }
         if self.defer.is_zero() || (self.held.is_empty() && bytes.len() >= SMALL_BATCH) {
@@ -79,8 +84,7 @@ impl ScreenFeed {
     }
 
     fn send_now(&self, msg: ScreenMsg) {
-        // The screen thread is gone only when the worker is going away; nothing to feed then.
-        let _ = self.tx.send(msg);
+        self.tx.send(msg);
     }
 }
 
