@@ -119,6 +119,7 @@ mod tests {
             source: None,
             status: None,
             read_only: false,
+            git: None,
         }
     }
 

@@ -23,6 +23,7 @@ fn worker(id: &str, state: WorkerState, exit: Option<i32>) -> Worker {
         started_at: "2026-01-01T00:00:00Z".into(),
         preset: None,
         notification: None,
+        prompt: None,
     }
 }
 
@@ -39,6 +40,7 @@ fn session(id: &str, created: &str, workers: Vec<Worker>) -> Session {
         read_only: false,
         updated_at: created.into(),
         workers,
+        git: None,
     }
 }
 

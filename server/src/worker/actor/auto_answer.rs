@@ -13,13 +13,13 @@ impl Actor {
     pub(super) fn auto_answer(&mut self) {
         let Some(bytes) = self.activity.take_auto_answer(Instant::now()) else { return };
         self.publish_activity();
-        let Some(p) = &self.proc.process else { return };
+        let Some(p) = &mut self.proc.process else { return };
         let len = bytes.len();
         let Some(share) = self.input.try_reserve_reply(len) else {
             debug!(bytes = len, "auto-answer dropped: the program has not read its input");
             return;
         };
-        if p.input.send(InputChunk::new(bytes, share)).is_ok() {
+        if p.send_input(InputChunk::new(bytes, share)).is_ok() {
             info!(bytes = len, "auto-answered the prompt on screen");
             metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len as u64);
         }
