@@ -253,7 +253,7 @@ impl State {
         Some((w.name.clone(), argv.join(" ")))
     }
 
-    fn tell(&mut self, text: &str) {
+    pub(super) fn tell(&mut self, text: &str) {
         self.notice = Some(Notice { text: text.to_owned(), error: false });
     }
 

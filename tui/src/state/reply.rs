@@ -54,10 +54,11 @@ impl State {
     pub(super) fn reply_key(&mut self, ev: &KeyEvent, fx: &mut Vec<Effect>) {
         let Mode::Reply(line) = &mut self.mode else { return };
         match ev.code {
-            KeyCode::Esc => self.mode = Mode::Dashboard,
+            // Back where the line was opened: the wall when it is open, else the dashboard.
+            KeyCode::Esc => self.mode = self.base_mode(),
             KeyCode::Enter => {
                 let line = line.clone();
-                self.mode = Mode::Dashboard;
+                self.mode = self.base_mode();
                 fx.push(Effect::Reply {
                     session: line.session,
                     worker: line.worker,

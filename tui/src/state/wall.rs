@@ -338,7 +338,21 @@ impl State {
         let page = self.wall_page();
         let cols = page.grid.map_or(1, |g| usize::from(g.cols));
         let plain = !ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        // y/n/1-9 answer the focused tile's prompt, as they do the dashboard's selected worker.
+        if let Some((s, w)) = self.wall.focused.clone()
+            && self.answer_key(&s, &w, &ev, fx)
+        {
+            return;
+        }
         match (ev.code, action) {
+            (_, Some(Action::Reply)) => match self.wall.focused.clone() {
+                Some((s, w)) => self.open_reply(s, w),
+                None => self.tell("no tile focused"),
+            },
+            (_, Some(Action::AutoAnswer)) => match self.wall.focused.clone() {
+                Some((s, w)) => self.toggle_auto_answer(&s, &w, fx),
+                None => self.tell("no tile focused"),
+            },
             (_, Some(Action::Wall)) => {
                 self.wall.scope = self.wall.scope.next();
                 self.wall.focus_index = 0;

@@ -363,3 +363,28 @@ fn output_after_an_exit_is_a_restarted_program_on_the_same_socket() {
     st.update(ev(WorkerEvent::Output { offset: 2, bytes: bytes::Bytes::from_static(b"again") }));
     assert_eq!(tile(&st), Some(false), "the restarted program's output clears the exit");
 }
+
+#[test]
+fn i_on_the_wall_replies_to_the_focused_tile_and_enter_returns_to_the_wall() {
+    let mut st = state(2, 120, 38);
+    press(&mut st, KeyCode::Char('g'));
+    assert_eq!(st.mode, Mode::Wall);
+    let target = focused(&st);
+    assert!(!target.is_empty(), "a tile has the focus");
+    press(&mut st, KeyCode::Char('i'));
+    let Mode::Reply(line) = &st.mode else { panic!("i opens the reply line, not {:?}", st.mode) };
+    assert_eq!(line.worker.as_str(), target, "the reply goes to the focused tile");
+    for c in "make".chars() {
+        press(&mut st, KeyCode::Char(c));
+    }
+    let fx = press(&mut st, KeyCode::Enter);
+    assert_eq!(st.mode, Mode::Wall, "Enter sends and goes back to the wall");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Reply { worker, text, literal: true, .. }
+            if worker.as_str() == target && text == "make")),
+        "{fx:?}"
+    );
+    press(&mut st, KeyCode::Char('i'));
+    press(&mut st, KeyCode::Esc);
+    assert_eq!(st.mode, Mode::Wall, "Esc cancels back to the wall");
+}
