@@ -42,6 +42,15 @@ pub const DEFAULT_MAX_APP_MESSAGE: usize = 64 * 1024;
 /// Default `--max-worker-message`: largest message on a worker socket (fits a 10 MiB image in
 /// base64 with room for the JSON around it).
 pub const DEFAULT_MAX_WORKER_MESSAGE: usize = 16 * 1024 * 1024;
+/// Default `--max-title-bytes`: the longest session title a client may set. Every client-set
+/// text field reaches every `/ws/app` client in each `sessions-sync`, so each is bounded.
+pub const DEFAULT_MAX_TITLE_BYTES: usize = 1024;
+/// Default `--max-worker-name-bytes`.
+pub const DEFAULT_MAX_WORKER_NAME_BYTES: usize = 256;
+/// Default `--max-command-bytes`: a worker's command line, all arguments together.
+pub const DEFAULT_MAX_COMMAND_BYTES: usize = 16 * 1024;
+/// Default `--max-cwd-bytes` (Linux's `PATH_MAX`).
+pub const DEFAULT_MAX_CWD_BYTES: usize = 4096;
 /// Default `--max-inflight-messages`: bytes of partially received WebSocket messages the gateway
 /// holds across all sockets; the connection whose bytes pass it is closed with 1009. Four
 /// worker messages at their largest (16 MiB, a pasted image) fit at once.
@@ -240,7 +249,7 @@ pub struct ServeConfig {
         long,
         env = "CONTROLROOM_MAX_TITLE_BYTES",
         value_parser = flag_values::size,
-        default_value = flag_values::show_size(crate::hub::field_limits::MAX_TITLE_BYTES)
+        default_value = flag_values::show_size(DEFAULT_MAX_TITLE_BYTES)
     )]
     pub max_title_bytes: usize,
     /// Longest worker name a client may set, in bytes.
@@ -248,7 +257,7 @@ pub struct ServeConfig {
         long,
         env = "CONTROLROOM_MAX_WORKER_NAME_BYTES",
         value_parser = flag_values::size,
-        default_value = flag_values::show_size(crate::hub::field_limits::MAX_WORKER_NAME_BYTES)
+        default_value = flag_values::show_size(DEFAULT_MAX_WORKER_NAME_BYTES)
     )]
     pub max_worker_name_bytes: usize,
     /// Longest worker command line (all arguments together) a client may give, in bytes.
@@ -256,7 +265,7 @@ pub struct ServeConfig {
         long,
         env = "CONTROLROOM_MAX_COMMAND_BYTES",
         value_parser = flag_values::size,
-        default_value = flag_values::show_size(crate::hub::field_limits::MAX_COMMAND_BYTES)
+        default_value = flag_values::show_size(DEFAULT_MAX_COMMAND_BYTES)
     )]
     pub max_command_bytes: usize,
     /// Longest working directory a client may give, in bytes.
@@ -264,7 +273,7 @@ pub struct ServeConfig {
         long,
         env = "CONTROLROOM_MAX_CWD_BYTES",
         value_parser = flag_values::size,
-        default_value = flag_values::show_size(crate::hub::field_limits::MAX_CWD_BYTES)
+        default_value = flag_values::show_size(DEFAULT_MAX_CWD_BYTES)
     )]
     pub max_cwd_bytes: usize,
     /// Sessions before creating another is refused (409 limit).
@@ -418,10 +427,10 @@ impl ServeConfig {
             allow_hosts: Vec::new(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_http_connections: DEFAULT_MAX_HTTP_CONNECTIONS,
-            max_title_bytes: crate::hub::field_limits::MAX_TITLE_BYTES,
-            max_worker_name_bytes: crate::hub::field_limits::MAX_WORKER_NAME_BYTES,
-            max_command_bytes: crate::hub::field_limits::MAX_COMMAND_BYTES,
-            max_cwd_bytes: crate::hub::field_limits::MAX_CWD_BYTES,
+            max_title_bytes: DEFAULT_MAX_TITLE_BYTES,
+            max_worker_name_bytes: DEFAULT_MAX_WORKER_NAME_BYTES,
+            max_command_bytes: DEFAULT_MAX_COMMAND_BYTES,
+            max_cwd_bytes: DEFAULT_MAX_CWD_BYTES,
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_workers: DEFAULT_MAX_WORKERS,
             header_timeout: DEFAULT_HEADER_TIMEOUT,

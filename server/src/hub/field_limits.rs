@@ -1,19 +1,10 @@
 //! Lengths of the text fields a client can put into a session (titles, worker names, commands,
 //! directories). Every field reaches every `/ws/app` client in each `sessions-sync`, so without
-//! a bound one client could make the sync too large for everyone else. The constants are the
-//! defaults of `--max-title-bytes`, `--max-worker-name-bytes`, `--max-command-bytes` and
-//! `--max-cwd-bytes` (`ServeConfig`).
+//! a bound one client could make the sync too large for everyone else. The bounds are
+//! `--max-title-bytes`, `--max-worker-name-bytes`, `--max-command-bytes` and `--max-cwd-bytes`
+//! (`ServeConfig`, whose `DEFAULT_MAX_*_BYTES` are the defaults).
 
 use super::HubError;
-
-/// Longest session title, in bytes.
-pub const MAX_TITLE_BYTES: usize = 1024;
-/// Longest worker name, in bytes.
-pub const MAX_WORKER_NAME_BYTES: usize = 256;
-/// Longest worker command, all arguments together, in bytes.
-pub const MAX_COMMAND_BYTES: usize = 16 * 1024;
-/// Longest working directory, in bytes (Linux's `PATH_MAX`).
-pub const MAX_CWD_BYTES: usize = 4096;
 
 /// `Ok` when `value` is at most `max` bytes, else the 400 `invalid` naming the field and bound.
 pub(crate) fn check(field: &str, value: &str, max: usize) -> Result<(), HubError> {
@@ -38,6 +29,9 @@ pub(crate) fn check_command(command: &[String], max: usize) -> Result<(), HubErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{
+        DEFAULT_MAX_COMMAND_BYTES as MAX_COMMAND_BYTES, DEFAULT_MAX_TITLE_BYTES as MAX_TITLE_BYTES,
+    };
 
     #[test]
     fn fields_over_their_bound_are_refused_with_the_field_named() {

@@ -24,46 +24,79 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let keys = &state.settings.keys;
     let key_style = Style::new().fg(theme.accent).add_modifier(Modifier::BOLD);
     let read_only = state.settings.read_only;
-    let mut lines: Vec<Line> = Action::ALL
+    // A read-only connection is not offered what the gateway would refuse.
+    let dashboard: Vec<(String, &str)> = Action::ALL
         .iter()
-        // A read-only connection is not offered what the gateway would refuse.
         .filter(|(action, _, _)| !(read_only && action.changes()))
-        .map(|(action, _, help)| {
-            Line::from(vec![
-                Span::styled(format!("{:>14}  ", keys.labels(*action)), key_style),
-                Span::raw(*help),
-            ])
-        })
+        .map(|(action, _, help)| (keys.labels(*action), *help))
         .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::from(Span::styled("Attached", Style::new().fg(theme.muted))));
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:>14}  ", keys.detach.label()), key_style),
-        Span::raw("detach (the worker keeps running)"),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:>14}  ", "shift-pgup/dn"), key_style),
-        Span::raw("scroll back a page"),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:>14}  ", "/"), key_style),
-        Span::raw("search the scrollback (when scrolled)"),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:>14}  ", "n / N"), key_style),
-        Span::raw("next older / newer match · esc closes"),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:>14}  ", "mouse"), key_style),
-        Span::raw("click selects · double-click attaches"),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:>14}  ", "wall ←↑↓→ hjkl"), key_style),
-        Span::raw("focus · enter attach · pgup/dn"),
-    ]));
-    let rect = centered(area, 56, u16::try_from(lines.len()).unwrap_or(20) + 2);
+    let attached: Vec<(String, &str)> = vec![
+        (keys.detach.label(), "detach (the worker keeps running)"),
+        ("shift-pgup/dn".into(), "scroll back a page"),
+        ("/".into(), "search the scrollback (scrolled)"),
+        ("n / N".into(), "older / newer match · esc closes"),
+    ];
+    let wall: Vec<(String, &str)> = vec![
+        ("←↑↓→ hjkl".into(), "focus · enter attach · pgup/dn"),
+        ("mouse".into(), "click selects · double-click attaches"),
+    ];
+    let heading = |text: &'static str| Line::from(Span::styled(text, Style::new().fg(theme.muted)));
+    let first = key_lines(&dashboard, key_style);
+    let mut second = vec![heading("Attached")];
+    second.extend(key_lines(&attached, key_style));
+    second.push(Line::raw(""));
+    second.push(heading("Wall and mouse"));
+    second.extend(key_lines(&wall, key_style));
+    draw_columns(frame, area, "Keys", first, second, theme);
+}
+
+/// `key  help` lines, the keys right-aligned to the longest of them.
+fn key_lines(pairs: &[(String, &str)], key_style: Style) -> Vec<Line<'static>> {
+    let width = pairs.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(key, help)| {
+            Line::from(vec![Span::styled(format!("{key:>width$}  "), key_style), Span::raw(help.to_string())])
+        })
+        .collect()
+}
+
+/// Draws `first` and then `second` in one dialog: one column under the other when the screen is
+/// tall enough, else side by side (each line cut to its column when the screen is narrow too),
+/// so every key stays on screen.
+fn draw_columns(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    first: Vec<Line<'static>>,
+    second: Vec<Line<'static>>,
+    theme: &Theme,
+) {
+    let widest =
+        |lines: &[Line]| u16::try_from(lines.iter().map(Line::width).max().unwrap_or(0)).unwrap_or(u16::MAX);
+    let (w1, w2) = (widest(&first), widest(&second));
+    let stacked = first.len() + 1 + second.len();
+    if u16::try_from(stacked + 2).is_ok_and(|h| h <= area.height) {
+        let mut lines = first;
+        lines.push(Line::raw(""));
+        lines.extend(second);
+        let rect = centered(area, w1.max(w2) + 2, u16::try_from(lines.len()).unwrap_or(20) + 2);
+        frame.render_widget(Clear, rect);
+        frame.render_widget(Paragraph::new(lines).block(dialog_block(title, theme)), rect);
+        return;
+    }
+    let rows = u16::try_from(first.len().max(second.len())).unwrap_or(20);
+    let rect = centered(area, w1 + w2 + 5, rows + 2);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(dialog_block("Keys", theme)), rect);
+    let block = dialog_block(title, theme);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let left_w = w1.min(inner.width);
+    let left = Rect { width: left_w, ..inner };
+    let gap = 3.min(inner.width - left_w);
+    let right = Rect { x: inner.x + left_w + gap, width: inner.width - left_w - gap, ..inner };
+    frame.render_widget(Paragraph::new(first), left);
+    frame.render_widget(Paragraph::new(second), right);
 }
 
 /// A form dialog with its fields; the cursor sits in the focused field where it edits.
