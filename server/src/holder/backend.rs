@@ -166,7 +166,7 @@ pub fn connect(socket: &Path, from: u64) -> Result<Adopted, AdoptError> {
         reader: Box::new(HolderReader { stream, pending: Vec::new(), pos: 0, slot: slot.clone() }),
         writer: Box::new(HolderInput { tx: tx.clone() }),
         control: Box::new(HolderControl { pid, tx: tx.clone() }),
-        waiter: Box::new(HolderWaiter { slot, tx }),
+        waiter: Box::new(HolderWaiter { slot }),
     };
     Ok(Adopted { process, gap, cols, rows })
 }
@@ -313,22 +313,23 @@ impl PtyControl for HolderControl {
     fn outlives_gateway(&self) -> bool {
         true
     }
+
+    fn ack_exit(&self) -> std::io::Result<()> {
+        self.send(Frame::AckExit)
+    }
 }
 
 struct HolderWaiter {
     slot: Arc<Mutex<Option<Exit>>>,
-    tx: SyncSender<Frame>,
 }
 
 impl ProcessWaiter for HolderWaiter {
     fn wait(self: Box<Self>) -> ExitInfo {
         let exit = self.slot.lock().ok().and_then(|mut s| s.take());
         match exit {
-            Some(exit) => {
-                // Recorded: the holder may remove its socket and end.
-                let _ = self.tx.send(Frame::AckExit);
-                exit_info(exit)
-            }
+            // Not acknowledged here: the hub does, through the control, once its store has
+            // committed the exit (`PtyControl::ack_exit`).
+            Some(exit) => exit_info(exit),
             None => ExitInfo { exit_code: None, signal: Some(controlroom_protocol::WORKER_LOST.into()) },
         }
     }

@@ -72,6 +72,8 @@ pub struct RestartPlan {
 }
 
 enum HubCmd {
+    /// A start of workers off the hub finished (sent by the hub's own start task).
+    Started(Box<actor::Started>),
     List {
         only: Option<SessionId>,
         reply: oneshot::Sender<SessionsResponse>,

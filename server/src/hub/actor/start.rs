@@ -84,6 +84,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         feeds: Feeds { sources, poll_interval: config.poll_interval, tx: tx.clone() },
         stopping: false,
         git: git.clone(),
+        starting: Default::default(),
     };
     // Workers that were running are now exited: that change goes out (and into the log) at once.
     hub.flush().await;

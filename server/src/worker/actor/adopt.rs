@@ -55,6 +55,7 @@ pub(in crate::worker) fn spawn_adopted(
         rows,
         activity: ActivityState::Unknown,
         notification: None,
+        exit_unacked: false,
     };
     let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };

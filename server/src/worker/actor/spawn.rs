@@ -33,10 +33,12 @@ pub(super) fn actor_span(pid: Option<u32>) -> tracing::Span {
     span
 }
 
-/// Starts the process for `spec` and the actor; returns the status receiver.
+/// Starts the process for `spec` (or takes `started`, its process started already, off the
+/// runtime) and the actor; returns the status receiver.
 pub(in crate::worker) fn spawn_running(
     ctx: WorkerContext,
     spec: SpawnSpec,
+    started: Option<crate::worker::pty::PtyProcess>,
     shared: HandleShared,
     cmds: mpsc::Receiver<Cmd>,
 ) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
@@ -47,8 +49,24 @@ pub(in crate::worker) fn spawn_running(
     let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
     let mut model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
     model.answer_queries(ctx.config.replies());
-    let thread = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
-    let (running, pid) = start_process(&ctx, &spec)?;
+    let thread = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
+        Ok(thread) => thread,
+        Err(e) => {
+            if let Some(p) = &started {
+                // Started but unusable without its screen: take it down.
+                let _ = p.control.signal_group(crate::worker::pty::GroupSignal::Kill);
+            }
+            return Err(spawn_err(e));
+        }
+    };
+    let (running, pid) = match started {
+        Some(process) => {
+            let running = crate::worker::process::run_process(&ctx, process, &spec.command.join(" "))?;
+            info!(pid = ?running.1, command = ?spec.command, "worker process started");
+            running
+        }
+        None => start_process(&ctx, &spec)?,
+    };
     let status = WorkerStatus {
         pid,
         exit: None,
@@ -57,6 +75,7 @@ pub(in crate::worker) fn spawn_running(
         rows: spec.rows,
         activity: ActivityState::Unknown,
         notification: None,
+        exit_unacked: false,
     };
     let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };
@@ -86,6 +105,7 @@ pub(in crate::worker) fn spawn_restored(
         rows: history.rows,
         activity: ActivityState::Exited,
         notification: None,
+        exit_unacked: false,
     };
     // Answering starts after the stored screen is replayed: a restarted process gets answers
     // to its own queries only.
