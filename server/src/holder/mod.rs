@@ -22,6 +22,7 @@ macro_rules! holder_log {
 pub mod backend;
 mod event_loop;
 pub mod peer;
+mod shed;
 pub mod wire;
 
 use crate::worker::SpawnSpec;
@@ -128,7 +129,14 @@ pub fn main(socket: &Path, log_bytes: usize) -> i32 {
             let _ = writeln!(out, "ok {}", holder.pid());
             let _ = out.flush();
             detach_stdio();
-            holder_log!("controlroom holder {}: serving {}", std::process::id(), socket.display());
+            // Last before the loop: start-up is over, what it mapped of the binary can go.
+            let shed = shed::shed_executable_pages();
+            holder_log!(
+                "controlroom holder {}: serving {} ({} KiB of the binary's pages let go)",
+                std::process::id(),
+                socket.display(),
+                shed / 1024
+            );
             holder.run();
             0
         }
