@@ -102,7 +102,8 @@ impl Holder {
 
     /// Serves until a gateway has acknowledged the program's exit; then removes the socket.
     pub(super) fn run(mut self) {
-        let mut buf = vec![0u8; self.read_size];
+        // Allocated at the first output: a holder whose program prints nothing has no buffer.
+        let mut buf = Vec::new();
         while !self.done {
             if let Some(c) = &mut self.conn {
                 fill(c, &self.log, self.exit, self.pty_open);
@@ -162,16 +163,19 @@ impl Holder {
         holder_log!("controlroom holder {}: exit acknowledged; done", std::process::id());
     }
 
-    fn on_pty(&mut self, revents: PollFlags, buf: &mut [u8]) {
+    fn on_pty(&mut self, revents: PollFlags, buf: &mut Vec<u8>) {
         if revents.contains(PollFlags::OUT) {
             self.write_input();
         }
         if !revents.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) || !self.pty_open {
             return;
         }
+        if buf.is_empty() {
+            *buf = vec![0u8; self.read_size];
+        }
         // A few reads per wake-up, so a flood costs one poll per batch.
         for _ in 0..4 {
-            match rustix::io::read(&self.pty, &mut *buf).map_err(std::io::Error::from) {
+            match rustix::io::read(&self.pty, &mut buf[..]).map_err(std::io::Error::from) {
                 Ok(0) => return self.pty_closed(),
                 Ok(n) => self.log.push(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,

@@ -130,6 +130,7 @@ pub fn main(socket: &Path, log_bytes: usize) -> i32 {
             let _ = out.flush();
             detach_stdio();
             // Last before the loop: start-up is over, what it mapped of the binary can go.
+            shed::trim_heap();
             let shed = shed::shed_executable_pages();
             holder_log!(
                 "controlroom holder {}: serving {} ({} KiB of the binary's pages let go)",

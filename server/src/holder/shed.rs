@@ -88,6 +88,18 @@ fn drop_clean_pages(pagemap: &mut std::fs::File, start: usize, end: usize) -> us
     dropped
 }
 
+/// Gives the heap's free memory back (what start-up allocated and freed: the spec, the
+/// environment copies of the program's spawn), so it does not stay in every idle holder.
+#[allow(unsafe_code)]
+pub(super) fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free memory of the allocator's own heap; the process is
+    // single-threaded here.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// `madvise` on a range of our own mappings; whether it was taken.
 #[allow(unsafe_code)]
 fn advise(start: usize, len: usize, advice: libc::c_int) -> bool {
