@@ -87,7 +87,7 @@ fn pss_by_mapping(pid: u32) -> anyhow::Result<Vec<(String, u64)>> {
         }
     }
     let mut list: Vec<(String, u64)> = by.into_iter().filter(|(_, v)| *v > 0).collect();
-    list.sort_by(|a, b| b.1.cmp(&a.1));
+    list.sort_by_key(|(_, kib)| std::cmp::Reverse(*kib));
     Ok(list)
 }
 
