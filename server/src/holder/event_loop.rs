@@ -331,6 +331,9 @@ impl Holder {
                     }
                     c.attached = true;
                     c.sent = from.clamp(self.log.start(), self.log.end());
+                    // The attach path was the last of start-up (and of an adoption): let go of
+                    // the binary's pages it mapped, so an idle holder keeps only its loop's.
+                    super::shed::shed_executable_pages();
                 }
                 Frame::Input { data } => {
                     if self.pty_open {
