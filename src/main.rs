@@ -55,20 +55,6 @@ enum Command {
     Completions(cli_docs::CompletionsArgs),
     /// Print the man page (roff), or write one page per command into --out-dir.
     Man(cli_docs::ManArgs),
-    /// Internal: hold one worker's PTY for the gateway (started by the gateway, never by hand).
-    #[command(name = "__holder", hide = true)]
-    Holder(HolderArgs),
-}
-
-/// `controlroom __holder` (internal).
-#[derive(Debug, clap::Args)]
-struct HolderArgs {
-    /// The Unix socket to serve the gateway on.
-    #[arg(long)]
-    socket: PathBuf,
-    /// Output kept while no gateway is attached.
-    #[arg(long, default_value_t = controlroom_server::holder::DEFAULT_LOG_BYTES)]
-    holder_log: usize,
 }
 
 /// Printed (stderr) with every minted token that can write: typing into a shell worker is the
@@ -105,7 +91,7 @@ struct TokenArgs {
 
 /// Subcommands that are not clients of a gateway: the client flags (global, so they are carried
 /// into every subcommand) are hidden from their help and refused there.
-const NOT_CLIENTS: &[&str] = &["serve", "token", "completions", "man", "__holder"];
+const NOT_CLIENTS: &[&str] = &["serve", "token", "completions", "man"];
 
 /// The command line as parsed, documented, completed and turned into a man page.
 pub(crate) fn command() -> clap::Command {
@@ -133,6 +119,14 @@ fn misplaced_client_flag(cmd: &clap::Command, matches: &clap::ArgMatches) -> Opt
 }
 
 fn main() -> ExitCode {
+    // The holder (`controlroom __holder`, internal) is dispatched before anything else: no CLI
+    // parser, runtime or logging is set up, so none of their memory stays in every holder
+    // (ARCHITECTURE.md, "Holder memory"). It forks, so no thread may exist yet either.
+    let mut args = std::env::args_os();
+    if args.nth(1).as_deref() == Some(std::ffi::OsStr::new(controlroom_server::holder::SUBCOMMAND)) {
+        let code = controlroom_server::holder::main_with_args(args);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let cmd = command();
     let matches = cmd.clone().get_matches();
     if let Some(message) = misplaced_client_flag(&cmd, &matches) {
@@ -140,13 +134,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if let Some(Command::Holder(args)) = &cli.command {
-        // Before any thread exists: the holder forks.
-        let code = controlroom_server::holder::main(&args.socket, args.holder_log);
-        return ExitCode::from(u8::try_from(code).unwrap_or(1));
-    }
     let result = match cli.command {
-        Some(Command::Holder(_)) => Ok(()),
         Some(Command::Serve(args)) => serve::main(*args),
         Some(Command::Token(args)) => token(args),
         Some(Command::Attach(args)) => app_cmd::attach(args),

@@ -105,6 +105,30 @@ async fn a_worker_killed_while_no_gateway_runs_is_reported_by_its_signal() {
 }
 
 #[tokio::test]
+async fn an_exit_the_store_had_not_committed_survives_a_crash_of_the_gateway() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    // The exit's commit waits (a long coalesce, no poll tick): the gateway dies before it.
+    let mut gw = Gateway::start_in(&data, &["--coalesce", "1h", "--poll-interval", "1h"]);
+    let (sid, wid) = gw.session_with("quitter", Some(&["sh", "-c", "read x; exit 7"])).await;
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    ws.send_json(json!({"type": "input", "data": "bye\r"})).await;
+    assert_eq!(ws.until(|v| v["type"] == "exit").await["exitCode"], 7);
+    // Not acknowledged before the commit: the holder still keeps the exit.
+    assert_eq!(support::holder_pids(&data).len(), 1, "the holder waits with the exit");
+    gw.stop(libc::SIGKILL);
+
+    let gw = Gateway::start_in(&data, &[]);
+    wait_for("the worker to be reported exited", || async { worker(&gw).await["state"] == "exited" }).await;
+    let w = worker(&gw).await;
+    assert_eq!(w["exitCode"], 7, "the real exit code, not lost: {w}");
+    assert!(w["signal"].is_null(), "{w}");
+    // Committed by this gateway, then acknowledged: the holder ends.
+    wait_for("the holder to end", || async { support::holder_pids(&data).is_empty() }).await;
+}
+
+#[tokio::test]
 async fn a_second_gateway_on_the_same_data_dir_is_refused() {
     let dir = temp();
     let data = dir.path().join("data");

@@ -43,13 +43,19 @@ pub struct Gateway {
     pub addr: String,
     /// Owner token.
     pub token: String,
-    _dir: tempfile::TempDir,
+    /// The data dir; `None` once [`Gateway::kill`] handed it on.
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Gateway {
     /// Starts `controlroom serve` with `extra` flags; returns it and the time to its ready line.
     pub fn start(extra: &[&str]) -> anyhow::Result<(Gateway, Duration)> {
-        let dir = tempfile::tempdir().context("temp data dir")?;
+        Self::start_in(tempfile::tempdir().context("temp data dir")?, extra)
+    }
+
+    /// Starts `controlroom serve` on the data dir `dir` (a restart: a new gateway adopts the
+    /// workers a killed one left), with `extra` flags.
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> anyhow::Result<(Gateway, Duration)> {
         let t0 = Instant::now();
         let mut child = Command::new(binary()?)
             .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "warn", "--data-dir"])
@@ -73,12 +79,20 @@ impl Gateway {
         let addr = url.trim_start_matches("http://").to_string();
         let token =
             std::fs::read_to_string(dir.path().join("token")).context("token file")?.trim().to_string();
-        Ok((Gateway { child, addr, token, _dir: dir }, ready))
+        Ok((Gateway { child, addr, token, dir: Some(dir) }, ready))
+    }
+
+    /// `kill -9` of the gateway (its workers' holders stay); returns the data dir for the next.
+    pub fn kill(mut self) -> anyhow::Result<tempfile::TempDir> {
+        self.child.kill().context("kill -9 of the gateway")?;
+        self.child.wait().context("reaping the gateway")?;
+        self.dir.take().context("the data dir was already handed on")
     }
 
     /// Its data dir (holder sockets are in `workers/`).
     pub fn data_dir(&self) -> &Path {
-        self._dir.path()
+        // Only `kill` (which consumes the gateway) takes the dir.
+        self.dir.as_ref().map_or(Path::new(""), |d| d.path())
     }
 
     /// The gateway's pid.
@@ -220,6 +234,10 @@ impl Endpoint {
 
 impl Drop for Gateway {
     fn drop(&mut self) {
+        if self.dir.is_none() {
+            // Killed and reaped already (`kill`).
+            return;
+        }
         // SIGTERM for a clean stop (workers get SIGHUP), then reap.
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(10);

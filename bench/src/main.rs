@@ -11,6 +11,7 @@ mod echo;
 mod forwarder;
 mod gateway;
 mod git_count;
+mod holders;
 mod peers;
 mod relay;
 mod reply;
@@ -47,6 +48,8 @@ const SECTIONS: &[&str] = &[
     "memory",
     "idle",
     "idle-workers",
+    "holder",
+    "adopt",
     "startup",
     "slow",
     "tui",
@@ -157,6 +160,8 @@ fn main() -> anyhow::Result<()> {
                 "memory" => resources::memory(&args.plan, &mut report).await,
                 "idle" => resources::idle(&args.plan, &mut report).await,
                 "idle-workers" => resources::idle_workers(&args.plan, &mut report).await,
+                "holder" => holders::holder(&args.plan, &mut report).await,
+                "adopt" => holders::adopt(&args.plan, &mut report).await,
                 "startup" => resources::startup(&args.plan, &mut report).await,
                 "slow" => slow::slow(&args.plan, &mut report).await,
                 "tui" => tui::tui(&args.plan, &mut report).await,

@@ -6,8 +6,8 @@
 
 // The public facade is what the CLI (`src/`), the bench harness and the fuzz checks use: `run`,
 // `ServeConfig` and the configuration files, `embedded`, the token helpers in `auth`, `holder`
-// (the `__holder` subcommand runs `holder::main`) and `lock` (its error is `run`'s); everything
-// else is crate-private.
+// (`main` hands `__holder` to `holder::main_with_args` first thing) and `lock` (its error is
+// `run`'s); everything else is crate-private.
 mod api;
 pub mod auth;
 #[doc(hidden)]

@@ -6,9 +6,10 @@ use super::peer;
 use super::wire::{self, Exit, Frame};
 use crate::worker::ring::OutputRing;
 use portable_pty::MasterPty;
+use rustix::event::{PollFd, PollFlags};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd as _, RawFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 
@@ -17,6 +18,9 @@ use std::path::PathBuf;
 const INPUT_HIGH: usize = 1024 * 1024;
 /// Framed output queued for the gateway before more is framed.
 const OUT_BATCH: usize = 256 * 1024;
+/// Buffers larger than this are given back once empty: a flood's buffers do not stay in an
+/// idle holder (whose own memory is meant to stay near 256 KiB; ARCHITECTURE.md).
+const IDLE_KEEP: usize = 16 * 1024;
 
 /// A gateway connection.
 struct Conn {
@@ -36,7 +40,8 @@ pub(super) struct Holder {
     listener: UnixListener,
     socket: PathBuf,
     master: Box<dyn MasterPty + Send>,
-    fd: RawFd,
+    /// The PTY master, duplicated from `master` so reads, writes and polls need no unsafe.
+    pty: OwnedFd,
     /// Kept so its pid is ours to reap; we wait with waitpid ourselves.
     _child: Box<dyn portable_pty::Child + Send + Sync>,
     pid: u32,
@@ -63,14 +68,19 @@ impl Holder {
         size: (u16, u16),
         log_bytes: usize,
     ) -> Result<Self, String> {
-        let fd = master.as_raw_fd().ok_or("the PTY has no descriptor")?;
-        set_nonblocking(fd).map_err(|e| format!("PTY: {e}"))?;
+        let raw = master.as_raw_fd().ok_or("the PTY has no descriptor")?;
+        #[allow(unsafe_code)]
+        // SAFETY: `raw` is the open PTY master owned by `master`, which is alive for this call
+        // (and for the holder's life); it is only borrowed to duplicate it.
+        let pty =
+            unsafe { BorrowedFd::borrow_raw(raw) }.try_clone_to_owned().map_err(|e| format!("PTY: {e}"))?;
+        rustix::io::ioctl_fionbio(&pty, true).map_err(|e| format!("PTY: {e}"))?;
         let pid = child.process_id().ok_or("the program has no pid")?;
         Ok(Self {
             listener,
             socket,
             master,
-            fd,
+            pty,
             _child: child,
             pid,
             size,
@@ -92,48 +102,60 @@ impl Holder {
 
     /// Serves until a gateway has acknowledged the program's exit; then removes the socket.
     pub(super) fn run(mut self) {
-        let mut buf = vec![0u8; self.read_size];
+        // Allocated at the first output: a holder whose program prints nothing has no buffer.
+        let mut buf = Vec::new();
         while !self.done {
             if let Some(c) = &mut self.conn {
                 fill(c, &self.log, self.exit, self.pty_open);
             }
             let unsent = self.conn.as_ref().filter(|c| c.attached).map_or(0, |c| self.log.end() - c.sent);
-            let mut pty_events = 0;
+            let mut pty_events = PollFlags::empty();
             if self.pty_open && unsent < self.high_water {
-                pty_events |= libc::POLLIN;
+                pty_events |= PollFlags::IN;
             }
             if self.pty_open && !self.input.is_empty() {
-                pty_events |= libc::POLLOUT;
+                pty_events |= PollFlags::OUT;
             }
-            let mut fds = vec![
-                libc::pollfd { fd: self.listener.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-                // Once closed the PTY would report POLLHUP forever: leave it out (a negative fd is
-                // ignored), or an exited program's holder would spin while it waits for a gateway.
-                libc::pollfd { fd: if self.pty_open { self.fd } else { -1 }, events: pty_events, revents: 0 },
-            ];
-            if let Some(c) = &self.conn {
-                let mut ev = 0;
+            let conn_events = self.conn.as_ref().map(|c| {
+                let mut ev = PollFlags::empty();
                 if self.input.len() < INPUT_HIGH {
-                    ev |= libc::POLLIN;
+                    ev |= PollFlags::IN;
                 }
                 if c.out_pos < c.out.len() {
-                    ev |= libc::POLLOUT;
+                    ev |= PollFlags::OUT;
                 }
-                fds.push(libc::pollfd { fd: c.stream.as_raw_fd(), events: ev, revents: 0 });
+                ev
+            });
+            let (listener_ready, pty_ready, conn_ready) = {
+                let mut fds = Vec::with_capacity(3);
+                fds.push(PollFd::new(&self.listener, PollFlags::IN));
+                // Once closed the PTY would report POLLHUP forever: it is left out, or an exited
+                // program's holder would spin while it waits for a gateway.
+                let pty_at = self.pty_open.then(|| {
+                    fds.push(PollFd::new(&self.pty, pty_events));
+                    fds.len() - 1
+                });
+                let conn_at = match (&self.conn, conn_events) {
+                    (Some(c), Some(ev)) => {
+                        fds.push(PollFd::new(&c.stream, ev));
+                        Some(fds.len() - 1)
+                    }
+                    _ => None,
+                };
+                if let Err(e) = poll(&mut fds) {
+                    holder_log!("controlroom holder: poll failed: {e}");
+                    return;
+                }
+                let ready = |at: Option<usize>| at.map_or(PollFlags::empty(), |i| fds[i].revents());
+                (fds[0].revents(), ready(pty_at), ready(conn_at))
+            };
+            if !pty_ready.is_empty() {
+                self.on_pty(pty_ready, &mut buf);
             }
-            if let Err(e) = poll(&mut fds) {
-                holder_log!("controlroom holder: poll failed: {e}");
-                return;
+            if !conn_ready.is_empty() {
+                self.on_conn(conn_ready);
             }
-            if fds[1].revents != 0 {
-                self.on_pty(fds[1].revents, &mut buf);
-            }
-            if let Some(c) = fds.get(2)
-                && c.revents != 0
-            {
-                self.on_conn(c.revents);
-            }
-            if fds[0].revents != 0 {
+            if !listener_ready.is_empty() {
                 self.accept();
             }
         }
@@ -141,16 +163,19 @@ impl Holder {
         holder_log!("controlroom holder {}: exit acknowledged; done", std::process::id());
     }
 
-    fn on_pty(&mut self, revents: libc::c_short, buf: &mut [u8]) {
-        if revents & libc::POLLOUT != 0 {
+    fn on_pty(&mut self, revents: PollFlags, buf: &mut Vec<u8>) {
+        if revents.contains(PollFlags::OUT) {
             self.write_input();
         }
-        if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) == 0 || !self.pty_open {
+        if !revents.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) || !self.pty_open {
             return;
+        }
+        if buf.is_empty() {
+            *buf = vec![0u8; self.read_size];
         }
         // A few reads per wake-up, so a flood costs one poll per batch.
         for _ in 0..4 {
-            match raw_read(self.fd, buf) {
+            match rustix::io::read(&self.pty, &mut buf[..]).map_err(std::io::Error::from) {
                 Ok(0) => return self.pty_closed(),
                 Ok(n) => self.log.push(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -182,9 +207,16 @@ impl Holder {
     }
 
     fn write_input(&mut self) {
+        self.write_queued_input();
+        if self.input.is_empty() && self.input.capacity() > IDLE_KEEP {
+            self.input = VecDeque::new();
+        }
+    }
+
+    fn write_queued_input(&mut self) {
         while !self.input.is_empty() {
             let (front, _) = self.input.as_slices();
-            match raw_write(self.fd, front) {
+            match rustix::io::write(&self.pty, front).map_err(std::io::Error::from) {
                 Ok(n) => {
                     self.input.drain(..n);
                 }
@@ -241,10 +273,11 @@ impl Holder {
         }
     }
 
-    fn on_conn(&mut self, revents: libc::c_short) {
+    fn on_conn(&mut self, revents: PollFlags) {
         let Some(c) = &mut self.conn else { return };
-        let mut closed = revents & (libc::POLLHUP | libc::POLLERR) != 0 && revents & libc::POLLIN == 0;
-        if revents & libc::POLLOUT != 0 {
+        let mut closed =
+            revents.intersects(PollFlags::HUP | PollFlags::ERR) && !revents.contains(PollFlags::IN);
+        if revents.contains(PollFlags::OUT) {
             while c.out_pos < c.out.len() {
                 match (&c.stream).write(&c.out[c.out_pos..]) {
                     Ok(n) => c.out_pos += n,
@@ -257,7 +290,7 @@ impl Holder {
                 }
             }
         }
-        if revents & libc::POLLIN != 0 {
+        if revents.contains(PollFlags::IN) {
             let mut chunk = [0u8; 16 * 1024];
             match (&c.stream).read(&mut chunk) {
                 Ok(0) => closed = true,
@@ -286,6 +319,9 @@ impl Holder {
             let Some((used, body)) = wire::split_frame(&c.inbuf)? else { return Ok(()) };
             let frame = Frame::decode(body);
             c.inbuf.drain(..used);
+            if c.inbuf.is_empty() && c.inbuf.capacity() > IDLE_KEEP {
+                c.inbuf = Vec::new();
+            }
             match frame? {
                 Frame::Attach { version, from } => {
                     if version != wire::VERSION {
@@ -295,6 +331,9 @@ impl Holder {
                     }
                     c.attached = true;
                     c.sent = from.clamp(self.log.start(), self.log.end());
+                    // The attach path was the last of start-up (and of an adoption): let go of
+                    // the binary's pages it mapped, so an idle holder keeps only its loop's.
+                    super::shed::shed_executable_pages();
                 }
                 Frame::Input { data } => {
                     if self.pty_open {
@@ -311,13 +350,9 @@ impl Holder {
                 Frame::Signal { signal } => {
                     use rustix::process::Signal;
                     // Only these: a gateway may stop its program, nothing else.
-                    let signal = match signal {
-                        libc::SIGHUP => Some(Signal::HUP),
-                        libc::SIGINT => Some(Signal::INT),
-                        libc::SIGTERM => Some(Signal::TERM),
-                        libc::SIGKILL => Some(Signal::KILL),
-                        _ => None,
-                    };
+                    let signal = [Signal::HUP, Signal::INT, Signal::TERM, Signal::KILL]
+                        .into_iter()
+                        .find(|s| s.as_raw() == signal);
                     if let Some(signal) = signal.filter(|_| self.pty_open) {
                         let _ = crate::worker::pty::killpg(self.pid, signal);
                     }
@@ -341,6 +376,9 @@ fn fill(c: &mut Conn, log: &OutputRing, exit: Option<Exit>, pty_open: bool) {
     }
     c.out.clear();
     c.out_pos = 0;
+    if c.out.capacity() > IDLE_KEEP && c.sent >= log.end() {
+        c.out = Vec::new();
+    }
     // Cannot happen while attached (reads stop at the high-water mark); never send a stale offset.
     c.sent = c.sent.max(log.start());
     while c.out.len() < OUT_BATCH && c.sent < log.end() {
@@ -365,44 +403,13 @@ fn fill(c: &mut Conn, log: &OutputRing, exit: Option<Exit>, pty_open: bool) {
     }
 }
 
-#[allow(unsafe_code)]
-fn poll(fds: &mut [libc::pollfd]) -> std::io::Result<()> {
+fn poll(fds: &mut [PollFd<'_>]) -> std::io::Result<()> {
     loop {
-        let n = libc::nfds_t::try_from(fds.len()).unwrap_or(0);
-        // SAFETY: `fds` is a valid, writable slice of pollfd for the duration of the call.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), n, -1) };
-        if rc >= 0 {
-            return Ok(());
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
+        // No timeout: an idle holder sleeps here until something happens (no wake-ups).
+        match rustix::event::poll(fds, None) {
+            Ok(_) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
-}
-
-#[allow(unsafe_code)]
-fn raw_read(fd: RawFd, buf: &mut [u8]) -> std::io::Result<usize> {
-    // SAFETY: `buf` is valid and writable for `buf.len()` bytes.
-    let rc = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    usize::try_from(rc).map_err(|_| std::io::Error::last_os_error())
-}
-
-#[allow(unsafe_code)]
-fn raw_write(fd: RawFd, buf: &[u8]) -> std::io::Result<usize> {
-    // SAFETY: `buf` is valid for `buf.len()` bytes.
-    let rc = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-    usize::try_from(rc).map_err(|_| std::io::Error::last_os_error())
-}
-
-#[allow(unsafe_code)]
-fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own, with integer arguments.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: as above.
-    let rc = unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
-    if rc < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
 }

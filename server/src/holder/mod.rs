@@ -22,6 +22,7 @@ macro_rules! holder_log {
 pub mod backend;
 mod event_loop;
 pub mod peer;
+mod shed;
 pub mod wire;
 
 use crate::worker::SpawnSpec;
@@ -69,6 +70,41 @@ pub fn log_path(workers_dir: &Path, key: &str) -> PathBuf {
     workers_dir.join(format!("{key}.log"))
 }
 
+/// Runs a holder from its command line, the arguments after `__holder`:
+/// `--socket PATH [--holder-log BYTES]`; returns the process's exit code (2 for a bad command
+/// line, said on stderr). Parsed by hand, not with the CLI parser: the binary dispatches here
+/// first thing, so no parser, runtime or logging leaves its memory in every holder.
+pub fn main_with_args(args: impl Iterator<Item = std::ffi::OsString>) -> i32 {
+    match parse_args(args) {
+        Ok((socket, log_bytes)) => main(&socket, log_bytes),
+        Err(e) => {
+            holder_log!("controlroom {SUBCOMMAND}: {e} (internal: started by the gateway, never by hand)");
+            2
+        }
+    }
+}
+
+/// `--socket PATH [--holder-log BYTES]`, in any order.
+fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<(PathBuf, usize), String> {
+    let (mut socket, mut log_bytes) = (None, DEFAULT_LOG_BYTES);
+    while let Some(flag) = args.next() {
+        let value =
+            |v: Option<std::ffi::OsString>| v.ok_or_else(|| format!("{} needs a value", flag.display()));
+        match flag.to_str() {
+            Some("--socket") => socket = Some(PathBuf::from(value(args.next())?)),
+            Some("--holder-log") => {
+                let v = value(args.next())?;
+                log_bytes = v
+                    .to_str()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("--holder-log needs a byte count, not {:?}", v.display()))?;
+            }
+            _ => return Err(format!("unknown argument {:?}", flag.display())),
+        }
+    }
+    Ok((socket.ok_or("--socket PATH is required")?, log_bytes))
+}
+
 /// Runs a holder serving `socket` with an output log of `log_bytes`; returns the process's
 /// exit code. Must be called before any other thread exists (it forks).
 #[allow(unsafe_code)]
@@ -93,7 +129,15 @@ pub fn main(socket: &Path, log_bytes: usize) -> i32 {
             let _ = writeln!(out, "ok {}", holder.pid());
             let _ = out.flush();
             detach_stdio();
-            holder_log!("controlroom holder {}: serving {}", std::process::id(), socket.display());
+            // Last before the loop: start-up is over, what it mapped of the binary can go.
+            shed::trim_heap();
+            let shed = shed::shed_executable_pages();
+            holder_log!(
+                "controlroom holder {}: serving {} ({} KiB of the binary's pages let go)",
+                std::process::id(),
+                socket.display(),
+                shed / 1024
+            );
             holder.run();
             0
         }
@@ -137,19 +181,34 @@ fn start(socket: &Path, log_bytes: usize) -> Result<event_loop::Holder, String> 
     event_loop::Holder::new(listener, socket.to_path_buf(), master, child, (spec.cols, spec.rows), log_bytes)
 }
 
+/// How long a new holder waits for the previous holder of its worker to leave the socket: a
+/// restart acknowledges the old exit just before starting the new holder, and the old one
+/// removes its socket as soon as it reads that.
+const PREVIOUS_HOLDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Binds `path` (0600); a stale socket left by a holder that is gone (a reboot) is replaced,
-/// a live one is not.
+/// a live one is not (after [`PREVIOUS_HOLDER_WAIT`] for it to leave).
 fn bind(path: &Path) -> std::io::Result<UnixListener> {
-    let listener = match UnixListener::bind(path) {
-        Ok(l) => l,
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            if UnixStream::connect(path).is_ok() {
-                return Err(std::io::Error::other("another holder is serving this socket"));
+    let deadline = std::time::Instant::now() + PREVIOUS_HOLDER_WAIT;
+    let listener = loop {
+        match UnixListener::bind(path) {
+            Ok(l) => break l,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(std::io::Error::other("another holder is serving this socket"));
+                }
+                if UnixStream::connect(path).is_err() {
+                    // Stale (or just removed by the holder leaving it): bind again.
+                    match std::fs::remove_file(path) {
+                        Ok(()) => continue,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            std::fs::remove_file(path)?;
-            UnixListener::bind(path)?
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
     };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;
@@ -157,14 +216,36 @@ fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Points stdin and stdout at /dev/null: the gateway that started us may be gone any time.
-#[allow(unsafe_code)]
 fn detach_stdio() {
     if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
-        use std::os::fd::AsRawFd as _;
-        // SAFETY: dup2 on descriptors we own; 0 and 1 are replaced atomically.
-        unsafe {
-            libc::dup2(null.as_raw_fd(), 0);
-            libc::dup2(null.as_raw_fd(), 1);
-        }
+        // Each replaces its descriptor atomically; a failure leaves the old one (harmless: the
+        // holder never reads stdin again, and writes to stdout only before this).
+        let _ = rustix::stdio::dup2_stdin(&null);
+        let _ = rustix::stdio::dup2_stdout(&null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> impl Iterator<Item = std::ffi::OsString> {
+        list.iter().map(std::ffi::OsString::from).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn the_command_line_is_read_by_hand() {
+        let (socket, log) = parse_args(args(&["--socket", "/tmp/w.sock"])).expect("ok");
+        assert_eq!((socket, log), (PathBuf::from("/tmp/w.sock"), DEFAULT_LOG_BYTES));
+        let (_, log) = parse_args(args(&["--holder-log", "70000", "--socket", "s"])).expect("ok");
+        assert_eq!(log, 70_000);
+        let e = parse_args(args(&[])).expect_err("no socket");
+        assert!(e.contains("--socket PATH is required"), "{e}");
+        let e = parse_args(args(&["--socket", "s", "--holder-log", "lots"])).expect_err("bad size");
+        assert!(e.contains("byte count") && e.contains("lots"), "{e}");
+        let e = parse_args(args(&["--socket"])).expect_err("no value");
+        assert!(e.contains("--socket needs a value"), "{e}");
+        let e = parse_args(args(&["--verbose"])).expect_err("unknown");
+        assert!(e.contains("unknown argument") && e.contains("--verbose"), "{e}");
     }
 }

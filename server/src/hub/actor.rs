@@ -31,11 +31,13 @@ mod publisher;
 mod restore;
 mod sessions;
 mod start;
+mod starting;
 use feeds::{Feeds, SourceState, record_gauges};
 use persistence::Persistence;
 use publisher::Publisher;
-use sessions::{no_session, no_worker};
+use sessions::{check_writable, no_session, no_worker};
 pub(crate) use start::start;
+pub(in crate::hub) use starting::Started;
 
 /// Default terminal size of a new worker.
 pub const DEFAULT_COLS: u16 = 80;
@@ -67,6 +69,8 @@ struct Hub {
     git: GitReads,
     /// The change counts' schedule (the `git` object on each session).
     git_stats: crate::worktree::stats::GitStats<SessionId>,
+    /// Sessions and workers being started off the hub.
+    starting: starting::Starting,
 }
 
 fn worker_from_status(w: &mut Worker, st: &WorkerStatus) -> bool {
@@ -120,8 +124,8 @@ impl Hub {
                 _ = save.tick() => self.save_screens(),
                 _ = poll.tick() => {
                     self.poll();
-                    if self.persistence.has_pending() {
-                        self.persistence.persist(Commit::default()).await;
+                    if self.persistence.has_pending() && self.persistence.persist(Commit::default()).await {
+                        self.ack_committed_exits();
                     }
                 }
             }
@@ -143,10 +147,8 @@ impl Hub {
                     self.publisher.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
                 let _ = reply.send(r);
             }
-            HubCmd::Create { req, git, worktree, reply } => {
-                let r = self.create(req, git, worktree).await;
-                let _ = reply.send(r);
-            }
+            HubCmd::Create { req, git, worktree, reply } => self.create(req, git, worktree, reply).await,
+            HubCmd::Started(started) => self.finish_start(*started).await,
             HubCmd::Rename { session_id, title, reply } => {
                 let r = self.rename(&session_id, title).await;
                 let _ = reply.send(r);
@@ -155,10 +157,7 @@ impl Hub {
                 let r = self.delete(&session_id).await;
                 let _ = reply.send(r);
             }
-            HubCmd::AddWorker { session_id, spec, reply } => {
-                let r = self.add_worker(&session_id, spec).await;
-                let _ = reply.send(r);
-            }
+            HubCmd::AddWorker { session_id, spec, reply } => self.add_worker(&session_id, spec, reply),
             HubCmd::RenameWorker { session_id, worker_id, name, reply } => {
                 let r = self.rename_worker(&session_id, &worker_id, name).await;
                 let _ = reply.send(r);
@@ -351,6 +350,8 @@ impl Hub {
                 }
                 if stop_workers {
                     h.stop().await;
+                    // Stored `gateway-stopped` by the flush above: the holder may end.
+                    h.ack_exit();
                 }
                 h.shutdown(controlroom_protocol::close_code::GOING_AWAY, "gateway stopping").await;
             }

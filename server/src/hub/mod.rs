@@ -76,6 +76,8 @@ pub struct RestartPlan {
 }
 
 enum HubCmd {
+    /// A start of workers off the hub finished (sent by the hub's own start task).
+    Started(Box<actor::Started>),
     List {
         only: Option<SessionId>,
         reply: oneshot::Sender<SessionsResponse>,
@@ -224,7 +226,7 @@ impl HubHandle {
         let cwd = req.cwd.get_or_insert_with(default_session_cwd);
         let worktree = match req.worktree.take() {
             Some(w) => {
-                field_limits::check("the branch", &w.branch, field_limits::MAX_TITLE_BYTES)?;
+                field_limits::check("the branch", &w.branch, crate::config::DEFAULT_MAX_TITLE_BYTES)?;
                 let (meta, start) =
                     crate::worktree::create(&self.worktree, cwd, &w.branch, w.base.as_deref()).await?;
                 *cwd = start;

@@ -94,6 +94,8 @@ pub(super) enum Cmd {
         enabled: bool,
         reply: oneshot::Sender<()>,
     },
+    /// The exit is committed: the holder may forget it.
+    AckExit,
 }
 
 /// The actor's side of its screen thread.
@@ -295,7 +297,16 @@ impl Actor {
                 let _ = reply.send(self.restart(&spec));
             }
             Cmd::Stop { reply } => self.proc.stop(reply, self.ctx.config.stop_grace),
+            Cmd::AckExit => {
+                if self.proc.ack_exit() {
+                    self.update_status(|s| s.exit_unacked = false);
+                }
+            }
             Cmd::Shutdown { code, reason, reply } => {
+                if code == controlroom_protocol::close_code::DELETED {
+                    // Deleted: no store keeps its exit any more, so its holder may end.
+                    self.proc.ack_exit();
+                }
                 for client in self.clients.by_id.values() {
                     let _ = client.outbox.push(OutFrame::Close { code, reason });
                 }
@@ -379,6 +390,9 @@ impl Actor {
         if self.proc.process.is_some() {
             return Err(WorkerError::Invalid("worker is still running".into()));
         }
+        // The exit is superseded (and shown to whoever restarts it): the old holder ends and
+        // frees the worker's socket for the new one.
+        self.proc.ack_exit();
         let (running, pid) = start_process(&self.ctx, spec)?;
         if let Some(pid) = pid {
             // Runs inside the actor task, so the current span is the actor's.
@@ -405,6 +419,7 @@ impl Actor {
                 activity,
                 notification: None,
                 prompt: None,
+                exit_unacked: false,
             };
         });
         Ok(())
@@ -486,8 +501,10 @@ impl Actor {
         let activity = self.activity.state();
         let status_exit = exit.clone();
         self.proc.exit = Some(exit);
+        let unacked = self.proc.unacked.is_some();
         self.update_status(|s| {
             s.pid = None;
+            s.exit_unacked = unacked;
             s.exit = Some(status_exit);
             s.activity = activity;
             s.notification = None;

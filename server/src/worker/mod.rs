@@ -285,6 +285,9 @@ pub struct WorkerStatus {
     pub notification: Option<String>,
     /// The prompt it is `asking` with, while one matches its screen.
     pub prompt: Option<controlroom_protocol::WorkerPrompt>,
+    /// The process has exited and its holder still waits to hear that the exit is recorded
+    /// (the hub sends [`WorkerHandle::ack_exit`] once its store committed it).
+    pub exit_unacked: bool,
 }
 
 /// A snapshot for a new client or for persistence.
@@ -380,6 +383,35 @@ impl WorkerHandle {
         let status = actor::spawn_running(
             ctx,
             spec,
+            None,
+            actor::HandleShared { input: input.clone(), output_end: output_end.clone() },
+            rx,
+        )?;
+        Ok(WorkerHandle { cmd, status, output_end, input })
+    }
+
+    /// Starts `spec`'s process on the backend, without an actor. Blocking (a holder's start
+    /// is a fork, an exec and its answer): the hub runs it off its task, in `spawn_blocking`,
+    /// then hands the process to [`WorkerHandle::spawn_started`].
+    pub fn start_blocking(ctx: &WorkerContext, spec: &SpawnSpec) -> Result<pty::PtyProcess, WorkerError> {
+        validate_size(spec.cols, spec.rows)?;
+        ctx.backend.spawn(spec)
+    }
+
+    /// The actor of a process started with [`WorkerHandle::start_blocking`]. Must be called
+    /// within a tokio runtime.
+    pub fn spawn_started(
+        ctx: WorkerContext,
+        spec: SpawnSpec,
+        process: pty::PtyProcess,
+    ) -> Result<WorkerHandle, WorkerError> {
+        let (cmd, rx) = mpsc::channel(CMD_QUEUE);
+        let input = InputBudget::new(ctx.config.input_queue_bytes);
+        let output_end = Arc::new(AtomicU64::new(0));
+        let status = actor::spawn_running(
+            ctx,
+            spec,
+            Some(process),
             actor::HandleShared { input: input.clone(), output_end: output_end.clone() },
             rx,
         )?;
@@ -508,6 +540,12 @@ impl WorkerHandle {
     /// SIGHUP to the process group, SIGKILL after the grace period; returns once exited.
     pub async fn stop(&self) {
         let _ = self.call(|reply| Cmd::Stop { reply }).await;
+    }
+
+    /// The worker's exit is committed to the store: its holder may forget it and end. Never
+    /// waits (a full queue is retried with the next commit: the status still says unacked).
+    pub fn ack_exit(&self) {
+        let _ = self.cmd.try_send(Cmd::AckExit);
     }
 
     /// Closes every attached client with `code` and ends the actor (process must be stopped).

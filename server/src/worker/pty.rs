@@ -169,6 +169,12 @@ pub trait PtyControl: Send {
     fn outlives_gateway(&self) -> bool {
         false
     }
+    /// After the process exited: its exit is recorded (committed to the store), so whoever
+    /// kept it for the gateway (a holder) may forget it. Until then a holder keeps the exit for
+    /// the next gateway, so a crash between exit and commit loses nothing.
+    fn ack_exit(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Waits for the process to end; called once, on the reader thread, after output EOF.

@@ -299,6 +299,17 @@ impl PtyControl for HolderLink {
     fn outlives_gateway(&self) -> bool {
         true
     }
+
+    fn ack_exit(&mut self) -> std::io::Result<()> {
+        // Recorded: the holder may remove its socket and end. Written now if the socket takes
+        // it, else by the link's drop (a task with a deadline).
+        let mut ack = Vec::new();
+        Frame::AckExit.encode(&mut ack);
+        self.wbuf.extend_from_slice(&ack);
+        self.ack_queued = true;
+        self.write_now();
+        Ok(())
+    }
 }
 
 impl PtyLink for HolderLink {
@@ -362,13 +373,9 @@ impl PtyLink for HolderLink {
             return Some(LinkOutput::Data(std::mem::replace(&mut self.pending, rest)));
         }
         if let Some(exit) = self.exit.take() {
+            // Not acknowledged here: the hub does, through `ack_exit`, once its store has
+            // committed the exit, so a crash in between loses nothing.
             self.finished = true;
-            // Recorded: the holder may remove its socket and end.
-            let mut ack = Vec::new();
-            Frame::AckExit.encode(&mut ack);
-            self.wbuf.extend_from_slice(&ack);
-            self.ack_queued = true;
-            self.write_now();
             return Some(LinkOutput::Exit(exit_info(exit)));
         }
         if self.ended && !self.finished {
@@ -491,8 +498,13 @@ mod tests {
         };
         assert_eq!(got, b"hello world");
         assert_eq!(exit, ExitInfo { exit_code: Some(3), signal: None });
-        // The exit is acknowledged to the holder.
+        // Taking the exit does not acknowledge it: the hub does once its store committed it.
         let mut holder = writer.join().expect("writer");
+        holder.set_nonblocking(true).expect("non-blocking");
+        let mut early = [0u8; 1];
+        assert!(holder.read(&mut early).is_err(), "nothing is sent before the commit");
+        holder.set_nonblocking(false).expect("blocking");
+        link.ack_exit().expect("ack");
         let mut ack = [0u8; 5];
         holder.read_exact(&mut ack).expect("ack");
         assert_eq!(Frame::decode(&ack[4..]).expect("decode"), Frame::AckExit);

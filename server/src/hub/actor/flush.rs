@@ -69,6 +69,11 @@ impl Hub {
         metrics::histogram!(m::DELTA_COMPUTE_SECONDS).record(started.elapsed().as_secs_f64());
         self.publisher.published_sources = sources;
         if events.is_empty() {
+            // Nothing new to write: what the records show is already in the store, unless an
+            // earlier commit is still pending.
+            if !self.persistence.has_pending() {
+                self.ack_committed_exits();
+            }
             return;
         }
         record_gauges(&current, &activity);
@@ -96,7 +101,25 @@ impl Hub {
             self.publisher.published.keys().filter(|id| !current.contains_key(*id)).cloned().collect();
         // Written before broadcast. If the disk refuses, clients still get the truth and the
         // error is logged loudly (serving live state beats hiding it); the commit is retried.
-        self.persistence.persist(commit).await;
+        let committed = self.persistence.persist(commit).await;
         self.publisher.publish(current, activity, deltas, self.config.delta_log);
+        if committed {
+            self.ack_committed_exits();
+        }
+    }
+
+    /// Tells the holders of exited workers whose exit the store now has that it is recorded,
+    /// so they end. Only after a commit: a gateway that dies before it leaves the exit with the
+    /// holder, and the next gateway hears it again (never a `lost` for a real exit code).
+    pub(super) fn ack_committed_exits(&self) {
+        for rec in self.records.values() {
+            for w in rec.session.workers.iter().filter(|w| w.state == WorkerState::Exited) {
+                if let Some(h) = rec.handles.get(&w.id)
+                    && h.status().borrow().exit_unacked
+                {
+                    h.ack_exit();
+                }
+            }
+        }
     }
 }

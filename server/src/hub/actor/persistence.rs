@@ -57,8 +57,9 @@ impl Persistence {
 
     /// Commits, folding in a commit the store refused earlier. A refused commit is kept and
     /// retried with the next change or poll tick, so once the disk takes writes again the store
-    /// has every session and delta, without gaps.
-    pub(super) async fn persist(&mut self, commit: Commit) {
+    /// has every session and delta, without gaps. Returns whether the store now has everything
+    /// (nothing pending).
+    pub(super) async fn persist(&mut self, commit: Commit) -> bool {
         let commit = match self.pending.take() {
             Some(earlier) => earlier.then(commit, self.delta_log),
             None => commit,
@@ -72,12 +73,14 @@ impl Persistence {
                         "the store takes writes again; held-back changes persisted"
                     );
                 }
+                true
             }
             Err((e, back)) => {
                 tracing::error!(error = %e, held_deltas = held, reason = "store_refused",
                     "could not persist changes; serving in-memory state and retrying");
                 self.pending = back;
                 self.store_failing = true;
+                false
             }
         }
     }
@@ -119,7 +122,7 @@ mod tests {
     async fn a_commit_the_store_takes_leaves_nothing_pending() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut p = persistence(&dir);
-        p.persist(Commit::default()).await;
+        assert!(p.persist(Commit::default()).await, "committed");
         assert!(!p.has_pending() && !p.store_failing);
     }
 }

@@ -61,13 +61,18 @@ pub(super) fn stored_history(screens: &BTreeMap<WorkerId, StoredScreen>, w: &Wor
         .unwrap_or_else(|| HistorySnapshot { data: String::new(), cols: w.cols, rows: w.rows, offset: 0 })
 }
 
+/// Holders adopted at once on start: each adoption is a local connect and one answer, but a
+/// wedged holder takes its whole hello timeout, which must not hold up the others.
+const ADOPT_PARALLEL: usize = 16;
+
 /// Reconnects to the holder of every worker, from its saved screen's offset: every worker stored
 /// as running, and any stored as exited whose holder still waits to hand over its exit (a missing
-/// socket is one failed connect). Off the runtime: each is a local connect and one answer.
+/// socket is one failed connect). Off the runtime, up to [`ADOPT_PARALLEL`] at once.
 pub(super) async fn adopt_all(
     ctx: &WorkerContext,
     loaded: &Loaded,
 ) -> BTreeMap<WorkerId, Result<Adopted, AdoptError>> {
+    use futures_util::StreamExt as _;
     let wanted: Vec<(WorkerId, u64)> = loaded
         .sessions
         .iter()
@@ -77,15 +82,24 @@ pub(super) async fn adopt_all(
     if wanted.is_empty() || !ctx.backend.outlives_gateway() {
         return BTreeMap::new();
     }
-    let backend = ctx.backend.clone();
-    let adopt = move || {
-        wanted
-            .into_iter()
-            .map(|(id, from)| {
-                let r = backend.adopt(id.as_str(), from);
-                (id, r)
-            })
-            .collect()
-    };
-    tokio::task::spawn_blocking(adopt).await.unwrap_or_default()
+    let started = std::time::Instant::now();
+    let count = wanted.len();
+    let adoptions = futures_util::stream::iter(wanted)
+        .map(|(id, from)| {
+            let backend = ctx.backend.clone();
+            async move {
+                let key = id.as_str().to_owned();
+                match tokio::task::spawn_blocking(move || backend.adopt(&key, from)).await {
+                    Ok(r) => Some((id, r)),
+                    // The blocking task panicked: that worker is restored as if not adopted.
+                    Err(_) => None,
+                }
+            }
+        })
+        .buffer_unordered(ADOPT_PARALLEL)
+        .filter_map(std::future::ready)
+        .collect::<BTreeMap<_, _>>()
+        .await;
+    tracing::info!(workers = count, elapsed_ms = started.elapsed().as_millis() as u64, "holders adopted");
+    adoptions
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::hub::field_limits;
+use crate::worker::WorkerError;
 
 impl Hub {
     pub(super) fn spawn_spec(
@@ -77,48 +78,56 @@ impl Hub {
         Ok((worker, SpawnSpec { key, command, cwd: PathBuf::from(cwd), env, cols, rows, activity }))
     }
 
-    pub(super) fn start_worker(
-        &mut self,
-        session_id: &SessionId,
-        spec: &WorkerSpec,
-    ) -> Result<Worker, HubError> {
-        let workers: usize = self.records.values().map(|r| r.handles.len()).sum();
-        if workers >= self.config.max_workers {
-            return Err(HubError::Limit(format!(
-                "the gateway already has {workers} workers (--max-workers {})",
-                self.config.max_workers
-            )));
-        }
-        let rec = self.records.get(session_id).ok_or_else(|| no_session(session_id))?;
-        check_writable(&rec.session)?;
-        let (mut worker, spawn) = self.spawn_spec(&rec.session, spec)?;
-        let handle = {
-            // The worker actor's span is a child of this one: its log lines name the worker.
-            let _span = tracing::info_span!("worker", session = %session_id, worker = %worker.id).entered();
-            WorkerHandle::spawn(self.ctx.clone(), spawn.clone())?
-        };
-        worker_from_status(&mut worker, &handle.status().borrow());
-        let rec = self.records.get_mut(session_id).ok_or_else(|| no_session(session_id))?;
-        rec.env.insert(worker.id.clone(), spawn.env);
-        rec.handles.insert(worker.id.clone(), handle);
-        rec.session.workers.push(worker.clone());
-        rec.session.updated_at = now_iso();
-        tracing::info!(session_id = %session_id, worker_id = %worker.id, pid = ?worker.pid, "worker started");
-        Ok(worker)
-    }
-
+    /// Checks and plans a new session, then starts its workers off the hub; `reply` is answered
+    /// once they all started (or with the first error, creating nothing).
     pub(super) async fn create(
         &mut self,
         req: CreateSession,
         git: GitInfo,
         worktree: Option<crate::worktree::WorktreeMeta>,
-    ) -> Result<Session, HubError> {
+        reply: tokio::sync::oneshot::Sender<Result<Session, HubError>>,
+    ) {
+        match self.plan_create(req, git) {
+            Ok((session, env, planned)) if planned.is_empty() => {
+                let id = session.id.clone();
+                self.records.insert(id.clone(), Record { session, env, handles: BTreeMap::new(), worktree });
+                self.flush().await;
+                tracing::info!(session_id = %id, "session created");
+                let _ = reply.send(self.publisher.published.get(&id).cloned().ok_or_else(|| no_session(&id)));
+            }
+            Ok((session, env, planned)) => {
+                self.starting.sessions += 1;
+                let spawns = planned.iter().map(|(_, s)| s.clone()).collect();
+                self.start_off_hub(spawns, move |results| starting::Started::Create {
+                    session,
+                    worktree,
+                    env,
+                    planned,
+                    results,
+                    reply,
+                });
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    /// A new session (not inserted yet), its workers' environments and its planned workers.
+    #[allow(clippy::type_complexity)]
+    fn plan_create(
+        &self,
+        req: CreateSession,
+        git: GitInfo,
+    ) -> Result<(Session, BTreeMap<WorkerId, BTreeMap<String, String>>, Vec<(Worker, SpawnSpec)>), HubError>
+    {
         let title = req.title.trim().to_string();
         if title.is_empty() {
             return Err(HubError::Invalid("title must not be empty".into()));
         }
         field_limits::check("the title", &title, self.config.max_title_bytes)?;
-        let local = self.records.values().filter(|r| r.session.source.is_none()).count();
+        let local =
+            self.records.values().filter(|r| r.session.source.is_none()).count() + self.starting.sessions;
         if local >= self.config.max_sessions {
             return Err(HubError::Limit(format!(
                 "the gateway already has {local} sessions (--max-sessions {})",
@@ -132,9 +141,8 @@ impl Hub {
         field_limits::check("cwd", &cwd, self.config.max_cwd_bytes)?;
         check_dir(&cwd)?;
         let now = now_iso();
-        let id = SessionId::new(new_id('s'));
-        let session = Session {
-            id: id.clone(),
+        let mut session = Session {
+            id: SessionId::new(new_id('s')),
             title,
             cwd,
             repository: git.repository,
@@ -147,20 +155,18 @@ impl Hub {
             updated_at: now,
             workers: Vec::new(),
         };
-        self.records
-            .insert(id.clone(), Record { session, env: BTreeMap::new(), handles: BTreeMap::new(), worktree });
+        let mut env = BTreeMap::new();
+        let mut planned = Vec::new();
         for spec in req.workers.unwrap_or_default() {
-            if let Err(e) = self.start_worker(&id, &spec) {
-                // All or nothing: a session whose workers could not all start is not created.
-                if let Some(rec) = self.records.remove(&id) {
-                    retire(rec.handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
-                }
-                return Err(e);
-            }
+            let (worker, spawn) = self.plan_worker(&session, &spec, planned.len())?;
+            env.insert(worker.id.clone(), spawn.env.clone());
+            // Listed while planning so the next worker's name is unique; added for real once
+            // started.
+            session.workers.push(worker.clone());
+            planned.push((worker, spawn));
         }
-        self.flush().await;
-        tracing::info!(session_id = %id, "session created");
-        self.publisher.published.get(&id).cloned().ok_or_else(|| no_session(&id))
+        session.workers.clear();
+        Ok((session, env, planned))
     }
 
     pub(super) async fn rename(&mut self, id: &SessionId, title: String) -> Result<Session, HubError> {
@@ -189,15 +195,34 @@ impl Hub {
         Ok(())
     }
 
-    pub(super) async fn add_worker(&mut self, id: &SessionId, spec: WorkerSpec) -> Result<Worker, HubError> {
-        let worker = self.start_worker(id, &spec)?;
-        self.flush().await;
-        Ok(self
-            .publisher
-            .published
+    /// Checks and plans a worker, then starts it off the hub; `reply` is answered once it
+    /// started (or failed to).
+    pub(super) fn add_worker(
+        &mut self,
+        id: &SessionId,
+        spec: WorkerSpec,
+        reply: tokio::sync::oneshot::Sender<Result<Worker, HubError>>,
+    ) {
+        let planned = self
+            .records
             .get(id)
-            .and_then(|s| s.workers.iter().find(|w| w.id == worker.id).cloned())
-            .unwrap_or(worker))
+            .ok_or_else(|| no_session(id))
+            .and_then(|rec| self.plan_worker(&rec.session, &spec, 0));
+        match planned {
+            Ok((worker, spawn)) => {
+                let session_id = id.clone();
+                self.start_off_hub(vec![spawn.clone()], move |mut results| starting::Started::AddWorker {
+                    session_id,
+                    worker,
+                    spawn,
+                    result: results.pop().unwrap_or_else(|| Err(WorkerError::Gone)),
+                    reply,
+                });
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
     }
 
     pub(super) async fn rename_worker(

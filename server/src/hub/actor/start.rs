@@ -88,6 +88,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
         stopping: false,
         git: git.clone(),
         git_stats: crate::worktree::stats::GitStats::default(),
+        starting: Default::default(),
     };
     // Workers that were running are now exited: that change goes out (and into the log) at once.
     hub.flush().await;

@@ -56,6 +56,7 @@ pub(in crate::worker) fn spawn_adopted(
         activity: ActivityState::Unknown,
         notification: None,
         prompt: None,
+        exit_unacked: false,
     };
     let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };

@@ -3,7 +3,7 @@
 
 use crate::worker::ExitInfo;
 use crate::worker::process::Running;
-use crate::worker::pty::GroupSignal;
+use crate::worker::pty::{GroupSignal, PtyControl};
 use tokio::sync::oneshot;
 use tracing::{debug, info};
 
@@ -20,6 +20,9 @@ pub(super) struct ProcessState {
     /// Stream offset where the running process's output starts: answers to queries before it
     /// were owed to a process that has exited.
     pub(super) process_start: u64,
+    /// The control of an exited process whose holder waits for the exit to be acknowledged
+    /// (after the store committed it); kept so the holder connection stays open until then.
+    pub(super) unacked: Option<Box<dyn PtyControl>>,
 }
 
 impl ProcessState {
@@ -60,10 +63,30 @@ impl ProcessState {
         }
     }
 
-    /// The process has exited: takes it (returning its pid) and cancels a pending SIGKILL.
+    /// The process has exited: takes it (returning its pid) and cancels a pending SIGKILL. A
+    /// holder's control is kept until the exit is acknowledged ([`Self::ack_exit`]).
     pub(super) fn take_process(&mut self) -> Option<u32> {
         self.kill_at = None;
-        self.process.take().and_then(|p| p.control().pid())
+        let running = self.process.take()?;
+        let pid = running.control().pid();
+        let control: Box<dyn PtyControl> = match running {
+            Running::Threads { control, .. } => control,
+            Running::Link(link) => link,
+        };
+        if control.outlives_gateway() {
+            self.unacked = Some(control);
+        }
+        pid
+    }
+
+    /// Tells a holder waiting with an exit that it is recorded; returns whether one waited.
+    pub(super) fn ack_exit(&mut self) -> bool {
+        let Some(mut control) = self.unacked.take() else { return false };
+        if let Err(e) = control.ack_exit() {
+            // The holder is gone or its queue full: the next gateway hears the exit again.
+            debug!(error = %e, "could not acknowledge the exit to the holder");
+        }
+        true
     }
 
     /// Answers everyone waiting for the process to stop.

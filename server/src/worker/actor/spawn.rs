@@ -33,10 +33,12 @@ pub(super) fn actor_span(pid: Option<u32>) -> tracing::Span {
     span
 }
 
-/// Starts the process for `spec` and the actor; returns the status receiver.
+/// Starts the process for `spec` (or takes `started`, its process started already, off the
+/// runtime) and the actor; returns the status receiver.
 pub(in crate::worker) fn spawn_running(
     ctx: WorkerContext,
     spec: SpawnSpec,
+    started: Option<crate::worker::pty::PtyProcess>,
     shared: HandleShared,
     cmds: mpsc::Receiver<Cmd>,
 ) -> Result<watch::Receiver<WorkerStatus>, WorkerError> {
@@ -47,8 +49,28 @@ pub(in crate::worker) fn spawn_running(
     let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
     let mut model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
     model.answer_queries(ctx.config.replies());
-    let thread = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice).map_err(spawn_err)?;
-    let (running, pid) = start_process(&ctx, &spec)?;
+    let thread = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
+        Ok(thread) => thread,
+        Err(e) => {
+            if let Some(p) = started {
+                // Started but unusable without its screen: take it down.
+                let kill = crate::worker::pty::GroupSignal::Kill;
+                let _ = match p {
+                    crate::worker::pty::PtyProcess::Threads(mut t) => t.control.signal_group(kill),
+                    crate::worker::pty::PtyProcess::Link(mut link) => link.signal_group(kill),
+                };
+            }
+            return Err(spawn_err(e));
+        }
+    };
+    let (running, pid) = match started {
+        Some(process) => {
+            let running = crate::worker::process::run_process(&ctx, process, &spec.command.join(" "))?;
+            info!(pid = ?running.1, command = ?spec.command, "worker process started");
+            running
+        }
+        None => start_process(&ctx, &spec)?,
+    };
     let status = WorkerStatus {
         pid,
         exit: None,
@@ -58,6 +80,7 @@ pub(in crate::worker) fn spawn_running(
         activity: ActivityState::Unknown,
         notification: None,
         prompt: None,
+        exit_unacked: false,
     };
     let HandleShared { input, output_end } = shared;
     let link = ScreenLink { thread, rules, input };
@@ -88,6 +111,7 @@ pub(in crate::worker) fn spawn_restored(
         activity: ActivityState::Exited,
         notification: None,
         prompt: None,
+        exit_unacked: false,
     };
     // Answering starts after the stored screen is replayed: a restarted process gets answers
     // to its own queries only.

@@ -1,0 +1,174 @@
+//! Holder scenarios (issue 13): an idle holder's own memory (PSS, by mapping) and wake-ups,
+//! alone and among many, and the time a new gateway takes to adopt 50 workers after `kill -9`
+//! of the old one.
+
+use crate::gateway::{Gateway, next_json};
+use crate::peers;
+use crate::report::{Report, Row};
+use crate::scenarios::Plan;
+use anyhow::{Context as _, bail};
+use controlroom_bench::summarize;
+use futures_util::SinkExt as _;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Holders measured side by side (file-backed pages are shared between them).
+const MANY_HOLDERS: usize = 20;
+/// Workers adopted after the restart.
+const ADOPT_WORKERS: usize = 50;
+/// How long holders are left alone before they are measured (start-up done, pages settled).
+const SETTLE: Duration = Duration::from_secs(1);
+
+fn sleepers(n: usize) -> Vec<Vec<String>> {
+    (0..n).map(|_| vec!["sleep".into(), "100000".into()]).collect()
+}
+
+/// The holder of every worker of the gateway: the parent of each worker's program.
+async fn holder_pids(gw: &Gateway) -> anyhow::Result<Vec<u32>> {
+    let (status, body) = gw.http("GET", "/api/sessions", None).await?;
+    if status != 200 {
+        bail!("listing sessions failed: {status} {body}");
+    }
+    let mut pids = Vec::new();
+    for s in body["sessions"].as_array().context("sessions")? {
+        for w in s["workers"].as_array().context("workers")? {
+            let pid = w["pid"].as_u64().context("a worker without a pid")?;
+            pids.push(parent(u32::try_from(pid)?)?);
+        }
+    }
+    Ok(pids)
+}
+
+fn parent(pid: u32) -> anyhow::Result<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').map(|(_, a)| a).context("stat")?;
+    // After the name: state, then ppid.
+    Ok(after.split_whitespace().nth(1).context("ppid")?.parse()?)
+}
+
+/// PSS of a process in KiB: total, anonymous, file-backed (`/proc/PID/smaps_rollup`).
+#[derive(Debug, Clone, Copy)]
+struct Pss {
+    total: f64,
+    anon: f64,
+    file: f64,
+}
+
+fn pss(pid: u32) -> anyhow::Result<Pss> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))?;
+    let field = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    Ok(Pss { total: field("Pss:"), anon: field("Pss_Anon:"), file: field("Pss_File:") })
+}
+
+/// PSS in KiB by mapping name (`/proc/PID/smaps`; anonymous mappings as `[anon]`), largest
+/// first.
+fn pss_by_mapping(pid: u32) -> anyhow::Result<Vec<(String, u64)>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps"))?;
+    let mut by: BTreeMap<String, u64> = BTreeMap::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            // A mapping's header: range, perms, offset, dev, inode, [path].
+            let path = words.nth(4).unwrap_or("[anon]");
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let perms = line.split_whitespace().nth(1).unwrap_or_default();
+            current = format!("{name} {perms}");
+        } else if first == "Pss:" {
+            *by.entry(current.clone()).or_default() += words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        }
+    }
+    let mut list: Vec<(String, u64)> = by.into_iter().filter(|(_, v)| *v > 0).collect();
+    list.sort_by_key(|(_, kib)| std::cmp::Reverse(*kib));
+    Ok(list)
+}
+
+/// An idle holder (`sleep`): its PSS by kind and by mapping, its wake-ups; then the PSS of each
+/// of [`MANY_HOLDERS`] idle holders of one gateway.
+pub async fn holder(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let (gw, _) = Gateway::start(&[])?;
+    gw.session(&sleepers(1), 80, 24).await?;
+    tokio::time::sleep(SETTLE).await;
+    let pid = *holder_pids(&gw).await?.first().context("no holder")?;
+    let one = pss(pid)?;
+    let top: Vec<String> =
+        pss_by_mapping(pid)?.iter().take(8).map(|(name, kib)| format!("{name} {kib}")).collect();
+    report.row(Row::value("idle holder (1, `sleep`): PSS", one.total, "KiB").with_note(format!(
+        "anonymous {:.0}, file-backed {:.0} KiB (shared with the gateway, which maps the same binary); by mapping (KiB): {}",
+        one.anon,
+        one.file,
+        top.join(", ")
+    )));
+    let cost = peers::idle_cost(pid, plan.idle_window).await?;
+    report.row(Row::value("idle holder: wake-ups", cost.wakeups, "/s").with_note(format!(
+        "CPU {:.2} % over {} s",
+        cost.cpu,
+        plan.idle_window.as_secs()
+    )));
+    gw.session(&sleepers(MANY_HOLDERS - 1), 80, 24).await?;
+    tokio::time::sleep(SETTLE).await;
+    let all: Vec<Pss> = holder_pids(&gw).await?.into_iter().map(pss).collect::<anyhow::Result<_>>()?;
+    let totals: Vec<f64> = all.iter().map(|p| p.total).collect();
+    let anon = summarize(&all.iter().map(|p| p.anon).collect::<Vec<_>>()).median;
+    let file = summarize(&all.iter().map(|p| p.file).collect::<Vec<_>>()).median;
+    report.row(
+        Row::samples(&format!("idle holder PSS, each of {} holders", all.len()), &totals, "KiB", None)
+            .with_note(format!("median anonymous {anon:.0}, file-backed {file:.0} KiB")),
+    );
+    Ok(())
+}
+
+/// `kill -9` of a gateway with [`ADOPT_WORKERS`] running workers, then a new gateway on the same
+/// data dir: the time from its exec to the first `/ws/app` `sessions-sync` showing every worker
+/// running (and to its listening line).
+pub async fn adopt(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let (mut to_sync, mut to_ready) = (Vec::new(), Vec::new());
+    for _ in 0..plan.runs {
+        let (gw, _) = Gateway::start(&[])?;
+        gw.session(&sleepers(ADOPT_WORKERS), 80, 24).await?;
+        let dir = gw.kill()?;
+        let t0 = Instant::now();
+        let (gw, ready) = Gateway::start_in(dir, &[])?;
+        let mut ws = gw.ws("/ws/app").await?;
+        loop {
+            let msg = next_json(&mut ws).await?;
+            if msg["type"] != "sessions-sync" {
+                continue;
+            }
+            let running = msg["sessions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|s| s["workers"].as_array().into_iter().flatten())
+                .filter(|w| w["state"] == "running")
+                .count();
+            if running == ADOPT_WORKERS {
+                break;
+            }
+            if t0.elapsed() > crate::gateway::DEADLINE {
+                bail!("only {running} of {ADOPT_WORKERS} workers running after the restart");
+            }
+            // Not all yet: ask again (each answer is a fresh sync).
+            ws.send(Message::Text(r#"{"type":"request-sync"}"#.into())).await?;
+        }
+        to_sync.push(t0.elapsed().as_secs_f64() * 1e3);
+        to_ready.push(ready.as_secs_f64() * 1e3);
+        // Dropped: SIGTERM, and the workers stop with it (CONTROLROOM_STOP_WORKERS_ON_EXIT).
+        drop(gw);
+    }
+    report.row(Row::latency(
+        &format!("adopt {ADOPT_WORKERS} workers after kill -9: exec → sessions-sync all running"),
+        &to_sync,
+        None,
+    ));
+    report.row(Row::latency("  of which exec → listening line", &to_ready, None));
+    Ok(())
+}
