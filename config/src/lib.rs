@@ -28,7 +28,8 @@ pub struct ConfigFile {
     /// `[activity]`, `[[presets]]`, `[[sources]]`, `[notify]`.
     pub gateway: GatewayTables,
     /// `theme`, `detach`, `default-command`, `gateway-url`, `tls-ca`, `desktop-notify`,
-    /// `scrollback-lines`, `frame-interval-ms`, `max-message-mib`, `[keys]`.
+    /// `scrollback-lines`, `frame-interval-ms`, `max-message-mib`, `[keys]`, `copy-mode`,
+    /// `chord-timeout-ms`, `clipboard-max-kib`.
     pub front_end: FrontEndKeys,
 }
 
@@ -51,6 +52,9 @@ struct Layout {
     max_message_mib: Option<usize>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
+    copy_mode: Option<String>,
+    chord_timeout_ms: Option<u64>,
+    clipboard_max_kib: Option<usize>,
     #[serde(default)]
     activity: ActivitySection,
     #[serde(default)]
@@ -81,6 +85,9 @@ impl From<Layout> for ConfigFile {
                 frame_interval_ms: l.frame_interval_ms,
                 max_message_mib: l.max_message_mib,
                 keys: l.keys,
+                copy_mode: l.copy_mode,
+                chord_timeout_ms: l.chord_timeout_ms,
+                clipboard_max_kib: l.clipboard_max_kib,
             },
         }
     }

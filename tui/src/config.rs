@@ -22,6 +22,12 @@ pub const FRAME_INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=1000;
 /// `max-message-mib` accepted: the largest message a worker socket takes, 1 MiB to 1 GiB.
 pub const MAX_MESSAGE_MIB: std::ops::RangeInclusive<usize> = 1..=1024;
 
+/// `chord-timeout-ms` accepted: 10 ms to 5 s.
+pub const CHORD_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 10..=5000;
+
+/// `clipboard-max-kib` accepted: 1 KiB to 64 MiB.
+pub const CLIPBOARD_MAX_KIB: std::ops::RangeInclusive<usize> = 1..=65536;
+
 /// A front-end value outside the range it must be in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {value} is outside {start}..={end}")]
@@ -77,6 +83,10 @@ pub struct Config {
     /// Largest message a worker socket accepts, in bytes (`max-message-mib`); a worker's
     /// attach-time `history` (its whole scrollback) must fit.
     pub max_message: usize,
+    /// How long the first key of a two-key chord waits for the second (`chord-timeout-ms`).
+    pub chord_timeout: std::time::Duration,
+    /// Most bytes of text one copy puts on the clipboard (`clipboard-max-kib`).
+    pub clipboard_max: usize,
 }
 
 /// The file's own problem (unreadable, bad TOML, unknown key) as the front end's config error.
@@ -96,6 +106,8 @@ impl Default for Config {
             scrollback_lines: crate::state::term::SCROLLBACK_LINES,
             frame_interval: crate::runtime::FRAME,
             max_message: crate::client::ws::WORKER_MAX_MESSAGE,
+            chord_timeout: crate::defaults::CHORD_TIMEOUT,
+            clipboard_max: crate::defaults::CLIPBOARD_MAX,
         }
     }
 }
@@ -146,6 +158,18 @@ impl Config {
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
         }
+        if let Some(chord) = file.copy_mode {
+            config.keys.copy_mode =
+                crate::keymap::parse_chord(&chord).map_err(|e| err(format!("copy-mode: {e}")))?;
+        }
+        if let Some(ms) = file.chord_timeout_ms {
+            let ms = in_range("chord-timeout-ms", ms, &CHORD_TIMEOUT_MS).map_err(|e| err(e.to_string()))?;
+            config.chord_timeout = std::time::Duration::from_millis(ms);
+        }
+        if let Some(kib) = file.clipboard_max_kib {
+            config.clipboard_max =
+                in_range("clipboard-max-kib", kib, &CLIPBOARD_MAX_KIB).map_err(|e| err(e.to_string()))? << 10;
+        }
         for (name, keys) in file.keys {
             let action = Action::from_name(&name).ok_or_else(|| {
                 let known: Vec<_> = Action::ALL.iter().map(|(_, n, _)| *n).collect();
@@ -188,6 +212,19 @@ mod tests {
         let err = parse("frame-interval-ms = 0").expect_err("zero").to_string();
         assert!(err.contains("frame-interval-ms") && err.contains("1..=1000"), "{err}");
         assert!(parse("frame-interval-ms = 1001").is_err());
+    }
+
+    #[test]
+    fn copy_mode_chord_timeout_and_clipboard_cap_are_checked() {
+        let c = parse("copy-mode = \"ctrl-a v\"\nchord-timeout-ms = 500\nclipboard-max-kib = 64\n").expect("valid");
+        assert_eq!(c.keys.copy_mode, crate::keymap::parse_chord("ctrl-a v").expect("chord"));
+        assert_eq!(c.chord_timeout, std::time::Duration::from_millis(500));
+        assert_eq!(c.clipboard_max, 64 << 10);
+        let err = parse("copy-mode = \"a b c\"").expect_err("three keys").to_string();
+        assert!(err.contains("copy-mode") && err.contains("one or two keys"), "{err}");
+        let err = parse("chord-timeout-ms = 0").expect_err("zero").to_string();
+        assert!(err.contains("chord-timeout-ms") && err.contains("10..=5000"), "{err}");
+        assert!(parse("clipboard-max-kib = 0").is_err());
     }
 
     #[test]

@@ -161,6 +161,8 @@ where
     let mut dirty = true;
     // The watched program's open synchronized update (tracked by its screen model), timed here.
     let mut sync = SyncHold::new(SYNC_TIMEOUT);
+    // When the first key of a two-key chord stops waiting for its second.
+    let mut chord_deadline: Option<Instant> = None;
 
     loop {
         for effect in fx.drain(..) {
@@ -190,6 +192,16 @@ where
                 }
                 continue;
             }
+            if let Effect::Clipboard { text } = &effect {
+                // Like a notification: bytes for the outer terminal, written beside the frames.
+                let bytes = crate::state::clipboard_bytes(text, std::env::var_os("TMUX").is_some());
+                use std::io::Write as _;
+                let mut out = std::io::stdout().lock();
+                if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush()) {
+                    tracing::warn!(error = %e, "could not write the copy to the terminal");
+                }
+                continue;
+            }
             if let Effect::Notify { title, body } = &effect {
                 // Escape sequences that draw nothing: written beside ratatui's frames.
                 let in_tmux = std::env::var_os("TMUX").is_some();
@@ -207,6 +219,11 @@ where
         if state.quit {
             break;
         }
+        chord_deadline = match (state.chord_pending(), chord_deadline) {
+            (true, None) => Some(Instant::now() + state.settings.chord_timeout),
+            (true, armed) => armed,
+            (false, _) => None,
+        };
         tokio::select! {
             biased;
             ev = events.next() => {
@@ -243,6 +260,12 @@ where
                 {
                     sink(controlroom_term::CursorStyle::Default);
                 }
+            }
+            () = tokio::time::sleep_until(chord_deadline.unwrap_or_else(Instant::now).into()), if chord_deadline.is_some() => {
+                chord_deadline = None;
+                let update = state.update(Msg::ChordTimeout);
+                fx = update.effects;
+                dirty |= update.redraw;
             }
             _ = clock.tick() => {
                 fx = state.update(tick()).effects;
@@ -414,7 +437,7 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut Option<WorkerCon
                 let _ = tx.send(Msg::Done(Done::PathCompletions { typed, candidates })).await;
             });
         }
-        Effect::Theme(_) | Effect::Quit | Effect::Notify { .. } => {}
+        Effect::Theme(_) | Effect::Quit | Effect::Notify { .. } | Effect::Clipboard { .. } => {}
     }
 }
 

@@ -23,10 +23,13 @@ impl State {
         self.send_attach_size(fx);
     }
 
-    fn detach(&mut self, fx: &mut Vec<Effect>) {
+    pub(super) fn detach(&mut self, fx: &mut Vec<Effect>) {
         if let Some(term) = self.term.as_mut() {
             term.scroll_by(isize::MIN / 2);
             term.search = None;
+            term.copy = None;
+            term.chord = false;
+            term.press = None;
         }
         self.mode = super::Mode::Dashboard;
         if self.settings.exit_on_detach {
@@ -43,6 +46,15 @@ impl State {
 
     /// A key while attached; `true` when the screen changed (`false`: only sent to the program).
     pub(super) fn attach_key(&mut self, ev: KeyEvent, fx: &mut Vec<Effect>) -> bool {
+        // Copy mode and its chord first (`copy_attach.rs`).
+        if let Some(redraw) = self.copy_key(&ev, fx) {
+            return redraw;
+        }
+        self.attach_key_plain(ev, fx)
+    }
+
+    /// A key while attached, copy mode and its chord aside.
+    pub(super) fn attach_key_plain(&mut self, ev: KeyEvent, fx: &mut Vec<Effect>) -> bool {
         if self.settings.keys.is_detach(&ev) {
             self.detach(fx);
             return true;
@@ -104,6 +116,11 @@ impl State {
     /// A paste while attached; `true` when the screen changed.
     pub(super) fn attach_paste(&mut self, text: &str, fx: &mut Vec<Effect>) -> bool {
         let Some(term) = self.term.as_mut() else { return true };
+        if let Some(copy) = term.copy.as_mut() {
+            // Copy mode sends nothing to the program: a paste joins an open search prompt, or
+            // does nothing.
+            return copy.paste(text);
+        }
         if term.exit.is_some() || term.search_paste(text) {
             return true;
         }
@@ -118,6 +135,10 @@ impl State {
     /// user is looking at scrollback); otherwise the wheel scrolls back. `true` when the screen
     /// changed.
     pub(super) fn attach_mouse(&mut self, ev: MouseEvent, fx: &mut Vec<Effect>) -> bool {
+        // Copy mode, and a drag that starts it (`copy_attach.rs`).
+        if let Some(redraw) = self.copy_mouse(&ev, fx) {
+            return redraw;
+        }
         let Some(term) = self.term.as_mut() else { return true };
         let modes = MouseModes::of(term.parser.term());
         // A read-only connection cannot send the reports: the wheel scrolls back instead.

@@ -10,6 +10,8 @@
 
 mod attach;
 pub mod attention;
+pub mod copy;
+mod copy_attach;
 mod dashboard;
 pub mod dialog;
 pub mod layout;
@@ -30,6 +32,7 @@ use sessions::SessionStore;
 use std::time::{Duration, Instant};
 use term::{TermView, WorkerLink};
 
+pub use copy_attach::clipboard_bytes;
 pub use msg::{AppEvent, Done, Effect, Msg, Update, WorkerEvent};
 pub use settings::Settings;
 
@@ -197,6 +200,7 @@ impl State {
             Msg::App(ev) => self.app_event(ev, &mut fx),
             Msg::Worker { session, worker, event } => self.worker_event(session, worker, event, &mut fx),
             Msg::Done(done) => self.done(done, &mut fx),
+            Msg::ChordTimeout => redraw = self.chord_timeout(&mut fx),
         }
         self.reconcile(&mut fx);
         // Anything beyond sending to the worker (a watch, a request, a mode change's effects)

@@ -29,6 +29,10 @@ pub struct Settings {
     /// The directory `controlroom` was started in, when the gateway runs on this machine: new
     /// sessions start there unless the user types another.
     pub start_dir: Option<String>,
+    /// How long the first key of a two-key chord waits for the second (`chord-timeout-ms`).
+    pub chord_timeout: std::time::Duration,
+    /// Most bytes of text one copy puts on the clipboard (`clipboard-max-kib`).
+    pub clipboard_max: usize,
 }
 
 impl Default for Settings {
@@ -45,6 +49,8 @@ impl Default for Settings {
             max_message: crate::defaults::WORKER_MAX_MESSAGE,
             read_only: false,
             start_dir: None,
+            chord_timeout: crate::defaults::CHORD_TIMEOUT,
+            clipboard_max: crate::defaults::CLIPBOARD_MAX,
         }
     }
 }
