@@ -425,3 +425,5 @@ mod tests;
 mod tests_daily;
 #[cfg(test)]
 mod tests_search_keys;
+#[cfg(test)]
+mod tests_copy;

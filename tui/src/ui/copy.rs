@@ -85,7 +85,7 @@ pub fn header<'a>(copy: &'a CopyMode, theme: &Theme) -> (Line<'a>, Option<u16>) 
     if let Some(note) = &copy.search.note {
         spans.push(Span::styled(format!("  {note}"), Style::new().fg(theme.asking).bg(bg)));
     }
-    let hint = if copy.selection.is_some() { "  y copy · esc quit " } else { "  v select · y line · Y screen · q quit " };
+    let hint = if copy.selection.is_some() { "  y copy · q quit " } else { "  v select · q quit " };
     spans.push(Span::styled(hint, muted));
     (Line::from(spans), None)
 }
