@@ -157,6 +157,10 @@ impl Config {
         }
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
+            // Copy mode's chord starts with the detach key unless `copy-mode` says otherwise.
+            if let Some(first) = config.keys.copy_mode.first_mut() {
+                *first = config.keys.detach;
+            }
         }
         if let Some(chord) = file.copy_mode {
             config.keys.copy_mode =
@@ -225,6 +229,8 @@ mod tests {
         let err = parse("chord-timeout-ms = 0").expect_err("zero").to_string();
         assert!(err.contains("chord-timeout-ms") && err.contains("10..=5000"), "{err}");
         assert!(parse("clipboard-max-kib = 0").is_err());
+        let moved = parse("detach = \"ctrl-]\"").expect("valid");
+        assert_eq!(moved.keys.copy_mode, crate::keymap::parse_chord("ctrl-] [").expect("chord"), "follows detach");
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         Span::raw("detach (the worker keeps running)"),
     ]));
     lines.push(Line::from(vec![
+        Span::styled(format!("{:>14}  ", crate::keymap::chord_label(&keys.copy_mode)), key_style),
+        Span::raw("copy mode: v/V/ctrl-v select · y copy"),
+    ]));
+    lines.push(Line::from(vec![
         Span::styled(format!("{:>14}  ", "shift-pgup/dn"), key_style),
         Span::raw("scroll back a page"),
     ]));
