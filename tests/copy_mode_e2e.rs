@@ -161,7 +161,9 @@ fn copy_mode_puts_a_selection_and_the_screen_on_the_clipboard_by_osc52() {
     tui.wait_for("the selection's size", 10, |s| s.contains("sel 4 chars"));
     tui.send(b"y");
     tui.wait_bytes(&osc52("beta"), 10);
-    tui.wait_for("the copy said and copy mode left", 10, |s| s.contains("copied 4 chars") && !s.contains("COPY"));
+    tui.wait_for("the copy said and copy mode left", 10, |s| {
+        s.contains("copied 4 chars") && !s.contains("COPY")
+    });
 
     // Y copies the whole screen (its blank rows left out).
     tui.send(b"\x1c[");

@@ -220,7 +220,8 @@ mod tests {
 
     #[test]
     fn copy_mode_chord_timeout_and_clipboard_cap_are_checked() {
-        let c = parse("copy-mode = \"ctrl-a v\"\nchord-timeout-ms = 500\nclipboard-max-kib = 64\n").expect("valid");
+        let c = parse("copy-mode = \"ctrl-a v\"\nchord-timeout-ms = 500\nclipboard-max-kib = 64\n")
+            .expect("valid");
         assert_eq!(c.keys.copy_mode, crate::keymap::parse_chord("ctrl-a v").expect("chord"));
         assert_eq!(c.chord_timeout, std::time::Duration::from_millis(500));
         assert_eq!(c.clipboard_max, 64 << 10);
@@ -230,7 +231,11 @@ mod tests {
         assert!(err.contains("chord-timeout-ms") && err.contains("10..=5000"), "{err}");
         assert!(parse("clipboard-max-kib = 0").is_err());
         let moved = parse("detach = \"ctrl-]\"").expect("valid");
-        assert_eq!(moved.keys.copy_mode, crate::keymap::parse_chord("ctrl-] [").expect("chord"), "follows detach");
+        assert_eq!(
+            moved.keys.copy_mode,
+            crate::keymap::parse_chord("ctrl-] [").expect("chord"),
+            "follows detach"
+        );
     }
 
     #[test]

@@ -103,6 +103,21 @@ impl State {
         }
     }
 
+    /// What the dashboard's traffic can change in the attach view: the header's session title,
+    /// worker name and link, the notice, and the mode (a gone worker returns to the dashboard).
+    pub(super) fn attach_view_key(
+        &self,
+    ) -> (Option<String>, Option<String>, super::Link, Option<super::Notice>, bool) {
+        let (session, worker) = match &self.term {
+            Some(t) => (
+                self.store.get(&t.session).map(|s| s.title.clone()),
+                self.store.worker(&t.session, &t.worker).map(|w| w.name.clone()),
+            ),
+            None => (None, None),
+        };
+        (session, worker, self.link.clone(), self.notice.clone(), self.mode == Mode::Attach)
+    }
+
     /// Input a read-only connection cannot send: dropped, and said once.
     fn drop_input(&mut self) -> bool {
         if std::mem::replace(&mut self.told_read_only, true) {

@@ -383,7 +383,9 @@ impl CopyMode {
         let last = self.cols - 1;
         Some(match s.kind {
             Kind::Lines => (0, last),
-            Kind::Block => (self.snap_col(line, s.block.0), self.cell_end(line, self.snap_col(line, s.block.1))),
+            Kind::Block => {
+                (self.snap_col(line, s.block.0), self.cell_end(line, self.snap_col(line, s.block.1)))
+            }
             Kind::Chars => {
                 let from = if line == s.a.line { s.a.col } else { 0 };
                 let to = if line == s.b.line { self.cell_end(line, s.b.col) } else { last };
@@ -399,8 +401,9 @@ impl CopyMode {
         for line in s.a.line..=s.b.line {
             let Some(cols) = self.cols_in(s, line) else { continue };
             out.push_str(&self.row_text(line, cols));
-            let joined =
-                s.kind != Kind::Block && cols.1 == self.cols - 1 && self.lines.get(line).is_some_and(Row::wrapped);
+            let joined = s.kind != Kind::Block
+                && cols.1 == self.cols - 1
+                && self.lines.get(line).is_some_and(Row::wrapped);
             if line != s.b.line && !joined {
                 out.push('\n');
             }

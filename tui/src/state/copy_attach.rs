@@ -97,7 +97,8 @@ impl State {
         if self.settings.read_only || term.exit.is_some() {
             return;
         }
-        if let Some(bytes) = encode_key(&KeyEvent::new(first.code, first.mods), InputModes::of(term.parser.term()))
+        if let Some(bytes) =
+            encode_key(&KeyEvent::new(first.code, first.mods), InputModes::of(term.parser.term()))
         {
             fx.push(Effect::Input { bytes });
         }

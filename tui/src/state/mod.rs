@@ -197,6 +197,14 @@ impl State {
                 self.now = now;
                 self.instant = instant;
             }
+            // While attached, the dashboard's traffic (another session's deltas, round trips)
+            // is drawn only when it changes the attach view, so it neither spends frames nor
+            // shares one with the attached worker's echo.
+            Msg::App(ev) if attached => {
+                let before = self.attach_view_key();
+                self.app_event(ev, &mut fx);
+                redraw = self.attach_view_key() != before;
+            }
             Msg::App(ev) => self.app_event(ev, &mut fx),
             Msg::Worker { session, worker, event } => self.worker_event(session, worker, event, &mut fx),
             Msg::Done(done) => self.done(done, &mut fx),
@@ -422,8 +430,8 @@ impl State {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_copy;
+#[cfg(test)]
 mod tests_daily;
 #[cfg(test)]
 mod tests_search_keys;
-#[cfg(test)]
-mod tests_copy;

@@ -184,3 +184,28 @@ fn a_resize_or_a_new_history_ends_copy_mode() {
     st.update(a1_history("fresh", 40, 5, 0));
     assert!(copy(&st).is_none());
 }
+
+/// Not copy mode, but the same view: while attached, another session's traffic is not drawn.
+#[test]
+fn while_attached_other_sessions_deltas_and_round_trips_draw_nothing() {
+    use controlroom_protocol::{ActivityState, Delta, DeltaEvent};
+    let mut st = attached("$ ");
+    let delta = |seq, event| {
+        Msg::App(AppEvent::Message(Box::new(AppServerMsg::Delta(Delta {
+            seq,
+            timestamp: String::new(),
+            event,
+        }))))
+    };
+    let activity = DeltaEvent::WorkerActivity {
+        session_id: SessionId::new("b"),
+        worker_id: WorkerId::new("b1"),
+        activity_state: ActivityState::Active,
+    };
+    assert!(!st.update(delta(11, activity)).redraw, "a flooding session elsewhere spends no frame");
+    assert!(!st.update(Msg::App(AppEvent::Rtt(std::time::Duration::from_millis(2)))).redraw);
+    let before = st.store.get(&SessionId::new("a")).cloned().expect("session a");
+    let renamed = Session { title: "renamed".into(), ..before.clone() };
+    let update = DeltaEvent::SessionUpdated { session_id: SessionId::new("a"), session: renamed, before };
+    assert!(st.update(delta(12, update)).redraw, "the attached session's title is in the header");
+}

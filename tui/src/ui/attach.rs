@@ -47,7 +47,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         _ if term.chord => {
             let second = keys.copy_mode.get(1).map(crate::keymap::KeySpec::label).unwrap_or_default();
             let alone = if keys.copy_mode.first() == Some(&keys.detach) { "detach" } else { "send it" };
-            (Line::styled(format!("{} … {second} copy mode · else {alone} ", chord_label(&keys.copy_mode[..1])), muted), None)
+            (
+                Line::styled(
+                    format!("{} … {second} copy mode · else {alone} ", chord_label(&keys.copy_mode[..1])),
+                    muted,
+                ),
+                None,
+            )
         }
         _ if let Some(note) = &term.note => {
             (Line::styled(format!("{note} "), Style::new().fg(theme.accent).bg(theme.selection)), None)
@@ -109,6 +115,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
 /// Puts the cursor in a prompt typed in the header's right side (`x` columns into it).
 fn draw_prompt_cursor(frame: &mut Frame<'_>, header: Rect, right_area: Rect, x: Option<u16>) {
     if let Some(x) = x {
-        frame.set_cursor_position((right_area.x.saturating_add(x).min(header.right().saturating_sub(1)), header.y));
+        frame.set_cursor_position((
+            right_area.x.saturating_add(x).min(header.right().saturating_sub(1)),
+            header.y,
+        ));
     }
 }

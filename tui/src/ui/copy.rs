@@ -32,7 +32,8 @@ pub fn draw_body(frame: &mut Frame<'_>, area: Rect, copy: &CopyMode, theme: &The
         let y = area.y + r;
         render_row(row, (area.x, y), width, buf, &mut text);
         for m in copy.matches_on(line) {
-            let style = if current.is_some_and(|(p, _)| p.line == line && p.col == m.col) { chosen } else { other };
+            let style =
+                if current.is_some_and(|(p, _)| p.line == line && p.col == m.col) { chosen } else { other };
             for col in m.col..m.col.saturating_add(m.width).min(width) {
                 buf[(area.x + col, y)].set_style(style);
             }

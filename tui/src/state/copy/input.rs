@@ -64,7 +64,8 @@ impl CopyMode {
             (KeyCode::Char('L'), false) => self.vertical(self.top + rows - 1),
             (KeyCode::Char('0') | KeyCode::Home, false) => self.go(Pos { line: p.line, col: 0 }, true),
             (KeyCode::Char('^'), false) => {
-                let first = (0..self.cols).find(|&c| self.class(Pos { line: p.line, col: c }) != Class::Blank);
+                let first =
+                    (0..self.cols).find(|&c| self.class(Pos { line: p.line, col: c }) != Class::Blank);
                 self.go(Pos { line: p.line, col: first.unwrap_or(0) }, true);
             }
             (KeyCode::Char('$') | KeyCode::End, false) => {
@@ -167,7 +168,9 @@ impl CopyMode {
                 (true, _) => hits.last(),
             };
             if let Some(m) = pick {
-                let wrapped = if backward { line > p.line || (line == p.line && step > 0) } else {
+                let wrapped = if backward {
+                    line > p.line || (line == p.line && step > 0)
+                } else {
                     line < p.line || (line == p.line && step > 0)
                 };
                 found = Some((Pos { line, col: m.col }, m.width, wrapped));
