@@ -316,6 +316,8 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             frame_interval: config.frame_interval,
             max_message: config.max_message,
             wall_max_tiles: config.wall_max_tiles,
+            chord_timeout: config.chord_timeout,
+            clipboard_max: config.clipboard_max,
             read_only: controlroom_tui::client::token::is_read_only(&conn.token),
             // Only a gateway on this machine can start a session in this machine's directory.
             start_dir: is_local(&conn.url)

@@ -16,6 +16,11 @@ const COLS: u16 = 120;
 /// The terminal both front ends run in.
 const ROWS: u16 = 40;
 
+/// A second front-end binary for the echo rows (`--only tui-echo`), e.g. the build before a change:
+/// its blocks join the rotation beside controlroom's and tmux's, typed into a worker of its own on
+/// the same gateway, and report as `controlroom B`.
+pub const TUI_B_ENV: &str = "CONTROLROOM_BENCH_TUI_B";
+
 /// The rows a worker gets under a one-line header (ours) or status line (tmux's).
 const PANE_ROWS: u16 = ROWS - 1;
 
@@ -185,18 +190,45 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         None
     };
 
+    // A second front end for A/B runs (the build before a change), on a `cat` worker of its own.
+    let mut other = match std::env::var_os(TUI_B_ENV) {
+        Some(b) => {
+            let b = b.to_string_lossy().into_owned();
+            let (sid, wids) =
+                gw.session(&[vec!["sh".into(), "-c".into(), CAT.into()]], COLS, PANE_ROWS).await?;
+            let target = format!("{sid}/{}", wids[0]);
+            let mut screen = Screen::new(tokio::task::block_in_place(|| {
+                RawPty::spawn_env(&[&b, "attach", &target], &env, COLS, ROWS)
+            })?);
+            let mut typist = Typist::new();
+            tokio::task::block_in_place(|| {
+                screen.wait_for("ready", Duration::from_secs(30))?;
+                typist.warm_up(&mut screen)
+            })?;
+            report.note(&format!("B: the front end of {b}, against the same gateway"));
+            Some((screen, typist))
+        }
+        None => None,
+    };
+
     let per_block = (plan.echoes / plan.runs.max(1)).max(KEYS.len());
-    // [ours idle, ours flooded, tmux idle, tmux flooded]
-    let mut samples: [Vec<f64>; 4] = Default::default();
+    let kinds = if other.is_some() { 6 } else { 4 };
+    // [ours idle, ours flooded, tmux idle, tmux flooded, B idle, B flooded]
+    let mut samples: [Vec<f64>; 6] = Default::default();
     // The server's CPU time (clock ticks) and wall time per kind of block: shows the flood is real.
-    let mut busy = [(0u64, Duration::ZERO); 4];
+    let mut busy = [(0u64, Duration::ZERO); 6];
     for run in 0..plan.runs {
-        for step in 0..4 {
+        for step in 0..kinds {
             // Rotate the order so a slow moment of the machine does not always hit one block.
-            let block = (run + step) % 4;
+            let block = (run + step) % kinds;
             let flooding = block % 2 == 1;
-            match (block / 2, &mut tmux) {
-                (0, _) => {
+            let controlroom = match (block / 2, &mut tmux, &mut other) {
+                (0, _, _) => Some((&mut ours, &mut ours_typist)),
+                (2, _, Some((screen, typist))) => Some((screen, typist)),
+                _ => None,
+            };
+            match (controlroom, &mut tmux) {
+                (Some((screen, typist)), _) => {
                     let flood = if flooding {
                         let cmd = vec!["sh".into(), "-c".into(), FLOOD.into()];
                         Some(gw.session(&[cmd], COLS, PANE_ROWS).await?.0)
@@ -205,7 +237,7 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                     };
                     let (ticks0, started) = (cpu_and_switches(gw.pid())?.0, Instant::now());
                     for _ in 0..per_block {
-                        samples[block].push(tokio::task::block_in_place(|| ours_typist.key(&mut ours))?);
+                        samples[block].push(tokio::task::block_in_place(|| typist.key(screen))?);
                     }
                     busy[block].0 += cpu_and_switches(gw.pid())?.0.saturating_sub(ticks0);
                     busy[block].1 += started.elapsed();
@@ -213,7 +245,7 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                         gw.http("DELETE", &format!("/api/sessions/{flood}"), None).await?;
                     }
                 }
-                (_, Some((t, screen, typist))) => {
+                (None, Some((t, screen, typist))) if block / 2 == 1 => {
                     if flooding {
                         t.session_sized("flood", FLOOD, COLS, PANE_ROWS)?;
                     }
@@ -228,7 +260,7 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                         t.kill_session("flood")?;
                     }
                 }
-                (_, None) => {}
+                _ => {}
             }
         }
     }
@@ -237,6 +269,8 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         "front end echo, other session flooding: controlroom",
         "front end echo, other session idle: tmux",
         "front end echo, other session flooding: tmux",
+        "front end echo, other session idle: controlroom B",
+        "front end echo, other session flooding: controlroom B",
     ];
     for (i, name) in names.iter().enumerate() {
         if samples[i].is_empty() {
@@ -244,7 +278,7 @@ pub async fn echo(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         }
         let s = summarize(&samples[i]);
         let cpu = busy[i].0 as f64 / clock_ticks() / busy[i].1.as_secs_f64().max(1e-9) * 100.0;
-        let server = if i < 2 { "gateway" } else { "tmux server" };
+        let server = if i / 2 == 1 { "tmux server" } else { "gateway" };
         let note = format!("max {:.1} ms; {server} CPU {cpu:.0} % of a core meanwhile", s.max);
         let row = if i % 2 == 1 {
             let idle = summarize(&samples[i - 1]);

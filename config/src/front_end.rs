@@ -30,6 +30,12 @@ pub struct FrontEndKeys {
     pub wall_max_tiles: Option<usize>,
     /// Key bindings by action name (`[keys]`).
     pub keys: BTreeMap<String, KeyList>,
+    /// The chord that enters copy mode while attached (`copy-mode`).
+    pub copy_mode: Option<String>,
+    /// How long the first key of a two-key chord waits for the second (`chord-timeout-ms`).
+    pub chord_timeout_ms: Option<u64>,
+    /// Largest text one copy puts on the clipboard, in KiB (`clipboard-max-kib`).
+    pub clipboard_max_kib: Option<usize>,
 }
 
 /// A binding: one key or a list of keys.

@@ -29,7 +29,8 @@ pub struct ConfigFile {
     /// `[activity]`, `[[presets]]`, `[[sources]]`, `[notify]`.
     pub gateway: GatewayTables,
     /// `theme`, `detach`, `default-command`, `gateway-url`, `tls-ca`, `desktop-notify`,
-    /// `scrollback-lines`, `frame-interval-ms`, `max-message-mib`, `wall-max-tiles`, `[keys]`.
+    /// `scrollback-lines`, `frame-interval-ms`, `max-message-mib`, `wall-max-tiles`, `[keys]`,
+    /// `copy-mode`, `chord-timeout-ms`, `clipboard-max-kib`.
     pub front_end: FrontEndKeys,
 }
 
@@ -53,6 +54,9 @@ struct Layout {
     wall_max_tiles: Option<usize>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
+    copy_mode: Option<String>,
+    chord_timeout_ms: Option<u64>,
+    clipboard_max_kib: Option<usize>,
     #[serde(default)]
     activity: ActivitySection,
     #[serde(default)]
@@ -88,6 +92,9 @@ impl From<Layout> for ConfigFile {
                 max_message_mib: l.max_message_mib,
                 wall_max_tiles: l.wall_max_tiles,
                 keys: l.keys,
+                copy_mode: l.copy_mode,
+                chord_timeout_ms: l.chord_timeout_ms,
+                clipboard_max_kib: l.clipboard_max_kib,
             },
         }
     }

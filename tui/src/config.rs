@@ -24,6 +24,11 @@ pub const MAX_MESSAGE_MIB: std::ops::RangeInclusive<usize> = 1..=1024;
 
 /// `wall-max-tiles` accepted: tiles on one page of the wall (one worker socket each).
 pub const WALL_MAX_TILES: std::ops::RangeInclusive<usize> = 1..=64;
+/// `chord-timeout-ms` accepted: 10 ms to 5 s.
+pub const CHORD_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 10..=5000;
+
+/// `clipboard-max-kib` accepted: 1 KiB to 64 MiB.
+pub const CLIPBOARD_MAX_KIB: std::ops::RangeInclusive<usize> = 1..=65536;
 
 /// A front-end value outside the range it must be in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,6 +87,10 @@ pub struct Config {
     pub max_message: usize,
     /// Most tiles on one page of the wall, so most worker sockets it opens (`wall-max-tiles`).
     pub wall_max_tiles: usize,
+    /// How long the first key of a two-key chord waits for the second (`chord-timeout-ms`).
+    pub chord_timeout: std::time::Duration,
+    /// Most bytes of text one copy puts on the clipboard (`clipboard-max-kib`).
+    pub clipboard_max: usize,
 }
 
 /// The file's own problem (unreadable, bad TOML, unknown key) as the front end's config error.
@@ -102,6 +111,8 @@ impl Default for Config {
             frame_interval: crate::runtime::FRAME,
             max_message: crate::client::ws::WORKER_MAX_MESSAGE,
             wall_max_tiles: crate::state::wall::WALL_MAX_TILES,
+            chord_timeout: crate::defaults::CHORD_TIMEOUT,
+            clipboard_max: crate::defaults::CLIPBOARD_MAX,
         }
     }
 }
@@ -155,6 +166,22 @@ impl Config {
         }
         if let Some(detach) = file.detach {
             config.keys.detach = KeySpec::parse(&detach).map_err(|e| err(format!("detach: {e}")))?;
+            // Copy mode's chord starts with the detach key unless `copy-mode` says otherwise.
+            if let Some(first) = config.keys.copy_mode.first_mut() {
+                *first = config.keys.detach;
+            }
+        }
+        if let Some(chord) = file.copy_mode {
+            config.keys.copy_mode =
+                crate::keymap::parse_chord(&chord).map_err(|e| err(format!("copy-mode: {e}")))?;
+        }
+        if let Some(ms) = file.chord_timeout_ms {
+            let ms = in_range("chord-timeout-ms", ms, &CHORD_TIMEOUT_MS).map_err(|e| err(e.to_string()))?;
+            config.chord_timeout = std::time::Duration::from_millis(ms);
+        }
+        if let Some(kib) = file.clipboard_max_kib {
+            config.clipboard_max =
+                in_range("clipboard-max-kib", kib, &CLIPBOARD_MAX_KIB).map_err(|e| err(e.to_string()))? << 10;
         }
         for (name, keys) in file.keys {
             let action = Action::from_name(&name).ok_or_else(|| {
@@ -198,6 +225,26 @@ mod tests {
         let err = parse("frame-interval-ms = 0").expect_err("zero").to_string();
         assert!(err.contains("frame-interval-ms") && err.contains("1..=1000"), "{err}");
         assert!(parse("frame-interval-ms = 1001").is_err());
+    }
+
+    #[test]
+    fn copy_mode_chord_timeout_and_clipboard_cap_are_checked() {
+        let c = parse("copy-mode = \"ctrl-a v\"\nchord-timeout-ms = 500\nclipboard-max-kib = 64\n")
+            .expect("valid");
+        assert_eq!(c.keys.copy_mode, crate::keymap::parse_chord("ctrl-a v").expect("chord"));
+        assert_eq!(c.chord_timeout, std::time::Duration::from_millis(500));
+        assert_eq!(c.clipboard_max, 64 << 10);
+        let err = parse("copy-mode = \"a b c\"").expect_err("three keys").to_string();
+        assert!(err.contains("copy-mode") && err.contains("one or two keys"), "{err}");
+        let err = parse("chord-timeout-ms = 0").expect_err("zero").to_string();
+        assert!(err.contains("chord-timeout-ms") && err.contains("10..=5000"), "{err}");
+        assert!(parse("clipboard-max-kib = 0").is_err());
+        let moved = parse("detach = \"ctrl-]\"").expect("valid");
+        assert_eq!(
+            moved.keys.copy_mode,
+            crate::keymap::parse_chord("ctrl-] [").expect("chord"),
+            "follows detach"
+        );
     }
 
     #[test]

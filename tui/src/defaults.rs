@@ -16,3 +16,14 @@ pub const FRAME: Duration = Duration::from_millis(13);
 /// 4 MiB of formatted lines by default, grows to about 11 MiB when every line is coloured), so
 /// this leaves room for a `--scrollback` several times the default.
 pub const WORKER_MAX_MESSAGE: usize = 64 << 20;
+
+/// Default of the `chord-timeout-ms` config key: how long the first key of a two-key chord
+/// (copy mode's `ctrl-\ [`) waits for the second before it does what it does alone (the detach
+/// key detaches). Short, as a detach should still feel immediate; a second key typed within it
+/// goes at once.
+pub const CHORD_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Default of the `clipboard-max-kib` config key: the most text one copy sends to the outer
+/// terminal's clipboard (OSC 52, base64: a third more on the wire). Terminals cap what they take
+/// (xterm about 1 MiB of base64); a larger selection is refused with a notice, not cut short.
+pub const CLIPBOARD_MAX: usize = 512 << 10;

@@ -206,12 +206,41 @@ impl KeySpec {
     }
 }
 
+/// A `copy-mode` value that is not one or two keys.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChordError {
+    /// Nothing, or more than two keys.
+    #[error("{0:?} is not one or two keys (e.g. \"ctrl-\\ [\" or \"f2\")")]
+    Length(String),
+    /// A key that names no key.
+    #[error(transparent)]
+    Key(#[from] UnknownKey),
+}
+
+/// Parses a chord of one or two keys separated by a space: `ctrl-\ [`, `f2`.
+pub fn parse_chord(spec: &str) -> Result<Vec<KeySpec>, ChordError> {
+    let keys: Vec<&str> = spec.split_whitespace().collect();
+    if keys.is_empty() || keys.len() > 2 {
+        return Err(ChordError::Length(spec.to_owned()));
+    }
+    Ok(keys.into_iter().map(KeySpec::parse).collect::<Result<_, _>>()?)
+}
+
+/// A chord's keys as a user would write them (`ctrl-\ [`).
+pub fn chord_label(keys: &[KeySpec]) -> String {
+    keys.iter().map(KeySpec::label).collect::<Vec<_>>().join(" ")
+}
+
 /// Dashboard bindings plus the detach chord.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyMap {
     bindings: BTreeMap<Action, Vec<KeySpec>>,
     /// Leaves an attached worker (default `ctrl-\`).
     pub detach: KeySpec,
+    /// Enters copy mode while attached (`copy-mode`, default `ctrl-\ [`): one key, or two
+    /// pressed one after the other. When its first key is the detach key, that key detaches
+    /// only once the next key is not the second (or none came within `chord-timeout-ms`).
+    pub copy_mode: Vec<KeySpec>,
 }
 
 impl Default for KeyMap {
@@ -243,7 +272,8 @@ impl Default for KeyMap {
             .map(|(a, keys)| (*a, keys.iter().filter_map(|k| KeySpec::parse(k).ok()).collect()))
             .collect();
         let detach = KeySpec { code: KeyCode::Char('\\'), mods: KeyModifiers::CONTROL };
-        Self { bindings, detach }
+        let copy_mode = vec![detach, KeySpec { code: KeyCode::Char('['), mods: KeyModifiers::NONE }];
+        Self { bindings, detach, copy_mode }
     }
 }
 
@@ -298,6 +328,18 @@ mod tests {
         assert!(map.is_detach(&ev(KeyCode::Char('4'), KeyModifiers::CONTROL)));
         assert!(map.is_detach(&ev(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
         assert!(!map.is_detach(&ev(KeyCode::Char('\\'), KeyModifiers::NONE)));
+    }
+
+    #[test]
+    fn copy_mode_chords_are_one_or_two_keys() {
+        let chord = parse_chord("ctrl-\\ [").expect("two keys");
+        assert_eq!(chord, KeyMap::default().copy_mode);
+        assert_eq!(chord_label(&chord), "ctrl-\\ [");
+        assert_eq!(parse_chord("f2").expect("one key").len(), 1);
+        assert!(matches!(parse_chord("  "), Err(ChordError::Length(_))));
+        assert!(matches!(parse_chord("a b c"), Err(ChordError::Length(_))));
+        let err = parse_chord("ctrl-\\ hyper-x").expect_err("unknown key");
+        assert_eq!(err.to_string(), "unknown key \"hyper-x\"");
     }
 
     #[test]

@@ -69,6 +69,50 @@ pub struct Options {
 /// How the cursor shape of the attached program is applied to the real terminal.
 pub type CursorShapeSink = Box<dyn FnMut(controlroom_term::CursorStyle) + Send>;
 
+/// Called once a frame is drawn: writes the frame out (see [`FrameBuffer`]).
+pub type FrameDone = Box<dyn FnMut() -> std::io::Result<()> + Send>;
+
+/// Where the real terminal's frames are written: everything ratatui writes for a frame gathers
+/// here and goes to the terminal in one write once the frame is drawn. Written straight to
+/// stdout, a frame went out as several writes: ratatui flushes after each cursor command, and
+/// stdout's own buffer holds 1 KiB; a terminal could show half a frame, and each write is a
+/// system call on the way to the next frame.
+#[derive(Debug, Clone, Default)]
+pub struct FrameBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl FrameBuffer {
+    fn bytes(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        // Only this thread writes and drains it; a panic while holding it leaves bytes that are
+        // still worth writing.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes what was gathered to stdout, in one write, and empties the buffer.
+    pub fn write_out(&self) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut bytes = self.bytes();
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let mut out = std::io::stdout().lock();
+        let written = out.write_all(&bytes).and_then(|()| out.flush());
+        bytes.clear();
+        written
+    }
+}
+
+impl std::io::Write for FrameBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    /// Gathers only: the frame goes out whole from [`FrameBuffer::write_out`].
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The open worker socket task.
 struct WorkerConn {
     task: JoinHandle<()>,
@@ -177,6 +221,7 @@ pub async fn run_loop<B, S>(
     mut events: S,
     opts: Options,
     mut cursor_shape: Option<CursorShapeSink>,
+    mut frame_done: Option<FrameDone>,
 ) -> Result<()>
 where
     B: Backend,
@@ -223,6 +268,8 @@ where
     let mut dirty = true;
     // The watched program's open synchronized update (tracked by its screen model), timed here.
     let mut sync = SyncHold::new(SYNC_TIMEOUT);
+    // When the first key of a two-key chord stops waiting for its second.
+    let mut chord_deadline: Option<Instant> = None;
 
     loop {
         for effect in fx.drain(..) {
@@ -252,6 +299,16 @@ where
                 }
                 continue;
             }
+            if let Effect::Clipboard { text } = &effect {
+                // Like a notification: bytes for the outer terminal, written beside the frames.
+                let bytes = crate::state::clipboard_bytes(text, std::env::var_os("TMUX").is_some());
+                use std::io::Write as _;
+                let mut out = std::io::stdout().lock();
+                if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush()) {
+                    tracing::warn!(error = %e, "could not write the copy to the terminal");
+                }
+                continue;
+            }
             if let Effect::Notify { title, body } = &effect {
                 // Escape sequences that draw nothing: written beside ratatui's frames.
                 let in_tmux = std::env::var_os("TMUX").is_some();
@@ -269,11 +326,23 @@ where
         if state.quit {
             break;
         }
+        chord_deadline = match (state.chord_pending(), chord_deadline) {
+            (true, None) => Some(Instant::now() + state.settings.chord_timeout),
+            (true, armed) => armed,
+            (false, _) => None,
+        };
         tokio::select! {
             biased;
             ev = events.next() => {
                 match ev {
                     Some(Ok(ev)) => if let Some(msg) = event_msg(ev) {
+                        if let Msg::Resize { cols, rows } = msg {
+                            // The terminal's viewport follows the resize events rather than asking
+                            // the terminal its size before every frame (see `run`).
+                            terminal
+                                .resize(ratatui::layout::Rect::new(0, 0, cols, rows))
+                                .map_err(std::io::Error::from)?;
+                        }
                         let update = state.update(msg);
                         fx = update.effects;
                         dirty |= update.redraw;
@@ -284,7 +353,7 @@ where
             }
             // Before socket messages: with a flooding worker there is always a message waiting,
             // and a biased select would otherwise never draw.
-            () = tokio::time::sleep_until(pacer.next().into()), if dirty => {
+            () = frame_due(pacer.next()), if dirty => {
                 let now = Instant::now();
                 sync.observe(state.term.as_ref().and_then(|t| t.synchronized_update()), now);
                 pacer.drew(now);
@@ -293,6 +362,9 @@ where
                     continue;
                 }
                 terminal.draw(|f| ui::draw(f, &state, &theme)).map_err(std::io::Error::from)?;
+                if let Some(done) = frame_done.as_mut() {
+                    done()?;
+                }
                 dirty = false;
                 if let (Some(sink), Some(term), Mode::Attach) = (cursor_shape.as_mut(), &state.term, &state.mode) {
                     let shape = term.parser.term().cursor_style();
@@ -305,6 +377,12 @@ where
                 {
                     sink(controlroom_term::CursorStyle::Default);
                 }
+            }
+            () = tokio::time::sleep_until(chord_deadline.unwrap_or_else(Instant::now).into()), if chord_deadline.is_some() => {
+                chord_deadline = None;
+                let update = state.update(Msg::ChordTimeout);
+                fx = update.effects;
+                dirty |= update.redraw;
             }
             _ = clock.tick() => {
                 fx = state.update(tick()).effects;
@@ -342,6 +420,15 @@ where
     app.abort();
     drop(worker);
     Ok(())
+}
+
+/// Resolves when a frame due at `at` may be drawn: at once when it is already due. A timer is
+/// set only for a frame in the future: tokio rounds a deadline up to its next millisecond tick, so
+/// even a deadline just passed could hold an echo's frame for up to a millisecond.
+async fn frame_due(at: Instant) {
+    if at > Instant::now() {
+        tokio::time::sleep_until(at.into()).await;
+    }
 }
 
 fn tick() -> Msg {
@@ -470,7 +557,7 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut WorkerConns) {
                 .await
                 .map_or_else(|e| failed("auto-answer", e), |()| Done::Ok(format!("auto-answer {word}")))
         }),
-        Effect::Theme(_) | Effect::Quit | Effect::Notify { .. } => {}
+        Effect::Theme(_) | Effect::Quit | Effect::Notify { .. } | Effect::Clipboard { .. } => {}
         Effect::LoadDiff(session) => ctx.request(move |g| async move {
             match g.session_diff(session.as_str()).await {
                 Ok(diff) => Done::Diff { session, diff },
@@ -495,7 +582,18 @@ pub async fn run(opts: Options) -> Result<()> {
     use crossterm::event::{
         DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
     };
-    let mut terminal = ratatui::init();
+    // Raw mode, the alternate screen and a panic hook that restores them.
+    let size = ratatui::init().size()?;
+    // A fixed viewport, resized on the terminal's resize events (`run_loop`): a fullscreen one
+    // asks the terminal its size before every frame, and crossterm opens `/dev/tty` to ask, three
+    // system calls on the way to every echo.
+    let viewport = ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, size.width, size.height));
+    let frames = FrameBuffer::default();
+    let mut terminal = Terminal::with_options(
+        ratatui::backend::CrosstermBackend::new(frames.clone()),
+        ratatui::TerminalOptions { viewport },
+    )?;
+    let frame_done: FrameDone = Box::new(move || frames.write_out());
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
     let sink: CursorShapeSink = Box::new(|style| {
         let shape = match style {
@@ -509,12 +607,16 @@ pub async fn run(opts: Options) -> Result<()> {
         };
         let _ = crossterm::execute!(std::io::stdout(), shape);
     });
-    let result = run_loop(&mut terminal, crossterm::event::EventStream::new(), opts, Some(sink)).await;
+    let result =
+        run_loop(&mut terminal, crossterm::event::EventStream::new(), opts, Some(sink), Some(frame_done))
+            .await;
     let _ = crossterm::execute!(
         std::io::stdout(),
         DisableMouseCapture,
         DisableBracketedPaste,
-        SetCursorStyle::DefaultUserShape
+        SetCursorStyle::DefaultUserShape,
+        // The terminal's own `Show` on drop would only reach the frame buffer.
+        crossterm::cursor::Show
     );
     ratatui::restore();
     result

@@ -23,10 +23,13 @@ impl State {
         self.send_attach_size(fx);
     }
 
-    fn detach(&mut self, fx: &mut Vec<Effect>) {
+    pub(super) fn detach(&mut self, fx: &mut Vec<Effect>) {
         if let Some(term) = self.term.as_mut() {
             term.scroll_by(isize::MIN / 2);
             term.search = None;
+            term.copy = None;
+            term.chord = false;
+            term.press = None;
         }
         // Back where the attach started: the wall, when it was attached from there.
         self.mode = self.base_mode();
@@ -44,6 +47,15 @@ impl State {
 
     /// A key while attached; `true` when the screen changed (`false`: only sent to the program).
     pub(super) fn attach_key(&mut self, ev: KeyEvent, fx: &mut Vec<Effect>) -> bool {
+        // Copy mode and its chord first (`copy_attach.rs`).
+        if let Some(redraw) = self.copy_key(&ev, fx) {
+            return redraw;
+        }
+        self.attach_key_plain(ev, fx)
+    }
+
+    /// A key while attached, copy mode and its chord aside.
+    pub(super) fn attach_key_plain(&mut self, ev: KeyEvent, fx: &mut Vec<Effect>) -> bool {
         if self.settings.keys.is_detach(&ev) {
             self.detach(fx);
             return true;
@@ -92,6 +104,21 @@ impl State {
         }
     }
 
+    /// What the dashboard's traffic can change in the attach view: the header's session title,
+    /// worker name and link, the notice, and the mode (a gone worker returns to the dashboard).
+    pub(super) fn attach_view_key(
+        &self,
+    ) -> (Option<String>, Option<String>, super::Link, Option<super::Notice>, bool) {
+        let (session, worker) = match &self.term {
+            Some(t) => (
+                self.store.get(&t.session).map(|s| s.title.clone()),
+                self.store.worker(&t.session, &t.worker).map(|w| w.name.clone()),
+            ),
+            None => (None, None),
+        };
+        (session, worker, self.link.clone(), self.notice.clone(), self.mode == Mode::Attach)
+    }
+
     /// Input a read-only connection cannot send: dropped, and said once.
     fn drop_input(&mut self) -> bool {
         if std::mem::replace(&mut self.told_read_only, true) {
@@ -105,6 +132,11 @@ impl State {
     /// A paste while attached; `true` when the screen changed.
     pub(super) fn attach_paste(&mut self, text: &str, fx: &mut Vec<Effect>) -> bool {
         let Some(term) = self.term.as_mut() else { return true };
+        if let Some(copy) = term.copy.as_mut() {
+            // Copy mode sends nothing to the program: a paste joins an open search prompt, or
+            // does nothing.
+            return copy.paste(text);
+        }
         if term.exit.is_some() || term.search_paste(text) {
             return true;
         }
@@ -119,6 +151,10 @@ impl State {
     /// user is looking at scrollback); otherwise the wheel scrolls back. `true` when the screen
     /// changed.
     pub(super) fn attach_mouse(&mut self, ev: MouseEvent, fx: &mut Vec<Effect>) -> bool {
+        // Copy mode, and a drag that starts it (`copy_attach.rs`).
+        if let Some(redraw) = self.copy_mouse(&ev, fx) {
+            return redraw;
+        }
         let Some(term) = self.term.as_mut() else { return true };
         let modes = MouseModes::of(term.parser.term());
         // A read-only connection cannot send the reports: the wheel scrolls back instead.

@@ -10,6 +10,8 @@
 
 mod attach;
 pub mod attention;
+pub mod copy;
+mod copy_attach;
 mod dashboard;
 pub mod dialog;
 pub mod diff;
@@ -33,6 +35,7 @@ use sessions::SessionStore;
 use std::time::{Duration, Instant};
 use term::{TermView, WorkerLink};
 
+pub use copy_attach::clipboard_bytes;
 pub use msg::{AppEvent, Done, Effect, Msg, Replied, Update, WorkerEvent};
 pub use settings::Settings;
 
@@ -206,9 +209,18 @@ impl State {
                 self.now = now;
                 self.instant = instant;
             }
+            // While attached, the dashboard's traffic (another session's deltas, round trips)
+            // is drawn only when it changes the attach view, so it neither spends frames nor
+            // shares one with the attached worker's echo.
+            Msg::App(ev) if attached => {
+                let before = self.attach_view_key();
+                self.app_event(ev, &mut fx);
+                redraw = self.attach_view_key() != before;
+            }
             Msg::App(ev) => self.app_event(ev, &mut fx),
             Msg::Worker { session, worker, event } => self.worker_event(session, worker, event, &mut fx),
             Msg::Done(done) => self.done(done, &mut fx),
+            Msg::ChordTimeout => redraw = self.chord_timeout(&mut fx),
         }
         self.reconcile(&mut fx);
         // Anything beyond sending to the worker (a watch, a request, a mode change's effects)
@@ -454,6 +466,8 @@ impl State {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_copy;
 #[cfg(test)]
 mod tests_daily;
 #[cfg(test)]

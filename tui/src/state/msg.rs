@@ -148,6 +148,9 @@ pub enum Msg {
     },
     /// A request finished.
     Done(Done),
+    /// The first key of a two-key chord waited `chord-timeout-ms` for its second: it does what
+    /// it does alone (see [`State::chord_pending`](super::State::chord_pending)).
+    ChordTimeout,
 }
 
 /// Work for the runtime: requests to make and messages to send.
@@ -267,6 +270,12 @@ pub enum Effect {
         session: SessionId,
         /// Remove even with uncommitted changes (the user confirmed twice).
         force: bool,
+    },
+    /// Put this text on the outer terminal's clipboard (OSC 52, see
+    /// `copy_attach::clipboard_bytes`): a copy in copy mode.
+    Clipboard {
+        /// The text copied.
+        text: String,
     },
 }
 

@@ -163,6 +163,17 @@ fn scan_row(
     }
 }
 
+/// The matches of `query` in one row, left to right, numbered `line` (smart case, as
+/// [`Results::run`]); copy mode searches its frozen copy of the history row by row with it.
+pub fn row_matches(row: &Row, line: u64, query: &str) -> Vec<Match> {
+    let fold = !query.chars().any(char::is_uppercase);
+    let needle: Vec<char> =
+        if fold { query.chars().flat_map(char::to_lowercase).collect() } else { query.chars().collect() };
+    let mut out = VecDeque::new();
+    scan_row(row, line, &needle, fold, &mut Scratch::default(), &mut out);
+    out.into()
+}
+
 impl Results {
     /// Runs `query` over everything `screen` keeps. Smart case: the search ignores case unless
     /// the query has an upper-case letter. No current match yet (see [`Results::start`]).

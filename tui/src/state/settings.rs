@@ -31,6 +31,10 @@ pub struct Settings {
     pub start_dir: Option<String>,
     /// Most tiles on one page of the wall (`wall-max-tiles`).
     pub wall_max_tiles: usize,
+    /// How long the first key of a two-key chord waits for the second (`chord-timeout-ms`).
+    pub chord_timeout: std::time::Duration,
+    /// Most bytes of text one copy puts on the clipboard (`clipboard-max-kib`).
+    pub clipboard_max: usize,
 }
 
 impl Default for Settings {
@@ -48,6 +52,8 @@ impl Default for Settings {
             read_only: false,
             start_dir: None,
             wall_max_tiles: super::wall::WALL_MAX_TILES,
+            chord_timeout: crate::defaults::CHORD_TIMEOUT,
+            clipboard_max: crate::defaults::CLIPBOARD_MAX,
         }
     }
 }

@@ -43,6 +43,15 @@ pub struct TermView {
     scrollback: usize,
     /// The scrollback search, while one is open (attached and scrolled back).
     pub search: Option<Search>,
+    /// Copy mode, while it is on (attached).
+    pub copy: Option<super::copy::CopyMode>,
+    /// The first key of the two-key copy-mode chord was pressed; the next key decides.
+    pub chord: bool,
+    /// A left-button press (row and column of the worker's screen) over a program that did not
+    /// ask for mouse reports: a drag from it selects in copy mode.
+    pub press: Option<(u16, u16)>,
+    /// A one-off message for the attach header (`copied 12 chars`), until the next key.
+    pub note: Option<String>,
 }
 
 impl std::fmt::Debug for TermView {
@@ -72,6 +81,10 @@ impl TermView {
             link: WorkerLink::Connecting,
             scrollback,
             search: None,
+            copy: None,
+            chord: false,
+            press: None,
+            note: None,
         }
     }
 
@@ -89,6 +102,7 @@ impl TermView {
         self.link = WorkerLink::Live;
         // A new screen model numbers its rows afresh and shows the live screen.
         self.search = None;
+        self.copy = None;
     }
 
     /// `output` (a JSON message's data, or a binary frame's raw bytes): feed the bytes not yet
@@ -112,8 +126,10 @@ impl TermView {
         if self.parser.term().size() != (rows.max(1), cols.max(1)) {
             self.parser.term_mut().resize(rows, cols);
             // A resize returns to the live screen, and growing pulls rows back out of the
-            // scrollback (renumbering them): the search ends with the scrolled view.
+            // scrollback (renumbering them): the search ends with the scrolled view, and copy
+            // mode with the size its copy was taken at.
             self.search = None;
+            self.copy = None;
         }
     }
 

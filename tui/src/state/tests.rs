@@ -198,7 +198,9 @@ fn attach_sends_resize_and_detach_chord_returns() {
     let fx = st.update(key('q')).effects;
     assert!(!st.quit);
     assert_eq!(fx.len(), 1);
-    let fx = st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL))).effects;
+    st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
+    assert_eq!(st.mode, Mode::Attach, "ctrl-\\ waits for a `[` (copy mode) first");
+    let fx = st.update(Msg::ChordTimeout).effects;
     assert_eq!(st.mode, Mode::Dashboard);
     assert!(fx.is_empty(), "detaching keeps the worker socket for the preview");
 }
@@ -223,6 +225,7 @@ fn typing_into_a_live_worker_needs_no_frame_but_anything_visible_does() {
         st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL))).redraw,
         "detaching is drawn"
     );
+    assert!(st.update(Msg::ChordTimeout).redraw, "and so is the detach itself");
     assert!(st.update(key('j')).redraw, "dashboard keys are drawn");
 }
 

@@ -136,6 +136,7 @@ fn a_read_only_connection_drops_keys_for_the_worker_and_tells_once() {
     assert!(second.effects.is_empty() && !second.redraw, "later ones drop quietly");
     assert!(st.update(Msg::Paste("rm -rf /".into())).effects.is_empty());
     st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
+    st.update(Msg::ChordTimeout);
     assert_eq!(st.mode, Mode::Dashboard, "detach still works");
 }
 

@@ -1,9 +1,11 @@
 //! The attach view: a header line and the worker's screen filling the rest.
 
+use super::copy;
 use super::layout::centered;
 use super::search;
 use super::status::link_label;
 use super::terminal::{TerminalView, cursor};
+use crate::keymap::chord_label;
 use crate::state::State;
 use crate::state::term::WorkerLink;
 use crate::theme::Theme;
@@ -38,7 +40,24 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         left.push(Span::styled(" · read-only", Style::new().fg(theme.asking).bg(theme.selection)));
     }
     let scrolled = term.scrolled();
+    let keys = &state.settings.keys;
     let (right, prompt_cursor) = match &term.search {
+        _ if let Some(copy) = &term.copy => copy::header(copy, theme),
+        // The first key of the copy-mode chord waits for its second.
+        _ if term.chord => {
+            let second = keys.copy_mode.get(1).map(crate::keymap::KeySpec::label).unwrap_or_default();
+            let alone = if keys.copy_mode.first() == Some(&keys.detach) { "detach" } else { "send it" };
+            (
+                Line::styled(
+                    format!("{} … {second} copy mode · else {alone} ", chord_label(&keys.copy_mode[..1])),
+                    muted,
+                ),
+                None,
+            )
+        }
+        _ if let Some(note) = &term.note => {
+            (Line::styled(format!("{note} "), Style::new().fg(theme.accent).bg(theme.selection)), None)
+        }
         Some(search) => search::header(search, scrolled, theme),
         None if scrolled > 0 => (Line::styled(format!("scrollback −{scrolled}  shift-pgdn ↓ "), muted), None),
         // A problem the user must know of now (a key dropped on a read-only connection).
@@ -46,7 +65,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             let n = state.notice.as_ref().map_or("", |n| n.text.as_str());
             (Line::styled(format!("{n} "), Style::new().fg(theme.asking).bg(theme.selection)), None)
         }
-        None => (Line::styled(format!("{} detach ", state.settings.keys.detach.label()), muted), None),
+        None => (
+            Line::styled(
+                format!("{} detach · {} copy ", keys.detach.label(), chord_label(&keys.copy_mode)),
+                muted,
+            ),
+            None,
+        ),
     };
     frame.render_widget(Paragraph::new(Line::from(left)).style(muted), header);
     let rw = u16::try_from(right.width()).unwrap_or(0).min(header.width);
@@ -54,6 +79,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(right), right_area);
 
     frame.render_widget(Clear, body);
+    if let Some(copy) = &term.copy {
+        // The frozen copy, not the live screen; the exit banner waits until copy mode ends.
+        copy::draw_body(frame, body, copy, theme);
+        draw_prompt_cursor(frame, header, right_area, prompt_cursor);
+        return;
+    }
     let screen = term.parser.term();
     frame.render_widget(TerminalView::new(screen), body);
     search::highlight(frame.buffer_mut(), body, term, theme);
@@ -78,7 +109,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     } else if let Some(pos) = cursor(screen, body) {
         frame.set_cursor_position(pos);
     }
-    if let Some(x) = prompt_cursor {
+    draw_prompt_cursor(frame, header, right_area, prompt_cursor);
+}
+
+/// Puts the cursor in a prompt typed in the header's right side (`x` columns into it).
+fn draw_prompt_cursor(frame: &mut Frame<'_>, header: Rect, right_area: Rect, x: Option<u16>) {
+    if let Some(x) = x {
         frame.set_cursor_position((
             right_area.x.saturating_add(x).min(header.right().saturating_sub(1)),
             header.y,

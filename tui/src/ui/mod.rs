@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the state and the theme.
 
 mod attach;
+mod copy;
 mod dashboard;
 mod diff;
 pub mod layout;

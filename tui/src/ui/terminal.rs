@@ -1,7 +1,7 @@
 //! A ratatui widget that draws the worker's screen model: colours, attributes, wide characters,
 //! the scrollback when scrolled back.
 
-use controlroom_term::{Cell, Term, TermSink};
+use controlroom_term::{Cell, Row, Term, TermSink};
 use ratatui::buffer::{Buffer, CellDiffOption, CellWidth};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -75,45 +75,50 @@ impl<S: TermSink> Widget for TerminalView<'_, S> {
         let mut text = String::new();
         for row in 0..height {
             let Some(line) = self.screen.visible_row(row + self.first_row) else { break };
-            let mut col = 0;
-            while col < width {
-                let pos = (area.x + col, area.y + row);
-                // A scrollback row narrower than the screen (it left before a resize) ends in
-                // blanks.
-                let cell = line.cells().get(usize::from(col)).unwrap_or(&Cell::DEFAULT);
-                if cell.is_wide_continuation() {
-                    col += 1;
-                    continue;
-                }
-                let style = cell_style(cell);
-                let wide = cell.is_wide();
-                if wide && col + 1 >= width {
-                    // Half a wide character would not fit: show a blank like terminals do.
-                    buf[pos].set_symbol(" ").set_style(style);
-                    break;
-                }
-                let symbol = if cell.has_contents() {
-                    text.clear();
-                    line.push_contents(usize::from(col), &mut text);
-                    fitted(&text, if wide { 2 } else { 1 })
-                } else {
-                    " "
-                };
-                buf[pos].set_symbol(symbol).set_style(style).set_diff_option(if wide {
-                    // The diff skips the covered column and the backend addresses the next cell
-                    // with a cursor move, whatever width the terminal gives this symbol.
-                    CellDiffOption::ForcedWidth(TWO_COLUMNS)
-                } else {
-                    CellDiffOption::None
-                });
-                if wide {
-                    buf[(pos.0 + 1, pos.1)].reset();
-                    buf[(pos.0 + 1, pos.1)].set_style(style);
-                    col += 2;
-                } else {
-                    col += 1;
-                }
-            }
+            render_row(line, (area.x, area.y + row), width, buf, &mut text);
+        }
+    }
+}
+
+/// Draws one row of the screen model at `at`, `width` cells of it (copy mode draws its frozen
+/// rows with it too); `text` is scratch space for a cell's text.
+pub fn render_row(line: &Row, at: (u16, u16), width: u16, buf: &mut Buffer, text: &mut String) {
+    let mut col = 0;
+    while col < width {
+        let pos = (at.0 + col, at.1);
+        // A scrollback row narrower than the screen (it left before a resize) ends in blanks.
+        let cell = line.cells().get(usize::from(col)).unwrap_or(&Cell::DEFAULT);
+        if cell.is_wide_continuation() {
+            col += 1;
+            continue;
+        }
+        let style = cell_style(cell);
+        let wide = cell.is_wide();
+        if wide && col + 1 >= width {
+            // Half a wide character would not fit: show a blank like terminals do.
+            buf[pos].set_symbol(" ").set_style(style);
+            break;
+        }
+        let symbol = if cell.has_contents() {
+            text.clear();
+            line.push_contents(usize::from(col), text);
+            fitted(text, if wide { 2 } else { 1 })
+        } else {
+            " "
+        };
+        buf[pos].set_symbol(symbol).set_style(style).set_diff_option(if wide {
+            // The diff skips the covered column and the backend addresses the next cell with a
+            // cursor move, whatever width the terminal gives this symbol.
+            CellDiffOption::ForcedWidth(TWO_COLUMNS)
+        } else {
+            CellDiffOption::None
+        });
+        if wide {
+            buf[(pos.0 + 1, pos.1)].reset();
+            buf[(pos.0 + 1, pos.1)].set_style(style);
+            col += 2;
+        } else {
+            col += 1;
         }
     }
 }
