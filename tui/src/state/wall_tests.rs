@@ -256,7 +256,9 @@ fn enter_attaches_to_the_focused_tile_and_detaching_returns_to_the_wall() {
     assert_eq!(tiles_of(&fx), Some(vec![]), "attached: no tile is on screen, so none is watched");
     // Detach: back on the wall with every tile, a2 still focused.
     let detach = KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL);
-    let fx = st.update(Msg::Key(detach)).effects;
+    st.update(Msg::Key(detach));
+    // The detach key alone waits for a chord's second key (copy mode) until the timeout.
+    let fx = st.update(Msg::ChordTimeout).effects;
     assert_eq!(st.mode, Mode::Wall);
     assert_eq!(focused(&st), "a2");
     assert_eq!(tiles_of(&fx), Some(vec!["a0".into(), "a1".into(), "a2".into(), "a3".into()]));
@@ -267,6 +269,7 @@ fn enter_attaches_to_the_focused_tile_and_detaching_returns_to_the_wall() {
     press(&mut st, KeyCode::Esc);
     press(&mut st, KeyCode::Enter);
     st.update(Msg::Key(detach));
+    st.update(Msg::ChordTimeout);
     assert_eq!(st.mode, Mode::Dashboard);
 }
 
@@ -337,6 +340,7 @@ fn after_a_detach_the_other_tiles_take_their_fresh_history() {
     press(&mut st, KeyCode::Right);
     press(&mut st, KeyCode::Enter);
     st.update(Msg::Key(KeyEvent::new(KeyCode::Char('\\'), KeyModifiers::CONTROL)));
+    st.update(Msg::ChordTimeout);
     assert_eq!(st.mode, Mode::Wall);
     let history =
         WorkerEvent::Message(WorkerServerMsg::History { data: "back".into(), cols: 80, rows: 24, offset: 4 });

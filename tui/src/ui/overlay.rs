@@ -32,7 +32,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .collect();
     let attached: Vec<(String, &str)> = vec![
         (keys.detach.label(), "detach (the worker keeps running)"),
-        (crate::keymap::chord_label(&keys.copy_mode), "copy mode: v/V/ctrl-v select · y copy"),
+        (crate::keymap::chord_label(&keys.copy_mode), "copy mode (v select · y copy)"),
         ("shift-pgup/dn".into(), "scroll back a page"),
         ("/".into(), "search the scrollback (scrolled)"),
         ("n / N".into(), "older / newer match · esc closes"),
