@@ -3,12 +3,13 @@
 //! prints a Markdown table of medians, min–max and ratios. Re-executed with a hidden flag, it is
 //! the bare WebSocket forwarder peer (see forwarder.rs).
 //!
-//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,idle,startup,tui,tui-echo,tui-drain]
+//! Usage: `controlroom-bench [--quick] [--runs N] [--only throughput,echo,fanout,memory,memory-heavy,idle,startup,tui,tui-echo,tui-drain]
 //! [--gateway-only] [--out FILE]` (`--gateway-only`: throughput of the gateway alone, for profiling). See BENCHMARKS.md; `bench/run.sh` regenerates everything.
 
 mod echo;
 mod forwarder;
 mod gateway;
+mod memory_heavy;
 mod peers;
 mod report;
 mod resources;
@@ -25,15 +26,25 @@ use std::time::Duration;
 const USAGE: &str =
     "usage: controlroom-bench [--quick] [--runs N] [--only SECTION,...] [--fanout-clients N] [--echoes N]
                          [--gateway-only] [--out FILE]
-sections: throughput, echo, fanout, memory, idle, startup, tui, tui-echo, tui-drain (default: all)
+sections: throughput, echo, fanout, memory, memory-heavy, idle, startup, tui, tui-echo, tui-drain (default: all)
 --quick          smaller inputs and fewer runs
 --gateway-only   throughput of the gateway alone (for profiling; no raw PTY, forwarder or tmux)
 --echoes N       keystrokes timed per contender in the echo sections (default 2000)
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
 the front end's config.toml in the tui section (A/B of settings); see BENCHMARKS.md";
 
-const SECTIONS: [&str; 9] =
-    ["throughput", "echo", "fanout", "memory", "idle", "startup", "tui", "tui-echo", "tui-drain"];
+const SECTIONS: [&str; 10] = [
+    "throughput",
+    "echo",
+    "fanout",
+    "memory",
+    "memory-heavy",
+    "idle",
+    "startup",
+    "tui",
+    "tui-echo",
+    "tui-drain",
+];
 
 struct Args {
     plan: Plan,
@@ -126,6 +137,7 @@ fn main() -> anyhow::Result<()> {
                 "echo" => echo::echo(&args.plan, &mut report).await,
                 "fanout" => scenarios::fanout(&args.plan, &mut report).await,
                 "memory" => resources::memory(&args.plan, &mut report).await,
+                "memory-heavy" => memory_heavy::memory_heavy(&args.plan, &mut report).await,
                 "idle" => resources::idle(&args.plan, &mut report).await,
                 "startup" => resources::startup(&args.plan, &mut report).await,
                 "tui" => tui::tui(&args.plan, &mut report).await,
