@@ -81,13 +81,14 @@ async fn ours_after(file: &std::path::Path) -> anyhow::Result<(f64, usize)> {
     gw.session(&[vec!["sleep".into(), "100000".into()]], COLS, ROWS).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = peers::rss(pid)?;
-    let script = format!("cat '{}'; echo {DONE}; exec sleep 100000", file.display());
+    // The burst may end mid-line: the marker goes on a line of its own.
+    let script = format!("cat '{}'; echo; echo {DONE}; exec sleep 100000", file.display());
     let (sid, wids) = gw.session(&[vec!["sh".into(), "-c".into(), script]], COLS, ROWS).await?;
     let wid = wids.first().context("worker id")?;
     let deadline = Instant::now() + crate::gateway::DEADLINE;
     loop {
         let (status, screen) = gw.http("GET", &format!("/api/sessions/{sid}/workers/{wid}/screen"), None).await?;
-        let done = screen["lines"].as_array().is_some_and(|l| l.iter().any(|l| l.as_str() == Some(DONE)));
+        let done = screen["lines"].as_array().is_some_and(|l| l.iter().any(|l| l.as_str().map(str::trim_end) == Some(DONE)));
         if status == 200 && done {
             break;
         }

@@ -17,7 +17,7 @@ use controlroom_protocol::ScreenResponse;
 use controlroom_term::{self as term, Row, TermSink};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use tracing::debug;
 
@@ -63,7 +63,9 @@ impl ScrollCapture {
     /// The captured lines, oldest first.
     #[cfg(test)]
     pub(crate) fn lines(&self) -> Vec<ScrollLine> {
-        self.store.iter().map(|(text, wrapped)| ScrollLine { text: text.to_string(), wrapped }).collect()
+        let mut lines = Vec::new();
+        self.store.for_each(|text, wrapped| lines.push(ScrollLine { text: text.to_string(), wrapped }));
+        lines
     }
 }
 
@@ -130,6 +132,16 @@ impl ScreenModel {
         self.parser.term_mut().resize(rows, cols);
     }
 
+    /// Whether scrolled-off rows wait to be packed ([`ScreenModel::pack_scrollback`]).
+    pub(crate) fn scrollback_packable(&self) -> bool {
+        self.parser.term().sink().store.packable()
+    }
+
+    /// Packs the scrollback's cold rows; returns the bytes of memory given back.
+    pub(crate) fn pack_scrollback(&mut self) -> usize {
+        self.parser.term_mut().sink_mut().store.pack_cold()
+    }
+
     /// The captured scrollback.
     #[cfg(test)]
     pub(crate) fn scrollback(&self) -> &ScrollCapture {
@@ -143,13 +155,13 @@ impl ScreenModel {
         let lines = &screen.sink().store;
         let mut data = String::with_capacity(lines.bytes() + 4096);
         data.push_str("\x1b[m\x1b[H\x1b[2J");
-        for (text, wrapped) in lines.iter() {
+        lines.for_each(|text, wrapped| {
             data.push_str("\x1b[m");
             data.push_str(text);
             if !wrapped {
                 data.push_str("\r\n");
             }
-        }
+        });
         if lines.len() > 0 {
             // Scroll every written line off the screen into the client's scrollback. A final
             // wrapped line still sits on the cursor row and needs one more.
@@ -224,7 +236,8 @@ impl ScreenThread {
 
 /// Runs `model` on its own thread until every sender is dropped; scans it for prompts with
 /// `rules` and publishes observations on the returned watch, and answers owed to the program on
-/// the returned receiver.
+/// the returned receiver. Scrolled-off rows that have been cold for `pack_after` are packed
+/// the next time the thread has caught up with the output (`pack_after` zero: never).
 ///
 /// The channel is unbounded in count because output is bounded by the permits it carries (the
 /// actor acquires one per batch before reading more PTY output); the other messages are small
@@ -233,6 +246,7 @@ pub(crate) fn spawn_screen_thread(
     mut model: ScreenModel,
     rules: Arc<ActivityRules>,
     nice: i32,
+    pack_after: Duration,
 ) -> std::io::Result<ScreenThread> {
     let (tx, rx) = mpsc::channel::<ScreenMsg>();
     let (obs_tx, obs_rx) = watch::channel(Observation::default());
@@ -246,9 +260,15 @@ pub(crate) fn spawn_screen_thread(
         }
         let mut dirty = true;
         let mut next_scan = Instant::now();
+        // When the cold rows waiting to be packed may be packed.
+        let mut pack_at: Option<Instant> = None;
         loop {
-            let msg = if dirty {
-                match rx.recv_timeout(next_scan.saturating_duration_since(Instant::now())) {
+            let wake = match (dirty.then_some(next_scan), pack_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let msg = if let Some(wake) = wake {
+                match rx.recv_timeout(wake.saturating_duration_since(Instant::now())) {
                     Ok(m) => Some(m),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -280,7 +300,21 @@ pub(crate) fn spawn_screen_thread(
                 Some(ScreenMsg::Plain { reply }) => {
                     let _ = reply.send(model.plain());
                 }
-                None => {}
+                None => {
+                    // Nothing came before the deadline: the thread has caught up with the output.
+                    if pack_at.is_some_and(|at| Instant::now() >= at) {
+                        pack_at = None;
+                        let saved = model.pack_scrollback();
+                        if saved > 0 {
+                            // The buffers just freed sit between live blocks: give their pages back.
+                            super::heap::release_free_memory();
+                        }
+                        debug!(saved, "scrollback packed");
+                    }
+                }
+            }
+            if pack_at.is_none() && !pack_after.is_zero() && model.scrollback_packable() {
+                pack_at = Some(Instant::now() + pack_after);
             }
             let now = Instant::now();
             if dirty && now >= next_scan {
@@ -419,5 +453,60 @@ mod tests {
         assert_eq!(s.title.as_deref(), Some("agent: waiting"));
         assert_eq!(m.plain().lines[0], "done");
         assert_eq!(m.tail(3), vec!["done".to_string()]);
+    }
+
+    /// Coloured log lines, numbered, some wider than the screen (they wrap).
+    fn log_lines(n: usize) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        for i in 0..n {
+            let wide = if i % 5 == 0 { " and a tail long enough to wrap onto the next row" } else { "" };
+            let _ = write!(s, "\x1b[2m12:00:{:02}\x1b[0m \x1b[3{}mINFO\x1b[0m line {i}{wide}\r\n", i % 60, i % 7);
+        }
+        s
+    }
+
+    #[test]
+    fn packed_scrollback_gives_the_same_history_byte_for_byte() {
+        let mut packed = ScreenModel::new(60, 10, 1 << 20, 0);
+        let mut plain = ScreenModel::new(60, 10, 1 << 20, 0);
+        let input = log_lines(8_000);
+        packed.feed(input.as_bytes());
+        plain.feed(input.as_bytes());
+        assert!(packed.scrollback_packable());
+        let before = packed.scrollback().store.held();
+        let saved = packed.pack_scrollback();
+        let after = packed.scrollback().store.held();
+        assert!(saved > 0 && after * 3 < before, "held {before} bytes, then {after}");
+        assert!(!packed.scrollback_packable());
+        assert_eq!(packed.snapshot().data, plain.snapshot().data);
+        // More output after packing lands after the packed rows, and evicts the oldest.
+        let more = log_lines(3_000);
+        packed.feed(more.as_bytes());
+        plain.feed(more.as_bytes());
+        packed.pack_scrollback();
+        let snap = packed.snapshot();
+        assert_eq!(snap.data, plain.snapshot().data);
+        assert!(in_vt100(&snap).screen().scrollback_len() > 1_000, "a client gets the packed rows back");
+        assert_eq!(replay(&snap).scrollback().lines(), plain.scrollback().lines());
+    }
+
+    #[test]
+    fn the_screen_thread_packs_once_it_has_caught_up_and_history_is_unchanged() {
+        let rules = Arc::new(ActivityRules::defaults(std::time::Duration::from_secs(2)));
+        let mut reference = ScreenModel::new(60, 10, 1 << 20, 0);
+        let thread = spawn_screen_thread(ScreenModel::new(60, 10, 1 << 20, 0), rules, 0, Duration::from_millis(5))
+            .expect("screen thread");
+        for chunk in log_lines(6_000).as_bytes().chunks(4096) {
+            reference.feed(chunk);
+            thread.tx.send(ScreenMsg::Output { bytes: chunk.to_vec(), permit: None }).expect("send");
+        }
+        // Long past the packing delay, with nothing more to apply: packed by now.
+        std::thread::sleep(Duration::from_millis(200));
+        let (reply, rx) = oneshot::channel();
+        thread.tx.send(ScreenMsg::Snapshot { reply }).expect("send");
+        let snap = rx.blocking_recv().expect("snapshot");
+        assert_eq!(snap.data, reference.snapshot().data);
+        assert_eq!(snap.offset, reference.offset);
     }
 }
