@@ -35,7 +35,8 @@ pub async fn memory_heavy(plan: &Plan, report: &mut Report) -> anyhow::Result<()
     for kind in ["base64", "ansi"] {
         let data = if kind == "ansi" { ansi_log(plan.burst) } else { base64_text(plan.burst) };
         let file = write_input(dir.path(), &format!("heavy-{kind}"), &data)?;
-        let (mut ours, mut lines, mut theirs, mut their_lines) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ours, mut lines, mut theirs, mut their_lines) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             let (mib, n) = ours_after(&file).await?;
             ours.push(mib);
@@ -53,19 +54,29 @@ pub async fn memory_heavy(plan: &Plan, report: &mut Report) -> anyhow::Result<()
         let ol = summarize(&lines).median;
         let ratio = (!theirs.is_empty()).then(|| o.median / summarize(&theirs).median);
         report.row(
-            Row::samples(&format!("memory kept after printing {size} of {kind}: controlroom"), &ours, "MiB", ratio)
-                .with_note(format!("{ol:.0} lines of history, {:.0} lines per MiB", ol / o.median)),
+            Row::samples(
+                &format!("memory kept after printing {size} of {kind}: controlroom"),
+                &ours,
+                "MiB",
+                ratio,
+            )
+            .with_note(format!("{ol:.0} lines of history, {:.0} lines per MiB", ol / o.median)),
         );
         if !theirs.is_empty() {
             let t = summarize(&theirs);
             let tl = summarize(&their_lines).median;
             report.row(
-                Row::samples(&format!("memory kept after printing {size} of {kind}: tmux"), &theirs, "MiB", None)
-                    .with_note(format!(
-                        "history-limit {:.0}: {tl:.0} lines of history, {:.0} lines per MiB",
-                        ol,
-                        tl / t.median
-                    )),
+                Row::samples(
+                    &format!("memory kept after printing {size} of {kind}: tmux"),
+                    &theirs,
+                    "MiB",
+                    None,
+                )
+                .with_note(format!(
+                    "history-limit {:.0}: {tl:.0} lines of history, {:.0} lines per MiB",
+                    ol,
+                    tl / t.median
+                )),
             );
         }
     }
@@ -87,8 +98,11 @@ async fn ours_after(file: &std::path::Path) -> anyhow::Result<(f64, usize)> {
     let wid = wids.first().context("worker id")?;
     let deadline = Instant::now() + crate::gateway::DEADLINE;
     loop {
-        let (status, screen) = gw.http("GET", &format!("/api/sessions/{sid}/workers/{wid}/screen"), None).await?;
-        let done = screen["lines"].as_array().is_some_and(|l| l.iter().any(|l| l.as_str().map(str::trim_end) == Some(DONE)));
+        let (status, screen) =
+            gw.http("GET", &format!("/api/sessions/{sid}/workers/{wid}/screen"), None).await?;
+        let done = screen["lines"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l.as_str().map(str::trim_end) == Some(DONE)));
         if status == 200 && done {
             break;
         }
@@ -113,7 +127,8 @@ fn tmux_after(file: &std::path::Path, limit: usize) -> anyhow::Result<(f64, usiz
     let tpid = tmux.pid()?;
     std::thread::sleep(Duration::from_millis(300));
     let before = peers::rss(tpid)?;
-    let script = format!("cat '{}'; {} wait-for -S heavy-done; exec sleep 100000", file.display(), tmux.prefix());
+    let script =
+        format!("cat '{}'; {} wait-for -S heavy-done; exec sleep 100000", file.display(), tmux.prefix());
     tmux.window("h", &script)?;
     tmux.wait_for("heavy-done")?;
     std::thread::sleep(SETTLE);

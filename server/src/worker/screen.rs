@@ -461,7 +461,8 @@ mod tests {
         let mut s = String::new();
         for i in 0..n {
             let wide = if i % 5 == 0 { " and a tail long enough to wrap onto the next row" } else { "" };
-            let _ = write!(s, "\x1b[2m12:00:{:02}\x1b[0m \x1b[3{}mINFO\x1b[0m line {i}{wide}\r\n", i % 60, i % 7);
+            let _ =
+                write!(s, "\x1b[2m12:00:{:02}\x1b[0m \x1b[3{}mINFO\x1b[0m line {i}{wide}\r\n", i % 60, i % 7);
         }
         s
     }
@@ -495,8 +496,9 @@ mod tests {
     fn the_screen_thread_packs_once_it_has_caught_up_and_history_is_unchanged() {
         let rules = Arc::new(ActivityRules::defaults(std::time::Duration::from_secs(2)));
         let mut reference = ScreenModel::new(60, 10, 1 << 20, 0);
-        let thread = spawn_screen_thread(ScreenModel::new(60, 10, 1 << 20, 0), rules, 0, Duration::from_millis(5))
-            .expect("screen thread");
+        let thread =
+            spawn_screen_thread(ScreenModel::new(60, 10, 1 << 20, 0), rules, 0, Duration::from_millis(5))
+                .expect("screen thread");
         for chunk in log_lines(6_000).as_bytes().chunks(4096) {
             reference.feed(chunk);
             thread.tx.send(ScreenMsg::Output { bytes: chunk.to_vec(), permit: None }).expect("send");

@@ -282,7 +282,11 @@ mod tests {
         let mut expected = Vec::new();
         for i in 0..20_000 {
             // Formatted log lines: colour sequences and repeated words pack well.
-            let text = format!("\x1b[2m12:{:02}:{:02}\x1b[0m \x1b[32mINFO\x1b[0m worker::pty: read {i} bytes", i / 60 % 60, i % 60);
+            let text = format!(
+                "\x1b[2m12:{:02}:{:02}\x1b[0m \x1b[32mINFO\x1b[0m worker::pty: read {i} bytes",
+                i / 60 % 60,
+                i % 60
+            );
             store.push(&text, i % 7 == 0);
             expected.push((text, i % 7 == 0));
         }
@@ -313,7 +317,10 @@ mod tests {
                     g ^= g << 13;
                     g ^= g >> 7;
                     g ^= g << 17;
-                    char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(g % 64) as usize])
+                    char::from(
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                            [(g % 64) as usize],
+                    )
                 })
                 .collect();
             store.push(&line, false);

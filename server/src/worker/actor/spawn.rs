@@ -47,7 +47,9 @@ pub(in crate::worker) fn spawn_running(
     let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
     let mut model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
     model.answer_queries(ctx.config.replies());
-    let thread = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice, ctx.config.scrollback_pack_after).map_err(spawn_err)?;
+    let thread =
+        spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice, ctx.config.scrollback_pack_after)
+            .map_err(spawn_err)?;
     let (running, pid) = start_process(&ctx, &spec)?;
     let status = WorkerStatus {
         pid,
@@ -92,7 +94,12 @@ pub(in crate::worker) fn spawn_restored(
     let mut model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
     model.answer_queries(ctx.config.replies());
     let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
-    let thread = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice, ctx.config.scrollback_pack_after) {
+    let thread = match spawn_screen_thread(
+        model,
+        rules.clone(),
+        ctx.config.screen_nice,
+        ctx.config.scrollback_pack_after,
+    ) {
         Ok(thread) => thread,
         Err(e) => {
             // Without a screen thread every screen request fails with `Gone`; the worker is
