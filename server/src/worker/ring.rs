@@ -279,6 +279,9 @@ mod tests {
         assert_eq!(r.since(at), None);
         assert_eq!(r.since(later).as_deref(), Some(&b"up"[..]));
         r.unpin(later);
+        // What the last pin held, no more than the tail (nothing before it can come back).
+        assert_eq!(r.since(later).as_deref(), Some(&b"up"[..]));
+        r.push(b"!!");
         assert_eq!(r.held(), CATCH_UP_TAIL);
         assert!(r.capacity() <= CATCH_UP_SHRINK_ABOVE, "capacity {} kept after the last pin", r.capacity());
         assert!(!r.pin(at), "an offset no longer held cannot be pinned");
