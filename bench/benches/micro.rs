@@ -201,6 +201,32 @@ fn snapshot_full_scrollback(bencher: Bencher) {
     bencher.bench_local(|| divan::black_box(s.snapshot_len()));
 }
 
+/// The same snapshot once the scrollback's cold rows are packed (what an attach after a burst
+/// waits for: the rows are unpacked one buffer at a time).
+#[divan::bench(sample_count = 20)]
+fn snapshot_full_scrollback_packed(bencher: Bencher) {
+    let mut s = Screen::new(COLS, ROWS, SCROLLBACK_BYTES);
+    for chunk in input("ansi").chunks(CHUNK) {
+        s.feed(chunk);
+    }
+    s.pack_scrollback();
+    bencher.bench_local(|| divan::black_box(s.snapshot_len()));
+}
+
+/// Packing a full scrollback's cold rows, once (what the screen thread does after a burst).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn pack_full_scrollback(bencher: Bencher) {
+    bencher
+        .with_inputs(|| {
+            let mut s = Screen::new(COLS, ROWS, SCROLLBACK_BYTES);
+            for chunk in input("ansi").chunks(CHUNK) {
+                s.feed(chunk);
+            }
+            s
+        })
+        .bench_local_values(|mut s| divan::black_box(s.pack_scrollback()));
+}
+
 /// The UTF-8 boundary splitter on 64 KiB reads.
 #[divan::bench(sample_count = 20)]
 fn utf8_split_64k(bencher: Bencher) {

@@ -279,6 +279,12 @@ pub struct WorkerClient {
 }
 
 impl WorkerClient {
+    /// What was received and not consumed by [`WorkerClient::wait_for`]: right after attaching,
+    /// the `history`'s data.
+    pub fn history(&self) -> &str {
+        &self.seen
+    }
+
     /// Types `data`.
     pub async fn input(&mut self, data: &str) -> anyhow::Result<()> {
         let msg = json!({"type": "input", "data": data}).to_string();

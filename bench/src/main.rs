@@ -12,6 +12,7 @@ mod forwarder;
 mod gateway;
 mod git_count;
 mod holders;
+mod memory_heavy;
 mod peers;
 mod relay;
 mod reply;
@@ -46,6 +47,7 @@ const SECTIONS: &[&str] = &[
     "echo",
     "fanout",
     "memory",
+    "memory-heavy",
     "idle",
     "idle-workers",
     "holder",
@@ -158,6 +160,7 @@ fn main() -> anyhow::Result<()> {
                 "echo" => echo::echo(&args.plan, &mut report).await,
                 "fanout" => scenarios::fanout(&args.plan, &mut report).await,
                 "memory" => resources::memory(&args.plan, &mut report).await,
+                "memory-heavy" => memory_heavy::memory_heavy(&args.plan, &mut report).await,
                 "idle" => resources::idle(&args.plan, &mut report).await,
                 "idle-workers" => resources::idle_workers(&args.plan, &mut report).await,
                 "holder" => holders::holder(&args.plan, &mut report).await,

@@ -337,6 +337,11 @@ impl Tmux {
         Ok(())
     }
 
+    /// `format` expanded for `target` (`display-message -p`).
+    pub fn display(&self, target: &str, format: &str) -> anyhow::Result<String> {
+        self.cmd(&["display-message", "-p", "-t", target, format])
+    }
+
     /// The server's pid.
     pub fn pid(&self) -> anyhow::Result<u32> {
         let out = self.cmd(&["display-message", "-p", "#{pid}"])?;

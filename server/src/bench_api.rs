@@ -25,6 +25,12 @@ impl Screen {
         self.0.feed(bytes);
     }
 
+    /// Packs the scrollback's cold rows, as the screen thread does once idle; returns the bytes
+    /// of memory given back.
+    pub fn pack_scrollback(&mut self) -> usize {
+        self.0.pack_scrollback()
+    }
+
     /// Length of the `history` snapshot it would send a new client.
     pub fn snapshot_len(&self) -> usize {
         self.0.snapshot().data.len()

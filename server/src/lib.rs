@@ -112,6 +112,8 @@ pub async fn run(
     on_ready: impl FnOnce(&Ready) + Send,
 ) -> Result<(), ServerError> {
     let config = Arc::new(config);
+    // Large freed blocks (history snapshots) go back to the system instead of staying resident.
+    worker::heap::tune();
     let token = match &config.token_override {
         Some(t) => {
             auth::ensure_data_dir(&config.data_dir)?;

@@ -254,6 +254,11 @@ impl<S: TermSink> Term<S> {
         &self.sink
     }
 
+    /// The scroll sink, to change what it keeps (e.g. pack its stored rows while idle).
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
     fn mode(&self, m: u8) -> bool {
         self.state.modes & m != 0
     }

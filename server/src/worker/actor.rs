@@ -221,8 +221,8 @@ impl Actor {
                         break;
                     }
                 }
-                Some((client, snap)) = self.clients.snapshots.next(), if !self.clients.snapshots.is_empty() => {
-                    self.attach_ready(client, snap);
+                Some((client, pin, snap)) = self.clients.snapshots.next(), if !self.clients.snapshots.is_empty() => {
+                    self.attach_ready(client, pin, snap);
                 }
                 (permit, taken) = intake::next_output(
                     &self.backlog,

@@ -25,6 +25,7 @@ pub(crate) mod answers;
 mod auto_answer;
 pub(crate) mod detect;
 pub(crate) mod env;
+pub(crate) mod heap;
 mod input;
 mod pattern;
 mod pipe;
@@ -68,7 +69,8 @@ pub struct WorkerConfig {
         default_value = flag_values::show_size(Self::DEFAULT_SCROLLBACK_BYTES)
     )]
     pub scrollback_bytes: usize,
-    /// Raw output kept per worker for catch-up after a snapshot.
+    /// Most raw output kept per worker for an attaching client's catch-up after its snapshot
+    /// (kept only while a snapshot is pending; at most a screen backlog is ever needed).
     // It also bounds the backlog of output not yet applied to the screen model.
     #[arg(
         long = "output-ring",
@@ -129,6 +131,16 @@ pub struct WorkerConfig {
         default_value = flag_values::show_duration(Self::DEFAULT_SCREEN_DEFER)
     )]
     pub screen_defer: Duration,
+    /// How long rows scrolled off a worker's screen stay cold before they are packed (LZ4, a
+    /// fraction of their text's memory), once the screen model has caught up with the output
+    /// (default 250ms; 0 never packs).
+    #[arg(
+        long,
+        env = "CONTROLROOM_SCROLLBACK_PACK_AFTER",
+        value_parser = flag_values::duration_or_zero,
+        default_value = flag_values::show_duration(Self::DEFAULT_SCROLLBACK_PACK_AFTER)
+    )]
+    pub scrollback_pack_after: Duration,
     /// Time between SIGHUP and SIGKILL when stopping a worker.
     #[arg(
         long,
@@ -195,6 +207,9 @@ impl WorkerConfig {
     pub const DEFAULT_FLOOD_COALESCE: Duration = Duration::from_millis(1);
     /// Default of [`WorkerConfig::screen_defer`]: 1 ms.
     pub const DEFAULT_SCREEN_DEFER: Duration = Duration::from_millis(1);
+    /// Default of [`WorkerConfig::scrollback_pack_after`]: 250 ms, so a flood's rows are packed
+    /// soon after it ends (while it lasts, the screen thread is busy and packs nothing).
+    pub const DEFAULT_SCROLLBACK_PACK_AFTER: Duration = Duration::from_millis(250);
     /// Default of [`WorkerConfig::screen_nice`].
     pub const DEFAULT_SCREEN_NICE: i32 = 0;
     /// Largest [`WorkerConfig::screen_nice`] (the lowest priority Linux has).
@@ -235,6 +250,7 @@ impl Default for WorkerConfig {
             flood_coalesce: Self::DEFAULT_FLOOD_COALESCE,
             screen_nice: Self::DEFAULT_SCREEN_NICE,
             screen_defer: Self::DEFAULT_SCREEN_DEFER,
+            scrollback_pack_after: Self::DEFAULT_SCROLLBACK_PACK_AFTER,
             activity: Arc::new(ActivityRules::defaults(Self::DEFAULT_IDLE_AFTER)),
             terminal_foreground: Palette::DEFAULT_FOREGROUND,
             terminal_background: Palette::DEFAULT_BACKGROUND,

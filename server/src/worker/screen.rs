@@ -18,6 +18,7 @@ use controlroom_protocol::ScreenResponse;
 use controlroom_term::{self as term, Row, TermSink};
 use runner::ScreenSender;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use tracing::debug;
 
@@ -65,7 +66,9 @@ impl ScrollCapture {
     /// The captured lines, oldest first.
     #[cfg(test)]
     pub(crate) fn lines(&self) -> Vec<ScrollLine> {
-        self.store.iter().map(|(text, wrapped)| ScrollLine { text: text.to_string(), wrapped }).collect()
+        let mut lines = Vec::new();
+        self.store.for_each(|text, wrapped| lines.push(ScrollLine { text: text.to_string(), wrapped }));
+        lines
     }
 }
 
@@ -132,6 +135,16 @@ impl ScreenModel {
         self.parser.term_mut().resize(rows, cols);
     }
 
+    /// Whether scrolled-off rows wait to be packed ([`ScreenModel::pack_scrollback`]).
+    pub(crate) fn scrollback_packable(&self) -> bool {
+        self.parser.term().sink().store.packable()
+    }
+
+    /// Packs the scrollback's cold rows; returns the bytes of memory given back.
+    pub(crate) fn pack_scrollback(&mut self) -> usize {
+        self.parser.term_mut().sink_mut().store.pack_cold()
+    }
+
     /// The captured scrollback.
     #[cfg(test)]
     pub(crate) fn scrollback(&self) -> &ScrollCapture {
@@ -145,13 +158,13 @@ impl ScreenModel {
         let lines = &screen.sink().store;
         let mut data = String::with_capacity(lines.bytes() + 4096);
         data.push_str("\x1b[m\x1b[H\x1b[2J");
-        for (text, wrapped) in lines.iter() {
+        lines.for_each(|text, wrapped| {
             data.push_str("\x1b[m");
             data.push_str(text);
             if !wrapped {
                 data.push_str("\r\n");
             }
-        }
+        });
         if lines.len() > 0 {
             // Scroll every written line off the screen into the client's scrollback. A final
             // wrapped line still sits on the cursor row and needs one more.
@@ -225,15 +238,17 @@ impl ScreenThread {
 }
 
 /// Starts applying messages to `model`: no thread of its own (see [`runner`]); `nice` lowers the
-/// priority of whichever thread applies them, while it does.
+/// priority of whichever thread applies them, while it does. Scrolled-off rows cold for
+/// `pack_after` are packed once the output goes quiet (`pack_after` zero: never).
 pub(crate) fn spawn_screen_thread(
     model: ScreenModel,
     rules: Arc<ActivityRules>,
     nice: i32,
+    pack_after: Duration,
 ) -> std::io::Result<ScreenThread> {
     let (obs_tx, observations) = watch::channel(Observation::default());
     let (reply_tx, replies) = tokio::sync::mpsc::channel(REPLY_QUEUE);
-    let tx = ScreenSender::start(runner::Job::new(model, rules, obs_tx, reply_tx, nice));
+    let tx = ScreenSender::start(runner::Job::new(model, rules, obs_tx, reply_tx, nice, pack_after));
     Ok(ScreenThread { tx, observations, replies })
 }
 
@@ -400,5 +415,62 @@ mod tests {
         assert_eq!(s.title.as_deref(), Some("agent: waiting"));
         assert_eq!(m.plain().lines[0], "done");
         assert_eq!(m.tail(3), vec!["done".to_string()]);
+    }
+
+    /// Coloured log lines, numbered, some wider than the screen (they wrap).
+    fn log_lines(n: usize) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        for i in 0..n {
+            let wide = if i % 5 == 0 { " and a tail long enough to wrap onto the next row" } else { "" };
+            let _ =
+                write!(s, "\x1b[2m12:00:{:02}\x1b[0m \x1b[3{}mINFO\x1b[0m line {i}{wide}\r\n", i % 60, i % 7);
+        }
+        s
+    }
+
+    #[test]
+    fn packed_scrollback_gives_the_same_history_byte_for_byte() {
+        let mut packed = ScreenModel::new(60, 10, 1 << 20, 0);
+        let mut plain = ScreenModel::new(60, 10, 1 << 20, 0);
+        let input = log_lines(8_000);
+        packed.feed(input.as_bytes());
+        plain.feed(input.as_bytes());
+        assert!(packed.scrollback_packable());
+        let before = packed.scrollback().store.held();
+        let saved = packed.pack_scrollback();
+        let after = packed.scrollback().store.held();
+        assert!(saved > 0 && after * 3 < before, "held {before} bytes, then {after}");
+        assert!(!packed.scrollback_packable());
+        assert_eq!(packed.snapshot().data, plain.snapshot().data);
+        // More output after packing lands after the packed rows, and evicts the oldest.
+        let more = log_lines(3_000);
+        packed.feed(more.as_bytes());
+        plain.feed(more.as_bytes());
+        packed.pack_scrollback();
+        let snap = packed.snapshot();
+        assert_eq!(snap.data, plain.snapshot().data);
+        assert!(in_vt100(&snap).screen().scrollback_len() > 1_000, "a client gets the packed rows back");
+        assert_eq!(replay(&snap).scrollback().lines(), plain.scrollback().lines());
+    }
+
+    #[test]
+    fn the_screen_thread_packs_once_it_has_caught_up_and_history_is_unchanged() {
+        let rules = Arc::new(ActivityRules::defaults(std::time::Duration::from_secs(2)));
+        let mut reference = ScreenModel::new(60, 10, 1 << 20, 0);
+        let thread =
+            spawn_screen_thread(ScreenModel::new(60, 10, 1 << 20, 0), rules, 0, Duration::from_millis(5))
+                .expect("screen thread");
+        for chunk in log_lines(6_000).as_bytes().chunks(4096) {
+            reference.feed(chunk);
+            thread.tx.send(ScreenMsg::Output { bytes: chunk.to_vec(), permit: None });
+        }
+        // Long past the packing delay, with nothing more to apply: packed by now.
+        std::thread::sleep(Duration::from_millis(200));
+        let (reply, rx) = oneshot::channel();
+        thread.tx.send(ScreenMsg::Snapshot { reply });
+        let snap = rx.blocking_recv().expect("snapshot");
+        assert_eq!(snap.data, reference.snapshot().data);
+        assert_eq!(snap.offset, reference.offset);
     }
 }

@@ -44,8 +44,9 @@ pub(in crate::worker) fn spawn_adopted(
     let mut model = ScreenModel::restored(&history, ctx.config.scrollback_bytes);
     model.answer_queries(ctx.config.replies());
     let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
-    let thread = spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice)
-        .map_err(|e| WorkerError::Spawn { command: "adopted worker".into(), message: e.to_string() })?;
+    let thread =
+        spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice, ctx.config.scrollback_pack_after)
+            .map_err(|e| WorkerError::Spawn { command: "adopted worker".into(), message: e.to_string() })?;
     let (running, pid) = run_process(&ctx, process, "adopted worker")?;
     let status = WorkerStatus {
         pid,

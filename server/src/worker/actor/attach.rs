@@ -12,22 +12,37 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 impl Actor {
+    /// Asks the screen thread for a snapshot, pinning the ring from the offset it will have
+    /// (everything sent to the screen so far: the ring's end less a split character's carried
+    /// bytes) until it is answered.
     pub(super) fn request_snapshot(&mut self, client: ClientId) {
         let (reply, rx) = oneshot::channel();
+        let pin = self.output.ring.end() - self.output.utf8.carried_len() as u64;
+        if !self.output.ring.pin(pin) {
+            // Unreachable: the ring always holds more than a carried character. A missing pin
+            // only costs a retry when the catch-up is gone.
+            debug!(pin, ring_start = self.output.ring.start(), "catch-up offset not held");
+        }
         self.screen.send(ScreenMsg::Snapshot { reply });
-        self.clients.snapshots.push(Box::pin(async move { (client, rx.await.ok()) }));
+        self.clients.snapshots.push(Box::pin(async move { (client, pin, rx.await.ok()) }));
     }
 
     /// Queues `history`, the output since the snapshot and (if exited) `exit`, then subscribes
     /// the client; all within one actor step, so no output is missed or doubled.
-    pub(super) fn attach_ready(&mut self, id: ClientId, snap: Option<HistorySnapshot>) {
+    pub(super) fn attach_ready(&mut self, id: ClientId, pin: u64, snap: Option<HistorySnapshot>) {
+        // Read the catch-up before the pin goes: the last pin lets the ring drop the bytes.
+        let catch_up = match &snap {
+            Some(s) if self.clients.by_id.contains_key(&id) => self.output.ring.since(s.offset),
+            _ => None,
+        };
+        self.output.ring.unpin(pin);
         let Some(client) = self.clients.by_id.get_mut(&id) else { return };
         let Some(snap) = snap else {
             warn!("screen thread is gone; refusing attach");
             self.clients.by_id.remove(&id);
             return;
         };
-        let Some(catch_up) = self.output.ring.since(snap.offset) else {
+        let Some(catch_up) = catch_up else {
             // The ring moved past the snapshot (only under extreme lag): take a fresh one.
             debug!(offset = snap.offset, ring_start = self.output.ring.start(), "snapshot too old; retrying");
             self.request_snapshot(id);

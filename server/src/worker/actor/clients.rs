@@ -21,8 +21,8 @@ pub(super) struct Client {
     pub(super) reply: Option<oneshot::Sender<ClientId>>,
 }
 
-/// A snapshot requested for an attaching client.
-pub(super) type SnapshotFuture = BoxFuture<'static, (ClientId, Option<HistorySnapshot>)>;
+/// A snapshot requested for an attaching client, with the ring offset pinned for its catch-up.
+pub(super) type SnapshotFuture = BoxFuture<'static, (ClientId, u64, Option<HistorySnapshot>)>;
 
 /// The clients of one worker.
 pub(super) struct Clients {

@@ -1,7 +1,7 @@
 //! The output path of a worker: the ring of raw output, the UTF-8 alignment for JSON clients and
 //! the screen model, and the batch size and flood coalescing of the reads.
 
-use crate::worker::ring::OutputRing;
+use crate::worker::ring::CatchUpRing;
 use crate::worker::utf8::Utf8Splitter;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,8 +15,9 @@ pub(super) const FLOOD_BATCH_BYTES: usize = 2048;
 
 /// What happens to each batch of output before it fans out.
 pub(super) struct OutputPath {
-    /// Raw output as read; binary clients get exactly these bytes.
-    pub(super) ring: OutputRing,
+    /// Raw output as read (binary clients get exactly these bytes), kept while an attaching
+    /// client's catch-up needs it.
+    pub(super) ring: CatchUpRing,
     /// Aligns output to UTF-8 characters for JSON clients and the screen model, which lag the
     /// ring by the carried bytes of a split character (at most 3).
     pub(super) utf8: Utf8Splitter,
@@ -38,7 +39,7 @@ impl OutputPath {
     /// A ring of `ring_bytes` starting at stream offset `offset`.
     pub(super) fn new(ring_bytes: usize, offset: u64, batch_bytes: usize) -> Self {
         Self {
-            ring: OutputRing::new(ring_bytes, offset),
+            ring: CatchUpRing::new(ring_bytes, offset),
             utf8: Utf8Splitter::default(),
             batch_bytes,
             coalesce_until: None,
@@ -83,6 +84,7 @@ mod tests {
     #[test]
     fn a_split_character_waits_for_its_end_with_the_right_offsets() {
         let mut out = OutputPath::new(1024, 100, 64);
+        assert!(out.ring.pin(100), "as an attach does");
         let (offset, aligned, aligned_offset) = out.push(b"a\xe2\x82");
         assert_eq!((offset, aligned.as_slice(), aligned_offset), (100, &b"a"[..], 100));
         let (offset, aligned, aligned_offset) = out.push(b"\xacb");

@@ -49,7 +49,12 @@ pub(in crate::worker) fn spawn_running(
     let rules = spec.activity.clone().unwrap_or_else(|| ctx.config.activity.clone());
     let mut model = ScreenModel::new(spec.cols, spec.rows, ctx.config.scrollback_bytes, 0);
     model.answer_queries(ctx.config.replies());
-    let thread = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
+    let thread = match spawn_screen_thread(
+        model,
+        rules.clone(),
+        ctx.config.screen_nice,
+        ctx.config.scrollback_pack_after,
+    ) {
         Ok(thread) => thread,
         Err(e) => {
             if let Some(p) = started {
@@ -118,7 +123,12 @@ pub(in crate::worker) fn spawn_restored(
     let mut model = ScreenModel::restored(history, ctx.config.scrollback_bytes);
     model.answer_queries(ctx.config.replies());
     let rules = activity.unwrap_or_else(|| ctx.config.activity.clone());
-    let thread = match spawn_screen_thread(model, rules.clone(), ctx.config.screen_nice) {
+    let thread = match spawn_screen_thread(
+        model,
+        rules.clone(),
+        ctx.config.screen_nice,
+        ctx.config.scrollback_pack_after,
+    ) {
         Ok(thread) => thread,
         Err(e) => {
             // Without a screen thread every screen request fails with `Gone`; the worker is

@@ -6,7 +6,9 @@
 //! stack and a task each, and a thousand idle workers a thousand threads), and at most one job
 //! per worker runs at a time, so the model still sees the stream in order. The prompt scan
 //! runs at the end of a job once `scan_interval` has passed since the last one; a change that
-//! comes sooner arms one timer (a task, not a thread) that starts a job for the scan.
+//! comes sooner arms one timer (a task, not a thread) that starts a job for the scan. Cold
+//! scrolled-off rows are packed (`--scrollback-pack-after`) the same way: by the job that finds
+//! the queue empty once no output came for that long, or by one the timer starts then.
 //!
 //! The model is parsed off the runtime's worker threads as before: a flood's parsing never
 //! delays another worker's echo on the runtime.
@@ -15,7 +17,7 @@ use super::{ScreenModel, ScreenMsg, ScreenReply, apply, feed, scan};
 use crate::worker::detect::{ActivityRules, Observation};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tracing::debug;
 
@@ -30,6 +32,12 @@ pub(crate) struct Job {
     /// Changed since the last scan.
     dirty: bool,
     next_scan: Instant,
+    /// Cold scrolled-off rows are packed once no output came for this long (zero: never).
+    pack_after: Duration,
+    /// When output last changed the model.
+    last_output: Instant,
+    /// Packed since the last output (so a job never packs twice for one quiet spell).
+    packed: bool,
 }
 
 impl Job {
@@ -40,8 +48,34 @@ impl Job {
         obs_tx: watch::Sender<Observation>,
         reply_tx: tokio::sync::mpsc::Sender<ScreenReply>,
         nice: i32,
+        pack_after: Duration,
     ) -> Self {
-        Self { model, rules, obs_tx, reply_tx, nice, dirty: true, next_scan: Instant::now() }
+        let now = Instant::now();
+        Self {
+            model,
+            rules,
+            obs_tx,
+            reply_tx,
+            nice,
+            dirty: true,
+            next_scan: now,
+            pack_after,
+            last_output: now,
+            packed: false,
+        }
+    }
+
+    /// The model changed: a scan is owed, and packing waits for the next quiet spell.
+    fn changed(&mut self) {
+        self.dirty = true;
+        self.last_output = Instant::now();
+        self.packed = false;
+    }
+
+    /// When the cold rows may be packed, if there are any to pack.
+    fn pack_due(&self) -> Option<Instant> {
+        (!self.pack_after.is_zero() && !self.packed && self.model.scrollback_packable())
+            .then(|| self.last_output + self.pack_after)
     }
 }
 
@@ -137,7 +171,7 @@ impl ScreenSender {
                 let mut job = lock(&runner.job);
                 let Job { model, reply_tx, .. } = &mut *job;
                 feed(model, bytes, reply_tx);
-                job.dirty = true;
+                job.changed();
                 drain(runner, job);
                 true
             }
@@ -194,11 +228,28 @@ fn drain(runner: &Arc<Runner>, mut job: MutexGuard<'_, Job>) {
                         job.next_scan = now + job.rules.scan_interval;
                         continue;
                     }
+                    let pack_due = job.pack_due();
+                    if pack_due.is_some_and(|at| now >= at) {
+                        // Caught up and quiet: pack outside the queue's lock.
+                        drop(q);
+                        job.packed = true;
+                        let saved = job.model.pack_scrollback();
+                        if saved > 0 {
+                            // The buffers just freed sit between live blocks: give their pages back.
+                            crate::worker::heap::release_free_memory();
+                        }
+                        debug!(saved, "scrollback packed");
+                        continue;
+                    }
                     q.running = false;
-                    let arm = job.dirty && !std::mem::replace(&mut q.timer, true);
+                    let wake = match (job.dirty.then_some(job.next_scan), pack_due) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    let arm = wake.is_some() && !std::mem::replace(&mut q.timer, true);
                     drop(q);
-                    if arm {
-                        arm_timer(runner.clone(), job.next_scan);
+                    if let (true, Some(at)) = (arm, wake) {
+                        arm_timer(runner.clone(), at);
                     }
                     return;
                 }
@@ -206,7 +257,7 @@ fn drain(runner: &Arc<Runner>, mut job: MutexGuard<'_, Job>) {
         };
         let Job { model, reply_tx, .. } = &mut *job;
         if apply(model, msg, reply_tx) {
-            job.dirty = true;
+            job.changed();
         }
     }
 }
@@ -253,7 +304,7 @@ fn take_niceness(nice: i32) {
 mod tests {
     use super::*;
     use crate::worker::screen::ScreenModel;
-    use std::time::Duration;
+
     use tokio::sync::oneshot;
 
     fn sender() -> (ScreenSender, watch::Receiver<Observation>) {
@@ -261,7 +312,7 @@ mod tests {
         let (reply_tx, _replies) = tokio::sync::mpsc::channel(4);
         let model = ScreenModel::new(20, 5, 1 << 16, 0);
         let rules = Arc::new(ActivityRules::defaults(Duration::from_secs(2)));
-        (ScreenSender::start(Job::new(model, rules, obs_tx, reply_tx, 0)), obs)
+        (ScreenSender::start(Job::new(model, rules, obs_tx, reply_tx, 0, Duration::ZERO)), obs)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
