@@ -474,3 +474,40 @@ mod tests {
         assert_eq!(snap.offset, reference.offset);
     }
 }
+
+#[cfg(test)]
+mod pack_stress_tests {
+    use super::*;
+
+    /// Packing between bursts while the scrollback cap drops the oldest rows never loses or
+    /// repeats a row (what `seq` through a loaded gateway does).
+    #[test]
+    fn packing_between_bursts_at_the_scrollback_cap_keeps_every_row_in_order() {
+        let mut model = ScreenModel::new(80, 24, 64 * 1024, 0);
+        let mut next = 1u64;
+        for burst in 0..60 {
+            let mut text = String::new();
+            for _ in 0..(500 + burst * 37 % 400) {
+                text.push_str(&format!("{next}\r\n"));
+                next += 1;
+            }
+            for chunk in text.as_bytes().chunks(1000 + burst * 13) {
+                model.feed(chunk);
+            }
+            if model.scrollback_packable() {
+                model.pack_scrollback();
+            }
+            let snap = model.snapshot();
+            let mut fresh = ScreenModel::new(snap.cols, snap.rows, 1 << 22, 0);
+            fresh.feed(snap.data.as_bytes());
+            let mut lines: Vec<String> = fresh.scrollback().lines().into_iter().map(|l| l.text).collect();
+            lines.extend(fresh.plain().lines);
+            let numbers: Vec<u64> = lines.iter().filter_map(|l| l.trim().parse().ok()).collect();
+            let first = numbers[0];
+            for (k, n) in numbers.iter().enumerate() {
+                assert_eq!(*n, first + k as u64, "burst {burst}: row {k} after {first}");
+            }
+            assert_eq!(numbers.last(), Some(&(next - 1)), "burst {burst}");
+        }
+    }
+}
