@@ -2,7 +2,7 @@
 //! holder process (`controlroom __holder`, the rest of this module) that outlives the gateway; the gateway reaches it over its
 //! Unix socket, on start (spawn) and after a restart (adopt).
 //!
-//! On the gateway's side a holder is a [`PtyLink`](crate::worker::pty::PtyLink) (`link.rs`): the
+//! On the gateway's side a holder is a `PtyLink` (`link.rs`): the
 //! worker actor's own task reads `Output` frames from the non-blocking socket and writes input
 //! and control frames to it, with no thread per worker; the output ends at the holder's `Exited`
 //! frame (the real exit) or at a dropped connection (`lost`).
