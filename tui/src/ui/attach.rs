@@ -41,37 +41,41 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     }
     let scrolled = term.scrolled();
     let keys = &state.settings.keys;
-    let (right, prompt_cursor) = match &term.search {
-        _ if let Some(copy) = &term.copy => copy::header(copy, theme),
+    // (An if-else chain, not `if let` match guards: those need a newer Rust than rust-version.)
+    let (right, prompt_cursor) = if let Some(copy) = &term.copy {
+        copy::header(copy, theme)
+    } else if term.chord {
         // The first key of the copy-mode chord waits for its second.
-        _ if term.chord => {
-            let second = keys.copy_mode.get(1).map(crate::keymap::KeySpec::label).unwrap_or_default();
-            let alone = if keys.copy_mode.first() == Some(&keys.detach) { "detach" } else { "send it" };
-            (
-                Line::styled(
-                    format!("{} … {second} copy mode · else {alone} ", chord_label(&keys.copy_mode[..1])),
-                    muted,
-                ),
-                None,
-            )
-        }
-        _ if let Some(note) = &term.note => {
-            (Line::styled(format!("{note} "), Style::new().fg(theme.accent).bg(theme.selection)), None)
-        }
-        Some(search) => search::header(search, scrolled, theme),
-        None if scrolled > 0 => (Line::styled(format!("scrollback −{scrolled}  shift-pgdn ↓ "), muted), None),
-        // A problem the user must know of now (a key dropped on a read-only connection).
-        None if state.notice.as_ref().is_some_and(|n| n.error) => {
-            let n = state.notice.as_ref().map_or("", |n| n.text.as_str());
-            (Line::styled(format!("{n} "), Style::new().fg(theme.asking).bg(theme.selection)), None)
-        }
-        None => (
+        let second = keys.copy_mode.get(1).map(crate::keymap::KeySpec::label).unwrap_or_default();
+        let alone = if keys.copy_mode.first() == Some(&keys.detach) { "detach" } else { "send it" };
+        (
             Line::styled(
-                format!("{} detach · {} copy ", keys.detach.label(), chord_label(&keys.copy_mode)),
+                format!("{} … {second} copy mode · else {alone} ", chord_label(&keys.copy_mode[..1])),
                 muted,
             ),
             None,
-        ),
+        )
+    } else if let Some(note) = &term.note {
+        (Line::styled(format!("{note} "), Style::new().fg(theme.accent).bg(theme.selection)), None)
+    } else {
+        match &term.search {
+            Some(search) => search::header(search, scrolled, theme),
+            None if scrolled > 0 => {
+                (Line::styled(format!("scrollback −{scrolled}  shift-pgdn ↓ "), muted), None)
+            }
+            // A problem the user must know of now (a key dropped on a read-only connection).
+            None if state.notice.as_ref().is_some_and(|n| n.error) => {
+                let n = state.notice.as_ref().map_or("", |n| n.text.as_str());
+                (Line::styled(format!("{n} "), Style::new().fg(theme.asking).bg(theme.selection)), None)
+            }
+            None => (
+                Line::styled(
+                    format!("{} detach · {} copy ", keys.detach.label(), chord_label(&keys.copy_mode)),
+                    muted,
+                ),
+                None,
+            ),
+        }
     };
     frame.render_widget(Paragraph::new(Line::from(left)).style(muted), header);
     let rw = u16::try_from(right.width()).unwrap_or(0).min(header.width);
