@@ -486,25 +486,20 @@ async fn binary_and_json_clients_each_get_their_format_even_mid_character() {
     w.stop().await;
 }
 
-/// What a client shows after replaying its `history` and then its `output`, as text lines: the
-/// scrollback, the screen up to the cursor, then the output (ASCII, `\r` dropped).
+/// What a client shows after replaying its `history` and then its `output` into one terminal,
+/// as a client does: the scrollback, then the screen's rows (trailing blanks trimmed).
+///
+/// The output is fed into the same model rather than appended as text: a snapshot taken between
+/// a line's `\r` and its `\n` has the cursor at column 0 of a full row, and only the terminal
+/// knows that the `\n` which follows keeps that row.
 fn replayed_lines(c: &TestClient) -> Vec<String> {
     let (data, _) = c.history();
     let mut model = screen::ScreenModel::new(80, 24, 1 << 24, 0);
     model.feed(data.as_bytes());
-    let mut text: String = model.scrollback().lines().iter().map(|l| format!("{}\n", l.text)).collect();
-    let screen = model.plain();
-    let [row, col] = screen.cursor;
-    for (i, line) in screen.lines.iter().enumerate().take(usize::from(row) + 1) {
-        if i == usize::from(row) {
-            text.push_str(line.get(..usize::from(col)).unwrap_or(line));
-        } else {
-            text.push_str(line.trim_end());
-            text.push('\n');
-        }
-    }
-    text.push_str(&output_text(&c.msgs).replace('\r', ""));
-    text.lines().map(str::to_string).collect()
+    model.feed(output_text(&c.msgs).as_bytes());
+    let mut lines: Vec<String> = model.scrollback().lines().into_iter().map(|l| l.text).collect();
+    lines.extend(model.plain().lines.iter().map(|l| l.trim_end().to_string()));
+    lines
 }
 
 #[tokio::test]
