@@ -120,7 +120,6 @@ enum ModeState {
     NotRecognized = 0,
     Set = 1,
     Reset = 2,
-    PermanentlySet = 3,
     PermanentlyReset = 4,
 }
 
