@@ -51,6 +51,17 @@ impl Credential {
         self.token.send_replace(fresh.to_owned());
         true
     }
+
+    /// After `refused` was refused: whether to retry at once with the token now in its file.
+    /// Once in a row: `fresh` is set while a re-read token is on trial and cleared by the caller
+    /// once a connection with it works, so a fresh token that is refused too ends with the error.
+    pub fn retry_fresh(&self, refused: &str, fresh: &mut bool) -> bool {
+        if *fresh || !self.reread(refused) {
+            return false;
+        }
+        *fresh = true;
+        true
+    }
 }
 
 #[cfg(test)]

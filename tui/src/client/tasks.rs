@@ -64,17 +64,6 @@ enum Ended {
     Refused(String),
 }
 
-/// After `refused` was refused: whether to retry at once with the token now in its file. Once in
-/// a row: `fresh` is set while a re-read token is on trial and cleared once a connection with
-/// it works, so a fresh token that is refused too ends with the error.
-fn retry_with_fresh_token(credential: &Credential, refused: &str, fresh: &mut bool) -> bool {
-    if *fresh || !credential.reread(refused) {
-        return false;
-    }
-    *fresh = true;
-    true
-}
-
 /// Runs `/ws/app` until the UI goes away or the token is refused.
 pub async fn app_task<M: From<ClientEvent>>(
     target: Target,
@@ -101,9 +90,7 @@ pub async fn app_task<M: From<ClientEvent>>(
                 }
                 match app_session(socket, &ui, &mut out).await {
                     Ended::Stop => return,
-                    Ended::AuthRefused(_)
-                        if retry_with_fresh_token(&target.credential, &token, &mut fresh) =>
-                    {
+                    Ended::AuthRefused(_) if target.credential.retry_fresh(&token, &mut fresh) => {
                         continue;
                     }
                     Ended::Refused(reason) | Ended::AuthRefused(reason) => {
@@ -114,9 +101,7 @@ pub async fn app_task<M: From<ClientEvent>>(
                     Ended::Lost(r) | Ended::FellBehind(r) | Ended::Gone(r) => r,
                 }
             }
-            Err(ConnectError::Unauthorized)
-                if retry_with_fresh_token(&target.credential, &token, &mut fresh) =>
-            {
+            Err(ConnectError::Unauthorized) if target.credential.retry_fresh(&token, &mut fresh) => {
                 continue;
             }
             // A refused token or an untrusted certificate needs the user; retrying cannot help.
@@ -279,7 +264,7 @@ pub async fn worker_task<M: From<ClientEvent>>(
         }
         match ended {
             Ended::Stop => return,
-            Ended::AuthRefused(_) if retry_with_fresh_token(&credential, &token, &mut fresh) => continue,
+            Ended::AuthRefused(_) if credential.retry_fresh(&token, &mut fresh) => continue,
             Ended::Refused(reason) | Ended::AuthRefused(reason) => {
                 // The app socket reports the same refusal in the status bar; stop retrying.
                 let _ = ui.send(report(WorkerReport::Lost(reason))).await;
