@@ -124,6 +124,9 @@ pub struct WatchArgs {
 struct Conn {
     url: String,
     token: String,
+    /// The file the token was read from (`None`: `CONTROLROOM_TOKEN`), re-read by the TUI when
+    /// the token is refused.
+    token_file: Option<PathBuf>,
     /// Certificates accepted for an `https://` gateway.
     trust: Trust,
     /// Set when found through `gateway.json` (re-read on reconnect).
@@ -146,17 +149,18 @@ impl ClientArgs {
         }
     }
 
-    fn token(&self, data_dir: &Path) -> anyhow::Result<String> {
+    /// The token, and the file it was read from (`None` when it came from the environment).
+    fn token(&self, data_dir: &Path) -> anyhow::Result<(String, Option<PathBuf>)> {
         if let Ok(t) = std::env::var("CONTROLROOM_TOKEN")
             && !t.trim().is_empty()
         {
-            return Ok(t.trim().to_owned());
+            return Ok((t.trim().to_owned(), None));
         }
         let path = self.token_file.clone().unwrap_or_else(|| data_dir.join("token"));
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!("no token at {} (run `controlroom token` on the gateway host)", path.display())
         })?;
-        Ok(text.trim().to_owned())
+        Ok((text.trim().to_owned(), Some(path)))
     }
 
     /// The web roots plus `--tls-ca` (or config.toml's `tls-ca`), checked readable now.
@@ -183,8 +187,8 @@ impl ClientArgs {
         let data_dir = self.data_dir()?;
         let trust = self.trust(config)?;
         if let Some(url) = self.gateway_url(config)? {
-            let token = self.token(&data_dir)?;
-            return Ok(Conn { url, token, trust, gateway_json: None });
+            let (token, token_file) = self.token(&data_dir)?;
+            return Ok(Conn { url, token, token_file, trust, gateway_json: None });
         }
         if let Some(conn) = self.local(&data_dir, &trust).await? {
             return Ok(conn);
@@ -221,14 +225,16 @@ impl ClientArgs {
     async fn local(&self, data_dir: &Path, trust: &Trust) -> anyhow::Result<Option<Conn>> {
         let path = data_dir.join("gateway.json");
         let Ok(file) = GatewayFile::read(&path) else { return Ok(None) };
-        let token = self.token(data_dir)?;
+        let (token, token_file) = self.token(data_dir)?;
         // A gateway serving TLS names its certificate, so a self-signed one is trusted here.
         let local = match file.tls_cert {
             Some(cert) => trust.clone().with(cert),
             None => trust.clone(),
         };
         match Gateway::new(&file.url, token.clone(), local.clone())?.healthz().await {
-            Ok(()) => Ok(Some(Conn { url: file.url, token, trust: local, gateway_json: Some(path) })),
+            Ok(()) => {
+                Ok(Some(Conn { url: file.url, token, token_file, trust: local, gateway_json: Some(path) }))
+            }
             // A gateway answers but cannot be trusted: say so rather than start another.
             Err(e @ controlroom_tui::Error::Certificate { .. }) => Err(e.into()),
             Err(_) => Ok(None),
@@ -332,6 +338,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
         let opts = Options {
             url: conn.url.clone(),
             token: conn.token.clone(),
+            token_file: conn.token_file.clone(),
             trust: conn.trust.clone(),
             gateway_json: conn.gateway_json.clone(),
             settings,

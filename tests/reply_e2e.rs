@@ -4,18 +4,19 @@
 //! with no front end, shown by `controlroom explain`.
 
 mod support;
+#[path = "support/tui.rs"]
+mod tui;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{Gateway, bin, wait_for};
+use tui::Tui;
 
-const COLS: u16 = 160;
-const ROWS: u16 = 30;
+const SIZE: (u16, u16) = (160, 30);
+/// How long each step of the dashboard may take.
+const STEP_SECS: u64 = 30;
 
 fn fixture(name: &str) -> String {
     format!("{}/server/src/worker/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -37,81 +38,6 @@ fn cli(data: &Path, args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// The dashboard in a PTY, its screen parsed by vt100 on a reader thread.
-struct Tui {
-    screen: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-}
-
-impl Tui {
-    fn spawn(data: &Path, config: &Path) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
-            .expect("open pty");
-        let mut cmd = CommandBuilder::new(bin());
-        cmd.arg("--data-dir");
-        cmd.arg(data);
-        cmd.arg("--config-dir");
-        cmd.arg(config);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("CONTROLROOM_URL");
-        cmd.env_remove("CONTROLROOM_TOKEN");
-        let child = pty.slave.spawn_command(cmd).expect("spawn controlroom");
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().expect("reader");
-        let writer = pty.master.take_writer().expect("writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(ROWS).expect("non-zero"),
-            std::num::NonZeroU16::new(COLS).expect("non-zero"),
-            0,
-        )));
-        let feed = screen.clone();
-        std::thread::spawn(move || {
-            let _master = pty.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                feed.lock().expect("screen lock").process(&buf[..n]);
-            }
-        });
-        Tui { screen, writer, child }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().expect("screen lock").screen().contents()
-    }
-
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.contents();
-            if pred(&screen) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_text(&self, needle: &str) {
-        self.wait_for(needle, |s| s.contains(needle));
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write to pty");
-        self.writer.flush().expect("flush pty");
-    }
-}
-
-impl Drop for Tui {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
 }
 
 /// The worker's screen lines (`GET …/screen`).
@@ -167,28 +93,30 @@ async fn the_dashboard_answers_y_and_types_a_reply_line_without_attaching() {
         json!({"question": "Do you want to continue? [y/N]", "answers": ["y", "n"], "enter": true})
     );
 
-    let mut tui = Tui::spawn(&data, &config);
+    let mut tui = Tui::spawn(&data, &config, SIZE);
     // The asking session is listed first (it needs the user) and its row shows the question.
-    tui.wait_for("the asking row", |s| s.contains("“Do you want to continue? [y/N]” y/n"));
+    tui.wait_for("the asking row", STEP_SECS, |s| s.contains("“Do you want to continue? [y/N]” y/n"));
     tui.send(b"y");
-    tui.wait_text("answered \"Do you want to continue? [y/N]\" with y");
+    tui.wait_text("answered \"Do you want to continue? [y/N]\" with y", STEP_SECS);
     wait_screen(&gw, &ys, &yw, "answer:y").await;
 
     // Select the other session, open the reply line, type, Enter: the program reads the line.
     tui.send(b"j");
-    tui.wait_for("the lines session selected", |s| s.contains("Preview") && s.contains("while read"));
+    tui.wait_for("the lines session selected", STEP_SECS, |s| {
+        s.contains("Preview") && s.contains("while read")
+    });
     tui.send(b"i");
-    tui.wait_text("Reply to sh");
+    tui.wait_text("Reply to sh", STEP_SECS);
     tui.send(b"hello there");
-    tui.wait_text("› hello there");
+    tui.wait_text("› hello there", STEP_SECS);
     tui.send(b"\r");
-    tui.wait_text("sent \"hello there⏎\"");
+    tui.wait_text("sent \"hello there⏎\"", STEP_SECS);
     wait_screen(&gw, &ls, &lw, "got:hello there").await;
     // Esc cancels: nothing is typed.
     tui.send(b"i");
-    tui.wait_text("Reply to sh");
+    tui.wait_text("Reply to sh", STEP_SECS);
     tui.send(b"never\x1b");
-    tui.wait_for("the reply line closed", |s| !s.contains("Reply to sh"));
+    tui.wait_for("the reply line closed", STEP_SECS, |s| !s.contains("Reply to sh"));
     tui.send(b"q");
     assert!(!screen(&gw, &ls, &lw).await.contains("got:never"));
 }

@@ -2,197 +2,33 @@
 //! through vt100, and every step waits on a predicate with a deadline (no sleep-and-assert).
 
 mod support;
+#[path = "support/tui.rs"]
+mod tui;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
+use support::bin;
+use tui::{Serve, Spawn, Tui, new_session};
 
-const BIN: &str = env!("CARGO_BIN_EXE_controlroom");
 const COLS: u16 = 110;
 const ROWS: u16 = 32;
 
-/// The TUI running in a PTY, its output parsed by vt100 on a reader thread.
-struct Tui {
-    screen: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    /// Its data dir: a background gateway it started there, and their holders, end with it.
-    data: std::path::PathBuf,
+/// The dashboard with extra command-line arguments (e.g. `--connect URL`).
+fn spawn_with(data: &Path, config: &Path, extra: &[&str]) -> Tui {
+    Spawn::new(COLS, ROWS).extra(extra).run(data, config)
 }
 
-impl Tui {
-    fn spawn(data: &Path, config: &Path) -> Tui {
-        Self::spawn_with(data, config, &[])
-    }
-
-    /// Like `spawn`, with extra command-line arguments (e.g. `--connect URL`).
-    fn spawn_with(data: &Path, config: &Path, extra: &[&str]) -> Tui {
-        Self::spawn_args(&[], data, config, extra)
-    }
-
-    /// `controlroom attach TARGET` with the given directories.
-    fn spawn_attach(data: &Path, config: &Path, target: &str) -> Tui {
-        Self::spawn_args(&["attach", target], data, config, &[])
-    }
-
-    /// `controlroom [before...] --data-dir DATA --config-dir CONFIG [extra...]` in a PTY.
-    fn spawn_args(before: &[&str], data: &Path, config: &Path, extra: &[&str]) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
-            .expect("open pty");
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.args(before);
-        cmd.arg("--data-dir");
-        cmd.arg(data);
-        cmd.arg("--config-dir");
-        cmd.arg(config);
-        cmd.args(extra);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("SHELL", "/bin/sh");
-        cmd.env_remove("CONTROLROOM_URL");
-        cmd.env_remove("CONTROLROOM_TOKEN");
-        let child = pty.slave.spawn_command(cmd).expect("spawn controlroom");
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().expect("reader");
-        let writer = pty.master.take_writer().expect("writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(ROWS).expect("non-zero"),
-            std::num::NonZeroU16::new(COLS).expect("non-zero"),
-            0,
-        )));
-        let feed = screen.clone();
-        std::thread::spawn(move || {
-            // Keep the master alive as long as the reader runs.
-            let _master = pty.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                feed.lock().expect("screen lock").process(&buf[..n]);
-            }
-        });
-        Tui { screen, writer, child, data: data.to_path_buf() }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().expect("screen lock").screen().contents()
-    }
-
-    /// Waits until the screen satisfies `pred`, failing with the screen after `secs`.
-    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let text = self.contents();
-            if pred(&text) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{text}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_text(&self, text: &str, secs: u64) {
-        self.wait_for(text, secs, |s| s.contains(text));
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write to pty");
-        self.writer.flush().expect("flush pty");
-    }
-
-    /// Waits for the process to exit (bounded).
-    fn wait_exit(&mut self, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if self.child.try_wait().expect("try_wait").is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("controlroom did not exit; screen:\n{}", self.contents());
-    }
-}
-
-impl Drop for Tui {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        // The background gateway it may have started outlives it by design: end it here.
-        if self.data.join("gateway.log").exists()
-            && let Some(pid) = gateway_pid(&self.data)
-        {
-            let _ = Command::new("kill").args(["-s", "KILL", "--", &pid.to_string()]).status();
-        }
-        support::kill_holders(&self.data);
-    }
-}
-
-/// The pid `DATA/gateway.json` names.
-fn gateway_pid(data: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(data.join("gateway.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["pid"].as_u64().and_then(|p| u32::try_from(p).ok())
-}
-
-/// A `controlroom serve` on a free port.
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Serve {
-    fn start(data: &Path) -> Serve {
-        Self::start_with(data, &[])
-    }
-
-    /// Like `start`, with extra flags (e.g. `--tls-cert`).
-    fn start_with(data: &Path, extra: &[&str]) -> Serve {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .args(extra)
-            .env("SHELL", "/bin/sh")
-            .env_remove("CONTROLROOM_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read listening line");
-        let url = line.trim().strip_prefix("controlroom listening on ").expect("listening line").to_owned();
-        Serve { child, url }
-    }
-
-    /// SIGTERM and wait: a clean stop, as a user would do.
-    fn stop(mut self) {
-        let status =
-            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.child.try_wait().expect("try_wait").is_none() {
-            assert!(Instant::now() < deadline, "serve did not stop");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `controlroom attach TARGET` with the given directories.
+fn spawn_attach(data: &Path, config: &Path, target: &str) -> Tui {
+    Spawn::new(COLS, ROWS).before(&["attach", target]).run(data, config)
 }
 
 #[test]
 fn create_attach_echo_detach_quit_and_the_worker_keeps_running() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
-    let mut tui = Tui::spawn(data.path(), config.path());
+    let mut tui = Tui::spawn(data.path(), config.path(), (COLS, ROWS));
     tui.wait_text("No sessions yet", 30);
     // No gateway answered: the front end started one in the background.
     assert!(data.path().join("gateway.log").exists(), "a background gateway logs to DATA/gateway.log");
@@ -219,7 +55,7 @@ fn create_attach_echo_detach_quit_and_the_worker_keeps_running() {
     // Quitting never asks; the worker keeps running and `ls` shows it so.
     tui.send(b"q");
     tui.wait_exit(20);
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["ls", "--json", "--data-dir"])
         .arg(data.path())
         .env_remove("CONTROLROOM_URL")
@@ -232,7 +68,7 @@ fn create_attach_echo_detach_quit_and_the_worker_keeps_running() {
     assert_eq!(list["sessions"][0]["workers"][0]["state"], "running", "{list}");
 
     // `controlroom` again finds the same gateway and the worker's live screen.
-    let mut tui = Tui::spawn(data.path(), config.path());
+    let mut tui = Tui::spawn(data.path(), config.path(), (COLS, ROWS));
     tui.wait_for("the session, still running", 30, |s| s.contains("e2e-demo") && s.contains("running"));
     tui.send(b"\r");
     tui.wait_text("hi-42", 15);
@@ -240,27 +76,12 @@ fn create_attach_echo_detach_quit_and_the_worker_keeps_running() {
     tui.wait_text("again-42", 15);
 }
 
-/// `controlroom new --title TITLE --data-dir DATA ARGS…` against the gateway of `data`; returns
-/// the `SESSION/WORKER` it prints.
-fn new_session(data: &Path, title: &str, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(["new", "--title", title, "--data-dir"])
-        .arg(data)
-        .args(args)
-        .env_remove("CONTROLROOM_URL")
-        .env_remove("CONTROLROOM_TOKEN")
-        .output()
-        .expect("run controlroom new");
-    assert!(out.status.success(), "new failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 #[test]
 fn reconnects_and_resyncs_after_gateway_restart() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
     let serve = Serve::start(data.path());
-    let mut tui = Tui::spawn(data.path(), config.path());
+    let mut tui = Tui::spawn(data.path(), config.path(), (COLS, ROWS));
     tui.wait_text("connected", 30);
     assert!(!data.path().join("gateway.log").exists(), "should use the running gateway");
 
@@ -309,7 +130,7 @@ fn dashboard_and_attach_over_https_and_wss() {
     let cert = cert.to_str().expect("path");
     assert!(serve.url.starts_with("https://"), "{}", serve.url);
     // A session made over HTTPS before the TUI starts.
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["new", "--title", "tls-demo", "--cwd", "/tmp", "--data-dir"])
         .arg(&gw_data)
         .args(["--connect", &serve.url, "--tls-ca", cert, "--", "sh"])
@@ -322,7 +143,7 @@ fn dashboard_and_attach_over_https_and_wss() {
 
     // The TUI is pointed at the gateway by URL (its token file is the gateway's).
     let token = gw_data.join("token");
-    let mut tui = Tui::spawn_with(
+    let mut tui = spawn_with(
         data.path(),
         config.path(),
         &["--connect", &serve.url, "--tls-ca", cert, "--token-file", token.to_str().expect("path")],
@@ -352,7 +173,7 @@ fn an_untrusted_gateway_certificate_is_reported_once_not_retried() {
     let _holders = support::HolderGuard(gw_data.clone());
     let token = gw_data.join("token");
     // No --tls-ca: the self-signed certificate cannot be trusted.
-    let mut tui = Tui::spawn_with(
+    let mut tui = spawn_with(
         data.path(),
         config.path(),
         &["--connect", &serve.url, "--token-file", token.to_str().expect("path")],
@@ -369,7 +190,7 @@ fn an_untrusted_gateway_certificate_is_reported_once_not_retried() {
 fn a_malformed_connect_url_ends_the_dashboard_with_one_line() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
-    let mut tui = Tui::spawn_with(data.path(), config.path(), &["--connect", "http//bad"]);
+    let mut tui = spawn_with(data.path(), config.path(), &["--connect", "http//bad"]);
     // Reported once and the program ends, instead of `↻ bad gateway URL … reconnecting` forever.
     tui.wait_text("bad gateway URL", 20);
     tui.wait_exit(20);
@@ -408,7 +229,7 @@ fn a_history_over_max_message_mib_is_reported_not_retried() {
         new_session(data.path(), "big-history", &["--", "sh", "-c", "seq 1 180000; echo seq-done; exec cat"]);
     wait_for_screen_line(&serve, data.path(), &target, "seq-done");
 
-    let mut tui = Tui::spawn_attach(data.path(), config.path(), &target);
+    let mut tui = spawn_attach(data.path(), config.path(), &target);
     tui.wait_text("message is over max-message-mib (1 MiB): raise it", 15);
     let screen = tui.contents();
     assert!(!screen.contains("reconnecting"), "retrying cannot help, so it is not retried: {screen}");
@@ -431,7 +252,7 @@ fn attach_to_a_worker_whose_history_is_far_over_the_client_cap() {
     // the `history` snapshot rather than as live output.
     wait_for_screen_line(&serve, data.path(), &target, "seq-done");
 
-    let mut tui = Tui::spawn_attach(data.path(), config.path(), &target);
+    let mut tui = spawn_attach(data.path(), config.path(), &target);
     tui.wait_text("seq-done", 15);
     assert!(!tui.contents().contains("fell behind"), "{}", tui.contents());
     tui.send(b"hello\r");
@@ -451,7 +272,7 @@ fn attach_falls_behind_a_flood_then_resyncs_to_its_end() {
     let script = "read x; seq 1 400000; echo flood-done; while read l; do echo \"typed-$l\"; done";
     let target = new_session(data.path(), "flood", &["--", "sh", "-c", script]);
 
-    let mut tui = Tui::spawn_attach(data.path(), config.path(), &target);
+    let mut tui = spawn_attach(data.path(), config.path(), &target);
     tui.wait_text("ctrl-\\ detach", 15);
     tui.send(b"go\r");
     tui.wait_for("the end of the flood", 20, |s| s.contains("flood-done") && !s.contains("fell behind"));
@@ -466,7 +287,7 @@ fn the_theme_chosen_with_t_is_remembered_and_light_sets_its_background() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
     let state_file = data.path().join("tui-state.toml");
-    let mut tui = Tui::spawn(data.path(), config.path());
+    let mut tui = Tui::spawn(data.path(), config.path(), (COLS, ROWS));
     tui.wait_text("No sessions yet", 30);
     tui.send(b"t");
     tui.wait_text("theme: light", 10);
@@ -479,7 +300,7 @@ fn the_theme_chosen_with_t_is_remembered_and_light_sets_its_background() {
     tui.wait_exit(20);
 
     // The next start comes up in it, on the theme's own background rather than the terminal's.
-    let mut again = Tui::spawn(data.path(), config.path());
+    let mut again = Tui::spawn(data.path(), config.path(), (COLS, ROWS));
     again.wait_text("No sessions yet", 30);
     again.wait_for("the light background", 10, |_| {
         let screen = again.screen.lock().expect("screen lock");
@@ -493,7 +314,7 @@ fn the_theme_chosen_with_t_is_remembered_and_light_sets_its_background() {
 fn x_stops_a_worker_and_keeps_it_and_capital_x_deletes_it_after_asking() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
-    let mut tui = Tui::spawn(data.path(), config.path());
+    let mut tui = Tui::spawn(data.path(), config.path(), (COLS, ROWS));
     tui.wait_text("No sessions yet", 30);
     tui.send(b"n");
     tui.wait_text("New session", 10);
@@ -513,6 +334,58 @@ fn x_stops_a_worker_and_keeps_it_and_capital_x_deletes_it_after_asking() {
     tui.wait_text("Delete worker", 10);
     tui.send(b"y");
     tui.wait_text("No workers", 20);
+    tui.send(b"q");
+    tui.wait_exit(20);
+}
+
+/// `controlroom token --rotate --owner` on `data`: the running gateway refuses the old owner
+/// token from then on and closes its connections with 4001.
+fn rotate_owner_token(data: &Path) {
+    let out = Command::new(bin())
+        .args(["token", "--rotate", "--owner", "--data-dir"])
+        .arg(data)
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom token");
+    assert!(out.status.success(), "rotate failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn after_the_owner_token_is_rotated_the_dashboard_rereads_it_and_carries_on() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let _serve = Serve::start(data.path());
+    let mut tui = Tui::spawn(data.path(), config.path(), (COLS, ROWS));
+    tui.wait_text("connected", 30);
+    rotate_owner_token(data.path());
+    // A script with the new token: its session reaches the dashboard.
+    new_session(data.path(), "after-rotation", &[]);
+    tui.wait_text("after-rotation", 20);
+    // The dashboard's own request and its live socket both work with the re-read token.
+    tui.send(b"n");
+    tui.wait_text("New session", 10);
+    tui.send(b"made-by-tui\r");
+    tui.wait_for("the session made after the rotation", 20, |s| {
+        s.contains("made-by-tui") && s.contains("Sessions 2")
+    });
+    let screen = tui.contents();
+    assert!(!screen.contains("token expired") && screen.contains("\u{25cf} connected"), "{screen}");
+    tui.send(b"q");
+    tui.wait_exit(20);
+}
+
+#[test]
+fn a_rotated_token_its_file_does_not_have_yet_is_reported() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let _serve = Serve::start(data.path());
+    // The front end's token in a file of its own, which the rotation leaves as it was.
+    let own = config.path().join("token");
+    std::fs::copy(data.path().join("token"), &own).expect("copy the token");
+    let mut tui = spawn_with(data.path(), config.path(), &["--token-file", own.to_str().expect("path")]);
+    tui.wait_text("connected", 30);
+    rotate_owner_token(data.path());
+    tui.wait_text("token expired", 20);
     tui.send(b"q");
     tui.wait_exit(20);
 }

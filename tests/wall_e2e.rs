@@ -3,112 +3,12 @@
 //! deadline.
 
 mod support;
+#[path = "support/tui.rs"]
+mod tui;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
-use std::path::Path;
-use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use tui::{Tui, gateway_json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_controlroom");
-const COLS: u16 = 110;
-const ROWS: u16 = 32;
-
-/// The front end running in a PTY, its output parsed by vt100 on a reader thread.
-struct Tui {
-    screen: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    data: std::path::PathBuf,
-}
-
-impl Tui {
-    fn spawn(data: &Path, config: &Path) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
-            .expect("open pty");
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.arg("--data-dir");
-        cmd.arg(data);
-        cmd.arg("--config-dir");
-        cmd.arg(config);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("SHELL", "/bin/sh");
-        cmd.env_remove("CONTROLROOM_URL");
-        cmd.env_remove("CONTROLROOM_TOKEN");
-        let child = pty.slave.spawn_command(cmd).expect("spawn controlroom");
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().expect("reader");
-        let writer = pty.master.take_writer().expect("writer");
-        let nz = |n| std::num::NonZeroU16::new(n).expect("non-zero");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(nz(ROWS), nz(COLS), 0)));
-        let feed = screen.clone();
-        std::thread::spawn(move || {
-            let _master = pty.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                feed.lock().expect("screen lock").process(&buf[..n]);
-            }
-        });
-        Tui { screen, writer, child, data: data.to_path_buf() }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().expect("screen lock").screen().contents()
-    }
-
-    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let text = self.contents();
-            if pred(&text) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{text}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_text(&self, text: &str, secs: u64) {
-        self.wait_for(text, secs, |s| s.contains(text));
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write to pty");
-        self.writer.flush().expect("flush pty");
-    }
-
-    fn wait_exit(&mut self, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if self.child.try_wait().expect("try_wait").is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("controlroom did not exit; screen:\n{}", self.contents());
-    }
-}
-
-impl Drop for Tui {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        // The background gateway it started outlives it by design: end it here.
-        if let Some(pid) = gateway_json(&self.data).and_then(|v| v["pid"].as_u64()) {
-            let _ = Command::new("kill").args(["-s", "KILL", "--", &pid.to_string()]).status();
-        }
-        support::kill_holders(&self.data);
-    }
-}
-
-fn gateway_json(data: &Path) -> Option<serde_json::Value> {
-    serde_json::from_str(&std::fs::read_to_string(data.join("gateway.json")).ok()?).ok()
-}
+const SIZE: (u16, u16) = (110, 32);
 
 /// The screen row holding the focused (thick-bordered) tile's title.
 fn focused_title(screen: &str) -> Option<String> {
@@ -122,7 +22,7 @@ fn focused_title(screen: &str) -> Option<String> {
 fn the_wall_shows_every_workers_screen_moves_focus_attaches_and_returns() {
     let data = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("tempdir");
-    let mut tui = Tui::spawn(data.path(), config.path());
+    let mut tui = Tui::spawn(data.path(), config.path(), SIZE);
     tui.wait_text("No sessions yet", 30);
 
     // Three workers printing known text (computed, so the command line never matches), then

@@ -10,27 +10,7 @@ mod support;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{Gateway, wait_for};
-
-/// The environment every git command here and the gateway's run with.
-fn git_env(home: &Path) -> Vec<(&'static str, String)> {
-    vec![
-        ("HOME", home.display().to_string()),
-        ("GIT_CONFIG_NOSYSTEM", "1".into()),
-        ("GIT_CONFIG_GLOBAL", home.join("gitconfig").display().to_string()),
-        ("GIT_AUTHOR_NAME", "Test".into()),
-        ("GIT_AUTHOR_EMAIL", "test@example.org".into()),
-        ("GIT_COMMITTER_NAME", "Test".into()),
-        ("GIT_COMMITTER_EMAIL", "test@example.org".into()),
-    ]
-}
-
-fn git(home: &Path, dir: &Path, args: &[&str]) -> String {
-    let out =
-        Command::new("git").arg("-C").arg(dir).args(args).envs(git_env(home)).output().expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+use support::{Gateway, git, git_env, wait_for};
 
 fn git_ok(home: &Path, dir: &Path, args: &[&str]) -> bool {
     Command::new("git")

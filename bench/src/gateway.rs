@@ -2,6 +2,7 @@
 //! temp data dir (a separate process, so its memory, CPU time and wake-ups are its own), plus a
 //! minimal HTTP client and WebSocket clients for the app and worker sockets.
 
+use crate::reaper::DataDir;
 use anyhow::{Context as _, bail};
 use controlroom_protocol::{BINARY_SUBPROTOCOL, SUBPROTOCOL, decode_output};
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -43,21 +44,26 @@ pub struct Gateway {
     pub addr: String,
     /// Owner token.
     pub token: String,
-    /// The data dir; `None` once [`Gateway::kill`] handed it on.
-    dir: Option<tempfile::TempDir>,
+    /// The data dir (its holders end when it is dropped); `None` once [`Gateway::kill`] handed
+    /// it on.
+    dir: Option<DataDir>,
 }
+
+/// Set (to anything) to make [`Gateway::session`] fail right after it started its workers: a
+/// section failing midway, to check that nothing is left running (`pgrep -af __holder`).
+pub const FAIL_AFTER_START_ENV: &str = "CONTROLROOM_BENCH_FAIL_AFTER_START";
 
 impl Gateway {
     /// Starts `controlroom serve` with `extra` flags; returns it and the time to its ready line.
     pub fn start(extra: &[&str]) -> anyhow::Result<(Gateway, Duration)> {
-        Self::start_in(tempfile::tempdir().context("temp data dir")?, extra)
+        Self::start_in(DataDir::new().context("temp data dir")?, extra)
     }
 
     /// Starts `controlroom serve` on the data dir `dir` (a restart: a new gateway adopts the
     /// workers a killed one left), with `extra` flags.
-    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> anyhow::Result<(Gateway, Duration)> {
+    pub fn start_in(dir: DataDir, extra: &[&str]) -> anyhow::Result<(Gateway, Duration)> {
         let t0 = Instant::now();
-        let mut child = Command::new(binary()?)
+        let child = Command::new(binary()?)
             .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "warn", "--data-dir"])
             .arg(dir.path())
             .args(extra)
@@ -71,19 +77,22 @@ impl Gateway {
             .stderr(Stdio::null())
             .spawn()
             .context("starting controlroom serve")?;
-        let stdout = child.stdout.take().context("gateway stdout")?;
+        // Owned by the guard from here on: a failure below stops it (and its holders) too.
+        let mut gw = Gateway { child, addr: String::new(), token: String::new(), dir: Some(dir) };
+        let stdout = gw.child.stdout.take().context("gateway stdout")?;
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).context("reading the ready line")?;
         let ready = t0.elapsed();
         let url = line.trim().strip_prefix("controlroom listening on ").context("unexpected ready line")?;
-        let addr = url.trim_start_matches("http://").to_string();
-        let token =
-            std::fs::read_to_string(dir.path().join("token")).context("token file")?.trim().to_string();
-        Ok((Gateway { child, addr, token, dir: Some(dir) }, ready))
+        gw.addr = url.trim_start_matches("http://").to_string();
+        let token = std::fs::read_to_string(gw.data_dir().join("token")).context("token file")?;
+        gw.token = token.trim().to_string();
+        Ok((gw, ready))
     }
 
-    /// `kill -9` of the gateway (its workers' holders stay); returns the data dir for the next.
-    pub fn kill(mut self) -> anyhow::Result<tempfile::TempDir> {
+    /// `kill -9` of the gateway (its workers' holders stay); returns the data dir for the next,
+    /// which ends them when dropped.
+    pub fn kill(mut self) -> anyhow::Result<DataDir> {
         self.child.kill().context("kill -9 of the gateway")?;
         self.child.wait().context("reaping the gateway")?;
         self.dir.take().context("the data dir was already handed on")
@@ -133,6 +142,9 @@ impl Gateway {
             .await?;
         if status != 201 {
             bail!("creating a session failed: {status} {body}");
+        }
+        if std::env::var_os(FAIL_AFTER_START_ENV).is_some() {
+            bail!("failing on purpose after starting {} worker(s) ({FAIL_AFTER_START_ENV})", commands.len());
         }
         let sid = body["id"].as_str().context("session id")?.to_string();
         let wids = body["workers"]
@@ -233,6 +245,8 @@ impl Endpoint {
 }
 
 impl Drop for Gateway {
+    /// Stops the gateway; then the data dir, dropped with it, ends any holder still running
+    /// (one the gateway did not stop, or all of them if it had to be killed).
     fn drop(&mut self) {
         if self.dir.is_none() {
             // Killed and reaped already (`kill`).

@@ -14,6 +14,7 @@ mod git_count;
 mod holders;
 mod memory_heavy;
 mod peers;
+mod reaper;
 mod relay;
 mod reply;
 mod report;
@@ -39,7 +40,9 @@ const USAGE: &str =
 --echoes N       keystrokes timed per contender in the echo sections (default 2000)
 --idle-workers N idle workers in the idle-workers section (default 1000; 200 with --quick)
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
-the front end's config.toml in the tui section (A/B of settings); see BENCHMARKS.md";
+the front end's config.toml in the tui section (A/B of settings); CONTROLROOM_BENCH_FAIL_AFTER_START=1
+fails each section once its workers started (to check nothing is left running); SIGINT or SIGTERM
+stops the running section, ending what it started, and prints the report so far; see BENCHMARKS.md";
 
 /// Every section, in the order they run.
 const SECTIONS: &[&str] = &[
@@ -144,6 +147,18 @@ fn machine() -> String {
     )
 }
 
+/// Resolves on SIGINT or SIGTERM with the signal's name (never, if neither can be watched).
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        _ => std::future::pending().await,
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let mut argv = std::env::args().skip(1);
     if argv.next().as_deref() == Some(forwarder::CHILD_FLAG) {
@@ -155,24 +170,40 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         for section in SECTIONS.iter().filter(|s| args.only.iter().any(|o| o == *s)) {
             eprintln!("== {section}");
-            let result = match *section {
-                "throughput" => scenarios::throughput(&args.plan, &mut report).await,
-                "echo" => echo::echo(&args.plan, &mut report).await,
-                "fanout" => scenarios::fanout(&args.plan, &mut report).await,
-                "memory" => resources::memory(&args.plan, &mut report).await,
-                "memory-heavy" => memory_heavy::memory_heavy(&args.plan, &mut report).await,
-                "idle" => resources::idle(&args.plan, &mut report).await,
-                "idle-workers" => resources::idle_workers(&args.plan, &mut report).await,
-                "holder" => holders::holder(&args.plan, &mut report).await,
-                "adopt" => holders::adopt(&args.plan, &mut report).await,
-                "startup" => resources::startup(&args.plan, &mut report).await,
-                "slow" => slow::slow(&args.plan, &mut report).await,
-                "tui" => tui::tui(&args.plan, &mut report).await,
-                "tui-echo" => tui_vs_tmux::echo(&args.plan, &mut report).await,
-                "reply" => reply::reply(&args.plan, &mut report).await,
-                "tui-wall" => tui_wall::wall(&args.plan, &mut report).await,
-                "git-count" => git_count::git_count(&args.plan, &mut report).await,
-                _ => tui_vs_tmux::drain(&args.plan, &mut report).await,
+            let run = async {
+                match *section {
+                    "throughput" => scenarios::throughput(&args.plan, &mut report).await,
+                    "echo" => echo::echo(&args.plan, &mut report).await,
+                    "fanout" => scenarios::fanout(&args.plan, &mut report).await,
+                    "memory" => resources::memory(&args.plan, &mut report).await,
+                    "memory-heavy" => memory_heavy::memory_heavy(&args.plan, &mut report).await,
+                    "idle" => resources::idle(&args.plan, &mut report).await,
+                    "idle-workers" => resources::idle_workers(&args.plan, &mut report).await,
+                    "holder" => holders::holder(&args.plan, &mut report).await,
+                    "adopt" => holders::adopt(&args.plan, &mut report).await,
+                    "startup" => resources::startup(&args.plan, &mut report).await,
+                    "slow" => slow::slow(&args.plan, &mut report).await,
+                    "tui" => tui::tui(&args.plan, &mut report).await,
+                    "tui-echo" => tui_vs_tmux::echo(&args.plan, &mut report).await,
+                    "reply" => reply::reply(&args.plan, &mut report).await,
+                    "tui-wall" => tui_wall::wall(&args.plan, &mut report).await,
+                    "git-count" => git_count::git_count(&args.plan, &mut report).await,
+                    _ => tui_vs_tmux::drain(&args.plan, &mut report).await,
+                }
+            };
+            // SIGINT or SIGTERM drops the running section, so its guards stop what it started
+            // (gateways, holders, front ends); the report so far is still printed.
+            let outcome = tokio::select! {
+                result = run => Ok(result),
+                signal = interrupted() => Err(signal),
+            };
+            let result = match outcome {
+                Ok(result) => result,
+                Err(signal) => {
+                    report.note(&format!("{section} interrupted by {signal}; later sections not run"));
+                    eprintln!("{section} interrupted by {signal}");
+                    break;
+                }
             };
             if let Err(e) = result {
                 report.note(&format!("{section} failed: {e:#}"));

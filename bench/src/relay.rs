@@ -4,6 +4,7 @@
 //! save; see BENCHMARKS.md and ARCHITECTURE.md for the decision.
 
 use crate::gateway;
+use crate::reaper::DataDir;
 use anyhow::{Context as _, bail};
 use controlroom_server::holder::wire::{self, Frame};
 use controlroom_server::holder::{HolderSpec, SUBCOMMAND};
@@ -16,14 +17,16 @@ pub struct Relay {
     stream: UnixStream,
     /// Output bytes not yet matched.
     seen: Vec<u8>,
-    _dir: tempfile::TempDir,
+    /// Where its socket is; the holder is ended when this is dropped, should the goodbye in
+    /// `Drop` not reach it (or `start` fail half way).
+    _dir: DataDir,
 }
 
 impl Relay {
     /// Starts `argv` in a `cols × rows` PTY held by a holder (the gateway binary's `__holder`),
     /// and attaches as a gateway would.
     pub fn start(argv: &[&str], cols: u16, rows: u16) -> anyhow::Result<Relay> {
-        let dir = tempfile::tempdir()?;
+        let dir = DataDir::new()?;
         let socket = dir.path().join("relay.sock");
         let mut child = std::process::Command::new(gateway::binary()?)
             .arg(SUBCOMMAND)

@@ -250,7 +250,7 @@ pub async fn idle_workers(plan: &Plan, report: &mut Report) -> anyhow::Result<()
     tokio::time::sleep(Duration::from_secs(8)).await;
     let after = settled_rss(pid).await?;
     let threads_after = threads(pid);
-    let holders = holder_pids(gw.data_dir());
+    let holders = crate::reaper::holder_pids(gw.data_dir());
     let holder_switches = |pids: &[u32]| -> u64 {
         pids.iter().filter_map(|p| peers::cpu_and_switches(*p).ok()).map(|(_, s)| s).sum()
     };
@@ -303,21 +303,4 @@ fn pss(pid: u32) -> anyhow::Result<u64> {
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("no Pss line for {pid}"))?;
     Ok(kb * 1024)
-}
-
-/// Holder processes serving sockets in `data_dir/workers/` (found by their command lines).
-fn holder_pids(data_dir: &std::path::Path) -> Vec<u32> {
-    let workers = data_dir.join("workers");
-    let needle = workers.to_string_lossy().into_owned();
-    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
-    procs
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                let line = String::from_utf8_lossy(&c);
-                line.contains("__holder") && line.contains(&needle)
-            })
-        })
-        .collect()
 }

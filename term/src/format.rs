@@ -338,6 +338,7 @@ impl<S: TermSink> Term<S> {
     /// The visible screen and cursor as terminal output (vt100's `contents_formatted`).
     pub fn contents_formatted(&self, out: &mut String) {
         out.push_str(if self.hide_cursor() { "\x1b[?25l" } else { "\x1b[?25h" });
+        self.tab_stops_formatted(out);
         out.push_str("\x1b[m\x1b[H\x1b[J");
         let g = self.grid();
         let mut prev_pos = Pos::default();
@@ -357,9 +358,13 @@ impl<S: TermSink> Term<S> {
         out.push_str(if self.application_keypad() { "\x1b=" } else { "\x1b>" });
         out.push_str(if self.application_cursor() { "\x1b[?1h" } else { "\x1b[?1l" });
         out.push_str(if self.bracketed_paste() { "\x1b[?2004h" } else { "\x1b[?2004l" });
-        // Insert mode only when on (vt100 has no such mode, so its output never carries it).
+        // Insert mode and autowrap off only when so (vt100 has neither, so its output never
+        // carries them); after the screen, which is drawn with wrapping on.
         if self.insert_mode() {
             out.push_str("\x1b[4h");
+        }
+        if !self.autowrap() {
+            out.push_str("\x1b[?7l");
         }
         out.push_str(match self.mouse_mode() {
             MouseMode::None => "",
@@ -377,6 +382,18 @@ impl<S: TermSink> Term<S> {
             out.push_str("\x1b[");
             push_num(out, u16::from(self.state.cursor_style));
             out.push_str(" q");
+        }
+    }
+
+    /// Tab stops a program changed: all cleared, then each set again (the cursor moves, so
+    /// this comes before the screen is drawn); nothing while they are the default ones.
+    fn tab_stops_formatted(&self, out: &mut String) {
+        let Some(tabs) = &self.state.tabs else { return };
+        out.push_str("\x1b[3g");
+        for col in tabs.stops(self.size().1) {
+            out.push_str("\x1b[");
+            push_num(out, col + 1);
+            out.push_str("G\x1bH");
         }
     }
 

@@ -23,6 +23,7 @@ mod ground;
 mod line;
 mod perform;
 mod reply;
+mod tabs;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -37,6 +38,8 @@ mod tests_reply;
 mod tests_scrollback;
 #[cfg(test)]
 mod tests_sync;
+#[cfg(test)]
+mod tests_tabs;
 mod view;
 
 use cell::Attrs;
@@ -54,6 +57,9 @@ const MODE_BRACKETED_PASTE: u8 = 16;
 const MODE_SYNC_OUTPUT: u8 = 32;
 /// IRM (`ESC [ 4 h`): printed characters push the rest of the row right.
 const MODE_INSERT: u8 = 64;
+/// DECAWM reset (`CSI ? 7 l`): a character printed at the right margin overwrites the last
+/// column instead of wrapping. A bit for "off", so the default (wrapping) is all zeros.
+const MODE_NO_AUTOWRAP: u8 = 128;
 
 /// xterm mouse reporting mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -132,6 +138,9 @@ struct State {
     mouse_encoding: MouseEncoding,
     cursor_style: u8,
     last_char: Option<char>,
+    /// Tab stops a program changed (`None`: every eighth column, as vt100 has them); boxed,
+    /// since almost no screen changes them.
+    tabs: Option<Box<tabs::TabStops>>,
 }
 
 impl State {
@@ -144,6 +153,7 @@ impl State {
             mouse_encoding: MouseEncoding::Default,
             cursor_style: 0,
             last_char: None,
+            tabs: None,
         }
     }
 }
@@ -301,6 +311,20 @@ impl<S: TermSink> Term<S> {
         self.mode(MODE_INSERT)
     }
 
+    /// Autowrap (DECAWM, `CSI ? 7 h`, on unless a program turned it off with `CSI ? 7 l`).
+    pub fn autowrap(&self) -> bool {
+        !self.mode(MODE_NO_AUTOWRAP)
+    }
+
+    /// The columns with a tab stop, in order (every eighth one unless a program changed them).
+    pub fn tab_stops(&self) -> Vec<u16> {
+        let cols = self.size().1;
+        match &self.state.tabs {
+            Some(t) => t.stops(cols).collect(),
+            None => tabs::TabStops::new().stops(cols).collect(),
+        }
+    }
+
     /// Synchronized output (mode 2026): the program is drawing a frame that should be shown
     /// whole, from `CSI ? 2026 h` until `CSI ? 2026 l` (or RIS). A DECRQM answer reads it.
     pub fn synchronized_output(&self) -> bool {
@@ -411,8 +435,15 @@ impl<S: TermSink> Term<S> {
         let mut base;
         let cell_was_wide;
         if width > 0 {
-            let wrap = self.should_wrap(width);
-            self.with_grid(|g, on_row| g.col_wrap(width, wrap, on_row));
+            if self.autowrap() {
+                let wrap = self.should_wrap(width);
+                self.with_grid(|g, on_row| g.col_wrap(width, wrap, on_row));
+            } else {
+                // DECAWM off: a character that does not fit overwrites the last column(s);
+                // `char_width` has checked that it fits the screen at all.
+                let g = self.grid_mut();
+                g.pos.col = g.pos.col.min(g.cols - width);
+            }
             let insert = self.state.modes & MODE_INSERT != 0;
             let g = self.grid_mut();
             if insert {
@@ -435,7 +466,8 @@ impl<S: TermSink> Term<S> {
             cell_was_wide = row.cells()[usize::from(base.col)].is_wide();
             row.append(usize::from(base.col), c);
             let cell_is_wide = row.cells()[usize::from(base.col)].is_wide();
-            if !cell_was_wide && cell_is_wide {
+            let no_room = !self.autowrap() && self.grid().pos.col >= self.grid().cols;
+            if !cell_was_wide && cell_is_wide && !no_room {
                 self.with_grid(|g, on_row| g.col_wrap(1, false, on_row));
                 let g = self.grid_mut();
                 let new_pos = g.pos;

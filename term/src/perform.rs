@@ -6,7 +6,7 @@ use super::csi::CsiParams;
 use super::grid::Pos;
 use super::{
     MODE_ALT_SCREEN, MODE_APP_CURSOR, MODE_APP_KEYPAD, MODE_BRACKETED_PASTE, MODE_HIDE_CURSOR, MODE_INSERT,
-    MouseEncoding, MouseMode, Term, TermSink,
+    MODE_NO_AUTOWRAP, MouseEncoding, MouseMode, Term, TermSink, tabs,
 };
 use vte::Params;
 
@@ -36,7 +36,7 @@ impl<S: TermSink> vte::Perform for Term<S> {
         match b {
             7 => self.sink.on_bell(),
             8 => self.grid_mut().col_dec(1),
-            9 => self.grid_mut().col_tab(),
+            9 => self.tab_forward(1),
             10..=12 => {
                 self.with_grid(|g, on_row| g.row_inc_scroll(1, on_row));
             }
@@ -62,6 +62,11 @@ impl<S: TermSink> vte::Perform for Term<S> {
             b'E' => {
                 self.grid_mut().col_set(0);
                 self.with_grid(|g, on_row| g.row_inc_scroll(1, on_row));
+            }
+            // HTS (vt100 the crate has no tab stops of its own; xterm and tmux do).
+            b'H' => {
+                let col = self.grid().pos.col.min(self.size().1 - 1);
+                self.tabs_mut().set(col, true);
             }
             b'M' => self.grid_mut().row_dec_scroll(1),
             b'c' => self.reset(),
@@ -180,6 +185,21 @@ impl<S: TermSink> Term<S> {
                 }
             }
             'd' => self.grid_mut().row_set(n() - 1),
+            // CHT, CBT and TBC: tab stops, which vt100 lacks (see `tabs.rs`).
+            'I' => self.tab_forward(n()),
+            'Z' => {
+                let (col, cols) = (self.grid().pos.col, self.size().1);
+                let to = tabs::backward(self.state.tabs.as_deref(), col, n(), cols);
+                self.grid_mut().col_set(to);
+            }
+            'g' => match param1(params, 0) {
+                0 => {
+                    let col = self.grid().pos.col.min(self.size().1 - 1);
+                    self.tabs_mut().set(col, false);
+                }
+                3 => self.tabs_mut().clear_all(),
+                _ => {}
+            },
             'm' => self.sgr(params),
             'r' => {
                 let rows = self.size().0;
@@ -190,6 +210,24 @@ impl<S: TermSink> Term<S> {
             // ncurses' `smir`/`rmir` use.
             'h' | 'l' if params.iter().any(|p| p.first() == Some(&4)) => self.set_mode(MODE_INSERT, c == 'h'),
             _ => {}
+        }
+    }
+
+    /// The tab stops, to change (made from the default ones the first time).
+    fn tabs_mut(&mut self) -> &mut tabs::TabStops {
+        self.state.tabs.get_or_insert_with(|| Box::new(tabs::TabStops::new()))
+    }
+
+    /// HT and CHT: `count` tab stops right, or the last column.
+    fn tab_forward(&mut self, count: u16) {
+        match self.state.tabs.as_deref() {
+            // The stops vt100 has: its own step, kept so the common case is unchanged.
+            None if count == 1 => self.grid_mut().col_tab(),
+            stops => {
+                let (col, cols) = (self.grid().pos.col, self.size().1);
+                let to = tabs::forward(stops, col, count, cols);
+                self.grid_mut().col_set(to);
+            }
         }
     }
 
@@ -219,6 +257,7 @@ impl<S: TermSink> Term<S> {
             match p {
                 [1] => self.set_mode(MODE_APP_CURSOR, on),
                 [6] => self.grid_mut().set_origin_mode(on),
+                [7] => self.set_mode(MODE_NO_AUTOWRAP, !on),
                 [9] => self.mouse(MouseMode::Press, on),
                 [25] => self.set_mode(MODE_HIDE_CURSOR, !on),
                 [47] => {

@@ -120,7 +120,6 @@ enum ModeState {
     NotRecognized = 0,
     Set = 1,
     Reset = 2,
-    PermanentlySet = 3,
     PermanentlyReset = 4,
 }
 
@@ -244,8 +243,7 @@ impl<S: TermSink> Term<S> {
         let state = match mode {
             1 => ModeState::of(self.application_cursor()),
             6 => ModeState::of(self.grid().origin_mode()),
-            // The model always wraps at the right margin (vt100 has no DECAWM).
-            7 => ModeState::PermanentlySet,
+            7 => ModeState::of(self.autowrap()),
             9 => ModeState::of(self.mouse_mode() == MouseMode::Press),
             25 => ModeState::of(!self.hide_cursor()),
             47 | 1049 => ModeState::of(self.state.modes & MODE_ALT_SCREEN != 0),

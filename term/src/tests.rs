@@ -57,7 +57,7 @@ pub(super) fn color(c: super::cell::Color) -> vt100::Color {
 }
 
 /// Asserts that `ours` shows what `theirs` shows, cell by cell.
-fn assert_same<S: TermSink>(ours: &Term<S>, theirs: &vt100::Screen, what: &str) {
+pub(super) fn assert_same<S: TermSink>(ours: &Term<S>, theirs: &vt100::Screen, what: &str) {
     let (rows, cols) = ours.size();
     assert_eq!((nz(rows), nz(cols)), theirs.size(), "{what}: size");
     assert_eq!(ours.cursor_position(), theirs.cursor_position(), "{what}: cursor");
@@ -112,7 +112,7 @@ fn assert_same<S: TermSink>(ours: &Term<S>, theirs: &vt100::Screen, what: &str) 
 }
 
 /// Our formatted screen, replayed into a fresh vt100 of the same size.
-fn replayed<S: TermSink>(ours: &Term<S>) -> vt100::Parser {
+pub(super) fn replayed<S: TermSink>(ours: &Term<S>) -> vt100::Parser {
     let (rows, cols) = ours.size();
     let mut out = String::new();
     if ours.alternate_screen() {

@@ -89,7 +89,8 @@ fn mode_reports_follow_the_modes_the_model_tracks() {
     assert_eq!(report(b"\x1b[?25l", "25"), "\x1b[?25;2$y");
     assert_eq!(report(b"\x1b[?1h", "1"), "\x1b[?1;1$y");
     assert_eq!(report(b"", "1"), "\x1b[?1;2$y");
-    assert_eq!(report(b"", "7"), "\x1b[?7;3$y", "the model always wraps");
+    assert_eq!(report(b"", "7"), "\x1b[?7;1$y", "autowrap is on by default");
+    assert_eq!(report(b"\x1b[?7l", "7"), "\x1b[?7;2$y", "and a program can turn it off");
     assert_eq!(report(b"\x1b[?6h", "6"), "\x1b[?6;1$y");
     assert_eq!(report(b"\x1b[?1049h", "1049"), "\x1b[?1049;1$y");
     assert_eq!(report(b"\x1b[?1049h", "47"), "\x1b[?47;1$y");

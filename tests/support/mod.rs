@@ -528,3 +528,25 @@ pub fn self_signed_files(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     std::fs::write(&key, ck.signing_key.serialize_pem()).expect("write key");
     (cert, key)
 }
+
+/// The environment every git command of a test and its gateway run with: `HOME` and the global
+/// config in the test's own directory, no system config, a fixed author.
+pub fn git_env(home: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("HOME", home.display().to_string()),
+        ("GIT_CONFIG_NOSYSTEM", "1".into()),
+        ("GIT_CONFIG_GLOBAL", home.join("gitconfig").display().to_string()),
+        ("GIT_AUTHOR_NAME", "Test".into()),
+        ("GIT_AUTHOR_EMAIL", "test@example.org".into()),
+        ("GIT_COMMITTER_NAME", "Test".into()),
+        ("GIT_COMMITTER_EMAIL", "test@example.org".into()),
+    ]
+}
+
+/// Runs `git -C DIR ARGS…` with [`git_env`]; fails the test if git does; returns its output.
+pub fn git(home: &Path, dir: &Path, args: &[&str]) -> String {
+    let out =
+        Command::new("git").arg("-C").arg(dir).args(args).envs(git_env(home)).output().expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

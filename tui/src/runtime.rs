@@ -4,6 +4,7 @@
 //! Generic over the backend and the input stream (as in helix and gitui), so tests can drive the
 //! real loop with scripted keys into a `TestBackend`.
 
+use crate::client::credential::Credential;
 use crate::client::events::{AppReport, ClientEvent, WorkerReport, WorkerSend};
 use crate::client::http::Gateway;
 use crate::client::tasks::{Target, WorkerDial, app_task, worker_task};
@@ -47,6 +48,9 @@ pub struct Options {
     pub url: String,
     /// Owner token.
     pub token: String,
+    /// The file the token was read from, re-read once when the gateway refuses it (a rotated
+    /// token); `None` when it came from the environment.
+    pub token_file: Option<PathBuf>,
     /// Certificates accepted for an `https://` gateway.
     pub trust: crate::client::Trust,
     /// Re-read on every reconnect when the gateway was found through it.
@@ -173,7 +177,7 @@ fn open_worker((session, wid): (SessionId, WorkerId), ctx: &EffectCtx<'_>) -> Wo
     let (out, out_rx) = mpsc::unbounded_channel();
     let dial = WorkerDial {
         url: ctx.url.clone(),
-        token: ctx.token.to_owned(),
+        credential: ctx.credential.clone(),
         trust: ctx.trust.clone(),
         max_message: ctx.max_message,
     };
@@ -231,9 +235,10 @@ where
     let (tx, mut rx) = mpsc::channel::<Msg>(1024);
     let (url_tx, url_rx) = watch::channel(opts.url.clone());
     let (app_out, app_out_rx) = mpsc::unbounded_channel::<AppClientMsg>();
+    let credential = Credential::new(opts.token.clone(), opts.token_file.clone());
     let target = Target {
         url: url_tx,
-        token: opts.token.clone(),
+        credential: credential.clone(),
         trust: opts.trust.clone(),
         gateway_json: opts.gateway_json.clone(),
     };
@@ -277,7 +282,7 @@ where
             let ctx = EffectCtx {
                 tx: &tx,
                 url: &url_rx,
-                token: &opts.token,
+                credential: &credential,
                 trust: &opts.trust,
                 app_out: &app_out,
                 max_message: state.settings.max_message,
@@ -449,7 +454,7 @@ fn event_msg(ev: Event) -> Option<Msg> {
 struct EffectCtx<'a> {
     tx: &'a mpsc::Sender<Msg>,
     url: &'a watch::Receiver<String>,
-    token: &'a str,
+    credential: &'a Credential,
     trust: &'a crate::client::Trust,
     app_out: &'a mpsc::UnboundedSender<AppClientMsg>,
     /// Largest message a worker socket accepts.
@@ -464,7 +469,7 @@ impl EffectCtx<'_> {
         Fut: std::future::Future<Output = Done> + Send,
     {
         let tx = self.tx.clone();
-        let gateway = Gateway::new(&self.url.borrow(), self.token, self.trust.clone());
+        let gateway = Gateway::new(&self.url.borrow(), self.credential.token(), self.trust.clone());
         tokio::spawn(async move {
             let done = match gateway {
                 Ok(g) => f(g).await,

@@ -4,6 +4,7 @@
 //! remote one are reached the same way.
 
 pub mod backoff;
+pub mod credential;
 pub mod dial;
 pub mod events;
 pub mod http;

@@ -4,6 +4,7 @@
 
 use super::Trust;
 use super::backoff::Backoff;
+use super::credential::Credential;
 use super::events::{AppReport, ClientEvent, WorkerReport, WorkerSend};
 use super::ws::{
     ConnectError, Offer, Opened, Socket, close_is_final, close_reason, connect, connect_offering,
@@ -26,8 +27,8 @@ const PING_EVERY: Duration = Duration::from_secs(5);
 pub struct Target {
     /// Current base URL, published to the worker task too.
     pub url: watch::Sender<String>,
-    /// The owner token.
-    pub token: String,
+    /// The token, re-read from its file once when refused.
+    pub credential: Credential,
     /// Certificates accepted for `https://` gateways.
     pub trust: Trust,
     /// When set, re-read before every attempt (a restarted gateway may be on another port).
@@ -57,7 +58,9 @@ enum Ended {
     FellBehind(String),
     /// Gone for good (the worker was deleted).
     Gone(String),
-    /// Refused for good (the token expired); retrying cannot help.
+    /// The token was refused (401, or closed with 4001): a token rotated since is re-read.
+    AuthRefused(String),
+    /// Refused for good (a certificate, a message over the cap); retrying cannot help.
     Refused(String),
 }
 
@@ -69,28 +72,37 @@ pub async fn app_task<M: From<ClientEvent>>(
 ) {
     let app = |report| M::from(ClientEvent::App(report));
     let mut backoff = Backoff::default();
+    let mut fresh = false;
     loop {
         let url = target.refresh();
+        let token = target.credential.token();
         let result = match Endpoint::parse(&url) {
-            Ok(e) => connect(&e, WS_APP_PATH, &target.token, &target.trust).await,
+            Ok(e) => connect(&e, WS_APP_PATH, &token, &target.trust).await,
             Err(e) => Err(ConnectError::Other(e.to_string())),
         };
         let reason = match result {
             Ok(socket) => {
                 backoff.reset();
+                fresh = false;
                 tracing::info!(%url, "app socket connected");
                 if ui.send(app(AppReport::Connected { url: url.clone() })).await.is_err() {
                     return;
                 }
                 match app_session(socket, &ui, &mut out).await {
                     Ended::Stop => return,
-                    Ended::Refused(reason) => {
+                    Ended::AuthRefused(_) if target.credential.retry_fresh(&token, &mut fresh) => {
+                        continue;
+                    }
+                    Ended::Refused(reason) | Ended::AuthRefused(reason) => {
                         tracing::warn!(%url, %reason, "app socket closed for good");
                         let _ = ui.send(app(AppReport::AuthFailed(reason))).await;
                         return;
                     }
                     Ended::Lost(r) | Ended::FellBehind(r) | Ended::Gone(r) => r,
                 }
+            }
+            Err(ConnectError::Unauthorized) if target.credential.retry_fresh(&token, &mut fresh) => {
+                continue;
             }
             // A refused token or an untrusted certificate needs the user; retrying cannot help.
             Err(e @ (ConnectError::Unauthorized | ConnectError::Certificate(_))) => {
@@ -140,7 +152,7 @@ async fn app_session<M: From<ClientEvent>>(
                 }
                 Some(Ok(Message::Close(frame))) => {
                     let reason = close_reason(frame.as_ref());
-                    return if close_is_final(frame.as_ref()) { Ended::Refused(reason) } else { Ended::Lost(reason) };
+                    return if close_is_final(frame.as_ref()) { Ended::AuthRefused(reason) } else { Ended::Lost(reason) };
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Ended::Lost(format!("connection lost: {e}")),
@@ -206,8 +218,8 @@ impl Pinger {
 pub struct WorkerDial {
     /// Current base URL of the gateway.
     pub url: watch::Receiver<String>,
-    /// The owner token.
-    pub token: String,
+    /// The token, re-read from its file once when refused.
+    pub credential: Credential,
     /// Certificates accepted for `https://` gateways.
     pub trust: Trust,
     /// Largest message accepted (`max-message-mib`): the attach-time `history` must fit.
@@ -225,9 +237,11 @@ pub async fn worker_task<M: From<ClientEvent>>(
     let mut backoff = Backoff::default();
     let report =
         |report| M::from(ClientEvent::Worker { session: session.clone(), worker: worker.clone(), report });
-    let WorkerDial { url, token, trust, max_message } = dial;
+    let WorkerDial { url, credential, trust, max_message } = dial;
+    let mut fresh = false;
     loop {
         let base = url.borrow().clone();
+        let token = credential.token();
         let result = match Endpoint::parse(&base) {
             Ok(e) => {
                 let path = worker_path(session.as_str(), worker.as_str());
@@ -241,14 +255,17 @@ pub async fn worker_task<M: From<ClientEvent>>(
         let ended = match result {
             Ok(opened) => worker_session(opened, &ui, &mut out, &report, &mut live, max_message).await,
             Err(ConnectError::NotFound) => Ended::Gone("worker not found".into()),
-            Err(e @ (ConnectError::Unauthorized | ConnectError::Certificate(_))) => {
-                Ended::Refused(e.describe())
-            }
+            Err(e @ ConnectError::Unauthorized) => Ended::AuthRefused(e.describe()),
+            Err(e @ ConnectError::Certificate(_)) => Ended::Refused(e.describe()),
             Err(e) => Ended::Lost(e.describe()),
         };
+        if live {
+            fresh = false;
+        }
         match ended {
             Ended::Stop => return,
-            Ended::Refused(reason) => {
+            Ended::AuthRefused(_) if credential.retry_fresh(&token, &mut fresh) => continue,
+            Ended::Refused(reason) | Ended::AuthRefused(reason) => {
                 // The app socket reports the same refusal in the status bar; stop retrying.
                 let _ = ui.send(report(WorkerReport::Lost(reason))).await;
                 return;
@@ -347,7 +364,7 @@ async fn worker_session<M>(
                     return if frame.as_ref().is_some_and(|f| u16::from(f.code) == controlroom_protocol::close_code::DELETED) {
                         Ended::Gone("the worker was deleted".into())
                     } else if close_is_final(frame.as_ref()) {
-                        Ended::Refused(reason)
+                        Ended::AuthRefused(reason)
                     } else if frame.as_ref().is_some_and(|f| u16::from(f.code) == controlroom_protocol::close_code::SLOW_CONSUMER) {
                         Ended::FellBehind(reason)
                     } else {
@@ -441,7 +458,7 @@ mod tests {
         let (_out_tx, out_rx) = mpsc::unbounded_channel();
         let target = Target {
             url: watch::channel(url.clone()).0,
-            token: "t".into(),
+            credential: Credential::new("t".into(), None),
             trust: Trust::default(),
             gateway_json: None,
         };
@@ -458,13 +475,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn close_4001_rereads_a_rotated_token_once_then_reports_it() {
+        // Every connection is closed with 4001: the first with the token as started, the second
+        // with the one the file holds by then; the third is never made.
+        let (url, accepted) = closing_gateway(controlroom_protocol::close_code::TOKEN_EXPIRED).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("token");
+        std::fs::write(&file, "rotated\n").expect("token file");
+        let (tx, mut rx) = mpsc::channel(16);
+        let (_out_tx, out_rx) = mpsc::unbounded_channel();
+        let credential = Credential::new("before".into(), Some(file));
+        let target = Target {
+            url: watch::channel(url).0,
+            credential: credential.clone(),
+            trust: Trust::default(),
+            gateway_json: None,
+        };
+        let task = tokio::spawn(app_task(target, tx, out_rx));
+        let deadline = Duration::from_secs(10);
+        let mut reports = Vec::new();
+        while let Some(report) = tokio::time::timeout(deadline, rx.recv()).await.expect("in time") {
+            reports.push(report);
+        }
+        let connected = |r: &ClientEvent| matches!(r, ClientEvent::App(AppReport::Connected { .. }));
+        assert!(reports.len() == 3 && connected(&reports[0]) && connected(&reports[1]), "{reports:?}");
+        assert_eq!(
+            reports[2],
+            ClientEvent::App(AppReport::AuthFailed(crate::client::ws::TOKEN_EXPIRED.into()))
+        );
+        tokio::time::timeout(deadline, task).await.expect("the task ended").expect("no panic");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(credential.token(), "rotated");
+    }
+
+    #[tokio::test]
     async fn other_close_codes_are_retried() {
         let (url, _) = closing_gateway(controlroom_protocol::close_code::SLOW_CONSUMER).await;
         let (tx, mut rx) = mpsc::channel(16);
         let (_out_tx, out_rx) = mpsc::unbounded_channel();
         let target = Target {
             url: watch::channel(url).0,
-            token: "t".into(),
+            credential: Credential::new("t".into(), None),
             trust: Trust::default(),
             gateway_json: None,
         };
@@ -508,7 +559,7 @@ mod tests {
         let (out, out_rx) = mpsc::unbounded_channel();
         let dial = WorkerDial {
             url: watch::channel(url).1,
-            token: "t".into(),
+            credential: Credential::new("t".into(), None),
             trust: Trust::default(),
             max_message: 1 << 20,
         };
