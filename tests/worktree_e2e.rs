@@ -33,7 +33,8 @@ struct Fixture {
 
 /// A repository `app` on `main` with one commit (`a.txt`, three lines), an ignored `.env`
 /// listed in `.worktreeinclude`, and a gateway whose setup command fails in a worktree named
-/// `*fail*` and otherwise leaves `.setup-done` behind.
+/// `*fail*`, in one named `*slow*` leaves `setup-started` beside the repository and waits for a
+/// `go` file there (at most 30s), and otherwise leaves `.setup-done` behind.
 fn fixture(extra: &[&str]) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path().join("home");
@@ -47,7 +48,12 @@ fn fixture(extra: &[&str]) -> Fixture {
     std::fs::write(repo.join(".env"), "TOKEN=local\n").expect("write");
     git(&home, &repo, &["add", "a.txt", ".gitignore", ".worktreeinclude"]);
     git(&home, &repo, &["commit", "-q", "-m", "first"]);
-    let setup = r#"case "$PWD" in *fail*) echo "setup: boom" >&2; exit 3;; esac; echo setup output; touch .setup-done"#;
+    let setup = concat!(
+        r#"case "$PWD" in *fail*) echo "setup: boom" >&2; exit 3;; "#,
+        r#"*slow*) touch ../../setup-started; i=0; "#,
+        r#"while [ ! -e ../../go ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done;; esac; "#,
+        "echo setup output; touch .setup-done"
+    );
     let mut flags =
         vec!["--poll-interval", "100ms", "--git-stats-interval", "100ms", "--worktree-setup", setup];
     flags.extend_from_slice(extra);
@@ -163,7 +169,11 @@ async fn a_worktree_session_is_made_counted_diffed_and_removed() {
     assert_eq!(status, 409, "{e}");
     assert_eq!(e["error"]["code"], "conflict");
     let msg = e["error"]["message"].as_str().expect("message");
-    assert!(msg.contains("has uncommitted changes (1 file)") && msg.contains("force=true"), "{msg}");
+    assert!(
+        msg.contains("has uncommitted changes (1 file) and 1 unmerged commit (on `feat-x` only)")
+            && msg.contains("force=true"),
+        "{msg}"
+    );
     assert_eq!(f.gw.http("GET", &format!("/api/sessions/{id}"), None).await.0, 200, "nothing was deleted");
     assert!(wt.exists());
     // …and done when confirmed.
@@ -175,6 +185,76 @@ async fn a_worktree_session_is_made_counted_diffed_and_removed() {
         !git_ok(&f.home, &f.repo, &["show-ref", "--verify", "--quiet", "refs/heads/feat-x"]),
         "and its branch"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_worktree_refuses_to_lose_unmerged_commits() {
+    let f = fixture(&[]);
+    let (status, s) = f.create(&f.repo, json!({"branch": "feat-c"})).await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().expect("id").to_owned();
+    let wt = PathBuf::from(s["cwd"].as_str().expect("cwd"));
+    for file in ["b.txt", "c.txt"] {
+        std::fs::write(wt.join(file), "work\n").expect("write");
+        git(&f.home, &wt, &["add", file]);
+        git(&f.home, &wt, &["commit", "-q", "-m", file]);
+    }
+    // Clean, but two commits only the branch has: refused as uncommitted changes are.
+    let path = format!("/api/sessions/{id}?removeWorktree=true");
+    let (status, e) = f.gw.http("DELETE", &path, None).await;
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "conflict");
+    let msg = e["error"]["message"].as_str().expect("message");
+    assert_eq!(
+        msg,
+        format!(
+            "the worktree {} has 2 unmerged commits (on `feat-c` only); repeat with force=true to remove it anyway",
+            wt.display()
+        )
+    );
+    assert_eq!(f.gw.http("GET", &format!("/api/sessions/{id}"), None).await.0, 200, "nothing was deleted");
+    assert!(wt.is_dir());
+    assert!(git_ok(&f.home, &f.repo, &["show-ref", "--verify", "--quiet", "refs/heads/feat-c"]));
+
+    // Once main has them, nothing is lost: removed without force.
+    git(&f.home, &f.repo, &["merge", "-q", "--ff-only", "feat-c"]);
+    let (status, e) = f.gw.http("DELETE", &path, None).await;
+    assert_eq!(status, 204, "{e}");
+    assert!(!wt.exists(), "the worktree is gone");
+    assert!(!git_ok(&f.home, &f.repo, &["show-ref", "--verify", "--quiet", "refs/heads/feat-c"]));
+    assert_eq!(git(&f.home, &f.repo, &["log", "-1", "--format=%s", "main"]), "c.txt", "the commits live on");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_setup_command_holds_up_only_its_own_request() {
+    let f = fixture(&[]);
+    let root = f.repo.parent().expect("parent").to_path_buf();
+    let slow = f.create(&f.repo, json!({"branch": "slow-setup"}));
+    let meanwhile = async {
+        wait_for("the slow setup command to start", || async { root.join("setup-started").exists() }).await;
+        // While it runs: the list answers, the hub makes a plain session and another worktree.
+        let (status, list) = f.gw.http("GET", "/api/sessions", None).await;
+        assert_eq!(status, 200, "{list}");
+        let body = json!({"title": "plain", "cwd": root.display().to_string(), "workers": [{"command": ["sleep", "1000"]}]});
+        let (status, s) = f.gw.http("POST", "/api/sessions", Some(body)).await;
+        assert_eq!(status, 201, "{s}");
+        let (status, s) = f.create(&f.repo, json!({"branch": "quick"})).await;
+        assert_eq!(status, 201, "{s}");
+        let (_, list) = f.gw.http("GET", "/api/sessions", None).await;
+        let branches: Vec<&str> = list["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .filter_map(|s| s["branch"].as_str())
+            .collect();
+        assert!(!branches.contains(&"slow-setup"), "the slow session waits for its setup: {list}");
+        std::fs::write(root.join("go"), "").expect("write go");
+    };
+    let ((status, s), ()) = tokio::join!(slow, meanwhile);
+    assert_eq!(status, 201, "{s}");
+    assert_eq!(s["branch"], "slow-setup");
+    let (_, list) = f.gw.http("GET", "/api/sessions", None).await;
+    assert_eq!(list["sessions"].as_array().expect("sessions").len(), 3, "{list}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

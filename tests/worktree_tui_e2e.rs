@@ -1,6 +1,7 @@
 //! The worktree feature as a user meets it: `controlroom new --worktree` against a real
 //! gateway in a temporary repository, then the dashboard (the built binary in a PTY, its screen
-//! read with vt100) shows the branch with its counts, and `d` shows the diff.
+//! read with vt100) shows the branch with its counts, `d` shows the diff, and `D` asks twice
+//! before removing a worktree whose branch has a commit nothing else has.
 
 mod support;
 #[path = "support/tui.rs"]
@@ -61,6 +62,20 @@ fn new_worktree_then_the_dashboard_shows_the_branch_and_d_shows_the_diff() {
     tui.wait_for("the dashboard again", STEP_SECS, |s| {
         s.contains("Sessions 1") && !s.contains("Diff feat-x")
     });
+
+    // Committed, the worktree is clean but the branch holds a commit nothing else has: `D`, `y`
+    // asks a second time with the count, and a second `y` removes the worktree and branch.
+    git(&home, &wt, &["commit", "-q", "-a", "-m", "check the user"]);
+    tui.send(b"D");
+    tui.wait_for("the first question", STEP_SECS, |s| s.contains("remove its worktree and branch?"));
+    tui.send(b"y");
+    tui.wait_for("the second question, with the count", STEP_SECS, |s| {
+        s.contains("has 1 unmerged commit (on `feat-x` only)") && s.contains("That work is lost.")
+    });
+    assert!(wt.exists(), "nothing removed before the second yes");
+    tui.send(b"y");
+    tui.wait_for("the session gone", STEP_SECS, |s| s.contains("session, worktree and branch removed"));
+    assert!(!wt.exists(), "the worktree is gone");
     // A non-existent ref is refused with the gateway's words, nothing made.
     let out = Command::new(bin())
         .args(["new", "--worktree", "feat-y", "--base", "nope", "--cwd"])

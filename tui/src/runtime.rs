@@ -572,7 +572,7 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut WorkerConns) {
         Effect::DeleteSessionWorktree { session, force } => ctx.request(move |g| async move {
             match g.delete_session_and_worktree(session.as_str(), force).await {
                 Ok(()) => Done::Ok("session, worktree and branch removed".into()),
-                // Uncommitted changes: the state asks a second time.
+                // Uncommitted changes or unmerged commits: the state asks a second time.
                 Err(crate::Error::Http { status: 409, message }) => Done::WorktreeDirty { session, message },
                 Err(e) => failed("delete", e),
             }

@@ -142,3 +142,24 @@ fn wall_with_an_empty_scope_says_so() {
     assert!(screen.contains("No worker needs you."), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+/// The README's wall (its `Wall · session “api”` text block) is this wall at 100×22, so the
+/// picture there is what the front end draws, not a drawing of it.
+#[test]
+fn the_readme_shows_this_wall() {
+    let mut st = four_programs();
+    st.update(Msg::Resize { cols: 100, rows: 22 });
+    let screen: Vec<String> = render(&st, 100, 22)
+        .lines()
+        .map(|l| {
+            // `"cells"`, then ` Hidden by multi-width symbols: […]` after a wide character.
+            let end = l.find("\" Hidden by multi-width symbols").unwrap_or(l.len().saturating_sub(1));
+            l.get(1..end).unwrap_or_default().trim_end().to_owned()
+        })
+        .collect();
+    let readme = include_str!("../../README.md");
+    let start =
+        readme.find("```text\n Wall · session “api”").expect("the README shows the wall") + "```text\n".len();
+    let block: Vec<&str> = readme[start..].lines().take_while(|l| *l != "```").map(str::trim_end).collect();
+    assert_eq!(block, screen, "README.md's wall differs from the render; paste the render there");
+}

@@ -188,7 +188,7 @@ fn deleting_a_worktree_session_asks_about_the_worktree_and_twice_for_uncommitted
     assert!(matches!(st.mode, Mode::Confirm(Confirm::ForceRemoveWorktree { .. })));
     let screen = render(&st, 100, 20);
     assert!(screen.contains("has uncommitted changes (3") && !screen.contains("force=true"), "{screen}");
-    assert!(screen.contains("Remove it anyway? Its uncommitted changes are lost."), "{screen}");
+    assert!(screen.contains("Remove it anyway? That work is lost."), "{screen}");
     let fx = press(&mut st, KeyCode::Char('y'));
     assert!(fx.contains(&Effect::DeleteSessionWorktree { session: sid.clone(), force: true }), "{fx:?}");
 
@@ -200,4 +200,39 @@ fn deleting_a_worktree_session_asks_about_the_worktree_and_twice_for_uncommitted
     press(&mut st, KeyCode::Char('D'));
     let fx = press(&mut st, KeyCode::Char('n'));
     assert!(fx.iter().all(|e| !matches!(e, Effect::DeleteSession(_) | Effect::DeleteSessionWorktree { .. })));
+}
+
+#[test]
+fn unmerged_commits_are_asked_about_twice_with_their_count() {
+    let mut st = base_state();
+    sync(&mut st, vec![worktree_session()], vec![]);
+    press(&mut st, KeyCode::Char('D'));
+    let fx = press(&mut st, KeyCode::Char('y'));
+    let sid = SessionId::new("s1");
+    assert!(fx.contains(&Effect::DeleteSessionWorktree { session: sid.clone(), force: false }), "{fx:?}");
+    // The gateway's words for a clean worktree whose branch has commits nothing else has.
+    st.update(Msg::Done(Done::WorktreeDirty {
+        session: sid.clone(),
+        message: "the worktree /home/ada/api.worktrees/feat-x has uncommitted changes (1 file) and 2 unmerged commits (on `feat-x` only); repeat with force=true to remove it anyway".into(),
+    }));
+    assert!(matches!(st.mode, Mode::Confirm(Confirm::ForceRemoveWorktree { .. })));
+    let screen = render(&st, 100, 20);
+    insta::assert_snapshot!("delete_worktree_unmerged_commits", screen);
+    assert!(
+        screen.contains("and 2 unmerged commits (on `feat-x` only)") && screen.contains("y yes   n no"),
+        "{screen}"
+    );
+    // `n` keeps everything; asked again, `y` forces.
+    let fx = press(&mut st, KeyCode::Char('n'));
+    assert!(fx.iter().all(|e| !matches!(e, Effect::DeleteSessionWorktree { .. })), "{fx:?}");
+    assert_eq!(st.mode, Mode::Dashboard);
+    press(&mut st, KeyCode::Char('D'));
+    press(&mut st, KeyCode::Char('y'));
+    st.update(Msg::Done(Done::WorktreeDirty {
+        session: sid.clone(),
+        message: "the worktree /home/ada/api.worktrees/feat-x has 1 unmerged commit (on `feat-x` only); repeat with force=true to remove it anyway".into(),
+    }));
+    assert!(render(&st, 100, 20).contains("has 1 unmerged commit (on `feat-x` only)"));
+    let fx = press(&mut st, KeyCode::Char('y'));
+    assert!(fx.contains(&Effect::DeleteSessionWorktree { session: sid, force: true }), "{fx:?}");
 }

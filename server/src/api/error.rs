@@ -47,7 +47,9 @@ impl From<HubError> for ApiErrorResponse {
             HubError::Worker(WorkerError::Gone) => (StatusCode::NOT_FOUND, error_code::NOT_FOUND),
             HubError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, error_code::INTERNAL),
             HubError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, error_code::INTERNAL),
-            HubError::Worktree(WorktreeError::Dirty { .. }) => (StatusCode::CONFLICT, error_code::CONFLICT),
+            HubError::Worktree(WorktreeError::WouldLose { .. }) => {
+                (StatusCode::CONFLICT, error_code::CONFLICT)
+            }
             HubError::Worktree(WorktreeError::Io { .. }) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, error_code::INTERNAL)
             }

@@ -101,7 +101,8 @@ async fn rename_session(
 }
 
 /// `DELETE /api/sessions/{id}`'s query: `removeWorktree=true` removes the session's worktree and
-/// branch too (refused with 409 while it has uncommitted changes, unless `force=true`).
+/// branch too (refused with 409 while that would lose uncommitted changes or unmerged commits,
+/// unless `force=true`).
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct DeleteQuery {
@@ -129,7 +130,7 @@ async fn delete_session(
     let config = s.hub.worktree_config();
     // Checked before the session goes: a refusal leaves everything as it was.
     if !q.force {
-        crate::worktree::check_clean(config, &meta).await.map_err(HubError::from)?;
+        crate::worktree::check_removable(config, &meta).await.map_err(HubError::from)?;
     }
     s.hub.delete(id).await?;
     crate::worktree::remove(config, &meta, true).await.map_err(HubError::from)?;

@@ -193,28 +193,79 @@ pub async fn discard(config: &WorktreeConfig, meta: &WorktreeMeta) {
     }
 }
 
-/// `DELETE …?removeWorktree=true`: refuses (`Dirty`) while the worktree has uncommitted changes
-/// unless `force`, then removes it and its branch.
+/// `DELETE …?removeWorktree=true`: refuses (`WouldLose`) while removing would lose work unless
+/// `force`, then removes the worktree and its branch.
 pub async fn remove(config: &WorktreeConfig, meta: &WorktreeMeta, force: bool) -> Result<(), WorktreeError> {
     if !force {
-        check_clean(config, meta).await?;
+        check_removable(config, meta).await?;
     }
     discard(config, meta).await;
     Ok(())
 }
 
-/// Refuses when `git status` in the worktree lists anything (untracked files count: they are
-/// work too).
-pub async fn check_clean(config: &WorktreeConfig, meta: &WorktreeMeta) -> Result<(), WorktreeError> {
-    if !Path::new(&meta.path).is_dir() {
-        return Ok(()); // already gone: nothing to lose
-    }
-    let status = git_text(Path::new(&meta.path), &["status", "--porcelain"], config.git_timeout).await?;
-    let files = status.lines().filter(|l| !l.trim().is_empty()).count();
-    if files > 0 {
-        return Err(WorktreeError::Dirty { path: meta.path.clone(), files });
+/// Refuses (`WouldLose`) when removing the worktree and its branch would lose work: anything
+/// `git status` lists in the worktree (untracked files count: they are work too), or commits
+/// that only the branch (or the worktree's detached HEAD) holds.
+pub async fn check_removable(config: &WorktreeConfig, meta: &WorktreeMeta) -> Result<(), WorktreeError> {
+    let files = uncommitted_files(config, meta).await?;
+    let commits = unmerged_commits(config, meta).await?;
+    if files > 0 || commits > 0 {
+        return Err(WorktreeError::WouldLose {
+            path: meta.path.clone(),
+            branch: meta.branch.clone(),
+            files,
+            commits,
+        });
     }
     Ok(())
+}
+
+/// How many files `git status` lists in the worktree (none when it is gone already).
+async fn uncommitted_files(config: &WorktreeConfig, meta: &WorktreeMeta) -> Result<usize, WorktreeError> {
+    if !Path::new(&meta.path).is_dir() {
+        return Ok(0); // already gone: nothing to lose
+    }
+    let status = git_text(Path::new(&meta.path), &["status", "--porcelain"], config.git_timeout).await?;
+    Ok(status.lines().filter(|l| !l.trim().is_empty()).count())
+}
+
+/// How many commits `git branch -D` and the worktree's removal would leave unreachable: those
+/// of the branch (and of the worktree's HEAD, should it be detached elsewhere) that no other
+/// branch, tag or remote-tracking branch has and that are not in the base. A branch merged
+/// anywhere, or pushed, loses nothing.
+async fn unmerged_commits(config: &WorktreeConfig, meta: &WorktreeMeta) -> Result<usize, WorktreeError> {
+    let t = config.git_timeout;
+    let repo = Path::new(&meta.repo);
+    let resolve = |dir: &Path, rev: String| {
+        let dir = dir.to_path_buf();
+        // Commit ids only go to `rev-list`: a base spelled `^x` or `HEAD` cannot change meaning.
+        async move {
+            git_text(&dir, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")], t).await.ok()
+        }
+    };
+    let mut tips = Vec::new();
+    tips.extend(resolve(repo, format!("refs/heads/{}", meta.branch)).await);
+    if Path::new(&meta.path).is_dir() {
+        tips.extend(resolve(Path::new(&meta.path), "HEAD".into()).await);
+    }
+    tips.retain(|t| !t.is_empty());
+    if tips.is_empty() {
+        return Ok(0); // the branch is gone already
+    }
+    let base = resolve(repo, meta.base.clone()).await.filter(|b| !b.is_empty());
+    // `--exclude` applies to the `--branches` after it: every branch but this one.
+    let exclude = format!("--exclude={}", meta.branch);
+    let mut args = vec!["rev-list", "--count"];
+    args.extend(tips.iter().map(String::as_str));
+    args.extend(["--not", &exclude, "--branches", "--tags", "--remotes"]);
+    args.extend(base.as_deref());
+    let count = git_text(repo, &args, t).await?;
+    count.parse().map_err(|_| {
+        WorktreeError::Git(GitCmdError::Failed {
+            code: None,
+            stderr: format!("git rev-list --count printed {count:?}"),
+        })
+    })
 }
 
 /// The worktree's directory from the template, with `..` and `.` resolved lexically (the
@@ -253,5 +304,77 @@ mod tests {
         );
         assert_eq!(location("/tmp/wt/{name}-{branch}", repo, "fix/y"), Path::new("/tmp/wt/app-fix/y"));
         assert_eq!(location(".trees/{branch}", repo, "b"), Path::new("/home/me/src/app/.trees/b"));
+    }
+
+    /// Runs git for the test's own edits: a fixed identity, no user or system config.
+    fn run_git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=Test", "-c", "user.email=test@example.org", "-C"])
+            .arg(dir)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .expect("run git");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn commit(dir: &Path, file: &str) {
+        std::fs::write(dir.join(file), file).expect("write");
+        run_git(dir, &["add", file]);
+        run_git(dir, &["commit", "-q", "-m", file]);
+    }
+
+    /// What `check_removable` refuses for, as (files, commits).
+    async fn loss(config: &WorktreeConfig, meta: &WorktreeMeta) -> (usize, usize) {
+        match check_removable(config, meta).await {
+            Ok(()) => (0, 0),
+            Err(WorktreeError::WouldLose { files, commits, .. }) => (files, commits),
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn removing_refuses_while_commits_would_be_lost_and_not_once_they_are_merged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path().join("app");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        run_git(&repo, &["init", "-q", "-b", "main"]);
+        commit(&repo, "a.txt");
+        let config = WorktreeConfig::default();
+        let repo_text = repo.to_string_lossy().into_owned();
+        let (meta, _) = create(&config, &repo_text, "feat", None).await.expect("worktree");
+        let wt = PathBuf::from(&meta.path);
+        assert_eq!(meta.base, "main");
+        assert_eq!(loss(&config, &meta).await, (0, 0), "a new worktree loses nothing");
+
+        commit(&wt, "b.txt");
+        commit(&wt, "c.txt");
+        assert_eq!(loss(&config, &meta).await, (0, 2), "two commits only the branch has");
+        std::fs::write(wt.join("untracked.txt"), "x").expect("write");
+        let Err(e) = check_removable(&config, &meta).await else { panic!("refused") };
+        let text = e.to_string();
+        assert!(
+            text.ends_with(
+                "has uncommitted changes (1 file) and 2 unmerged commits (on `feat` only); repeat with force=true to remove it anyway"
+            ),
+            "{text}"
+        );
+        std::fs::remove_file(wt.join("untracked.txt")).expect("rm");
+
+        // Another branch holding them (a merge, a push, a copy) is enough.
+        run_git(&repo, &["merge", "-q", "--ff-only", "feat"]);
+        assert_eq!(loss(&config, &meta).await, (0, 0), "merged into main");
+
+        // A commit on a detached HEAD in the worktree goes with the worktree: it counts.
+        run_git(&wt, &["checkout", "-q", "--detach"]);
+        commit(&wt, "d.txt");
+        assert_eq!(loss(&config, &meta).await, (0, 1), "the detached commit");
+        run_git(&wt, &["tag", "keep"]);
+        assert_eq!(loss(&config, &meta).await, (0, 0), "a tag holds it");
+        discard(&config, &meta).await;
+        assert!(!wt.exists());
+        assert_eq!(loss(&config, &meta).await, (0, 0), "gone: nothing left to lose");
     }
 }

@@ -13,7 +13,7 @@ pub(crate) mod git_cmd;
 pub(crate) mod include;
 pub(crate) mod stats;
 
-pub(crate) use create::{check_clean, create, discard, remove};
+pub(crate) use create::{check_removable, create, discard, remove};
 
 use crate::flag_values;
 use serde::{Deserialize, Serialize};
@@ -108,7 +108,7 @@ pub struct WorktreeMeta {
 }
 
 /// Why a worktree could not be made or removed. Everything but `Git`'s internal failures is the
-/// client's to fix (400), `Dirty` asks for confirmation (409).
+/// client's to fix (400), `WouldLose` asks for confirmation (409).
 #[derive(Debug, thiserror::Error)]
 pub enum WorktreeError {
     /// The cwd is not inside a git repository.
@@ -142,16 +142,21 @@ pub enum WorktreeError {
     /// The session has no worktree made by the gateway.
     #[error("this session has no worktree of its own (it was not created with a worktree)")]
     NoWorktree,
-    /// Removing would lose uncommitted changes.
+    /// Removing the worktree and its branch would lose uncommitted changes or commits no other
+    /// branch has.
     #[error(
-        "the worktree {path} has uncommitted changes ({files} {}); repeat with force=true to remove it anyway",
-        if *files == 1 { "file" } else { "files" }
+        "the worktree {path} has {}; repeat with force=true to remove it anyway",
+        lost_work(*files, *commits, branch)
     )]
-    Dirty {
+    WouldLose {
         /// The worktree.
         path: String,
+        /// Its branch.
+        branch: String,
         /// How many files `git status` lists.
         files: usize,
+        /// How many commits only the branch (or the worktree's HEAD) holds.
+        commits: usize,
     },
     /// A git command failed.
     #[error("git: {0}")]
@@ -164,6 +169,15 @@ pub enum WorktreeError {
         /// Why it failed.
         source: std::io::Error,
     },
+}
+
+/// `uncommitted changes (2 files) and 1 unmerged commit (on `x` only)`, naming only what there is.
+fn lost_work(files: usize, commits: usize, branch: &str) -> String {
+    let count = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+    let changes = (files > 0).then(|| format!("uncommitted changes ({})", count(files, "file")));
+    let unmerged =
+        (commits > 0).then(|| format!("{} (on `{branch}` only)", count(commits, "unmerged commit")));
+    changes.into_iter().chain(unmerged).collect::<Vec<_>>().join(" and ")
 }
 
 impl WorktreeError {

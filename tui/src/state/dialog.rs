@@ -318,7 +318,8 @@ pub enum Confirm {
         /// Its worktree's directory.
         path: String,
     },
-    /// The second question: the worktree has uncommitted changes; remove it anyway?
+    /// The second question: removing the worktree loses uncommitted changes or commits only its
+    /// branch has (the gateway's message counts them); remove it anyway?
     ForceRemoveWorktree {
         /// The session.
         session: SessionId,
@@ -346,10 +347,13 @@ impl Confirm {
                 "Delete session “{title}” and remove its worktree and branch?\n{path} ({branch})\ny: remove them too · k: keep them, delete only the session · n: cancel"
             ),
             Confirm::ForceRemoveWorktree { message, .. } => {
-                // On two lines: the overlay sizes itself by lines, and a wrapped one would push
-                // the answer keys out of the box.
-                let message = message.replacen(" has uncommitted", "\nhas uncommitted", 1);
-                format!("{message}\nRemove it anyway? Its uncommitted changes are lost.")
+                // On short lines (the path, what is lost, the unmerged commits): the overlay
+                // sizes itself by lines, and a wrapped one would push the answer keys out.
+                let message = match message.split_once(" has ") {
+                    Some((path, lost)) => format!("{path}\nhas {}", lost.replacen(" and ", "\nand ", 1)),
+                    None => message.clone(),
+                };
+                format!("{message}\nRemove it anyway? That work is lost.")
             }
             Confirm::DeleteSession { title, running, .. } => match running {
                 0 => format!("Delete session “{title}”?"),

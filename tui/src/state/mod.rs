@@ -382,7 +382,7 @@ impl State {
                 }
             }
             Done::WorktreeDirty { session, message } => {
-                // The first "yes" was refused for uncommitted changes: ask a second time.
+                // The first "yes" was refused (uncommitted changes, unmerged commits): ask again.
                 let message = message.split(';').next().unwrap_or(&message).trim().to_owned();
                 self.mode = Mode::Confirm(Confirm::ForceRemoveWorktree { session, message });
             }

@@ -81,7 +81,8 @@ pub enum Done {
         /// The gateway's answer.
         diff: controlroom_protocol::DiffResponse,
     },
-    /// Removing a session's worktree was refused: it has uncommitted changes (409).
+    /// Removing a session's worktree was refused: it would lose uncommitted changes or unmerged
+    /// commits (409).
     WorktreeDirty {
         /// The session (still there).
         session: SessionId,
@@ -264,11 +265,11 @@ pub enum Effect {
     /// `GET /api/sessions/{id}/diff`, for the diff pane.
     LoadDiff(SessionId),
     /// `DELETE /api/sessions/{id}?removeWorktree=true`: the session, its worktree and branch
-    /// (with `force`, even with uncommitted changes).
+    /// (with `force`, even when that loses uncommitted changes or unmerged commits).
     DeleteSessionWorktree {
         /// The session.
         session: SessionId,
-        /// Remove even with uncommitted changes (the user confirmed twice).
+        /// Remove even when work is lost (the user confirmed twice).
         force: bool,
     },
     /// Put this text on the outer terminal's clipboard (OSC 52, see
