@@ -223,6 +223,9 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long the idle-workers section waits for the start's blocking-pool threads to end.
+const THREADS_SETTLE: Duration = Duration::from_secs(20);
+
 /// Workers per session when starting many (each session one request).
 const WORKERS_PER_SESSION: usize = 100;
 
@@ -283,6 +286,13 @@ async fn start_idle(n: usize, idler: Idler) -> anyhow::Result<IdleGateway> {
     }
     // Every worker idle (--idle-after, 2 s) and the screen saves of the start done (5 s).
     tokio::time::sleep(Duration::from_secs(8)).await;
+    // The start's screen jobs ran on the runtime's blocking pool, whose idle threads end after
+    // tokio's 10 s keep-alive: wait for them (up to a deadline), so the figures are the idle
+    // steady state and not the start's leftover threads, stacks and arenas.
+    let deadline = Instant::now() + THREADS_SETTLE;
+    while threads(pid) > threads_before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let after = settled_rss(pid).await?;
     Ok(IdleGateway { gw, rss: (before, after), threads: (threads_before, threads(pid)) })
 }

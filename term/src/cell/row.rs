@@ -1,8 +1,9 @@
-//! A row of cells: its wrap flag, the cells written so far (a row holds no cell past the last one
-//! written, as tmux's grid lines do: an idle 80×24 screen costs its rows, not 30 KiB of blank
-//! cells), whether it holds only plain text or no wide or combined cell (the summaries the
-//! formatter and the ASCII fast path rely on), and its rare combining marks. A child of `cell`,
-//! so it reaches the cells' fields; its own `cells` stay private to this file.
+//! A row of cells: its wrap flag, the cells as far as it was written (a row stores no cell past
+//! the furthest one written, as tmux's grid lines do, and an erased screen gives its buffers back:
+//! an idle 80×24 screen costs its rows, not 30 KiB of blank cells), how far it is written now,
+//! whether it holds only plain text or no wide or combined cell (the summaries the formatter and
+//! the ASCII fast path rely on), and its rare combining marks. A child of `cell`, so it reaches
+//! the cells' fields; its own `cells` stay private to this file.
 
 use super::{Attrs, Cell, EXTRA, MAX_CELL_BYTES, WIDE};
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
@@ -11,21 +12,28 @@ use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 /// time grows it a few times, not once a cell).
 const MIN_CELLS: usize = 8;
 
+/// Blank cells a growing row copies from (4 KiB; a wider row copies them more than once).
+static BLANKS: [Cell; 256] = [Cell::DEFAULT; 256];
+
 /// One row of cells.
 #[derive(Clone, Debug)]
 pub struct Row {
-    /// The cells up to the last one written, at most `cols`; every cell past the end reads as
-    /// `Cell::DEFAULT` ([`Row::cell`]). The length is an upper bound of what is not blank (a
-    /// stored cell may be blank), so formatting a row that scrolls off skips its blank tail
-    /// without looking at it. Private to this file, so every write goes through a method that
-    /// keeps `plain` true and the length within `cols`.
+    /// The cells as far as the row was ever written since its buffer was last given back, at
+    /// most `cols`; every cell past the end reads as `Cell::DEFAULT` ([`Row::cell`]). Rows that
+    /// scroll off keep their length (blanked up to `used`), so a flood writes into cells that
+    /// are there and grows a row only when a line reaches further than any before it. Private
+    /// to this file, so every write goes through a method that keeps `plain` true and the
+    /// length within `cols`.
     cells: Vec<Cell>,
     /// The row's width: the screen's, or for a scrollback row the cells it kept.
     cols: u16,
+    /// Every cell from here on is `Cell::DEFAULT` (an upper bound, at most `cells.len()`, so
+    /// formatting a row that scrolls off skips its blank tail without looking at it).
+    used: u16,
     pub(crate) wrapped: bool,
-    /// A summary the writers keep: `Some(attrs)` says every stored cell is a plain printable
-    /// ASCII character drawn with `attrs` (so the length is exact, and no cell of the row is
-    /// wide, a continuation or combined); `None` says nothing. Printable ASCII written from
+    /// A summary the writers keep: `Some(attrs)` says every cell before `used` is a plain
+    /// printable ASCII character drawn with `attrs` (so `used` is exact, and no cell of the row
+    /// is wide, a continuation or combined); `None` says nothing. Printable ASCII written from
     /// the left keeps it; every other write drops it until the row is cleared. A row of plain
     /// text then formats as one SGR and a byte copy, and takes more text without a scan.
     plain: Option<Attrs>,
@@ -46,6 +54,7 @@ impl Row {
         Self {
             cells: Vec::new(),
             cols,
+            used: 0,
             wrapped: false,
             plain: Some(Attrs::DEFAULT),
             narrow: true,
@@ -54,10 +63,10 @@ impl Row {
     }
 
     /// The attributes every written cell shares when the row is known to hold only plain
-    /// printable ASCII in its stored cells (at least one); `None` when not known.
+    /// printable ASCII up to `used` (at least one cell); `None` when not known.
     #[inline]
     pub(crate) fn plain_attrs(&self) -> Option<Attrs> {
-        self.plain.filter(|_| !self.cells.is_empty())
+        self.plain.filter(|_| self.used > 0)
     }
 
     /// Whether the row is known to hold no wide, continuation or combined cell (see `narrow`).
@@ -71,9 +80,8 @@ impl Row {
     /// blank gap) with the same attributes. Call before `touch`.
     #[inline]
     fn note_ascii_write(&mut self, col: usize, attrs: Attrs) {
-        let used = self.cells.len();
         self.plain = match self.plain {
-            Some(a) if col <= used && (used == 0 || a == attrs) => Some(attrs),
+            Some(a) if col <= usize::from(self.used) && (self.used == 0 || a == attrs) => Some(attrs),
             _ => None,
         };
     }
@@ -81,7 +89,8 @@ impl Row {
     /// The cells that may hold something; the rest are blank with default attributes.
     #[inline]
     pub(crate) fn used_cells(&self) -> &[Cell] {
-        &self.cells
+        // `used <= cells.len()` (every writer stores the cell before it moves `used`).
+        self.cells.get(..usize::from(self.used)).unwrap_or(&self.cells)
     }
 
     /// Cell `col`: a stored one, or a blank with default attributes past the stored cells
@@ -91,28 +100,46 @@ impl Row {
         self.cells.get(col).unwrap_or(&Cell::DEFAULT)
     }
 
-    /// Stores cells up to and including `col` (blank ones past the stored end).
+    /// Marks cell `col` written, storing cells up to it first (blank ones past the stored end).
     #[inline]
     fn touch(&mut self, col: usize) {
         if col >= self.cells.len() {
             self.grow(col + 1);
         }
+        let end = u16::try_from(col + 1).unwrap_or(u16::MAX);
+        if end > self.used {
+            self.used = end;
+        }
     }
 
-    /// Stores `end` cells, at most the row's width. The buffer grows geometrically (writing a
-    /// line a character at a time reallocates a few times, not once a cell) but never past the
-    /// width, so a full row holds exactly its cells.
-    #[cold]
+    /// Stores `end` cells, at most the row's width (blank ones past the stored end), copied
+    /// from [`BLANKS`]: one `memcpy`, where `resize` writes cell by cell.
     #[inline(never)]
     fn grow(&mut self, end: usize) {
-        let cols = usize::from(self.cols);
-        let end = end.min(cols);
-        let capacity = self.cells.capacity();
-        if end > capacity {
-            let want = (capacity * 2).max(MIN_CELLS).min(cols).max(end);
-            self.cells.reserve_exact(want - self.cells.len());
+        let end = end.min(usize::from(self.cols));
+        self.room_for(end);
+        while self.cells.len() < end {
+            let n = (end - self.cells.len()).min(BLANKS.len());
+            self.cells.extend_from_slice(&BLANKS[..n]);
         }
-        self.cells.resize(end, Cell::DEFAULT);
+    }
+
+    /// Makes room for `end` cells without storing any.
+    #[inline]
+    fn room_for(&mut self, end: usize) {
+        if end > self.cells.capacity() {
+            self.reserve_cells(end);
+        }
+    }
+
+    /// The buffer grows geometrically (writing a line a character at a time reallocates a few
+    /// times, not once a cell) but never past the width, so a full row holds exactly its cells.
+    #[cold]
+    #[inline(never)]
+    fn reserve_cells(&mut self, end: usize) {
+        let cols = usize::from(self.cols);
+        let want = (self.cells.capacity() * 2).max(MIN_CELLS).min(cols).max(end);
+        self.cells.reserve_exact(want - self.cells.len());
     }
 
     /// Writes printable ASCII into a plain cell (the hot path of printing).
@@ -166,11 +193,10 @@ impl Row {
         self.cols
     }
 
-    /// The stored cells, left to right: up to the last one written (never past the row's
-    /// width); every cell after them is blank with default attributes ([`Row::cell`] reads
-    /// any column).
+    /// The cells that may hold something, left to right (never past the row's width); every
+    /// cell after them is blank with default attributes ([`Row::cell`] reads any column).
     pub fn cells(&self) -> &[Cell] {
-        &self.cells
+        self.used_cells()
     }
 
     /// The row's text continues on the next row (it was wrapped, not ended by a newline).
@@ -289,6 +315,7 @@ impl Row {
         self.narrow = true;
         self.wrapped = false;
         // Coloured cells with no character: written, but not plain text.
+        self.used = self.cols;
         self.plain = None;
     }
 
@@ -297,9 +324,11 @@ impl Row {
     /// writes it again at once; that must not cost an allocation).
     #[inline]
     pub(crate) fn reset(&mut self) {
-        // Cells past the stored ones read as blank: dropping the stored ones (plain data, no
-        // destructor) erases the row without writing a cell.
-        self.cells.clear();
+        // Cells from `used` on are already blank: a row that scrolls off after a short line
+        // costs the line, not the screen width.
+        let used = usize::from(self.used).min(self.cells.len());
+        self.cells[..used].fill(Cell::DEFAULT);
+        self.used = 0;
         self.extras.clear();
         self.wrapped = false;
         self.plain = Some(Attrs::DEFAULT);
@@ -311,7 +340,7 @@ impl Row {
     /// nothing per row until it is written again). Not for rows that scroll off or lines
     /// erased one at a time: those are written again at once and keep their buffer.
     pub(crate) fn release_if_blank(&mut self) {
-        if self.cells.is_empty() && self.cells.capacity() > 0 {
+        if self.used == 0 && self.cells.capacity() > 0 {
             self.cells = Vec::new();
         }
     }
@@ -331,14 +360,15 @@ impl Row {
     pub(crate) fn copy_trimmed_into(&self, into: &mut Row) {
         let len = self.trimmed_len();
         into.cells.clear();
-        into.cells.extend_from_slice(&self.cells[..len]);
+        into.cells.extend_from_slice(&self.used_cells()[..len]);
         into.extras.clear();
         into.extras.extend(self.extras.iter().filter(|(c, _)| usize::from(*c) < len).cloned());
         into.wrapped = self.wrapped;
         // The copy is as wide as what it kept (len <= cols, a u16).
         into.cols = u16::try_from(len).unwrap_or(u16::MAX);
-        // A plain row has no blank stored cell, so the copy is the whole written part.
-        into.plain = self.plain.filter(|_| len == self.cells.len());
+        into.used = into.cols;
+        // A plain row has no blank cell before `used`, so the copy is the whole written part.
+        into.plain = self.plain.filter(|_| len == usize::from(self.used));
         // A part of the row has no more flagged cells than all of it.
         into.narrow = self.narrow;
     }
@@ -375,16 +405,16 @@ impl Row {
         self.plain = None;
         // Marks of cells pushed off the end go with them.
         self.shift_extras(i, count as isize, cols);
-        let stored = self.cells.len();
-        if i < stored {
+        let used = usize::from(self.used);
+        if i < used {
             let was_cont = self.cells[i].is_wide_continuation();
             if was_cont {
                 self.cells[i].set_wide_continuation(false);
             }
-            // The stored cells move right by `count` (those passing the width drop off); the
+            // The written cells move right by `count` (those passing the width drop off); the
             // blank ones past them stay blank.
-            let end = (stored + count).min(cols);
-            self.grow(end);
+            let end = (used + count).min(cols);
+            self.touch(end - 1);
             let slice = &mut self.cells[i..end];
             slice.rotate_right(count);
             slice[..count].fill(Cell::DEFAULT);
@@ -413,10 +443,13 @@ impl Row {
             self.drop_extra(col);
         }
         self.shift_extras(start + count, -(count as isize), usize::from(self.cols));
-        // The stored cells after the range move left; blank ones come in from the right.
-        let stored = self.cells.len();
-        if start < stored {
-            self.cells.drain(start..(start + count).min(stored));
+        // The written cells after the range move left; blank ones come in from the right.
+        let used = usize::from(self.used);
+        if start < used {
+            let slice = &mut self.cells[start..used];
+            let count = count.min(slice.len());
+            slice[..count].fill(Cell::DEFAULT);
+            slice.rotate_left(count);
         }
     }
 
@@ -443,15 +476,17 @@ impl Row {
         }
         // Wide pairs inside the range are erased whole, so no halves are left behind.
         if attrs == Attrs::DEFAULT {
-            // Cells past the stored ones are already blank: erase only up to there (`ESC[K`
-            // on a wide screen touches a few written cells, not the whole row), and when the
-            // erase reaches the end of what was stored, nothing is stored from `start` on.
-            let used = self.cells.len();
+            // Cells from `used` on are already blank: erase only up to there (`ESC[K` on a
+            // wide screen touches a few written cells, not the whole row), and when the erase
+            // reaches the end of what was written, nothing is written from `start` on.
+            let used = usize::from(self.used);
+            if s < used {
+                self.cells[s..e.min(used)].fill(Cell::DEFAULT);
+            }
             if e >= used {
                 // The written cells before `start` are untouched: a plain row stays plain.
-                self.cells.truncate(s);
+                self.used = self.used.min(start);
             } else {
-                self.cells[s..e].fill(Cell::DEFAULT);
                 // A blank gap inside the written cells.
                 self.plain = None;
             }
@@ -484,6 +519,7 @@ impl Row {
                 let len = usize::from(len);
                 self.extras.retain(|(c, _)| usize::from(*c) < len);
                 self.cells.truncate(len);
+                self.used = self.used.min(self.cols);
                 self.set_truncated();
             }
             std::cmp::Ordering::Greater => {
@@ -517,14 +553,14 @@ impl Row {
     /// Plain text of the row (as vt100's `Screen::rows` gives it, before trimming: blank cells
     /// after the last character add nothing, so the stored cells are all of it).
     pub(crate) fn write_plain(&self, out: &mut String) {
-        self.write_plain_upto(out, self.cells.len());
+        self.write_plain_upto(out, usize::from(self.used));
     }
 
     /// Plain text of the first `width` cells.
     pub(crate) fn write_plain_upto(&self, out: &mut String, width: usize) {
         let mut prev_was_wide = false;
         let mut prev_col = 0usize;
-        for (col, cell) in self.cells.iter().take(width).enumerate() {
+        for (col, cell) in self.used_cells().iter().take(width).enumerate() {
             if std::mem::take(&mut prev_was_wide) {
                 continue;
             }
@@ -546,7 +582,9 @@ impl Row {
     pub(crate) fn plain_claim_holds(&self) -> bool {
         let Some(attrs) = self.plain else { return true };
         self.extras.is_empty()
-            && self.cells.iter().all(|c| c.flags == 0 && (' '..='~').contains(&c.ch) && c.attrs == attrs)
+            && self.cells[..usize::from(self.used)]
+                .iter()
+                .all(|c| c.flags == 0 && (' '..='~').contains(&c.ch) && c.attrs == attrs)
     }
 
     /// Cells the row's buffer has room for.
@@ -554,9 +592,13 @@ impl Row {
         self.cells.capacity()
     }
 
-    /// Whether the stored cells stay within the row's width.
+    /// Whether the stored cells stay within the row's width, `used` within the stored cells,
+    /// and every cell from `used` on is blank.
     pub(crate) fn stored_within_width(&self) -> bool {
+        let used = usize::from(self.used);
         self.cells.len() <= usize::from(self.cols)
+            && used <= self.cells.len()
+            && self.cells[used..].iter().all(|c| *c == Cell::DEFAULT)
     }
 
     /// Whether what `narrow` claims is true of the cells (always true when it claims nothing).
