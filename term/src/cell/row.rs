@@ -8,6 +8,9 @@
 use super::{Attrs, Cell, EXTRA, MAX_CELL_BYTES, WIDE};
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
+#[cfg(test)]
+mod checks;
+
 /// Cells a row's buffer holds at least once it is written (a prompt written a character at a
 /// time grows it a few times, not once a cell).
 const MIN_CELLS: usize = 8;
@@ -573,43 +576,5 @@ impl Row {
                 prev_col = col + if cell.is_wide() { 2 } else { 1 };
             }
         }
-    }
-}
-
-#[cfg(test)]
-impl Row {
-    /// Whether what `plain` claims is true of the cells (always true when it claims nothing).
-    pub(crate) fn plain_claim_holds(&self) -> bool {
-        let Some(attrs) = self.plain else { return true };
-        self.extras.is_empty()
-            && self.cells[..usize::from(self.used)]
-                .iter()
-                .all(|c| c.flags == 0 && (' '..='~').contains(&c.ch) && c.attrs == attrs)
-    }
-
-    /// Cells the row's buffer has room for.
-    pub(crate) fn stored_capacity(&self) -> usize {
-        self.cells.capacity()
-    }
-
-    /// Whether the stored cells stay within the row's width, `used` within the stored cells,
-    /// and every cell from `used` on is blank.
-    pub(crate) fn stored_within_width(&self) -> bool {
-        let used = usize::from(self.used);
-        self.cells.len() <= usize::from(self.cols)
-            && used <= self.cells.len()
-            && self.cells[used..].iter().all(|c| *c == Cell::DEFAULT)
-    }
-
-    /// Whether what `narrow` claims is true of the cells (always true when it claims nothing).
-    pub(crate) fn narrow_claim_holds(&self) -> bool {
-        let holds = !self.narrow || (self.extras.is_empty() && self.cells.iter().all(|c| c.flags == 0));
-        // `write_ascii` relies on a plain row claiming `narrow` too.
-        holds && (self.plain.is_none() || self.narrow)
-    }
-
-    /// A copy that claims nothing, so formatting it takes the cell-by-cell path.
-    pub(crate) fn without_plain_claim(&self) -> Row {
-        Row { plain: None, narrow: false, ..self.clone() }
     }
 }
