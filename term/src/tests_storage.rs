@@ -70,6 +70,7 @@ fn a_coloured_erase_stores_coloured_blanks_to_the_edge() {
     assert!((7..30).all(|c| bg(1, c) == Color::Idx(1)));
     assert!((0..8).all(|c| bg(2, c) == Color::Idx(2)));
     assert!((8..30).all(|c| bg(2, c) == Color::Idx(4)));
+    assert!(p.term().rows().iter().all(|r| r.stored_capacity() == 30), "{:?}", capacities(&p));
 }
 
 #[test]

@@ -313,6 +313,8 @@ impl Row {
             return;
         }
         self.cells.clear();
+        // Room for exactly the width (`resize` alone may double past it).
+        self.room_for(usize::from(self.cols));
         self.cells.resize(usize::from(self.cols), Cell { ch: '\0', attrs, flags: 0 });
         self.extras.clear();
         self.narrow = true;
