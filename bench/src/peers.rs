@@ -467,9 +467,11 @@ pub async fn idle_cost(pid: u32, window: Duration) -> anyhow::Result<IdleCost> {
         .filter(|(_, v)| *v > 0.0)
         .collect();
     by_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // A thread that exits in the window (an idle blocking-pool thread) takes its count with it,
+    // so the sum can go down: count nothing rather than wrap.
     Ok(IdleCost {
-        cpu: (t1 - t0) as f64 / clock_ticks() / secs * 100.0,
-        wakeups: (s1 - s0) as f64 / secs,
+        cpu: t1.saturating_sub(t0) as f64 / clock_ticks() / secs * 100.0,
+        wakeups: s1.saturating_sub(s0) as f64 / secs,
         by_thread,
     })
 }

@@ -223,34 +223,107 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long the idle-workers section waits for the start's blocking-pool threads to end.
+const THREADS_SETTLE: Duration = Duration::from_secs(20);
+
 /// Workers per session when starting many (each session one request).
 const WORKERS_PER_SESSION: usize = 100;
 
-/// Idle workers (`sleep`, no client): the gateway's memory per worker, its threads and its
-/// wake-ups/s; the holders (one process per worker) counted apart: their total PSS and
-/// wake-ups/s.
-pub async fn idle_workers(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
-    let n = plan.idle_workers;
+/// What each worker of the idle-workers section runs.
+#[derive(Clone, Copy, Debug)]
+enum Idler {
+    /// `sleep`: a blank screen.
+    Sleep,
+    /// An interactive bash showing a coloured `user@host:dir$ ` prompt, as a user's idle shell
+    /// does (no rc files, so the prompt is the same on every machine).
+    ShellPrompt,
+}
+
+impl Idler {
+    fn command(self) -> Vec<String> {
+        match self {
+            Idler::Sleep => vec!["sleep".to_string(), "100000".to_string()],
+            Idler::ShellPrompt => vec![
+                "sh".to_string(),
+                "-c".to_string(),
+                r"PS1='\[\e[1;32m\]\u@\h\[\e[m\]:\[\e[1;34m\]\w\[\e[m\]\$ ' exec bash --norc --noprofile -i"
+                    .to_string(),
+            ],
+        }
+    }
+
+    /// How the rows name `n` such workers.
+    fn label(self, n: usize) -> String {
+        match self {
+            Idler::Sleep => format!("idle, {n} workers"),
+            Idler::ShellPrompt => format!("idle, {n} shell prompts"),
+        }
+    }
+}
+
+/// A gateway with `n` idle workers running `idler`, and its RSS and threads before the `n` (with
+/// one worker) and after.
+struct IdleGateway {
+    gw: Gateway,
+    rss: (u64, u64),
+    threads: (usize, usize),
+}
+
+async fn start_idle(n: usize, idler: Idler) -> anyhow::Result<IdleGateway> {
     let limit = (n + 10).to_string();
     let (gw, _) = Gateway::start(&["--max-workers", &limit, "--max-sessions", &limit])?;
     let pid = gw.pid();
-    let sleeper = || vec!["sleep".to_string(), "100000".to_string()];
     // One worker first, so what is measured is per worker, not the first one's set-up.
-    gw.session(&[sleeper()], 80, 24).await?;
+    gw.session(&[idler.command()], 80, 24).await?;
     let before = settled_rss(pid).await?;
     let threads_before = threads(pid);
     let mut left = n;
     while left > 0 {
         let now = left.min(WORKERS_PER_SESSION);
-        let commands: Vec<Vec<String>> = (0..now).map(|_| sleeper()).collect();
+        let commands: Vec<Vec<String>> = (0..now).map(|_| idler.command()).collect();
         gw.session(&commands, 80, 24).await?;
         left -= now;
     }
     // Every worker idle (--idle-after, 2 s) and the screen saves of the start done (5 s).
     tokio::time::sleep(Duration::from_secs(8)).await;
+    // The start's screen jobs ran on the runtime's blocking pool, whose idle threads end after
+    // tokio's 10 s keep-alive: wait for them (up to a deadline), so the figures are the idle
+    // steady state and not the start's leftover threads, stacks and arenas.
+    let deadline = Instant::now() + THREADS_SETTLE;
+    while threads(pid) > threads_before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let after = settled_rss(pid).await?;
-    let threads_after = threads(pid);
-    let holders = crate::reaper::holder_pids(gw.data_dir());
+    Ok(IdleGateway { gw, rss: (before, after), threads: (threads_before, threads(pid)) })
+}
+
+/// The memory and threads rows of an idle gateway.
+fn report_idle(report: &mut Report, n: usize, idler: Idler, idle: &IdleGateway) {
+    let (before, after) = idle.rss;
+    let per_worker = after.saturating_sub(before) as f64 / n as f64 / KIB;
+    let label = idler.label(n);
+    report.row(Row::value(&format!("{label}: gateway memory per worker"), per_worker, "KiB").with_note(
+        format!(
+            "gateway RSS {:.1} MiB with {n} workers ({:.1} MiB with one); target ≤ 32 KiB",
+            after as f64 / KIB / KIB,
+            before as f64 / KIB / KIB
+        ),
+    ));
+    report.row(
+        Row::value(&format!("{label}: gateway threads"), idle.threads.1 as f64, "")
+            .with_note(format!("{} with one worker; target: none of a worker's own", idle.threads.0)),
+    );
+}
+
+/// Idle workers (`sleep`, no client): the gateway's memory per worker, its threads and its
+/// wake-ups/s; the holders (one process per worker) counted apart: their total PSS and
+/// wake-ups/s. Then the same number of idle shell prompts: the gateway's memory per worker, its
+/// threads and wake-ups (a prompt is a few written cells, where `sleep` leaves a blank screen).
+pub async fn idle_workers(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
+    let n = plan.idle_workers;
+    let idle = start_idle(n, Idler::Sleep).await?;
+    let pid = idle.gw.pid();
+    let holders = crate::reaper::holder_pids(idle.gw.data_dir());
     let holder_switches = |pids: &[u32]| -> u64 {
         pids.iter().filter_map(|p| peers::cpu_and_switches(*p).ok()).map(|(_, s)| s).sum()
     };
@@ -258,20 +331,7 @@ pub async fn idle_workers(plan: &Plan, report: &mut Report) -> anyhow::Result<()
     let cost = peers::idle_cost(pid, plan.idle_window).await?;
     let h1 = holder_switches(&holders);
     let pss: u64 = holders.iter().filter_map(|p| pss(*p).ok()).sum();
-    let per_worker = after.saturating_sub(before) as f64 / n as f64 / KIB;
-    report.row(
-        Row::value(&format!("idle, {n} workers: gateway memory per worker"), per_worker, "KiB").with_note(
-            format!(
-                "gateway RSS {:.1} MiB with {n} workers ({:.1} MiB with one); target ≤ 32 KiB",
-                after as f64 / KIB / KIB,
-                before as f64 / KIB / KIB
-            ),
-        ),
-    );
-    report.row(
-        Row::value(&format!("idle, {n} workers: gateway threads"), threads_after as f64, "")
-            .with_note(format!("{threads_before} with one worker; target: none of a worker's own")),
-    );
+    report_idle(report, n, Idler::Sleep, &idle);
     report.row(
         Row::value(&format!("idle, {n} workers: gateway wake-ups"), cost.wakeups, "/s")
             .with_note(format!("CPU {:.2} % of a core", cost.cpu)),
@@ -284,6 +344,15 @@ pub async fn idle_workers(plan: &Plan, report: &mut Report) -> anyhow::Result<()
                 pss as f64 / KIB / holders.len().max(1) as f64,
                 h1.saturating_sub(h0) as f64 / plan.idle_window.as_secs_f64()
             )),
+    );
+    drop(idle);
+
+    let idle = start_idle(n, Idler::ShellPrompt).await?;
+    let cost = peers::idle_cost(idle.gw.pid(), plan.idle_window).await?;
+    report_idle(report, n, Idler::ShellPrompt, &idle);
+    report.row(
+        Row::value(&format!("{}: gateway wake-ups", Idler::ShellPrompt.label(n)), cost.wakeups, "/s")
+            .with_note(format!("CPU {:.2} % of a core", cost.cpu)),
     );
     Ok(())
 }

@@ -204,7 +204,7 @@ fn row_formatted(
 ) -> (Pos, Attrs) {
     let cols = row.cols();
     let mut prev_was_wide = false;
-    if wrapping && row.cells()[0] == Cell::DEFAULT {
+    if wrapping && *row.cell(0) == Cell::DEFAULT {
         if prev_attrs != Attrs::DEFAULT {
             attrs_diff(out, &Attrs::DEFAULT, &prev_attrs);
             prev_attrs = Attrs::DEFAULT;
@@ -233,7 +233,11 @@ fn row_formatted(
                 *prev_attrs = attrs;
             }
         };
-    for (col, cell) in row.cells().iter().enumerate() {
+    // The stored cells, then one blank past them (all the others are the same blank) when the
+    // row is wider: it ends a pending coloured erase exactly as vt100's walk over every cell.
+    let stored = row.cells();
+    let blank_tail = (stored.len() < usize::from(cols)).then_some(&Cell::DEFAULT);
+    for (col, cell) in stored.iter().chain(blank_tail).enumerate() {
         if std::mem::take(&mut prev_was_wide) {
             continue;
         }
@@ -284,14 +288,14 @@ fn redraw_cell(out: &mut String, row: &Row, pos: Pos, prev_pos: Option<Pos>, pre
         Some(p) => move_from_to(out, p, pos),
         None => move_to(out, pos),
     }
-    let cell = &row.cells()[usize::from(pos.col)];
+    let cell = row.cell(usize::from(pos.col));
     attrs_diff(out, cell.attrs(), prev_attrs);
     row.push_contents(usize::from(pos.col), out);
     attrs_diff(out, prev_attrs, cell.attrs());
 }
 
 fn last_col(row: &Row, cols: u16) -> u16 {
-    if row.cells()[usize::from(cols - 1)].is_wide_continuation() { cols - 2 } else { cols - 1 }
+    if row.cell(usize::from(cols - 1)).is_wide_continuation() { cols - 2 } else { cols - 1 }
 }
 
 fn cursor_formatted(
@@ -308,14 +312,14 @@ fn cursor_formatted(
     }
     let row = &rows[usize::from(cursor.row)];
     let pos = Pos { row: cursor.row, col: last_col(row, cols) };
-    if row.cells()[usize::from(pos.col)].has_contents() {
+    if row.cell(usize::from(pos.col)).has_contents() {
         redraw_cell(out, row, pos, Some(prev_pos), &prev_attrs);
         return;
     }
     for i in (0..cursor.row).rev() {
         let r = &rows[usize::from(i)];
         let p = Pos { row: i, col: last_col(r, cols) };
-        if r.cells()[usize::from(p.col)].has_contents() {
+        if r.cell(usize::from(p.col)).has_contents() {
             if prev_pos.row != i || prev_pos.col < cols {
                 redraw_cell(out, r, p, Some(prev_pos), &prev_attrs);
             }
@@ -328,7 +332,7 @@ fn cursor_formatted(
     let p = Pos { row: cursor.row, col: cols - 1 };
     move_from_to(out, prev_pos, p);
     out.push(' ');
-    let end = *rows[usize::from(cursor.row)].cells()[usize::from(p.col)].attrs();
+    let end = *rows[usize::from(cursor.row)].cell(usize::from(p.col)).attrs();
     attrs_diff(out, &end, &prev_attrs);
     out.push_str("\x1b7\x08\x1b[X\x1b8");
     attrs_diff(out, &prev_attrs, &end);

@@ -265,6 +265,7 @@ impl Grid {
     pub(crate) fn erase_all(&mut self, attrs: Attrs) {
         for row in &mut self.rows {
             row.clear(attrs);
+            row.release_if_blank();
         }
     }
 
@@ -272,6 +273,7 @@ impl Grid {
         let start = usize::from(self.pos.row) + 1;
         for row in self.rows.iter_mut().skip(start) {
             row.clear(attrs);
+            row.release_if_blank();
         }
         self.erase_row_forward(attrs);
     }
@@ -280,6 +282,7 @@ impl Grid {
         let end = usize::from(self.pos.row);
         for row in self.rows.iter_mut().take(end) {
             row.clear(attrs);
+            row.release_if_blank();
         }
         self.erase_row_backward(attrs);
     }

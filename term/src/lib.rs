@@ -37,6 +37,8 @@ mod tests_reply;
 #[cfg(test)]
 mod tests_scrollback;
 #[cfg(test)]
+mod tests_storage;
+#[cfg(test)]
 mod tests_sync;
 #[cfg(test)]
 mod tests_tabs;
@@ -413,8 +415,8 @@ impl<S: TermSink> Term<S> {
             if col < grid.cols {
                 let r = &mut grid.rows[usize::from(row)];
                 let i = usize::from(col);
-                let cell = r.cells()[i];
-                let plain = !cell.is_wide() && !cell.has_extra() && (i == 0 || !r.cells()[i - 1].is_wide());
+                let cell = r.cell(i);
+                let plain = !cell.is_wide() && !cell.has_extra() && (i == 0 || !r.cell(i - 1).is_wide());
                 if plain {
                     r.set_ascii(i, c, attrs);
                     self.state.last_char = Some(c);
@@ -451,7 +453,7 @@ impl<S: TermSink> Term<S> {
             }
             base = g.pos;
             let row = &mut g.rows[usize::from(base.row)];
-            cell_was_wide = row.cells()[usize::from(base.col)].is_wide();
+            cell_was_wide = row.cell(usize::from(base.col)).is_wide();
             row.set(usize::from(base.col), c, attrs);
             g.col_inc(width);
             self.state.last_char = Some(c);
@@ -459,13 +461,13 @@ impl<S: TermSink> Term<S> {
             let g = self.grid_mut();
             let pos = g.pos;
             base = Pos { row: pos.row, col: pos.col - 1 };
-            if g.rows[usize::from(pos.row)].cells()[usize::from(base.col)].is_wide_continuation() {
+            if g.rows[usize::from(pos.row)].cell(usize::from(base.col)).is_wide_continuation() {
                 base.col = pos.col - 2;
             }
             let row = &mut g.rows[usize::from(base.row)];
-            cell_was_wide = row.cells()[usize::from(base.col)].is_wide();
+            cell_was_wide = row.cell(usize::from(base.col)).is_wide();
             row.append(usize::from(base.col), c);
-            let cell_is_wide = row.cells()[usize::from(base.col)].is_wide();
+            let cell_is_wide = row.cell(usize::from(base.col)).is_wide();
             let no_room = !self.autowrap() && self.grid().pos.col >= self.grid().cols;
             if !cell_was_wide && cell_is_wide && !no_room {
                 self.with_grid(|g, on_row| g.col_wrap(1, false, on_row));
@@ -493,7 +495,7 @@ impl<S: TermSink> Term<S> {
             }
         }
         let g = self.grid_mut();
-        let cell_is_wide = g.rows[usize::from(base.row)].cells()[usize::from(base.col)].is_wide();
+        let cell_is_wide = g.rows[usize::from(base.row)].cell(usize::from(base.col)).is_wide();
         self.text_cleanup(base, cell_was_wide, cell_is_wide);
     }
 
@@ -513,7 +515,7 @@ impl<S: TermSink> Term<S> {
     fn should_wrap(&self, width: u16) -> bool {
         let g = self.grid();
         if g.pos.col + width > g.cols {
-            let last: &Cell = &g.rows[usize::from(g.pos.row)].cells()[usize::from(g.cols - 1)];
+            let last: &Cell = g.rows[usize::from(g.pos.row)].cell(usize::from(g.cols - 1));
             return last.has_contents() || last.is_wide_continuation();
         }
         false
@@ -525,22 +527,23 @@ impl<S: TermSink> Term<S> {
         let cols = g.cols;
         let row = &mut g.rows[usize::from(base.row)];
         let col = usize::from(base.col);
-        if col > 0 && row.cells()[col - 1].is_wide() {
-            let a = *row.cells()[col - 1].attrs();
+        if col > 0 && row.cell(col - 1).is_wide() {
+            let a = *row.cell(col - 1).attrs();
             row.clear_cell(col - 1, a);
         }
         // vt100 assumes a wide cell always has a cell after it; a one-column screen breaks that
         // (vt100 panics there), so stop at the edge.
-        if col + 1 >= row.cells().len() {
+        let width = usize::from(row.cols());
+        if col + 1 >= width {
             return;
         }
         if cell_was_wide && !cell_is_wide {
             row.set(col + 1, ' ', attrs);
         }
-        if !cell_was_wide && cell_is_wide && col + 2 <= row.cells().len() {
-            let next_was_wide = row.cells()[col + 1].is_wide();
+        if !cell_was_wide && cell_is_wide && col + 2 <= width {
+            let next_was_wide = row.cell(col + 1).is_wide();
             row.make_wide_continuation(col + 1);
-            if next_was_wide && col + 2 < row.cells().len() {
+            if next_was_wide && col + 2 < width {
                 row.clear_cell(col + 2, attrs);
                 if base.col + 2 == cols - 1 {
                     row.wrapped = false;

@@ -85,13 +85,10 @@ pub(super) fn assert_same<S: TermSink>(ours: &Term<S>, theirs: &vt100::Screen, w
     for (r, row) in ours.rows().iter().enumerate() {
         let r16 = u16::try_from(r).expect("row");
         assert_eq!(row.wrapped(), theirs.row_wrapped(r16), "{what}: row {r} wrapped");
-        let used = row.used_cells().len();
-        assert!(
-            row.cells()[used..].iter().all(|c| *c == super::cell::Cell::DEFAULT),
-            "{what}: row {r} used bound"
-        );
+        assert!(row.stored_within_width(), "{what}: row {r} stored past its width");
+        assert_eq!(row.cols(), cols, "{what}: row {r} width");
         for c in 0..usize::from(cols) {
-            let cell = &row.cells()[c];
+            let cell = row.cell(c);
             let theirs = theirs.cell(r16, u16::try_from(c).expect("col")).expect("cell");
             let mut text = String::new();
             row.push_contents(c, &mut text);

@@ -48,7 +48,7 @@ impl<S: TermSink> Term<S> {
             return None;
         }
         let r = self.visible_row(row)?;
-        Some(r.cells().get(usize::from(col)).unwrap_or(&Cell::DEFAULT))
+        Some(r.cell(usize::from(col)))
     }
 
     /// The cursor shape the program asked for.

@@ -1,20 +1,39 @@
-//! A row of cells: its wrap flag, how far it is written, whether it holds only plain text or no
-//! wide or combined cell (the summaries the formatter and the ASCII fast path rely on), and its
-//! rare combining marks. A child of `cell`, so it reaches the cells' fields; its own `cells` stay
-//! private to this file.
+//! A row of cells: its wrap flag, the cells as far as it was written (a row stores no cell past
+//! the furthest one written, as tmux's grid lines do, and an erased screen gives its buffers back:
+//! an idle 80×24 screen costs its rows, not 30 KiB of blank cells), how far it is written now,
+//! whether it holds only plain text or no wide or combined cell (the summaries the formatter and
+//! the ASCII fast path rely on), and its rare combining marks. A child of `cell`, so it reaches
+//! the cells' fields; its own `cells` stay private to this file.
 
 use super::{Attrs, Cell, EXTRA, MAX_CELL_BYTES, WIDE};
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
+#[cfg(test)]
+mod checks;
+
+/// Cells a row's buffer holds at least once it is written (a prompt written a character at a
+/// time grows it a few times, not once a cell).
+const MIN_CELLS: usize = 8;
+
+/// Blank cells a growing row copies from (4 KiB; a wider row copies them more than once).
+static BLANKS: [Cell; 256] = [Cell::DEFAULT; 256];
+
 /// One row of cells.
 #[derive(Clone, Debug)]
 pub struct Row {
-    /// Private to this file, so every write goes through a method that keeps `plain` true.
+    /// The cells as far as the row was ever written since its buffer was last given back, at
+    /// most `cols`; every cell past the end reads as `Cell::DEFAULT` ([`Row::cell`]). Rows that
+    /// scroll off keep their length (blanked up to `used`), so a flood writes into cells that
+    /// are there and grows a row only when a line reaches further than any before it. Private
+    /// to this file, so every write goes through a method that keeps `plain` true and the
+    /// length within `cols`.
     cells: Vec<Cell>,
-    pub(crate) wrapped: bool,
-    /// Every cell from here on is `Cell::DEFAULT` (an upper bound, so formatting a row that
-    /// scrolls off skips its blank tail without looking at it).
+    /// The row's width: the screen's, or for a scrollback row the cells it kept.
+    cols: u16,
+    /// Every cell from here on is `Cell::DEFAULT` (an upper bound, at most `cells.len()`, so
+    /// formatting a row that scrolls off skips its blank tail without looking at it).
     used: u16,
+    pub(crate) wrapped: bool,
     /// A summary the writers keep: `Some(attrs)` says every cell before `used` is a plain
     /// printable ASCII character drawn with `attrs` (so `used` is exact, and no cell of the row
     /// is wide, a continuation or combined); `None` says nothing. Printable ASCII written from
@@ -33,11 +52,13 @@ pub struct Row {
 }
 
 impl Row {
+    /// A blank row `cols` wide; it holds no cells until one is written.
     pub(crate) fn new(cols: u16) -> Self {
         Self {
-            cells: vec![Cell::DEFAULT; usize::from(cols)],
-            wrapped: false,
+            cells: Vec::new(),
+            cols,
             used: 0,
+            wrapped: false,
             plain: Some(Attrs::DEFAULT),
             narrow: true,
             extras: Vec::new(),
@@ -69,24 +90,67 @@ impl Row {
     }
 
     /// The cells that may hold something; the rest are blank with default attributes.
+    #[inline]
     pub(crate) fn used_cells(&self) -> &[Cell] {
-        &self.cells[..usize::from(self.used).min(self.cells.len())]
+        // `used <= cells.len()` (every writer stores the cell before it moves `used`).
+        self.cells.get(..usize::from(self.used)).unwrap_or(&self.cells)
     }
 
+    /// Cell `col`: a stored one, or a blank with default attributes past the stored cells
+    /// (any `col`, so a scrollback row narrower than the screen reads as blank to its right).
+    #[inline]
+    pub fn cell(&self, col: usize) -> &Cell {
+        self.cells.get(col).unwrap_or(&Cell::DEFAULT)
+    }
+
+    /// Marks cell `col` written, storing cells up to it first (blank ones past the stored end).
     #[inline]
     fn touch(&mut self, col: usize) {
+        if col >= self.cells.len() {
+            self.grow(col + 1);
+        }
         let end = u16::try_from(col + 1).unwrap_or(u16::MAX);
         if end > self.used {
             self.used = end;
         }
     }
 
+    /// Stores `end` cells, at most the row's width (blank ones past the stored end), copied
+    /// from [`BLANKS`]: one `memcpy`, where `resize` writes cell by cell.
+    #[inline(never)]
+    fn grow(&mut self, end: usize) {
+        let end = end.min(usize::from(self.cols));
+        self.room_for(end);
+        while self.cells.len() < end {
+            let n = (end - self.cells.len()).min(BLANKS.len());
+            self.cells.extend_from_slice(&BLANKS[..n]);
+        }
+    }
+
+    /// Makes room for `end` cells without storing any.
+    #[inline]
+    fn room_for(&mut self, end: usize) {
+        if end > self.cells.capacity() {
+            self.reserve_cells(end);
+        }
+    }
+
+    /// The buffer grows geometrically (writing a line a character at a time reallocates a few
+    /// times, not once a cell) but never past the width, so a full row holds exactly its cells.
+    #[cold]
+    #[inline(never)]
+    fn reserve_cells(&mut self, end: usize) {
+        let cols = usize::from(self.cols);
+        let want = (self.cells.capacity() * 2).max(MIN_CELLS).min(cols).max(end);
+        self.cells.reserve_exact(want - self.cells.len());
+    }
+
     /// Writes printable ASCII into a plain cell (the hot path of printing).
     #[inline]
     pub(crate) fn set_ascii(&mut self, col: usize, c: char, attrs: Attrs) {
         self.note_ascii_write(col, attrs);
-        self.cells[col].set_ascii(c, attrs);
         self.touch(col);
+        self.cells[col].set_ascii(c, attrs);
     }
 
     /// Writes printable ASCII from `col` on while the cells are plain (no wide character before
@@ -99,16 +163,20 @@ impl Row {
             // No cell of the row is wide or combined: all of it is written.
             bytes.len()
         } else {
-            if col > 0 && self.cells[col - 1].is_wide() {
+            if col > 0 && self.cell(col - 1).is_wide() {
                 return 0;
             }
-            // Find where the plain cells end first, so the copy below is a loop without exits.
-            let cells = &self.cells[col..col + bytes.len()];
-            cells.iter().position(|c| c.flags & (WIDE | EXTRA) != 0).unwrap_or(cells.len())
+            // Find where the plain cells end first, so the copy below is a loop without exits
+            // (cells past the stored ones are blank, so plain).
+            let stored = self.cells.len();
+            let cells = &self.cells[col.min(stored)..(col + bytes.len()).min(stored)];
+            cells.iter().position(|c| c.flags & (WIDE | EXTRA) != 0).unwrap_or(bytes.len())
         };
-        if written > 0 {
-            self.note_ascii_write(col, attrs);
+        if written == 0 {
+            return 0;
         }
+        self.note_ascii_write(col, attrs);
+        self.touch(col + written - 1);
         let cells = &mut self.cells[col..col + written];
         // Each cell is a copy of a template (one 16-byte load and store) with its character
         // written over. Built field by field, the cell takes five stores, and the compiler
@@ -120,21 +188,18 @@ impl Row {
             cell.clone_from(&template[0]);
             cell.ch = char::from(b);
         }
-        if written > 0 {
-            self.touch(col + written - 1);
-        }
         written
     }
 
+    /// The row's width in cells.
     pub(crate) fn cols(&self) -> u16 {
-        // Rows are at most `u16::MAX` cells wide (sizes are u16).
-        u16::try_from(self.cells.len()).unwrap_or(u16::MAX)
+        self.cols
     }
 
-    /// The cells, left to right (a scrollback row keeps the width it had when it left the
-    /// screen).
+    /// The cells that may hold something, left to right (never past the row's width); every
+    /// cell after them is blank with default attributes ([`Row::cell`] reads any column).
     pub fn cells(&self) -> &[Cell] {
-        &self.cells
+        self.used_cells()
     }
 
     /// The row's text continues on the next row (it was wrapped, not ended by a newline).
@@ -145,7 +210,7 @@ impl Row {
     /// Writes the text of cell `col` (base character and combining marks); nothing for an
     /// empty cell.
     pub fn push_contents(&self, col: usize, out: &mut String) {
-        let cell = &self.cells[col];
+        let cell = self.cell(col);
         if !cell.has_contents() {
             return;
         }
@@ -158,7 +223,7 @@ impl Row {
     }
 
     fn contents_len(&self, col: usize) -> usize {
-        let cell = &self.cells[col];
+        let cell = self.cell(col);
         let extra = if cell.has_extra() {
             self.extras.iter().find(|(c, _)| usize::from(*c) == col).map_or(0, |(_, s)| s.len())
         } else {
@@ -168,7 +233,7 @@ impl Row {
     }
 
     fn drop_extra(&mut self, col: usize) {
-        if self.cells[col].has_extra() {
+        if self.cell(col).has_extra() {
             self.extras.retain(|(c, _)| usize::from(*c) != col);
         }
     }
@@ -228,14 +293,17 @@ impl Row {
         if attrs != Attrs::DEFAULT {
             self.touch(col);
         }
-        self.cells[col] = Cell { ch: '\0', attrs, flags: 0 };
+        // A blank cell with default attributes past the stored ones is already there.
+        if let Some(cell) = self.cells.get_mut(col) {
+            *cell = Cell { ch: '\0', attrs, flags: 0 };
+        }
     }
 
     pub(crate) fn make_wide_continuation(&mut self, col: usize) {
         self.clear_cell(col, Attrs::DEFAULT);
         self.narrow = false;
-        self.cells[col].set_wide_continuation(true);
         self.touch(col);
+        self.cells[col].set_wide_continuation(true);
     }
 
     /// Erases the row to blank cells with `attrs`.
@@ -244,28 +312,42 @@ impl Row {
             self.reset();
             return;
         }
-        self.cells.fill(Cell { ch: '\0', attrs, flags: 0 });
+        self.cells.clear();
+        // Room for exactly the width (`resize` alone may double past it).
+        self.room_for(usize::from(self.cols));
+        self.cells.resize(usize::from(self.cols), Cell { ch: '\0', attrs, flags: 0 });
         self.extras.clear();
         self.narrow = true;
         self.wrapped = false;
         // Coloured cells with no character: written, but not plain text.
-        self.used = self.cols();
+        self.used = self.cols;
         self.plain = None;
     }
 
-    /// Erases the row to blank cells with default attributes (a row scrolling off, `ESC[2K`).
+    /// Erases the row to blank cells with default attributes (a row scrolling off). The cell
+    /// buffer stays for the next line written into the row (a flood scrolls a row off and
+    /// writes it again at once; that must not cost an allocation).
     #[inline]
     pub(crate) fn reset(&mut self) {
-        // Cells past `used` are already blank: a row that scrolls off after a short line costs
-        // the line, not the screen width.
+        // Cells from `used` on are already blank: a row that scrolls off after a short line
+        // costs the line, not the screen width.
         let used = usize::from(self.used).min(self.cells.len());
         self.cells[..used].fill(Cell::DEFAULT);
+        self.used = 0;
         self.extras.clear();
         self.wrapped = false;
-        self.used = 0;
         self.plain = Some(Attrs::DEFAULT);
-        // Every cell is blank now (those from `used` on already were).
+        // Every cell is blank now.
         self.narrow = true;
+    }
+
+    /// Gives the cell buffer back when no cell is stored (an erased screen, `ESC[2J`, costs
+    /// nothing per row until it is written again). Not for rows that scroll off or lines
+    /// erased one at a time: those are written again at once and keep their buffer.
+    pub(crate) fn release_if_blank(&mut self) {
+        if self.used == 0 && self.cells.capacity() > 0 {
+            self.cells = Vec::new();
+        }
     }
 
     /// Cells up to and including the last one that is not blank with default attributes.
@@ -275,14 +357,7 @@ impl Row {
 
     /// A row with no cells, to be filled by [`Row::copy_trimmed_into`].
     pub(crate) fn empty() -> Self {
-        Self {
-            cells: Vec::new(),
-            wrapped: false,
-            used: 0,
-            plain: Some(Attrs::DEFAULT),
-            narrow: true,
-            extras: Vec::new(),
-        }
+        Self::new(0)
     }
 
     /// Makes `into` a copy of this row without its blank tail (vt100 trims scrollback rows the
@@ -290,11 +365,13 @@ impl Row {
     pub(crate) fn copy_trimmed_into(&self, into: &mut Row) {
         let len = self.trimmed_len();
         into.cells.clear();
-        into.cells.extend_from_slice(&self.cells[..len]);
+        into.cells.extend_from_slice(&self.used_cells()[..len]);
         into.extras.clear();
         into.extras.extend(self.extras.iter().filter(|(c, _)| usize::from(*c) < len).cloned());
         into.wrapped = self.wrapped;
-        into.used = u16::try_from(len).unwrap_or(u16::MAX);
+        // The copy is as wide as what it kept (len <= cols, a u16).
+        into.cols = u16::try_from(len).unwrap_or(u16::MAX);
+        into.used = into.cols;
         // A plain row has no blank cell before `used`, so the copy is the whole written part.
         into.plain = self.plain.filter(|_| len == usize::from(self.used));
         // A part of the row has no more flagged cells than all of it.
@@ -324,26 +401,32 @@ impl Row {
     /// ICH: inserts `count` blank cells at `i`.
     pub(crate) fn insert(&mut self, i: u16, count: u16) {
         let i = usize::from(i);
-        let count = usize::from(count).min(self.cells.len() - i);
+        let cols = usize::from(self.cols);
+        let count = usize::from(count).min(cols - i);
         if count == 0 {
             self.wrapped = false;
             return;
         }
         self.plain = None;
-        let was_cont = self.cells[i].is_wide_continuation();
-        if was_cont {
-            self.cells[i].set_wide_continuation(false);
-        }
-        let len = self.cells.len();
         // Marks of cells pushed off the end go with them.
-        self.shift_extras(i, count as isize, len);
-        self.used = self.cols();
-        let slice = &mut self.cells[i..];
-        slice.rotate_right(count);
-        slice[..count].fill(Cell::DEFAULT);
-        if was_cont {
-            self.narrow = false;
-            self.cells[i].set_wide_continuation(true);
+        self.shift_extras(i, count as isize, cols);
+        let used = usize::from(self.used);
+        if i < used {
+            let was_cont = self.cells[i].is_wide_continuation();
+            if was_cont {
+                self.cells[i].set_wide_continuation(false);
+            }
+            // The written cells move right by `count` (those passing the width drop off); the
+            // blank ones past them stay blank.
+            let end = (used + count).min(cols);
+            self.touch(end - 1);
+            let slice = &mut self.cells[i..end];
+            slice.rotate_right(count);
+            slice[..count].fill(Cell::DEFAULT);
+            if was_cont {
+                self.narrow = false;
+                self.cells[i].set_wide_continuation(true);
+            }
         }
         self.set_truncated();
     }
@@ -364,11 +447,15 @@ impl Row {
         for col in start..start + count {
             self.drop_extra(col);
         }
-        let len = self.cells.len();
-        self.shift_extras(start + count, -(count as isize), len);
-        let slice = &mut self.cells[start..];
-        slice[..count].fill(Cell::DEFAULT);
-        slice.rotate_left(count);
+        self.shift_extras(start + count, -(count as isize), usize::from(self.cols));
+        // The written cells after the range move left; blank ones come in from the right.
+        let used = usize::from(self.used);
+        if start < used {
+            let slice = &mut self.cells[start..used];
+            let count = count.min(slice.len());
+            slice[..count].fill(Cell::DEFAULT);
+            slice.rotate_left(count);
+        }
     }
 
     /// Erases cells `start..end` (what `erase` does for each, in one pass).
@@ -380,7 +467,7 @@ impl Row {
         // vt100 clears the wrap flag when it erases the row's last character (a wide one ends
         // one column early); decide that from the cells before they are erased.
         let unwraps = |row: &Row, i: u16| {
-            let wide = row.cells[usize::from(i)].is_wide();
+            let wide = row.cell(usize::from(i)).is_wide();
             i == cols.saturating_sub(if wide { 2 } else { 1 })
         };
         let unwrap = (cols.saturating_sub(2).max(start)..end).any(|i| unwraps(self, i));
@@ -397,8 +484,10 @@ impl Row {
             // Cells from `used` on are already blank: erase only up to there (`ESC[K` on a
             // wide screen touches a few written cells, not the whole row), and when the erase
             // reaches the end of what was written, nothing is written from `start` on.
-            let used = usize::from(self.used).min(self.cells.len());
-            self.cells[s..e.min(used.max(s))].fill(Cell::DEFAULT);
+            let used = usize::from(self.used);
+            if s < used {
+                self.cells[s..e.min(used)].fill(Cell::DEFAULT);
+            }
             if e >= used {
                 // The written cells before `start` are untouched: a plain row stays plain.
                 self.used = self.used.min(start);
@@ -408,8 +497,8 @@ impl Row {
             }
         } else {
             self.plain = None;
-            self.cells[s..e].fill(Cell { ch: '\0', attrs, flags: 0 });
             self.touch(e - 1);
+            self.cells[s..e].fill(Cell { ch: '\0', attrs, flags: 0 });
         }
         if unwrap {
             self.wrapped = false;
@@ -418,27 +507,29 @@ impl Row {
 
     fn set_truncated(&mut self) {
         self.wrapped = false;
-        let last = self.cells.len() - 1;
-        if self.cells[last].is_wide() {
-            let attrs = self.cells[last].attrs;
-            self.clear_cell(last, attrs);
+        let Some(last) = usize::from(self.cols).checked_sub(1) else { return };
+        let cell = *self.cell(last);
+        if cell.is_wide() {
+            self.clear_cell(last, cell.attrs);
         }
     }
 
     /// Resizes to `len` cells.
     pub(crate) fn resize(&mut self, len: u16) {
-        let len = usize::from(len);
         self.plain = None;
-        match len.cmp(&self.cells.len()) {
+        match len.cmp(&self.cols) {
             std::cmp::Ordering::Equal => {}
             std::cmp::Ordering::Less => {
+                self.cols = len;
+                let len = usize::from(len);
                 self.extras.retain(|(c, _)| usize::from(*c) < len);
                 self.cells.truncate(len);
-                self.used = self.used.min(self.cols());
+                self.used = self.used.min(self.cols);
                 self.set_truncated();
             }
             std::cmp::Ordering::Greater => {
-                self.cells.resize(len, Cell::DEFAULT);
+                // The new cells are blank: nothing to store.
+                self.cols = len;
                 self.wrapped = false;
             }
         }
@@ -447,10 +538,10 @@ impl Row {
     /// Clears the other half of a wide character at `col`.
     pub(crate) fn clear_wide(&mut self, col: u16) {
         let col = usize::from(col);
-        let cell = self.cells[col];
+        let cell = *self.cell(col);
         let other = if cell.is_wide() {
             let next = col + 1;
-            if next >= self.cells.len() {
+            if next >= usize::from(self.cols) {
                 self.clear_cell(col, cell.attrs);
                 return;
             }
@@ -460,20 +551,21 @@ impl Row {
         } else {
             return;
         };
-        let attrs = self.cells[other].attrs;
+        let attrs = self.cell(other).attrs;
         self.clear_cell(other, attrs);
     }
 
-    /// Plain text of the row (as vt100's `Screen::rows` gives it, before trimming).
+    /// Plain text of the row (as vt100's `Screen::rows` gives it, before trimming: blank cells
+    /// after the last character add nothing, so the stored cells are all of it).
     pub(crate) fn write_plain(&self, out: &mut String) {
-        self.write_plain_upto(out, self.cells.len());
+        self.write_plain_upto(out, usize::from(self.used));
     }
 
     /// Plain text of the first `width` cells.
     pub(crate) fn write_plain_upto(&self, out: &mut String, width: usize) {
         let mut prev_was_wide = false;
         let mut prev_col = 0usize;
-        for (col, cell) in self.cells.iter().take(width).enumerate() {
+        for (col, cell) in self.used_cells().iter().take(width).enumerate() {
             if std::mem::take(&mut prev_was_wide) {
                 continue;
             }
@@ -486,32 +578,5 @@ impl Row {
                 prev_col = col + if cell.is_wide() { 2 } else { 1 };
             }
         }
-    }
-}
-
-#[cfg(test)]
-impl Row {
-    /// Whether what `plain` claims is true of the cells (always true when it claims nothing).
-    pub(crate) fn plain_claim_holds(&self) -> bool {
-        let Some(attrs) = self.plain else { return true };
-        let used = usize::from(self.used);
-        used <= self.cells.len()
-            && self.extras.is_empty()
-            && self.cells[..used]
-                .iter()
-                .all(|c| c.flags == 0 && (' '..='~').contains(&c.ch) && c.attrs == attrs)
-            && self.cells[used..].iter().all(|c| *c == Cell::DEFAULT)
-    }
-
-    /// Whether what `narrow` claims is true of the cells (always true when it claims nothing).
-    pub(crate) fn narrow_claim_holds(&self) -> bool {
-        let holds = !self.narrow || (self.extras.is_empty() && self.cells.iter().all(|c| c.flags == 0));
-        // `write_ascii` relies on a plain row claiming `narrow` too.
-        holds && (self.plain.is_none() || self.narrow)
-    }
-
-    /// A copy that claims nothing, so formatting it takes the cell-by-cell path.
-    pub(crate) fn without_plain_claim(&self) -> Row {
-        Row { plain: None, narrow: false, ..self.clone() }
     }
 }
