@@ -41,7 +41,8 @@ async fn open(url: &str, token: &str, path: &str) -> Result<Ws, (u16, Value)> {
 /// A `history` message replayed into a terminal: (its screen, its scrollback rows).
 fn replay(history: &Value) -> (String, usize) {
     assert_eq!(history["type"], "history", "{history}");
-    let dim = |k: &str| std::num::NonZeroU16::new(history[k].as_u64().expect("size") as u16).expect("non-zero");
+    let dim =
+        |k: &str| std::num::NonZeroU16::new(history[k].as_u64().expect("size") as u16).expect("non-zero");
     let mut p = vt100::Parser::new(dim("rows"), dim("cols"), 10_000);
     p.process(history["data"].as_str().expect("data").as_bytes());
     let screen = p.screen().contents();
@@ -65,7 +66,8 @@ async fn a_screen_only_history_has_the_screen_without_the_scrollback_and_bad_val
         http_raw(addr(&gw.url), "POST", "/api/sessions", &[("Authorization", &auth)], Some(body.to_string()))
             .await;
     assert_eq!(status, 201, "{created}");
-    let (sid, wid) = (created["id"].as_str().expect("id"), created["workers"][0]["id"].as_str().expect("wid"));
+    let (sid, wid) =
+        (created["id"].as_str().expect("id"), created["workers"][0]["id"].as_str().expect("wid"));
     let path = format!("/ws/session/{sid}/worker/{wid}");
 
     // Wait until the last line is printed, so both snapshots below see all of it.

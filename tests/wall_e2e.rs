@@ -221,7 +221,13 @@ fn a_flooding_tile_holds_no_other_tile_back_and_attaching_from_a_tile_brings_its
     });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let post = |path: &str, body: serde_json::Value| {
-        rt.block_on(support::http_raw(&addr, "POST", path, &[("Authorization", &auth)], Some(body.to_string())))
+        rt.block_on(support::http_raw(
+            &addr,
+            "POST",
+            path,
+            &[("Authorization", &auth)],
+            Some(body.to_string()),
+        ))
     };
     let (status, created) = post("/api/sessions", body);
     assert_eq!(status, 201, "{created}");

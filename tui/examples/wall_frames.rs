@@ -35,7 +35,13 @@ fn tile_event(st: &mut State, i: usize, event: WorkerEvent) {
 fn top_tick(tick: usize) -> String {
     let mut s = String::from("\x1b[H\x1b[1;37;44m  PID USER      %CPU  COMMAND\x1b[K\x1b[m\r\n");
     for r in 1..23 {
-        let _ = write!(s, "\x1b[32m{:5}\x1b[m ada     {:3}.{} \x1b[1mproc-{r}-{tick}\x1b[m\x1b[K\r\n", 100 + r, (tick * r) % 97, r % 10);
+        let _ = write!(
+            s,
+            "\x1b[32m{:5}\x1b[m ada     {:3}.{} \x1b[1mproc-{r}-{tick}\x1b[m\x1b[K\r\n",
+            100 + r,
+            (tick * r) % 97,
+            r % 10
+        );
     }
     s
 }
@@ -71,8 +77,9 @@ fn main() {
         tile_event(&mut st, i, WorkerEvent::Message(history));
     }
     let viewport = Viewport::Fixed(Rect::new(0, 0, SIZE.0, SIZE.1));
-    let mut terminal = Terminal::with_options(CrosstermBackend::new(std::io::sink()), TerminalOptions { viewport })
-        .expect("a fixed viewport");
+    let mut terminal =
+        Terminal::with_options(CrosstermBackend::new(std::io::sink()), TerminalOptions { viewport })
+            .expect("a fixed viewport");
     let theme = Theme::default();
     let mut flooded = 0;
     for frame in 0..frames {

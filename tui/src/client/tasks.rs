@@ -291,11 +291,7 @@ pub async fn worker_task<M: From<ClientEvent>>(
 
 /// Waits out a backoff delay; `false` when the UI has gone (stop). Requests queued while
 /// disconnected are dropped: a reconnect resyncs anyway.
-async fn wait_to_retry<M, T>(
-    delay: Duration,
-    ui: &mpsc::Sender<M>,
-    out: &mut mpsc::Receiver<T>,
-) -> bool {
+async fn wait_to_retry<M, T>(delay: Duration, ui: &mpsc::Sender<M>, out: &mut mpsc::Receiver<T>) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(delay) => {}
         _ = ui.closed() => return false,

@@ -284,7 +284,12 @@ fn a_tile_keeps_no_scrollback_but_attaching_from_it_keeps_the_full_historys() {
     let history = |offset| Msg::Worker {
         session: key.0.clone(),
         worker: key.1.clone(),
-        event: WorkerEvent::Message(WorkerServerMsg::History { data: lines.clone(), cols: 80, rows: 24, offset }),
+        event: WorkerEvent::Message(WorkerServerMsg::History {
+            data: lines.clone(),
+            cols: 80,
+            rows: 24,
+            offset,
+        }),
     };
     st.update(history(10));
     let tile = st.wall.view(&key).expect("a1's tile");

@@ -69,7 +69,8 @@ fn cell_style(cell: &Cell) -> (Color, Color, Modifier) {
 /// Printable ASCII, each character a one-byte string at `byte - 0x20`: a plain cell is drawn as
 /// a static string, without reading its text from the row or measuring its width (most of the
 /// cost of drawing a cell).
-const ASCII: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+const ASCII: &str =
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
 
 /// The static string of a printable ASCII character.
 fn ascii(c: char) -> Option<&'static str> {

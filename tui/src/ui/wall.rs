@@ -138,7 +138,8 @@ fn tile(frame: &mut Frame<'_>, rect: Rect, state: &State, key: &TileKey, focused
     // between the corners), then the other sides drawn directly: a `Block` over the whole tile
     // would style every cell under the screen drawn over it, the frame's background already
     // being there (a third of a wall frame's drawing, callgrind).
-    let mut top = Block::new().borders(Borders::TOP).border_type(kind).border_style(edge).title(Line::from(head));
+    let mut top =
+        Block::new().borders(Borders::TOP).border_type(kind).border_style(edge).title(Line::from(head));
     if attention {
         // A narrow tile keeps its name: the mark shrinks to the `!`.
         let wide = rect.width >= 40;
@@ -153,7 +154,12 @@ fn tile(frame: &mut Frame<'_>, rect: Rect, state: &State, key: &TileKey, focused
                 .right_aligned(),
         );
     }
-    let top_area = Rect { x: rect.x.saturating_add(1), width: rect.width.saturating_sub(2), height: 1.min(rect.height), ..rect };
+    let top_area = Rect {
+        x: rect.x.saturating_add(1),
+        width: rect.width.saturating_sub(2),
+        height: 1.min(rect.height),
+        ..rect
+    };
     frame.render_widget(top, top_area);
     cells::border_sides(frame.buffer_mut(), rect, &kind.to_border_set(), edge);
     let inner = Rect {

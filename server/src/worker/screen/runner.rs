@@ -14,9 +14,9 @@
 //! delays another worker's echo on the runtime.
 
 use super::{ScreenModel, ScreenMsg, ScreenReply, apply, feed, scan};
+use crate::worker::detect::{ActivityRules, Observation};
 #[cfg(test)]
 use controlroom_protocol::HistoryScope;
-use crate::worker::detect::{ActivityRules, Observation};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
