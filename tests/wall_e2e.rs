@@ -110,6 +110,14 @@ fn gateway_json(data: &Path) -> Option<serde_json::Value> {
     serde_json::from_str(&std::fs::read_to_string(data.join("gateway.json")).ok()?).ok()
 }
 
+/// The background gateway's address and the `Authorization` header value for it.
+fn gateway_addr_auth(data: &Path) -> (String, String) {
+    let gw = gateway_json(data).expect("the background gateway's gateway.json");
+    let addr = gw["url"].as_str().expect("url").trim_start_matches("http://").to_owned();
+    let token = std::fs::read_to_string(data.join("token")).expect("token");
+    (addr, format!("Bearer {}", token.trim()))
+}
+
 /// The screen row holding the focused (thick-bordered) tile's title.
 fn focused_title(screen: &str) -> Option<String> {
     let line = screen.lines().find(|l| l.contains('┏'))?;
@@ -127,9 +135,7 @@ fn the_wall_shows_every_workers_screen_moves_focus_attaches_and_returns() {
 
     // Three workers printing known text (computed, so the command line never matches), then
     // echoing what they are sent.
-    let gw = gateway_json(data.path()).expect("the background gateway's gateway.json");
-    let addr = gw["url"].as_str().expect("url").trim_start_matches("http://").to_owned();
-    let token = std::fs::read_to_string(data.path().join("token")).expect("token");
+    let (addr, auth) = gateway_addr_auth(data.path());
     let worker = |name: &str, n: u32| {
         serde_json::json!({
             "name": name,
@@ -142,7 +148,6 @@ fn the_wall_shows_every_workers_screen_moves_focus_attaches_and_returns() {
         "workers": [worker("alpha", 41), worker("beta", 42), worker("gamma", 43)],
     });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let auth = format!("Bearer {}", token.trim());
     let (status, created) = rt.block_on(support::http_raw(
         &addr,
         "POST",
@@ -205,10 +210,7 @@ fn a_flooding_tile_holds_no_other_tile_back_and_attaching_from_a_tile_brings_its
     let mut tui = Tui::spawn(data.path(), config.path());
     tui.wait_text("No sessions yet", 30);
 
-    let gw = gateway_json(data.path()).expect("the background gateway's gateway.json");
-    let addr = gw["url"].as_str().expect("url").trim_start_matches("http://").to_owned();
-    let token = std::fs::read_to_string(data.path().join("token")).expect("token");
-    let auth = format!("Bearer {}", token.trim());
+    let (addr, auth) = gateway_addr_auth(data.path());
     // A flood beside a worker that printed 200 numbered lines (computed, so the command line
     // never matches) and then echoes what it is sent.
     let body = serde_json::json!({
