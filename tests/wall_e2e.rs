@@ -6,9 +6,19 @@ mod support;
 #[path = "support/tui.rs"]
 mod tui;
 
+use std::path::Path;
+use std::time::{Duration, Instant};
 use tui::{Tui, gateway_json};
 
 const SIZE: (u16, u16) = (110, 32);
+
+/// The background gateway's address and the `Authorization` header value for it.
+fn gateway_addr_auth(data: &Path) -> (String, String) {
+    let gw = gateway_json(data).expect("the background gateway's gateway.json");
+    let addr = gw["url"].as_str().expect("url").trim_start_matches("http://").to_owned();
+    let token = std::fs::read_to_string(data.join("token")).expect("token");
+    (addr, format!("Bearer {}", token.trim()))
+}
 
 /// The screen row holding the focused (thick-bordered) tile's title.
 fn focused_title(screen: &str) -> Option<String> {
@@ -27,9 +37,7 @@ fn the_wall_shows_every_workers_screen_moves_focus_attaches_and_returns() {
 
     // Three workers printing known text (computed, so the command line never matches), then
     // echoing what they are sent.
-    let gw = gateway_json(data.path()).expect("the background gateway's gateway.json");
-    let addr = gw["url"].as_str().expect("url").trim_start_matches("http://").to_owned();
-    let token = std::fs::read_to_string(data.path().join("token")).expect("token");
+    let (addr, auth) = gateway_addr_auth(data.path());
     let worker = |name: &str, n: u32| {
         serde_json::json!({
             "name": name,
@@ -42,7 +50,6 @@ fn the_wall_shows_every_workers_screen_moves_focus_attaches_and_returns() {
         "workers": [worker("alpha", 41), worker("beta", 42), worker("gamma", 43)],
     });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let auth = format!("Bearer {}", token.trim());
     let (status, created) = rt.block_on(support::http_raw(
         &addr,
         "POST",
@@ -94,6 +101,76 @@ fn the_wall_shows_every_workers_screen_moves_focus_attaches_and_returns() {
     // Esc leaves for the dashboard; q quits.
     tui.send(b"\x1b");
     tui.wait_for("the dashboard", 10, |s| s.contains("Sessions 1") && !s.contains("Wall ·"));
+    tui.send(b"q");
+    tui.wait_exit(20);
+}
+
+#[test]
+fn a_flooding_tile_holds_no_other_tile_back_and_attaching_from_a_tile_brings_its_scrollback() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let mut tui = Tui::spawn(data.path(), config.path(), SIZE);
+    tui.wait_text("No sessions yet", 30);
+
+    let (addr, auth) = gateway_addr_auth(data.path());
+    // A flood beside a worker that printed 200 numbered lines (computed, so the command line
+    // never matches) and then echoes what it is sent.
+    let body = serde_json::json!({
+        "title": "flood-e2e",
+        "cwd": "/tmp",
+        "workers": [
+            {"name": "flood", "command": ["sh", "-c", "while :; do seq 1 100000; done"]},
+            {"name": "calm", "command": ["sh", "-c", "seq -f 'numbered-%g' 1001 1200; exec cat"]},
+        ],
+    });
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let post = |path: &str, body: serde_json::Value| {
+        rt.block_on(support::http_raw(
+            &addr,
+            "POST",
+            path,
+            &[("Authorization", &auth)],
+            Some(body.to_string()),
+        ))
+    };
+    let (status, created) = post("/api/sessions", body);
+    assert_eq!(status, 201, "{created}");
+    let sid = created["id"].as_str().expect("id").to_owned();
+    let calm = created["workers"][1]["id"].as_str().expect("calm's id").to_owned();
+    tui.wait_for("the session on the dashboard", 20, |s| s.contains("flood-e2e") && s.contains("2 workers"));
+
+    tui.send(b"g");
+    tui.wait_for("both tiles, the calm one's screen on it", 20, |s| {
+        s.contains("Wall · session “flood-e2e” · 2 workers") && s.contains("numbered-1200")
+    });
+    // While the flood tile keeps flooding, what the calm worker prints reaches its tile.
+    let (status, body) = post(
+        &format!("/api/sessions/{sid}/workers/{calm}/input"),
+        serde_json::json!({"data": "typed-during-flood\r"}),
+    );
+    assert!(status < 300, "{status} {body}");
+    tui.wait_for("the calm tile updated beside the flood", 15, |s| s.contains("typed-during-flood"));
+
+    // Attaching to the calm tile: its screen at once, and its whole scrollback with it (a tile
+    // only ever had the screen).
+    tui.send(b"\x1b[C");
+    tui.wait_for("calm focused", 10, |s| focused_title(s).is_some_and(|t| t.contains("calm")));
+    tui.send(b"\r");
+    tui.wait_text("flood-e2e \u{203a} calm", 10);
+    let oldest = "numbered-1001";
+    // Shift-PageUp until it shows (a key before the attach's history arrives scrolls the
+    // tile's screen, which the history then replaces).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !tui.contents().contains(oldest) {
+        assert!(Instant::now() < deadline, "never scrolled back to {oldest}; screen:\n{}", tui.contents());
+        tui.send(b"\x1b[5;2~");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    tui.send(b"\x1c");
+    tui.wait_text("Wall · session", 10);
+    tui.send(b"\x1b");
+    tui.wait_for("the dashboard", 10, |s| !s.contains("Wall ·"));
     tui.send(b"q");
     tui.wait_exit(20);
 }

@@ -110,6 +110,42 @@ impl Delivery {
     }
 }
 
+/// The worker socket's query parameter that chooses how much the opening `history` redraws:
+/// `?history=screen` (the screen only, no scrollback rows: a wall tile shows nothing else) or
+/// `?history=full` (the same as leaving it out).
+pub const HISTORY_PARAM: &str = "history";
+
+/// How much of a worker the opening `history` carries (the worker socket's `history` query
+/// parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryScope {
+    /// The scrollback (up to the gateway's `--scrollback`) and then the screen.
+    #[default]
+    Full,
+    /// The screen only: a client that never scrolls back (a wall tile) is spared the
+    /// scrollback, which can be MiBs for a busy worker.
+    Screen,
+}
+
+impl HistoryScope {
+    /// The query value for this scope.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Screen => "screen",
+        }
+    }
+
+    /// Parses a `history` query value; `None` for anything but `full` or `screen`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "full" => Some(Self::Full),
+            "screen" => Some(Self::Screen),
+            _ => None,
+        }
+    }
+}
+
 /// Machine-readable `code` values used in error messages and HTTP error bodies.
 pub mod error_code {
     /// The message was not valid JSON or not a known message shape.

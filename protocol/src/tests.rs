@@ -254,6 +254,18 @@ fn delivery_modes_parse_from_their_query_values_and_nothing_else() {
 }
 
 #[test]
+fn history_scopes_parse_from_their_query_values_and_nothing_else() {
+    use crate::HistoryScope;
+    for scope in [HistoryScope::Full, HistoryScope::Screen] {
+        assert_eq!(HistoryScope::parse(scope.as_str()), Some(scope));
+    }
+    assert_eq!(HistoryScope::default(), HistoryScope::Full);
+    for bad in ["", "Screen", "screen ", "none"] {
+        assert_eq!(HistoryScope::parse(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
 fn a_workers_prompt_is_camel_case_optional_and_round_trips() {
     let mut s = sample_session();
     s.workers[0].prompt = Some(Box::new(WorkerPrompt {

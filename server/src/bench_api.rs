@@ -33,7 +33,7 @@ impl Screen {
 
     /// Length of the `history` snapshot it would send a new client.
     pub fn snapshot_len(&self) -> usize {
-        self.0.snapshot().data.len()
+        self.0.snapshot(controlroom_protocol::HistoryScope::Full).data.len()
     }
 
     /// The visible screen as plain lines.

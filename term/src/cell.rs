@@ -169,6 +169,12 @@ impl Cell {
         self.flags & EXTRA != 0
     }
 
+    /// Combining marks follow the base character (its row holds them, see
+    /// [`Row::push_contents`]): the cell's text is more than [`Cell::ch`].
+    pub fn has_marks(&self) -> bool {
+        self.has_extra()
+    }
+
     /// No wide or combining flags: the cell is exactly its character and attributes.
     #[inline]
     pub(crate) fn is_plain(&self) -> bool {

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod config;
+pub mod conns;
 pub mod defaults;
 pub mod error;
 pub mod input;

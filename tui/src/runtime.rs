@@ -7,7 +7,8 @@
 use crate::client::credential::Credential;
 use crate::client::events::{AppReport, ClientEvent, WorkerReport, WorkerSend};
 use crate::client::http::Gateway;
-use crate::client::tasks::{Target, WorkerDial, app_task, worker_task};
+use crate::client::tasks::{Target, WorkerDial, app_task};
+use crate::conns::WorkerConns;
 use crate::error::Result;
 use crate::pacer::{FramePacer, SyncHold};
 use crate::remembered::Remembered;
@@ -22,7 +23,6 @@ use ratatui::backend::Backend;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
 pub use crate::defaults::FRAME;
 
@@ -32,6 +32,10 @@ const FRAME_BURST: u32 = 3;
 
 /// Most queued socket messages applied before the loop looks at the keyboard again.
 const MAX_BATCH: usize = 512;
+
+/// Requests waiting to be sent on the app socket (`request-sync`); past it one is dropped with
+/// a warning (the next reconnect resyncs anyway).
+const APP_SEND_QUEUE: usize = 64;
 
 /// Longest a frame waits for a program's synchronized update (`CSI ? 2026 h … l`) to finish, as
 /// terminals that support the mode do, so a program that never closes one cannot freeze us.
@@ -117,74 +121,6 @@ impl std::io::Write for FrameBuffer {
     }
 }
 
-/// The open worker socket task.
-struct WorkerConn {
-    task: JoinHandle<()>,
-    out: mpsc::UnboundedSender<WorkerSend>,
-}
-
-/// The open worker sockets: the watched worker's (preview or attach, which input goes to) and
-/// the wall's tiles', one socket per worker however many views show it, so a worker's stream
-/// reaches the state once and in order.
-#[derive(Default)]
-struct WorkerConns {
-    open: std::collections::HashMap<(SessionId, WorkerId), WorkerConn>,
-    watched: Option<(SessionId, WorkerId)>,
-    tiles: Vec<(SessionId, WorkerId)>,
-}
-
-impl WorkerConns {
-    /// [`Effect::Watch`]: the same worker again opens a fresh socket (a restart must show the
-    /// new process from its `history`); a worker a tile already watches keeps its socket.
-    fn watch(&mut self, target: Option<(SessionId, WorkerId)>, ctx: &EffectCtx<'_>) {
-        let old = self.watched.take();
-        if let Some(key) = &target
-            && (old.as_ref() == Some(key) || !self.open.contains_key(key))
-        {
-            self.open.insert(key.clone(), open_worker(key.clone(), ctx));
-        }
-        self.watched = target;
-        if let Some(old) = old
-            && self.watched.as_ref() != Some(&old)
-            && !self.tiles.contains(&old)
-        {
-            self.open.remove(&old);
-        }
-    }
-
-    /// [`Effect::WatchTiles`]: opens the new tiles' sockets, closes the ones no view needs.
-    fn tiles(&mut self, tiles: Vec<(SessionId, WorkerId)>, ctx: &EffectCtx<'_>) {
-        for key in &tiles {
-            if !self.open.contains_key(key) {
-                self.open.insert(key.clone(), open_worker(key.clone(), ctx));
-            }
-        }
-        let (open, watched) = (&mut self.open, &self.watched);
-        open.retain(|key, _| tiles.contains(key) || watched.as_ref() == Some(key));
-        self.tiles = tiles;
-    }
-
-    /// Queues something for the watched worker's socket.
-    fn send(&self, msg: WorkerSend) {
-        if let Some(conn) = self.watched.as_ref().and_then(|key| self.open.get(key)) {
-            let _ = conn.out.send(msg);
-        }
-    }
-}
-
-/// Starts the socket task of one worker.
-fn open_worker((session, wid): (SessionId, WorkerId), ctx: &EffectCtx<'_>) -> WorkerConn {
-    let (out, out_rx) = mpsc::unbounded_channel();
-    let dial = WorkerDial {
-        url: ctx.url.clone(),
-        credential: ctx.credential.clone(),
-        trust: ctx.trust.clone(),
-        max_message: ctx.max_message,
-    };
-    let task = tokio::spawn(worker_task(dial, session, wid, ctx.tx.clone(), out_rx));
-    WorkerConn { task, out }
-}
-
 /// A socket task's report as a state message: `client/` reports in its own terms and knows
 /// nothing of the state.
 impl From<ClientEvent> for Msg {
@@ -213,12 +149,6 @@ impl From<ClientEvent> for Msg {
     }
 }
 
-impl Drop for WorkerConn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// Runs the front end on `terminal` with input from `events` until the user quits.
 pub async fn run_loop<B, S>(
     terminal: &mut Terminal<B>,
@@ -234,7 +164,7 @@ where
 {
     let (tx, mut rx) = mpsc::channel::<Msg>(1024);
     let (url_tx, url_rx) = watch::channel(opts.url.clone());
-    let (app_out, app_out_rx) = mpsc::unbounded_channel::<AppClientMsg>();
+    let (app_out, app_out_rx) = mpsc::channel::<AppClientMsg>(APP_SEND_QUEUE);
     let credential = Credential::new(opts.token.clone(), opts.token_file.clone());
     let target = Target {
         url: url_tx,
@@ -262,7 +192,13 @@ where
         state.notice = Some(Notice { text: warnings.join("; "), error: true });
     }
     let size = terminal.size().map_err(std::io::Error::from)?;
-    let mut worker = WorkerConns::default();
+    let mut worker = WorkerConns::new(WorkerDial {
+        url: url_rx.clone(),
+        credential: credential.clone(),
+        trust: opts.trust.clone(),
+        max_message: state.settings.max_message,
+        history: controlroom_protocol::HistoryScope::Full,
+    });
     let mut last_shape = None;
     let mut fx = state.update(Msg::Resize { cols: size.width, rows: size.height }).effects;
     fx.extend(state.update(tick()).effects);
@@ -285,7 +221,6 @@ where
                 credential: &credential,
                 trust: &opts.trust,
                 app_out: &app_out,
-                max_message: state.settings.max_message,
             };
             if let Effect::Theme(name) = &effect {
                 let mut w = Vec::new();
@@ -396,28 +331,13 @@ where
             msg = rx.recv() => {
                 // `tx` lives in this function, so the channel never closes while we loop.
                 let Some(msg) = msg else { break };
-                let started = Instant::now();
-                // Stop at the budget, or when the next frame is due, whichever is first: a
-                // frame is never held back by a flood's queued output.
-                let stop = (started + BATCH_BUDGET).min(pacer.next().max(started));
-                let update = state.update(msg);
-                fx = update.effects;
-                dirty |= update.redraw;
-                for _ in 0..MAX_BATCH {
-                    if Instant::now() >= stop {
-                        break;
-                    }
-                    match rx.try_recv() {
-                        Ok(msg) => {
-                            let update = state.update(msg);
-                            fx.extend(update.effects);
-                            dirty |= update.redraw;
-                        }
-                        Err(_) => break,
-                    }
-                }
+                fx = apply_batch(&mut state, msg, &mut rx, &mut worker, pacer.next(), &mut dirty);
                 // The update's timeout starts when its first bytes are applied, not at the next
                 // frame slot.
+                sync.observe(state.term.as_ref().and_then(|t| t.synchronized_update()), Instant::now());
+            }
+            event = worker.next_report() => {
+                fx = apply_batch(&mut state, event.into(), &mut rx, &mut worker, pacer.next(), &mut dirty);
                 sync.observe(state.term.as_ref().and_then(|t| t.synchronized_update()), Instant::now());
             }
         }
@@ -425,6 +345,36 @@ where
     app.abort();
     drop(worker);
     Ok(())
+}
+
+/// Applies `first` and then what else is queued, the app socket's messages and each worker
+/// socket's reports in turn (so a flooding worker's backlog never holds another's update), until
+/// [`BATCH_BUDGET`] is spent or the next frame (`frame_at`) is due, whichever is first: a frame
+/// is never held back by a flood's queued output. Returns the effects; sets `dirty` when the
+/// screen changed.
+fn apply_batch(
+    state: &mut State,
+    first: Msg,
+    rx: &mut mpsc::Receiver<Msg>,
+    worker: &mut WorkerConns,
+    frame_at: Instant,
+    dirty: &mut bool,
+) -> Vec<Effect> {
+    let started = Instant::now();
+    let stop = (started + BATCH_BUDGET).min(frame_at.max(started));
+    let update = state.update(first);
+    let mut fx = update.effects;
+    *dirty |= update.redraw;
+    for _ in 0..MAX_BATCH {
+        if Instant::now() >= stop {
+            break;
+        }
+        let Some(msg) = rx.try_recv().ok().or_else(|| worker.try_report().map(Msg::from)) else { break };
+        let update = state.update(msg);
+        fx.extend(update.effects);
+        *dirty |= update.redraw;
+    }
+    fx
 }
 
 /// Resolves when a frame due at `at` may be drawn: at once when it is already due. A timer is
@@ -456,9 +406,7 @@ struct EffectCtx<'a> {
     url: &'a watch::Receiver<String>,
     credential: &'a Credential,
     trust: &'a crate::client::Trust,
-    app_out: &'a mpsc::UnboundedSender<AppClientMsg>,
-    /// Largest message a worker socket accepts.
-    max_message: usize,
+    app_out: &'a mpsc::Sender<AppClientMsg>,
 }
 
 impl EffectCtx<'_> {
@@ -482,6 +430,15 @@ impl EffectCtx<'_> {
 
 fn failed(what: &str, e: crate::Error) -> Done {
     Done::Failed(format!("{what}: {e}"))
+}
+
+/// Queues something for the watched worker; when its socket's queue is full the user is told
+/// what was not sent, never left guessing.
+fn send(ctx: &EffectCtx<'_>, worker: &WorkerConns, msg: WorkerSend) {
+    if worker.send(msg).is_err() {
+        let why = "the worker's socket is not keeping up: input dropped".to_owned();
+        let _ = ctx.tx.try_send(Msg::Done(Done::Failed(why)));
+    }
 }
 
 fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut WorkerConns) {
@@ -529,12 +486,14 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut WorkerConns) {
                 .await
                 .map_or_else(|e| failed("delete", e), |()| Done::Ok("session deleted".into()))
         }),
-        Effect::Watch(target) => worker.watch(target, ctx),
-        Effect::WatchTiles(tiles) => worker.tiles(tiles, ctx),
-        Effect::Send(msg) => worker.send(WorkerSend::Message(msg)),
-        Effect::Input { bytes } => worker.send(WorkerSend::Input { bytes }),
+        Effect::Watch(target) => worker.watch(target),
+        Effect::WatchTiles(tiles) => worker.tiles(tiles),
+        Effect::Send(msg) => send(ctx, worker, WorkerSend::Message(msg)),
+        Effect::Input { bytes } => send(ctx, worker, WorkerSend::Input { bytes }),
         Effect::RequestSync { since } => {
-            let _ = ctx.app_out.send(AppClientMsg::RequestSync { since });
+            if ctx.app_out.try_send(AppClientMsg::RequestSync { since }).is_err() {
+                tracing::warn!("app socket queue full; request-sync dropped");
+            }
         }
         Effect::CompletePath { typed } => {
             let tx = ctx.tx.clone();

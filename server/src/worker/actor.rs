@@ -16,7 +16,7 @@ use super::{
 use crate::outbox::TextFrame;
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
-use controlroom_protocol::{ActivityState, ScreenResponse, WorkerServerMsg};
+use controlroom_protocol::{ActivityState, HistoryScope, ScreenResponse, WorkerServerMsg};
 use futures_util::StreamExt as _;
 use screen_feed::ScreenFeed;
 use spawn::limits;
@@ -50,6 +50,7 @@ pub(super) enum Cmd {
     Attach {
         outbox: OutboxSender,
         format: OutputFormat,
+        history: HistoryScope,
         reply: oneshot::Sender<ClientId>,
     },
     Detach {
@@ -257,8 +258,9 @@ impl Actor {
 
     fn on_cmd(&mut self, cmd: Cmd) -> Flow {
         match cmd {
-            Cmd::Attach { outbox, format, reply } => {
-                let client = Client { outbox, format, size: None, attached: false, reply: Some(reply) };
+            Cmd::Attach { outbox, format, history, reply } => {
+                let client =
+                    Client { outbox, format, history, size: None, attached: false, reply: Some(reply) };
                 let id = self.clients.add(client);
                 self.request_snapshot(id);
             }
@@ -291,7 +293,7 @@ impl Actor {
                 let _ = reply.send(ActivityInfo { state, since, evidence, tail, title });
             }
             Cmd::History { reply } => {
-                self.screen.send(ScreenMsg::Snapshot { reply });
+                self.screen.send(ScreenMsg::Snapshot { reply, scope: HistoryScope::Full });
             }
             Cmd::Restart { spec, reply } => {
                 let _ = reply.send(self.restart(&spec));

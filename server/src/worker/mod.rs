@@ -11,7 +11,7 @@
 
 use crate::flag_values;
 use crate::outbox::OutboxSender;
-use controlroom_protocol::{ActivityState, ScreenResponse};
+use controlroom_protocol::{ActivityState, HistoryScope, ScreenResponse};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -497,7 +497,18 @@ impl WorkerHandle {
     /// live output (and `exit` if/when it exits) into `outbox`, `output` framed as `format`.
     /// Resolves once `history` is queued.
     pub async fn attach(&self, outbox: OutboxSender, format: OutputFormat) -> Result<ClientId, WorkerError> {
-        self.call(|reply| Cmd::Attach { outbox, format, reply }).await
+        self.attach_with(outbox, format, HistoryScope::Full).await
+    }
+
+    /// [`WorkerHandle::attach`] with a `history` of `scope`: [`HistoryScope::Screen`] leaves
+    /// the scrollback out (a client that never scrolls back, such as a wall tile).
+    pub async fn attach_with(
+        &self,
+        outbox: OutboxSender,
+        format: OutputFormat,
+        history: HistoryScope,
+    ) -> Result<ClientId, WorkerError> {
+        self.call(|reply| Cmd::Attach { outbox, format, history, reply }).await
     }
 
     /// Detaches a client.

@@ -14,7 +14,7 @@
 use super::HistorySnapshot;
 use super::detect::{ActivityRules, Observation, Signals, tail_lines};
 use super::scroll_store::LineStore;
-use controlroom_protocol::ScreenResponse;
+use controlroom_protocol::{HistoryScope, ScreenResponse};
 use controlroom_term::{self as term, Row, TermSink};
 use runner::ScreenSender;
 use std::sync::Arc;
@@ -151,28 +151,17 @@ impl ScreenModel {
         self.parser.term().sink()
     }
 
-    /// Terminal output that redraws the scrollback and the screen, at the current offset.
-    pub(crate) fn snapshot(&self) -> HistorySnapshot {
+    /// Terminal output that redraws the scrollback (unless `scope` is the screen only) and the
+    /// screen, at the current offset.
+    pub(crate) fn snapshot(&self, scope: HistoryScope) -> HistorySnapshot {
         let screen = self.parser.term();
         let (rows, cols) = screen.size();
         let lines = &screen.sink().store;
-        let mut data = String::with_capacity(lines.bytes() + 4096);
+        let full = scope == HistoryScope::Full;
+        let mut data = String::with_capacity(if full { lines.bytes() } else { 0 } + 4096);
         data.push_str("\x1b[m\x1b[H\x1b[2J");
-        lines.for_each(|text, wrapped| {
-            data.push_str("\x1b[m");
-            data.push_str(text);
-            if !wrapped {
-                data.push_str("\r\n");
-            }
-        });
-        if lines.len() > 0 {
-            // Scroll every written line off the screen into the client's scrollback. A final
-            // wrapped line still sits on the cursor row and needs one more.
-            let last_wrapped = lines.last_wrapped();
-            let pushes = usize::from(rows - 1) + usize::from(last_wrapped);
-            for _ in 0..pushes {
-                data.push_str("\r\n");
-            }
+        if full {
+            push_scrollback(lines, rows, &mut data);
         }
         data.push_str("\x1b[m");
         if screen.alternate_screen() {
@@ -203,14 +192,35 @@ impl ScreenModel {
     }
 }
 
+/// Writes the scrollback's lines, then scrolls every one of them off a `rows`-row screen into
+/// the client's scrollback.
+fn push_scrollback(lines: &LineStore, rows: u16, data: &mut String) {
+    lines.for_each(|text, wrapped| {
+        data.push_str("\x1b[m");
+        data.push_str(text);
+        if !wrapped {
+            data.push_str("\r\n");
+        }
+    });
+    if lines.len() > 0 {
+        // Scroll every written line off the screen into the client's scrollback. A final
+        // wrapped line still sits on the cursor row and needs one more.
+        let last_wrapped = lines.last_wrapped();
+        let pushes = usize::from(rows - 1) + usize::from(last_wrapped);
+        for _ in 0..pushes {
+            data.push_str("\r\n");
+        }
+    }
+}
+
 /// What the screen thread is asked to do, in stream order.
 pub(crate) enum ScreenMsg {
     /// Output bytes (aligned to UTF-8 boundaries), holding a backlog permit until applied.
     Output { bytes: Vec<u8>, permit: Option<OwnedSemaphorePermit> },
     /// The PTY was resized at this point of the stream.
     Resize { cols: u16, rows: u16 },
-    /// A history snapshot of everything fed so far.
-    Snapshot { reply: oneshot::Sender<HistorySnapshot> },
+    /// A history snapshot of everything fed so far (`scope`: with the scrollback or not).
+    Snapshot { reply: oneshot::Sender<HistorySnapshot>, scope: HistoryScope },
     /// The plain-text screen.
     Plain { reply: oneshot::Sender<ScreenResponse> },
 }
@@ -264,8 +274,8 @@ fn apply(model: &mut ScreenModel, msg: ScreenMsg, reply_tx: &tokio::sync::mpsc::
             model.resize(cols, rows);
             true
         }
-        ScreenMsg::Snapshot { reply } => {
-            let _ = reply.send(model.snapshot());
+        ScreenMsg::Snapshot { reply, scope } => {
+            let _ = reply.send(model.snapshot(scope));
             false
         }
         ScreenMsg::Plain { reply } => {
@@ -354,7 +364,7 @@ mod tests {
         m.feed(b"\x1b[1;32mbold green\x1b[m $ \x1b[?2004h");
         assert!(m.scrollback().lines().len() >= 8);
         assert!(m.scrollback().lines().iter().any(|l| l.wrapped));
-        let snap = m.snapshot();
+        let snap = m.snapshot(HistoryScope::Full);
         assert_eq!(snap.offset, m.offset);
         let fresh = replay(&snap);
         assert_same_screen(&m, &fresh);
@@ -371,12 +381,31 @@ mod tests {
     }
 
     #[test]
+    fn a_screen_only_history_redraws_the_screen_without_a_scrollback_row() {
+        let mut m = ScreenModel::new(20, 5, 1 << 20, 0);
+        m.feed(numbered_lines("\x1b[31mold\x1b[m line", 40).as_bytes());
+        m.feed(b"\x1b[1;32mbold green\x1b[m $ \x1b[?2004h");
+        let full = m.snapshot(HistoryScope::Full);
+        let screen = m.snapshot(HistoryScope::Screen);
+        assert_eq!((screen.offset, screen.cols, screen.rows), (full.offset, full.cols, full.rows));
+        assert!(!screen.data.contains("old line 0\r\n"), "no scrollback row: {:?}", screen.data);
+        assert!(screen.data.len() < full.data.len() / 4, "{} vs {}", screen.data.len(), full.data.len());
+        let fresh = replay(&screen);
+        assert_same_screen(&m, &fresh);
+        assert!(fresh.scrollback().lines().is_empty());
+        assert!(fresh.parser.term().bracketed_paste());
+        let client = in_vt100(&screen);
+        assert_eq!(client.screen().contents(), in_vt100(&full).screen().contents());
+        assert_eq!(client.screen().scrollback_len(), 0);
+    }
+
+    #[test]
     fn history_enters_the_alternate_screen_when_the_program_is_in_it() {
         let mut m = ScreenModel::new(30, 6, 1 << 20, 7);
         m.feed(numbered_lines("shell", 10).as_bytes());
         m.feed(b"\x1b[?1049h\x1b[H\x1b[2J\x1b[44mfull screen app\x1b[m\x1b[3;5Hx\x1b[?25l\x1b[?1h");
         let scrolled = m.scrollback().lines().len();
-        let snap = m.snapshot();
+        let snap = m.snapshot(HistoryScope::Full);
         let fresh = replay(&snap);
         assert!(fresh.parser.term().alternate_screen());
         assert_same_screen(&m, &fresh);
@@ -399,7 +428,7 @@ mod tests {
         assert!(m.scrollback().store.bytes() <= 2000);
         assert!(lines.last().is_some_and(|l| l.text.contains("line 496")));
         assert!(lines.first().is_some_and(|l| l.text != "line 0"), "oldest lines evicted");
-        let snap = m.snapshot();
+        let snap = m.snapshot(HistoryScope::Full);
         let restored = ScreenModel::restored(&snap, 2000);
         assert_eq!(restored.offset, snap.offset);
         assert_eq!(restored.plain(), m.plain());
@@ -442,14 +471,14 @@ mod tests {
         let after = packed.scrollback().store.held();
         assert!(saved > 0 && after * 3 < before, "held {before} bytes, then {after}");
         assert!(!packed.scrollback_packable());
-        assert_eq!(packed.snapshot().data, plain.snapshot().data);
+        assert_eq!(packed.snapshot(HistoryScope::Full).data, plain.snapshot(HistoryScope::Full).data);
         // More output after packing lands after the packed rows, and evicts the oldest.
         let more = log_lines(3_000);
         packed.feed(more.as_bytes());
         plain.feed(more.as_bytes());
         packed.pack_scrollback();
-        let snap = packed.snapshot();
-        assert_eq!(snap.data, plain.snapshot().data);
+        let snap = packed.snapshot(HistoryScope::Full);
+        assert_eq!(snap.data, plain.snapshot(HistoryScope::Full).data);
         assert!(in_vt100(&snap).screen().scrollback_len() > 1_000, "a client gets the packed rows back");
         assert_eq!(replay(&snap).scrollback().lines(), plain.scrollback().lines());
     }
@@ -468,9 +497,9 @@ mod tests {
         // Long past the packing delay, with nothing more to apply: packed by now.
         std::thread::sleep(Duration::from_millis(200));
         let (reply, rx) = oneshot::channel();
-        thread.tx.send(ScreenMsg::Snapshot { reply });
+        thread.tx.send(ScreenMsg::Snapshot { reply, scope: HistoryScope::Full });
         let snap = rx.blocking_recv().expect("snapshot");
-        assert_eq!(snap.data, reference.snapshot().data);
+        assert_eq!(snap.data, reference.snapshot(HistoryScope::Full).data);
         assert_eq!(snap.offset, reference.offset);
     }
 }
@@ -497,7 +526,7 @@ mod pack_stress_tests {
             if model.scrollback_packable() {
                 model.pack_scrollback();
             }
-            let snap = model.snapshot();
+            let snap = model.snapshot(HistoryScope::Full);
             let mut fresh = ScreenModel::new(snap.cols, snap.rows, 1 << 22, 0);
             fresh.feed(snap.data.as_bytes());
             let mut lines: Vec<String> = fresh.scrollback().lines().into_iter().map(|l| l.text).collect();

@@ -11,7 +11,8 @@ use super::ws::{
 };
 use super::{Endpoint, GatewayFile, worker_path};
 use controlroom_protocol::{
-    AppClientMsg, AppServerMsg, SessionId, WS_APP_PATH, WorkerClientMsg, WorkerId, WorkerServerMsg,
+    AppClientMsg, AppServerMsg, HISTORY_PARAM, HistoryScope, SessionId, WS_APP_PATH, WorkerClientMsg,
+    WorkerId, WorkerServerMsg,
 };
 use futures_util::{SinkExt, StreamExt};
 use std::path::PathBuf;
@@ -68,7 +69,7 @@ enum Ended {
 pub async fn app_task<M: From<ClientEvent>>(
     target: Target,
     ui: mpsc::Sender<M>,
-    mut out: mpsc::UnboundedReceiver<AppClientMsg>,
+    mut out: mpsc::Receiver<AppClientMsg>,
 ) {
     let app = |report| M::from(ClientEvent::App(report));
     let mut backoff = Backoff::default();
@@ -128,7 +129,7 @@ pub async fn app_task<M: From<ClientEvent>>(
 async fn app_session<M: From<ClientEvent>>(
     socket: Socket,
     ui: &mpsc::Sender<M>,
-    out: &mut mpsc::UnboundedReceiver<AppClientMsg>,
+    out: &mut mpsc::Receiver<AppClientMsg>,
 ) -> Ended {
     let app = |report| M::from(ClientEvent::App(report));
     let (mut sink, mut stream) = socket.split();
@@ -224,6 +225,9 @@ pub struct WorkerDial {
     pub trust: Trust,
     /// Largest message accepted (`max-message-mib`): the attach-time `history` must fit.
     pub max_message: usize,
+    /// How much the opening `history` redraws: a wall tile asks for the screen only
+    /// (`?history=screen`), the watched view for all of the scrollback.
+    pub history: HistoryScope,
 }
 
 /// Runs one worker's socket, retrying, until the UI drops `out` or the worker is gone.
@@ -232,19 +236,22 @@ pub async fn worker_task<M: From<ClientEvent>>(
     session: SessionId,
     worker: WorkerId,
     ui: mpsc::Sender<M>,
-    mut out: mpsc::UnboundedReceiver<WorkerSend>,
+    mut out: mpsc::Receiver<WorkerSend>,
 ) {
     let mut backoff = Backoff::default();
     let report =
         |report| M::from(ClientEvent::Worker { session: session.clone(), worker: worker.clone(), report });
-    let WorkerDial { url, credential, trust, max_message } = dial;
+    let WorkerDial { url, credential, trust, max_message, history } = dial;
     let mut fresh = false;
     loop {
         let base = url.borrow().clone();
         let token = credential.token();
         let result = match Endpoint::parse(&base) {
             Ok(e) => {
-                let path = worker_path(session.as_str(), worker.as_str());
+                let mut path = worker_path(session.as_str(), worker.as_str());
+                if history != HistoryScope::Full {
+                    path = format!("{path}?{HISTORY_PARAM}={}", history.as_str());
+                }
                 connect_offering(&e, &path, &token, &trust, Offer::Binary, max_message).await
             }
             Err(e) => Err(ConnectError::Other(e.to_string())),
@@ -301,11 +308,7 @@ pub async fn worker_task<M: From<ClientEvent>>(
 
 /// Waits out a backoff delay; `false` when the UI has gone (stop). Requests queued while
 /// disconnected are dropped: a reconnect resyncs anyway.
-async fn wait_to_retry<M, T>(
-    delay: Duration,
-    ui: &mpsc::Sender<M>,
-    out: &mut mpsc::UnboundedReceiver<T>,
-) -> bool {
+async fn wait_to_retry<M, T>(delay: Duration, ui: &mpsc::Sender<M>, out: &mut mpsc::Receiver<T>) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(delay) => {}
         _ = ui.closed() => return false,
@@ -331,7 +334,7 @@ fn too_big(e: &tungstenite::error::CapacityError, max_message: usize) -> String 
 async fn worker_session<M>(
     opened: Opened,
     ui: &mpsc::Sender<M>,
-    out: &mut mpsc::UnboundedReceiver<WorkerSend>,
+    out: &mut mpsc::Receiver<WorkerSend>,
     report: &impl Fn(WorkerReport) -> M,
     live: &mut bool,
     max_message: usize,
@@ -455,7 +458,7 @@ mod tests {
     async fn close_4001_reports_token_expired_and_stops_retrying() {
         let (url, accepted) = closing_gateway(controlroom_protocol::close_code::TOKEN_EXPIRED).await;
         let (tx, mut rx) = mpsc::channel(16);
-        let (_out_tx, out_rx) = mpsc::unbounded_channel();
+        let (_out_tx, out_rx) = mpsc::channel(16);
         let target = Target {
             url: watch::channel(url.clone()).0,
             credential: Credential::new("t".into(), None),
@@ -483,7 +486,7 @@ mod tests {
         let file = dir.path().join("token");
         std::fs::write(&file, "rotated\n").expect("token file");
         let (tx, mut rx) = mpsc::channel(16);
-        let (_out_tx, out_rx) = mpsc::unbounded_channel();
+        let (_out_tx, out_rx) = mpsc::channel(4);
         let credential = Credential::new("before".into(), Some(file));
         let target = Target {
             url: watch::channel(url).0,
@@ -512,7 +515,7 @@ mod tests {
     async fn other_close_codes_are_retried() {
         let (url, _) = closing_gateway(controlroom_protocol::close_code::SLOW_CONSUMER).await;
         let (tx, mut rx) = mpsc::channel(16);
-        let (_out_tx, out_rx) = mpsc::unbounded_channel();
+        let (_out_tx, out_rx) = mpsc::channel(16);
         let target = Target {
             url: watch::channel(url).0,
             credential: Credential::new("t".into(), None),
@@ -556,16 +559,17 @@ mod tests {
     async fn first_input_frame(protocol: &'static str, bytes: &[u8]) -> Message {
         let (url, first) = recording_worker(protocol).await;
         let (ui, _reports) = mpsc::channel::<ClientEvent>(16);
-        let (out, out_rx) = mpsc::unbounded_channel();
+        let (out, out_rx) = mpsc::channel(16);
         let dial = WorkerDial {
             url: watch::channel(url).1,
             credential: Credential::new("t".into(), None),
             trust: Trust::default(),
             max_message: 1 << 20,
+            history: HistoryScope::Full,
         };
         let task = tokio::spawn(worker_task(dial, SessionId::new("s"), WorkerId::new("w"), ui, out_rx));
         // Queued before the socket opens: the task sends it once connected.
-        out.send(WorkerSend::Input { bytes: bytes.to_vec() }).expect("queued");
+        out.try_send(WorkerSend::Input { bytes: bytes.to_vec() }).expect("queued");
         let frame =
             tokio::time::timeout(Duration::from_secs(10), first).await.expect("in time").expect("a frame");
         task.abort();

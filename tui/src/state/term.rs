@@ -88,6 +88,17 @@ impl TermView {
         }
     }
 
+    /// Keeps `lines` of scrollback from the next `history` on (a wall tile's screen becoming
+    /// the attached view: its socket's next `history` brings the scrollback).
+    pub fn set_scrollback(&mut self, lines: usize) {
+        self.scrollback = lines;
+    }
+
+    /// Lines of scrollback this view keeps.
+    pub fn scrollback_lines(&self) -> usize {
+        self.scrollback
+    }
+
     /// Whether this view shows `(session, worker)`.
     pub fn is(&self, session: &SessionId, worker: &WorkerId) -> bool {
         &self.session == session && &self.worker == worker

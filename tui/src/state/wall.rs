@@ -391,8 +391,9 @@ impl State {
         self.wall.focus_index = next;
     }
 
-    /// Attaches to the focused tile: its screen becomes the attached view (already live, so
-    /// nothing is fetched again) and the other tiles' sockets close.
+    /// Attaches to the focused tile: its screen becomes the attached view at once, and the
+    /// runtime opens a socket with the full `history` for it (the tile's had the screen only), so
+    /// the scrollback arrives with it; the other tiles' sockets close.
     fn attach_from_wall(&mut self, fx: &mut Vec<Effect>) {
         let Some((s, w)) = self.wall.focused.clone() else {
             self.notice = Some(Notice { text: "no worker to attach to".into(), error: false });
@@ -403,10 +404,7 @@ impl State {
         }
         self.selected_session = Some(s.clone());
         self.selected_worker = Some(w.clone());
-        let view = self.wall.views.iter().position(|v| v.is(&s, &w)).map(|i| self.wall.views.remove(i));
-        self.term =
-            Some(view.unwrap_or_else(|| TermView::new(s.clone(), w.clone(), self.settings.scrollback_lines)));
-        // The runtime keeps the tile's socket for the attached view (it is already open).
+        self.term = Some(self.watched_view(s.clone(), w.clone()));
         fx.push(Effect::Watch(Some((s, w))));
         self.attach(fx);
     }
@@ -435,6 +433,16 @@ impl State {
         }
     }
 
+    /// The view of a worker leaving the wall to be watched (attached or previewed): its tile's
+    /// screen, shown at once, keeping `scrollback-lines` from the full `history` its watched
+    /// socket brings ([`Effect::Watch`] always gets one).
+    fn watched_view(&mut self, s: SessionId, w: WorkerId) -> TermView {
+        let tile = self.wall.views.iter().position(|v| v.is(&s, &w)).map(|i| self.wall.views.remove(i));
+        let mut view = tile.unwrap_or_else(|| TermView::new(s, w, self.settings.scrollback_lines));
+        view.set_scrollback(self.settings.scrollback_lines);
+        view
+    }
+
     /// Keeps the page's tiles watched, and only those: a tile that appears gets a screen (the
     /// runtime opens its socket), one that leaves is dropped (its socket closes). While the wall
     /// is not showing (attached from it, or closed) no tile is watched.
@@ -460,9 +468,9 @@ impl State {
         if !self.wall.open && self.term.is_none() && !self.wall.views.is_empty() {
             let selected = self.selected_session.clone().zip(self.selected_worker.clone());
             if let Some((s, w)) = selected
-                && let Some(i) = self.wall.views.iter().position(|v| v.is(&s, &w))
+                && self.wall.view(&(s.clone(), w.clone())).is_some()
             {
-                self.term = Some(self.wall.views.remove(i));
+                self.term = Some(self.watched_view(s.clone(), w.clone()));
                 fx.push(Effect::Watch(Some((s, w))));
             }
         }

@@ -274,6 +274,42 @@ fn enter_attaches_to_the_focused_tile_and_detaching_returns_to_the_wall() {
 }
 
 #[test]
+fn a_tile_keeps_no_scrollback_but_attaching_from_it_keeps_the_full_historys() {
+    let mut st = state(2, 120, 40);
+    press(&mut st, KeyCode::Char('g'));
+    // a1: a0 was the dashboard's preview, whose screen (and full socket) the wall took over.
+    press(&mut st, KeyCode::Right);
+    let key = (SessionId::new("a"), WorkerId::new("a1"));
+    let lines: String = (0..100).map(|i| format!("numbered line {i}\r\n")).collect();
+    let history = |offset| Msg::Worker {
+        session: key.0.clone(),
+        worker: key.1.clone(),
+        event: WorkerEvent::Message(WorkerServerMsg::History {
+            data: lines.clone(),
+            cols: 80,
+            rows: 24,
+            offset,
+        }),
+    };
+    st.update(history(10));
+    let tile = st.wall.view(&key).expect("a1's tile");
+    assert_eq!(tile.scrolled(), 0);
+    assert_eq!(tile.parser.term().scrollback_len(), 0, "a tile shows the screen only");
+    // Enter: the tile's screen shows at once; the attach's own (full) history brings the rest.
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(fx.contains(&Effect::Watch(Some(key.clone()))), "a socket with the full history: {fx:?}");
+    let term = st.term.as_ref().expect("attached view");
+    assert!(term.parser.term().contents().contains("numbered line 99"), "the tile's screen, not a blank");
+    assert_eq!(term.scrollback_lines(), st.settings.scrollback_lines);
+    st.update(history(20));
+    let term = st.term.as_mut().expect("attached view");
+    term.scroll_by(isize::MAX / 2);
+    assert!(term.scrolled() > 50, "scrolled back {} rows", term.scrolled());
+    let top = term.parser.term().contents();
+    assert!(top.starts_with("numbered line 0\n"), "the oldest line is in the scrollback:\n{top}");
+}
+
+#[test]
 fn a_click_focuses_a_tile_and_a_click_on_the_focused_one_attaches() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut st = state(4, 120, 40);

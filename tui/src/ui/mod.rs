@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the state and the theme.
 
 mod attach;
+mod cells;
 mod copy;
 mod dashboard;
 mod diff;
@@ -18,7 +19,6 @@ use crate::theme::Theme;
 use controlroom_protocol::{ActivityState, Worker};
 use ratatui::Frame;
 use ratatui::style::{Color, Style};
-use ratatui::widgets::Block;
 
 /// Draws the whole screen for `state`.
 pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
@@ -27,7 +27,8 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
         attach::draw(frame, area, state, theme);
         return;
     }
-    frame.render_widget(Block::new().style(base(theme)), area);
+    // The background of every cell, a row at a time (the wall draws twelve screens over it).
+    cells::fill(frame.buffer_mut(), area, base(theme));
     if state.wall.open {
         // The wall is the screen under the help and any dialog while it is open.
         wall::draw(frame, area, state, theme);

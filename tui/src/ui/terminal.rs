@@ -1,10 +1,11 @@
 //! A ratatui widget that draws the worker's screen model: colours, attributes, wide characters,
 //! the scrollback when scrolled back.
 
+use super::cells;
 use controlroom_term::{Cell, Row, Term, TermSink};
 use ratatui::buffer::{Buffer, CellDiffOption, CellWidth};
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Color, Modifier};
 use ratatui::widgets::Widget;
 use std::num::NonZeroU16;
 
@@ -44,8 +45,8 @@ pub fn color(c: controlroom_term::Color) -> Color {
     }
 }
 
-fn cell_style(cell: &Cell) -> Style {
-    let mut style = Style::default().fg(color(cell.fg())).bg(color(cell.bg()));
+/// The colours and attributes a screen cell is drawn with.
+fn cell_style(cell: &Cell) -> (Color, Color, Modifier) {
     let mut m = Modifier::empty();
     if cell.bold() {
         m |= Modifier::BOLD;
@@ -62,8 +63,19 @@ fn cell_style(cell: &Cell) -> Style {
     if cell.inverse() {
         m |= Modifier::REVERSED;
     }
-    style = style.add_modifier(m);
-    style
+    (color(cell.fg()), color(cell.bg()), m)
+}
+
+/// Printable ASCII, each character a one-byte string at `byte - 0x20`: a plain cell is drawn as
+/// a static string, without reading its text from the row or measuring its width (most of the
+/// cost of drawing a cell).
+const ASCII: &str =
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
+/// The static string of a printable ASCII character.
+fn ascii(c: char) -> Option<&'static str> {
+    let i = u32::from(c).checked_sub(0x20)? as usize;
+    ASCII.get(i..i + 1)
 }
 
 impl<S: TermSink> Widget for TerminalView<'_, S> {
@@ -80,33 +92,55 @@ impl<S: TermSink> Widget for TerminalView<'_, S> {
     }
 }
 
-/// Draws one row of the screen model at `at`, `width` cells of it (copy mode draws its frozen
-/// rows with it too); `text` is scratch space for a cell's text.
+/// Draws one row of the screen model at `at`, `width` cells of it (clipped to the buffer; copy
+/// mode draws its frozen rows with it too); `text` is scratch space for a cell's text.
 pub fn render_row(line: &Row, at: (u16, u16), width: u16, buf: &mut Buffer, text: &mut String) {
+    let out = cells::row_mut(buf, at.0, at.1, width);
+    let width = out.len();
     let mut col = 0;
     while col < width {
-        let pos = (at.0 + col, at.1);
         // A scrollback row narrower than the screen (it left before a resize) ends in blanks.
-        let cell = line.cells().get(usize::from(col)).unwrap_or(&Cell::DEFAULT);
+        let cell = line.cells().get(col).unwrap_or(&Cell::DEFAULT);
         if cell.is_wide_continuation() {
             col += 1;
             continue;
         }
-        let style = cell_style(cell);
+        let (fg, bg, modifier) = cell_style(cell);
         let wide = cell.is_wide();
+        // As `set_style` would: colours set, attributes added.
+        let style = |c: &mut ratatui::buffer::Cell| {
+            c.fg = fg;
+            c.bg = bg;
+            c.modifier.insert(modifier);
+        };
         if wide && col + 1 >= width {
             // Half a wide character would not fit: show a blank like terminals do.
-            buf[pos].set_symbol(" ").set_style(style);
+            out[col].set_symbol(" ");
+            style(&mut out[col]);
             break;
         }
-        let symbol = if cell.has_contents() {
-            text.clear();
-            line.push_contents(usize::from(col), text);
-            fitted(text, if wide { 2 } else { 1 })
+        let plain = if !cell.has_contents() {
+            Some(" ")
+        } else if wide || cell.has_marks() {
+            None
         } else {
-            " "
+            ascii(cell.ch())
         };
-        buf[pos].set_symbol(symbol).set_style(style).set_diff_option(if wide {
+        match plain {
+            // A static symbol: nothing copied (`Cell::new`), the cell's attributes kept.
+            Some(symbol) => {
+                let kept = out[col].modifier;
+                out[col] = ratatui::buffer::Cell::new(symbol);
+                out[col].modifier = kept;
+            }
+            None => {
+                text.clear();
+                line.push_contents(col, text);
+                out[col].set_symbol(fitted(text, if wide { 2 } else { 1 }));
+            }
+        }
+        style(&mut out[col]);
+        out[col].set_diff_option(if wide {
             // The diff skips the covered column and the backend addresses the next cell with a
             // cursor move, whatever width the terminal gives this symbol.
             CellDiffOption::ForcedWidth(TWO_COLUMNS)
@@ -114,8 +148,8 @@ pub fn render_row(line: &Row, at: (u16, u16), width: u16, buf: &mut Buffer, text
             CellDiffOption::None
         });
         if wide {
-            buf[(pos.0 + 1, pos.1)].reset();
-            buf[(pos.0 + 1, pos.1)].set_style(style);
+            out[col + 1].reset();
+            style(&mut out[col + 1]);
             col += 2;
         } else {
             col += 1;

@@ -2,7 +2,8 @@
 //! as it arrives; `input`, `resize` and `image` from the client. A client that offers
 //! `controlroom.v1.binary` gets `output` as binary frames and may type with binary frames. A
 //! write-scoped client that asks for `?delivery=lossless` gets every byte: the worker waits for
-//! it instead of closing it with 4008 (see `worker::actor::lossless`).
+//! it instead of closing it with 4008 (see `worker::actor::lossless`). A client that asks for
+//! `?history=screen` gets a `history` of the screen only, without the scrollback.
 
 use crate::api::error::ApiErrorResponse;
 use crate::api::state::AppState;
@@ -17,8 +18,8 @@ use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use controlroom_protocol::{
-    BINARY_SUBPROTOCOL, DELIVERY_PARAM, Delivery, SUBPROTOCOL, SessionId, WorkerClientMsg, WorkerId,
-    error_code,
+    BINARY_SUBPROTOCOL, DELIVERY_PARAM, Delivery, HISTORY_PARAM, HistoryScope, SUBPROTOCOL, SessionId,
+    WorkerClientMsg, WorkerId, error_code,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,15 +33,7 @@ pub const IMAGES_DIR: &str = "images";
 /// read-only token asking for lossless delivery a 403 (a watcher must not be able to stall an
 /// agent), both before the upgrade.
 fn delivery(query: Option<&str>, grant: &Grant) -> Result<Delivery, ApiErrorResponse> {
-    let value = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .filter(|(k, _)| *k == DELIVERY_PARAM)
-        .map(|(_, v)| v)
-        // The last one counts, as in most query parsers.
-        .next_back();
-    let Some(value) = value else { return Ok(Delivery::Default) };
+    let Some(value) = query_value(query, DELIVERY_PARAM) else { return Ok(Delivery::Default) };
     let mode = Delivery::parse(value).ok_or_else(|| {
         ApiErrorResponse::new(
             StatusCode::BAD_REQUEST,
@@ -58,7 +51,31 @@ fn delivery(query: Option<&str>, grant: &Grant) -> Result<Delivery, ApiErrorResp
     Ok(mode)
 }
 
-/// Checks the `delivery` query, looks the worker up (404 before upgrading when unknown), then
+/// The `history` query parameter: absent means the full history; an unknown value is a 400,
+/// before the upgrade.
+fn history_scope(query: Option<&str>) -> Result<HistoryScope, ApiErrorResponse> {
+    let Some(value) = query_value(query, HISTORY_PARAM) else { return Ok(HistoryScope::Full) };
+    HistoryScope::parse(value).ok_or_else(|| {
+        ApiErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            error_code::INVALID,
+            format!("unknown history {value:?}: expected \"screen\" or \"full\""),
+        )
+    })
+}
+
+/// The value of the query parameter `name`; the last one counts, as in most query parsers.
+fn query_value<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .next_back()
+}
+
+/// Checks the `delivery` and `history` queries, looks the worker up (404 before upgrading when unknown), then
 /// upgrades. (The token guard already refused, with 403, a token restricted to another session.)
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -70,6 +87,10 @@ pub async fn upgrade(
 ) -> Response {
     let delivery = match delivery(query.as_deref(), &grant) {
         Ok(d) => d,
+        Err(e) => return e.into_response(),
+    };
+    let history = match history_scope(query.as_deref()) {
+        Ok(h) => h,
         Err(e) => return e.into_response(),
     };
     let (sid, wid) = (SessionId::new(id), WorkerId::new(wid));
@@ -85,7 +106,7 @@ pub async fn upgrade(
             if selected == Some(BINARY_SUBPROTOCOL) { OutputFormat::Binary } else { OutputFormat::Json };
         // One span per connection, so every log line of it says whose it is (never the token).
         let span = tracing::info_span!("ws", %peer, route = "worker", session = %sid, worker = %wid);
-        run(socket, state, worker, Attached { sid, wid, grant, format, delivery }).instrument(span)
+        run(socket, state, worker, Attached { sid, wid, grant, format, delivery, history }).instrument(span)
     })
 }
 
@@ -98,6 +119,8 @@ struct Attached {
     format: OutputFormat,
     /// Whether the worker waits for this client (`?delivery=lossless`).
     delivery: Delivery,
+    /// How much the opening `history` redraws (`?history=screen`: no scrollback).
+    history: HistoryScope,
 }
 
 struct WorkerSocket {
@@ -177,12 +200,12 @@ async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Resul
 }
 
 async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Attached) {
-    let Attached { sid, wid, grant, format, delivery } = who;
+    let Attached { sid, wid, grant, format, delivery, history } = who;
     let (tx, rx) = match delivery {
         Delivery::Default => outbox(state.config.max_client_buffer),
         Delivery::Lossless => outbox_lossless(state.config.max_client_buffer),
     };
-    let client = match worker.attach(tx.clone(), format).await {
+    let client = match worker.attach_with(tx.clone(), format, history).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(session_id = %sid, worker_id = %wid, error = %e, "attach failed");
@@ -192,7 +215,7 @@ async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Atta
     let count = state.worker_clients.fetch_add(1, Ordering::AcqRel) + 1;
     metrics::counter!(crate::metrics::CONNECTIONS, "endpoint" => "worker").increment(1);
     metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "endpoint" => "worker").set(count as f64);
-    tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, format = ?format, delivery = delivery.as_str(), "client attached");
+    tracing::info!(endpoint = "worker", sessionId = %sid, workerId = %wid, clientCount = count, format = ?format, delivery = delivery.as_str(), history = history.as_str(), "client attached");
     let spec = ConnSpec {
         endpoint: "worker",
         heartbeat: state.config.heartbeat,

@@ -16,6 +16,7 @@ impl Actor {
     /// (everything sent to the screen so far: the ring's end less a split character's carried
     /// bytes) until it is answered.
     pub(super) fn request_snapshot(&mut self, client: ClientId) {
+        let Some(scope) = self.clients.by_id.get(&client).map(|c| c.history) else { return };
         let (reply, rx) = oneshot::channel();
         let pin = self.output.ring.end() - self.output.utf8.carried_len() as u64;
         if !self.output.ring.pin(pin) {
@@ -23,7 +24,7 @@ impl Actor {
             // only costs a retry when the catch-up is gone.
             debug!(pin, ring_start = self.output.ring.start(), "catch-up offset not held");
         }
-        self.screen.send(ScreenMsg::Snapshot { reply });
+        self.screen.send(ScreenMsg::Snapshot { reply, scope });
         self.clients.snapshots.push(Box::pin(async move { (client, pin, rx.await.ok()) }));
     }
 

@@ -3,6 +3,7 @@
 
 use crate::outbox::OutboxSender;
 use crate::worker::{ClientId, HistorySnapshot, OutputFormat};
+use controlroom_protocol::HistoryScope;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use std::collections::HashMap;
@@ -13,6 +14,8 @@ pub(super) struct Client {
     pub(super) outbox: OutboxSender,
     /// How its `output` is framed.
     pub(super) format: OutputFormat,
+    /// How much its `history` redraws (`?history=screen`: no scrollback).
+    pub(super) history: HistoryScope,
     /// The client's last `resize`.
     pub(super) size: Option<(u16, u16)>,
     /// Set once `history` is queued; until then the client gets no live output.
@@ -57,7 +60,7 @@ mod tests {
 
     fn client(format: OutputFormat, attached: bool) -> (Client, OutboxReceiver) {
         let (tx, rx) = outbox(1 << 20);
-        (Client { outbox: tx, format, size: None, attached, reply: None }, rx)
+        (Client { outbox: tx, format, history: HistoryScope::Full, size: None, attached, reply: None }, rx)
     }
 
     async fn next(rx: &mut OutboxReceiver) -> OutFrame {

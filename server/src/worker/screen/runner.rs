@@ -15,6 +15,8 @@
 
 use super::{ScreenModel, ScreenMsg, ScreenReply, apply, feed, scan};
 use crate::worker::detect::{ActivityRules, Observation};
+#[cfg(test)]
+use controlroom_protocol::HistoryScope;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -322,7 +324,7 @@ mod tests {
             tx.send(ScreenMsg::Output { bytes: format!("line {i}\r\n").into_bytes(), permit: None });
         }
         let (reply, rx) = oneshot::channel();
-        tx.send(ScreenMsg::Snapshot { reply });
+        tx.send(ScreenMsg::Snapshot { reply, scope: HistoryScope::Full });
         let snap =
             tokio::time::timeout(Duration::from_secs(10), rx).await.expect("in time").expect("snapshot");
         let expected: u64 = (0..200).map(|i| format!("line {i}\r\n").len() as u64).sum();
@@ -348,7 +350,7 @@ mod tests {
         assert!(!tx.try_apply_inline(b"late"), "never overtakes a job");
         lock(&runner.queue).running = false;
         let (reply, rx) = oneshot::channel();
-        tx.send(ScreenMsg::Snapshot { reply });
+        tx.send(ScreenMsg::Snapshot { reply, scope: HistoryScope::Full });
         let snap =
             tokio::time::timeout(Duration::from_secs(10), rx).await.expect("in time").expect("snapshot");
         assert_eq!(snap.offset, 5, "the inline bytes were applied, the refused ones not");
