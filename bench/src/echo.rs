@@ -76,6 +76,8 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (mut raw, mut relayed, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // The gateway's CPU ticks and context switches (all its threads) over the keys it echoed.
     let mut gateway_cost = (0u64, peers::Switches::default());
+    // ttyd's, over the keys it echoed (one thread), for the same comparison.
+    let mut ttyd_switches = peers::Switches::default();
     let mut by_thread = std::collections::BTreeMap::<String, peers::Switches>::new();
     let per_run = (plan.echoes / plan.runs).max(10);
     let keys = b"abcdefghijklmnopqrstuvwxyz";
@@ -117,7 +119,8 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             let before = by_thread0.get(&name).copied().unwrap_or_default();
             by_thread.entry(name).or_default().add(n.since(before));
         }
-        if let Some(c) = &mut tty_client {
+        if let (Some(c), Some(t)) = (&mut tty_client, &tty) {
+            let (_, before) = peers::cpu_and_switches(t.pid())?;
             for i in 0..per_run {
                 let k = keys[(run * per_run + i) % keys.len()];
                 let t0 = Instant::now();
@@ -125,6 +128,8 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                 c.wait_for(&[k]).await?;
                 theirs.push(t0.elapsed().as_secs_f64() * 1e3);
             }
+            let (_, after) = peers::cpu_and_switches(t.pid())?;
+            ttyd_switches.add(after.since(before));
         }
     }
     drop(tty_client);
@@ -173,10 +178,14 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         report.note(ttyd::ABSENT);
     } else {
         let t = summarize(&theirs);
+        let per_key = |n: u64| n as f64 / theirs.len() as f64;
         report.row(Row::latency("echo: ttyd 1.7.7", &theirs, Some(t.p99 / r.p99)).with_note(format!(
-            "ratio is p99/p99 vs raw; controlroom's p50 is {:.2}× ttyd's, p99 {:.2}×",
+            "ratio is p99/p99 vs raw; controlroom's p50 is {:.2}× ttyd's, p99 {:.2}×; ttyd per key: {:.2} context switches, {:.2} voluntary + {:.2} nonvoluntary",
             o.median / t.median,
-            o.p99 / t.p99
+            o.p99 / t.p99,
+            per_key(ttyd_switches.total()),
+            per_key(ttyd_switches.voluntary),
+            per_key(ttyd_switches.nonvoluntary)
         )));
     }
     report.note("echo: every contender's client is read on one measuring thread (raw PTY: blocking read; WebSocket clients: current-thread runtime), see bench/src/echo.rs.");
