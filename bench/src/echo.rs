@@ -75,8 +75,10 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let mut held = Vec::new();
     let (mut raw, mut relayed, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // The gateway's CPU ticks and context switches (all its threads) over the keys it echoed.
-    let mut gateway_cost = (0u64, 0u64);
-    let mut by_thread = std::collections::BTreeMap::<String, u64>::new();
+    let mut gateway_cost = (0u64, peers::Switches::default());
+    // ttyd's, over the keys it echoed (one thread), for the same comparison.
+    let mut ttyd_switches = peers::Switches::default();
+    let mut by_thread = std::collections::BTreeMap::<String, peers::Switches>::new();
     let per_run = (plan.echoes / plan.runs).max(10);
     let keys = b"abcdefghijklmnopqrstuvwxyz";
     for run in 0..plan.runs {
@@ -112,12 +114,13 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         }
         let (ticks1, switches1) = peers::cpu_and_switches(gw.pid())?;
         gateway_cost.0 += ticks1.saturating_sub(ticks0);
-        gateway_cost.1 += switches1.saturating_sub(switches0);
+        gateway_cost.1.add(switches1.since(switches0));
         for (name, n) in peers::switches_by_thread(gw.pid()) {
-            *by_thread.entry(name.clone()).or_default() +=
-                n.saturating_sub(by_thread0.get(&name).copied().unwrap_or(0));
+            let before = by_thread0.get(&name).copied().unwrap_or_default();
+            by_thread.entry(name).or_default().add(n.since(before));
         }
-        if let Some(c) = &mut tty_client {
+        if let (Some(c), Some(t)) = (&mut tty_client, &tty) {
+            let (_, before) = peers::cpu_and_switches(t.pid())?;
             for i in 0..per_run {
                 let k = keys[(run * per_run + i) % keys.len()];
                 let t0 = Instant::now();
@@ -125,6 +128,8 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                 c.wait_for(&[k]).await?;
                 theirs.push(t0.elapsed().as_secs_f64() * 1e3);
             }
+            let (_, after) = peers::cpu_and_switches(t.pid())?;
+            ttyd_switches.add(after.since(before));
         }
     }
     drop(tty_client);
@@ -147,15 +152,25 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             .with_note("ratio is p99/p99 vs raw".into()),
     );
     let keys_typed = ours.len().max(1) as f64;
-    let mut threads: Vec<(String, u64)> = by_thread.into_iter().filter(|(_, n)| *n > 0).collect();
-    threads.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    let threads: Vec<String> =
-        threads.iter().take(3).map(|(name, n)| format!("{name} {:.2}", *n as f64 / keys_typed)).collect();
+    // Voluntary switches are the wake-ups the code asks for; nonvoluntary ones are mostly the
+    // machine's load preempting it, so they are reported apart (and in the total).
+    let per_key = |n: u64| n as f64 / keys_typed;
+    let mut threads: Vec<(String, peers::Switches)> =
+        by_thread.into_iter().filter(|(_, n)| n.total() > 0).collect();
+    threads.sort_by_key(|(_, n)| std::cmp::Reverse((n.voluntary, n.total())));
+    let threads: Vec<String> = threads
+        .iter()
+        .take(3)
+        .map(|(name, n)| format!("{name} {:.2} + {:.2}", per_key(n.voluntary), per_key(n.nonvoluntary)))
+        .collect();
+    let switches = gateway_cost.1;
     report.row(Row::latency("echo: controlroom", &ours, Some(o.p99 / r.p99)).with_note(format!(
-        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×); gateway per key: {:.2} context switches ({}), {:.0} µs CPU",
+        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×); gateway per key: {:.2} context switches, {:.2} voluntary + {:.2} nonvoluntary (by thread, voluntary + nonvoluntary: {}), {:.0} µs CPU",
         o.p99 / f.p99,
         o.median / f.median,
-        gateway_cost.1 as f64 / keys_typed,
+        per_key(switches.total()),
+        per_key(switches.voluntary),
+        per_key(switches.nonvoluntary),
         threads.join(", "),
         gateway_cost.0 as f64 / peers::clock_ticks() / keys_typed * 1e6
     )));
@@ -163,10 +178,14 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         report.note(ttyd::ABSENT);
     } else {
         let t = summarize(&theirs);
+        let per_key = |n: u64| n as f64 / theirs.len() as f64;
         report.row(Row::latency("echo: ttyd 1.7.7", &theirs, Some(t.p99 / r.p99)).with_note(format!(
-            "ratio is p99/p99 vs raw; controlroom's p50 is {:.2}× ttyd's, p99 {:.2}×",
+            "ratio is p99/p99 vs raw; controlroom's p50 is {:.2}× ttyd's, p99 {:.2}×; ttyd per key: {:.2} context switches, {:.2} voluntary + {:.2} nonvoluntary",
             o.median / t.median,
-            o.p99 / t.p99
+            o.p99 / t.p99,
+            per_key(ttyd_switches.total()),
+            per_key(ttyd_switches.voluntary),
+            per_key(ttyd_switches.nonvoluntary)
         )));
     }
     report.note("echo: every contender's client is read on one measuring thread (raw PTY: blocking read; WebSocket clients: current-thread runtime), see bench/src/echo.rs.");

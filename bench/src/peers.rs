@@ -388,46 +388,75 @@ pub fn rss(pid: u32) -> anyhow::Result<u64> {
     Ok(kb * 1024)
 }
 
+/// Context switches of a thread or a process, voluntary (it blocked: a wake-up the code asked
+/// for) and nonvoluntary (the scheduler preempted it: mostly the machine's load) apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Switches {
+    /// The thread blocked (`voluntary_ctxt_switches`).
+    pub voluntary: u64,
+    /// The scheduler took the core away (`nonvoluntary_ctxt_switches`).
+    pub nonvoluntary: u64,
+}
+
+impl Switches {
+    /// Both kinds.
+    pub fn total(&self) -> u64 {
+        self.voluntary + self.nonvoluntary
+    }
+
+    /// The switches since `before` (counters only grow; a thread that ended counts as none).
+    pub fn since(&self, before: Switches) -> Switches {
+        Switches {
+            voluntary: self.voluntary.saturating_sub(before.voluntary),
+            nonvoluntary: self.nonvoluntary.saturating_sub(before.nonvoluntary),
+        }
+    }
+
+    /// Adds `other` to these.
+    pub fn add(&mut self, other: Switches) {
+        self.voluntary += other.voluntary;
+        self.nonvoluntary += other.nonvoluntary;
+    }
+
+    /// One `/proc/PID/task/TID/status` file's counts.
+    fn from_status(status: &str) -> Switches {
+        let mut s = Switches::default();
+        for line in status.lines() {
+            if let Some(v) = line.strip_prefix("voluntary_ctxt_switches:") {
+                s.voluntary += v.trim().parse::<u64>().unwrap_or(0);
+            } else if let Some(v) = line.strip_prefix("nonvoluntary_ctxt_switches:") {
+                s.nonvoluntary += v.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+        s
+    }
+}
+
 /// CPU time (user + system) of `pid` in clock ticks, and its context switches over all threads.
-pub fn cpu_and_switches(pid: u32) -> anyhow::Result<(u64, u64)> {
+pub fn cpu_and_switches(pid: u32) -> anyhow::Result<(u64, Switches)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let after = stat.rsplit_once(')').map(|(_, a)| a).context("stat")?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     // Fields after the command name start at field 3 (state); utime and stime are 14 and 15.
     let ticks = fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
         + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let mut switches = 0;
+    let mut switches = Switches::default();
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
         let Ok(task) = task else { continue };
         let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
-        for line in status.lines() {
-            if let Some(v) = line
-                .strip_prefix("voluntary_ctxt_switches:")
-                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
-            {
-                switches += v.trim().parse::<u64>().unwrap_or(0);
-            }
-        }
+        switches.add(Switches::from_status(&status));
     }
     Ok((ticks, switches))
 }
 
 /// Context switches per thread name of `pid` (threads of one name summed).
-pub fn switches_by_thread(pid: u32) -> std::collections::BTreeMap<String, u64> {
-    let mut out = std::collections::BTreeMap::new();
+pub fn switches_by_thread(pid: u32) -> std::collections::BTreeMap<String, Switches> {
+    let mut out = std::collections::BTreeMap::<String, Switches>::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return out };
     for task in tasks.flatten() {
         let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_string();
         let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
-        let n: u64 = status
-            .lines()
-            .filter_map(|l| {
-                l.strip_prefix("voluntary_ctxt_switches:")
-                    .or_else(|| l.strip_prefix("nonvoluntary_ctxt_switches:"))
-            })
-            .filter_map(|v| v.trim().parse::<u64>().ok())
-            .sum();
-        *out.entry(name).or_insert(0) += n;
+        out.entry(name).or_default().add(Switches::from_status(&status));
     }
     out
 }
@@ -463,7 +492,7 @@ pub async fn idle_cost(pid: u32, window: Duration) -> anyhow::Result<IdleCost> {
     let secs = window.as_secs_f64();
     let mut by_thread: Vec<(String, f64)> = after
         .iter()
-        .map(|(k, v)| (k.clone(), v.saturating_sub(before.get(k).copied().unwrap_or(0)) as f64 / secs))
+        .map(|(k, v)| (k.clone(), v.since(before.get(k).copied().unwrap_or_default()).total() as f64 / secs))
         .filter(|(_, v)| *v > 0.0)
         .collect();
     by_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -471,7 +500,7 @@ pub async fn idle_cost(pid: u32, window: Duration) -> anyhow::Result<IdleCost> {
     // so the sum can go down: count nothing rather than wrap.
     Ok(IdleCost {
         cpu: t1.saturating_sub(t0) as f64 / clock_ticks() / secs * 100.0,
-        wakeups: s1.saturating_sub(s0) as f64 / secs,
+        wakeups: s1.since(s0).total() as f64 / secs,
         by_thread,
     })
 }

@@ -325,7 +325,7 @@ pub async fn idle_workers(plan: &Plan, report: &mut Report) -> anyhow::Result<()
     let pid = idle.gw.pid();
     let holders = crate::reaper::holder_pids(idle.gw.data_dir());
     let holder_switches = |pids: &[u32]| -> u64 {
-        pids.iter().filter_map(|p| peers::cpu_and_switches(*p).ok()).map(|(_, s)| s).sum()
+        pids.iter().filter_map(|p| peers::cpu_and_switches(*p).ok()).map(|(_, s)| s.total()).sum()
     };
     let h0 = holder_switches(&holders);
     let cost = peers::idle_cost(pid, plan.idle_window).await?;

@@ -9,12 +9,14 @@
 //! not take waits in a buffer the actor flushes as the socket drains. Typed input holds its room
 //! in the worker's byte-bounded input budget until the socket has taken its last byte, so the
 //! budget bounds this buffer too; control frames (resize, signals) have a small bound of their
-//! own.
+//! own. The socket wakes the actor's thread only for what it reads, or while written bytes wait
+//! for room (see `sock.rs`).
 
 use super::exit_info;
 use crate::holder::wire::{self, Exit, Frame, WireError};
 use crate::worker::ExitInfo;
 use crate::worker::pty::{GroupSignal, LinkOutput, PtyControl, PtyLink};
+use sock::Sock;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::ErrorKind;
@@ -22,6 +24,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, warn};
+
+mod sock;
 
 /// Most bytes one read takes from the socket (into the runtime thread's scratch buffer).
 const READ_BUF: usize = 64 * 1024;
@@ -67,13 +71,6 @@ impl Parse {
     fn head() -> Self {
         Parse::Head { buf: [0; OUTPUT_HEAD], have: 0 }
     }
-}
-
-/// The socket: converted to the runtime's type on first use (adoption connects off the runtime).
-enum Sock {
-    Std(std::os::unix::net::UnixStream),
-    Tokio(tokio::net::UnixStream),
-    Gone,
 }
 
 /// An attached holder connection, owned and polled by the worker actor.
@@ -128,15 +125,7 @@ impl HolderLink {
     /// Registers the socket with the runtime's reactor the first time it is used (on the
     /// actor's task); `false` if it cannot be (the link then ends).
     fn ensure_registered(&mut self) -> bool {
-        if matches!(self.sock, Sock::Std(_))
-            && let Sock::Std(std) = std::mem::replace(&mut self.sock, Sock::Gone)
-        {
-            match tokio::net::UnixStream::from_std(std) {
-                Ok(s) => self.sock = Sock::Tokio(s),
-                Err(e) => warn!(error = %e, "could not register a holder socket with the runtime"),
-            }
-        }
-        if matches!(self.sock, Sock::Tokio(_)) {
+        if self.sock.ensure_registered() {
             return true;
         }
         self.ended = true;
@@ -225,8 +214,7 @@ impl HolderLink {
             if !self.ensure_registered() {
                 break;
             }
-            let Sock::Tokio(stream) = &self.sock else { break };
-            match stream.try_write(&self.wbuf[self.wpos..]) {
+            match self.sock.write(&self.wbuf[self.wpos..]) {
                 Ok(n) => {
                     self.wpos += n;
                     self.written += n as u64;
@@ -258,6 +246,10 @@ impl HolderLink {
         } else if self.wpos > self.wbuf.len() / 2 {
             self.wbuf.drain(..self.wpos);
             self.wpos = 0;
+        }
+        if !self.wants_flush() {
+            // Nothing waits for room: the socket's reads are the only wake-ups again.
+            self.sock.writable_done();
         }
     }
 
@@ -324,26 +316,25 @@ impl PtyLink for HolderLink {
             if !self.ensure_registered() {
                 continue;
             }
-            let Sock::Tokio(stream) = &self.sock else { continue };
-            let read = match stream.poll_read_ready(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(e)) => Err(e),
-                Poll::Ready(Ok(())) => {
-                    let room = max.saturating_sub(self.pending.len()).clamp(OUTPUT_HEAD, READ_BUF);
-                    // Taken out and put back: two moves, and `self` stays free to parse into.
-                    let mut scratch = SCRATCH.take();
-                    if scratch.len() < READ_BUF {
-                        scratch.resize(READ_BUF, 0);
-                    }
-                    let read = stream.try_read(&mut scratch[..room]);
-                    let parsed = match read {
-                        Ok(n) if n > 0 => Some(self.parse(&scratch[..n], max)),
-                        _ => None,
-                    };
+            let room = max.saturating_sub(self.pending.len()).clamp(OUTPUT_HEAD, READ_BUF);
+            // Taken out and put back: two moves, and `self` stays free to parse into.
+            let mut scratch = SCRATCH.take();
+            if scratch.len() < READ_BUF {
+                scratch.resize(READ_BUF, 0);
+            }
+            let read = match self.sock.poll_read(cx, &mut scratch[..room]) {
+                Poll::Pending => {
                     SCRATCH.set(scratch);
-                    read.map(|n| (n, parsed))
+                    return Poll::Pending;
                 }
+                Poll::Ready(read) => read,
             };
+            let parsed = match read {
+                Ok(n) if n > 0 => Some(self.parse(&scratch[..n], max)),
+                _ => None,
+            };
+            SCRATCH.set(scratch);
+            let read = read.map(|n| (n, parsed));
             match read {
                 Ok((0, _)) => self.ended = true,
                 Ok((_, Some(Err(e)))) => {
@@ -420,12 +411,13 @@ impl PtyLink for HolderLink {
             if !self.ensure_registered() {
                 break;
             }
-            let Sock::Tokio(stream) = &self.sock else { break };
-            match stream.poll_write_ready(cx) {
+            match self.sock.poll_writable(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => {
                     debug!(error = %e, "the holder's socket failed");
                     self.broken = true;
+                    // Gives the room of what will never be written back.
+                    self.write_now();
                 }
                 Poll::Ready(Ok(())) => self.write_now(),
             }
@@ -442,14 +434,13 @@ impl Drop for HolderLink {
         if !self.ack_queued || !self.wants_flush() {
             return;
         }
-        let Sock::Tokio(mut stream) = std::mem::replace(&mut self.sock, Sock::Gone) else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let Some(mut stream) = self.sock.take_stream() else { return };
         let rest = self.wbuf.split_off(self.wpos);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                use tokio::io::AsyncWriteExt as _;
-                let _ = tokio::time::timeout(ACK_DEADLINE, stream.write_all(&rest)).await;
-            });
-        }
+        runtime.spawn(async move {
+            use tokio::io::AsyncWriteExt as _;
+            let _ = tokio::time::timeout(ACK_DEADLINE, stream.write_all(&rest)).await;
+        });
     }
 }
 
