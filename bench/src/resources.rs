@@ -305,7 +305,8 @@ fn pss(pid: u32) -> anyhow::Result<u64> {
     Ok(kb * 1024)
 }
 
-/// Holder processes serving sockets in `data_dir/workers/` (found by their command lines).
+/// Holder processes serving workers' sockets in `data_dir/workers/` (found by their command
+/// lines; a spare, started `--spare` and not yet renamed `cr-holder`, serves none).
 fn holder_pids(data_dir: &std::path::Path) -> Vec<u32> {
     let workers = data_dir.join("workers");
     let needle = workers.to_string_lossy().into_owned();
@@ -316,7 +317,9 @@ fn holder_pids(data_dir: &std::path::Path) -> Vec<u32> {
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
                 let line = String::from_utf8_lossy(&c);
-                line.contains("__holder") && line.contains(&needle)
+                let spare = line.contains("--spare")
+                    && std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|n| n.trim() != "cr-holder");
+                line.contains("__holder") && line.contains(&needle) && !spare
             })
         })
         .collect()

@@ -57,6 +57,9 @@ pub(super) struct Holder {
     conn: Option<Conn>,
     uid: u32,
     done: bool,
+    /// The binary's pages are to be let go once output past this offset went to the attached
+    /// gateway, or after [`SHED_IDLE`] without any.
+    shed_due: Option<u64>,
 }
 
 impl Holder {
@@ -93,6 +96,7 @@ impl Holder {
             conn: None,
             uid: peer::own_uid(),
             done: false,
+            shed_due: None,
         })
     }
 
@@ -107,6 +111,12 @@ impl Holder {
         while !self.done {
             if let Some(c) = &mut self.conn {
                 fill(c, &self.log, self.exit, self.pty_open);
+            }
+            // After the first output went out, not before: a new worker's first bytes do not
+            // wait for the shed (pagemap reads and madvise calls).
+            let written = self.conn.as_ref().is_some_and(|c| c.out_pos == c.out.len());
+            if written && self.conn.as_ref().zip(self.shed_due).is_some_and(|(c, from)| c.sent > from) {
+                self.shed();
             }
             let unsent = self.conn.as_ref().filter(|c| c.attached).map_or(0, |c| self.log.end() - c.sent);
             let mut pty_events = PollFlags::empty();
@@ -142,9 +152,18 @@ impl Holder {
                     }
                     _ => None,
                 };
-                if let Err(e) = poll(&mut fds) {
-                    holder_log!("controlroom holder: poll failed: {e}");
-                    return;
+                let timeout = self.shed_due.map(|_| SHED_IDLE);
+                match poll(&mut fds, timeout.as_ref()) {
+                    Ok(0) => {
+                        drop(fds);
+                        self.shed();
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        holder_log!("controlroom holder: poll failed: {e}");
+                        return;
+                    }
                 }
                 let ready = |at: Option<usize>| at.map_or(PollFlags::empty(), |i| fds[i].revents());
                 (fds[0].revents(), ready(pty_at), ready(conn_at))
@@ -161,6 +180,13 @@ impl Holder {
         }
         let _ = std::fs::remove_file(&self.socket);
         holder_log!("controlroom holder {}: exit acknowledged; done", std::process::id());
+    }
+
+    /// Lets go of the binary's pages start-up or an adoption mapped (`shed.rs`), once.
+    fn shed(&mut self) {
+        if self.shed_due.take().is_some() {
+            super::shed::shed_executable_pages();
+        }
     }
 
     fn on_pty(&mut self, revents: PollFlags, buf: &mut Vec<u8>) {
@@ -249,28 +275,34 @@ impl Holder {
                 holder_log!("controlroom holder {}: refused a second gateway", std::process::id());
                 continue;
             }
-            if stream.set_nonblocking(true).is_err() {
+            if self.greet(stream).is_err() {
                 continue;
             }
-            let hello = Frame::Hello {
-                version: wire::VERSION,
-                pid: self.pid,
-                log_start: self.log.start(),
-                log_end: self.log.end(),
-                cols: self.size.0,
-                rows: self.size.1,
-            };
-            let conn = Conn {
-                stream,
-                inbuf: Vec::new(),
-                out: hello.to_bytes(),
-                out_pos: 0,
-                attached: false,
-                sent: 0,
-                exit_sent: false,
-            };
-            self.conn = Some(conn);
         }
+    }
+
+    /// Takes `stream` as the gateway's connection and queues the `Hello` it is owed: a spare's
+    /// gateway is already connected when the program starts.
+    pub(super) fn greet(&mut self, stream: UnixStream) -> std::io::Result<()> {
+        stream.set_nonblocking(true)?;
+        let hello = Frame::Hello {
+            version: wire::VERSION,
+            pid: self.pid,
+            log_start: self.log.start(),
+            log_end: self.log.end(),
+            cols: self.size.0,
+            rows: self.size.1,
+        };
+        self.conn = Some(Conn {
+            stream,
+            inbuf: Vec::new(),
+            out: hello.to_bytes(),
+            out_pos: 0,
+            attached: false,
+            sent: 0,
+            exit_sent: false,
+        });
+        Ok(())
     }
 
     fn on_conn(&mut self, revents: PollFlags) {
@@ -331,9 +363,9 @@ impl Holder {
                     }
                     c.attached = true;
                     c.sent = from.clamp(self.log.start(), self.log.end());
-                    // The attach path was the last of start-up (and of an adoption): let go of
-                    // the binary's pages it mapped, so an idle holder keeps only its loop's.
-                    super::shed::shed_executable_pages();
+                    // The attach path was the last of start-up (and of an adoption): the binary's
+                    // pages it mapped go once the output the gateway waits for is written.
+                    self.shed_due = Some(c.sent);
                 }
                 Frame::Input { data } => {
                     if self.pty_open {
@@ -403,11 +435,16 @@ fn fill(c: &mut Conn, log: &OutputRing, exit: Option<Exit>, pty_open: bool) {
     }
 }
 
-fn poll(fds: &mut [PollFd<'_>]) -> std::io::Result<()> {
+/// How long after an attach with no output the holder lets go of the binary's pages anyway.
+const SHED_IDLE: rustix::event::Timespec = rustix::event::Timespec { tv_sec: 0, tv_nsec: 50_000_000 };
+
+/// Polls `fds`; how many are ready (0 once `timeout` passed).
+fn poll(fds: &mut [PollFd<'_>], timeout: Option<&rustix::event::Timespec>) -> std::io::Result<usize> {
     loop {
-        // No timeout: an idle holder sleeps here until something happens (no wake-ups).
-        match rustix::event::poll(fds, None) {
-            Ok(_) => return Ok(()),
+        // No timeout but the one after an attach: an idle holder sleeps here until something
+        // happens (no wake-ups).
+        match rustix::event::poll(fds, timeout) {
+            Ok(n) => return Ok(n),
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
