@@ -318,7 +318,7 @@ fn holder_pids(data_dir: &std::path::Path) -> Vec<u32> {
             std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
                 let line = String::from_utf8_lossy(&c);
                 let spare = line.contains("--spare")
-                    && std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|n| n.trim() != "cr-holder");
+                    && std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|n| n.trim() == "cr-spare");
                 line.contains("__holder") && line.contains(&needle) && !spare
             })
         })

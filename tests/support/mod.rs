@@ -250,17 +250,19 @@ pub fn assert_no_credential(log: &str, data_dir: &Path, token: &str) {
 
 /// Pids of the holder processes (`controlroom __holder`) serving workers of `data_dir`.
 pub fn holder_pids(data_dir: &Path) -> Vec<u32> {
-    holders(data_dir).into_iter().filter(|(_, spare)| !spare).map(|(pid, _)| pid).collect()
+    holders(data_dir).into_iter().filter(|(_, spare)| *spare == Some(false)).map(|(pid, _)| pid).collect()
 }
 
 /// Spare holders of `data_dir` (started ahead, serving no worker yet).
 pub fn spare_pids(data_dir: &Path) -> Vec<u32> {
-    holders(data_dir).into_iter().filter(|(_, spare)| *spare).map(|(pid, _)| pid).collect()
+    holders(data_dir).into_iter().filter(|(_, spare)| *spare == Some(true)).map(|(pid, _)| pid).collect()
 }
 
 /// Every holder process of `data_dir` and whether it is a spare: started with `--spare` and
-/// not yet named `cr-holder` (a spare renames itself when it takes a worker, before answering).
-fn holders(data_dir: &Path) -> Vec<(u32, bool)> {
+/// named `cr-spare` (it renames itself `cr-holder` when it takes a worker, before answering).
+/// One started with `--spare` under neither name is still starting (the parent of its fork):
+/// neither a spare nor a worker's holder yet.
+fn holders(data_dir: &Path) -> Vec<(u32, Option<bool>)> {
     let needle = format!("{}/workers/", data_dir.display());
     let mut pids = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else { return pids };
@@ -271,7 +273,11 @@ fn holders(data_dir: &Path) -> Vec<(u32, bool)> {
             cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
         if args.iter().any(|a| a == "__holder") && args.iter().any(|a| a.starts_with(&needle)) {
             let named = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-            let spare = args.iter().any(|a| a == "--spare") && named.trim() != "cr-holder";
+            let spare = match (args.iter().any(|a| a == "--spare"), named.trim()) {
+                (false, _) | (true, "cr-holder") => Some(false),
+                (true, "cr-spare") => Some(true),
+                (true, _) => None,
+            };
             pids.push((pid, spare));
         }
     }
