@@ -38,8 +38,9 @@ async fn report(gw: &Gateway, cwd: &Path) -> (Vec<String>, u32) {
         "cols": 97,
         "rows": 31,
     });
-    let (status, body) =
-        gw.http("POST", "/api/sessions", Some(json!({"title": "report", "cwd": "/tmp", "workers": [worker]}))).await;
+    let (status, body) = gw
+        .http("POST", "/api/sessions", Some(json!({"title": "report", "cwd": "/tmp", "workers": [worker]})))
+        .await;
     assert_eq!(status, 201, "{body}");
     let (sid, wid) = (body["id"].as_str().expect("id"), body["workers"][0]["id"].as_str().expect("wid"));
     let pid = body["workers"][0]["pid"].as_u64().expect("pid");
@@ -96,9 +97,10 @@ async fn a_worker_from_a_spare_runs_as_one_from_a_new_holder() {
     assert_eq!(holder_pids(&data), vec![holder], "the taken spare counts as the worker's holder");
     let socket = data.join("workers");
     assert!(
-        std::fs::read_dir(&socket).expect("workers dir").flatten().any(|e| {
-            e.file_name().to_str().is_some_and(|n| n.starts_with('w') && n.ends_with(".sock"))
-        }),
+        std::fs::read_dir(&socket)
+            .expect("workers dir")
+            .flatten()
+            .any(|e| { e.file_name().to_str().is_some_and(|n| n.starts_with('w') && n.ends_with(".sock")) }),
         "the spare serves the worker's socket"
     );
     // Another spare takes its place.
@@ -130,7 +132,8 @@ async fn a_dead_spare_gives_way_to_a_new_holder_and_a_failed_program_fails_as_be
     let (without, body0) = fresh.http("POST", "/api/sessions", Some(bad)).await;
     assert_eq!(with_spare, without, "{body} vs {body0}");
     assert!(with_spare >= 400, "{body}");
-    let msg = |b: &Value| b["error"]["message"].as_str().or(b["message"].as_str()).unwrap_or_default().to_string();
+    let msg =
+        |b: &Value| b["error"]["message"].as_str().or(b["message"].as_str()).unwrap_or_default().to_string();
     assert!(msg(&body).contains("nonexistent"), "the reason is named: {body}");
     assert_eq!(holder_pids(&data).len(), 1, "the failed start left no holder");
 }

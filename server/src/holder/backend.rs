@@ -110,7 +110,9 @@ impl HolderBackend {
         match line.trim().split_once(' ') {
             Some(("ok", _)) => Ok(()),
             Some(("err", why)) => Err(why.to_owned()),
-            _ => Err(format!("the holder did not start (see {})", holder::log_path(&self.dir, key).display())),
+            _ => {
+                Err(format!("the holder did not start (see {})", holder::log_path(&self.dir, key).display()))
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// Input bytes queued for the PTY before the holder stops reading its gateway (backpressure:
 /// the gateway's writer then waits, and its bounded queue refuses more input).
@@ -58,8 +59,8 @@ pub(super) struct Holder {
     uid: u32,
     done: bool,
     /// The binary's pages are to be let go once output past this offset went to the attached
-    /// gateway, or after [`SHED_IDLE`] without any.
-    shed_due: Option<u64>,
+    /// gateway, or at this deadline ([`SHED_WAIT`] after it was set) whatever happens.
+    shed_due: Option<(u64, std::time::Instant)>,
 }
 
 impl Holder {
@@ -115,7 +116,7 @@ impl Holder {
             // After the first output went out, not before: a new worker's first bytes do not
             // wait for the shed (pagemap reads and madvise calls).
             let written = self.conn.as_ref().is_some_and(|c| c.out_pos == c.out.len());
-            if written && self.conn.as_ref().zip(self.shed_due).is_some_and(|(c, from)| c.sent > from) {
+            if written && self.conn.as_ref().zip(self.shed_due).is_some_and(|(c, (from, _))| c.sent > from) {
                 self.shed();
             }
             let unsent = self.conn.as_ref().filter(|c| c.attached).map_or(0, |c| self.log.end() - c.sent);
@@ -152,18 +153,11 @@ impl Holder {
                     }
                     _ => None,
                 };
-                let timeout = self.shed_due.map(|_| SHED_IDLE);
-                match poll(&mut fds, timeout.as_ref()) {
-                    Ok(0) => {
-                        drop(fds);
-                        self.shed();
-                        continue;
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        holder_log!("controlroom holder: poll failed: {e}");
-                        return;
-                    }
+                let timeout =
+                    self.shed_due.map(|(_, at)| timespec(at.saturating_duration_since(Instant::now())));
+                if let Err(e) = poll(&mut fds, timeout.as_ref()) {
+                    holder_log!("controlroom holder: poll failed: {e}");
+                    return;
                 }
                 let ready = |at: Option<usize>| at.map_or(PollFlags::empty(), |i| fds[i].revents());
                 (fds[0].revents(), ready(pty_at), ready(conn_at))
@@ -177,9 +171,23 @@ impl Holder {
             if !listener_ready.is_empty() {
                 self.accept();
             }
+            if self.shed_due.is_some_and(|(_, at)| Instant::now() >= at) {
+                self.shed();
+            }
         }
         let _ = std::fs::remove_file(&self.socket);
         holder_log!("controlroom holder {}: exit acknowledged; done", std::process::id());
+    }
+
+    /// Lets go of the binary's pages start-up mapped once output went to an attached gateway,
+    /// or after [`SHED_WAIT`] without any.
+    pub(super) fn shed_soon(&mut self) {
+        self.shed_after(0);
+    }
+
+    /// The shed is due once output past `offset` went out, or after [`SHED_WAIT`].
+    fn shed_after(&mut self, offset: u64) {
+        self.shed_due = Some((offset, Instant::now() + SHED_WAIT));
     }
 
     /// Lets go of the binary's pages start-up or an adoption mapped (`shed.rs`), once.
@@ -365,7 +373,8 @@ impl Holder {
                     c.sent = from.clamp(self.log.start(), self.log.end());
                     // The attach path was the last of start-up (and of an adoption): the binary's
                     // pages it mapped go once the output the gateway waits for is written.
-                    self.shed_due = Some(c.sent);
+                    let from = c.sent;
+                    self.shed_after(from);
                 }
                 Frame::Input { data } => {
                     if self.pty_open {
@@ -435,16 +444,24 @@ fn fill(c: &mut Conn, log: &OutputRing, exit: Option<Exit>, pty_open: bool) {
     }
 }
 
-/// How long after an attach with no output the holder lets go of the binary's pages anyway.
-const SHED_IDLE: rustix::event::Timespec = rustix::event::Timespec { tv_sec: 0, tv_nsec: 50_000_000 };
+/// How long after start-up or an attach the holder lets go of the binary's pages at the latest
+/// (sooner once output went out).
+const SHED_WAIT: Duration = Duration::from_millis(50);
 
-/// Polls `fds`; how many are ready (0 once `timeout` passed).
-fn poll(fds: &mut [PollFd<'_>], timeout: Option<&rustix::event::Timespec>) -> std::io::Result<usize> {
+fn timespec(d: Duration) -> rustix::event::Timespec {
+    rustix::event::Timespec {
+        tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(d.subsec_nanos()),
+    }
+}
+
+/// Polls `fds` until one is ready or `timeout` passed.
+fn poll(fds: &mut [PollFd<'_>], timeout: Option<&rustix::event::Timespec>) -> std::io::Result<()> {
     loop {
         // No timeout but the one after an attach: an idle holder sleeps here until something
         // happens (no wake-ups).
         match rustix::event::poll(fds, timeout) {
-            Ok(n) => return Ok(n),
+            Ok(_) => return Ok(()),
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }

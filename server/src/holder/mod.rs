@@ -154,19 +154,15 @@ pub fn main(socket: &Path, log_bytes: usize, spare: bool) -> i32 {
     set_name(HOLDER_NAME);
     let mut out = std::io::stdout();
     match start(socket, log_bytes) {
-        Ok(holder) => {
+        Ok(mut holder) => {
             let _ = writeln!(out, "ok {}", holder.pid());
             let _ = out.flush();
             detach_stdio();
-            // Last before the loop: start-up is over, what it mapped of the binary can go.
             shed::trim_heap();
-            let shed = shed::shed_executable_pages();
-            holder_log!(
-                "controlroom holder {}: serving {} ({} KiB of the binary's pages let go)",
-                std::process::id(),
-                socket.display(),
-                shed / 1024
-            );
+            // Start-up is over, what it mapped of the binary can go: once the gateway that
+            // started us has its first output, not before (it is connecting now).
+            holder.shed_soon();
+            holder_log!("controlroom holder {}: serving {}", std::process::id(), socket.display());
             holder.run();
             0
         }
@@ -241,7 +237,9 @@ fn claim<T>(path: &Path, mut make: impl FnMut() -> std::io::Result<T>) -> std::i
     loop {
         match make() {
             Ok(made) => return Ok(made),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::AddrInUse | std::io::ErrorKind::AlreadyExists) => {
+            Err(e)
+                if matches!(e.kind(), std::io::ErrorKind::AddrInUse | std::io::ErrorKind::AlreadyExists) =>
+            {
                 if std::time::Instant::now() >= deadline {
                     return Err(std::io::Error::other("another holder is serving this socket"));
                 }
@@ -294,7 +292,10 @@ mod tests {
     #[test]
     fn the_command_line_is_read_by_hand() {
         let a = parse_args(args(&["--socket", "/tmp/w.sock"])).expect("ok");
-        assert_eq!(a, Args { socket: PathBuf::from("/tmp/w.sock"), log_bytes: DEFAULT_LOG_BYTES, spare: false });
+        assert_eq!(
+            a,
+            Args { socket: PathBuf::from("/tmp/w.sock"), log_bytes: DEFAULT_LOG_BYTES, spare: false }
+        );
         let a = parse_args(args(&["--holder-log", "70000", "--spare", "--socket", "s"])).expect("ok");
         assert_eq!((a.log_bytes, a.spare), (70_000, true));
         let e = parse_args(args(&[])).expect_err("no socket");

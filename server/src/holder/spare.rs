@@ -74,12 +74,15 @@ fn wait_for_gateway(listener: &UnixListener) -> std::io::Result<UnixStream> {
         }
         let stream = match listener.accept() {
             Ok((s, _)) => s,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) =>
+            {
                 continue;
             }
             Err(e) => return Err(e),
         };
-        let checked = peer::peer_uid(&stream).map_err(|e| e.to_string()).and_then(|u| peer::check_peer_uid(u, uid));
+        let checked =
+            peer::peer_uid(&stream).map_err(|e| e.to_string()).and_then(|u| peer::check_peer_uid(u, uid));
         match checked {
             Ok(()) => return Ok(stream),
             Err(why) => holder_log!("controlroom holder {}: connection refused: {why}", std::process::id()),
@@ -121,7 +124,8 @@ fn take(
     spec: HolderSpec,
     log_bytes: usize,
 ) -> Result<event_loop::Holder, Failed> {
-    let fail = |socket: &Path, message: String, stream| Failed { socket: socket.to_path_buf(), message, stream };
+    let fail =
+        |socket: &Path, message: String, stream| Failed { socket: socket.to_path_buf(), message, stream };
     let Some(key) = spec.key.clone().filter(|k| valid_key(k)) else {
         return Err(fail(spare_socket, format!("bad worker key {:?}", spec.key), stream));
     };

@@ -156,9 +156,10 @@ pub(super) fn stop_leftovers(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut stopped = 0;
     for path in entries.flatten().map(|e| e.path()) {
-        let is_spare = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-            n.starts_with(SPARE_PREFIX) && path.extension().is_some_and(|e| e == "sock")
-        });
+        let is_spare = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(SPARE_PREFIX) && path.extension().is_some_and(|e| e == "sock"));
         if !is_spare {
             continue;
         }
