@@ -165,14 +165,11 @@ async fn no_spare_is_left_after_the_gateway_is_killed() {
     stopping_leaves_no_spare(libc::SIGKILL).await;
 }
 
-#[tokio::test]
-async fn a_spare_an_earlier_gateway_left_is_stopped_at_start() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let _guard = HolderGuard(data.clone());
+/// Starts a spare in `data` as a gateway does, and connects to it never: one whose gateway died
+/// before connecting. Returns its pid and socket.
+fn unconnected_spare(data: &Path) -> (u32, std::path::PathBuf) {
     let workers = data.join("workers");
     std::fs::create_dir_all(&workers).expect("workers dir");
-    // A spare whose gateway died before connecting to it: started as the gateway starts one.
     let socket = workers.join("spare-left.sock");
     let out = std::process::Command::new(support::bin())
         .args(["__holder", "--socket"])
@@ -184,9 +181,29 @@ async fn a_spare_an_earlier_gateway_left_is_stopped_at_start() {
         .output()
         .expect("start a spare");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok 0"), "{out:?}");
-    let left = spare_pids(&data);
-    assert_eq!(left.len(), 1, "the leftover spare runs");
+    let left = spare_pids(data);
+    assert_eq!(left.len(), 1, "the spare runs");
+    (left[0], socket)
+}
+
+#[tokio::test]
+async fn a_spare_an_earlier_gateway_left_is_stopped_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let (left, socket) = unconnected_spare(&data);
     let _gw = gateway(&data, &["--spare-holders", "0"]);
-    wait_for("the leftover spare to end", || async { !spare_pids(&data).contains(&left[0]) }).await;
+    wait_for("the leftover spare to end", || async { !spare_pids(&data).contains(&left) }).await;
     wait_for("its socket to go", || async { !socket.exists() }).await;
+}
+
+#[tokio::test]
+async fn a_spare_no_gateway_connects_to_ends_by_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let (left, socket) = unconnected_spare(&data);
+    // Its wait (10 s) is within the deadline of `wait_for` (15 s).
+    wait_for("the spare to end", || async { !spare_pids(&data).contains(&left) }).await;
+    assert!(!socket.exists(), "its socket went with it");
 }

@@ -448,7 +448,8 @@ fn fill(c: &mut Conn, log: &OutputRing, exit: Option<Exit>, pty_open: bool) {
 /// (sooner once output went out).
 const SHED_WAIT: Duration = Duration::from_millis(50);
 
-fn timespec(d: Duration) -> rustix::event::Timespec {
+/// `d` as `poll` takes it.
+pub(super) fn timespec(d: Duration) -> rustix::event::Timespec {
     rustix::event::Timespec {
         tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         tv_nsec: i64::from(d.subsec_nanos()),

@@ -1,7 +1,8 @@
 //! A spare holder: started ahead of need with no program (`__holder --spare`), so a new worker
 //! costs a fork and exec of its program from this small process instead of an exec of the whole
 //! gateway binary. It binds its socket (`spare-KEY.sock`), says `ok 0`, and waits for its one
-//! gateway connection, sleeping in `poll` and then in a read (no wake-ups). On `Spawn` it takes
+//! gateway connection (at most 10 s: the gateway connects at once), then sleeps in a read (no
+//! wake-ups). On `Spawn` it takes
 //! the worker's socket and log names, starts the program and goes on as that worker's holder,
 //! the gateway already connected; if its gateway goes away first (stopped, crashed, or a new
 //! gateway stopping a spare it found), it removes its socket and log and ends: a spare belongs
@@ -62,15 +63,30 @@ pub(super) fn main(socket: &Path, log_bytes: usize) -> i32 {
     }
 }
 
-/// Accepts the first connection of a process of our own user (others are refused and logged).
+/// How long a spare waits for its gateway to connect: it does right after reading `ok 0`, so
+/// only a gateway that died (or was killed) in between misses it, and its spare then ends
+/// instead of waiting for the next gateway on the data dir.
+const CONNECT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accepts the first connection of a process of our own user (others are refused and logged),
+/// within [`CONNECT_WAIT`].
 fn wait_for_gateway(listener: &UnixListener) -> std::io::Result<UnixStream> {
     use rustix::event::{PollFd, PollFlags};
     let uid = peer::own_uid();
+    let deadline = std::time::Instant::now() + CONNECT_WAIT;
     loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no gateway connected"));
+        }
+        let timeout = event_loop::timespec(left);
         let mut fds = [PollFd::new(listener, PollFlags::IN)];
-        match rustix::event::poll(&mut fds, None) {
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
+        }
+        if fds[0].revents().is_empty() {
+            continue;
         }
         let stream = match listener.accept() {
             Ok((s, _)) => s,
