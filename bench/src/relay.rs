@@ -45,6 +45,7 @@ impl Relay {
             env: Default::default(),
             cols,
             rows,
+            key: None,
         };
         child.stdin.take().context("holder stdin")?.write_all(&serde_json::to_vec(&spec)?)?;
         let _ = child.wait();

@@ -175,25 +175,23 @@ pub async fn startup(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
 const FIRST: [&str; 3] = ["sh", "-c", "echo ready; exec sleep 1000"];
 
 /// A new worker to its first output on a socket, beside ttyd (which starts a new terminal per
-/// connection), interleaved. Ours: `POST /api/sessions` with one worker, attach, `ready` seen
-/// (in `history` or `output`); ttyd: connect, send the size, `ready` seen.
+/// connection), interleaved: ours with a spare holder (the default) and without one
+/// (`--spare-holders 0`: a holder is started per worker). Ours: `POST /api/sessions` with one
+/// worker, attach, `ready` seen (in `history` or `output`); ttyd: connect, send the size,
+/// `ready` seen.
 async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (gw, _) = Gateway::start(&[])?;
+    let (fresh, _) = Gateway::start(&["--spare-holders", "0"])?;
     let tty = Ttyd::start(&FIRST)?;
     if tty.is_none() {
         report.note(ttyd::ABSENT);
     }
-    let argv: Vec<String> = FIRST.iter().map(|s| s.to_string()).collect();
-    let (mut ours, mut created, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
-    // One unmeasured round each warms the page cache and the gateway's store.
+    let (mut ours, mut theirs) = (FirstOutput::default(), Vec::new());
+    let mut without = FirstOutput::default();
+    // One unmeasured round each warms the page cache and the gateways' stores.
     for round in 0..=plan.runs.max(5) * 4 {
-        let t0 = Instant::now();
-        let (sid, wids) = gw.session(std::slice::from_ref(&argv), 80, 24).await?;
-        let t1 = Instant::now();
-        let mut c = gw.attach(&sid, &wids[0]).await?;
-        c.wait_for("ready").await?;
-        let t2 = Instant::now();
-        gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
+        let with_spare = first_output_once(&gw).await?;
+        let with_holder = first_output_once(&fresh).await?;
         let t3 = Instant::now();
         let mut measured = None;
         if let Some(tty) = &tty {
@@ -202,18 +200,32 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             measured = Some(t3.elapsed());
         }
         if round > 0 {
-            ours.push((t2 - t0).as_secs_f64() * 1e3);
-            created.push((t1 - t0).as_secs_f64() * 1e3);
+            ours.push(with_spare);
+            without.push(with_holder);
             theirs.extend(measured.map(|d| d.as_secs_f64() * 1e3));
         }
     }
-    let o = summarize(&ours);
+    let o = summarize(&ours.total);
     let ratio = (!theirs.is_empty()).then(|| o.median / summarize(&theirs).median);
     report.row(
-        Row::latency("new worker → its first output on a socket: controlroom", &ours, ratio)
+        Row::latency("new worker → its first output on a socket: controlroom", &ours.total, ratio)
             .with_note("POST /api/sessions + attach + `ready` seen; ratio is median vs ttyd's".into()),
     );
-    report.row(Row::latency("  of which POST /api/sessions (holder started, stored)", &created, None));
+    report.row(Row::latency(
+        "  of which POST /api/sessions (spare holder taken, stored)",
+        &ours.created,
+        None,
+    ));
+    report.row(
+        Row::latency("  the same, --spare-holders 0", &without.total, None).with_note(
+            "a holder started per worker (an exec of the gateway binary), as before spares".into(),
+        ),
+    );
+    report.row(Row::latency(
+        "  of which POST /api/sessions (holder started, stored)",
+        &without.created,
+        None,
+    ));
     if !theirs.is_empty() {
         report.row(
             Row::latency("new worker → its first output on a socket: ttyd 1.7.7", &theirs, None)
@@ -225,6 +237,34 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
 
 /// How long the idle-workers section waits for the start's blocking-pool threads to end.
 const THREADS_SETTLE: Duration = Duration::from_secs(20);
+
+/// Times of the first-output rounds, in ms: to `ready` seen, and of that the `POST`.
+#[derive(Default)]
+struct FirstOutput {
+    total: Vec<f64>,
+    created: Vec<f64>,
+}
+
+impl FirstOutput {
+    fn push(&mut self, (total, created): (f64, f64)) {
+        self.total.push(total);
+        self.created.push(created);
+    }
+}
+
+/// One round on `gw`: a session with one worker running [`FIRST`], attached until `ready` is
+/// seen, then deleted; (to `ready`, to the `POST`'s answer) in ms.
+async fn first_output_once(gw: &Gateway) -> anyhow::Result<(f64, f64)> {
+    let argv: Vec<String> = FIRST.iter().map(|s| s.to_string()).collect();
+    let t0 = Instant::now();
+    let (sid, wids) = gw.session(std::slice::from_ref(&argv), 80, 24).await?;
+    let t1 = Instant::now();
+    let mut c = gw.attach(&sid, &wids[0]).await?;
+    c.wait_for("ready").await?;
+    let t2 = Instant::now();
+    gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
+    Ok(((t2 - t0).as_secs_f64() * 1e3, (t1 - t0).as_secs_f64() * 1e3))
+}
 
 /// Workers per session when starting many (each session one request).
 const WORKERS_PER_SESSION: usize = 100;
@@ -323,7 +363,7 @@ pub async fn idle_workers(plan: &Plan, report: &mut Report) -> anyhow::Result<()
     let n = plan.idle_workers;
     let idle = start_idle(n, Idler::Sleep).await?;
     let pid = idle.gw.pid();
-    let holders = crate::reaper::holder_pids(idle.gw.data_dir());
+    let holders = worker_holder_pids(idle.gw.data_dir());
     let holder_switches = |pids: &[u32]| -> u64 {
         pids.iter().filter_map(|p| peers::cpu_and_switches(*p).ok()).map(|(_, s)| s.total()).sum()
     };
@@ -372,4 +412,15 @@ fn pss(pid: u32) -> anyhow::Result<u64> {
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("no Pss line for {pid}"))?;
     Ok(kb * 1024)
+}
+
+/// Holder processes serving workers under `data_dir` (a spare, started `--spare` and not yet
+/// renamed `cr-holder`, serves none and is not counted).
+fn worker_holder_pids(data_dir: &std::path::Path) -> Vec<u32> {
+    crate::reaper::holder_pids(data_dir)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).map_or(true, |n| n.trim() != "cr-spare")
+        })
+        .collect()
 }

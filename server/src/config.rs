@@ -349,6 +349,16 @@ pub struct ServeConfig {
         default_value = flag_values::show_size(crate::holder::DEFAULT_LOG_BYTES)
     )]
     pub holder_log: usize,
+    /// Holders started ahead with no program: a new worker takes one and only its program is
+    /// started (a fork and exec from the small holder, not an exec of this binary); 0 turns
+    /// them off. Each costs one idle holder.
+    #[arg(
+        long,
+        env = "CONTROLROOM_SPARE_HOLDERS",
+        default_value_t = crate::holder::DEFAULT_SPARE_HOLDERS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=crate::holder::MAX_SPARE_HOLDERS as u64)
+    )]
+    pub spare_holders: usize,
     /// Stop every worker when the gateway stops (tmux's kill-server); by default they keep
     /// running in their holders and the next gateway adopts them.
     #[arg(long, env = "CONTROLROOM_STOP_WORKERS_ON_EXIT")]
@@ -446,6 +456,7 @@ impl ServeConfig {
             notify: NotifyConfig::default(),
             holder_exe: None,
             holder_log: crate::holder::DEFAULT_LOG_BYTES,
+            spare_holders: crate::holder::DEFAULT_SPARE_HOLDERS,
             stop_workers_on_exit: false,
             worktree: crate::worktree::WorktreeConfig::default(),
         }

@@ -142,17 +142,24 @@ pub async fn run(
     let store = store::Store::open(&config.data_dir, config.delta_log)?;
     let backend: Arc<dyn worker::pty::PtyBackend> = match &config.holder_exe {
         Some(exe) => Arc::new(
-            holder::backend::HolderBackend::new(exe.clone(), &config.data_dir, config.holder_log).map_err(
-                |source| ServerError::Io {
-                    context: format!("creating {}", config.data_dir.join(holder::WORKERS_DIR).display()),
-                    source,
-                },
-            )?,
+            holder::backend::HolderBackend::new(
+                exe.clone(),
+                &config.data_dir,
+                config.holder_log,
+                config.spare_holders,
+            )
+            .map_err(|source| ServerError::Io {
+                context: format!("creating {}", config.data_dir.join(holder::WORKERS_DIR).display()),
+                source,
+            })?,
         ),
         None => Arc::new(worker::pty::PortablePty),
     };
-    let ctx =
-        worker::WorkerContext { config: Arc::new(config.worker.clone()), backend, poke: Arc::default() };
+    let ctx = worker::WorkerContext {
+        config: Arc::new(config.worker.clone()),
+        backend: backend.clone(),
+        poke: Arc::default(),
+    };
     let cancel = CancellationToken::new();
     metrics::handle();
     let notifier = match &config.notify.webhook {
@@ -168,6 +175,9 @@ pub async fn run(
         None => None,
     };
     let hub = hub::start(config.clone(), hub::HubDeps { store: store.clone(), ctx, notifier }).await?;
+    // After adoption (a spare is never one of the holders adopted), off the runtime.
+    let spares = backend.clone();
+    tokio::task::spawn_blocking(move || spares.replenish());
     let tracker = TaskTracker::new();
     let state = api::state::AppState {
         hub: hub.clone(),
@@ -210,6 +220,7 @@ pub async fn run(
     tracker.close();
     tracker.wait().await;
     hub.shutdown().await;
+    backend.shutdown();
     store.close().await;
     if config.write_gateway_file {
         remove_gateway_file(&gateway_file);

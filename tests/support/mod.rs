@@ -250,6 +250,19 @@ pub fn assert_no_credential(log: &str, data_dir: &Path, token: &str) {
 
 /// Pids of the holder processes (`controlroom __holder`) serving workers of `data_dir`.
 pub fn holder_pids(data_dir: &Path) -> Vec<u32> {
+    holders(data_dir).into_iter().filter(|(_, spare)| *spare == Some(false)).map(|(pid, _)| pid).collect()
+}
+
+/// Spare holders of `data_dir` (started ahead, serving no worker yet).
+pub fn spare_pids(data_dir: &Path) -> Vec<u32> {
+    holders(data_dir).into_iter().filter(|(_, spare)| *spare == Some(true)).map(|(pid, _)| pid).collect()
+}
+
+/// Every holder process of `data_dir` and whether it is a spare: started with `--spare` and
+/// named `cr-spare` (it renames itself `cr-holder` when it takes a worker, before answering).
+/// One started with `--spare` under neither name is still starting (the parent of its fork):
+/// neither a spare nor a worker's holder yet.
+fn holders(data_dir: &Path) -> Vec<(u32, Option<bool>)> {
     let needle = format!("{}/workers/", data_dir.display());
     let mut pids = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else { return pids };
@@ -259,7 +272,13 @@ pub fn holder_pids(data_dir: &Path) -> Vec<u32> {
         let args: Vec<String> =
             cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
         if args.iter().any(|a| a == "__holder") && args.iter().any(|a| a.starts_with(&needle)) {
-            pids.push(pid);
+            let named = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            let spare = match (args.iter().any(|a| a == "--spare"), named.trim()) {
+                (false, _) | (true, "cr-holder") => Some(false),
+                (true, "cr-spare") => Some(true),
+                (true, _) => None,
+            };
+            pids.push((pid, spare));
         }
     }
     pids
@@ -271,10 +290,10 @@ pub fn holder_program(holder: u32) -> Option<u32> {
     children.split_whitespace().next().and_then(|p| p.parse().ok())
 }
 
-/// SIGKILLs every holder of `data_dir` and its program's process group: test clean-up, since
-/// holders outlive gateways by design.
+/// SIGKILLs every holder of `data_dir` (spares too) and its program's process group: test
+/// clean-up, since holders outlive gateways by design.
 pub fn kill_holders(data_dir: &Path) {
-    for holder in holder_pids(data_dir) {
+    for (holder, _) in holders(data_dir) {
         if let Some(program) = holder_program(holder) {
             // `-s KILL --`: procps kill reads a bare `-9 -PGID` otherwise (and may signal far more).
             let group = format!("-{program}");

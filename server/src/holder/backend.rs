@@ -16,38 +16,58 @@ use std::io::{BufRead as _, BufReader, Write};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 mod link;
+mod spares;
 
 /// How long a holder has to say hello (it answers at once unless wedged).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Starts every worker in its own holder process.
+/// Starts every worker in its own holder process, a spare one started ahead when there is one.
 #[derive(Debug, Clone)]
 pub struct HolderBackend {
     exe: PathBuf,
     dir: PathBuf,
     log_bytes: usize,
+    spares: Arc<spares::Spares>,
 }
 
 impl HolderBackend {
     /// Holders run `exe __holder`, keep `log_bytes` of output each while no gateway is
-    /// attached, and put their sockets in `DATA_DIR/workers/` (created 0700).
-    pub fn new(exe: PathBuf, data_dir: &Path, log_bytes: usize) -> std::io::Result<Self> {
+    /// attached, and put their sockets in `DATA_DIR/workers/` (created 0700); up to `spares`
+    /// of them wait started ahead ([`PtyBackend::replenish`]). Spares an earlier gateway left
+    /// there are stopped: call this only while owning the data dir.
+    pub fn new(exe: PathBuf, data_dir: &Path, log_bytes: usize, spares: usize) -> std::io::Result<Self> {
         let dir = data_dir.join(holder::WORKERS_DIR);
         std::fs::create_dir_all(&dir)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-        Ok(Self { exe, dir, log_bytes })
+        spares::stop_leftovers(&dir);
+        Ok(Self { exe, dir, log_bytes, spares: Arc::new(spares::Spares::new(spares)) })
     }
 
-    fn start_holder(&self, spec: &SpawnSpec) -> Result<(), String> {
-        let socket = holder::socket_path(&self.dir, &spec.key);
+    /// Starts [`PtyBackend::replenish`] on another thread (the runtime's blocking pool when
+    /// there is one).
+    fn replenish_in_background(&self) {
+        let me = self.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(move || me.replenish())),
+            Err(_) => {
+                let _ = std::thread::Builder::new().name("cr-spare".into()).spawn(move || me.replenish());
+            }
+        }
+    }
+
+    /// Starts `EXE __holder` for worker `key` (or, without a spec, a spare under that key) and
+    /// waits for its `ok PID`.
+    fn launch(&self, key: &str, spec: Option<&HolderSpec>) -> Result<(), String> {
+        let socket = holder::socket_path(&self.dir, key);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
-            .open(holder::log_path(&self.dir, &spec.key))
+            .open(holder::log_path(&self.dir, key))
             .map_err(|e| format!("opening the holder log: {e}"))?;
         let mut cmd = std::process::Command::new(&self.exe);
         cmd.arg(holder::SUBCOMMAND)
@@ -58,6 +78,9 @@ impl HolderBackend {
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(log);
+        if spec.is_none() {
+            cmd.arg(holder::SPARE_FLAG).stdin(std::process::Stdio::null());
+        }
         // A new session: out of the gateway's process group, so a terminal's SIGINT/SIGHUP to
         // the gateway's group never reaches it (the holder then forks once more).
         #[allow(unsafe_code)]
@@ -72,16 +95,11 @@ impl HolderBackend {
             });
         }
         let mut child = cmd.spawn().map_err(|e| format!("starting {}: {e}", self.exe.display()))?;
-        let body = HolderSpec {
-            command: spec.command.clone(),
-            cwd: spec.cwd.clone(),
-            env: spec.env.clone(),
-            cols: spec.cols,
-            rows: spec.rows,
-        };
-        let text = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(&text).map_err(|e| format!("sending the spec to the holder: {e}"))?;
+        if let Some(spec) = spec {
+            let text = serde_json::to_vec(spec).map_err(|e| e.to_string())?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(&text).map_err(|e| format!("sending the spec to the holder: {e}"))?;
+            }
         }
         // The first process forks and exits at once; its child (the holder) keeps the pipes.
         let _ = child.wait();
@@ -92,11 +110,23 @@ impl HolderBackend {
         match line.trim().split_once(' ') {
             Some(("ok", _)) => Ok(()),
             Some(("err", why)) => Err(why.to_owned()),
-            _ => Err(format!(
-                "the holder did not start (see {})",
-                holder::log_path(&self.dir, &spec.key).display()
-            )),
+            _ => {
+                Err(format!("the holder did not start (see {})", holder::log_path(&self.dir, key).display()))
+            }
         }
+    }
+}
+
+/// What a holder is sent for `spec` (a spare also gets the worker's key; the cwd goes absolute,
+/// since a spare's own cwd is `/`, not the gateway's).
+fn holder_spec(spec: &SpawnSpec, spare: bool) -> HolderSpec {
+    HolderSpec {
+        command: spec.command.clone(),
+        cwd: std::path::absolute(&spec.cwd).unwrap_or_else(|_| spec.cwd.clone()),
+        env: spec.env.clone(),
+        cols: spec.cols,
+        rows: spec.rows,
+        key: spare.then(|| spec.key.clone()),
     }
 }
 
@@ -106,7 +136,19 @@ impl PtyBackend for HolderBackend {
             return Err(WorkerError::Invalid("command must not be empty".into()));
         }
         let fail = |message: String| WorkerError::Spawn { command: spec.command.join(" "), message };
-        self.start_holder(spec).map_err(fail)?;
+        if let Some(spare) = self.spares.take() {
+            let started = spare.spawn(&holder_spec(spec, true));
+            // Another spare in its place, off this start's path.
+            self.replenish_in_background();
+            match started {
+                Ok(adopted) => return Ok(adopted.process),
+                Err(spares::SpawnError::Program(message)) => return Err(fail(message)),
+                Err(spares::SpawnError::Spare(why)) => {
+                    tracing::warn!(reason = %why, "a spare holder could not be used; starting a holder");
+                }
+            }
+        }
+        self.launch(&spec.key, Some(&holder_spec(spec, false))).map_err(fail)?;
         let socket = holder::socket_path(&self.dir, &spec.key);
         connect(&socket, 0).map(|a| a.process).map_err(|e| fail(e.to_string()))
     }
@@ -117,6 +159,18 @@ impl PtyBackend for HolderBackend {
 
     fn outlives_gateway(&self) -> bool {
         true
+    }
+
+    fn replenish(&self) {
+        spares::replenish(&self.spares, || {
+            let key = spares::new_key();
+            self.launch(&key, None)?;
+            spares::connect(&holder::socket_path(&self.dir, &key))
+        });
+    }
+
+    fn shutdown(&self) {
+        self.spares.stop();
     }
 }
 
@@ -132,28 +186,35 @@ pub fn connect(socket: &Path, from: u64) -> Result<Adopted, AdoptError> {
     let unusable = |why: String| AdoptError::Unusable(format!("{}: {why}", socket.display()));
     stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unusable(e.to_string()))?;
     let hello = Frame::read_from(&mut stream).map_err(|e| unusable(e.to_string()))?;
-    let (pid, log_start, log_end, cols, rows) = match hello {
+    attach(stream, hello, from).map_err(unusable)
+}
+
+/// Answers a holder's first frame (`hello`, read with a deadline set on `stream`) with `attach`
+/// from stream offset `from`, in the holder's protocol version; the link the worker actor
+/// drives. Why not, otherwise.
+fn attach(mut stream: UnixStream, hello: Option<Frame>, from: u64) -> Result<Adopted, String> {
+    let (version, pid, log_start, log_end, cols, rows) = match hello {
         Some(Frame::Hello { version, pid, log_start, log_end, cols, rows }) => {
-            if version != wire::VERSION {
-                return Err(unusable(format!(
-                    "holder (pid of its program {pid}) speaks holder protocol {version}, this gateway {}",
+            if !wire::speaks(version) {
+                return Err(format!(
+                    "holder (pid of its program {pid}) speaks holder protocol {version}, this gateway {}..={}",
+                    wire::MIN_VERSION,
                     wire::VERSION
-                )));
+                ));
             }
-            (pid, log_start, log_end, cols, rows)
+            (version, pid, log_start, log_end, cols, rows)
         }
-        Some(Frame::Busy) => return Err(unusable("another gateway is attached to it".into())),
-        Some(other) => return Err(unusable(format!("unexpected first frame {other:?}"))),
-        None => return Err(unusable("it closed the connection (see its log)".into())),
+        Some(Frame::Busy) => return Err("another gateway is attached to it".into()),
+        Some(other) => return Err(format!("unexpected first frame {other:?}")),
+        None => return Err("it closed the connection (see its log)".into()),
     };
     let from = from.min(log_end);
     let gap = log_start.saturating_sub(from);
-    Frame::Attach { version: wire::VERSION, from }
-        .write_to(&mut stream)
-        .map_err(|e| unusable(e.to_string()))?;
-    stream.set_read_timeout(None).map_err(|e| unusable(e.to_string()))?;
+    // The holder's own version: an older holder refuses an `attach` of a version it does not know.
+    Frame::Attach { version, from }.write_to(&mut stream).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(None).map_err(|e| e.to_string())?;
     // From here the worker actor's task reads and writes the socket itself, on the runtime.
-    stream.set_nonblocking(true).map_err(|e| unusable(e.to_string()))?;
+    stream.set_nonblocking(true).map_err(|e| e.to_string())?;
     let process = PtyProcess::Link(Box::new(HolderLink::new(pid, stream)));
     Ok(Adopted { process, gap, cols, rows })
 }
@@ -163,5 +224,44 @@ pub(crate) fn exit_info(exit: Exit) -> ExitInfo {
     match exit {
         Exit::Code(code) => ExitInfo { exit_code: Some(code), signal: None },
         Exit::Signal(sig) => ExitInfo { exit_code: None, signal: Some(crate::worker::pty::signal_name(sig)) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    /// A holder that greets with protocol `version` and returns the first frame it is sent.
+    fn fake_holder(socket: &Path, version: u16) -> std::thread::JoinHandle<Option<Frame>> {
+        let listener = UnixListener::bind(socket).expect("bind");
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().expect("accept");
+            let hello = Frame::Hello { version, pid: 4242, log_start: 0, log_end: 10, cols: 80, rows: 24 };
+            hello.write_to(&mut conn).expect("hello");
+            conn.set_read_timeout(Some(HELLO_TIMEOUT)).expect("timeout");
+            Frame::read_from(&mut conn).ok().flatten()
+        })
+    }
+
+    #[tokio::test]
+    async fn an_older_holder_is_adopted_in_its_own_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("w1.sock");
+        let fake = fake_holder(&socket, wire::MIN_VERSION);
+        let adopted = connect(&socket, 4).expect("adopted");
+        assert_eq!(adopted.process.pid(), Some(4242));
+        let sent = fake.join().expect("fake holder");
+        assert_eq!(sent, Some(Frame::Attach { version: wire::MIN_VERSION, from: 4 }));
+    }
+
+    #[test]
+    fn a_newer_holder_is_refused_and_sent_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("w1.sock");
+        let fake = fake_holder(&socket, wire::VERSION + 1);
+        let Err(AdoptError::Unusable(why)) = connect(&socket, 0) else { panic!("refused as unusable") };
+        assert!(why.contains(&format!("speaks holder protocol {}", wire::VERSION + 1)), "{why}");
+        assert_eq!(fake.join().expect("fake holder"), None, "nothing was sent");
     }
 }

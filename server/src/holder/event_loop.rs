@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// Input bytes queued for the PTY before the holder stops reading its gateway (backpressure:
 /// the gateway's writer then waits, and its bounded queue refuses more input).
@@ -57,6 +58,9 @@ pub(super) struct Holder {
     conn: Option<Conn>,
     uid: u32,
     done: bool,
+    /// The binary's pages are to be let go once output past this offset went to the attached
+    /// gateway, or at this deadline ([`SHED_WAIT`] after it was set) whatever happens.
+    shed_due: Option<(u64, std::time::Instant)>,
 }
 
 impl Holder {
@@ -93,6 +97,7 @@ impl Holder {
             conn: None,
             uid: peer::own_uid(),
             done: false,
+            shed_due: None,
         })
     }
 
@@ -107,6 +112,12 @@ impl Holder {
         while !self.done {
             if let Some(c) = &mut self.conn {
                 fill(c, &self.log, self.exit, self.pty_open);
+            }
+            // After the first output went out, not before: a new worker's first bytes do not
+            // wait for the shed (pagemap reads and madvise calls).
+            let written = self.conn.as_ref().is_some_and(|c| c.out_pos == c.out.len());
+            if written && self.conn.as_ref().zip(self.shed_due).is_some_and(|(c, (from, _))| c.sent > from) {
+                self.shed();
             }
             let unsent = self.conn.as_ref().filter(|c| c.attached).map_or(0, |c| self.log.end() - c.sent);
             let mut pty_events = PollFlags::empty();
@@ -142,7 +153,9 @@ impl Holder {
                     }
                     _ => None,
                 };
-                if let Err(e) = poll(&mut fds) {
+                let timeout =
+                    self.shed_due.map(|(_, at)| timespec(at.saturating_duration_since(Instant::now())));
+                if let Err(e) = poll(&mut fds, timeout.as_ref()) {
                     holder_log!("controlroom holder: poll failed: {e}");
                     return;
                 }
@@ -158,9 +171,30 @@ impl Holder {
             if !listener_ready.is_empty() {
                 self.accept();
             }
+            if self.shed_due.is_some_and(|(_, at)| Instant::now() >= at) {
+                self.shed();
+            }
         }
         let _ = std::fs::remove_file(&self.socket);
         holder_log!("controlroom holder {}: exit acknowledged; done", std::process::id());
+    }
+
+    /// Lets go of the binary's pages start-up mapped once output went to an attached gateway,
+    /// or after [`SHED_WAIT`] without any.
+    pub(super) fn shed_soon(&mut self) {
+        self.shed_after(0);
+    }
+
+    /// The shed is due once output past `offset` went out, or after [`SHED_WAIT`].
+    fn shed_after(&mut self, offset: u64) {
+        self.shed_due = Some((offset, Instant::now() + SHED_WAIT));
+    }
+
+    /// Lets go of the binary's pages start-up or an adoption mapped (`shed.rs`), once.
+    fn shed(&mut self) {
+        if self.shed_due.take().is_some() {
+            super::shed::shed_executable_pages();
+        }
     }
 
     fn on_pty(&mut self, revents: PollFlags, buf: &mut Vec<u8>) {
@@ -249,28 +283,34 @@ impl Holder {
                 holder_log!("controlroom holder {}: refused a second gateway", std::process::id());
                 continue;
             }
-            if stream.set_nonblocking(true).is_err() {
+            if self.greet(stream).is_err() {
                 continue;
             }
-            let hello = Frame::Hello {
-                version: wire::VERSION,
-                pid: self.pid,
-                log_start: self.log.start(),
-                log_end: self.log.end(),
-                cols: self.size.0,
-                rows: self.size.1,
-            };
-            let conn = Conn {
-                stream,
-                inbuf: Vec::new(),
-                out: hello.to_bytes(),
-                out_pos: 0,
-                attached: false,
-                sent: 0,
-                exit_sent: false,
-            };
-            self.conn = Some(conn);
         }
+    }
+
+    /// Takes `stream` as the gateway's connection and queues the `Hello` it is owed: a spare's
+    /// gateway is already connected when the program starts.
+    pub(super) fn greet(&mut self, stream: UnixStream) -> std::io::Result<()> {
+        stream.set_nonblocking(true)?;
+        let hello = Frame::Hello {
+            version: wire::VERSION,
+            pid: self.pid,
+            log_start: self.log.start(),
+            log_end: self.log.end(),
+            cols: self.size.0,
+            rows: self.size.1,
+        };
+        self.conn = Some(Conn {
+            stream,
+            inbuf: Vec::new(),
+            out: hello.to_bytes(),
+            out_pos: 0,
+            attached: false,
+            sent: 0,
+            exit_sent: false,
+        });
+        Ok(())
     }
 
     fn on_conn(&mut self, revents: PollFlags) {
@@ -331,9 +371,10 @@ impl Holder {
                     }
                     c.attached = true;
                     c.sent = from.clamp(self.log.start(), self.log.end());
-                    // The attach path was the last of start-up (and of an adoption): let go of
-                    // the binary's pages it mapped, so an idle holder keeps only its loop's.
-                    super::shed::shed_executable_pages();
+                    // The attach path was the last of start-up (and of an adoption): the binary's
+                    // pages it mapped go once the output the gateway waits for is written.
+                    let from = c.sent;
+                    self.shed_after(from);
                 }
                 Frame::Input { data } => {
                     if self.pty_open {
@@ -403,10 +444,24 @@ fn fill(c: &mut Conn, log: &OutputRing, exit: Option<Exit>, pty_open: bool) {
     }
 }
 
-fn poll(fds: &mut [PollFd<'_>]) -> std::io::Result<()> {
+/// How long after start-up or an attach the holder lets go of the binary's pages at the latest
+/// (sooner once output went out).
+const SHED_WAIT: Duration = Duration::from_millis(50);
+
+/// `d` as `poll` takes it.
+pub(super) fn timespec(d: Duration) -> rustix::event::Timespec {
+    rustix::event::Timespec {
+        tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(d.subsec_nanos()),
+    }
+}
+
+/// Polls `fds` until one is ready or `timeout` passed.
+fn poll(fds: &mut [PollFd<'_>], timeout: Option<&rustix::event::Timespec>) -> std::io::Result<()> {
     loop {
-        // No timeout: an idle holder sleeps here until something happens (no wake-ups).
-        match rustix::event::poll(fds, None) {
+        // No timeout but the one after an attach: an idle holder sleeps here until something
+        // happens (no wake-ups).
+        match rustix::event::poll(fds, timeout) {
             Ok(_) => return Ok(()),
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),

@@ -9,6 +9,9 @@
 //! /dev/null and stderr is its log (`DATA_DIR/workers/ID.log`). While no gateway is attached it
 //! keeps reading the PTY into a bounded in-memory log with absolute offsets (`--holder-log`), so
 //! the program never blocks on a full terminal; the protocol is in [`wire`].
+//!
+//! With `--spare` it starts with no program (`spare.rs`): the gateway keeps it ready and, for a
+//! new worker, sends it the spec over the socket instead of starting a holder then.
 
 /// A line in the holder's log (its stderr). Never panics (as `eprintln!` does when the disk
 /// is full): a holder must not die because its log cannot be written.
@@ -23,6 +26,7 @@ pub mod backend;
 mod event_loop;
 pub mod peer;
 mod shed;
+mod spare;
 pub mod wire;
 
 use crate::worker::SpawnSpec;
@@ -42,6 +46,12 @@ pub const DEFAULT_LOG_BYTES: usize = 16 * 1024 * 1024;
 /// Smallest log bound accepted.
 pub const MIN_LOG_BYTES: usize = 64 * 1024;
 
+/// Spare holders kept started ahead by default (`--spare-holders`).
+pub const DEFAULT_SPARE_HOLDERS: usize = 1;
+
+/// Most spare holders a gateway keeps (`--spare-holders`): each is an idle process.
+pub const MAX_SPARE_HOLDERS: usize = 16;
+
 /// Directory of holder sockets and logs inside the data dir.
 pub const WORKERS_DIR: &str = "workers";
 
@@ -58,6 +68,9 @@ pub struct HolderSpec {
     pub cols: u16,
     /// PTY rows.
     pub rows: u16,
+    /// The worker's key, sent to a spare only: it takes the worker's socket and log names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// The socket of worker `key`'s holder in `workers_dir`.
@@ -70,13 +83,24 @@ pub fn log_path(workers_dir: &Path, key: &str) -> PathBuf {
     workers_dir.join(format!("{key}.log"))
 }
 
+/// The flag that starts a spare holder (no spec on stdin; the gateway sends it later).
+pub const SPARE_FLAG: &str = "--spare";
+
+/// What a holder's command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+struct Args {
+    socket: PathBuf,
+    log_bytes: usize,
+    spare: bool,
+}
+
 /// Runs a holder from its command line, the arguments after `__holder`:
-/// `--socket PATH [--holder-log BYTES]`; returns the process's exit code (2 for a bad command
+/// `--socket PATH [--holder-log BYTES] [--spare]`; returns the process's exit code (2 for a bad command
 /// line, said on stderr). Parsed by hand, not with the CLI parser: the binary dispatches here
 /// first thing, so no parser, runtime or logging leaves its memory in every holder.
 pub fn main_with_args(args: impl Iterator<Item = std::ffi::OsString>) -> i32 {
     match parse_args(args) {
-        Ok((socket, log_bytes)) => main(&socket, log_bytes),
+        Ok(a) => main(&a.socket, a.log_bytes, a.spare),
         Err(e) => {
             holder_log!("controlroom {SUBCOMMAND}: {e} (internal: started by the gateway, never by hand)");
             2
@@ -84,9 +108,9 @@ pub fn main_with_args(args: impl Iterator<Item = std::ffi::OsString>) -> i32 {
     }
 }
 
-/// `--socket PATH [--holder-log BYTES]`, in any order.
-fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<(PathBuf, usize), String> {
-    let (mut socket, mut log_bytes) = (None, DEFAULT_LOG_BYTES);
+/// `--socket PATH [--holder-log BYTES] [--spare]`, in any order.
+fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Args, String> {
+    let (mut socket, mut log_bytes, mut spare) = (None, DEFAULT_LOG_BYTES, false);
     while let Some(flag) = args.next() {
         let value =
             |v: Option<std::ffi::OsString>| v.ok_or_else(|| format!("{} needs a value", flag.display()));
@@ -99,16 +123,17 @@ fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<(Pat
                     .and_then(|v| v.parse().ok())
                     .ok_or_else(|| format!("--holder-log needs a byte count, not {:?}", v.display()))?;
             }
+            Some(SPARE_FLAG) => spare = true,
             _ => return Err(format!("unknown argument {:?}", flag.display())),
         }
     }
-    Ok((socket.ok_or("--socket PATH is required")?, log_bytes))
+    Ok(Args { socket: socket.ok_or("--socket PATH is required")?, log_bytes, spare })
 }
 
-/// Runs a holder serving `socket` with an output log of `log_bytes`; returns the process's
-/// exit code. Must be called before any other thread exists (it forks).
+/// Runs a holder serving `socket` with an output log of `log_bytes` (a spare one when `spare`);
+/// returns the process's exit code. Must be called before any other thread exists (it forks).
 #[allow(unsafe_code)]
-pub fn main(socket: &Path, log_bytes: usize) -> i32 {
+pub fn main(socket: &Path, log_bytes: usize, spare: bool) -> i32 {
     // SAFETY: the process is single-threaded here (called first thing from `main`), so the
     // child may keep running Rust code after fork.
     match unsafe { libc::fork() } {
@@ -123,21 +148,21 @@ pub fn main(socket: &Path, log_bytes: usize) -> i32 {
         _ => unsafe { libc::_exit(0) },
     }
     let log_bytes = log_bytes.max(MIN_LOG_BYTES);
+    if spare {
+        return spare::main(socket, log_bytes);
+    }
+    set_name(HOLDER_NAME);
     let mut out = std::io::stdout();
     match start(socket, log_bytes) {
-        Ok(holder) => {
+        Ok(mut holder) => {
             let _ = writeln!(out, "ok {}", holder.pid());
             let _ = out.flush();
             detach_stdio();
-            // Last before the loop: start-up is over, what it mapped of the binary can go.
             shed::trim_heap();
-            let shed = shed::shed_executable_pages();
-            holder_log!(
-                "controlroom holder {}: serving {} ({} KiB of the binary's pages let go)",
-                std::process::id(),
-                socket.display(),
-                shed / 1024
-            );
+            // Start-up is over, what it mapped of the binary can go: once the gateway that
+            // started us has its first output, not before (it is connecting now).
+            holder.shed_soon();
+            holder_log!("controlroom holder {}: serving {}", std::process::id(), socket.display());
             holder.run();
             0
         }
@@ -156,6 +181,21 @@ fn start(socket: &Path, log_bytes: usize) -> Result<event_loop::Holder, String> 
     let spec: HolderSpec = serde_json::from_str(&text).map_err(|e| format!("bad spec: {e}"))?;
     // Bound before the program starts, so a failure leaves nothing running.
     let listener = bind(socket).map_err(|e| format!("binding {}: {e}", socket.display()))?;
+    let holder = start_program(listener, socket, spec, log_bytes);
+    if holder.is_err() {
+        let _ = std::fs::remove_file(socket);
+    }
+    holder
+}
+
+/// Starts `spec`'s program on a new PTY and the holder that serves it on `listener`. On an
+/// error the caller removes the socket.
+fn start_program(
+    listener: UnixListener,
+    socket: &Path,
+    spec: HolderSpec,
+    log_bytes: usize,
+) -> Result<event_loop::Holder, String> {
     let spawn = SpawnSpec {
         key: String::new(),
         command: spec.command,
@@ -165,17 +205,11 @@ fn start(socket: &Path, log_bytes: usize) -> Result<event_loop::Holder, String> 
         rows: spec.rows,
         activity: None,
     };
-    let (master, child) = match crate::worker::pty::spawn_on_pty(&spawn) {
-        Ok(started) => started,
-        Err(e) => {
-            let _ = std::fs::remove_file(socket);
-            // The gateway names the command itself; only the reason goes back.
-            return Err(match e {
-                crate::worker::WorkerError::Spawn { message, .. } => message,
-                other => other.to_string(),
-            });
-        }
-    };
+    let (master, child) = crate::worker::pty::spawn_on_pty(&spawn).map_err(|e| match e {
+        // The gateway names the command itself; only the reason goes back.
+        crate::worker::WorkerError::Spawn { message, .. } => message,
+        other => other.to_string(),
+    })?;
     // The program has its own cwd; the holder keeps none busy (an unmount, a deleted dir).
     let _ = std::env::set_current_dir("/");
     event_loop::Holder::new(listener, socket.to_path_buf(), master, child, (spec.cols, spec.rows), log_bytes)
@@ -189,11 +223,23 @@ const PREVIOUS_HOLDER_WAIT: std::time::Duration = std::time::Duration::from_secs
 /// Binds `path` (0600); a stale socket left by a holder that is gone (a reboot) is replaced,
 /// a live one is not (after [`PREVIOUS_HOLDER_WAIT`] for it to leave).
 fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    let listener = claim(path, || UnixListener::bind(path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Runs `make`, which creates the socket file at `path` (a bind, or a spare's link to its new
+/// name) and fails with `AddrInUse` or `AlreadyExists` while another file is there: a stale one
+/// (nothing listens) is removed, a live holder's is waited for up to [`PREVIOUS_HOLDER_WAIT`].
+fn claim<T>(path: &Path, mut make: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
     let deadline = std::time::Instant::now() + PREVIOUS_HOLDER_WAIT;
-    let listener = loop {
-        match UnixListener::bind(path) {
-            Ok(l) => break l,
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+    loop {
+        match make() {
+            Ok(made) => return Ok(made),
+            Err(e)
+                if matches!(e.kind(), std::io::ErrorKind::AddrInUse | std::io::ErrorKind::AlreadyExists) =>
+            {
                 if std::time::Instant::now() >= deadline {
                     return Err(std::io::Error::other("another holder is serving this socket"));
                 }
@@ -209,10 +255,20 @@ fn bind(path: &Path) -> std::io::Result<UnixListener> {
             }
             Err(e) => return Err(e),
         }
-    };
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    listener.set_nonblocking(true)?;
-    Ok(listener)
+    }
+}
+
+/// The name (`/proc/PID/comm`, what `ps` and `top` show) of a holder serving a worker.
+pub const HOLDER_NAME: &std::ffi::CStr = c"cr-holder";
+
+/// Sets this process's name as `ps` shows it (best effort: only a label).
+#[allow(unsafe_code)]
+fn set_name(name: &std::ffi::CStr) {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes (longer ones are
+    // cut); `name` is a valid C string that outlives the call.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, name.as_ptr() as libc::c_ulong, 0, 0, 0);
+    }
 }
 
 /// Points stdin and stdout at /dev/null: the gateway that started us may be gone any time.
@@ -235,10 +291,13 @@ mod tests {
 
     #[test]
     fn the_command_line_is_read_by_hand() {
-        let (socket, log) = parse_args(args(&["--socket", "/tmp/w.sock"])).expect("ok");
-        assert_eq!((socket, log), (PathBuf::from("/tmp/w.sock"), DEFAULT_LOG_BYTES));
-        let (_, log) = parse_args(args(&["--holder-log", "70000", "--socket", "s"])).expect("ok");
-        assert_eq!(log, 70_000);
+        let a = parse_args(args(&["--socket", "/tmp/w.sock"])).expect("ok");
+        assert_eq!(
+            a,
+            Args { socket: PathBuf::from("/tmp/w.sock"), log_bytes: DEFAULT_LOG_BYTES, spare: false }
+        );
+        let a = parse_args(args(&["--holder-log", "70000", "--spare", "--socket", "s"])).expect("ok");
+        assert_eq!((a.log_bytes, a.spare), (70_000, true));
         let e = parse_args(args(&[])).expect_err("no socket");
         assert!(e.contains("--socket PATH is required"), "{e}");
         let e = parse_args(args(&["--socket", "s", "--holder-log", "lots"])).expect_err("bad size");

@@ -3,13 +3,30 @@
 //!
 //! A frame is a 4-byte big-endian length (of what follows), a 1-byte type and its fields, all
 //! integers big-endian. The holder speaks first (`Hello`); the gateway answers `Attach` with the
-//! stream offset it wants output from. Bump [`VERSION`] on any change: a gateway refuses (and
-//! reports, never kills) a holder of another version.
+//! stream offset it wants output from. Bump [`VERSION`] on any change: a gateway speaks every
+//! version from [`MIN_VERSION`] on (its `Attach` carries the holder's version, so an older holder
+//! is adopted after an upgrade) and refuses (and reports, never kills) any other.
+//!
+//! A spare holder (started ahead, no program yet) says `Hello` with pid 0; the gateway that
+//! takes it sends `Spawn`, and the spare answers with the `Hello` of the worker it now holds
+//! (then `Attach` as on any connection) or `SpawnFailed` (and ends).
 
 use std::io::{Read, Write};
 
-/// The protocol version both sides must speak.
-pub const VERSION: u16 = 1;
+/// The protocol version this build speaks (2: `Spawn` and `SpawnFailed`, spare holders).
+pub const VERSION: u16 = 2;
+
+/// The oldest holder version this build still adopts (version 1 lacks only the spare frames,
+/// which are sent to spares alone, and spares are never adopted).
+pub const MIN_VERSION: u16 = 1;
+
+/// The first version whose holders can be spares.
+pub const SPARE_VERSION: u16 = 2;
+
+/// Whether a gateway of this build speaks holder protocol `version`.
+pub fn speaks(version: u16) -> bool {
+    (MIN_VERSION..=VERSION).contains(&version)
+}
 
 /// Largest frame accepted (a 64 KiB output chunk plus headers fits with room to spare).
 pub const MAX_FRAME: usize = 1024 * 1024;
@@ -84,6 +101,17 @@ pub enum Frame {
     },
     /// Gateway → holder: the exit is recorded; the holder removes its socket and ends.
     AckExit,
+    /// Gateway → spare holder: start this program (`HolderSpec` as JSON, with the worker's
+    /// `key`); the spare renames its socket and log to the worker's and answers `Hello`.
+    Spawn {
+        /// The spec, JSON.
+        spec: Vec<u8>,
+    },
+    /// Spare holder → gateway: the program could not start (why, UTF-8); the spare then ends.
+    SpawnFailed {
+        /// Why.
+        message: String,
+    },
 }
 
 const HELLO: u8 = 1;
@@ -97,6 +125,8 @@ const INPUT: u8 = 12;
 const RESIZE: u8 = 13;
 const SIGNAL: u8 = 14;
 const ACK_EXIT: u8 = 15;
+const SPAWN: u8 = 30;
+const SPAWN_FAILED: u8 = 31;
 
 /// A frame that could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +205,14 @@ impl Frame {
                 out.extend_from_slice(&signal.to_be_bytes());
             }
             Frame::AckExit => out.push(ACK_EXIT),
+            Frame::Spawn { spec } => {
+                out.push(SPAWN);
+                out.extend_from_slice(spec);
+            }
+            Frame::SpawnFailed { message } => {
+                out.push(SPAWN_FAILED);
+                out.extend_from_slice(message.as_bytes());
+            }
         }
         let len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
         out[start..start + 4].copy_from_slice(&len.to_be_bytes());
@@ -212,6 +250,8 @@ impl Frame {
             RESIZE => Frame::Resize { cols: f.u16()?, rows: f.u16()? },
             SIGNAL => Frame::Signal { signal: f.i32()? },
             ACK_EXIT => Frame::AckExit,
+            SPAWN => Frame::Spawn { spec: f.0.to_vec() },
+            SPAWN_FAILED => Frame::SpawnFailed { message: String::from_utf8_lossy(f.0).into_owned() },
             other => return Err(WireError::Bad(format!("unknown frame type {other}"))),
         };
         Ok(frame)
@@ -295,6 +335,8 @@ mod tests {
             Frame::Resize { cols: 120, rows: 40 },
             Frame::Signal { signal: 1 },
             Frame::AckExit,
+            Frame::Spawn { spec: br#"{"command":["sh"]}"#.to_vec() },
+            Frame::SpawnFailed { message: "no such program".into() },
         ];
         let mut stream = Vec::new();
         for f in &frames {

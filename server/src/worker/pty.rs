@@ -40,6 +40,14 @@ pub trait PtyBackend: Send + Sync {
     fn outlives_gateway(&self) -> bool {
         false
     }
+
+    /// Gets ready for the next [`PtyBackend::spawn`] (a holder backend starts its spare
+    /// holders). Blocking; called off the runtime at start, after a spawn used what was ready,
+    /// never on a worker's start path.
+    fn replenish(&self) {}
+
+    /// The gateway is stopping: lets go of what [`PtyBackend::replenish`] prepared.
+    fn shutdown(&self) {}
 }
 
 /// A worker taken over from an earlier gateway.

@@ -1,0 +1,232 @@
+//! Spare holders on the gateway's side: up to `--spare-holders` holders started ahead with no
+//! program (`__holder --spare`), each connected and waiting. A new worker takes one and sends it
+//! the spec (`Spawn`): the spare forks and execs the program and answers with the worker's
+//! `Hello`, so the worker's start costs no exec of the gateway binary; another spare is then
+//! started off that path. A spare belongs to no session and is never adopted (its socket is
+//! `spare-*.sock`, never a worker's); it ends when its connection closes, so stopping the gateway
+//! in any way stops its spares, and the next gateway stops any that were never connected.
+
+use super::{HELLO_TIMEOUT, attach};
+use crate::holder::HolderSpec;
+use crate::holder::wire::{self, Frame, WireError};
+use crate::worker::pty::Adopted;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+
+/// Name prefix of a spare's socket and log in `DATA_DIR/workers/`.
+pub(super) const SPARE_PREFIX: &str = "spare-";
+
+/// The spares of one gateway.
+#[derive(Debug)]
+pub(super) struct Spares {
+    /// How many to keep ready.
+    want: usize,
+    /// Shared by the blocking threads that start workers and spares: held only to push or pop,
+    /// never across a start or any I/O.
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    ready: Vec<Spare>,
+    /// Being started now (counted so concurrent replenishing starts no more than `want`).
+    starting: usize,
+    /// The gateway is stopping: no spare is kept any more.
+    stopped: bool,
+}
+
+/// A spare holder, connected and greeted; dropping it ends the spare.
+#[derive(Debug)]
+pub(super) struct Spare {
+    stream: UnixStream,
+}
+
+/// Why a spare did not start a worker's program.
+#[derive(Debug)]
+pub(super) enum SpawnError {
+    /// The program could not start (or the spare did not answer in time after `Spawn`): the
+    /// worker's start fails, as it would have with a new holder.
+    Program(String),
+    /// The spare was gone before it took the spec: a new holder is started instead.
+    Spare(String),
+}
+
+impl Spares {
+    /// No spare yet; [`replenish`] starts them.
+    pub(super) fn new(want: usize) -> Self {
+        Self { want, state: Mutex::new(State::default()) }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding it leaves a consistent list (push and pop only).
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A ready spare, if any.
+    pub(super) fn take(&self) -> Option<Spare> {
+        self.state().ready.pop()
+    }
+
+    /// Lets every spare go (each ends when its connection closes) and keeps no more.
+    pub(super) fn stop(&self) {
+        let ready = {
+            let mut state = self.state();
+            state.stopped = true;
+            std::mem::take(&mut state.ready)
+        };
+        if !ready.is_empty() {
+            tracing::debug!(spares = ready.len(), "spare holders let go");
+        }
+    }
+}
+
+/// Starts spares with `start` until `want` are ready or being started; blocking. A failure is
+/// logged and ends this round (the next worker's start tries again).
+pub(super) fn replenish(spares: &Spares, start: impl Fn() -> Result<Spare, String>) {
+    loop {
+        {
+            let mut state = spares.state();
+            if state.stopped || state.ready.len() + state.starting >= spares.want {
+                return;
+            }
+            state.starting += 1;
+        }
+        let started = start();
+        let mut state = spares.state();
+        state.starting -= 1;
+        match started {
+            // Stopped meanwhile: dropped here, the spare ends.
+            Ok(spare) if !state.stopped => state.ready.push(spare),
+            Ok(_) => return,
+            Err(why) => {
+                tracing::warn!(reason = %why, "could not start a spare holder");
+                return;
+            }
+        }
+    }
+}
+
+/// A new spare's key (its socket is `spare-KEY.sock`).
+pub(super) fn new_key() -> String {
+    format!("{SPARE_PREFIX}{:016x}", rand::random::<u64>())
+}
+
+/// Connects to the spare just started at `socket` and reads its greeting.
+pub(super) fn connect(socket: &Path) -> Result<Spare, String> {
+    let mut stream = UnixStream::connect(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
+    stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| e.to_string())?;
+    match Frame::read_from(&mut stream).map_err(|e| e.to_string())? {
+        Some(Frame::Hello { version, pid: 0, .. })
+            if wire::speaks(version) && version >= wire::SPARE_VERSION =>
+        {
+            stream.set_read_timeout(None).map_err(|e| e.to_string())?;
+            Ok(Spare { stream })
+        }
+        other => Err(format!("{}: not a spare holder of this version: {other:?}", socket.display())),
+    }
+}
+
+impl Spare {
+    /// Has the spare start `spec`'s program (its `key` set) and attaches to it from offset 0.
+    pub(super) fn spawn(self, spec: &HolderSpec) -> Result<Adopted, SpawnError> {
+        let mut stream = self.stream;
+        let body = serde_json::to_vec(spec).map_err(|e| SpawnError::Program(e.to_string()))?;
+        if let Err(e) = (Frame::Spawn { spec: body }).write_to(&mut stream) {
+            return Err(SpawnError::Spare(format!("sending the spec: {e}")));
+        }
+        stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| SpawnError::Program(e.to_string()))?;
+        match Frame::read_from(&mut stream) {
+            Ok(Some(Frame::SpawnFailed { message })) => Err(SpawnError::Program(message)),
+            // Gone before it answered (killed): it never started the program.
+            Ok(None) => Err(SpawnError::Spare("it closed the connection".into())),
+            Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                Err(SpawnError::Spare(e.to_string()))
+            }
+            Ok(hello) => attach(stream, hello, 0).map_err(SpawnError::Program),
+            Err(e) => Err(SpawnError::Program(format!("the spare holder did not answer: {e}"))),
+        }
+    }
+}
+
+/// Stops the spares an earlier gateway left in `dir` (it stopped before connecting to them):
+/// a connection that closes at once is a spare's signal to end. Sockets nothing listens on
+/// go with their logs.
+pub(super) fn stop_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut stopped = 0;
+    for path in entries.flatten().map(|e| e.path()) {
+        let is_spare = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(SPARE_PREFIX) && path.extension().is_some_and(|e| e == "sock"));
+        if !is_spare {
+            continue;
+        }
+        match UnixStream::connect(&path) {
+            // Dropped at once: the spare reads the end of its connection and removes its files.
+            Ok(_) => stopped += 1,
+            Err(_) => {
+                let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_file(path.with_extension("log"));
+            }
+        }
+    }
+    if stopped > 0 {
+        tracing::info!(spares = stopped, "stopped spare holders an earlier gateway left");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> Spare {
+        let (a, _b) = UnixStream::pair().expect("pair");
+        Spare { stream: a }
+    }
+
+    #[test]
+    fn replenishing_keeps_the_wanted_count_and_stops_for_good() {
+        let spares = Spares::new(2);
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let start = || {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(pair())
+        };
+        replenish(&spares, start);
+        assert_eq!(spares.state().ready.len(), 2);
+        replenish(&spares, start);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 2, "none past the count");
+        assert!(spares.take().is_some());
+        replenish(&spares, start);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 3, "the one taken is replaced");
+        spares.stop();
+        assert!(spares.take().is_none(), "stopping lets every spare go");
+        replenish(&spares, start);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 3, "none after the stop");
+    }
+
+    #[test]
+    fn a_failed_start_ends_the_round_and_none_wanted_starts_none() {
+        let spares = Spares::new(3);
+        replenish(&spares, || Err("no binary".into()));
+        assert!(spares.take().is_none());
+        let none = Spares::new(0);
+        replenish(&none, || panic!("no spare is wanted"));
+        assert!(none.take().is_none());
+    }
+
+    #[test]
+    fn stale_spare_sockets_and_their_logs_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stale = dir.path().join("spare-00ff.sock");
+        drop(std::os::unix::net::UnixListener::bind(&stale).expect("bind"));
+        std::fs::write(dir.path().join("spare-00ff.log"), b"x").expect("log");
+        let worker = dir.path().join("w1.sock");
+        drop(std::os::unix::net::UnixListener::bind(&worker).expect("bind"));
+        stop_leftovers(dir.path());
+        assert!(!stale.exists() && !dir.path().join("spare-00ff.log").exists());
+        assert!(worker.exists(), "a worker's socket is never a spare's");
+    }
+}
