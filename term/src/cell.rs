@@ -165,7 +165,8 @@ impl Cell {
         self.attrs.mode & INVERSE != 0
     }
 
-    pub(crate) fn has_extra(&self) -> bool {
+    /// The cell carries combining marks besides its character (see `Row::push_contents`).
+    pub fn has_extra(&self) -> bool {
         self.flags & EXTRA != 0
     }
 

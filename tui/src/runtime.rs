@@ -176,6 +176,7 @@ fn open_worker((session, wid): (SessionId, WorkerId), ctx: &EffectCtx<'_>) -> Wo
         token: ctx.token.to_owned(),
         trust: ctx.trust.clone(),
         max_message: ctx.max_message,
+        read_buffer: ctx.read_buffer,
     };
     let task = tokio::spawn(worker_task(dial, session, wid, ctx.tx.clone(), out_rx));
     WorkerConn { task, out }
@@ -281,6 +282,7 @@ where
                 trust: &opts.trust,
                 app_out: &app_out,
                 max_message: state.settings.max_message,
+                read_buffer: state.settings.ws_read_buffer,
             };
             if let Effect::Theme(name) = &effect {
                 let mut w = Vec::new();
@@ -454,6 +456,8 @@ struct EffectCtx<'a> {
     app_out: &'a mpsc::UnboundedSender<AppClientMsg>,
     /// Largest message a worker socket accepts.
     max_message: usize,
+    /// Most bytes a worker socket reads at once.
+    read_buffer: usize,
 }
 
 impl EffectCtx<'_> {
@@ -607,9 +611,10 @@ pub async fn run(opts: Options) -> Result<()> {
         };
         let _ = crossterm::execute!(std::io::stdout(), shape);
     });
-    let result =
-        run_loop(&mut terminal, crossterm::event::EventStream::new(), opts, Some(sink), Some(frame_done))
-            .await;
+    let result = match crate::terminal_events::terminal_events() {
+        Ok(events) => run_loop(&mut terminal, events, opts, Some(sink), Some(frame_done)).await,
+        Err(e) => Err(e.into()),
+    };
     let _ = crossterm::execute!(
         std::io::stdout(),
         DisableMouseCapture,

@@ -212,6 +212,8 @@ pub struct WorkerDial {
     pub trust: Trust,
     /// Largest message accepted (`max-message-mib`): the attach-time `history` must fit.
     pub max_message: usize,
+    /// Most bytes read from the socket at once (`ws-read-buffer-kib`).
+    pub read_buffer: usize,
 }
 
 /// Runs one worker's socket, retrying, until the UI drops `out` or the worker is gone.
@@ -225,13 +227,13 @@ pub async fn worker_task<M: From<ClientEvent>>(
     let mut backoff = Backoff::default();
     let report =
         |report| M::from(ClientEvent::Worker { session: session.clone(), worker: worker.clone(), report });
-    let WorkerDial { url, token, trust, max_message } = dial;
+    let WorkerDial { url, token, trust, max_message, read_buffer } = dial;
     loop {
         let base = url.borrow().clone();
         let result = match Endpoint::parse(&base) {
             Ok(e) => {
                 let path = worker_path(session.as_str(), worker.as_str());
-                connect_offering(&e, &path, &token, &trust, Offer::Binary, max_message).await
+                connect_offering(&e, &path, &token, &trust, Offer::Binary, max_message, read_buffer).await
             }
             Err(e) => Err(ConnectError::Other(e.to_string())),
         };
@@ -511,6 +513,7 @@ mod tests {
             token: "t".into(),
             trust: Trust::default(),
             max_message: 1 << 20,
+            read_buffer: crate::defaults::WS_READ_BUFFER,
         };
         let task = tokio::spawn(worker_task(dial, SessionId::new("s"), WorkerId::new("w"), ui, out_rx));
         // Queued before the socket opens: the task sends it once connected.

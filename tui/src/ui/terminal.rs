@@ -99,7 +99,10 @@ pub fn render_row(line: &Row, at: (u16, u16), width: u16, buf: &mut Buffer, text
             buf[pos].set_symbol(" ").set_style(style);
             break;
         }
-        let symbol = if cell.has_contents() {
+        let symbol = if let Some(ascii) = ascii_symbol(cell) {
+            // Most cells: one printable ASCII character, one column wide by any measure.
+            ascii
+        } else if cell.has_contents() {
             text.clear();
             line.push_contents(usize::from(col), text);
             fitted(text, if wide { 2 } else { 1 })
@@ -121,6 +124,23 @@ pub fn render_row(line: &Row, at: (u16, u16), width: u16, buf: &mut Buffer, text
             col += 1;
         }
     }
+}
+
+/// Every printable ASCII character, so a cell's symbol is a slice of it.
+const PRINTABLE_ASCII: &str =
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
+/// A narrow cell holding one printable ASCII character and no combining marks, as that
+/// character: drawn without gathering its text or measuring it (every frame of an attached
+/// worker draws thousands of cells, and measuring each one's width was most of the cost).
+fn ascii_symbol(cell: &Cell) -> Option<&'static str> {
+    let ch = u32::from(cell.ch());
+    if !(0x20..0x7f).contains(&ch) || cell.has_extra() || cell.is_wide() {
+        return None;
+    }
+    // In range: 0x20..0x7f is exactly the table's 95 one-byte characters.
+    let at = (ch - 0x20) as usize;
+    PRINTABLE_ASCII.get(at..=at)
 }
 
 /// The cell's text as drawn: ratatui must measure it as the screen model did (`width` columns).
@@ -161,6 +181,20 @@ mod tests {
         let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
         TerminalView::new(p.term()).render(buf.area, &mut buf);
         buf
+    }
+
+    #[test]
+    fn every_printable_ascii_character_and_combined_ones_draw_as_written() {
+        let ascii: String = (0x20u8..0x7f).map(char::from).collect();
+        assert_eq!(PRINTABLE_ASCII, ascii, "the table is the 95 printable characters in order");
+        let buf = render(ascii.as_bytes(), 95, 1);
+        for (i, ch) in ascii.chars().enumerate() {
+            assert_eq!(buf[(i as u16, 0)].symbol(), ch.to_string(), "column {i}");
+        }
+        // An ASCII base with a combining mark is not the fast path's: the mark stays.
+        let buf = render("e\u{301}x".as_bytes(), 4, 1);
+        assert_eq!(buf[(0, 0)].symbol(), "e\u{301}");
+        assert_eq!(buf[(1, 0)].symbol(), "x");
     }
 
     #[test]
