@@ -83,11 +83,21 @@ impl<S: TermSink> Widget for TerminalView<'_, S> {
 /// Draws one row of the screen model at `at`, `width` cells of it (copy mode draws its frozen
 /// rows with it too); `text` is scratch space for a cell's text.
 pub fn render_row(line: &Row, at: (u16, u16), width: u16, buf: &mut Buffer, text: &mut String) {
+    // The row's cells in the buffer, found once: indexing the buffer by position for every cell
+    // was a bounds-checked multiply-add each.
+    let area = buf.area;
+    if at.1 < area.y || at.1 >= area.bottom() || at.0 < area.x || at.0 >= area.right() {
+        return;
+    }
+    let width = width.min(area.right() - at.0);
+    let start = buf.index_of(at.0, at.1);
+    let out = &mut buf.content[start..start + usize::from(width)];
+    let cells = line.cells();
     let mut col = 0;
     while col < width {
-        let pos = (at.0 + col, at.1);
+        let i = usize::from(col);
         // A scrollback row narrower than the screen (it left before a resize) ends in blanks.
-        let cell = line.cells().get(usize::from(col)).unwrap_or(&Cell::DEFAULT);
+        let cell = cells.get(i).unwrap_or(&Cell::DEFAULT);
         if cell.is_wide_continuation() {
             col += 1;
             continue;
@@ -96,20 +106,29 @@ pub fn render_row(line: &Row, at: (u16, u16), width: u16, buf: &mut Buffer, text
         let wide = cell.is_wide();
         if wide && col + 1 >= width {
             // Half a wide character would not fit: show a blank like terminals do.
-            buf[pos].set_symbol(" ").set_style(style);
+            out[i].set_symbol(" ").set_style(style);
             break;
+        }
+        if !wide && !cell.has_contents() {
+            // A blank: the empty cell in this style, with no symbol to build.
+            out[i].reset();
+            if style != Style::default() {
+                out[i].set_style(style);
+            }
+            col += 1;
+            continue;
         }
         let symbol = if let Some(ascii) = ascii_symbol(cell) {
             // Most cells: one printable ASCII character, one column wide by any measure.
             ascii
         } else if cell.has_contents() {
             text.clear();
-            line.push_contents(usize::from(col), text);
+            line.push_contents(i, text);
             fitted(text, if wide { 2 } else { 1 })
         } else {
             " "
         };
-        buf[pos].set_symbol(symbol).set_style(style).set_diff_option(if wide {
+        out[i].set_symbol(symbol).set_style(style).set_diff_option(if wide {
             // The diff skips the covered column and the backend addresses the next cell with a
             // cursor move, whatever width the terminal gives this symbol.
             CellDiffOption::ForcedWidth(TWO_COLUMNS)
@@ -117,8 +136,8 @@ pub fn render_row(line: &Row, at: (u16, u16), width: u16, buf: &mut Buffer, text
             CellDiffOption::None
         });
         if wide {
-            buf[(pos.0 + 1, pos.1)].reset();
-            buf[(pos.0 + 1, pos.1)].set_style(style);
+            out[i + 1].reset();
+            out[i + 1].set_style(style);
             col += 2;
         } else {
             col += 1;
