@@ -264,6 +264,15 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("starting the async runtime")
 }
 
+/// The front end's runtime: one thread. Its loop, its sockets and the terminal are all waited on
+/// by one poller, so a keystroke and its echo never wake a second thread (on a multi-thread
+/// runtime the worker socket's task and the loop ran on different threads, a futex wake-up each
+/// way); the gateway it talks to is another process, and the one heavy job (a flood's parsing)
+/// runs on the loop in budgeted slices either way.
+fn front_end_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+}
+
 /// `controlroom` with no subcommand: the dashboard.
 pub fn tui(args: ClientArgs) -> anyhow::Result<()> {
     run_tui(args, None)
@@ -297,7 +306,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
     }
     let data_dir = args.data_dir()?;
     log_to_file(&data_dir);
-    runtime()?.block_on(async move {
+    front_end_runtime()?.block_on(async move {
         let conn = args.connect(&config, true).await?;
         let attach = match &target {
             Some(spec) => {
@@ -324,6 +333,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             wall_max_tiles: config.wall_max_tiles,
             chord_timeout: config.chord_timeout,
             clipboard_max: config.clipboard_max,
+            ws_read_buffer: config.ws_read_buffer,
             read_only: controlroom_tui::client::token::is_read_only(&conn.token),
             // Only a gateway on this machine can start a session in this machine's directory.
             start_dir: is_local(&conn.url)

@@ -36,6 +36,8 @@ pub struct FrontEndKeys {
     pub chord_timeout_ms: Option<u64>,
     /// Largest text one copy puts on the clipboard, in KiB (`clipboard-max-kib`).
     pub clipboard_max_kib: Option<usize>,
+    /// Most bytes a worker socket reads from the gateway at once, in KiB (`ws-read-buffer-kib`).
+    pub ws_read_buffer_kib: Option<usize>,
 }
 
 /// A binding: one key or a list of keys.

@@ -30,7 +30,7 @@ pub struct ConfigFile {
     pub gateway: GatewayTables,
     /// `theme`, `detach`, `default-command`, `gateway-url`, `tls-ca`, `desktop-notify`,
     /// `scrollback-lines`, `frame-interval-ms`, `max-message-mib`, `wall-max-tiles`, `[keys]`,
-    /// `copy-mode`, `chord-timeout-ms`, `clipboard-max-kib`.
+    /// `copy-mode`, `chord-timeout-ms`, `clipboard-max-kib`, `ws-read-buffer-kib`.
     pub front_end: FrontEndKeys,
 }
 
@@ -57,6 +57,7 @@ struct Layout {
     copy_mode: Option<String>,
     chord_timeout_ms: Option<u64>,
     clipboard_max_kib: Option<usize>,
+    ws_read_buffer_kib: Option<usize>,
     #[serde(default)]
     activity: ActivitySection,
     #[serde(default)]
@@ -95,6 +96,7 @@ impl From<Layout> for ConfigFile {
                 copy_mode: l.copy_mode,
                 chord_timeout_ms: l.chord_timeout_ms,
                 clipboard_max_kib: l.clipboard_max_kib,
+                ws_read_buffer_kib: l.ws_read_buffer_kib,
             },
         }
     }

@@ -30,6 +30,9 @@ pub const CHORD_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 10..=5000;
 /// `clipboard-max-kib` accepted: 1 KiB to 64 MiB.
 pub const CLIPBOARD_MAX_KIB: std::ops::RangeInclusive<usize> = 1..=65536;
 
+/// `ws-read-buffer-kib` accepted: 1 KiB to 1 MiB.
+pub const WS_READ_BUFFER_KIB: std::ops::RangeInclusive<usize> = 1..=1024;
+
 /// A front-end value outside the range it must be in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {value} is outside {start}..={end}")]
@@ -91,6 +94,8 @@ pub struct Config {
     pub chord_timeout: std::time::Duration,
     /// Most bytes of text one copy puts on the clipboard (`clipboard-max-kib`).
     pub clipboard_max: usize,
+    /// Most bytes a worker socket reads from the gateway at once (`ws-read-buffer-kib`).
+    pub ws_read_buffer: usize,
 }
 
 /// The file's own problem (unreadable, bad TOML, unknown key) as the front end's config error.
@@ -113,6 +118,7 @@ impl Default for Config {
             wall_max_tiles: crate::state::wall::WALL_MAX_TILES,
             chord_timeout: crate::defaults::CHORD_TIMEOUT,
             clipboard_max: crate::defaults::CLIPBOARD_MAX,
+            ws_read_buffer: crate::defaults::WS_READ_BUFFER,
         }
     }
 }
@@ -183,6 +189,11 @@ impl Config {
             config.clipboard_max =
                 in_range("clipboard-max-kib", kib, &CLIPBOARD_MAX_KIB).map_err(|e| err(e.to_string()))? << 10;
         }
+        if let Some(kib) = file.ws_read_buffer_kib {
+            config.ws_read_buffer = in_range("ws-read-buffer-kib", kib, &WS_READ_BUFFER_KIB)
+                .map_err(|e| err(e.to_string()))?
+                << 10;
+        }
         for (name, keys) in file.keys {
             let action = Action::from_name(&name).ok_or_else(|| {
                 let known: Vec<_> = Action::ALL.iter().map(|(_, n, _)| *n).collect();
@@ -225,6 +236,15 @@ mod tests {
         let err = parse("frame-interval-ms = 0").expect_err("zero").to_string();
         assert!(err.contains("frame-interval-ms") && err.contains("1..=1000"), "{err}");
         assert!(parse("frame-interval-ms = 1001").is_err());
+    }
+
+    #[test]
+    fn ws_read_buffer_is_a_checked_limit() {
+        assert_eq!(parse("").expect("empty").ws_read_buffer, crate::defaults::WS_READ_BUFFER);
+        assert_eq!(parse("ws-read-buffer-kib = 4").expect("valid").ws_read_buffer, 4 << 10);
+        let err = parse("ws-read-buffer-kib = 0").expect_err("zero").to_string();
+        assert!(err.contains("ws-read-buffer-kib") && err.contains("1..=1024"), "{err}");
+        assert!(parse("ws-read-buffer-kib = 1025").is_err());
     }
 
     #[test]

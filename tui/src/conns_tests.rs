@@ -21,6 +21,7 @@ fn conns() -> WorkerConns {
         trust: Trust::default(),
         max_message: 1 << 20,
         history: HistoryScope::Full,
+        read_buffer: crate::defaults::WS_READ_BUFFER,
     })
 }
 

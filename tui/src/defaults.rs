@@ -27,3 +27,9 @@ pub const CHORD_TIMEOUT: Duration = Duration::from_millis(300);
 /// terminal's clipboard (OSC 52, base64: a third more on the wire). Terminals cap what they take
 /// (xterm about 1 MiB of base64); a larger selection is refused with a notice, not cut short.
 pub const CLIPBOARD_MAX: usize = 512 << 10;
+
+/// Most bytes a worker socket reads from the gateway in one read (`ws-read-buffer-kib`). The
+/// WebSocket library zeroes this much before every read, so its 128 KiB default cost a keystroke's
+/// echo two 128 KiB fills (the read and the one that finds nothing more); a flood is still read
+/// in a few reads per 64 KiB frame.
+pub const WS_READ_BUFFER: usize = 16 << 10;

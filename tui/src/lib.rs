@@ -18,6 +18,7 @@ pub mod paths;
 pub mod remembered;
 pub mod runtime;
 pub mod state;
+pub mod terminal_events;
 pub mod theme;
 pub mod ui;
 

@@ -197,6 +197,7 @@ where
         credential: credential.clone(),
         trust: opts.trust.clone(),
         max_message: state.settings.max_message,
+        read_buffer: state.settings.ws_read_buffer,
         history: controlroom_protocol::HistoryScope::Full,
     });
     let mut last_shape = None;
@@ -571,9 +572,10 @@ pub async fn run(opts: Options) -> Result<()> {
         };
         let _ = crossterm::execute!(std::io::stdout(), shape);
     });
-    let result =
-        run_loop(&mut terminal, crossterm::event::EventStream::new(), opts, Some(sink), Some(frame_done))
-            .await;
+    let result = match crate::terminal_events::terminal_events() {
+        Ok(events) => run_loop(&mut terminal, events, opts, Some(sink), Some(frame_done)).await,
+        Err(e) => Err(e.into()),
+    };
     let _ = crossterm::execute!(
         std::io::stdout(),
         DisableMouseCapture,

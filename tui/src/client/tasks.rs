@@ -228,6 +228,8 @@ pub struct WorkerDial {
     /// How much the opening `history` redraws: a wall tile asks for the screen only
     /// (`?history=screen`), the watched view for all of the scrollback.
     pub history: HistoryScope,
+    /// Most bytes read from the socket at once (`ws-read-buffer-kib`).
+    pub read_buffer: usize,
 }
 
 /// Runs one worker's socket, retrying, until the UI drops `out` or the worker is gone.
@@ -241,7 +243,7 @@ pub async fn worker_task<M: From<ClientEvent>>(
     let mut backoff = Backoff::default();
     let report =
         |report| M::from(ClientEvent::Worker { session: session.clone(), worker: worker.clone(), report });
-    let WorkerDial { url, credential, trust, max_message, history } = dial;
+    let WorkerDial { url, credential, trust, max_message, history, read_buffer } = dial;
     let mut fresh = false;
     loop {
         let base = url.borrow().clone();
@@ -252,7 +254,7 @@ pub async fn worker_task<M: From<ClientEvent>>(
                 if history != HistoryScope::Full {
                     path = format!("{path}?{HISTORY_PARAM}={}", history.as_str());
                 }
-                connect_offering(&e, &path, &token, &trust, Offer::Binary, max_message).await
+                connect_offering(&e, &path, &token, &trust, Offer::Binary, max_message, read_buffer).await
             }
             Err(e) => Err(ConnectError::Other(e.to_string())),
         };
@@ -566,6 +568,7 @@ mod tests {
             trust: Trust::default(),
             max_message: 1 << 20,
             history: HistoryScope::Full,
+            read_buffer: crate::defaults::WS_READ_BUFFER,
         };
         let task = tokio::spawn(worker_task(dial, SessionId::new("s"), WorkerId::new("w"), ui, out_rx));
         // Queued before the socket opens: the task sends it once connected.

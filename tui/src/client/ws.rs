@@ -75,10 +75,21 @@ pub async fn connect(
     token: &str,
     trust: &Trust,
 ) -> Result<Socket, ConnectError> {
-    connect_offering(endpoint, path, token, trust, Offer::Json, APP_MAX_MESSAGE).await.map(|o| o.socket)
+    connect_offering(
+        endpoint,
+        path,
+        token,
+        trust,
+        Offer::Json,
+        APP_MAX_MESSAGE,
+        crate::defaults::WS_READ_BUFFER,
+    )
+    .await
+    .map(|o| o.socket)
 }
 
-/// [`connect`] offering the subprotocols of `offer`, accepting messages up to `max_message` bytes.
+/// [`connect`] offering the subprotocols of `offer`, accepting messages up to `max_message` bytes,
+/// reading at most `read_buffer` bytes at once.
 pub async fn connect_offering(
     endpoint: &Endpoint,
     path: &str,
@@ -86,6 +97,7 @@ pub async fn connect_offering(
     trust: &Trust,
     offer: Offer,
     max_message: usize,
+    read_buffer: usize,
 ) -> Result<Opened, ConnectError> {
     let mut req =
         endpoint.ws_url(path).into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
@@ -99,8 +111,10 @@ pub async fn connect_offering(
     let auth = HeaderValue::from_str(&format!("Bearer {token}"))
         .map_err(|_| ConnectError::Other("the token contains characters not allowed in a header".into()))?;
     headers.insert("Authorization", auth);
-    let config =
-        WebSocketConfig::default().max_message_size(Some(max_message)).max_frame_size(Some(max_message));
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message))
+        .read_buffer_size(read_buffer);
     let stream = dial(trust, endpoint).await.map_err(|e| match e {
         DialError::Certificate(m) => ConnectError::Certificate(m),
         e => ConnectError::Other(e.to_string()),

@@ -35,6 +35,8 @@ pub struct Settings {
     pub chord_timeout: std::time::Duration,
     /// Most bytes of text one copy puts on the clipboard (`clipboard-max-kib`).
     pub clipboard_max: usize,
+    /// Most bytes a worker socket reads from the gateway at once (`ws-read-buffer-kib`).
+    pub ws_read_buffer: usize,
 }
 
 impl Default for Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             wall_max_tiles: super::wall::WALL_MAX_TILES,
             chord_timeout: crate::defaults::CHORD_TIMEOUT,
             clipboard_max: crate::defaults::CLIPBOARD_MAX,
+            ws_read_buffer: crate::defaults::WS_READ_BUFFER,
         }
     }
 }

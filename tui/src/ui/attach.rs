@@ -82,7 +82,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let right_area = Rect { x: header.right() - rw, width: rw, ..header };
     frame.render_widget(Paragraph::new(right), right_area);
 
-    frame.render_widget(Clear, body);
+    // No `Clear` over the body: every frame starts from a blank buffer (ratatui resets it after
+    // each flush), and clearing it again cost a fifth of an echoed key's frame.
     if let Some(copy) = &term.copy {
         // The frozen copy, not the live screen; the exit banner waits until copy mode ends.
         copy::draw_body(frame, body, copy, theme);
