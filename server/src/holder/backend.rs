@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod link;
+mod strays;
 
 /// How long a holder has to say hello (it answers at once unless wedged).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -78,6 +79,7 @@ impl HolderBackend {
             env: spec.env.clone(),
             cols: spec.cols,
             rows: spec.rows,
+            offset: spec.offset,
         };
         let text = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
         if let Some(mut stdin) = child.stdin.take() {
@@ -118,6 +120,17 @@ impl PtyBackend for HolderBackend {
     fn outlives_gateway(&self) -> bool {
         true
     }
+
+    fn strays(&self, known: &std::collections::BTreeSet<String>) -> Vec<String> {
+        strays::list(&self.dir, known)
+            .iter()
+            .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
+            .collect()
+    }
+
+    fn stop_stray(&self, key: &str, grace: Duration) -> Result<&'static str, String> {
+        strays::stop(&holder::socket_path(&self.dir, key), grace)
+    }
 }
 
 /// Connects to the holder at `socket` and attaches from stream offset `from`.
@@ -132,29 +145,34 @@ pub fn connect(socket: &Path, from: u64) -> Result<Adopted, AdoptError> {
     let unusable = |why: String| AdoptError::Unusable(format!("{}: {why}", socket.display()));
     stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unusable(e.to_string()))?;
     let hello = Frame::read_from(&mut stream).map_err(|e| unusable(e.to_string()))?;
-    let (pid, log_start, log_end, cols, rows) = match hello {
+    let (version, pid, log_start, log_end, cols, rows) = match hello {
         Some(Frame::Hello { version, pid, log_start, log_end, cols, rows }) => {
-            if version != wire::VERSION {
+            if !wire::speaks(version) {
                 return Err(unusable(format!(
-                    "holder (pid of its program {pid}) speaks holder protocol {version}, this gateway {}",
+                    "holder (pid of its program {pid}) speaks holder protocol {version}, this gateway {}..={}",
+                    wire::MIN_VERSION,
                     wire::VERSION
                 )));
             }
-            (pid, log_start, log_end, cols, rows)
+            (version, pid, log_start, log_end, cols, rows)
         }
         Some(Frame::Busy) => return Err(unusable("another gateway is attached to it".into())),
         Some(other) => return Err(unusable(format!("unexpected first frame {other:?}"))),
         None => return Err(unusable("it closed the connection (see its log)".into())),
     };
-    let from = from.min(log_end);
+    // A saved screen newer than the holder's log: a holder of version 2 goes on counting from
+    // the screen's offset (nothing is missing: the screen has it all); an older one is asked for
+    // its newest byte on.
+    let from = if version >= wire::SAVED_SINCE { from } else { from.min(log_end) };
     let gap = log_start.saturating_sub(from);
-    Frame::Attach { version: wire::VERSION, from }
+    // Its own version: an older holder hears only frames it knows.
+    Frame::Attach { version, from }
         .write_to(&mut stream)
         .map_err(|e| unusable(e.to_string()))?;
     stream.set_read_timeout(None).map_err(|e| unusable(e.to_string()))?;
     // From here the worker actor's task reads and writes the socket itself, on the runtime.
     stream.set_nonblocking(true).map_err(|e| unusable(e.to_string()))?;
-    let process = PtyProcess::Link(Box::new(HolderLink::new(pid, stream)));
+    let process = PtyProcess::Link(Box::new(HolderLink::new(pid, version, stream)));
     Ok(Adopted { process, gap, cols, rows })
 }
 

@@ -21,6 +21,7 @@ macro_rules! holder_log {
 
 pub mod backend;
 mod event_loop;
+mod log;
 pub mod peer;
 mod shed;
 pub mod wire;
@@ -58,6 +59,11 @@ pub struct HolderSpec {
     pub cols: u16,
     /// PTY rows.
     pub rows: u16,
+    /// Stream offset of the program's first byte (a restarted worker's output goes on from
+    /// its last one): the log counts from here, as the gateway does. Absent from a gateway of
+    /// protocol version 1: 0.
+    #[serde(default)]
+    pub offset: u64,
 }
 
 /// The socket of worker `key`'s holder in `workers_dir`.
@@ -129,14 +135,17 @@ pub fn main(socket: &Path, log_bytes: usize) -> i32 {
             let _ = writeln!(out, "ok {}", holder.pid());
             let _ = out.flush();
             detach_stdio();
-            // Last before the loop: start-up is over, what it mapped of the binary can go.
+            // Last before the loop: start-up is over, what it mapped of the binary, and the
+            // stack it ran deeper than the loop will, can go.
             shed::trim_heap();
             let shed = shed::shed_executable_pages();
+            let stack = shed::trim_stack();
             holder_log!(
-                "controlroom holder {}: serving {} ({} KiB of the binary's pages let go)",
+                "controlroom holder {}: serving {} ({} KiB of the binary's pages and {} KiB of stack let go)",
                 std::process::id(),
                 socket.display(),
-                shed / 1024
+                shed / 1024,
+                stack / 1024
             );
             holder.run();
             0
@@ -164,6 +173,7 @@ fn start(socket: &Path, log_bytes: usize) -> Result<event_loop::Holder, String> 
         cols: spec.cols,
         rows: spec.rows,
         activity: None,
+        offset: spec.offset,
     };
     let (master, child) = match crate::worker::pty::spawn_on_pty(&spawn) {
         Ok(started) => started,
@@ -178,7 +188,15 @@ fn start(socket: &Path, log_bytes: usize) -> Result<event_loop::Holder, String> 
     };
     // The program has its own cwd; the holder keeps none busy (an unmount, a deleted dir).
     let _ = std::env::set_current_dir("/");
-    event_loop::Holder::new(listener, socket.to_path_buf(), master, child, (spec.cols, spec.rows), log_bytes)
+    event_loop::Holder::new(
+        listener,
+        socket.to_path_buf(),
+        master,
+        child,
+        (spec.cols, spec.rows),
+        log_bytes,
+        spawn.offset,
+    )
 }
 
 /// How long a new holder waits for the previous holder of its worker to leave the socket: a

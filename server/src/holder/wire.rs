@@ -3,13 +3,31 @@
 //!
 //! A frame is a 4-byte big-endian length (of what follows), a 1-byte type and its fields, all
 //! integers big-endian. The holder speaks first (`Hello`); the gateway answers `Attach` with the
-//! stream offset it wants output from. Bump [`VERSION`] on any change: a gateway refuses (and
-//! reports, never kills) a holder of another version.
+//! stream offset it wants output from. Bump [`VERSION`] on any change. A gateway adopts holders
+//! of every version from [`MIN_VERSION`] to its own and speaks each one's version (its `Attach`
+//! names it; a frame newer than that is never sent to it), so an upgraded gateway adopts the
+//! holders its predecessor started; a holder of any other version is reported, never killed.
+//!
+//! Versions: 1 — the first; 2 — `Saved` (the gateway's committed screen save covers the stream
+//! up to an offset: the holder may drop its log before it), and a new holder's log starts at the
+//! worker's stream offset (its spec's `offset`), so holder and gateway count bytes alike.
 
 use std::io::{Read, Write};
 
-/// The protocol version both sides must speak.
-pub const VERSION: u16 = 1;
+/// The newest protocol version, the one a holder of this build speaks.
+pub const VERSION: u16 = 2;
+
+/// The oldest holder protocol version this gateway still speaks (to adopt holders that an
+/// older gateway started).
+pub const MIN_VERSION: u16 = 1;
+
+/// The first version with [`Frame::Saved`].
+pub const SAVED_SINCE: u16 = 2;
+
+/// Whether a gateway of this build can speak to a peer of protocol `version`.
+pub fn speaks(version: u16) -> bool {
+    (MIN_VERSION..=VERSION).contains(&version)
+}
 
 /// Largest frame accepted (a 64 KiB output chunk plus headers fits with room to spare).
 pub const MAX_FRAME: usize = 1024 * 1024;
@@ -84,6 +102,12 @@ pub enum Frame {
     },
     /// Gateway → holder: the exit is recorded; the holder removes its socket and ends.
     AckExit,
+    /// Gateway → holder (version 2 on): a committed screen save covers the stream up to
+    /// `offset`; a next gateway resumes from there, so the log before it may go.
+    Saved {
+        /// Stream offset the saved screen reflects.
+        offset: u64,
+    },
 }
 
 const HELLO: u8 = 1;
@@ -97,6 +121,7 @@ const INPUT: u8 = 12;
 const RESIZE: u8 = 13;
 const SIGNAL: u8 = 14;
 const ACK_EXIT: u8 = 15;
+const SAVED: u8 = 16;
 
 /// A frame that could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +200,10 @@ impl Frame {
                 out.extend_from_slice(&signal.to_be_bytes());
             }
             Frame::AckExit => out.push(ACK_EXIT),
+            Frame::Saved { offset } => {
+                out.push(SAVED);
+                out.extend_from_slice(&offset.to_be_bytes());
+            }
         }
         let len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
         out[start..start + 4].copy_from_slice(&len.to_be_bytes());
@@ -212,6 +241,7 @@ impl Frame {
             RESIZE => Frame::Resize { cols: f.u16()?, rows: f.u16()? },
             SIGNAL => Frame::Signal { signal: f.i32()? },
             ACK_EXIT => Frame::AckExit,
+            SAVED => Frame::Saved { offset: f.u64()? },
             other => return Err(WireError::Bad(format!("unknown frame type {other}"))),
         };
         Ok(frame)
@@ -295,6 +325,7 @@ mod tests {
             Frame::Resize { cols: 120, rows: 40 },
             Frame::Signal { signal: 1 },
             Frame::AckExit,
+            Frame::Saved { offset: 1 << 33 },
         ];
         let mut stream = Vec::new();
         for f in &frames {
@@ -321,6 +352,13 @@ mod tests {
         input_header(&mut b, 2);
         b.extend_from_slice(b"ls");
         assert_eq!(b, Frame::Input { data: b"ls".to_vec() }.to_bytes());
+    }
+
+    #[test]
+    fn this_gateway_speaks_the_versions_of_older_holders() {
+        assert!(speaks(VERSION) && speaks(1), "version 1 holders are still adopted");
+        assert!(!speaks(0) && !speaks(VERSION + 1));
+        assert!(SAVED_SINCE > 1 && SAVED_SINCE <= VERSION);
     }
 
     #[test]
