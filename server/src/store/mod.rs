@@ -453,6 +453,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_committed_screen_is_confirmed_and_never_replaced_by_an_older_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 3).expect("open");
+        let _ = store.load("e".into()).await.expect("load");
+        let (sid, wid) = (SessionId::new("s"), WorkerId::new("w"));
+        let screen = |data: &str, offset| StoredScreen { data: data.into(), cols: 80, rows: 24, offset };
+        let newer = store.save_screen_committed(sid.clone(), wid.clone(), screen("newer", 200)).expect("queued");
+        assert!(newer.await.expect("answer"), "committed");
+        // Taken earlier, landing later: the store keeps the newer screen (a holder may have let
+        // go of what lies before it).
+        let older = store.save_screen_committed(sid.clone(), wid.clone(), screen("older", 100)).expect("queued");
+        assert!(older.await.expect("answer"));
+        let loaded = store.load("e".into()).await.expect("load");
+        assert_eq!(loaded.screens[&wid], screen("newer", 200));
+        store.save_screen(sid, wid.clone(), screen("newest", 300));
+        let loaded = store.load("e".into()).await.expect("load");
+        assert_eq!(loaded.screens[&wid].offset, 300);
+    }
+
+    #[tokio::test]
     async fn sessions_deltas_and_screens_survive_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path(), 3).expect("open");
