@@ -42,6 +42,7 @@ impl Relay {
             env: Default::default(),
             cols,
             rows,
+            offset: 0,
         };
         child.stdin.take().context("holder stdin")?.write_all(&serde_json::to_vec(&spec)?)?;
         let _ = child.wait();

@@ -166,9 +166,7 @@ pub fn connect(socket: &Path, from: u64) -> Result<Adopted, AdoptError> {
     let from = if version >= wire::SAVED_SINCE { from } else { from.min(log_end) };
     let gap = log_start.saturating_sub(from);
     // Its own version: an older holder hears only frames it knows.
-    Frame::Attach { version, from }
-        .write_to(&mut stream)
-        .map_err(|e| unusable(e.to_string()))?;
+    Frame::Attach { version, from }.write_to(&mut stream).map_err(|e| unusable(e.to_string()))?;
     stream.set_read_timeout(None).map_err(|e| unusable(e.to_string()))?;
     // From here the worker actor's task reads and writes the socket itself, on the runtime.
     stream.set_nonblocking(true).map_err(|e| unusable(e.to_string()))?;

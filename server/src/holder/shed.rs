@@ -88,9 +88,10 @@ fn drop_clean_pages(pagemap: &mut std::fs::File, start: usize, end: usize) -> us
     dropped
 }
 
-/// Stack left alone below the caller's frame when the unused stack is given back: room for the
-/// frames this takes itself (the maps read, `madvise`), far more than they need.
-const STACK_MARGIN: usize = 16 * 1024;
+/// Stack left alone below this function's frame when the unused stack is given back: room for
+/// the red zone and the `madvise` call's own frame (a few hundred bytes; the maps read has
+/// returned by then). Pages dropped that a later call uses come back as zero pages.
+const STACK_MARGIN: usize = 4 * 1024;
 
 /// Gives back the main thread's stack pages below the caller's frame: start-up ran deeper (the
 /// spec's parse, the program's spawn) than the loop ever will, and those pages stayed in every

@@ -286,7 +286,9 @@ impl Hub {
             tokio::spawn(async move {
                 let bytes = match handle.history().await {
                     // Not saved when the store's queue is full: tried again next round.
-                    Ok(snap) => save_and_tell(&store, &sid, &wid, &handle, &snap).await.then_some(snap.data.len()),
+                    Ok(snap) => {
+                        save_and_tell(&store, &sid, &wid, &handle, &snap).await.then_some(snap.data.len())
+                    }
                     Err(_) => None,
                 };
                 let _ = tx.send(HubCmd::ScreenSaved { session_id: sid, worker_id: wid, bytes }).await;

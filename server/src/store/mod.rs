@@ -120,8 +120,14 @@ impl Commit {
 }
 
 enum StoreCmd {
-    Load { epoch_if_new: String, reply: oneshot::Sender<Result<Loaded, StoreError>> },
-    Commit { commit: Commit, reply: oneshot::Sender<Result<(), (StoreError, Commit)>> },
+    Load {
+        epoch_if_new: String,
+        reply: oneshot::Sender<Result<Loaded, StoreError>>,
+    },
+    Commit {
+        commit: Commit,
+        reply: oneshot::Sender<Result<(), (StoreError, Commit)>>,
+    },
     SaveScreen {
         session_id: SessionId,
         worker_id: WorkerId,
@@ -129,8 +135,12 @@ enum StoreCmd {
         /// Told whether the screen is committed.
         done: Option<oneshot::Sender<bool>>,
     },
-    DeleteScreen { worker_id: WorkerId },
-    Close { reply: oneshot::Sender<()> },
+    DeleteScreen {
+        worker_id: WorkerId,
+    },
+    Close {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Handle to the store thread.
@@ -459,11 +469,13 @@ mod tests {
         let _ = store.load("e".into()).await.expect("load");
         let (sid, wid) = (SessionId::new("s"), WorkerId::new("w"));
         let screen = |data: &str, offset| StoredScreen { data: data.into(), cols: 80, rows: 24, offset };
-        let newer = store.save_screen_committed(sid.clone(), wid.clone(), screen("newer", 200)).expect("queued");
+        let newer =
+            store.save_screen_committed(sid.clone(), wid.clone(), screen("newer", 200)).expect("queued");
         assert!(newer.await.expect("answer"), "committed");
         // Taken earlier, landing later: the store keeps the newer screen (a holder may have let
         // go of what lies before it).
-        let older = store.save_screen_committed(sid.clone(), wid.clone(), screen("older", 100)).expect("queued");
+        let older =
+            store.save_screen_committed(sid.clone(), wid.clone(), screen("older", 100)).expect("queued");
         assert!(older.await.expect("answer"));
         let loaded = store.load("e".into()).await.expect("load");
         assert_eq!(loaded.screens[&wid], screen("newer", 200));

@@ -42,7 +42,11 @@ async fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 }
 
 /// Waits until the worker's status satisfies `pred`.
-pub(super) async fn wait_status(w: &WorkerHandle, what: &str, pred: impl FnMut(&WorkerStatus) -> bool) -> WorkerStatus {
+pub(super) async fn wait_status(
+    w: &WorkerHandle,
+    what: &str,
+    pred: impl FnMut(&WorkerStatus) -> bool,
+) -> WorkerStatus {
     let mut rx = w.status();
     let got = tokio::time::timeout(DEADLINE, rx.wait_for(pred)).await.map(|r| r.map(|s| s.clone()));
     match got {

@@ -533,7 +533,11 @@ mod tests {
         old.resize(100, 30).expect("resize");
         let mut got = [0u8; 9];
         old_holder.read_exact(&mut got).expect("a frame");
-        assert_eq!(Frame::decode(&got[4..]).expect("decode"), Frame::Resize { cols: 100, rows: 30 }, "no `saved` first");
+        assert_eq!(
+            Frame::decode(&got[4..]).expect("decode"),
+            Frame::Resize { cols: 100, rows: 30 },
+            "no `saved` first"
+        );
 
         let (mut link, mut holder) = pair();
         link.saved(1000).expect("sent");

@@ -75,7 +75,10 @@ impl Hub {
         env.extend(spec.env.clone().unwrap_or_default());
         let activity = preset.map(|p| p.rules.clone());
         let key = worker.id.as_str().to_owned();
-        Ok((worker, SpawnSpec { key, command, cwd: PathBuf::from(cwd), env, cols, rows, activity, offset: 0 }))
+        Ok((
+            worker,
+            SpawnSpec { key, command, cwd: PathBuf::from(cwd), env, cols, rows, activity, offset: 0 },
+        ))
     }
 
     /// Checks and plans a new session, then starts its workers off the hub; `reply` is answered
