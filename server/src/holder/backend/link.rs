@@ -523,30 +523,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_saved_offset_reaches_a_holder_that_knows_the_frame_and_no_older_one() {
-        let (mut old, mut old_holder) = {
-            let (ours, theirs) = UnixStream::pair().expect("socket pair");
-            ours.set_nonblocking(true).expect("non-blocking");
-            (HolderLink::new(42, 1, ours), theirs)
-        };
-        old.saved(1000).expect("skipped");
-        old.resize(100, 30).expect("resize");
-        let mut got = [0u8; 9];
-        old_holder.read_exact(&mut got).expect("a frame");
-        assert_eq!(
-            Frame::decode(&got[4..]).expect("decode"),
-            Frame::Resize { cols: 100, rows: 30 },
-            "no `saved` first"
-        );
-
-        let (mut link, mut holder) = pair();
-        link.saved(1000).expect("sent");
-        let mut got = [0u8; 13];
-        holder.read_exact(&mut got).expect("a frame");
-        assert_eq!(Frame::decode(&got[4..]).expect("decode"), Frame::Saved { offset: 1000 });
-    }
-
-    #[tokio::test]
     async fn a_dropped_connection_is_lost_after_the_last_byte_and_batches_respect_max() {
         let (mut link, mut holder) = pair();
         let mut stream = Vec::new();
