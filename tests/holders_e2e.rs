@@ -294,3 +294,139 @@ async fn a_paste_of_megabytes_reaches_the_program_through_its_holder() {
     ws.send_json(json!({"type": "input", "data": "x".repeat(2_000_000)})).await;
     ws.output_until(|o| o.contains("2000000")).await;
 }
+
+/// The offset of `wid`'s saved screen in the store (0 when none is saved yet).
+fn saved_offset(data: &Path, wid: &str) -> u64 {
+    let Ok(db) = rusqlite::Connection::open_with_flags(
+        data.join("controlroom.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) else {
+        return 0;
+    };
+    db.query_row("SELECT offset FROM screens WHERE worker_id = ?1", [wid], |r| r.get::<_, i64>(0))
+        .map_or(0, |o| u64::try_from(o).unwrap_or(0))
+}
+
+/// What `wid`'s holder says when a gateway connects: the oldest and newest offsets of its log
+/// (the connection is then dropped; the holder waits for the next gateway).
+fn holder_log_range(data: &Path, wid: &str) -> (u64, u64) {
+    use std::io::Read as _;
+    let socket = data.join("workers").join(format!("{wid}.sock"));
+    let mut conn = std::os::unix::net::UnixStream::connect(&socket).expect("connect to the holder");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    // Length, type 1, version, pid, log start, log end, cols, rows.
+    let mut hello = [0u8; 4 + 1 + 2 + 4 + 8 + 8 + 2 + 2];
+    conn.read_exact(&mut hello).expect("hello");
+    assert_eq!(hello[4], 1, "a hello");
+    let u64_at = |at: usize| u64::from_be_bytes(hello[at..at + 8].try_into().expect("8 bytes"));
+    (u64_at(11), u64_at(19))
+}
+
+#[tokio::test]
+async fn kill_9_right_after_a_save_loses_nothing_though_the_holder_let_go_of_what_it_covers() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let flags = ["--screen-save-interval", "100ms"];
+    let mut gw = Gateway::start_in(&data, &flags);
+    let command = counter(500);
+    let argv: Vec<&str> = command.iter().map(String::as_str).collect();
+    let (sid, wid) = gw.session_with("saved", Some(&argv)).await;
+    // Two committed saves: the first one's `Saved` went to the holder before the second save's
+    // screen was taken (the worker handles its commands in order).
+    wait_for("a first save", || async { saved_offset(&data, &wid) > 0 }).await;
+    let first = saved_offset(&data, &wid);
+    wait_for("a second save", || async { saved_offset(&data, &wid) > first }).await;
+    gw.stop(libc::SIGKILL);
+    let stored = saved_offset(&data, &wid);
+    let (log_start, log_end) = holder_log_range(&data, &wid);
+    assert!(log_start >= first, "the holder let go of what the first save covers ({log_start} < {first})");
+    assert!(log_start <= stored, "never of more than the store has ({log_start} > {stored})");
+    assert!(log_end >= stored);
+
+    // The saved screen is newer than the oldest byte the holder kept: the new gateway resumes
+    // from it, with no gap and every line once and in order.
+    let gw = Gateway::start_in(&data, &flags);
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    let history = ws.next_json().await;
+    assert_eq!(history["type"], "history");
+    assert!(history["offset"].as_u64().expect("offset") >= stored);
+    let mut all = history["data"].as_str().expect("data").to_owned();
+    while !all.contains("all-printed") {
+        let msg = ws.next_json().await;
+        assert_ne!(msg["type"], "gap", "nothing was lost: {msg}");
+        if msg["type"] == "output" {
+            all.push_str(msg["data"].as_str().unwrap_or_default());
+        }
+    }
+    assert_eq!(numbers(&all), (1..=500).collect::<Vec<_>>(), "every line once and in order");
+    ws.send_json(json!({"type": "input", "data": "again\r"})).await;
+    ws.output_until(|o| o.contains("got-again")).await;
+}
+
+#[tokio::test]
+async fn a_holder_no_stored_worker_owns_is_stopped_by_the_next_gateway() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let mut gw = Gateway::start_in(&data, &[]);
+    gw.stop(libc::SIGTERM);
+    // A start the gateway did not record (it stopped in between): a holder, started as the
+    // gateway starts one, that no session knows.
+    let socket = data.join("workers").join("wstray0000.sock");
+    let mut holder = std::process::Command::new(support::bin())
+        .arg("__holder")
+        .arg("--socket")
+        .arg(&socket)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start a holder");
+    let spec = json!({"command": ["sleep", "1000"], "cwd": "/", "env": {}, "cols": 80, "rows": 24});
+    {
+        use std::io::{Read as _, Write as _};
+        let mut stdin = holder.stdin.take().expect("stdin");
+        stdin.write_all(spec.to_string().as_bytes()).expect("spec");
+        drop(stdin);
+        let mut answer = String::new();
+        holder.stdout.take().expect("stdout").read_to_string(&mut answer).expect("answer");
+        assert!(answer.starts_with("ok "), "{answer}");
+    }
+    let _ = holder.wait();
+    assert_eq!(support::holder_pids(&data).len(), 1, "the stray holder runs");
+
+    let gw = Gateway::start_in(&data, &[]);
+    wait_for("the stray holder to end", || async { support::holder_pids(&data).is_empty() }).await;
+    assert!(!socket.exists(), "its socket is gone");
+    wait_for("the log to say so", || async { gw.log().contains("a holder no stored worker owns") }).await;
+}
+
+#[tokio::test]
+async fn a_restart_records_the_last_exit_before_its_holder_forgets_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let program = dir.path().join("quit.sh");
+    std::fs::write(&program, "#!/bin/sh\nread x; exit 7\n").expect("script");
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // No commit happens on its own (a long coalesce, no poll tick).
+    let mut gw = Gateway::start_in(&data, &["--coalesce", "1h", "--poll-interval", "1h"]);
+    let program_arg = program.to_str().expect("utf-8 path");
+    let (sid, wid) = gw.session_with("again", Some(&[program_arg])).await;
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    ws.send_json(json!({"type": "input", "data": "bye\r"})).await;
+    assert_eq!(ws.until(|v| v["type"] == "exit").await["exitCode"], 7);
+    // The restart tells the old holder the exit is recorded, then cannot start the program
+    // (it is gone); the gateway dies before anything else commits.
+    std::fs::remove_file(&program).expect("remove the program");
+    let (status, body) =
+        gw.http("POST", &format!("/api/sessions/{sid}/workers/{wid}/restart"), Some(json!({}))).await;
+    assert_ne!(status, 200, "the restart fails: {body}");
+    gw.stop(libc::SIGKILL);
+
+    let gw = Gateway::start_in(&data, &[]);
+    let w = worker(&gw).await;
+    assert_eq!(w["state"], "exited", "{w}");
+    assert_eq!(w["exitCode"], 7, "the exit was recorded before its holder forgot it, not lost: {w}");
+}

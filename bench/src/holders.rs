@@ -1,6 +1,7 @@
 //! Holder scenarios (issue 13): an idle holder's own memory (PSS, by mapping) and wake-ups,
-//! alone and among many, and the time a new gateway takes to adopt 50 workers after `kill -9`
-//! of the old one.
+//! alone and among many, its memory through a 16 MiB burst and after the screen save that
+//! covers it, and the time a new gateway takes to adopt 50 workers after `kill -9` of the old
+//! one.
 
 use crate::gateway::{Gateway, next_json};
 use crate::peers;
@@ -19,6 +20,16 @@ const MANY_HOLDERS: usize = 20;
 const ADOPT_WORKERS: usize = 50;
 /// How long holders are left alone before they are measured (start-up done, pages settled).
 const SETTLE: Duration = Duration::from_secs(1);
+/// Output of the burst a holder's memory is measured through.
+const BURST_BYTES: usize = 16 * 1024 * 1024;
+/// The burst gateway's `--screen-save-interval`: the save covering the burst comes soon.
+const BURST_SAVE_INTERVAL: &str = "500ms";
+/// How long after the burst the holder may take to give its log back (a committed save, then
+/// the trim), sampled every [`BURST_SAMPLE`].
+const BURST_RELEASE: Duration = Duration::from_secs(15);
+const BURST_SAMPLE: Duration = Duration::from_millis(250);
+/// Below this PSS the burst's log counts as given back.
+const RELEASED_KIB: f64 = 1024.0;
 
 fn sleepers(n: usize) -> Vec<Vec<String>> {
     (0..n).map(|_| vec!["sleep".into(), "100000".into()]).collect()
@@ -123,6 +134,56 @@ pub async fn holder(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         Row::samples(&format!("idle holder PSS, each of {} holders", all.len()), &totals, "KiB", None)
             .with_note(format!("median anonymous {anon:.0}, file-backed {file:.0} KiB")),
     );
+    drop(gw);
+    burst(report).await
+}
+
+/// A holder through a 16 MiB burst (lines of 71 bytes, the gateway attached): its PSS at the
+/// peak, then once a committed screen save covers the burst (the log is cut and the heap
+/// trimmed; a gateway of holder protocol 1 keeps the whole log, so it stays near the peak until
+/// [`BURST_RELEASE`] runs out).
+async fn burst(report: &mut Report) -> anyhow::Result<()> {
+    let (gw, _) = Gateway::start(&["--screen-save-interval", BURST_SAVE_INTERVAL])?;
+    let marker = gw.data_dir().join("burst-done");
+    let script = format!(
+        "yes 0123456789012345678901234567890123456789012345678901234567890123456789 | head -c {BURST_BYTES}; \
+         touch {}; sleep 100000",
+        marker.display()
+    );
+    gw.session(&[vec!["sh".into(), "-c".into(), script]], 80, 24).await?;
+    let pid = *holder_pids(&gw).await?.first().context("no holder")?;
+    let before = pss(pid)?;
+    let mut peak = before;
+    let t0 = Instant::now();
+    while !marker.exists() {
+        if t0.elapsed() > crate::gateway::DEADLINE {
+            bail!("the burst did not end");
+        }
+        let now = pss(pid)?;
+        if now.total > peak.total {
+            peak = now;
+        }
+        tokio::time::sleep(BURST_SAMPLE / 5).await;
+    }
+    let released = Instant::now();
+    let mut after = pss(pid)?;
+    while after.total >= RELEASED_KIB && released.elapsed() < BURST_RELEASE {
+        tokio::time::sleep(BURST_SAMPLE).await;
+        after = pss(pid)?;
+        peak = if after.total > peak.total { after } else { peak };
+    }
+    report.row(Row::value("holder through a 16 MiB burst: peak PSS", peak.total, "KiB").with_note(format!(
+        "anonymous {:.0} KiB (before the burst: PSS {:.0}, anonymous {:.0})",
+        peak.anon, before.total, before.anon
+    )));
+    let top: Vec<String> =
+        pss_by_mapping(pid)?.iter().take(4).map(|(name, kib)| format!("{name} {kib}")).collect();
+    report.row(Row::value("  after the save that covers it: PSS", after.total, "KiB").with_note(format!(
+        "anonymous {:.0} KiB; by mapping (KiB): {}{}",
+        after.anon,
+        top.join(", "),
+        if after.total >= RELEASED_KIB { " — not given back within 15 s" } else { "" }
+    )));
     Ok(())
 }
 

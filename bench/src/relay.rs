@@ -46,6 +46,7 @@ impl Relay {
             cols,
             rows,
             key: None,
+            offset: 0,
         };
         child.stdin.take().context("holder stdin")?.write_all(&serde_json::to_vec(&spec)?)?;
         let _ = child.wait();

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 mod link;
 mod spares;
+mod strays;
 
 /// How long a holder has to say hello (it answers at once unless wedged).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -127,6 +128,7 @@ fn holder_spec(spec: &SpawnSpec, spare: bool) -> HolderSpec {
         cols: spec.cols,
         rows: spec.rows,
         key: spare.then(|| spec.key.clone()),
+        offset: spec.offset,
     }
 }
 
@@ -172,6 +174,17 @@ impl PtyBackend for HolderBackend {
     fn shutdown(&self) {
         self.spares.stop();
     }
+
+    fn strays(&self, known: &std::collections::BTreeSet<String>) -> Vec<String> {
+        strays::list(&self.dir, known)
+            .iter()
+            .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
+            .collect()
+    }
+
+    fn stop_stray(&self, key: &str, grace: Duration) -> Result<&'static str, String> {
+        strays::stop(&holder::socket_path(&self.dir, key), grace)
+    }
 }
 
 /// Connects to the holder at `socket` and attaches from stream offset `from`.
@@ -208,14 +221,17 @@ fn attach(mut stream: UnixStream, hello: Option<Frame>, from: u64) -> Result<Ado
         Some(other) => return Err(format!("unexpected first frame {other:?}")),
         None => return Err("it closed the connection (see its log)".into()),
     };
-    let from = from.min(log_end);
+    // A saved screen newer than the holder's log: a holder of version 2 goes on counting from
+    // the screen's offset (nothing is missing: the screen has it all); an older one is asked for
+    // its newest byte on.
+    let from = if version >= wire::SAVED_SINCE { from } else { from.min(log_end) };
     let gap = log_start.saturating_sub(from);
     // The holder's own version: an older holder refuses an `attach` of a version it does not know.
     Frame::Attach { version, from }.write_to(&mut stream).map_err(|e| e.to_string())?;
     stream.set_read_timeout(None).map_err(|e| e.to_string())?;
     // From here the worker actor's task reads and writes the socket itself, on the runtime.
     stream.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let process = PtyProcess::Link(Box::new(HolderLink::new(pid, stream)));
+    let process = PtyProcess::Link(Box::new(HolderLink::new(pid, version, stream)));
     Ok(Adopted { process, gap, cols, rows })
 }
 

@@ -1,10 +1,11 @@
 //! The holder's single-threaded loop: one `poll` over the listening socket, the PTY master and
 //! the gateway's connection. Idle, it sleeps in `poll` with no timeout (no wake-ups); output is
-//! read into the log and framed from there (one copy in, one copy out, nothing per byte).
+//! read straight into the log and framed from there (one copy out, nothing per byte), and the
+//! log is cut whenever the gateway says a committed screen save covers its front (`Saved`).
 
+use super::log::{self, Log};
 use super::peer;
 use super::wire::{self, Exit, Frame};
-use crate::worker::ring::OutputRing;
 use portable_pty::MasterPty;
 use rustix::event::{PollFd, PollFlags};
 use std::collections::VecDeque;
@@ -22,6 +23,12 @@ const OUT_BATCH: usize = 256 * 1024;
 /// Buffers larger than this are given back once empty: a flood's buffers do not stay in an
 /// idle holder (whose own memory is meant to stay near 256 KiB; ARCHITECTURE.md).
 const IDLE_KEEP: usize = 16 * 1024;
+/// Most PTY bytes read per wake-up, so a flood costs one poll per batch and the gateway's
+/// socket is served in between.
+const READ_BUDGET: usize = OUT_BATCH;
+/// A `Saved` that frees at least this much of the log also gives the heap's free pages back to
+/// the kernel (freed chunks otherwise stay in the allocator, counted in the holder's memory).
+const TRIM_AFTER: usize = 4 * log::CHUNK;
 
 /// A gateway connection.
 struct Conn {
@@ -31,6 +38,8 @@ struct Conn {
     out_pos: usize,
     /// Set once the gateway answered `Hello` with `Attach`.
     attached: bool,
+    /// The protocol version the gateway's `Attach` chose (never above ours).
+    version: u16,
     /// Next log offset to frame.
     sent: u64,
     exit_sent: bool,
@@ -47,10 +56,10 @@ pub(super) struct Holder {
     _child: Box<dyn portable_pty::Child + Send + Sync>,
     pid: u32,
     size: (u16, u16),
-    log: OutputRing,
-    /// Bytes per PTY read and the most output left unsent to an attached gateway: together
-    /// under the log's bound, so an attached gateway never misses a byte.
-    read_size: usize,
+    log: Log,
+    /// The most output left unsent to an attached gateway before the PTY is read again: with
+    /// one read ([`log::CHUNK`] at most) it stays under the log's bound, so an attached gateway
+    /// never misses a byte.
     high_water: u64,
     pty_open: bool,
     exit: Option<Exit>,
@@ -71,6 +80,7 @@ impl Holder {
         child: Box<dyn portable_pty::Child + Send + Sync>,
         size: (u16, u16),
         log_bytes: usize,
+        offset: u64,
     ) -> Result<Self, String> {
         let raw = master.as_raw_fd().ok_or("the PTY has no descriptor")?;
         #[allow(unsafe_code)]
@@ -88,8 +98,7 @@ impl Holder {
             _child: child,
             pid,
             size,
-            log: OutputRing::new(log_bytes, 0),
-            read_size: (log_bytes / 4).min(wire::OUTPUT_CHUNK),
+            log: Log::new(log_bytes, offset),
             high_water: (log_bytes / 2) as u64,
             pty_open: true,
             exit: None,
@@ -107,8 +116,6 @@ impl Holder {
 
     /// Serves until a gateway has acknowledged the program's exit; then removes the socket.
     pub(super) fn run(mut self) {
-        // Allocated at the first output: a holder whose program prints nothing has no buffer.
-        let mut buf = Vec::new();
         while !self.done {
             if let Some(c) = &mut self.conn {
                 fill(c, &self.log, self.exit, self.pty_open);
@@ -119,9 +126,8 @@ impl Holder {
             if written && self.conn.as_ref().zip(self.shed_due).is_some_and(|(c, (from, _))| c.sent > from) {
                 self.shed();
             }
-            let unsent = self.conn.as_ref().filter(|c| c.attached).map_or(0, |c| self.log.end() - c.sent);
             let mut pty_events = PollFlags::empty();
-            if self.pty_open && unsent < self.high_water {
+            if self.pty_open && self.unsent() < self.high_water {
                 pty_events |= PollFlags::IN;
             }
             if self.pty_open && !self.input.is_empty() {
@@ -163,7 +169,7 @@ impl Holder {
                 (fds[0].revents(), ready(pty_at), ready(conn_at))
             };
             if !pty_ready.is_empty() {
-                self.on_pty(pty_ready, &mut buf);
+                self.on_pty(pty_ready);
             }
             if !conn_ready.is_empty() {
                 self.on_conn(conn_ready);
@@ -182,7 +188,7 @@ impl Holder {
     /// Lets go of the binary's pages start-up mapped once output went to an attached gateway,
     /// or after [`SHED_WAIT`] without any.
     pub(super) fn shed_soon(&mut self) {
-        self.shed_after(0);
+        self.shed_after(self.log.end());
     }
 
     /// The shed is due once output past `offset` went out, or after [`SHED_WAIT`].
@@ -194,29 +200,45 @@ impl Holder {
     fn shed(&mut self) {
         if self.shed_due.take().is_some() {
             super::shed::shed_executable_pages();
+            // And the heap start-up (or an adoption's replay) freed, so an idle holder keeps
+            // only its loop's.
+            super::shed::trim_heap();
         }
     }
 
-    fn on_pty(&mut self, revents: PollFlags, buf: &mut Vec<u8>) {
+    /// Output read but not yet framed for an attached gateway.
+    fn unsent(&self) -> u64 {
+        self.conn.as_ref().filter(|c| c.attached).map_or(0, |c| self.log.end() - c.sent)
+    }
+
+    fn on_pty(&mut self, revents: PollFlags) {
         if revents.contains(PollFlags::OUT) {
             self.write_input();
         }
         if !revents.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) || !self.pty_open {
             return;
         }
-        if buf.is_empty() {
-            *buf = vec![0u8; self.read_size];
-        }
-        // A few reads per wake-up, so a flood costs one poll per batch.
-        for _ in 0..4 {
-            match rustix::io::read(&self.pty, &mut buf[..]).map_err(std::io::Error::from) {
+        let mut budget = READ_BUDGET;
+        while budget > 0 && self.unsent() < self.high_water {
+            match self.log.read_from(&self.pty) {
                 Ok(0) => return self.pty_closed(),
-                Ok(n) => self.log.push(&buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Ok(n) => budget = budget.saturating_sub(n),
+                Err(rustix::io::Errno::AGAIN) => return,
+                Err(rustix::io::Errno::INTR) => {}
                 // EIO once every slave descriptor is closed (Linux): the program is gone.
                 Err(_) => return self.pty_closed(),
             }
+        }
+    }
+
+    /// The gateway's committed screen save covers the stream up to `offset`: the log before it
+    /// goes (never past what the gateway was sent), and with it the memory it took.
+    fn saved(&mut self, offset: u64, sent: u64) {
+        let before = self.log.allocated();
+        self.log.discard_before(offset.min(sent));
+        let freed = before - self.log.allocated();
+        if freed >= TRIM_AFTER || (freed > 0 && self.log.allocated() == 0) {
+            super::shed::trim_heap();
         }
     }
 
@@ -307,6 +329,7 @@ impl Holder {
             out: hello.to_bytes(),
             out_pos: 0,
             attached: false,
+            version: wire::VERSION,
             sent: 0,
             exit_sent: false,
         });
@@ -364,12 +387,16 @@ impl Holder {
             }
             match frame? {
                 Frame::Attach { version, from } => {
-                    if version != wire::VERSION {
+                    if !(wire::MIN_VERSION..=wire::VERSION).contains(&version) {
                         return Err(wire::WireError::Bad(format!(
                             "gateway speaks holder protocol {version}"
                         )));
                     }
                     c.attached = true;
+                    c.version = version;
+                    // A gateway whose saved screen is newer than this log goes on from its own
+                    // offset: the log's numbering follows (nothing is sent twice or skipped).
+                    self.log.continue_at(from);
                     c.sent = from.clamp(self.log.start(), self.log.end());
                     // The attach path was the last of start-up (and of an adoption): the binary's
                     // pages it mapped go once the output the gateway waits for is written.
@@ -403,6 +430,10 @@ impl Holder {
                         self.done = true;
                     }
                 }
+                Frame::Saved { offset } if c.attached && c.version >= wire::SAVED_SINCE => {
+                    let sent = c.sent;
+                    self.saved(offset, sent);
+                }
                 other => return Err(wire::WireError::Bad(format!("unexpected frame {other:?}"))),
             }
         }
@@ -411,7 +442,7 @@ impl Holder {
 
 /// Frames log output (and, after the last of it, the exit) into an attached connection's
 /// outgoing buffer once the previous batch is written.
-fn fill(c: &mut Conn, log: &OutputRing, exit: Option<Exit>, pty_open: bool) {
+fn fill(c: &mut Conn, log: &Log, exit: Option<Exit>, pty_open: bool) {
     if !c.attached || c.out_pos < c.out.len() {
         return;
     }

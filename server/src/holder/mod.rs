@@ -24,6 +24,7 @@ macro_rules! holder_log {
 
 pub mod backend;
 mod event_loop;
+mod log;
 pub mod peer;
 mod shed;
 mod spare;
@@ -71,6 +72,11 @@ pub struct HolderSpec {
     /// The worker's key, sent to a spare only: it takes the worker's socket and log names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Stream offset of the program's first byte (a restarted worker's output goes on from
+    /// its last one): the log counts from here, as the gateway does. Absent from a gateway of
+    /// protocol version 1: 0.
+    #[serde(default)]
+    pub offset: u64,
 }
 
 /// The socket of worker `key`'s holder in `workers_dir`.
@@ -159,10 +165,16 @@ pub fn main(socket: &Path, log_bytes: usize, spare: bool) -> i32 {
             let _ = out.flush();
             detach_stdio();
             shed::trim_heap();
+            let stack = shed::trim_stack();
             // Start-up is over, what it mapped of the binary can go: once the gateway that
             // started us has its first output, not before (it is connecting now).
             holder.shed_soon();
-            holder_log!("controlroom holder {}: serving {}", std::process::id(), socket.display());
+            holder_log!(
+                "controlroom holder {}: serving {} ({} KiB of stack let go)",
+                std::process::id(),
+                socket.display(),
+                stack / 1024
+            );
             holder.run();
             0
         }
@@ -204,6 +216,7 @@ fn start_program(
         cols: spec.cols,
         rows: spec.rows,
         activity: None,
+        offset: spec.offset,
     };
     let (master, child) = crate::worker::pty::spawn_on_pty(&spawn).map_err(|e| match e {
         // The gateway names the command itself; only the reason goes back.
@@ -212,7 +225,15 @@ fn start_program(
     })?;
     // The program has its own cwd; the holder keeps none busy (an unmount, a deleted dir).
     let _ = std::env::set_current_dir("/");
-    event_loop::Holder::new(listener, socket.to_path_buf(), master, child, (spec.cols, spec.rows), log_bytes)
+    event_loop::Holder::new(
+        listener,
+        socket.to_path_buf(),
+        master,
+        child,
+        (spec.cols, spec.rows),
+        log_bytes,
+        spawn.offset,
+    )
 }
 
 /// How long a new holder waits for the previous holder of its worker to leave the socket: a

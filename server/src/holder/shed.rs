@@ -88,6 +88,44 @@ fn drop_clean_pages(pagemap: &mut std::fs::File, start: usize, end: usize) -> us
     dropped
 }
 
+/// Stack left alone below this function's frame when the unused stack is given back: room for
+/// the red zone and the `madvise` call's own frame (a few hundred bytes; the maps read has
+/// returned by then). Pages dropped that a later call uses come back as zero pages.
+const STACK_MARGIN: usize = 4 * 1024;
+
+/// Gives back the main thread's stack pages below the caller's frame: start-up ran deeper (the
+/// spec's parse, the program's spawn) than the loop ever will, and those pages stayed in every
+/// idle holder. Returns how many bytes. Call it from the frame the loop runs under.
+#[inline(never)]
+#[allow(unsafe_code)]
+pub(super) fn trim_stack() -> usize {
+    let here = 0u8;
+    let sp = std::ptr::from_ref(std::hint::black_box(&here)) as usize;
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return 0 };
+    let Some((start, end)) = maps.lines().find(|l| l.ends_with("[stack]")).and_then(mapping_range) else {
+        return 0;
+    };
+    if !(start..end).contains(&sp) {
+        return 0;
+    }
+    let top = sp.saturating_sub(STACK_MARGIN) & !(PAGE - 1);
+    if top <= start {
+        return 0;
+    }
+    // SAFETY: the range is the main thread's stack below the current frame by STACK_MARGIN: no
+    // frame lives there now (the stack grows down, and no signal handler runs on it: Rust's own
+    // runs on an alternate stack). Dropped pages read as zeros, and a later frame writes before
+    // it reads, so nothing the process relies on changes.
+    let done = unsafe { libc::madvise(start as *mut libc::c_void, top - start, libc::MADV_DONTNEED) == 0 };
+    if done { top - start } else { 0 }
+}
+
+/// The address range of a `/proc/self/maps` line.
+fn mapping_range(line: &str) -> Option<(usize, usize)> {
+    let (a, b) = line.split_whitespace().next()?.split_once('-')?;
+    Some((usize::from_str_radix(a, 16).ok()?, usize::from_str_radix(b, 16).ok()?))
+}
+
 /// Gives the heap's free memory back (what start-up allocated and freed: the spec, the
 /// environment copies of the program's spawn), so it does not stay in every idle holder.
 #[allow(unsafe_code)]
@@ -128,6 +166,21 @@ mod tests {
         assert_eq!(executable_range(anon, exe), None);
         let upgraded = "00400000-00452000 r-xp 00000000 08:02 173521      /usr/bin/controlroom (deleted)";
         assert_eq!(executable_range(upgraded, "/usr/bin/controlroom (deleted)"), Some((0x400000, 0x452000)));
+    }
+
+    #[test]
+    fn a_maps_line_gives_its_range() {
+        let line = "7ffd1000-7ffd3000 rw-p 00000000 00:00 0                          [stack]";
+        assert_eq!(mapping_range(line), Some((0x7ffd1000, 0x7ffd3000)));
+        assert_eq!(mapping_range("garbage"), None);
+    }
+
+    #[test]
+    fn trimming_the_stack_keeps_this_process_running() {
+        // Test threads run on their own stacks, not `[stack]`: nothing is dropped then, and
+        // nothing breaks either way.
+        let _ = trim_stack();
+        assert_eq!(std::hint::black_box(vec![4, 5]).iter().sum::<i32>(), 9);
     }
 
     #[test]

@@ -3,27 +3,35 @@
 //!
 //! A frame is a 4-byte big-endian length (of what follows), a 1-byte type and its fields, all
 //! integers big-endian. The holder speaks first (`Hello`); the gateway answers `Attach` with the
-//! stream offset it wants output from. Bump [`VERSION`] on any change: a gateway speaks every
-//! version from [`MIN_VERSION`] on (its `Attach` carries the holder's version, so an older holder
-//! is adopted after an upgrade) and refuses (and reports, never kills) any other.
+//! stream offset it wants output from. Bump [`VERSION`] on any change. A gateway adopts holders
+//! of every version from [`MIN_VERSION`] to its own and speaks each one's version (its `Attach`
+//! names it; a frame newer than that is never sent to it), so an upgraded gateway adopts the
+//! holders its predecessor started; a holder of any other version is reported, never killed.
 //!
-//! A spare holder (started ahead, no program yet) says `Hello` with pid 0; the gateway that
-//! takes it sends `Spawn`, and the spare answers with the `Hello` of the worker it now holds
+//! Versions: 1 — the first; 2 — `Saved` (the gateway's committed screen save covers the stream
+//! up to an offset: the holder may drop its log before it), a new holder's log starts at the
+//! worker's stream offset (its spec's `offset`), so holder and gateway count bytes alike, and
+//! spare holders: a spare (started ahead, no program yet) says `Hello` with pid 0; the gateway
+//! that takes it sends `Spawn`, and the spare answers with the `Hello` of the worker it now holds
 //! (then `Attach` as on any connection) or `SpawnFailed` (and ends).
 
 use std::io::{Read, Write};
 
-/// The protocol version this build speaks (2: `Spawn` and `SpawnFailed`, spare holders).
+/// The newest protocol version, the one a holder of this build speaks.
 pub const VERSION: u16 = 2;
 
-/// The oldest holder version this build still adopts (version 1 lacks only the spare frames,
-/// which are sent to spares alone, and spares are never adopted).
+/// The oldest holder protocol version this gateway still speaks (to adopt holders that an
+/// older gateway started; version 1 lacks only `Saved`, never sent to it, and the spare frames,
+/// sent to spares alone, which are never adopted).
 pub const MIN_VERSION: u16 = 1;
 
 /// The first version whose holders can be spares.
 pub const SPARE_VERSION: u16 = 2;
 
-/// Whether a gateway of this build speaks holder protocol `version`.
+/// The first version with [`Frame::Saved`].
+pub const SAVED_SINCE: u16 = 2;
+
+/// Whether a gateway of this build can speak to a peer of protocol `version`.
 pub fn speaks(version: u16) -> bool {
     (MIN_VERSION..=VERSION).contains(&version)
 }
@@ -112,6 +120,12 @@ pub enum Frame {
         /// Why.
         message: String,
     },
+    /// Gateway → holder (version 2 on): a committed screen save covers the stream up to
+    /// `offset`; a next gateway resumes from there, so the log before it may go.
+    Saved {
+        /// Stream offset the saved screen reflects.
+        offset: u64,
+    },
 }
 
 const HELLO: u8 = 1;
@@ -127,6 +141,7 @@ const SIGNAL: u8 = 14;
 const ACK_EXIT: u8 = 15;
 const SPAWN: u8 = 30;
 const SPAWN_FAILED: u8 = 31;
+const SAVED: u8 = 16;
 
 /// A frame that could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -213,6 +228,10 @@ impl Frame {
                 out.push(SPAWN_FAILED);
                 out.extend_from_slice(message.as_bytes());
             }
+            Frame::Saved { offset } => {
+                out.push(SAVED);
+                out.extend_from_slice(&offset.to_be_bytes());
+            }
         }
         let len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
         out[start..start + 4].copy_from_slice(&len.to_be_bytes());
@@ -252,6 +271,7 @@ impl Frame {
             ACK_EXIT => Frame::AckExit,
             SPAWN => Frame::Spawn { spec: f.0.to_vec() },
             SPAWN_FAILED => Frame::SpawnFailed { message: String::from_utf8_lossy(f.0).into_owned() },
+            SAVED => Frame::Saved { offset: f.u64()? },
             other => return Err(WireError::Bad(format!("unknown frame type {other}"))),
         };
         Ok(frame)
@@ -337,6 +357,7 @@ mod tests {
             Frame::AckExit,
             Frame::Spawn { spec: br#"{"command":["sh"]}"#.to_vec() },
             Frame::SpawnFailed { message: "no such program".into() },
+            Frame::Saved { offset: 1 << 33 },
         ];
         let mut stream = Vec::new();
         for f in &frames {
@@ -363,6 +384,13 @@ mod tests {
         input_header(&mut b, 2);
         b.extend_from_slice(b"ls");
         assert_eq!(b, Frame::Input { data: b"ls".to_vec() }.to_bytes());
+    }
+
+    #[test]
+    fn this_gateway_speaks_the_versions_of_older_holders() {
+        assert!(speaks(VERSION) && speaks(1), "version 1 holders are still adopted");
+        assert!(!speaks(0) && !speaks(VERSION + 1));
+        const { assert!(SAVED_SINCE > 1 && SAVED_SINCE <= VERSION) };
     }
 
     #[test]

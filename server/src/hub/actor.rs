@@ -169,6 +169,14 @@ impl Hub {
             HubCmd::RestartPlan { session_id, worker_id, reply } => {
                 let _ = reply.send(self.restart_plan(&session_id, &worker_id));
             }
+            HubCmd::Commit { reply } => {
+                self.flush().await;
+                if self.persistence.has_pending() {
+                    // A refused commit is retried with the next one; this one may be it.
+                    let _ = self.persistence.persist(Commit::default()).await;
+                }
+                let _ = reply.send(!self.persistence.has_pending());
+            }
             HubCmd::WorkerModel { session_id, worker_id, reply } => {
                 self.flush().await;
                 let r = self
@@ -278,9 +286,9 @@ impl Hub {
             tokio::spawn(async move {
                 let bytes = match handle.history().await {
                     // Not saved when the store's queue is full: tried again next round.
-                    Ok(snap) => store
-                        .save_screen(sid.clone(), wid.clone(), to_stored(&snap))
-                        .then_some(snap.data.len()),
+                    Ok(snap) => {
+                        save_and_tell(&store, &sid, &wid, &handle, &snap).await.then_some(snap.data.len())
+                    }
                     Err(_) => None,
                 };
                 let _ = tx.send(HubCmd::ScreenSaved { session_id: sid, worker_id: wid, bytes }).await;
@@ -346,7 +354,7 @@ impl Hub {
             async move {
                 // The saved screen and its offset are where the next gateway resumes.
                 if let Ok(Ok(snap)) = tokio::time::timeout(grace, h.history()).await {
-                    store.save_screen(sid, wid, to_stored(&snap));
+                    save_and_tell(&store, &sid, &wid, &h, &snap).await;
                 }
                 if stop_workers {
                     h.stop().await;
@@ -362,6 +370,26 @@ impl Hub {
 
 fn to_stored(s: &HistorySnapshot) -> StoredScreen {
     StoredScreen { data: s.data.clone(), cols: s.cols, rows: s.rows, offset: s.offset }
+}
+
+/// Saves a worker's screen and, once the store has committed it, tells the worker (its holder
+/// may then drop the output the screen covers: the next gateway resumes from this screen).
+/// Whether it was saved.
+async fn save_and_tell(
+    store: &Store,
+    sid: &SessionId,
+    wid: &WorkerId,
+    handle: &WorkerHandle,
+    snap: &HistorySnapshot,
+) -> bool {
+    let Some(committed) = store.save_screen_committed(sid.clone(), wid.clone(), to_stored(snap)) else {
+        return false;
+    };
+    let saved = committed.await.unwrap_or(false);
+    if saved {
+        handle.screen_saved(snap.offset);
+    }
+    saved
 }
 
 /// Saves a worker's screen in the background.

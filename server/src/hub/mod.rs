@@ -124,6 +124,11 @@ enum HubCmd {
         worker_id: WorkerId,
         reply: oneshot::Sender<Result<RestartPlan, HubError>>,
     },
+    /// Commits every change now (a worker's exit among them); answers whether the store has
+    /// them all.
+    Commit {
+        reply: oneshot::Sender<bool>,
+    },
     WorkerModel {
         session_id: SessionId,
         worker_id: WorkerId,
@@ -300,7 +305,15 @@ impl HubHandle {
         if plan.handle.status().borrow().exit.is_none() {
             plan.handle.stop().await;
         }
-        plan.handle.restart(plan.spec).await?;
+        // The exit is committed before the restart tells its holder it is recorded (the holder
+        // then forgets it and ends): a crash in between leaves the exit in the store or with the
+        // holder, never lost.
+        if !self.call(|reply| HubCmd::Commit { reply }).await? {
+            return Err(HubError::Invalid(
+                "the worker's exit could not be recorded (the store refuses writes); not restarted".into(),
+            ));
+        }
+        plan.handle.restart(plan.spec, true).await?;
         self.call(|reply| HubCmd::WorkerModel { session_id, worker_id, reply }).await?
     }
 

@@ -120,11 +120,27 @@ impl Commit {
 }
 
 enum StoreCmd {
-    Load { epoch_if_new: String, reply: oneshot::Sender<Result<Loaded, StoreError>> },
-    Commit { commit: Commit, reply: oneshot::Sender<Result<(), (StoreError, Commit)>> },
-    SaveScreen { session_id: SessionId, worker_id: WorkerId, screen: StoredScreen },
-    DeleteScreen { worker_id: WorkerId },
-    Close { reply: oneshot::Sender<()> },
+    Load {
+        epoch_if_new: String,
+        reply: oneshot::Sender<Result<Loaded, StoreError>>,
+    },
+    Commit {
+        commit: Commit,
+        reply: oneshot::Sender<Result<(), (StoreError, Commit)>>,
+    },
+    SaveScreen {
+        session_id: SessionId,
+        worker_id: WorkerId,
+        screen: StoredScreen,
+        /// Told whether the screen is committed.
+        done: Option<oneshot::Sender<bool>>,
+    },
+    DeleteScreen {
+        worker_id: WorkerId,
+    },
+    Close {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Handle to the store thread.
@@ -172,9 +188,34 @@ impl Store {
     }
 
     /// Saves a worker's last screen (fire and forget; failures are logged by the store thread).
-    /// False when the store's queue was full and the screen was dropped.
+    /// False when the store's queue was full and the screen was dropped. A screen older (by
+    /// offset) than the stored one is not written: saves taken in one order may land in another.
     pub fn save_screen(&self, session_id: SessionId, worker_id: WorkerId, screen: StoredScreen) -> bool {
-        if self.tx.try_send(StoreCmd::SaveScreen { session_id, worker_id, screen }).is_err() {
+        self.queue_screen(session_id, worker_id, screen, None)
+    }
+
+    /// Saves a worker's last screen; the answer says whether it is committed (`false`: SQLite
+    /// refused, see the log). `None` when the store's queue was full and the screen was dropped.
+    /// A screen older (by offset) than the one stored is not written, and answers `true`: the
+    /// store has a screen at least as new.
+    pub fn save_screen_committed(
+        &self,
+        session_id: SessionId,
+        worker_id: WorkerId,
+        screen: StoredScreen,
+    ) -> Option<oneshot::Receiver<bool>> {
+        let (done, rx) = oneshot::channel();
+        self.queue_screen(session_id, worker_id, screen, Some(done)).then_some(rx)
+    }
+
+    fn queue_screen(
+        &self,
+        session_id: SessionId,
+        worker_id: WorkerId,
+        screen: StoredScreen,
+        done: Option<oneshot::Sender<bool>>,
+    ) -> bool {
+        if self.tx.try_send(StoreCmd::SaveScreen { session_id, worker_id, screen, done }).is_err() {
             tracing::warn!("store queue full; a worker screen was not saved this time");
             return false;
         }
@@ -237,9 +278,13 @@ impl Db {
                 StoreCmd::Commit { commit, reply } => {
                     let _ = reply.send(self.commit(&commit).map_err(|e| (e, commit)));
                 }
-                StoreCmd::SaveScreen { session_id, worker_id, screen } => {
-                    if let Err(e) = self.save_screen(&session_id, &worker_id, &screen) {
+                StoreCmd::SaveScreen { session_id, worker_id, screen, done } => {
+                    let saved = self.save_screen(&session_id, &worker_id, &screen);
+                    if let Err(e) = &saved {
                         tracing::error!(error = %e, worker_id = %worker_id, "could not save worker screen");
+                    }
+                    if let Some(done) = done {
+                        let _ = done.send(saved.is_ok());
                     }
                 }
                 StoreCmd::DeleteScreen { worker_id } => {
@@ -378,7 +423,8 @@ impl Db {
             .execute(
                 "INSERT INTO screens (worker_id, session_id, cols, rows, offset, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(worker_id) DO UPDATE SET session_id = excluded.session_id, cols = excluded.cols,
-                 rows = excluded.rows, offset = excluded.offset, data = excluded.data",
+                 rows = excluded.rows, offset = excluded.offset, data = excluded.data
+                 WHERE excluded.offset >= screens.offset",
                 params![worker_id.as_str(), session_id.as_str(), s.cols, s.rows, to_sql(s.offset), s.data],
             )
             .map_err(|e| self.err(e))?;
@@ -414,6 +460,28 @@ mod tests {
             timestamp: "t".into(),
             event: DeltaEvent::SessionCreated { session_id: s.id.clone(), session: s.clone() },
         }
+    }
+
+    #[tokio::test]
+    async fn a_committed_screen_is_confirmed_and_never_replaced_by_an_older_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 3).expect("open");
+        let _ = store.load("e".into()).await.expect("load");
+        let (sid, wid) = (SessionId::new("s"), WorkerId::new("w"));
+        let screen = |data: &str, offset| StoredScreen { data: data.into(), cols: 80, rows: 24, offset };
+        let newer =
+            store.save_screen_committed(sid.clone(), wid.clone(), screen("newer", 200)).expect("queued");
+        assert!(newer.await.expect("answer"), "committed");
+        // Taken earlier, landing later: the store keeps the newer screen (a holder may have let
+        // go of what lies before it).
+        let older =
+            store.save_screen_committed(sid.clone(), wid.clone(), screen("older", 100)).expect("queued");
+        assert!(older.await.expect("answer"));
+        let loaded = store.load("e".into()).await.expect("load");
+        assert_eq!(loaded.screens[&wid], screen("newer", 200));
+        store.save_screen(sid, wid.clone(), screen("newest", 300));
+        let loaded = store.load("e".into()).await.expect("load");
+        assert_eq!(loaded.screens[&wid].offset, 300);
     }
 
     #[tokio::test]

@@ -78,8 +78,11 @@ pub(super) enum Cmd {
     History {
         reply: oneshot::Sender<HistorySnapshot>,
     },
+    /// `exit_recorded`: the caller has committed the last exit to the store, so the holder
+    /// keeping it may be told (it ends) before the new process starts.
     Restart {
         spec: SpawnSpec,
+        exit_recorded: bool,
         reply: oneshot::Sender<Result<(), WorkerError>>,
     },
     Stop {
@@ -97,6 +100,10 @@ pub(super) enum Cmd {
     },
     /// The exit is committed: the holder may forget it.
     AckExit,
+    /// A committed screen save covers the output up to `offset`: the holder may forget it.
+    Saved {
+        offset: u64,
+    },
 }
 
 /// The actor's side of its screen thread.
@@ -295,13 +302,22 @@ impl Actor {
             Cmd::History { reply } => {
                 self.screen.send(ScreenMsg::Snapshot { reply, scope: HistoryScope::Full });
             }
-            Cmd::Restart { spec, reply } => {
-                let _ = reply.send(self.restart(&spec));
+            Cmd::Restart { spec, exit_recorded, reply } => {
+                let _ = reply.send(self.restart(&spec, exit_recorded));
             }
             Cmd::Stop { reply } => self.proc.stop(reply, self.ctx.config.stop_grace),
             Cmd::AckExit => {
                 if self.proc.ack_exit() {
                     self.update_status(|s| s.exit_unacked = false);
+                }
+            }
+            Cmd::Saved { offset } => {
+                // A save of an earlier process's output says nothing about this one's.
+                if let Some(p) = &mut self.proc.process
+                    && offset > self.proc.process_start
+                    && let Err(e) = p.control_mut().saved(offset)
+                {
+                    debug!(error = %e, offset, "could not tell the holder about a saved screen");
                 }
             }
             Cmd::Shutdown { code, reason, reply } => {
@@ -388,14 +404,23 @@ impl Actor {
         });
     }
 
-    fn restart(&mut self, spec: &SpawnSpec) -> Result<(), WorkerError> {
+    fn restart(&mut self, spec: &SpawnSpec, exit_recorded: bool) -> Result<(), WorkerError> {
         if self.proc.process.is_some() {
             return Err(WorkerError::Invalid("worker is still running".into()));
         }
-        // The exit is superseded (and shown to whoever restarts it): the old holder ends and
-        // frees the worker's socket for the new one.
-        self.proc.ack_exit();
-        let (running, pid) = start_process(&self.ctx, spec)?;
+        if self.proc.unacked.is_some() {
+            if !exit_recorded {
+                // Its holder keeps the exit until the store has it: told earlier, a crash
+                // before the commit would lose it (`lost` instead of its exit code).
+                return Err(WorkerError::Invalid("the worker's exit is not recorded yet".into()));
+            }
+            // Recorded, and superseded: the old holder ends and frees the worker's socket for
+            // the new one.
+            self.proc.ack_exit();
+        }
+        // The new process's output goes on from the last one's: its holder counts from there.
+        let spec = SpawnSpec { offset: self.output.ring.end(), ..spec.clone() };
+        let (running, pid) = start_process(&self.ctx, &spec)?;
         if let Some(pid) = pid {
             // Runs inside the actor task, so the current span is the actor's.
             tracing::Span::current().record("pid", pid);

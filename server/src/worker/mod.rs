@@ -47,6 +47,8 @@ mod tests_lossless;
 mod tests_prompts;
 #[cfg(test)]
 mod tests_replies;
+#[cfg(test)]
+mod tests_restart;
 
 pub use activity::EvidenceItem;
 pub use actor::ActivityInfo;
@@ -277,6 +279,10 @@ pub struct SpawnSpec {
     pub rows: u16,
     /// Activity rules of the worker's preset; `None` uses the gateway's.
     pub activity: Option<Arc<ActivityRules>>,
+    /// Stream offset of the process's first output byte: 0 for a new worker, where the last
+    /// process's output ended for a restart (set by the worker actor). A holder counts its log
+    /// from here, so its offsets and the gateway's agree.
+    pub offset: u64,
 }
 
 /// How a process ended: the protocol's type, shared with the front end.
@@ -558,10 +564,13 @@ impl WorkerHandle {
         self.call(|reply| Cmd::History { reply }).await
     }
 
-    /// Starts the process again with `spec` (same id, new pid); errors if still running.
-    pub async fn restart(&self, spec: SpawnSpec) -> Result<(), WorkerError> {
+    /// Starts the process again with `spec` (same id, new pid); errors if still running. With
+    /// `exit_recorded` the caller has committed the last exit to the store; without, a last exit
+    /// whose holder still keeps it refuses the restart (the holder would forget an exit nothing
+    /// recorded).
+    pub async fn restart(&self, spec: SpawnSpec, exit_recorded: bool) -> Result<(), WorkerError> {
         validate_size(spec.cols, spec.rows)?;
-        self.call(|reply| Cmd::Restart { spec, reply }).await?
+        self.call(|reply| Cmd::Restart { spec, exit_recorded, reply }).await?
     }
 
     /// SIGHUP to the process group, SIGKILL after the grace period; returns once exited.
@@ -573,6 +582,13 @@ impl WorkerHandle {
     /// waits (a full queue is retried with the next commit: the status still says unacked).
     pub fn ack_exit(&self) {
         let _ = self.cmd.try_send(Cmd::AckExit);
+    }
+
+    /// A committed screen save covers the worker's output up to stream offset `offset`: its
+    /// holder may drop what it kept before it. Never waits (a full queue skips it: the next
+    /// save says it again).
+    pub fn screen_saved(&self, offset: u64) {
+        let _ = self.cmd.try_send(Cmd::Saved { offset });
     }
 
     /// Closes every attached client with `code` and ends the actor (process must be stopped).

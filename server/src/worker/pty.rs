@@ -48,6 +48,20 @@ pub trait PtyBackend: Send + Sync {
 
     /// The gateway is stopping: lets go of what [`PtyBackend::replenish`] prepared.
     fn shutdown(&self) {}
+
+    /// The keys of processes it keeps that none of `known` (every stored worker) owns: started
+    /// by a gateway that stopped before it recorded them. Quick (a directory listing).
+    fn strays(&self, known: &std::collections::BTreeSet<String>) -> Vec<String> {
+        let _ = known;
+        Vec::new()
+    }
+
+    /// Stops stray `key` (SIGHUP, SIGKILL after `grace`) and lets its keeper end; says what it
+    /// did. Blocking.
+    fn stop_stray(&self, key: &str, grace: std::time::Duration) -> Result<&'static str, String> {
+        let _ = (key, grace);
+        Ok("nothing to stop")
+    }
 }
 
 /// A worker taken over from an earlier gateway.
@@ -176,6 +190,12 @@ pub trait PtyControl: Send {
     /// in-process PTY's gets SIGHUP).
     fn outlives_gateway(&self) -> bool {
         false
+    }
+    /// A committed screen save covers the process's output up to stream offset `offset`: a
+    /// holder may forget what it kept before it (the next gateway resumes from that screen).
+    fn saved(&mut self, offset: u64) -> std::io::Result<()> {
+        let _ = offset;
+        Ok(())
     }
     /// After the process exited: its exit is recorded (committed to the store), so whoever
     /// kept it for the gateway (a holder) may forget it. Until then a holder keeps the exit for

@@ -25,6 +25,7 @@ pub(super) fn sh(script: &str) -> SpawnSpec {
         cols: 80,
         rows: 24,
         activity: None,
+        offset: 0,
     }
 }
 
@@ -41,7 +42,11 @@ async fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 }
 
 /// Waits until the worker's status satisfies `pred`.
-async fn wait_status(w: &WorkerHandle, what: &str, pred: impl FnMut(&WorkerStatus) -> bool) -> WorkerStatus {
+pub(super) async fn wait_status(
+    w: &WorkerHandle,
+    what: &str,
+    pred: impl FnMut(&WorkerStatus) -> bool,
+) -> WorkerStatus {
     let mut rx = w.status();
     let got = tokio::time::timeout(DEADLINE, rx.wait_for(pred)).await.map(|r| r.map(|s| s.clone()));
     match got {
@@ -385,7 +390,7 @@ async fn restart_keeps_clients_and_offsets_counting_up() {
     let first_pid_gone = wait_status(&w, "exited", |s| s.exit.is_some()).await;
     // The second run waits for a line, so its running state cannot come and go between two looks at
     // the status watch (a bare `echo one` could exit before the test saw it running).
-    assert!(matches!(w.restart(sh("echo one; read line")).await, Ok(())));
+    assert!(matches!(w.restart(sh("echo one; read line"), false).await, Ok(())));
     let s = wait_status(&w, "running again", |s| s.exit.is_none() && s.pid.is_some()).await;
     assert_ne!(s.started_at, "");
     assert!(first_pid_gone.pid.is_none());
@@ -403,7 +408,7 @@ async fn restart_keeps_clients_and_offsets_counting_up() {
     assert!(offsets.windows(2).all(|w| w[0] < w[1]), "offsets keep counting up: {offsets:?}");
     assert_eq!(output_text(&c.msgs).matches("one").count() + usize::from(c.history().0.contains("one")), 2);
     let running = WorkerHandle::spawn(ctx(), sh("sleep 30")).expect("spawn");
-    assert!(matches!(running.restart(sh("true")).await, Err(WorkerError::Invalid(_))));
+    assert!(matches!(running.restart(sh("true"), false).await, Err(WorkerError::Invalid(_))));
     running.stop().await;
 }
 

@@ -21,6 +21,7 @@ fn script(body: &str, env: &[(&str, &str)], rules: Option<ActivityRules>) -> Spa
         cols: 80,
         rows: 24,
         activity: rules.map(Arc::new),
+        offset: 0,
     }
 }
 

@@ -76,6 +76,8 @@ impl Parse {
 /// An attached holder connection, owned and polled by the worker actor.
 pub(super) struct HolderLink {
     pid: u32,
+    /// The holder's protocol version (frames newer than it are not sent).
+    version: u16,
     sock: Sock,
     parse: Parse,
     /// Output read and not yet taken (handed over whole as the next batch).
@@ -102,10 +104,12 @@ pub(super) struct HolderLink {
 }
 
 impl HolderLink {
-    /// A link over `stream` (non-blocking, attached) to the holder of program `pid`.
-    pub(super) fn new(pid: u32, stream: std::os::unix::net::UnixStream) -> Self {
+    /// A link over `stream` (non-blocking, attached) to the holder of program `pid`, which
+    /// speaks holder protocol `version`.
+    pub(super) fn new(pid: u32, version: u16, stream: std::os::unix::net::UnixStream) -> Self {
         Self {
             pid,
+            version,
             sock: Sock::Std(stream),
             parse: Parse::head(),
             pending: Vec::new(),
@@ -292,6 +296,14 @@ impl PtyControl for HolderLink {
         true
     }
 
+    fn saved(&mut self, offset: u64) -> std::io::Result<()> {
+        if self.version < wire::SAVED_SINCE {
+            // An older holder keeps its whole bound instead.
+            return Ok(());
+        }
+        self.control(&Frame::Saved { offset })
+    }
+
     fn ack_exit(&mut self) -> std::io::Result<()> {
         // Recorded: the holder may remove its socket and end. Written now if the socket takes
         // it, else by the link's drop (a task with a deadline).
@@ -455,7 +467,7 @@ mod tests {
     fn pair() -> (HolderLink, UnixStream) {
         let (ours, theirs) = UnixStream::pair().expect("socket pair");
         ours.set_nonblocking(true).expect("non-blocking");
-        (HolderLink::new(42, ours), theirs)
+        (HolderLink::new(42, wire::VERSION, ours), theirs)
     }
 
     async fn next(link: &mut HolderLink, want: usize, max: usize) -> LinkOutput {

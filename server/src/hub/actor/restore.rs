@@ -61,6 +61,33 @@ pub(super) fn stored_history(screens: &BTreeMap<WorkerId, StoredScreen>, w: &Wor
         .unwrap_or_else(|| HistorySnapshot { data: String::new(), cols: w.cols, rows: w.rows, offset: 0 })
 }
 
+/// Stops, in the background, every process the backend keeps that no stored worker owns (a
+/// start in flight when the last gateway stopped: its holder runs, no record knows it). Listed
+/// now, before this gateway starts anything of its own; each is logged.
+pub(super) fn stop_strays(ctx: &WorkerContext, loaded: &Loaded) {
+    let known: std::collections::BTreeSet<String> = loaded
+        .sessions
+        .iter()
+        .flat_map(|s| s.session.workers.iter())
+        .map(|w| w.id.as_str().to_owned())
+        .collect();
+    let strays = ctx.backend.strays(&known);
+    if strays.is_empty() {
+        return;
+    }
+    let (backend, grace) = (ctx.backend.clone(), ctx.config.stop_grace);
+    tokio::task::spawn_blocking(move || {
+        for key in strays {
+            match backend.stop_stray(&key, grace) {
+                Ok(done) => tracing::warn!(worker_key = %key, outcome = done,
+                    "a holder no stored worker owns (a start the last gateway did not record)"),
+                Err(why) => tracing::warn!(worker_key = %key, reason = %why,
+                    "a holder no stored worker owns could not be stopped"),
+            }
+        }
+    });
+}
+
 /// Holders adopted at once on start: each adoption is a local connect and one answer, but a
 /// wedged holder takes its whole hello timeout, which must not hold up the others.
 const ADOPT_PARALLEL: usize = 16;

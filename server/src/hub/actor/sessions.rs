@@ -75,7 +75,10 @@ impl Hub {
         env.extend(spec.env.clone().unwrap_or_default());
         let activity = preset.map(|p| p.rules.clone());
         let key = worker.id.as_str().to_owned();
-        Ok((worker, SpawnSpec { key, command, cwd: PathBuf::from(cwd), env, cols, rows, activity }))
+        Ok((
+            worker,
+            SpawnSpec { key, command, cwd: PathBuf::from(cwd), env, cols, rows, activity, offset: 0 },
+        ))
     }
 
     /// Checks and plans a new session, then starts its workers off the hub; `reply` is answered
@@ -286,6 +289,8 @@ impl Hub {
             cols: w.cols,
             rows: w.rows,
             activity: preset_rules(&self.config, w.preset.as_deref()),
+            // The worker actor knows where its output ended.
+            offset: 0,
         };
         Ok(RestartPlan { handle, spec })
     }

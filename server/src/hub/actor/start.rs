@@ -40,6 +40,7 @@ pub(crate) async fn start(config: Arc<ServeConfig>, deps: HubDeps) -> Result<Hub
     let mut records = BTreeMap::new();
     let mut published = SessionMap::new();
     let mut adoptions = super::restore::adopt_all(&deps.ctx, &loaded).await;
+    super::restore::stop_strays(&deps.ctx, &loaded);
     for stored in loaded.sessions {
         let session = stored.session;
         if let Some(source) = &session.source
