@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 /// Output chunks closer than this belong to one frame.
 const FRAME_GAP: Duration = Duration::from_millis(2);
 
+/// The floor's writer prints once per this (the front end's frame interval).
+const FLOOR_TICK: Duration = Duration::from_millis(13);
+
 /// Tiles on the wall: half redraw a full screen like `top`, half flood like `seq`.
 const TILES: usize = 12;
 
@@ -56,16 +59,7 @@ pub async fn wall(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (f1, _) = cpu_and_switches(front)?;
     let (g1, _) = cpu_and_switches(gw.pid())?;
 
-    let mut starts = Vec::new();
-    let mut last: Option<Instant> = None;
-    for (t, _) in &chunks {
-        if last.is_none_or(|l| t.duration_since(l) > FRAME_GAP) {
-            starts.push(*t);
-        }
-        last = Some(*t);
-    }
-    let intervals: Vec<f64> =
-        starts.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64() * 1e3).collect();
+    let (starts, intervals) = frames(&chunks);
     let bytes: usize = chunks.iter().map(|(_, n)| n).sum();
     report.row(
         Row::latency("front end, wall of 12 busy tiles (6 top-like, 6 floods): time between frames", &intervals, None)
@@ -75,6 +69,22 @@ pub async fn wall(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                 bytes as f64 / 1e3
             )),
     );
+    // The floor: a writer that does nothing but print a byte every frame interval, on a PTY
+    // read the same way, while the same twelve workers run. Its gaps are what this machine's
+    // scheduler gives any process that wants to draw at the frame rate under this load.
+    drop(pty);
+    let ticker = format!("while :; do printf x; sleep {:.3}; done", FLOOR_TICK.as_secs_f64());
+    let mut floor = tokio::task::block_in_place(|| RawPty::spawn_env(&["sh", "-c", &ticker], &[], 80, 24))?;
+    let floor_chunks = tokio::task::block_in_place(|| floor.collect(window));
+    let (floor_starts, floor_intervals) = frames(&floor_chunks);
+    report.row(
+        Row::latency("the floor under the same 12 busy workers: a shell printing a byte every 13 ms", &floor_intervals, None)
+            .with_note(format!(
+                "{} writes seen in {:.1} s, read as the front end's frames are; what the scheduler gives a frame-rate writer beside these workers",
+                floor_starts.len(),
+                window.as_secs_f64()
+            )),
+    );
     let pct = |ticks: u64| ticks as f64 / clock_ticks() / elapsed * 100.0;
     let (front_pct, gw_pct) = (pct(f1.saturating_sub(f0)), pct(g1.saturating_sub(g0)));
     report.row(Row::value("front end CPU, wall of 12 busy tiles", front_pct, "% of a core").with_note(format!(
@@ -82,4 +92,19 @@ pub async fn wall(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         front_pct / gw_pct.max(0.01)
     )));
     Ok(())
+}
+
+/// Frame starts (output chunks more than [`FRAME_GAP`] after the last) and the intervals between
+/// them, in ms.
+fn frames(chunks: &[(Instant, usize)]) -> (Vec<Instant>, Vec<f64>) {
+    let mut starts = Vec::new();
+    let mut last: Option<Instant> = None;
+    for (t, _) in chunks {
+        if last.is_none_or(|l| t.duration_since(l) > FRAME_GAP) {
+            starts.push(*t);
+        }
+        last = Some(*t);
+    }
+    let intervals = starts.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64() * 1e3).collect();
+    (starts, intervals)
 }
