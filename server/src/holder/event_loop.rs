@@ -23,6 +23,11 @@ const OUT_BATCH: usize = 256 * 1024;
 /// Buffers larger than this are given back once empty: a flood's buffers do not stay in an
 /// idle holder (whose own memory is meant to stay near 256 KiB; ARCHITECTURE.md).
 const IDLE_KEEP: usize = 16 * 1024;
+/// Bytes read from the gateway's socket at once, into a buffer on the stack. The gateway sends
+/// keystrokes, resizes and acks: one page holds them, and every page this read touches stays
+/// resident in every idle holder (16 KiB here was 4 of the idle holder's stack pages); a paste
+/// arrives in a few reads more.
+const CONN_READ_CHUNK: usize = 4 * 1024;
 /// Most PTY bytes read per wake-up, so a flood costs one poll per batch and the gateway's
 /// socket is served in between.
 const READ_BUDGET: usize = OUT_BATCH;
@@ -354,7 +359,7 @@ impl Holder {
             }
         }
         if revents.contains(PollFlags::IN) {
-            let mut chunk = [0u8; 16 * 1024];
+            let mut chunk = [0u8; CONN_READ_CHUNK];
             match (&c.stream).read(&mut chunk) {
                 Ok(0) => closed = true,
                 Ok(n) => c.inbuf.extend_from_slice(&chunk[..n]),
