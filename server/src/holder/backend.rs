@@ -38,7 +38,7 @@ pub struct HolderBackend {
 impl HolderBackend {
     /// Holders run `exe __holder`, keep `log_bytes` of output each while no gateway is
     /// attached, and put their sockets in `DATA_DIR/workers/` (created 0700); up to `spares`
-    /// of them wait started ahead ([`PtyBackend::replenish`]). Spares an earlier gateway left
+    /// of them wait started ahead (`PtyBackend::replenish`). Spares an earlier gateway left
     /// there are stopped: call this only while owning the data dir.
     pub fn new(exe: PathBuf, data_dir: &Path, log_bytes: usize, spares: usize) -> std::io::Result<Self> {
         let dir = data_dir.join(holder::WORKERS_DIR);
