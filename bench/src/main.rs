@@ -39,7 +39,8 @@ const USAGE: &str =
 --gateway-only   throughput of the gateway alone (for profiling; no raw PTY, forwarder or tmux)
 --echoes N       keystrokes timed per contender in the echo sections (default 2000)
 --idle-workers N idle workers in the idle-workers section (default 1000; 200 with --quick)
-CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build; CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
+CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build (CONTROLROOM_BENCH_HOLDER=PATH: whose
+`__holder` the relay rows run, for a build without one); CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
 the front end's config.toml in the tui section (A/B of settings); CONTROLROOM_BENCH_FAIL_AFTER_START=1
 fails each section once its workers started (to check nothing is left running); SIGINT or SIGTERM
 stops the running section, ending what it started, and prints the report so far; see BENCHMARKS.md";

@@ -22,13 +22,22 @@ pub struct Relay {
     _dir: DataDir,
 }
 
+/// Names the binary whose `__holder` the relay rows run (default: the gateway's).
+pub const HOLDER_ENV: &str = "CONTROLROOM_BENCH_HOLDER";
+
 impl Relay {
     /// Starts `argv` in a `cols × rows` PTY held by a holder (the gateway binary's `__holder`),
     /// and attaches as a gateway would.
     pub fn start(argv: &[&str], cols: u16, rows: u16) -> anyhow::Result<Relay> {
         let dir = DataDir::new()?;
         let socket = dir.path().join("relay.sock");
-        let mut child = std::process::Command::new(gateway::binary()?)
+        // `CONTROLROOM_BENCH_HOLDER` when set: a gateway build from before the holders (A/B
+        // against it) has no `__holder` to run.
+        let exe = match std::env::var_os(HOLDER_ENV) {
+            Some(path) => path.into(),
+            None => gateway::binary()?,
+        };
+        let mut child = std::process::Command::new(exe)
             .arg(SUBCOMMAND)
             .arg("--socket")
             .arg(&socket)
