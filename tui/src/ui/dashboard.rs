@@ -1,7 +1,7 @@
 //! The dashboard: sessions list, workers table, live preview, status bar.
 
 use super::terminal::TerminalView;
-use super::{activity_word, age, badge, count, status};
+use super::{activity_word, age, badge, count, pad, status};
 use crate::state::layout::{DashboardLayout, SESSION_ROWS, list_offset};
 use crate::state::sessions::failed;
 use crate::state::term::WorkerLink;
@@ -197,20 +197,6 @@ fn short_repo(repo: &str) -> &str {
     match tail.as_slice() {
         [name, org] if !org.is_empty() => &r[r.len() - name.len() - org.len() - 1..],
         _ => r,
-    }
-}
-
-/// Truncates with an ellipsis or pads with spaces to exactly `width` characters.
-fn pad(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    if n > width {
-        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
-        if width > 0 {
-            t.push('…');
-        }
-        t
-    } else {
-        format!("{s}{}", " ".repeat(width - n))
     }
 }
 

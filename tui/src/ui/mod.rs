@@ -93,6 +93,20 @@ fn age(then: &str, now: jiff::Timestamp) -> String {
     }
 }
 
+/// Truncates with an ellipsis or pads with spaces to exactly `width` characters.
+fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n > width {
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        if width > 0 {
+            t.push('…');
+        }
+        t
+    } else {
+        format!("{s}{}", " ".repeat(width - n))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

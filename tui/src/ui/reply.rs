@@ -2,6 +2,7 @@
 //! the question an asking worker's row shows in place of its command, with the keys its prompt
 //! takes and the auto-answer countdown.
 
+use super::pad;
 use crate::state::reply::{ReplyLine, auto_answer_left};
 use crate::theme::Theme;
 use controlroom_protocol::WorkerPrompt;
@@ -73,25 +74,11 @@ pub fn prompt_spans(
     let tail_w = tail.chars().count().min(width);
     let question = format!(" “{}”", prompt.question);
     let question_w = question.chars().count().min(width - tail_w);
-    let question = fit(&question, question_w);
-    let tail = fit(&tail, tail_w);
+    let question = pad(&question, question_w);
+    let tail = pad(&tail, tail_w);
     vec![
         Span::styled(question, Style::new().fg(theme.asking)),
         Span::styled(tail, Style::new().fg(theme.accent).add_modifier(Modifier::BOLD)),
         Span::raw(" ".repeat(width - question_w - tail_w)),
     ]
-}
-
-/// Truncates with an ellipsis or pads with spaces to exactly `width` characters.
-fn fit(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    if n > width {
-        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
-        if width > 0 {
-            t.push('…');
-        }
-        t
-    } else {
-        format!("{s}{}", " ".repeat(width - n))
-    }
 }
