@@ -122,10 +122,11 @@ pub struct WorkerConfig {
         default_value_t = Self::DEFAULT_SCREEN_NICE
     )]
     pub screen_nice: i32,
-    /// How long a small output batch (an echoed keystroke) waits before each worker's
-    /// screen-model thread is woken for it, so the echo reaches clients first (default 1ms; 0 feeds
-    /// at once).
-    // A batch smaller than 256 bytes; the echo goes out without a third thread waking beside it.
+    /// How long a small output batch (an echoed keystroke) waits for a busy screen model (an idle
+    /// one takes it at once on the worker's task), so the echo reaches clients first (default
+    /// 1ms; 0 feeds at once).
+    // A batch smaller than 256 bytes; the echo goes out without a blocking-pool thread waking
+    // beside it.
     #[arg(
         long,
         env = "CONTROLROOM_SCREEN_DEFER",
@@ -210,7 +211,7 @@ impl WorkerConfig {
     /// Default of [`WorkerConfig::screen_defer`]: 1 ms.
     pub const DEFAULT_SCREEN_DEFER: Duration = Duration::from_millis(1);
     /// Default of [`WorkerConfig::scrollback_pack_after`]: 250 ms, so a flood's rows are packed
-    /// soon after it ends (while it lasts, the screen thread is busy and packs nothing).
+    /// soon after it ends (while it lasts, the screen model's job is busy and packs nothing).
     pub const DEFAULT_SCROLLBACK_PACK_AFTER: Duration = Duration::from_millis(250);
     /// Default of [`WorkerConfig::screen_nice`].
     pub const DEFAULT_SCREEN_NICE: i32 = 0;
