@@ -22,6 +22,28 @@ const TOP_LIKE: &str = "i=0; while :; do i=$((i+1)); printf '\\033[H'; r=1; \
     while [ $r -le 22 ]; do printf 'row %02d tick %d load %d.%02d\\033[K\\n' $r $i $((i*r%7)) $((i*r%97)); \
     r=$((r+1)); done; sleep 0.05; done";
 
+/// The floor's writer: perl on absolute deadlines (no fork per tick, no drift), else a shell
+/// loop forking `sleep` (whose fork and drift show in its gaps); (argv, what the row calls it).
+fn floor_writer() -> (Vec<String>, &'static str) {
+    let tick = FLOOR_TICK.as_secs_f64();
+    let perl = std::process::Command::new("perl")
+        .args(["-e", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if perl {
+        let script = format!(
+            "use Time::HiRes qw(time sleep); $|=1; my $t=time; \
+             while (1) {{ print 'x'; $t += {tick}; my $d = $t - time; sleep($d) if $d > 0 }}"
+        );
+        (vec!["perl".into(), "-e".into(), script], "a perl loop")
+    } else {
+        let ticker = format!("while :; do printf x; sleep {tick:.3}; done");
+        (vec!["sh".into(), "-c".into(), ticker], "a shell loop")
+    }
+}
+
 /// A flood-like worker: lines as fast as it can print them.
 const FLOOD_LIKE: &str = "while :; do seq -f 'flood-line %g' 1 1000000; done";
 
@@ -73,12 +95,13 @@ pub async fn wall(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     // read the same way, while the same twelve workers run. Its gaps are what this machine's
     // scheduler gives any process that wants to draw at the frame rate under this load.
     drop(pty);
-    let ticker = format!("while :; do printf x; sleep {:.3}; done", FLOOR_TICK.as_secs_f64());
-    let mut floor = tokio::task::block_in_place(|| RawPty::spawn_env(&["sh", "-c", &ticker], &[], 80, 24))?;
+    let (argv, writer) = floor_writer();
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut floor = tokio::task::block_in_place(|| RawPty::spawn_env(&argv, &[], 80, 24))?;
     let floor_chunks = tokio::task::block_in_place(|| floor.collect(window));
     let (floor_starts, floor_intervals) = frames(&floor_chunks);
     report.row(
-        Row::latency("the floor under the same 12 busy workers: a shell printing a byte every 13 ms", &floor_intervals, None)
+        Row::latency(&format!("the floor under the same 12 busy workers: {writer} printing a byte every 13 ms"), &floor_intervals, None)
             .with_note(format!(
                 "{} writes seen in {:.1} s, read as the front end's frames are; what the scheduler gives a frame-rate writer beside these workers",
                 floor_starts.len(),
