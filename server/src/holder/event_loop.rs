@@ -57,8 +57,7 @@ pub(super) struct Holder {
     master: Box<dyn MasterPty + Send>,
     /// The PTY master, duplicated from `master` so reads, writes and polls need no unsafe.
     pty: OwnedFd,
-    /// Kept so its pid is ours to reap; we wait with waitpid ourselves.
-    _child: Box<dyn portable_pty::Child + Send + Sync>,
+    /// The program, our child: reaped with waitpid.
     pid: u32,
     size: (u16, u16),
     log: Log,
@@ -82,7 +81,7 @@ impl Holder {
         listener: UnixListener,
         socket: PathBuf,
         master: Box<dyn MasterPty + Send>,
-        child: Box<dyn portable_pty::Child + Send + Sync>,
+        pid: u32,
         size: (u16, u16),
         log_bytes: usize,
         offset: u64,
@@ -94,13 +93,11 @@ impl Holder {
         let pty =
             unsafe { BorrowedFd::borrow_raw(raw) }.try_clone_to_owned().map_err(|e| format!("PTY: {e}"))?;
         rustix::io::ioctl_fionbio(&pty, true).map_err(|e| format!("PTY: {e}"))?;
-        let pid = child.process_id().ok_or("the program has no pid")?;
         Ok(Self {
             listener,
             socket,
             master,
             pty,
-            _child: child,
             pid,
             size,
             log: Log::new(log_bytes, offset),

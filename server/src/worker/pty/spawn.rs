@@ -1,0 +1,258 @@
+//! Starting a program on a new PTY with `posix_spawn` (glibc's is a `clone(CLONE_VM |
+//! CLONE_VFORK)`: no copy of the caller's page tables, the caller suspended only until the
+//! program's `exec` succeeded or failed). The program leads its own session with the PTY as its
+//! controlling terminal (`POSIX_SPAWN_SETSID`, then the terminal opened by name, which makes it
+//! the session's terminal), every signal at its default and none blocked, and only descriptors
+//! 0–2 open.
+//!
+//! Why not `std::process::Command` with a `pre_exec` (what portable-pty's `spawn_command` does):
+//! a `pre_exec` makes std fork (copying the caller's page tables: in the gateway, a multi-MiB
+//! address space) and wait for the child to report on a pipe, which portable-pty's own clean-up
+//! closed early; in a holder that wait was for the child to be scheduled, the longest step of a
+//! new worker's start on a loaded machine (BENCHMARKS.md, issue 17). An `exec` failure is now
+//! reported to the caller (portable-pty's early close lost it: the program just exited 127).
+
+use crate::worker::{SpawnSpec, WorkerError};
+use portable_pty::{MasterPty, PtySize, native_pty_system};
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+use std::path::{Path, PathBuf};
+
+/// A program started on a new PTY: the master side and the program's pid (its process group
+/// and session id too).
+pub(crate) type Spawned = (Box<dyn MasterPty + Send>, u32);
+
+/// Opens a PTY of `spec`'s size and starts `spec`'s program on it, leading its own session;
+/// shared by the in-process backend and the holder process, so both start programs alike.
+pub(crate) fn spawn_on_pty(spec: &SpawnSpec) -> Result<Spawned, WorkerError> {
+    let Some(program) = spec.command.first() else {
+        return Err(WorkerError::Invalid("command must not be empty".into()));
+    };
+    let fail = |message: String| WorkerError::Spawn { command: spec.command.join(" "), message };
+    let env = environment(&spec.env);
+    let path_var = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone());
+    let exe = resolve(Path::new(program), &spec.cwd, path_var.as_deref()).map_err(fail)?;
+    let size = PtySize { rows: spec.rows, cols: spec.cols, pixel_width: 0, pixel_height: 0 };
+    let pair = native_pty_system().openpty(size).map_err(|e| fail(e.to_string()))?;
+    let tty = pair.master.tty_name().ok_or_else(|| fail("the PTY has no name".into()))?;
+    let argv: Vec<&OsStr> = spec.command.iter().map(OsStr::new).collect();
+    let spawned = match posix_spawn(&exe, &argv, &env, &spec.cwd, &tty) {
+        // A script without a `#!` line: run by the shell, as execvp (and so portable-pty) did.
+        Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) => {
+            let shell = [OsStr::new(SCRIPT_SHELL), exe.as_os_str()];
+            let argv: Vec<&OsStr> = shell.into_iter().chain(argv.iter().skip(1).copied()).collect();
+            posix_spawn(Path::new(SCRIPT_SHELL), &argv, &env, &spec.cwd, &tty)
+        }
+        other => other,
+    };
+    let pid = spawned.map_err(|e| fail(e.to_string()))?;
+    // The program opened the terminal itself; without dropping ours the master never sees EOF.
+    drop(pair.slave);
+    Ok((pair.master, pid))
+}
+
+/// The program's environment: the caller's, without the gateway's secrets (the owner token in
+/// `CONTROLROOM_TOKEN` must not reach a shell whose screen read-only viewers can see; a holder
+/// inherits the gateway's environment, so this holds in both), `TERM`, `SHELL` when unset (as
+/// portable-pty set it), then `extra`.
+fn environment(extra: &std::collections::BTreeMap<String, String>) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| !k.to_str().is_some_and(crate::worker::env::is_gateway_secret))
+        .collect();
+    let mut set = |k: &str, v: &OsStr| {
+        env.retain(|(name, _)| name != k);
+        env.push((k.into(), v.into()));
+    };
+    set("TERM", OsStr::new("xterm-256color"));
+    if std::env::var_os("SHELL").is_none_or(|s| s.is_empty()) {
+        set("SHELL", OsStr::new(DEFAULT_SHELL));
+    }
+    for (k, v) in extra {
+        set(k, OsStr::new(v));
+    }
+    env
+}
+
+/// The shell that runs an executable file the kernel cannot (a script without `#!`).
+const SCRIPT_SHELL: &str = "/bin/sh";
+
+/// `SHELL` for a program whose gateway has none set.
+const DEFAULT_SHELL: &str = "/bin/sh";
+
+/// The executable `program` names: a path with a slash as it is (relative to `cwd`), a bare
+/// name searched in `path` (each directory relative to `cwd`). The reason when there is none,
+/// worded for a client (never listing the gateway's `PATH`, which names its user's directories).
+fn resolve(program: &Path, cwd: &Path, path: Option<&OsStr>) -> Result<PathBuf, String> {
+    if program.as_os_str().as_bytes().contains(&b'/') {
+        let exe = cwd.join(program);
+        return match check(&exe) {
+            Candidate::Runs => Ok(exe),
+            Candidate::Directory => Err("it is a directory".into()),
+            Candidate::NotExecutable => Err("it is not executable".into()),
+            Candidate::Missing => Err("it does not exist".into()),
+        };
+    }
+    let mut reasons = Vec::new();
+    for dir in path.map(std::env::split_paths).into_iter().flatten() {
+        let exe = cwd.join(dir).join(program);
+        match check(&exe) {
+            Candidate::Runs => return Ok(exe),
+            Candidate::Directory => reasons.push(format!("{} exists but is a directory", exe.display())),
+            Candidate::NotExecutable => {
+                reasons.push(format!("{} exists but is not executable", exe.display()));
+            }
+            Candidate::Missing => {}
+        }
+    }
+    reasons.push("not found in PATH".into());
+    Err(reasons.join("; "))
+}
+
+/// What a candidate path is.
+enum Candidate {
+    Runs,
+    Directory,
+    NotExecutable,
+    Missing,
+}
+
+fn check(exe: &Path) -> Candidate {
+    match std::fs::metadata(exe) {
+        Err(_) => Candidate::Missing,
+        Ok(m) if m.is_dir() => Candidate::Directory,
+        // `access` answers for this process's real ids, as the kernel's exec check would.
+        Ok(_) if rustix::fs::access(exe, rustix::fs::Access::EXEC_OK).is_ok() => Candidate::Runs,
+        Ok(_) => Candidate::NotExecutable,
+    }
+}
+
+fn cstring(bytes: &[u8]) -> std::io::Result<CString> {
+    CString::new(bytes).map_err(|_| std::io::Error::other("an argument or variable holds a NUL byte"))
+}
+
+/// Starts `exe` with `argv` and `env` in `cwd`, leading a new session whose controlling
+/// terminal is `tty`; its pid.
+#[allow(unsafe_code)]
+fn posix_spawn(
+    exe: &Path,
+    argv: &[&OsStr],
+    env: &[(OsString, OsString)],
+    cwd: &Path,
+    tty: &Path,
+) -> std::io::Result<u32> {
+    let exe = cstring(exe.as_os_str().as_bytes())?;
+    let argv: Vec<CString> = argv.iter().map(|a| cstring(a.as_bytes())).collect::<Result<_, _>>()?;
+    let env: Vec<CString> = env
+        .iter()
+        .map(|(k, v)| {
+            let mut kv = k.clone().into_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            cstring(&kv)
+        })
+        .collect::<Result<_, _>>()?;
+    let cwd = cstring(cwd.as_os_str().as_bytes())?;
+    let tty = cstring(tty.as_os_str().as_bytes())?;
+    let mut argv_ptrs: Vec<*mut libc::c_char> = argv.iter().map(|a| a.as_ptr().cast_mut()).collect();
+    argv_ptrs.push(std::ptr::null_mut());
+    let mut env_ptrs: Vec<*mut libc::c_char> = env.iter().map(|e| e.as_ptr().cast_mut()).collect();
+    env_ptrs.push(std::ptr::null_mut());
+    let check = |rc: libc::c_int| if rc == 0 { Ok(()) } else { Err(std::io::Error::from_raw_os_error(rc)) };
+    // SAFETY: the attribute and file-action objects are initialised before use and destroyed
+    // once (their guards); every pointer handed to glibc points into a CString or a
+    // NUL-terminated pointer array that lives until `posix_spawn` has returned, by which time
+    // the child has exec'd or failed (glibc's posix_spawn waits for that).
+    unsafe {
+        let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+        check(libc::posix_spawnattr_init(&raw mut attr))?;
+        let mut attr = Guard(attr, libc::posix_spawnattr_destroy);
+        let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+        check(libc::posix_spawn_file_actions_init(&raw mut actions))?;
+        let mut actions = Guard(actions, libc::posix_spawn_file_actions_destroy);
+        let (attr, actions) = (&raw mut attr.0, &raw mut actions.0);
+        let flags = libc::POSIX_SPAWN_SETSID
+            | (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as libc::c_short;
+        check(libc::posix_spawnattr_setflags(attr, flags))?;
+        // Every signal at its default (the gateway ignores SIGPIPE, a holder's parent may have
+        // ignored SIGHUP), none blocked.
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&raw mut all);
+        check(libc::posix_spawnattr_setsigdefault(attr, &raw const all))?;
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut none);
+        check(libc::posix_spawnattr_setsigmask(attr, &raw const none))?;
+        // After `setsid` (glibc applies the flags first): opening the terminal without
+        // O_NOCTTY makes it the new session's controlling terminal.
+        check(libc::posix_spawn_file_actions_addopen(actions, 0, tty.as_ptr(), libc::O_RDWR, 0))?;
+        check(libc::posix_spawn_file_actions_adddup2(actions, 0, 1))?;
+        check(libc::posix_spawn_file_actions_adddup2(actions, 0, 2))?;
+        // Descriptors the caller inherited without close-on-exec stay out of the program.
+        check(libc::posix_spawn_file_actions_addclosefrom_np(actions, 3))?;
+        check(libc::posix_spawn_file_actions_addchdir_np(actions, cwd.as_ptr()))?;
+        let mut pid: libc::pid_t = 0;
+        check(libc::posix_spawn(
+            &raw mut pid,
+            exe.as_ptr(),
+            actions,
+            attr,
+            argv_ptrs.as_ptr(),
+            env_ptrs.as_ptr(),
+        ))?;
+        u32::try_from(pid).map_err(std::io::Error::other)
+    }
+}
+
+/// A glibc object, destroyed when dropped.
+struct Guard<T>(T, unsafe extern "C" fn(*mut T) -> libc::c_int);
+
+impl<T> Drop for Guard<T> {
+    #[allow(unsafe_code)]
+    fn drop(&mut self) {
+        // SAFETY: the object was initialised before its guard was made and is destroyed once.
+        unsafe {
+            (self.1)(&raw mut self.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn a_program_is_found_in_path_or_refused_without_naming_the_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("bin");
+        let tool = bin.join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").expect("tool");
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let plain = bin.join("plain");
+        std::fs::write(&plain, "text").expect("plain");
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let path = std::env::join_paths([Path::new("/nonexistent"), &bin]).expect("join");
+        assert_eq!(resolve(Path::new("tool"), dir.path(), Some(&path)), Ok(tool.clone()));
+        assert_eq!(resolve(Path::new("bin/tool"), dir.path(), None), Ok(tool));
+        assert_eq!(resolve(Path::new("nope"), dir.path(), Some(&path)), Err("not found in PATH".into()));
+        assert_eq!(resolve(Path::new("nope"), dir.path(), None), Err("not found in PATH".into()));
+        assert_eq!(
+            resolve(Path::new("plain"), dir.path(), Some(&path)),
+            Err(format!("{} exists but is not executable; not found in PATH", plain.display()))
+        );
+        assert_eq!(resolve(Path::new("./bin"), dir.path(), None), Err("it is a directory".into()));
+        assert_eq!(resolve(Path::new("./missing"), dir.path(), None), Err("it does not exist".into()));
+        assert_eq!(resolve(Path::new("bin/plain"), dir.path(), None), Err("it is not executable".into()));
+    }
+
+    #[test]
+    fn the_environment_drops_gateway_secrets_and_sets_term() {
+        let extra = [("TERM".to_owned(), "dumb".to_owned()), ("X_EXTRA".to_owned(), "1".to_owned())].into();
+        let env = environment(&extra);
+        let get = |k: &str| env.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+        assert_eq!(get("TERM"), [OsString::from("dumb")], "the spec's own value wins, once");
+        assert_eq!(get("X_EXTRA"), [OsString::from("1")]);
+        assert!(get("CONTROLROOM_TOKEN").is_empty());
+        assert_eq!(get("SHELL").len(), 1);
+    }
+}
