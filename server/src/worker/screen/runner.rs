@@ -188,7 +188,10 @@ impl ScreenSender {
     /// Takes a snapshot at once on the caller's thread when no job runs or waits and the model
     /// is small ([`ScreenModel::snapshot_is_small`]): attaching to a new worker then wakes no
     /// thread of the blocking pool. `None` otherwise (send [`ScreenMsg::Snapshot`] instead).
-    pub(crate) fn try_snapshot_inline(&self, scope: HistoryScope) -> Option<crate::worker::HistorySnapshot> {
+    pub(crate) fn try_snapshot_inline(
+        &self,
+        scope: controlroom_protocol::HistoryScope,
+    ) -> Option<crate::worker::HistorySnapshot> {
         let Target::Runner(runner) = &self.0 else { return None };
         {
             let mut q = lock(&runner.queue);
