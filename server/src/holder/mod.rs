@@ -225,7 +225,9 @@ fn start_program(
         activity: None,
         offset: spec.offset,
     };
-    let (master, pid) = crate::worker::pty::spawn_on_pty(&spawn).map_err(|e| match e {
+    // One thread here: the program is forked, and the holder answers without waiting for it.
+    let how = crate::worker::pty::Start::Fork;
+    let (master, pid) = crate::worker::pty::spawn_on_pty(&spawn, how).map_err(|e| match e {
         // The gateway names the command itself; only the reason goes back.
         crate::worker::WorkerError::Spawn { message, .. } => message,
         other => other.to_string(),

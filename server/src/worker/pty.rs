@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use tokio::sync::OwnedSemaphorePermit;
 
 mod spawn;
-pub(crate) use spawn::spawn_on_pty;
+pub(crate) use spawn::{Start, spawn_on_pty};
 
 /// Signals a worker's process group can be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,7 +224,7 @@ fn spawn_error(spec: &SpawnSpec, e: impl std::fmt::Display) -> WorkerError {
 
 impl PtyBackend for PortablePty {
     fn spawn(&self, spec: &SpawnSpec) -> Result<PtyProcess, WorkerError> {
-        let (master, pid) = spawn_on_pty(spec)?;
+        let (master, pid) = spawn_on_pty(spec, Start::Spawn)?;
         let pair = PairMaster { master };
         let pid = Some(pid);
         let io = pair

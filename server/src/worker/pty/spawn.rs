@@ -1,16 +1,20 @@
-//! Starting a program on a new PTY with `posix_spawn` (glibc's is a `clone(CLONE_VM |
-//! CLONE_VFORK)`: no copy of the caller's page tables, the caller suspended only until the
-//! program's `exec` succeeded or failed). The program leads its own session with the PTY as its
-//! controlling terminal (`POSIX_SPAWN_SETSID`, then the terminal opened by name, which makes it
-//! the session's terminal), every signal at its default and none blocked, and only descriptors
-//! 0–2 open.
+//! Starting a program on a new PTY. The program leads its own session with the PTY as its
+//! controlling terminal (`setsid`, then the terminal opened by name, which makes it the
+//! session's terminal), every signal at its default and none blocked, and only descriptors 0–2
+//! open. In the gateway's own process (threads) with `posix_spawn` (glibc's is a
+//! `clone(CLONE_VM | CLONE_VFORK)`: no copy of the caller's page tables, the caller suspended
+//! only until the program's exec succeeded or failed); in a holder (one thread, a small
+//! address space) with a `fork` it does not wait on, so the holder's answer to the gateway never
+//! waits for the child to be scheduled (`Start`).
 //!
 //! Why not `std::process::Command` with a `pre_exec` (what portable-pty's `spawn_command` does):
 //! a `pre_exec` makes std fork (copying the caller's page tables: in the gateway, a multi-MiB
 //! address space) and wait for the child to report on a pipe, which portable-pty's own clean-up
 //! closed early; in a holder that wait was for the child to be scheduled, the longest step of a
-//! new worker's start on a loaded machine (BENCHMARKS.md, issue 17). An `exec` failure is now
-//! reported to the caller (portable-pty's early close lost it: the program just exited 127).
+//! new worker's start on a loaded machine (BENCHMARKS.md, issue 17; a vfork-style spawn still
+//! waits for the child to run, hence the fork in holders). With `posix_spawn` an exec failure is
+//! the caller's error (portable-pty's early close lost it: the program just exited 127, as it
+//! still does after a holder's fork, with the reason on its terminal).
 
 use crate::worker::{SpawnSpec, WorkerError};
 use portable_pty::{MasterPty, PtySize, native_pty_system};
@@ -22,9 +26,22 @@ use std::path::{Path, PathBuf};
 /// and session id too).
 pub(crate) type Spawned = (Box<dyn MasterPty + Send>, u32);
 
+/// How a program is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// `posix_spawn`: returns once the exec succeeded or failed (its error is the start's).
+    /// Safe in a multi-threaded process (the gateway's own PTYs).
+    Spawn,
+    /// `fork` without waiting: returns as soon as the child exists, so the caller's answer does
+    /// not wait for the child to be scheduled; an exec failure shows on the program's terminal
+    /// and it exits 127 (as portable-pty's start did). Single-threaded callers only: the holder.
+    Fork,
+}
+
 /// Opens a PTY of `spec`'s size and starts `spec`'s program on it, leading its own session;
-/// shared by the in-process backend and the holder process, so both start programs alike.
-pub(crate) fn spawn_on_pty(spec: &SpawnSpec) -> Result<Spawned, WorkerError> {
+/// shared by the in-process backend and the holder process, so both start programs alike
+/// (checked the same way first: the program found, the cwd, the environment).
+pub(crate) fn spawn_on_pty(spec: &SpawnSpec, how: Start) -> Result<Spawned, WorkerError> {
     let Some(program) = spec.command.first() else {
         return Err(WorkerError::Invalid("command must not be empty".into()));
     };
@@ -36,14 +53,14 @@ pub(crate) fn spawn_on_pty(spec: &SpawnSpec) -> Result<Spawned, WorkerError> {
     let pair = native_pty_system().openpty(size).map_err(|e| fail(e.to_string()))?;
     let tty = pair.master.tty_name().ok_or_else(|| fail("the PTY has no name".into()))?;
     let argv: Vec<&OsStr> = spec.command.iter().map(OsStr::new).collect();
-    let spawned = match posix_spawn(&exe, &argv, &env, &spec.cwd, &tty) {
-        // A script without a `#!` line: run by the shell, as execvp (and so portable-pty) did.
-        Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) => {
-            let shell = [OsStr::new(SCRIPT_SHELL), exe.as_os_str()];
-            let argv: Vec<&OsStr> = shell.into_iter().chain(argv.iter().skip(1).copied()).collect();
-            posix_spawn(Path::new(SCRIPT_SHELL), &argv, &env, &spec.cwd, &tty)
-        }
-        other => other,
+    let prepared = Prepared::new(&exe, &argv, &env, &spec.cwd, &tty).map_err(|e| fail(e.to_string()))?;
+    let spawned = match how {
+        Start::Fork => fork_exec(&prepared),
+        Start::Spawn => match posix_spawn(&prepared) {
+            // A script without a `#!` line: run by the shell, as execvp (and so portable-pty) did.
+            Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) => posix_spawn(&prepared.by_shell()),
+            other => other,
+        },
     };
     let pid = spawned.map_err(|e| fail(e.to_string()))?;
     // The program opened the terminal itself; without dropping ours the master never sees EOF.
@@ -74,7 +91,7 @@ fn environment(extra: &std::collections::BTreeMap<String, String>) -> Vec<(OsStr
 }
 
 /// The shell that runs an executable file the kernel cannot (a script without `#!`).
-const SCRIPT_SHELL: &str = "/bin/sh";
+const SCRIPT_SHELL: &std::ffi::CStr = c"/bin/sh";
 
 /// `SHELL` for a program whose gateway has none set.
 const DEFAULT_SHELL: &str = "/bin/sh";
@@ -130,38 +147,71 @@ fn cstring(bytes: &[u8]) -> std::io::Result<CString> {
     CString::new(bytes).map_err(|_| std::io::Error::other("an argument or variable holds a NUL byte"))
 }
 
-/// Starts `exe` with `argv` and `env` in `cwd`, leading a new session whose controlling
-/// terminal is `tty`; its pid.
-#[allow(unsafe_code)]
-fn posix_spawn(
-    exe: &Path,
-    argv: &[&OsStr],
-    env: &[(OsString, OsString)],
-    cwd: &Path,
-    tty: &Path,
-) -> std::io::Result<u32> {
-    let exe = cstring(exe.as_os_str().as_bytes())?;
-    let argv: Vec<CString> = argv.iter().map(|a| cstring(a.as_bytes())).collect::<Result<_, _>>()?;
-    let env: Vec<CString> = env
-        .iter()
-        .map(|(k, v)| {
-            let mut kv = k.clone().into_vec();
-            kv.push(b'=');
-            kv.extend_from_slice(v.as_bytes());
-            cstring(&kv)
+/// Everything a start hands the kernel, as C strings and NUL-terminated pointer arrays, made
+/// before any process is created (a forked child allocates nothing).
+struct Prepared {
+    exe: CString,
+    argv: Vec<CString>,
+    env: Vec<CString>,
+    cwd: CString,
+    tty: CString,
+}
+
+impl Prepared {
+    fn new(
+        exe: &Path,
+        argv: &[&OsStr],
+        env: &[(OsString, OsString)],
+        cwd: &Path,
+        tty: &Path,
+    ) -> std::io::Result<Self> {
+        let env = env
+            .iter()
+            .map(|(k, v)| {
+                let mut kv = k.clone().into_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                cstring(&kv)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            exe: cstring(exe.as_os_str().as_bytes())?,
+            argv: argv.iter().map(|a| cstring(a.as_bytes())).collect::<Result<_, _>>()?,
+            env,
+            cwd: cstring(cwd.as_os_str().as_bytes())?,
+            tty: cstring(tty.as_os_str().as_bytes())?,
         })
-        .collect::<Result<_, _>>()?;
-    let cwd = cstring(cwd.as_os_str().as_bytes())?;
-    let tty = cstring(tty.as_os_str().as_bytes())?;
-    let mut argv_ptrs: Vec<*mut libc::c_char> = argv.iter().map(|a| a.as_ptr().cast_mut()).collect();
-    argv_ptrs.push(std::ptr::null_mut());
-    let mut env_ptrs: Vec<*mut libc::c_char> = env.iter().map(|e| e.as_ptr().cast_mut()).collect();
-    env_ptrs.push(std::ptr::null_mut());
+    }
+
+    /// The same start run by [`SCRIPT_SHELL`] (a script without `#!`, as execvp runs it).
+    fn by_shell(&self) -> Self {
+        let mut argv = vec![CString::from(SCRIPT_SHELL), self.exe.clone()];
+        argv.extend(self.argv.iter().skip(1).cloned());
+        Self {
+            exe: SCRIPT_SHELL.into(),
+            argv,
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            tty: self.tty.clone(),
+        }
+    }
+}
+
+/// A NUL-terminated array of pointers into `strings` (which must outlive it).
+fn pointers(strings: &[CString]) -> Vec<*mut libc::c_char> {
+    strings.iter().map(|s| s.as_ptr().cast_mut()).chain(std::iter::once(std::ptr::null_mut())).collect()
+}
+
+/// Starts the program with `posix_spawn`: leading a new session whose controlling terminal is
+/// the PTY; its pid once its exec succeeded, or the exec's error.
+#[allow(unsafe_code)]
+fn posix_spawn(p: &Prepared) -> std::io::Result<u32> {
+    let (argv, env) = (pointers(&p.argv), pointers(&p.env));
     let check = |rc: libc::c_int| if rc == 0 { Ok(()) } else { Err(std::io::Error::from_raw_os_error(rc)) };
     // SAFETY: the attribute and file-action objects are initialised before use and destroyed
-    // once (their guards); every pointer handed to glibc points into a CString or a
-    // NUL-terminated pointer array that lives until `posix_spawn` has returned, by which time
-    // the child has exec'd or failed (glibc's posix_spawn waits for that).
+    // once (their guards); every pointer handed to glibc points into `p` or the pointer arrays
+    // above, which live until `posix_spawn` has returned, by which time the child has exec'd or
+    // failed (glibc's posix_spawn waits for that).
     unsafe {
         let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
         check(libc::posix_spawnattr_init(&raw mut attr))?;
@@ -183,22 +233,71 @@ fn posix_spawn(
         check(libc::posix_spawnattr_setsigmask(attr, &raw const none))?;
         // After `setsid` (glibc applies the flags first): opening the terminal without
         // O_NOCTTY makes it the new session's controlling terminal.
-        check(libc::posix_spawn_file_actions_addopen(actions, 0, tty.as_ptr(), libc::O_RDWR, 0))?;
+        check(libc::posix_spawn_file_actions_addopen(actions, 0, p.tty.as_ptr(), libc::O_RDWR, 0))?;
         check(libc::posix_spawn_file_actions_adddup2(actions, 0, 1))?;
         check(libc::posix_spawn_file_actions_adddup2(actions, 0, 2))?;
         // Descriptors the caller inherited without close-on-exec stay out of the program.
         check(libc::posix_spawn_file_actions_addclosefrom_np(actions, 3))?;
-        check(libc::posix_spawn_file_actions_addchdir_np(actions, cwd.as_ptr()))?;
+        check(libc::posix_spawn_file_actions_addchdir_np(actions, p.cwd.as_ptr()))?;
         let mut pid: libc::pid_t = 0;
-        check(libc::posix_spawn(
-            &raw mut pid,
-            exe.as_ptr(),
-            actions,
-            attr,
-            argv_ptrs.as_ptr(),
-            env_ptrs.as_ptr(),
-        ))?;
+        check(libc::posix_spawn(&raw mut pid, p.exe.as_ptr(), actions, attr, argv.as_ptr(), env.as_ptr()))?;
         u32::try_from(pid).map_err(std::io::Error::other)
+    }
+}
+
+/// Starts the program in a forked child and returns at once, without waiting for its exec:
+/// the child does what [`posix_spawn`] asks glibc to, then execs (a script without `#!` under
+/// [`SCRIPT_SHELL`]); an exec that fails is written on the program's terminal and the child
+/// exits 127. Only for a single-threaded caller (the holder): a fork of a threaded process may
+/// only call async-signal-safe functions, and copies the page tables of its whole memory.
+#[allow(unsafe_code)]
+fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
+    let shell = p.by_shell();
+    let (argv, env, shell_argv) = (pointers(&p.argv), pointers(&p.env), pointers(&shell.argv));
+    let prefix = format!("controlroom: could not start {}: ", p.exe.to_string_lossy());
+    // SAFETY: the caller is single-threaded, so the child may call any function; it only
+    // calls libc with pointers into `p`, `shell` and the arrays above (made before the fork,
+    // so the child allocates nothing), and ends in exec or `_exit`.
+    unsafe {
+        match libc::fork() {
+            -1 => Err(std::io::Error::last_os_error()),
+            0 => {
+                libc::setsid();
+                // Not O_NOCTTY: the new session's controlling terminal.
+                let fd = libc::open(p.tty.as_ptr(), libc::O_RDWR);
+                if fd < 0 {
+                    libc::_exit(127);
+                }
+                for target in 0..3 {
+                    libc::dup2(fd, target);
+                }
+                libc::close_range(3, libc::c_uint::MAX, 0);
+                let mut fail = libc::chdir(p.cwd.as_ptr()) != 0;
+                let mut default: libc::sigaction = std::mem::zeroed();
+                default.sa_sigaction = libc::SIG_DFL;
+                for sig in 1..libc::SIGRTMAX() {
+                    libc::sigaction(sig, &raw const default, std::ptr::null_mut());
+                }
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&raw mut none);
+                libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
+                if !fail {
+                    libc::execve(p.exe.as_ptr(), argv.as_ptr().cast(), env.as_ptr().cast());
+                    if *libc::__errno_location() == libc::ENOEXEC {
+                        libc::execve(shell.exe.as_ptr(), shell_argv.as_ptr().cast(), env.as_ptr().cast());
+                    }
+                    fail = true;
+                }
+                if fail {
+                    let why = libc::strerror(*libc::__errno_location());
+                    libc::write(2, prefix.as_ptr().cast(), prefix.len());
+                    libc::write(2, why.cast(), libc::strlen(why));
+                    libc::write(2, c"\r\n".as_ptr().cast(), 2);
+                }
+                libc::_exit(127)
+            }
+            pid => u32::try_from(pid).map_err(std::io::Error::other),
+        }
     }
 }
 
