@@ -3,12 +3,13 @@
 //! gateway can stop, crash or be upgraded without the program noticing.
 //!
 //! It runs as the hidden `controlroom __holder` subcommand (src/ only dispatches here): the
-//! gateway starts it, it leaves the gateway's session (`setsid`) and forks once more so it is neither a session
-//! leader nor the gateway's child, reads the worker's spec on stdin, binds its socket, starts the
-//! program and answers `ok PID` (or `err MESSAGE`) on stdout; then its stdin and stdout go to
-//! /dev/null and stderr is its log (`DATA_DIR/workers/ID.log`). While no gateway is attached it
-//! keeps reading the PTY into a bounded in-memory log with absolute offsets (`--holder-log`), so
-//! the program never blocks on a full terminal; the protocol is in [`wire`].
+//! gateway starts it, it leaves the gateway's session (`setsid`) and forks once more so it is
+//! neither a session leader nor the gateway's child, reads the worker's spec on stdin, binds its
+//! socket, starts the program and answers `ok PID` (or `err MESSAGE`) on stdout; then its stdin
+//! and stdout go to /dev/null and stderr is its log (`DATA_DIR/workers/ID.log`). While no
+//! gateway is attached it keeps reading the PTY into a bounded in-memory log with absolute
+//! offsets (`--holder-log`), so the program never blocks on a full terminal; the protocol is in
+//! [`wire`].
 //!
 //! With `--spare` it starts with no program (`spare.rs`): the gateway keeps it ready and, for a
 //! new worker, sends it the spec over the socket instead of starting a holder then.

@@ -344,6 +344,48 @@ mod tests {
         assert_eq!(resolve(Path::new("bin/plain"), dir.path(), None), Err("it is not executable".into()));
     }
 
+    /// Runs `script` (a file without `#!`, so the shell runs it) through `how`; what it printed.
+    fn run_script(how: Start, script: &str, cols: u16) -> (String, u32, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("script");
+        std::fs::write(&file, script).expect("script");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let spec = SpawnSpec {
+            key: String::new(),
+            command: vec![file.to_string_lossy().into_owned(), "arg-one".into()],
+            cwd: dir.path().to_path_buf(),
+            env: [("X_SPAWN".to_owned(), "here".to_owned())].into(),
+            cols,
+            rows: 24,
+            activity: None,
+            offset: 0,
+        };
+        let (master, pid) = spawn_on_pty(&spec, how).expect("started");
+        let mut reader = master.try_clone_reader().expect("reader");
+        let mut out = Vec::new();
+        // The program prints and exits; the master then reads EOF or EIO.
+        let _ = std::io::Read::read_to_end(&mut reader, &mut out);
+        let pid_raw = rustix::process::Pid::from_raw(i32::try_from(pid).expect("pid")).expect("pid");
+        let status = crate::worker::pty::waitpid(pid_raw).expect("reaped");
+        assert_eq!(status, 0, "{how:?}: {}", String::from_utf8_lossy(&out));
+        let cwd = std::fs::canonicalize(dir.path()).expect("cwd");
+        (String::from_utf8_lossy(&out).into_owned(), pid, cwd)
+    }
+
+    #[test]
+    fn both_starts_give_a_session_leader_on_its_terminal_with_the_spec_applied() {
+        // Fields 6 and 7 of /proc/PID/stat: the session and the controlling terminal (0: none).
+        let script = "read -r _ _ _ _ _ sid ctty _ < /proc/$$/stat; \
+            echo \"pid=$$ sid=$sid ctty=$ctty tty=$(tty) cwd=$(pwd) arg=$1 x=$X_SPAWN term=$TERM size=$(stty size)\"\n";
+        for how in [Start::Spawn, Start::Fork] {
+            let (out, pid, cwd) = run_script(how, script, 91);
+            assert!(out.contains(&format!("pid={pid} sid={pid} ctty=")), "{how:?}: {out}");
+            assert!(!out.contains("ctty=0 ") && out.contains(" tty=/dev/pts/"), "{how:?}: {out}");
+            assert!(out.contains("arg=arg-one x=here term=xterm-256color size=24 91"), "{how:?}: {out}");
+            assert!(out.contains(&format!("cwd={}", cwd.display())), "{how:?}: {out}");
+        }
+    }
+
     #[test]
     fn the_environment_drops_gateway_secrets_and_sets_term() {
         let extra = [("TERM".to_owned(), "dumb".to_owned()), ("X_EXTRA".to_owned(), "1".to_owned())].into();
