@@ -275,7 +275,7 @@ fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
                 let mut fail = libc::chdir(p.cwd.as_ptr()) != 0;
                 let mut default: libc::sigaction = std::mem::zeroed();
                 default.sa_sigaction = libc::SIG_DFL;
-                for sig in 1..libc::SIGRTMAX() {
+                for sig in 1..=libc::SIGRTMAX() {
                     libc::sigaction(sig, &raw const default, std::ptr::null_mut());
                 }
                 let mut none: libc::sigset_t = std::mem::zeroed();
