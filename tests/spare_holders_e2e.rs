@@ -18,8 +18,11 @@ fn gateway(data: &Path, flags: &[&str]) -> Gateway {
     Gateway::start_with(data, "127.0.0.1:0", flags, &[("CR_INHERITED", "from-gateway")])
 }
 
-async fn one_spare(data: &Path) -> u32 {
+/// The one spare holder, once the gateway has it ready (connected and greeted: a worker
+/// started before that gets a new holder).
+async fn one_spare(gw: &Gateway, data: &Path) -> u32 {
     wait_for("one spare holder", || async { spare_pids(data).len() == 1 }).await;
+    wait_for("the gateway to have it ready", || async { gw.log().contains("spare holder ready") }).await;
     spare_pids(data)[0]
 }
 
@@ -80,7 +83,7 @@ async fn a_worker_from_a_spare_runs_as_one_from_a_new_holder() {
     let data = dir.path().join("spare");
     let _guard = HolderGuard(data.clone());
     let gw = gateway(&data, &[]);
-    let spare = one_spare(&data).await;
+    let spare = one_spare(&gw, &data).await;
     let (seen, holder) = report(&gw, &cwd).await;
     assert_eq!(holder, spare, "the worker's holder is the spare that was waiting");
     assert_eq!(seen, expected, "the same cwd, environment and size as from a new holder");
@@ -113,7 +116,7 @@ async fn a_dead_spare_gives_way_to_a_new_holder_and_a_failed_program_fails_as_be
     let data = dir.path().join("data");
     let _guard = HolderGuard(data.clone());
     let gw = gateway(&data, &[]);
-    let spare = one_spare(&data).await;
+    let spare = one_spare(&gw, &data).await;
     send_signal(spare, libc::SIGKILL);
     wait_for("the spare to be gone", || async { !spare_pids(&data).contains(&spare) }).await;
     let (_, wid) = gw.session_with("after", Some(&["sh", "-c", "echo alive; exec sleep 1000"])).await;

@@ -222,6 +222,23 @@ impl Endpoint {
         self.attach_query(sid, wid, binary, "").await
     }
 
+    /// Attaches to a worker (JSON `output`) and waits for its `history`; also returns when the
+    /// WebSocket handshake had completed (its `101` read), to time the upgrade apart from the
+    /// `history`.
+    pub async fn attach_timed(&self, sid: &str, wid: &str) -> anyhow::Result<(WorkerClient, Instant)> {
+        let (mut ws, binary) =
+            self.ws_offering(&format!("/ws/session/{sid}/worker/{wid}"), SUBPROTOCOL).await?;
+        let upgraded = Instant::now();
+        loop {
+            let msg = next_json(&mut ws).await?;
+            if msg["type"] == "history" {
+                let seen = msg["data"].as_str().unwrap_or_default().to_string();
+                let next_offset = msg["offset"].as_u64().unwrap_or_default();
+                return Ok((WorkerClient { ws, seen, binary, next_offset }, upgraded));
+            }
+        }
+    }
+
     /// [`Self::attach_as`] with a query on the socket's URL (`?delivery=lossless`).
     pub async fn attach_query(
         &self,

@@ -177,8 +177,10 @@ const FIRST: [&str; 3] = ["sh", "-c", "echo ready; exec sleep 1000"];
 /// A new worker to its first output on a socket, beside ttyd (which starts a new terminal per
 /// connection), interleaved: ours with a spare holder (the default) and without one
 /// (`--spare-holders 0`: a holder is started per worker). Ours: `POST /api/sessions` with one
-/// worker, attach, `ready` seen (in `history` or `output`); ttyd: connect, send the size,
-/// `ready` seen.
+/// worker, attach, `ready` seen (in `history` or `output`), broken down into its steps as the
+/// client sees them; ttyd: connect, send the size, `ready` seen. The floor beside them: the
+/// same command started on a PTY by the harness itself (a fork and exec, as ttyd does) and
+/// `ready` read from the PTY directly, with no socket at all.
 async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (gw, _) = Gateway::start(&[])?;
     let (fresh, _) = Gateway::start(&["--spare-holders", "0"])?;
@@ -186,7 +188,7 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     if tty.is_none() {
         report.note(ttyd::ABSENT);
     }
-    let (mut ours, mut theirs) = (FirstOutput::default(), Vec::new());
+    let (mut ours, mut theirs, mut floor) = (FirstOutput::default(), Vec::new(), Vec::new());
     let mut without = FirstOutput::default();
     // One unmeasured round each warms the page cache and the gateways' stores.
     for round in 0..=plan.runs.max(5) * 4 {
@@ -199,10 +201,18 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             c.wait_for(b"ready").await?;
             measured = Some(t3.elapsed());
         }
+        let direct = tokio::task::spawn_blocking(|| -> anyhow::Result<Duration> {
+            let t = Instant::now();
+            let mut pty = peers::DirectPty::spawn(&FIRST, 80, 24)?;
+            pty.wait_for(b"ready")?;
+            Ok(t.elapsed())
+        })
+        .await??;
         if round > 0 {
             ours.push(with_spare);
             without.push(with_holder);
             theirs.extend(measured.map(|d| d.as_secs_f64() * 1e3));
+            floor.push(direct.as_secs_f64() * 1e3);
         }
     }
     let o = summarize(&ours.total);
@@ -216,6 +226,12 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         &ours.created,
         None,
     ));
+    report.row(Row::latency("  of which the upgrade (connect + WebSocket handshake)", &ours.upgraded, None));
+    report.row(Row::latency("  of which the upgrade → `history`", &ours.history, None));
+    report.row(
+        Row::latency("  of which `history` → `ready` seen", &ours.ready, None)
+            .with_note("0 when `ready` was in the `history` already".into()),
+    );
     report.row(
         Row::latency("  the same, --spare-holders 0", &without.total, None).with_note(
             "a holder started per worker (an exec of the gateway binary), as before spares".into(),
@@ -232,38 +248,70 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                 .with_note("connect + size message + `ready` seen (ttyd spawns per connection)".into()),
         );
     }
+    report.row(
+        Row::latency(
+            "new worker → its first output: the floor (fork + exec on a PTY, no socket)",
+            &floor,
+            None,
+        )
+        .with_note("the harness starts the same command on a PTY and reads `ready` from it directly".into()),
+    );
     Ok(())
 }
 
 /// How long the idle-workers section waits for the start's blocking-pool threads to end.
 const THREADS_SETTLE: Duration = Duration::from_secs(20);
 
-/// Times of the first-output rounds, in ms: to `ready` seen, and of that the `POST`.
+/// Times of the first-output rounds, in ms: to `ready` seen, and its steps as the client sees
+/// them: the `POST`, the upgrade, the `history`, then `ready`.
 #[derive(Default)]
 struct FirstOutput {
     total: Vec<f64>,
     created: Vec<f64>,
+    upgraded: Vec<f64>,
+    history: Vec<f64>,
+    ready: Vec<f64>,
 }
 
 impl FirstOutput {
-    fn push(&mut self, (total, created): (f64, f64)) {
-        self.total.push(total);
-        self.created.push(created);
+    fn push(&mut self, round: Round) {
+        self.total.push(round.total);
+        self.created.push(round.created);
+        self.upgraded.push(round.upgraded);
+        self.history.push(round.history);
+        self.ready.push(round.ready);
     }
 }
 
+/// One first-output round's times in ms (see [`FirstOutput`]).
+struct Round {
+    total: f64,
+    created: f64,
+    upgraded: f64,
+    history: f64,
+    ready: f64,
+}
+
 /// One round on `gw`: a session with one worker running [`FIRST`], attached until `ready` is
-/// seen, then deleted; (to `ready`, to the `POST`'s answer) in ms.
-async fn first_output_once(gw: &Gateway) -> anyhow::Result<(f64, f64)> {
+/// seen, then deleted.
+async fn first_output_once(gw: &Gateway) -> anyhow::Result<Round> {
     let argv: Vec<String> = FIRST.iter().map(|s| s.to_string()).collect();
     let t0 = Instant::now();
     let (sid, wids) = gw.session(std::slice::from_ref(&argv), 80, 24).await?;
     let t1 = Instant::now();
-    let mut c = gw.attach(&sid, &wids[0]).await?;
-    c.wait_for("ready").await?;
+    let (mut c, upgraded) = gw.endpoint().attach_timed(&sid, &wids[0]).await?;
     let t2 = Instant::now();
+    c.wait_for("ready").await?;
+    let t3 = Instant::now();
     gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
-    Ok(((t2 - t0).as_secs_f64() * 1e3, (t1 - t0).as_secs_f64() * 1e3))
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    Ok(Round {
+        total: ms(t3 - t0),
+        created: ms(t1 - t0),
+        upgraded: ms(upgraded - t1),
+        history: ms(t2 - upgraded),
+        ready: ms(t3 - t2),
+    })
 }
 
 /// Workers per session when starting many (each session one request).

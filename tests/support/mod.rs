@@ -261,8 +261,24 @@ pub fn spare_pids(data_dir: &Path) -> Vec<u32> {
 /// Every holder process of `data_dir` and whether it is a spare: started with `--spare` and
 /// named `cr-spare` (it renames itself `cr-holder` when it takes a worker, before answering).
 /// One started with `--spare` under neither name is still starting (the parent of its fork):
-/// neither a spare nor a worker's holder yet.
+/// neither a spare nor a worker's holder yet. A holder's program in the moment between its
+/// fork and its exec (the holder answers without waiting for the exec) has the holder's command
+/// line: it is left out (its parent is a holder).
 fn holders(data_dir: &Path) -> Vec<(u32, Option<bool>)> {
+    let all = holder_processes(data_dir);
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // After the `(comm)` field: state, then the parent's pid.
+        stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    };
+    all.iter()
+        .filter(|(pid, _)| parent(*pid).is_none_or(|pp| !all.iter().any(|(p, _)| *p == pp)))
+        .copied()
+        .collect()
+}
+
+/// Every process whose command line is a holder's of `data_dir`, and whether it is a spare.
+fn holder_processes(data_dir: &Path) -> Vec<(u32, Option<bool>)> {
     let needle = format!("{}/workers/", data_dir.display());
     let mut pids = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else { return pids };

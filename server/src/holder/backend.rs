@@ -26,6 +26,12 @@ mod strays;
 /// How long a holder has to say hello (it answers at once unless wedged).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long after a spare was taken the next one starts: a holder's start (an exec of the
+/// gateway binary, its loader, a fork) costs a few ms of CPU, which on a small machine the new
+/// worker's program, its first output and the gateway's answer would otherwise share. A
+/// second worker within that time gets a new holder, as one past the spares always did.
+const REPLENISH_AFTER: Duration = Duration::from_millis(50);
+
 /// Starts every worker in its own holder process, a spare one started ahead when there is one.
 #[derive(Debug, Clone)]
 pub struct HolderBackend {
@@ -49,13 +55,19 @@ impl HolderBackend {
     }
 
     /// Starts [`PtyBackend::replenish`] on another thread (the runtime's blocking pool when
-    /// there is one).
+    /// there is one), [`REPLENISH_AFTER`] from now.
     fn replenish_in_background(&self) {
         let me = self.clone();
         match tokio::runtime::Handle::try_current() {
-            Ok(rt) => drop(rt.spawn_blocking(move || me.replenish())),
+            Ok(rt) => drop(rt.spawn(async move {
+                tokio::time::sleep(REPLENISH_AFTER).await;
+                let _ = tokio::task::spawn_blocking(move || me.replenish()).await;
+            })),
             Err(_) => {
-                let _ = std::thread::Builder::new().name("cr-spare".into()).spawn(move || me.replenish());
+                let _ = std::thread::Builder::new().name("cr-spare".into()).spawn(move || {
+                    std::thread::sleep(REPLENISH_AFTER);
+                    me.replenish();
+                });
             }
         }
     }
@@ -82,19 +94,10 @@ impl HolderBackend {
         if spec.is_none() {
             cmd.arg(holder::SPARE_FLAG).stdin(std::process::Stdio::null());
         }
-        // A new session: out of the gateway's process group, so a terminal's SIGINT/SIGHUP to
-        // the gateway's group never reaches it (the holder then forks once more).
-        #[allow(unsafe_code)]
-        // SAFETY: setsid is async-signal-safe and touches no memory.
-        unsafe {
-            use std::os::unix::process::CommandExt as _;
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // No `pre_exec` (the holder calls `setsid` itself, first thing): with one, std forks
+        // the whole gateway (its page tables copied, its threads stalled on the address space's
+        // lock meanwhile); without, it uses `posix_spawn`, which only suspends this thread until
+        // the exec.
         let mut child = cmd.spawn().map_err(|e| format!("starting {}: {e}", self.exe.display()))?;
         if let Some(spec) = spec {
             let text = serde_json::to_vec(spec).map_err(|e| e.to_string())?;

@@ -57,8 +57,7 @@ pub(super) struct Holder {
     master: Box<dyn MasterPty + Send>,
     /// The PTY master, duplicated from `master` so reads, writes and polls need no unsafe.
     pty: OwnedFd,
-    /// Kept so its pid is ours to reap; we wait with waitpid ourselves.
-    _child: Box<dyn portable_pty::Child + Send + Sync>,
+    /// The program, our child: reaped with waitpid.
     pid: u32,
     size: (u16, u16),
     log: Log,
@@ -72,9 +71,8 @@ pub(super) struct Holder {
     conn: Option<Conn>,
     uid: u32,
     done: bool,
-    /// The binary's pages are to be let go once output past this offset went to the attached
-    /// gateway, or at this deadline ([`SHED_WAIT`] after it was set) whatever happens.
-    shed_due: Option<(u64, std::time::Instant)>,
+    /// The binary's pages are to be let go at this deadline ([`SHED_WAIT`] after it was set).
+    shed_due: Option<std::time::Instant>,
 }
 
 impl Holder {
@@ -82,7 +80,7 @@ impl Holder {
         listener: UnixListener,
         socket: PathBuf,
         master: Box<dyn MasterPty + Send>,
-        child: Box<dyn portable_pty::Child + Send + Sync>,
+        pid: u32,
         size: (u16, u16),
         log_bytes: usize,
         offset: u64,
@@ -94,13 +92,11 @@ impl Holder {
         let pty =
             unsafe { BorrowedFd::borrow_raw(raw) }.try_clone_to_owned().map_err(|e| format!("PTY: {e}"))?;
         rustix::io::ioctl_fionbio(&pty, true).map_err(|e| format!("PTY: {e}"))?;
-        let pid = child.process_id().ok_or("the program has no pid")?;
         Ok(Self {
             listener,
             socket,
             master,
             pty,
-            _child: child,
             pid,
             size,
             log: Log::new(log_bytes, offset),
@@ -124,12 +120,6 @@ impl Holder {
         while !self.done {
             if let Some(c) = &mut self.conn {
                 fill(c, &self.log, self.exit, self.pty_open);
-            }
-            // After the first output went out, not before: a new worker's first bytes do not
-            // wait for the shed (pagemap reads and madvise calls).
-            let written = self.conn.as_ref().is_some_and(|c| c.out_pos == c.out.len());
-            if written && self.conn.as_ref().zip(self.shed_due).is_some_and(|(c, (from, _))| c.sent > from) {
-                self.shed();
             }
             let mut pty_events = PollFlags::empty();
             if self.pty_open && self.unsent() < self.high_water {
@@ -164,8 +154,7 @@ impl Holder {
                     }
                     _ => None,
                 };
-                let timeout =
-                    self.shed_due.map(|(_, at)| timespec(at.saturating_duration_since(Instant::now())));
+                let timeout = self.shed_due.map(|at| timespec(at.saturating_duration_since(Instant::now())));
                 if let Err(e) = poll(&mut fds, timeout.as_ref()) {
                     holder_log!("controlroom holder: poll failed: {e}");
                     return;
@@ -182,7 +171,7 @@ impl Holder {
             if !listener_ready.is_empty() {
                 self.accept();
             }
-            if self.shed_due.is_some_and(|(_, at)| Instant::now() >= at) {
+            if self.shed_due.is_some_and(|at| Instant::now() >= at) {
                 self.shed();
             }
         }
@@ -190,15 +179,9 @@ impl Holder {
         holder_log!("controlroom holder {}: exit acknowledged; done", std::process::id());
     }
 
-    /// Lets go of the binary's pages start-up mapped once output went to an attached gateway,
-    /// or after [`SHED_WAIT`] without any.
+    /// Lets go of the binary's pages start-up mapped [`SHED_WAIT`] from now.
     pub(super) fn shed_soon(&mut self) {
-        self.shed_after(self.log.end());
-    }
-
-    /// The shed is due once output past `offset` went out, or after [`SHED_WAIT`].
-    fn shed_after(&mut self, offset: u64) {
-        self.shed_due = Some((offset, Instant::now() + SHED_WAIT));
+        self.shed_due = Some(Instant::now() + SHED_WAIT);
     }
 
     /// Lets go of the binary's pages start-up or an adoption mapped (`shed.rs`), once.
@@ -404,9 +387,8 @@ impl Holder {
                     self.log.continue_at(from);
                     c.sent = from.clamp(self.log.start(), self.log.end());
                     // The attach path was the last of start-up (and of an adoption): the binary's
-                    // pages it mapped go once the output the gateway waits for is written.
-                    let from = c.sent;
-                    self.shed_after(from);
+                    // pages it mapped go soon after.
+                    self.shed_soon();
                 }
                 Frame::Input { data } => {
                     if self.pty_open {
@@ -480,8 +462,10 @@ fn fill(c: &mut Conn, log: &Log, exit: Option<Exit>, pty_open: bool) {
     }
 }
 
-/// How long after start-up or an attach the holder lets go of the binary's pages at the latest
-/// (sooner once output went out).
+/// How long after start-up or an attach the holder lets go of the binary's pages: not at once
+/// (the shed is some 40 syscalls, and on a small machine a new worker's first output and the
+/// gateway's answer would share the CPU with it; it once ran as soon as the first output went
+/// out, BENCHMARKS.md issue 17), and soon enough that a holder's memory is its own.
 const SHED_WAIT: Duration = Duration::from_millis(50);
 
 /// `d` as `poll` takes it.

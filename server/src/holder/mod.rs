@@ -3,12 +3,13 @@
 //! gateway can stop, crash or be upgraded without the program noticing.
 //!
 //! It runs as the hidden `controlroom __holder` subcommand (src/ only dispatches here): the
-//! gateway starts it in a new session (`setsid`), it forks once more so it is neither a session
-//! leader nor the gateway's child, reads the worker's spec on stdin, binds its socket, starts the
-//! program and answers `ok PID` (or `err MESSAGE`) on stdout; then its stdin and stdout go to
-//! /dev/null and stderr is its log (`DATA_DIR/workers/ID.log`). While no gateway is attached it
-//! keeps reading the PTY into a bounded in-memory log with absolute offsets (`--holder-log`), so
-//! the program never blocks on a full terminal; the protocol is in [`wire`].
+//! gateway starts it, it leaves the gateway's session (`setsid`) and forks once more so it is
+//! neither a session leader nor the gateway's child, reads the worker's spec on stdin, binds its
+//! socket, starts the program and answers `ok PID` (or `err MESSAGE`) on stdout; then its stdin
+//! and stdout go to /dev/null and stderr is its log (`DATA_DIR/workers/ID.log`). While no
+//! gateway is attached it keeps reading the PTY into a bounded in-memory log with absolute
+//! offsets (`--holder-log`), so the program never blocks on a full terminal; the protocol is in
+//! [`wire`].
 //!
 //! With `--spare` it starts with no program (`spare.rs`): the gateway keeps it ready and, for a
 //! new worker, sends it the spec over the socket instead of starting a holder then.
@@ -140,6 +141,13 @@ fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Args
 /// returns the process's exit code. Must be called before any other thread exists (it forks).
 #[allow(unsafe_code)]
 pub fn main(socket: &Path, log_bytes: usize, spare: bool) -> i32 {
+    // A new session, out of the gateway's process group, so a terminal's SIGINT/SIGHUP to the
+    // gateway's group never reaches the holder or its program. Done here rather than by the
+    // gateway between its fork and the exec (which made std fork the whole gateway instead of
+    // using posix_spawn); until this line the starting holder is in the gateway's group, where
+    // such a signal would have stopped the gateway too. It fails only for a process that leads
+    // a group already (started by hand, or by a gateway that did it): nothing to do then.
+    let _ = rustix::process::setsid();
     // SAFETY: the process is single-threaded here (called first thing from `main`), so the
     // child may keep running Rust code after fork.
     match unsafe { libc::fork() } {
@@ -218,7 +226,9 @@ fn start_program(
         activity: None,
         offset: spec.offset,
     };
-    let (master, child) = crate::worker::pty::spawn_on_pty(&spawn).map_err(|e| match e {
+    // One thread here: the program is forked, and the holder answers without waiting for it.
+    let how = crate::worker::pty::Start::Fork;
+    let (master, pid) = crate::worker::pty::spawn_on_pty(&spawn, how).map_err(|e| match e {
         // The gateway names the command itself; only the reason goes back.
         crate::worker::WorkerError::Spawn { message, .. } => message,
         other => other.to_string(),
@@ -229,7 +239,7 @@ fn start_program(
         listener,
         socket.to_path_buf(),
         master,
-        child,
+        pid,
         (spec.cols, spec.rows),
         log_bytes,
         spawn.offset,

@@ -147,7 +147,7 @@ impl Hub {
                     self.publisher.published.get(&session_id).cloned().ok_or_else(|| no_session(&session_id));
                 let _ = reply.send(r);
             }
-            HubCmd::Create { req, git, worktree, reply } => self.create(req, git, worktree, reply).await,
+            HubCmd::Create { req, git, worktree, reply } => self.create(req, git, worktree, reply),
             HubCmd::Started(started) => self.finish_start(*started).await,
             HubCmd::Rename { session_id, title, reply } => {
                 let r = self.rename(&session_id, title).await;

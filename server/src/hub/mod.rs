@@ -88,8 +88,9 @@ enum HubCmd {
     },
     Create {
         req: CreateSession,
-        /// The cwd's repository, read before the command is sent (never on the hub task).
-        git: git::GitInfo,
+        /// The cwd's repository, being read off the hub task (awaited with the workers' starts,
+        /// never on the hub task).
+        git: tokio::task::JoinHandle<git::GitInfo>,
         /// The worktree made for it before the command was sent (`req.cwd` is in it).
         worktree: Option<WorktreeMeta>,
         reply: oneshot::Sender<Result<Session, HubError>>,
@@ -239,7 +240,9 @@ impl HubHandle {
             }
             None => None,
         };
-        let git = self.git.read_one(std::path::PathBuf::from(cwd.as_str())).await;
+        // Read while the workers start, not before: the read is a blocking-pool round trip.
+        let (reads, path) = (self.git.clone(), std::path::PathBuf::from(cwd.as_str()));
+        let git = tokio::spawn(async move { reads.read_one(path).await });
         let made = worktree.clone();
         let r = self.call(|reply| HubCmd::Create { req, git, worktree, reply }).await.and_then(|r| r);
         if let (Err(_), Some(meta)) = (&r, &made) {

@@ -6,12 +6,15 @@
 
 use super::pty_io::{MasterReader, MasterWriter, set_nonblocking};
 use super::{ExitInfo, SpawnSpec, WorkerError};
-use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use portable_pty::{MasterPty, PtySize};
 use rustix::process::{Pid, Signal, WaitOptions};
 use std::io::Read;
 use std::os::fd::{OwnedFd, RawFd};
 use std::task::{Context, Poll};
 use tokio::sync::OwnedSemaphorePermit;
+
+mod spawn;
+pub(crate) use spawn::{Start, spawn_on_pty};
 
 /// Signals a worker's process group can be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,69 +219,14 @@ pub trait ProcessWaiter: Send {
 pub struct PortablePty;
 
 fn spawn_error(spec: &SpawnSpec, e: impl std::fmt::Display) -> WorkerError {
-    WorkerError::Spawn { command: spec.command.join(" "), message: spawn_failure(&e.to_string()) }
-}
-
-/// portable-pty's reason a program could not start, as one line a client may see: its
-/// "Unable to spawn X because:" prefix goes (the command is named by the caller) and its list of
-/// the PATH's directories becomes "not found in PATH", so a 400 body never shows the gateway's
-/// PATH (which names its user's directories).
-pub(crate) fn spawn_failure(text: &str) -> String {
-    // portable-pty joins its reasons with ".\n"; paths may hold dots, so split on lines only.
-    let reasons: Vec<&str> = text
-        .lines()
-        .map(|l| l.trim().trim_end_matches('.'))
-        .filter(|l| !l.is_empty() && !l.starts_with("Unable to spawn"))
-        .map(|l| if l.starts_with("No viable candidates found in PATH") { "not found in PATH" } else { l })
-        .collect();
-    match text.trim().strip_prefix("Unable to spawn ") {
-        // "Unable to spawn X because it does not exist": keep the reason after "because".
-        Some(rest) if reasons.is_empty() => {
-            rest.split_once(" because ").map_or(rest, |(_, why)| why).trim().to_owned()
-        }
-        _ if reasons.is_empty() => text.trim().to_owned(),
-        _ => reasons.join("; "),
-    }
-}
-
-/// A program started on a new PTY: the master side and the child.
-pub(crate) type Spawned = (Box<dyn MasterPty + Send>, Box<dyn portable_pty::Child + Send + Sync>);
-
-/// Opens a PTY of `spec`'s size and starts `spec`'s program on it, leading its own session;
-/// shared by the in-process backend and the holder process, so both start programs alike.
-pub(crate) fn spawn_on_pty(spec: &SpawnSpec) -> Result<Spawned, WorkerError> {
-    if spec.command.is_empty() {
-        return Err(WorkerError::Invalid("command must not be empty".into()));
-    }
-    let size = PtySize { rows: spec.rows, cols: spec.cols, pixel_width: 0, pixel_height: 0 };
-    let pair = native_pty_system().openpty(size).map_err(|e| spawn_error(spec, e))?;
-    let mut cmd = CommandBuilder::from_argv(spec.command.iter().map(Into::into).collect());
-    cmd.cwd(&spec.cwd);
-    // The builder starts from this process's own environment: the gateway's secrets (the owner
-    // token in `CONTROLROOM_TOKEN`) must not reach a shell whose screen read-only viewers can see.
-    // A holder inherits the gateway's environment, so this holds in both.
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(super::env::is_gateway_secret) {
-            cmd.env_remove(&name);
-        }
-    }
-    cmd.env("TERM", "xterm-256color");
-    for (k, v) in &spec.env {
-        cmd.env(k, v);
-    }
-    // The child leads its own session (portable-pty calls setsid), so its pid is its
-    // process group id.
-    let child = pair.slave.spawn_command(cmd).map_err(|e| spawn_error(spec, e))?;
-    // Without dropping the slave the reader would never see EOF.
-    drop(pair.slave);
-    Ok((pair.master, child))
+    WorkerError::Spawn { command: spec.command.join(" "), message: e.to_string() }
 }
 
 impl PtyBackend for PortablePty {
     fn spawn(&self, spec: &SpawnSpec) -> Result<PtyProcess, WorkerError> {
-        let (master, child) = spawn_on_pty(spec)?;
+        let (master, pid) = spawn_on_pty(spec, Start::Spawn)?;
         let pair = PairMaster { master };
-        let pid = child.process_id();
+        let pid = Some(pid);
         let io = pair
             .master
             .as_raw_fd()
@@ -296,7 +244,7 @@ impl PtyBackend for PortablePty {
             reader: Box::new(MasterReader::new(reader)),
             writer: Box::new(MasterWriter::new(writer)),
             control: Box::new(PortableControl { master: pair.master, pid }),
-            waiter: Box::new(PortableWaiter { child, pid }),
+            waiter: Box::new(PortableWaiter { pid }),
         }))
     }
 }
@@ -371,31 +319,20 @@ pub(crate) fn waitpid(pid: Pid) -> std::io::Result<i32> {
 }
 
 struct PortableWaiter {
-    child: Box<dyn portable_pty::Child + Send + Sync>,
     pid: Option<u32>,
 }
 
 impl ProcessWaiter for PortableWaiter {
-    fn wait(mut self: Box<Self>) -> ExitInfo {
-        // portable-pty reports signals by their description ("Killed"); wait ourselves to get
-        // the number and name it.
-        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()).and_then(Pid::from_raw)
-            && let Ok(raw) = waitpid(pid)
-        {
-            use std::os::unix::process::ExitStatusExt as _;
-            let status = std::process::ExitStatus::from_raw(raw);
-            return ExitInfo { exit_code: status.code(), signal: status.signal().map(signal_name) };
-        }
-        match self.child.wait() {
-            Ok(status) => ExitInfo {
-                exit_code: if status.signal().is_some() {
-                    None
-                } else {
-                    i32::try_from(status.exit_code()).ok()
-                },
-                signal: status.signal().map(str::to_owned),
-            },
-            Err(e) => ExitInfo { exit_code: None, signal: Some(format!("wait failed: {e}")) },
+    fn wait(self: Box<Self>) -> ExitInfo {
+        let pid = self.pid.and_then(|p| i32::try_from(p).ok()).and_then(Pid::from_raw);
+        match pid.map(waitpid) {
+            Some(Ok(raw)) => {
+                use std::os::unix::process::ExitStatusExt as _;
+                let status = std::process::ExitStatus::from_raw(raw);
+                ExitInfo { exit_code: status.code(), signal: status.signal().map(signal_name) }
+            }
+            Some(Err(e)) => ExitInfo { exit_code: None, signal: Some(format!("wait failed: {e}")) },
+            None => ExitInfo { exit_code: None, signal: Some("wait failed: no pid".into()) },
         }
     }
 }
@@ -434,20 +371,4 @@ pub(crate) fn signal_name(sig: i32) -> String {
         other => return format!("SIG{other}"),
     };
     name.to_owned()
-}
-
-#[cfg(test)]
-mod spawn_failure_tests {
-    use super::spawn_failure;
-
-    #[test]
-    fn a_missing_program_is_one_line_without_the_path() {
-        let text =
-            "Unable to spawn nope because:\nNo viable candidates found in PATH \"/home/me/bin:/usr/bin\"";
-        assert_eq!(spawn_failure(text), "not found in PATH");
-        let text = "Unable to spawn x because:\n/usr/bin/x exists but is not executable.\nNo viable candidates found in PATH \"/a:/b\"";
-        assert_eq!(spawn_failure(text), "/usr/bin/x exists but is not executable; not found in PATH");
-        assert_eq!(spawn_failure("Unable to spawn /tmp/d because it is a directory"), "it is a directory");
-        assert_eq!(spawn_failure("openpty failed: ENOSPC"), "openpty failed: ENOSPC");
-    }
 }

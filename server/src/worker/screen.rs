@@ -22,6 +22,11 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use tracing::debug;
 
+/// The most screen cells (with no scrollback) whose snapshot is taken on the actor's thread
+/// rather than by a job on the blocking pool (see [`ScreenModel::snapshot_is_small`]): a
+/// 200 × 60 screen formats in tens of µs, less than waking a thread.
+pub(crate) const INLINE_SNAPSHOT_CELLS: usize = 200 * 60;
+
 pub(crate) mod runner;
 
 /// Answers owed to the program that may wait for the actor before the screen thread drops
@@ -149,6 +154,14 @@ impl ScreenModel {
     #[cfg(test)]
     pub(crate) fn scrollback(&self) -> &ScrollCapture {
         self.parser.term().sink()
+    }
+
+    /// Whether a snapshot costs only a few µs, so it may be taken on the worker actor's thread:
+    /// no scrollback, and at most [`INLINE_SNAPSHOT_CELLS`] cells on the screen.
+    pub(crate) fn snapshot_is_small(&self) -> bool {
+        let screen = self.parser.term();
+        let (rows, cols) = screen.size();
+        screen.sink().store.bytes() == 0 && usize::from(rows) * usize::from(cols) <= INLINE_SNAPSHOT_CELLS
     }
 
     /// Terminal output that redraws the scrollback (unless `scope` is the screen only) and the

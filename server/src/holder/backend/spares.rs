@@ -97,7 +97,10 @@ pub(super) fn replenish(spares: &Spares, start: impl Fn() -> Result<Spare, Strin
         state.starting -= 1;
         match started {
             // Stopped meanwhile: dropped here, the spare ends.
-            Ok(spare) if !state.stopped => state.ready.push(spare),
+            Ok(spare) if !state.stopped => {
+                state.ready.push(spare);
+                tracing::debug!(ready = state.ready.len(), "spare holder ready");
+            }
             Ok(_) => return,
             Err(why) => {
                 tracing::warn!(reason = %why, "could not start a spare holder");

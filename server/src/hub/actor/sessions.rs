@@ -83,26 +83,23 @@ impl Hub {
 
     /// Checks and plans a new session, then starts its workers off the hub; `reply` is answered
     /// once they all started (or with the first error, creating nothing).
-    pub(super) async fn create(
+    pub(super) fn create(
         &mut self,
         req: CreateSession,
-        git: GitInfo,
+        git: tokio::task::JoinHandle<GitInfo>,
         worktree: Option<crate::worktree::WorktreeMeta>,
         reply: tokio::sync::oneshot::Sender<Result<Session, HubError>>,
     ) {
-        match self.plan_create(req, git) {
-            Ok((session, env, planned)) if planned.is_empty() => {
-                let id = session.id.clone();
-                self.records.insert(id.clone(), Record { session, env, handles: BTreeMap::new(), worktree });
-                self.flush().await;
-                tracing::info!(session_id = %id, "session created");
-                let _ = reply.send(self.publisher.published.get(&id).cloned().ok_or_else(|| no_session(&id)));
-            }
+        match self.plan_create(req) {
             Ok((session, env, planned)) => {
                 self.starting.sessions += 1;
                 let spawns = planned.iter().map(|(_, s)| s.clone()).collect();
-                self.start_off_hub(spawns, move |results| starting::Started::Create {
+                // The cwd's repository is read while the workers start (a session without
+                // workers waits for the read alone).
+                let git = async move { git.await.unwrap_or_default() };
+                self.start_off_hub(spawns, git, move |results, git| starting::Started::Create {
                     session,
+                    git,
                     worktree,
                     env,
                     planned,
@@ -121,7 +118,6 @@ impl Hub {
     fn plan_create(
         &self,
         req: CreateSession,
-        git: GitInfo,
     ) -> Result<(Session, BTreeMap<WorkerId, BTreeMap<String, String>>, Vec<(Worker, SpawnSpec)>), HubError>
     {
         let title = req.title.trim().to_string();
@@ -148,8 +144,9 @@ impl Hub {
             id: SessionId::new(new_id('s')),
             title,
             cwd,
-            repository: git.repository,
-            branch: git.branch,
+            // Filled in from the cwd's repository once read (`finish_create`).
+            repository: None,
+            branch: None,
             created_at: now.clone(),
             source: None,
             status: None,
@@ -214,12 +211,15 @@ impl Hub {
         match planned {
             Ok((worker, spawn)) => {
                 let session_id = id.clone();
-                self.start_off_hub(vec![spawn.clone()], move |mut results| starting::Started::AddWorker {
-                    session_id,
-                    worker,
-                    spawn,
-                    result: results.pop().unwrap_or_else(|| Err(WorkerError::Gone)),
-                    reply,
+                let nothing = std::future::ready(());
+                self.start_off_hub(vec![spawn.clone()], nothing, move |mut results, ()| {
+                    starting::Started::AddWorker {
+                        session_id,
+                        worker,
+                        spawn,
+                        result: results.pop().unwrap_or_else(|| Err(WorkerError::Gone)),
+                        reply,
+                    }
                 });
             }
             Err(e) => {

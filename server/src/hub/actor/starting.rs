@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::hub::HubError;
+use crate::hub::git::GitInfo;
 use crate::worker::WorkerError;
 use crate::worker::pty::PtyProcess;
 use tokio::sync::oneshot;
@@ -24,6 +25,8 @@ pub(in crate::hub) enum Started {
     /// A new session: every worker started, or the first error.
     Create {
         session: Session,
+        /// Its cwd's repository and branch, read while the workers started.
+        git: GitInfo,
         worktree: Option<crate::worktree::WorktreeMeta>,
         env: BTreeMap<WorkerId, BTreeMap<String, String>>,
         planned: Vec<(Worker, SpawnSpec)>,
@@ -61,12 +64,13 @@ impl Hub {
         self.spawn_spec(session, spec)
     }
 
-    /// Starts the processes of `spawns` at once, off the hub; `done` turns their results into
-    /// the command that finishes the job on the hub.
-    pub(super) fn start_off_hub(
+    /// Starts the processes of `spawns` at once, off the hub, while `also` runs; `done` turns
+    /// their results (and what `also` gave) into the command that finishes the job on the hub.
+    pub(super) fn start_off_hub<T: Send + 'static>(
         &mut self,
         spawns: Vec<SpawnSpec>,
-        done: impl FnOnce(Vec<Result<PtyProcess, WorkerError>>) -> Started + Send + 'static,
+        also: impl std::future::Future<Output = T> + Send + 'static,
+        done: impl FnOnce(Vec<Result<PtyProcess, WorkerError>>, T) -> Started + Send + 'static,
     ) {
         self.starting.workers += spawns.len();
         let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
@@ -80,18 +84,21 @@ impl Hub {
                         .unwrap_or_else(|e| Err(WorkerError::Spawn { command, message: e.to_string() }))
                 }
             });
-            let results = futures_util::future::join_all(starts).await;
+            let (results, also) =
+                futures_util::future::join(futures_util::future::join_all(starts), also).await;
             // The hub is gone only when the gateway stops; the processes then go with it.
-            let _ = tx.send(HubCmd::Started(Box::new(done(results)))).await;
+            let _ = tx.send(HubCmd::Started(Box::new(done(results, also)))).await;
         });
     }
 
     /// Finishes a start on the hub.
     pub(super) async fn finish_start(&mut self, started: Started) {
         match started {
-            Started::Create { session, worktree, env, planned, results, reply } => {
+            Started::Create { mut session, git, worktree, env, planned, results, reply } => {
                 self.starting.sessions -= 1;
                 self.starting.workers -= results.len();
+                session.repository = git.repository;
+                session.branch = git.branch;
                 let r = self.finish_create(session, worktree, env, planned, results).await;
                 let _ = reply.send(r);
             }

@@ -14,16 +14,22 @@ use tracing::{debug, info, warn};
 impl Actor {
     /// Asks the screen thread for a snapshot, pinning the ring from the offset it will have
     /// (everything sent to the screen so far: the ring's end less a split character's carried
-    /// bytes) until it is answered.
+    /// bytes) until it is answered; a small idle model's is taken at once, on this thread.
     pub(super) fn request_snapshot(&mut self, client: ClientId) {
         let Some(scope) = self.clients.by_id.get(&client).map(|c| c.history) else { return };
-        let (reply, rx) = oneshot::channel();
         let pin = self.output.ring.end() - self.output.utf8.carried_len() as u64;
         if !self.output.ring.pin(pin) {
             // Unreachable: the ring always holds more than a carried character. A missing pin
             // only costs a retry when the catch-up is gone.
             debug!(pin, ring_start = self.output.ring.start(), "catch-up offset not held");
         }
+        if let Some(snap) = self.screen.snapshot_inline(scope) {
+            // A new worker's (small, idle) model: no job to wait for, and so nothing emitted
+            // since the pin, whose catch-up is then empty.
+            self.attach_ready(client, pin, Some(snap));
+            return;
+        }
+        let (reply, rx) = oneshot::channel();
         self.screen.send(ScreenMsg::Snapshot { reply, scope });
         self.clients.snapshots.push(Box::pin(async move { (client, pin, rx.await.ok()) }));
     }

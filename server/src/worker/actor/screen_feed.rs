@@ -63,6 +63,18 @@ impl ScreenFeed {
         }
     }
 
+    /// A snapshot taken at once on this thread, when nothing is held or queued and the model is
+    /// small (see `ScreenSender::try_snapshot_inline`); `None`: send `ScreenMsg::Snapshot`.
+    pub(super) fn snapshot_inline(
+        &mut self,
+        scope: controlroom_protocol::HistoryScope,
+    ) -> Option<crate::worker::HistorySnapshot> {
+        if !self.held.is_empty() {
+            return None;
+        }
+        self.tx.try_snapshot_inline(scope)
+    }
+
     /// Sends any other message, after what is held.
     pub(super) fn send(&mut self, msg: ScreenMsg) {
         self.flush();

@@ -184,6 +184,30 @@ impl ScreenSender {
     }
 }
 
+impl ScreenSender {
+    /// Takes a snapshot at once on the caller's thread when no job runs or waits and the model
+    /// is small ([`ScreenModel::snapshot_is_small`]): attaching to a new worker then wakes no
+    /// thread of the blocking pool. `None` otherwise (send [`ScreenMsg::Snapshot`] instead).
+    pub(crate) fn try_snapshot_inline(
+        &self,
+        scope: controlroom_protocol::HistoryScope,
+    ) -> Option<crate::worker::HistorySnapshot> {
+        let Target::Runner(runner) = &self.0 else { return None };
+        {
+            let mut q = lock(&runner.queue);
+            if q.running || !q.msgs.is_empty() {
+                return None;
+            }
+            q.running = true;
+        }
+        // No job is applying (`running` was clear), as in `try_apply_inline`.
+        let job = lock(&runner.job);
+        let snap = job.model.snapshot_is_small().then(|| job.model.snapshot(scope));
+        drain(runner, job);
+        snap
+    }
+}
+
 /// Runs a job on the blocking pool (or, outside a runtime, a thread of its own).
 fn start_job(runner: Arc<Runner>) {
     match tokio::runtime::Handle::try_current() {
