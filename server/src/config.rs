@@ -359,6 +359,16 @@ pub struct ServeConfig {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=crate::holder::MAX_SPARE_HOLDERS as u64)
     )]
     pub spare_holders: usize,
+    /// How long after a spare holder was taken the next one starts (so its start does not
+    /// share the CPU with the new worker's first output); a worker started meanwhile gets a
+    /// holder of its own.
+    #[arg(
+        long,
+        env = "CONTROLROOM_SPARE_REPLENISH_AFTER",
+        value_parser = flag_values::duration_or_zero,
+        default_value = flag_values::show_duration(crate::holder::DEFAULT_SPARE_REPLENISH_AFTER)
+    )]
+    pub spare_replenish_after: Duration,
     /// Stop every worker when the gateway stops (tmux's kill-server); by default they keep
     /// running in their holders and the next gateway adopts them.
     #[arg(long, env = "CONTROLROOM_STOP_WORKERS_ON_EXIT")]
@@ -457,6 +467,7 @@ impl ServeConfig {
             holder_exe: None,
             holder_log: crate::holder::DEFAULT_LOG_BYTES,
             spare_holders: crate::holder::DEFAULT_SPARE_HOLDERS,
+            spare_replenish_after: crate::holder::DEFAULT_SPARE_REPLENISH_AFTER,
             stop_workers_on_exit: false,
             worktree: crate::worktree::WorktreeConfig::default(),
         }

@@ -147,6 +147,7 @@ pub async fn run(
                 &config.data_dir,
                 config.holder_log,
                 config.spare_holders,
+                config.spare_replenish_after,
             )
             .map_err(|source| ServerError::Io {
                 context: format!("creating {}", config.data_dir.join(holder::WORKERS_DIR).display()),

@@ -26,12 +26,6 @@ mod strays;
 /// How long a holder has to say hello (it answers at once unless wedged).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long after a spare was taken the next one starts: a holder's start (an exec of the
-/// gateway binary, its loader, a fork) costs a few ms of CPU, which on a small machine the new
-/// worker's program, its first output and the gateway's answer would otherwise share. A
-/// second worker within that time gets a new holder, as one past the spares always did.
-const REPLENISH_AFTER: Duration = Duration::from_millis(50);
-
 /// Starts every worker in its own holder process, a spare one started ahead when there is one.
 #[derive(Debug, Clone)]
 pub struct HolderBackend {
@@ -39,33 +33,42 @@ pub struct HolderBackend {
     dir: PathBuf,
     log_bytes: usize,
     spares: Arc<spares::Spares>,
+    replenish_after: Duration,
 }
 
 impl HolderBackend {
     /// Holders run `exe __holder`, keep `log_bytes` of output each while no gateway is
     /// attached, and put their sockets in `DATA_DIR/workers/` (created 0700); up to `spares`
-    /// of them wait started ahead (`PtyBackend::replenish`). Spares an earlier gateway left
-    /// there are stopped: call this only while owning the data dir.
-    pub fn new(exe: PathBuf, data_dir: &Path, log_bytes: usize, spares: usize) -> std::io::Result<Self> {
+    /// of them wait started ahead (`PtyBackend::replenish`), the next one `replenish_after` a
+    /// spare was taken. Spares an earlier gateway left there are stopped: call this only while
+    /// owning the data dir.
+    pub fn new(
+        exe: PathBuf,
+        data_dir: &Path,
+        log_bytes: usize,
+        spares: usize,
+        replenish_after: Duration,
+    ) -> std::io::Result<Self> {
         let dir = data_dir.join(holder::WORKERS_DIR);
         std::fs::create_dir_all(&dir)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
         spares::stop_leftovers(&dir);
-        Ok(Self { exe, dir, log_bytes, spares: Arc::new(spares::Spares::new(spares)) })
+        Ok(Self { exe, dir, log_bytes, spares: Arc::new(spares::Spares::new(spares)), replenish_after })
     }
 
     /// Starts [`PtyBackend::replenish`] on another thread (the runtime's blocking pool when
-    /// there is one), [`REPLENISH_AFTER`] from now.
+    /// there is one), `replenish_after` from now (`--spare-replenish-after`).
     fn replenish_in_background(&self) {
         let me = self.clone();
+        let after = self.replenish_after;
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn(async move {
-                tokio::time::sleep(REPLENISH_AFTER).await;
+                tokio::time::sleep(after).await;
                 let _ = tokio::task::spawn_blocking(move || me.replenish()).await;
             })),
             Err(_) => {
                 let _ = std::thread::Builder::new().name("cr-spare".into()).spawn(move || {
-                    std::thread::sleep(REPLENISH_AFTER);
+                    std::thread::sleep(after);
                     me.replenish();
                 });
             }

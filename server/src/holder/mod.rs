@@ -54,6 +54,13 @@ pub const DEFAULT_SPARE_HOLDERS: usize = 1;
 /// Most spare holders a gateway keeps (`--spare-holders`): each is an idle process.
 pub const MAX_SPARE_HOLDERS: usize = 16;
 
+/// Default `--spare-replenish-after`: how long after a spare was taken the next one starts. A
+/// holder's start (an exec of the gateway binary, its loader, a fork) costs a few ms of CPU,
+/// which on a small machine the new worker's program, its first output and the gateway's answer
+/// would otherwise share. A second worker within that time gets a new holder, as one past the
+/// spares always did.
+pub const DEFAULT_SPARE_REPLENISH_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Directory of holder sockets and logs inside the data dir.
 pub const WORKERS_DIR: &str = "workers";
 
