@@ -1,23 +1,55 @@
 //! The attach view: a header line and the worker's screen filling the rest.
 
+use super::canvas::Canvas;
 use super::copy;
 use super::layout::centered;
 use super::search;
 use super::status::link_label;
 use super::terminal::{TerminalView, cursor};
 use crate::keymap::chord_label;
-use crate::state::State;
-use crate::state::term::WorkerLink;
+use crate::state::term::{Screen, WorkerLink};
+use crate::state::{Mode, State};
 use crate::theme::Theme;
-use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
+/// The attached worker's live screen where the attach view draws it, in a frame that draws
+/// nothing else over it.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveScreen<'a> {
+    /// The area under the header the screen is drawn in.
+    pub body: Rect,
+    /// The screen model drawn there.
+    pub screen: &'a Screen,
+}
+
+/// The live screen of the attach view [`draw`] draws for `state` in `area`, when nothing is
+/// drawn over its body: not in copy mode (a frozen copy instead), no search (its matches are
+/// painted over the rows) and no exit banner. Only in such frames may the painter keep the
+/// body's rows whose screen rows did not change, so anything `draw` ever puts over the body
+/// must make this `None` (the painter's tests compare kept frames with whole ones).
+pub fn live_screen(state: &State, area: Rect) -> Option<LiveScreen<'_>> {
+    if state.mode != Mode::Attach {
+        return None;
+    }
+    let term = state.term.as_ref()?;
+    if term.copy.is_some() || term.search.is_some() || term.exit.is_some() {
+        return None;
+    }
+    let [_, body] = areas(area);
+    Some(LiveScreen { body, screen: term.parser.term() })
+}
+
+/// The header line and the body under it.
+fn areas(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area)
+}
+
 /// Draws the attached worker.
-pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
-    let [header, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+pub fn draw(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme) {
+    let [header, body] = areas(area);
     let Some(term) = &state.term else { return };
     let session = state.store.get(&term.session).map_or(term.session.as_str(), |s| s.title.as_str());
     let worker =
@@ -91,7 +123,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         return;
     }
     let screen = term.parser.term();
-    frame.render_widget(TerminalView::new(screen), body);
+    // Rows the painter kept hold this screen's rows as drawn last frame (`live_screen`).
+    frame.render_widget(TerminalView::new(screen).keeping(frame.kept()), body);
     search::highlight(frame.buffer_mut(), body, term, theme);
     if let Some(exit) = &term.exit {
         let text = format!("Worker {}.", exit.describe());
@@ -118,7 +151,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
 }
 
 /// Puts the cursor in a prompt typed in the header's right side (`x` columns into it).
-fn draw_prompt_cursor(frame: &mut Frame<'_>, header: Rect, right_area: Rect, x: Option<u16>) {
+fn draw_prompt_cursor(frame: &mut Canvas<'_>, header: Rect, right_area: Rect, x: Option<u16>) {
     if let Some(x) = x {
         frame.set_cursor_position((
             right_area.x.saturating_add(x).min(header.right().saturating_sub(1)),
