@@ -1,17 +1,20 @@
 //! A driver for instruction counts (`valgrind --tool=callgrind`): the attach view at 120×40 over
 //! a shell whose screen is full of coloured `ls`-like output, one frame drawn per typed key as
 //! the front end draws an echo (one character echoed at the prompt; every 60th key an Enter: a
-//! new prompt line, the screen scrolls). Drawn through ratatui's crossterm backend into a sink,
-//! so the draw's share per key is the inclusive cost of the frame divided by the keys.
+//! new prompt line, the screen scrolls). Drawn through ratatui's crossterm backend into a sink
+//! by the front end's painter, or with `whole` by ratatui's `Terminal::draw` (every cell drawn
+//! and compared, as before the painter), so the draw's share per key is the inclusive cost of
+//! `Painter::paint` (or `Terminal::draw`) divided by the keys.
 //!
 //! `cargo build --release -p controlroom-tui --example attach_frames &&
-//!  valgrind --tool=callgrind target/release/examples/attach_frames [KEYS]`
+//!  valgrind --tool=callgrind target/release/examples/attach_frames [KEYS] [whole]`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 use common::{base_state, key, session, sync, worker};
 use controlroom_protocol::{SessionId, WorkerId, WorkerKind, WorkerServerMsg, WorkerState};
+use controlroom_tui::painter::Painter;
 use controlroom_tui::state::{Mode, Msg, State, WorkerEvent};
 use controlroom_tui::theme::Theme;
 use crossterm::event::KeyCode;
@@ -72,12 +75,23 @@ fn main() {
     });
     key(&mut st, KeyCode::Enter);
     assert_eq!(st.mode, Mode::Attach, "attached to the shell");
-    let viewport = Viewport::Fixed(Rect::new(0, 0, SIZE.0, SIZE.1));
-    let mut terminal =
-        Terminal::with_options(CrosstermBackend::new(std::io::sink()), TerminalOptions { viewport })
-            .expect("a fixed viewport");
+    let area = Rect::new(0, 0, SIZE.0, SIZE.1);
+    let whole = std::env::args().nth(2).is_some_and(|a| a == "whole");
+    let mut terminal = Terminal::with_options(
+        CrosstermBackend::new(std::io::sink()),
+        TerminalOptions { viewport: Viewport::Fixed(area) },
+    )
+    .expect("a fixed viewport");
+    let mut painter = Painter::new(CrosstermBackend::new(std::io::sink()), area);
     let theme = Theme::default();
-    terminal.draw(|f| controlroom_tui::ui::draw(f, &st, &theme)).expect("draws");
+    let mut frame = |st: &State| {
+        if whole {
+            terminal.draw(|f| controlroom_tui::ui::draw(f, st, &theme)).map(drop)
+        } else {
+            painter.paint(st, &theme)
+        }
+    };
+    frame(&st).expect("draws");
     for k in 1..=keys {
         if k % LINE_EVERY == 0 {
             output(&mut st, &mut offset, &format!("\r\n{PROMPT}"));
@@ -85,7 +99,8 @@ fn main() {
             let c = char::from(b'a' + u8::try_from(k % 26).unwrap_or(0));
             output(&mut st, &mut offset, c.encode_utf8(&mut [0; 4]));
         }
-        terminal.draw(|f| controlroom_tui::ui::draw(f, &st, &theme)).expect("draws");
+        frame(&st).expect("draws");
     }
-    println!("{keys} keys at {}×{}", SIZE.0, SIZE.1);
+    let how = if whole { "whole frames" } else { "the painter" };
+    println!("{keys} keys at {}×{}, {how}", SIZE.0, SIZE.1);
 }
