@@ -6,9 +6,10 @@
 //! of the front end's 2.1 M per key). The painter keeps the frame's buffer between frames
 //! instead. In a frame that draws the attached worker's live screen with nothing over it
 //! ([`ui::live_screen`]), a body row whose screen row holds the same cells as when it was last
-//! drawn ([`Row::same_cells`]) is *kept*: left as it is in the buffer, not drawn, not compared.
-//! Every other row is blanked, drawn by [`ui::draw_on`] as on a fresh buffer, and compared
-//! with what the terminal shows by ratatui's own diff, a row at a time.
+//! drawn ([`Row::same_cells`]) is *kept*: left as it is in the buffer, not drawn, not compared;
+//! so is the header row when it shows the same header as last frame ([`ui::Header`]). Every
+//! other row is blanked, drawn by [`ui::draw_on`] as on a fresh buffer, and compared with what
+//! the terminal shows by ratatui's own diff, a row at a time.
 //!
 //! Rendering stays a pure function of the state: a kept row holds what drawing it again would
 //! give (the same screen row drawn at the same place by the same widget, nothing drawn over it
@@ -17,7 +18,7 @@
 
 use crate::state::State;
 use crate::theme::Theme;
-use crate::ui::{self, canvas::Canvas};
+use crate::ui::{self, Header, canvas::Canvas};
 use controlroom_term::Row;
 use ratatui::backend::Backend;
 use ratatui::buffer::{Buffer, CellDiffOption, CellWidth as _};
@@ -61,6 +62,8 @@ pub struct Painter<B: Backend> {
     /// The last frame's live screen, its body and the screen's size (rows, columns); `None`
     /// when the last frame did not draw one, or after a resize.
     live: Option<(Rect, (u16, u16))>,
+    /// The last frame's attach header and its row, when that frame was live.
+    header: Option<(u16, Header<'static>)>,
     /// This frame's kept rows (reused between frames).
     kept: Vec<bool>,
     stats: PaintStats,
@@ -76,6 +79,7 @@ impl<B: Backend> Painter<B> {
             sending: Vec::new(),
             drawn: Vec::new(),
             live: None,
+            header: None,
             kept: Vec::new(),
             stats: PaintStats::default(),
         };
@@ -125,13 +129,14 @@ impl<B: Backend> Painter<B> {
         self.sending = (area.top()..area.bottom()).map(row).collect();
         self.drawn = vec![Drawn::Other; usize::from(area.height)];
         self.live = None;
+        self.header = None;
     }
 
     /// Draws `state` and sends what changed, then places (or hides) the cursor and flushes.
     pub fn paint(&mut self, state: &State, theme: &Theme) -> Result<(), B::Error> {
         let area = self.next.area;
-        let live = ui::live_screen(state, area);
-        self.mark_kept(live);
+        let live = ui::live_screen(state, area, theme);
+        self.mark_kept(live.as_ref());
         let width = usize::from(area.width);
         for (y, kept) in self.kept.iter().enumerate() {
             if !kept {
@@ -145,16 +150,25 @@ impl<B: Backend> Painter<B> {
             ui::draw_on(&mut canvas, state, theme);
             canvas.cursor()
         };
-        self.note_drawn(live);
+        self.note_drawn(live.as_ref());
         self.send(cursor)
     }
 
-    /// Marks the rows this frame may keep: body rows of a live screen drawn at the same place
-    /// and size as last frame whose screen rows hold the same cells as then.
-    fn mark_kept(&mut self, live: Option<ui::LiveScreen<'_>>) {
+    /// Marks the rows this frame may keep: the header row showing the same header as last
+    /// frame, and body rows of a live screen drawn at the same place and size as last frame
+    /// whose screen rows hold the same cells as then.
+    fn mark_kept(&mut self, live: Option<&ui::LiveScreen<'_>>) {
         self.kept.clear();
         self.kept.resize(self.drawn.len(), false);
         let Some(live) = live else { return };
+        // The header row, when it shows the same header in the same place.
+        if let Some((row, header)) = &self.header
+            && *row == live.header_row
+            && let Some(kept) =
+                row.checked_sub(self.next.area.y).and_then(|y| self.kept.get_mut(usize::from(y)))
+        {
+            *kept = *header == live.header;
+        }
         if self.live != Some((live.body, live.screen.size())) {
             return;
         }
@@ -170,11 +184,16 @@ impl<B: Backend> Painter<B> {
     }
 
     /// Remembers what each row was drawn from, for the next frame.
-    fn note_drawn(&mut self, live: Option<ui::LiveScreen<'_>>) {
+    fn note_drawn(&mut self, live: Option<&ui::LiveScreen<'_>>) {
         let Some(live) = live else {
             self.live = None;
+            self.header = None;
             return;
         };
+        if self.header.as_ref().is_none_or(|(row, header)| *row != live.header_row || *header != live.header)
+        {
+            self.header = Some((live.header_row, live.header.to_owned_header()));
+        }
         let body = body_rows(self.next.area, live.body);
         for (y, drawn) in self.drawn.iter_mut().enumerate() {
             if !body.contains(&y) {

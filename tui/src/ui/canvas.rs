@@ -13,9 +13,10 @@ use ratatui::widgets::Widget;
 pub struct Canvas<'a> {
     buffer: &'a mut Buffer,
     cursor: Option<Position>,
-    /// Rows (by `y`, from the buffer's top) that still hold what the attached worker's screen
-    /// drew there last frame, from the same screen rows: the screen's widget leaves them as
-    /// they are. Empty for a frame drawn whole.
+    /// Rows (by `y`, from the buffer's top) that still hold what this frame draws there, as
+    /// drawn last frame (the attach view's header and the rows of its live screen that did not
+    /// change, `painter.rs`): what draws them leaves them as they are. Empty for a frame drawn
+    /// whole.
     kept: &'a [bool],
 }
 

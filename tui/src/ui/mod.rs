@@ -22,7 +22,7 @@ use controlroom_protocol::{ActivityState, Worker};
 use ratatui::Frame;
 use ratatui::style::{Color, Style};
 
-pub use attach::{LiveScreen, live_screen};
+pub use attach::{Header, LiveScreen, live_screen};
 
 /// Draws the whole screen for `state` into a ratatui frame (tests, examples): [`draw_on`] on
 /// the frame's blank buffer, the cursor passed on.
