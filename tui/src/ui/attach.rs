@@ -61,7 +61,8 @@ impl Header<'_> {
 /// drawn over its body: not in copy mode (a frozen copy instead), no search (its matches are
 /// painted over the rows) and no exit banner. Only in such frames may the painter keep the
 /// body's rows whose screen rows did not change, so anything `draw` ever puts over the body
-/// must make this `None` (the painter's tests compare kept frames with whole ones).
+/// must make this `None` (the painter's tests compare kept frames with whole ones). Its header
+/// is the one `draw` draws.
 pub fn live_screen<'a>(state: &'a State, area: Rect, theme: &Theme) -> Option<LiveScreen<'a>> {
     if state.mode != Mode::Attach {
         return None;
@@ -99,8 +100,9 @@ pub fn draw(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme) {
         frame.render_widget(Paragraph::new(head.right), right_area);
     }
 
-    // No `Clear` over the body: every frame starts from a blank buffer (ratatui resets it after
-    // each flush), and clearing it again cost a fifth of an echoed key's frame.
+    // No `Clear` over the body: every row not kept starts blank (the painter blanks it, as
+    // ratatui's `Terminal` blanks its whole buffer), and clearing it again cost a fifth of an
+    // echoed key's frame.
     if let Some(copy) = &term.copy {
         // The frozen copy, not the live screen; the exit banner waits until copy mode ends.
         copy::draw_body(frame, body, copy, theme);
