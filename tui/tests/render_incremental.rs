@@ -244,6 +244,21 @@ fn a_typed_keys_echo_draws_only_its_row() {
 }
 
 #[test]
+fn a_narrow_character_over_a_wide_one_leaves_no_coloured_blank_beside_it() {
+    // The terminal clears the wide character's other half with the colours of what is written
+    // over it (a blue `g`); the program then writes a default blank there, so the buffers hold
+    // a default blank in that column before and after, and the diff alone would not send it:
+    // the terminal would keep a blue blank beside the `g`.
+    let mut live = Live::new(30, 6);
+    let mut st = attached(&mut live, 30, 6);
+    history(&mut st, "$ ");
+    output(&mut st, "漢x".as_bytes());
+    live.check(&st, "a wide character");
+    output(&mut st, b"\r\x1b[3G\x1b[44mg\x1b[m ");
+    live.check(&st, "a blue narrow one over its left half, a default blank after it");
+}
+
+#[test]
 fn frames_over_the_attach_view_equal_whole_frames() {
     let mut live = Live::new(60, 16);
     let mut st = attached(&mut live, 60, 16);
