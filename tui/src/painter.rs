@@ -21,7 +21,7 @@ use crate::theme::Theme;
 use crate::ui::{self, Header, canvas::Canvas};
 use controlroom_term::Row;
 use ratatui::backend::Backend;
-use ratatui::buffer::{Buffer, CellDiffOption, CellWidth as _};
+use ratatui::buffer::{Buffer, CellDiffOption};
 use ratatui::layout::{Position, Rect};
 
 /// What a row of the last frame held, for telling whether it can be kept.
@@ -50,12 +50,16 @@ pub struct PaintStats {
 #[derive(Debug)]
 pub struct Painter<B: Backend> {
     backend: B,
-    /// The frame drawn into; between frames, the last frame.
+    /// The frame drawn into; between frames, the last frame in the rows marked `valid`.
     next: Buffer,
+    /// Whether each row of `next` holds the last frame's row: a row sent was moved out of it
+    /// (into `shown`, without copying its cells), and is copied back only if the next frame
+    /// keeps it.
+    valid: Vec<bool>,
     /// What the terminal shows, one single-row buffer per row (each row is compared by
     /// ratatui's diff on its own, so a kept row costs nothing).
     shown: Vec<Buffer>,
-    /// The rows of `next` being sent, copied out for the comparison, then swapped into `shown`.
+    /// The rows of `next` being sent, moved out for the comparison, then swapped into `shown`.
     sending: Vec<Buffer>,
     /// What each row of the last frame was drawn from.
     drawn: Vec<Drawn>,
@@ -75,6 +79,7 @@ impl<B: Backend> Painter<B> {
         let mut painter = Self {
             backend,
             next: Buffer::empty(area),
+            valid: Vec::new(),
             shown: Vec::new(),
             sending: Vec::new(),
             drawn: Vec::new(),
@@ -92,9 +97,9 @@ impl<B: Backend> Painter<B> {
         self.next.area
     }
 
-    /// The last frame as drawn.
-    pub fn buffer(&self) -> &Buffer {
-        &self.next
+    /// The last frame as drawn (and as the terminal shows it), a single-row buffer per row.
+    pub fn rows(&self) -> &[Buffer] {
+        &self.shown
     }
 
     /// The backend.
@@ -127,6 +132,7 @@ impl<B: Backend> Painter<B> {
         let row = |y| Buffer::empty(Rect { y, height: 1, ..area });
         self.shown = (area.top()..area.bottom()).map(row).collect();
         self.sending = (area.top()..area.bottom()).map(row).collect();
+        self.valid = vec![true; usize::from(area.height)];
         self.drawn = vec![Drawn::Other; usize::from(area.height)];
         self.live = None;
         self.header = None;
@@ -139,10 +145,15 @@ impl<B: Backend> Painter<B> {
         self.mark_kept(live.as_ref());
         let width = usize::from(area.width);
         for (y, kept) in self.kept.iter().enumerate() {
+            let row = &mut self.next.content[y * width..(y + 1) * width];
             if !kept {
-                for cell in &mut self.next.content[y * width..(y + 1) * width] {
+                for cell in row {
                     cell.reset();
                 }
+            } else if !self.valid[y] {
+                // Kept, but its cells were moved out when it was sent: the terminal's copy.
+                row.clone_from_slice(&self.shown[y].content);
+                self.valid[y] = true;
             }
         }
         let cursor = {
@@ -216,7 +227,9 @@ impl<B: Backend> Painter<B> {
         let mut drawn = 0;
         for (y, kept) in self.kept.iter().enumerate() {
             if !kept {
-                self.sending[y].content.clone_from_slice(&self.next.content[y * width..(y + 1) * width]);
+                // Moved, not cloned: a row not kept next frame is blanked anyway.
+                self.sending[y].content.swap_with_slice(&mut self.next.content[y * width..(y + 1) * width]);
+                self.valid[y] = false;
                 forget_covered_halves(&mut self.shown[y], &self.sending[y]);
                 drawn += 1;
             }
@@ -262,11 +275,11 @@ fn forget_covered_halves(shown: &mut Buffer, next: &Buffer) {
     let cells = &mut shown.content;
     for x in 0..cells.len() {
         let cell = &cells[x];
-        // Only wide cells: the row's own (forced to two columns) and any other drawn wider
-        // than one column (measured only when its symbol is more than one byte).
+        // The wide cells of a worker's screen, which are forced to their width
+        // (`ui/terminal.rs`); other text is left to ratatui's diff, as before the painter
+        // (measuring every symbol here cost more than the rest of a wall frame's comparison).
         let width = match cell.diff_option {
             CellDiffOption::ForcedWidth(w) => usize::from(w.get()),
-            _ if cell.symbol().len() > 1 => usize::from(cell.symbol().cell_width()),
             _ => 1,
         };
         if width > 1 && next.content.get(x) != Some(cell) {

@@ -73,8 +73,9 @@ impl Live {
         .expect("a fixed viewport");
         let frame = whole.draw(|f| controlroom_tui::ui::draw(f, st, &self.theme)).expect("draws");
         let expected = frame.buffer.clone();
-        let got = self.painter.buffer();
-        for y in area.top()..area.bottom() {
+        let rows = self.painter.rows();
+        assert_eq!(rows.len(), usize::from(area.height));
+        for (got, y) in rows.iter().zip(area.top()..area.bottom()) {
             for x in area.left()..area.right() {
                 assert_eq!(got[(x, y)], expected[(x, y)], "{step}: cell {x},{y} differs from a whole frame");
             }
