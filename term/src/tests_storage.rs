@@ -102,3 +102,25 @@ fn short_rows_on_a_wide_screen_match_vt100() {
         run_both(&input, 14, 120, &mut g, seed % 2 == 0);
     }
 }
+
+#[test]
+fn rows_with_the_same_cells_and_marks_compare_equal_and_any_change_tells_them_apart() {
+    let a = fed(3, 20, "ab\x1b[31mc\x1b[me\u{301}\r\n漢x");
+    let b = fed(3, 20, "ab\x1b[31mc\x1b[me\u{301}\r\n漢x");
+    let rows = |p: &Parser<()>| p.term().rows().iter().cloned().collect::<Vec<_>>();
+    let (ra, rb) = (rows(&a), rows(&b));
+    for (x, y) in ra.iter().zip(&rb) {
+        assert!(x.same_cells(y), "the same bytes give the same rows");
+    }
+    for other in [
+        "ab\x1b[32mc\x1b[me\u{301}",
+        "ab\x1b[31mc\x1b[me\u{300}",
+        "ab\x1b[31mc\x1b[me",
+        "ab\x1b[31mc\x1b[mf\u{301}",
+    ] {
+        let c = fed(3, 20, other);
+        assert!(!ra[0].same_cells(&c.term().rows()[0]), "{other:?} differs from the first row");
+    }
+    assert!(!ra[1].same_cells(&ra[2]), "a written row is not a blank one");
+    assert!(ra[2].same_cells(&Row::new(20)), "blank rows are alike");
+}

@@ -5,14 +5,18 @@
 //! before/after counts compare the same work; read the draw's share as the inclusive cost of
 //! `Terminal::draw` (or `ui::draw`) divided by the frames.
 //!
+//! With `painter`, frames go through the front end's painter (`Painter::paint` inclusive) rather
+//! than ratatui's `Terminal::draw`.
+//!
 //! `cargo build --release -p controlroom-tui --example wall_frames &&
-//!  valgrind --tool=callgrind target/release/examples/wall_frames [FRAMES]`
+//!  valgrind --tool=callgrind target/release/examples/wall_frames [FRAMES] [painter]`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 use common::{base_state, key, session, sync, worker};
 use controlroom_protocol::{SessionId, WorkerId, WorkerKind, WorkerServerMsg, WorkerState};
+use controlroom_tui::painter::Painter;
 use controlroom_tui::state::{Msg, State, WorkerEvent};
 use controlroom_tui::theme::Theme;
 use crossterm::event::KeyCode;
@@ -76,10 +80,14 @@ fn main() {
         let history = WorkerServerMsg::History { data, cols: 80, rows: 24, offset: *offset };
         tile_event(&mut st, i, WorkerEvent::Message(history));
     }
-    let viewport = Viewport::Fixed(Rect::new(0, 0, SIZE.0, SIZE.1));
-    let mut terminal =
-        Terminal::with_options(CrosstermBackend::new(std::io::sink()), TerminalOptions { viewport })
-            .expect("a fixed viewport");
+    let area = Rect::new(0, 0, SIZE.0, SIZE.1);
+    let painted = std::env::args().nth(2).is_some_and(|a| a == "painter");
+    let mut terminal = Terminal::with_options(
+        CrosstermBackend::new(std::io::sink()),
+        TerminalOptions { viewport: Viewport::Fixed(area) },
+    )
+    .expect("a fixed viewport");
+    let mut painter = Painter::new(CrosstermBackend::new(std::io::sink()), area);
     let theme = Theme::default();
     let mut flooded = 0;
     for frame in 0..frames {
@@ -95,7 +103,11 @@ fn main() {
             *offset += bytes.len() as u64;
             tile_event(&mut st, i, WorkerEvent::Output { offset: at, bytes });
         }
-        terminal.draw(|f| controlroom_tui::ui::draw(f, &st, &theme)).expect("draws");
+        if painted {
+            painter.paint(&st, &theme).expect("paints");
+        } else {
+            terminal.draw(|f| controlroom_tui::ui::draw(f, &st, &theme)).expect("draws");
+        }
     }
     println!("{frames} frames of {TILES} tiles, {flooded} flood lines");
 }

@@ -14,6 +14,7 @@ pub mod keymap;
 pub mod mouse;
 pub mod names;
 pub mod pacer;
+pub mod painter;
 pub mod paths;
 pub mod remembered;
 pub mod runtime;

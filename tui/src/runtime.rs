@@ -11,14 +11,13 @@ use crate::client::tasks::{Target, WorkerDial, app_task};
 use crate::conns::WorkerConns;
 use crate::error::Result;
 use crate::pacer::{FramePacer, SyncHold};
+use crate::painter::Painter;
 use crate::remembered::Remembered;
 use crate::state::{AppEvent, Done, Effect, Mode, Msg, Notice, Replied, Settings, State, WorkerEvent};
 use crate::theme::{Theme, ThemeSet};
-use crate::ui;
 use controlroom_protocol::{AppClientMsg, SessionId, WorkerId};
 use crossterm::event::{Event, KeyEventKind};
 use futures_util::{Stream, StreamExt};
-use ratatui::Terminal;
 use ratatui::backend::Backend;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -149,9 +148,9 @@ impl From<ClientEvent> for Msg {
     }
 }
 
-/// Runs the front end on `terminal` with input from `events` until the user quits.
+/// Runs the front end on `painter`'s terminal with input from `events` until the user quits.
 pub async fn run_loop<B, S>(
-    terminal: &mut Terminal<B>,
+    painter: &mut Painter<B>,
     mut events: S,
     opts: Options,
     mut cursor_shape: Option<CursorShapeSink>,
@@ -191,7 +190,7 @@ where
     if !warnings.is_empty() {
         state.notice = Some(Notice { text: warnings.join("; "), error: true });
     }
-    let size = terminal.size().map_err(std::io::Error::from)?;
+    let size = painter.area();
     let mut worker = WorkerConns::new(WorkerDial {
         url: url_rx.clone(),
         credential: credential.clone(),
@@ -280,7 +279,7 @@ where
                         if let Msg::Resize { cols, rows } = msg {
                             // The terminal's viewport follows the resize events rather than asking
                             // the terminal its size before every frame (see `run`).
-                            terminal
+                            painter
                                 .resize(ratatui::layout::Rect::new(0, 0, cols, rows))
                                 .map_err(std::io::Error::from)?;
                         }
@@ -302,7 +301,7 @@ where
                     // Keep `dirty`: the frame is drawn once the update ends (or times out).
                     continue;
                 }
-                terminal.draw(|f| ui::draw(f, &state, &theme)).map_err(std::io::Error::from)?;
+                painter.paint(&state, &theme).map_err(std::io::Error::from)?;
                 if let Some(done) = frame_done.as_mut() {
                     done()?;
                 }
@@ -549,15 +548,14 @@ pub async fn run(opts: Options) -> Result<()> {
     };
     // Raw mode, the alternate screen and a panic hook that restores them.
     let size = ratatui::init().size()?;
-    // A fixed viewport, resized on the terminal's resize events (`run_loop`): a fullscreen one
-    // asks the terminal its size before every frame, and crossterm opens `/dev/tty` to ask, three
-    // system calls on the way to every echo.
-    let viewport = ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, size.width, size.height));
+    // A fixed area, resized on the terminal's resize events (`run_loop`): asking the terminal
+    // its size before every frame (ratatui's fullscreen viewport) opens `/dev/tty`, three system
+    // calls on the way to every echo.
     let frames = FrameBuffer::default();
-    let mut terminal = Terminal::with_options(
+    let mut painter = Painter::new(
         ratatui::backend::CrosstermBackend::new(frames.clone()),
-        ratatui::TerminalOptions { viewport },
-    )?;
+        ratatui::layout::Rect::new(0, 0, size.width, size.height),
+    );
     let frame_done: FrameDone = Box::new(move || frames.write_out());
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
     let sink: CursorShapeSink = Box::new(|style| {
@@ -573,7 +571,7 @@ pub async fn run(opts: Options) -> Result<()> {
         let _ = crossterm::execute!(std::io::stdout(), shape);
     });
     let result = match crate::terminal_events::terminal_events() {
-        Ok(events) => run_loop(&mut terminal, events, opts, Some(sink), Some(frame_done)).await,
+        Ok(events) => run_loop(&mut painter, events, opts, Some(sink), Some(frame_done)).await,
         Err(e) => Err(e.into()),
     };
     let _ = crossterm::execute!(

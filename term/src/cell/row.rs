@@ -202,6 +202,14 @@ impl Row {
         self.used_cells()
     }
 
+    /// Whether `other` holds the same cells and combining marks, so drawing one draws the other
+    /// (a front end keeps the rows it drew and redraws only those that differ). Exact, never
+    /// loose: rows stored to different lengths, or with their marks noted in another order,
+    /// compare unequal even when they read the same, which costs a redraw, never a stale row.
+    pub fn same_cells(&self, other: &Row) -> bool {
+        self.used_cells() == other.used_cells() && self.extras == other.extras
+    }
+
     /// The row's text continues on the next row (it was wrapped, not ended by a newline).
     pub fn wrapped(&self) -> bool {
         self.wrapped

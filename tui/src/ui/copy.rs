@@ -2,16 +2,16 @@
 //! over them, the cursor where copy mode's cursor is, and its status (COPY, position, selection
 //! size, the search prompt) in the attach header.
 
+use super::canvas::Canvas;
 use super::terminal::render_row;
 use crate::state::copy::CopyMode;
 use crate::theme::Theme;
-use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 /// Draws copy mode's view into `area` (the worker's screen under the header).
-pub fn draw_body(frame: &mut Frame<'_>, area: Rect, copy: &CopyMode, theme: &Theme) {
+pub fn draw_body(frame: &mut Canvas<'_>, area: Rect, copy: &CopyMode, theme: &Theme) {
     let (rows, cols) = copy.size();
     let (height, width) = (area.height.min(rows), area.width.min(cols));
     let top = copy.top();

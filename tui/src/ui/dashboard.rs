@@ -1,5 +1,6 @@
 //! The dashboard: sessions list, workers table, live preview, status bar.
 
+use super::canvas::Canvas;
 use super::terminal::TerminalView;
 use super::{activity_word, age, badge, count, pad, status};
 use crate::state::layout::{DashboardLayout, SESSION_ROWS, list_offset};
@@ -8,14 +9,13 @@ use crate::state::term::WorkerLink;
 use crate::state::{Focus, State};
 use crate::theme::Theme;
 use controlroom_protocol::{Session, Worker, WorkerState};
-use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
 /// Draws the dashboard into `area`.
-pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+pub fn draw(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme) {
     let session = state.session();
     let layout = DashboardLayout::new(area, session.map_or(0, |s| s.workers.len()));
     sessions(frame, &layout, state, theme);
@@ -33,7 +33,7 @@ fn pane<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
         .style(Style::new().fg(theme.text).bg(theme.background))
 }
 
-fn sessions(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, theme: &Theme) {
+fn sessions(frame: &mut Canvas<'_>, layout: &DashboardLayout, state: &State, theme: &Theme) {
     let visible = state.store.visible(&state.filter);
     let mut title = vec![Span::styled(" Sessions ", Style::new().fg(theme.accent).bold())];
     title.push(Span::styled(format!("{} ", visible.len()), Style::new().fg(theme.muted)));
@@ -84,7 +84,7 @@ fn sessions(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, them
 }
 
 fn session_item(
-    frame: &mut Frame<'_>,
+    frame: &mut Canvas<'_>,
     rect: Rect,
     s: &Session,
     selected: bool,
@@ -201,7 +201,7 @@ fn short_repo(repo: &str) -> &str {
 }
 
 fn workers(
-    frame: &mut Frame<'_>,
+    frame: &mut Canvas<'_>,
     layout: &DashboardLayout,
     session: Option<&Session>,
     state: &State,
@@ -295,7 +295,7 @@ fn worker_line<'a>(
     }
 }
 
-fn preview(frame: &mut Frame<'_>, layout: &DashboardLayout, state: &State, theme: &Theme) {
+fn preview(frame: &mut Canvas<'_>, layout: &DashboardLayout, state: &State, theme: &Theme) {
     let worker = state.worker();
     let mut title = vec![Span::styled(" Preview ", Style::new().fg(theme.accent).bold())];
     if let (Some(w), Some(term)) = (worker, &state.term) {

@@ -2,16 +2,16 @@
 //! coloured as git colours it (file headers bold, hunks in the accent colour, added lines in the
 //! active colour, removed ones in the error colour), with the keys on its bottom border.
 
+use super::canvas::Canvas;
 use crate::state::diff::{DIFF_CHROME_ROWS, DiffView};
 use crate::theme::Theme;
-use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 /// Draws `view` over `area`.
-pub fn draw(frame: &mut Frame<'_>, area: Rect, view: &DiffView, theme: &Theme) {
+pub fn draw(frame: &mut Canvas<'_>, area: Rect, view: &DiffView, theme: &Theme) {
     frame.render_widget(Clear, area);
     let mut title = vec![
         Span::styled(" Diff ", Style::new().fg(theme.accent).bold()),

@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the state and the theme.
 
 mod attach;
+pub mod canvas;
 mod cells;
 mod copy;
 mod dashboard;
@@ -16,12 +17,26 @@ mod wall;
 use crate::state::sessions::{exited_ok, failed};
 use crate::state::{Mode, State};
 use crate::theme::Theme;
+use canvas::Canvas;
 use controlroom_protocol::{ActivityState, Worker};
 use ratatui::Frame;
 use ratatui::style::{Color, Style};
 
-/// Draws the whole screen for `state`.
+pub use attach::{Header, LiveScreen, live_screen};
+
+/// Draws the whole screen for `state` into a ratatui frame (tests, examples): [`draw_on`] on
+/// the frame's blank buffer, the cursor passed on.
 pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
+    let mut canvas = Canvas::new(frame.buffer_mut());
+    draw_on(&mut canvas, state, theme);
+    if let Some(cursor) = canvas.cursor() {
+        frame.set_cursor_position(cursor);
+    }
+}
+
+/// Draws the whole screen for `state` on `frame`, a blank buffer but for the rows it says were
+/// kept from the last frame.
+pub fn draw_on(frame: &mut Canvas<'_>, state: &State, theme: &Theme) {
     let area = frame.area();
     if state.mode == Mode::Attach {
         attach::draw(frame, area, state, theme);

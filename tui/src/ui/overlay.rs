@@ -1,11 +1,11 @@
 //! Overlays on the dashboard: help, form dialogs and confirmations.
 
+use super::canvas::Canvas;
 use super::layout::centered;
 use crate::keymap::Action;
 use crate::state::State;
 use crate::state::dialog::{Confirm, Form, FormKind};
 use crate::theme::Theme;
-use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -20,7 +20,7 @@ fn dialog_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 }
 
 /// The `?` overlay: every binding, then the attach keys.
-pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+pub fn help(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme) {
     let keys = &state.settings.keys;
     let key_style = Style::new().fg(theme.accent).add_modifier(Modifier::BOLD);
     let read_only = state.settings.read_only;
@@ -66,7 +66,7 @@ fn key_lines(pairs: &[(String, &str)], key_style: Style) -> Vec<Line<'static>> {
 /// tall enough, else side by side (each line cut to its column when the screen is narrow too),
 /// so every key stays on screen.
 fn draw_columns(
-    frame: &mut Frame<'_>,
+    frame: &mut Canvas<'_>,
     area: Rect,
     title: &str,
     first: Vec<Line<'static>>,
@@ -101,7 +101,7 @@ fn draw_columns(
 }
 
 /// A form dialog with its fields; the cursor sits in the focused field where it edits.
-pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
+pub fn form(frame: &mut Canvas<'_>, area: Rect, form: &Form, theme: &Theme) {
     let height = u16::try_from(form.fields.len()).unwrap_or(3) * 2 + 3;
     let rect = centered(area, 64, height);
     frame.render_widget(Clear, rect);
@@ -154,7 +154,7 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, form: &Form, theme: &Theme) {
 }
 
 /// A yes/no question.
-pub fn confirm(frame: &mut Frame<'_>, area: Rect, confirm: &Confirm, theme: &Theme) {
+pub fn confirm(frame: &mut Canvas<'_>, area: Rect, confirm: &Confirm, theme: &Theme) {
     let question = confirm.question();
     let mut lines: Vec<Line> = question.lines().map(|l| Line::raw(l.to_owned())).collect();
     lines.push(Line::raw(""));

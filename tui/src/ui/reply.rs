@@ -2,11 +2,11 @@
 //! the question an asking worker's row shows in place of its command, with the keys its prompt
 //! takes and the auto-answer countdown.
 
+use super::canvas::Canvas;
 use super::pad;
 use crate::state::reply::{ReplyLine, auto_answer_left};
 use crate::theme::Theme;
 use controlroom_protocol::WorkerPrompt;
-use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 /// The reply line: a box over the bottom of the dashboard, above the status bar, with the
 /// question the worker asks (if any) and the line being typed.
-pub fn draw(frame: &mut Frame<'_>, area: Rect, line: &ReplyLine, theme: &Theme) {
+pub fn draw(frame: &mut Canvas<'_>, area: Rect, line: &ReplyLine, theme: &Theme) {
     let height = if line.question.is_some() { 4 } else { 3 };
     if area.height < height + 1 || area.width < 12 {
         return;

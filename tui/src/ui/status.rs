@@ -1,8 +1,8 @@
 //! The status bar: connection state, latency, gateway address, counts, notices and hints.
 
+use super::canvas::Canvas;
 use crate::state::{Link, Mode, State};
 use crate::theme::Theme;
-use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -40,7 +40,7 @@ fn stale(theme: &Theme) -> Style {
 }
 
 /// Draws the status line.
-pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+pub fn draw(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme) {
     let muted = Style::new().fg(theme.muted);
     if state.mode == Mode::Filter {
         let line = Line::from(vec![

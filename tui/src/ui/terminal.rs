@@ -15,12 +15,21 @@ pub struct TerminalView<'a, S: TermSink> {
     screen: &'a Term<S>,
     /// The first of the screen's rows drawn (a wall tile crops the top to show the cursor).
     first_row: u16,
+    /// Rows of the buffer (by `y` from its top) left as they are: they hold what this widget
+    /// drew there last frame from rows that have not changed since (see `Canvas::kept`).
+    kept: &'a [bool],
 }
 
 impl<'a, S: TermSink> TerminalView<'a, S> {
     /// A widget over a screen.
     pub fn new(screen: &'a Term<S>) -> Self {
-        Self { screen, first_row: 0 }
+        Self { screen, first_row: 0, kept: &[] }
+    }
+
+    /// Leaves the buffer rows marked in `kept` (by `y` from the buffer's top) as they are.
+    pub fn keeping(mut self, kept: &'a [bool]) -> Self {
+        self.kept = kept;
+        self
     }
 
     /// Draws from the screen's row `row` down, leaving out the rows above it.
@@ -86,8 +95,13 @@ impl<S: TermSink> Widget for TerminalView<'_, S> {
         // One buffer for the text of every cell (a character plus any combining marks).
         let mut text = String::new();
         for row in 0..height {
+            let y = area.y + row;
+            if y.checked_sub(buf.area.y).and_then(|i| self.kept.get(usize::from(i))).copied().unwrap_or(false)
+            {
+                continue;
+            }
             let Some(line) = self.screen.visible_row(row + self.first_row) else { break };
-            render_row(line, (area.x, area.y + row), width, buf, &mut text);
+            render_row(line, (area.x, y), width, buf, &mut text);
         }
     }
 }

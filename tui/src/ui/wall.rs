@@ -1,6 +1,7 @@
 //! The wall: a title line with the scope and page, the page's tiles (each a worker's live
 //! screen cropped to the tile, with its name, state badge and attention mark), the status bar.
 
+use super::canvas::Canvas;
 use super::cells;
 use super::terminal::TerminalView;
 use super::{badge, count, status};
@@ -11,14 +12,13 @@ use crate::state::term::{TermView, WorkerLink};
 use crate::state::wall::{TileKey, WallScope, crop_top};
 use crate::theme::Theme;
 use controlroom_protocol::ActivityState;
-use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 /// Draws the wall over the whole `area`.
-pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+pub fn draw(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme) {
     let page = state.wall_page();
     let title_area = Rect { height: 1.min(area.height), ..area };
     let status_area = Rect { y: area.bottom().saturating_sub(1), height: 1.min(area.height), ..area };
@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
 }
 
 fn title(
-    frame: &mut Frame<'_>,
+    frame: &mut Canvas<'_>,
     area: Rect,
     state: &State,
     page: &crate::state::wall::WallPage,
@@ -100,7 +100,7 @@ fn left_width(state: &State, page: &crate::state::wall::WallPage) -> u16 {
 }
 
 /// One tile: the bordered worker screen, its name, session, badge and attention mark.
-fn tile(frame: &mut Frame<'_>, rect: Rect, state: &State, key: &TileKey, focused: bool, theme: &Theme) {
+fn tile(frame: &mut Canvas<'_>, rect: Rect, state: &State, key: &TileKey, focused: bool, theme: &Theme) {
     let (sid, wid) = key;
     let session = state.store.get(sid);
     let worker = state.store.worker(sid, wid);
@@ -181,7 +181,7 @@ fn tile(frame: &mut Frame<'_>, rect: Rect, state: &State, key: &TileKey, focused
 
 /// The worker's screen at its own size, cropped to `inner` so the cursor's line shows; the
 /// cursor is drawn as a reversed cell (the terminal's own cursor stays hidden on the wall).
-fn screen(frame: &mut Frame<'_>, inner: Rect, view: &TermView) {
+fn screen(frame: &mut Canvas<'_>, inner: Rect, view: &TermView) {
     let term = view.parser.term();
     let (rows, _) = term.size();
     let (cursor_row, cursor_col) = term.cursor_position();

@@ -1,0 +1,292 @@
+//! Frames onto the real terminal, drawing and comparing only the rows that may have changed.
+//!
+//! ratatui's `Terminal::draw` starts every frame from a blank buffer, draws all of it and
+//! compares every cell with the last frame: for an echoed key in a 120×40 attach view that was
+//! 4,800 cells drawn and 4,800 compared to send one (callgrind: 0.87 M and 0.75 M instructions
+//! of the front end's 2.1 M per key). The painter keeps the frame's buffer between frames
+//! instead. In a frame that draws the attached worker's live screen with nothing over it
+//! ([`ui::live_screen`]), a body row whose screen row holds the same cells as when it was last
+//! drawn ([`Row::same_cells`]) is *kept*: left as it is in the buffer, not drawn, not compared;
+//! so is the header row when it shows the same header as last frame ([`ui::Header`]). Every
+//! other row is blanked, drawn by [`ui::draw_on`] as on a fresh buffer, and compared with what
+//! the terminal shows by ratatui's own diff, a row at a time.
+//!
+//! Rendering stays a pure function of the state: a kept row holds what drawing it again would
+//! give (the same screen row drawn at the same place by the same widget, nothing drawn over it
+//! then or now), so every frame equals a whole frame drawn on a blank buffer, cell by cell; the
+//! tests (`tests/render_incremental.rs`) compare the two after every step of long scripts.
+
+use crate::state::State;
+use crate::theme::Theme;
+use crate::ui::{self, Header, canvas::Canvas};
+use controlroom_term::Row;
+use ratatui::backend::Backend;
+use ratatui::buffer::{Buffer, CellDiffOption};
+use ratatui::layout::{Position, Rect};
+
+/// What a row of the last frame held, for telling whether it can be kept.
+#[derive(Debug, Clone)]
+enum Drawn {
+    /// Anything but the live screen (the header, another view, a frame that was not live).
+    Other,
+    /// This row of the live screen.
+    Row(Row),
+    /// A body row past the screen's last row: blank.
+    Blank,
+}
+
+/// Counts of the painter's work since it started (the bench and the tests read them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaintStats {
+    /// Frames painted.
+    pub frames: u64,
+    /// Rows drawn and compared with the terminal.
+    pub rows_drawn: u64,
+    /// Rows kept as they were.
+    pub rows_kept: u64,
+}
+
+/// Paints frames on a backend (the real terminal, or a test's).
+#[derive(Debug)]
+pub struct Painter<B: Backend> {
+    backend: B,
+    /// The frame drawn into; between frames, the last frame in the rows marked `valid`.
+    next: Buffer,
+    /// Whether each row of `next` holds the last frame's row: a row sent was moved out of it
+    /// (into `shown`, without copying its cells), and is copied back only if the next frame
+    /// keeps it.
+    valid: Vec<bool>,
+    /// What the terminal shows, one single-row buffer per row (each row is compared by
+    /// ratatui's diff on its own, so a kept row costs nothing).
+    shown: Vec<Buffer>,
+    /// The rows of `next` being sent, moved out for the comparison, then swapped into `shown`.
+    sending: Vec<Buffer>,
+    /// What each row of the last frame was drawn from.
+    drawn: Vec<Drawn>,
+    /// The last frame's live screen, its body and the screen's size (rows, columns); `None`
+    /// when the last frame did not draw one, or after a resize.
+    live: Option<(Rect, (u16, u16))>,
+    /// The last frame's attach header and its row, when that frame was live.
+    header: Option<(u16, Header<'static>)>,
+    /// This frame's kept rows (reused between frames).
+    kept: Vec<bool>,
+    stats: PaintStats,
+}
+
+impl<B: Backend> Painter<B> {
+    /// A painter for `area` of a blank terminal (the alternate screen just entered).
+    pub fn new(backend: B, area: Rect) -> Self {
+        let mut painter = Self {
+            backend,
+            next: Buffer::empty(area),
+            valid: Vec::new(),
+            shown: Vec::new(),
+            sending: Vec::new(),
+            drawn: Vec::new(),
+            live: None,
+            header: None,
+            kept: Vec::new(),
+            stats: PaintStats::default(),
+        };
+        painter.set_area(area);
+        painter
+    }
+
+    /// The area painted.
+    pub fn area(&self) -> Rect {
+        self.next.area
+    }
+
+    /// The last frame as drawn (and as the terminal shows it), a single-row buffer per row.
+    pub fn rows(&self) -> &[Buffer] {
+        &self.shown
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The backend, mutably (tests take what it was sent).
+    pub fn backend_mut(&mut self) -> &mut B {
+        &mut self.backend
+    }
+
+    /// The work done so far.
+    pub fn stats(&self) -> PaintStats {
+        self.stats
+    }
+
+    /// The terminal is now `area`: it is cleared, as ratatui does, and the next frame is drawn
+    /// whole.
+    pub fn resize(&mut self, area: Rect) -> Result<(), B::Error> {
+        self.backend.clear()?;
+        self.set_area(area);
+        Ok(())
+    }
+
+    /// Buffers for `area`, all blank (as a cleared terminal is), nothing kept.
+    fn set_area(&mut self, area: Rect) {
+        self.next.resize(area);
+        self.next.reset();
+        let row = |y| Buffer::empty(Rect { y, height: 1, ..area });
+        self.shown = (area.top()..area.bottom()).map(row).collect();
+        self.sending = (area.top()..area.bottom()).map(row).collect();
+        self.valid = vec![true; usize::from(area.height)];
+        self.drawn = vec![Drawn::Other; usize::from(area.height)];
+        self.live = None;
+        self.header = None;
+    }
+
+    /// Draws `state` and sends what changed, then places (or hides) the cursor and flushes.
+    pub fn paint(&mut self, state: &State, theme: &Theme) -> Result<(), B::Error> {
+        let area = self.next.area;
+        let live = ui::live_screen(state, area, theme);
+        self.mark_kept(live.as_ref());
+        let width = usize::from(area.width);
+        for (y, kept) in self.kept.iter().enumerate() {
+            let row = &mut self.next.content[y * width..(y + 1) * width];
+            if !kept {
+                for cell in row {
+                    cell.reset();
+                }
+            } else if !self.valid[y] {
+                // Kept, but its cells were moved out when it was sent: the terminal's copy.
+                row.clone_from_slice(&self.shown[y].content);
+                self.valid[y] = true;
+            }
+        }
+        let cursor = {
+            let mut canvas = Canvas::keeping(&mut self.next, &self.kept);
+            ui::draw_on(&mut canvas, state, theme);
+            canvas.cursor()
+        };
+        self.note_drawn(live.as_ref());
+        self.send(cursor)
+    }
+
+    /// Marks the rows this frame may keep: the header row showing the same header as last
+    /// frame, and body rows of a live screen drawn at the same place and size as last frame
+    /// whose screen rows hold the same cells as then.
+    fn mark_kept(&mut self, live: Option<&ui::LiveScreen<'_>>) {
+        self.kept.clear();
+        self.kept.resize(self.drawn.len(), false);
+        let Some(live) = live else { return };
+        // The header row, when it shows the same header in the same place.
+        if let Some((row, header)) = &self.header
+            && *row == live.header_row
+            && let Some(kept) =
+                row.checked_sub(self.next.area.y).and_then(|y| self.kept.get_mut(usize::from(y)))
+        {
+            *kept = *header == live.header;
+        }
+        if self.live != Some((live.body, live.screen.size())) {
+            return;
+        }
+        let body = body_rows(self.next.area, live.body);
+        for y in body.clone() {
+            let r = u16::try_from(y - body.start).unwrap_or(u16::MAX);
+            self.kept[y] = match (&self.drawn[y], live.screen.visible_row(r)) {
+                (Drawn::Row(was), Some(now)) => was.same_cells(now),
+                (Drawn::Blank, None) => true,
+                _ => false,
+            };
+        }
+    }
+
+    /// Remembers what each row was drawn from, for the next frame.
+    fn note_drawn(&mut self, live: Option<&ui::LiveScreen<'_>>) {
+        let Some(live) = live else {
+            self.live = None;
+            self.header = None;
+            return;
+        };
+        if self.header.as_ref().is_none_or(|(row, header)| *row != live.header_row || *header != live.header)
+        {
+            self.header = Some((live.header_row, live.header.to_owned_header()));
+        }
+        let body = body_rows(self.next.area, live.body);
+        for (y, drawn) in self.drawn.iter_mut().enumerate() {
+            if !body.contains(&y) {
+                *drawn = Drawn::Other;
+            } else if !self.kept[y] {
+                // A kept row was drawn from the same cells as those noted already.
+                let r = u16::try_from(y - body.start).unwrap_or(u16::MAX);
+                *drawn = match live.screen.visible_row(r) {
+                    Some(row) => Drawn::Row(row.clone()),
+                    None => Drawn::Blank,
+                };
+            }
+        }
+        self.live = Some((live.body, live.screen.size()));
+    }
+
+    /// Compares every row not kept with what the terminal shows and sends the difference.
+    fn send(&mut self, cursor: Option<Position>) -> Result<(), B::Error> {
+        let width = usize::from(self.next.area.width);
+        let mut drawn = 0;
+        for (y, kept) in self.kept.iter().enumerate() {
+            if !kept {
+                // Moved, not cloned: a row not kept next frame is blanked anyway.
+                self.sending[y].content.swap_with_slice(&mut self.next.content[y * width..(y + 1) * width]);
+                self.valid[y] = false;
+                forget_covered_halves(&mut self.shown[y], &self.sending[y]);
+                drawn += 1;
+            }
+        }
+        let (kept, shown, sending) = (&self.kept, &self.shown, &self.sending);
+        let updates = (0..kept.len()).filter(|&y| !kept[y]).flat_map(|y| shown[y].diff_iter(&sending[y]));
+        self.backend.draw(updates)?;
+        for (y, kept) in self.kept.iter().enumerate() {
+            if !kept {
+                std::mem::swap(&mut self.shown[y], &mut self.sending[y]);
+            }
+        }
+        match cursor {
+            None => self.backend.hide_cursor()?,
+            Some(at) => {
+                self.backend.show_cursor()?;
+                self.backend.set_cursor_position(at)?;
+            }
+        }
+        self.backend.flush()?;
+        self.stats.frames += 1;
+        self.stats.rows_drawn += drawn;
+        self.stats.rows_kept += self.kept.len() as u64 - drawn;
+        Ok(())
+    }
+}
+
+/// The buffer rows (from the buffer's top) of `body`, the part of it inside `area`; the screen
+/// row drawn on buffer row `y` is `y - start`.
+fn body_rows(area: Rect, body: Rect) -> std::ops::Range<usize> {
+    let body = body.intersection(area);
+    let start = usize::from(body.y.saturating_sub(area.y));
+    start..start + usize::from(body.height)
+}
+
+/// Makes the diff send again the columns a wide character covered where the terminal shows one
+/// that this frame replaces. A terminal clears the other half of a wide character written over
+/// with the attributes of what is written (a background colour, say), which neither buffer
+/// records: ratatui's diff sends those columns only when the old character had a visible
+/// background, and otherwise a coloured blank could stay beside the new character until the
+/// row was redrawn. Only `shown` is changed, and it is replaced by this frame's row right after.
+fn forget_covered_halves(shown: &mut Buffer, next: &Buffer) {
+    let cells = &mut shown.content;
+    for x in 0..cells.len() {
+        let cell = &cells[x];
+        // The wide cells of a worker's screen, which are forced to their width
+        // (`ui/terminal.rs`); other text is left to ratatui's diff, as before the painter
+        // (measuring every symbol here cost more than the rest of a wall frame's comparison).
+        let width = match cell.diff_option {
+            CellDiffOption::ForcedWidth(w) => usize::from(w.get()),
+            _ => 1,
+        };
+        if width > 1 && next.content.get(x) != Some(cell) {
+            for covered in cells.iter_mut().skip(x + 1).take(width - 1) {
+                // Equal to no cell a frame draws, so the diff sends the new one.
+                covered.diff_option = CellDiffOption::Skip;
+            }
+        }
+    }
+}
