@@ -334,6 +334,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             chord_timeout: config.chord_timeout,
             clipboard_max: config.clipboard_max,
             ws_read_buffer: config.ws_read_buffer,
+            queues: config.queues,
             read_only: controlroom_tui::client::token::is_read_only(&conn.token),
             // Only a gateway on this machine can start a session in this machine's directory.
             start_dir: is_local(&conn.url)
