@@ -1,4 +1,5 @@
-//! The client side of the binary: the TUI (no subcommand), `attach`, `ls`, `new`, `send`, `watch`.
+//! The client side of the binary: the TUI (no subcommand), `attach`, `ls`, `new`, `send`, `watch`,
+//! `stop`, `restart` (`reply` and `rm` have files of their own).
 //!
 //! Every command finds a gateway the same way: `--connect`/`CONTROLROOM_URL`, else the config's
 //! `gateway-url`, else `DATA_DIR/gateway.json` if a gateway answers there; the TUI (and `attach`)
@@ -373,7 +374,7 @@ pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
 /// `text` with control characters escaped (`\u{1b}`): titles, names and commands come from
 /// whoever can create sessions, or from a session source (a pull request's title), and printed raw
 /// an escape sequence would drive the reader's terminal.
-fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return text.into();
     }
