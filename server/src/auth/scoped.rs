@@ -324,11 +324,12 @@ impl SecretKeeper {
         // Made first, so the directory the watch is on exists.
         load_or_create_secret(data_dir)?;
         let path = data_dir.join(SECRET_FILE);
-        // Watching before reading: a rotation in between is a change seen, not one missed.
+        // Counted before reading: a rotation after the count is a change the next refresh
+        // reads, one before it is in what is read here.
         let watch = FileWatch::new(&path).map(Arc::new);
+        let seen = watch.as_ref().map_or(0, |w| w.changes());
         let secret = load_or_create_secret(data_dir)?;
         let stamp = fs::metadata(&path).ok().map(|m| FileStamp::of(&m));
-        let seen = watch.as_ref().map_or(0, |w| w.changes());
         let current = Current { secret, stamp, seen, generation: CancellationToken::new() };
         Ok(Self { path, current: Arc::new(Mutex::new(current)), first_grant: Arc::default(), watch })
     }
