@@ -1,4 +1,5 @@
-//! The client side of the binary: the TUI (no subcommand), `attach`, `ls`, `new`, `send`, `watch`.
+//! The client side of the binary: the TUI (no subcommand), `attach`, `ls`, `new`, `send`, `watch`,
+//! `stop`, `restart` (`reply` and `rm` have files of their own).
 //!
 //! Every command finds a gateway the same way: `--connect`/`CONTROLROOM_URL`, else the config's
 //! `gateway-url`, else `DATA_DIR/gateway.json` if a gateway answers there; the TUI (and `attach`)
@@ -334,6 +335,7 @@ fn run_tui(args: ClientArgs, target: Option<String>) -> anyhow::Result<()> {
             chord_timeout: config.chord_timeout,
             clipboard_max: config.clipboard_max,
             ws_read_buffer: config.ws_read_buffer,
+            queues: config.queues,
             read_only: controlroom_tui::client::token::is_read_only(&conn.token),
             // Only a gateway on this machine can start a session in this machine's directory.
             start_dir: is_local(&conn.url)
@@ -372,7 +374,7 @@ pub(crate) async fn remote(args: &ClientArgs) -> anyhow::Result<Gateway> {
 /// `text` with control characters escaped (`\u{1b}`): titles, names and commands come from
 /// whoever can create sessions, or from a session source (a pull request's title), and printed raw
 /// an escape sequence would drive the reader's terminal.
-fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return text.into();
     }

@@ -6,6 +6,7 @@ mod cli_docs;
 mod explain;
 mod logging;
 mod reply_cmd;
+mod rm_cmd;
 mod serve;
 
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
@@ -46,6 +47,9 @@ enum Command {
     /// Stop a worker, or every running worker of a session: SESSION[/WORKER]. Workers keep
     /// running when the gateway stops; this is how to end them (they stay listed, exited).
     Stop(app_cmd::StopArgs),
+    /// Delete a session, stopping its workers: SESSION. With --remove-worktree, the git worktree
+    /// and branch made for it go too (refused while that would lose work, unless --force).
+    Rm(rm_cmd::RmArgs),
     /// Start an exited worker again (a `lost` agent resumes its conversation): SESSION/WORKER.
     Restart(app_cmd::RestartArgs),
     /// Answer a worker's prompt (or type a line and Enter) and say which prompt it answered:
@@ -145,6 +149,7 @@ fn main() -> ExitCode {
         Some(Command::Explain(args)) => explain::explain(args),
         Some(Command::Stop(args)) => app_cmd::stop(args),
         Some(Command::Restart(args)) => app_cmd::restart(args),
+        Some(Command::Rm(args)) => rm_cmd::rm(args),
         Some(Command::Reply(args)) => reply_cmd::reply(args),
         Some(Command::Completions(args)) => cli_docs::completions(&args, command()),
         Some(Command::Man(args)) => cli_docs::man(&args, command()),

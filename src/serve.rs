@@ -11,6 +11,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Default `--blocking-threads`: tokio's own default. Bursts need many at once (a session's
+/// workers start at once, each holder start a blocking fork, exec and handshake; every busy
+/// worker's screen model is a job), and idle ones end after `--blocking-keep-alive`.
+pub const DEFAULT_BLOCKING_THREADS: usize = 512;
+
+/// Default `--blocking-keep-alive`: tokio's own default. An idle blocking thread ends once it
+/// has had no job for this long. An idle gateway's only timed blocking job is the poll tick's git
+/// reads (`--poll-interval`), so after a burst the pool shrinks back; a job every fraction of a
+/// second would keep every thread alive, as the pool wakes its idle threads in turn.
+pub const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
 /// Flags of `controlroom serve`: the gateway's own settings ([`ServeConfig`], flattened) and the
 /// few that only this command reads.
 #[derive(Debug, clap::Args)]
@@ -51,6 +62,23 @@ pub struct ServeArgs {
     /// Events sent to the webhook: created, updated, deleted, asking, exited, activity.
     #[arg(long, env = "CONTROLROOM_NOTIFY_ON")]
     notify_on: Option<String>,
+    /// Most threads the runtime's blocking pool runs at once (holder starts, screen models, file
+    /// and git reads); past it jobs queue.
+    #[arg(
+        long,
+        env = "CONTROLROOM_BLOCKING_THREADS",
+        default_value_t = DEFAULT_BLOCKING_THREADS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096)
+    )]
+    blocking_threads: usize,
+    /// How long an idle thread of the blocking pool waits for a job before it ends.
+    #[arg(
+        long,
+        env = "CONTROLROOM_BLOCKING_KEEP_ALIVE",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(DEFAULT_BLOCKING_KEEP_ALIVE)
+    )]
+    blocking_keep_alive: Duration,
 }
 
 impl ServeArgs {
@@ -99,7 +127,12 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
     if !args.listen.ip().is_loopback() && config.tls.is_none() {
         tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: anyone who can reach it sees the token in clear text and, with it, can type into your shells; add --tls-cert and --tls-key");
     }
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(args.blocking_threads)
+        .thread_keep_alive(args.blocking_keep_alive)
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
             format!(

@@ -1,6 +1,6 @@
 //! Every limit at the limit and one past it: message and body sizes, connections (WebSocket and
 //! HTTP), sessions, workers, the header-read and body timeouts, the failed-authentication limit, and no
-//! permessage-deflate; and the screen threads' niceness.
+//! permessage-deflate; the largest terminal size; and the screen threads' niceness.
 
 mod support;
 
@@ -49,6 +49,38 @@ async fn app_and_worker_message_sizes_at_and_past_the_limit() {
     w.send_text(&padded(r#"{"type":"resize","cols":91,"rows":20}"#, 2049)).await;
     assert_eq!(w.ended().await, Ended::Close(1009));
     wait_for("a message_too_big log line", || async { gw.log().contains("message_too_big") }).await;
+}
+
+#[tokio::test]
+async fn terminal_sizes_at_and_past_max_terminal_size() {
+    let dir = temp();
+    let gw = Gateway::start_in(&dir.path().join("data"), &["--max-terminal-size", "200"]);
+    let worker = |cols: u16| json!({"command": ["sleep", "1000"], "cols": cols, "rows": 40});
+    let create = |cols| json!({"title": "size", "cwd": "/tmp", "workers": [worker(cols)]});
+    let (status, e) = gw.http("POST", "/api/sessions", Some(create(201))).await;
+    assert_eq!(status, 400, "{e}");
+    let msg = e["error"]["message"].as_str().expect("message");
+    assert!(msg.contains("1..=200") && msg.contains("201x40"), "{msg}");
+    let (status, s) = gw.http("POST", "/api/sessions", Some(create(200))).await;
+    assert_eq!(status, 201, "exactly the largest is accepted: {s}");
+    let (sid, wid) = (s["id"].as_str().expect("id"), s["workers"][0]["id"].as_str().expect("id"));
+    let mut w = gw.ws(&format!("/ws/session/{sid}/worker/{wid}")).await;
+    w.next_json().await;
+    w.send_json(json!({"type": "resize", "cols": 150, "rows": 201})).await;
+    let err = w.until(|v| v["type"] == "error").await;
+    assert_eq!(err["code"], "bad-message", "{err}");
+    assert!(err["message"].as_str().expect("message").contains("1..=200"), "{err}");
+    w.send_json(json!({"type": "resize", "cols": 150, "rows": 200})).await;
+    wait_for("the at-limit resize to apply", || async {
+        let (_, s) = gw.http("GET", &format!("/api/sessions/{sid}"), None).await;
+        s["workers"][0]["rows"] == 200
+    })
+    .await;
+    // Raised past the protocol's default: a size the default refuses is taken.
+    let wide = Gateway::start_in(&dir.path().join("wide"), &["--max-terminal-size", "2000"]);
+    let (status, s) = wide.http("POST", "/api/sessions", Some(create(1500))).await;
+    assert_eq!(status, 201, "{s}");
+    assert_eq!(s["workers"][0]["cols"], 1500);
 }
 
 #[tokio::test]

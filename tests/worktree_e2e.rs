@@ -363,3 +363,77 @@ async fn without_remove_worktree_the_worktree_stays_and_plain_sessions_count_aga
     assert!(e["error"]["message"].as_str().expect("m").contains("has no worktree of its own"));
     wait_for("nothing", || async { true }).await;
 }
+
+/// `controlroom rm ARGS --data-dir DATA` against the fixture's gateway.
+fn rm(f: &Fixture, args: &[&str]) -> std::process::Output {
+    Command::new(support::bin())
+        .arg("rm")
+        .args(args)
+        .arg("--data-dir")
+        .arg(&f.gw.data_dir)
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .env_remove("CONTROLROOM_CONFIG_DIR")
+        .env("XDG_CONFIG_HOME", f.home.join("xdg-config"))
+        .output()
+        .expect("run controlroom rm")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn controlroom_rm_removes_the_worktree_when_asked_and_forced_only() {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let f = fixture(&[]);
+    let (status, s) = f.create(&f.repo, json!({"branch": "feat-rm"})).await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().expect("id").to_owned();
+    let wt = PathBuf::from(s["cwd"].as_str().expect("cwd"));
+    std::fs::write(wt.join("a.txt"), "edited\n").expect("edit");
+
+    // --force alone is a usage error: it only qualifies --remove-worktree.
+    let out = rm(&f, &[&id, "--force"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--remove-worktree"), "{}", text(&out.stderr));
+
+    // Uncommitted work: refused, in the command line's words, and nothing deleted.
+    let out = rm(&f, &[&id, "--remove-worktree"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("has uncommitted changes (1 file)")
+            && err.contains("repeat with --force")
+            && err.contains("nothing was deleted")
+            && !err.contains("force=true"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert_eq!(f.gw.http("GET", &format!("/api/sessions/{id}"), None).await.0, 200, "nothing was deleted");
+    assert!(wt.is_dir());
+
+    // Forced: the session, the worktree and its branch go.
+    let out = rm(&f, &[&id, "--remove-worktree", "--force"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert_eq!(said, format!("{id}  wt  deleted, with its worktree {} and branch feat-rm\n", wt.display()));
+    assert_eq!(f.gw.http("GET", &format!("/api/sessions/{id}"), None).await.0, 404);
+    assert!(!wt.exists(), "the worktree is gone");
+    assert!(
+        !git_ok(&f.home, &f.repo, &["show-ref", "--verify", "--quiet", "refs/heads/feat-rm"]),
+        "and its branch"
+    );
+
+    // Without --remove-worktree the worktree stays; the session goes (named by its title).
+    let (status, s) = f.create(&f.repo, json!({"branch": "kept"})).await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().expect("id").to_owned();
+    let wt = PathBuf::from(s["cwd"].as_str().expect("cwd"));
+    let out = rm(&f, &["wt"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{id}  wt  deleted\n"));
+    assert_eq!(f.gw.http("GET", &format!("/api/sessions/{id}"), None).await.0, 404);
+    assert!(wt.is_dir(), "the worktree stays");
+    assert!(git_ok(&f.home, &f.repo, &["show-ref", "--verify", "--quiet", "refs/heads/kept"]));
+    // No such session: exit 1, one line.
+    let out = rm(&f, &["nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr).lines().count(), 1, "{}", text(&out.stderr));
+}

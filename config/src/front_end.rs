@@ -38,6 +38,12 @@ pub struct FrontEndKeys {
     pub clipboard_max_kib: Option<usize>,
     /// Most bytes a worker socket reads from the gateway at once, in KiB (`ws-read-buffer-kib`).
     pub ws_read_buffer_kib: Option<usize>,
+    /// Reports one worker socket may have waiting for the front end's loop (`worker-report-queue`).
+    pub worker_report_queue: Option<usize>,
+    /// Keys, pastes and resizes waiting for the watched worker's socket (`worker-send-queue`).
+    pub worker_send_queue: Option<usize>,
+    /// Requests waiting for the app socket (`app-send-queue`).
+    pub app_send_queue: Option<usize>,
 }
 
 /// A binding: one key or a list of keys.

@@ -30,7 +30,8 @@ pub struct ConfigFile {
     pub gateway: GatewayTables,
     /// `theme`, `detach`, `default-command`, `gateway-url`, `tls-ca`, `desktop-notify`,
     /// `scrollback-lines`, `frame-interval-ms`, `max-message-mib`, `wall-max-tiles`, `[keys]`,
-    /// `copy-mode`, `chord-timeout-ms`, `clipboard-max-kib`, `ws-read-buffer-kib`.
+    /// `copy-mode`, `chord-timeout-ms`, `clipboard-max-kib`, `ws-read-buffer-kib`,
+    /// `worker-report-queue`, `worker-send-queue`, `app-send-queue`.
     pub front_end: FrontEndKeys,
 }
 
@@ -58,6 +59,9 @@ struct Layout {
     chord_timeout_ms: Option<u64>,
     clipboard_max_kib: Option<usize>,
     ws_read_buffer_kib: Option<usize>,
+    worker_report_queue: Option<usize>,
+    worker_send_queue: Option<usize>,
+    app_send_queue: Option<usize>,
     #[serde(default)]
     activity: ActivitySection,
     #[serde(default)]
@@ -97,6 +101,9 @@ impl From<Layout> for ConfigFile {
                 chord_timeout_ms: l.chord_timeout_ms,
                 clipboard_max_kib: l.clipboard_max_kib,
                 ws_read_buffer_kib: l.ws_read_buffer_kib,
+                worker_report_queue: l.worker_report_queue,
+                worker_send_queue: l.worker_send_queue,
+                app_send_queue: l.app_send_queue,
             },
         }
     }

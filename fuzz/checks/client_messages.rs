@@ -10,7 +10,8 @@ use controlroom_server::bench_api::fuzz::{decode_image, parse_app_msg, parse_wor
 pub fn check(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let _ = parse_app_msg(&text);
-    if let Ok(WorkerClientMsg::Image { data, mime_type }) = parse_worker_msg(&text)
+    if let Ok(WorkerClientMsg::Image { data, mime_type }) =
+        parse_worker_msg(&text, *controlroom_protocol::TERMINAL_DIM_RANGE.end())
         && let Ok(img) = decode_image(&data, &mime_type)
     {
         assert!(img.bytes.len() <= MAX_IMAGE_BYTES);

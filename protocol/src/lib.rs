@@ -41,7 +41,8 @@ pub const WS_APP_PATH: &str = "/ws/app";
 /// Route template of a worker's terminal socket.
 pub const WS_WORKER_PATH: &str = "/ws/session/{sessionId}/worker/{workerId}";
 
-/// Smallest and largest terminal dimension accepted in `resize` and worker specs.
+/// Smallest and largest terminal dimension accepted in `resize` and worker specs by default
+/// (a gateway's `--max-terminal-size` sets the largest).
 pub const TERMINAL_DIM_RANGE: std::ops::RangeInclusive<u16> = 1..=1000;
 
 /// Largest decoded image accepted by the worker socket's `image` message.

@@ -316,6 +316,16 @@ pub struct ServeConfig {
         default_value = flag_values::show_duration(DEFAULT_AUTH_FAILURE_WINDOW)
     )]
     pub auth_failure_window: Duration,
+    /// Where inotify is unavailable: how often the owner token and signing secret files are
+    /// checked for a rotation while nobody authenticates (with inotify nothing polls; the
+    /// change itself wakes the gateway).
+    #[arg(
+        long,
+        env = "CONTROLROOM_SECRET_POLL_INTERVAL",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(crate::auth::scoped::SECRET_CHECK_INTERVAL)
+    )]
+    pub secret_poll_interval: Duration,
     /// Serve HTTPS/WSS with these (`--tls-cert`, `--tls-key`).
     #[arg(skip)]
     pub tls: Option<TlsPaths>,
@@ -457,6 +467,7 @@ impl ServeConfig {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_auth_failures: DEFAULT_MAX_AUTH_FAILURES,
             auth_failure_window: DEFAULT_AUTH_FAILURE_WINDOW,
+            secret_poll_interval: crate::auth::scoped::SECRET_CHECK_INTERVAL,
             tls: None,
             outbound_ca: None,
             worker: WorkerConfig::default(),

@@ -190,8 +190,8 @@ pub async fn run(
         connections: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
         inflight: api::inflight::InflightBudget::new(config.max_inflight_messages),
     };
-    keeper.clone().watch(cancel.clone());
-    owner.clone().watch(cancel.clone());
+    keeper.clone().watch(cancel.clone(), config.secret_poll_interval);
+    owner.clone().watch(cancel.clone(), config.secret_poll_interval);
     let auth = api::middleware::AuthState::new(owner, keeper, addr, &config);
     let app = http::router(state, auth);
     let url = format!("{scheme}://{addr}");

@@ -4,6 +4,7 @@
 
 use crate::api::validate::{decode_image, parse_app_msg, parse_worker_msg};
 use crate::hub::diff::{ActivityMap, SessionMap, apply, diff};
+use crate::worker::size::DEFAULT_MAX_TERMINAL_SIZE as DEFAULT_MAX;
 use crate::worker::utf8::{Utf8Splitter, decode};
 use controlroom_protocol::{
     ActivityState, CreateSession, MAX_IMAGE_BYTES, Session, SessionId, TERMINAL_DIM_RANGE, Worker,
@@ -119,10 +120,10 @@ proptest! {
     #[test]
     fn any_text_parses_or_is_refused_without_panicking(text in "\\PC{0,80}", raw in vec(any::<u8>(), 0..80)) {
         let _ = parse_app_msg(&text);
-        let _ = parse_worker_msg(&text);
+        let _ = parse_worker_msg(&text, DEFAULT_MAX);
         let lossy = String::from_utf8_lossy(&raw);
         let _ = parse_app_msg(&lossy);
-        let _ = parse_worker_msg(&lossy);
+        let _ = parse_worker_msg(&lossy, DEFAULT_MAX);
     }
 
     #[test]
@@ -135,7 +136,7 @@ proptest! {
             WorkerClientMsg::Image { data: data.clone(), mime_type: mime.clone() },
         ] {
             let text = serde_json::to_string(&msg).expect("serialize");
-            let parsed = parse_worker_msg(&text);
+            let parsed = parse_worker_msg(&text, DEFAULT_MAX);
             let in_range = TERMINAL_DIM_RANGE.contains(&cols) && TERMINAL_DIM_RANGE.contains(&rows);
             match (&msg, parsed) {
                 (WorkerClientMsg::Resize { .. }, Err(e)) => prop_assert!(!in_range && e.malformed),

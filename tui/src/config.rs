@@ -33,6 +33,15 @@ pub const CLIPBOARD_MAX_KIB: std::ops::RangeInclusive<usize> = 1..=65536;
 /// `ws-read-buffer-kib` accepted: 1 KiB to 1 MiB.
 pub const WS_READ_BUFFER_KIB: std::ops::RangeInclusive<usize> = 1..=1024;
 
+/// `worker-report-queue` accepted: reports one worker socket may have waiting for the loop.
+pub const WORKER_REPORT_QUEUE: std::ops::RangeInclusive<usize> = 1..=4096;
+
+/// `worker-send-queue` accepted: keys, pastes and resizes waiting for the watched worker's socket.
+pub const WORKER_SEND_QUEUE: std::ops::RangeInclusive<usize> = 1..=65536;
+
+/// `app-send-queue` accepted: requests waiting for the app socket.
+pub const APP_SEND_QUEUE: std::ops::RangeInclusive<usize> = 1..=4096;
+
 /// A front-end value outside the range it must be in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {value} is outside {start}..={end}")]
@@ -96,6 +105,9 @@ pub struct Config {
     pub clipboard_max: usize,
     /// Most bytes a worker socket reads from the gateway at once (`ws-read-buffer-kib`).
     pub ws_read_buffer: usize,
+    /// Bounds of the socket queues (`worker-report-queue`, `worker-send-queue`,
+    /// `app-send-queue`).
+    pub queues: crate::defaults::QueueLimits,
 }
 
 /// The file's own problem (unreadable, bad TOML, unknown key) as the front end's config error.
@@ -119,6 +131,7 @@ impl Default for Config {
             chord_timeout: crate::defaults::CHORD_TIMEOUT,
             clipboard_max: crate::defaults::CLIPBOARD_MAX,
             ws_read_buffer: crate::defaults::WS_READ_BUFFER,
+            queues: crate::defaults::QueueLimits::default(),
         }
     }
 }
@@ -194,6 +207,18 @@ impl Config {
                 .map_err(|e| err(e.to_string()))?
                 << 10;
         }
+        if let Some(n) = file.worker_report_queue {
+            config.queues.worker_reports =
+                in_range("worker-report-queue", n, &WORKER_REPORT_QUEUE).map_err(|e| err(e.to_string()))?;
+        }
+        if let Some(n) = file.worker_send_queue {
+            config.queues.worker_sends =
+                in_range("worker-send-queue", n, &WORKER_SEND_QUEUE).map_err(|e| err(e.to_string()))?;
+        }
+        if let Some(n) = file.app_send_queue {
+            config.queues.app_sends =
+                in_range("app-send-queue", n, &APP_SEND_QUEUE).map_err(|e| err(e.to_string()))?;
+        }
         for (name, keys) in file.keys {
             let action = Action::from_name(&name).ok_or_else(|| {
                 let known: Vec<_> = Action::ALL.iter().map(|(_, n, _)| *n).collect();
@@ -245,6 +270,27 @@ mod tests {
         let err = parse("ws-read-buffer-kib = 0").expect_err("zero").to_string();
         assert!(err.contains("ws-read-buffer-kib") && err.contains("1..=1024"), "{err}");
         assert!(parse("ws-read-buffer-kib = 1025").is_err());
+    }
+
+    #[test]
+    fn socket_queues_are_checked_limits() {
+        use crate::defaults::QueueLimits;
+        assert_eq!(parse("").expect("empty").queues, QueueLimits::default());
+        let c =
+            parse("worker-report-queue = 8\nworker-send-queue = 100\napp-send-queue = 2\n").expect("valid");
+        assert_eq!(c.queues, QueueLimits { worker_reports: 8, worker_sends: 100, app_sends: 2 });
+        for (key, range) in [
+            ("worker-report-queue", "1..=4096"),
+            ("worker-send-queue", "1..=65536"),
+            ("app-send-queue", "1..=4096"),
+        ] {
+            let err = parse(&format!("{key} = 0")).expect_err("zero").to_string();
+            assert!(err.contains("config.toml") && err.contains(key) && err.contains(range), "{err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+        assert!(parse("worker-report-queue = 4097").is_err());
+        assert!(parse("worker-send-queue = 65537").is_err());
+        assert!(parse("app-send-queue = 4097").is_err());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! the wall's tiles', one socket per worker however many views show it, so a worker's stream
 //! reaches the state once and in order.
 //!
-//! Each socket reports on a queue of its own, bounded ([`REPORT_QUEUE`]): a socket whose queue
+//! Each socket reports on a queue of its own, bounded (`worker-report-queue`,
+//! [`QueueLimits::worker_reports`]): a socket whose queue
 //! is full stops being read (its task waits), so a flooding worker backs up into its own socket
 //! and the gateway applies its slow-client policy to it (4008, then a fresh `history`), while
 //! the loop takes the queues in turn ([`WorkerConns::next_report`]): one flooding tile never
@@ -10,6 +11,7 @@
 
 use crate::client::events::{ClientEvent, WorkerSend};
 use crate::client::tasks::{WorkerDial, worker_task};
+use crate::defaults::QueueLimits;
 use controlroom_protocol::{HistoryScope, SessionId, WorkerId};
 use std::task::{Context, Poll};
 use tokio::sync::mpsc;
@@ -17,15 +19,6 @@ use tokio::task::JoinHandle;
 
 /// One worker: its session and id.
 pub type ConnKey = (SessionId, WorkerId);
-
-/// Reports one worker socket may have waiting for the loop; past it the socket's task stops
-/// reading its socket until the loop takes some. An `output` report is at most one gateway
-/// batch (`--output-batch`, 64 KiB), so this holds a few MiB of a flood at most.
-pub const REPORT_QUEUE: usize = 64;
-
-/// Messages (keys, pastes, resizes) waiting to be sent on the watched worker's socket; past it
-/// what is typed is refused with a notice rather than queued without bound.
-pub const SEND_QUEUE: usize = 4096;
 
 /// One worker socket's task and its two queues.
 struct WorkerConn {
@@ -47,7 +40,7 @@ impl Drop for WorkerConn {
 /// Why something typed did not go out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendError {
-    /// [`SEND_QUEUE`] messages already wait for the socket.
+    /// `worker-send-queue` messages ([`QueueLimits::worker_sends`]) already wait for the socket.
     Full,
 }
 
@@ -55,6 +48,8 @@ pub enum SendError {
 /// reports in turn).
 pub struct WorkerConns {
     dial: WorkerDial,
+    /// Bounds of each socket's two queues.
+    queues: QueueLimits,
     open: Vec<(ConnKey, WorkerConn)>,
     watched: Option<ConnKey>,
     tiles: Vec<ConnKey>,
@@ -63,9 +58,10 @@ pub struct WorkerConns {
 }
 
 impl WorkerConns {
-    /// No sockets yet; each one opened dials as `dial` says (its `history` set per socket).
-    pub fn new(dial: WorkerDial) -> Self {
-        Self { dial, open: Vec::new(), watched: None, tiles: Vec::new(), cursor: 0 }
+    /// No sockets yet; each one opened dials as `dial` says (its `history` set per socket), its
+    /// queues bounded by `queues`.
+    pub fn new(dial: WorkerDial, queues: QueueLimits) -> Self {
+        Self { dial, queues, open: Vec::new(), watched: None, tiles: Vec::new(), cursor: 0 }
     }
 
     fn get(&self, key: &ConnKey) -> Option<&WorkerConn> {
@@ -169,8 +165,8 @@ impl WorkerConns {
 
     /// Starts the socket task of one worker.
     fn start(&self, (session, wid): ConnKey, history: HistoryScope) -> WorkerConn {
-        let (out, out_rx) = mpsc::channel(SEND_QUEUE);
-        let (reports_tx, reports) = mpsc::channel(REPORT_QUEUE);
+        let (out, out_rx) = mpsc::channel(self.queues.worker_sends);
+        let (reports_tx, reports) = mpsc::channel(self.queues.worker_reports);
         let dial = WorkerDial { history, ..self.dial.clone() };
         let task = tokio::spawn(worker_task(dial, session, wid, reports_tx, out_rx));
         WorkerConn { task, out, reports, history, ended: false }
@@ -179,8 +175,8 @@ impl WorkerConns {
     /// A socket stand-in with no task behind it: the test sends its reports.
     #[cfg(test)]
     fn insert_fake(&mut self, key: ConnKey) -> mpsc::Sender<ClientEvent> {
-        let (out, out_rx) = mpsc::channel(SEND_QUEUE);
-        let (reports_tx, reports) = mpsc::channel(REPORT_QUEUE);
+        let (out, out_rx) = mpsc::channel(self.queues.worker_sends);
+        let (reports_tx, reports) = mpsc::channel(self.queues.worker_reports);
         // Holds the sending queue open, reading nothing from it.
         let task = tokio::spawn(async move {
             let _queue: mpsc::Receiver<WorkerSend> = out_rx;

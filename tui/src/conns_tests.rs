@@ -15,14 +15,22 @@ fn key(w: &str) -> ConnKey {
 
 /// Sockets that dial a port nothing listens on: their tasks retry, their queues stay empty.
 fn conns() -> WorkerConns {
-    WorkerConns::new(WorkerDial {
-        url: tokio::sync::watch::channel("http://127.0.0.1:1".to_owned()).1,
-        credential: crate::client::credential::Credential::new("t".into(), None),
-        trust: Trust::default(),
-        max_message: 1 << 20,
-        history: HistoryScope::Full,
-        read_buffer: crate::defaults::WS_READ_BUFFER,
-    })
+    conns_with(QueueLimits::default())
+}
+
+/// [`conns`] with its queues bounded by `queues`.
+fn conns_with(queues: QueueLimits) -> WorkerConns {
+    WorkerConns::new(
+        WorkerDial {
+            url: tokio::sync::watch::channel("http://127.0.0.1:1".to_owned()).1,
+            credential: crate::client::credential::Credential::new("t".into(), None),
+            trust: Trust::default(),
+            max_message: 1 << 20,
+            history: HistoryScope::Full,
+            read_buffer: crate::defaults::WS_READ_BUFFER,
+        },
+        queues,
+    )
 }
 
 fn output(w: &str, offset: u64, bytes: &'static [u8]) -> ClientEvent {
@@ -69,7 +77,7 @@ async fn a_flooding_socket_cannot_hold_back_another_sockets_report() {
         }
     });
     let full = tokio::time::timeout(DEADLINE, async {
-        while c.open[0].1.reports.len() < REPORT_QUEUE {
+        while c.open[0].1.reports.len() < c.queues.worker_reports {
             tokio::task::yield_now().await;
         }
     });
@@ -101,7 +109,23 @@ async fn a_full_send_queue_refuses_instead_of_growing() {
     let mut c = conns();
     let _reports = c.insert_fake(key("a"));
     c.watched = Some(key("a"));
-    for _ in 0..SEND_QUEUE {
+    for _ in 0..c.queues.worker_sends {
+        assert_eq!(c.send(WorkerSend::Input { bytes: b"x".to_vec() }), Ok(()));
+    }
+    assert_eq!(c.send(WorkerSend::Input { bytes: b"x".to_vec() }), Err(SendError::Full));
+}
+
+#[tokio::test]
+async fn the_configured_queue_bounds_are_the_ones_applied() {
+    let mut c = conns_with(QueueLimits { worker_reports: 2, worker_sends: 3, app_sends: 1 });
+    // A real socket task's queues are opened with the configured bounds.
+    c.tiles(vec![key("real")]);
+    assert_eq!(c.open[0].1.out.max_capacity(), 3);
+    assert_eq!(c.open[0].1.reports.max_capacity(), 2);
+    // And a socket that takes nothing refuses the fourth message typed.
+    let _reports = c.insert_fake(key("a"));
+    c.watched = Some(key("a"));
+    for _ in 0..3 {
         assert_eq!(c.send(WorkerSend::Input { bytes: b"x".to_vec() }), Ok(()));
     }
     assert_eq!(c.send(WorkerSend::Input { bytes: b"x".to_vec() }), Err(SendError::Full));

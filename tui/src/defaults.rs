@@ -33,3 +33,39 @@ pub const CLIPBOARD_MAX: usize = 512 << 10;
 /// echo two 128 KiB fills (the read and the one that finds nothing more); a flood is still read
 /// in a few reads per 64 KiB frame.
 pub const WS_READ_BUFFER: usize = 16 << 10;
+
+/// How many messages the front end's socket queues hold; the defaults of the
+/// `worker-report-queue`, `worker-send-queue` and `app-send-queue` config keys. Every queue
+/// between a socket task and the loop is bounded by one of these, so none grows without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Reports one worker socket may have waiting for the loop (`worker-report-queue`); past it
+    /// the socket's task stops reading its socket until the loop takes some. An `output` report
+    /// is at most one gateway batch (`--output-batch`, 64 KiB), so the default holds a few MiB
+    /// of a flood at most.
+    pub worker_reports: usize,
+    /// Messages (keys, pastes, resizes) waiting to be sent on the watched worker's socket
+    /// (`worker-send-queue`); past it what is typed is refused with a notice rather than queued
+    /// without bound.
+    pub worker_sends: usize,
+    /// Requests waiting to be sent on the app socket (`request-sync`, `app-send-queue`); past
+    /// it one is dropped with a warning (the next reconnect resyncs anyway).
+    pub app_sends: usize,
+}
+
+/// Default of `worker-report-queue`.
+pub const WORKER_REPORT_QUEUE: usize = 64;
+/// Default of `worker-send-queue`.
+pub const WORKER_SEND_QUEUE: usize = 4096;
+/// Default of `app-send-queue`.
+pub const APP_SEND_QUEUE: usize = 64;
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        Self {
+            worker_reports: WORKER_REPORT_QUEUE,
+            worker_sends: WORKER_SEND_QUEUE,
+            app_sends: APP_SEND_QUEUE,
+        }
+    }
+}

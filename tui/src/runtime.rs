@@ -32,10 +32,6 @@ const FRAME_BURST: u32 = 3;
 /// Most queued socket messages applied before the loop looks at the keyboard again.
 const MAX_BATCH: usize = 512;
 
-/// Requests waiting to be sent on the app socket (`request-sync`); past it one is dropped with
-/// a warning (the next reconnect resyncs anyway).
-const APP_SEND_QUEUE: usize = 64;
-
 /// Longest a frame waits for a program's synchronized update (`CSI ? 2026 h … l`) to finish, as
 /// terminals that support the mode do, so a program that never closes one cannot freeze us.
 const SYNC_TIMEOUT: Duration = Duration::from_millis(150);
@@ -163,7 +159,7 @@ where
 {
     let (tx, mut rx) = mpsc::channel::<Msg>(1024);
     let (url_tx, url_rx) = watch::channel(opts.url.clone());
-    let (app_out, app_out_rx) = mpsc::channel::<AppClientMsg>(APP_SEND_QUEUE);
+    let (app_out, app_out_rx) = mpsc::channel::<AppClientMsg>(opts.settings.queues.app_sends);
     let credential = Credential::new(opts.token.clone(), opts.token_file.clone());
     let target = Target {
         url: url_tx,
@@ -191,14 +187,17 @@ where
         state.notice = Some(Notice { text: warnings.join("; "), error: true });
     }
     let size = painter.area();
-    let mut worker = WorkerConns::new(WorkerDial {
-        url: url_rx.clone(),
-        credential: credential.clone(),
-        trust: opts.trust.clone(),
-        max_message: state.settings.max_message,
-        read_buffer: state.settings.ws_read_buffer,
-        history: controlroom_protocol::HistoryScope::Full,
-    });
+    let mut worker = WorkerConns::new(
+        WorkerDial {
+            url: url_rx.clone(),
+            credential: credential.clone(),
+            trust: opts.trust.clone(),
+            max_message: state.settings.max_message,
+            read_buffer: state.settings.ws_read_buffer,
+            history: controlroom_protocol::HistoryScope::Full,
+        },
+        state.settings.queues,
+    );
     let mut last_shape = None;
     let mut fx = state.update(Msg::Resize { cols: size.width, rows: size.height }).effects;
     fx.extend(state.update(tick()).effects);

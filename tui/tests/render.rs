@@ -7,7 +7,7 @@ use common::*;
 use controlroom_protocol::{
     AppServerMsg, Session, SessionId, SessionsSync, WorkerId, WorkerKind, WorkerServerMsg,
 };
-use controlroom_tui::state::{AppEvent, Link, Msg, State, WorkerEvent};
+use controlroom_tui::state::{AppEvent, Link, Mode, Msg, State, WorkerEvent};
 use controlroom_tui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
@@ -123,6 +123,29 @@ fn help_overlay() {
     let mut st = busy_state();
     key(&mut st, KeyCode::Char('?'));
     insta::assert_snapshot!(render(&st, 100, 28));
+}
+
+#[test]
+fn help_overlay_scrolls_at_a_small_height() {
+    let mut st = busy_state();
+    st.update(Msg::Resize { cols: 100, rows: 12 });
+    key(&mut st, KeyCode::Char('?'));
+    let top = render(&st, 100, 12);
+    assert!(top.contains("move up") && !top.contains("the session's git diff"), "{top}");
+    assert!(top.contains("1–10 of 20"), "the border says there is more: {top}");
+    // j scrolls a line, PgDn a page: the last binding comes into view, then the end stops it.
+    key(&mut st, KeyCode::Char('j'));
+    assert!(!render(&st, 100, 12).contains("move up"));
+    key(&mut st, KeyCode::PageDown);
+    key(&mut st, KeyCode::Down);
+    let bottom = render(&st, 100, 12);
+    assert!(bottom.contains("the session's git diff") && bottom.contains("11–20 of 20"), "{bottom}");
+    insta::assert_snapshot!(bottom);
+    // k goes back up; any other key closes the overlay.
+    key(&mut st, KeyCode::Char('k'));
+    assert!(render(&st, 100, 12).contains("10–19 of 20"));
+    key(&mut st, KeyCode::Esc);
+    assert_eq!(st.mode, Mode::Dashboard);
 }
 
 #[test]

@@ -2,9 +2,7 @@
 //! fuzz targets: every way a message can be refused is decided here.
 
 use base64::Engine as _;
-use controlroom_protocol::{
-    AppClientMsg, IMAGE_MIME_TYPES, MAX_IMAGE_BYTES, TERMINAL_DIM_RANGE, WorkerClientMsg, error_code,
-};
+use controlroom_protocol::{AppClientMsg, IMAGE_MIME_TYPES, MAX_IMAGE_BYTES, WorkerClientMsg, error_code};
 
 /// A client message that was refused; it becomes `{"type":"error", code, message}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,15 +32,16 @@ pub fn parse_app_msg(text: &str) -> Result<AppClientMsg, ClientError> {
     serde_json::from_str(text).map_err(|e| ClientError::malformed(format!("not a client message: {e}")))
 }
 
-/// Parses a worker-socket client message and checks its values (terminal size range).
-pub fn parse_worker_msg(text: &str) -> Result<WorkerClientMsg, ClientError> {
+/// Parses a worker-socket client message and checks its values: a resize's cols and rows must
+/// be within 1..=`max_size` (`--max-terminal-size`).
+pub fn parse_worker_msg(text: &str, max_size: u16) -> Result<WorkerClientMsg, ClientError> {
     let msg: WorkerClientMsg = serde_json::from_str(text)
         .map_err(|e| ClientError::malformed(format!("not a client message: {e}")))?;
     if let WorkerClientMsg::Resize { cols, rows } = &msg
-        && (!TERMINAL_DIM_RANGE.contains(cols) || !TERMINAL_DIM_RANGE.contains(rows))
+        && !crate::worker::size::fits(*cols, *rows, max_size)
     {
         return Err(ClientError::malformed(format!(
-            "resize out of range: cols and rows must be within 1..=1000 (got {cols}x{rows})"
+            "resize out of range: cols and rows must be within 1..={max_size} (got {cols}x{rows})"
         )));
     }
     Ok(msg)

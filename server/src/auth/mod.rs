@@ -1,7 +1,9 @@
 //! Credentials: the owner token and webhook secret (`token`), scoped tokens and their signing
-//! secret (`scoped`), the owner token as the running gateway follows it (`owner`), and the failed-authentication limit (`ratelimit`). No HTTP here: the guards
-//! that use them are `api::middleware`.
+//! secret (`scoped`), the owner token as the running gateway follows it (`owner`), the inotify
+//! watch both follow their file with (`file_watch`), and the failed-authentication limit
+//! (`ratelimit`). No HTTP here: the guards that use them are `api::middleware`.
 
+pub(crate) mod file_watch;
 pub mod owner;
 pub(crate) mod ratelimit;
 pub mod scoped;

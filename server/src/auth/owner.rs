@@ -1,10 +1,12 @@
 //! The owner token as the running gateway sees it: `controlroom token --rotate --owner` renames a
-//! new `DATA_DIR/token` into place, and the gateway notices the new file (checked on every owner
-//! authentication and every [`super::scoped::SECRET_CHECK_INTERVAL`] once
-//! the owner has authenticated), refuses the old token and cancels its generation, which closes
-//! every connection that authenticated with it (4001) — the same path as a rotated signing secret.
+//! new `DATA_DIR/token` into place, and the gateway notices the new file (an inotify watch read
+//! on every owner authentication and woken by the change; without inotify, the metadata compared
+//! on every owner authentication and every `--secret-poll-interval` once the owner has
+//! authenticated), refuses the old token and cancels its generation, which closes every
+//! connection that authenticated with it (4001) — the same path as a rotated signing secret.
 
-use super::scoped::{FileStamp, SECRET_CHECK_INTERVAL};
+use super::file_watch::FileWatch;
+use super::scoped::{FileStamp, follow};
 use super::token::{TOKEN_FILE, read_token};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 struct Current {
     token: Arc<str>,
+    /// The file as last read (compared while there is no inotify watch).
     stamp: Option<FileStamp>,
+    /// The watch's change count the token was read after.
+    seen: u64,
     generation: CancellationToken,
 }
 
@@ -28,6 +33,9 @@ pub struct OwnerKeeper {
     /// Signalled when the owner first authenticates: until then no connection depends on the
     /// token, so `watch` keeps no timer.
     first_grant: Arc<tokio::sync::Notify>,
+    /// Changes to the file, as inotify reports them; `None`: its metadata is compared instead
+    /// (or there is no file).
+    watch: Option<Arc<FileWatch>>,
 }
 
 impl std::fmt::Debug for OwnerKeeper {
@@ -41,8 +49,11 @@ impl OwnerKeeper {
     pub fn new(token: String, data_dir: Option<&Path>) -> Self {
         let path = data_dir.map(|d| d.join(TOKEN_FILE));
         let stamp = path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| FileStamp::of(&m));
-        let current = Current { token: token.into(), stamp, generation: CancellationToken::new() };
-        Self { path, current: Arc::new(Mutex::new(current)), first_grant: Arc::default() }
+        let watch = path.as_deref().and_then(FileWatch::new).map(Arc::new);
+        // Counts from here on: `token` is what the caller read from the file just before.
+        let seen = watch.as_ref().map_or(0, |w| w.changes());
+        let current = Current { token: token.into(), stamp, seen, generation: CancellationToken::new() };
+        Self { path, current: Arc::new(Mutex::new(current)), first_grant: Arc::default(), watch }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
@@ -51,25 +62,51 @@ impl OwnerKeeper {
     }
 
     /// Rereads the token file if it changed; a different token revokes the old generation. A
-    /// file that cannot be read (or is exposed) keeps the old token, with an error logged.
+    /// file that cannot be read (or is exposed) keeps the old token, with an error logged. With
+    /// the inotify watch this costs one non-blocking read while nothing changed.
     pub async fn refresh(&self) {
         let Some(path) = &self.path else { return };
-        let stamp = tokio::fs::metadata(path).await.ok().map(|m| FileStamp::of(&m));
-        if stamp.is_none() || stamp == self.lock().stamp {
-            return;
-        }
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let token = match tokio::task::spawn_blocking(move || read_token(&dir)).await {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
+        let seen = match &self.watch {
+            Some(watch) => {
+                let seen = watch.changes();
+                if seen == self.lock().seen {
+                    return;
+                }
+                seen
+            }
+            None => {
+                let stamp = tokio::fs::metadata(path).await.ok().map(|m| FileStamp::of(&m));
+                if stamp.is_none() || stamp == self.lock().stamp {
+                    return;
+                }
+                0
+            }
+        };
+        let path = path.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (read_token(&dir), std::fs::metadata(&path).ok().map(|m| FileStamp::of(&m)))
+        })
+        .await;
+        let (token, stamp) = match read {
+            Ok((Ok(t), stamp)) => (t, stamp),
+            Ok((Err(e), stamp)) => {
                 tracing::error!(error = %e, "could not reread the owner token; keeping the old one");
                 // Logged once per change of the file, not on every request.
-                self.lock().stamp = stamp;
+                let mut cur = self.lock();
+                cur.stamp = stamp;
+                cur.seen = cur.seen.max(seen);
                 return;
             }
             Err(_) => return,
         };
         let mut cur = self.lock();
+        if seen < cur.seen {
+            // A refresh that started after a later change has applied what it read: this
+            // read may be older.
+            return;
+        }
+        cur.seen = seen;
         if *cur.token != *token {
             tracing::info!("owner token replaced; closing connections that used the old one");
             cur.generation.cancel();
@@ -91,9 +128,10 @@ impl OwnerKeeper {
         Some(cur.generation.clone())
     }
 
-    /// Checks the file every `SECRET_CHECK_INTERVAL` until `stop`, so connections of a replaced
-    /// token close even when nobody authenticates; starts once the owner has authenticated.
-    pub fn watch(self, stop: CancellationToken) {
+    /// Follows the file until `stop`, so connections of a replaced token close even when
+    /// nobody authenticates: woken by the change itself (inotify), or, without a watch, by
+    /// checking every `poll` (`--secret-poll-interval`). Starts once the owner has authenticated.
+    pub fn watch(self, stop: CancellationToken, poll: std::time::Duration) {
         if self.path.is_none() {
             return;
         }
@@ -102,13 +140,7 @@ impl OwnerKeeper {
                 () = stop.cancelled() => return,
                 () = self.first_grant.notified() => {}
             }
-            let mut tick = tokio::time::interval(SECRET_CHECK_INTERVAL);
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    _ = tick.tick() => self.refresh().await,
-                }
-            }
+            follow(self.watch.clone(), poll, stop, || self.refresh()).await;
         });
     }
 }

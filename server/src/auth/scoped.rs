@@ -4,9 +4,12 @@
 //! refused before the signature is looked at, and the signature is compared in constant time.
 //!
 //! `controlroom token --rotate` replaces the secret file; the running gateway notices the new file
-//! (checked on every scoped authentication and every [`SECRET_CHECK_INTERVAL`]) and cancels the
-//! old secret's generation, which closes every connection that authenticated with it (4001).
+//! (an inotify watch on the data dir, read on every scoped authentication and woken by the
+//! change itself, `auth/file_watch.rs`; without inotify, the file's metadata compared on every
+//! scoped authentication and every `--secret-poll-interval`) and cancels the old secret's
+//! generation, which closes every connection that authenticated with it (4001).
 
+use crate::auth::file_watch::FileWatch;
 use crate::auth::token::TokenError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -30,7 +33,8 @@ pub const SECRET_FILE: &str = "token-secret";
 const SECRET_BYTES: usize = 32;
 /// Clock leeway when checking `exp` (the issue allows at most 5 s).
 pub const EXPIRY_LEEWAY: Duration = Duration::from_secs(1);
-/// How often the gateway looks for a rotated secret file while nobody authenticates.
+/// Default `--secret-poll-interval`: how often the gateway looks for a rotated secret or owner
+/// token file while nobody authenticates, where inotify is unavailable (with it, nothing polls).
 pub const SECRET_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 /// The only algorithm accepted and produced.
 const ALGORITHM: &str = "HS256";
@@ -286,7 +290,10 @@ impl FileStamp {
 
 struct Current {
     secret: Vec<u8>,
+    /// The file as last read (compared while there is no inotify watch).
     stamp: Option<FileStamp>,
+    /// The watch's change count the secret was read after.
+    seen: u64,
     generation: CancellationToken,
 }
 
@@ -301,6 +308,8 @@ pub struct SecretKeeper {
     /// Signalled when a scoped token is first accepted: until then no connection depends on the
     /// secret, so `watch` does not poll the file (an idle gateway keeps no timer for it).
     first_grant: Arc<tokio::sync::Notify>,
+    /// Changes to the file, as inotify reports them; `None`: its metadata is compared instead.
+    watch: Option<Arc<FileWatch>>,
 }
 
 impl std::fmt::Debug for SecretKeeper {
@@ -312,11 +321,17 @@ impl std::fmt::Debug for SecretKeeper {
 impl SecretKeeper {
     /// Loads (or creates) the secret in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self, TokenError> {
-        let secret = load_or_create_secret(data_dir)?;
+        // Made first, so the directory the watch is on exists.
+        load_or_create_secret(data_dir)?;
         let path = data_dir.join(SECRET_FILE);
+        // Counted before reading: a rotation after the count is a change the next refresh
+        // reads, one before it is in what is read here.
+        let watch = FileWatch::new(&path).map(Arc::new);
+        let seen = watch.as_ref().map_or(0, |w| w.changes());
+        let secret = load_or_create_secret(data_dir)?;
         let stamp = fs::metadata(&path).ok().map(|m| FileStamp::of(&m));
-        let current = Current { secret, stamp, generation: CancellationToken::new() };
-        Ok(Self { path, current: Arc::new(Mutex::new(current)), first_grant: Arc::default() })
+        let current = Current { secret, stamp, seen, generation: CancellationToken::new() };
+        Ok(Self { path, current: Arc::new(Mutex::new(current)), first_grant: Arc::default(), watch })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
@@ -325,24 +340,45 @@ impl SecretKeeper {
     }
 
     /// Reloads the secret if its file changed; a changed secret revokes the old generation.
+    /// With the inotify watch this costs one non-blocking read while nothing changed.
     pub async fn refresh(&self) {
-        let stamp = tokio::fs::metadata(&self.path).await.ok().map(|m| FileStamp::of(&m));
-        if stamp.is_some() && stamp == self.lock().stamp {
-            return;
-        }
+        let seen = match &self.watch {
+            Some(watch) => {
+                let seen = watch.changes();
+                if seen == self.lock().seen {
+                    return;
+                }
+                seen
+            }
+            None => {
+                let stamp = tokio::fs::metadata(&self.path).await.ok().map(|m| FileStamp::of(&m));
+                if stamp.is_some() && stamp == self.lock().stamp {
+                    return;
+                }
+                0
+            }
+        };
         let path = self.path.clone();
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let loaded = tokio::task::spawn_blocking(move || load_or_create_secret(&dir)).await;
-        let secret = match loaded {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
+        let loaded = tokio::task::spawn_blocking(move || {
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (load_or_create_secret(&dir), fs::metadata(&path).ok().map(|m| FileStamp::of(&m)))
+        })
+        .await;
+        let (secret, stamp) = match loaded {
+            Ok((Ok(s), stamp)) => (s, stamp),
+            Ok((Err(e), stamp)) => {
                 tracing::error!(error = %e, "could not reload the token secret; refusing scoped tokens");
-                Vec::new()
+                (Vec::new(), stamp)
             }
             Err(_) => return,
         };
-        let stamp = tokio::fs::metadata(&self.path).await.ok().map(|m| FileStamp::of(&m));
         let mut cur = self.lock();
+        if seen < cur.seen {
+            // A refresh that started after a later change has applied what it read: this
+            // read may be older. (Changes after `seen` was counted are read by the next one.)
+            return;
+        }
+        cur.seen = seen;
         if cur.secret != secret {
             tracing::info!("token secret rotated; closing connections that used scoped tokens");
             cur.generation.cancel();
@@ -373,23 +409,48 @@ impl SecretKeeper {
         })
     }
 
-    /// Checks the file every [`SECRET_CHECK_INTERVAL`] until `stop`, so open connections of a
-    /// rotated secret close even when nobody authenticates; starts once a scoped token has been
+    /// Follows the file until `stop`, so open connections of a rotated secret close even when
+    /// nobody authenticates: woken by the change itself (inotify), or, without a watch, by
+    /// checking every `poll` (`--secret-poll-interval`). Starts once a scoped token has been
     /// accepted (before that no connection depends on the secret).
-    pub fn watch(self, stop: CancellationToken) {
+    pub fn watch(self, stop: CancellationToken, poll: Duration) {
         tokio::spawn(async move {
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = self.first_grant.notified() => {}
             }
-            let mut tick = tokio::time::interval(SECRET_CHECK_INTERVAL);
+            follow(self.watch.clone(), poll, stop, || self.refresh()).await;
+        });
+    }
+}
+
+/// Calls `refresh` whenever `watch` sees the file change, or every `poll` without a watch,
+/// until `stop`: the loop both keepers' `watch` tasks run.
+pub(super) async fn follow<F, Fut>(
+    watch: Option<Arc<FileWatch>>,
+    poll: Duration,
+    stop: CancellationToken,
+    refresh: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    match watch {
+        Some(watch) => loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = watch.changed() => refresh().await,
+            }
+        },
+        None => {
+            let mut tick = tokio::time::interval(poll);
             loop {
                 tokio::select! {
                     () = stop.cancelled() => break,
-                    _ = tick.tick() => self.refresh().await,
+                    _ = tick.tick() => refresh().await,
                 }
             }
-        });
+        }
     }
 }
 

@@ -136,3 +136,34 @@ async fn keeper_revokes_the_old_generation_on_rotation() {
     let (new, _) = mint_in(dir.path(), Scope::Read, None, Duration::from_secs(60)).expect("mint");
     assert!(keeper.verify(&new).await.is_ok());
 }
+
+#[test]
+fn without_inotify_a_rotation_is_seen_through_the_files_metadata() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Made outside a runtime: no reactor for the inotify watch, so the keeper compares stamps.
+    let keeper = SecretKeeper::open(dir.path()).expect("open");
+    assert!(keeper.watch.is_none());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let (old, _) = mint_in(dir.path(), Scope::Read, None, Duration::from_secs(60)).expect("mint");
+        let revoked = keeper.verify(&old).await.expect("valid").revoked.expect("revocable");
+        rotate_secret(dir.path()).expect("rotate");
+        assert_eq!(keeper.verify(&old).await.err(), Some(ScopedError::Signature));
+        assert!(revoked.is_cancelled());
+    });
+}
+
+#[tokio::test]
+async fn a_watched_keeper_revokes_open_grants_with_nobody_authenticating() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keeper = SecretKeeper::open(dir.path()).expect("open");
+    assert!(keeper.watch.is_some(), "inotify on Linux");
+    let (old, _) = mint_in(dir.path(), Scope::Read, None, Duration::from_secs(60)).expect("mint");
+    let revoked = keeper.verify(&old).await.expect("valid").revoked.expect("revocable");
+    let stop = CancellationToken::new();
+    // A poll interval no test would wait out: only the change itself can wake the watch.
+    keeper.clone().watch(stop.clone(), Duration::from_secs(3600));
+    rotate_secret(dir.path()).expect("rotate");
+    tokio::time::timeout(Duration::from_secs(10), revoked.cancelled()).await.expect("revoked by the watch");
+    stop.cancel();
+}

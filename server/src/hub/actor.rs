@@ -14,8 +14,8 @@ use crate::time::now_iso;
 use crate::worker::{HistorySnapshot, SpawnSpec, WorkerContext, WorkerHandle, WorkerStatus};
 use controlroom_protocol::{
     ActivityState, AppServerMsg, CreateSession, Delta, DeltaEvent, DeltasResponse, GATEWAY_STOPPED, Replay,
-    Session, SessionId, SessionsResponse, SourceStatus, TERMINAL_DIM_RANGE, WORKER_LOST, Worker, WorkerId,
-    WorkerKind, WorkerSpec, WorkerState,
+    Session, SessionId, SessionsResponse, SourceStatus, WORKER_LOST, Worker, WorkerId, WorkerKind,
+    WorkerSpec, WorkerState,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;

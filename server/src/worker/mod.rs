@@ -35,6 +35,7 @@ mod pty_io;
 pub(crate) mod ring;
 pub(crate) mod screen;
 mod scroll_store;
+pub(crate) mod size;
 pub(crate) mod utf8;
 
 #[cfg(test)]
@@ -56,6 +57,7 @@ use actor::Cmd;
 pub use controlroom_term::{Palette, ReplyConfig, Rgb};
 use detect::ActivityRules;
 use input::InputBudget;
+use size::validate_size;
 use tokio::sync::{mpsc, oneshot};
 
 /// Limits and timings of every worker; each has a `serve` flag (`controlroom serve` flattens this
@@ -195,6 +197,15 @@ pub struct WorkerConfig {
         default_value = flag_values::show_cell_pixels(ReplyConfig::DEFAULT_CELL_PIXELS)
     )]
     pub cell_pixels: (u16, u16),
+    /// Largest terminal width or height a worker spec, a restart or a `resize` may ask for
+    /// (each of cols and rows within 1 and this).
+    #[arg(
+        long,
+        env = "CONTROLROOM_MAX_TERMINAL_SIZE",
+        default_value_t = size::DEFAULT_MAX_TERMINAL_SIZE,
+        value_parser = clap::value_parser!(u16).range(1..=i64::from(size::MAX_TERMINAL_SIZE_LIMIT))
+    )]
+    pub max_terminal_size: u16,
 }
 
 impl WorkerConfig {
@@ -259,6 +270,7 @@ impl Default for WorkerConfig {
             terminal_background: Palette::DEFAULT_BACKGROUND,
             terminal_cursor: None,
             cell_pixels: ReplyConfig::DEFAULT_CELL_PIXELS,
+            max_terminal_size: size::DEFAULT_MAX_TERMINAL_SIZE,
         }
     }
 }
@@ -385,6 +397,8 @@ pub struct WorkerHandle {
     /// Room in the worker's input queue, waited for before input is sent to the actor (which
     /// never waits).
     input: InputBudget,
+    /// Largest width or height a `resize` or restart may ask for (`--max-terminal-size`).
+    max_size: u16,
 }
 
 impl std::fmt::Debug for WorkerHandle {
@@ -399,7 +413,8 @@ const CMD_QUEUE: usize = 64;
 impl WorkerHandle {
     /// Starts a process in a new PTY and its actor. Must be called within a tokio runtime.
     pub fn spawn(ctx: WorkerContext, spec: SpawnSpec) -> Result<WorkerHandle, WorkerError> {
-        validate_size(spec.cols, spec.rows)?;
+        validate_size(spec.cols, spec.rows, ctx.config.max_terminal_size)?;
+        let max_size = ctx.config.max_terminal_size;
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
         let input = InputBudget::new(ctx.config.input_queue_bytes);
         let output_end = Arc::new(AtomicU64::new(0));
@@ -410,14 +425,14 @@ impl WorkerHandle {
             actor::HandleShared { input: input.clone(), output_end: output_end.clone() },
             rx,
         )?;
-        Ok(WorkerHandle { cmd, status, output_end, input })
+        Ok(WorkerHandle { cmd, status, output_end, input, max_size })
     }
 
     /// Starts `spec`'s process on the backend, without an actor. Blocking (a holder's start
     /// is a fork, an exec and its answer): the hub runs it off its task, in `spawn_blocking`,
     /// then hands the process to [`WorkerHandle::spawn_started`].
     pub fn start_blocking(ctx: &WorkerContext, spec: &SpawnSpec) -> Result<pty::PtyProcess, WorkerError> {
-        validate_size(spec.cols, spec.rows)?;
+        validate_size(spec.cols, spec.rows, ctx.config.max_terminal_size)?;
         ctx.backend.spawn(spec)
     }
 
@@ -428,6 +443,7 @@ impl WorkerHandle {
         spec: SpawnSpec,
         process: pty::PtyProcess,
     ) -> Result<WorkerHandle, WorkerError> {
+        let max_size = ctx.config.max_terminal_size;
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
         let input = InputBudget::new(ctx.config.input_queue_bytes);
         let output_end = Arc::new(AtomicU64::new(0));
@@ -438,7 +454,7 @@ impl WorkerHandle {
             actor::HandleShared { input: input.clone(), output_end: output_end.clone() },
             rx,
         )?;
-        Ok(WorkerHandle { cmd, status, output_end, input })
+        Ok(WorkerHandle { cmd, status, output_end, input, max_size })
     }
 
     /// An exited worker restored from the store: its screen rebuilt from `history`, no process.
@@ -450,6 +466,7 @@ impl WorkerHandle {
         started_at: String,
         activity: Option<Arc<ActivityRules>>,
     ) -> WorkerHandle {
+        let max_size = ctx.config.max_terminal_size;
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
         let input = InputBudget::new(ctx.config.input_queue_bytes);
         let output_end = Arc::new(AtomicU64::new(history.offset));
@@ -462,7 +479,7 @@ impl WorkerHandle {
             actor::HandleShared { input: input.clone(), output_end: output_end.clone() },
             rx,
         );
-        WorkerHandle { cmd, status, output_end, input }
+        WorkerHandle { cmd, status, output_end, input, max_size }
     }
 
     /// A running worker taken over from an earlier gateway: its screen rebuilt from `history`
@@ -475,12 +492,13 @@ impl WorkerHandle {
         started_at: String,
         activity: Option<Arc<ActivityRules>>,
     ) -> Result<WorkerHandle, WorkerError> {
+        let max_size = ctx.config.max_terminal_size;
         let (cmd, rx) = mpsc::channel(CMD_QUEUE);
         let input = InputBudget::new(ctx.config.input_queue_bytes);
         let output_end = Arc::new(AtomicU64::new(history.offset));
         let shared = actor::HandleShared { input: input.clone(), output_end: output_end.clone() };
         let status = actor::spawn_adopted(ctx, history, adopted, Some(started_at), activity, shared, rx)?;
-        Ok(WorkerHandle { cmd, status, output_end, input })
+        Ok(WorkerHandle { cmd, status, output_end, input, max_size })
     }
 
     /// Latest status (watch).
@@ -546,7 +564,7 @@ impl WorkerHandle {
 
     /// Records a client's size and resizes the PTY to it.
     pub async fn resize(&self, client: Option<ClientId>, cols: u16, rows: u16) -> Result<(), WorkerError> {
-        validate_size(cols, rows)?;
+        validate_size(cols, rows, self.max_size)?;
         self.call(|reply| Cmd::Resize { client, cols, rows, reply }).await?
     }
 
@@ -570,7 +588,7 @@ impl WorkerHandle {
     /// whose holder still keeps it refuses the restart (the holder would forget an exit nothing
     /// recorded).
     pub async fn restart(&self, spec: SpawnSpec, exit_recorded: bool) -> Result<(), WorkerError> {
-        validate_size(spec.cols, spec.rows)?;
+        validate_size(spec.cols, spec.rows, self.max_size)?;
         self.call(|reply| Cmd::Restart { spec, exit_recorded, reply }).await?
     }
 
@@ -600,19 +618,5 @@ impl WorkerHandle {
     /// Switches its preset's auto-answer on or off (off also stops a running countdown).
     pub async fn set_auto_answer(&self, enabled: bool) -> Result<(), WorkerError> {
         self.call(|reply| Cmd::AutoAnswer { enabled, reply }).await
-    }
-}
-
-/// Checks a terminal size against [`controlroom_protocol::TERMINAL_DIM_RANGE`].
-fn validate_size(cols: u16, rows: u16) -> Result<(), WorkerError> {
-    let range = controlroom_protocol::TERMINAL_DIM_RANGE;
-    if range.contains(&cols) && range.contains(&rows) {
-        Ok(())
-    } else {
-        Err(WorkerError::Invalid(format!(
-            "terminal size {cols}x{rows} is out of range ({}..={} each)",
-            range.start(),
-            range.end()
-        )))
     }
 }

@@ -18,7 +18,12 @@ impl State {
             Mode::Attach => {
                 self.attach_key(ev, fx);
             }
-            Mode::Help => self.mode = self.base_mode(),
+            Mode::Help(view) => {
+                let text = super::help::HelpText::new(&self.settings.keys, self.settings.read_only);
+                if view.key(&ev, &text, self.size.1) == super::help::HelpOutcome::Close {
+                    self.mode = self.base_mode();
+                }
+            }
             Mode::Filter => match ev.code {
                 KeyCode::Enter => self.mode = Mode::Dashboard,
                 KeyCode::Esc => {
@@ -210,7 +215,7 @@ impl State {
                 }
             }
             Action::NextAttention => self.next_attention(),
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => self.mode = Mode::Help(super::help::HelpView::default()),
             Action::Reply => match self.selected_session.clone().zip(self.selected_worker.clone()) {
                 Some((s, w)) => self.open_reply(s, w),
                 None => self.tell("no worker selected"),

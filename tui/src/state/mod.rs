@@ -15,6 +15,7 @@ mod copy_attach;
 mod dashboard;
 pub mod dialog;
 pub mod diff;
+pub mod help;
 pub mod layout;
 pub mod line_edit;
 mod msg;
@@ -50,8 +51,8 @@ pub enum Mode {
     Form(Form),
     /// A yes/no question over the dashboard.
     Confirm(Confirm),
-    /// The key help overlay.
-    Help,
+    /// The key help overlay, scrolled as far as it is.
+    Help(help::HelpView),
     /// Typing a filter for the sessions list.
     Filter,
     /// Typing a one-line reply to a worker (`i`).

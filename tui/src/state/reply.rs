@@ -171,8 +171,9 @@ fn answer_for(prompt: &WorkerPrompt, key: char) -> Option<String> {
         .cloned()
 }
 
-/// What a reply did, in words (`answered "Do you want to proceed?" with 1`, `sent "ls⏎" (worker
-/// was idle, no prompt)`): the dashboard's notice and `controlroom reply`'s output.
+/// What a reply did, in words (`answered "Do you want to proceed?" with 1`, `sent "ls⏎" (no
+/// prompt on screen; the worker was idle)`): the dashboard's notice and `controlroom reply`'s
+/// output.
 pub fn describe_reply(text: &str, r: &ReplyResponse) -> String {
     let shown = printable(&r.sent.replace('\r', "⏎"));
     match &r.question {
@@ -180,13 +181,19 @@ pub fn describe_reply(text: &str, r: &ReplyResponse) -> String {
             format!("answered \"{}\" with {}", printable(q), printable(text))
         }
         Some(q) => format!("answered \"{}\" with \"{shown}\"", printable(q)),
-        None => {
-            let state = serde_json::to_value(r.activity_state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            format!("sent \"{shown}\" (worker was {state}, no prompt)")
-        }
+        None => format!("sent \"{shown}\" (no prompt on screen; {})", no_prompt_why(r.activity_state)),
+    }
+}
+
+/// Why a reply went out as a plain line: what the worker was doing when it came, in a user's
+/// words (the state's wire name, `unknown`, said nothing to someone who typed a line).
+fn no_prompt_why(state: ActivityState) -> &'static str {
+    match state {
+        ActivityState::Unknown => "the worker had not printed anything yet",
+        ActivityState::Active => "the worker was busy printing",
+        ActivityState::Idle => "the worker was idle",
+        ActivityState::Asking => "the worker asked for attention (a bell or a notification), not at a prompt",
+        ActivityState::Exited => "the worker had exited",
     }
 }
 
@@ -202,4 +209,29 @@ pub fn auto_answer_left(prompt: &WorkerPrompt, now: jiff::Timestamp) -> Option<i
     let at: jiff::Timestamp = prompt.auto_answer.as_ref()?.at.as_ref()?.parse().ok()?;
     let ms = at.as_millisecond() - now.as_millisecond();
     Some(((ms + 999) / 1000).max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(question: Option<&str>, sent: &str, activity_state: ActivityState) -> ReplyResponse {
+        ReplyResponse { question: question.map(str::to_owned), sent: sent.into(), activity_state }
+    }
+
+    #[test]
+    fn a_reply_is_described_in_a_users_words() {
+        let r = response(Some("Proceed? [y/N]"), "y\r", ActivityState::Asking);
+        assert_eq!(describe_reply("y", &r), "answered \"Proceed? [y/N]\" with y");
+        let r = response(None, "make\r", ActivityState::Idle);
+        assert_eq!(describe_reply("make", &r), "sent \"make⏎\" (no prompt on screen; the worker was idle)");
+        // A worker whose state is not known yet (nothing printed) is not called "unknown".
+        let said = describe_reply("hi", &response(None, "hi\r", ActivityState::Unknown));
+        assert_eq!(said, "sent \"hi⏎\" (no prompt on screen; the worker had not printed anything yet)");
+        for state in [ActivityState::Active, ActivityState::Asking, ActivityState::Exited] {
+            let said = describe_reply("x", &response(None, "x\r", state));
+            assert!(said.starts_with("sent \"x⏎\" (no prompt on screen; the worker "), "{said}");
+            assert!(!said.contains("unknown") && !said.contains("asking"), "{said}");
+        }
+    }
 }

@@ -37,6 +37,9 @@ pub struct Settings {
     pub clipboard_max: usize,
     /// Most bytes a worker socket reads from the gateway at once (`ws-read-buffer-kib`).
     pub ws_read_buffer: usize,
+    /// Bounds of the socket queues (`worker-report-queue`, `worker-send-queue`,
+    /// `app-send-queue`).
+    pub queues: crate::defaults::QueueLimits,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             chord_timeout: crate::defaults::CHORD_TIMEOUT,
             clipboard_max: crate::defaults::CLIPBOARD_MAX,
             ws_read_buffer: crate::defaults::WS_READ_BUFFER,
+            queues: crate::defaults::QueueLimits::default(),
         }
     }
 }

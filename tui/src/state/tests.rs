@@ -407,7 +407,7 @@ fn theme_cycles_and_help_toggles() {
     let mut st = two_sessions();
     assert_eq!(st.update(key('t')).effects, vec![Effect::Theme("light".into())]);
     st.update(key('?'));
-    assert_eq!(st.mode, Mode::Help);
+    assert_eq!(st.mode, Mode::Help(super::help::HelpView::default()));
     st.update(key('x'));
     assert_eq!(st.mode, Mode::Dashboard);
 }

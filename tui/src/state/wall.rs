@@ -374,7 +374,7 @@ impl State {
             (KeyCode::PageDown, _) => self.move_wall_focus(&page, page.per_page() as isize),
             (KeyCode::Home, _) => self.move_wall_focus(&page, isize::MIN / 2),
             (KeyCode::End, _) => self.move_wall_focus(&page, isize::MAX / 2),
-            (_, Some(Action::Help)) => self.mode = Mode::Help,
+            (_, Some(Action::Help)) => self.mode = Mode::Help(super::help::HelpView::default()),
             (_, Some(Action::Quit)) => self.quit(fx),
             _ => {}
         }

@@ -51,7 +51,7 @@ pub fn draw_on(frame: &mut Canvas<'_>, state: &State, theme: &Theme) {
         dashboard::draw(frame, area, state, theme);
     }
     match &state.mode {
-        Mode::Help => overlay::help(frame, area, state, theme),
+        Mode::Help(view) => overlay::help(frame, area, state, *view, theme),
         Mode::Form(form) => overlay::form(frame, area, form, theme),
         Mode::Confirm(confirm) => overlay::confirm(frame, area, confirm, theme),
         Mode::Reply(line) => reply::draw(frame, area, line, theme),

@@ -2,9 +2,9 @@
 
 use super::canvas::Canvas;
 use super::layout::centered;
-use crate::keymap::Action;
 use crate::state::State;
 use crate::state::dialog::{Confirm, Form, FormKind};
+use crate::state::help::{HelpEntry, HelpText, HelpView};
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -19,40 +19,31 @@ fn dialog_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
         .style(Style::new().fg(theme.text).bg(theme.background))
 }
 
-/// The `?` overlay: every binding, then the attach keys.
-pub fn help(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme) {
-    let keys = &state.settings.keys;
+/// The `?` overlay: every binding, then the attach keys; scrolled to `view`'s offset when the
+/// screen is too short for all of it (the bottom border then says where it is).
+pub fn help(frame: &mut Canvas<'_>, area: Rect, state: &State, view: HelpView, theme: &Theme) {
+    let text = HelpText::new(&state.settings.keys, state.settings.read_only);
     let key_style = Style::new().fg(theme.accent).add_modifier(Modifier::BOLD);
-    let read_only = state.settings.read_only;
-    // A read-only connection is not offered what the gateway would refuse.
-    let dashboard: Vec<(String, &str)> = Action::ALL
-        .iter()
-        .filter(|(action, _, _)| !(read_only && action.changes()))
-        .map(|(action, _, help)| (keys.labels(*action), *help))
-        .collect();
-    let attached: Vec<(String, &str)> = vec![
-        (keys.detach.label(), "detach (the worker keeps running)"),
-        (crate::keymap::chord_label(&keys.copy_mode), "copy mode (v select · y copy)"),
-        ("shift-pgup/dn".into(), "scroll back a page"),
-        ("/".into(), "search the scrollback (scrolled)"),
-        ("n / N".into(), "older / newer match · esc closes"),
-    ];
-    let wall: Vec<(String, &str)> = vec![
-        ("←↑↓→ hjkl".into(), "focus · enter attach · pgup/dn"),
-        ("mouse".into(), "click selects · double-click attaches"),
-    ];
     let heading = |text: &'static str| Line::from(Span::styled(text, Style::new().fg(theme.muted)));
-    let first = key_lines(&dashboard, key_style);
+    let first = key_lines(&text.dashboard, key_style);
     let mut second = vec![heading("Attached")];
-    second.extend(key_lines(&attached, key_style));
+    second.extend(key_lines(&text.attached, key_style));
     second.push(Line::raw(""));
     second.push(heading("Wall and mouse"));
-    second.extend(key_lines(&wall, key_style));
-    draw_columns(frame, area, "Keys", first, second, theme);
+    second.extend(key_lines(&text.wall, key_style));
+    debug_assert_eq!((first.len(), second.len()), (text.first_len(), text.second_len()));
+    let offset = view.offset.min(text.max_offset(area.height));
+    let scroll = Scroll {
+        stacked: text.stacked(area.height),
+        offset,
+        shown: text.visible(area.height),
+        rows: text.rows(area.height),
+    };
+    draw_columns(frame, area, "Keys", first, second, scroll, theme);
 }
 
 /// `key  help` lines, the keys right-aligned to the longest of them.
-fn key_lines(pairs: &[(String, &str)], key_style: Style) -> Vec<Line<'static>> {
+fn key_lines(pairs: &[HelpEntry], key_style: Style) -> Vec<Line<'static>> {
     let width = pairs.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     pairs
         .iter()
@@ -62,42 +53,73 @@ fn key_lines(pairs: &[(String, &str)], key_style: Style) -> Vec<Line<'static>> {
         .collect()
 }
 
+/// How a two-column dialog is laid out, and which of its rows are on screen.
+#[derive(Debug, Clone, Copy)]
+struct Scroll {
+    /// One column under the other (else side by side).
+    stacked: bool,
+    /// First row shown.
+    offset: usize,
+    /// Rows shown.
+    shown: usize,
+    /// Rows in all.
+    rows: usize,
+}
+
+impl Scroll {
+    /// `lines` from the offset on, at most as many as are shown.
+    fn window(self, lines: Vec<Line<'static>>) -> Vec<Line<'static>> {
+        lines.into_iter().skip(self.offset).take(self.shown).collect()
+    }
+
+    /// The bottom border's note when some rows are off screen: which rows show, and the keys.
+    fn note(self) -> Option<String> {
+        (self.shown < self.rows).then(|| {
+            let last = (self.offset + self.shown).min(self.rows);
+            format!(" {}–{} of {} · ↑↓ j k pgup/dn ", self.offset + 1, last, self.rows)
+        })
+    }
+}
+
 /// Draws `first` and then `second` in one dialog: one column under the other when the screen is
-/// tall enough, else side by side (each line cut to its column when the screen is narrow too),
-/// so every key stays on screen.
+/// tall enough, else side by side (each line cut to its column when the screen is narrow too);
+/// only the rows `scroll` shows, so at a small height the keys past the bottom are scrolled to.
 fn draw_columns(
     frame: &mut Canvas<'_>,
     area: Rect,
     title: &str,
     first: Vec<Line<'static>>,
     second: Vec<Line<'static>>,
+    scroll: Scroll,
     theme: &Theme,
 ) {
     let widest =
         |lines: &[Line]| u16::try_from(lines.iter().map(Line::width).max().unwrap_or(0)).unwrap_or(u16::MAX);
     let (w1, w2) = (widest(&first), widest(&second));
-    let stacked = first.len() + 1 + second.len();
-    if u16::try_from(stacked + 2).is_ok_and(|h| h <= area.height) {
+    let mut block = dialog_block(title, theme);
+    if let Some(note) = scroll.note() {
+        block = block.title_bottom(Span::styled(note, Style::new().fg(theme.muted)));
+    }
+    let height = u16::try_from(scroll.shown).unwrap_or(u16::MAX).saturating_add(2);
+    if scroll.stacked {
         let mut lines = first;
         lines.push(Line::raw(""));
         lines.extend(second);
-        let rect = centered(area, w1.max(w2) + 2, u16::try_from(lines.len()).unwrap_or(20) + 2);
+        let rect = centered(area, w1.max(w2) + 2, height);
         frame.render_widget(Clear, rect);
-        frame.render_widget(Paragraph::new(lines).block(dialog_block(title, theme)), rect);
+        frame.render_widget(Paragraph::new(scroll.window(lines)).block(block), rect);
         return;
     }
-    let rows = u16::try_from(first.len().max(second.len())).unwrap_or(20);
-    let rect = centered(area, w1 + w2 + 5, rows + 2);
+    let rect = centered(area, w1 + w2 + 5, height);
     frame.render_widget(Clear, rect);
-    let block = dialog_block(title, theme);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let left_w = w1.min(inner.width);
     let left = Rect { width: left_w, ..inner };
     let gap = 3.min(inner.width - left_w);
     let right = Rect { x: inner.x + left_w + gap, width: inner.width - left_w - gap, ..inner };
-    frame.render_widget(Paragraph::new(first), left);
-    frame.render_widget(Paragraph::new(second), right);
+    frame.render_widget(Paragraph::new(scroll.window(first)), left);
+    frame.render_widget(Paragraph::new(scroll.window(second)), right);
 }
 
 /// A form dialog with its fields; the cursor sits in the focused field where it edits.

@@ -131,6 +131,8 @@ struct WorkerSocket {
     can_write: bool,
     /// Binary frames from the client are input (only with `controlroom.v1.binary`).
     binary_input: bool,
+    /// Largest cols or rows a `resize` may ask for (`--max-terminal-size`).
+    max_terminal_size: u16,
 }
 
 fn read_only() -> ClientError {
@@ -147,7 +149,7 @@ fn worker_error(e: WorkerError) -> ClientError {
 
 impl MessageHandler for WorkerSocket {
     async fn on_text(&mut self, text: &str) -> Result<(), ClientError> {
-        let msg = parse_worker_msg(text)?;
+        let msg = parse_worker_msg(text, self.max_terminal_size)?;
         if !self.can_write {
             return Err(read_only());
         }
@@ -228,6 +230,7 @@ async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Atta
         images_dir: state.config.data_dir.join(IMAGES_DIR),
         can_write: grant.can_write(),
         binary_input: format == OutputFormat::Binary,
+        max_terminal_size: state.config.worker.max_terminal_size,
     };
     serve_socket(socket, tx, rx, &mut handler, spec, state.shutdown.clone()).await;
     worker.detach(client).await;

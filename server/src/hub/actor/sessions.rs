@@ -30,9 +30,10 @@ impl Hub {
         };
         let cols = spec.cols.unwrap_or(DEFAULT_COLS);
         let rows = spec.rows.unwrap_or(DEFAULT_ROWS);
-        if !TERMINAL_DIM_RANGE.contains(&cols) || !TERMINAL_DIM_RANGE.contains(&rows) {
+        let max = self.config.worker.max_terminal_size;
+        if !crate::worker::size::fits(cols, rows, max) {
             return Err(HubError::Invalid(format!(
-                "cols and rows must be within 1..=1000 (got {cols}x{rows})"
+                "cols and rows must be within 1..={max} (got {cols}x{rows})"
             )));
         }
         let cwd = spec.cwd.clone().unwrap_or_else(|| session.cwd.clone());
