@@ -23,6 +23,13 @@ mod link;
 mod spares;
 mod strays;
 
+/// Times a failed round of starting spares is tried again before waiting for the next
+/// worker's start.
+const SPARE_RETRIES: usize = 3;
+
+/// How long after a failed round of starting spares the next is tried.
+const SPARE_RETRY_WAIT: Duration = Duration::from_secs(1);
+
 /// How long a holder has to say hello (it answers at once unless wedged).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -57,22 +64,43 @@ impl HolderBackend {
     }
 
     /// Starts [`PtyBackend::replenish`] on another thread (the runtime's blocking pool when
-    /// there is one), `replenish_after` from now (`--spare-replenish-after`).
+    /// there is one), `replenish_after` from now (`--spare-replenish-after`); a round whose
+    /// start failed is tried again [`SPARE_RETRY_WAIT`] later, up to [`SPARE_RETRIES`] times.
     fn replenish_in_background(&self) {
         let me = self.clone();
         let after = self.replenish_after;
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn(async move {
                 tokio::time::sleep(after).await;
-                let _ = tokio::task::spawn_blocking(move || me.replenish()).await;
+                for _ in 0..=SPARE_RETRIES {
+                    let me = me.clone();
+                    if tokio::task::spawn_blocking(move || me.replenish_round()).await.unwrap_or(true) {
+                        return;
+                    }
+                    tokio::time::sleep(SPARE_RETRY_WAIT).await;
+                }
             })),
             Err(_) => {
                 let _ = std::thread::Builder::new().name("cr-spare".into()).spawn(move || {
                     std::thread::sleep(after);
-                    me.replenish();
+                    for _ in 0..=SPARE_RETRIES {
+                        if me.replenish_round() {
+                            return;
+                        }
+                        std::thread::sleep(SPARE_RETRY_WAIT);
+                    }
                 });
             }
         }
+    }
+
+    /// One round of starting spares until enough are ready; false when a start failed.
+    fn replenish_round(&self) -> bool {
+        spares::replenish(&self.spares, || {
+            let key = spares::new_key();
+            self.launch(&key, None)?;
+            spares::connect(&holder::socket_path(&self.dir, &key))
+        })
     }
 
     /// Starts `EXE __holder` for worker `key` (or, without a spec, a spare under that key) and
@@ -170,11 +198,11 @@ impl PtyBackend for HolderBackend {
     }
 
     fn replenish(&self) {
-        spares::replenish(&self.spares, || {
-            let key = spares::new_key();
-            self.launch(&key, None)?;
-            spares::connect(&holder::socket_path(&self.dir, &key))
-        });
+        if !self.replenish_round() {
+            // Tried again in the background, so a spare that failed once (a start racing the
+            // machine's limits, say) is not missing until the next worker's start.
+            self.replenish_in_background();
+        }
     }
 
     fn shutdown(&self) {

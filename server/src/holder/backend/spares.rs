@@ -82,13 +82,14 @@ impl Spares {
 }
 
 /// Starts spares with `start` until `want` are ready or being started; blocking. A failure is
-/// logged and ends this round (the next worker's start tries again).
-pub(super) fn replenish(spares: &Spares, start: impl Fn() -> Result<Spare, String>) {
+/// logged and ends this round: false (the caller may try again later; the next worker's start
+/// does in any case).
+pub(super) fn replenish(spares: &Spares, start: impl Fn() -> Result<Spare, String>) -> bool {
     loop {
         {
             let mut state = spares.state();
             if state.stopped || state.ready.len() + state.starting >= spares.want {
-                return;
+                return true;
             }
             state.starting += 1;
         }
@@ -101,10 +102,10 @@ pub(super) fn replenish(spares: &Spares, start: impl Fn() -> Result<Spare, Strin
                 state.ready.push(spare);
                 tracing::debug!(ready = state.ready.len(), "spare holder ready");
             }
-            Ok(_) => return,
+            Ok(_) => return true,
             Err(why) => {
                 tracing::warn!(reason = %why, "could not start a spare holder");
-                return;
+                return false;
             }
         }
     }
@@ -213,10 +214,10 @@ mod tests {
     #[test]
     fn a_failed_start_ends_the_round_and_none_wanted_starts_none() {
         let spares = Spares::new(3);
-        replenish(&spares, || Err("no binary".into()));
+        assert!(!replenish(&spares, || Err("no binary".into())), "a failed round says so");
         assert!(spares.take().is_none());
         let none = Spares::new(0);
-        replenish(&none, || panic!("no spare is wanted"));
+        assert!(replenish(&none, || panic!("no spare is wanted")));
         assert!(none.take().is_none());
     }
 
