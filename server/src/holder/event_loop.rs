@@ -10,7 +10,7 @@ use portable_pty::MasterPty;
 use rustix::event::{PollFd, PollFlags};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -48,6 +48,8 @@ struct Conn {
     /// Next log offset to frame.
     sent: u64,
     exit_sent: bool,
+    /// The PTY master goes with the next bytes written (the `Hello`'s; `fdpass.rs`).
+    pass_pty: bool,
 }
 
 /// The holder's state.
@@ -124,6 +126,11 @@ impl Holder {
         while !self.done {
             if let Some(c) = &mut self.conn {
                 fill(c, &self.log, self.exit, self.pty_open);
+                // Written at once: the socket almost always has room (an echo's frame is a few
+                // bytes), so no `poll` just to learn that it does.
+                if c.out_pos < c.out.len() && self.write_out() {
+                    self.disconnected();
+                }
             }
             // After the first output went out, not before: a new worker's first bytes do not
             // wait for the shed (pagemap reads and madvise calls).
@@ -226,8 +233,10 @@ impl Holder {
         let mut budget = READ_BUDGET;
         while budget > 0 && self.unsent() < self.high_water {
             match self.log.read_from(&self.pty) {
-                Ok(0) => return self.pty_closed(),
-                Ok(n) => budget = budget.saturating_sub(n),
+                Ok((0, _)) => return self.pty_closed(),
+                // The terminal is empty (an echoed key): no second read to find out.
+                Ok((_, false)) => return,
+                Ok((n, true)) => budget = budget.saturating_sub(n),
                 Err(rustix::io::Errno::AGAIN) => return,
                 Err(rustix::io::Errno::INTR) => {}
                 // EIO once every slave descriptor is closed (Linux): the program is gone.
@@ -320,6 +329,12 @@ impl Holder {
     /// gateway is already connected when the program starts.
     pub(super) fn greet(&mut self, stream: UnixStream) -> std::io::Result<()> {
         stream.set_nonblocking(true)?;
+        // The gateway resizes the PTY itself once it has the master: the size is the PTY's.
+        if self.pty_open
+            && let Ok(size) = self.master.get_size()
+        {
+            self.size = (size.cols, size.rows);
+        }
         let hello = Frame::Hello {
             version: wire::VERSION,
             pid: self.pid,
@@ -337,27 +352,51 @@ impl Holder {
             version: wire::VERSION,
             sent: 0,
             exit_sent: false,
+            // Input an earlier gateway queued here still waits for the program: the new one's
+            // input goes behind it, through this queue (as frames), on this connection. With an
+            // empty queue the gateway's writes to the master come after every byte written here.
+            pass_pty: self.pty_open && self.input.is_empty(),
         });
         Ok(())
     }
 
-    fn on_conn(&mut self, revents: PollFlags) {
-        let Some(c) = &mut self.conn else { return };
-        let mut closed =
-            revents.intersects(PollFlags::HUP | PollFlags::ERR) && !revents.contains(PollFlags::IN);
-        if revents.contains(PollFlags::OUT) {
-            while c.out_pos < c.out.len() {
-                match (&c.stream).write(&c.out[c.out_pos..]) {
-                    Ok(n) => c.out_pos += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        closed = true;
-                        break;
-                    }
+    /// Writes the connection's framed bytes while the socket takes them (the PTY master goes
+    /// with the first, when it is to be passed); `true` if the connection failed.
+    fn write_out(&mut self) -> bool {
+        let Some(c) = &mut self.conn else { return false };
+        while c.out_pos < c.out.len() {
+            let rest = &c.out[c.out_pos..];
+            let wrote = if c.pass_pty && self.pty_open {
+                super::fdpass::send_with_fd(&c.stream, rest, self.pty.as_fd())
+            } else {
+                (&c.stream).write(rest)
+            };
+            match wrote {
+                Ok(n) => {
+                    // The descriptor went with these bytes.
+                    c.pass_pty = false;
+                    c.out_pos += n;
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return true,
             }
         }
+        false
+    }
+
+    fn disconnected(&mut self) {
+        holder_log!("controlroom holder {}: gateway disconnected", std::process::id());
+        self.conn = None;
+    }
+
+    fn on_conn(&mut self, revents: PollFlags) {
+        let mut closed =
+            revents.intersects(PollFlags::HUP | PollFlags::ERR) && !revents.contains(PollFlags::IN);
+        if revents.contains(PollFlags::OUT) && self.write_out() {
+            closed = true;
+        }
+        let Some(c) = &mut self.conn else { return };
         if revents.contains(PollFlags::IN) {
             let mut chunk = [0u8; CONN_READ_CHUNK];
             match (&c.stream).read(&mut chunk) {
@@ -375,8 +414,7 @@ impl Holder {
             closed = self.handle_frames().is_err();
         }
         if closed {
-            holder_log!("controlroom holder {}: gateway disconnected", std::process::id());
-            self.conn = None;
+            self.disconnected();
         }
     }
 
