@@ -190,7 +190,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let h = summarize(&held);
     report.row(
         Row::latency("echo: holder relay alone (no gateway)", &held, Some(h.p99 / r.p99)).with_note(format!(
-            "ratio is p99/p99 vs raw; the relay adds {:.0} µs at p50 and {:.0} µs at p99 over the raw PTY (what SCM_RIGHTS could save)",
+            "ratio is p99/p99 vs raw; the relay adds {:.0} µs at p50 and {:.0} µs at p99 over the raw PTY (input and output relayed: the most passing the PTY master could save; the gateway gets it for input from holder protocol 3, output stays relayed)",
             (h.median - r.median) * 1e3,
             (h.p99 - r.p99) * 1e3
         )),
