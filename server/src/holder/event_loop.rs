@@ -126,11 +126,6 @@ impl Holder {
         while !self.done {
             if let Some(c) = &mut self.conn {
                 fill(c, &self.log, self.exit, self.pty_open);
-                // Written at once: the socket almost always has room (an echo's frame is a few
-                // bytes), so no `poll` just to learn that it does.
-                if c.out_pos < c.out.len() && self.write_out() {
-                    self.disconnected();
-                }
             }
             // After the first output went out, not before: a new worker's first bytes do not
             // wait for the shed (pagemap reads and madvise calls).
@@ -233,10 +228,8 @@ impl Holder {
         let mut budget = READ_BUDGET;
         while budget > 0 && self.unsent() < self.high_water {
             match self.log.read_from(&self.pty) {
-                Ok((0, _)) => return self.pty_closed(),
-                // The terminal is empty (an echoed key): no second read to find out.
-                Ok((_, false)) => return,
-                Ok((n, true)) => budget = budget.saturating_sub(n),
+                Ok(0) => return self.pty_closed(),
+                Ok(n) => budget = budget.saturating_sub(n),
                 Err(rustix::io::Errno::AGAIN) => return,
                 Err(rustix::io::Errno::INTR) => {}
                 // EIO once every slave descriptor is closed (Linux): the program is gone.

@@ -66,15 +66,12 @@ impl Log {
     }
 
     /// One read of `fd` into the log (at most [`CHUNK`] bytes); the oldest bytes past the bound
-    /// are dropped. Returns what `read` returned, and whether it filled all the room it was
-    /// given: a PTY read that did not took everything the terminal held, so the caller need
-    /// not read again only to find it empty.
-    pub(super) fn read_from(&mut self, fd: impl AsFd) -> rustix::io::Result<(usize, bool)> {
+    /// are dropped. Returns what `read` returned.
+    pub(super) fn read_from(&mut self, fd: impl AsFd) -> rustix::io::Result<usize> {
         let tail = self.tail();
-        let room = tail.capacity() - tail.len();
         let n = rustix::io::read(fd, rustix::buffer::spare_capacity(tail))?;
         self.grew(n);
-        Ok((n, n == room))
+        Ok(n)
     }
 
     /// Appends `bytes` (tests, and anything not read from a descriptor).
@@ -221,7 +218,7 @@ mod tests {
         let (a, b) = std::os::unix::net::UnixStream::pair().expect("pair");
         std::io::Write::write_all(&mut &a, b"hello").expect("write");
         let mut log = Log::new(CHUNK, 7);
-        assert_eq!(log.read_from(&b).expect("read").0, 5);
+        assert_eq!(log.read_from(&b).expect("read"), 5);
         assert_eq!(all(&log, 7), b"hello");
     }
 }
