@@ -98,6 +98,13 @@ async fn a_worker_from_a_spare_runs_as_one_from_a_new_holder() {
         assert!(seen.contains(&item), "{item} in {seen:?}");
     }
     assert_eq!(holder_pids(&data), vec![holder], "the taken spare counts as the worker's holder");
+    // Its `hello` passed the PTY master, as a new holder's does: the gateway writes input itself.
+    let masters = std::fs::read_dir(format!("/proc/{}/fd", gw.child.id()))
+        .expect("the gateway's descriptors")
+        .flatten()
+        .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == Path::new("/dev/ptmx")))
+        .count();
+    assert_eq!(masters, 1, "the gateway holds the worker's PTY master");
     let socket = data.join("workers");
     assert!(
         std::fs::read_dir(&socket)

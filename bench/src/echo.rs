@@ -27,8 +27,35 @@ use std::time::{Duration, Instant};
 /// Bytes a flood delivers before echoes are timed under it.
 const FLOOD_WARM_UP: usize = 1 << 20;
 
+/// A shell command run (`sh -c CMD hook start|stop CONTENDER PID...`) around the first run's
+/// timed keys of controlroom (the gateway's pid, then its worker's holder's) and of ttyd (its
+/// pid): attach `strace -c`, zero and dump callgrind counters (`callgrind_control`), and so on,
+/// for counts per key; the harness waits for it each time.
+pub const HOOK_ENV: &str = "CONTROLROOM_BENCH_ECHO_HOOK";
+
+/// Runs the [`HOOK_ENV`] command, if set, with `args`.
+fn hook(args: &[String]) -> anyhow::Result<()> {
+    let Some(cmd) = std::env::var_os(HOOK_ENV) else { return Ok(()) };
+    let status = std::process::Command::new("sh").arg("-c").arg(cmd).arg("hook").args(args).status()?;
+    anyhow::ensure!(status.success(), "{HOOK_ENV} {args:?} failed: {status}");
+    Ok(())
+}
+
+/// The parent of `pid` (a worker's program's parent is its holder).
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// The command every echo contender runs.
 const CAT: [&str; 3] = ["sh", "-c", "stty raw -echo; echo ready; exec cat"];
+
+/// ttyd's command: [`CAT`], or `yes` for a connection that asks for `flood` in its URL (ttyd
+/// runs one command for every connection; `-a` appends the URL's arguments), so one ttyd serves
+/// the typing terminal and the flooding one, as one gateway serves both workers.
+const TTYD_CAT_OR_FLOOD: [&str; 4] =
+    ["sh", "-c", "if [ \"$1\" = flood ]; then exec yes; fi; stty raw -echo; echo ready; exec cat", "sh"];
 
 /// Runs the echo section on a measuring thread of its own with a current-thread runtime (see the
 /// file comment).
@@ -56,10 +83,14 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (sid, wids) = gw.session(std::slice::from_ref(&cat), 80, 24).await?;
     let mut client = gw.attach(&sid, &wids[0]).await?;
     client.wait_for("ready").await?;
+    // The worker's holder (the parent of its program; none for a build without holders).
+    let (_, sessions) = gw.http("GET", "/api/sessions", None).await?;
+    let program = sessions["sessions"][0]["workers"][0]["pid"].as_u64().and_then(|p| u32::try_from(p).ok());
+    let holder = program.and_then(parent).filter(|h| *h != gw.pid());
     let mut raw_pty = DirectPty::spawn(&CAT, 80, 24)?;
     raw_pty.wait_for(b"ready")?;
     // ttyd, driven with its own protocol, on this same measuring thread.
-    let tty = Ttyd::start(&CAT)?;
+    let tty = Ttyd::start_with_url_args(&TTYD_CAT_OR_FLOOD)?;
     let mut tty_client = match &tty {
         Some(t) => {
             let mut c = t.connect(80, 24).await?;
@@ -76,6 +107,8 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let (mut raw, mut relayed, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // The gateway's CPU ticks and context switches (all its threads) over the keys it echoed.
     let mut gateway_cost = (0u64, peers::Switches::default());
+    // The holder's, over the same keys.
+    let mut holder_cost = (0u64, peers::Switches::default());
     // ttyd's, over the keys it echoed (one thread), for the same comparison.
     let mut ttyd_switches = peers::Switches::default();
     let mut by_thread = std::collections::BTreeMap::<String, peers::Switches>::new();
@@ -103,6 +136,12 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             relay.wait_for(&[k]).await?;
             relayed.push(t0.elapsed().as_secs_f64() * 1e3);
         }
+        let mut pids = vec![gw.pid().to_string()];
+        pids.extend(holder.map(|h| h.to_string()));
+        if run == 0 {
+            hook(&[["start".to_string(), "controlroom".to_string()].as_slice(), &pids].concat())?;
+        }
+        let holder0 = holder.and_then(|h| peers::cpu_and_switches(h).ok()).unwrap_or_default();
         let (ticks0, switches0) = peers::cpu_and_switches(gw.pid())?;
         let by_thread0 = peers::switches_by_thread(gw.pid());
         for i in 0..per_run {
@@ -115,11 +154,20 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         let (ticks1, switches1) = peers::cpu_and_switches(gw.pid())?;
         gateway_cost.0 += ticks1.saturating_sub(ticks0);
         gateway_cost.1.add(switches1.since(switches0));
+        let holder1 = holder.and_then(|h| peers::cpu_and_switches(h).ok()).unwrap_or_default();
+        holder_cost.0 += holder1.0.saturating_sub(holder0.0);
+        holder_cost.1.add(holder1.1.since(holder0.1));
+        if run == 0 {
+            hook(&[["stop".to_string(), "controlroom".to_string()].as_slice(), &pids].concat())?;
+        }
         for (name, n) in peers::switches_by_thread(gw.pid()) {
             let before = by_thread0.get(&name).copied().unwrap_or_default();
             by_thread.entry(name).or_default().add(n.since(before));
         }
         if let (Some(c), Some(t)) = (&mut tty_client, &tty) {
+            if run == 0 {
+                hook(&["start".into(), "ttyd".into(), t.pid().to_string()])?;
+            }
             let (_, before) = peers::cpu_and_switches(t.pid())?;
             for i in 0..per_run {
                 let k = keys[(run * per_run + i) % keys.len()];
@@ -130,10 +178,11 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             }
             let (_, after) = peers::cpu_and_switches(t.pid())?;
             ttyd_switches.add(after.since(before));
+            if run == 0 {
+                hook(&["stop".into(), "ttyd".into(), t.pid().to_string()])?;
+            }
         }
     }
-    drop(tty_client);
-    drop(tty);
     drop(relay);
     drop(fwd);
     let (r, f, o) = (summarize(&raw), summarize(&relayed), summarize(&ours));
@@ -141,7 +190,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let h = summarize(&held);
     report.row(
         Row::latency("echo: holder relay alone (no gateway)", &held, Some(h.p99 / r.p99)).with_note(format!(
-            "ratio is p99/p99 vs raw; the relay adds {:.0} µs at p50 and {:.0} µs at p99 over the raw PTY (what SCM_RIGHTS could save)",
+            "ratio is p99/p99 vs raw; the relay adds {:.0} µs at p50 and {:.0} µs at p99 over the raw PTY (input and output relayed: the most passing the PTY master could save; the gateway gets it for input from holder protocol 3, output stays relayed)",
             (h.median - r.median) * 1e3,
             (h.p99 - r.p99) * 1e3
         )),
@@ -164,8 +213,17 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         .map(|(name, n)| format!("{name} {:.2} + {:.2}", per_key(n.voluntary), per_key(n.nonvoluntary)))
         .collect();
     let switches = gateway_cost.1;
+    let holder_note = match holder {
+        Some(_) => format!(
+            "; its holder per key: {:.2} voluntary + {:.2} nonvoluntary, {:.0} µs CPU",
+            per_key(holder_cost.1.voluntary),
+            per_key(holder_cost.1.nonvoluntary),
+            holder_cost.0 as f64 / peers::clock_ticks() / keys_typed * 1e6
+        ),
+        None => String::new(),
+    };
     report.row(Row::latency("echo: controlroom", &ours, Some(o.p99 / r.p99)).with_note(format!(
-        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×); gateway per key: {:.2} context switches, {:.2} voluntary + {:.2} nonvoluntary (by thread, voluntary + nonvoluntary: {}), {:.0} µs CPU",
+        "ratio is p99/p99 vs raw; p99 is {:.2}× the forwarder's (p50 {:.2}×); gateway per key: {:.2} context switches, {:.2} voluntary + {:.2} nonvoluntary (by thread, voluntary + nonvoluntary: {}), {:.0} µs CPU{holder_note}",
         o.p99 / f.p99,
         o.median / f.median,
         per_key(switches.total()),
@@ -193,8 +251,8 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     // Another program floods while we type, in interleaved blocks: `yes` in a raw PTY drained by
     // a thread (the machine's floor), and `yes` in another worker drained by a client on its own
     // thread and runtime (as another front end would be).
-    let (mut raw_flooded, mut flooded) = (Vec::new(), Vec::new());
-    let (mut raw_bytes, mut gw_bytes) = (0, 0);
+    let (mut raw_flooded, mut flooded, mut ttyd_flooded) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut raw_bytes, mut gw_bytes, mut ttyd_bytes) = (0, 0, 0);
     // Blocks this thread: nothing else runs on its runtime meanwhile (each flood is drained on
     // a thread of its own).
     let keep_flowing = |n: &dyn Fn() -> usize| -> anyhow::Result<()> {
@@ -231,6 +289,20 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         // Deleting the session closes the flood's socket, which ends the drainer.
         gw.http("DELETE", &format!("/api/sessions/{fsid}"), None).await?;
         gw_bytes += drainer.join().unwrap_or(0);
+        // ttyd: a second terminal of the same ttyd runs `yes`, drained by a client on its own
+        // thread and runtime, while this one types.
+        if let (Some(c), Some(t)) = (&mut tty_client, &tty) {
+            let flood = TtydFlood::start(t.addr())?;
+            keep_flowing(&|| flood.drained.load(Ordering::Relaxed))?;
+            for i in 0..per_run {
+                let k = keys[(run * per_run + i) % keys.len()];
+                let t0 = Instant::now();
+                c.input(&[k]).await?;
+                c.wait_for(&[k]).await?;
+                ttyd_flooded.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+            ttyd_bytes += flood.stop();
+        }
     }
     let (rf, f) = (summarize(&raw_flooded), summarize(&flooded));
     report.row(
@@ -245,7 +317,53 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
                 mb(gw_bytes)
             )),
     );
+    if !ttyd_flooded.is_empty() {
+        let tf = summarize(&ttyd_flooded);
+        let t = summarize(&theirs);
+        report.row(
+            Row::latency("echo while another terminal floods: ttyd 1.7.7", &ttyd_flooded, Some(tf.p99 / t.p99))
+                .with_note(format!(
+                    "ratio is p99 vs ttyd's idle p99; {:.2}× the raw PTY's p99 under flood; controlroom's p50 is {:.2}× ttyd's, p99 {:.2}×; flood delivered {:.0} MB",
+                    tf.p99 / rf.p99,
+                    f.median / tf.median,
+                    f.p99 / tf.p99,
+                    mb(ttyd_bytes)
+                )),
+        );
+    }
+    drop(tty_client);
+    drop(tty);
     crate::relay::relay_vs_raw(plan, report)
+}
+
+/// A ttyd terminal running `yes`, drained by a client on a thread and runtime of its own.
+struct TtydFlood {
+    thread: std::thread::JoinHandle<usize>,
+    drained: Arc<AtomicUsize>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl TtydFlood {
+    /// Connects a flooding terminal to the ttyd at `addr` (started with URL arguments).
+    fn start(addr: String) -> anyhow::Result<Self> {
+        let drained = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (counter, stopped) = (drained.clone(), stop.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let thread = std::thread::Builder::new().name("ttyd-flood-client".into()).spawn(move || {
+            runtime.block_on(async move {
+                let Ok(mut flood) = ttyd::connect_to(&addr, 200, 50, &["flood"]).await else { return 0 };
+                flood.drain(&counter, &stopped).await
+            })
+        })?;
+        Ok(Self { thread, drained, stop })
+    }
+
+    /// Ends the flood (its client leaves; ttyd hangs up `yes`); the bytes it delivered.
+    fn stop(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
 }
 
 fn mb(bytes: usize) -> f64 {

@@ -42,7 +42,9 @@ const USAGE: &str =
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build (CONTROLROOM_BENCH_HOLDER=PATH: whose
 `__holder` the relay rows run, for a build without one); CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
 the front end's config.toml in the tui section (A/B of settings); CONTROLROOM_BENCH_FAIL_AFTER_START=1
-fails each section once its workers started (to check nothing is left running); SIGINT or SIGTERM
+fails each section once its workers started (to check nothing is left running);
+CONTROLROOM_BENCH_ECHO_HOOK=CMD runs `sh -c CMD hook start|stop CONTENDER PID...` around the echo
+section's first timed keys (strace, callgrind_control: counts per key); SIGINT or SIGTERM
 stops the running section, ending what it started, and prints the report so far; see BENCHMARKS.md";
 
 /// Every section, in the order they run.

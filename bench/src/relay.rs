@@ -66,11 +66,14 @@ impl Relay {
         }
         let mut stream = UnixStream::connect(&socket)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        match Frame::read_from(&mut stream)? {
-            Some(Frame::Hello { .. }) => {}
+        // In the holder's own version: an older build's holder refuses a newer `attach`. (A
+        // version-3 holder's PTY master, passed with its `hello`, is dropped by this plain read:
+        // these rows measure the relay, input included.)
+        let version = match Frame::read_from(&mut stream)? {
+            Some(Frame::Hello { version, .. }) => version.min(wire::VERSION),
             other => bail!("unexpected first frame {other:?}"),
-        }
-        Frame::Attach { version: wire::VERSION, from: 0 }.write_to(&mut stream)?;
+        };
+        Frame::Attach { version, from: 0 }.write_to(&mut stream)?;
         Ok(Relay { stream, seen: Vec::new(), _dir: dir })
     }
 

@@ -48,10 +48,22 @@ pub struct Ttyd {
 impl Ttyd {
     /// Starts ttyd running `argv` for every connection; `None` when ttyd does not run here.
     pub fn start(argv: &[&str]) -> anyhow::Result<Option<Ttyd>> {
+        Self::start_with(argv, false)
+    }
+
+    /// Starts ttyd running `argv` for every connection, each connection's URL arguments
+    /// appended to it (`-a`, see [`Ttyd::connect_with_args`]): one ttyd serving terminals that
+    /// run different programs, as one gateway serves different workers.
+    pub fn start_with_url_args(argv: &[&str]) -> anyhow::Result<Option<Ttyd>> {
+        Self::start_with(argv, true)
+    }
+
+    fn start_with(argv: &[&str], url_args: bool) -> anyhow::Result<Option<Ttyd>> {
         let Some(bin) = binary() else { return Ok(None) };
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(bin)
             .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-W", "-d", "0"])
+            .args(url_args.then_some("-a"))
             .args(argv)
             .env("SHELL", "/bin/sh")
             .stdin(Stdio::null())
@@ -77,13 +89,32 @@ impl Ttyd {
 
     /// A new terminal: connects and sends the size, which makes ttyd spawn the command.
     pub async fn connect(&self, cols: u16, rows: u16) -> anyhow::Result<TtydClient> {
-        let mut req = format!("ws://{}/ws", self.addr).into_client_request()?;
-        req.headers_mut().insert("Sec-WebSocket-Protocol", "tty".parse()?);
-        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.context("ttyd websocket connect")?;
-        let hello = format!(r#"{{"AuthToken":"","columns":{cols},"rows":{rows}}}"#);
-        ws.send(Message::Text(hello.into())).await?;
-        Ok(TtydClient { ws, seen: Vec::new() })
+        self.connect_with_args(cols, rows, &[]).await
     }
+
+    /// [`Ttyd::connect`] with `args` appended to the command (`?arg=…`; only a ttyd started
+    /// with [`Ttyd::start_with_url_args`] uses them).
+    pub async fn connect_with_args(&self, cols: u16, rows: u16, args: &[&str]) -> anyhow::Result<TtydClient> {
+        connect_to(&self.addr, cols, rows, args).await
+    }
+
+    /// Its `127.0.0.1:PORT`, to connect from another thread and runtime ([`connect_to`]).
+    pub fn addr(&self) -> String {
+        self.addr.clone()
+    }
+}
+
+/// A new terminal of the ttyd at `addr` (see [`Ttyd::connect_with_args`]), driven by the runtime
+/// that awaits it.
+pub async fn connect_to(addr: &str, cols: u16, rows: u16, args: &[&str]) -> anyhow::Result<TtydClient> {
+    let query: Vec<String> = args.iter().map(|a| format!("arg={a}")).collect();
+    let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+    let mut req = format!("ws://{addr}/ws{query}").into_client_request()?;
+    req.headers_mut().insert("Sec-WebSocket-Protocol", "tty".parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.context("ttyd websocket connect")?;
+    let hello = format!(r#"{{"AuthToken":"","columns":{cols},"rows":{rows}}}"#);
+    ws.send(Message::Text(hello.into())).await?;
+    Ok(TtydClient { ws, seen: Vec::new() })
 }
 
 impl Drop for Ttyd {
@@ -116,6 +147,26 @@ impl TtydClient {
         frame.extend_from_slice(bytes);
         self.ws.send(Message::Binary(frame.into())).await?;
         Ok(())
+    }
+
+    /// Reads output, counting the PTY bytes into `counter` as they come (a flooding terminal
+    /// drained by a client of its own), until the socket ends or `stop` is set (checked after
+    /// each message: a flood never leaves it waiting long); returns the total.
+    pub async fn drain(
+        &mut self,
+        counter: &std::sync::atomic::AtomicUsize,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> usize {
+        use std::sync::atomic::Ordering;
+        while let Some(Ok(msg)) = self.ws.next().await {
+            if let Message::Binary(b) = msg {
+                counter.fetch_add(b.len().saturating_sub(1), Ordering::Relaxed);
+            }
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        counter.load(Ordering::Relaxed)
     }
 
     /// The next output frame's PTY bytes (other ttyd frames skipped); `None` when the socket ended.

@@ -8,11 +8,12 @@
 //! frame (the real exit) or at a dropped connection (`lost`).
 
 use super::wire::{self, Exit, Frame};
-use crate::holder::{self, HolderSpec};
+use crate::holder::{self, HolderSpec, fdpass};
 use crate::worker::pty::{AdoptError, Adopted, PtyBackend, PtyProcess};
 use crate::worker::{ExitInfo, SpawnSpec, WorkerError};
 use link::HolderLink;
 use std::io::{BufRead as _, BufReader, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -223,7 +224,7 @@ impl PtyBackend for HolderBackend {
 
 /// Connects to the holder at `socket` and attaches from stream offset `from`.
 pub fn connect(socket: &Path, from: u64) -> Result<Adopted, AdoptError> {
-    let mut stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
+    let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
         // Missing or refusing: no holder listens (a reboot, or it was killed).
         std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
             AdoptError::Lost(format!("{}: {e}", socket.display()))
@@ -232,14 +233,20 @@ pub fn connect(socket: &Path, from: u64) -> Result<Adopted, AdoptError> {
     })?;
     let unusable = |why: String| AdoptError::Unusable(format!("{}: {why}", socket.display()));
     stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unusable(e.to_string()))?;
-    let hello = Frame::read_from(&mut stream).map_err(|e| unusable(e.to_string()))?;
-    attach(stream, hello, from).map_err(unusable)
+    // The `Hello` of a version-3 holder brings its PTY master along.
+    let (hello, pty) = fdpass::read_frame_with_fd(&stream).map_err(|e| unusable(e.to_string()))?;
+    attach(stream, hello, pty, from).map_err(unusable)
 }
 
-/// Answers a holder's first frame (`hello`, read with a deadline set on `stream`) with `attach`
-/// from stream offset `from`, in the holder's protocol version; the link the worker actor
-/// drives. Why not, otherwise.
-fn attach(mut stream: UnixStream, hello: Option<Frame>, from: u64) -> Result<Adopted, String> {
+/// Answers a holder's first frame (`hello`, read with a deadline set on `stream`, and the PTY
+/// master that came with it, if any) with `attach` from stream offset `from`, in the holder's
+/// protocol version; the link the worker actor drives. Why not, otherwise.
+fn attach(
+    mut stream: UnixStream,
+    hello: Option<Frame>,
+    pty: Option<OwnedFd>,
+    from: u64,
+) -> Result<Adopted, String> {
     let (version, pid, log_start, log_end, cols, rows) = match hello {
         Some(Frame::Hello { version, pid, log_start, log_end, cols, rows }) => {
             if !wire::speaks(version) {
@@ -265,7 +272,15 @@ fn attach(mut stream: UnixStream, hello: Option<Frame>, from: u64) -> Result<Ado
     stream.set_read_timeout(None).map_err(|e| e.to_string())?;
     // From here the worker actor's task reads and writes the socket itself, on the runtime.
     stream.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let process = PtyProcess::Link(Box::new(HolderLink::new(pid, version, stream)));
+    // Input and resizes go straight to the PTY only from a holder that means it (an older one
+    // never sends a descriptor), and only to a terminal in non-blocking mode (it shares the
+    // holder's open file, which is).
+    let pty = pty.filter(|fd| {
+        version >= wire::DIRECT_INPUT_SINCE
+            && fdpass::is_terminal(fd)
+            && rustix::io::ioctl_fionbio(fd, true).is_ok()
+    });
+    let process = PtyProcess::Link(Box::new(HolderLink::new(pid, version, stream, pty)));
     Ok(Adopted { process, gap, cols, rows })
 }
 
@@ -303,6 +318,97 @@ mod tests {
         assert_eq!(adopted.process.pid(), Some(4242));
         let sent = fake.join().expect("fake holder");
         assert_eq!(sent, Some(Frame::Attach { version: wire::MIN_VERSION, from: 4 }));
+    }
+
+    /// A holder of protocol `version` that greets with `pty` passed along (if any) and returns
+    /// every frame it is sent until the gateway hangs up.
+    fn fake_holder_passing(
+        socket: &Path,
+        version: u16,
+        pty: Option<OwnedFd>,
+    ) -> std::thread::JoinHandle<Vec<Frame>> {
+        let listener = UnixListener::bind(socket).expect("bind");
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().expect("accept");
+            let hello =
+                Frame::Hello { version, pid: 4242, log_start: 0, log_end: 0, cols: 80, rows: 24 }.to_bytes();
+            match &pty {
+                Some(fd) => {
+                    use std::os::fd::AsFd as _;
+                    let sent = fdpass::send_with_fd(&conn, &hello, fd.as_fd()).expect("hello");
+                    assert_eq!(sent, hello.len());
+                }
+                None => conn.write_all(&hello).expect("hello"),
+            }
+            conn.set_read_timeout(Some(HELLO_TIMEOUT)).expect("timeout");
+            let mut frames = Vec::new();
+            while let Ok(Some(frame)) = Frame::read_from(&mut conn) {
+                frames.push(frame);
+            }
+            frames
+        })
+    }
+
+    fn link(adopted: Adopted) -> Box<dyn crate::worker::pty::PtyLink> {
+        match adopted.process {
+            PtyProcess::Link(link) => link,
+            PtyProcess::Threads(_) => panic!("a holder's process is a link"),
+        }
+    }
+
+    /// What the program can read now (its terminal is non-blocking here).
+    fn readable(slave: &std::fs::File) -> Vec<u8> {
+        rustix::io::ioctl_fionbio(slave, true).expect("non-blocking");
+        let mut buf = [0u8; 256];
+        match rustix::io::read(slave, &mut buf) {
+            Ok(n) => buf[..n].to_vec(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn input_and_resizes_go_to_the_pty_a_holder_passed_not_to_its_socket() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("w1.sock");
+        let (master, slave) = fdpass::test_pty();
+        let fake = fake_holder_passing(&socket, wire::VERSION, Some(master));
+        let mut link = link(connect(&socket, 0).expect("adopted"));
+        link.queue_input(b"typed", None).expect("input");
+        link.resize(100, 30).expect("resize");
+        assert!(!link.wants_flush(), "written at once");
+        assert_eq!(readable(&slave), b"typed", "the program reads its input from the PTY");
+        let size = rustix::termios::tcgetwinsize(&slave).expect("size");
+        assert_eq!((size.ws_col, size.ws_row), (100, 30));
+        drop(link);
+        let sent = fake.join().expect("fake holder");
+        assert_eq!(
+            sent,
+            vec![Frame::Attach { version: wire::VERSION, from: 0 }],
+            "nothing else to the holder"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_older_holder_gets_input_and_resizes_as_frames_whatever_it_passes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("w1.sock");
+        let (master, slave) = fdpass::test_pty();
+        let older = wire::DIRECT_INPUT_SINCE - 1;
+        let fake = fake_holder_passing(&socket, older, Some(master));
+        let mut link = link(connect(&socket, 0).expect("adopted"));
+        link.queue_input(b"typed", None).expect("input");
+        link.resize(100, 30).expect("resize");
+        drop(link);
+        let sent = fake.join().expect("fake holder");
+        assert_eq!(
+            sent,
+            vec![
+                Frame::Attach { version: older, from: 0 },
+                Frame::Input { data: b"typed".to_vec() },
+                Frame::Resize { cols: 100, rows: 30 }
+            ]
+        );
+        assert!(readable(&slave).is_empty(), "nothing was written to the PTY by the gateway");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use portable_pty::MasterPty;
 use rustix::event::{PollFd, PollFlags};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -48,6 +48,8 @@ struct Conn {
     /// Next log offset to frame.
     sent: u64,
     exit_sent: bool,
+    /// The PTY master goes with the next bytes written (the `Hello`'s; `fdpass.rs`).
+    pass_pty: bool,
 }
 
 /// The holder's state.
@@ -303,6 +305,12 @@ impl Holder {
     /// gateway is already connected when the program starts.
     pub(super) fn greet(&mut self, stream: UnixStream) -> std::io::Result<()> {
         stream.set_nonblocking(true)?;
+        // The gateway resizes the PTY itself once it has the master: the size is the PTY's.
+        if self.pty_open
+            && let Ok(size) = self.master.get_size()
+        {
+            self.size = (size.cols, size.rows);
+        }
         let hello = Frame::Hello {
             version: wire::VERSION,
             pid: self.pid,
@@ -320,27 +328,51 @@ impl Holder {
             version: wire::VERSION,
             sent: 0,
             exit_sent: false,
+            // Input an earlier gateway queued here still waits for the program: the new one's
+            // input goes behind it, through this queue (as frames), on this connection. With an
+            // empty queue the gateway's writes to the master come after every byte written here.
+            pass_pty: self.pty_open && self.input.is_empty(),
         });
         Ok(())
     }
 
-    fn on_conn(&mut self, revents: PollFlags) {
-        let Some(c) = &mut self.conn else { return };
-        let mut closed =
-            revents.intersects(PollFlags::HUP | PollFlags::ERR) && !revents.contains(PollFlags::IN);
-        if revents.contains(PollFlags::OUT) {
-            while c.out_pos < c.out.len() {
-                match (&c.stream).write(&c.out[c.out_pos..]) {
-                    Ok(n) => c.out_pos += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        closed = true;
-                        break;
-                    }
+    /// Writes the connection's framed bytes while the socket takes them (the PTY master goes
+    /// with the first, when it is to be passed); `true` if the connection failed.
+    fn write_out(&mut self) -> bool {
+        let Some(c) = &mut self.conn else { return false };
+        while c.out_pos < c.out.len() {
+            let rest = &c.out[c.out_pos..];
+            let wrote = if c.pass_pty && self.pty_open {
+                super::fdpass::send_with_fd(&c.stream, rest, self.pty.as_fd())
+            } else {
+                (&c.stream).write(rest)
+            };
+            match wrote {
+                Ok(n) => {
+                    // The descriptor went with these bytes.
+                    c.pass_pty = false;
+                    c.out_pos += n;
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return true,
             }
         }
+        false
+    }
+
+    fn disconnected(&mut self) {
+        holder_log!("controlroom holder {}: gateway disconnected", std::process::id());
+        self.conn = None;
+    }
+
+    fn on_conn(&mut self, revents: PollFlags) {
+        let mut closed =
+            revents.intersects(PollFlags::HUP | PollFlags::ERR) && !revents.contains(PollFlags::IN);
+        if revents.contains(PollFlags::OUT) && self.write_out() {
+            closed = true;
+        }
+        let Some(c) = &mut self.conn else { return };
         if revents.contains(PollFlags::IN) {
             let mut chunk = [0u8; CONN_READ_CHUNK];
             match (&c.stream).read(&mut chunk) {
@@ -358,8 +390,7 @@ impl Holder {
             closed = self.handle_frames().is_err();
         }
         if closed {
-            holder_log!("controlroom holder {}: gateway disconnected", std::process::id());
-            self.conn = None;
+            self.disconnected();
         }
     }
 

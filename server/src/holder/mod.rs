@@ -25,6 +25,7 @@ macro_rules! holder_log {
 
 pub mod backend;
 mod event_loop;
+mod fdpass;
 mod log;
 pub mod peer;
 mod shed;

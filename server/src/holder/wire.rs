@@ -13,12 +13,16 @@
 //! worker's stream offset (its spec's `offset`), so holder and gateway count bytes alike, and
 //! spare holders: a spare (started ahead, no program yet) says `Hello` with pid 0; the gateway
 //! that takes it sends `Spawn`, and the spare answers with the `Hello` of the worker it now holds
-//! (then `Attach` as on any connection) or `SpawnFailed` (and ends).
+//! (then `Attach` as on any connection) or `SpawnFailed` (and ends); 3 — the holder passes its
+//! PTY master with the bytes of its `Hello` (`SCM_RIGHTS`, `fdpass.rs`) when no input of an
+//! earlier gateway is still queued in it: the gateway then writes input and resizes on that
+//! descriptor itself and sends no `Input` or `Resize` (the holder is not woken per keystroke);
+//! without one (an older holder, or input still queued) input and resizes go as frames, as before.
 
 use std::io::{Read, Write};
 
 /// The newest protocol version, the one a holder of this build speaks.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 
 /// The oldest holder protocol version this gateway still speaks (to adopt holders that an
 /// older gateway started; version 1 lacks only `Saved`, never sent to it, and the spare frames,
@@ -30,6 +34,10 @@ pub const SPARE_VERSION: u16 = 2;
 
 /// The first version with [`Frame::Saved`].
 pub const SAVED_SINCE: u16 = 2;
+
+/// The first version whose holders pass their PTY master with `Hello` (see the module
+/// comment); a descriptor from an older holder is not used.
+pub const DIRECT_INPUT_SINCE: u16 = 3;
 
 /// Whether a gateway of this build can speak to a peer of protocol `version`.
 pub fn speaks(version: u16) -> bool {
@@ -391,6 +399,7 @@ mod tests {
         assert!(speaks(VERSION) && speaks(1), "version 1 holders are still adopted");
         assert!(!speaks(0) && !speaks(VERSION + 1));
         const { assert!(SAVED_SINCE > 1 && SAVED_SINCE <= VERSION) };
+        const { assert!(DIRECT_INPUT_SINCE > SAVED_SINCE && DIRECT_INPUT_SINCE <= VERSION) };
     }
 
     #[test]

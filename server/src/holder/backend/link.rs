@@ -10,12 +10,14 @@
 //! in the worker's byte-bounded input budget until the socket has taken its last byte, so the
 //! budget bounds this buffer too; control frames (resize, signals) have a small bound of their
 //! own. The socket wakes the actor's thread only for what it reads, or while written bytes wait
-//! for room (see `sock.rs`).
+//! for room (see `sock.rs`). With the PTY master a holder passed (`direct.rs`), input and resizes
+//! skip the socket and the holder: the actor writes them on the master itself.
 
 use super::exit_info;
 use crate::holder::wire::{self, Exit, Frame, WireError};
 use crate::worker::ExitInfo;
 use crate::worker::pty::{GroupSignal, LinkOutput, PtyControl, PtyLink};
+use direct::DirectPty;
 use sock::Sock;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -25,6 +27,7 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, warn};
 
+mod direct;
 mod sock;
 
 /// Most bytes one read takes from the socket (into the runtime thread's scratch buffer).
@@ -101,12 +104,20 @@ pub(super) struct HolderLink {
     broken: bool,
     /// The exit's acknowledgement is queued (delivered even if the link is dropped first).
     ack_queued: bool,
+    /// The PTY master the holder passed: input and resizes go there, not to the socket.
+    direct: Option<DirectPty>,
 }
 
 impl HolderLink {
     /// A link over `stream` (non-blocking, attached) to the holder of program `pid`, which
-    /// speaks holder protocol `version`.
-    pub(super) fn new(pid: u32, version: u16, stream: std::os::unix::net::UnixStream) -> Self {
+    /// speaks holder protocol `version`; input and resizes go to `pty` (the PTY master it
+    /// passed, non-blocking) when there is one.
+    pub(super) fn new(
+        pid: u32,
+        version: u16,
+        stream: std::os::unix::net::UnixStream,
+        pty: Option<std::os::fd::OwnedFd>,
+    ) -> Self {
         Self {
             pid,
             version,
@@ -123,6 +134,7 @@ impl HolderLink {
             control_queued: 0,
             broken: false,
             ack_queued: false,
+            direct: pty.map(DirectPty::new),
         }
     }
 
@@ -251,7 +263,7 @@ impl HolderLink {
             self.wbuf.drain(..self.wpos);
             self.wpos = 0;
         }
-        if !self.wants_flush() {
+        if !self.socket_wants_flush() {
             // Nothing waits for room: the socket's reads are the only wake-ups again.
             self.sock.writable_done();
         }
@@ -281,7 +293,10 @@ impl PtyControl for HolderLink {
     }
 
     fn resize(&mut self, cols: u16, rows: u16) -> std::io::Result<()> {
-        self.control(&Frame::Resize { cols, rows })
+        match &self.direct {
+            Some(pty) => pty.resize(cols, rows),
+            None => self.control(&Frame::Resize { cols, rows }),
+        }
     }
 
     fn signal_group(&mut self, signal: GroupSignal) -> std::io::Result<()> {
@@ -379,10 +394,13 @@ impl PtyLink for HolderLink {
             // Not acknowledged here: the hub does, through `ack_exit`, once its store has
             // committed the exit, so a crash in between loses nothing.
             self.finished = true;
+            // No more input: the PTY is let go (the holder keeps its own until it ends).
+            self.direct = None;
             return Some(LinkOutput::Exit(exit_info(exit)));
         }
         if self.ended && !self.finished {
             self.finished = true;
+            self.direct = None;
             return Some(LinkOutput::Exit(ExitInfo {
                 exit_code: None,
                 signal: Some(controlroom_protocol::WORKER_LOST.into()),
@@ -398,6 +416,10 @@ impl PtyLink for HolderLink {
     fn queue_input(&mut self, bytes: &[u8], share: Option<OwnedSemaphorePermit>) -> std::io::Result<()> {
         if self.broken {
             return Err(std::io::Error::new(ErrorKind::BrokenPipe, "holder gone"));
+        }
+        if let Some(pty) = &mut self.direct {
+            pty.queue(bytes, share);
+            return Ok(());
         }
         for chunk in bytes.chunks(INPUT_FRAME) {
             wire::input_header(&mut self.wbuf, chunk.len());
@@ -415,11 +437,28 @@ impl PtyLink for HolderLink {
     }
 
     fn wants_flush(&self) -> bool {
-        !self.broken && self.wpos < self.wbuf.len()
+        self.socket_wants_flush() || self.direct.as_ref().is_some_and(DirectPty::wants_flush)
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        while self.wants_flush() {
+        let pty = match &mut self.direct {
+            Some(pty) => pty.poll_flush(cx),
+            None => Poll::Ready(()),
+        };
+        let socket = self.poll_flush_socket(cx);
+        if pty.is_ready() && socket.is_ready() { Poll::Ready(()) } else { Poll::Pending }
+    }
+}
+
+impl HolderLink {
+    /// Whether frames wait for room in the socket.
+    fn socket_wants_flush(&self) -> bool {
+        !self.broken && self.wpos < self.wbuf.len()
+    }
+
+    /// Writes queued frames while the socket takes them; `Ready` once none wait (or it broke).
+    fn poll_flush_socket(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        while self.socket_wants_flush() {
             if !self.ensure_registered() {
                 break;
             }
@@ -443,7 +482,7 @@ impl Drop for HolderLink {
         // The exit's acknowledgement still waiting for room: deliver it on a task of its own
         // (bounded by a deadline), or the holder would wait for a gateway that already recorded
         // the exit.
-        if !self.ack_queued || !self.wants_flush() {
+        if !self.ack_queued || !self.socket_wants_flush() {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
@@ -457,128 +496,4 @@ impl Drop for HolderLink {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::{Read as _, Write as _};
-    use std::os::unix::net::UnixStream;
-    use std::sync::Arc;
-    use tokio::sync::Semaphore;
-
-    fn pair() -> (HolderLink, UnixStream) {
-        let (ours, theirs) = UnixStream::pair().expect("socket pair");
-        ours.set_nonblocking(true).expect("non-blocking");
-        (HolderLink::new(42, wire::VERSION, ours), theirs)
-    }
-
-    async fn next(link: &mut HolderLink, want: usize, max: usize) -> LinkOutput {
-        let fill = std::future::poll_fn(|cx| link.poll_fill(cx, want, max));
-        tokio::time::timeout(Duration::from_secs(10), fill).await.expect("output in time");
-        link.take(max).expect("something to take")
-    }
-
-    #[tokio::test]
-    async fn output_split_anywhere_across_reads_comes_out_whole_then_the_exit() {
-        let (mut link, mut holder) = pair();
-        let mut stream = Vec::new();
-        Frame::Output { offset: 0, data: b"hello ".to_vec() }.encode(&mut stream);
-        Frame::Output { offset: 6, data: Vec::new() }.encode(&mut stream);
-        Frame::Output { offset: 6, data: b"world".to_vec() }.encode(&mut stream);
-        Frame::Exited { exit: Exit::Code(3) }.encode(&mut stream);
-        // One byte at a time: every header, body and frame boundary falls between two reads.
-        let writer = std::thread::spawn(move || {
-            for b in stream {
-                holder.write_all(&[b]).expect("write");
-                std::thread::sleep(Duration::from_micros(50));
-            }
-            holder
-        });
-        let mut got = Vec::new();
-        let exit = loop {
-            match next(&mut link, 1, 64).await {
-                LinkOutput::Data(d) => got.extend(d),
-                LinkOutput::Exit(e) => break e,
-            }
-        };
-        assert_eq!(got, b"hello world");
-        assert_eq!(exit, ExitInfo { exit_code: Some(3), signal: None });
-        // Taking the exit does not acknowledge it: the hub does once its store committed it.
-        let mut holder = writer.join().expect("writer");
-        holder.set_nonblocking(true).expect("non-blocking");
-        let mut early = [0u8; 1];
-        assert!(holder.read(&mut early).is_err(), "nothing is sent before the commit");
-        holder.set_nonblocking(false).expect("blocking");
-        link.ack_exit().expect("ack");
-        let mut ack = [0u8; 5];
-        holder.read_exact(&mut ack).expect("ack");
-        assert_eq!(Frame::decode(&ack[4..]).expect("decode"), Frame::AckExit);
-    }
-
-    #[tokio::test]
-    async fn a_dropped_connection_is_lost_after_the_last_byte_and_batches_respect_max() {
-        let (mut link, mut holder) = pair();
-        let mut stream = Vec::new();
-        Frame::Output { offset: 0, data: vec![b'x'; 10_000] }.encode(&mut stream);
-        holder.write_all(&stream).expect("write");
-        drop(holder);
-        let mut total = 0;
-        let exit = loop {
-            match next(&mut link, 1, 4096).await {
-                LinkOutput::Data(d) => {
-                    assert!(d.len() <= 4096, "a batch of {} bytes", d.len());
-                    total += d.len();
-                }
-                LinkOutput::Exit(e) => break e,
-            }
-        };
-        assert_eq!(total, 10_000, "every byte before the end");
-        assert_eq!(exit.signal.as_deref(), Some(controlroom_protocol::WORKER_LOST));
-    }
-
-    #[tokio::test]
-    async fn garbage_from_the_holder_ends_the_stream_as_lost() {
-        let (mut link, mut holder) = pair();
-        holder.write_all(&[0, 0, 0, 0, 9]).expect("write");
-        let LinkOutput::Exit(exit) = next(&mut link, 1, 64).await else { panic!("no data expected") };
-        assert_eq!(exit.signal.as_deref(), Some(controlroom_protocol::WORKER_LOST));
-    }
-
-    #[tokio::test]
-    async fn input_holds_its_share_until_the_socket_took_it_and_control_is_bounded() {
-        let (mut link, mut holder) = pair();
-        let budget = Arc::new(Semaphore::new(1 << 22));
-        // Nobody reads the holder's end: the socket fills and the rest waits in the link.
-        let big = vec![b'p'; 1 << 21];
-        let share = budget.clone().try_acquire_many_owned(big.len() as u32).expect("room");
-        link.queue_input(&big, Some(share)).expect("queued");
-        assert!(link.wants_flush(), "a full socket leaves bytes queued");
-        assert!(budget.available_permits() < 1 << 22, "the share is held while bytes wait");
-        let mut refused = false;
-        for _ in 0..1000 {
-            if link.resize(80, 24).is_err() {
-                refused = true;
-                break;
-            }
-        }
-        assert!(refused, "control frames stop queueing at their bound");
-        // The holder reads everything: the link flushes, the share comes back.
-        let reader = std::thread::spawn(move || {
-            let mut got = 0usize;
-            let mut buf = vec![0u8; 1 << 16];
-            holder.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
-            while let Ok(n) = holder.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                got += n;
-            }
-            got
-        });
-        let flushed = std::future::poll_fn(|cx| link.poll_flush(cx));
-        tokio::time::timeout(Duration::from_secs(10), flushed).await.expect("flushed");
-        assert!(!link.wants_flush());
-        assert_eq!(budget.available_permits(), 1 << 22, "the whole share is back once written");
-        let frames = big.len().div_ceil(INPUT_FRAME);
-        let got = reader.join().expect("reader");
-        assert!(got >= big.len() + frames * FRAME_HEAD, "every input byte reached the holder ({got})");
-    }
-}
+mod tests;

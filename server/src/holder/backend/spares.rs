@@ -7,8 +7,8 @@
 //! in any way stops its spares, and the next gateway stops any that were never connected.
 
 use super::{HELLO_TIMEOUT, attach};
-use crate::holder::HolderSpec;
 use crate::holder::wire::{self, Frame, WireError};
+use crate::holder::{HolderSpec, fdpass};
 use crate::worker::pty::Adopted;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -140,14 +140,15 @@ impl Spare {
             return Err(SpawnError::Spare(format!("sending the spec: {e}")));
         }
         stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| SpawnError::Program(e.to_string()))?;
-        match Frame::read_from(&mut stream) {
-            Ok(Some(Frame::SpawnFailed { message })) => Err(SpawnError::Program(message)),
+        // The worker's `Hello` brings its PTY master along (version 3 on).
+        match fdpass::read_frame_with_fd(&stream) {
+            Ok((Some(Frame::SpawnFailed { message }), _)) => Err(SpawnError::Program(message)),
             // Gone before it answered (killed): it never started the program.
-            Ok(None) => Err(SpawnError::Spare("it closed the connection".into())),
+            Ok((None, _)) => Err(SpawnError::Spare("it closed the connection".into())),
             Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
                 Err(SpawnError::Spare(e.to_string()))
             }
-            Ok(hello) => attach(stream, hello, 0).map_err(SpawnError::Program),
+            Ok((hello, pty)) => attach(stream, hello, pty, 0).map_err(SpawnError::Program),
             Err(e) => Err(SpawnError::Program(format!("the spare holder did not answer: {e}"))),
         }
     }

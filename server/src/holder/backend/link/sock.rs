@@ -64,6 +64,13 @@ impl Sock {
             let mut guard = ready!(read.poll_read_ready(cx))?;
             // A `WouldBlock` clears the readiness, so the next poll waits for a new edge.
             if let Ok(result) = guard.try_io(|fd| fd.get_ref().read(buf)) {
+                if result.as_ref().is_ok_and(|n| *n > 0 && *n < buf.len()) {
+                    // A short read emptied the socket: readiness is cleared now (as tokio's own
+                    // sockets do), so the next poll waits for the next frame instead of reading
+                    // once more only to get `WouldBlock` (a syscall per echoed key). Bytes that
+                    // arrived since set it again: the guard clears only the readiness it saw.
+                    guard.clear_ready();
+                }
                 return Poll::Ready(result);
             }
         }
