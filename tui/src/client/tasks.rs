@@ -1,4 +1,4 @@
-//! The socket tasks: one for `/ws/app` ([`app`]), one per watched worker ([`worker`]). Each owns
+//! The socket tasks: one for `/ws/app` (`app`), one per watched worker (`worker`). Each owns
 //! its socket, retries with backoff, and reports into the UI loop as
 //! [`ClientEvent`](super::events::ClientEvent)s (the loop's message type only has to be made from
 //! one); the UI never waits on a socket. What both share is here: how a connected stretch ended,

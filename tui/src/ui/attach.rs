@@ -57,7 +57,7 @@ impl Header<'_> {
     }
 }
 
-/// The live screen of the attach view [`draw`] draws for `state` in `area`, when nothing is
+/// The live screen of the attach view `draw` draws for `state` in `area`, when nothing is
 /// drawn over its body: not in copy mode (a frozen copy instead), no search (its matches are
 /// painted over the rows) and no exit banner. Only in such frames may the painter keep the
 /// body's rows whose screen rows did not change, so anything `draw` ever puts over the body
