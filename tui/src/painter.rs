@@ -79,6 +79,9 @@ pub struct Painter<B: Backend> {
     header: Option<(u16, Header<'static>)>,
     /// This frame's kept rows (reused between frames).
     kept: Vec<bool>,
+    /// Where the last frame left the terminal's cursor (`Some(None)`: hidden); `None` when
+    /// unknown (none placed yet, cleared since, or a write failed).
+    cursor: Option<Option<Position>>,
     stats: PaintStats,
 }
 
@@ -96,6 +99,7 @@ impl<B: Backend> Painter<B> {
             live: None,
             header: None,
             kept: Vec::new(),
+            cursor: None,
             stats: PaintStats::default(),
         };
         painter.set_area(area);
@@ -148,6 +152,7 @@ impl<B: Backend> Painter<B> {
         self.drawn = vec![Drawn::Other; usize::from(area.height)];
         self.live = None;
         self.header = None;
+        self.cursor = None;
     }
 
     /// Draws `state` and sends what changed, then places (or hides) the cursor and flushes.
@@ -180,12 +185,15 @@ impl<B: Backend> Painter<B> {
             canvas.cursor()
         };
         self.note_drawn(live.as_ref());
-        if keeps {
-            self.send_rows()?;
-        } else {
-            self.send_whole()?;
+        let sent = if keeps { self.send_rows() } else { self.send_whole() };
+        match sent {
+            Ok(cells) => self.place_cursor(cursor, cells),
+            Err(e) => {
+                // Part of the frame may have gone out: where the cursor is is not known.
+                self.cursor = None;
+                Err(e)
+            }
         }
-        self.place_cursor(cursor)
     }
 
     /// Marks the rows this frame may keep: the header row showing the same header as last
@@ -246,20 +254,27 @@ impl<B: Backend> Painter<B> {
 
     /// Compares the whole frame with what the terminal shows and sends the difference, as
     /// `Terminal::draw` does; the frame becomes what the terminal shows, and `next` holds no
-    /// row of it.
-    fn send_whole(&mut self) -> Result<(), B::Error> {
+    /// row of it. Says whether any cell was sent.
+    fn send_whole(&mut self) -> Result<bool, B::Error> {
         // No row of `next` is the last frame's any more, whether it is sent or not.
         self.valid.fill(false);
         let (shown, next) = (&self.shown, &self.next);
-        self.backend.draw(Uncovered::new(shown.diff_iter(next), shown, next))?;
+        let mut updates = Uncovered::new(shown.diff_iter(next), shown, next).peekable();
+        // No cell changed: nothing is sent (the backend's draw would still write its closing
+        // colour resets).
+        let cells = updates.peek().is_some();
+        if cells {
+            self.backend.draw(updates)?;
+        }
         std::mem::swap(&mut self.shown, &mut self.next);
         let rows = self.kept.len() as u64;
         self.stats.rows_drawn += rows;
-        Ok(())
+        Ok(cells)
     }
 
-    /// Compares every row not kept with what the terminal shows and sends the difference.
-    fn send_rows(&mut self) -> Result<(), B::Error> {
+    /// Compares every row not kept with what the terminal shows and sends the difference. Says
+    /// whether any cell was sent.
+    fn send_rows(&mut self) -> Result<bool, B::Error> {
         let width = usize::from(self.next.area.width);
         let mut drawn = 0;
         for (y, kept) in self.kept.iter().enumerate() {
@@ -274,10 +289,13 @@ impl<B: Backend> Painter<B> {
             }
         }
         let (kept, was, sending) = (&self.kept, &self.was, &self.sending);
-        let updates = (0..kept.len())
+        let mut updates = (0..kept.len())
             .filter(|&y| !kept[y])
-            .flat_map(|y| Uncovered::new(was[y].diff_iter(&sending[y]), &was[y], &sending[y]));
-        let sent = self.backend.draw(updates);
+            .flat_map(|y| Uncovered::new(was[y].diff_iter(&sending[y]), &was[y], &sending[y]))
+            .peekable();
+        // As in `send_whole`: no changed cell, nothing sent.
+        let cells = updates.peek().is_some();
+        let sent = if cells { self.backend.draw(updates) } else { Ok(()) };
         for (y, kept) in self.kept.iter().enumerate() {
             if !kept {
                 // The terminal's rows go back whole: this frame's if it was sent, else its own.
@@ -288,11 +306,18 @@ impl<B: Backend> Painter<B> {
         sent?;
         self.stats.rows_drawn += drawn;
         self.stats.rows_kept += self.kept.len() as u64 - drawn;
-        Ok(())
+        Ok(cells)
     }
 
-    /// Places (or hides) the cursor and flushes the frame.
-    fn place_cursor(&mut self, cursor: Option<Position>) -> Result<(), B::Error> {
+    /// Places (or hides) the cursor and flushes the frame. Writing cells (`cells`) moves the
+    /// terminal's cursor; otherwise it is still where the last frame left it, and a frame that
+    /// would only put it there again (the clock's tick while attached) is not sent at all.
+    fn place_cursor(&mut self, cursor: Option<Position>, cells: bool) -> Result<(), B::Error> {
+        self.stats.frames += 1;
+        if !cells && self.cursor == Some(cursor) {
+            return Ok(());
+        }
+        self.cursor = None;
         match cursor {
             None => self.backend.hide_cursor()?,
             Some(at) => {
@@ -301,7 +326,7 @@ impl<B: Backend> Painter<B> {
             }
         }
         self.backend.flush()?;
-        self.stats.frames += 1;
+        self.cursor = Some(cursor);
         Ok(())
     }
 }

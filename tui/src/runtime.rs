@@ -212,6 +212,8 @@ where
     let mut chord_deadline: Option<Instant> = None;
 
     loop {
+        // Whether this turn queued something for a worker's socket (a typed key).
+        let mut sent = false;
         for effect in fx.drain(..) {
             let themes = &opts.themes;
             let ctx = EffectCtx {
@@ -260,7 +262,13 @@ where
                 }
                 continue;
             }
+            sent |= matches!(effect, Effect::Send(_) | Effect::Input { .. });
             run_effect(effect, &ctx, &mut worker);
+        }
+        if sent {
+            // The socket task runs only when this loop yields: let it write the key now, before
+            // the loop asks crossterm for another event (a system call) or draws a frame.
+            tokio::task::yield_now().await;
         }
         if state.quit {
             break;
@@ -540,7 +548,21 @@ fn run_effect(effect: Effect, ctx: &EffectCtx<'_>, worker: &mut WorkerConns) {
 
 /// Runs the front end on the real terminal: raw mode, alternate screen, mouse and bracketed paste,
 /// all restored on exit (and by ratatui's panic hook on a panic).
+///
+/// The loop runs as a task of its own rather than as the caller's future: on a current-thread
+/// runtime, a socket task waking the caller's (`block_on`) future makes the runtime poll its
+/// driver once more before polling it (an `epoll_wait` between an echo's arrival and its frame),
+/// while a woken task is simply run next.
 pub async fn run(opts: Options) -> Result<()> {
+    match tokio::spawn(run_here(opts)).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutting down cancels it: nothing is left to run.
+        Err(_) => Ok(()),
+    }
+}
+
+async fn run_here(opts: Options) -> Result<()> {
     use crossterm::cursor::SetCursorStyle;
     use crossterm::event::{
         DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,

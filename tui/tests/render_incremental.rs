@@ -245,6 +245,31 @@ fn a_typed_keys_echo_draws_only_its_row() {
 }
 
 #[test]
+fn a_frame_that_changes_nothing_writes_nothing() {
+    let mut live = Live::new(80, 24);
+    let mut st = attached(&mut live, 80, 24);
+    history(&mut st, "$ ");
+    live.check(&st, "history");
+    // The clock's tick while attached: the same cells, the cursor where it was.
+    st.update(Msg::Tick { now: jiff::Timestamp::now(), instant: std::time::Instant::now() });
+    live.painter.paint(&st, &live.theme).expect("paints");
+    assert_eq!(live.wire.take(), b"", "a frame of nothing but the same cursor is not sent");
+    live.check(&st, "after the tick");
+    // The program moves its cursor and writes nothing: the cursor alone is sent.
+    output(&mut st, b"\x1b[5;10H");
+    live.painter.paint(&st, &live.theme).expect("paints");
+    let sent = live.wire.take();
+    assert!(!sent.is_empty(), "the moved cursor is sent");
+    live.shown.process(&sent);
+    // Screen row 4 is the terminal's row 5, under the header.
+    assert_eq!(live.shown.term().cursor_position(), (5, 9), "the terminal's cursor follows");
+    live.check(&st, "cursor moved");
+    // A resize clears the terminal: the next frame is sent whole, cursor included.
+    live.resize(&mut st, 70, 20);
+    live.check(&st, "resized");
+}
+
+#[test]
 fn a_narrow_character_over_a_wide_one_leaves_no_coloured_blank_beside_it() {
     // The terminal clears the wide character's other half with the colours of what is written
     // over it (a blue `g`); the program then writes a default blank there, so the buffers hold
