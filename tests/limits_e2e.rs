@@ -70,6 +70,11 @@ async fn terminal_sizes_at_and_past_max_terminal_size() {
     let err = w.until(|v| v["type"] == "error").await;
     assert_eq!(err["code"], "bad-message", "{err}");
     assert!(err["message"].as_str().expect("message").contains("1..=200"), "{err}");
+    // A terminal larger than the limit resizes often: more refusals than --max-bad-messages
+    // (20) allows malformed messages, and the connection stays open.
+    for _ in 0..25 {
+        w.send_json(json!({"type": "resize", "cols": 150, "rows": 201})).await;
+    }
     w.send_json(json!({"type": "resize", "cols": 150, "rows": 200})).await;
     wait_for("the at-limit resize to apply", || async {
         let (_, s) = gw.http("GET", &format!("/api/sessions/{sid}"), None).await;

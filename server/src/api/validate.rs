@@ -33,16 +33,20 @@ pub fn parse_app_msg(text: &str) -> Result<AppClientMsg, ClientError> {
 }
 
 /// Parses a worker-socket client message and checks its values: a resize's cols and rows must
-/// be within 1..=`max_size` (`--max-terminal-size`).
+/// be within 1..=`max_size` (`--max-terminal-size`), else a `bad-message` error that does not
+/// count toward the malformed-message limit.
 pub fn parse_worker_msg(text: &str, max_size: u16) -> Result<WorkerClientMsg, ClientError> {
     let msg: WorkerClientMsg = serde_json::from_str(text)
         .map_err(|e| ClientError::malformed(format!("not a client message: {e}")))?;
     if let WorkerClientMsg::Resize { cols, rows } = &msg
         && !crate::worker::size::fits(*cols, *rows, max_size)
     {
-        return Err(ClientError::malformed(format!(
-            "resize out of range: cols and rows must be within 1..={max_size} (got {cols}x{rows})"
-        )));
+        // A `bad-message` error, but not counted toward the malformed-message limit: a
+        // well-formed resize from a terminal larger than the limit must not close its connection.
+        return Err(ClientError::refused(
+            error_code::BAD_MESSAGE,
+            format!("resize out of range: cols and rows must be within 1..={max_size} (got {cols}x{rows})"),
+        ));
     }
     Ok(msg)
 }
