@@ -44,6 +44,8 @@ pub struct FrontEndKeys {
     pub worker_send_queue: Option<usize>,
     /// Requests waiting for the app socket (`app-send-queue`).
     pub app_send_queue: Option<usize>,
+    /// Reports from the sockets and requests waiting for the front end's loop (`event-queue`).
+    pub event_queue: Option<usize>,
 }
 
 /// A binding: one key or a list of keys.

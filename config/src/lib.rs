@@ -31,7 +31,7 @@ pub struct ConfigFile {
     /// `theme`, `detach`, `default-command`, `gateway-url`, `tls-ca`, `desktop-notify`,
     /// `scrollback-lines`, `frame-interval-ms`, `max-message-mib`, `wall-max-tiles`, `[keys]`,
     /// `copy-mode`, `chord-timeout-ms`, `clipboard-max-kib`, `ws-read-buffer-kib`,
-    /// `worker-report-queue`, `worker-send-queue`, `app-send-queue`.
+    /// `worker-report-queue`, `worker-send-queue`, `app-send-queue`, `event-queue`.
     pub front_end: FrontEndKeys,
 }
 
@@ -62,6 +62,7 @@ struct Layout {
     worker_report_queue: Option<usize>,
     worker_send_queue: Option<usize>,
     app_send_queue: Option<usize>,
+    event_queue: Option<usize>,
     #[serde(default)]
     activity: ActivitySection,
     #[serde(default)]
@@ -104,6 +105,7 @@ impl From<Layout> for ConfigFile {
                 worker_report_queue: l.worker_report_queue,
                 worker_send_queue: l.worker_send_queue,
                 app_send_queue: l.app_send_queue,
+                event_queue: l.event_queue,
             },
         }
     }

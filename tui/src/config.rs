@@ -42,6 +42,9 @@ pub const WORKER_SEND_QUEUE: std::ops::RangeInclusive<usize> = 1..=65536;
 /// `app-send-queue` accepted: requests waiting for the app socket.
 pub const APP_SEND_QUEUE: std::ops::RangeInclusive<usize> = 1..=4096;
 
+/// `event-queue` accepted: reports from the sockets and requests waiting for the front end's loop.
+pub const EVENT_QUEUE: std::ops::RangeInclusive<usize> = 1..=65536;
+
 /// A front-end value outside the range it must be in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {value} is outside {start}..={end}")]
@@ -219,6 +222,10 @@ impl Config {
             config.queues.app_sends =
                 in_range("app-send-queue", n, &APP_SEND_QUEUE).map_err(|e| err(e.to_string()))?;
         }
+        if let Some(n) = file.event_queue {
+            config.queues.events =
+                in_range("event-queue", n, &EVENT_QUEUE).map_err(|e| err(e.to_string()))?;
+        }
         for (name, keys) in file.keys {
             let action = Action::from_name(&name).ok_or_else(|| {
                 let known: Vec<_> = Action::ALL.iter().map(|(_, n, _)| *n).collect();
@@ -277,12 +284,14 @@ mod tests {
         use crate::defaults::QueueLimits;
         assert_eq!(parse("").expect("empty").queues, QueueLimits::default());
         let c =
-            parse("worker-report-queue = 8\nworker-send-queue = 100\napp-send-queue = 2\n").expect("valid");
-        assert_eq!(c.queues, QueueLimits { worker_reports: 8, worker_sends: 100, app_sends: 2 });
+            parse("worker-report-queue = 8\nworker-send-queue = 100\napp-send-queue = 2\nevent-queue = 32\n")
+                .expect("valid");
+        assert_eq!(c.queues, QueueLimits { worker_reports: 8, worker_sends: 100, app_sends: 2, events: 32 });
         for (key, range) in [
             ("worker-report-queue", "1..=4096"),
             ("worker-send-queue", "1..=65536"),
             ("app-send-queue", "1..=4096"),
+            ("event-queue", "1..=65536"),
         ] {
             let err = parse(&format!("{key} = 0")).expect_err("zero").to_string();
             assert!(err.contains("config.toml") && err.contains(key) && err.contains(range), "{err}");

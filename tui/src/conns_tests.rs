@@ -117,7 +117,7 @@ async fn a_full_send_queue_refuses_instead_of_growing() {
 
 #[tokio::test]
 async fn the_configured_queue_bounds_are_the_ones_applied() {
-    let mut c = conns_with(QueueLimits { worker_reports: 2, worker_sends: 3, app_sends: 1 });
+    let mut c = conns_with(QueueLimits { worker_reports: 2, worker_sends: 3, app_sends: 1, events: 16 });
     // A real socket task's queues are opened with the configured bounds.
     c.tiles(vec![key("real")]);
     assert_eq!(c.open[0].1.out.max_capacity(), 3);

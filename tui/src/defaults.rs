@@ -51,6 +51,9 @@ pub struct QueueLimits {
     /// Requests waiting to be sent on the app socket (`request-sync`, `app-send-queue`); past
     /// it one is dropped with a warning (the next reconnect resyncs anyway).
     pub app_sends: usize,
+    /// Reports from the sockets and the requests' answers waiting for the front end's loop
+    /// (`event-queue`); past it the tasks sending them wait.
+    pub events: usize,
 }
 
 /// Default of `worker-report-queue`.
@@ -59,6 +62,8 @@ pub const WORKER_REPORT_QUEUE: usize = 64;
 pub const WORKER_SEND_QUEUE: usize = 4096;
 /// Default of `app-send-queue`.
 pub const APP_SEND_QUEUE: usize = 64;
+/// Default of `event-queue`.
+pub const EVENT_QUEUE: usize = 1024;
 
 impl Default for QueueLimits {
     fn default() -> Self {
@@ -66,6 +71,7 @@ impl Default for QueueLimits {
             worker_reports: WORKER_REPORT_QUEUE,
             worker_sends: WORKER_SEND_QUEUE,
             app_sends: APP_SEND_QUEUE,
+            events: EVENT_QUEUE,
         }
     }
 }

@@ -157,7 +157,7 @@ where
     S: Stream<Item = std::io::Result<Event>> + Unpin,
     std::io::Error: From<B::Error>,
 {
-    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+    let (tx, mut rx) = mpsc::channel::<Msg>(opts.settings.queues.events);
     let (url_tx, url_rx) = watch::channel(opts.url.clone());
     let (app_out, app_out_rx) = mpsc::channel::<AppClientMsg>(opts.settings.queues.app_sends);
     let credential = Credential::new(opts.token.clone(), opts.token_file.clone());
