@@ -179,7 +179,12 @@ async fn a_holder_whose_gateway_never_returns_keeps_within_its_bound_and_marks_t
     assert!(gap["offset"].as_u64().expect("offset") + lost <= history["offset"].as_u64().expect("offset"));
     let text = history["data"].as_str().expect("data");
     assert!(text.contains("bytes of output lost"), "the screen marks it too");
-    assert!(text.contains("end-marker"), "what the bound kept is there");
+    // What the bound kept is there: in the history, or right after it when the holder had not yet
+    // read the program's last line off the PTY when the new gateway attached (`done` is touched
+    // once the line is written, which can be before the holder reads it).
+    if !text.contains("end-marker") {
+        ws.output_until(|o| o.contains("end-marker")).await;
+    }
 }
 
 #[tokio::test]
