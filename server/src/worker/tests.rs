@@ -4,6 +4,7 @@ use super::pty::PortablePty;
 use super::*;
 use crate::outbox::{OutFrame, OutboxReceiver, outbox};
 use controlroom_protocol::WorkerServerMsg;
+use std::time::Duration;
 use std::time::Instant;
 
 pub(super) const DEADLINE: Duration = Duration::from_secs(15);

@@ -6,6 +6,7 @@ use super::tests::{DEADLINE, ctx_with, sh};
 use super::*;
 use crate::outbox::{OutFrame, OutboxReceiver, outbox, outbox_lossless};
 use controlroom_protocol::{WorkerServerMsg, close_code};
+use std::time::Duration;
 
 /// `seq 1 N` as the PTY delivers it (`\n` becomes `\r\n`).
 fn seq_output(n: u32) -> Vec<u8> {

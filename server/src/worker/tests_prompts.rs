@@ -7,6 +7,7 @@ use super::detect::{ActivityRules, Observation};
 use super::screen::ScreenModel;
 use super::tests::{DEADLINE, ctx};
 use super::*;
+use std::time::Duration;
 use std::time::Instant;
 
 const MENU: &str = include_str!("fixtures/claude_menu.sh");

@@ -4,6 +4,7 @@
 use super::tests::{DEADLINE, ctx, ctx_with, sh};
 use super::*;
 use controlroom_term::Rgb;
+use std::time::Duration;
 use std::time::Instant;
 
 /// `script` under bash with echo off from the start: an answer can arrive before `read -s` turns
