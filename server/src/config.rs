@@ -379,6 +379,32 @@ pub struct ServeConfig {
         default_value = flag_values::show_duration(crate::holder::DEFAULT_SPARE_REPLENISH_AFTER)
     )]
     pub spare_replenish_after: Duration,
+    /// Times a failed round of starting spare holders is tried again (`--spare-retry-wait`
+    /// apart) before waiting for the next worker's start.
+    #[arg(
+        long,
+        env = "CONTROLROOM_SPARE_RETRIES",
+        default_value_t = crate::holder::DEFAULT_SPARE_RETRIES,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=crate::holder::MAX_SPARE_RETRIES as u64)
+    )]
+    pub spare_retries: usize,
+    /// How long after a failed round of starting spare holders the next is tried.
+    #[arg(
+        long,
+        env = "CONTROLROOM_SPARE_RETRY_WAIT",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(crate::holder::DEFAULT_SPARE_RETRY_WAIT)
+    )]
+    pub spare_retry_wait: Duration,
+    /// How long a worker's holder has to greet the gateway (on a start, an adoption or a spare's
+    /// start) before it is taken as unusable.
+    #[arg(
+        long,
+        env = "CONTROLROOM_HOLDER_HELLO_TIMEOUT",
+        value_parser = flag_values::duration,
+        default_value = flag_values::show_duration(crate::holder::DEFAULT_HELLO_TIMEOUT)
+    )]
+    pub holder_hello_timeout: Duration,
     /// Stop every worker when the gateway stops (tmux's kill-server); by default they keep
     /// running in their holders and the next gateway adopts them.
     #[arg(long, env = "CONTROLROOM_STOP_WORKERS_ON_EXIT")]
@@ -479,6 +505,9 @@ impl ServeConfig {
             holder_log: crate::holder::DEFAULT_LOG_BYTES,
             spare_holders: crate::holder::DEFAULT_SPARE_HOLDERS,
             spare_replenish_after: crate::holder::DEFAULT_SPARE_REPLENISH_AFTER,
+            spare_retries: crate::holder::DEFAULT_SPARE_RETRIES,
+            spare_retry_wait: crate::holder::DEFAULT_SPARE_RETRY_WAIT,
+            holder_hello_timeout: crate::holder::DEFAULT_HELLO_TIMEOUT,
             stop_workers_on_exit: false,
             worktree: crate::worktree::WorktreeConfig::default(),
         }

@@ -147,7 +147,12 @@ pub async fn run(
                 &config.data_dir,
                 config.holder_log,
                 config.spare_holders,
-                config.spare_replenish_after,
+                holder::backend::HolderTimings {
+                    hello_timeout: config.holder_hello_timeout,
+                    replenish_after: config.spare_replenish_after,
+                    spare_retries: config.spare_retries,
+                    spare_retry_wait: config.spare_retry_wait,
+                },
             )
             .map_err(|source| ServerError::Io {
                 context: format!("creating {}", config.data_dir.join(holder::WORKERS_DIR).display()),

@@ -24,15 +24,31 @@ mod link;
 mod spares;
 mod strays;
 
-/// Times a failed round of starting spares is tried again before waiting for the next
-/// worker's start.
-const SPARE_RETRIES: usize = 3;
+/// How the gateway waits on its holders: `--holder-hello-timeout`, `--spare-replenish-after`,
+/// `--spare-retries`, `--spare-retry-wait`.
+#[derive(Debug, Clone, Copy)]
+pub struct HolderTimings {
+    /// How long a holder has to say hello (it answers at once unless wedged).
+    pub hello_timeout: Duration,
+    /// How long after a spare was taken the next one starts.
+    pub replenish_after: Duration,
+    /// Times a failed round of starting spares is tried again before waiting for the next
+    /// worker's start.
+    pub spare_retries: usize,
+    /// How long after a failed round of starting spares the next is tried.
+    pub spare_retry_wait: Duration,
+}
 
-/// How long after a failed round of starting spares the next is tried.
-const SPARE_RETRY_WAIT: Duration = Duration::from_secs(1);
-
-/// How long a holder has to say hello (it answers at once unless wedged).
-const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+impl Default for HolderTimings {
+    fn default() -> Self {
+        Self {
+            hello_timeout: holder::DEFAULT_HELLO_TIMEOUT,
+            replenish_after: holder::DEFAULT_SPARE_REPLENISH_AFTER,
+            spare_retries: holder::DEFAULT_SPARE_RETRIES,
+            spare_retry_wait: holder::DEFAULT_SPARE_RETRY_WAIT,
+        }
+    }
+}
 
 /// Starts every worker in its own holder process, a spare one started ahead when there is one.
 #[derive(Debug, Clone)]
@@ -41,54 +57,55 @@ pub struct HolderBackend {
     dir: PathBuf,
     log_bytes: usize,
     spares: Arc<spares::Spares>,
-    replenish_after: Duration,
+    timings: HolderTimings,
 }
 
 impl HolderBackend {
     /// Holders run `exe __holder`, keep `log_bytes` of output each while no gateway is
     /// attached, and put their sockets in `DATA_DIR/workers/` (created 0700); up to `spares`
-    /// of them wait started ahead (`PtyBackend::replenish`), the next one `replenish_after` a
-    /// spare was taken. Spares an earlier gateway left there are stopped: call this only while
+    /// of them wait started ahead (`PtyBackend::replenish`), the next one `timings.replenish_after`
+    /// a spare was taken. Spares an earlier gateway left there are stopped: call this only while
     /// owning the data dir.
     pub fn new(
         exe: PathBuf,
         data_dir: &Path,
         log_bytes: usize,
         spares: usize,
-        replenish_after: Duration,
+        timings: HolderTimings,
     ) -> std::io::Result<Self> {
         let dir = data_dir.join(holder::WORKERS_DIR);
         std::fs::create_dir_all(&dir)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
         spares::stop_leftovers(&dir);
-        Ok(Self { exe, dir, log_bytes, spares: Arc::new(spares::Spares::new(spares)), replenish_after })
+        Ok(Self { exe, dir, log_bytes, spares: Arc::new(spares::Spares::new(spares)), timings })
     }
 
     /// Starts [`PtyBackend::replenish`] on another thread (the runtime's blocking pool when
-    /// there is one), `replenish_after` from now (`--spare-replenish-after`); a round whose
-    /// start failed is tried again [`SPARE_RETRY_WAIT`] later, up to [`SPARE_RETRIES`] times.
+    /// there is one), `--spare-replenish-after` from now; a round whose start failed is tried
+    /// again `--spare-retry-wait` later, up to `--spare-retries` times.
     fn replenish_in_background(&self) {
         let me = self.clone();
-        let after = self.replenish_after;
+        let HolderTimings { replenish_after: after, spare_retries: retries, spare_retry_wait: wait, .. } =
+            self.timings;
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn(async move {
                 tokio::time::sleep(after).await;
-                for _ in 0..=SPARE_RETRIES {
+                for _ in 0..=retries {
                     let me = me.clone();
                     if tokio::task::spawn_blocking(move || me.replenish_round()).await.unwrap_or(true) {
                         return;
                     }
-                    tokio::time::sleep(SPARE_RETRY_WAIT).await;
+                    tokio::time::sleep(wait).await;
                 }
             })),
             Err(_) => {
                 let _ = std::thread::Builder::new().name("cr-spare".into()).spawn(move || {
                     std::thread::sleep(after);
-                    for _ in 0..=SPARE_RETRIES {
+                    for _ in 0..=retries {
                         if me.replenish_round() {
                             return;
                         }
-                        std::thread::sleep(SPARE_RETRY_WAIT);
+                        std::thread::sleep(wait);
                     }
                 });
             }
@@ -100,7 +117,7 @@ impl HolderBackend {
         spares::replenish(&self.spares, || {
             let key = spares::new_key();
             self.launch(&key, None)?;
-            spares::connect(&holder::socket_path(&self.dir, &key))
+            spares::connect(&holder::socket_path(&self.dir, &key), self.timings.hello_timeout)
         })
     }
 
@@ -174,7 +191,7 @@ impl PtyBackend for HolderBackend {
         }
         let fail = |message: String| WorkerError::Spawn { command: spec.command.join(" "), message };
         if let Some(spare) = self.spares.take() {
-            let started = spare.spawn(&holder_spec(spec, true));
+            let started = spare.spawn(&holder_spec(spec, true), self.timings.hello_timeout);
             // Another spare in its place, off this start's path.
             self.replenish_in_background();
             match started {
@@ -187,11 +204,11 @@ impl PtyBackend for HolderBackend {
         }
         self.launch(&spec.key, Some(&holder_spec(spec, false))).map_err(fail)?;
         let socket = holder::socket_path(&self.dir, &spec.key);
-        connect(&socket, 0).map(|a| a.process).map_err(|e| fail(e.to_string()))
+        connect(&socket, 0, self.timings.hello_timeout).map(|a| a.process).map_err(|e| fail(e.to_string()))
     }
 
     fn adopt(&self, key: &str, from: u64) -> Result<Adopted, AdoptError> {
-        connect(&holder::socket_path(&self.dir, key), from)
+        connect(&holder::socket_path(&self.dir, key), from, self.timings.hello_timeout)
     }
 
     fn outlives_gateway(&self) -> bool {
@@ -222,8 +239,9 @@ impl PtyBackend for HolderBackend {
     }
 }
 
-/// Connects to the holder at `socket` and attaches from stream offset `from`.
-pub fn connect(socket: &Path, from: u64) -> Result<Adopted, AdoptError> {
+/// Connects to the holder at `socket` and attaches from stream offset `from`, waiting up to
+/// `hello_timeout` for its `Hello`.
+pub fn connect(socket: &Path, from: u64, hello_timeout: Duration) -> Result<Adopted, AdoptError> {
     let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
         // Missing or refusing: no holder listens (a reboot, or it was killed).
         std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
@@ -232,7 +250,7 @@ pub fn connect(socket: &Path, from: u64) -> Result<Adopted, AdoptError> {
         _ => AdoptError::Unusable(format!("{}: {e}", socket.display())),
     })?;
     let unusable = |why: String| AdoptError::Unusable(format!("{}: {why}", socket.display()));
-    stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unusable(e.to_string()))?;
+    stream.set_read_timeout(Some(hello_timeout)).map_err(|e| unusable(e.to_string()))?;
     // The `Hello` of a version-3 holder brings its PTY master along.
     let (hello, pty) = fdpass::read_frame_with_fd(&stream).map_err(|e| unusable(e.to_string()))?;
     attach(stream, hello, pty, from).map_err(unusable)
@@ -304,7 +322,7 @@ mod tests {
             let (mut conn, _) = listener.accept().expect("accept");
             let hello = Frame::Hello { version, pid: 4242, log_start: 0, log_end: 10, cols: 80, rows: 24 };
             hello.write_to(&mut conn).expect("hello");
-            conn.set_read_timeout(Some(HELLO_TIMEOUT)).expect("timeout");
+            conn.set_read_timeout(Some(holder::DEFAULT_HELLO_TIMEOUT)).expect("timeout");
             Frame::read_from(&mut conn).ok().flatten()
         })
     }
@@ -314,7 +332,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("w1.sock");
         let fake = fake_holder(&socket, wire::MIN_VERSION);
-        let adopted = connect(&socket, 4).expect("adopted");
+        let adopted = connect(&socket, 4, holder::DEFAULT_HELLO_TIMEOUT).expect("adopted");
         assert_eq!(adopted.process.pid(), Some(4242));
         let sent = fake.join().expect("fake holder");
         assert_eq!(sent, Some(Frame::Attach { version: wire::MIN_VERSION, from: 4 }));
@@ -340,7 +358,7 @@ mod tests {
                 }
                 None => conn.write_all(&hello).expect("hello"),
             }
-            conn.set_read_timeout(Some(HELLO_TIMEOUT)).expect("timeout");
+            conn.set_read_timeout(Some(holder::DEFAULT_HELLO_TIMEOUT)).expect("timeout");
             let mut frames = Vec::new();
             while let Ok(Some(frame)) = Frame::read_from(&mut conn) {
                 frames.push(frame);
@@ -372,7 +390,7 @@ mod tests {
         let socket = dir.path().join("w1.sock");
         let (master, slave) = fdpass::test_pty();
         let fake = fake_holder_passing(&socket, wire::VERSION, Some(master));
-        let mut link = link(connect(&socket, 0).expect("adopted"));
+        let mut link = link(connect(&socket, 0, holder::DEFAULT_HELLO_TIMEOUT).expect("adopted"));
         link.queue_input(b"typed", None).expect("input");
         link.resize(100, 30).expect("resize");
         assert!(!link.wants_flush(), "written at once");
@@ -395,7 +413,7 @@ mod tests {
         let (master, slave) = fdpass::test_pty();
         let older = wire::DIRECT_INPUT_SINCE - 1;
         let fake = fake_holder_passing(&socket, older, Some(master));
-        let mut link = link(connect(&socket, 0).expect("adopted"));
+        let mut link = link(connect(&socket, 0, holder::DEFAULT_HELLO_TIMEOUT).expect("adopted"));
         link.queue_input(b"typed", None).expect("input");
         link.resize(100, 30).expect("resize");
         drop(link);
@@ -416,7 +434,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("w1.sock");
         let fake = fake_holder(&socket, wire::VERSION + 1);
-        let Err(AdoptError::Unusable(why)) = connect(&socket, 0) else { panic!("refused as unusable") };
+        let Err(AdoptError::Unusable(why)) = connect(&socket, 0, holder::DEFAULT_HELLO_TIMEOUT) else {
+            panic!("refused as unusable")
+        };
         assert!(why.contains(&format!("speaks holder protocol {}", wire::VERSION + 1)), "{why}");
         assert_eq!(fake.join().expect("fake holder"), None, "nothing was sent");
     }

@@ -62,6 +62,21 @@ pub const MAX_SPARE_HOLDERS: usize = 16;
 /// spares always did.
 pub const DEFAULT_SPARE_REPLENISH_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// Default `--holder-hello-timeout`: how long a holder has to say hello (it answers at once
+/// unless wedged).
+pub const DEFAULT_HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Default `--spare-retries`: times a failed round of starting spares is tried again before
+/// waiting for the next worker's start.
+pub const DEFAULT_SPARE_RETRIES: usize = 3;
+
+/// Most `--spare-retries`.
+pub const MAX_SPARE_RETRIES: usize = 100;
+
+/// Default `--spare-retry-wait`: how long after a failed round of starting spares the next is
+/// tried.
+pub const DEFAULT_SPARE_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Directory of holder sockets and logs inside the data dir.
 pub const WORKERS_DIR: &str = "workers";
 

@@ -6,7 +6,7 @@
 //! `spare-*.sock`, never a worker's); it ends when its connection closes, so stopping the gateway
 //! in any way stops its spares, and the next gateway stops any that were never connected.
 
-use super::{HELLO_TIMEOUT, attach};
+use super::attach;
 use crate::holder::wire::{self, Frame, WireError};
 use crate::holder::{HolderSpec, fdpass};
 use crate::worker::pty::Adopted;
@@ -117,9 +117,9 @@ pub(super) fn new_key() -> String {
 }
 
 /// Connects to the spare just started at `socket` and reads its greeting.
-pub(super) fn connect(socket: &Path) -> Result<Spare, String> {
+pub(super) fn connect(socket: &Path, hello_timeout: std::time::Duration) -> Result<Spare, String> {
     let mut stream = UnixStream::connect(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
-    stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(hello_timeout)).map_err(|e| e.to_string())?;
     match Frame::read_from(&mut stream).map_err(|e| e.to_string())? {
         Some(Frame::Hello { version, pid: 0, .. })
             if wire::speaks(version) && version >= wire::SPARE_VERSION =>
@@ -133,13 +133,17 @@ pub(super) fn connect(socket: &Path) -> Result<Spare, String> {
 
 impl Spare {
     /// Has the spare start `spec`'s program (its `key` set) and attaches to it from offset 0.
-    pub(super) fn spawn(self, spec: &HolderSpec) -> Result<Adopted, SpawnError> {
+    pub(super) fn spawn(
+        self,
+        spec: &HolderSpec,
+        hello_timeout: std::time::Duration,
+    ) -> Result<Adopted, SpawnError> {
         let mut stream = self.stream;
         let body = serde_json::to_vec(spec).map_err(|e| SpawnError::Program(e.to_string()))?;
         if let Err(e) = (Frame::Spawn { spec: body }).write_to(&mut stream) {
             return Err(SpawnError::Spare(format!("sending the spec: {e}")));
         }
-        stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| SpawnError::Program(e.to_string()))?;
+        stream.set_read_timeout(Some(hello_timeout)).map_err(|e| SpawnError::Program(e.to_string()))?;
         // The worker's `Hello` brings its PTY master along (version 3 on).
         match fdpass::read_frame_with_fd(&stream) {
             Ok((Some(Frame::SpawnFailed { message }), _)) => Err(SpawnError::Program(message)),
