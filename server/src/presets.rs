@@ -158,14 +158,12 @@ fn answer_rule(a: &AnswerSection) -> Result<AnswerRule, String> {
     AnswerRule::new(&a.pattern, keys, a.enter.unwrap_or(!menu)).map_err(|e| format!("answers: {e}"))
 }
 
-/// Whether `program` is an executable file in one of `path`'s directories.
+/// Whether `program` is found in `path`'s directories as a worker's start would find it (the
+/// same search: an executable file, not a directory).
 fn on_path(program: &str, path: Option<&str>) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
     let Some(path) = path else { return false };
-    std::env::split_paths(path).any(|dir| {
-        let file = Path::new(&dir).join(program);
-        std::fs::metadata(&file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    let cwd = std::env::current_dir().unwrap_or_else(|_| Path::new("/").to_path_buf());
+    crate::worker::pty::resolve(Path::new(program), &cwd, Some(std::ffi::OsStr::new(path))).is_ok()
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ const DEFAULT_SHELL: &str = "/bin/sh";
 /// The executable `program` names: a path with a slash as it is (relative to `cwd`), a bare
 /// name searched in `path` (each directory relative to `cwd`). The reason when there is none,
 /// worded for a client (never listing the gateway's `PATH`, which names its user's directories).
-fn resolve(program: &Path, cwd: &Path, path: Option<&OsStr>) -> Result<PathBuf, String> {
+pub(crate) fn resolve(program: &Path, cwd: &Path, path: Option<&OsStr>) -> Result<PathBuf, String> {
     if program.as_os_str().as_bytes().contains(&b'/') {
         let exe = cwd.join(program);
         return match check(&exe) {
