@@ -13,7 +13,8 @@ use std::ffi::OsString;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt as _;
-use std::path::Path;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::unix::AsyncFd;
 
@@ -118,6 +119,80 @@ impl FileWatch {
     }
 }
 
+/// Identifies one version of a credential file (a rotation renames a new file into place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileStamp {
+    dev: u64,
+    ino: u64,
+    mtime_ns: i128,
+    len: u64,
+}
+
+impl FileStamp {
+    pub(super) fn of(m: &std::fs::Metadata) -> Self {
+        Self {
+            dev: m.dev(),
+            ino: m.ino(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            len: m.len(),
+        }
+    }
+}
+
+/// What a keeper polling its file (no watch) makes of the file being gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WhenMissing {
+    /// Nothing to read: keep what was read before (the owner token).
+    KeepOld,
+    /// Read again: reading makes a new file (the token secret).
+    Reread,
+}
+
+/// A keeper's record of the file version it holds: the watch's change count it read after, and
+/// the file's stamp then.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Held {
+    pub(super) seen: u64,
+    pub(super) stamp: Option<FileStamp>,
+}
+
+/// Whether `path` changed since `held`: `Some(count)` with the watch's change count to record once
+/// it is reread (0 without a watch), `None` when it is unchanged. With a watch this costs one
+/// non-blocking read; without one, the file's metadata, compared.
+pub(super) async fn changed_since(
+    watch: Option<&FileWatch>,
+    path: &Path,
+    held: Held,
+    missing: WhenMissing,
+) -> Option<u64> {
+    if let Some(watch) = watch {
+        let seen = watch.changes();
+        return (seen != held.seen).then_some(seen);
+    }
+    let stamp = tokio::fs::metadata(path).await.ok().map(|m| FileStamp::of(&m));
+    let unchanged = match stamp {
+        None => missing == WhenMissing::KeepOld,
+        Some(_) => stamp == held.stamp,
+    };
+    (!unchanged).then_some(0)
+}
+
+/// Reads `path` again on the blocking pool: `read` gets the file's directory (the keepers' readers
+/// take the data dir); returns what it read and the stamp of the file after it, or `None` when
+/// the blocking task could not run (the runtime is shutting down).
+pub(super) async fn reread<T: Send + 'static>(
+    path: &Path,
+    read: impl FnOnce(&Path) -> T + Send + 'static,
+) -> Option<(T, Option<FileStamp>)> {
+    let path: PathBuf = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        (read(&dir), std::fs::metadata(&path).ok().map(|m| FileStamp::of(&m)))
+    })
+    .await
+    .ok()
+}
+
 /// Registers the inotify instance with the current runtime's reactor for readability.
 #[allow(unsafe_code)]
 fn register(fd: OwnedFd) -> std::io::Result<AsyncFd<OwnedFd>> {
@@ -153,5 +228,26 @@ mod tests {
         };
         tokio::join!(waiting, change);
         assert!(watch.changes() > seen);
+    }
+
+    #[tokio::test]
+    async fn without_a_watch_a_missing_file_is_a_change_only_for_a_keeper_that_rereads_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "one").expect("write");
+        let (read, stamp) = reread(&path, |d| std::fs::read_to_string(d.join("token")))
+            .await
+            .expect("the blocking pool runs");
+        assert_eq!(read.expect("read"), "one");
+        let held = Held { seen: 0, stamp };
+        for missing in [WhenMissing::KeepOld, WhenMissing::Reread] {
+            assert_eq!(changed_since(None, &path, held, missing).await, None, "unchanged");
+        }
+        std::fs::write(dir.path().join("token.new"), "two").expect("write");
+        std::fs::rename(dir.path().join("token.new"), &path).expect("rename");
+        assert_eq!(changed_since(None, &path, held, WhenMissing::KeepOld).await, Some(0), "replaced");
+        std::fs::remove_file(&path).expect("remove");
+        assert_eq!(changed_since(None, &path, held, WhenMissing::KeepOld).await, None, "gone: keep the old");
+        assert_eq!(changed_since(None, &path, held, WhenMissing::Reread).await, Some(0), "gone: make anew");
     }
 }

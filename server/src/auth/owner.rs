@@ -5,8 +5,8 @@
 //! authenticated), refuses the old token and cancels its generation, which closes every
 //! connection that authenticated with it (4001) — the same path as a rotated signing secret.
 
-use super::file_watch::FileWatch;
-use super::scoped::{FileStamp, follow};
+use super::file_watch::{FileStamp, FileWatch, Held, WhenMissing, changed_since, reread};
+use super::scoped::follow;
 use super::token::{TOKEN_FILE, read_token};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -66,31 +66,17 @@ impl OwnerKeeper {
     /// the inotify watch this costs one non-blocking read while nothing changed.
     pub async fn refresh(&self) {
         let Some(path) = &self.path else { return };
-        let seen = match &self.watch {
-            Some(watch) => {
-                let seen = watch.changes();
-                if seen == self.lock().seen {
-                    return;
-                }
-                seen
-            }
-            None => {
-                let stamp = tokio::fs::metadata(path).await.ok().map(|m| FileStamp::of(&m));
-                if stamp.is_none() || stamp == self.lock().stamp {
-                    return;
-                }
-                0
-            }
+        let held = {
+            let cur = self.lock();
+            Held { seen: cur.seen, stamp: cur.stamp }
         };
-        let path = path.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            (read_token(&dir), std::fs::metadata(&path).ok().map(|m| FileStamp::of(&m)))
-        })
-        .await;
-        let (token, stamp) = match read {
-            Ok((Ok(t), stamp)) => (t, stamp),
-            Ok((Err(e), stamp)) => {
+        let Some(seen) = changed_since(self.watch.as_deref(), path, held, WhenMissing::KeepOld).await else {
+            return;
+        };
+        let Some((read, stamp)) = reread(path, read_token).await else { return };
+        let token = match read {
+            Ok(token) => token,
+            Err(e) => {
                 tracing::error!(error = %e, "could not reread the owner token; keeping the old one");
                 // Logged once per change of the file, not on every request.
                 let mut cur = self.lock();
@@ -98,7 +84,6 @@ impl OwnerKeeper {
                 cur.seen = cur.seen.max(seen);
                 return;
             }
-            Err(_) => return,
         };
         let mut cur = self.lock();
         if seen < cur.seen {

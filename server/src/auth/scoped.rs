@@ -9,7 +9,7 @@
 //! scoped authentication and every `--secret-poll-interval`) and cancels the old secret's
 //! generation, which closes every connection that authenticated with it (4001).
 
-use crate::auth::file_watch::FileWatch;
+use crate::auth::file_watch::{FileStamp, FileWatch, Held, WhenMissing, changed_since, reread};
 use crate::auth::token::TokenError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -268,26 +268,6 @@ pub fn mint_in(
     Ok((mint(&secret, &claims), claims))
 }
 
-/// Identifies one version of a credential file (a rotation renames a new file into place).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct FileStamp {
-    dev: u64,
-    ino: u64,
-    mtime_ns: i128,
-    len: u64,
-}
-
-impl FileStamp {
-    pub(super) fn of(m: &fs::Metadata) -> Self {
-        Self {
-            dev: m.dev(),
-            ino: m.ino(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-            len: m.len(),
-        }
-    }
-}
-
 struct Current {
     secret: Vec<u8>,
     /// The file as last read (compared while there is no inotify watch).
@@ -342,36 +322,19 @@ impl SecretKeeper {
     /// Reloads the secret if its file changed; a changed secret revokes the old generation.
     /// With the inotify watch this costs one non-blocking read while nothing changed.
     pub async fn refresh(&self) {
-        let seen = match &self.watch {
-            Some(watch) => {
-                let seen = watch.changes();
-                if seen == self.lock().seen {
-                    return;
-                }
-                seen
-            }
-            None => {
-                let stamp = tokio::fs::metadata(&self.path).await.ok().map(|m| FileStamp::of(&m));
-                if stamp.is_some() && stamp == self.lock().stamp {
-                    return;
-                }
-                0
-            }
+        let held = {
+            let cur = self.lock();
+            Held { seen: cur.seen, stamp: cur.stamp }
         };
-        let path = self.path.clone();
-        let loaded = tokio::task::spawn_blocking(move || {
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            (load_or_create_secret(&dir), fs::metadata(&path).ok().map(|m| FileStamp::of(&m)))
-        })
-        .await;
-        let (secret, stamp) = match loaded {
-            Ok((Ok(s), stamp)) => (s, stamp),
-            Ok((Err(e), stamp)) => {
-                tracing::error!(error = %e, "could not reload the token secret; refusing scoped tokens");
-                (Vec::new(), stamp)
-            }
-            Err(_) => return,
+        let Some(seen) = changed_since(self.watch.as_deref(), &self.path, held, WhenMissing::Reread).await
+        else {
+            return;
         };
+        let Some((loaded, stamp)) = reread(&self.path, load_or_create_secret).await else { return };
+        let secret = loaded.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "could not reload the token secret; refusing scoped tokens");
+            Vec::new()
+        });
         let mut cur = self.lock();
         if seen < cur.seen {
             // A refresh that started after a later change has applied what it read: this
