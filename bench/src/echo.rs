@@ -80,9 +80,14 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let fwd = Forwarder::start(&CAT)?;
     let mut relay = fwd.connect().await?;
     relay.wait_for(b"ready").await?;
-    let (sid, wids) = gw.session(std::slice::from_ref(&cat), 80, 24).await?;
-    let mut client = gw.attach(&sid, &wids[0]).await?;
+    // Two workers: the first typed into by a binary client (`controlroom.v1.binary`, as the front
+    // end is, and as ttyd's own protocol is binary), the second by a JSON one (a script's).
+    let (sid, wids) = gw.session(&[cat.clone(), cat.clone()], 80, 24).await?;
+    let mut client = gw.attach_as(&sid, &wids[0], true).await?;
+    anyhow::ensure!(client.binary, "the gateway did not select controlroom.v1.binary");
     client.wait_for("ready").await?;
+    let mut json_client = gw.attach(&sid, &wids[1]).await?;
+    json_client.wait_for("ready").await?;
     // The worker's holder (the parent of its program; none for a build without holders).
     let (_, sessions) = gw.http("GET", "/api/sessions", None).await?;
     let program = sessions["sessions"][0]["workers"][0]["pid"].as_u64().and_then(|p| u32::try_from(p).ok());
@@ -105,6 +110,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     relay_only.wait_for(b"ready")?;
     let mut held = Vec::new();
     let (mut raw, mut relayed, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut ours_json = Vec::new();
     // The gateway's CPU ticks and context switches (all its threads) over the keys it echoed.
     let mut gateway_cost = (0u64, peers::Switches::default());
     // The holder's, over the same keys.
@@ -145,10 +151,10 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         let (ticks0, switches0) = peers::cpu_and_switches(gw.pid())?;
         let by_thread0 = peers::switches_by_thread(gw.pid());
         for i in 0..per_run {
-            let k = keys[(run * per_run + i) % keys.len()] as char;
+            let k = keys[(run * per_run + i) % keys.len()];
             let t0 = Instant::now();
-            client.input(&k.to_string()).await?;
-            client.wait_for(&k.to_string()).await?;
+            client.input_bytes(&[k]).await?;
+            client.wait_for(&(k as char).to_string()).await?;
             ours.push(t0.elapsed().as_secs_f64() * 1e3);
         }
         let (ticks1, switches1) = peers::cpu_and_switches(gw.pid())?;
@@ -163,6 +169,14 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         for (name, n) in peers::switches_by_thread(gw.pid()) {
             let before = by_thread0.get(&name).copied().unwrap_or_default();
             by_thread.entry(name).or_default().add(n.since(before));
+        }
+        // The JSON client, outside the counted window above (its worker is the second one).
+        for i in 0..per_run {
+            let k = (keys[(run * per_run + i) % keys.len()] as char).to_string();
+            let t0 = Instant::now();
+            json_client.input(&k).await?;
+            json_client.wait_for(&k).await?;
+            ours_json.push(t0.elapsed().as_secs_f64() * 1e3);
         }
         if let (Some(c), Some(t)) = (&mut tty_client, &tty) {
             if run == 0 {
@@ -232,6 +246,11 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         threads.join(", "),
         gateway_cost.0 as f64 / peers::clock_ticks() / keys_typed * 1e6
     )));
+    let oj = summarize(&ours_json);
+    report.row(Row::latency("echo: controlroom, JSON client", &ours_json, Some(oj.p99 / r.p99)).with_note(format!(
+        "ratio is p99/p99 vs raw; the row above is a binary client (`controlroom.v1.binary`: input a binary frame of the key, output an 8-byte offset + the bytes); this one sends `{{\"type\":\"input\"}}` and parses `output` JSON, on a second worker; p50 {:.2}× the binary client's",
+        oj.median / o.median
+    )));
     if theirs.is_empty() {
         report.note(ttyd::ABSENT);
     } else {
@@ -280,10 +299,10 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         let (drainer, drained) = drain_on_own_thread(gw.endpoint(), fsid.clone(), fwids[0].clone())?;
         keep_flowing(&|| drained.load(Ordering::Relaxed))?;
         for i in 0..per_run {
-            let k = (keys[(run * per_run + i) % keys.len()] as char).to_string();
+            let k = keys[(run * per_run + i) % keys.len()];
             let t0 = Instant::now();
-            client.input(&k).await?;
-            client.wait_for(&k).await?;
+            client.input_bytes(&[k]).await?;
+            client.wait_for(&(k as char).to_string()).await?;
             flooded.push(t0.elapsed().as_secs_f64() * 1e3);
         }
         // Deleting the session closes the flood's socket, which ends the drainer.
@@ -383,7 +402,8 @@ fn drain_on_own_thread(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let thread = std::thread::Builder::new().name("flood-client".into()).spawn(move || {
         runtime.block_on(async move {
-            let Ok(flood) = gateway.attach_as(&sid, &wid, false).await else { return 0 };
+            // Binary frames, as the front end reads them (ttyd's drainer reads its binary protocol).
+            let Ok(flood) = gateway.attach_as(&sid, &wid, true).await else { return 0 };
             let mut ws = flood.ws;
             while let Some(Ok(m)) = ws.next().await {
                 counter.fetch_add(m.len(), Ordering::Relaxed);

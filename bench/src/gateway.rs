@@ -323,6 +323,16 @@ impl WorkerClient {
         Ok(())
     }
 
+    /// Types `bytes` as the front end does: one binary frame of the exact bytes when the gateway
+    /// selected `controlroom.v1.binary`, else a JSON `input`.
+    pub async fn input_bytes(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        if !self.binary {
+            return self.input(&String::from_utf8_lossy(bytes)).await;
+        }
+        self.ws.send(Message::Binary(bytes.to_vec().into())).await?;
+        Ok(())
+    }
+
     /// Collects `output` data (JSON `data`, or binary frames' raw bytes, checked contiguous)
     /// until `exit`; returns everything received. Parses only the fields it needs, as a lean
     /// client would.
@@ -409,9 +419,26 @@ impl WorkerClient {
                 let cut = (keep..self.seen.len()).find(|i| self.seen.is_char_boundary(*i)).unwrap_or(keep);
                 self.seen.drain(..cut);
             }
-            let msg = next_json(&mut self.ws).await?;
-            if msg["type"] == "output" {
-                self.seen.push_str(msg["data"].as_str().unwrap_or_default());
+            let msg = tokio::time::timeout(DEADLINE, self.ws.next()).await.context("waiting for output")?;
+            match msg {
+                Some(Ok(Message::Binary(frame))) => {
+                    let (offset, bytes) = decode_output(&frame)?;
+                    if offset != self.next_offset {
+                        bail!("binary output at {offset}, expected {}", self.next_offset);
+                    }
+                    self.next_offset += bytes.len() as u64;
+                    self.seen.push_str(&String::from_utf8_lossy(bytes));
+                }
+                Some(Ok(Message::Text(t))) => {
+                    let msg: Value = serde_json::from_str(t.as_str())?;
+                    if msg["type"] == "output" {
+                        self.seen.push_str(msg["data"].as_str().unwrap_or_default());
+                    }
+                }
+                Some(Ok(Message::Close(f))) => bail!("socket closed: {f:?}"),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => bail!("socket ended"),
             }
         }
     }
