@@ -74,6 +74,43 @@ pub(crate) fn read_frame_with_fd(stream: &UnixStream) -> Result<(Option<Frame>, 
     Frame::decode(&body).map(|f| (Some(f), fd))
 }
 
+/// Reads one whole frame, with the descriptor sent along with it, from a non-blocking socket on
+/// the runtime's reactor; `Ok((None, _))` at a clean end of stream. Never reads past the frame
+/// (the bytes after it are the caller's).
+pub(crate) async fn read_frame_with_fd_async(
+    stream: &tokio::io::unix::AsyncFd<UnixStream>,
+) -> Result<(Option<Frame>, Option<OwnedFd>), WireError> {
+    let mut fd = None;
+    let mut frame = Vec::new();
+    let mut chunk = [0u8; 256];
+    loop {
+        // The length first, then exactly the rest of the frame.
+        let want = match frame.get(..4) {
+            None => 4,
+            Some(len) => {
+                let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                if len == 0 || len > wire::MAX_FRAME {
+                    return Err(WireError::Bad(format!("frame length {len}")));
+                }
+                4 + len
+            }
+        };
+        if frame.len() == want && want > 4 {
+            return Frame::decode(&frame[4..]).map(|f| (Some(f), fd));
+        }
+        let room = (want - frame.len()).min(chunk.len());
+        let mut ready = stream.readable().await?;
+        match ready.try_io(|s| recv_with_fd(s.get_ref(), &mut chunk[..room], &mut fd)) {
+            Ok(Ok(0)) if frame.is_empty() => return Ok((None, fd)),
+            Ok(Ok(0)) => return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into()),
+            Ok(Ok(n)) => frame.extend_from_slice(&chunk[..n]),
+            Ok(Err(e)) => return Err(e.into()),
+            // Not readable after all: wait again.
+            Err(_would_block) => {}
+        }
+    }
+}
+
 /// Fills `buf` exactly; `false` at an end of stream before the first byte.
 fn fill(stream: &UnixStream, buf: &mut [u8], fd: &mut Option<OwnedFd>) -> Result<bool, WireError> {
     let mut have = 0;

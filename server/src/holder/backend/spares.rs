@@ -158,6 +158,80 @@ impl Spare {
     }
 }
 
+/// A spare that was sent its spec (or the part of it its socket took at once).
+pub(super) struct Sent {
+    stream: UnixStream,
+    /// The end of the `Spawn` frame still to write (empty unless the spec is large).
+    rest: Vec<u8>,
+}
+
+impl Spare {
+    /// Sends the spare `spec` (its `key` set) without blocking: the program starts now, while
+    /// the caller goes on; [`Sent::answer`] then waits for the spare's answer on the runtime.
+    pub(super) fn send_spec(self, spec: &HolderSpec) -> Result<Sent, SpawnError> {
+        use std::io::Write as _;
+        let body = serde_json::to_vec(spec).map_err(|e| SpawnError::Program(e.to_string()))?;
+        let frame = Frame::Spawn { spec: body }.to_bytes();
+        let stream = self.stream;
+        stream.set_nonblocking(true).map_err(|e| SpawnError::Spare(format!("sending the spec: {e}")))?;
+        let written = match (&stream).write(&frame) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            // Gone (killed): it never saw the spec.
+            Err(e) => return Err(SpawnError::Spare(format!("sending the spec: {e}"))),
+        };
+        Ok(Sent { stream, rest: frame.get(written..).unwrap_or_default().to_vec() })
+    }
+}
+
+impl Sent {
+    /// Writes the rest of the spec, then waits up to `hello_timeout` for the worker's `Hello`
+    /// (with its PTY master) and attaches from offset 0: [`Spare::spawn`]'s exchange on the
+    /// runtime's reactor, with no thread waiting. Must be polled within a tokio runtime.
+    pub(super) async fn answer(self, hello_timeout: std::time::Duration) -> Result<Adopted, SpawnError> {
+        use std::io::Write as _;
+        let stream =
+            register(self.stream).map_err(|e| SpawnError::Program(format!("watching the spare holder: {e}")))?;
+        let mut rest = self.rest.as_slice();
+        while !rest.is_empty() {
+            let mut ready =
+                stream.writable().await.map_err(|e| SpawnError::Spare(format!("sending the spec: {e}")))?;
+            match ready.try_io(|s| s.get_ref().write(rest)) {
+                Ok(Ok(n)) => rest = rest.get(n..).unwrap_or_default(),
+                // Part of a spec is none: the spare never started a program.
+                Ok(Err(e)) => return Err(SpawnError::Spare(format!("sending the spec: {e}"))),
+                Err(_would_block) => {}
+            }
+        }
+        let read = tokio::time::timeout(hello_timeout, fdpass::read_frame_with_fd_async(&stream)).await;
+        let answer = read.unwrap_or_else(|_| {
+            Err(WireError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time")))
+        });
+        // Non-blocking from here on: the link the actor drives wants it so, and the one write
+        // before (`attach`, 15 bytes on a socket whose peer has read all it was sent) finds room.
+        let stream = stream.into_inner();
+        match answer {
+            Ok((Some(Frame::SpawnFailed { message }), _)) => Err(SpawnError::Program(message)),
+            Ok((None, _)) => Err(SpawnError::Spare("it closed the connection".into())),
+            Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                Err(SpawnError::Spare(e.to_string()))
+            }
+            Ok((hello, pty)) => attach(stream, hello, pty, 0).map_err(SpawnError::Program),
+            Err(e) => Err(SpawnError::Program(format!("the spare holder did not answer: {e}"))),
+        }
+    }
+}
+
+/// Registers `stream` with the current runtime's reactor (both ways: the spec's end may wait
+/// for room, the answer for bytes).
+#[allow(unsafe_code)]
+fn register(stream: UnixStream) -> std::io::Result<tokio::io::unix::AsyncFd<UnixStream>> {
+    let interest = tokio::io::Interest::READABLE | tokio::io::Interest::WRITABLE;
+    // SAFETY: a `UnixStream` owns its descriptor: it stays open, and `as_raw_fd` returns that
+    // same descriptor, until the `AsyncFd` is dropped or hands the stream back (`into_inner`).
+    Ok(unsafe { tokio::io::unix::AsyncFd::register_with_interest(stream, interest) }?)
+}
+
 /// Stops the spares an earlier gateway left in `dir` (it stopped before connecting to them):
 /// a connection that closes at once is a spare's signal to end. Sockets nothing listens on
 /// go with their logs.
