@@ -185,6 +185,38 @@ mod tests {
         assert!(!is_terminal(&gateway), "a socket is no terminal");
     }
 
+    #[tokio::test]
+    async fn on_the_runtime_a_frame_split_in_pieces_arrives_whole_with_its_descriptor_and_no_more() {
+        let (holder, gateway) = UnixStream::pair().expect("pair");
+        gateway.set_nonblocking(true).expect("non-blocking");
+        // SAFETY: the stream owns its descriptor until the `AsyncFd` is dropped.
+        #[allow(unsafe_code)]
+        let gateway = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(gateway, tokio::io::Interest::READABLE)
+        }
+        .expect("register");
+        let (_pipe_read, pipe_write) = std::io::pipe().expect("pipe");
+        let mut bytes =
+            Frame::Hello { version: wire::VERSION, pid: 9, log_start: 0, log_end: 0, cols: 80, rows: 24 }
+                .to_bytes();
+        Frame::Busy.encode(&mut bytes);
+        // Two bytes of the length (with the descriptor), then the rest later: the reader waits.
+        assert_eq!(send_with_fd(&holder, &bytes[..2], pipe_write.as_fd()).expect("sendmsg"), 2);
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            (&holder).write_all(&bytes[2..]).expect("rest");
+            holder
+        });
+        let (frame, fd) = read_frame_with_fd_async(&gateway).await.expect("read");
+        assert!(matches!(frame, Some(Frame::Hello { pid: 9, .. })), "{frame:?}");
+        assert!(fd.is_some(), "the descriptor came with the first bytes");
+        let holder = writer.join().expect("writer");
+        let (next, fd) = read_frame_with_fd_async(&gateway).await.expect("next");
+        assert_eq!((next, fd.is_none()), (Some(Frame::Busy), true), "the next frame was left in the stream");
+        drop(holder);
+        assert!(matches!(read_frame_with_fd_async(&gateway).await, Ok((None, None))), "a clean end");
+    }
+
     #[test]
     fn a_frame_without_a_descriptor_reads_as_before() {
         let (mut holder, gateway) = UnixStream::pair().expect("pair");

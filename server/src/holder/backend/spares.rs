@@ -269,6 +269,96 @@ mod tests {
         Spare { stream: a }
     }
 
+    fn spec() -> HolderSpec {
+        HolderSpec {
+            command: vec!["sh".into()],
+            cwd: "/".into(),
+            env: Default::default(),
+            cols: 80,
+            rows: 24,
+            key: Some("w1".into()),
+            offset: 0,
+        }
+    }
+
+    /// A spare that reads the spec, then answers with `answer` (and the PTY master, if any);
+    /// returns the frames it was sent until the gateway hung up.
+    fn fake_spare(
+        conn: UnixStream,
+        answer: Option<Frame>,
+        pty: Option<std::os::fd::OwnedFd>,
+    ) -> std::thread::JoinHandle<Vec<Frame>> {
+        std::thread::spawn(move || {
+            use std::os::fd::AsFd as _;
+            let mut frames = vec![Frame::read_from(&mut &conn).expect("read").expect("the spec")];
+            match (answer, &pty) {
+                (Some(frame), Some(fd)) => {
+                    let bytes = frame.to_bytes();
+                    assert_eq!(fdpass::send_with_fd(&conn, &bytes, fd.as_fd()).expect("send"), bytes.len());
+                }
+                (Some(frame), None) => frame.write_to(&mut &conn).expect("send"),
+                (None, _) => return frames,
+            }
+            while let Ok(Some(frame)) = Frame::read_from(&mut &conn) {
+                frames.push(frame);
+            }
+            frames
+        })
+    }
+
+    #[tokio::test]
+    async fn on_the_runtime_the_spec_goes_at_once_and_the_hello_attaches() {
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        let (master, _slave) = fdpass::test_pty();
+        let hello = Frame::Hello { version: wire::VERSION, pid: 4242, log_start: 0, log_end: 0, cols: 80, rows: 24 };
+        // The spec is written before the spare even runs: in the call, not in the future.
+        let sent = Spare { stream: gateway }.send_spec(&spec()).expect("sent");
+        assert!(sent.rest.is_empty(), "a small spec goes whole at once");
+        let fake = fake_spare(conn, Some(hello), Some(master));
+        let adopted = sent.answer(std::time::Duration::from_secs(10)).await.expect("attached");
+        assert_eq!(adopted.process.pid(), Some(4242));
+        drop(adopted);
+        let frames = fake.join().expect("fake spare");
+        let Some(Frame::Spawn { spec: body }) = frames.first() else { panic!("{frames:?}") };
+        let got: HolderSpec = serde_json::from_slice(body).expect("spec");
+        assert_eq!(got.key.as_deref(), Some("w1"));
+        assert_eq!(frames.get(1), Some(&Frame::Attach { version: wire::VERSION, from: 0 }));
+    }
+
+    #[tokio::test]
+    async fn on_the_runtime_a_failed_program_fails_and_a_gone_spare_gives_way() {
+        let failed = Frame::SpawnFailed { message: "no such program".into() };
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        let sent = Spare { stream: gateway }.send_spec(&spec()).expect("sent");
+        let fake = fake_spare(conn, Some(failed), None);
+        let r = sent.answer(std::time::Duration::from_secs(10)).await;
+        assert!(matches!(&r, Err(SpawnError::Program(m)) if m == "no such program"), "{r:?}");
+        drop(fake.join());
+
+        // Hung up after reading the spec, before answering: a new holder is started instead.
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        let sent = Spare { stream: gateway }.send_spec(&spec()).expect("sent");
+        let fake = fake_spare(conn, None, None);
+        let r = sent.answer(std::time::Duration::from_secs(10)).await;
+        assert!(matches!(r, Err(SpawnError::Spare(_))), "{r:?}");
+        drop(fake.join());
+
+        // Gone before the spec: the same.
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        drop(conn);
+        let r = Spare { stream: gateway }.send_spec(&spec());
+        assert!(matches!(r, Err(SpawnError::Spare(_))), "{:?}", r.err());
+    }
+
+    #[tokio::test]
+    async fn on_the_runtime_a_spare_that_never_answers_times_out() {
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        let sent = Spare { stream: gateway }.send_spec(&spec()).expect("sent");
+        let r = sent.answer(std::time::Duration::from_millis(50)).await;
+        assert!(matches!(&r, Err(SpawnError::Program(m)) if m.contains("did not answer")), "{r:?}");
+        drop(conn);
+    }
+
     #[test]
     fn replenishing_keeps_the_wanted_count_and_stops_for_good() {
         let spares = Spares::new(2);
