@@ -26,7 +26,8 @@ pub enum GroupSignal {
 }
 
 /// A start finishing on the runtime (see [`PtyBackend::spawn_on_runtime`]).
-pub type SpawnFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<PtyProcess, WorkerError>> + Send>>;
+pub type SpawnFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<PtyProcess, WorkerError>> + Send>>;
 
 /// Starts processes in new PTYs.
 pub trait PtyBackend: Send + Sync {

@@ -190,8 +190,8 @@ impl Sent {
     /// runtime's reactor, with no thread waiting. Must be polled within a tokio runtime.
     pub(super) async fn answer(self, hello_timeout: std::time::Duration) -> Result<Adopted, SpawnError> {
         use std::io::Write as _;
-        let stream =
-            register(self.stream).map_err(|e| SpawnError::Program(format!("watching the spare holder: {e}")))?;
+        let stream = register(self.stream)
+            .map_err(|e| SpawnError::Program(format!("watching the spare holder: {e}")))?;
         let mut rest = self.rest.as_slice();
         while !rest.is_empty() {
             let mut ready =
@@ -310,7 +310,8 @@ mod tests {
     async fn on_the_runtime_the_spec_goes_at_once_and_the_hello_attaches() {
         let (gateway, conn) = UnixStream::pair().expect("pair");
         let (master, _slave) = fdpass::test_pty();
-        let hello = Frame::Hello { version: wire::VERSION, pid: 4242, log_start: 0, log_end: 0, cols: 80, rows: 24 };
+        let hello =
+            Frame::Hello { version: wire::VERSION, pid: 4242, log_start: 0, log_end: 0, cols: 80, rows: 24 };
         // The spec is written before the spare even runs: in the call, not in the future.
         let sent = Spare { stream: gateway }.send_spec(&spec()).expect("sent");
         assert!(sent.rest.is_empty(), "a small spec goes whole at once");
