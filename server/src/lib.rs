@@ -221,7 +221,16 @@ pub async fn run(
         max_http_connections: config.max_http_connections,
         tls,
     };
-    listener::serve(listener, app, opts, cancel.clone()).await;
+    // On a runtime worker, not on the thread that awaits `run` (`block_on`'s, outside the
+    // workers): there every connection cost two wake-ups before its first read (a worker woke
+    // that thread to accept, and it woke a worker for the connection's task); on a worker the
+    // connection's task starts on the thread that accepted it.
+    let serving = tokio::spawn(listener::serve(listener, app, opts, cancel.clone()));
+    if let Err(e) = serving.await
+        && e.is_panic()
+    {
+        std::panic::resume_unwind(e.into_panic());
+    }
     cancel.cancel();
     tracker.close();
     tracker.wait().await;

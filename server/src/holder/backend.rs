@@ -9,7 +9,7 @@
 
 use super::wire::{self, Exit, Frame};
 use crate::holder::{self, HolderSpec, fdpass};
-use crate::worker::pty::{AdoptError, Adopted, PtyBackend, PtyProcess};
+use crate::worker::pty::{AdoptError, Adopted, PtyBackend, PtyProcess, SpawnFuture};
 use crate::worker::{ExitInfo, SpawnSpec, WorkerError};
 use link::HolderLink;
 use std::io::{BufRead as _, BufReader, Write};
@@ -170,6 +170,16 @@ impl HolderBackend {
     }
 }
 
+impl HolderBackend {
+    /// Starts a new holder for `spec` (no spare) and attaches to it. Blocking.
+    fn spawn_holder(&self, spec: &SpawnSpec) -> Result<PtyProcess, WorkerError> {
+        let fail = |message: String| WorkerError::Spawn { command: spec.command.join(" "), message };
+        self.launch(&spec.key, Some(&holder_spec(spec, false))).map_err(fail)?;
+        let socket = holder::socket_path(&self.dir, &spec.key);
+        connect(&socket, 0, self.timings.hello_timeout).map(|a| a.process).map_err(|e| fail(e.to_string()))
+    }
+}
+
 /// What a holder is sent for `spec` (a spare also gets the worker's key; the cwd goes absolute,
 /// since a spare's own cwd is `/`, not the gateway's).
 fn holder_spec(spec: &SpawnSpec, spare: bool) -> HolderSpec {
@@ -202,9 +212,37 @@ impl PtyBackend for HolderBackend {
                 }
             }
         }
-        self.launch(&spec.key, Some(&holder_spec(spec, false))).map_err(fail)?;
-        let socket = holder::socket_path(&self.dir, &spec.key);
-        connect(&socket, 0, self.timings.hello_timeout).map(|a| a.process).map_err(|e| fail(e.to_string()))
+        self.spawn_holder(spec)
+    }
+
+    fn spawn_on_runtime(&self, spec: &SpawnSpec) -> Option<SpawnFuture> {
+        if spec.command.is_empty() {
+            // `spawn` says why.
+            return None;
+        }
+        let spare = self.spares.take()?;
+        // The spec goes now: the spare forks the program while the gateway goes on.
+        let sent = spare.send_spec(&holder_spec(spec, true));
+        self.replenish_in_background();
+        let (me, spec) = (self.clone(), spec.clone());
+        Some(Box::pin(async move {
+            let fail = |message: String| WorkerError::Spawn { command: spec.command.join(" "), message };
+            let started = match sent {
+                Ok(sent) => sent.answer(me.timings.hello_timeout).await,
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(adopted) => Ok(adopted.process),
+                Err(spares::SpawnError::Program(message)) => Err(fail(message)),
+                Err(spares::SpawnError::Spare(why)) => {
+                    tracing::warn!(reason = %why, "a spare holder could not be used; starting a holder");
+                    let command = spec.command.join(" ");
+                    tokio::task::spawn_blocking(move || me.spawn_holder(&spec))
+                        .await
+                        .unwrap_or_else(|e| Err(WorkerError::Spawn { command, message: e.to_string() }))
+                }
+            }
+        }))
     }
 
     fn adopt(&self, key: &str, from: u64) -> Result<Adopted, AdoptError> {

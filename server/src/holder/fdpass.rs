@@ -74,6 +74,43 @@ pub(crate) fn read_frame_with_fd(stream: &UnixStream) -> Result<(Option<Frame>, 
     Frame::decode(&body).map(|f| (Some(f), fd))
 }
 
+/// Reads one whole frame, with the descriptor sent along with it, from a non-blocking socket on
+/// the runtime's reactor; `Ok((None, _))` at a clean end of stream. Never reads past the frame
+/// (the bytes after it are the caller's).
+pub(crate) async fn read_frame_with_fd_async(
+    stream: &tokio::io::unix::AsyncFd<UnixStream>,
+) -> Result<(Option<Frame>, Option<OwnedFd>), WireError> {
+    let mut fd = None;
+    let mut frame = Vec::new();
+    let mut chunk = [0u8; 256];
+    loop {
+        // The length first, then exactly the rest of the frame.
+        let want = match frame.get(..4) {
+            None => 4,
+            Some(len) => {
+                let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                if len == 0 || len > wire::MAX_FRAME {
+                    return Err(WireError::Bad(format!("frame length {len}")));
+                }
+                4 + len
+            }
+        };
+        if frame.len() == want && want > 4 {
+            return Frame::decode(&frame[4..]).map(|f| (Some(f), fd));
+        }
+        let room = (want - frame.len()).min(chunk.len());
+        let mut ready = stream.readable().await?;
+        match ready.try_io(|s| recv_with_fd(s.get_ref(), &mut chunk[..room], &mut fd)) {
+            Ok(Ok(0)) if frame.is_empty() => return Ok((None, fd)),
+            Ok(Ok(0)) => return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into()),
+            Ok(Ok(n)) => frame.extend_from_slice(&chunk[..n]),
+            Ok(Err(e)) => return Err(e.into()),
+            // Not readable after all: wait again.
+            Err(_would_block) => {}
+        }
+    }
+}
+
 /// Fills `buf` exactly; `false` at an end of stream before the first byte.
 fn fill(stream: &UnixStream, buf: &mut [u8], fd: &mut Option<OwnedFd>) -> Result<bool, WireError> {
     let mut have = 0;
@@ -146,6 +183,38 @@ mod tests {
         let next = Frame::read_from(&mut &gateway).expect("next frame");
         assert_eq!(next, Some(Frame::Output { offset: 0, data: b"after".to_vec() }));
         assert!(!is_terminal(&gateway), "a socket is no terminal");
+    }
+
+    #[tokio::test]
+    async fn on_the_runtime_a_frame_split_in_pieces_arrives_whole_with_its_descriptor_and_no_more() {
+        let (holder, gateway) = UnixStream::pair().expect("pair");
+        gateway.set_nonblocking(true).expect("non-blocking");
+        // SAFETY: the stream owns its descriptor until the `AsyncFd` is dropped.
+        #[allow(unsafe_code)]
+        let gateway = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(gateway, tokio::io::Interest::READABLE)
+        }
+        .expect("register");
+        let (_pipe_read, pipe_write) = std::io::pipe().expect("pipe");
+        let mut bytes =
+            Frame::Hello { version: wire::VERSION, pid: 9, log_start: 0, log_end: 0, cols: 80, rows: 24 }
+                .to_bytes();
+        Frame::Busy.encode(&mut bytes);
+        // Two bytes of the length (with the descriptor), then the rest later: the reader waits.
+        assert_eq!(send_with_fd(&holder, &bytes[..2], pipe_write.as_fd()).expect("sendmsg"), 2);
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            (&holder).write_all(&bytes[2..]).expect("rest");
+            holder
+        });
+        let (frame, fd) = read_frame_with_fd_async(&gateway).await.expect("read");
+        assert!(matches!(frame, Some(Frame::Hello { pid: 9, .. })), "{frame:?}");
+        assert!(fd.is_some(), "the descriptor came with the first bytes");
+        let holder = writer.join().expect("writer");
+        let (next, fd) = read_frame_with_fd_async(&gateway).await.expect("next");
+        assert_eq!((next, fd.is_none()), (Some(Frame::Busy), true), "the next frame was left in the stream");
+        drop(holder);
+        assert!(matches!(read_frame_with_fd_async(&gateway).await, Ok((None, None))), "a clean end");
     }
 
     #[test]

@@ -153,9 +153,12 @@ fn take(
         return Err(fail(spare_socket, format!("taking {}: {e}", socket.display()), stream));
     }
     let _ = std::fs::remove_file(spare_socket);
+    // The program first: the name and the log are the holder's own business (the program's
+    // stdio is its terminal), so they wait until it is started.
+    let started = super::start_program(listener, &socket, spec, log_bytes);
     super::set_name(super::HOLDER_NAME);
     switch_log(&super::log_path(dir, &key), &spare_log(spare_socket));
-    let mut holder = match super::start_program(listener, &socket, spec, log_bytes) {
+    let mut holder = match started {
         Ok(h) => h,
         Err(message) => return Err(fail(&socket, message, stream)),
     };

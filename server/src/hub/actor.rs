@@ -1,7 +1,7 @@
 //! The hub's task: owns the sessions, diffs, commits and broadcasts deltas, runs the poll tick.
 
 use super::diff::{self, ActivityMap, SessionMap};
-use super::git::{GitInfo, GitReads};
+use super::git::GitReads;
 use super::screen_saves::WorkerOutput;
 
 use super::subscribers::Subscribers;

@@ -75,6 +75,9 @@ pub struct RestartPlan {
     pub spec: SpawnSpec,
 }
 
+/// A session's cwd's repository read, not started until polled.
+type GitRead = std::pin::Pin<Box<dyn std::future::Future<Output = git::GitInfo> + Send>>;
+
 enum HubCmd {
     /// A start of workers off the hub finished (sent by the hub's own start task).
     Started(Box<actor::Started>),
@@ -88,9 +91,9 @@ enum HubCmd {
     },
     Create {
         req: CreateSession,
-        /// The cwd's repository, being read off the hub task (awaited with the workers' starts,
-        /// never on the hub task).
-        git: tokio::task::JoinHandle<git::GitInfo>,
+        /// The cwd's repository, read off the hub task once the workers' starts are under way
+        /// (polled in their task, never on the hub task).
+        git: GitRead,
         /// The worktree made for it before the command was sent (`req.cwd` is in it).
         worktree: Option<WorktreeMeta>,
         reply: oneshot::Sender<Result<Session, HubError>>,
@@ -240,9 +243,10 @@ impl HubHandle {
             }
             None => None,
         };
-        // Read while the workers start, not before: the read is a blocking-pool round trip.
+        // Read while the workers start, not before: the read is a blocking-pool round trip, and
+        // it begins only once a spare holder has its spec (the future is polled after).
         let (reads, path) = (self.git.clone(), std::path::PathBuf::from(cwd.as_str()));
-        let git = tokio::spawn(async move { reads.read_one(path).await });
+        let git: GitRead = Box::pin(async move { reads.read_one(path).await });
         let made = worktree.clone();
         let r = self.call(|reply| HubCmd::Create { req, git, worktree, reply }).await.and_then(|r| r);
         if let (Err(_), Some(meta)) = (&r, &made) {

@@ -213,12 +213,24 @@ impl WorkerHandle {
         Ok(WorkerHandle { cmd, status, output_end, input, max_size })
     }
 
-    /// Starts `spec`'s process on the backend, without an actor. Blocking (a holder's start
-    /// is a fork, an exec and its answer): the hub runs it off its task, in `spawn_blocking`,
-    /// then hands the process to [`WorkerHandle::spawn_started`].
-    pub fn start_blocking(ctx: &WorkerContext, spec: &SpawnSpec) -> Result<pty::PtyProcess, WorkerError> {
-        validate_size(spec.cols, spec.rows, ctx.config.max_terminal_size)?;
-        ctx.backend.spawn(spec)
+    /// Starts `spec`'s process on the backend, without an actor; the hub hands the process to
+    /// [`WorkerHandle::spawn_started`]. A spare holder is sent the spec in this call (it never
+    /// blocks) and answers on the runtime; any other start (a fork, an exec and its answer)
+    /// runs in `spawn_blocking`. Must be called within a tokio runtime.
+    pub fn start(ctx: &WorkerContext, spec: SpawnSpec) -> pty::SpawnFuture {
+        if let Err(e) = validate_size(spec.cols, spec.rows, ctx.config.max_terminal_size) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        if let Some(started) = ctx.backend.spawn_on_runtime(&spec) {
+            return started;
+        }
+        let backend = ctx.backend.clone();
+        Box::pin(async move {
+            let command = spec.command.join(" ");
+            tokio::task::spawn_blocking(move || backend.spawn(&spec))
+                .await
+                .unwrap_or_else(|e| Err(WorkerError::Spawn { command, message: e.to_string() }))
+        })
     }
 
     /// The actor of a process started with [`WorkerHandle::start_blocking`]. Must be called

@@ -25,10 +25,23 @@ pub enum GroupSignal {
     Kill,
 }
 
+/// A start finishing on the runtime (see [`PtyBackend::spawn_on_runtime`]).
+pub type SpawnFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<PtyProcess, WorkerError>> + Send>>;
+
 /// Starts processes in new PTYs.
 pub trait PtyBackend: Send + Sync {
-    /// Spawns `spec` as the leader of a new session on a new PTY.
+    /// Spawns `spec` as the leader of a new session on a new PTY. Blocking.
     fn spawn(&self, spec: &SpawnSpec) -> Result<PtyProcess, WorkerError>;
+
+    /// Starts `spec` with no blocking thread when the backend can: what must not wait (a spare
+    /// holder sent its spec, so the program starts now) is done in this call, which never
+    /// blocks, and the future finishes on the runtime. `None`: start it with
+    /// [`PtyBackend::spawn`] off the runtime. Must be called within a tokio runtime.
+    fn spawn_on_runtime(&self, spec: &SpawnSpec) -> Option<SpawnFuture> {
+        let _ = spec;
+        None
+    }
 
     /// Reconnects to the still-running worker `key` (a worker id) left by an earlier gateway,
     /// asking for its output from stream offset `from`. Blocking (a local connect and one

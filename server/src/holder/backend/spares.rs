@@ -158,6 +158,80 @@ impl Spare {
     }
 }
 
+/// A spare that was sent its spec (or the part of it its socket took at once).
+pub(super) struct Sent {
+    stream: UnixStream,
+    /// The end of the `Spawn` frame still to write (empty unless the spec is large).
+    rest: Vec<u8>,
+}
+
+impl Spare {
+    /// Sends the spare `spec` (its `key` set) without blocking: the program starts now, while
+    /// the caller goes on; [`Sent::answer`] then waits for the spare's answer on the runtime.
+    pub(super) fn send_spec(self, spec: &HolderSpec) -> Result<Sent, SpawnError> {
+        use std::io::Write as _;
+        let body = serde_json::to_vec(spec).map_err(|e| SpawnError::Program(e.to_string()))?;
+        let frame = Frame::Spawn { spec: body }.to_bytes();
+        let stream = self.stream;
+        stream.set_nonblocking(true).map_err(|e| SpawnError::Spare(format!("sending the spec: {e}")))?;
+        let written = match (&stream).write(&frame) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            // Gone (killed): it never saw the spec.
+            Err(e) => return Err(SpawnError::Spare(format!("sending the spec: {e}"))),
+        };
+        Ok(Sent { stream, rest: frame.get(written..).unwrap_or_default().to_vec() })
+    }
+}
+
+impl Sent {
+    /// Writes the rest of the spec, then waits up to `hello_timeout` for the worker's `Hello`
+    /// (with its PTY master) and attaches from offset 0: [`Spare::spawn`]'s exchange on the
+    /// runtime's reactor, with no thread waiting. Must be polled within a tokio runtime.
+    pub(super) async fn answer(self, hello_timeout: std::time::Duration) -> Result<Adopted, SpawnError> {
+        use std::io::Write as _;
+        let stream = register(self.stream)
+            .map_err(|e| SpawnError::Program(format!("watching the spare holder: {e}")))?;
+        let mut rest = self.rest.as_slice();
+        while !rest.is_empty() {
+            let mut ready =
+                stream.writable().await.map_err(|e| SpawnError::Spare(format!("sending the spec: {e}")))?;
+            match ready.try_io(|s| s.get_ref().write(rest)) {
+                Ok(Ok(n)) => rest = rest.get(n..).unwrap_or_default(),
+                // Part of a spec is none: the spare never started a program.
+                Ok(Err(e)) => return Err(SpawnError::Spare(format!("sending the spec: {e}"))),
+                Err(_would_block) => {}
+            }
+        }
+        let read = tokio::time::timeout(hello_timeout, fdpass::read_frame_with_fd_async(&stream)).await;
+        let answer = read.unwrap_or_else(|_| {
+            Err(WireError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time")))
+        });
+        // Non-blocking from here on: the link the actor drives wants it so, and the one write
+        // before (`attach`, 15 bytes on a socket whose peer has read all it was sent) finds room.
+        let stream = stream.into_inner();
+        match answer {
+            Ok((Some(Frame::SpawnFailed { message }), _)) => Err(SpawnError::Program(message)),
+            Ok((None, _)) => Err(SpawnError::Spare("it closed the connection".into())),
+            Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                Err(SpawnError::Spare(e.to_string()))
+            }
+            Ok((hello, pty)) => attach(stream, hello, pty, 0).map_err(SpawnError::Program),
+            Err(e) => Err(SpawnError::Program(format!("the spare holder did not answer: {e}"))),
+        }
+    }
+}
+
+/// Registers `stream` with the current runtime's reactor (both ways: the spec's end may wait
+/// for room, the answer for bytes).
+#[allow(unsafe_code)]
+fn register(stream: UnixStream) -> std::io::Result<tokio::io::unix::AsyncFd<UnixStream>> {
+    let interest = tokio::io::Interest::READABLE | tokio::io::Interest::WRITABLE;
+    // SAFETY: a `UnixStream` owns its descriptor: it stays open, and `as_raw_fd` returns that
+    // same descriptor, until the `AsyncFd` is dropped or hands the stream back (`into_inner`).
+    Ok(unsafe { tokio::io::unix::AsyncFd::register_with_interest(stream, interest) }?)
+}
+
 /// Stops the spares an earlier gateway left in `dir` (it stopped before connecting to them):
 /// a connection that closes at once is a spare's signal to end. Sockets nothing listens on
 /// go with their logs.
@@ -193,6 +267,97 @@ mod tests {
     fn pair() -> Spare {
         let (a, _b) = UnixStream::pair().expect("pair");
         Spare { stream: a }
+    }
+
+    fn spec() -> HolderSpec {
+        HolderSpec {
+            command: vec!["sh".into()],
+            cwd: "/".into(),
+            env: Default::default(),
+            cols: 80,
+            rows: 24,
+            key: Some("w1".into()),
+            offset: 0,
+        }
+    }
+
+    /// A spare that reads the spec, then answers with `answer` (and the PTY master, if any);
+    /// returns the frames it was sent until the gateway hung up.
+    fn fake_spare(
+        conn: UnixStream,
+        answer: Option<Frame>,
+        pty: Option<std::os::fd::OwnedFd>,
+    ) -> std::thread::JoinHandle<Vec<Frame>> {
+        std::thread::spawn(move || {
+            use std::os::fd::AsFd as _;
+            let mut frames = vec![Frame::read_from(&mut &conn).expect("read").expect("the spec")];
+            match (answer, &pty) {
+                (Some(frame), Some(fd)) => {
+                    let bytes = frame.to_bytes();
+                    assert_eq!(fdpass::send_with_fd(&conn, &bytes, fd.as_fd()).expect("send"), bytes.len());
+                }
+                (Some(frame), None) => frame.write_to(&mut &conn).expect("send"),
+                (None, _) => return frames,
+            }
+            while let Ok(Some(frame)) = Frame::read_from(&mut &conn) {
+                frames.push(frame);
+            }
+            frames
+        })
+    }
+
+    #[tokio::test]
+    async fn on_the_runtime_the_spec_goes_at_once_and_the_hello_attaches() {
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        let (master, _slave) = fdpass::test_pty();
+        let hello =
+            Frame::Hello { version: wire::VERSION, pid: 4242, log_start: 0, log_end: 0, cols: 80, rows: 24 };
+        // The spec is written before the spare even runs: in the call, not in the future.
+        let sent = Spare { stream: gateway }.send_spec(&spec()).expect("sent");
+        assert!(sent.rest.is_empty(), "a small spec goes whole at once");
+        let fake = fake_spare(conn, Some(hello), Some(master));
+        let adopted = sent.answer(std::time::Duration::from_secs(10)).await.expect("attached");
+        assert_eq!(adopted.process.pid(), Some(4242));
+        drop(adopted);
+        let frames = fake.join().expect("fake spare");
+        let Some(Frame::Spawn { spec: body }) = frames.first() else { panic!("{frames:?}") };
+        let got: HolderSpec = serde_json::from_slice(body).expect("spec");
+        assert_eq!(got.key.as_deref(), Some("w1"));
+        assert_eq!(frames.get(1), Some(&Frame::Attach { version: wire::VERSION, from: 0 }));
+    }
+
+    #[tokio::test]
+    async fn on_the_runtime_a_failed_program_fails_and_a_gone_spare_gives_way() {
+        let failed = Frame::SpawnFailed { message: "no such program".into() };
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        let sent = Spare { stream: gateway }.send_spec(&spec()).expect("sent");
+        let fake = fake_spare(conn, Some(failed), None);
+        let r = sent.answer(std::time::Duration::from_secs(10)).await;
+        assert!(matches!(&r, Err(SpawnError::Program(m)) if m == "no such program"), "{r:?}");
+        drop(fake.join());
+
+        // Hung up after reading the spec, before answering: a new holder is started instead.
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        let sent = Spare { stream: gateway }.send_spec(&spec()).expect("sent");
+        let fake = fake_spare(conn, None, None);
+        let r = sent.answer(std::time::Duration::from_secs(10)).await;
+        assert!(matches!(r, Err(SpawnError::Spare(_))), "{r:?}");
+        drop(fake.join());
+
+        // Gone before the spec: the same.
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        drop(conn);
+        let r = Spare { stream: gateway }.send_spec(&spec());
+        assert!(matches!(r, Err(SpawnError::Spare(_))), "{:?}", r.err());
+    }
+
+    #[tokio::test]
+    async fn on_the_runtime_a_spare_that_never_answers_times_out() {
+        let (gateway, conn) = UnixStream::pair().expect("pair");
+        let sent = Spare { stream: gateway }.send_spec(&spec()).expect("sent");
+        let r = sent.answer(std::time::Duration::from_millis(50)).await;
+        assert!(matches!(&r, Err(SpawnError::Program(m)) if m.contains("did not answer")), "{r:?}");
+        drop(conn);
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl Hub {
     pub(super) fn create(
         &mut self,
         req: CreateSession,
-        git: tokio::task::JoinHandle<GitInfo>,
+        git: crate::hub::GitRead,
         worktree: Option<crate::worktree::WorktreeMeta>,
         reply: tokio::sync::oneshot::Sender<Result<Session, HubError>>,
     ) {
@@ -97,7 +97,6 @@ impl Hub {
                 let spawns = planned.iter().map(|(_, s)| s.clone()).collect();
                 // The cwd's repository is read while the workers start (a session without
                 // workers waits for the read alone).
-                let git = async move { git.await.unwrap_or_default() };
                 self.start_off_hub(spawns, git, move |results, git| starting::Started::Create {
                     session,
                     git,

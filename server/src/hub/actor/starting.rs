@@ -73,17 +73,12 @@ impl Hub {
         done: impl FnOnce(Vec<Result<PtyProcess, WorkerError>>, T) -> Started + Send + 'static,
     ) {
         self.starting.workers += spawns.len();
-        let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
+        // Started here, on the hub: a spare holder gets its spec in this call, before anything
+        // else of the request runs (`also`, the repository read, included), so the program's own
+        // start overlaps the rest.
+        let starts: Vec<_> = spawns.into_iter().map(|spec| WorkerHandle::start(&self.ctx, spec)).collect();
+        let tx = self.tx.clone();
         tokio::spawn(async move {
-            let starts = spawns.into_iter().map(|spec| {
-                let ctx = ctx.clone();
-                async move {
-                    let command = spec.command.join(" ");
-                    tokio::task::spawn_blocking(move || WorkerHandle::start_blocking(&ctx, &spec))
-                        .await
-                        .unwrap_or_else(|e| Err(WorkerError::Spawn { command, message: e.to_string() }))
-                }
-            });
             let (results, also) =
                 futures_util::future::join(futures_util::future::join_all(starts), also).await;
             // The hub is gone only when the gateway stops; the processes then go with it.
