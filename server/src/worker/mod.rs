@@ -233,7 +233,7 @@ impl WorkerHandle {
         })
     }
 
-    /// The actor of a process started with [`WorkerHandle::start_blocking`]. Must be called
+    /// The actor of a process started with [`WorkerHandle::start`]. Must be called
     /// within a tokio runtime.
     pub fn spawn_started(
         ctx: WorkerContext,

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 const MIN_MARGIN: u16 = 2;
 
 /// A `width`×`height` rectangle centred in `area` (clamped to it, and widened to it when less
-/// than [`MIN_MARGIN`] would be left beside it).
+/// than `MIN_MARGIN` would be left beside it).
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let fit = |want: u16, have: u16| if have.saturating_sub(want) < MIN_MARGIN { have } else { want };
     let w = fit(width, area.width);
