@@ -166,10 +166,13 @@ fn header_line<'a>(state: &'a State, term: &'a TermView, theme: &Theme) -> Heade
     let worker =
         state.store.worker(&term.session, &term.worker).map_or(term.worker.as_str(), |w| w.name.as_str());
     let muted = Style::new().fg(theme.muted).bg(theme.selection);
+    let title = Style::new().fg(theme.text).bg(theme.selection).bold();
+    // Borrowed, not formatted: the header is built for every frame.
     let mut left = vec![
-        Span::styled(format!(" {session}"), Style::new().fg(theme.text).bg(theme.selection).bold()),
+        Span::styled(" ", title),
+        Span::styled(session, title),
         Span::styled(" › ", muted),
-        Span::styled(worker.to_owned(), Style::new().fg(theme.accent).bg(theme.selection).bold()),
+        Span::styled(worker, Style::new().fg(theme.accent).bg(theme.selection).bold()),
         Span::styled("  ", muted),
     ];
     match &term.link {
