@@ -176,6 +176,11 @@ async fn worker_session<M>(
                         if ui.send(report(WorkerReport::Output { offset, bytes })).await.is_err() {
                             return Ended::Stop;
                         }
+                        // The loop draws it before this task reads the socket again: a read
+                        // that finds nothing still zeroes the WebSocket library's read buffer
+                        // first (`ws-read-buffer-kib`), which would come before an echo's frame
+                        // on the front end's one thread.
+                        tokio::task::yield_now().await;
                     }
                     Err(e) => tracing::warn!(error = %e, "unparsable binary worker frame"),
                 },
