@@ -232,10 +232,9 @@ impl<B: Backend> Painter<B> {
             && *row == live.header_row
             && let Some(kept) =
                 row.checked_sub(self.next.area.y).and_then(|y| self.kept.get_mut(usize::from(y)))
+            && *header == live.header
         {
-            if *header == live.header {
-                *kept = Kept::Whole;
-            }
+            *kept = Kept::Whole;
         }
         if self.live != Some((live.body, live.screen.size())) {
             return;
