@@ -7,7 +7,10 @@
 //! instead. In a frame that draws the attached worker's live screen with nothing over it
 //! ([`ui::live_screen`]), a body row whose screen row holds the same cells as when it was last
 //! drawn ([`Row::same_cells`]) is *kept*: left as it is in the buffer, not drawn, not compared;
-//! so is the header row when it shows the same header as last frame ([`ui::Header`]). Every
+//! so is the header row when it shows the same header as last frame ([`ui::Header`]). A body
+//! row whose screen row changed in a few narrow cells (an echoed key: [`changed_cols`]) is
+//! *patched*: kept but for those columns, which are blanked, drawn and compared cell by cell
+//! (drawing and comparing the whole 120-cell row was three quarters of an echo's frame). Every
 //! other row is blanked, drawn by [`ui::draw_on`] as on a fresh buffer, and compared with what
 //! the terminal shows by ratatui's own diff, a row at a time.
 //!
@@ -15,14 +18,16 @@
 //! drawn and compared whole, as `Terminal::draw` does: moving every row out for a comparison of
 //! its own cost a wall frame 7 % more instructions than a whole frame, for nothing.
 //!
-//! Rendering stays a pure function of the state: a kept row holds what drawing it again would
-//! give (the same screen row drawn at the same place by the same widget, nothing drawn over it
-//! then or now), so every frame equals a whole frame drawn on a blank buffer, cell by cell; the
-//! tests (`tests/render_incremental.rs`) compare the two after every step of long scripts.
+//! Rendering stays a pure function of the state: a kept row (or the kept part of a patched one)
+//! holds what drawing it again would give (the same screen cells drawn at the same place by the
+//! same widget, nothing drawn over them then or now), so every frame equals a whole frame drawn
+//! on a blank buffer, cell by cell; the tests (`tests/render_incremental.rs`) compare the two
+//! after every step of long scripts.
 
 use crate::state::State;
 use crate::theme::Theme;
-use crate::ui::{self, Header, canvas::Canvas};
+use crate::ui::canvas::{Canvas, Kept};
+use crate::ui::{self, Header};
 use controlroom_term::Row;
 use ratatui::backend::Backend;
 use ratatui::buffer::{Buffer, Cell, CellDiffOption, CellWidth};
@@ -48,6 +53,10 @@ pub struct PaintStats {
     pub rows_drawn: u64,
     /// Rows kept as they were.
     pub rows_kept: u64,
+    /// Rows kept but for a few cells, which were drawn and compared.
+    pub rows_patched: u64,
+    /// Cells drawn and compared in patched rows.
+    pub cells_patched: u64,
 }
 
 /// Paints frames on a backend (the real terminal, or a test's).
@@ -77,8 +86,8 @@ pub struct Painter<B: Backend> {
     live: Option<(Rect, (u16, u16))>,
     /// The last frame's attach header and its row, when that frame was live.
     header: Option<(u16, Header<'static>)>,
-    /// This frame's kept rows (reused between frames).
-    kept: Vec<bool>,
+    /// What this frame keeps of each row (reused between frames).
+    kept: Vec<Kept>,
     /// Where the last frame left the terminal's cursor (`Some(None)`: hidden); `None` when
     /// unknown (none placed yet, cleared since, or a write failed).
     cursor: Option<Option<Position>>,
@@ -160,37 +169,51 @@ impl<B: Backend> Painter<B> {
         let area = self.next.area;
         let live = ui::live_screen(state, area, theme);
         self.mark_kept(live.as_ref());
-        let keeps = self.kept.contains(&true);
+        let keeps = self.kept.iter().any(|k| *k != Kept::No);
         let width = usize::from(area.width);
         if !keeps {
             self.next.reset();
         } else {
             for (y, kept) in self.kept.iter().enumerate() {
                 let rows = y * width..(y + 1) * width;
-                let row = &mut self.next.content[rows.clone()];
-                if !kept {
-                    for cell in row {
+                if *kept == Kept::No {
+                    for cell in &mut self.next.content[rows] {
                         cell.reset();
                     }
-                } else if !self.valid[y] {
+                    continue;
+                }
+                if !self.valid[y] {
                     // Kept, but its cells were moved out when it was sent: the terminal's copy.
-                    row.clone_from_slice(&self.shown.content[rows]);
+                    self.next.content[rows.clone()].clone_from_slice(&self.shown.content[rows]);
                     self.valid[y] = true;
+                }
+                if let Kept::But { from, to } = *kept {
+                    for cell in
+                        &mut self.next.content[y * width + usize::from(from)..y * width + usize::from(to)]
+                    {
+                        cell.reset();
+                    }
                 }
             }
         }
+        self.note_drawn(live.as_ref());
         let cursor = {
             let mut canvas = Canvas::keeping(&mut self.next, &self.kept);
-            ui::draw_on(&mut canvas, state, theme);
+            match live {
+                Some(live) => ui::draw_live_on(&mut canvas, state, live, theme),
+                None => ui::draw_on(&mut canvas, state, theme),
+            }
             canvas.cursor()
         };
-        self.note_drawn(live.as_ref());
         let sent = if keeps { self.send_rows() } else { self.send_whole() };
         match sent {
             Ok(cells) => self.place_cursor(cursor, cells),
             Err(e) => {
-                // Part of the frame may have gone out: where the cursor is is not known.
+                // Part of the frame may have gone out: where the cursor is is not known, and
+                // the next frame keeps nothing (it is compared whole with what was last sent).
                 self.cursor = None;
+                self.live = None;
+                self.header = None;
                 Err(e)
             }
         }
@@ -198,29 +221,43 @@ impl<B: Backend> Painter<B> {
 
     /// Marks the rows this frame may keep: the header row showing the same header as last
     /// frame, and body rows of a live screen drawn at the same place and size as last frame
-    /// whose screen rows hold the same cells as then.
+    /// whose screen rows hold the same cells as then, or (patched) the same but for a few
+    /// narrow ones.
     fn mark_kept(&mut self, live: Option<&ui::LiveScreen<'_>>) {
         self.kept.clear();
-        self.kept.resize(self.drawn.len(), false);
+        self.kept.resize(self.drawn.len(), Kept::No);
         let Some(live) = live else { return };
         // The header row, when it shows the same header in the same place.
         if let Some((row, header)) = &self.header
             && *row == live.header_row
             && let Some(kept) =
                 row.checked_sub(self.next.area.y).and_then(|y| self.kept.get_mut(usize::from(y)))
+            && *header == live.header
         {
-            *kept = *header == live.header;
+            *kept = Kept::Whole;
         }
         if self.live != Some((live.body, live.screen.size())) {
             return;
         }
-        let body = body_rows(self.next.area, live.body);
+        let area = self.next.area;
+        let body = body_rows(area, live.body);
+        // The buffer column the screen's first column is drawn in, and how many are drawn (as
+        // `TerminalView` clips them).
+        let left = live.body.x.saturating_sub(area.x);
+        let cols = live.body.width.min(live.screen.size().1).min(area.right().saturating_sub(live.body.x));
         for y in body.clone() {
             let r = u16::try_from(y - body.start).unwrap_or(u16::MAX);
             self.kept[y] = match (&self.drawn[y], live.screen.visible_row(r)) {
-                (Drawn::Row(was), Some(now)) => was.same_cells(now),
-                (Drawn::Blank, None) => true,
-                _ => false,
+                (Drawn::Row(was), Some(now)) if was.same_cells(now) => Kept::Whole,
+                (Drawn::Row(was), Some(now)) => match changed_cols(was, now, usize::from(cols)) {
+                    Some(cols) => Kept::But {
+                        from: left.saturating_add(u16::try_from(cols.start).unwrap_or(u16::MAX)),
+                        to: left.saturating_add(u16::try_from(cols.end).unwrap_or(u16::MAX)),
+                    },
+                    None => Kept::No,
+                },
+                (Drawn::Blank, None) => Kept::Whole,
+                _ => Kept::No,
             };
         }
     }
@@ -240,7 +277,7 @@ impl<B: Backend> Painter<B> {
         for (y, drawn) in self.drawn.iter_mut().enumerate() {
             if !body.contains(&y) {
                 *drawn = Drawn::Other;
-            } else if !self.kept[y] {
+            } else if self.kept[y] != Kept::Whole {
                 // A kept row was drawn from the same cells as those noted already.
                 let r = u16::try_from(y - body.start).unwrap_or(u16::MAX);
                 *drawn = match live.screen.visible_row(r) {
@@ -272,40 +309,80 @@ impl<B: Backend> Painter<B> {
         Ok(cells)
     }
 
-    /// Compares every row not kept with what the terminal shows and sends the difference. Says
-    /// whether any cell was sent.
+    /// Compares every row not kept, and the columns drawn in patched rows, with what the
+    /// terminal shows and sends the difference. Says whether any cell was sent.
     fn send_rows(&mut self) -> Result<bool, B::Error> {
         let width = usize::from(self.next.area.width);
-        let mut drawn = 0;
+        let (mut drawn, mut patched, mut patched_cells) = (0, 0, 0);
         for (y, kept) in self.kept.iter().enumerate() {
-            if !kept {
-                let cells = y * width..(y + 1) * width;
-                // Moved, not cloned: a row not kept next frame is blanked anyway, and the
-                // terminal's row is replaced by this one right after the comparison.
-                self.was[y].content.swap_with_slice(&mut self.shown.content[cells.clone()]);
-                self.sending[y].content.swap_with_slice(&mut self.next.content[cells]);
-                self.valid[y] = false;
-                drawn += 1;
+            match *kept {
+                Kept::No => {
+                    let cells = y * width..(y + 1) * width;
+                    // Moved, not cloned: a row not kept next frame is blanked anyway, and the
+                    // terminal's row is replaced by this one right after the comparison.
+                    self.was[y].content.swap_with_slice(&mut self.shown.content[cells.clone()]);
+                    self.sending[y].content.swap_with_slice(&mut self.next.content[cells]);
+                    self.valid[y] = false;
+                    drawn += 1;
+                }
+                Kept::But { from, to } => {
+                    patched += 1;
+                    patched_cells += u64::from(to - from);
+                }
+                Kept::Whole => {}
             }
         }
         let (kept, was, sending) = (&self.kept, &self.was, &self.sending);
-        let mut updates = (0..kept.len())
-            .filter(|&y| !kept[y])
-            .flat_map(|y| Uncovered::new(was[y].diff_iter(&sending[y]), &was[y], &sending[y]))
-            .peekable();
+        let (shown, next, area) = (&self.shown, &self.next, self.next.area);
+        let rows = (0..kept.len())
+            .filter(|&y| kept[y] == Kept::No)
+            .flat_map(|y| Uncovered::new(was[y].diff_iter(&sending[y]), &was[y], &sending[y]));
+        // A patched row's columns hold narrow cells only, beside narrow ones: a cell is sent
+        // when it differs, as ratatui's diff sends a narrow cell.
+        let patches = (0..kept.len())
+            .filter_map(|y| match kept[y] {
+                Kept::But { from, to } => Some((y, from, to)),
+                _ => None,
+            })
+            .flat_map(|(y, from, to)| {
+                (from..to).filter_map(move |x| {
+                    let at = y * width + usize::from(x);
+                    let (was, now) = (&shown.content[at], &next.content[at]);
+                    (was != now && now.diff_option != CellDiffOption::Skip).then(|| {
+                        // `y` is a row of the area, whose height is a `u16`.
+                        (area.x + x, area.y + u16::try_from(y).unwrap_or(u16::MAX), now)
+                    })
+                })
+            });
+        let mut updates = rows.chain(patches).peekable();
         // As in `send_whole`: no changed cell, nothing sent.
         let cells = updates.peek().is_some();
         let sent = if cells { self.backend.draw(updates) } else { Ok(()) };
         for (y, kept) in self.kept.iter().enumerate() {
-            if !kept {
-                // The terminal's rows go back whole: this frame's if it was sent, else its own.
-                let row = if sent.is_ok() { &mut self.sending[y] } else { &mut self.was[y] };
-                self.shown.content[y * width..(y + 1) * width].swap_with_slice(&mut row.content);
+            match *kept {
+                Kept::No => {
+                    // The terminal's rows go back whole: this frame's if it was sent, else its
+                    // own.
+                    let row = if sent.is_ok() { &mut self.sending[y] } else { &mut self.was[y] };
+                    self.shown.content[y * width..(y + 1) * width].swap_with_slice(&mut row.content);
+                }
+                Kept::But { from, to } => {
+                    let cols = y * width + usize::from(from)..y * width + usize::from(to);
+                    if sent.is_ok() {
+                        self.shown.content[cols.clone()].clone_from_slice(&self.next.content[cols]);
+                    } else {
+                        // The terminal keeps its own row; the next frame copies it back.
+                        self.valid[y] = false;
+                    }
+                }
+                Kept::Whole => {}
             }
         }
         sent?;
         self.stats.rows_drawn += drawn;
-        self.stats.rows_kept += self.kept.len() as u64 - drawn;
+        self.stats.rows_patched += patched;
+        self.stats.cells_patched += patched_cells;
+        self.stats.rows_kept += self.kept.len() as u64 - drawn - patched;
         Ok(cells)
     }
 
@@ -329,6 +406,35 @@ impl<B: Backend> Painter<B> {
         self.cursor = Some(cursor);
         Ok(())
     }
+}
+
+/// The columns `0..width` of a screen row where `now` holds other cells than `was`, when
+/// drawing only them draws the row as drawing it whole would: no cell of them or beside them
+/// is wide or a wide character's second half (whose drawing reaches the next column, and which
+/// ratatui's diff and [`Uncovered`] treat across columns), and no cell of either row carries
+/// combining marks (kept apart from the cells, so they could differ where the cells do not).
+/// `None`: the row is drawn whole.
+fn changed_cols(was: &Row, now: &Row, width: usize) -> Option<std::ops::Range<usize>> {
+    // Past both rows' stored cells every cell is blank in both.
+    let stored = was.cells().len().max(now.cells().len()).min(width);
+    let mut changed: Option<std::ops::Range<usize>> = None;
+    for col in 0..stored {
+        let (a, b) = (was.cell(col), now.cell(col));
+        if a.has_marks() || b.has_marks() {
+            return None;
+        }
+        if a != b {
+            changed = Some(changed.map_or(col..col + 1, |c| c.start..col + 1));
+        }
+    }
+    let changed = changed?;
+    let wide =
+        |col: usize| [was.cell(col), now.cell(col)].iter().any(|c| c.is_wide() || c.is_wide_continuation());
+    let beside = changed.start.saturating_sub(1)..(changed.end + 1).min(width);
+    if beside.clone().any(wide) {
+        return None;
+    }
+    Some(changed)
 }
 
 /// The buffer rows (from the buffer's top) of `body`, the part of it inside `area`; the screen

@@ -231,17 +231,68 @@ fn a_typed_keys_echo_draws_only_its_row() {
     output(&mut st, b"l");
     live.check(&st, "echo");
     let after = live.painter.stats();
-    assert_eq!(after.rows_drawn - before.rows_drawn, 1, "the prompt's row alone");
+    assert_eq!(after.rows_drawn - before.rows_drawn, 0, "no row drawn whole");
+    assert_eq!(after.rows_patched - before.rows_patched, 1, "the prompt's row patched");
+    assert_eq!(after.cells_patched - before.cells_patched, 1, "in the echoed cell alone");
     assert_eq!(after.rows_kept - before.rows_kept, 39);
-    // Enter scrolls the screen: every body row moved; the header stays.
+    // Enter scrolls the screen: every body row moved (drawn whole, or patched where the row
+    // that moved there differs from the one before in a few cells); the header stays.
     output(&mut st, b"\r\n$ ");
     live.check(&st, "new line");
     let scrolled = live.painter.stats();
-    assert_eq!(scrolled.rows_drawn - after.rows_drawn, 39);
+    let redrawn = |s: controlroom_tui::painter::PaintStats| s.rows_drawn + s.rows_patched;
+    assert_eq!(redrawn(scrolled) - redrawn(after), 39);
     // A notice changes the header alone.
     st.update(Msg::Done(Done::Failed("something broke".into())));
     live.check(&st, "notice");
     assert_eq!(live.painter.stats().rows_drawn - scrolled.rows_drawn, 1, "the header alone");
+}
+
+#[test]
+fn a_line_edited_in_place_patches_its_row_as_a_whole_frame_draws_it() {
+    // Edits within one line, as a shell's line editor makes them: the row is patched where
+    // the changed cells are narrow (an echo, a recoloured word, a deletion) and drawn whole
+    // where a wide character or a combining mark is involved; every frame equals a whole one.
+    const EDITS: &[&str] = &[
+        "a",
+        "b",
+        "\x08",
+        "\x08\x1b[K",
+        "\x1b[D",
+        "\x1b[2D",
+        "\x1b[C",
+        "\x1b[31mred\x1b[m",
+        "\x1b[1;7mX\x1b[m",
+        "\x1b[44m \x1b[m",
+        "\x1b[38;2;1;2;3mq\x1b[m",
+        "\x1b[2@",
+        "\x1b[P",
+        "\x1b[3X",
+        "漢",
+        "e\u{301}",
+        "⌚\u{FE0E}",
+        "\r$ ",
+        "\x1b[1K",
+        "\x1b[?25l",
+        "\x1b[?25h",
+    ];
+    let mut patched = 0;
+    for seed in 0..30u64 {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let cols = rng.random_range(12..60);
+        let mut live = Live::new(cols, 8);
+        let mut st = attached(&mut live, cols, 8);
+        history(&mut st, "one\r\n\x1b[34mtwo\x1b[m\r\n$ ");
+        live.check(&st, "history");
+        for step in 0..60 {
+            let edit = EDITS[rng.random_range(0..EDITS.len())];
+            let before = live.painter.stats().rows_patched;
+            output(&mut st, edit.as_bytes());
+            live.check(&st, &format!("seed {seed} step {step} ({edit:?})"));
+            patched += live.painter.stats().rows_patched - before;
+        }
+    }
+    assert!(patched > 200, "rows were patched ({patched}), not only drawn whole");
 }
 
 #[test]

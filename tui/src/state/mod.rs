@@ -435,8 +435,11 @@ impl State {
 
     /// Keeps the selection valid and the watched worker in line with it.
     fn reconcile(&mut self, fx: &mut Vec<Effect>) {
-        let visible: Vec<SessionId> = self.store.visible(&self.filter).iter().map(|s| s.id.clone()).collect();
+        // Not while attached: this runs after every update, each typed key and each echo too,
+        // and the list's sorted sessions are of no use then.
         if self.mode != Mode::Attach {
+            let visible: Vec<SessionId> =
+                self.store.visible(&self.filter).iter().map(|s| s.id.clone()).collect();
             let keep = self.selected_session.as_ref().is_some_and(|id| visible.contains(id));
             if !keep {
                 self.selected_session = visible.first().cloned();
@@ -452,13 +455,14 @@ impl State {
         }
         self.reconcile_wall(fx);
         let want = match (self.mode == Mode::Attach, &self.term) {
-            (true, Some(t)) => Some((t.session.clone(), t.worker.clone())),
+            (true, Some(t)) => Some((&t.session, &t.worker)),
             // The wall's tiles have their own sockets; there is no preview under it.
             _ if self.wall.open => None,
-            _ => self.selected_session.clone().zip(self.selected_worker.clone()),
+            _ => self.selected_session.as_ref().zip(self.selected_worker.as_ref()),
         };
-        let have = self.term.as_ref().map(|t| (t.session.clone(), t.worker.clone()));
+        let have = self.term.as_ref().map(|t| (&t.session, &t.worker));
         if want != have {
+            let want = want.map(|(s, w)| (s.clone(), w.clone()));
             self.term = want.clone().map(|(s, w)| TermView::new(s, w, self.settings.scrollback_lines));
             fx.push(Effect::Watch(want));
         }

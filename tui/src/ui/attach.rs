@@ -1,6 +1,6 @@
 //! The attach view: a header line and the worker's screen filling the rest.
 
-use super::canvas::Canvas;
+use super::canvas::{Canvas, Kept};
 use super::copy;
 use super::layout::centered;
 use super::search;
@@ -82,20 +82,43 @@ pub fn live_screen<'a>(state: &'a State, area: Rect, theme: &Theme) -> Option<Li
 
 /// The header line and the body under it.
 fn areas(area: Rect) -> [Rect; 2] {
+    if area.height >= 2 {
+        // What the layout below gives, without its solver and cache on every frame.
+        let header = Rect { height: 1, ..area };
+        return [header, Rect { y: area.y + 1, height: area.height - 1, ..area }];
+    }
     Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area)
 }
 
 /// Draws the attached worker.
 pub fn draw(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme) {
-    let [header, body] = areas(area);
     let Some(term) = &state.term else { return };
-    let head = header_line(state, term, theme);
+    draw_with(frame, area, state, term, header_line(state, term, theme), theme);
+}
+
+/// Draws the attached worker's live screen `live` (built for this frame by [`live_screen`]), with
+/// the header built there rather than a second one.
+pub fn draw_live(frame: &mut Canvas<'_>, area: Rect, state: &State, live: LiveScreen<'_>, theme: &Theme) {
+    let Some(term) = &state.term else { return };
+    draw_with(frame, area, state, term, live.header, theme);
+}
+
+/// Draws the attached worker with `head`, its header ([`header_line`]).
+fn draw_with(
+    frame: &mut Canvas<'_>,
+    area: Rect,
+    state: &State,
+    term: &TermView,
+    head: Header<'_>,
+    theme: &Theme,
+) {
+    let [header, body] = areas(area);
     let prompt_cursor = head.prompt_cursor;
     let rw = u16::try_from(head.right.width()).unwrap_or(0).min(header.width);
     let right_area = Rect { x: header.right() - rw, width: rw, ..header };
     // A kept header row shows this very header already (`live_screen`).
     let kept = header.y.checked_sub(frame.area().y).and_then(|y| frame.kept().get(usize::from(y)));
-    if !kept.copied().unwrap_or(false) {
+    if kept != Some(&Kept::Whole) {
         frame.render_widget(Paragraph::new(head.left).style(head.style), header);
         frame.render_widget(Paragraph::new(head.right), right_area);
     }
@@ -143,10 +166,13 @@ fn header_line<'a>(state: &'a State, term: &'a TermView, theme: &Theme) -> Heade
     let worker =
         state.store.worker(&term.session, &term.worker).map_or(term.worker.as_str(), |w| w.name.as_str());
     let muted = Style::new().fg(theme.muted).bg(theme.selection);
+    let title = Style::new().fg(theme.text).bg(theme.selection).bold();
+    // Borrowed, not formatted: the header is built for every frame.
     let mut left = vec![
-        Span::styled(format!(" {session}"), Style::new().fg(theme.text).bg(theme.selection).bold()),
+        Span::styled(" ", title),
+        Span::styled(session, title),
         Span::styled(" › ", muted),
-        Span::styled(worker.to_owned(), Style::new().fg(theme.accent).bg(theme.selection).bold()),
+        Span::styled(worker, Style::new().fg(theme.accent).bg(theme.selection).bold()),
         Span::styled("  ", muted),
     ];
     match &term.link {

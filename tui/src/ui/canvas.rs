@@ -8,16 +8,36 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::widgets::Widget;
 
+/// How much of a buffer row still holds what this frame draws there, as drawn last frame
+/// (`painter.rs` decides; what draws the row leaves the kept cells as they are).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Kept {
+    /// Nothing: the row is blank and drawn whole.
+    #[default]
+    No,
+    /// All of it: the row is not drawn.
+    Whole,
+    /// All but the columns `from..to` (counted from the buffer's left), which are blank and
+    /// drawn: a screen row whose only changed cells are there, none of them or their
+    /// neighbours wide (an echoed key).
+    But {
+        /// First column drawn.
+        from: u16,
+        /// Column after the last drawn.
+        to: u16,
+    },
+}
+
 /// A buffer being drawn, with the frame's cursor.
 #[derive(Debug)]
 pub struct Canvas<'a> {
     buffer: &'a mut Buffer,
     cursor: Option<Position>,
-    /// Rows (by `y`, from the buffer's top) that still hold what this frame draws there, as
-    /// drawn last frame (the attach view's header and the rows of its live screen that did not
-    /// change, `painter.rs`): what draws them leaves them as they are. Empty for a frame drawn
-    /// whole.
-    kept: &'a [bool],
+    /// What each row (by `y`, from the buffer's top) still holds of what this frame draws
+    /// there, as drawn last frame (the attach view's header and the rows of its live screen
+    /// that did not change, or changed in a few cells, `painter.rs`): what draws them leaves
+    /// the kept cells as they are. Empty for a frame drawn whole.
+    kept: &'a [Kept],
 }
 
 impl<'a> Canvas<'a> {
@@ -26,8 +46,9 @@ impl<'a> Canvas<'a> {
         Self { buffer, cursor: None, kept: &[] }
     }
 
-    /// A canvas whose rows marked in `kept` hold last frame's screen rows, unchanged.
-    pub fn keeping(buffer: &'a mut Buffer, kept: &'a [bool]) -> Self {
+    /// A canvas whose rows marked in `kept` hold last frame's screen rows, unchanged (or all
+    /// but a few columns of them).
+    pub fn keeping(buffer: &'a mut Buffer, kept: &'a [Kept]) -> Self {
         Self { buffer, cursor: None, kept }
     }
 
@@ -57,7 +78,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// The rows kept from the last frame (see the field).
-    pub fn kept(&self) -> &'a [bool] {
+    pub fn kept(&self) -> &'a [Kept] {
         self.kept
     }
 }

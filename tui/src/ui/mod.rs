@@ -60,6 +60,13 @@ pub fn draw_on(frame: &mut Canvas<'_>, state: &State, theme: &Theme) {
     }
 }
 
+/// Draws the frame of `live`, the attach view's live screen [`live_screen`] found for this
+/// state: the same as [`draw_on`], without building the header a second time.
+pub fn draw_live_on(frame: &mut Canvas<'_>, state: &State, live: LiveScreen<'_>, theme: &Theme) {
+    let area = frame.area();
+    attach::draw_live(frame, area, state, live, theme);
+}
+
 /// Text on the theme's background.
 fn base(theme: &Theme) -> Style {
     Style::new().fg(theme.text).bg(theme.background)

@@ -1,6 +1,7 @@
 //! A ratatui widget that draws the worker's screen model: colours, attributes, wide characters,
 //! the scrollback when scrolled back.
 
+use super::canvas::Kept;
 use super::cells;
 use controlroom_term::{Cell, Row, Term, TermSink};
 use ratatui::buffer::{Buffer, CellDiffOption, CellWidth};
@@ -15,9 +16,10 @@ pub struct TerminalView<'a, S: TermSink> {
     screen: &'a Term<S>,
     /// The first of the screen's rows drawn (a wall tile crops the top to show the cursor).
     first_row: u16,
-    /// Rows of the buffer (by `y` from its top) left as they are: they hold what this widget
-    /// drew there last frame from rows that have not changed since (see `Canvas::kept`).
-    kept: &'a [bool],
+    /// Rows of the buffer (by `y` from its top) left as they are, whole or but for a few
+    /// columns: they hold what this widget drew there last frame from rows that have not
+    /// changed since, or only in those columns (see `Canvas::kept`).
+    kept: &'a [Kept],
 }
 
 impl<'a, S: TermSink> TerminalView<'a, S> {
@@ -26,8 +28,9 @@ impl<'a, S: TermSink> TerminalView<'a, S> {
         Self { screen, first_row: 0, kept: &[] }
     }
 
-    /// Leaves the buffer rows marked in `kept` (by `y` from the buffer's top) as they are.
-    pub fn keeping(mut self, kept: &'a [bool]) -> Self {
+    /// Leaves the buffer rows marked in `kept` (by `y` from the buffer's top) as they are, or
+    /// all of them but the columns marked.
+    pub fn keeping(mut self, kept: &'a [Kept]) -> Self {
         self.kept = kept;
         self
     }
@@ -94,14 +97,20 @@ impl<S: TermSink> Widget for TerminalView<'_, S> {
         let width = area.width.min(cols);
         // One buffer for the text of every cell (a character plus any combining marks).
         let mut text = String::new();
+        // Buffer column `c` (from the buffer's left) shows the screen's column `c - left`.
+        let left = usize::from(area.x.saturating_sub(buf.area.x));
         for row in 0..height {
             let y = area.y + row;
-            if y.checked_sub(buf.area.y).and_then(|i| self.kept.get(usize::from(i))).copied().unwrap_or(false)
-            {
-                continue;
-            }
+            let kept = y.checked_sub(buf.area.y).and_then(|i| self.kept.get(usize::from(i))).copied();
+            let cols = match kept.unwrap_or_default() {
+                Kept::Whole => continue,
+                Kept::No => 0..usize::from(width),
+                Kept::But { from, to } => {
+                    usize::from(from).saturating_sub(left)..usize::from(to).saturating_sub(left)
+                }
+            };
             let Some(line) = self.screen.visible_row(row + self.first_row) else { break };
-            render_row(line, (area.x, y), width, buf, &mut text);
+            render_cols(line, (area.x, y), width, cols, buf, &mut text);
         }
     }
 }
@@ -109,10 +118,25 @@ impl<S: TermSink> Widget for TerminalView<'_, S> {
 /// Draws one row of the screen model at `at`, `width` cells of it (clipped to the buffer; copy
 /// mode draws its frozen rows with it too); `text` is scratch space for a cell's text.
 pub fn render_row(line: &Row, at: (u16, u16), width: u16, buf: &mut Buffer, text: &mut String) {
+    render_cols(line, at, width, 0..usize::from(width), buf, text);
+}
+
+/// Draws the columns `cols` of [`render_row`]'s row, leaving the rest of the row as it is. A
+/// range must not start on the second half of a wide character (the painter draws a part of a
+/// row only where no cell of it or beside it is wide).
+fn render_cols(
+    line: &Row,
+    at: (u16, u16),
+    width: u16,
+    cols: std::ops::Range<usize>,
+    buf: &mut Buffer,
+    text: &mut String,
+) {
     let out = cells::row_mut(buf, at.0, at.1, width);
     let width = out.len();
-    let mut col = 0;
-    while col < width {
+    let end = width.min(cols.end);
+    let mut col = cols.start;
+    while col < end {
         // A scrollback row narrower than the screen (it left before a resize) ends in blanks.
         let cell = line.cells().get(col).unwrap_or(&Cell::DEFAULT);
         if cell.is_wide_continuation() {

@@ -137,6 +137,29 @@ async fn worker_session<M>(
     let (mut sink, mut stream) = socket.split();
     loop {
         tokio::select! {
+            // What was typed first: a key is written before the socket is read again (a read
+            // that finds nothing still zeroes the WebSocket library's read buffer first), and
+            // typing cannot hold output back for long.
+            biased;
+            req = out.recv() => {
+                let Some(req) = req else { return Ended::Stop };
+                let sent = match req {
+                    WorkerSend::Message(msg) => send_json(&mut sink, &msg).await,
+                    // The exact bytes: a mouse report past column 95 is not UTF-8.
+                    WorkerSend::Input { bytes } if binary => sink
+                        .send(Message::Binary(bytes.into()))
+                        .await
+                        .map_err(|e| Ended::Lost(format!("connection lost: {e}"))),
+                    // A gateway without binary frames takes text only.
+                    WorkerSend::Input { bytes } => {
+                        let data = String::from_utf8_lossy(&bytes).into_owned();
+                        send_json(&mut sink, &WorkerClientMsg::Input { data }).await
+                    }
+                };
+                if let Err(ended) = sent {
+                    return ended;
+                }
+            }
             msg = stream.next() => match msg {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<WorkerServerMsg>(&text) {
                     Ok(m) => {
@@ -153,6 +176,11 @@ async fn worker_session<M>(
                         if ui.send(report(WorkerReport::Output { offset, bytes })).await.is_err() {
                             return Ended::Stop;
                         }
+                        // The loop draws it before this task reads the socket again: a read
+                        // that finds nothing still zeroes the WebSocket library's read buffer
+                        // first (`ws-read-buffer-kib`), which would come before an echo's frame
+                        // on the front end's one thread.
+                        tokio::task::yield_now().await;
                     }
                     Err(e) => tracing::warn!(error = %e, "unparsable binary worker frame"),
                 },
@@ -174,25 +202,6 @@ async fn worker_session<M>(
                 Some(Err(e)) => return Ended::Lost(format!("connection lost: {e}")),
                 None => return Ended::Lost("connection lost".into()),
             },
-            req = out.recv() => {
-                let Some(req) = req else { return Ended::Stop };
-                let sent = match req {
-                    WorkerSend::Message(msg) => send_json(&mut sink, &msg).await,
-                    // The exact bytes: a mouse report past column 95 is not UTF-8.
-                    WorkerSend::Input { bytes } if binary => sink
-                        .send(Message::Binary(bytes.into()))
-                        .await
-                        .map_err(|e| Ended::Lost(format!("connection lost: {e}"))),
-                    // A gateway without binary frames takes text only.
-                    WorkerSend::Input { bytes } => {
-                        let data = String::from_utf8_lossy(&bytes).into_owned();
-                        send_json(&mut sink, &WorkerClientMsg::Input { data }).await
-                    }
-                };
-                if let Err(ended) = sent {
-                    return ended;
-                }
-            }
         }
     }
 }
