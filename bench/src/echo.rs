@@ -41,6 +41,14 @@ fn hook(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Waits `d` on the measuring thread before a timed key (`--echo-gap-ms`); nothing else runs
+/// on it, and each key's echo was read before, so nothing is left waiting unread.
+fn gap(d: Duration) {
+    if !d.is_zero() {
+        std::thread::sleep(d);
+    }
+}
+
 /// The parent of `pid` (a worker's program's parent is its holder).
 fn parent(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -123,6 +131,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     for run in 0..plan.runs {
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             raw_pty.write(&[k])?;
             raw_pty.wait_for(&[k])?;
@@ -130,6 +139,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         }
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             relay_only.write(&[k])?;
             relay_only.wait_for(&[k])?;
@@ -137,6 +147,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         }
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             relay.input(&[k]).await?;
             relay.wait_for(&[k]).await?;
@@ -152,6 +163,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         let by_thread0 = peers::switches_by_thread(gw.pid());
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             client.input_bytes(&[k]).await?;
             client.wait_for(&(k as char).to_string()).await?;
@@ -173,6 +185,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         // The JSON client, outside the counted window above (its worker is the second one).
         for i in 0..per_run {
             let k = (keys[(run * per_run + i) % keys.len()] as char).to_string();
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             json_client.input(&k).await?;
             json_client.wait_for(&k).await?;
@@ -185,6 +198,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             let (_, before) = peers::cpu_and_switches(t.pid())?;
             for i in 0..per_run {
                 let k = keys[(run * per_run + i) % keys.len()];
+                gap(plan.echo_gap);
                 let t0 = Instant::now();
                 c.input(&[k]).await?;
                 c.wait_for(&[k]).await?;
@@ -264,6 +278,12 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             per_key(ttyd_switches.voluntary),
             per_key(ttyd_switches.nonvoluntary)
         )));
+    }
+    if !plan.echo_gap.is_zero() {
+        report.note(&format!(
+            "echo (idle rows): keys {} ms apart (`--echo-gap-ms`), as a person types",
+            plan.echo_gap.as_millis()
+        ));
     }
     report.note("echo: every contender's client is read on one measuring thread (raw PTY: blocking read; WebSocket clients: current-thread runtime), see bench/src/echo.rs.");
 

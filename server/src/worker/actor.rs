@@ -218,6 +218,7 @@ impl Actor {
             let ticking = self.tick.is_some();
             let kill_at = self.proc.kill_at;
             let screen_due = self.screen.due();
+            let screen_owes = self.screen.owes();
             // A full lossless client stops the intake of output until it drains.
             let held = self.update_hold();
             tokio::select! {
@@ -249,6 +250,7 @@ impl Actor {
                     if kill_at.is_some() => self.proc.kill_now(),
                 () = tokio::time::sleep_until(screen_due.unwrap_or_else(tokio::time::Instant::now)),
                     if screen_due.is_some() => self.screen.flush(),
+                () = self.screen.owed_wait(), if screen_owes => self.screen.owed_work(),
             }
         }
         if let Some(p) = &mut self.proc.process {
@@ -361,7 +363,7 @@ impl Actor {
         if !data.is_empty() {
             p.send_input(InputChunk::new(data, share)).map_err(|()| WorkerError::Exited)?;
         }
-        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(typed);
+        crate::metrics::pty_bytes_in(typed);
         if answered {
             self.publish_activity();
         }
@@ -382,7 +384,7 @@ impl Actor {
             return;
         };
         if p.send_input(InputChunk::new(reply.bytes, share)).is_ok() {
-            metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len);
+            crate::metrics::pty_bytes_in(len);
         }
     }
 
@@ -477,7 +479,7 @@ impl Actor {
         if raw.is_empty() {
             return;
         }
-        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(raw.len() as u64);
+        crate::metrics::pty_bytes_out(raw.len() as u64);
         let (offset, aligned, aligned_offset) = self.output.push(raw);
         self.clients.broadcast_output(Some((raw, offset)), &aligned, aligned_offset);
         self.screen.output(aligned, permit);
