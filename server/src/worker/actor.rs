@@ -16,7 +16,7 @@ use super::{
 use crate::outbox::TextFrame;
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
-use controlroom_protocol::{ActivityState, HistoryScope, ScreenResponse, WorkerServerMsg};
+use controlroom_protocol::{ActivityState, HistoryScope, ScreenResponse, WorkerServerMsg, error_code};
 use futures_util::StreamExt as _;
 use screen_feed::ScreenFeed;
 use spawn::limits;
@@ -56,12 +56,13 @@ pub(super) enum Cmd {
     Detach {
         client: ClientId,
     },
-    /// `share` is the room `data` takes in the input queue, reserved by the handle.
+    /// `share` is the room `data` takes in the input queue, reserved by the handle. Without
+    /// `reply`, a refusal is told to `client` as an `error` message.
     Input {
         client: Option<ClientId>,
         data: Vec<u8>,
         share: OwnedSemaphorePermit,
-        reply: oneshot::Sender<Result<(), WorkerError>>,
+        reply: Option<oneshot::Sender<Result<(), WorkerError>>>,
     },
     Resize {
         client: Option<ClientId>,
@@ -279,7 +280,27 @@ impl Actor {
                 }
             }
             Cmd::Input { client, data, share, reply } => {
-                let _ = reply.send(self.input(client, data, share));
+                let typed = self.input(client, data, share);
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(typed);
+                    }
+                    None => {
+                        if let (Err(e), Some(c)) = (typed, client.and_then(|c| self.clients.by_id.get(&c))) {
+                            // Only `Exited` refuses input here.
+                            let (code, message) = match e {
+                                WorkerError::Exited => {
+                                    (error_code::WORKER_EXITED, "the worker has exited".into())
+                                }
+                                other => (error_code::INTERNAL, other.to_string()),
+                            };
+                            let msg = WorkerServerMsg::Error { code: code.into(), message };
+                            if let Some(frame) = encode(&msg) {
+                                let _ = c.outbox.push_text(frame);
+                            }
+                        }
+                    }
+                }
             }
             Cmd::Resize { client, cols, rows, reply } => {
                 if let Some(c) = client.and_then(|c| self.clients.by_id.get_mut(&c)) {

@@ -13,8 +13,8 @@
 //! The prompt scan (and the packing of cold scrollback) an inline apply owes is not done in that
 //! step either: it would come before the connection task writes the echo (on the actor's thread,
 //! every keystroke typed slower than `scan_interval`). The feed keeps when it is owed, and the
-//! actor asks for it ([`ScreenFeed::owed_work`]) once that is due and the current turn of its
-//! thread is over ([`ScreenFeed::owed_wait`]).
+//! actor asks for it ([`ScreenFeed::owed_work`]) once that is due and the turn of its thread that
+//! wrote the echo is over ([`ScreenFeed::owed_wait`]).
 
 use crate::worker::screen::ScreenMsg;
 use crate::worker::screen::runner::{Inline, ScreenSender};
@@ -107,9 +107,11 @@ impl ScreenFeed {
         self.owed.is_some()
     }
 
-    /// Resolves once the owed work is due and the current turn of this thread is over: a
-    /// timer while it is in the future; `yield_now` once it is due, so the connection task the
-    /// same step woke writes the echo first. Polled only while [`ScreenFeed::owes`].
+    /// Resolves once the owed work is due and the current turn of this thread is over: a timer
+    /// while it is in the future, then `yield_now`, so the connection task the same step woke
+    /// writes the echo first. (A timer set to fire right after that turn instead put a wake-up
+    /// of the reactor, an `eventfd` write, before the echo's.) Polled only while
+    /// [`ScreenFeed::owes`].
     pub(super) async fn owed_wait(&mut self) {
         let Some(at) = self.owed else { return std::future::pending().await };
         if at > Instant::now()
@@ -126,14 +128,18 @@ impl ScreenFeed {
         self.tx.owed_work();
     }
 
+    /// Notes work owed from `at`. What is owed already keeps its time (the work done then
+    /// notes anything still owed after it), so the timer is set once per scan, not per key.
     fn set_owed(&mut self, at: Option<Instant>) {
-        if at != self.owed {
-            self.owed = at;
-            if let Some(at) = at.filter(|at| *at > Instant::now()) {
-                match &mut self.owed_timer {
-                    Some(timer) => timer.as_mut().reset(at),
-                    None => self.owed_timer = Some(Box::pin(tokio::time::sleep_until(at))),
-                }
+        let Some(at) = at else { return };
+        if self.owed.is_some() {
+            return;
+        }
+        self.owed = Some(at);
+        if at > Instant::now() {
+            match &mut self.owed_timer {
+                Some(timer) => timer.as_mut().reset(at),
+                None => self.owed_timer = Some(Box::pin(tokio::time::sleep_until(at))),
             }
         }
     }
