@@ -24,6 +24,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// ttyd's own WebSocket ping interval (`-P`), kept unless keys are typed `--echo-gap-ms` apart.
+const TTYD_DEFAULT_PING: Duration = Duration::from_secs(5);
+
 /// Bytes a flood delivers before echoes are timed under it.
 const FLOOD_WARM_UP: usize = 1 << 20;
 
@@ -103,7 +106,14 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let mut raw_pty = DirectPty::spawn(&CAT, 80, 24)?;
     raw_pty.wait_for(b"ready")?;
     // ttyd, driven with its own protocol, on this same measuring thread.
-    let tty = Ttyd::start_with_url_args(&TTYD_CAT_OR_FLOOD)?;
+    let tty = if plan.echo_gap.is_zero() {
+        Ttyd::start_with_url_args(&TTYD_CAT_OR_FLOOD)?
+    } else {
+        // Every other contender types its keys, `echo_gap` apart, before ttyd's client is read
+        // again (and answers ttyd's pings): ttyd waits longer for the pong than that takes.
+        let idle = plan.echo_gap * u32::try_from(plan.echoes).unwrap_or(u32::MAX).saturating_mul(5);
+        Ttyd::start_with_url_args_ping(&TTYD_CAT_OR_FLOOD, idle.max(TTYD_DEFAULT_PING))?
+    };
     let mut tty_client = match &tty {
         Some(t) => {
             let mut c = t.connect(80, 24).await?;
