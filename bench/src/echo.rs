@@ -24,6 +24,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// ttyd's own WebSocket ping interval (`-P`), kept unless keys are typed `--echo-gap-ms` apart.
+const TTYD_DEFAULT_PING: Duration = Duration::from_secs(5);
+
 /// Bytes a flood delivers before echoes are timed under it.
 const FLOOD_WARM_UP: usize = 1 << 20;
 
@@ -39,6 +42,14 @@ fn hook(args: &[String]) -> anyhow::Result<()> {
     let status = std::process::Command::new("sh").arg("-c").arg(cmd).arg("hook").args(args).status()?;
     anyhow::ensure!(status.success(), "{HOOK_ENV} {args:?} failed: {status}");
     Ok(())
+}
+
+/// Waits `d` on the measuring thread before a timed key (`--echo-gap-ms`); nothing else runs
+/// on it, and each key's echo was read before, so nothing is left waiting unread.
+fn gap(d: Duration) {
+    if !d.is_zero() {
+        std::thread::sleep(d);
+    }
 }
 
 /// The parent of `pid` (a worker's program's parent is its holder).
@@ -95,7 +106,14 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     let mut raw_pty = DirectPty::spawn(&CAT, 80, 24)?;
     raw_pty.wait_for(b"ready")?;
     // ttyd, driven with its own protocol, on this same measuring thread.
-    let tty = Ttyd::start_with_url_args(&TTYD_CAT_OR_FLOOD)?;
+    let tty = if plan.echo_gap.is_zero() {
+        Ttyd::start_with_url_args(&TTYD_CAT_OR_FLOOD)?
+    } else {
+        // Every other contender types its keys, `echo_gap` apart, before ttyd's client is read
+        // again (and answers ttyd's pings): ttyd waits longer for the pong than that takes.
+        let idle = plan.echo_gap * u32::try_from(plan.echoes).unwrap_or(u32::MAX).saturating_mul(5);
+        Ttyd::start_with_url_args_ping(&TTYD_CAT_OR_FLOOD, idle.max(TTYD_DEFAULT_PING))?
+    };
     let mut tty_client = match &tty {
         Some(t) => {
             let mut c = t.connect(80, 24).await?;
@@ -123,6 +141,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     for run in 0..plan.runs {
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             raw_pty.write(&[k])?;
             raw_pty.wait_for(&[k])?;
@@ -130,6 +149,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         }
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             relay_only.write(&[k])?;
             relay_only.wait_for(&[k])?;
@@ -137,6 +157,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         }
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             relay.input(&[k]).await?;
             relay.wait_for(&[k]).await?;
@@ -152,6 +173,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         let by_thread0 = peers::switches_by_thread(gw.pid());
         for i in 0..per_run {
             let k = keys[(run * per_run + i) % keys.len()];
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             client.input_bytes(&[k]).await?;
             client.wait_for(&(k as char).to_string()).await?;
@@ -173,6 +195,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         // The JSON client, outside the counted window above (its worker is the second one).
         for i in 0..per_run {
             let k = (keys[(run * per_run + i) % keys.len()] as char).to_string();
+            gap(plan.echo_gap);
             let t0 = Instant::now();
             json_client.input(&k).await?;
             json_client.wait_for(&k).await?;
@@ -185,6 +208,7 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             let (_, before) = peers::cpu_and_switches(t.pid())?;
             for i in 0..per_run {
                 let k = keys[(run * per_run + i) % keys.len()];
+                gap(plan.echo_gap);
                 let t0 = Instant::now();
                 c.input(&[k]).await?;
                 c.wait_for(&[k]).await?;
@@ -264,6 +288,12 @@ async fn measure(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
             per_key(ttyd_switches.voluntary),
             per_key(ttyd_switches.nonvoluntary)
         )));
+    }
+    if !plan.echo_gap.is_zero() {
+        report.note(&format!(
+            "echo (idle rows): keys {} ms apart (`--echo-gap-ms`), as a person types",
+            plan.echo_gap.as_millis()
+        ));
     }
     report.note("echo: every contender's client is read on one measuring thread (raw PTY: blocking read; WebSocket clients: current-thread runtime), see bench/src/echo.rs.");
 

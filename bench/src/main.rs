@@ -34,10 +34,11 @@ use std::time::Duration;
 /// What `--help` prints.
 const USAGE: &str =
     "usage: controlroom-bench [--quick] [--runs N] [--only SECTION,...] [--fanout-clients N] [--echoes N]
-                         [--idle-workers N] [--gateway-only] [--out FILE]
+                         [--echo-gap-ms N] [--idle-workers N] [--gateway-only] [--out FILE]
 --quick          smaller inputs and fewer runs
 --gateway-only   throughput of the gateway alone (for profiling; no raw PTY, forwarder or tmux)
 --echoes N       keystrokes timed per contender in the echo sections (default 2000)
+--echo-gap-ms N  pause between keys in the idle echo rows, as a person types (default 0)
 --idle-workers N idle workers in the idle-workers section (default 1000; 200 with --quick)
 CONTROLROOM_BENCH_GATEWAY=PATH runs another gateway build (CONTROLROOM_BENCH_HOLDER=PATH: whose
 `__holder` the relay rows run, for a build without one); CONTROLROOM_BENCH_TUI_CONFIG=TEXT is
@@ -80,6 +81,7 @@ fn parse_args() -> anyhow::Result<Args> {
         sustained: 100_000_000,
         runs: 5,
         echoes: 2000,
+        echo_gap: Duration::ZERO,
         fanout_clients: 1000,
         idle_workers: 1000,
         idle_window: Duration::from_secs(20),
@@ -96,6 +98,7 @@ fn parse_args() -> anyhow::Result<Args> {
                     sustained: 16_000_000,
                     runs: 3,
                     echoes: 150,
+                    echo_gap: plan.echo_gap,
                     fanout_clients: 200,
                     idle_workers: 200,
                     idle_window: Duration::from_secs(5),
@@ -111,6 +114,10 @@ fn parse_args() -> anyhow::Result<Args> {
             "--echoes" => {
                 plan.echoes = args.next().context("--echoes N")?.parse().context("--echoes N")?;
                 anyhow::ensure!(plan.echoes > 0, "--echoes N: N must be positive");
+            }
+            "--echo-gap-ms" => {
+                let ms: u64 = args.next().context("--echo-gap-ms N")?.parse().context("--echo-gap-ms N")?;
+                plan.echo_gap = Duration::from_millis(ms);
             }
             "--fanout-clients" => {
                 plan.fanout_clients =

@@ -24,6 +24,9 @@ pub struct Plan {
     pub runs: usize,
     /// Round trips per echo measurement.
     pub echoes: usize,
+    /// Pause between two keys in the idle echo rows (`--echo-gap-ms`; zero: back to back), as a
+    /// person types: work a gateway does once per interval (a screen scan) then falls on keys.
+    pub echo_gap: Duration,
     /// `/ws/app` clients for fan-out.
     pub fanout_clients: usize,
     /// Idle workers in the idle-workers section.

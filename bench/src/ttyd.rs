@@ -48,22 +48,30 @@ pub struct Ttyd {
 impl Ttyd {
     /// Starts ttyd running `argv` for every connection; `None` when ttyd does not run here.
     pub fn start(argv: &[&str]) -> anyhow::Result<Option<Ttyd>> {
-        Self::start_with(argv, false)
+        Self::start_with(argv, false, None)
     }
 
     /// Starts ttyd running `argv` for every connection, each connection's URL arguments
     /// appended to it (`-a`, see [`Ttyd::connect_with_args`]): one ttyd serving terminals that
     /// run different programs, as one gateway serves different workers.
     pub fn start_with_url_args(argv: &[&str]) -> anyhow::Result<Option<Ttyd>> {
-        Self::start_with(argv, true)
+        Self::start_with(argv, true, None)
     }
 
-    fn start_with(argv: &[&str], url_args: bool) -> anyhow::Result<Option<Ttyd>> {
+    /// [`Ttyd::start_with_url_args`] with ttyd's WebSocket ping every `ping` (its `-P`; default
+    /// 5 s): a client left unread for longer than ttyd waits for a pong is closed, as in the echo
+    /// rows with `--echo-gap-ms`, where every other contender types before ttyd's turn.
+    pub fn start_with_url_args_ping(argv: &[&str], ping: Duration) -> anyhow::Result<Option<Ttyd>> {
+        Self::start_with(argv, true, Some(ping))
+    }
+
+    fn start_with(argv: &[&str], url_args: bool, ping: Option<Duration>) -> anyhow::Result<Option<Ttyd>> {
         let Some(bin) = binary() else { return Ok(None) };
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(bin)
             .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-W", "-d", "0"])
             .args(url_args.then_some("-a"))
+            .args(ping.map(|p| ["-P".to_string(), p.as_secs().max(1).to_string()]).into_iter().flatten())
             .args(argv)
             .env("SHELL", "/bin/sh")
             .stdin(Stdio::null())

@@ -44,6 +44,32 @@ const BUCKETS: &[f64] = &[0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// The two [`PTY_BYTES`] counters, looked up once the recorder is installed: `counter!` hashes
+/// its name and labels into the registry on every call, twice per echoed keystroke.
+struct PtyCounters {
+    input: metrics::Counter,
+    output: metrics::Counter,
+}
+
+static PTY: OnceLock<PtyCounters> = OnceLock::new();
+
+/// Counts `n` bytes typed into a worker's PTY ([`PTY_BYTES`], `direction="in"`).
+pub fn pty_bytes_in(n: u64) {
+    match PTY.get() {
+        Some(c) => c.input.increment(n),
+        // Before `handle` (tests, library use without the route): whatever recorder there is.
+        None => metrics::counter!(PTY_BYTES, "direction" => "in").increment(n),
+    }
+}
+
+/// Counts `n` bytes read from a worker's PTY ([`PTY_BYTES`], `direction="out"`).
+pub fn pty_bytes_out(n: u64) {
+    match PTY.get() {
+        Some(c) => c.output.increment(n),
+        None => metrics::counter!(PTY_BYTES, "direction" => "out").increment(n),
+    }
+}
+
 /// Installs the process-wide recorder on first use; returns the handle that renders it.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
@@ -55,6 +81,11 @@ pub fn handle() -> &'static PrometheusHandle {
             tracing::warn!("another metrics recorder is installed; /metrics will be empty");
         }
         describe();
+        // After the recorder: a counter taken before it would count nowhere.
+        let _ = PTY.set(PtyCounters {
+            input: metrics::counter!(PTY_BYTES, "direction" => "in"),
+            output: metrics::counter!(PTY_BYTES, "direction" => "out"),
+        });
         handle
     })
 }

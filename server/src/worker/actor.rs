@@ -16,7 +16,7 @@ use super::{
 use crate::outbox::TextFrame;
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
-use controlroom_protocol::{ActivityState, HistoryScope, ScreenResponse, WorkerServerMsg};
+use controlroom_protocol::{ActivityState, HistoryScope, ScreenResponse, WorkerServerMsg, error_code};
 use futures_util::StreamExt as _;
 use screen_feed::ScreenFeed;
 use spawn::limits;
@@ -56,12 +56,13 @@ pub(super) enum Cmd {
     Detach {
         client: ClientId,
     },
-    /// `share` is the room `data` takes in the input queue, reserved by the handle.
+    /// `share` is the room `data` takes in the input queue, reserved by the handle. Without
+    /// `reply`, a refusal is told to `client` as an `error` message.
     Input {
         client: Option<ClientId>,
         data: Vec<u8>,
         share: OwnedSemaphorePermit,
-        reply: oneshot::Sender<Result<(), WorkerError>>,
+        reply: Option<oneshot::Sender<Result<(), WorkerError>>>,
     },
     Resize {
         client: Option<ClientId>,
@@ -218,6 +219,7 @@ impl Actor {
             let ticking = self.tick.is_some();
             let kill_at = self.proc.kill_at;
             let screen_due = self.screen.due();
+            let screen_owes = self.screen.owes();
             // A full lossless client stops the intake of output until it drains.
             let held = self.update_hold();
             tokio::select! {
@@ -249,6 +251,7 @@ impl Actor {
                     if kill_at.is_some() => self.proc.kill_now(),
                 () = tokio::time::sleep_until(screen_due.unwrap_or_else(tokio::time::Instant::now)),
                     if screen_due.is_some() => self.screen.flush(),
+                () = self.screen.owed_wait(), if screen_owes => self.screen.owed_work(),
             }
         }
         if let Some(p) = &mut self.proc.process {
@@ -277,7 +280,27 @@ impl Actor {
                 }
             }
             Cmd::Input { client, data, share, reply } => {
-                let _ = reply.send(self.input(client, data, share));
+                let typed = self.input(client, data, share);
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(typed);
+                    }
+                    None => {
+                        if let (Err(e), Some(c)) = (typed, client.and_then(|c| self.clients.by_id.get(&c))) {
+                            // Only `Exited` refuses input here.
+                            let (code, message) = match e {
+                                WorkerError::Exited => {
+                                    (error_code::WORKER_EXITED, "the worker has exited".into())
+                                }
+                                other => (error_code::INTERNAL, other.to_string()),
+                            };
+                            let msg = WorkerServerMsg::Error { code: code.into(), message };
+                            if let Some(frame) = encode(&msg) {
+                                let _ = c.outbox.push_text(frame);
+                            }
+                        }
+                    }
+                }
             }
             Cmd::Resize { client, cols, rows, reply } => {
                 if let Some(c) = client.and_then(|c| self.clients.by_id.get_mut(&c)) {
@@ -361,7 +384,7 @@ impl Actor {
         if !data.is_empty() {
             p.send_input(InputChunk::new(data, share)).map_err(|()| WorkerError::Exited)?;
         }
-        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(typed);
+        crate::metrics::pty_bytes_in(typed);
         if answered {
             self.publish_activity();
         }
@@ -382,7 +405,7 @@ impl Actor {
             return;
         };
         if p.send_input(InputChunk::new(reply.bytes, share)).is_ok() {
-            metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len);
+            crate::metrics::pty_bytes_in(len);
         }
     }
 
@@ -477,7 +500,7 @@ impl Actor {
         if raw.is_empty() {
             return;
         }
-        metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "out").increment(raw.len() as u64);
+        crate::metrics::pty_bytes_out(raw.len() as u64);
         let (offset, aligned, aligned_offset) = self.output.push(raw);
         self.clients.broadcast_output(Some((raw, offset)), &aligned, aligned_offset);
         self.screen.output(aligned, permit);

@@ -356,7 +356,26 @@ impl WorkerHandle {
     /// Queues at most one chunk of input, once it fits.
     async fn input_chunk(&self, client: Option<ClientId>, data: Vec<u8>) -> Result<(), WorkerError> {
         let share = self.input.reserve(data.len()).await.ok_or(WorkerError::Gone)?;
-        self.call(|reply| Cmd::Input { client, data, share, reply }).await?
+        self.call(|reply| Cmd::Input { client, data, share, reply: Some(reply) }).await?
+    }
+
+    /// [`WorkerHandle::input`] for an attached client's own socket: resolves once every byte is
+    /// handed to the actor (waiting for room as `input` does), without waiting for its answer;
+    /// a refusal (the worker has exited) reaches `client` as an `error` message in its outbox.
+    /// So a keystroke wakes its connection task once, not a second time for the actor's answer.
+    pub async fn type_keys(&self, client: ClientId, data: Vec<u8>) -> Result<(), WorkerError> {
+        let chunk = self.input.chunk();
+        let mut rest = data;
+        loop {
+            let piece = if rest.len() > chunk { rest.split_off(chunk) } else { Vec::new() };
+            let data = std::mem::replace(&mut rest, piece);
+            let share = self.input.reserve(data.len()).await.ok_or(WorkerError::Gone)?;
+            let cmd = Cmd::Input { client: Some(client), data, share, reply: None };
+            self.cmd.send(cmd).await.map_err(|_| WorkerError::Gone)?;
+            if rest.is_empty() {
+                return Ok(());
+            }
+        }
     }
 
     /// Records a client's size and resizes the PTY to it.

@@ -91,33 +91,44 @@ pub async fn serve_socket(
         tokio::pin!(expiry);
         // The owner token is never revoked: a token nobody cancels stands in for it.
         let revoked = spec.grant.revoked.clone().unwrap_or_default();
+        // Every wait is made once and polled again on each turn (a cancellation wait or a timer
+        // made anew each turn registered and deregistered itself every message: a few thousand
+        // instructions per keystroke; BENCHMARKS.md issue 17, branch `gwkey`).
+        let ping = tokio::time::sleep_until(next_ping);
+        let (cancelled, revoked_wait) = (done.cancelled(), revoked.cancelled());
+        let (over_budget_wait, stopping) = (over_budget.cancelled(), shutdown.cancelled());
+        tokio::pin!(ping, cancelled, revoked_wait, over_budget_wait, stopping);
         // Set when the server queued a close frame that the writer should get out before ending.
         let mut closing = false;
         loop {
             tokio::select! {
-                () = done.cancelled() => break,
+                // In this order: the ends and the heartbeat before the client's next message, so
+                // a client that never stops sending cannot hold them off (and no random start).
+                biased;
+                () = &mut cancelled => break,
                 () = &mut expiry => {
                     tracing::info!(reason = "token_expired", endpoint = spec.endpoint, "closing connection");
                     closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" }).is_ok();
                     break;
                 }
-                () = revoked.cancelled() => {
+                () = &mut revoked_wait => {
                     tracing::info!(reason = "token_revoked", endpoint = spec.endpoint, "closing connection");
                     closing = outbox.push(OutFrame::Close { code: close_code::TOKEN_EXPIRED, reason: "token revoked" }).is_ok();
                     break;
                 }
-                () = over_budget.cancelled() => {
+                () = &mut over_budget_wait => {
                     tracing::info!(reason = "max_inflight_messages", endpoint = spec.endpoint, "closing connection");
                     metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "max_inflight_messages").increment(1);
                     closing = outbox.push(OutFrame::Close { code: close_code::MESSAGE_TOO_BIG, reason: "too many unfinished messages on the gateway" }).is_ok();
                     break;
                 }
-                () = shutdown.cancelled() => {
+                () = &mut stopping => {
                     closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
                     break;
                 }
-                () = tokio::time::sleep_until(next_ping) => {
+                () = &mut ping => {
                     next_ping += spec.heartbeat;
+                    ping.as_mut().reset(next_ping);
                     if awaiting_pong {
                         tracing::info!(reason = "heartbeat_timeout", endpoint = spec.endpoint, "terminating connection");
                         metrics::counter!(crate::metrics::TERMINATIONS, "reason" => "heartbeat_timeout").increment(1);
@@ -154,8 +165,9 @@ pub async fn serve_socket(
                     // to read: the socket is not read meanwhile (TCP pushes back on the client),
                     // but the writer goes on and the gateway can still stop.
                     let outcome = tokio::select! {
-                        () = done.cancelled() => break,
-                        () = shutdown.cancelled() => {
+                        biased;
+                        () = &mut cancelled => break,
+                        () = &mut stopping => {
                             closing = outbox.push(OutFrame::Close { code: close_code::GOING_AWAY, reason: "gateway stopping" }).is_ok();
                             break;
                         }
@@ -167,6 +179,7 @@ pub async fn serve_socket(
                     let now = tokio::time::Instant::now();
                     if now >= next_ping {
                         next_ping = now + spec.heartbeat;
+                        ping.as_mut().reset(next_ping);
                     }
                     if let Err(e) = outcome {
                         let _ = outbox.push_text(error_frame(&e).into());
@@ -223,9 +236,13 @@ async fn write_loop(
     done: CancellationToken,
     endpoint: &'static str,
 ) {
+    // Made once, polled on every turn (see the reader's waits).
+    let cancelled = done.cancelled();
+    tokio::pin!(cancelled);
     loop {
         let frame = tokio::select! {
-            () = done.cancelled() => break,
+            biased;
+            () = &mut cancelled => break,
             f = rx.recv() => f,
         };
         let Some(frame) = frame else { break };
@@ -265,7 +282,8 @@ async fn write_loop(
             tokio::time::timeout(CLOSE_WRITE_TIMEOUT, sink.send(msg)).await.unwrap_or(Ok(()))
         } else {
             tokio::select! {
-                () = done.cancelled() => break,
+                biased;
+                () = &mut cancelled => break,
                 r = sink.send(msg) => r,
             }
         };

@@ -155,7 +155,7 @@ impl MessageHandler for WorkerSocket {
         }
         match msg {
             WorkerClientMsg::Input { data } => {
-                self.worker.input(Some(self.client), data.into_bytes()).await.map_err(worker_error)
+                self.worker.type_keys(self.client, data.into_bytes()).await.map_err(worker_error)
             }
             WorkerClientMsg::Resize { cols, rows } => {
                 self.worker.resize(Some(self.client), cols, rows).await.map_err(worker_error)
@@ -178,7 +178,7 @@ impl MessageHandler for WorkerSocket {
         if !self.can_write {
             return Err(read_only());
         }
-        self.worker.input(Some(self.client), data.into()).await.map_err(worker_error)
+        self.worker.type_keys(self.client, data.into()).await.map_err(worker_error)
     }
 }
 

@@ -21,7 +21,7 @@ impl Actor {
         };
         if p.send_input(InputChunk::new(bytes, share)).is_ok() {
             info!(bytes = len, "auto-answered the prompt on screen");
-            metrics::counter!(crate::metrics::PTY_BYTES, "direction" => "in").increment(len as u64);
+            crate::metrics::pty_bytes_in(len as u64);
         }
     }
 

@@ -9,12 +9,19 @@
 //! `--screen-defer` (or until more output makes it worth a wake-up) and goes behind it. Every
 //! other message sends what is held first, so the model always sees the stream in order, and a
 //! snapshot or a screen read always includes every byte emitted before it.
+//!
+//! The prompt scan (and the packing of cold scrollback) an inline apply owes is not done in that
+//! step either: it would come before the connection task writes the echo (on the actor's thread,
+//! every keystroke typed slower than `scan_interval`). The feed keeps when it is owed, and the
+//! actor asks for it ([`ScreenFeed::owed_work`]) once that is due and the turn of its thread that
+//! wrote the echo is over ([`ScreenFeed::owed_wait`]).
 
 use crate::worker::screen::ScreenMsg;
-use crate::worker::screen::runner::ScreenSender;
+use crate::worker::screen::runner::{Inline, ScreenSender};
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 /// Batches below this many bytes are held back; one this size or larger goes at once, after
 /// whatever is held. Bounds what is held without a backlog permit (see [`ScreenFeed::output`]).
@@ -29,12 +36,17 @@ pub(super) struct ScreenFeed {
     due: Option<Instant>,
     /// How long a small batch may wait; zero sends every batch at once.
     defer: Duration,
+    /// From when the scan (or packing) an inline apply left is owed.
+    owed: Option<Instant>,
+    /// Set to `owed` while that is in the future; made once, on first use (not per turn of the
+    /// actor's loop, which would register a timer per keystroke).
+    owed_timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl ScreenFeed {
     /// Feeds `tx`, holding small batches back for up to `defer`.
     pub(super) fn new(tx: impl Into<ScreenSender>, defer: Duration) -> Self {
-        Self { tx: tx.into(), held: Vec::new(), due: None, defer }
+        Self { tx: tx.into(), held: Vec::new(), due: None, defer, owed: None, owed_timer: None }
     }
 
     /// Feeds output bytes (aligned to UTF-8 characters), in stream order.
@@ -46,8 +58,12 @@ impl ScreenFeed {
         if bytes.is_empty() {
             return;
         }
-        if self.held.is_empty() && bytes.len() < SMALL_BATCH && self.tx.try_apply_inline(&bytes) {
+        if self.held.is_empty()
+            && bytes.len() < SMALL_BATCH
+            && let Inline::Applied { owed } = self.tx.try_apply_inline(&bytes)
+        {
             // An idle model took it on this thread, after the echo was queued for clients.
+            self.set_owed(owed.map(Instant::from_std));
             return;
         }
         if self.defer.is_zero() || (self.held.is_empty() && bytes.len() >= SMALL_BATCH) {
@@ -84,6 +100,48 @@ impl ScreenFeed {
     /// When the held output must be sent (`None` when nothing is held).
     pub(super) fn due(&self) -> Option<Instant> {
         self.due
+    }
+
+    /// Whether an inline apply left work owed (see [`ScreenFeed::owed_wait`]).
+    pub(super) fn owes(&self) -> bool {
+        self.owed.is_some()
+    }
+
+    /// Resolves once the owed work is due and the current turn of this thread is over: a timer
+    /// while it is in the future, then `yield_now`, so the connection task the same step woke
+    /// writes the echo first. (A timer set to fire right after that turn instead put a wake-up
+    /// of the reactor, an `eventfd` write, before the echo's.) Polled only while
+    /// [`ScreenFeed::owes`].
+    pub(super) async fn owed_wait(&mut self) {
+        let Some(at) = self.owed else { return std::future::pending().await };
+        if at > Instant::now()
+            && let Some(timer) = &mut self.owed_timer
+        {
+            timer.as_mut().await;
+        }
+        tokio::task::yield_now().await;
+    }
+
+    /// Asks for the owed work (the scan on this thread; packing in a job).
+    pub(super) fn owed_work(&mut self) {
+        self.owed = None;
+        self.tx.owed_work();
+    }
+
+    /// Notes work owed from `at`. What is owed already keeps its time (the work done then
+    /// notes anything still owed after it), so the timer is set once per scan, not per key.
+    fn set_owed(&mut self, at: Option<Instant>) {
+        let Some(at) = at else { return };
+        if self.owed.is_some() {
+            return;
+        }
+        self.owed = Some(at);
+        if at > Instant::now() {
+            match &mut self.owed_timer {
+                Some(timer) => timer.as_mut().reset(at),
+                None => self.owed_timer = Some(Box::pin(tokio::time::sleep_until(at))),
+            }
+        }
     }
 
     /// Sends what is held.

@@ -8,7 +8,12 @@
 //! runs at the end of a job once `scan_interval` has passed since the last one; a change that
 //! comes sooner arms one timer (a task, not a thread) that starts a job for the scan. Cold
 //! scrolled-off rows are packed (`--scrollback-pack-after`) the same way: by the job that finds
-//! the queue empty once no output came for that long, or by one the timer starts then.
+//! the queue empty once no output came for that long, or by one the timer starts then. A small
+//! batch the actor applies on its own thread (`try_apply_inline`, an echoed keystroke) neither
+//! scans nor packs nor arms the timer there: all three would come before the echo is written (a
+//! task spawned by the actor even runs before the connection task it woke, and pushes that one
+//! to another thread). It tells the actor when that work is owed instead, and the actor asks for
+//! it (`owed_work`) once the echo is out (BENCHMARKS.md issue 17, branch `gwkey`).
 //!
 //! The model is parsed off the runtime's worker threads as before: a flood's parsing never
 //! delays another worker's echo on the runtime.
@@ -158,13 +163,13 @@ impl ScreenSender {
     /// an echoed keystroke costs a few µs of parsing here, where a job would wake a thread of
     /// the blocking pool (a context switch per key). `false` when the bytes must be sent
     /// instead (a job is busy, so they queue behind it in order).
-    pub(crate) fn try_apply_inline(&self, bytes: &[u8]) -> bool {
+    pub(crate) fn try_apply_inline(&self, bytes: &[u8]) -> Inline {
         match &self.0 {
             Target::Runner(runner) => {
                 {
                     let mut q = lock(&runner.queue);
                     if q.running || !q.msgs.is_empty() {
-                        return false;
+                        return Inline::Refused;
                     }
                     q.running = true;
                 }
@@ -174,14 +179,47 @@ impl ScreenSender {
                 let Job { model, reply_tx, .. } = &mut *job;
                 feed(model, bytes, reply_tx);
                 job.changed();
-                drain(runner, job);
-                true
+                // Not scanned here: before the echo is written, every keystroke typed slower
+                // than `scan_interval` paid for a scan (and the first ones on a thread for the
+                // regex caches too).
+                Inline::Applied { owed: drain(runner, job, Scan::Later) }
             }
-            Target::Missing => true,
+            Target::Missing => Inline::Applied { owed: None },
             #[cfg(test)]
-            Target::Channel(_) => false,
+            Target::Channel(_) => Inline::Refused,
         }
     }
+
+    /// Does the work an inline apply left ([`Inline::Applied`]'s `owed`), once it is due: a
+    /// scan on the caller's thread (the actor's, after the echo is out), packing in a job (it
+    /// may take a while). Nothing when a job is busy or waiting: it does that work itself.
+    pub(crate) fn owed_work(&self) {
+        let Target::Runner(runner) = &self.0 else { return };
+        {
+            let mut q = lock(&runner.queue);
+            if q.running || !q.msgs.is_empty() {
+                return;
+            }
+            q.running = true;
+        }
+        let job = lock(&runner.job);
+        if job.pack_due().is_some_and(|at| Instant::now() >= at) {
+            drop(job);
+            start_job(runner.clone());
+            return;
+        }
+        drain(runner, job, Scan::Here);
+    }
+}
+
+/// What [`ScreenSender::try_apply_inline`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inline {
+    /// A job is busy or waiting: the bytes must be sent, behind it.
+    Refused,
+    /// Applied. `owed`: from when a scan or packing is owed, which no job or timer will do; the
+    /// caller asks for it with [`ScreenSender::owed_work`].
+    Applied { owed: Option<Instant> },
 }
 
 impl ScreenSender {
@@ -203,7 +241,7 @@ impl ScreenSender {
         // No job is applying (`running` was clear), as in `try_apply_inline`.
         let job = lock(&runner.job);
         let snap = job.model.snapshot_is_small().then(|| job.model.snapshot(scope));
-        drain(runner, job);
+        drain(runner, job, Scan::Here);
         snap
     }
 }
@@ -231,12 +269,22 @@ fn start_job(runner: Arc<Runner>) {
 fn run(runner: &Arc<Runner>) {
     let job = lock(&runner.job);
     take_niceness(job.nice);
-    drain(runner, job);
+    drain(runner, job, Scan::Here);
 }
 
-/// Applies everything queued, then scans if due; arms the scan timer if a scan is owed later.
-/// Ends with the queue empty and `running` cleared.
-fn drain(runner: &Arc<Runner>, mut job: MutexGuard<'_, Job>) {
+/// Whether [`drain`] does the scan and packing owed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    /// Scans and packs when due, arms the timer for what is owed later.
+    Here,
+    /// Neither, nor arms the timer (the actor's inline apply): returns when that work is owed.
+    Later,
+}
+
+/// Applies everything queued, then (`Scan::Here`) scans and packs if due and arms the scan timer
+/// if either is owed later; with `Scan::Later` returns when it is owed instead. Ends with the
+/// queue empty and `running` cleared.
+fn drain(runner: &Arc<Runner>, mut job: MutexGuard<'_, Job>, scan_at: Scan) -> Option<Instant> {
     loop {
         let msg = {
             let mut q = lock(&runner.queue);
@@ -244,7 +292,7 @@ fn drain(runner: &Arc<Runner>, mut job: MutexGuard<'_, Job>) {
                 Some(msg) => msg,
                 None => {
                     let now = Instant::now();
-                    if job.dirty && now >= job.next_scan {
+                    if scan_at == Scan::Here && job.dirty && now >= job.next_scan {
                         // Scans outside the queue's lock; messages queued meanwhile are seen by
                         // the next turn of this loop.
                         drop(q);
@@ -255,7 +303,7 @@ fn drain(runner: &Arc<Runner>, mut job: MutexGuard<'_, Job>) {
                         continue;
                     }
                     let pack_due = job.pack_due();
-                    if pack_due.is_some_and(|at| now >= at) {
+                    if scan_at == Scan::Here && pack_due.is_some_and(|at| now >= at) {
                         // Caught up and quiet: pack outside the queue's lock.
                         drop(q);
                         job.packed = true;
@@ -272,12 +320,15 @@ fn drain(runner: &Arc<Runner>, mut job: MutexGuard<'_, Job>) {
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),
                     };
+                    if scan_at == Scan::Later {
+                        return wake;
+                    }
                     let arm = wake.is_some() && !std::mem::replace(&mut q.timer, true);
                     drop(q);
                     if let (true, Some(at)) = (arm, wake) {
                         arm_timer(runner.clone(), at);
                     }
-                    return;
+                    return None;
                 }
             }
         };
@@ -366,12 +417,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_small_batch_is_applied_inline_only_when_no_job_is_busy() {
         let (tx, _obs) = sender();
-        assert!(tx.try_apply_inline(b"typed"), "an idle model takes a keystroke's echo at once");
+        let applied = tx.try_apply_inline(b"typed");
+        assert!(matches!(applied, Inline::Applied { .. }), "an idle model takes a keystroke's echo at once");
         let Target::Runner(runner) = &tx.0 else { panic!("a runner") };
         assert!(!lock(&runner.queue).running, "nothing left running");
         // A job waiting or running: the bytes must queue behind it.
         lock(&runner.queue).running = true;
-        assert!(!tx.try_apply_inline(b"late"), "never overtakes a job");
+        assert_eq!(tx.try_apply_inline(b"late"), Inline::Refused, "never overtakes a job");
         lock(&runner.queue).running = false;
         let (reply, rx) = oneshot::channel();
         tx.send(ScreenMsg::Snapshot { reply, scope: HistoryScope::Full });
@@ -379,6 +431,25 @@ mod tests {
             tokio::time::timeout(Duration::from_secs(10), rx).await.expect("in time").expect("snapshot");
         assert_eq!(snap.offset, 5, "the inline bytes were applied, the refused ones not");
         assert!(snap.data.contains("typed"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_inline_apply_leaves_the_scan_it_owes_to_the_caller() {
+        let (tx, obs) = sender();
+        let before = Instant::now();
+        let Inline::Applied { owed } = tx.try_apply_inline(b"Continue? (y/n) ") else {
+            panic!("an idle model takes a keystroke's echo at once");
+        };
+        // A new model's first scan is due at once: owed, not done on this (the actor's) thread,
+        // and no timer or job started for it.
+        assert!(owed.is_some_and(|at| at <= Instant::now()), "a scan owed now: {owed:?} (from {before:?})");
+        assert_eq!(obs.borrow().scans, 0, "no scan before the echo is written");
+        let Target::Runner(runner) = &tx.0 else { panic!("a runner") };
+        assert!(!lock(&runner.queue).running && !lock(&runner.queue).timer, "no job, no timer");
+        tx.owed_work();
+        assert_eq!(obs.borrow().scans, 1, "the caller's owed_work scans");
+        assert!(obs.borrow().tail.iter().any(|l| l.contains("Continue?")), "of the applied bytes");
+        assert!(!lock(&runner.queue).running, "nothing left running");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
