@@ -41,12 +41,23 @@ pub(super) struct ScreenFeed {
     /// Set to `owed` while that is in the future; made once, on first use (not per turn of the
     /// actor's loop, which would register a timer per keystroke).
     owed_timer: Option<Pin<Box<Sleep>>>,
+    /// `owed` is in the future and the timer is not yet set to it: it is set by
+    /// [`ScreenFeed::owed_wait`] after the turn that noted the debt (see there).
+    owed_unarmed: bool,
 }
 
 impl ScreenFeed {
     /// Feeds `tx`, holding small batches back for up to `defer`.
     pub(super) fn new(tx: impl Into<ScreenSender>, defer: Duration) -> Self {
-        Self { tx: tx.into(), held: Vec::new(), due: None, defer, owed: None, owed_timer: None }
+        Self {
+            tx: tx.into(),
+            held: Vec::new(),
+            due: None,
+            defer,
+            owed: None,
+            owed_timer: None,
+            owed_unarmed: false,
+        }
     }
 
     /// Feeds output bytes (aligned to UTF-8 characters), in stream order.
@@ -109,11 +120,23 @@ impl ScreenFeed {
 
     /// Resolves once the owed work is due and the current turn of this thread is over: a timer
     /// while it is in the future, then `yield_now`, so the connection task the same step woke
-    /// writes the echo first. (A timer set to fire right after that turn instead put a wake-up
-    /// of the reactor, an `eventfd` write, before the echo's.) Polled only while
-    /// [`ScreenFeed::owes`].
+    /// writes the echo first. The timer itself is set only after a first `yield_now`: a timer
+    /// earlier than the reactor's deadline wakes the reactor (an `eventfd` write, and the other
+    /// runtime thread woken, on two cores the front end's), which set in the step that noted the
+    /// debt came before the echo's write on most keys typed at a person's pace. Polled only
+    /// while [`ScreenFeed::owes`]; cancelled at any await, it picks up where it was.
     pub(super) async fn owed_wait(&mut self) {
         let Some(at) = self.owed else { return std::future::pending().await };
+        if self.owed_unarmed {
+            tokio::task::yield_now().await;
+            self.owed_unarmed = false;
+            if at > Instant::now() {
+                match &mut self.owed_timer {
+                    Some(timer) => timer.as_mut().reset(at),
+                    None => self.owed_timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                }
+            }
+        }
         if at > Instant::now()
             && let Some(timer) = &mut self.owed_timer
         {
@@ -136,12 +159,7 @@ impl ScreenFeed {
             return;
         }
         self.owed = Some(at);
-        if at > Instant::now() {
-            match &mut self.owed_timer {
-                Some(timer) => timer.as_mut().reset(at),
-                None => self.owed_timer = Some(Box::pin(tokio::time::sleep_until(at))),
-            }
-        }
+        self.owed_unarmed = at > Instant::now();
     }
 
     /// Sends what is held.
