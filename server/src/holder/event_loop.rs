@@ -31,6 +31,10 @@ const CONN_READ_CHUNK: usize = 4 * 1024;
 /// Most PTY bytes read per wake-up, so a flood costs one poll per batch and the gateway's
 /// socket is served in between.
 const READ_BUDGET: usize = OUT_BATCH;
+
+/// A PTY read shorter than this (an echoed key, a prompt) is sent on at once (see
+/// `Holder::on_pty`); a flood's reads (a page or more each) keep reading and batching.
+const SMALL_READ: usize = 256;
 /// A `Saved` that frees at least this much of the log also gives the heap's free pages back to
 /// the kernel (freed chunks otherwise stay in the allocator, counted in the holder's memory).
 const TRIM_AFTER: usize = 4 * log::CHUNK;
@@ -165,7 +169,10 @@ impl Holder {
                 (fds[0].revents(), ready(pty_at), ready(conn_at))
             };
             if !pty_ready.is_empty() {
-                self.on_pty(pty_ready);
+                let read = self.on_pty(pty_ready);
+                if (1..SMALL_READ).contains(&read) {
+                    self.send_now();
+                }
             }
             if !conn_ready.is_empty() {
                 self.on_conn(conn_ready);
@@ -201,23 +208,49 @@ impl Holder {
         self.conn.as_ref().filter(|c| c.attached).map_or(0, |c| self.log.end() - c.sent)
     }
 
-    fn on_pty(&mut self, revents: PollFlags) {
+    /// Reads what the program wrote; returns how many bytes. A read shorter than [`SMALL_READ`]
+    /// ends it: the PTY had no more (an echoed key, a prompt), and another `read` would only
+    /// say so. A flood's reads are longer, so it goes on reading up to its budget as before.
+    fn on_pty(&mut self, revents: PollFlags) -> usize {
         if revents.contains(PollFlags::OUT) {
             self.write_input();
         }
         if !revents.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) || !self.pty_open {
-            return;
+            return 0;
         }
-        let mut budget = READ_BUDGET;
-        while budget > 0 && self.unsent() < self.high_water {
+        let mut read = 0;
+        while read < READ_BUDGET && self.unsent() < self.high_water {
             match self.log.read_from(&self.pty) {
-                Ok(0) => return self.pty_closed(),
-                Ok(n) => budget = budget.saturating_sub(n),
-                Err(rustix::io::Errno::AGAIN) => return,
+                Ok(0) => {
+                    self.pty_closed();
+                    return read;
+                }
+                Ok(n) => {
+                    read += n;
+                    if n < SMALL_READ {
+                        return read;
+                    }
+                }
+                Err(rustix::io::Errno::AGAIN) => return read,
                 Err(rustix::io::Errno::INTR) => {}
                 // EIO once every slave descriptor is closed (Linux): the program is gone.
-                Err(_) => return self.pty_closed(),
+                Err(_) => {
+                    self.pty_closed();
+                    return read;
+                }
             }
+        }
+        read
+    }
+
+    /// Frames what was just read and writes it now, without waiting for `poll` to say the
+    /// socket has room (it almost always has: an echo is a few bytes); what does not fit waits
+    /// for `POLLOUT` as usual. Only after a small read: a flood keeps its batching.
+    fn send_now(&mut self) {
+        let Some(c) = &mut self.conn else { return };
+        fill(c, &self.log, self.exit, self.pty_open);
+        if self.write_out() {
+            self.disconnected();
         }
     }
 
