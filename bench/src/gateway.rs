@@ -316,6 +316,17 @@ impl WorkerClient {
         &self.seen
     }
 
+    /// The bytes of a binary `output` frame, checked to continue the stream where the last one
+    /// ended.
+    fn contiguous<'a>(&mut self, frame: &'a [u8]) -> anyhow::Result<&'a [u8]> {
+        let (offset, bytes) = decode_output(frame)?;
+        if offset != self.next_offset {
+            bail!("binary output at {offset}, expected {}", self.next_offset);
+        }
+        self.next_offset += bytes.len() as u64;
+        Ok(bytes)
+    }
+
     /// Types `data`.
     pub async fn input(&mut self, data: &str) -> anyhow::Result<()> {
         let msg = json!({"type": "input", "data": data}).to_string();
@@ -349,12 +360,7 @@ impl WorkerClient {
             let text = match msg {
                 Some(Ok(Message::Text(t))) => t,
                 Some(Ok(Message::Binary(frame))) => {
-                    let (offset, bytes) = decode_output(&frame)?;
-                    if offset != self.next_offset {
-                        bail!("binary output at {offset}, expected {}", self.next_offset);
-                    }
-                    self.next_offset += bytes.len() as u64;
-                    out.extend_from_slice(bytes);
+                    out.extend_from_slice(self.contiguous(&frame)?);
                     continue;
                 }
                 Some(Ok(Message::Close(f))) => bail!("socket closed: {f:?}"),
@@ -380,14 +386,7 @@ impl WorkerClient {
         loop {
             let msg = tokio::time::timeout(DEADLINE, self.ws.next()).await.context("waiting for output")?;
             match msg {
-                Some(Ok(Message::Binary(frame))) => {
-                    let (offset, bytes) = decode_output(&frame)?;
-                    if offset != self.next_offset {
-                        bail!("binary output at {offset}, expected {}", self.next_offset);
-                    }
-                    self.next_offset += bytes.len() as u64;
-                    out.extend_from_slice(bytes);
-                }
+                Some(Ok(Message::Binary(frame))) => out.extend_from_slice(self.contiguous(&frame)?),
                 Some(Ok(Message::Text(t))) => {
                     let v: Value = serde_json::from_str(t.as_str())?;
                     match v["type"].as_str() {
@@ -422,12 +421,8 @@ impl WorkerClient {
             let msg = tokio::time::timeout(DEADLINE, self.ws.next()).await.context("waiting for output")?;
             match msg {
                 Some(Ok(Message::Binary(frame))) => {
-                    let (offset, bytes) = decode_output(&frame)?;
-                    if offset != self.next_offset {
-                        bail!("binary output at {offset}, expected {}", self.next_offset);
-                    }
-                    self.next_offset += bytes.len() as u64;
-                    self.seen.push_str(&String::from_utf8_lossy(bytes));
+                    let text = String::from_utf8_lossy(self.contiguous(&frame)?).into_owned();
+                    self.seen.push_str(&text);
                 }
                 Some(Ok(Message::Text(t))) => {
                     let msg: Value = serde_json::from_str(t.as_str())?;

@@ -10,6 +10,7 @@ use super::attach;
 use crate::holder::wire::{self, Frame, WireError};
 use crate::holder::{HolderSpec, fdpass};
 use crate::worker::pty::Adopted;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
@@ -145,16 +146,26 @@ impl Spare {
         }
         stream.set_read_timeout(Some(hello_timeout)).map_err(|e| SpawnError::Program(e.to_string()))?;
         // The worker's `Hello` brings its PTY master along (version 3 on).
-        match fdpass::read_frame_with_fd(&stream) {
-            Ok((Some(Frame::SpawnFailed { message }), _)) => Err(SpawnError::Program(message)),
-            // Gone before it answered (killed): it never started the program.
-            Ok((None, _)) => Err(SpawnError::Spare("it closed the connection".into())),
-            Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                Err(SpawnError::Spare(e.to_string()))
-            }
-            Ok((hello, pty)) => attach(stream, hello, pty, 0).map_err(SpawnError::Program),
-            Err(e) => Err(SpawnError::Program(format!("the spare holder did not answer: {e}"))),
+        let answer = fdpass::read_frame_with_fd(&stream);
+        adopt_answer(stream, answer)
+    }
+}
+
+/// What a spare's answer to its spec makes: the worker's holder attached, the program's failure,
+/// or a spare that could not be used (another holder is started instead).
+fn adopt_answer(
+    stream: UnixStream,
+    answer: Result<(Option<Frame>, Option<OwnedFd>), WireError>,
+) -> Result<Adopted, SpawnError> {
+    match answer {
+        Ok((Some(Frame::SpawnFailed { message }), _)) => Err(SpawnError::Program(message)),
+        // Gone before it answered (killed): it never started the program.
+        Ok((None, _)) => Err(SpawnError::Spare("it closed the connection".into())),
+        Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            Err(SpawnError::Spare(e.to_string()))
         }
+        Ok((hello, pty)) => attach(stream, hello, pty, 0).map_err(SpawnError::Program),
+        Err(e) => Err(SpawnError::Program(format!("the spare holder did not answer: {e}"))),
     }
 }
 
@@ -209,16 +220,7 @@ impl Sent {
         });
         // Non-blocking from here on: the link the actor drives wants it so, and the one write
         // before (`attach`, 15 bytes on a socket whose peer has read all it was sent) finds room.
-        let stream = stream.into_inner();
-        match answer {
-            Ok((Some(Frame::SpawnFailed { message }), _)) => Err(SpawnError::Program(message)),
-            Ok((None, _)) => Err(SpawnError::Spare("it closed the connection".into())),
-            Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                Err(SpawnError::Spare(e.to_string()))
-            }
-            Ok((hello, pty)) => attach(stream, hello, pty, 0).map_err(SpawnError::Program),
-            Err(e) => Err(SpawnError::Program(format!("the spare holder did not answer: {e}"))),
-        }
+        adopt_answer(stream.into_inner(), answer)
     }
 }
 
