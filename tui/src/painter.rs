@@ -8,7 +8,7 @@
 //! ([`ui::live_screen`]), a body row whose screen row holds the same cells as when it was last
 //! drawn ([`Row::same_cells`]) is *kept*: left as it is in the buffer, not drawn, not compared;
 //! so is the header row when it shows the same header as last frame ([`ui::Header`]). A body
-//! row whose screen row changed in a few narrow cells (an echoed key: [`changed_cols`]) is
+//! row whose screen row changed in a few narrow cells (an echoed key: `changed_cols`) is
 //! *patched*: kept but for those columns, which are blanked, drawn and compared cell by cell
 //! (drawing and comparing the whole 120-cell row was three quarters of an echo's frame). Every
 //! other row is blanked, drawn by [`ui::draw_on`] as on a fresh buffer, and compared with what
