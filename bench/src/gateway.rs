@@ -239,6 +239,22 @@ impl Endpoint {
         }
     }
 
+    /// Creates a session on `/ws/new` (the session's JSON in its query) and waits for `created`
+    /// and `history`; returns the session's id, the client, and when the `101` was read.
+    pub async fn create_attached(&self, session: &Value) -> anyhow::Result<(String, WorkerClient, Instant)> {
+        let path = format!("/ws/new?session={}", percent_encode(&session.to_string()));
+        let (mut ws, binary) = self.ws_offering(&path, SUBPROTOCOL).await?;
+        let upgraded = Instant::now();
+        let created = next_json(&mut ws).await?;
+        anyhow::ensure!(created["type"] == "created", "/ws/new opened with {created}, not `created`");
+        let sid = created["session"]["id"].as_str().context("`created` without a session id")?.to_string();
+        let history = next_json(&mut ws).await?;
+        anyhow::ensure!(history["type"] == "history", "`created` was followed by {history}, not `history`");
+        let seen = history["data"].as_str().unwrap_or_default().to_string();
+        let next_offset = history["offset"].as_u64().unwrap_or_default();
+        Ok((sid, WorkerClient { ws, seen, binary, next_offset }, upgraded))
+    }
+
     /// [`Self::attach_as`] with a query on the socket's URL (`?delivery=lossless`).
     pub async fn attach_query(
         &self,
@@ -281,6 +297,21 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Percent-encodes `text` for a query value (all but RFC 3986's unreserved characters).
+fn percent_encode(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 /// Reads the next text message as JSON (pings are answered by tungstenite).

@@ -190,6 +190,9 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     }
     let (mut ours, mut theirs, mut floor) = (FirstOutput::default(), Vec::new(), Vec::new());
     let mut without = FirstOutput::default();
+    // `/ws/new` (one exchange): `None` once a gateway without it (an older build under test)
+    // refused it.
+    let mut one_exchange = Some(FirstOutput::default());
     let mut spare_missed = 0;
     // One unmeasured round each warms the page cache and the gateways' stores.
     for round in 0..=plan.runs.max(5) * 4 {
@@ -200,6 +203,19 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         }
         let with_spare = first_output_once(&gw).await?;
         let with_holder = first_output_once(&fresh).await?;
+        let mut on_new = None;
+        if one_exchange.is_some() {
+            if !spare_ready(&gw).await {
+                spare_missed += 1;
+            }
+            match first_output_one_exchange(&gw).await {
+                Ok(r) => on_new = Some(r),
+                Err(e) => {
+                    report.note(&format!("first output: /ws/new not measured: {e:#}"));
+                    one_exchange = None;
+                }
+            }
+        }
         let t3 = Instant::now();
         let mut measured = None;
         if let Some(tty) = &tty {
@@ -217,6 +233,9 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
         if round > 0 {
             ours.push(with_spare);
             without.push(with_holder);
+            if let (Some(all), Some(r)) = (one_exchange.as_mut(), on_new) {
+                all.push(r);
+            }
             theirs.extend(measured.map(|d| d.as_secs_f64() * 1e3));
             floor.push(direct.as_secs_f64() * 1e3);
         }
@@ -228,6 +247,31 @@ async fn first_output(plan: &Plan, report: &mut Report) -> anyhow::Result<()> {
     }
     let o = summarize(&ours.total);
     let ratio = (!theirs.is_empty()).then(|| o.median / summarize(&theirs).median);
+    if let Some(all) = one_exchange.filter(|a| !a.total.is_empty()) {
+        let n = summarize(&all.total);
+        let ratio = (!theirs.is_empty()).then(|| n.median / summarize(&theirs).median);
+        report.row(
+            Row::latency(
+                "new worker → its first output on a socket: controlroom, one exchange (/ws/new)",
+                &all.total,
+                ratio,
+            )
+            .with_note(
+                "connect + /ws/new (the session created, stored, attached) + `ready` seen; ratio vs ttyd's"
+                    .into(),
+            ),
+        );
+        report.row(Row::latency(
+            "  of which the upgrade (the session created and stored before the 101)",
+            &all.upgraded,
+            None,
+        ));
+        report.row(Row::latency("  of which the 101 → `created` and `history`", &all.history, None));
+        report.row(
+            Row::latency("  of which `history` → `ready` seen", &all.ready, None)
+                .with_note("0 when `ready` was in the `history` already".into()),
+        );
+    }
     report.row(
         Row::latency("new worker → its first output on a socket: controlroom", &ours.total, ratio)
             .with_note("POST /api/sessions + attach + `ready` seen; ratio is median vs ttyd's".into()),
@@ -337,18 +381,51 @@ async fn first_output_once(gw: &Gateway) -> anyhow::Result<Round> {
     let (sid, wids) = gw.session(std::slice::from_ref(&argv), 80, 24).await?;
     let t1 = Instant::now();
     let (mut c, upgraded) = gw.endpoint().attach_timed(&sid, &wids[0]).await?;
+    finish_round(gw, &sid, &mut c, Marks { start: t0, created: t1, upgraded }).await
+}
+
+/// When a first-output round started, had its session (the `POST` answered; the start itself
+/// over `/ws/new`) and read its `101`.
+struct Marks {
+    start: Instant,
+    created: Instant,
+    upgraded: Instant,
+}
+
+/// The rest of a first-output round: the `history` is in, so waits for `ready`, deletes the
+/// session, and times the steps.
+async fn finish_round(
+    gw: &Gateway,
+    sid: &str,
+    c: &mut crate::gateway::WorkerClient,
+    at: Marks,
+) -> anyhow::Result<Round> {
     let t2 = Instant::now();
     c.wait_for("ready").await?;
     let t3 = Instant::now();
     gw.http("DELETE", &format!("/api/sessions/{sid}"), None).await?;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     Ok(Round {
-        total: ms(t3 - t0),
-        created: ms(t1 - t0),
-        upgraded: ms(upgraded - t1),
-        history: ms(t2 - upgraded),
+        total: ms(t3 - at.start),
+        created: ms(at.created - at.start),
+        upgraded: ms(at.upgraded - at.created),
+        history: ms(t2 - at.upgraded),
         ready: ms(t3 - t2),
     })
+}
+
+/// One round on `gw` over `/ws/new`: the session created and attached in one exchange, until
+/// `ready` is seen, then deleted. `created` is 0 (no separate `POST`); `upgraded` includes the
+/// start.
+async fn first_output_one_exchange(gw: &Gateway) -> anyhow::Result<Round> {
+    let session = serde_json::json!({
+        "title": "bench",
+        "cwd": "/tmp",
+        "workers": [{"command": FIRST, "cols": 80, "rows": 24}],
+    });
+    let t0 = Instant::now();
+    let (sid, mut c, upgraded) = gw.endpoint().create_attached(&session).await?;
+    finish_round(gw, &sid, &mut c, Marks { start: t0, created: t0, upgraded }).await
 }
 
 /// Workers per session when starting many (each session one request).

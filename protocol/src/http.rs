@@ -17,6 +17,10 @@ pub struct AppConfig {
     pub ws_app: String,
     /// Route template of the worker socket.
     pub ws_worker: String,
+    /// Route of the socket that creates a session and attaches to it (`/ws/new`); absent from
+    /// gateways older than it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ws_new: Option<String>,
     /// How often the poller runs, in milliseconds.
     pub poll_interval_ms: u64,
     /// How often the gateway pings each socket, in milliseconds.

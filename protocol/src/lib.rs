@@ -41,6 +41,14 @@ pub const WS_APP_PATH: &str = "/ws/app";
 /// Route template of a worker's terminal socket.
 pub const WS_WORKER_PATH: &str = "/ws/session/{sessionId}/worker/{workerId}";
 
+/// Route of the socket that creates a session and attaches to its first worker in one exchange
+/// (the new worker's first output without a second connection).
+pub const WS_NEW_PATH: &str = "/ws/new";
+
+/// The query parameter of [`WS_NEW_PATH`] that carries the new session: the JSON body
+/// `POST /api/sessions` takes, percent-encoded.
+pub const SESSION_PARAM: &str = "session";
+
 /// Smallest and largest terminal dimension accepted in `resize` and worker specs by default
 /// (a gateway's `--max-terminal-size` sets the largest).
 pub const TERMINAL_DIM_RANGE: std::ops::RangeInclusive<u16> = 1..=1000;

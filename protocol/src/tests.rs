@@ -154,9 +154,18 @@ fn worker_messages_round_trip() {
         WorkerServerMsg::Exit { exit_code: Some(0), signal: None },
         WorkerServerMsg::Error { code: "invalid".into(), message: "m".into() },
         WorkerServerMsg::Gap { bytes: 4096, offset: 10 },
+        WorkerServerMsg::Created { session: Box::new(sample_session()), worker_id: WorkerId::new("w1") },
     ] {
         round_trip(&m);
     }
+    let created = serde_json::to_value(WorkerServerMsg::Created {
+        session: Box::new(sample_session()),
+        worker_id: WorkerId::new("w9"),
+    })
+    .expect("json");
+    assert_eq!(created["type"], "created");
+    assert_eq!(created["workerId"], "w9");
+    assert_eq!(created["session"]["id"], sample_session().id.as_str());
     let gap = serde_json::to_value(WorkerServerMsg::Gap { bytes: 7, offset: 3 }).expect("json");
     assert_eq!(gap, json!({"type": "gap", "bytes": 7, "offset": 3}));
     let exit =
@@ -215,11 +224,18 @@ fn config_shape() {
         epoch: "e".into(),
         ws_app: WS_APP_PATH.into(),
         ws_worker: WS_WORKER_PATH.into(),
+        ws_new: Some(WS_NEW_PATH.into()),
         poll_interval_ms: 5000,
         heartbeat_ms: 30000,
     };
     let v = round_trip(&cfg);
     assert_eq!(v["wsWorker"], "/ws/session/{sessionId}/worker/{workerId}");
+    assert_eq!(v["wsNew"], "/ws/new");
+    // A gateway older than `/ws/new` does not name it; its config still parses.
+    let mut old = v.clone();
+    old.as_object_mut().expect("object").remove("wsNew");
+    let parsed: AppConfig = serde_json::from_value(old).expect("parse");
+    assert_eq!(parsed.ws_new, None);
     assert_eq!(v["pollIntervalMs"], 5000);
 }
 

@@ -39,6 +39,15 @@ impl From<ExitInfo> for WorkerServerMsg {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum WorkerServerMsg {
+    /// Sent first on a socket that created its session (`/ws/new`), before `history`: the
+    /// session as `POST /api/sessions` answers it (stored, so it survives a gateway restart) and
+    /// the worker this socket is attached to (its first).
+    Created {
+        /// The new session.
+        session: Box<crate::Session>,
+        /// The worker this socket shows.
+        worker_id: crate::WorkerId,
+    },
     /// Sent first: terminal output that redraws the screen and recent scrollback.
     History {
         /// Terminal output (escape sequences included) that reproduces the worker's screen.

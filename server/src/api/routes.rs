@@ -4,7 +4,7 @@
 use crate::api::error::{ApiErrorResponse, ApiJson};
 use crate::api::middleware::{self as auth, AuthState};
 use crate::api::state::AppState;
-use crate::api::ws::{app as ws_app, worker as ws_worker};
+use crate::api::ws::{app as ws_app, create as ws_create, worker as ws_worker};
 use crate::auth::scoped::Grant;
 use crate::hub::HubError;
 use crate::worktree::WorktreeError;
@@ -14,8 +14,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router, middleware};
 use controlroom_protocol::{
     ActivityReport, AppConfig, CreateSession, DiffResponse, Evidence, InputRequest, PROTOCOL_VERSION,
-    PresetsResponse, SessionId, UpdateSession, UpdateWorker, WS_APP_PATH, WS_WORKER_PATH, WorkerId,
-    WorkerSpec, error_code,
+    PresetsResponse, SessionId, UpdateSession, UpdateWorker, WS_APP_PATH, WS_NEW_PATH, WS_WORKER_PATH,
+    WorkerId, WorkerSpec, error_code,
 };
 use http::StatusCode;
 use serde::Deserialize;
@@ -43,6 +43,7 @@ pub fn router(state: AppState, auth: AuthState) -> Router {
         .route("/api/deltas", get(deltas))
         .route(WS_APP_PATH, get(ws_app::upgrade))
         .route("/ws/session/{id}/worker/{wid}", get(ws_worker::upgrade))
+        .route(WS_NEW_PATH, get(ws_create::upgrade))
         .route_layer(middleware::from_fn_with_state(auth.clone(), auth::require_token));
     debug_assert_eq!(WS_WORKER_PATH, "/ws/session/{sessionId}/worker/{workerId}");
     Router::new()
@@ -64,6 +65,7 @@ async fn config(State(s): State<AppState>) -> Json<AppConfig> {
         epoch: s.hub.epoch().to_string(),
         ws_app: WS_APP_PATH.into(),
         ws_worker: WS_WORKER_PATH.into(),
+        ws_new: Some(WS_NEW_PATH.into()),
         poll_interval_ms: u64::try_from(s.config.poll_interval.as_millis()).unwrap_or(u64::MAX),
         heartbeat_ms: u64::try_from(s.config.heartbeat.as_millis()).unwrap_or(u64::MAX),
     })
@@ -166,7 +168,7 @@ async fn add_worker(
 /// Refuses a worker spec's malformed env (400) and, from any credential but the owner token,
 /// dynamic-loader variables (403): `LD_PRELOAD` and the like run code in every program the worker
 /// starts, which a session-scoped writer should not be able to slip under the owner's tools.
-fn check_worker_env(spec: &WorkerSpec, grant: &Grant) -> ApiResult<()> {
+pub(crate) fn check_worker_env(spec: &WorkerSpec, grant: &Grant) -> ApiResult<()> {
     use crate::worker::env::{EnvRefusal, check_spec_env};
     let Some(env) = &spec.env else { return Ok(()) };
     check_spec_env(env, grant.owner).map_err(|refusal| match refusal {

@@ -44,15 +44,23 @@ impl AppState {
         F: FnOnce(WebSocket, AppState) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
+        let permit = match self.connection_permit() {
+            Ok(p) => p,
+            Err(refusal) => return refusal.into_response(),
+        };
         let protocols = [controlroom_protocol::SUBPROTOCOL];
-        self.upgrade_offering(ws, &protocols, max_message, move |socket, state, _| run(socket, state))
+        self.upgrade_permitted(permit, ws, &protocols, max_message, move |socket, state, _| {
+            run(socket, state)
+        })
     }
 
-    /// [`AppState::upgrade`] with the subprotocols this endpoint speaks, most preferred first:
-    /// the first one the client offered is selected and handed to `run` (`None` when the client
-    /// offered none of them).
-    pub fn upgrade_offering<F, Fut>(
+    /// Upgrades with the connection's permit already taken (a route that does work before
+    /// upgrading takes it first, so a refused upgrade has changed nothing), offering the
+    /// subprotocols this endpoint speaks, most preferred first: the first one the client offered
+    /// is selected and handed to `run` (`None` when the client offered none of them).
+    pub fn upgrade_permitted<F, Fut>(
         self,
+        permit: OwnedSemaphorePermit,
         ws: WebSocketUpgrade,
         protocols: &[&'static str],
         max_message: usize,
@@ -62,10 +70,6 @@ impl AppState {
         F: FnOnce(WebSocket, AppState, Option<&'static str>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        let permit = match self.connection_permit() {
-            Ok(p) => p,
-            Err(refusal) => return refusal.into_response(),
-        };
         let selected = ws.select(protocols);
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .max_message_size(Some(max_message))

@@ -185,7 +185,9 @@ impl Grant {
 
     /// Whether `path` with `method` is allowed; `Err` says why not (answered with 403).
     pub fn permits(&self, method: &http::Method, path: &str) -> Result<(), Refusal> {
-        let reading = matches!(*method, http::Method::GET | http::Method::HEAD);
+        // `/ws/new` is a GET (a WebSocket upgrade) that creates a session: a write, and a create.
+        let creating = path == controlroom_protocol::WS_NEW_PATH;
+        let reading = matches!(*method, http::Method::GET | http::Method::HEAD) && !creating;
         if !reading && !self.can_write() {
             return Err(Refusal::ReadOnly);
         }
@@ -197,7 +199,7 @@ impl Grant {
         match named {
             // Ids are alphanumeric, so an encoded segment can never equal one: compare raw.
             Some(id) if id != allowed.as_str() => Err(Refusal::OtherSession),
-            None if path == "/api/sessions" && !reading => Err(Refusal::CreateSession),
+            None if (path == "/api/sessions" && !reading) || creating => Err(Refusal::CreateSession),
             None if path == "/metrics" => Err(Refusal::Metrics),
             _ => Ok(()),
         }

@@ -104,6 +104,12 @@ fn grant_rules_for_read_only_and_session_restriction() {
     assert!(one.permits(&Method::GET, "/api/sessions").is_ok(), "listing is filtered, not refused");
     assert!(one.permits(&Method::GET, "/metrics").is_err(), "gateway-wide numbers are not one session's");
     assert!(read.permits(&Method::GET, "/metrics").is_ok());
+    // `/ws/new` is a GET that creates a session: a write and a create, not a read.
+    assert_eq!(read.permits(&Method::GET, "/ws/new"), Err(Refusal::ReadOnly));
+    assert_eq!(one.permits(&Method::GET, "/ws/new"), Err(Refusal::CreateSession));
+    assert!(owner.permits(&Method::GET, "/ws/new").is_ok());
+    let writer = Grant { scope: Scope::Write, session: None, ends_at: None, revoked: None, owner: false };
+    assert!(writer.permits(&Method::GET, "/ws/new").is_ok());
 }
 
 #[test]

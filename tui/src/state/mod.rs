@@ -320,6 +320,9 @@ impl State {
             WorkerEvent::Message(WorkerServerMsg::Error { message, .. }) => {
                 self.notice = Some(Notice { text: format!("worker: {message}"), error: true });
             }
+            // Only `/ws/new` sends it, and the front end opens worker sockets by id: the
+            // session reaches it as an HTTP answer and a delta instead.
+            WorkerEvent::Message(WorkerServerMsg::Created { .. }) => {}
             WorkerEvent::Lost(reason) => term.link = WorkerLink::Lost(reason),
             WorkerEvent::Gone(reason) => {
                 term.link = WorkerLink::Gone(reason.clone());

@@ -18,12 +18,13 @@ use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use controlroom_protocol::{
-    BINARY_SUBPROTOCOL, DELIVERY_PARAM, Delivery, HISTORY_PARAM, HistoryScope, SUBPROTOCOL, SessionId,
-    WorkerClientMsg, WorkerId, error_code,
+    BINARY_SUBPROTOCOL, DELIVERY_PARAM, Delivery, HISTORY_PARAM, HistoryScope, SUBPROTOCOL, Session,
+    SessionId, WorkerClientMsg, WorkerId, WorkerServerMsg, error_code,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument as _;
 
 /// Folder under the data dir where pasted images are saved.
@@ -33,7 +34,12 @@ pub const IMAGES_DIR: &str = "images";
 /// read-only token asking for lossless delivery a 403 (a watcher must not be able to stall an
 /// agent), both before the upgrade.
 fn delivery(query: Option<&str>, grant: &Grant) -> Result<Delivery, ApiErrorResponse> {
-    let Some(value) = query_value(query, DELIVERY_PARAM) else { return Ok(Delivery::Default) };
+    delivery_value(query_value(query, DELIVERY_PARAM), grant)
+}
+
+/// [`delivery`] of the parameter's value (`None` when absent).
+pub(super) fn delivery_value(value: Option<&str>, grant: &Grant) -> Result<Delivery, ApiErrorResponse> {
+    let Some(value) = value else { return Ok(Delivery::Default) };
     let mode = Delivery::parse(value).ok_or_else(|| {
         ApiErrorResponse::new(
             StatusCode::BAD_REQUEST,
@@ -54,7 +60,12 @@ fn delivery(query: Option<&str>, grant: &Grant) -> Result<Delivery, ApiErrorResp
 /// The `history` query parameter: absent means the full history; an unknown value is a 400,
 /// before the upgrade.
 fn history_scope(query: Option<&str>) -> Result<HistoryScope, ApiErrorResponse> {
-    let Some(value) = query_value(query, HISTORY_PARAM) else { return Ok(HistoryScope::Full) };
+    history_value(query_value(query, HISTORY_PARAM))
+}
+
+/// [`history_scope`] of the parameter's value (`None` when absent).
+pub(super) fn history_value(value: Option<&str>) -> Result<HistoryScope, ApiErrorResponse> {
+    let Some(value) = value else { return Ok(HistoryScope::Full) };
     HistoryScope::parse(value).ok_or_else(|| {
         ApiErrorResponse::new(
             StatusCode::BAD_REQUEST,
@@ -98,29 +109,50 @@ pub async fn upgrade(
         Ok(w) => w,
         Err(e) => return ApiErrorResponse::from(e).into_response(),
     };
+    let permit = match state.connection_permit() {
+        Ok(p) => p,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let who = Attached { sid, wid, grant, format: OutputFormat::Json, delivery, history, created: None };
+    attach_upgrade(state, permit, ws, worker, peer, "worker", who)
+}
+
+/// Answers 101 and runs the worker socket of `who` on the upgraded connection: output as binary
+/// frames when the client offers `controlroom.v1.binary` (chosen over JSON), as JSON otherwise.
+pub(super) fn attach_upgrade(
+    state: AppState,
+    permit: OwnedSemaphorePermit,
+    ws: WebSocketUpgrade,
+    worker: WorkerHandle,
+    peer: SocketAddr,
+    route: &'static str,
+    mut who: Attached,
+) -> Response {
     let max = state.config.max_worker_message;
     // Binary first: a client that offers both gets binary frames.
     let protocols = [BINARY_SUBPROTOCOL, SUBPROTOCOL];
-    state.upgrade_offering(ws, &protocols, max, move |socket, state, selected| {
-        let format =
+    state.upgrade_permitted(permit, ws, &protocols, max, move |socket, state, selected| {
+        who.format =
             if selected == Some(BINARY_SUBPROTOCOL) { OutputFormat::Binary } else { OutputFormat::Json };
         // One span per connection, so every log line of it says whose it is (never the token).
-        let span = tracing::info_span!("ws", %peer, route = "worker", session = %sid, worker = %wid);
-        run(socket, state, worker, Attached { sid, wid, grant, format, delivery, history }).instrument(span)
+        let span = tracing::info_span!("ws", %peer, route, session = %who.sid, worker = %who.wid);
+        run(socket, state, worker, who).instrument(span)
     })
 }
 
 /// Who is attached to what.
-struct Attached {
-    sid: SessionId,
-    wid: WorkerId,
-    grant: Grant,
+pub(super) struct Attached {
+    pub(super) sid: SessionId,
+    pub(super) wid: WorkerId,
+    pub(super) grant: Grant,
     /// How `output` is framed, from the negotiated subprotocol.
-    format: OutputFormat,
+    pub(super) format: OutputFormat,
     /// Whether the worker waits for this client (`?delivery=lossless`).
-    delivery: Delivery,
+    pub(super) delivery: Delivery,
     /// How much the opening `history` redraws (`?history=screen`: no scrollback).
-    history: HistoryScope,
+    pub(super) history: HistoryScope,
+    /// The session this socket created (`/ws/new`): sent as `created` before `history`.
+    pub(super) created: Option<Box<Session>>,
 }
 
 struct WorkerSocket {
@@ -201,12 +233,23 @@ async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Resul
     Ok(path.display().to_string())
 }
 
-async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Attached) {
-    let Attached { sid, wid, grant, format, delivery, history } = who;
+pub(super) async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Attached) {
+    let Attached { sid, wid, grant, format, delivery, history, created } = who;
     let (tx, rx) = match delivery {
         Delivery::Default => outbox(state.config.max_client_buffer),
         Delivery::Lossless => outbox_lossless(state.config.max_client_buffer),
     };
+    if let Some(session) = created {
+        // Queued before the attach, so it goes out ahead of `history`.
+        let msg = WorkerServerMsg::Created { session, worker_id: wid.clone() };
+        match serde_json::to_string(&msg) {
+            Ok(text) => {
+                // A fresh outbox is open and empty: the push cannot be refused.
+                let _ = tx.push_text(text.into());
+            }
+            Err(e) => tracing::warn!(error = %e, "could not encode `created`"),
+        }
+    }
     let client = match worker.attach_with(tx.clone(), format, history).await {
         Ok(c) => c,
         Err(e) => {
