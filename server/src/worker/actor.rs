@@ -5,7 +5,7 @@ use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
 use super::detect::{ActivityRules, Observation};
 use super::input::{InputBudget, InputChunk};
 use super::pipe::Taken;
-use super::process::start_process;
+use super::process::{blocking_section, start_process};
 use super::pty::GroupSignal;
 use super::screen::{ScreenMsg, ScreenReply, ScreenThread};
 use super::utf8::Utf8Splitter;
@@ -326,7 +326,7 @@ impl Actor {
                 self.screen.send(ScreenMsg::Snapshot { reply, scope: HistoryScope::Full });
             }
             Cmd::Restart { spec, exit_recorded, reply } => {
-                let _ = reply.send(self.restart(&spec, exit_recorded));
+                let _ = reply.send(blocking_section(|| self.restart(&spec, exit_recorded)));
             }
             Cmd::Stop { reply } => self.proc.stop(reply, self.ctx.config.stop_grace),
             Cmd::AckExit => {
@@ -427,6 +427,8 @@ impl Actor {
         });
     }
 
+    /// Starts the process again. Blocking: a spare holder's exchange, or a new holder's exec
+    /// and its answer (ms; up to `--holder-hello-timeout`), so it runs in [`blocking_section`].
     fn restart(&mut self, spec: &SpawnSpec, exit_recorded: bool) -> Result<(), WorkerError> {
         if self.proc.process.is_some() {
             return Err(WorkerError::Invalid("worker is still running".into()));

@@ -167,3 +167,39 @@ fn spawn_writer(
     })?;
     Ok(())
 }
+
+/// Runs `work`, which blocks, without stalling the other tasks of this runtime worker: on a
+/// multi-thread runtime (the gateway's) they move to another thread meanwhile
+/// (`block_in_place`); on a current-thread runtime (tests) there is nowhere to move them.
+pub(super) fn blocking_section<T>(work: impl FnOnce() -> T) -> T {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi { tokio::task::block_in_place(work) } else { work() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::blocking_section;
+    use std::time::Duration;
+
+    /// The one runtime thread blocks in the section (as a restart's holder start does); a task
+    /// queued behind it on that thread still runs meanwhile. Without `block_in_place` it would
+    /// wait for the section, which waits for it: the receive times out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_blocking_section_lets_the_threads_other_tasks_run() {
+        let outer = tokio::spawn(async {
+            let (tx, rx) = std::sync::mpsc::channel();
+            tokio::spawn(async move {
+                let _ = tx.send(());
+            });
+            blocking_section(|| rx.recv_timeout(Duration::from_secs(10)))
+        });
+        let got = outer.await.expect("the outer task");
+        assert!(got.is_ok(), "the queued task did not run while the section blocked");
+    }
+
+    #[tokio::test]
+    async fn on_a_current_thread_runtime_the_section_just_runs() {
+        assert_eq!(blocking_section(|| 7), 7);
+    }
+}
