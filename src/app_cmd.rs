@@ -75,6 +75,10 @@ pub struct NewArgs {
     /// What the worktree's branch starts from (default: the branch checked out in the directory).
     #[arg(long, value_name = "REF", requires = "worktree")]
     base: Option<String>,
+    /// Attach to the new worker at once, as `attach` does (the detach chord leaves it running),
+    /// instead of printing `SESSION_ID/WORKER_ID`.
+    #[arg(long, short = 'a')]
+    attach: bool,
     /// Command to run (default: the gateway's shell).
     #[arg(last = true)]
     command: Vec<String>,
@@ -422,7 +426,14 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
 
 /// `controlroom new`: prints `SESSION_ID/WORKER_ID`.
 pub fn new(args: NewArgs) -> anyhow::Result<()> {
-    runtime()?.block_on(async move {
+    use std::io::IsTerminal as _;
+    // Refused before anything is created: a session nobody could attach to would be left over.
+    if args.attach && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return Err(NeedsTerminal.into());
+    }
+    let client = args.client.clone();
+    let attach = args.attach;
+    let target = runtime()?.block_on(async move {
         let gw = remote(&args.client).await?;
         let cwd = match args.cwd {
             Some(c) => c,
@@ -441,12 +452,16 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
             worktree,
         };
         let session = gw.create_session(&req).await?;
-        match session.workers.first() {
-            Some(w) => println!("{}/{}", session.id, w.id),
-            None => println!("{}", session.id),
-        }
-        Ok(())
-    })
+        anyhow::Ok(match session.workers.first() {
+            Some(w) => format!("{}/{}", session.id, w.id),
+            None => session.id.to_string(),
+        })
+    })?;
+    if attach {
+        return run_tui(client, Some(target));
+    }
+    println!("{target}");
+    Ok(())
 }
 
 /// `controlroom send SESSION/WORKER TEXT`.

@@ -389,3 +389,48 @@ fn a_rotated_token_its_file_does_not_have_yet_is_reported() {
     tui.send(b"q");
     tui.wait_exit(20);
 }
+
+/// `controlroom new --attach -- CMD`: creates the session and lands in its worker, as
+/// `tmux new-session` does; the detach chord leaves, and the worker runs on. Without a terminal
+/// it refuses before creating anything.
+#[test]
+fn new_attach_lands_in_the_new_worker_and_detach_leaves_it_running() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = tempfile::tempdir().expect("tempdir");
+    let _serve = Serve::start(data.path());
+    let no_terminal = Command::new(bin())
+        .args(["new", "--attach", "--title", "headless", "--data-dir"])
+        .arg(data.path())
+        .args(["--", "sleep", "1000"])
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom new --attach");
+    assert_eq!(no_terminal.status.code(), Some(2), "{}", String::from_utf8_lossy(&no_terminal.stderr));
+    assert!(String::from_utf8_lossy(&no_terminal.stderr).contains("needs a terminal"));
+
+    let script = "echo new-and-attached; while read l; do echo \"typed-$l\"; done";
+    let mut tui = Spawn::new(COLS, ROWS)
+        .before(&["new", "--attach", "--title", "landed"])
+        .extra(&["--", "sh", "-c", script])
+        .run(data.path(), config.path());
+    tui.wait_text("new-and-attached", 15);
+    tui.wait_text("landed \u{203a} ", 10);
+    tui.send(b"hello\r");
+    tui.wait_text("typed-hello", 15);
+    tui.send(b"\x1c");
+    tui.wait_exit(20);
+
+    let out = Command::new(bin())
+        .args(["ls", "--json", "--data-dir"])
+        .arg(data.path())
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("ls");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ls --json");
+    let sessions = list["sessions"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), 1, "only the attached one was created: {list}");
+    assert_eq!(sessions[0]["title"], "landed");
+    assert_eq!(sessions[0]["workers"][0]["state"], "running", "detaching left it running: {list}");
+}
