@@ -24,6 +24,19 @@ fn spawn_attach(data: &Path, config: &Path, target: &str) -> Tui {
     Spawn::new(COLS, ROWS).before(&["attach", target]).run(data, config)
 }
 
+/// `controlroom ls --json` against the gateway of `data`.
+fn ls_json(data: &Path) -> serde_json::Value {
+    let out = Command::new(bin())
+        .args(["ls", "--json", "--data-dir"])
+        .arg(data)
+        .env_remove("CONTROLROOM_URL")
+        .env_remove("CONTROLROOM_TOKEN")
+        .output()
+        .expect("run controlroom ls");
+    assert!(out.status.success(), "ls failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
 #[test]
 fn create_attach_echo_detach_quit_and_the_worker_keeps_running() {
     let data = tempfile::tempdir().expect("tempdir");
@@ -55,15 +68,7 @@ fn create_attach_echo_detach_quit_and_the_worker_keeps_running() {
     // Quitting never asks; the worker keeps running and `ls` shows it so.
     tui.send(b"q");
     tui.wait_exit(20);
-    let out = Command::new(bin())
-        .args(["ls", "--json", "--data-dir"])
-        .arg(data.path())
-        .env_remove("CONTROLROOM_URL")
-        .env_remove("CONTROLROOM_TOKEN")
-        .output()
-        .expect("run controlroom ls");
-    assert!(out.status.success(), "ls failed: {}", String::from_utf8_lossy(&out.stderr));
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let list = ls_json(data.path());
     assert_eq!(list["sessions"][0]["title"], "e2e-demo");
     assert_eq!(list["sessions"][0]["workers"][0]["state"], "running", "{list}");
 
@@ -421,14 +426,7 @@ fn new_attach_lands_in_the_new_worker_and_detach_leaves_it_running() {
     tui.send(b"\x1c");
     tui.wait_exit(20);
 
-    let out = Command::new(bin())
-        .args(["ls", "--json", "--data-dir"])
-        .arg(data.path())
-        .env_remove("CONTROLROOM_URL")
-        .env_remove("CONTROLROOM_TOKEN")
-        .output()
-        .expect("ls");
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ls --json");
+    let list = ls_json(data.path());
     let sessions = list["sessions"].as_array().expect("sessions");
     assert_eq!(sessions.len(), 1, "only the attached one was created: {list}");
     assert_eq!(sessions[0]["title"], "landed");
