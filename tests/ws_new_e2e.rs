@@ -180,6 +180,19 @@ async fn every_refusal_is_an_http_error_before_the_upgrade_and_creates_nothing()
     }
     assert_eq!(session_count(&gw).await, 0, "nothing was created");
 
+    // A page on another site (cross-site WebSocket), and a Host that is not the gateway's (DNS
+    // rebinding): refused before the token is even looked at.
+    let foreign = [
+        ("Origin", "https://evil.example", 403),
+        ("Origin", "null", 403),
+        ("Host", "evil.example:7420", 421),
+    ];
+    for (name, value, status) in foreign {
+        let got = gw.ws_headers(&new_path(&good), &[(name, value)]).await.err();
+        assert_eq!(got, Some(status), "{name}: {value}");
+    }
+    assert_eq!(session_count(&gw).await, 0, "nothing was created");
+
     // Tokens: none, read-only, restricted to a session.
     let (status, _) = refused(&gw, "wrong-token", &new_path(&good)).await;
     assert_eq!(status, 401);
