@@ -67,6 +67,15 @@ pub enum HubError {
     Worktree(#[from] WorktreeError),
 }
 
+/// A session just created (stored), and its first worker's handle (`None` without workers).
+#[derive(Debug)]
+pub struct Created {
+    /// The session as `POST /api/sessions` answers it.
+    pub session: Session,
+    /// The actor of `session.workers[0]`.
+    pub first: Option<WorkerHandle>,
+}
+
 /// What a restart needs: the worker and the spec it was started with.
 pub struct RestartPlan {
     /// The worker's actor.
@@ -96,7 +105,7 @@ enum HubCmd {
         git: GitRead,
         /// The worktree made for it before the command was sent (`req.cwd` is in it).
         worktree: Option<WorktreeMeta>,
-        reply: oneshot::Sender<Result<Session, HubError>>,
+        reply: oneshot::Sender<Result<Created, HubError>>,
     },
     Rename {
         session_id: SessionId,
@@ -231,7 +240,13 @@ impl HubHandle {
 
     /// Creates a session and starts its workers; with `req.worktree`, in a new git worktree
     /// made first (and removed again when the session cannot be created).
-    pub async fn create(&self, mut req: CreateSession) -> Result<Session, HubError> {
+    pub async fn create(&self, req: CreateSession) -> Result<Session, HubError> {
+        self.create_attached(req).await.map(|c| c.session)
+    }
+
+    /// [`HubHandle::create`], also handing back the first worker's handle (`/ws/new` attaches to
+    /// it without asking the hub again, which by then may be committing the worker's next change).
+    pub async fn create_attached(&self, mut req: CreateSession) -> Result<Created, HubError> {
         let cwd = req.cwd.get_or_insert_with(default_session_cwd);
         let worktree = match req.worktree.take() {
             Some(w) => {

@@ -78,20 +78,15 @@ pub async fn upgrade(
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let session = match state.hub.create(req).await {
-        Ok(s) => s,
+    let (session, worker) = match state.hub.create_attached(req).await {
+        Ok(created) => (created.session, created.first),
         Err(e) => return ApiErrorResponse::from(e).into_response(),
     };
     let sid = session.id.clone();
     // `requested` made sure of a worker, and a create starts every worker or none.
-    let Some(wid) = session.workers.first().map(|w| w.id.clone()) else {
+    let (Some(worker), Some(wid)) = (worker, session.workers.first().map(|w| w.id.clone())) else {
         return ApiErrorResponse::new(StatusCode::INTERNAL_SERVER_ERROR, error_code::INTERNAL, "no worker")
             .into_response();
-    };
-    let worker = match state.hub.worker(sid.clone(), wid.clone()).await {
-        Ok(w) => w,
-        // Deleted by another client in between.
-        Err(e) => return ApiErrorResponse::from(e).into_response(),
     };
     tracing::info!(session_id = %sid, worker_id = %wid, "session created on /ws/new");
     let who = Attached {

@@ -89,7 +89,7 @@ impl Hub {
         req: CreateSession,
         git: crate::hub::GitRead,
         worktree: Option<crate::worktree::WorktreeMeta>,
-        reply: tokio::sync::oneshot::Sender<Result<Session, HubError>>,
+        reply: tokio::sync::oneshot::Sender<Result<crate::hub::Created, HubError>>,
     ) {
         match self.plan_create(req) {
             Ok((session, env, planned)) => {

@@ -31,7 +31,7 @@ pub(in crate::hub) enum Started {
         env: BTreeMap<WorkerId, BTreeMap<String, String>>,
         planned: Vec<(Worker, SpawnSpec)>,
         results: Vec<Result<PtyProcess, WorkerError>>,
-        reply: oneshot::Sender<Result<Session, HubError>>,
+        reply: oneshot::Sender<Result<crate::hub::Created, HubError>>,
     },
     /// A worker added to a session.
     AddWorker {
@@ -127,7 +127,7 @@ impl Hub {
         env: BTreeMap<WorkerId, BTreeMap<String, String>>,
         planned: Vec<(Worker, SpawnSpec)>,
         results: Vec<Result<PtyProcess, WorkerError>>,
-    ) -> Result<Session, HubError> {
+    ) -> Result<crate::hub::Created, HubError> {
         let id = session.id.clone();
         let mut handles = BTreeMap::new();
         let mut failure = None;
@@ -147,10 +147,12 @@ impl Hub {
             retire(handles.into_values().collect(), controlroom_protocol::close_code::DELETED);
             return Err(e);
         }
+        let first = session.workers.first().and_then(|w| handles.get(&w.id).cloned());
         self.records.insert(id.clone(), Record { session, env, handles, worktree });
         self.flush().await;
         tracing::info!(session_id = %id, "session created");
-        self.publisher.published.get(&id).cloned().ok_or_else(|| no_session(&id))
+        let session = self.publisher.published.get(&id).cloned().ok_or_else(|| no_session(&id))?;
+        Ok(crate::hub::Created { session, first })
     }
 
     async fn finish_add_worker(
