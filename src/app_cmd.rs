@@ -424,7 +424,7 @@ pub fn ls(args: LsArgs) -> anyhow::Result<()> {
     })
 }
 
-/// `controlroom new`: prints `SESSION_ID/WORKER_ID`.
+/// `controlroom new`: prints `SESSION_ID/WORKER_ID`, or with `--attach` lands in the new worker.
 pub fn new(args: NewArgs) -> anyhow::Result<()> {
     use std::io::IsTerminal as _;
     // Refused before anything is created: a session nobody could attach to would be left over.

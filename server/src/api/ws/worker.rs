@@ -233,7 +233,7 @@ async fn save_image(dir: &std::path::Path, data: &str, mime_type: &str) -> Resul
     Ok(path.display().to_string())
 }
 
-pub(super) async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Attached) {
+async fn run(socket: WebSocket, state: AppState, worker: WorkerHandle, who: Attached) {
     let Attached { sid, wid, grant, format, delivery, history, created } = who;
     let (tx, rx) = match delivery {
         Delivery::Default => outbox(state.config.max_client_buffer),
