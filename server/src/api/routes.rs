@@ -4,6 +4,7 @@
 use crate::api::error::{ApiErrorResponse, ApiJson};
 use crate::api::middleware::{self as auth, AuthState};
 use crate::api::state::AppState;
+use crate::api::validate::check_worker_env;
 use crate::api::ws::{app as ws_app, create as ws_create, worker as ws_worker};
 use crate::auth::scoped::Grant;
 use crate::hub::HubError;
@@ -163,20 +164,6 @@ async fn add_worker(
     check_worker_env(&spec, &grant)?;
     let worker = s.hub.add_worker(SessionId::new(id), spec).await?;
     Ok((StatusCode::CREATED, Json(worker)).into_response())
-}
-
-/// Refuses a worker spec's malformed env (400) and, from any credential but the owner token,
-/// dynamic-loader variables (403): `LD_PRELOAD` and the like run code in every program the worker
-/// starts, which a session-scoped writer should not be able to slip under the owner's tools.
-pub(crate) fn check_worker_env(spec: &WorkerSpec, grant: &Grant) -> ApiResult<()> {
-    use crate::worker::env::{EnvRefusal, check_spec_env};
-    let Some(env) = &spec.env else { return Ok(()) };
-    check_spec_env(env, grant.owner).map_err(|refusal| match refusal {
-        EnvRefusal::Malformed(why) => {
-            ApiErrorResponse::new(StatusCode::BAD_REQUEST, error_code::INVALID, why)
-        }
-        EnvRefusal::Loader(why) => ApiErrorResponse::new(StatusCode::FORBIDDEN, error_code::FORBIDDEN, why),
-    })
 }
 
 async fn remove_worker(

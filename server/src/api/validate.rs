@@ -1,5 +1,6 @@
 //! Client message parsing and validation, pure (no I/O), shared by the socket handlers and the
-//! fuzz targets: every way a message can be refused is decided here.
+//! fuzz targets: every way a message can be refused is decided here; and the env check of a
+//! worker spec, shared by `POST /api/sessions`, `POST …/workers` and `/ws/new`.
 
 use base64::Engine as _;
 use controlroom_protocol::{AppClientMsg, IMAGE_MIME_TYPES, MAX_IMAGE_BYTES, WorkerClientMsg, error_code};
@@ -90,4 +91,23 @@ pub fn decode_image(data: &str, mime_type: &str) -> Result<CheckedImage, ClientE
         return Err(ClientError::refused(error_code::INVALID, format!("data is not a {mime_type} image")));
     }
     Ok(CheckedImage { ext, bytes })
+}
+
+/// Refuses a worker spec's malformed env (400) and, from any credential but the owner token,
+/// dynamic-loader variables (403): `LD_PRELOAD` and the like run code in every program the worker
+/// starts, which a session-scoped writer should not be able to slip under the owner's tools.
+pub(crate) fn check_worker_env(
+    spec: &controlroom_protocol::WorkerSpec,
+    grant: &crate::auth::scoped::Grant,
+) -> Result<(), crate::api::error::ApiErrorResponse> {
+    use crate::worker::env::{EnvRefusal, check_spec_env};
+    let Some(env) = &spec.env else { return Ok(()) };
+    check_spec_env(env, grant.owner).map_err(|refusal| match refusal {
+        EnvRefusal::Malformed(why) => {
+            crate::api::error::ApiErrorResponse::new(http::StatusCode::BAD_REQUEST, error_code::INVALID, why)
+        }
+        EnvRefusal::Loader(why) => {
+            crate::api::error::ApiErrorResponse::new(http::StatusCode::FORBIDDEN, error_code::FORBIDDEN, why)
+        }
+    })
 }

@@ -5,9 +5,9 @@
 //! worker socket, opening with `created` before `history`.
 
 use crate::api::error::ApiErrorResponse;
-use crate::api::routes::check_worker_env;
 use crate::api::state::AppState;
 use crate::api::upgrade::WebSocketUpgrade;
+use crate::api::validate::check_worker_env;
 use crate::api::ws::worker::{Attached, attach_upgrade, delivery_value, history_value};
 use crate::auth::scoped::Grant;
 use crate::worker::OutputFormat;
