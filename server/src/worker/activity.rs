@@ -1,11 +1,11 @@
-//! The activity state machine (`unknown` / `active` / `idle` / `asking` / `exited`) and the one
-//! shared ticker that drives its timeouts.
+//! The activity state machine (`unknown` / `active` / `idle` / `asking` / `exited`) and the
+//! deadlines it waits on.
 //!
-//! There are no per-worker timers: one process-wide thread ticks a `watch` channel every
-//! [`TICK`], and only while at least one worker is listening. A worker subscribes while it is
-//! `active` (it needs the tick to notice silence) and drops its receiver once idle or exited.
-//! The ticker is a plain thread, not a tokio task, so it serves every runtime (each test has its
-//! own) and parks when nobody listens.
+//! Nothing polls: the tracker says when it next has something to decide
+//! ([`ActivityTracker::next_due`]: the end of a silence, of a prompt's wait, of an auto-answer's
+//! countdown) and the worker's actor sets its one timer to that. A worker printing without a
+//! pause is looked at once per `idle_after` (its deadline moves on with the output), an idle one
+//! never.
 
 use super::answers::Question;
 use super::auto_answer::AutoAnswerer;
@@ -13,51 +13,13 @@ use super::detect::{ActivityRules, Observation, PromptMatch, Signals};
 use crate::time::now_iso;
 use controlroom_protocol::{ActivityState, WorkerPrompt};
 use std::collections::VecDeque;
-use std::sync::{Arc, OnceLock};
-use std::thread::Thread;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
-/// Resolution of idle detection.
+/// How soon the actor looks again at a deadline the tracker reported that passed without being
+/// decided (none should: each clears itself once passed; this only keeps a mistake from
+/// becoming a busy loop).
 pub(crate) const TICK: Duration = Duration::from_millis(100);
-
-struct Ticker {
-    tx: watch::Sender<u64>,
-    thread: Thread,
-}
-
-static TICKER: OnceLock<Option<Ticker>> = OnceLock::new();
-
-fn start_ticker() -> Option<Ticker> {
-    let (tx, _) = watch::channel(0u64);
-    let thread_tx = tx.clone();
-    let handle = std::thread::Builder::new().name("cr-activity-tick".into()).spawn(move || {
-        loop {
-            if thread_tx.receiver_count() == 0 {
-                // Woken by `subscribe`; spurious wake-ups just re-check.
-                std::thread::park();
-            } else {
-                std::thread::sleep(TICK);
-                thread_tx.send_modify(|n| *n = n.wrapping_add(1));
-            }
-        }
-    });
-    match handle {
-        Ok(handle) => Some(Ticker { tx, thread: handle.thread().clone() }),
-        Err(e) => {
-            tracing::error!(error = %e, "could not start the activity ticker; idle detection is off");
-            None
-        }
-    }
-}
-
-/// Subscribes to the shared tick (starting it on first use). `None` if the thread could not start.
-pub(crate) fn subscribe_tick() -> Option<watch::Receiver<u64>> {
-    let ticker = TICKER.get_or_init(start_ticker).as_ref()?;
-    let rx = ticker.tx.subscribe();
-    ticker.thread.unpark();
-    Some(rx)
-}
 
 /// Most evidence items kept per worker for `explain`.
 const EVIDENCE_KEPT: usize = 12;
@@ -180,13 +142,35 @@ impl ActivityTracker {
         )
     }
 
-    /// Whether the tracker needs ticks (it waits for silence or for a prompt to settle).
-    pub(crate) fn wants_tick(&self) -> bool {
-        self.state == ActivityState::Active
-            || (self.state == ActivityState::Unknown && self.last_output.is_some())
-            || self.prompt_candidate.is_some()
-            || self.prompt_gone.is_some()
-            || self.auto.counting()
+    /// The earliest time at which [`ActivityTracker::on_tick`] (or the auto-answer) has
+    /// something to decide, given what it knows now: the end of a silence (`idle_after` after
+    /// the last output, or after the first for steady output), of a prompt's wait
+    /// (`asking_after`), of a countdown. `None` when nothing waits on time. The actor sets its
+    /// one timer to it (re-set as output moves it, lazily: a later time waits for the earlier
+    /// one to pass), instead of looking every tick.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        let mut due: Option<Instant> = None;
+        let mut take = |at: Instant| due = Some(due.map_or(at, |d| d.min(at)));
+        if let Some((at, _)) = &self.prompt_candidate {
+            take(*at + self.rules.asking_after);
+        }
+        if let Some(gone) = self.prompt_gone {
+            take(gone + self.rules.asking_after);
+        }
+        if matches!(self.state, ActivityState::Active | ActivityState::Unknown)
+            && let Some(last) = self.last_output
+        {
+            take(last + self.rules.idle_after);
+        }
+        if self.state == ActivityState::Unknown
+            && let Some(first) = self.first_output
+        {
+            take(first + self.rules.idle_after);
+        }
+        if let Some(at) = self.auto.due_at() {
+            take(at);
+        }
+        due
     }
 
     /// The prompt the worker asks with, for clients: while `asking` with a prompt on screen.

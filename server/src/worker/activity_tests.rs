@@ -34,7 +34,7 @@ fn screen(scans: u64, prompt: Option<&str>, signals: Signals) -> Observation {
 fn sustained_output_makes_active_and_silence_makes_idle() {
     let t0 = Instant::now();
     let mut a = tracker();
-    assert!(!a.wants_tick());
+    assert!(a.next_due().is_none());
     // A clock redrawing once a second never looks busy.
     for i in 0..6 {
         assert!(!a.on_output(t0 + i * 1000 * MS));
@@ -44,7 +44,7 @@ fn sustained_output_makes_active_and_silence_makes_idle() {
     assert_eq!(a.state(), ActivityState::Idle);
     let t = burst(&mut a, t0 + 8000 * MS, 6);
     assert_eq!(a.state(), ActivityState::Active);
-    assert!(a.wants_tick());
+    assert!(a.next_due().is_some());
     assert!(!a.on_tick(t + 1500 * MS));
     assert!(a.on_tick(t + 2000 * MS));
     assert_eq!(a.state(), ActivityState::Idle);
@@ -201,7 +201,7 @@ fn steady_output_below_the_active_rate_is_idle_with_its_rate_as_evidence() {
     }
     assert_eq!(a.state(), ActivityState::Unknown, "not before idle_after");
     a.on_output(t0 + 2000 * MS);
-    assert!(a.wants_tick());
+    assert!(a.next_due().is_some());
     assert!(a.on_tick(t0 + 2100 * MS));
     assert_eq!(a.state(), ActivityState::Idle);
     let (_, since, evidence, _, _) = a.report();
@@ -213,11 +213,45 @@ fn steady_output_below_the_active_rate_is_idle_with_its_rate_as_evidence() {
     assert_eq!(a.state(), ActivityState::Active);
 }
 
-#[tokio::test]
-async fn the_shared_ticker_ticks_for_subscribers() {
-    let mut rx = subscribe_tick().expect("ticker thread");
-    tokio::time::timeout(Duration::from_secs(5), rx.changed())
-        .await
-        .expect("a tick within the deadline")
-        .expect("ticker alive");
+/// The tracker names exactly when it next has something to decide, so the actor's one timer
+/// goes off then and not every tick: the end of a silence moves on with output, a prompt's wait
+/// ends `asking_after` after it appeared, and each deadline, once passed, is decided and gone
+/// (a deadline that stayed would be a busy loop).
+#[test]
+fn next_due_is_when_on_tick_would_decide_and_passes_once() {
+    let idle_after = 2000 * MS;
+    let t0 = Instant::now();
+    let mut a = tracker();
+    assert_eq!(a.next_due(), None, "nothing printed: nothing waits on time");
+    a.on_output(t0);
+    assert_eq!(a.next_due(), Some(t0 + idle_after));
+    let t = burst(&mut a, t0 + 100 * MS, 6);
+    assert_eq!(a.state(), ActivityState::Active);
+    let last = t - 100 * MS;
+    assert_eq!(a.next_due(), Some(last + idle_after), "the silence is counted from the last output");
+    assert!(!a.on_tick(last + idle_after - MS), "not a moment before");
+    assert!(a.on_tick(last + idle_after));
+    assert_eq!(a.state(), ActivityState::Idle);
+    assert_eq!(a.next_due(), None, "idle: nothing waits on time");
+
+    // A prompt on screen waits `asking_after`, then the worker is asking.
+    let seen = last + 3000 * MS;
+    a.on_observation(&screen(1, Some("Continue? [y/N]"), Signals::default()), seen);
+    let due = a.next_due().expect("the prompt's wait");
+    assert!(due > seen, "{due:?}");
+    assert!(a.on_tick(due));
+    assert_eq!(a.state(), ActivityState::Asking);
+    assert!(a.next_due().is_none_or(|d| d > due), "a passed deadline is gone");
+
+    // Whatever the state, ticking at each reported deadline gets to the end without repeating one.
+    let mut b = tracker();
+    let mut at = burst(&mut b, t0, 8);
+    b.on_observation(&screen(1, Some("Proceed? (yes/no)"), Signals::default()), at);
+    for _ in 0..10 {
+        let Some(next) = b.next_due() else { break };
+        assert!(next >= at, "deadlines only move forward");
+        b.on_tick(next);
+        assert_ne!(b.next_due(), Some(next), "the deadline at {next:?} was not decided");
+        at = next;
+    }
 }

@@ -1,7 +1,7 @@
 //! The worker actor: one tokio task owning the process, the output ring, the client list and the
 //! link to the screen thread. It never waits on a client, on the PTY or on the screen model.
 
-use super::activity::{ActivityTracker, EvidenceItem, subscribe_tick};
+use super::activity::{ActivityTracker, EvidenceItem};
 use super::detect::{ActivityRules, Observation};
 use super::input::{InputBudget, InputChunk};
 use super::pipe::Taken;
@@ -16,6 +16,7 @@ use super::{
 use crate::outbox::TextFrame;
 use crate::outbox::{OutFrame, OutboxSender};
 use crate::time::now_iso;
+use activity_due::ActivityDue;
 use controlroom_protocol::{ActivityState, HistoryScope, ScreenResponse, WorkerServerMsg, error_code};
 use futures_util::StreamExt as _;
 use screen_feed::ScreenFeed;
@@ -26,6 +27,7 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+mod activity_due;
 mod adopt;
 pub(super) use adopt::spawn_adopted;
 mod attach;
@@ -152,7 +154,8 @@ struct Actor {
     /// The process, its exit, and who waits for it to stop.
     proc: ProcessState,
     activity: ActivityTracker,
-    tick: Option<watch::Receiver<u64>>,
+    /// When the tracker next has something to decide (see `ActivityTracker::next_due`).
+    activity_due: ActivityDue,
     size: (u16, u16),
     /// Output lost while no gateway ran (offset, bytes), told to every client after `history`.
     gap: Option<(u64, u64)>,
@@ -165,13 +168,6 @@ fn encode(msg: &WorkerServerMsg) -> Option<TextFrame> {
             warn!(error = %e, "could not encode a worker message");
             None
         }
-    }
-}
-
-async fn next_tick(tick: Option<&mut watch::Receiver<u64>>) -> bool {
-    match tick {
-        Some(rx) => rx.changed().await.is_ok(),
-        None => std::future::pending().await,
     }
 }
 
@@ -204,7 +200,7 @@ impl Actor {
             hold: None,
             proc: ProcessState::new(offset),
             activity: ActivityTracker::new(link.rules, activity),
-            tick: None,
+            activity_due: ActivityDue::default(),
             size,
             gap: None,
         }
@@ -216,7 +212,7 @@ impl Actor {
             // The one place output intake stops: while paused the process's output is not read
             // (it waits in the holder, then in the program), input and commands still flow.
             let reading = !self.output.paused;
-            let ticking = self.tick.is_some();
+            let activity_due = self.activity_due.at.is_some();
             let kill_at = self.proc.kill_at;
             let screen_due = self.screen.due();
             let screen_owes = self.screen.owes();
@@ -244,7 +240,7 @@ impl Actor {
                     self.output.coalesce_until,
                 ), if running => self.on_output(permit, taken),
                 end = lossless::wait(self.hold.as_ref()), if held => self.on_hold_end(end),
-                alive = next_tick(self.tick.as_mut()), if ticking => self.on_tick(alive),
+                () = self.activity_due.wait(), if activity_due => self.on_activity_due(),
                 Ok(()) = self.observations.changed() => self.on_observation(),
                 Some(reply) = self.replies.recv() => self.on_reply(reply),
                 () = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)),
@@ -512,10 +508,9 @@ impl Actor {
         self.ensure_tick();
     }
 
+    /// Sets the activity timer to the tracker's next deadline (if earlier than the one set).
     fn ensure_tick(&mut self) {
-        if self.activity.wants_tick() && self.tick.is_none() {
-            self.tick = subscribe_tick();
-        }
+        self.activity_due.arm(self.activity.next_due());
     }
 
     fn on_observation(&mut self) {
@@ -549,7 +544,7 @@ impl Actor {
         self.clients
             .broadcast(&WorkerServerMsg::Exit { exit_code: exit.exit_code, signal: exit.signal.clone() });
         self.activity.on_exit();
-        self.tick = None;
+        self.activity_due.disarm();
         let activity = self.activity.state();
         let status_exit = exit.clone();
         self.proc.exit = Some(exit);
@@ -565,16 +560,19 @@ impl Actor {
         self.proc.release_stop_waiters();
     }
 
-    fn on_tick(&mut self, alive: bool) {
-        if alive && self.activity.on_tick(Instant::now()) {
+    /// The activity timer went off: the tracker decides what time has decided (a silence, a
+    /// prompt's wait, a countdown), then the timer is set to the next deadline, if any.
+    fn on_activity_due(&mut self) {
+        let now = Instant::now();
+        if self.activity.on_tick(now) {
             self.publish_activity();
         }
-        if alive {
-            self.auto_answer();
-        }
-        if !alive || !self.activity.wants_tick() {
-            self.tick = None;
-        }
+        self.auto_answer();
+        // Every deadline it can report clears itself once passed; should one not, look again
+        // after `TICK` rather than at once, in a loop.
+        let next =
+            self.activity.next_due().map(|at| if at <= now { now + super::activity::TICK } else { at });
+        self.activity_due.arm(next);
     }
 
     fn publish_activity(&mut self) {

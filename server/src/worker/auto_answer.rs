@@ -2,8 +2,8 @@
 //! answer is answered by the gateway itself once a visible countdown
 //! (`auto-answer-delay-ms`) runs out, whether or not any front end is connected.
 //!
-//! Plain data driven by the worker's `ActivityTracker` (which owns one) and the shared ticker:
-//! no timer of its own. Anything a client does to the worker — typing, attaching to look —
+//! Plain data driven by the worker's `ActivityTracker` (which owns one) and the actor's one
+//! activity deadline: no timer of its own. Anything a client does to the worker — typing, attaching to look —
 //! cancels the countdown of the prompt on screen; switching it off (`a`, `POST …/auto-answer`)
 //! keeps it off for the worker until switched on again.
 
@@ -53,9 +53,15 @@ impl AutoAnswerer {
         Self { answer, delay, enabled: true, countdown: None, cancelled: None }
     }
 
-    /// Whether a countdown runs (the tracker needs ticks then).
+    /// Whether a countdown runs.
+    #[cfg(test)]
     pub(crate) fn counting(&self) -> bool {
         self.countdown.is_some()
+    }
+
+    /// When the running countdown ends.
+    pub(crate) fn due_at(&self) -> Option<Instant> {
+        self.countdown.as_ref().map(|c| c.due)
     }
 
     /// Follows the prompt the worker asks with now (`None` when it is not asking): starts a

@@ -7,7 +7,8 @@
 //! work. No thread is the worker's own, except for a PTY in the gateway's process (library
 //! tests, benches): a reader thread (blocking reads into a byte-bounded pipe; reaps the child
 //! after EOF) and a writer thread (input can block when the program does not read it).
-//! Idle detection uses one process-wide ticker (see `activity`), not a timer per worker.
+//! Idle detection polls nothing: each actor sets one timer to its tracker's next deadline (see
+//! `activity`).
 
 use crate::outbox::OutboxSender;
 use controlroom_protocol::{ActivityState, HistoryScope, ScreenResponse};
