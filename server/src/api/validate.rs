@@ -2,6 +2,8 @@
 //! fuzz targets: every way a message can be refused is decided here; and the env check of a
 //! worker spec, shared by `POST /api/sessions`, `POST …/workers` and `/ws/new`.
 
+use crate::api::error::ApiErrorResponse;
+use crate::auth::scoped::Grant;
 use base64::Engine as _;
 use controlroom_protocol::{AppClientMsg, IMAGE_MIME_TYPES, MAX_IMAGE_BYTES, WorkerClientMsg, error_code};
 
@@ -98,16 +100,16 @@ pub fn decode_image(data: &str, mime_type: &str) -> Result<CheckedImage, ClientE
 /// starts, which a session-scoped writer should not be able to slip under the owner's tools.
 pub(crate) fn check_worker_env(
     spec: &controlroom_protocol::WorkerSpec,
-    grant: &crate::auth::scoped::Grant,
-) -> Result<(), crate::api::error::ApiErrorResponse> {
+    grant: &Grant,
+) -> Result<(), ApiErrorResponse> {
     use crate::worker::env::{EnvRefusal, check_spec_env};
     let Some(env) = &spec.env else { return Ok(()) };
     check_spec_env(env, grant.owner).map_err(|refusal| match refusal {
         EnvRefusal::Malformed(why) => {
-            crate::api::error::ApiErrorResponse::new(http::StatusCode::BAD_REQUEST, error_code::INVALID, why)
+            ApiErrorResponse::new(http::StatusCode::BAD_REQUEST, error_code::INVALID, why)
         }
         EnvRefusal::Loader(why) => {
-            crate::api::error::ApiErrorResponse::new(http::StatusCode::FORBIDDEN, error_code::FORBIDDEN, why)
+            ApiErrorResponse::new(http::StatusCode::FORBIDDEN, error_code::FORBIDDEN, why)
         }
     })
 }

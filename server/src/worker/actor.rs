@@ -212,7 +212,7 @@ impl Actor {
             // The one place output intake stops: while paused the process's output is not read
             // (it waits in the holder, then in the program), input and commands still flow.
             let reading = !self.output.paused;
-            let activity_due = self.activity_due.at.is_some();
+            let activity_due = self.activity_due.is_armed();
             let kill_at = self.proc.kill_at;
             let screen_due = self.screen.due();
             let screen_owes = self.screen.owes();

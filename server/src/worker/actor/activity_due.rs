@@ -8,7 +8,7 @@ use std::time::Instant;
 /// (not a timer per output chunk: a later deadline waits for the set one to pass).
 #[derive(Default)]
 pub(super) struct ActivityDue {
-    pub(super) at: Option<Instant>,
+    at: Option<Instant>,
     timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -25,6 +25,11 @@ impl ActivityDue {
             Some(timer) => timer.as_mut().reset(deadline),
             None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
         }
+    }
+
+    /// Whether a time is set.
+    pub(super) fn is_armed(&self) -> bool {
+        self.at.is_some()
     }
 
     pub(super) fn disarm(&mut self) {
