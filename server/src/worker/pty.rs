@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use tokio::sync::OwnedSemaphorePermit;
 
 mod spawn;
-pub(crate) use spawn::{Start, resolve, spawn_on_pty};
+pub(crate) use spawn::{Start, ignored_signals, resolve, spawn_on_pty};
 
 /// Signals a worker's process group can be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

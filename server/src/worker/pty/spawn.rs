@@ -255,6 +255,7 @@ fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
     let shell = p.by_shell();
     let (argv, env, shell_argv) = (pointers(&p.argv), pointers(&p.env), pointers(&shell.argv));
     let prefix = format!("controlroom: could not start {}: ", p.exe.to_string_lossy());
+    let ignored = ignored_signals();
     // SAFETY: the caller is single-threaded, so the child may call any function; it only
     // calls libc with pointers into `p`, `shell` and the arrays above (made before the fork,
     // so the child allocates nothing), and ends in exec or `_exit`.
@@ -275,7 +276,8 @@ fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
                 let mut fail = libc::chdir(p.cwd.as_ptr()) != 0;
                 let mut default: libc::sigaction = std::mem::zeroed();
                 default.sa_sigaction = libc::SIG_DFL;
-                for sig in 1..=libc::SIGRTMAX() {
+                // The exec resets caught signals itself; an ignored one it would pass on.
+                for &sig in ignored {
                     libc::sigaction(sig, &raw const default, std::ptr::null_mut());
                 }
                 let mut none: libc::sigset_t = std::mem::zeroed();
@@ -299,6 +301,27 @@ fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
             pid => u32::try_from(pid).map_err(std::io::Error::other),
         }
     }
+}
+
+/// The signals this process ignores: `SIG_IGN` outlives an exec (a handler does not), so a
+/// program started by [`Start::Fork`] gets each set back to its default. Read once, on first use
+/// (a spare holder reads it before it is needed, see `holder::spare`): a holder never changes a
+/// disposition after start-up, and reading all 64 costs as many system calls.
+pub(crate) fn ignored_signals() -> &'static [libc::c_int] {
+    static IGNORED: std::sync::OnceLock<Vec<libc::c_int>> = std::sync::OnceLock::new();
+    IGNORED.get_or_init(|| {
+        (1..=libc::SIGRTMAX())
+            .filter(|&sig| {
+                // SAFETY: reads the disposition into a zeroed struct; sets nothing.
+                #[allow(unsafe_code)]
+                unsafe {
+                    let mut now: libc::sigaction = std::mem::zeroed();
+                    libc::sigaction(sig, std::ptr::null(), &raw mut now) == 0
+                        && now.sa_sigaction == libc::SIG_IGN
+                }
+            })
+            .collect()
+    })
 }
 
 /// A glibc object, destroyed when dropped.
@@ -383,6 +406,27 @@ mod tests {
             assert!(!out.contains("ctty=0 ") && out.contains(" tty=/dev/pts/"), "{how:?}: {out}");
             assert!(out.contains("arg=arg-one x=here term=xterm-256color size=24 91"), "{how:?}: {out}");
             assert!(out.contains(&format!("cwd={}", cwd.display())), "{how:?}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_signal_the_starter_ignores_is_at_its_default_in_the_program() {
+        // Rust's runtime ignores SIGPIPE in this process, as in the gateway and its holders;
+        // an ignored signal outlives an exec, so the start must put it back.
+        assert!(ignored_signals().contains(&libc::SIGPIPE), "{:?}", ignored_signals());
+        // Signals 32 and 33 are glibc's own (thread cancellation, set*id): its `sigaction`
+        // refuses them, and a program's libc sets them up itself.
+        let glibc_own = (1u64 << 31) | (1u64 << 32);
+        let mask = |out: &str, field: &str| {
+            let line =
+                out.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("{field} in {out}"));
+            let hex = line.split_once('\t').map_or("", |(_, v)| v.trim());
+            u64::from_str_radix(hex, 16).unwrap_or_else(|e| panic!("{line:?}: {e}")) & !glibc_own
+        };
+        for how in [Start::Spawn, Start::Fork] {
+            let (out, _, _) = run_script(how, "exec grep -E '^Sig(Ign|Blk)' /proc/self/status\n", 80);
+            assert_eq!(mask(&out, "SigIgn:"), 0, "{how:?}: nothing ignored: {out}");
+            assert_eq!(mask(&out, "SigBlk:"), 0, "{how:?}: nothing blocked: {out}");
         }
     }
 
