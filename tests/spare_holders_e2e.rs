@@ -29,7 +29,7 @@ async fn one_spare(gw: &Gateway, data: &Path) -> u32 {
 /// What the program saw, one `[name:value]` per line.
 const REPORT: &str = "echo \"[pwd:$(pwd)]\"; echo \"[env:$CR_SPEC_VAR]\"; echo \"[inherited:$CR_INHERITED]\"; \
      echo \"[size:$(stty size)]\"; echo \"[term:$TERM]\"; echo \"[token:${CONTROLROOM_TOKEN:-none}]\"; \
-     echo report-done; exec sleep 1000";
+     echo \"[$(grep -E '^SigIgn' /proc/self/status | tr -d '\\t')]\"; echo report-done; exec sleep 1000";
 
 /// Starts the reporting program with a cwd, an env and a size; returns what it printed (the
 /// `[..]` items, sorted) and its holder's pid.
@@ -94,6 +94,8 @@ async fn a_worker_from_a_spare_runs_as_one_from_a_new_holder() {
         "size:31 97".into(),
         "term:xterm-256color".into(),
         "token:none".into(),
+        // Not even glibc's own two (32, 33), which a holder started by the gateway ignores.
+        "SigIgn:0000000000000000".into(),
     ] {
         assert!(seen.contains(&item), "{item} in {seen:?}");
     }

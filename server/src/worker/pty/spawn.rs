@@ -274,11 +274,9 @@ fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
                 }
                 libc::close_range(3, libc::c_uint::MAX, 0);
                 let mut fail = libc::chdir(p.cwd.as_ptr()) != 0;
-                let mut default: libc::sigaction = std::mem::zeroed();
-                default.sa_sigaction = libc::SIG_DFL;
                 // The exec resets caught signals itself; an ignored one it would pass on.
                 for &sig in ignored {
-                    libc::sigaction(sig, &raw const default, std::ptr::null_mut());
+                    set_default(sig);
                 }
                 let mut none: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&raw mut none);
@@ -307,21 +305,47 @@ fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
 /// program started by [`Start::Fork`] gets each set back to its default. Read once, on first use
 /// (a spare holder reads it before it is needed, see `holder::spare`): a holder never changes a
 /// disposition after start-up, and reading all 64 costs as many system calls.
+///
+/// Read and reset with the system call itself, not glibc's `sigaction`, which refuses glibc's own
+/// two signals (32 and 33): its `posix_spawn` leaves them ignored in a process started from a
+/// threaded one (the gateway starting a holder), and a program would inherit that.
 pub(crate) fn ignored_signals() -> &'static [libc::c_int] {
     static IGNORED: std::sync::OnceLock<Vec<libc::c_int>> = std::sync::OnceLock::new();
     IGNORED.get_or_init(|| {
         (1..=libc::SIGRTMAX())
             .filter(|&sig| {
-                // SAFETY: reads the disposition into a zeroed struct; sets nothing.
+                let mut now = KernelSigaction::default();
+                // SAFETY: reads the disposition into a buffer the kernel's struct fits in.
                 #[allow(unsafe_code)]
-                unsafe {
-                    let mut now: libc::sigaction = std::mem::zeroed();
-                    libc::sigaction(sig, std::ptr::null(), &raw mut now) == 0
-                        && now.sa_sigaction == libc::SIG_IGN
-                }
+                let read = unsafe {
+                    libc::syscall(
+                        libc::SYS_rt_sigaction,
+                        sig,
+                        std::ptr::null::<KernelSigaction>(),
+                        &raw mut now,
+                        8,
+                    )
+                };
+                read == 0 && now.0[0] == libc::SIG_IGN as u64
             })
             .collect()
     })
+}
+
+/// The kernel's `struct sigaction` (handler first; then flags, on some architectures a restorer,
+/// and the mask), with room to spare: all zero it says `SIG_DFL`, no flags, nothing masked.
+#[derive(Default)]
+#[repr(C)]
+struct KernelSigaction([u64; 4]);
+
+/// Sets `sig` to its default with the system call (async-signal-safe: for a forked child).
+#[allow(unsafe_code)]
+unsafe fn set_default(sig: libc::c_int) {
+    let default = [0u64; 4];
+    // SAFETY: an all-zero kernel sigaction (`SIG_DFL`); the old one is not asked for.
+    unsafe {
+        libc::syscall(libc::SYS_rt_sigaction, sig, default.as_ptr(), std::ptr::null_mut::<u64>(), 8);
+    }
 }
 
 /// A glibc object, destroyed when dropped.
@@ -414,18 +438,20 @@ mod tests {
         // Rust's runtime ignores SIGPIPE in this process, as in the gateway and its holders;
         // an ignored signal outlives an exec, so the start must put it back.
         assert!(ignored_signals().contains(&libc::SIGPIPE), "{:?}", ignored_signals());
-        // Signals 32 and 33 are glibc's own (thread cancellation, set*id): its `sigaction`
-        // refuses them, and a program's libc sets them up itself.
+        // Signals 32 and 33 are glibc's own (thread cancellation, set*id): its `posix_spawn`
+        // leaves them ignored when this threaded process has handlers for them.
         let glibc_own = (1u64 << 31) | (1u64 << 32);
         let mask = |out: &str, field: &str| {
             let line =
                 out.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("{field} in {out}"));
             let hex = line.split_once('\t').map_or("", |(_, v)| v.trim());
-            u64::from_str_radix(hex, 16).unwrap_or_else(|e| panic!("{line:?}: {e}")) & !glibc_own
+            u64::from_str_radix(hex, 16).unwrap_or_else(|e| panic!("{line:?}: {e}"))
         };
         for how in [Start::Spawn, Start::Fork] {
             let (out, _, _) = run_script(how, "exec grep -E '^Sig(Ign|Blk)' /proc/self/status\n", 80);
-            assert_eq!(mask(&out, "SigIgn:"), 0, "{how:?}: nothing ignored: {out}");
+            // A fork resets glibc's two as well (with the system call).
+            let own = if how == Start::Fork { 0 } else { glibc_own };
+            assert_eq!(mask(&out, "SigIgn:") & !own, 0, "{how:?}: nothing ignored: {out}");
             assert_eq!(mask(&out, "SigBlk:"), 0, "{how:?}: nothing blocked: {out}");
         }
     }
