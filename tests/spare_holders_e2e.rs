@@ -84,8 +84,12 @@ async fn a_worker_from_a_spare_runs_as_one_from_a_new_holder() {
     let _guard = HolderGuard(data.clone());
     let gw = gateway(&data, &[]);
     let spare = one_spare(&gw, &data).await;
+    // The spare forks the worker's process ahead, once its gateway is connected.
+    wait_for("the spare's child forked ahead", || async { support::holder_program(spare).is_some() }).await;
+    let ahead = support::holder_program(spare);
     let (seen, holder) = report(&gw, &cwd).await;
     assert_eq!(holder, spare, "the worker's holder is the spare that was waiting");
+    assert_eq!(support::holder_program(holder), ahead, "the program runs in the process forked ahead");
     assert_eq!(seen, expected, "the same cwd, environment and size as from a new holder");
     for item in [
         format!("pwd:{}", cwd.display()),
@@ -150,6 +154,24 @@ async fn a_dead_spare_gives_way_to_a_new_holder_and_a_failed_program_fails_as_be
         |b: &Value| b["error"]["message"].as_str().or(b["message"].as_str()).unwrap_or_default().to_string();
     assert!(msg(&body).contains("nonexistent"), "the reason is named: {body}");
     assert_eq!(holder_pids(&data).len(), 1, "the failed start left no holder");
+}
+
+#[tokio::test]
+async fn a_spare_whose_child_forked_ahead_was_killed_forks_the_program_when_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let _guard = HolderGuard(data.clone());
+    let gw = gateway(&data, &[]);
+    let spare = one_spare(&gw, &data).await;
+    wait_for("the spare's child forked ahead", || async { holder_program(spare).is_some() }).await;
+    let ahead = holder_program(spare).expect("child");
+    send_signal(ahead, libc::SIGKILL);
+    let (sid, wid) = gw.session_with("after", Some(&["sh", "-c", "echo alive; exec sleep 1000"])).await;
+    let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
+    ws.output_until(|o| o.contains("alive")).await;
+    assert_eq!(holder_pids(&data), vec![spare], "the spare serves the worker");
+    let program = holder_program(spare).expect("its program");
+    assert_ne!(program, ahead, "a new fork, not the killed child");
 }
 
 async fn stopping_leaves_no_spare(signal: i32) {

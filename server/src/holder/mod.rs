@@ -227,20 +227,21 @@ fn start(socket: &Path, log_bytes: usize) -> Result<event_loop::Holder, String> 
     let spec: HolderSpec = serde_json::from_str(&text).map_err(|e| format!("bad spec: {e}"))?;
     // Bound before the program starts, so a failure leaves nothing running.
     let listener = bind(socket).map_err(|e| format!("binding {}: {e}", socket.display()))?;
-    let holder = start_program(listener, socket, spec, log_bytes);
+    let holder = start_program(listener, socket, spec, log_bytes, None);
     if holder.is_err() {
         let _ = std::fs::remove_file(socket);
     }
     holder
 }
 
-/// Starts `spec`'s program on a new PTY and the holder that serves it on `listener`. On an
-/// error the caller removes the socket.
+/// Starts `spec`'s program on a new PTY (in `preforked`'s child, made ahead, when there is
+/// one) and the holder that serves it on `listener`. On an error the caller removes the socket.
 fn start_program(
     listener: UnixListener,
     socket: &Path,
     spec: HolderSpec,
     log_bytes: usize,
+    preforked: Option<crate::worker::pty::Preforked>,
 ) -> Result<event_loop::Holder, String> {
     let spawn = SpawnSpec {
         key: String::new(),
@@ -253,8 +254,13 @@ fn start_program(
         offset: spec.offset,
     };
     // One thread here: the program is forked, and the holder answers without waiting for it.
-    let how = crate::worker::pty::Start::Fork;
-    let (master, pid) = crate::worker::pty::spawn_on_pty(&spawn, how).map_err(|e| match e {
+    // A child forked ahead that is gone (killed while it waited, say) is reaped, and the
+    // program forked now instead.
+    let started = match preforked.and_then(|mut child| child.waiting().then_some(child)) {
+        Some(child) => child.launch(&spawn),
+        None => crate::worker::pty::spawn_on_pty(&spawn, crate::worker::pty::Start::Fork),
+    };
+    let (master, pid) = started.map_err(|e| match e {
         // The gateway names the command itself; only the reason goes back.
         crate::worker::WorkerError::Spawn { message, .. } => message,
         other => other.to_string(),

@@ -1,8 +1,9 @@
 //! A spare holder: started ahead of need with no program (`__holder --spare`), so a new worker
 //! costs a fork and exec of its program from this small process instead of an exec of the whole
 //! gateway binary. It binds its socket (`spare-KEY.sock`), says `ok 0`, and waits for its one
-//! gateway connection (at most 10 s: the gateway connects at once), then sleeps in a read (no
-//! wake-ups). On `Spawn` it takes
+//! gateway connection (at most 10 s: the gateway connects at once), forks the worker's process
+//! ahead on its PTY (`worker::pty::Preforked`: it waits to be told what to exec), then sleeps in a
+//! read (no wake-ups). On `Spawn` it takes
 //! the worker's socket and log names, starts the program and goes on as that worker's holder,
 //! the gateway already connected; if its gateway goes away first (stopped, crashed, or a new
 //! gateway stopping a spare it found), it removes its socket and log and ends: a spare belongs
@@ -44,13 +45,23 @@ pub(super) fn main(socket: &Path, log_bytes: usize) -> i32 {
         Ok(s) => s,
         Err(e) => return give_up(socket, &format!("waiting for the gateway: {e}")),
     };
+    // The worker's process, forked ahead on its PTY: a worker then costs its exec, not the
+    // fork and the set-up too. Without it (no PTY to be had now), the start forks as a new
+    // holder's does.
+    let preforked = match crate::worker::pty::Preforked::new() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            holder_log!("controlroom holder {me}: forking ahead: {e}; the program will be forked when asked");
+            None
+        }
+    };
     let spec = match read_spec(&stream) {
         Ok(Some(spec)) => spec,
         // Its gateway went away (or stopped it) before it was needed: its normal end.
         Ok(None) => return give_up(socket, "not needed"),
         Err(e) => return give_up(socket, &e),
     };
-    match take(listener, socket, stream, spec, log_bytes) {
+    match take(listener, socket, stream, spec, log_bytes, preforked) {
         Ok(holder) => {
             holder_log!("controlroom holder {me}: a spare, now serving a worker");
             holder.run();
@@ -141,6 +152,7 @@ fn take(
     stream: UnixStream,
     spec: HolderSpec,
     log_bytes: usize,
+    preforked: Option<crate::worker::pty::Preforked>,
 ) -> Result<event_loop::Holder, Failed> {
     let fail =
         |socket: &Path, message: String, stream| Failed { socket: socket.to_path_buf(), message, stream };
@@ -157,7 +169,7 @@ fn take(
     let _ = std::fs::remove_file(spare_socket);
     // The program first: the name and the log are the holder's own business (the program's
     // stdio is its terminal), so they wait until it is started.
-    let started = super::start_program(listener, &socket, spec, log_bytes);
+    let started = super::start_program(listener, &socket, spec, log_bytes, preforked);
     super::set_name(super::HOLDER_NAME);
     switch_log(&super::log_path(dir, &key), &spare_log(spare_socket));
     let mut holder = match started {

@@ -13,7 +13,9 @@ use std::os::fd::{OwnedFd, RawFd};
 use std::task::{Context, Poll};
 use tokio::sync::OwnedSemaphorePermit;
 
+mod prefork;
 mod spawn;
+pub(crate) use prefork::Preforked;
 pub(crate) use spawn::{Start, ignored_signals, resolve, spawn_on_pty};
 
 /// Signals a worker's process group can be sent.

@@ -42,13 +42,8 @@ pub(crate) enum Start {
 /// shared by the in-process backend and the holder process, so both start programs alike
 /// (checked the same way first: the program found, the cwd, the environment).
 pub(crate) fn spawn_on_pty(spec: &SpawnSpec, how: Start) -> Result<Spawned, WorkerError> {
-    let Some(program) = spec.command.first() else {
-        return Err(WorkerError::Invalid("command must not be empty".into()));
-    };
-    let fail = |message: String| WorkerError::Spawn { command: spec.command.join(" "), message };
-    let env = environment(&spec.env);
-    let path_var = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone());
-    let exe = resolve(Path::new(program), &spec.cwd, path_var.as_deref()).map_err(fail)?;
+    let (exe, env) = checked(spec)?;
+    let fail = |message: String| spawn_error(spec, message);
     let size = PtySize { rows: spec.rows, cols: spec.cols, pixel_width: 0, pixel_height: 0 };
     let pair = native_pty_system().openpty(size).map_err(|e| fail(e.to_string()))?;
     let tty = pair.master.tty_name().ok_or_else(|| fail("the PTY has no name".into()))?;
@@ -66,6 +61,24 @@ pub(crate) fn spawn_on_pty(spec: &SpawnSpec, how: Start) -> Result<Spawned, Work
     // The program opened the terminal itself; without dropping ours the master never sees EOF.
     drop(pair.slave);
     Ok((pair.master, pid))
+}
+
+/// What every start checks first: the program found (in the environment's `PATH` for a bare
+/// name), with the environment it gets.
+pub(super) fn checked(spec: &SpawnSpec) -> Result<(PathBuf, Vec<(OsString, OsString)>), WorkerError> {
+    let Some(program) = spec.command.first() else {
+        return Err(WorkerError::Invalid("command must not be empty".into()));
+    };
+    let env = environment(&spec.env);
+    let path_var = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone());
+    let exe = resolve(Path::new(program), &spec.cwd, path_var.as_deref())
+        .map_err(|message| spawn_error(spec, message))?;
+    Ok((exe, env))
+}
+
+/// A start of `spec` that failed, and why.
+pub(super) fn spawn_error(spec: &SpawnSpec, message: String) -> WorkerError {
+    WorkerError::Spawn { command: spec.command.join(" "), message }
 }
 
 /// The program's environment: the caller's, without the gateway's secrets (the owner token in
@@ -91,7 +104,7 @@ fn environment(extra: &std::collections::BTreeMap<String, String>) -> Vec<(OsStr
 }
 
 /// The shell that runs an executable file the kernel cannot (a script without `#!`).
-const SCRIPT_SHELL: &std::ffi::CStr = c"/bin/sh";
+pub(super) const SCRIPT_SHELL: &std::ffi::CStr = c"/bin/sh";
 
 /// `SHELL` for a program whose gateway has none set.
 const DEFAULT_SHELL: &str = "/bin/sh";
@@ -149,7 +162,7 @@ fn cstring(bytes: &[u8]) -> std::io::Result<CString> {
 
 /// Everything a start hands the kernel, as C strings and NUL-terminated pointer arrays, made
 /// before any process is created (a forked child allocates nothing).
-struct Prepared {
+pub(super) struct Prepared {
     exe: CString,
     argv: Vec<CString>,
     env: Vec<CString>,
@@ -158,7 +171,7 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(
+    pub(super) fn new(
         exe: &Path,
         argv: &[&OsStr],
         env: &[(OsString, OsString)],
@@ -198,7 +211,7 @@ impl Prepared {
 }
 
 /// A NUL-terminated array of pointers into `strings` (which must outlive it).
-fn pointers(strings: &[CString]) -> Vec<*mut libc::c_char> {
+pub(super) fn pointers(strings: &[CString]) -> Vec<*mut libc::c_char> {
     strings.iter().map(|s| s.as_ptr().cast_mut()).chain(std::iter::once(std::ptr::null_mut())).collect()
 }
 
@@ -340,7 +353,7 @@ struct KernelSigaction([u64; 4]);
 
 /// Sets `sig` to its default with the system call (async-signal-safe: for a forked child).
 #[allow(unsafe_code)]
-unsafe fn set_default(sig: libc::c_int) {
+pub(super) unsafe fn set_default(sig: libc::c_int) {
     let default = [0u64; 4];
     // SAFETY: an all-zero kernel sigaction (`SIG_DFL`); the old one is not asked for.
     unsafe {
