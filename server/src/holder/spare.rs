@@ -36,8 +36,6 @@ pub(super) fn main(socket: &Path, log_bytes: usize) -> i32 {
     super::detach_stdio();
     // It keeps no directory busy; the gateway sends the program's cwd as an absolute path.
     let _ = std::env::set_current_dir("/");
-    // Read now, not when the worker's program starts (a system call per signal).
-    let _ = crate::worker::pty::ignored_signals();
     super::shed::trim_heap();
     super::shed::shed_executable_pages();
     let me = std::process::id();

@@ -16,7 +16,7 @@ use tokio::sync::OwnedSemaphorePermit;
 mod prefork;
 mod spawn;
 pub(crate) use prefork::Preforked;
-pub(crate) use spawn::{Start, ignored_signals, resolve, spawn_on_pty};
+pub(crate) use spawn::{Start, resolve, spawn_on_pty};
 
 /// Signals a worker's process group can be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,9 @@
 //! as [`super::spawn`]'s fork does (a script without `#!` under `/bin/sh`, a failure written on
 //! its terminal and exit 127), or ends quietly when the pipe closes unused.
 
-use super::ignored_signals;
-use super::spawn::{Prepared, SCRIPT_SHELL, Spawned, checked, pointers, set_default, spawn_error};
+use super::spawn::{
+    IgnoredSignals, Prepared, SCRIPT_SHELL, Spawned, checked, ignored_signals, pointers, spawn_error,
+};
 use crate::worker::{SpawnSpec, WorkerError};
 use portable_pty::{MasterPty, PtySize, native_pty_system};
 use std::ffi::{CString, OsStr};
@@ -190,7 +191,7 @@ fn parse(record: &[u8]) -> Option<Parsed> {
 
 /// The forked child: sets itself up on the terminal, waits for its program and execs it.
 #[allow(unsafe_code)]
-fn child(tty: &CString, launch: libc::c_int, ignored: &[libc::c_int]) -> ! {
+fn child(tty: &CString, launch: libc::c_int, ignored: IgnoredSignals) -> ! {
     // SAFETY: a single-threaded parent's fresh child; every call gets valid pointers, and this
     // ends in exec or `_exit`.
     unsafe {
@@ -206,9 +207,7 @@ fn child(tty: &CString, launch: libc::c_int, ignored: &[libc::c_int]) -> ! {
         // The pipe at a known number (dup2 clears its close-on-exec), everything else closed.
         libc::dup2(launch, LAUNCH_FD);
         libc::close_range(LAUNCH_FD as libc::c_uint + 1, libc::c_uint::MAX, 0);
-        for &sig in ignored {
-            set_default(sig);
-        }
+        ignored.reset();
         let mut none: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&raw mut none);
         libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());

@@ -288,9 +288,7 @@ fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
                 libc::close_range(3, libc::c_uint::MAX, 0);
                 let mut fail = libc::chdir(p.cwd.as_ptr()) != 0;
                 // The exec resets caught signals itself; an ignored one it would pass on.
-                for &sig in ignored {
-                    set_default(sig);
-                }
+                ignored.reset();
                 let mut none: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&raw mut none);
                 libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
@@ -315,34 +313,50 @@ fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
 }
 
 /// The signals this process ignores: `SIG_IGN` outlives an exec (a handler does not), so a
-/// program started by [`Start::Fork`] gets each set back to its default. Read once, on first use
-/// (a spare holder reads it before it is needed, see `holder::spare`): a holder never changes a
-/// disposition after start-up, and reading all 64 costs as many system calls.
+/// program started by [`Start::Fork`] (or forked ahead, `prefork`) gets each set back to its
+/// default. Read from the kernel here, a system call per signal, by the parent before it forks
+/// (a spare holder, ahead of any start). Not kept in a static: writing one would dirty a page of
+/// the binary's data in every idle holder.
 ///
 /// Read and reset with the system call itself, not glibc's `sigaction`, which refuses glibc's own
 /// two signals (32 and 33): its `posix_spawn` leaves them ignored in a process started from a
 /// threaded one (the gateway starting a holder), and a program would inherit that.
-pub(crate) fn ignored_signals() -> &'static [libc::c_int] {
-    static IGNORED: std::sync::OnceLock<Vec<libc::c_int>> = std::sync::OnceLock::new();
-    IGNORED.get_or_init(|| {
-        (1..=libc::SIGRTMAX())
-            .filter(|&sig| {
-                let mut now = KernelSigaction::default();
-                // SAFETY: reads the disposition into a buffer the kernel's struct fits in.
+pub(super) fn ignored_signals() -> IgnoredSignals {
+    let mask = (1..=libc::SIGRTMAX().min(64)).fold(0, |mask, sig| {
+        let mut now = KernelSigaction::default();
+        // SAFETY: reads the disposition into a buffer the kernel's struct fits in.
+        #[allow(unsafe_code)]
+        let read = unsafe {
+            libc::syscall(libc::SYS_rt_sigaction, sig, std::ptr::null::<KernelSigaction>(), &raw mut now, 8)
+        };
+        if read == 0 && now.0[0] == libc::SIG_IGN as u64 { mask | 1 << (sig - 1) } else { mask }
+    });
+    IgnoredSignals(mask)
+}
+
+/// Signals 1 to 64 a process ignores, bit `n - 1` for signal `n` (as `/proc/PID/status` shows).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IgnoredSignals(u64);
+
+impl IgnoredSignals {
+    /// Whether `sig` is one of them.
+    #[cfg(test)]
+    pub(crate) fn contains(self, sig: libc::c_int) -> bool {
+        (1..=64).contains(&sig) && self.0 & 1 << (sig - 1) != 0
+    }
+
+    /// Sets each back to its default (async-signal-safe: for a forked child).
+    pub(super) fn reset(self) {
+        for sig in 1..=64 {
+            if self.0 & 1 << (sig - 1) != 0 {
+                // SAFETY: an all-zero kernel sigaction for a valid signal number.
                 #[allow(unsafe_code)]
-                let read = unsafe {
-                    libc::syscall(
-                        libc::SYS_rt_sigaction,
-                        sig,
-                        std::ptr::null::<KernelSigaction>(),
-                        &raw mut now,
-                        8,
-                    )
-                };
-                read == 0 && now.0[0] == libc::SIG_IGN as u64
-            })
-            .collect()
-    })
+                unsafe {
+                    set_default(sig);
+                }
+            }
+        }
+    }
 }
 
 /// The kernel's `struct sigaction` (handler first; then flags, on some architectures a restorer,
@@ -353,7 +367,7 @@ struct KernelSigaction([u64; 4]);
 
 /// Sets `sig` to its default with the system call (async-signal-safe: for a forked child).
 #[allow(unsafe_code)]
-pub(super) unsafe fn set_default(sig: libc::c_int) {
+unsafe fn set_default(sig: libc::c_int) {
     let default = [0u64; 4];
     // SAFETY: an all-zero kernel sigaction (`SIG_DFL`); the old one is not asked for.
     unsafe {
@@ -450,7 +464,7 @@ mod tests {
     fn a_signal_the_starter_ignores_is_at_its_default_in_the_program() {
         // Rust's runtime ignores SIGPIPE in this process, as in the gateway and its holders;
         // an ignored signal outlives an exec, so the start must put it back.
-        assert!(ignored_signals().contains(&libc::SIGPIPE), "{:?}", ignored_signals());
+        assert!(ignored_signals().contains(libc::SIGPIPE), "{:?}", ignored_signals());
         // Signals 32 and 33 are glibc's own (thread cancellation, set*id): its `posix_spawn`
         // leaves them ignored when this threaded process has handlers for them.
         let glibc_own = (1u64 << 31) | (1u64 << 32);
