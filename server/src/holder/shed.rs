@@ -17,16 +17,27 @@ const FILE_PAGE: u64 = 1 << 61;
 
 /// Drops the clean pages of this process's executable mappings; returns how many bytes.
 /// Best effort: any failure leaves the pages where they are.
+///
+/// Every run is found first and dropped last, in one tight loop: code that ran after a drop
+/// (the next line's parse, the next pagemap read) would map its pages again, and on a kernel
+/// that maps a whole page-cache folio per fault (64 KiB and more) that is most of what an idle
+/// holder would keep.
 pub(super) fn shed_executable_pages() -> usize {
     let Ok(exe) = std::fs::read_link("/proc/self/exe") else { return 0 };
     let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return 0 };
     let Ok(mut pagemap) = std::fs::File::open("/proc/self/pagemap") else { return 0 };
     let exe = exe.to_string_lossy();
-    let mut shed = 0;
+    let mut runs = Vec::new();
     for line in maps.lines() {
         let Some((start, end)) = executable_range(line, &exe) else { continue };
         advise(start, end - start, libc::MADV_RANDOM);
-        shed += drop_clean_pages(&mut pagemap, start, end);
+        clean_runs(&mut pagemap, start, end, &mut runs);
+    }
+    let mut shed = 0;
+    for &(from, to) in &runs {
+        if advise(from, to - from, libc::MADV_DONTNEED) {
+            shed += to - from;
+        }
     }
     shed
 }
@@ -45,24 +56,15 @@ fn executable_range(line: &str, exe: &str) -> Option<(usize, usize)> {
     Some((usize::from_str_radix(a, 16).ok()?, usize::from_str_radix(b, 16).ok()?))
 }
 
-/// Drops the pages in `start..end` that are mapped straight from the file (never written
-/// here), run by run; returns how many bytes. Reads pagemap a stack buffer at a time: the heap
-/// this is meant to keep small does not grow for it.
-fn drop_clean_pages(pagemap: &mut std::fs::File, start: usize, end: usize) -> usize {
-    let mut dropped = 0;
-    let mut run: Option<(usize, usize)> = None;
-    let mut flush = |run: &mut Option<(usize, usize)>| {
-        if let Some((from, to)) = run.take()
-            && advise(from, to - from, libc::MADV_DONTNEED)
-        {
-            dropped += to - from;
-        }
-    };
+/// Adds to `runs` the runs of pages in `start..end` mapped straight from the file (never
+/// written here). Reads pagemap a stack buffer at a time (the runs are few: a short list).
+fn clean_runs(pagemap: &mut std::fs::File, start: usize, end: usize, runs: &mut Vec<(usize, usize)>) {
     let mut buf = [0u8; 4096];
     let mut page = start;
     if pagemap.seek(SeekFrom::Start((start / PAGE * 8) as u64)).is_err() {
-        return 0;
+        return;
     }
+    let mut run: Option<(usize, usize)> = None;
     while page < end {
         let want = ((end - page) / PAGE * 8).min(buf.len());
         if pagemap.read_exact(&mut buf[..want]).is_err() {
@@ -73,19 +75,15 @@ fn drop_clean_pages(pagemap: &mut std::fs::File, start: usize, end: usize) -> us
             if bits & PRESENT != 0 && bits & FILE_PAGE != 0 {
                 match &mut run {
                     Some((_, to)) if *to == page => *to = page + PAGE,
-                    _ => {
-                        flush(&mut run);
-                        run = Some((page, page + PAGE));
-                    }
+                    _ => runs.extend(run.replace((page, page + PAGE))),
                 }
             } else {
-                flush(&mut run);
+                runs.extend(run.take());
             }
             page += PAGE;
         }
     }
-    flush(&mut run);
-    dropped
+    runs.extend(run);
 }
 
 /// Stack left alone below this function's frame when the unused stack is given back: room for
