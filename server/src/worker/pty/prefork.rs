@@ -142,15 +142,17 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     }
 }
 
-/// What the child is sent: NUL-terminated fields, the cwd, the executable, the number of
-/// arguments, the arguments, then every `NAME=value` of the environment.
+/// What the child is sent: the length of the rest (8 bytes, little-endian), then NUL-terminated
+/// fields: the cwd, the executable, the number of arguments, the arguments, then every
+/// `NAME=value` of the environment. The length tells a whole record from one cut short (a holder
+/// that died while writing it), which could otherwise end on a field's NUL.
 fn record(
     exe: &Path,
     argv: &[&OsStr],
     env: &[(std::ffi::OsString, std::ffi::OsString)],
     cwd: &Path,
 ) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = vec![0; 8];
     let mut field = |bytes: &[u8]| {
         out.extend_from_slice(bytes);
         out.push(0);
@@ -167,6 +169,8 @@ fn record(
         kv.extend_from_slice(v.as_bytes());
         field(&kv);
     }
+    let body = (out.len() - 8) as u64;
+    out[..8].copy_from_slice(&body.to_le_bytes());
     out
 }
 
@@ -176,7 +180,11 @@ type Parsed = (CString, CString, Vec<CString>, Vec<CString>);
 /// [`record`]'s fields back as C strings; `None` when it is not one (it never is, but the child
 /// must not exec half of one).
 fn parse(record: &[u8]) -> Option<Parsed> {
-    let body = record.strip_suffix(&[0])?;
+    let (len, body) = record.split_first_chunk::<8>()?;
+    if u64::from_le_bytes(*len) != body.len() as u64 {
+        return None;
+    }
+    let body = body.strip_suffix(&[0])?;
     let mut fields = body.split(|b| *b == 0).map(|f| CString::new(f).ok());
     let cwd = fields.next()??;
     let exe = fields.next()??;
@@ -285,7 +293,13 @@ mod tests {
         assert_eq!(args.iter().map(|a| a.to_bytes()).collect::<Vec<_>>(), [&b"sh"[..], b"-c", b""]);
         assert_eq!(vars.iter().map(|v| v.to_bytes()).collect::<Vec<_>>(), [&b"A=1"[..], b"EMPTY="]);
         assert!(parse(&r[..r.len() - 1]).is_none(), "cut short");
-        assert!(parse(b"/tmp\0/bin/sh\x003\0sh\0").is_none(), "fewer arguments than it says");
+        let cut_at_a_field = r.len() - "EMPTY=\0".len();
+        assert_eq!(r[cut_at_a_field - 1], 0, "the cut ends on a field's NUL");
+        assert!(parse(&r[..cut_at_a_field]).is_none(), "cut short at a field's end");
+        let fields = b"/t\0/b\x003\0sh\0";
+        let mut short = (fields.len() as u64).to_le_bytes().to_vec();
+        short.extend_from_slice(fields);
+        assert!(parse(&short).is_none(), "fewer arguments than it says");
     }
 
     #[test]
