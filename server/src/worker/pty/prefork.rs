@@ -254,6 +254,8 @@ fn child(tty: &CString, launch: libc::c_int, ignored: IgnoredSignals) -> ! {
     }
 }
 
+// The test harness is threaded, unlike a holder: this relies on glibc's `fork`, which leaves
+// its allocator usable in the child (the only lock the child's parse takes).
 #[cfg(test)]
 mod tests {
     use super::*;
