@@ -166,6 +166,12 @@ async fn a_spare_whose_child_forked_ahead_was_killed_forks_the_program_when_aske
     wait_for("the spare's child forked ahead", || async { holder_program(spare).is_some() }).await;
     let ahead = holder_program(spare).expect("child");
     send_signal(ahead, libc::SIGKILL);
+    // Dead (a zombie until its spare reaps it) before the start looks at it.
+    let dead = || {
+        std::fs::read_to_string(format!("/proc/{ahead}/stat"))
+            .map_or(true, |s| s.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+    };
+    wait_for("the child to die", || async { dead() }).await;
     let (sid, wid) = gw.session_with("after", Some(&["sh", "-c", "echo alive; exec sleep 1000"])).await;
     let mut ws = gw.ws(&worker_path(&sid, &wid)).await;
     ws.output_until(|o| o.contains("alive")).await;
