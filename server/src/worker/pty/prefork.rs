@@ -7,7 +7,7 @@
 //! its terminal and exit 127), or ends quietly when the pipe closes unused.
 
 use super::spawn::{
-    IgnoredSignals, Prepared, SCRIPT_SHELL, Spawned, checked, ignored_signals, pointers, spawn_error,
+    Exec, IgnoredSignals, Prepared, Spawned, checked, ignored_signals, spawn_error, unblock_all,
 };
 use crate::worker::{SpawnSpec, WorkerError};
 use portable_pty::{MasterPty, PtySize, native_pty_system};
@@ -95,9 +95,10 @@ impl Preforked {
         let (exe, env) = checked(spec)?;
         let fail = |message: String| spawn_error(spec, message);
         let argv: Vec<&OsStr> = spec.command.iter().map(OsStr::new).collect();
-        // Checked as a start would check it (no NUL inside), though the child builds its own.
-        Prepared::new(&exe, &argv, &env, &spec.cwd, Path::new("")).map_err(|e| fail(e.to_string()))?;
-        let record = record(&exe, &argv, &env, &spec.cwd);
+        // The terminal is the child's already.
+        let prepared =
+            Prepared::new(&exe, &argv, &env, &spec.cwd, Path::new("")).map_err(|e| fail(e.to_string()))?;
+        let record = record(&prepared);
         let master = self.master.take().ok_or_else(|| fail("the terminal is gone".into()))?;
         let size = PtySize { rows: spec.rows, cols: spec.cols, pixel_width: 0, pixel_height: 0 };
         master.resize(size).map_err(|e| fail(e.to_string()))?;
@@ -146,40 +147,21 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// fields: the cwd, the executable, the number of arguments, the arguments, then every
 /// `NAME=value` of the environment. The length tells a whole record from one cut short (a holder
 /// that died while writing it), which could otherwise end on a field's NUL.
-fn record(
-    exe: &Path,
-    argv: &[&OsStr],
-    env: &[(std::ffi::OsString, std::ffi::OsString)],
-    cwd: &Path,
-) -> Vec<u8> {
+fn record(p: &Prepared) -> Vec<u8> {
+    let argc = CString::new(p.argv.len().to_string()).unwrap_or_default();
+    let fields = [&p.cwd, &p.exe, &argc].into_iter().chain(&p.argv).chain(&p.env);
     let mut out = vec![0; 8];
-    let mut field = |bytes: &[u8]| {
-        out.extend_from_slice(bytes);
-        out.push(0);
-    };
-    field(cwd.as_os_str().as_bytes());
-    field(exe.as_os_str().as_bytes());
-    field(argv.len().to_string().as_bytes());
-    for a in argv {
-        field(a.as_bytes());
-    }
-    for (k, v) in env {
-        let mut kv = k.as_bytes().to_vec();
-        kv.push(b'=');
-        kv.extend_from_slice(v.as_bytes());
-        field(&kv);
+    for field in fields {
+        out.extend_from_slice(field.as_bytes_with_nul());
     }
     let body = (out.len() - 8) as u64;
     out[..8].copy_from_slice(&body.to_le_bytes());
     out
 }
 
-/// A record read back: cwd, executable, arguments, environment.
-type Parsed = (CString, CString, Vec<CString>, Vec<CString>);
-
-/// [`record`]'s fields back as C strings; `None` when it is not one (it never is, but the child
-/// must not exec half of one).
-fn parse(record: &[u8]) -> Option<Parsed> {
+/// [`record`] read back (with no terminal: the child opened its own); `None` when it is not
+/// one (it never is, but the child must not exec half of one).
+fn parse(record: &[u8]) -> Option<Prepared> {
     let (len, body) = record.split_first_chunk::<8>()?;
     if u64::from_le_bytes(*len) != body.len() as u64 {
         return None;
@@ -194,7 +176,7 @@ fn parse(record: &[u8]) -> Option<Parsed> {
         return None;
     }
     let env = fields.collect::<Option<Vec<_>>>()?;
-    Some((cwd, exe, argv, env))
+    Some(Prepared { exe, argv, env, cwd, tty: CString::default() })
 }
 
 /// The forked child: sets itself up on the terminal, waits for its program and execs it.
@@ -216,9 +198,7 @@ fn child(tty: &CString, launch: libc::c_int, ignored: IgnoredSignals) -> ! {
         libc::dup2(launch, LAUNCH_FD);
         libc::close_range(LAUNCH_FD as libc::c_uint + 1, libc::c_uint::MAX, 0);
         ignored.reset();
-        let mut none: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&raw mut none);
-        libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
+        unblock_all();
         let mut record = Vec::new();
         let mut buf = [0u8; 4096];
         loop {
@@ -232,25 +212,8 @@ fn child(tty: &CString, launch: libc::c_int, ignored: IgnoredSignals) -> ! {
         }
         libc::close(LAUNCH_FD);
         // Closed unused: no worker came for this spare.
-        let Some((cwd, exe, argv, env)) = parse(&record) else { libc::_exit(0) };
-        let prefix = format!("controlroom: could not start {}: ", exe.to_string_lossy());
-        // A script without `#!`, as execvp runs it.
-        let shell: Vec<CString> = [CString::from(SCRIPT_SHELL), exe.clone()]
-            .into_iter()
-            .chain(argv.iter().skip(1).cloned())
-            .collect();
-        let (argv_p, env_p, shell_p) = (pointers(&argv), pointers(&env), pointers(&shell));
-        if libc::chdir(cwd.as_ptr()) == 0 {
-            libc::execve(exe.as_ptr(), argv_p.as_ptr().cast(), env_p.as_ptr().cast());
-            if *libc::__errno_location() == libc::ENOEXEC {
-                libc::execve(shell[0].as_ptr(), shell_p.as_ptr().cast(), env_p.as_ptr().cast());
-            }
-        }
-        let why = libc::strerror(*libc::__errno_location());
-        libc::write(2, prefix.as_ptr().cast(), prefix.len());
-        libc::write(2, why.cast(), libc::strlen(why));
-        libc::write(2, c"\r\n".as_ptr().cast(), 2);
-        libc::_exit(127)
+        let Some(prepared) = parse(&record) else { libc::_exit(0) };
+        Exec::new(prepared).run()
     }
 }
 
@@ -289,11 +252,13 @@ mod tests {
     fn a_record_reads_back_with_empty_arguments_kept() {
         let env = [("A".into(), "1".into()), ("EMPTY".into(), "".into())];
         let argv = [OsStr::new("sh"), OsStr::new("-c"), OsStr::new("")];
-        let r = record(Path::new("/bin/sh"), &argv, &env, Path::new("/tmp"));
-        let (cwd, exe, args, vars) = parse(&r).expect("parses");
-        assert_eq!((cwd.to_bytes(), exe.to_bytes()), (&b"/tmp"[..], &b"/bin/sh"[..]));
-        assert_eq!(args.iter().map(|a| a.to_bytes()).collect::<Vec<_>>(), [&b"sh"[..], b"-c", b""]);
-        assert_eq!(vars.iter().map(|v| v.to_bytes()).collect::<Vec<_>>(), [&b"A=1"[..], b"EMPTY="]);
+        let prepared = Prepared::new(Path::new("/bin/sh"), &argv, &env, Path::new("/tmp"), Path::new(""))
+            .expect("prepared");
+        let r = record(&prepared);
+        let back = parse(&r).expect("parses");
+        assert_eq!((back.cwd.to_bytes(), back.exe.to_bytes()), (&b"/tmp"[..], &b"/bin/sh"[..]));
+        assert_eq!(back.argv.iter().map(|a| a.to_bytes()).collect::<Vec<_>>(), [&b"sh"[..], b"-c", b""]);
+        assert_eq!(back.env.iter().map(|v| v.to_bytes()).collect::<Vec<_>>(), [&b"A=1"[..], b"EMPTY="]);
         assert!(parse(&r[..r.len() - 1]).is_none(), "cut short");
         let cut_at_a_field = r.len() - "EMPTY=\0".len();
         assert_eq!(r[cut_at_a_field - 1], 0, "the cut ends on a field's NUL");

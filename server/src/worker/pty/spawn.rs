@@ -50,7 +50,7 @@ pub(crate) fn spawn_on_pty(spec: &SpawnSpec, how: Start) -> Result<Spawned, Work
     let argv: Vec<&OsStr> = spec.command.iter().map(OsStr::new).collect();
     let prepared = Prepared::new(&exe, &argv, &env, &spec.cwd, &tty).map_err(|e| fail(e.to_string()))?;
     let spawned = match how {
-        Start::Fork => fork_exec(&prepared),
+        Start::Fork => fork_exec(prepared),
         Start::Spawn => match posix_spawn(&prepared) {
             // A script without a `#!` line: run by the shell, as execvp (and so portable-pty) did.
             Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) => posix_spawn(&prepared.by_shell()),
@@ -104,7 +104,7 @@ fn environment(extra: &std::collections::BTreeMap<String, String>) -> Vec<(OsStr
 }
 
 /// The shell that runs an executable file the kernel cannot (a script without `#!`).
-pub(super) const SCRIPT_SHELL: &std::ffi::CStr = c"/bin/sh";
+const SCRIPT_SHELL: &std::ffi::CStr = c"/bin/sh";
 
 /// `SHELL` for a program whose gateway has none set.
 const DEFAULT_SHELL: &str = "/bin/sh";
@@ -163,11 +163,12 @@ fn cstring(bytes: &[u8]) -> std::io::Result<CString> {
 /// Everything a start hands the kernel, as C strings and NUL-terminated pointer arrays, made
 /// before any process is created (a forked child allocates nothing).
 pub(super) struct Prepared {
-    exe: CString,
-    argv: Vec<CString>,
-    env: Vec<CString>,
-    cwd: CString,
-    tty: CString,
+    pub(super) exe: CString,
+    pub(super) argv: Vec<CString>,
+    /// `NAME=value` each.
+    pub(super) env: Vec<CString>,
+    pub(super) cwd: CString,
+    pub(super) tty: CString,
 }
 
 impl Prepared {
@@ -211,7 +212,7 @@ impl Prepared {
 }
 
 /// A NUL-terminated array of pointers into `strings` (which must outlive it).
-pub(super) fn pointers(strings: &[CString]) -> Vec<*mut libc::c_char> {
+fn pointers(strings: &[CString]) -> Vec<*mut libc::c_char> {
     strings.iter().map(|s| s.as_ptr().cast_mut()).chain(std::iter::once(std::ptr::null_mut())).collect()
 }
 
@@ -264,21 +265,19 @@ fn posix_spawn(p: &Prepared) -> std::io::Result<u32> {
 /// exits 127. Only for a single-threaded caller (the holder): a fork of a threaded process may
 /// only call async-signal-safe functions, and copies the page tables of its whole memory.
 #[allow(unsafe_code)]
-fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
-    let shell = p.by_shell();
-    let (argv, env, shell_argv) = (pointers(&p.argv), pointers(&p.env), pointers(&shell.argv));
-    let prefix = format!("controlroom: could not start {}: ", p.exe.to_string_lossy());
+fn fork_exec(p: Prepared) -> std::io::Result<u32> {
+    let exec = Exec::new(p);
     let ignored = ignored_signals();
     // SAFETY: the caller is single-threaded, so the child may call any function; it only
-    // calls libc with pointers into `p`, `shell` and the arrays above (made before the fork,
-    // so the child allocates nothing), and ends in exec or `_exit`.
+    // calls libc with pointers into `exec` (made before the fork, so the child allocates
+    // nothing), and ends in exec or `_exit`.
     unsafe {
         match libc::fork() {
             -1 => Err(std::io::Error::last_os_error()),
             0 => {
                 libc::setsid();
                 // Not O_NOCTTY: the new session's controlling terminal.
-                let fd = libc::open(p.tty.as_ptr(), libc::O_RDWR);
+                let fd = libc::open(exec.p.tty.as_ptr(), libc::O_RDWR);
                 if fd < 0 {
                     libc::_exit(127);
                 }
@@ -286,28 +285,66 @@ fn fork_exec(p: &Prepared) -> std::io::Result<u32> {
                     libc::dup2(fd, target);
                 }
                 libc::close_range(3, libc::c_uint::MAX, 0);
-                let mut fail = libc::chdir(p.cwd.as_ptr()) != 0;
                 // The exec resets caught signals itself; an ignored one it would pass on.
                 ignored.reset();
-                let mut none: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&raw mut none);
-                libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
-                if !fail {
-                    libc::execve(p.exe.as_ptr(), argv.as_ptr().cast(), env.as_ptr().cast());
-                    if *libc::__errno_location() == libc::ENOEXEC {
-                        libc::execve(shell.exe.as_ptr(), shell_argv.as_ptr().cast(), env.as_ptr().cast());
-                    }
-                    fail = true;
-                }
-                if fail {
-                    let why = libc::strerror(*libc::__errno_location());
-                    libc::write(2, prefix.as_ptr().cast(), prefix.len());
-                    libc::write(2, why.cast(), libc::strlen(why));
-                    libc::write(2, c"\r\n".as_ptr().cast(), 2);
-                }
-                libc::_exit(127)
+                unblock_all();
+                exec.run()
             }
             pid => u32::try_from(pid).map_err(std::io::Error::other),
+        }
+    }
+}
+
+/// Unblocks every signal (async-signal-safe: for a forked child).
+#[allow(unsafe_code)]
+pub(super) fn unblock_all() {
+    // SAFETY: an empty set, made and handed over on this stack.
+    unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
+    }
+}
+
+/// A start ready for a forked child to exec: the program, the same under [`SCRIPT_SHELL`] for
+/// a script without `#!`, every pointer array and the failure's words made ahead (the child
+/// allocates nothing for it).
+pub(super) struct Exec {
+    p: Prepared,
+    shell: Prepared,
+    argv: Vec<*mut libc::c_char>,
+    env: Vec<*mut libc::c_char>,
+    shell_argv: Vec<*mut libc::c_char>,
+    prefix: String,
+}
+
+impl Exec {
+    pub(super) fn new(p: Prepared) -> Self {
+        let shell = p.by_shell();
+        let (argv, env, shell_argv) = (pointers(&p.argv), pointers(&p.env), pointers(&shell.argv));
+        let prefix = format!("controlroom: could not start {}: ", p.exe.to_string_lossy());
+        Self { p, shell, argv, env, shell_argv, prefix }
+    }
+
+    /// In the child: into the program's cwd, then the exec (a script without `#!` under the
+    /// shell); on a failure, why on stderr (the program's terminal) and exit 127.
+    #[allow(unsafe_code)]
+    pub(super) fn run(&self) -> ! {
+        // SAFETY: every pointer points into `self` (the strings outlive the arrays), and this
+        // ends in exec or `_exit`.
+        unsafe {
+            if libc::chdir(self.p.cwd.as_ptr()) == 0 {
+                libc::execve(self.p.exe.as_ptr(), self.argv.as_ptr().cast(), self.env.as_ptr().cast());
+                if *libc::__errno_location() == libc::ENOEXEC {
+                    let shell = self.shell.exe.as_ptr();
+                    libc::execve(shell, self.shell_argv.as_ptr().cast(), self.env.as_ptr().cast());
+                }
+            }
+            let why = libc::strerror(*libc::__errno_location());
+            libc::write(2, self.prefix.as_ptr().cast(), self.prefix.len());
+            libc::write(2, why.cast(), libc::strlen(why));
+            libc::write(2, c"\r\n".as_ptr().cast(), 2);
+            libc::_exit(127)
         }
     }
 }
@@ -336,12 +373,12 @@ pub(super) fn ignored_signals() -> IgnoredSignals {
 
 /// Signals 1 to 64 a process ignores, bit `n - 1` for signal `n` (as `/proc/PID/status` shows).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct IgnoredSignals(u64);
+pub(super) struct IgnoredSignals(u64);
 
 impl IgnoredSignals {
     /// Whether `sig` is one of them.
     #[cfg(test)]
-    pub(crate) fn contains(self, sig: libc::c_int) -> bool {
+    fn contains(self, sig: libc::c_int) -> bool {
         (1..=64).contains(&sig) && self.0 & 1 << (sig - 1) != 0
     }
 
