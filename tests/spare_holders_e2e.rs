@@ -26,6 +26,21 @@ async fn one_spare(gw: &Gateway, data: &Path) -> u32 {
     spare_pids(data)[0]
 }
 
+/// A gateway in `data` with its one spare ready: the guard (which ends the holders left in
+/// `data`, so it is dropped after the gateway), the gateway, the spare's pid.
+async fn gateway_with_spare(data: &Path) -> (HolderGuard, Gateway, u32) {
+    let guard = HolderGuard(data.to_path_buf());
+    let gw = gateway(data, &[]);
+    let spare = one_spare(&gw, data).await;
+    (guard, gw, spare)
+}
+
+/// The process `spare` forked ahead for its next worker, once its gateway is connected.
+async fn forked_ahead(spare: u32) -> u32 {
+    wait_for("the spare's child forked ahead", || async { holder_program(spare).is_some() }).await;
+    holder_program(spare).expect("the child forked ahead")
+}
+
 /// What the program saw, one `[name:value]` per line.
 const REPORT: &str = "echo \"[pwd:$(pwd)]\"; echo \"[env:$CR_SPEC_VAR]\"; echo \"[inherited:$CR_INHERITED]\"; \
      echo \"[size:$(stty size)]\"; echo \"[term:$TERM]\"; echo \"[token:${CONTROLROOM_TOKEN:-none}]\"; \
@@ -81,15 +96,11 @@ async fn a_worker_from_a_spare_runs_as_one_from_a_new_holder() {
     drop(fresh);
 
     let data = dir.path().join("spare");
-    let _guard = HolderGuard(data.clone());
-    let gw = gateway(&data, &[]);
-    let spare = one_spare(&gw, &data).await;
-    // The spare forks the worker's process ahead, once its gateway is connected.
-    wait_for("the spare's child forked ahead", || async { support::holder_program(spare).is_some() }).await;
-    let ahead = support::holder_program(spare);
+    let (_guard, gw, spare) = gateway_with_spare(&data).await;
+    let ahead = forked_ahead(spare).await;
     let (seen, holder) = report(&gw, &cwd).await;
     assert_eq!(holder, spare, "the worker's holder is the spare that was waiting");
-    assert_eq!(support::holder_program(holder), ahead, "the program runs in the process forked ahead");
+    assert_eq!(holder_program(holder), Some(ahead), "the program runs in the process forked ahead");
     assert_eq!(seen, expected, "the same cwd, environment and size as from a new holder");
     for item in [
         format!("pwd:{}", cwd.display()),
@@ -127,9 +138,7 @@ async fn a_worker_from_a_spare_runs_as_one_from_a_new_holder() {
 async fn a_dead_spare_gives_way_to_a_new_holder_and_a_failed_program_fails_as_before() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let _guard = HolderGuard(data.clone());
-    let gw = gateway(&data, &[]);
-    let spare = one_spare(&gw, &data).await;
+    let (_guard, gw, spare) = gateway_with_spare(&data).await;
     send_signal(spare, libc::SIGKILL);
     wait_for("the spare to be gone", || async { !spare_pids(&data).contains(&spare) }).await;
     let (_, wid) = gw.session_with("after", Some(&["sh", "-c", "echo alive; exec sleep 1000"])).await;
@@ -160,11 +169,8 @@ async fn a_dead_spare_gives_way_to_a_new_holder_and_a_failed_program_fails_as_be
 async fn a_spare_whose_child_forked_ahead_was_killed_forks_the_program_when_asked() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let _guard = HolderGuard(data.clone());
-    let gw = gateway(&data, &[]);
-    let spare = one_spare(&gw, &data).await;
-    wait_for("the spare's child forked ahead", || async { holder_program(spare).is_some() }).await;
-    let ahead = holder_program(spare).expect("child");
+    let (_guard, gw, spare) = gateway_with_spare(&data).await;
+    let ahead = forked_ahead(spare).await;
     send_signal(ahead, libc::SIGKILL);
     // Dead (a zombie until its spare reaps it) before the start looks at it.
     let dead = || {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 /// How soon the actor looks again at a deadline the tracker reported that passed without being
 /// decided (none should: each clears itself once passed; this only keeps a mistake from
 /// becoming a busy loop).
-pub(crate) const TICK: Duration = Duration::from_millis(100);
+pub(crate) const OVERDUE_RECHECK: Duration = Duration::from_millis(100);
 
 /// Most evidence items kept per worker for `explain`.
 const EVIDENCE_KEPT: usize = 12;

@@ -505,11 +505,11 @@ impl Actor {
         if self.activity.on_output(Instant::now()) {
             self.publish_activity();
         }
-        self.ensure_tick();
+        self.arm_activity_due();
     }
 
     /// Sets the activity timer to the tracker's next deadline (if earlier than the one set).
-    fn ensure_tick(&mut self) {
+    fn arm_activity_due(&mut self) {
         self.activity_due.arm(self.activity.next_due());
     }
 
@@ -519,7 +519,7 @@ impl Actor {
             self.publish_activity();
         }
         self.auto_answer();
-        self.ensure_tick();
+        self.arm_activity_due();
     }
 
     fn on_exit(&mut self, exit: ExitInfo) {
@@ -569,9 +569,11 @@ impl Actor {
         }
         self.auto_answer();
         // Every deadline it can report clears itself once passed; should one not, look again
-        // after `TICK` rather than at once, in a loop.
-        let next =
-            self.activity.next_due().map(|at| if at <= now { now + super::activity::TICK } else { at });
+        // after `OVERDUE_RECHECK` rather than at once, in a loop.
+        let next = self
+            .activity
+            .next_due()
+            .map(|at| if at <= now { now + super::activity::OVERDUE_RECHECK } else { at });
         self.activity_due.arm(next);
     }
 

@@ -30,6 +30,6 @@ impl Actor {
         if self.activity.set_auto_answer(enabled, Instant::now()) {
             self.publish_activity();
         }
-        self.ensure_tick();
+        self.arm_activity_due();
     }
 }
